@@ -1,0 +1,4 @@
+//! The `lbom` command line.
+fn main() {
+    println!("lbom {}", lbom::TOOL_VERSION);
+}

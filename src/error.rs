@@ -1,0 +1,13 @@
+//! The crate-wide error: one variant per pipeline stage, nothing else.
+
+/// Any error the library returns.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading or inspecting model files failed.
+    #[error(transparent)]
+    Inspect(#[from] crate::inspect::Error),
+    /// Writing an SBOM or report failed.
+    #[error(transparent)]
+    Describe(#[from] crate::describe::Error),
+}

@@ -1,0 +1,1 @@
+//! pickle reader (being written).

@@ -1,0 +1,33 @@
+//! lbom: make local LLM model files safe to move and to trust.
+//!
+//! The modules follow the pipeline a model takes:
+//! [`inspect`] (format parsers) → [`describe`] (SBOM writers) → [`bundle`]
+//! (pack, read) → [`sign`] (keys, DSSE chain) → [`verify`] (checks, policy).
+//!
+//! ```
+//! use lbom::inspect::{inspect_path, ScanOptions};
+//! use lbom::limits::Limits;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("not-a-model.gguf");
+//! std::fs::write(&path, b"GGUF")?;
+//! let facts = inspect_path(&path, &ScanOptions::default(), &Limits::default())?;
+//! // A four-byte "GGUF" file is structurally damaged: an error finding, not a panic.
+//! assert!(facts.findings.iter().any(|f| f.code == "gguf.truncated"));
+//! # Ok(()) }
+//! ```
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod describe;
+pub mod error;
+pub mod inspect;
+pub mod limits;
+
+pub use error::Error;
+
+/// The tool name written into every SBOM and report.
+pub const TOOL_NAME: &str = "lbom";
+/// The tool version written into every SBOM and report.
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");

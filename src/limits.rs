@@ -1,0 +1,53 @@
+//! Every cap lbom puts on untrusted input, in one place.
+//!
+//! A parser never allocates because a length field says so: it first checks
+//! the length against what the rest of the file could possibly hold, then
+//! against these caps. The defaults are written out on each field.
+
+/// Caps on untrusted input. `Limits::default()` is what the CLI uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest GGUF header (metadata + tensor table) read: 1 GiB.
+    pub gguf_max_header_bytes: u64,
+    /// Most GGUF metadata key/value pairs: 1,000,000.
+    pub gguf_max_kv_count: u64,
+    /// Most GGUF tensors: 1,000,000.
+    pub gguf_max_tensor_count: u64,
+    /// Longest GGUF string (key, value or tensor name): 64 MiB.
+    pub gguf_max_string_bytes: u64,
+    /// Most elements in one GGUF array: 100,000,000.
+    pub gguf_max_array_len: u64,
+    /// GGUF nesting depth for arrays of arrays: 4.
+    pub gguf_max_array_depth: u32,
+    /// Arrays longer than this are summarised (count + SHA-256), not listed: 32.
+    pub metadata_array_inline_max: usize,
+    /// Largest safetensors JSON header: 100,000,000 bytes (the upstream rule).
+    pub safetensors_max_header_bytes: u64,
+    /// Most bytes of a pickle stream the opcode scanner reads: 64 MiB.
+    pub pickle_max_scan_bytes: u64,
+    /// Most entries read from a zip central directory: 100,000.
+    pub zip_max_entries: u64,
+    /// Largest JSON side file (config.json, tokenizer.json, …) parsed: 256 MiB.
+    pub json_max_bytes: u64,
+    /// Most files one scan visits below a folder: 1,000,000.
+    pub max_files: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            gguf_max_header_bytes: 1 << 30,
+            gguf_max_kv_count: 1_000_000,
+            gguf_max_tensor_count: 1_000_000,
+            gguf_max_string_bytes: 64 << 20,
+            gguf_max_array_len: 100_000_000,
+            gguf_max_array_depth: 4,
+            metadata_array_inline_max: 32,
+            safetensors_max_header_bytes: 100_000_000,
+            pickle_max_scan_bytes: 64 << 20,
+            zip_max_entries: 100_000,
+            json_max_bytes: 256 << 20,
+            max_files: 1_000_000,
+        }
+    }
+}

@@ -13,6 +13,7 @@ pub mod safetensors;
 
 pub use facts::{Finding, Format, ModelFacts, Severity, SplitInfo, TensorSummary, TensorTypeStat};
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::limits::Limits;
@@ -60,7 +61,35 @@ impl Default for ScanOptions {
     }
 }
 
-/// Inspect one file. Placeholder until the scan orchestration lands.
-pub fn inspect_path(path: &Path, _options: &ScanOptions, _limits: &Limits) -> Result<ModelFacts, Error> {
-    Err(Error::NotAFile { path: path.to_path_buf() })
+/// Inspect one model file from any sequential reader, reading it exactly once.
+///
+/// The format parser reads the header through a buffer over a
+/// [`digest::HashingReader`]; the remainder is then drained through the same
+/// hasher. `pack` passes a reader that also copies every byte into the
+/// bundle, so hashing, SBOM and packing share one read.
+///
+/// `file_len` is the length the caller expects (the file's size); the
+/// parsers bound every allocation by it. `on_progress` is called with the
+/// number of bytes of each chunk read.
+pub fn inspect_reader<R: Read>(
+    reader: R,
+    file_len: u64,
+    file_name: &str,
+    options: &ScanOptions,
+    limits: &Limits,
+    on_progress: &mut dyn FnMut(u64),
+) -> std::io::Result<ModelFacts> {
+    let _ = (reader, file_len, file_name, options, limits, on_progress);
+    Err(std::io::Error::other("inspect_reader is not written yet"))
+}
+
+/// Inspect one file on disk (follows a symlink, reports the name it was given).
+pub fn inspect_path(path: &Path, options: &ScanOptions, limits: &Limits) -> Result<ModelFacts, Error> {
+    let io_err = |source| Error::Io { path: path.to_path_buf(), source };
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    let len = file.metadata().map_err(io_err)?.len();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut facts = inspect_reader(file, len, &name, options, limits, &mut |_| {}).map_err(io_err)?;
+    facts.model_path = path.display().to_string();
+    Ok(facts)
 }

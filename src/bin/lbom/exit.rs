@@ -39,11 +39,12 @@ pub fn classify(err: &anyhow::Error) -> (u8, Option<&'static str>) {
 
 /// Whether the error is a closed stdout (`lbom scan | head`): not a failure.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
     err.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-            || c.downcast_ref::<lbom::describe::Error>().is_some_and(
-                |e| matches!(e, lbom::describe::Error::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe),
-            )
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|e| e.io_error_kind() == Some(BrokenPipe))
     })
 }
 

@@ -157,7 +157,8 @@ pub(crate) fn hostile() -> ModelFacts {
     let long = "A".repeat(5_000);
     let mut f = ModelFacts {
         model_path: format!("{LOCAL_DIR}/{HOSTILE}.gguf"),
-        model_filename: format!("SHA1: {HOSTILE}.gguf"),
+        // A file name cannot hold `/`; keep the rest of the hostile string.
+        model_filename: format!("SHA1: {}.gguf", HOSTILE.replace(['/', '\\'], "_")),
         file_size_bytes: 10,
         sha256: Some(Sha256Digest::of(b"hostile")),
         format: Format::Gguf,
@@ -199,4 +200,30 @@ pub(crate) fn render(
     let mut out = Vec::new();
     write(&mut out).map_err(|e| e.to_string())?;
     String::from_utf8(out).map_err(|e| e.to_string())
+}
+
+/// Write every format for the fixtures into `$LBOM_DESCRIBE_OUT`, for the
+/// external validators (pyspdxtools, validate_cdx.py, check_hf_readme.py).
+/// Run by hand: `LBOM_DESCRIBE_OUT=/tmp/x cargo test --lib export_samples -- --ignored`.
+#[test]
+#[ignore = "writes files for external validators"]
+fn export_samples() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::path::PathBuf::from(std::env::var("LBOM_DESCRIBE_OUT")?);
+    std::fs::create_dir_all(&dir)?;
+    let sets: [(&str, Vec<ModelFacts>); 6] = [
+        ("all", all()),
+        ("llama", vec![gguf_llama()]),
+        ("safetensors", vec![safetensors_folder()]),
+        ("pickle", vec![pickle_with_findings()]),
+        ("nolicence", vec![no_licence()]),
+        ("hostile", vec![hostile()]),
+    ];
+    for (name, facts) in sets {
+        let file = |ext: &str| std::fs::File::create(dir.join(format!("{name}{ext}")));
+        super::spdx::write_tag_value(&facts, &info(), &mut file(".spdx")?)?;
+        super::spdx::write_json(&facts, &info(), &mut file(".spdx.json")?)?;
+        super::json::write(&facts, &info(), &mut file(".json")?)?;
+        super::table::write(&facts, false, &mut file(".txt")?)?;
+    }
+    Ok(())
 }

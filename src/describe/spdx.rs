@@ -361,3 +361,128 @@ fn to_json(doc: &Document) -> Value {
     }
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::describe::fixtures::{self, LOCAL_DIR, info, render};
+
+    fn tv(facts: &[ModelFacts]) -> String {
+        render(|o| write_tag_value(facts, &info(), o)).unwrap_or_default()
+    }
+
+    fn js(facts: &[ModelFacts]) -> Value {
+        let text = render(|o| write_json(facts, &info(), o)).unwrap_or_default();
+        serde_json::from_str(&text).unwrap_or_default()
+    }
+
+    /// The values of `tag` in tag-value text, in order.
+    fn values<'a>(text: &'a str, tag: &str) -> Vec<&'a str> {
+        let prefix = format!("{tag}: ");
+        text.lines().filter_map(|l| l.strip_prefix(prefix.as_str())).collect()
+    }
+
+    #[test]
+    fn document_header_is_valid_and_deterministic() {
+        let text = tv(&fixtures::all());
+        assert_eq!(values(&text, "SPDXVersion"), ["SPDX-2.3"]);
+        assert_eq!(values(&text, "Created"), ["2023-11-14T22:13:20Z"]);
+        assert_eq!(values(&text, "Creator"), ["Tool: lbom-0.1.0"]);
+        assert_eq!(values(&text, "DocumentName"), ["lbom-5-models"]);
+        let ns = values(&text, "DocumentNamespace");
+        let digest = ns.first().and_then(|n| n.strip_prefix("https://spdx.org/spdxdocs/lbom-")).unwrap_or("");
+        assert!(digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()), "{ns:?}");
+        assert_eq!(text, tv(&fixtures::all()));
+        let v = js(&fixtures::all());
+        assert_eq!(v["documentNamespace"].as_str(), ns.first().copied());
+        // Another scan time is another document.
+        let later = DocumentInfo { created: jiff::Timestamp::UNIX_EPOCH, ..info() };
+        let other = render(|o| write_tag_value(&fixtures::all(), &later, o)).unwrap_or_default();
+        assert_ne!(values(&other, "DocumentNamespace"), ns);
+    }
+
+    #[test]
+    fn one_package_per_model_and_shard_with_checksums_and_licences() {
+        let text = tv(&fixtures::all());
+        let ids = values(&text, "SPDXID");
+        assert_eq!(
+            ids.get(..5),
+            Some(
+                &[
+                    "SPDXRef-DOCUMENT",
+                    "SPDXRef-Model-1-Llama-3.2-1B-Instruct-Q4-K-M.gguf",
+                    "SPDXRef-Model-2-SmolLM2-135M",
+                    "SPDXRef-Model-2-Shard-1-model-00001-of-00002.safetensors",
+                    "SPDXRef-Model-2-Shard-2-model-00002-of-00002.safetensors",
+                ][..]
+            )
+        );
+        assert_eq!(ids.len(), 1 + 5 + 3);
+        assert!(ids.iter().all(|id| id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')));
+        let describes = values(&text, "Relationship").into_iter().filter(|r| r.contains(" DESCRIBES ")).count();
+        assert_eq!(describes, 5);
+        assert!(text.contains("Relationship: SPDXRef-Model-2-SmolLM2-135M CONTAINS SPDXRef-Model-2-Shard-1-"));
+        let declared = values(&text, "PackageLicenseDeclared");
+        assert_eq!(declared.first(), Some(&"LicenseRef-llama3.2"));
+        assert_eq!(declared.get(1), Some(&"Apache-2.0"));
+        assert!(declared.contains(&"MIT") && declared.contains(&"NOASSERTION"));
+        assert_eq!(values(&text, "LicenseID").first(), Some(&"LicenseRef-llama3.2"));
+        let sum = fixtures::gguf_llama().sha256.map(|d| format!("SHA256: {d}")).unwrap_or_default();
+        assert_eq!(values(&text, "PackageChecksum").first(), Some(&sum.as_str()));
+        // The safetensors folder was not hashed: no checksum for it, but its shards have one.
+        let v = js(&fixtures::all());
+        assert_eq!(v["packages"][1]["checksums"], Value::Null);
+        assert_eq!(v["packages"][2]["checksums"][0]["algorithm"], "SHA256");
+        assert_eq!(v["packages"][0]["licenseDeclared"], "LicenseRef-llama3.2");
+        assert_eq!(v["hasExtractedLicensingInfos"][0]["licenseId"], "LicenseRef-llama3.2");
+    }
+
+    #[test]
+    fn model_facts_are_in_the_comment() {
+        let v = js(&[fixtures::gguf_llama(), fixtures::pickle_with_findings()]);
+        let comment = v["packages"][0]["comment"].as_str().unwrap_or_default();
+        for want in ["format: gguf", "quantization: Q4_K_M", "parameter_count: 1235814400", "file_type: 15",
+            "context_length: 131072", "base_model: meta-llama/Llama-3.2-1B-Instruct", "tensor_type Q4_K: 96 tensors, 1000000000 parameters"] {
+            assert!(comment.lines().any(|l| l == want), "{want} missing from {comment}");
+        }
+        let pickle = v["packages"][1]["comment"].as_str().unwrap_or_default();
+        assert!(pickle.lines().any(|l| l == "finding error pickle.code_capable: loading this file can run arbitrary code"));
+        assert!(pickle.lines().any(|l| l == "pickle_import: os.system"));
+    }
+
+    #[test]
+    fn hostile_strings_cannot_break_the_syntax_or_leak_paths() {
+        let text = tv(&fixtures::all());
+        assert!(!text.contains(LOCAL_DIR) && !text.contains("/home/"));
+        let json = render(|o| write_json(&fixtures::all(), &info(), o)).unwrap_or_default();
+        assert!(!json.contains(LOCAL_DIR) && !json.contains("NaN"));
+        // Every line is a tag, blank, or inside a <text> block.
+        let mut in_text = false;
+        for l in text.lines() {
+            if !in_text {
+                assert!(l.is_empty() || l.split_once(": ").is_some_and(|(t, _)| t.bytes().all(|b| b.is_ascii_alphabetic())), "{l:?}");
+            }
+            if let Some(pos) = l.rfind("<text>") {
+                in_text = !l.get(pos..).unwrap_or_default().contains("</text>");
+            } else if l.contains("</text>") {
+                in_text = false;
+            }
+        }
+        let hostile_name = values(&text, "PackageName").last().copied().unwrap_or_default().to_owned();
+        assert!(hostile_name.starts_with("_SHA1: evil\"name': x\\u{a}---"), "{hostile_name}");
+        assert!(!text.contains('\x1b') && !text.contains('\r') && !text.contains('\u{202E}'));
+        assert_eq!(text.matches("</text>").count(), text.matches("<text>").count());
+        assert!(matches!(render(|o| write_tag_value(&[], &info(), o)), Err(e) if e.contains("at least one model")));
+    }
+
+    #[test]
+    fn line_values_never_start_a_lexer_token() {
+        assert_eq!(line("SHA256: abc"), "_SHA256: abc");
+        assert_eq!(line("Tool: x"), "_Tool: x");
+        assert_eq!(line("<text>x"), "_<text>x");
+        assert_eq!(line("2024-01-01T00:00:00Z model"), "_2024-01-01T00:00:00Z model");
+        assert_eq!(line("model.gguf"), "model.gguf");
+        assert_eq!(line(" \n "), "\\u{a}");
+        assert_eq!(line(""), "unnamed");
+    }
+}

@@ -220,7 +220,7 @@ fn text_block(raw: &str) -> String {
 /// `Tool:`/`Organization:`/`Person:` or a timestamp as its own token, not as
 /// a line, so such a value gets a leading `_`.
 fn line(raw: &str) -> String {
-    let v = shorten(visible(raw).trim(), MAX_LINE_CHARS);
+    let v = text_block(&shorten(visible(raw).trim(), MAX_LINE_CHARS));
     if v.is_empty() {
         return "unnamed".to_owned();
     }

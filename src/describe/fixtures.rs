@@ -210,7 +210,15 @@ pub(crate) fn render(
 fn export_samples() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::path::PathBuf::from(std::env::var("LBOM_DESCRIBE_OUT")?);
     std::fs::create_dir_all(&dir)?;
-    let sets: [(&str, Vec<ModelFacts>); 6] = [
+    // One model per built-in SPDX id, plus an expression: checks the ids
+    // against the validators' own licence lists.
+    let licences: Vec<ModelFacts> = super::licence::SPDX_IDS
+        .iter()
+        .chain(["mit OR apache-2.0", "gpl-3.0"].iter())
+        .map(|id| ModelFacts { model_filename: format!("{id}.gguf"), license: Some((*id).to_owned()), ..no_licence() })
+        .collect();
+    let sets: [(&str, Vec<ModelFacts>); 7] = [
+        ("licences", licences),
         ("all", all()),
         ("llama", vec![gguf_llama()]),
         ("safetensors", vec![safetensors_folder()]),
@@ -224,6 +232,7 @@ fn export_samples() -> Result<(), Box<dyn std::error::Error>> {
         super::spdx::write_json(&facts, &info(), &mut file(".spdx.json")?)?;
         super::json::write(&facts, &info(), &mut file(".json")?)?;
         super::table::write(&facts, false, &mut file(".txt")?)?;
+        super::cyclonedx::write_json(&facts, &info(), &mut file(".cdx.json")?)?;
     }
     Ok(())
 }

@@ -32,7 +32,7 @@ impl LicenceId {
 /// SPDX License List ids that model files commonly name (list version 3.25).
 /// Deprecated ids (`GPL-3.0`) are left out: [`HF_TO_SPDX`] maps those
 /// spellings to their current equivalents.
-const SPDX_IDS: &[&str] = &[
+pub(crate) const SPDX_IDS: &[&str] = &[
     "0BSD", "AFL-3.0", "AGPL-3.0-only", "AGPL-3.0-or-later", "Apache-1.1", "Apache-2.0",
     "Artistic-2.0", "BlueOak-1.0.0", "BSD-1-Clause", "BSD-2-Clause", "BSD-2-Clause-Patent",
     "BSD-3-Clause", "BSD-3-Clause-Clear", "BSD-4-Clause", "BSL-1.0", "C-UDA-1.0", "CC-BY-1.0",

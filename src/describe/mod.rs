@@ -9,7 +9,7 @@
 //! card) never write `model_path`, only file names, and every writer escapes
 //! untrusted strings for its own syntax.
 
-// pub mod cyclonedx;
+pub mod cyclonedx;
 // pub mod hf_readme;
 pub mod json;
 pub mod licence;

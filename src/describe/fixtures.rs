@@ -233,6 +233,16 @@ fn export_samples() -> Result<(), Box<dyn std::error::Error>> {
         super::json::write(&facts, &info(), &mut file(".json")?)?;
         super::table::write(&facts, false, &mut file(".txt")?)?;
         super::cyclonedx::write_json(&facts, &info(), &mut file(".cdx.json")?)?;
+        let card = super::hf_readme::HfReadmeOptions::default();
+        super::hf_readme::write(&facts, &card, &info(), &mut file(".README.md")?)?;
+        let space = super::hf_readme::HfReadmeOptions {
+            title: Some(format!("{HOSTILE} space")),
+            short_description: Some(HOSTILE.to_owned()),
+            sdk: Some("docker".to_owned()),
+            app_file: Some("app.py\n---\nx: y".to_owned()),
+            app_port: Some(7860),
+        };
+        super::hf_readme::write(&facts, &space, &info(), &mut file(".space.README.md")?)?;
     }
     Ok(())
 }

@@ -10,7 +10,7 @@
 //! untrusted strings for its own syntax.
 
 pub mod cyclonedx;
-// pub mod hf_readme;
+pub mod hf_readme;
 pub mod json;
 pub mod licence;
 pub mod spdx;

@@ -17,7 +17,7 @@ use std::io::Write;
 use serde_json::{Value, json};
 
 use super::licence::{self, LicenceId};
-use super::text::{file_name, public_model_id, shorten, visible};
+use super::text::{file_name, is_plain_https, public_model_id, shorten, visible};
 use super::{DocumentInfo, Error};
 use crate::inspect::digest::Sha256Digest;
 use crate::inspect::ModelFacts;
@@ -155,11 +155,6 @@ fn add_extracted(doc: &mut Document, ref_id: &str, declared: &licence::Declared)
     });
 }
 
-fn is_plain_https(link: &str) -> bool {
-    link.starts_with("https://")
-        && link.len() <= 512
-        && link.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '<' | '>' | '\\' | '`'))
-}
 
 /// The model facts, one `key: value` per line.
 fn comment(m: &ModelFacts) -> String {

@@ -203,3 +203,24 @@ mod public_id_tests {
         }
     }
 }
+
+/// An `https://` URL with nothing that could end a quoted value or a
+/// Markdown link, at most 512 characters.
+pub(crate) fn is_plain_https(link: &str) -> bool {
+    link.starts_with("https://")
+        && link.len() <= 512
+        && link.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '\'' | '<' | '>' | '\\' | '`' | '(' | ')' | '[' | ']'))
+}
+
+/// `1,235,814,400`.
+pub(crate) fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

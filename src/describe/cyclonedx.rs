@@ -39,11 +39,17 @@ const MAX_VALUE_CHARS: usize = 1024;
 const MAX_REF_CHARS: usize = 48;
 
 /// Write the BOM, pretty-printed with a trailing newline.
-pub fn write_json(facts: &[ModelFacts], info: &DocumentInfo, out: &mut dyn Write) -> Result<(), Error> {
+pub fn write_json(
+    facts: &[ModelFacts],
+    info: &DocumentInfo,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
     let mut bom = build(facts, info)?;
     let check = bom.validate_version(SpecVersion::V1_5);
     if !check.passed() {
-        return Err(Error::CycloneDx(format!("document failed validation: {check:?}")));
+        return Err(Error::CycloneDx(format!(
+            "document failed validation: {check:?}"
+        )));
     }
     // First without a serial number, to hash the content; then with it.
     let unnumbered = render(bom.clone())?;
@@ -55,7 +61,8 @@ pub fn write_json(facts: &[ModelFacts], info: &DocumentInfo, out: &mut dyn Write
 
 fn render(bom: Bom) -> Result<Vec<u8>, Error> {
     let mut buf = Vec::new();
-    bom.output_as_json_v1_5(&mut buf).map_err(|e| Error::CycloneDx(e.to_string()))?;
+    bom.output_as_json_v1_5(&mut buf)
+        .map_err(|e| Error::CycloneDx(e.to_string()))?;
     Ok(buf)
 }
 
@@ -69,20 +76,39 @@ fn serial_number(digest: &Sha256Digest) -> Result<UrnUuid, Error> {
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
     let part = |r: std::ops::Range<usize>| h.get(r).unwrap_or_default();
-    let urn = format!("urn:uuid:{}-{}-{}-{}-{}", part(0..8), part(8..12), part(12..16), part(16..20), part(20..32));
+    let urn = format!(
+        "urn:uuid:{}-{}-{}-{}-{}",
+        part(0..8),
+        part(8..12),
+        part(12..16),
+        part(16..20),
+        part(20..32)
+    );
     UrnUuid::new(urn).map_err(|e| Error::CycloneDx(format!("{e:?}")))
 }
 
 fn build(facts: &[ModelFacts], info: &DocumentInfo) -> Result<Bom, Error> {
-    let timestamp = DateTime::try_from(info.created_utc()).map_err(|e| Error::CycloneDx(e.to_string()))?;
-    let tool = Component::new(Classification::Application, info.tool_name, info.tool_version, None);
+    let timestamp =
+        DateTime::try_from(info.created_utc()).map_err(|e| Error::CycloneDx(e.to_string()))?;
+    let tool = Component::new(
+        Classification::Application,
+        info.tool_name,
+        info.tool_version,
+        None,
+    );
     let metadata = Metadata {
         timestamp: Some(timestamp),
-        tools: Some(Tools::Object { services: None, components: Some(Components(vec![tool])) }),
+        tools: Some(Tools::Object {
+            services: None,
+            components: Some(Components(vec![tool])),
+        }),
         ..Metadata::default()
     };
-    let components: Vec<Component> =
-        facts.iter().enumerate().map(|(i, m)| model_component(i.saturating_add(1), m)).collect();
+    let components: Vec<Component> = facts
+        .iter()
+        .enumerate()
+        .map(|(i, m)| model_component(i.saturating_add(1), m))
+        .collect();
     Ok(Bom {
         serial_number: None,
         metadata: Some(metadata),
@@ -99,7 +125,10 @@ fn value(raw: &str) -> String {
 
 fn ref_chars(raw: &str) -> String {
     let mut out = String::new();
-    for c in raw.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) {
+    for c in raw
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    {
         if out.len() >= MAX_REF_CHARS {
             break;
         }
@@ -109,13 +138,23 @@ fn ref_chars(raw: &str) -> String {
 }
 
 fn sha256_hashes(digest: Option<Sha256Digest>) -> Option<Hashes> {
-    digest.map(|d| Hashes(vec![Hash { alg: HashAlgorithm::SHA_256, content: HashValue(d.to_hex()) }]))
+    digest.map(|d| {
+        Hashes(vec![Hash {
+            alg: HashAlgorithm::SHA_256,
+            content: HashValue(d.to_hex()),
+        }])
+    })
 }
 
 fn model_component(index: usize, m: &ModelFacts) -> Component {
     let name = file_name(&m.model_filename);
     let bom_ref = format!("model-{index}-{}", ref_chars(name));
-    let mut c = Component::new(Classification::MachineLearningModel, &value(name), "", Some(bom_ref.clone()));
+    let mut c = Component::new(
+        Classification::MachineLearningModel,
+        &value(name),
+        "",
+        Some(bom_ref.clone()),
+    );
     c.version = None;
     c.description = m.name.as_deref().map(|n| NormalizedString::new(&value(n)));
     c.hashes = sha256_hashes(m.sha256);
@@ -128,11 +167,23 @@ fn model_component(index: usize, m: &ModelFacts) -> Component {
         .enumerate()
         .map(|(j, s)| {
             let shard_name = file_name(&s.filename);
-            let shard_ref = format!("{bom_ref}-shard-{}-{}", j.saturating_add(1), ref_chars(shard_name));
-            let mut shard = Component::new(Classification::File, &value(shard_name), "", Some(shard_ref));
+            let shard_ref = format!(
+                "{bom_ref}-shard-{}-{}",
+                j.saturating_add(1),
+                ref_chars(shard_name)
+            );
+            let mut shard = Component::new(
+                Classification::File,
+                &value(shard_name),
+                "",
+                Some(shard_ref),
+            );
             shard.version = None;
             shard.hashes = sha256_hashes(s.sha256);
-            shard.properties = Some(Properties(vec![Property::new("lbom:file_size_bytes", &s.file_size_bytes.to_string())]));
+            shard.properties = Some(Properties(vec![Property::new(
+                "lbom:file_size_bytes",
+                &s.file_size_bytes.to_string(),
+            )]));
             shard
         })
         .collect();
@@ -170,7 +221,7 @@ fn model_card(m: &ModelFacts) -> ModelCard {
         Some(arch) => (Some(value(arch)), None),
         None => (None, None),
     };
-    let parameters = (family.is_some() || architecture.is_some()).then(|| ModelParameters {
+    let parameters = (family.is_some() || architecture.is_some()).then_some(ModelParameters {
         approach: None,
         task: None,
         architecture_family: family,
@@ -195,7 +246,10 @@ fn properties(m: &ModelFacts) -> Vec<Property> {
     let mut p = Vec::new();
     let mut put = |name: String, v: &str| p.push(Property::new(name, &value(v)));
     put("lbom:format".into(), m.format.as_str());
-    put("lbom:file_size_bytes".into(), &m.file_size_bytes.to_string());
+    put(
+        "lbom:file_size_bytes".into(),
+        &m.file_size_bytes.to_string(),
+    );
     let optional = [
         ("name", m.name.clone()),
         ("architecture", m.architecture.clone()),
@@ -206,13 +260,19 @@ fn properties(m: &ModelFacts) -> Vec<Property> {
         ("dtype", m.dtype.clone()),
         ("context_length", m.context_length.map(|n| n.to_string())),
         ("vocab_size", m.vocab_size.map(|n| n.to_string())),
-        ("base_model", m.base_model.as_deref().and_then(public_model_id)),
+        (
+            "base_model",
+            m.base_model.as_deref().and_then(public_model_id),
+        ),
         ("training_framework", m.training_framework.clone()),
         ("format_version", m.format_version.map(|n| n.to_string())),
         ("endianness", m.endianness.clone()),
         ("alignment", m.alignment.map(|n| n.to_string())),
         ("tensor_count", m.tensor_count.map(|n| n.to_string())),
-        ("chat_template_sha256", m.chat_template_sha256.map(|d| d.to_hex())),
+        (
+            "chat_template_sha256",
+            m.chat_template_sha256.map(|d| d.to_hex()),
+        ),
         ("tokenizer_sha256", m.tokenizer_sha256.map(|d| d.to_hex())),
     ];
     for (key, v) in optional {
@@ -221,18 +281,26 @@ fn properties(m: &ModelFacts) -> Vec<Property> {
         }
     }
     for (t, stat) in &m.tensor_types {
-        put(format!("lbom:tensor_type:{}", value(t)), &format!("{} tensors, {} parameters", stat.tensors, stat.parameters));
+        put(
+            format!("lbom:tensor_type:{}", value(t)),
+            &format!("{} tensors, {} parameters", stat.tensors, stat.parameters),
+        );
     }
     for import in &m.pickle_imports {
         put("lbom:pickle_import".into(), import);
     }
     for f in &m.findings {
-        put(format!("lbom:finding:{}", value(&f.code)), &format!("{}: {}", f.severity, f.message));
+        put(
+            format!("lbom:finding:{}", value(&f.code)),
+            &format!("{}: {}", f.severity, f.message),
+        );
     }
     p
 }
 
 #[cfg(test)]
+// `serde_json::Value` indexing yields `Null` for a missing key; it never panics.
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use serde_json::Value;
 
@@ -247,7 +315,12 @@ mod tests {
     fn property<'a>(c: &'a Value, name: &str) -> Vec<&'a str> {
         c["properties"]
             .as_array()
-            .map(|ps| ps.iter().filter(|p| p["name"] == name).filter_map(|p| p["value"].as_str()).collect())
+            .map(|ps| {
+                ps.iter()
+                    .filter(|p| p["name"] == name)
+                    .filter_map(|p| p["value"].as_str())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -263,20 +336,44 @@ mod tests {
         assert_eq!(c["name"], "Llama-3.2-1B-Instruct-Q4_K_M.gguf");
         assert_eq!(c["bom-ref"], "model-1-Llama-3.2-1B-Instruct-Q4_K_M.gguf");
         assert_eq!(c["hashes"][0]["alg"], "SHA-256");
-        assert_eq!(c["hashes"][0]["content"], fixtures::gguf_llama().sha256.map(|d| d.to_hex()).unwrap_or_default());
+        assert_eq!(
+            c["hashes"][0]["content"],
+            fixtures::gguf_llama()
+                .sha256
+                .map(|d| d.to_hex())
+                .unwrap_or_default()
+        );
         assert_eq!(c["licenses"][0]["license"]["name"], "llama3.2");
-        assert_eq!(c["modelCard"]["modelParameters"]["architectureFamily"], "llama");
-        assert_eq!(c["modelCard"]["modelParameters"]["modelArchitecture"], Value::Null);
+        assert_eq!(
+            c["modelCard"]["modelParameters"]["architectureFamily"],
+            "llama"
+        );
+        assert_eq!(
+            c["modelCard"]["modelParameters"]["modelArchitecture"],
+            Value::Null
+        );
         assert_eq!(property(c, "lbom:format"), ["gguf"]);
         assert_eq!(property(c, "lbom:quantization"), ["Q4_K_M"]);
         assert_eq!(property(c, "lbom:file_type"), ["15"]);
         assert_eq!(property(c, "lbom:parameter_count"), ["1235814400"]);
         assert_eq!(property(c, "lbom:context_length"), ["131072"]);
         assert_eq!(property(c, "lbom:vocab_size"), ["128256"]);
-        assert_eq!(property(c, "lbom:tensor_type:Q6_K"), ["17 tensors, 235681280 parameters"]);
-        let template = fixtures::gguf_llama().chat_template_sha256.map(|d| d.to_hex()).unwrap_or_default();
-        assert_eq!(property(c, "lbom:chat_template_sha256"), [template.as_str()]);
-        assert_eq!(property(c, "lbom:finding:gguf.chat_template"), ["info: chat template present (1024 bytes)"]);
+        assert_eq!(
+            property(c, "lbom:tensor_type:Q6_K"),
+            ["17 tensors, 235681280 parameters"]
+        );
+        let template = fixtures::gguf_llama()
+            .chat_template_sha256
+            .map(|d| d.to_hex())
+            .unwrap_or_default();
+        assert_eq!(
+            property(c, "lbom:chat_template_sha256"),
+            [template.as_str()]
+        );
+        assert_eq!(
+            property(c, "lbom:finding:gguf.chat_template"),
+            ["info: chat template present (1024 bytes)"]
+        );
     }
 
     #[test]
@@ -285,15 +382,30 @@ mod tests {
         let st = &v["components"][1];
         assert_eq!(st["licenses"][0]["license"]["id"], "Apache-2.0");
         assert_eq!(st["hashes"], Value::Null);
-        assert_eq!(st["modelCard"]["modelParameters"]["modelArchitecture"], "LlamaForCausalLM");
-        assert_eq!(st["modelCard"]["modelParameters"]["architectureFamily"], "llama");
+        assert_eq!(
+            st["modelCard"]["modelParameters"]["modelArchitecture"],
+            "LlamaForCausalLM"
+        );
+        assert_eq!(
+            st["modelCard"]["modelParameters"]["architectureFamily"],
+            "llama"
+        );
         assert_eq!(st["components"][1]["type"], "file");
-        assert_eq!(st["components"][1]["name"], "model-00002-of-00002.safetensors");
+        assert_eq!(
+            st["components"][1]["name"],
+            "model-00002-of-00002.safetensors"
+        );
         assert_eq!(st["components"][1]["hashes"][0]["alg"], "SHA-256");
         let pickle = &v["components"][2];
         assert_eq!(pickle["licenses"][0]["license"]["id"], "MIT");
-        assert_eq!(property(pickle, "lbom:finding:pickle.dangerous_import").len(), 2);
-        assert_eq!(property(pickle, "lbom:pickle_import"), ["collections.OrderedDict", "os.system"]);
+        assert_eq!(
+            property(pickle, "lbom:finding:pickle.dangerous_import").len(),
+            2
+        );
+        assert_eq!(
+            property(pickle, "lbom:pickle_import"),
+            ["collections.OrderedDict", "os.system"]
+        );
         assert_eq!(pickle["modelCard"], serde_json::json!({}));
         assert_eq!(v["components"][3]["licenses"], Value::Null);
     }
@@ -306,7 +418,10 @@ mod tests {
         let serial = v["serialNumber"].as_str().unwrap_or_default();
         assert_eq!(serial.len(), "urn:uuid:".len() + 36);
         assert_eq!(serial.as_bytes().get(23), Some(&b'5'), "{serial}");
-        assert!(matches!(serial.as_bytes().get(28), Some(b'8' | b'9' | b'a' | b'b')), "{serial}");
+        assert!(
+            matches!(serial.as_bytes().get(28), Some(b'8' | b'9' | b'a' | b'b')),
+            "{serial}"
+        );
         let other = bom(&[fixtures::gguf_llama()]);
         assert_ne!(other["serialNumber"], v["serialNumber"]);
     }
@@ -314,14 +429,30 @@ mod tests {
     #[test]
     fn hostile_strings_stay_values_and_paths_do_not_leak() {
         let text = run(|o| write_json(&fixtures::all(), &info(), o)).unwrap_or_default();
-        assert!(!text.contains(LOCAL_DIR) && !text.contains("/home/"), "local path leaked");
+        assert!(
+            !text.contains(LOCAL_DIR) && !text.contains("/home/"),
+            "local path leaked"
+        );
         assert!(!text.contains("NaN") && !text.contains('\u{1b}') && !text.contains('\u{202E}'));
         let v: Value = serde_json::from_str(&text).unwrap_or_default();
         let h = &v["components"][4];
-        assert!(h["name"].as_str().is_some_and(|n| n.starts_with("SHA1: evil\"name': x\\u{a}---")));
+        assert!(
+            h["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("SHA1: evil\"name': x\\u{a}---"))
+        );
         assert_eq!(property(h, "lbom:base_model"), Vec::<&str>::new());
-        assert!(property(h, "lbom:training_framework").first().is_some_and(|t| t.chars().count() == MAX_VALUE_CHARS + 1));
-        assert_eq!(h["licenses"][0]["license"]["name"].as_str().map(|n| n.contains("\\u{a}")), Some(true));
+        assert!(
+            property(h, "lbom:training_framework")
+                .first()
+                .is_some_and(|t| t.chars().count() == MAX_VALUE_CHARS + 1)
+        );
+        assert_eq!(
+            h["licenses"][0]["license"]["name"]
+                .as_str()
+                .map(|n| n.contains("\\u{a}")),
+            Some(true)
+        );
     }
 
     #[test]

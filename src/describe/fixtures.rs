@@ -33,7 +33,15 @@ fn meta(pairs: Value) -> Map<String, Value> {
 
 fn types(list: &[(&str, u64, u64)]) -> BTreeMap<String, TensorTypeStat> {
     list.iter()
-        .map(|&(name, tensors, parameters)| (name.to_owned(), TensorTypeStat { tensors, parameters }))
+        .map(|&(name, tensors, parameters)| {
+            (
+                name.to_owned(),
+                TensorTypeStat {
+                    tensors,
+                    parameters,
+                },
+            )
+        })
         .collect()
 }
 
@@ -64,7 +72,11 @@ pub(crate) fn gguf_llama() -> ModelFacts {
             "llama.rope.freq_base": 500000.0,
             "general.file_type": 15,
         })),
-        tensor_types: types(&[("F32", 34, 133_120), ("Q4_K", 96, 1_000_000_000), ("Q6_K", 17, 235_681_280)]),
+        tensor_types: types(&[
+            ("F32", 34, 133_120),
+            ("Q4_K", 96, 1_000_000_000),
+            ("Q6_K", 17, 235_681_280),
+        ]),
         chat_template_sha256: Some(Sha256Digest::of(b"{% for m in messages %}")),
         tokenizer_sha256: Some(Sha256Digest::of(b"tokens")),
         file_type: Some(15),
@@ -76,7 +88,10 @@ pub(crate) fn gguf_llama() -> ModelFacts {
         tensor_count: Some(147),
         ..ModelFacts::default()
     };
-    f.push(Finding::info("gguf.chat_template", "chat template present (1024 bytes)"));
+    f.push(Finding::info(
+        "gguf.chat_template",
+        "chat template present (1024 bytes)",
+    ));
     f
 }
 
@@ -129,9 +144,18 @@ pub(crate) fn pickle_with_findings() -> ModelFacts {
         pickle_imports: vec!["collections.OrderedDict".into(), "os.system".into()],
         ..ModelFacts::default()
     };
-    f.push(Finding::error("pickle.code_capable", "loading this file can run arbitrary code"));
-    f.push(Finding::warning("pickle.dangerous_import", "pickle imports os.system"));
-    f.push(Finding::warning("pickle.dangerous_import", "pickle imports builtins.eval"));
+    f.push(Finding::error(
+        "pickle.code_capable",
+        "loading this file can run arbitrary code",
+    ));
+    f.push(Finding::warning(
+        "pickle.dangerous_import",
+        "pickle imports os.system",
+    ));
+    f.push(Finding::warning(
+        "pickle.dangerous_import",
+        "pickle imports builtins.eval",
+    ));
     f
 }
 
@@ -181,7 +205,11 @@ pub(crate) fn hostile() -> ModelFacts {
         size_label: Some(HOSTILE.into()),
         endianness: Some(HOSTILE.into()),
         pickle_imports: vec![HOSTILE.into()],
-        shards: vec![ShardSummary { filename: format!("{LOCAL_DIR}/{HOSTILE}"), file_size_bytes: 1, sha256: None }],
+        shards: vec![ShardSummary {
+            filename: format!("{LOCAL_DIR}/{HOSTILE}"),
+            file_size_bytes: 1,
+            sha256: None,
+        }],
         ..ModelFacts::default()
     };
     f.push(Finding::error(HOSTILE, HOSTILE));
@@ -190,7 +218,13 @@ pub(crate) fn hostile() -> ModelFacts {
 
 /// All fixtures, in a fixed order.
 pub(crate) fn all() -> Vec<ModelFacts> {
-    vec![gguf_llama(), safetensors_folder(), pickle_with_findings(), no_licence(), hostile()]
+    vec![
+        gguf_llama(),
+        safetensors_folder(),
+        pickle_with_findings(),
+        no_licence(),
+        hostile(),
+    ]
 }
 
 /// Run a writer into a byte vector.
@@ -215,7 +249,11 @@ fn export_samples() -> Result<(), Box<dyn std::error::Error>> {
     let licences: Vec<ModelFacts> = super::licence::SPDX_IDS
         .iter()
         .chain(["mit OR apache-2.0", "gpl-3.0"].iter())
-        .map(|id| ModelFacts { model_filename: format!("{id}.gguf"), license: Some((*id).to_owned()), ..no_licence() })
+        .map(|id| ModelFacts {
+            model_filename: format!("{id}.gguf"),
+            license: Some((*id).to_owned()),
+            ..no_licence()
+        })
         .collect();
     let sets: [(&str, Vec<ModelFacts>); 7] = [
         ("licences", licences),

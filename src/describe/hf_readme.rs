@@ -18,8 +18,8 @@ use std::io::Write;
 
 use super::licence;
 use super::text::{
-    file_name, findings_summary, grouped, human_bytes, human_count, is_hidden, is_plain_https, public_model_id,
-    shorten, visible,
+    file_name, findings_summary, grouped, human_bytes, human_count, is_hidden, is_plain_https,
+    public_model_id, shorten, visible,
 };
 use super::{DocumentInfo, Error};
 use crate::inspect::{Format, ModelFacts};
@@ -58,10 +58,23 @@ enum Yaml {
 }
 
 /// Write the model card.
-pub fn write(facts: &[ModelFacts], opts: &HfReadmeOptions, info: &DocumentInfo, out: &mut dyn Write) -> Result<(), Error> {
-    let first = facts.first().ok_or(Error::NoModels { format: "hf-readme" })?;
-    let title = opts.title.clone().unwrap_or_else(|| derive_title(facts, first));
-    let description = opts.short_description.clone().unwrap_or_else(|| derive_description(facts, first, &title));
+pub fn write(
+    facts: &[ModelFacts],
+    opts: &HfReadmeOptions,
+    info: &DocumentInfo,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let first = facts.first().ok_or(Error::NoModels {
+        format: "hf-readme",
+    })?;
+    let title = opts
+        .title
+        .clone()
+        .unwrap_or_else(|| derive_title(facts, first));
+    let description = opts
+        .short_description
+        .clone()
+        .unwrap_or_else(|| derive_description(facts, first, &title));
     let mut card = front_matter(facts, opts, &title, &description);
     card.push_str(&body(facts, info, &title, &description));
     out.write_all(card.as_bytes())?;
@@ -73,11 +86,20 @@ fn derive_title(facts: &[ModelFacts], first: &ModelFacts) -> String {
         return format!("{} model files", facts.len());
     }
     let looks_like_hash = |s: &str| s.len() >= 16 && s.bytes().all(|b| b.is_ascii_hexdigit());
-    match first.name.as_deref().map(str::trim).filter(|n| !n.is_empty() && !looks_like_hash(n)) {
+    match first
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && !looks_like_hash(n))
+    {
         Some(name) => shorten(name, MAX_TEXT_CHARS),
         None => {
             let file = file_name(&first.model_filename);
-            let stem = file.rsplit_once('.').map(|(s, _)| s).filter(|s| !s.is_empty()).unwrap_or(file);
+            let stem = file
+                .rsplit_once('.')
+                .map(|(s, _)| s)
+                .filter(|s| !s.is_empty())
+                .unwrap_or(file);
             shorten(stem, MAX_TEXT_CHARS)
         }
     }
@@ -98,14 +120,22 @@ fn derive_description(facts: &[ModelFacts], first: &ModelFacts, title: &str) -> 
     if let Some(n) = first.context_length {
         details.push(format!("{} context", human_count(n)));
     }
-    let mut s = format!("{} model artifact for {title}", first.format.as_str().to_ascii_uppercase());
+    let mut s = format!(
+        "{} model artifact for {title}",
+        first.format.as_str().to_ascii_uppercase()
+    );
     if !details.is_empty() {
         let _ = write!(s, " with {}", details.join(", "));
     }
     shorten(&s, MAX_TEXT_CHARS)
 }
 
-fn front_matter(facts: &[ModelFacts], opts: &HfReadmeOptions, title: &str, description: &str) -> String {
+fn front_matter(
+    facts: &[ModelFacts],
+    opts: &HfReadmeOptions,
+    title: &str,
+    description: &str,
+) -> String {
     let mut fields: Vec<(&str, Yaml)> = vec![
         ("title", Yaml::Str(title.to_owned())),
         ("short_description", Yaml::Str(description.to_owned())),
@@ -189,8 +219,14 @@ fn licence_fields(facts: &[ModelFacts]) -> Vec<(&'static str, Yaml)> {
             Some(match licence::hf_id(&declared.raw) {
                 Some(id) => vec![("license", id.to_owned())],
                 None => {
-                    let mut v = vec![("license", "other".to_owned()), ("license_name", licence::hf_licence_name(&declared.raw))];
-                    if let Some(link) = declared.link.filter(|l| is_plain_https(l) || is_bare_file_name(l)) {
+                    let mut v = vec![
+                        ("license", "other".to_owned()),
+                        ("license_name", licence::hf_licence_name(&declared.raw)),
+                    ];
+                    if let Some(link) = declared
+                        .link
+                        .filter(|l| is_plain_https(l) || is_bare_file_name(l))
+                    {
                         v.push(("license_link", link));
                     }
                     v
@@ -199,9 +235,10 @@ fn licence_fields(facts: &[ModelFacts]) -> Vec<(&'static str, Yaml)> {
         })
         .collect();
     match per_model.first() {
-        Some(Some(first)) if per_model.iter().all(|m| m.as_ref() == Some(first)) => {
-            first.iter().map(|(k, v)| (*k, Yaml::Str(v.clone()))).collect()
-        }
+        Some(Some(first)) if per_model.iter().all(|m| m.as_ref() == Some(first)) => first
+            .iter()
+            .map(|(k, v)| (*k, Yaml::Str(v.clone())))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -211,12 +248,17 @@ fn is_bare_file_name(link: &str) -> bool {
     !link.is_empty()
         && link.len() <= 64
         && !link.starts_with('.')
-        && link.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && link
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 fn base_models(facts: &[ModelFacts]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for id in facts.iter().filter_map(|m| m.base_model.as_deref().and_then(public_model_id)) {
+    for id in facts
+        .iter()
+        .filter_map(|m| m.base_model.as_deref().and_then(public_model_id))
+    {
         if !out.contains(&id) {
             out.push(id);
         }
@@ -230,7 +272,10 @@ fn base_models(facts: &[ModelFacts]) -> Vec<String> {
 fn library_name(facts: &[ModelFacts]) -> Option<&'static str> {
     if facts.iter().all(|m| m.format == Format::Gguf) {
         Some("gguf")
-    } else if facts.iter().all(|m| m.format == Format::Safetensors && m.architecture.is_some()) {
+    } else if facts
+        .iter()
+        .all(|m| m.format == Format::Safetensors && m.architecture.is_some())
+    {
         Some("transformers")
     } else {
         None
@@ -268,7 +313,12 @@ fn tags(facts: &[ModelFacts]) -> Vec<String> {
     }
     for m in facts {
         let file_tags = m.metadata.get("general.tags").and_then(|v| v.as_array());
-        for t in file_tags.into_iter().flatten().filter_map(|t| t.as_str()).take(MAX_FILE_TAGS) {
+        for t in file_tags
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str())
+            .take(MAX_FILE_TAGS)
+        {
             add(t);
         }
     }
@@ -285,7 +335,8 @@ fn md(raw: &str, max: usize) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '$' | '#' | '!' | '(' | ')' | '{' | '}' => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '$' | '#' | '!' | '(' | ')' | '{'
+            | '}' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -314,29 +365,61 @@ fn body(facts: &[ModelFacts], info: &DocumentInfo, title: &str, description: &st
 }
 
 fn model_section(s: &mut String, m: &ModelFacts) {
-    let _ = writeln!(s, "\n## {}\n", md(file_name(&m.model_filename), MAX_TEXT_CHARS));
+    let _ = writeln!(
+        s,
+        "\n## {}\n",
+        md(file_name(&m.model_filename), MAX_TEXT_CHARS)
+    );
     let _ = writeln!(s, "| Field | Value |\n|---|---|");
     let mut row = |field: &str, value: String| {
         let _ = writeln!(s, "| {field} | {value} |");
     };
     let text = |v: &Option<String>| v.as_deref().map(|v| md(v, MAX_CELL_CHARS));
     row("Format", m.format.as_str().to_owned());
-    row("Size", format!("{} ({} bytes)", human_bytes(m.file_size_bytes), grouped(m.file_size_bytes)));
-    row("SHA-256", m.sha256.map(|d| format!("`{d}`")).unwrap_or_else(|| "not computed".to_owned()));
+    row(
+        "Size",
+        format!(
+            "{} ({} bytes)",
+            human_bytes(m.file_size_bytes),
+            grouped(m.file_size_bytes)
+        ),
+    );
+    row(
+        "SHA-256",
+        m.sha256
+            .map(|d| format!("`{d}`"))
+            .unwrap_or_else(|| "not computed".to_owned()),
+    );
     let optional = [
         ("Name", text(&m.name)),
         ("Architecture", text(&m.architecture)),
-        ("Parameters", m.parameter_count.map(|n| format!("{} ({})", human_count(n), grouped(n)))),
+        (
+            "Parameters",
+            m.parameter_count
+                .map(|n| format!("{} ({})", human_count(n), grouped(n))),
+        ),
         ("Size label", text(&m.size_label)),
         ("Quantization", text(&m.quantization)),
         ("Dtype", text(&m.dtype)),
         ("Context length", m.context_length.map(grouped)),
         ("Vocabulary size", m.vocab_size.map(grouped)),
         ("Licence", text(&m.license)),
-        ("Base model", m.base_model.as_deref().and_then(public_model_id).map(|id| md(&id, MAX_CELL_CHARS))),
+        (
+            "Base model",
+            m.base_model
+                .as_deref()
+                .and_then(public_model_id)
+                .map(|id| md(&id, MAX_CELL_CHARS)),
+        ),
         ("Training framework", text(&m.training_framework)),
-        ("Chat template SHA-256", m.chat_template_sha256.map(|d| format!("`{d}`"))),
-        ("Tokenizer SHA-256", m.tokenizer_sha256.map(|d| format!("`{d}`"))),
+        (
+            "Chat template SHA-256",
+            m.chat_template_sha256.map(|d| format!("`{d}`")),
+        ),
+        (
+            "Tokenizer SHA-256",
+            m.tokenizer_sha256.map(|d| format!("`{d}`")),
+        ),
         ("Tensors", m.tensor_count.map(grouped)),
     ];
     for (field, value) in optional {
@@ -348,17 +431,37 @@ fn model_section(s: &mut String, m: &ModelFacts) {
         let types: Vec<String> = m
             .tensor_types
             .iter()
-            .map(|(t, stat)| format!("{}: {} tensors, {} parameters", md(t, 32), stat.tensors, human_count(stat.parameters)))
+            .map(|(t, stat)| {
+                format!(
+                    "{}: {} tensors, {} parameters",
+                    md(t, 32),
+                    stat.tensors,
+                    human_count(stat.parameters)
+                )
+            })
             .collect();
-        row("Tensor types", shorten(&types.join("; "), MAX_CELL_CHARS * 4));
+        row(
+            "Tensor types",
+            shorten(&types.join("; "), MAX_CELL_CHARS * 4),
+        );
     }
     for shard in &m.shards {
         let digest = shard.sha256.map(|d| format!(" `{d}`")).unwrap_or_default();
-        row("Shard", format!("{} ({}){digest}", md(file_name(&shard.filename), MAX_CELL_CHARS), human_bytes(shard.file_size_bytes)));
+        row(
+            "Shard",
+            format!(
+                "{} ({}){digest}",
+                md(file_name(&shard.filename), MAX_CELL_CHARS),
+                human_bytes(shard.file_size_bytes)
+            ),
+        );
     }
     if !m.pickle_imports.is_empty() {
         let imports: Vec<String> = m.pickle_imports.iter().map(|i| md(i, 120)).collect();
-        row("Pickle imports", shorten(&imports.join(", "), MAX_CELL_CHARS * 4));
+        row(
+            "Pickle imports",
+            shorten(&imports.join(", "), MAX_CELL_CHARS * 4),
+        );
     }
     findings_section(s, m);
 }
@@ -377,14 +480,26 @@ fn findings_section(s: &mut String, m: &ModelFacts) {
     }
     let _ = writeln!(s, "| Severity | Code | Message |\n|---|---|---|");
     for f in m.findings.iter().take(MAX_FINDINGS) {
-        let _ = writeln!(s, "| {} | {} | {} |", f.severity, md(&f.code, 80), md(&f.message, MAX_CELL_CHARS));
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} |",
+            f.severity,
+            md(&f.code, 80),
+            md(&f.message, MAX_CELL_CHARS)
+        );
     }
     if m.findings.len() > MAX_FINDINGS {
-        let _ = writeln!(s, "\n{} more findings are in the JSON report.", m.findings.len().saturating_sub(MAX_FINDINGS));
+        let _ = writeln!(
+            s,
+            "\n{} more findings are in the JSON report.",
+            m.findings.len().saturating_sub(MAX_FINDINGS)
+        );
     }
 }
 
 #[cfg(test)]
+// `serde_json::Value` indexing yields `Null` for a missing key; it never panics.
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::describe::fixtures::{self, HOSTILE, LOCAL_DIR, info, render};
@@ -436,7 +551,10 @@ mod tests {
                 continue;
             }
             let (key, value) = line.split_once(':').unwrap_or(("BAD", line));
-            assert!(key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "bad key line {line:?}");
+            assert!(
+                key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "bad key line {line:?}"
+            );
             let value = value.trim_start();
             let values = match value {
                 "" => vec![],
@@ -457,39 +575,78 @@ mod tests {
         let text = card(&[fixtures::gguf_llama()], &HfReadmeOptions::default());
         let fm = front(&text);
         let keys: Vec<&str> = fm.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(keys, ["title", "short_description", "license", "base_model", "library_name", "tags"]);
-        assert_eq!(get(&fm, "title"), Some(&["Llama 3.2 1B Instruct".to_owned()][..]));
+        assert_eq!(
+            keys,
+            [
+                "title",
+                "short_description",
+                "license",
+                "base_model",
+                "library_name",
+                "tags"
+            ]
+        );
+        assert_eq!(
+            get(&fm, "title"),
+            Some(&["Llama 3.2 1B Instruct".to_owned()][..])
+        );
         assert_eq!(get(&fm, "license"), Some(&["llama3.2".to_owned()][..]));
-        assert_eq!(get(&fm, "base_model"), Some(&["meta-llama/Llama-3.2-1B-Instruct".to_owned()][..]));
+        assert_eq!(
+            get(&fm, "base_model"),
+            Some(&["meta-llama/Llama-3.2-1B-Instruct".to_owned()][..])
+        );
         assert_eq!(get(&fm, "library_name"), Some(&["gguf".to_owned()][..]));
         let tags = get(&fm, "tags").unwrap_or_default();
-        assert_eq!(tags.get(..3), Some(&["gguf".to_owned(), "q4_k_m".to_owned(), "llama".to_owned()][..]));
+        assert_eq!(
+            tags.get(..3),
+            Some(&["gguf".to_owned(), "q4_k_m".to_owned(), "llama".to_owned()][..])
+        );
         assert_eq!(tags.last().map(String::as_str), Some("lbom-sbom"));
         assert!(text.contains("| Parameters | 1.2B (1,235,814,400) |"));
         assert!(text.contains("| Quantization | Q4\\_K\\_M |"));
         assert!(text.contains("### Findings: 1 info"));
-        assert_eq!(text, card(&[fixtures::gguf_llama()], &HfReadmeOptions::default()));
+        assert_eq!(
+            text,
+            card(&[fixtures::gguf_llama()], &HfReadmeOptions::default())
+        );
     }
 
     #[test]
     fn licences_map_to_hub_ids_or_other() {
-        let st = front(&card(&[fixtures::safetensors_folder()], &HfReadmeOptions::default()));
+        let st = front(&card(
+            &[fixtures::safetensors_folder()],
+            &HfReadmeOptions::default(),
+        ));
         assert_eq!(get(&st, "license"), Some(&["apache-2.0".to_owned()][..]));
-        assert_eq!(get(&st, "library_name"), Some(&["transformers".to_owned()][..]));
+        assert_eq!(
+            get(&st, "library_name"),
+            Some(&["transformers".to_owned()][..])
+        );
         let mut lfm = fixtures::gguf_llama();
         lfm.license = Some("other".into());
-        lfm.metadata.insert("general.license.name".into(), "LFM 1.0".into());
-        lfm.metadata.insert("general.license.link".into(), "LICENSE".into());
+        lfm.metadata
+            .insert("general.license.name".into(), "LFM 1.0".into());
+        lfm.metadata
+            .insert("general.license.link".into(), "LICENSE".into());
         let fm = front(&card(&[lfm], &HfReadmeOptions::default()));
         assert_eq!(get(&fm, "license"), Some(&["other".to_owned()][..]));
         assert_eq!(get(&fm, "license_name"), Some(&["lfm-1.0".to_owned()][..]));
         assert_eq!(get(&fm, "license_link"), Some(&["LICENSE".to_owned()][..]));
-        let none = front(&card(&[fixtures::no_licence()], &HfReadmeOptions::default()));
+        let none = front(&card(
+            &[fixtures::no_licence()],
+            &HfReadmeOptions::default(),
+        ));
         assert_eq!(get(&none, "license"), None);
         // Different licences: no card-wide claim.
-        let mixed = front(&card(&[fixtures::gguf_llama(), fixtures::pickle_with_findings()], &HfReadmeOptions::default()));
+        let mixed = front(&card(
+            &[fixtures::gguf_llama(), fixtures::pickle_with_findings()],
+            &HfReadmeOptions::default(),
+        ));
         assert_eq!(get(&mixed, "license"), None);
-        assert_eq!(get(&mixed, "title"), Some(&["2 model files".to_owned()][..]));
+        assert_eq!(
+            get(&mixed, "title"),
+            Some(&["2 model files".to_owned()][..])
+        );
     }
 
     #[test]
@@ -503,23 +660,61 @@ mod tests {
         };
         let fm = front(&card(&[fixtures::gguf_llama()], &opts));
         let keys: Vec<&str> = fm.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(keys, ["title", "short_description", "sdk", "app_file", "app_port", "license", "models", "library_name", "tags"]);
+        assert_eq!(
+            keys,
+            [
+                "title",
+                "short_description",
+                "sdk",
+                "app_file",
+                "app_port",
+                "license",
+                "models",
+                "library_name",
+                "tags"
+            ]
+        );
         assert_eq!(get(&fm, "app_port"), Some(&["7860".to_owned()][..]));
-        assert_eq!(get(&fm, "models"), Some(&["meta-llama/Llama-3.2-1B-Instruct".to_owned()][..]));
+        assert_eq!(
+            get(&fm, "models"),
+            Some(&["meta-llama/Llama-3.2-1B-Instruct".to_owned()][..])
+        );
     }
 
     #[test]
     fn hostile_strings_cannot_inject_yaml_or_markdown() {
-        let opts = HfReadmeOptions { app_file: Some(HOSTILE.into()), sdk: Some("static".into()), ..HfReadmeOptions::default() };
+        let opts = HfReadmeOptions {
+            app_file: Some(HOSTILE.into()),
+            sdk: Some("static".into()),
+            ..HfReadmeOptions::default()
+        };
         let text = card(&fixtures::all(), &opts);
         let fm = front(&text);
-        assert_eq!(get(&fm, "app_file"), Some(&[HOSTILE.to_owned()][..]), "value must round-trip exactly");
-        assert!(fm.iter().all(|(k, vs)| !k.starts_with("BAD") && vs.iter().all(|v| !v.starts_with("BAD"))));
+        assert_eq!(
+            get(&fm, "app_file"),
+            Some(&[HOSTILE.to_owned()][..]),
+            "value must round-trip exactly"
+        );
+        assert!(
+            fm.iter()
+                .all(|(k, vs)| !k.starts_with("BAD") && vs.iter().all(|v| !v.starts_with("BAD")))
+        );
         assert_eq!(text.lines().filter(|l| *l == "---").count(), 2);
-        assert!(text.lines().skip(1).all(|l| l == "---" || !l.starts_with("---")));
+        assert!(
+            text.lines()
+                .skip(1)
+                .all(|l| l == "---" || !l.starts_with("---"))
+        );
         // YAML values hold the string (quoted); the Markdown body never raw.
-        let body = text.split_once("\n---\n").map(|(_, b)| b).unwrap_or_default();
-        assert!(body.contains("&lt;script&gt;") && !body.contains("<script") && !body.contains("</text>"));
+        let body = text
+            .split_once("\n---\n")
+            .map(|(_, b)| b)
+            .unwrap_or_default();
+        assert!(
+            body.contains("&lt;script&gt;")
+                && !body.contains("<script")
+                && !body.contains("</text>")
+        );
         assert!(!text.contains('\x1b'));
         assert!(!text.contains('\r') && !text.contains('\u{2028}') && !text.contains('\u{202E}'));
         // Table rows keep their column count: every pipe in a value is escaped.
@@ -538,7 +733,12 @@ mod tests {
         assert!(!text.contains(LOCAL_DIR) && !text.contains("/home/") && !text.contains("file://"));
         assert!(!text.contains("NaN"));
         let fm = front(&text);
-        assert_eq!(get(&fm, "base_model"), Some(&["meta-llama/Llama-3.2-1B-Instruct".to_owned()][..]));
-        assert!(matches!(render(|o| write(&[], &HfReadmeOptions::default(), &info(), o)), Err(e) if e.contains("at least one")));
+        assert_eq!(
+            get(&fm, "base_model"),
+            Some(&["meta-llama/Llama-3.2-1B-Instruct".to_owned()][..])
+        );
+        assert!(
+            matches!(render(|o| write(&[], &HfReadmeOptions::default(), &info(), o)), Err(e) if e.contains("at least one"))
+        );
     }
 }

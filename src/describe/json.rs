@@ -39,13 +39,17 @@ pub fn write(facts: &[ModelFacts], info: &DocumentInfo, out: &mut dyn Write) -> 
     };
     match facts {
         [one] => serde_json::to_writer_pretty(&mut *out, &report(one))?,
-        many => serde_json::to_writer_pretty(&mut *out, &many.iter().map(report).collect::<Vec<_>>())?,
+        many => {
+            serde_json::to_writer_pretty(&mut *out, &many.iter().map(report).collect::<Vec<_>>())?
+        }
     }
     out.write_all(b"\n")?;
     Ok(())
 }
 
 #[cfg(test)]
+// `serde_json::Value` indexing yields `Null` for a missing key; it never panics.
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use serde_json::Value;
 
@@ -53,27 +57,60 @@ mod tests {
     use crate::describe::fixtures::{self, info, render};
 
     fn keys(v: &Value) -> Vec<String> {
-        v.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+        v.as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
     }
 
     #[test]
     fn one_model_is_an_object_with_lbom_fields_first() {
         let text = render(|o| write(&[fixtures::gguf_llama()], &info(), o));
-        let v: Value = text.as_deref().map(serde_json::from_str).map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())).unwrap_or_default();
+        let v: Value = text
+            .as_deref()
+            .map(serde_json::from_str)
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+            .unwrap_or_default();
         let want_prefix = [
-            "sbom_version", "generated_at", "tool_name", "tool_version", "model_path", "model_filename",
-            "file_size_bytes", "sha256", "format", "architecture", "parameter_count", "quantization", "dtype",
-            "context_length", "vocab_size", "license", "base_model", "training_framework", "metadata", "warnings",
+            "sbom_version",
+            "generated_at",
+            "tool_name",
+            "tool_version",
+            "model_path",
+            "model_filename",
+            "file_size_bytes",
+            "sha256",
+            "format",
+            "architecture",
+            "parameter_count",
+            "quantization",
+            "dtype",
+            "context_length",
+            "vocab_size",
+            "license",
+            "base_model",
+            "training_framework",
+            "metadata",
+            "warnings",
             "findings",
         ];
-        assert_eq!(keys(&v).get(..want_prefix.len()), Some(&want_prefix.map(String::from)[..]));
+        assert_eq!(
+            keys(&v).get(..want_prefix.len()),
+            Some(&want_prefix.map(String::from)[..])
+        );
         assert_eq!(v["sbom_version"], "1.0");
         assert_eq!(v["generated_at"], "2023-11-14T22:13:20+00:00");
         assert_eq!(v["tool_name"], "lbom");
         assert_eq!(v["format"], "gguf");
         assert_eq!(v["quantization"], "Q4_K_M");
         assert_eq!(v["parameter_count"], 1_235_814_400u64);
-        assert_eq!(v["sha256"], fixtures::gguf_llama().sha256.map(|d| d.to_hex()).unwrap_or_default());
+        assert_eq!(
+            v["sha256"],
+            fixtures::gguf_llama()
+                .sha256
+                .map(|d| d.to_hex())
+                .unwrap_or_default()
+        );
         assert_eq!(v["findings"][0]["severity"], "info");
         assert!(text.is_ok_and(|t| t.ends_with("}\n") && t.contains("\n  \"sbom_version\"")));
     }

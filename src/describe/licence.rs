@@ -33,18 +33,80 @@ impl LicenceId {
 /// Deprecated ids (`GPL-3.0`) are left out: [`HF_TO_SPDX`] maps those
 /// spellings to their current equivalents.
 pub(crate) const SPDX_IDS: &[&str] = &[
-    "0BSD", "AFL-3.0", "AGPL-3.0-only", "AGPL-3.0-or-later", "Apache-1.1", "Apache-2.0",
-    "Artistic-2.0", "BlueOak-1.0.0", "BSD-1-Clause", "BSD-2-Clause", "BSD-2-Clause-Patent",
-    "BSD-3-Clause", "BSD-3-Clause-Clear", "BSD-4-Clause", "BSL-1.0", "C-UDA-1.0", "CC-BY-1.0",
-    "CC-BY-2.0", "CC-BY-2.5", "CC-BY-3.0", "CC-BY-4.0", "CC-BY-NC-2.0", "CC-BY-NC-3.0", "CC-BY-NC-4.0",
-    "CC-BY-NC-ND-3.0", "CC-BY-NC-ND-4.0", "CC-BY-NC-SA-2.0", "CC-BY-NC-SA-3.0", "CC-BY-NC-SA-4.0",
-    "CC-BY-ND-4.0", "CC-BY-SA-3.0", "CC-BY-SA-4.0", "CC0-1.0", "CDLA-Permissive-1.0",
-    "CDLA-Permissive-2.0", "CDLA-Sharing-1.0", "ECL-2.0", "EPL-1.0", "EPL-2.0", "etalab-2.0",
-    "EUPL-1.1", "EUPL-1.2", "GFDL-1.3-only", "GFDL-1.3-or-later", "GPL-2.0-only",
-    "GPL-2.0-or-later", "GPL-3.0-only", "GPL-3.0-or-later", "ISC", "LGPL-2.1-only", "LGPL-2.1-or-later", "LGPL-3.0-only", "LGPL-3.0-or-later",
-    "LPPL-1.3c", "MIT", "MIT-0", "MPL-1.1", "MPL-2.0", "MS-PL", "NCSA", "ODbL-1.0", "ODC-By-1.0",
-    "OFL-1.1", "OpenSSL", "OSL-3.0", "PDDL-1.0", "PostgreSQL", "Python-2.0", "Unlicense", "UPL-1.0",
-    "W3C", "WTFPL", "X11", "Zlib",
+    "0BSD",
+    "AFL-3.0",
+    "AGPL-3.0-only",
+    "AGPL-3.0-or-later",
+    "Apache-1.1",
+    "Apache-2.0",
+    "Artistic-2.0",
+    "BlueOak-1.0.0",
+    "BSD-1-Clause",
+    "BSD-2-Clause",
+    "BSD-2-Clause-Patent",
+    "BSD-3-Clause",
+    "BSD-3-Clause-Clear",
+    "BSD-4-Clause",
+    "BSL-1.0",
+    "C-UDA-1.0",
+    "CC-BY-1.0",
+    "CC-BY-2.0",
+    "CC-BY-2.5",
+    "CC-BY-3.0",
+    "CC-BY-4.0",
+    "CC-BY-NC-2.0",
+    "CC-BY-NC-3.0",
+    "CC-BY-NC-4.0",
+    "CC-BY-NC-ND-3.0",
+    "CC-BY-NC-ND-4.0",
+    "CC-BY-NC-SA-2.0",
+    "CC-BY-NC-SA-3.0",
+    "CC-BY-NC-SA-4.0",
+    "CC-BY-ND-4.0",
+    "CC-BY-SA-3.0",
+    "CC-BY-SA-4.0",
+    "CC0-1.0",
+    "CDLA-Permissive-1.0",
+    "CDLA-Permissive-2.0",
+    "CDLA-Sharing-1.0",
+    "ECL-2.0",
+    "EPL-1.0",
+    "EPL-2.0",
+    "etalab-2.0",
+    "EUPL-1.1",
+    "EUPL-1.2",
+    "GFDL-1.3-only",
+    "GFDL-1.3-or-later",
+    "GPL-2.0-only",
+    "GPL-2.0-or-later",
+    "GPL-3.0-only",
+    "GPL-3.0-or-later",
+    "ISC",
+    "LGPL-2.1-only",
+    "LGPL-2.1-or-later",
+    "LGPL-3.0-only",
+    "LGPL-3.0-or-later",
+    "LPPL-1.3c",
+    "MIT",
+    "MIT-0",
+    "MPL-1.1",
+    "MPL-2.0",
+    "MS-PL",
+    "NCSA",
+    "ODbL-1.0",
+    "ODC-By-1.0",
+    "OFL-1.1",
+    "OpenSSL",
+    "OSL-3.0",
+    "PDDL-1.0",
+    "PostgreSQL",
+    "Python-2.0",
+    "Unlicense",
+    "UPL-1.0",
+    "W3C",
+    "WTFPL",
+    "X11",
+    "Zlib",
 ];
 
 /// Hugging Face licence ids that name an SPDX licence under another
@@ -67,19 +129,87 @@ const HF_TO_SPDX: &[(&str, &str)] = &[
 
 /// The Hugging Face Hub's licence ids (huggingface.co/docs/hub/repositories-licenses).
 pub(crate) const HF_IDS: &[&str] = &[
-    "apache-2.0", "mit", "openrail", "bigscience-openrail-m", "creativeml-openrail-m",
-    "bigscience-bloom-rail-1.0", "bigcode-openrail-m", "afl-3.0", "artistic-2.0", "bsl-1.0", "bsd",
-    "bsd-2-clause", "bsd-3-clause", "bsd-3-clause-clear", "c-uda", "cc", "cc0-1.0", "cc-by-2.0",
-    "cc-by-2.5", "cc-by-3.0", "cc-by-4.0", "cc-by-sa-3.0", "cc-by-sa-4.0", "cc-by-nc-2.0",
-    "cc-by-nc-3.0", "cc-by-nc-4.0", "cc-by-nd-4.0", "cc-by-nc-nd-3.0", "cc-by-nc-nd-4.0",
-    "cc-by-nc-sa-2.0", "cc-by-nc-sa-3.0", "cc-by-nc-sa-4.0", "cdla-sharing-1.0",
-    "cdla-permissive-1.0", "cdla-permissive-2.0", "wtfpl", "ecl-2.0", "epl-1.0", "epl-2.0",
-    "etalab-2.0", "eupl-1.1", "eupl-1.2", "agpl-3.0", "gfdl", "gpl", "gpl-2.0", "gpl-3.0", "lgpl",
-    "lgpl-2.1", "lgpl-3.0", "isc", "h-research", "intel-research", "lppl-1.3c", "ms-pl",
-    "apple-ascl", "apple-amlr", "mpl-2.0", "odc-by", "odbl", "openmdw-1.0", "openrail++", "osl-3.0",
-    "postgresql", "ofl-1.1", "ncsa", "unlicense", "zlib", "pddl", "lgpl-lr", "deepfloyd-if-license",
-    "fair-noncommercial-research-license", "llama2", "llama3", "llama3.1", "llama3.2", "llama3.3",
-    "llama4", "gemma", "unknown", "other",
+    "apache-2.0",
+    "mit",
+    "openrail",
+    "bigscience-openrail-m",
+    "creativeml-openrail-m",
+    "bigscience-bloom-rail-1.0",
+    "bigcode-openrail-m",
+    "afl-3.0",
+    "artistic-2.0",
+    "bsl-1.0",
+    "bsd",
+    "bsd-2-clause",
+    "bsd-3-clause",
+    "bsd-3-clause-clear",
+    "c-uda",
+    "cc",
+    "cc0-1.0",
+    "cc-by-2.0",
+    "cc-by-2.5",
+    "cc-by-3.0",
+    "cc-by-4.0",
+    "cc-by-sa-3.0",
+    "cc-by-sa-4.0",
+    "cc-by-nc-2.0",
+    "cc-by-nc-3.0",
+    "cc-by-nc-4.0",
+    "cc-by-nd-4.0",
+    "cc-by-nc-nd-3.0",
+    "cc-by-nc-nd-4.0",
+    "cc-by-nc-sa-2.0",
+    "cc-by-nc-sa-3.0",
+    "cc-by-nc-sa-4.0",
+    "cdla-sharing-1.0",
+    "cdla-permissive-1.0",
+    "cdla-permissive-2.0",
+    "wtfpl",
+    "ecl-2.0",
+    "epl-1.0",
+    "epl-2.0",
+    "etalab-2.0",
+    "eupl-1.1",
+    "eupl-1.2",
+    "agpl-3.0",
+    "gfdl",
+    "gpl",
+    "gpl-2.0",
+    "gpl-3.0",
+    "lgpl",
+    "lgpl-2.1",
+    "lgpl-3.0",
+    "isc",
+    "h-research",
+    "intel-research",
+    "lppl-1.3c",
+    "ms-pl",
+    "apple-ascl",
+    "apple-amlr",
+    "mpl-2.0",
+    "odc-by",
+    "odbl",
+    "openmdw-1.0",
+    "openrail++",
+    "osl-3.0",
+    "postgresql",
+    "ofl-1.1",
+    "ncsa",
+    "unlicense",
+    "zlib",
+    "pddl",
+    "lgpl-lr",
+    "deepfloyd-if-license",
+    "fair-noncommercial-research-license",
+    "llama2",
+    "llama3",
+    "llama3.1",
+    "llama3.2",
+    "llama3.3",
+    "llama4",
+    "gemma",
+    "unknown",
+    "other",
 ];
 
 /// Longest idstring kept in a `LicenseRef-`; longer names are cut (the
@@ -99,16 +229,23 @@ pub fn spdx_id(raw: &str) -> LicenceId {
 }
 
 fn single_spdx(raw: &str) -> Option<&'static str> {
-    SPDX_IDS.iter().find(|id| id.eq_ignore_ascii_case(raw)).copied().or_else(|| {
-        HF_TO_SPDX.iter().find(|(hf, _)| hf.eq_ignore_ascii_case(raw)).map(|&(_, spdx)| spdx)
-    })
+    SPDX_IDS
+        .iter()
+        .find(|id| id.eq_ignore_ascii_case(raw))
+        .copied()
+        .or_else(|| {
+            HF_TO_SPDX
+                .iter()
+                .find(|(hf, _)| hf.eq_ignore_ascii_case(raw))
+                .map(|&(_, spdx)| spdx)
+        })
 }
 
 /// `A OR B`, `A AND B` of known ids (no parentheses, no `WITH`): common in
 /// model cards ("MIT OR Apache-2.0"). Anything else is not interpreted.
 fn simple_expression(raw: &str) -> Option<String> {
     let words: Vec<&str> = raw.split_whitespace().collect();
-    if words.len() < 3 || words.len() % 2 == 0 {
+    if words.len() < 3 || words.len().is_multiple_of(2) {
         return None;
     }
     let mut out = Vec::with_capacity(words.len());
@@ -139,7 +276,11 @@ fn ref_idstring(raw: &str) -> String {
         }
     }
     let out = out.trim_matches('-');
-    if out.is_empty() { "unknown".to_owned() } else { out.to_owned() }
+    if out.is_empty() {
+        "unknown".to_owned()
+    } else {
+        out.to_owned()
+    }
 }
 
 /// The licence a model declares, with the name and link GGUF adds for
@@ -155,15 +296,28 @@ pub(crate) struct Declared {
 
 pub(crate) fn declared(facts: &ModelFacts) -> Option<Declared> {
     let meta_str = |key: &str| {
-        facts.metadata.get(key).and_then(|v| v.as_str()).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+        facts
+            .metadata
+            .get(key)
+            .and_then(|v| v.as_str())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
     };
-    let raw = facts.license.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
+    let raw = facts
+        .license
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())?;
     let raw = if raw.eq_ignore_ascii_case("other") {
         meta_str("general.license.name").unwrap_or_else(|| raw.to_owned())
     } else {
         raw.to_owned()
     };
-    Some(Declared { raw, link: meta_str("general.license.link") })
+    Some(Declared {
+        raw,
+        link: meta_str("general.license.link"),
+    })
 }
 
 /// The Hugging Face licence id for a licence string, or `None` when the Hub
@@ -174,11 +328,19 @@ pub(crate) fn hf_id(raw: &str) -> Option<&'static str> {
         return Some(id);
     }
     // An SPDX spelling of something the Hub knows: `GPL-3.0-only` → `gpl-3.0`.
-    let LicenceId::Spdx(spdx) = spdx_id(raw) else { return None };
+    let LicenceId::Spdx(spdx) = spdx_id(raw) else {
+        return None;
+    };
     let spdx = spdx.to_ascii_lowercase();
-    let base = spdx.strip_suffix("-only").or_else(|| spdx.strip_suffix("-or-later")).unwrap_or(&spdx);
+    let base = spdx
+        .strip_suffix("-only")
+        .or_else(|| spdx.strip_suffix("-or-later"))
+        .unwrap_or(&spdx);
     HF_IDS.iter().find(|id| **id == base).copied().or_else(|| {
-        HF_TO_SPDX.iter().find(|(_, s)| s.eq_ignore_ascii_case(&spdx)).map(|&(hf, _)| hf)
+        HF_TO_SPDX
+            .iter()
+            .find(|(_, s)| s.eq_ignore_ascii_case(&spdx))
+            .map(|&(hf, _)| hf)
     })
 }
 
@@ -195,20 +357,41 @@ mod tests {
     fn spdx_ids_are_matched_case_insensitively() {
         assert_eq!(spdx_id("apache-2.0"), LicenceId::Spdx("Apache-2.0".into()));
         assert_eq!(spdx_id(" MIT "), LicenceId::Spdx("MIT".into()));
-        assert_eq!(spdx_id("cc-by-nc-sa-4.0"), LicenceId::Spdx("CC-BY-NC-SA-4.0".into()));
+        assert_eq!(
+            spdx_id("cc-by-nc-sa-4.0"),
+            LicenceId::Spdx("CC-BY-NC-SA-4.0".into())
+        );
         assert_eq!(spdx_id("GPL-3.0"), LicenceId::Spdx("GPL-3.0-only".into()));
         assert_eq!(spdx_id("agpl-3.0"), LicenceId::Spdx("AGPL-3.0-only".into()));
         assert_eq!(spdx_id("odbl"), LicenceId::Spdx("ODbL-1.0".into()));
-        assert_eq!(spdx_id("mit or apache-2.0"), LicenceId::Spdx("MIT OR Apache-2.0".into()));
+        assert_eq!(
+            spdx_id("mit or apache-2.0"),
+            LicenceId::Spdx("MIT OR Apache-2.0".into())
+        );
     }
 
     #[test]
     fn everything_else_is_a_licence_ref() {
-        assert_eq!(spdx_id("llama3"), LicenceId::Ref("LicenseRef-llama3".into()));
-        assert_eq!(spdx_id("openrail"), LicenceId::Ref("LicenseRef-openrail".into()));
-        assert_eq!(spdx_id("MIT OR"), LicenceId::Ref("LicenseRef-MIT-OR".into()));
-        assert_eq!(spdx_id("Apache 2.0"), LicenceId::Ref("LicenseRef-Apache-2.0".into()));
-        assert_eq!(spdx_id("\"; rm -rf / #\n"), LicenceId::Ref("LicenseRef-rm-rf".into()));
+        assert_eq!(
+            spdx_id("llama3"),
+            LicenceId::Ref("LicenseRef-llama3".into())
+        );
+        assert_eq!(
+            spdx_id("openrail"),
+            LicenceId::Ref("LicenseRef-openrail".into())
+        );
+        assert_eq!(
+            spdx_id("MIT OR"),
+            LicenceId::Ref("LicenseRef-MIT-OR".into())
+        );
+        assert_eq!(
+            spdx_id("Apache 2.0"),
+            LicenceId::Ref("LicenseRef-Apache-2.0".into())
+        );
+        assert_eq!(
+            spdx_id("\"; rm -rf / #\n"),
+            LicenceId::Ref("LicenseRef-rm-rf".into())
+        );
         assert_eq!(spdx_id("???"), LicenceId::Ref("LicenseRef-unknown".into()));
         let long = spdx_id(&"x".repeat(10_000));
         assert_eq!(long.as_str().len(), "LicenseRef-".len() + MAX_REF_CHARS);
@@ -219,7 +402,10 @@ mod tests {
         // Cross-check against the SPDX list that cyclonedx-bom ships.
         use cyclonedx_bom::external_models::spdx::SpdxIdentifier;
         for id in SPDX_IDS.iter().chain(HF_TO_SPDX.iter().map(|(_, s)| s)) {
-            assert!(SpdxIdentifier::try_from((*id).to_owned()).is_ok(), "{id} is not an SPDX id");
+            assert!(
+                SpdxIdentifier::try_from((*id).to_owned()).is_ok(),
+                "{id} is not an SPDX id"
+            );
         }
     }
 

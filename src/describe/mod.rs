@@ -81,7 +81,11 @@ impl DocumentInfo {
             None => whole_seconds(Timestamp::now()),
             Some(raw) => parse_epoch(raw)?,
         };
-        Ok(DocumentInfo { created, tool_name: crate::TOOL_NAME, tool_version: crate::TOOL_VERSION })
+        Ok(DocumentInfo {
+            created,
+            tool_name: crate::TOOL_NAME,
+            tool_version: crate::TOOL_VERSION,
+        })
     }
 
     /// `YYYY-MM-DDThh:mm:ssZ` (SPDX 2.3 `Created`, CycloneDX `timestamp`).
@@ -123,29 +127,56 @@ mod tests {
 
     #[test]
     fn source_date_epoch_is_parsed_exactly() {
-        let info = DocumentInfo::from_source_date_epoch(Some("1700000000")).map_err(|e| e.to_string());
-        let info = info.as_ref().map(|i| (i.created_utc(), i.created_lbom(), i.tool_name));
+        let info =
+            DocumentInfo::from_source_date_epoch(Some("1700000000")).map_err(|e| e.to_string());
+        let info = info
+            .as_ref()
+            .map(|i| (i.created_utc(), i.created_lbom(), i.tool_name));
         assert_eq!(
             info,
-            Ok(("2023-11-14T22:13:20Z".to_owned(), "2023-11-14T22:13:20+00:00".to_owned(), "lbom"))
+            Ok((
+                "2023-11-14T22:13:20Z".to_owned(),
+                "2023-11-14T22:13:20+00:00".to_owned(),
+                "lbom"
+            ))
         );
-        let zero = DocumentInfo::from_source_date_epoch(Some("0")).map(|i| i.created_utc()).ok();
+        let zero = DocumentInfo::from_source_date_epoch(Some("0"))
+            .map(|i| i.created_utc())
+            .ok();
         assert_eq!(zero.as_deref(), Some("1970-01-01T00:00:00Z"));
-        let last = DocumentInfo::from_source_date_epoch(Some("253402207200")).map(|i| i.created_utc()).ok();
+        let last = DocumentInfo::from_source_date_epoch(Some("253402207200"))
+            .map(|i| i.created_utc())
+            .ok();
         assert_eq!(last.as_deref(), Some("9999-12-30T22:00:00Z"));
     }
 
     #[test]
     fn malformed_source_date_epoch_is_an_error() {
-        for bad in ["", " 1", "1.5", "-1", "+1", "1e9", "abc", "253402207201", "99999999999999999999", "１"] {
+        for bad in [
+            "",
+            " 1",
+            "1.5",
+            "-1",
+            "+1",
+            "1e9",
+            "abc",
+            "253402207201",
+            "99999999999999999999",
+            "１",
+        ] {
             let result = DocumentInfo::from_source_date_epoch(Some(bad));
-            assert!(matches!(result, Err(Error::SourceDateEpoch { .. })), "accepted {bad:?}");
+            assert!(
+                matches!(result, Err(Error::SourceDateEpoch { .. })),
+                "accepted {bad:?}"
+            );
         }
     }
 
     #[test]
     fn now_has_whole_seconds() {
-        let info = DocumentInfo::from_source_date_epoch(None).map(|i| i.created.subsec_nanosecond()).ok();
+        let info = DocumentInfo::from_source_date_epoch(None)
+            .map(|i| i.created.subsec_nanosecond())
+            .ok();
         assert_eq!(info, Some(0));
     }
 }

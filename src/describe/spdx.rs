@@ -19,8 +19,8 @@ use serde_json::{Value, json};
 use super::licence::{self, LicenceId};
 use super::text::{file_name, is_plain_https, public_model_id, shorten, visible};
 use super::{DocumentInfo, Error};
-use crate::inspect::digest::Sha256Digest;
 use crate::inspect::ModelFacts;
+use crate::inspect::digest::Sha256Digest;
 
 /// Longest single-line value written (names, licence names).
 const MAX_LINE_CHARS: usize = 200;
@@ -58,14 +58,22 @@ struct Extracted {
 }
 
 /// Write the document as SPDX 2.3 tag-value.
-pub fn write_tag_value(facts: &[ModelFacts], info: &DocumentInfo, out: &mut dyn Write) -> Result<(), Error> {
+pub fn write_tag_value(
+    facts: &[ModelFacts],
+    info: &DocumentInfo,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
     let doc = build(facts, info)?;
     out.write_all(tag_value(&doc).as_bytes())?;
     Ok(())
 }
 
 /// Write the document as SPDX 2.3 JSON, pretty-printed with a trailing newline.
-pub fn write_json(facts: &[ModelFacts], info: &DocumentInfo, out: &mut dyn Write) -> Result<(), Error> {
+pub fn write_json(
+    facts: &[ModelFacts],
+    info: &DocumentInfo,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
     let doc = build(facts, info)?;
     serde_json::to_writer_pretty(&mut *out, &to_json(&doc))?;
     out.write_all(b"\n")?;
@@ -80,9 +88,16 @@ fn build(facts: &[ModelFacts], info: &DocumentInfo) -> Result<Document, Error> {
     };
     let mut doc = Document {
         name: line(&name),
-        namespace: format!("https://spdx.org/spdxdocs/lbom-{}", content_digest(facts, info)?),
+        namespace: format!(
+            "https://spdx.org/spdxdocs/lbom-{}",
+            content_digest(facts, info)?
+        ),
         created: info.created_utc(),
-        creator: format!("Tool: {}-{}", id_chars(info.tool_name), id_chars(info.tool_version)),
+        creator: format!(
+            "Tool: {}-{}",
+            id_chars(info.tool_name),
+            id_chars(info.tool_version)
+        ),
         packages: Vec::new(),
         relationships: Vec::new(),
         extracted: Vec::new(),
@@ -120,20 +135,37 @@ fn add_model(doc: &mut Document, index: usize, m: &ModelFacts) {
             id.as_str().to_owned()
         }
     };
-    doc.relationships.push(("SPDXRef-DOCUMENT".to_owned(), "DESCRIBES", id.clone()));
+    doc.relationships
+        .push(("SPDXRef-DOCUMENT".to_owned(), "DESCRIBES", id.clone()));
     for (j, shard) in m.shards.iter().enumerate() {
         let shard_name = file_name(&shard.filename);
-        let shard_id = format!("SPDXRef-Model-{index}-Shard-{}-{}", j.saturating_add(1), id_chars(shard_name));
-        doc.relationships.push((id.clone(), "CONTAINS", shard_id.clone()));
+        let shard_id = format!(
+            "SPDXRef-Model-{index}-Shard-{}-{}",
+            j.saturating_add(1),
+            id_chars(shard_name)
+        );
+        doc.relationships
+            .push((id.clone(), "CONTAINS", shard_id.clone()));
         doc.packages.push(Package {
             id: shard_id,
             name: line(shard_name),
             checksum: shard.sha256,
             licence_declared: licence_declared.clone(),
-            comment: Some(format!("shard {} of {}; file_size_bytes: {}", j.saturating_add(1), m.shards.len(), shard.file_size_bytes)),
+            comment: Some(format!(
+                "shard {} of {}; file_size_bytes: {}",
+                j.saturating_add(1),
+                m.shards.len(),
+                shard.file_size_bytes
+            )),
         });
     }
-    let package = Package { id, name: line(file), checksum: m.sha256, licence_declared, comment: Some(comment(m)) };
+    let package = Package {
+        id,
+        name: line(file),
+        checksum: m.sha256,
+        licence_declared,
+        comment: Some(comment(m)),
+    };
     // The model's package first, then its shards.
     let at = doc.packages.len().saturating_sub(m.shards.len());
     doc.packages.insert(at, package);
@@ -143,7 +175,11 @@ fn add_extracted(doc: &mut Document, ref_id: &str, declared: &licence::Declared)
     if doc.extracted.iter().any(|e| e.id == ref_id) {
         return;
     }
-    let see_also = declared.link.as_deref().filter(|l| is_plain_https(l)).map(str::to_owned);
+    let see_also = declared
+        .link
+        .as_deref()
+        .filter(|l| is_plain_https(l))
+        .map(str::to_owned);
     doc.extracted.push(Extracted {
         id: ref_id.to_owned(),
         name: line(&declared.raw),
@@ -154,7 +190,6 @@ fn add_extracted(doc: &mut Document, ref_id: &str, declared: &licence::Declared)
         see_also,
     });
 }
-
 
 /// The model facts, one `key: value` per line.
 fn comment(m: &ModelFacts) -> String {
@@ -175,11 +210,17 @@ fn comment(m: &ModelFacts) -> String {
         ("context_length", m.context_length.map(|n| n.to_string())),
         ("vocab_size", m.vocab_size.map(|n| n.to_string())),
         ("license", m.license.clone()),
-        ("base_model", m.base_model.as_deref().and_then(public_model_id)),
+        (
+            "base_model",
+            m.base_model.as_deref().and_then(public_model_id),
+        ),
         ("training_framework", m.training_framework.clone()),
         ("format_version", m.format_version.map(|n| n.to_string())),
         ("tensor_count", m.tensor_count.map(|n| n.to_string())),
-        ("chat_template_sha256", m.chat_template_sha256.map(|d| d.to_hex())),
+        (
+            "chat_template_sha256",
+            m.chat_template_sha256.map(|d| d.to_hex()),
+        ),
         ("tokenizer_sha256", m.tokenizer_sha256.map(|d| d.to_hex())),
     ];
     for (key, value) in optional {
@@ -188,13 +229,19 @@ fn comment(m: &ModelFacts) -> String {
         }
     }
     for (name, stat) in m.tensor_types.iter().take(MAX_LIST_ITEMS) {
-        put(&format!("tensor_type {}", fact(name)), &format!("{} tensors, {} parameters", stat.tensors, stat.parameters));
+        put(
+            &format!("tensor_type {}", fact(name)),
+            &format!("{} tensors, {} parameters", stat.tensors, stat.parameters),
+        );
     }
     for import in m.pickle_imports.iter().take(MAX_LIST_ITEMS) {
         put("pickle_import", import);
     }
     for f in m.findings.iter().take(MAX_LIST_ITEMS) {
-        put(&format!("finding {} {}", f.severity, fact(&f.code)), &f.message);
+        put(
+            &format!("finding {} {}", f.severity, fact(&f.code)),
+            &f.message,
+        );
     }
     text_block(out.trim_end())
 }
@@ -220,9 +267,27 @@ fn line(raw: &str) -> String {
         return "unnamed".to_owned();
     }
     const TOKENS: &[&str] = &[
-        "<text>", "Tool:", "Organization:", "Person:", "ADLER32:", "BLAKE2b-256:", "BLAKE2b-384:",
-        "BLAKE2b-512:", "BLAKE3:", "MD2:", "MD4:", "MD5:", "MD6:", "SHA1:", "SHA224:", "SHA256:",
-        "SHA384:", "SHA512:", "SHA3-256:", "SHA3-384:", "SHA3-512:",
+        "<text>",
+        "Tool:",
+        "Organization:",
+        "Person:",
+        "ADLER32:",
+        "BLAKE2b-256:",
+        "BLAKE2b-384:",
+        "BLAKE2b-512:",
+        "BLAKE3:",
+        "MD2:",
+        "MD4:",
+        "MD5:",
+        "MD6:",
+        "SHA1:",
+        "SHA224:",
+        "SHA256:",
+        "SHA384:",
+        "SHA512:",
+        "SHA3-256:",
+        "SHA3-384:",
+        "SHA3-512:",
     ];
     let timestamp = v.len() >= 20
         && v.bytes().take(20).enumerate().all(|(i, b)| match i {
@@ -232,7 +297,11 @@ fn line(raw: &str) -> String {
             19 => b == b'Z',
             _ => b.is_ascii_digit(),
         });
-    if timestamp || TOKENS.iter().any(|t| v.starts_with(t)) { format!("_{v}") } else { v }
+    if timestamp || TOKENS.iter().any(|t| v.starts_with(t)) {
+        format!("_{v}")
+    } else {
+        v
+    }
 }
 
 /// `[A-Za-z0-9.-]` for SPDXIDs (SPDX 2.3 §3.2), bounded.
@@ -249,7 +318,11 @@ fn id_chars(raw: &str) -> String {
         }
     }
     let trimmed = out.trim_matches('-');
-    if trimmed.is_empty() { "x".to_owned() } else { trimmed.to_owned() }
+    if trimmed.is_empty() {
+        "x".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
 }
 
 fn tag_value(doc: &Document) -> String {
@@ -310,7 +383,10 @@ fn to_json(doc: &Document) -> Value {
                 "filesAnalyzed": false,
             });
             if let (Some(digest), Some(map)) = (&p.checksum, v.as_object_mut()) {
-                map.insert("checksums".into(), json!([{ "algorithm": "SHA256", "checksumValue": digest.to_hex() }]));
+                map.insert(
+                    "checksums".into(),
+                    json!([{ "algorithm": "SHA256", "checksumValue": digest.to_hex() }]),
+                );
             }
             if let Some(map) = v.as_object_mut() {
                 map.insert("licenseConcluded".into(), "NOASSERTION".into());
@@ -358,6 +434,8 @@ fn to_json(doc: &Document) -> Value {
 }
 
 #[cfg(test)]
+// `serde_json::Value` indexing yields `Null` for a missing key; it never panics.
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::describe::fixtures::{self, LOCAL_DIR, info, render};
@@ -374,7 +452,9 @@ mod tests {
     /// The values of `tag` in tag-value text, in order.
     fn values<'a>(text: &'a str, tag: &str) -> Vec<&'a str> {
         let prefix = format!("{tag}: ");
-        text.lines().filter_map(|l| l.strip_prefix(prefix.as_str())).collect()
+        text.lines()
+            .filter_map(|l| l.strip_prefix(prefix.as_str()))
+            .collect()
     }
 
     #[test]
@@ -385,13 +465,22 @@ mod tests {
         assert_eq!(values(&text, "Creator"), ["Tool: lbom-0.1.0"]);
         assert_eq!(values(&text, "DocumentName"), ["lbom-5-models"]);
         let ns = values(&text, "DocumentNamespace");
-        let digest = ns.first().and_then(|n| n.strip_prefix("https://spdx.org/spdxdocs/lbom-")).unwrap_or("");
-        assert!(digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()), "{ns:?}");
+        let digest = ns
+            .first()
+            .and_then(|n| n.strip_prefix("https://spdx.org/spdxdocs/lbom-"))
+            .unwrap_or("");
+        assert!(
+            digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{ns:?}"
+        );
         assert_eq!(text, tv(&fixtures::all()));
         let v = js(&fixtures::all());
         assert_eq!(v["documentNamespace"].as_str(), ns.first().copied());
         // Another scan time is another document.
-        let later = DocumentInfo { created: jiff::Timestamp::UNIX_EPOCH, ..info() };
+        let later = DocumentInfo {
+            created: jiff::Timestamp::UNIX_EPOCH,
+            ..info()
+        };
         let other = render(|o| write_tag_value(&fixtures::all(), &later, o)).unwrap_or_default();
         assert_ne!(values(&other, "DocumentNamespace"), ns);
     }
@@ -413,35 +502,68 @@ mod tests {
             )
         );
         assert_eq!(ids.len(), 1 + 5 + 3);
-        assert!(ids.iter().all(|id| id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')));
-        let describes = values(&text, "Relationship").into_iter().filter(|r| r.contains(" DESCRIBES ")).count();
+        assert!(ids.iter().all(|id| {
+            id.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        }));
+        let describes = values(&text, "Relationship")
+            .into_iter()
+            .filter(|r| r.contains(" DESCRIBES "))
+            .count();
         assert_eq!(describes, 5);
-        assert!(text.contains("Relationship: SPDXRef-Model-2-SmolLM2-135M CONTAINS SPDXRef-Model-2-Shard-1-"));
+        assert!(text.contains(
+            "Relationship: SPDXRef-Model-2-SmolLM2-135M CONTAINS SPDXRef-Model-2-Shard-1-"
+        ));
         let declared = values(&text, "PackageLicenseDeclared");
         assert_eq!(declared.first(), Some(&"LicenseRef-llama3.2"));
         assert_eq!(declared.get(1), Some(&"Apache-2.0"));
         assert!(declared.contains(&"MIT") && declared.contains(&"NOASSERTION"));
-        assert_eq!(values(&text, "LicenseID").first(), Some(&"LicenseRef-llama3.2"));
-        let sum = fixtures::gguf_llama().sha256.map(|d| format!("SHA256: {d}")).unwrap_or_default();
-        assert_eq!(values(&text, "PackageChecksum").first(), Some(&sum.as_str()));
+        assert_eq!(
+            values(&text, "LicenseID").first(),
+            Some(&"LicenseRef-llama3.2")
+        );
+        let sum = fixtures::gguf_llama()
+            .sha256
+            .map(|d| format!("SHA256: {d}"))
+            .unwrap_or_default();
+        assert_eq!(
+            values(&text, "PackageChecksum").first(),
+            Some(&sum.as_str())
+        );
         // The safetensors folder was not hashed: no checksum for it, but its shards have one.
         let v = js(&fixtures::all());
         assert_eq!(v["packages"][1]["checksums"], Value::Null);
         assert_eq!(v["packages"][2]["checksums"][0]["algorithm"], "SHA256");
         assert_eq!(v["packages"][0]["licenseDeclared"], "LicenseRef-llama3.2");
-        assert_eq!(v["hasExtractedLicensingInfos"][0]["licenseId"], "LicenseRef-llama3.2");
+        assert_eq!(
+            v["hasExtractedLicensingInfos"][0]["licenseId"],
+            "LicenseRef-llama3.2"
+        );
     }
 
     #[test]
     fn model_facts_are_in_the_comment() {
         let v = js(&[fixtures::gguf_llama(), fixtures::pickle_with_findings()]);
         let comment = v["packages"][0]["comment"].as_str().unwrap_or_default();
-        for want in ["format: gguf", "quantization: Q4_K_M", "parameter_count: 1235814400", "file_type: 15",
-            "context_length: 131072", "base_model: meta-llama/Llama-3.2-1B-Instruct", "tensor_type Q4_K: 96 tensors, 1000000000 parameters"] {
-            assert!(comment.lines().any(|l| l == want), "{want} missing from {comment}");
+        for want in [
+            "format: gguf",
+            "quantization: Q4_K_M",
+            "parameter_count: 1235814400",
+            "file_type: 15",
+            "context_length: 131072",
+            "base_model: meta-llama/Llama-3.2-1B-Instruct",
+            "tensor_type Q4_K: 96 tensors, 1000000000 parameters",
+        ] {
+            assert!(
+                comment.lines().any(|l| l == want),
+                "{want} missing from {comment}"
+            );
         }
         let pickle = v["packages"][1]["comment"].as_str().unwrap_or_default();
-        assert!(pickle.lines().any(|l| l == "finding error pickle.code_capable: loading this file can run arbitrary code"));
+        assert!(
+            pickle.lines().any(|l| l
+                == "finding error pickle.code_capable: loading this file can run arbitrary code")
+        );
         assert!(pickle.lines().any(|l| l == "pickle_import: os.system"));
     }
 
@@ -455,7 +577,12 @@ mod tests {
         let mut in_text = false;
         for l in text.lines() {
             if !in_text {
-                assert!(l.is_empty() || l.split_once(": ").is_some_and(|(t, _)| t.bytes().all(|b| b.is_ascii_alphabetic())), "{l:?}");
+                assert!(
+                    l.is_empty()
+                        || l.split_once(": ")
+                            .is_some_and(|(t, _)| t.bytes().all(|b| b.is_ascii_alphabetic())),
+                    "{l:?}"
+                );
             }
             if let Some(pos) = l.rfind("<text>") {
                 in_text = !l.get(pos..).unwrap_or_default().contains("</text>");
@@ -464,10 +591,20 @@ mod tests {
             }
         }
         let names = values(&text, "PackageName");
-        assert!(names.iter().any(|n| n.starts_with("_SHA1: evil\"name': x\\u{a}---")), "{names:?}");
+        assert!(
+            names
+                .iter()
+                .any(|n| n.starts_with("_SHA1: evil\"name': x\\u{a}---")),
+            "{names:?}"
+        );
         assert!(!text.contains('\x1b') && !text.contains('\r') && !text.contains('\u{202E}'));
-        assert_eq!(text.matches("</text>").count(), text.matches("<text>").count());
-        assert!(matches!(render(|o| write_tag_value(&[], &info(), o)), Err(e) if e.contains("at least one model")));
+        assert_eq!(
+            text.matches("</text>").count(),
+            text.matches("<text>").count()
+        );
+        assert!(
+            matches!(render(|o| write_tag_value(&[], &info(), o)), Err(e) if e.contains("at least one model"))
+        );
     }
 
     #[test]
@@ -475,7 +612,10 @@ mod tests {
         assert_eq!(line("SHA256: abc"), "_SHA256: abc");
         assert_eq!(line("Tool: x"), "_Tool: x");
         assert_eq!(line("<text>x"), "_<text>x");
-        assert_eq!(line("2024-01-01T00:00:00Z model"), "_2024-01-01T00:00:00Z model");
+        assert_eq!(
+            line("2024-01-01T00:00:00Z model"),
+            "_2024-01-01T00:00:00Z model"
+        );
         assert_eq!(line("model.gguf"), "model.gguf");
         assert_eq!(line(" \n "), "\\u{a}");
         assert_eq!(line(""), "unnamed");

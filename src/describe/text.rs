@@ -10,7 +10,11 @@ use crate::inspect::{ModelFacts, Severity};
 /// may come from another platform.
 pub(crate) fn file_name(raw: &str) -> &str {
     let name = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
-    if name.is_empty() || name == "." || name == ".." { "unnamed" } else { name }
+    if name.is_empty() || name == "." || name == ".." {
+        "unnamed"
+    } else {
+        name
+    }
 }
 
 /// Whether a character must not reach output as is: C0/C1 controls and
@@ -58,7 +62,12 @@ pub(crate) fn shorten(raw: &str, max: usize) -> String {
 /// A count with a decimal suffix: `950`, `2.1M`, `135M`, `1.2B`.
 /// One decimal below ten units, none above; rounding never shows `1000M`.
 pub(crate) fn human_count(n: u64) -> String {
-    const UNITS: [(u128, &str); 4] = [(1_000, "K"), (1_000_000, "M"), (1_000_000_000, "B"), (1_000_000_000_000, "T")];
+    const UNITS: [(u128, &str); 4] = [
+        (1_000, "K"),
+        (1_000_000, "M"),
+        (1_000_000_000, "B"),
+        (1_000_000_000_000, "T"),
+    ];
     if n < 1_000 {
         return n.to_string();
     }
@@ -67,8 +76,13 @@ pub(crate) fn human_count(n: u64) -> String {
 
 /// A byte size with a binary suffix: `512 B`, `1.5 KiB`, `4.1 GiB`.
 pub(crate) fn human_bytes(n: u64) -> String {
-    const UNITS: [(u128, &str); 5] =
-        [(1 << 10, "KiB"), (1 << 20, "MiB"), (1 << 30, "GiB"), (1 << 40, "TiB"), (1 << 50, "PiB")];
+    const UNITS: [(u128, &str); 5] = [
+        (1 << 10, "KiB"),
+        (1 << 20, "MiB"),
+        (1 << 30, "GiB"),
+        (1 << 40, "TiB"),
+        (1 << 50, "PiB"),
+    ];
     if n < 1024 {
         return format!("{n} B");
     }
@@ -96,16 +110,22 @@ fn scaled(n: u128, units: &[(u128, &str)], sep: &str, base: u128) -> String {
 pub(crate) fn findings_summary(facts: &ModelFacts) -> String {
     let count = |s: Severity| facts.findings.iter().filter(|f| f.severity == s).count();
     let mut parts = Vec::new();
-    for (severity, one, many) in
-        [(Severity::Error, "error", "errors"), (Severity::Warning, "warning", "warnings"), (Severity::Info, "info", "info")]
-    {
+    for (severity, one, many) in [
+        (Severity::Error, "error", "errors"),
+        (Severity::Warning, "warning", "warnings"),
+        (Severity::Info, "info", "info"),
+    ] {
         match count(severity) {
             0 => {}
             1 => parts.push(format!("1 {one}")),
             n => parts.push(format!("{n} {many}")),
         }
     }
-    if parts.is_empty() { "-".to_owned() } else { parts.join(", ") }
+    if parts.is_empty() {
+        "-".to_owned()
+    } else {
+        parts.join(", ")
+    }
 }
 
 #[cfg(test)]
@@ -157,7 +177,10 @@ mod tests {
 
     #[test]
     fn hidden_characters_become_visible() {
-        assert_eq!(visible("a\nb\x1b[31m\u{202E}c"), "a\\u{a}b\\u{1b}[31m\\u{202e}c");
+        assert_eq!(
+            visible("a\nb\x1b[31m\u{202E}c"),
+            "a\\u{a}b\\u{1b}[31m\\u{202e}c"
+        );
         assert_eq!(shorten("abcdef", 3), "abc…");
         assert_eq!(shorten("abc", 3), "abc");
     }
@@ -182,7 +205,8 @@ pub(crate) fn public_model_id(raw: &str) -> Option<String> {
         !p.is_empty()
             && !p.starts_with(['.', '-'])
             && !p.contains("..")
-            && p.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
     };
     (id.len() <= 96 && part_ok(owner) && part_ok(name)).then_some(id)
 }
@@ -193,12 +217,25 @@ mod public_id_tests {
 
     #[test]
     fn only_hub_ids_are_public() {
-        assert_eq!(public_model_id("meta-llama/Llama-3.2-1B").as_deref(), Some("meta-llama/Llama-3.2-1B"));
+        assert_eq!(
+            public_model_id("meta-llama/Llama-3.2-1B").as_deref(),
+            Some("meta-llama/Llama-3.2-1B")
+        );
         assert_eq!(
             public_model_id("https://huggingface.co/Qwen/Qwen2.5-7B/tree/main").as_deref(),
             Some("Qwen/Qwen2.5-7B")
         );
-        for local in ["/home/a/base", "./base", "../x/y", "C:\\m\\x", "models/base/x", "~/x/y", "a/..", "file:///x/y", "a b/c"] {
+        for local in [
+            "/home/a/base",
+            "./base",
+            "../x/y",
+            "C:\\m\\x",
+            "models/base/x",
+            "~/x/y",
+            "a/..",
+            "file:///x/y",
+            "a b/c",
+        ] {
             assert_eq!(public_model_id(local), None, "{local}");
         }
     }
@@ -209,7 +246,13 @@ mod public_id_tests {
 pub(crate) fn is_plain_https(link: &str) -> bool {
     link.starts_with("https://")
         && link.len() <= 512
-        && link.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '\'' | '<' | '>' | '\\' | '`' | '(' | ')' | '[' | ']'))
+        && link.chars().all(|c| {
+            c.is_ascii_graphic()
+                && !matches!(
+                    c,
+                    '"' | '\'' | '<' | '>' | '\\' | '`' | '(' | ')' | '[' | ']'
+                )
+        })
 }
 
 /// `1,235,814,400`.
@@ -217,7 +260,7 @@ pub(crate) fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -1,1 +1,0 @@
-//! pickle reader (being written).

@@ -61,6 +61,12 @@ impl Default for ScanOptions {
 }
 
 /// Inspect one file. Placeholder until the scan orchestration lands.
-pub fn inspect_path(path: &Path, _options: &ScanOptions, _limits: &Limits) -> Result<ModelFacts, Error> {
-    Err(Error::NotAFile { path: path.to_path_buf() })
+pub fn inspect_path(
+    path: &Path,
+    _options: &ScanOptions,
+    _limits: &Limits,
+) -> Result<ModelFacts, Error> {
+    Err(Error::NotAFile {
+        path: path.to_path_buf(),
+    })
 }

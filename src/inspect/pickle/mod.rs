@@ -302,11 +302,15 @@ fn finish(facts: &mut ModelFacts, report: Report, cut_short: Option<String>) {
             "pickle.code_execution",
             format!("loading this file runs pickle code that was not fully scanned ({why})"),
         )
+    } else if report.imports.is_empty() {
+        Finding::warning(
+            "pickle.code_execution",
+            "loading this file runs pickle code; it imports no callables",
+        )
     } else {
         Finding::warning(
             "pickle.code_execution",
-            "loading this file runs pickle code; it imports only tensor-rebuilding callables"
-                .to_owned(),
+            "loading this file runs pickle code; it imports only tensor-rebuilding callables",
         )
     };
     facts.push(finding);

@@ -387,7 +387,8 @@ enum Decoded {
     Int(u64),
     SignedInt(i32),
     Bytes(Vec<u8>, bool),
-    Lines(Vec<u8>, Vec<u8>),
+    /// Module and name lines, and whether both were kept whole.
+    Lines(Vec<u8>, Vec<u8>, bool),
 }
 
 fn read_arg<R: Read>(src: &mut Source<R>, op: Op, arg: Arg) -> Result<Decoded, Stop> {
@@ -406,9 +407,9 @@ fn read_arg<R: Read>(src: &mut Source<R>, op: Op, arg: Arg) -> Result<Decoded, S
             Decoded::Bytes(line, complete)
         }
         Arg::LinePair => {
-            let (module, _) = src.line(MAX_NAME_BYTES)?;
-            let (name, _) = src.line(MAX_NAME_BYTES)?;
-            Decoded::Lines(module, name)
+            let (module, module_complete) = src.line(MAX_NAME_BYTES)?;
+            let (name, name_complete) = src.line(MAX_NAME_BYTES)?;
+            Decoded::Lines(module, name, module_complete && name_complete)
         }
         Arg::Len1 => {
             let len = u64::from(src.byte()?);
@@ -626,10 +627,12 @@ fn called(report: &mut Report, callable: &Value) {
 /// `module.name` from GLOBAL/INST lines (CPython decodes them as UTF-8).
 fn global_name(decoded: &Decoded) -> String {
     match decoded {
-        Decoded::Lines(module, name) => format!(
-            "{}.{}",
+        Decoded::Lines(module, name, complete) => format!(
+            "{}.{}{}",
             String::from_utf8_lossy(module),
-            String::from_utf8_lossy(name)
+            String::from_utf8_lossy(name),
+            // A cut name must never equal an allowed one.
+            if *complete { "" } else { "…(truncated)" }
         ),
         _ => UNRESOLVED.to_owned(),
     }

@@ -211,6 +211,21 @@ fn unresolvable_and_extension_imports_are_errors() {
 }
 
 #[test]
+fn overlong_global_names_are_marked_and_never_allowed() {
+    let mut bytes = b"\x80\x02ctorch._utils".to_vec();
+    bytes.extend(std::iter::repeat_n(b'x', 5000));
+    bytes.extend_from_slice(b"\n_rebuild_tensor_v2\n.");
+    let facts = run(&bytes);
+    assert!(
+        facts
+            .pickle_imports
+            .first()
+            .is_some_and(|n| n.ends_with("(truncated)"))
+    );
+    assert_eq!(verdict(&facts), Some(Severity::Error));
+}
+
+#[test]
 fn inst_and_obj_are_recorded() {
     // Hand-built protocol 0 INST: os.system("id").
     let facts = run(b"(S'id'\nios\nsystem\n.");

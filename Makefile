@@ -7,7 +7,7 @@ CARGO ?= cargo
 LBOM_VENV ?= $(CURDIR)/.venv
 export LBOM_VENV
 DEMO := out/demo
-LBOM := target/debug/lbom
+LBOM := $(or $(CARGO_TARGET_DIR),target)/debug/lbom
 
 .PHONY: test venv fmt-check clippy cargo-test demo fixtures bench
 

@@ -120,7 +120,9 @@ def write_gguf_cases():
         ("last-byte", len(valid) - 1),
     ]
     for label, at in cuts:
-        also = ["gguf.tensor_out_of_bounds"] if at >= m["table_end"] else ["gguf.bad_magic"] if at < 4 else []
+        also = (["gguf.tensor_out_of_bounds"] if at >= m["table_end"]
+                # Fewer than 4 bytes: not even the magic, so the bytes name no format.
+                else ["gguf.bad_magic", "format.name_mismatch"] if at < 4 else [])
         case(f"gguf/truncated-{label}.gguf", valid[:at], "gguf.truncated",
              f"valid GGUF cut to {at} of {len(valid)} bytes ({label})", also=also)
 
@@ -262,11 +264,12 @@ def write_safetensors_cases():
         f.write(struct.pack("<Q", 100_000_001))
         f.truncate(8 + 100_000_001 + 16)
     add_case(rel, "safetensors.header_too_large",
-             "header length 100,000,001 (cap 100,000,000), file long enough to hold it")
+             "header length 100,000,001 (cap 100,000,000), file long enough to hold it",
+             also=["format.name_mismatch"])
     case("safetensors/invalid-json.safetensors", st('{"a": {"dtype": "F32",', bytes(8)),
          "safetensors.invalid_json", "header is not JSON")
     case("safetensors/non-object.safetensors", st("[1, 2, 3]"), "safetensors.invalid_json",
-         "header is a JSON array", also=["safetensors.bad_metadata"])
+         "header is a JSON array", also=["safetensors.bad_metadata", "format.name_mismatch"])
     case("safetensors/header-not-utf8.safetensors", st(b'{"\xff\xfe": 1}'), "safetensors.invalid_json",
          "header is not UTF-8")
     dup = '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'
@@ -311,9 +314,11 @@ def write_safetensors_cases():
     hdr = st_json({"a": t("F32", [16], 0, 64)})
     case("safetensors/truncated-data.safetensors", st(hdr, bytes(10)), "safetensors.truncated",
          "header promises 64 data bytes, file has 10", also=["safetensors.offsets_not_covering"])
-    case("safetensors/empty.safetensors", b"", "safetensors.truncated", "empty file")
+    # No header to sniff: "the name claims a format the bytes do not have" is as right.
+    case("safetensors/empty.safetensors", b"", "safetensors.truncated", "empty file",
+         also=["format.name_mismatch"])
     case("safetensors/only-length.safetensors", struct.pack("<Q", 2), "safetensors.truncated",
-         "header length 2 and nothing after it")
+         "header length 2 and nothing after it", also=["format.name_mismatch"])
 
 
 # ========================================================================== pickle

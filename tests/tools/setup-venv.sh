@@ -62,7 +62,19 @@ if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/python" ]]; t
 fi
 
 say "creating $venv with $("$py" --version 2>&1)"
-"$py" -m venv "$venv"
+if ! "$py" -m venv --clear "$venv"; then
+    # Debian's system Python ships venv/ensurepip separately (python3.X-venv).
+    pkg="python$("$py" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')-venv"
+    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        say "installing $pkg"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null
+        "$py" -m venv --clear "$venv"
+    else
+        say "$py cannot create a venv; install it with: sudo apt-get install -y $pkg"
+        exit 1
+    fi
+fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
 # Fail here, not in the middle of a test run, when an import is broken.

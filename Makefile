@@ -9,7 +9,7 @@ export LBOM_VENV
 DEMO := out/demo
 LBOM := $(or $(CARGO_TARGET_DIR),target)/debug/lbom
 
-.PHONY: test venv fmt-check clippy cargo-test demo fixtures bench
+.PHONY: test venv fmt-check clippy cargo-test demo fixtures bench fuzz
 
 venv:
 	tests/tools/setup-venv.sh
@@ -48,3 +48,16 @@ fixtures: venv
 ## bench: release build; scan throughput vs openssl / sha256sum, header-only scan, peak RSS
 bench:
 	tests/bench/scan_bench.sh
+
+## fuzz: every cargo-fuzz target for FUZZ_SECONDS (default 60), seeded from fixtures/
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := gguf_header safetensors_header pickle_scan inspect_any
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	for t in $(FUZZ_TARGETS); do \
+	    mkdir -p fuzz/corpus/$$t; \
+	    find fixtures -type f -size -2M \( -name '*.gguf' -o -name '*.safetensors' -o -name '*.bin' -o -name '*.pkl' \) \
+	        -exec cp -n {} fuzz/corpus/$$t/ \; ; \
+	    RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t fuzz/corpus/$$t -- \
+	        -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -timeout=10 ; \
+	done

@@ -1,1 +1,0 @@
-//! gguf reader (being written).

@@ -247,8 +247,12 @@ fn fill_metadata(
     facts.split = split(header);
     fill_quantization(facts, header, file_name, complete, findings);
 
-    if let (Some(label), Some(params)) = (facts.size_label.as_deref(), facts.parameter_count)
-        && let Some(f) = checks::size_label_mismatch(label, params)
+    // One shard of a split model holds only part of the parameters.
+    if let (Some(label), Some(params), false) = (
+        facts.size_label.as_deref(),
+        facts.parameter_count,
+        is_partial_shard(facts),
+    ) && let Some(f) = checks::size_label_mismatch(label, params)
     {
         findings.push(f);
     }
@@ -281,7 +285,8 @@ fn fill_quantization(
         .clone()
         .unwrap_or_else(|| "none".to_owned());
     match code.map(|c| (c, file_type_name(c))) {
-        None if !complete => {}
+        // Shards after the first carry only the split keys.
+        None if !complete || facts.split.is_some_and(|s| s.no > 0) => {}
         None => findings.push(Finding::info(
             "gguf.file_type_missing",
             format!("general.file_type is absent; quantization {derived} is derived from the tensor types"),
@@ -296,7 +301,9 @@ fn fill_quantization(
         )),
         Some((c, Some(name))) => {
             facts.quantization = Some(name.to_owned());
-            if let Some(f) = checks::label_mismatch(c, &facts.tensor_types, facts.dtype.as_deref()) {
+            if is_partial_shard(facts) {
+                // The types of one shard need not reflect the whole model.
+            } else if let Some(f) = checks::label_mismatch(c, &facts.tensor_types, facts.dtype.as_deref()) {
                 findings.push(f);
             }
             if let Some(f) = checks::filename_mismatch(file_name, name) {
@@ -351,6 +358,11 @@ fn tokenizer_digest(header: &Header) -> Option<Sha256Digest> {
         }
     }
     Some(h.finish())
+}
+
+/// Whether this file is one shard of a model split into several files.
+fn is_partial_shard(facts: &ModelFacts) -> bool {
+    facts.split.is_some_and(|s| s.count > 1)
 }
 
 fn split(header: &Header) -> Option<SplitInfo> {

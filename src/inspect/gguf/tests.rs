@@ -916,13 +916,37 @@ fn real_files() -> std::io::Result<()> {
         let start = std::time::Instant::now();
         let facts = inspect(&mut reader, len, name, &Limits::default())?;
         let elapsed = start.elapsed();
-        let mut short = facts.clone();
-        short.tensors.truncate(3);
         println!("{path}: header parsed in {elapsed:?}");
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&short).unwrap_or_default()
-        );
+        println!("{}", serde_json::to_string(&facts).unwrap_or_default());
     }
     Ok(())
+}
+
+#[test]
+fn split_shards_skip_whole_model_checks() {
+    // A later shard: split keys only, a part of the tensors.
+    let mut w = Writer::new(3, false);
+    w.kv_u16("split.no", 1)
+        .kv_u16("split.count", 3)
+        .kv_i32("split.tensors.count", 30)
+        .tensor("w", &[32, 4], 8);
+    let facts = run(&w.build(), "m-00002-of-00003.gguf");
+    assert_eq!(
+        facts.split,
+        Some(SplitInfo {
+            no: 1,
+            count: 3,
+            tensors_count: Some(30)
+        })
+    );
+    assert!(facts.findings.is_empty(), "{:?}", facts.findings);
+    // The first shard: labels for the whole model, tensors for a part.
+    let mut w = Writer::new(3, false);
+    w.kv_str("general.size_label", "7B")
+        .kv_u32("general.file_type", 15)
+        .kv_u16("split.no", 0)
+        .kv_u16("split.count", 3)
+        .tensor("w", &[32, 4], 8);
+    let facts = run(&w.build(), "m-00001-of-00003.gguf");
+    assert!(facts.findings.is_empty(), "{:?}", facts.findings);
 }

@@ -248,10 +248,11 @@ fn fill_metadata(
     fill_quantization(facts, header, file_name, complete, findings);
 
     // One shard of a split model holds only part of the parameters.
-    if let (Some(label), Some(params), false) = (
+    if let (Some(label), Some(params), false, true) = (
         facts.size_label.as_deref(),
         facts.parameter_count,
         is_partial_shard(facts),
+        complete,
     ) && let Some(f) = checks::size_label_mismatch(label, params)
     {
         findings.push(f);
@@ -289,7 +290,7 @@ fn fill_quantization(
         None if !complete || facts.split.is_some_and(|s| s.no > 0) => {}
         None => findings.push(Finding::info(
             "gguf.file_type_missing",
-            format!("general.file_type is absent; quantization {derived} is derived from the tensor types"),
+            format!("general.file_type is absent or not a non-negative integer; quantization {derived} is derived from the tensor types"),
         )),
         Some((FILE_TYPE_GUESSED, _)) => findings.push(Finding::info(
             "gguf.file_type_missing",
@@ -301,8 +302,9 @@ fn fill_quantization(
         )),
         Some((c, Some(name))) => {
             facts.quantization = Some(name.to_owned());
-            if is_partial_shard(facts) {
-                // The types of one shard need not reflect the whole model.
+            if is_partial_shard(facts) || !complete {
+                // The types of one shard (or of a damaged header's first
+                // tensors) need not reflect the whole model.
             } else if let Some(f) = checks::label_mismatch(c, &facts.tensor_types, facts.dtype.as_deref()) {
                 findings.push(f);
             }

@@ -34,6 +34,8 @@ pub(super) const MAX_DIMS: u32 = 4;
 const MAX_DIMS_KEPT: usize = 8;
 /// Findings of one code listed before the rest are only counted.
 const MAX_FINDINGS_PER_CODE: usize = 32;
+/// Bytes read at once when skimming an array of fixed-size elements.
+const SKIM_BLOCK_BYTES: u64 = 64 * 1024;
 
 /// Keys whose values make up [`Header::tokenizer_parts`], in hashing order.
 pub(super) const TOKENIZER_KEYS: [&str; 5] = [
@@ -703,24 +705,23 @@ impl<'a, R: Read> Parser<'a, R> {
             }
             return Ok(Some(Json::Array(items)));
         }
-        if mode == Mode::Skim {
-            for _ in 0..count {
-                self.value(elem, level, Mode::Skim, key)?;
-            }
+        // Too long to list (or inside an array too long to list): hash the
+        // elements' canonical bytes while streaming; at the outermost such
+        // array, summarise with that digest.
+        let summarise = mode == Mode::Json;
+        if summarise {
+            self.summary = Some(Hasher::new());
+        }
+        let result = self.skim_elements(elem, count, level, key);
+        let digest = if summarise {
+            self.summary.take().map(Hasher::finish)
+        } else {
+            None
+        };
+        result?;
+        if !summarise {
             return Ok(None);
         }
-        // Too long to list: summarise with a digest of the elements'
-        // canonical bytes, computed while streaming.
-        self.summary = Some(Hasher::new());
-        let mut result = Ok(());
-        for _ in 0..count {
-            if let Err(e) = self.value(elem, level, Mode::Skim, key) {
-                result = Err(e);
-                break;
-            }
-        }
-        let digest = self.summary.take().map(Hasher::finish);
-        result?;
         let mut summary = Map::new();
         summary.insert("type".into(), Json::from("array"));
         summary.insert("element_type".into(), Json::from(elem_name));
@@ -730,6 +731,40 @@ impl<'a, R: Read> Parser<'a, R> {
             Json::from(digest.map(|d| d.to_hex()).unwrap_or_default()),
         );
         Ok(Some(Json::Object(summary)))
+    }
+
+    /// Read `count` elements without building JSON. Fixed-size elements
+    /// are read in blocks (a 250k-entry scores array is one read, not 250k);
+    /// big-endian ones are byte-swapped to the canonical little-endian form.
+    /// Non-finite floats in such arrays raise no finding: nothing is
+    /// converted, the digest covers their exact bits.
+    fn skim_elements(&mut self, elem: u32, count: u64, level: u32, key: &str) -> Result<(), Stop> {
+        let Some(size) = vt::fixed_size(elem) else {
+            for _ in 0..count {
+                self.value(elem, level, Mode::Skim, key)?;
+            }
+            return Ok(());
+        };
+        // `array` checked count * size against the bytes left, so no overflow.
+        let mut left = count.saturating_mul(size);
+        let block = SKIM_BLOCK_BYTES - SKIM_BLOCK_BYTES % size;
+        while left > 0 {
+            let n = left.min(block);
+            self.need(n, "array elements")?;
+            let mut buf = std::mem::take(&mut self.scratch);
+            buf.clear();
+            buf.resize(usize::try_from(n).unwrap_or(0), 0);
+            self.read_exact(&mut buf, "array elements")?;
+            if self.big_endian && size > 1 {
+                for element in buf.chunks_exact_mut(usize::try_from(size).unwrap_or(1)) {
+                    element.reverse();
+                }
+            }
+            self.canon(&buf);
+            self.recycle(buf);
+            left -= n;
+        }
+        Ok(())
     }
 
     // ---- tensor infos --------------------------------------------------

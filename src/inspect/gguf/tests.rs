@@ -950,3 +950,31 @@ fn split_shards_skip_whole_model_checks() {
     let facts = run(&w.build(), "m-00001-of-00003.gguf");
     assert!(facts.findings.is_empty(), "{:?}", facts.findings);
 }
+
+#[test]
+fn long_fixed_size_arrays_are_hashed_in_blocks_in_either_byte_order() {
+    // 50,000 floats = 200,000 bytes: several 64 KiB blocks.
+    let values: Vec<f32> = (0..50_000).map(|i| i as f32 * 0.5).collect();
+    let expected = sha(&values
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect::<Vec<u8>>());
+    for big in [false, true] {
+        let mut w = Writer::new(3, big);
+        w.kv_f32s("big", &values).kv_str("after", "still read");
+        let facts = run(&w.build(), "m.gguf");
+        let summary = facts.metadata.get("big");
+        assert_eq!(
+            summary.and_then(|s| s.get("sha256")),
+            Some(&json!(expected)),
+            "big={big}"
+        );
+        assert_eq!(facts.metadata.get("after"), Some(&json!("still read")));
+    }
+    // A summarised array is hashed bit for bit: a NaN in it converts nothing.
+    let mut with_nan = values.clone();
+    with_nan.push(f32::NAN);
+    let mut w = Writer::new(3, false);
+    w.kv_f32s("big", &with_nan);
+    assert!(!has(&run(&w.build(), "m.gguf"), "gguf.non_finite_float"));
+}

@@ -29,6 +29,34 @@
 //!   absent keys contribute nothing; `None` when none is present.
 //! - **`chat_template_sha256`**: SHA-256 of the raw bytes of
 //!   `tokenizer.chat_template` (no length prefix).
+//!
+//! # Findings
+//!
+//! Errors stop the header walk unless noted: `gguf.bad_magic`,
+//! `gguf.unsupported_version` (not 1-3), `gguf.truncated` (the file ends
+//! before a field, or a count or a length not above its cap runs past the
+//! end), `gguf.bad_string` (a string length above the string cap *and* past
+//! the end of the file: a forged length rather than a cut file),
+//! `gguf.limit_exceeded` (a count, length, nesting depth or header size over
+//! [`Limits`]), `gguf.bad_value_type`; and, without stopping:
+//! `gguf.duplicate_key` (first value kept), `gguf.duplicate_tensor`,
+//! `gguf.bad_alignment` (not a non-zero power of two, or not a uint32),
+//! `gguf.bad_dims` (`n_dims` 0 or over 4, element count over `i64::MAX`),
+//! `gguf.tensor_size_mismatch` (row not a multiple of the block size),
+//! `gguf.tensor_misaligned`, `gguf.tensor_out_of_bounds`,
+//! `gguf.tensors_overlap`.
+//! Warnings: `gguf.unknown_tensor_type`, `gguf.trailing_bytes`, `gguf.gap`,
+//! `gguf.invalid_utf8`, `gguf.bad_bool` (a bool byte other than 0/1, read as
+//! true), `quant.label_mismatch` (rule in `checks::label_mismatch`; also an
+//! unknown `general.file_type` code), `quant.filename_mismatch`,
+//! `model.size_label_mismatch` (a factor of two either way, see
+//! `checks::size_label_range`), `model.vocab_mismatch`,
+//! `model.unknown_architecture`, `model.local_path_leak`,
+//! `template.code_like`. Info: `gguf.file_type_missing`,
+//! `gguf.non_finite_float`. Whole-model checks (size label, file type
+//! against tensor types) are skipped for a shard of a split model and after
+//! a damaged header. At most 32 findings of one code are listed; one more
+//! finding of that code counts the rest.
 
 mod checks;
 mod layout;

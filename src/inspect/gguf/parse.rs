@@ -36,6 +36,8 @@ const MAX_DIMS_KEPT: usize = 8;
 const MAX_FINDINGS_PER_CODE: usize = 32;
 /// Bytes read at once when skimming an array of fixed-size elements.
 const SKIM_BLOCK_BYTES: u64 = 64 * 1024;
+/// Canonical bytes staged before they are hashed.
+const STAGING_BYTES: usize = 64 * 1024;
 
 /// Keys whose values make up [`Header::tokenizer_parts`], in hashing order.
 pub(super) const TOKENIZER_KEYS: [&str; 5] = [
@@ -155,6 +157,8 @@ pub(super) struct Parser<'a, R> {
     /// Reused buffer for strings, so a 250k-token vocabulary costs no
     /// allocation per token.
     scratch: Vec<u8>,
+    /// Canonical bytes not yet fed to `summary` and `tokenizer`.
+    staging: Vec<u8>,
     /// Hasher of the array being summarised (its elements' canonical bytes).
     summary: Option<Hasher>,
     /// Hasher of the tokenizer key being read.
@@ -180,6 +184,7 @@ impl<'a, R: Read> Parser<'a, R> {
             findings: Findings::default(),
             header: Header::default(),
             scratch: Vec::new(),
+            staging: Vec::new(),
             summary: None,
             tokenizer: None,
             capture_string: false,
@@ -346,8 +351,36 @@ impl<'a, R: Read> Parser<'a, R> {
         self.scratch = buf;
     }
 
-    /// Feed canonical bytes to the active digests.
+    /// Feed canonical bytes to the active digests. Small pieces (a length
+    /// prefix, a token) are staged and hashed in blocks: one `update` per
+    /// piece made a 250k-token vocabulary cost a million hasher calls.
     fn canon(&mut self, bytes: &[u8]) {
+        if self.summary.is_none() && self.tokenizer.is_none() {
+            return;
+        }
+        if bytes.len() >= STAGING_BYTES {
+            self.flush();
+            self.update_digests(bytes);
+            return;
+        }
+        self.staging.extend_from_slice(bytes);
+        if self.staging.len() >= STAGING_BYTES {
+            self.flush();
+        }
+    }
+
+    /// Hash the staged bytes; call before a digest starts or ends.
+    fn flush(&mut self) {
+        if self.staging.is_empty() {
+            return;
+        }
+        let staged = std::mem::take(&mut self.staging);
+        self.update_digests(&staged);
+        self.staging = staged;
+        self.staging.clear();
+    }
+
+    fn update_digests(&mut self, bytes: &[u8]) {
         if let Some(h) = self.summary.as_mut() {
             h.update(bytes);
         }
@@ -477,6 +510,7 @@ impl<'a, R: Read> Parser<'a, R> {
             .find(|k| *k == key)
             .filter(|_| !duplicate);
         if tokenizer_key.is_some() {
+            self.flush();
             let mut h = Hasher::new();
             h.update(&value_type.to_le_bytes());
             self.tokenizer = Some(h);
@@ -491,6 +525,7 @@ impl<'a, R: Read> Parser<'a, R> {
 
         let value = self.value(value_type, 0, Mode::Json, &key);
         self.capture_string = false;
+        self.flush();
         let tokenizer = self.tokenizer.take();
         let value = value?.unwrap_or(Json::Null);
         self.report_flags(&key);
@@ -710,9 +745,13 @@ impl<'a, R: Read> Parser<'a, R> {
         // array, summarise with that digest.
         let summarise = mode == Mode::Json;
         if summarise {
+            self.flush();
             self.summary = Some(Hasher::new());
         }
         let result = self.skim_elements(elem, count, level, key);
+        if summarise {
+            self.flush();
+        }
         let digest = if summarise {
             self.summary.take().map(Hasher::finish)
         } else {

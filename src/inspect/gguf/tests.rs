@@ -978,3 +978,50 @@ fn long_fixed_size_arrays_are_hashed_in_blocks_in_either_byte_order() {
     w.kv_f32s("big", &with_nan);
     assert!(!has(&run(&w.build(), "m.gguf"), "gguf.non_finite_float"));
 }
+
+#[test]
+fn lowered_limits_are_enforced() {
+    let bytes = sample(3, false).build();
+    let len = bytes.len() as u64;
+    let cases = [
+        Limits {
+            gguf_max_header_bytes: 500,
+            ..Limits::default()
+        },
+        Limits {
+            gguf_max_kv_count: 3,
+            ..Limits::default()
+        },
+        Limits {
+            gguf_max_tensor_count: 3,
+            ..Limits::default()
+        },
+        Limits {
+            gguf_max_array_len: 39,
+            ..Limits::default()
+        },
+        Limits {
+            gguf_max_array_depth: 1,
+            ..Limits::default()
+        },
+    ];
+    for limits in cases {
+        let facts = run_with(&bytes, len, "m.gguf", &limits);
+        assert_eq!(codes(&facts), vec!["gguf.limit_exceeded"], "{limits:?}");
+    }
+    // A lower inline threshold summarises the merges too.
+    let limits = Limits {
+        metadata_array_inline_max: 1,
+        ..Limits::default()
+    };
+    let facts = run_with(&bytes, len, "m.gguf", &limits);
+    let merges = facts.metadata.get("tokenizer.ggml.merges");
+    assert_eq!(merges.and_then(|m| m.get("count")), Some(&json!(2)));
+    assert_eq!(
+        facts
+            .metadata
+            .get("test.nested")
+            .and_then(|m| m.get("element_type")),
+        Some(&json!("array"))
+    );
+}

@@ -79,14 +79,23 @@ proptest! {
 
 #[test]
 fn a_file_named_gguf_that_is_not_gguf_is_an_error() -> Result<(), std::io::Error> {
+    use lbom::inspect::{Format, Severity};
+    // Unrecognised bytes go to the parser the name claims, whose own error
+    // says what is wrong with them.
     let facts = inspect(b"hello, I am plain text", "model.gguf")?;
-    assert!(
+    let has = |facts: &lbom::inspect::ModelFacts, code: &str| {
         facts
             .findings
             .iter()
-            .any(|f| f.code == "format.name_mismatch"
-                && f.severity == lbom::inspect::Severity::Error)
-    );
+            .any(|f| f.code == code && f.severity == Severity::Error)
+    };
+    assert!(has(&facts, "gguf.bad_magic"), "{:?}", facts.findings);
+    // Bytes of another known format under the name are a disguise.
+    let mut safetensors = 2u64.to_le_bytes().to_vec();
+    safetensors.extend(b"{}");
+    let facts = inspect(&safetensors, "model.gguf")?;
+    assert_eq!(facts.format, Format::Safetensors);
+    assert!(has(&facts, "format.name_mismatch"), "{:?}", facts.findings);
     Ok(())
 }
 

@@ -44,9 +44,10 @@
 //! `gguf.bad_dims` (`n_dims` 0 or over 4, element count over `i64::MAX`),
 //! `gguf.tensor_size_mismatch` (row not a multiple of the block size),
 //! `gguf.tensor_misaligned`, `gguf.tensor_out_of_bounds`,
-//! `gguf.tensors_overlap`.
+//! `gguf.tensors_overlap`, `gguf.invalid_utf8` (the spec makes every string
+//! UTF-8; converted lossily for the report).
 //! Warnings: `gguf.unknown_tensor_type`, `gguf.trailing_bytes`, `gguf.gap`,
-//! `gguf.invalid_utf8`, `gguf.bad_bool` (a bool byte other than 0/1, read as
+//! `gguf.bad_bool` (a bool byte other than 0/1, read as
 //! true), `quant.label_mismatch` (rule in `checks::label_mismatch`; also an
 //! unknown `general.file_type` code), `quant.filename_mismatch`,
 //! `model.size_label_mismatch` (a factor of two either way, see

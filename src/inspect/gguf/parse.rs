@@ -393,7 +393,10 @@ impl<'a, R: Read> Parser<'a, R> {
         match std::str::from_utf8(bytes) {
             Ok(s) => s.to_owned(),
             Err(_) => {
-                self.findings.push(Finding::warning(
+                // The GGUF spec makes every string UTF-8; bytes that are
+                // not are damage (or a parser-differential trick), so an
+                // error, still reported lossily so the report is readable.
+                self.findings.push(Finding::error(
                     "gguf.invalid_utf8",
                     format!("gguf header: {what} is not valid UTF-8 (converted lossily)"),
                 ));
@@ -564,7 +567,7 @@ impl<'a, R: Read> Parser<'a, R> {
             ));
         }
         if flags.invalid_utf8 {
-            self.findings.push(Finding::warning(
+            self.findings.push(Finding::error(
                 "gguf.invalid_utf8",
                 format!("gguf metadata: key '{key}' holds a string that is not valid UTF-8 (converted lossily)"),
             ));

@@ -242,10 +242,16 @@ fn merge_common(shards: Vec<Inspected>, findings: &mut Vec<Finding>) -> ModelFac
 }
 
 /// Tensor types and parameter counts change when shards are summed: the
-/// dominant dtype follows.
+/// dominant dtype follows, and the size label is checked against the whole
+/// model (each shard alone holds only part of it).
 fn recheck_model_level(merged: &mut ModelFacts) {
     if let Some((ty, _)) = merged.tensor_types.iter().max_by_key(|(_, s)| s.parameters) {
         merged.dtype = Some(ty.clone());
+    }
+    if let (Some(label), Some(params)) = (merged.size_label.clone(), merged.parameter_count)
+        && let Some(finding) = super::gguf::checks::size_label_mismatch(&label, params)
+    {
+        merged.push(finding);
     }
 }
 

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use super::digest::{Sha256Digest, sha256_reader};
 use super::facts::{Finding, ModelFacts};
 use super::open::open_regular;
+use super::reference::{local_path_finding, public_reference};
 use super::template::record_chat_template;
 use crate::limits::Limits;
 
@@ -248,36 +249,6 @@ fn read_text(path: &Path, limits: &Limits) -> Option<String> {
     Some(text)
 }
 
-/// Whether `s` names something on this machine rather than something public:
-/// absolute or relative paths, home folders, Windows drives, `file:` URLs.
-pub fn is_local_path(s: &str) -> bool {
-    let t = s.trim();
-    let lower = t.to_ascii_lowercase();
-    t.starts_with('/')
-        || t.starts_with('~')
-        || t.starts_with("./")
-        || t.starts_with("../")
-        || t.starts_with('\\')
-        || lower.starts_with("file:")
-        || t.as_bytes().get(1) == Some(&b':')
-            && t.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
-}
-
-/// `s` when it is safe to show others (a Hub id or URL), `None` when it is
-/// a local path.
-pub fn public_reference(s: &str) -> Option<String> {
-    let t = s.trim();
-    (!t.is_empty() && !is_local_path(t)).then(|| t.to_owned())
-}
-
-/// The finding for a local path that was kept out of the report.
-pub fn local_path_finding(source: &str) -> Finding {
-    Finding::warning(
-        "model.local_path_leak",
-        format!("{source} names a local path; left out of the report so it does not leak"),
-    )
-}
-
 /// Parse the few top-level keys lbom needs from a model card's YAML front
 /// matter. Deliberately not a YAML parser: only `key: value` and
 /// `key:\n- item` at column 0, quotes stripped; anything else is ignored.
@@ -353,29 +324,6 @@ mod tests {
             parse_front_matter("license: mit\n"),
             CardFrontMatter::default()
         );
-    }
-
-    #[test]
-    fn local_paths_are_recognised() {
-        for p in [
-            "/home/me/llama",
-            "~/models/x",
-            "./x",
-            "../x",
-            "C:\\models\\x",
-            "file:///x",
-            "\\\\server\\x",
-        ] {
-            assert!(is_local_path(p), "{p}");
-            assert_eq!(public_reference(p), None);
-        }
-        for p in [
-            "meta-llama/Llama-3.1-8B",
-            "https://huggingface.co/x/y",
-            "TinyLlama",
-        ] {
-            assert!(!is_local_path(p), "{p}");
-        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod group;
 pub mod hf;
 pub mod open;
 pub mod pickle;
+pub mod reference;
 pub mod safetensors;
 pub mod scan;
 pub mod template;

@@ -137,7 +137,7 @@ pub(super) fn size_label_range(label: &str) -> Option<(f64, f64)> {
     Some((per * 0.5, per * f64::from(experts) * 2.0))
 }
 
-pub(super) fn size_label_mismatch(label: &str, parameters: u64) -> Option<Finding> {
+pub(crate) fn size_label_mismatch(label: &str, parameters: u64) -> Option<Finding> {
     let (low, high) = size_label_range(label)?;
     let p = parameters as f64;
     if p >= low && p <= high {
@@ -147,135 +147,6 @@ pub(super) fn size_label_mismatch(label: &str, parameters: u64) -> Option<Findin
         "model.size_label_mismatch",
         format!(
             "general.size_label '{label}' is far from the {parameters} parameters counted from the tensor shapes"
-        ),
-    ))
-}
-
-// ---- local paths -------------------------------------------------------------
-
-/// Whether a metadata value looks like a path on the converting machine:
-/// `/…`, `~…`, `./…`, `../…`, `.\…`, `C:\…` or `C:/…`, `\\server\…`, `file://…`.
-pub(super) fn looks_like_local_path(value: &str) -> bool {
-    let v = value.trim();
-    let b = v.as_bytes();
-    let drive = b.len() >= 3
-        && b.first().is_some_and(u8::is_ascii_alphabetic)
-        && b.get(1) == Some(&b':')
-        && matches!(b.get(2), Some(b'\\' | b'/'));
-    v.starts_with('/')
-        || v.starts_with('~')
-        || v.starts_with("./")
-        || v.starts_with("../")
-        || v.starts_with(".\\")
-        || v.starts_with("..\\")
-        || v.starts_with("\\\\")
-        || v.get(..7)
-            .is_some_and(|p| p.eq_ignore_ascii_case("file://"))
-        || drive
-}
-
-// ---- chat template -----------------------------------------------------------
-
-/// A construct that has no business in a chat template but appears in Jinja
-/// server-side template injection payloads, e.g.
-/// `{{ cycler.__init__.__globals__.os.popen('id').read() }}`,
-/// `{{ ''.__class__.__mro__[1].__subclasses__() }}`,
-/// `{{ lipsum.__globals__['os'] }}`, `{{ ()|attr('\x5f\x5fclass\x5f\x5f') }}`,
-/// `{{ request.application.__globals__ }}`, `{{ config.items() }}`.
-struct Pattern {
-    needle: &'static str,
-    /// The character before must not be part of an identifier.
-    word_start: bool,
-    /// The character after must start an identifier (`os.popen`, not "photos. ").
-    ident_after: bool,
-}
-
-const fn p(needle: &'static str, word_start: bool, ident_after: bool) -> Pattern {
-    Pattern {
-        needle,
-        word_start,
-        ident_after,
-    }
-}
-
-const TEMPLATE_PATTERNS: &[Pattern] = &[
-    p("__class__", false, false),
-    p("__globals__", false, false),
-    p("__subclasses__", false, false),
-    p("__import__", false, false),
-    p("__builtins__", false, false),
-    p("__mro__", false, false),
-    p("__base__", false, false),
-    p("__bases__", false, false),
-    p("__init__", false, false),
-    p("__dict__", false, false),
-    p("__getattribute__", false, false),
-    p("__reduce__", false, false),
-    p("__code__", false, false),
-    p(".mro", false, false),
-    p("\\x5f", false, false),
-    p("\\u005f", false, false),
-    p("|attr", false, false),
-    p("os.", true, true),
-    p("popen", true, false),
-    p("subprocess", true, false),
-    p("eval(", true, false),
-    p("exec(", true, false),
-    p("getattr(", true, false),
-    p("{% import", false, false),
-    p("{%- import", false, false),
-    p("{% include", false, false),
-    p("{%- include", false, false),
-    p("{% extends", false, false),
-    p("{%- extends", false, false),
-    p("{% from", false, false),
-    p("{%- from", false, false),
-    p("cycler", true, false),
-    p("joiner", true, false),
-    p("lipsum", true, false),
-    p("url_for", true, false),
-    p("get_flashed_messages", true, false),
-    p("request.", true, true),
-    p("config.", true, true),
-    p("self._", true, false),
-];
-
-fn is_ident(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
-/// The code-like constructs found in a template (matched ASCII
-/// case-insensitively), in table order.
-pub(super) fn code_like_constructs(template: &str) -> Vec<&'static str> {
-    let lower = template.to_ascii_lowercase();
-    let hay = lower.as_bytes();
-    TEMPLATE_PATTERNS
-        .iter()
-        .filter(|pat| {
-            lower.match_indices(pat.needle).any(|(at, _)| {
-                let before_ok = !pat.word_start
-                    || at == 0
-                    || hay.get(at - 1).is_none_or(|&b| !is_ident(b) && b != b'.');
-                let after = hay.get(at + pat.needle.len()).copied();
-                let after_ok =
-                    !pat.ident_after || after.is_some_and(|b| b.is_ascii_alphabetic() || b == b'_');
-                before_ok && after_ok
-            })
-        })
-        .map(|pat| pat.needle)
-        .collect()
-}
-
-pub(super) fn template_code_like(key: &str, template: &str) -> Option<Finding> {
-    let found = code_like_constructs(template);
-    if found.is_empty() {
-        return None;
-    }
-    Some(Finding::warning(
-        "template.code_like",
-        format!(
-            "chat template '{key}' contains constructs used to run code from Jinja templates: {}",
-            found.join(", ")
         ),
     ))
 }
@@ -328,57 +199,5 @@ mod tests {
         assert!(size_label_mismatch("7B", 1_000_000).is_some());
         assert!(size_label_mismatch("2M", 1_574_144).is_none());
         assert!(size_label_mismatch("8x7B", 46_702_792_704).is_none());
-    }
-
-    #[test]
-    fn local_paths_are_recognised() {
-        for p in [
-            "/home/u/models/x",
-            "~/m",
-            "./m",
-            "../m",
-            "C:\\Users\\m",
-            "c:/m",
-            "\\\\srv\\m",
-            "FILE:///m",
-            ".\\m",
-        ] {
-            assert!(looks_like_local_path(p), "{p}");
-        }
-        for p in [
-            "https://huggingface.co/x/y",
-            "meta-llama/Llama-3-8B",
-            "Example Org",
-            "x",
-        ] {
-            assert!(!looks_like_local_path(p), "{p}");
-        }
-    }
-
-    #[test]
-    fn ssti_payloads_are_code_like_and_real_templates_are_not() {
-        let payloads = [
-            "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
-            "{{ ''.__class__.__mro__[1].__subclasses__() }}",
-            "{{ lipsum.__globals__['os'].popen('ls') }}",
-            "{{ ()|attr('\\x5f\\x5fclass\\x5f\\x5f') }}",
-            "{{ request.application }}",
-            "{{ config.items() }}",
-            "{% import 'os' as os %}",
-            "{{ self._TemplateReference__context }}",
-            "{{ joiner().__init__ }}",
-        ];
-        for t in payloads {
-            assert!(!code_like_constructs(t).is_empty(), "{t}");
-        }
-        let benign = [
-            "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}</s>{% endfor %}",
-            "{%- set ns = namespace(found=false) -%}{{ raise_exception('x') }}{{ m.content | tojson }}",
-            "You are helpful. Look at the photos. Handle the user's request. Retrieval(x). config is fine",
-            "{{- bos_token }}{%- if tools is not none %}{{- strftime_now('%d %b %Y') }}{%- endif %}",
-        ];
-        for t in benign {
-            assert_eq!(code_like_constructs(t), Vec::<&str>::new(), "{t}");
-        }
     }
 }

@@ -59,7 +59,7 @@
 //! a damaged header. At most 32 findings of one code are listed; one more
 //! finding of that code counts the rest.
 
-mod checks;
+pub(crate) mod checks;
 mod layout;
 mod parse;
 mod types;
@@ -290,7 +290,8 @@ fn fill_metadata(
         findings.push(f);
     }
     for (key, text) in &header.templates {
-        if let Some(f) = checks::template_code_like(key, text) {
+        if let Some(f) = super::template::code_like_finding(&format!("metadata key '{key}'"), text)
+        {
             findings.push(f);
         }
     }
@@ -352,7 +353,7 @@ fn base_model(header: &Header, findings: &mut parse::Findings) -> Option<String>
         if v.is_empty() {
             return None;
         }
-        if checks::looks_like_local_path(v) {
+        if super::reference::is_local_path(v) {
             findings.push(Finding::warning(
                 "model.local_path_leak",
                 format!(

@@ -123,7 +123,11 @@ pub struct HashingReader<R> {
 impl<R: Read> HashingReader<R> {
     /// Wrap `inner`; with `hash == false` it only counts bytes.
     pub fn new(inner: R, hash: bool) -> Self {
-        Self { inner, hasher: hash.then(Hasher::new), position: 0 }
+        Self {
+            inner,
+            hasher: hash.then(Hasher::new),
+            position: 0,
+        }
     }
 
     /// Bytes read so far.
@@ -133,7 +137,10 @@ impl<R: Read> HashingReader<R> {
 
     /// Read (and hash) everything left, calling `progress` with each chunk's
     /// length. Returns the digest, if hashing.
-    pub fn drain(mut self, mut progress: impl FnMut(u64)) -> io::Result<(u64, Option<Sha256Digest>)> {
+    pub fn drain(
+        mut self,
+        mut progress: impl FnMut(u64),
+    ) -> io::Result<(u64, Option<Sha256Digest>)> {
         if self.hasher.is_some() {
             let mut buf = vec![0u8; READ_BUFFER_BYTES];
             loop {

@@ -46,7 +46,11 @@ pub struct Finding {
 impl Finding {
     /// A finding of any severity.
     pub fn new(code: &str, severity: Severity, message: impl Into<String>) -> Self {
-        Self { code: code.to_owned(), severity, message: message.into() }
+        Self {
+            code: code.to_owned(),
+            severity,
+            message: message.into(),
+        }
     }
     /// An error finding (structural damage).
     pub fn error(code: &str, message: impl Into<String>) -> Self {

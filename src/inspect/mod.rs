@@ -84,12 +84,23 @@ pub fn inspect_reader<R: Read>(
 }
 
 /// Inspect one file on disk (follows a symlink, reports the name it was given).
-pub fn inspect_path(path: &Path, options: &ScanOptions, limits: &Limits) -> Result<ModelFacts, Error> {
-    let io_err = |source| Error::Io { path: path.to_path_buf(), source };
+pub fn inspect_path(
+    path: &Path,
+    options: &ScanOptions,
+    limits: &Limits,
+) -> Result<ModelFacts, Error> {
+    let io_err = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let file = std::fs::File::open(path).map_err(io_err)?;
     let len = file.metadata().map_err(io_err)?.len();
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut facts = inspect_reader(file, len, &name, options, limits, &mut |_| {}).map_err(io_err)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut facts =
+        inspect_reader(file, len, &name, options, limits, &mut |_| {}).map_err(io_err)?;
     facts.model_path = path.display().to_string();
     Ok(facts)
 }

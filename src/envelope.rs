@@ -104,9 +104,9 @@ impl FromStr for KeyId {
 /// public on purpose; a verifier warns loudly when one of them signed.
 pub const DEMO_KEY_IDS: [&str; 2] = [
     // keys/demo-maintainer.pub
-    "a8f51d1b8d4cda8f92a5fd6e2df1a2fa4b0e0b9ab7d7d2ffbbbf0d4ad06a0b7e",
+    "81e324cce32845156df3047844289e7e700731982fe2b2fed3f48ebcb8e32e33",
     // keys/demo-transfer.pub
-    "53e4a8a1c3b0b5f0c0ab0f5d1b0ad3e7b87d5c6d3a7f3e1b6bd0b1d4c9c2f0aa",
+    "2c5843d04c1069d768fa26da43e041e12e041a53e002f956dbeb53012d3fd1db",
 ];
 
 /// Whether `key_id` is one of the public demo keys ([`DEMO_KEY_IDS`]).
@@ -344,6 +344,16 @@ mod tests {
 
     /// secure-systems-lab/dsse protocol.md, "Test Vectors": the literal PAE
     /// and envelope from the spec.
+    #[test]
+    fn demo_key_ids_match_the_demo_key_files() -> Result<(), Box<dyn std::error::Error>> {
+        let keys = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("keys");
+        for name in ["demo-maintainer.pub", "demo-transfer.pub"] {
+            let key = PublicKey::from_pem(&std::fs::read_to_string(keys.join(name))?)?;
+            assert!(is_demo_key(&key.key_id()), "{name}");
+        }
+        Ok(())
+    }
+
     #[test]
     fn pae_matches_spec_vector() {
         assert_eq!(

@@ -277,3 +277,17 @@ mod tests {
         Ok(())
     }
 }
+
+/// Writes keys/demo-*.{key,pub} with `keygen` (run once, on purpose:
+/// `cargo test --lib make_demo_keys -- --ignored`).
+#[cfg(test)]
+#[test]
+#[ignore = "writes the repository's demo keys"]
+fn make_demo_keys() -> Result<(), Error> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("keys");
+    for name in ["demo-maintainer", "demo-transfer"] {
+        let id = keygen(&dir.join(name), None)?;
+        println!("{name} {id}");
+    }
+    Ok(())
+}

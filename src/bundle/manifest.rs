@@ -223,7 +223,9 @@ mod tests {
             Some(BundlePath::new("a")?)
         );
         let mut v: serde_json::Value = serde_json::from_slice(&bytes)?;
-        v["extra"] = 1.into();
+        if let Some(map) = v.as_object_mut() {
+            map.insert("extra".into(), 1.into());
+        }
         assert!(serde_json::from_value::<Manifest>(v).is_err());
         Ok(())
     }

@@ -238,7 +238,8 @@ mod tests {
 
     #[test]
     fn rejects_each_rule() {
-        let cases: [(&str, fn(&PathError) -> bool); 10] = [
+        type Case = (&'static str, fn(&PathError) -> bool);
+        let cases: [Case; 10] = [
             ("", |e| matches!(e, PathError::Empty)),
             ("/etc/passwd", |e| matches!(e, PathError::Absolute { .. })),
             ("a/../b", |e| matches!(e, PathError::BadSegment { .. })),

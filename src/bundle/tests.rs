@@ -330,11 +330,9 @@ fn hostile_inputs_are_refused() -> R {
     let dir = tempfile::tempdir()?;
     let outside = dir.path().join("secret.txt");
     std::fs::write(&outside, b"secret")?;
-    let cases: [(
-        &str,
-        fn(&Path, &Path) -> std::io::Result<()>,
-        fn(&Error) -> bool,
-    ); 4] = [
+    type Setup = fn(&Path, &Path) -> std::io::Result<()>;
+    type Check = fn(&Error) -> bool;
+    let cases: [(&str, Setup, Check); 4] = [
         (
             "symlink",
             |root, outside| std::os::unix::fs::symlink(outside, root.join("link")),

@@ -478,3 +478,50 @@ fn golden_bundle_digest() -> R {
     assert!(Envelope::decode(&env.encode())?.is_signed_by(k.public_key()));
     Ok(())
 }
+
+/// tests/vectors/bundle/independent/: written by gen_vectors.py with Python's
+/// tarfile and `cryptography`, not with lbom.
+#[test]
+fn independent_vectors_match() -> R {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/bundle/independent");
+    let short = super::BundlePath::new("artifacts/model.gguf")?;
+    assert_eq!(
+        super::tar::encode_header(&short, 1234)?.to_vec(),
+        std::fs::read(dir.join("header-short.bin"))?
+    );
+    let long = super::BundlePath::new(&std::fs::read_to_string(dir.join("header-long.name"))?)?;
+    assert_eq!(
+        super::tar::encode_header(&long, 5)?.to_vec(),
+        std::fs::read(dir.join("header-long.bin"))?
+    );
+
+    let k = key(9)?;
+    assert_eq!(
+        std::fs::read_to_string(dir.join("link-0002.keyid"))?.trim(),
+        k.key_id().to_string()
+    );
+    let predicate = super::chain::LinkPredicate {
+        index: 2,
+        role: "transfer".into(),
+        keyid: k.key_id(),
+        time: "2026-01-02T03:04:05Z".into(),
+        note: Some("carried on USB stick 7".into()),
+        previous: Some(super::chain::PreviousLink {
+            path: "chain/0001.dsse.json".into(),
+            sha256: Sha256Digest::of(b"link1"),
+        }),
+    };
+    let payload = super::chain::link_payload(&Sha256Digest::of(b"manifest"), &predicate);
+    let mut env = Envelope::new(crate::envelope::PAYLOAD_TYPE_IN_TOTO, payload);
+    assert_eq!(env.pae(), std::fs::read(dir.join("link-0002.pae"))?);
+    let sig = k.sign(&env.pae());
+    env.signatures.push(crate::envelope::Signature {
+        keyid: k.key_id().to_string(),
+        sig,
+    });
+    assert_eq!(
+        env.encode(),
+        std::fs::read(dir.join("link-0002.dsse.json"))?
+    );
+    Ok(())
+}

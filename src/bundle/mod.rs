@@ -182,6 +182,15 @@ pub enum Error {
         /// The input.
         path: PathBuf,
     },
+    /// Writing an artifact's SBOM failed.
+    #[error("{path}: could not write its SBOM")]
+    Sbom {
+        /// The input.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: crate::describe::Error,
+    },
     /// No input files.
     #[error("nothing to pack: the inputs hold no files")]
     NoInputs,

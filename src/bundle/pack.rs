@@ -15,8 +15,9 @@ use super::manifest::{self, Encoding, Manifest, ManifestEntry, Previous, Role, T
 use super::path::{BundlePath, PathSet};
 use super::tar::TarWriter;
 use super::{Error, UnsafeInput, layout};
+use crate::describe::DocumentInfo;
 use crate::inspect::digest::Sha256Digest;
-use crate::inspect::{ModelFacts, ScanOptions};
+use crate::inspect::{ModelFacts, ScanOptions, SeekRead};
 use crate::limits::Limits;
 use crate::sign::SigningKey;
 
@@ -128,6 +129,7 @@ pub(crate) type Inspector = fn(
     &mut dyn Read,
     u64,
     &str,
+    Option<&mut dyn SeekRead>,
     &ScanOptions,
     &Limits,
     &mut dyn FnMut(u64),
@@ -137,11 +139,12 @@ fn real_inspector(
     r: &mut dyn Read,
     len: u64,
     name: &str,
+    random_access: Option<&mut dyn SeekRead>,
     o: &ScanOptions,
     l: &Limits,
     p: &mut dyn FnMut(u64),
 ) -> io::Result<ModelFacts> {
-    crate::inspect::inspect_reader(r, len, name, o, l, p)
+    crate::inspect::inspect_reader(r, len, name, random_access, o, l, p)
 }
 
 /// Pack `options.inputs` into `options.output`. `on_progress` receives the
@@ -241,7 +244,16 @@ pub(crate) fn pack_with(
             source,
         })?;
         let mut sbom = Vec::new();
-        write_sbom(&facts, &mut sbom).map_err(io_out)?;
+        let info = DocumentInfo {
+            created,
+            tool_name: crate::TOOL_NAME,
+            tool_version: crate::TOOL_VERSION,
+        };
+        crate::describe::cyclonedx::write_json(std::slice::from_ref(&facts), &info, &mut sbom)
+            .map_err(|e| Error::Sbom {
+                path: input.source.clone(),
+                source: e,
+            })?;
         tw.add_bytes(&sbom_name, &sbom).map_err(tar_err)?;
         entries.push(artifact);
         entries.push(small_entry(sbom_name, Role::Sbom, &sbom));
@@ -371,13 +383,6 @@ pub fn artifact_entry_name(
         layout::ARTIFACTS_DIR,
         artifact.as_str()
     ))
-}
-
-// PLACEHOLDER until `describe::cyclonedx::write_json` is merged: writes `{}`.
-// Replace with `crate::describe::cyclonedx::write_json(&[facts], &info, out)`.
-fn write_sbom(facts: &ModelFacts, out: &mut Vec<u8>) -> io::Result<()> {
-    let _ = facts;
-    out.write_all(b"{}\n")
 }
 
 fn previous_and_sequence(options: &PackOptions<'_>) -> Result<(Option<Previous>, u64), Error> {
@@ -713,14 +718,38 @@ fn write_artifact(
         .next()
         .unwrap_or_default()
         .to_owned();
-    let options = ScanOptions { hash: true };
+    // A second handle only for zip archives, whose directory is at the end
+    // (inspect reads it nowhere else); it is checked to be the same file.
+    let mut random_access = File::open(path).map_err(io)?;
+    let same = random_access
+        .metadata()
+        .map(|m| (m.dev(), m.ino()) == input.identity)
+        .map_err(io)?;
+    if !same {
+        return Err(Error::UnsafeInput {
+            path: path.clone(),
+            reason: UnsafeInput::Replaced,
+        });
+    }
+    let options = ScanOptions {
+        hash: true,
+        jobs: Some(1),
+    };
     let mut sink = Counting {
         inner: tw.data(),
         written: 0,
     };
     let (facts, read) = match encoding {
         Encoding::Raw => run_inspector(
-            source, &mut sink, len, &file_name, &options, limits, inspector, progress,
+            source,
+            &mut sink,
+            len,
+            &file_name,
+            &mut random_access,
+            &options,
+            limits,
+            inspector,
+            progress,
         ),
         Encoding::Zstd => {
             let mut enc = zstd::stream::write::Encoder::new(&mut sink, level).map_err(io)?;
@@ -728,7 +757,15 @@ fn write_artifact(
             enc.include_checksum(true).map_err(io)?;
             enc.set_pledged_src_size(Some(len)).map_err(io)?;
             let out = run_inspector(
-                source, &mut enc, len, &file_name, &options, limits, inspector, progress,
+                source,
+                &mut enc,
+                len,
+                &file_name,
+                &mut random_access,
+                &options,
+                limits,
+                inspector,
+                progress,
             );
             enc.finish().map_err(io)?;
             out
@@ -773,6 +810,7 @@ fn run_inspector<R: Read, W: Write>(
     sink: W,
     len: u64,
     name: &str,
+    random_access: &mut File,
     options: &ScanOptions,
     limits: &Limits,
     inspector: Inspector,
@@ -784,7 +822,15 @@ fn run_inspector<R: Read, W: Write>(
         read: 0,
         progress,
     };
-    let facts = inspector(&mut tee, len, name, options, limits, &mut |_| {})?;
+    let facts = inspector(
+        &mut tee,
+        len,
+        name,
+        Some(random_access),
+        options,
+        limits,
+        &mut |_| {},
+    )?;
     let seen = tee.read;
     // The contract says inspect drains the reader; if it did not, the hash
     // does not cover the tail, and the tail must not be packed unhashed.
@@ -807,6 +853,7 @@ pub(crate) mod tests {
         r: &mut dyn Read,
         len: u64,
         name: &str,
+        _: Option<&mut dyn SeekRead>,
         _: &ScanOptions,
         _: &Limits,
         p: &mut dyn FnMut(u64),
@@ -843,6 +890,21 @@ pub(crate) mod tests {
 
     pub(crate) fn pack_test(o: &PackOptions<'_>) -> Result<PackSummary, Error> {
         pack_with(o, stub_inspector, &mut |_| {})
+    }
+
+    /// The real inspector, through the public entry point.
+    #[test]
+    fn pack_with_real_inspect_reader() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("x.safetensors");
+        std::fs::write(&file, b"not really safetensors")?;
+        let summary = pack(
+            &options(vec![file], dir.path().join("b.lbom"), Compression::None),
+            &mut |_| {},
+        )?;
+        let entry = summary.manifest.entries.first().ok_or("artifact")?;
+        assert_eq!(entry.sha256, Sha256Digest::of(b"not really safetensors"));
+        Ok(())
     }
 
     #[test]

@@ -1,22 +1,36 @@
 //! Model file → [`ModelFacts`]: read-only, bounded, never loads tensor data.
 //!
-//! The format is sniffed from magic bytes; the name only decides whether a
-//! mismatch is worth a finding. Each file is read once: the parser reads the
-//! header through a [`digest::HashingReader`], and the rest of the file is
-//! then drained through the same hasher.
+//! The format is sniffed from magic bytes; the file name only decides whether
+//! a mismatch is worth a finding. Each file is read once: the parser reads the
+//! header through a buffer over a [`digest::HashingReader`], and the rest of
+//! the file is then drained through the same hasher.
+//!
+//! Folder scans ([`scan`]) add what a Hugging Face folder says about its
+//! models ([`hf`]) and group split GGUF and sharded safetensors into one
+//! model each ([`group`]).
 
 pub mod digest;
 pub mod facts;
 pub mod gguf;
+pub mod group;
+pub mod hf;
+pub mod open;
 pub mod pickle;
 pub mod safetensors;
+pub mod scan;
+pub mod template;
+pub mod walk;
 
-pub use facts::{Finding, Format, ModelFacts, Severity, SplitInfo, TensorSummary, TensorTypeStat};
+pub use facts::{
+    Finding, Format, ModelFacts, Severity, ShardSummary, SplitInfo, TensorSummary, TensorTypeStat,
+};
+pub use scan::{NoProgress, Progress, scan};
 
-use std::io::Read;
+use std::io::{self, BufRead, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use crate::limits::Limits;
+use digest::{HashingReader, READ_BUFFER_BYTES};
 
 /// Errors that stop inspection of a path. Damaged *content* is never an
 /// error: it becomes a [`Finding`] in the report.
@@ -24,15 +38,15 @@ use crate::limits::Limits;
 #[non_exhaustive]
 pub enum Error {
     /// The path could not be read.
-    #[error("{path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         /// The file or folder.
         path: PathBuf,
         /// What the OS said.
         #[source]
-        source: std::io::Error,
+        source: io::Error,
     },
-    /// A path named on the command line does not exist or is not a file or folder.
+    /// A path named on the command line is not a regular file or folder.
     #[error("{path}: not a regular file or folder")]
     NotAFile {
         /// The path.
@@ -46,6 +60,12 @@ pub enum Error {
         /// The cap.
         limit: u64,
     },
+    /// Nothing to scan below the given paths.
+    #[error("{path}: no model files found")]
+    NoModelFiles {
+        /// The path.
+        path: PathBuf,
+    },
 }
 
 /// Options of one scan.
@@ -53,12 +73,73 @@ pub enum Error {
 pub struct ScanOptions {
     /// Compute SHA-256 of every file (`--no-hash` turns it off).
     pub hash: bool,
+    /// Worker threads for hashing files in parallel; `None`: one per core.
+    pub jobs: Option<usize>,
 }
 
 impl Default for ScanOptions {
     fn default() -> Self {
-        Self { hash: true }
+        Self {
+            hash: true,
+            jobs: None,
+        }
     }
+}
+
+/// A reader that can also seek: formats with a central directory (zip) need
+/// one, on a second handle, besides the sequential stream that is hashed.
+pub trait SeekRead: Read + Seek {}
+impl<T: Read + Seek> SeekRead for T {}
+
+/// What the first bytes say a file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sniffed {
+    /// GGUF magic.
+    Gguf,
+    /// A plausible safetensors header.
+    Safetensors,
+    /// A pickle stream.
+    Pickle,
+    /// A zip archive (PyTorch's `torch.save` format when it holds `data.pkl`).
+    Zip,
+    /// None of the above.
+    Unknown,
+}
+
+/// Decide the format from the first bytes (at least 16 when the file has them).
+pub fn sniff(head: &[u8], file_len: u64) -> Sniffed {
+    if gguf::is_gguf_magic(head) {
+        Sniffed::Gguf
+    } else if pickle::is_zip(head) {
+        Sniffed::Zip
+    } else if safetensors::looks_like_safetensors(head, file_len) {
+        Sniffed::Safetensors
+    } else if pickle::is_pickle_start(head) {
+        Sniffed::Pickle
+    } else {
+        Sniffed::Unknown
+    }
+}
+
+/// The format a file name claims, from its extension.
+pub fn claimed_format(file_name: &str) -> Option<Format> {
+    let ext = Path::new(file_name)
+        .extension()?
+        .to_str()?
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "gguf" => Some(Format::Gguf),
+        "safetensors" => Some(Format::Safetensors),
+        // `.bin` is pickle or zip for PyTorch, but also raw tensors for other
+        // tools: claimed as pickle only for the mismatch rule below.
+        "pt" | "pth" | "ckpt" | "pkl" | "pickle" | "bin" => Some(Format::Pickle),
+        _ => None,
+    }
+}
+
+/// Whether a folder walk should inspect this file.
+pub fn is_model_file_name(file_name: &str) -> bool {
+    claimed_format(file_name).is_some()
 }
 
 /// Inspect one model file from any sequential reader, reading it exactly once.
@@ -69,38 +150,182 @@ impl Default for ScanOptions {
 /// bundle, so hashing, SBOM and packing share one read.
 ///
 /// `file_len` is the length the caller expects (the file's size); the
-/// parsers bound every allocation by it. `on_progress` is called with the
-/// number of bytes of each chunk read.
+/// parsers bound every allocation by it. `random_access` is a second handle
+/// on the same file for zip archives, whose directory is at the end;
+/// without it a zip is hashed but its pickles are not scanned (an error
+/// finding says so). `on_progress` is called with the length of each chunk.
 pub fn inspect_reader<R: Read>(
     reader: R,
     file_len: u64,
     file_name: &str,
+    random_access: Option<&mut dyn SeekRead>,
     options: &ScanOptions,
     limits: &Limits,
     on_progress: &mut dyn FnMut(u64),
-) -> std::io::Result<ModelFacts> {
-    let _ = (reader, file_len, file_name, options, limits, on_progress);
-    Err(std::io::Error::other("inspect_reader is not written yet"))
+) -> io::Result<ModelFacts> {
+    let counting = ProgressReader {
+        inner: reader,
+        on_progress,
+    };
+    let mut buffered = BufReader::with_capacity(
+        READ_BUFFER_BYTES,
+        HashingReader::new(counting, options.hash),
+    );
+    let head = fill_at_least(&mut buffered, 16)?;
+    let sniffed = sniff(&head, file_len);
+    let mut facts = match sniffed {
+        Sniffed::Gguf => gguf::inspect(&mut buffered, file_len, file_name, limits)?,
+        Sniffed::Safetensors => safetensors::inspect(&mut buffered, file_len, file_name, limits)?,
+        Sniffed::Pickle => pickle::inspect(&mut buffered, file_len, file_name, limits)?,
+        Sniffed::Zip => match random_access {
+            Some(seekable) => {
+                seekable.rewind()?;
+                pickle::inspect_zip(&mut &mut *seekable, file_len, file_name, limits)?
+            }
+            None => {
+                let mut facts = ModelFacts {
+                    format: Format::PytorchZip,
+                    ..ModelFacts::default()
+                };
+                facts.push(Finding::error(
+                    "pickle.zip_not_scanned",
+                    "zip archive read as a stream: its pickles were not scanned",
+                ));
+                facts
+            }
+        },
+        Sniffed::Unknown => ModelFacts::default(),
+    };
+    check_claimed_format(file_name, facts.format, &mut facts);
+
+    // Whatever the parser left in the buffer was already hashed below it;
+    // drop the buffer and hash the rest straight from the source.
+    let (read, digest) = buffered.into_inner().drain(|_| {})?;
+    if options.hash && read != file_len {
+        // The file changed size while we read it: the digest describes
+        // bytes nobody else will see.
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("file changed while being read: expected {file_len} bytes, read {read}"),
+        ));
+    }
+    facts.model_filename = file_name.to_owned();
+    facts.file_size_bytes = file_len;
+    facts.sha256 = digest;
+    Ok(facts)
 }
 
-/// Inspect one file on disk (follows a symlink, reports the name it was given).
+/// Open and inspect one file on disk. `path` may be a symlink (Hub caches):
+/// the report names the link, the bytes are the target's.
 pub fn inspect_path(
     path: &Path,
     options: &ScanOptions,
     limits: &Limits,
 ) -> Result<ModelFacts, Error> {
+    inspect_file(path, options, limits, &mut |_| {})
+}
+
+/// [`inspect_path`] reporting the length of each chunk read to `on_progress`.
+pub fn inspect_file(
+    path: &Path,
+    options: &ScanOptions,
+    limits: &Limits,
+    on_progress: &mut dyn FnMut(u64),
+) -> Result<ModelFacts, Error> {
     let io_err = |source| Error::Io {
         path: path.to_path_buf(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(io_err)?;
-    let len = file.metadata().map_err(io_err)?.len();
+    let (file, len) = open::open_regular(path).map_err(io_err)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut facts =
-        inspect_reader(file, len, &name, options, limits, &mut |_| {}).map_err(io_err)?;
+    // The zip reader needs its own handle to seek; the stream stays sequential.
+    let mut second = None;
+    let mut first_bytes = [0u8; 4];
+    if read_prefix(&file, &mut first_bytes).map_err(io_err)? && pickle::is_zip(&first_bytes) {
+        second = Some(open::open_regular(path).map_err(io_err)?.0);
+    }
+    let random_access = second.as_mut().map(|f| f as &mut dyn SeekRead);
+    let mut facts = inspect_reader(
+        file,
+        len,
+        &name,
+        random_access,
+        options,
+        limits,
+        on_progress,
+    )
+    .map_err(io_err)?;
     facts.model_path = path.display().to_string();
     Ok(facts)
+}
+
+/// `pread` the first bytes without moving the file position.
+fn read_prefix(file: &std::fs::File, buf: &mut [u8]) -> io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let mut filled = 0;
+    while let Some(rest) = buf.get_mut(filled..).filter(|r| !r.is_empty()) {
+        match file.read_at(rest, filled as u64)? {
+            0 => return Ok(false),
+            n => filled += n,
+        }
+    }
+    Ok(true)
+}
+
+/// Peek at least `want` bytes (fewer at end of file) without consuming them.
+fn fill_at_least<R: Read>(reader: &mut BufReader<R>, want: usize) -> io::Result<Vec<u8>> {
+    // A BufReader refills only when empty; one fill of a 1 MiB buffer from
+    // a file or pipe gives enough unless the source returns short reads,
+    // in which case sniffing on fewer bytes only makes the file "unknown".
+    let buf = reader.fill_buf()?;
+    Ok(buf.get(..want.min(buf.len())).unwrap_or_default().to_vec())
+}
+
+/// A file whose name claims a model format its bytes do not have is an
+/// error: it is either damaged or disguised (a pickle named `.safetensors`
+/// runs code in any loader that trusts the name).
+fn check_claimed_format(file_name: &str, actual: Format, facts: &mut ModelFacts) {
+    let Some(claimed) = claimed_format(file_name) else {
+        return;
+    };
+    let consistent = match claimed {
+        // `.bin` and friends may be pickle or torch zip; `.bin` may also be
+        // safetensors or GGUF bytes under an old name, which is not a disguise
+        // of something dangerous.
+        Format::Pickle => {
+            actual.is_code_capable() || file_name.to_ascii_lowercase().ends_with(".bin")
+        }
+        other => other == actual,
+    };
+    if !consistent {
+        facts.push(Finding::error(
+            "format.name_mismatch",
+            format!(
+                "file name claims {} but the bytes are {}",
+                claimed.as_str(),
+                if actual == Format::Unknown {
+                    "not a known model format"
+                } else {
+                    actual.as_str()
+                }
+            ),
+        ));
+    }
+}
+
+/// Reports each chunk's length as it is read.
+struct ProgressReader<'a, R> {
+    inner: R,
+    on_progress: &'a mut dyn FnMut(u64),
+}
+
+impl<R: Read> Read for ProgressReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        (self.on_progress)(n as u64);
+        Ok(n)
+    }
 }

@@ -1,0 +1,149 @@
+//! What the user typed: clap types only, no I/O. Kept free of lbom types so
+//! the man page and completions can be generated from this file alone.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Make local LLM model files safe to move and to trust.
+#[derive(Debug, Parser)]
+#[command(name = "lbom", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// No progress bars and no warnings on stderr.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// lbom's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inspect model files or folders and write an SBOM.
+    Scan(ScanArgs),
+    /// Print lbom's version.
+    Version,
+}
+
+/// Output formats of `scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    /// l-bom compatible JSON report (one object for one model, else an array).
+    Json,
+    /// One row per model, for people.
+    Table,
+    /// SPDX 2.3 tag-value.
+    Spdx,
+    /// SPDX 2.3 JSON.
+    SpdxJson,
+    /// CycloneDX JSON ML-BOM.
+    Cyclonedx,
+    /// A Hugging Face model card (README.md).
+    HfReadme,
+}
+
+/// Finding severity that makes `scan` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Any warning or error finding.
+    Warning,
+    /// Any error finding.
+    Error,
+}
+
+/// When to colour the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// When stdout is a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// `lbom scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Model files or folders (Hugging Face folders and caches included).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = ScanFormat::Json)]
+    pub format: ScanFormat,
+    /// Write the output to FILE instead of stdout (replaced atomically).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Do not compute SHA-256 (header-only scan).
+    #[arg(long)]
+    pub no_hash: bool,
+    /// Files hashed in parallel (default: one per core).
+    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub jobs: Option<u16>,
+    /// Exit 1 when a finding at or above this severity exists.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+    /// Colour the table.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// hf-readme: title of the model card / Space.
+    #[arg(long, value_name = "T")]
+    pub hf_title: Option<String>,
+    /// hf-readme: short description.
+    #[arg(long, value_name = "D")]
+    pub hf_short_description: Option<String>,
+    /// hf-readme: Space SDK (gradio, streamlit, docker, static); adds the Space fields.
+    #[arg(long, value_name = "S")]
+    pub hf_sdk: Option<String>,
+    /// hf-readme: Space app file.
+    #[arg(long, value_name = "F")]
+    pub hf_app_file: Option<String>,
+    /// hf-readme: Space app port.
+    #[arg(long, value_name = "P")]
+    pub hf_app_port: Option<u16>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn l_bom_flags_are_accepted() {
+        let cli = Cli::try_parse_from([
+            "lbom",
+            "scan",
+            "m.gguf",
+            "--format",
+            "hf-readme",
+            "--output",
+            "README.md",
+            "--no-hash",
+            "--hf-title",
+            "T",
+            "--hf-short-description",
+            "D",
+            "--hf-sdk",
+            "gradio",
+            "--hf-app-file",
+            "app.py",
+            "--hf-app-port",
+            "7860",
+        ]);
+        assert!(matches!(
+            cli,
+            Ok(Cli {
+                command: Command::Scan(ScanArgs { no_hash: true, .. }),
+                ..
+            })
+        ));
+        assert!(Cli::try_parse_from(["lbom", "scan"]).is_err());
+        assert!(Cli::try_parse_from(["lbom", "scan", "x", "--jobs", "0"]).is_err());
+    }
+}

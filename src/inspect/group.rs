@@ -1,0 +1,562 @@
+//! Group the files of one model: split GGUF (`NAME-00001-of-00003.gguf`,
+//! `split.*` keys) and sharded safetensors (`model.safetensors.index.json`).
+//! Every shard is inspected on its own first; grouping then checks that the
+//! shards fit together and sums what they hold.
+//!
+//! A grouped model's `sha256` is the SHA-256 of the shards' `sha256sum`
+//! listing (`<hex>  <file name>\n` per shard, in shard order), so anyone can
+//! recompute it with `sha256sum SHARDS... | sha256sum` in that order.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::digest::Sha256Digest;
+use super::facts::{Finding, Format, ModelFacts, ShardSummary};
+use super::open::open_regular;
+use crate::limits::Limits;
+
+/// Finding codes that describe a shard's *missing* model-level metadata:
+/// only the first GGUF shard carries `general.*`, so on later shards these
+/// say nothing, and on the group they are recomputed from all shards.
+const PER_SHARD_ONLY: &[&str] = &[
+    "gguf.file_type_missing",
+    "model.unknown_architecture",
+    "model.size_label_mismatch",
+    "model.vocab_mismatch",
+    "quant.label_mismatch",
+    "quant.filename_mismatch",
+];
+
+/// One inspected file with the path it was found at.
+#[derive(Debug, Clone)]
+pub struct Inspected {
+    /// Where the file is.
+    pub path: PathBuf,
+    /// What inspection found.
+    pub facts: ModelFacts,
+}
+
+/// Merge the shards of each split or sharded model into one entry, keeping
+/// the order of first appearance.
+pub fn group(files: Vec<Inspected>, limits: &Limits) -> Vec<ModelFacts> {
+    let mut slots: Vec<Option<Inspected>> = files.into_iter().map(Some).collect();
+    let mut out: Vec<(usize, ModelFacts)> = Vec::new();
+
+    // Sharded safetensors, driven by each folder's index file.
+    let dirs: BTreeSet<PathBuf> = slots
+        .iter()
+        .flatten()
+        .filter_map(|i| i.path.parent().map(Path::to_path_buf))
+        .collect();
+    for dir in dirs {
+        for (index_name, index) in read_indexes(&dir, limits) {
+            let members: Vec<usize> = slots
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| {
+                    s.as_ref().is_some_and(|i| {
+                        i.path.parent() == Some(dir.as_path())
+                            && index.shard_names.contains(&i.facts.model_filename)
+                    })
+                })
+                .map(|(n, _)| n)
+                .collect();
+            if let Some(&first) = members.first() {
+                let shards: Vec<Inspected> = members
+                    .iter()
+                    .filter_map(|&n| slots.get_mut(n)?.take())
+                    .collect();
+                out.push((first, merge_safetensors(&index_name, &index, shards)));
+            }
+        }
+    }
+
+    // Split GGUF, by file name pattern (and the split.* keys, checked).
+    let mut splits: BTreeMap<(PathBuf, String, u64), Vec<usize>> = BTreeMap::new();
+    for (n, slot) in slots.iter().enumerate() {
+        let Some(i) = slot else { continue };
+        if i.facts.format != Format::Gguf {
+            continue;
+        }
+        if let Some((prefix, _, count)) = split_name(&i.facts.model_filename) {
+            let dir = i.path.parent().map(Path::to_path_buf).unwrap_or_default();
+            splits.entry((dir, prefix, count)).or_default().push(n);
+        }
+    }
+    for ((_, prefix, count), members) in splits {
+        if let Some(&first) = members.first() {
+            let shards: Vec<Inspected> = members
+                .iter()
+                .filter_map(|&n| slots.get_mut(n)?.take())
+                .collect();
+            out.push((first, merge_gguf(&prefix, count, shards)));
+        }
+    }
+
+    out.extend(
+        slots
+            .into_iter()
+            .enumerate()
+            .filter_map(|(n, s)| Some((n, s?.facts))),
+    );
+    out.sort_by_key(|(n, _)| *n);
+    out.into_iter().map(|(_, f)| f).collect()
+}
+
+/// `NAME-00001-of-00003.gguf` → (`NAME`, 1, 3), as llama.cpp's gguf-split names shards.
+pub fn split_name(file_name: &str) -> Option<(String, u64, u64)> {
+    let stem = file_name.strip_suffix(".gguf")?;
+    let (rest, count) = stem.rsplit_once("-of-")?;
+    let (prefix, no) = rest.rsplit_once('-')?;
+    let digits = |s: &str| s.len() == 5 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(no) || !digits(count) || prefix.is_empty() {
+        return None;
+    }
+    Some((prefix.to_owned(), no.parse().ok()?, count.parse().ok()?))
+}
+
+fn merge_gguf(prefix: &str, count: u64, mut shards: Vec<Inspected>) -> ModelFacts {
+    shards.sort_by_key(|s| split_name(&s.facts.model_filename).map(|(_, no, _)| no));
+    let numbers: BTreeSet<u64> = shards
+        .iter()
+        .filter_map(|s| split_name(&s.facts.model_filename).map(|(_, no, _)| no))
+        .collect();
+    let mut findings = Vec::new();
+    let missing: Vec<String> = (1..=count)
+        .filter(|n| !numbers.contains(n))
+        .map(|n| n.to_string())
+        .collect();
+    if !missing.is_empty() {
+        findings.push(Finding::error(
+            "split.missing_shard",
+            format!(
+                "split model {prefix} has {count} shards but shard(s) {} are missing",
+                missing.join(", ")
+            ),
+        ));
+    }
+    for s in &shards {
+        let Some((_, no, _)) = split_name(&s.facts.model_filename) else {
+            continue;
+        };
+        match s.facts.split {
+            Some(k) if k.no.checked_add(1) == Some(no) && k.count == count => {}
+            Some(k) => findings.push(Finding::error(
+                "split.inconsistent",
+                format!(
+                    "{} says it is shard {} of {} but its split keys say {} of {}",
+                    s.facts.model_filename,
+                    no,
+                    count,
+                    k.no.saturating_add(1),
+                    k.count
+                ),
+            )),
+            None => findings.push(Finding::error(
+                "split.inconsistent",
+                format!(
+                    "{} is named as a shard but has no split.* keys",
+                    s.facts.model_filename
+                ),
+            )),
+        }
+    }
+    let mut merged = merge_common(shards, &mut findings);
+    let expected_tensors = merged.split.and_then(|s| s.tensors_count);
+    if let (Some(expected), Some(actual)) = (expected_tensors, merged.tensor_count)
+        && expected != actual
+    {
+        findings.push(Finding::error(
+            "split.tensor_count_mismatch",
+            format!("split.tensors.count says {expected} tensors but the shards hold {actual}"),
+        ));
+    }
+    recheck_model_level(&mut merged);
+    for f in findings {
+        merged.push(f);
+    }
+    merged
+}
+
+/// Fields summed or collected over shards; model-level facts come from the
+/// first shard.
+fn merge_common(shards: Vec<Inspected>, findings: &mut Vec<Finding>) -> ModelFacts {
+    let mut iter = shards.into_iter();
+    let Some(first) = iter.next() else {
+        return ModelFacts::default();
+    };
+    let mut merged = first.facts.clone();
+    merged.model_path = first.path.display().to_string();
+    merged.findings.clear();
+    merged.warnings.clear();
+    merged.shards.clear();
+    let mut seen_tensors: BTreeSet<String> = BTreeSet::new();
+    let mut all = vec![first];
+    all.extend(iter);
+    merged.file_size_bytes = 0;
+    merged.parameter_count = Some(0);
+    merged.tensor_count = Some(0);
+    merged.tensor_types.clear();
+    merged.tensors.clear();
+    for (n, s) in all.into_iter().enumerate() {
+        let f = s.facts;
+        merged.file_size_bytes = merged.file_size_bytes.saturating_add(f.file_size_bytes);
+        merged.parameter_count = add_opt(merged.parameter_count, f.parameter_count);
+        merged.tensor_count = add_opt(merged.tensor_count, f.tensor_count);
+        for (ty, stat) in &f.tensor_types {
+            let e = merged.tensor_types.entry(ty.clone()).or_default();
+            e.tensors = e.tensors.saturating_add(stat.tensors);
+            e.parameters = e.parameters.saturating_add(stat.parameters);
+        }
+        for t in f.tensors {
+            if !seen_tensors.insert(t.name.clone()) {
+                findings.push(Finding::error(
+                    "shards.duplicate_tensor",
+                    format!(
+                        "tensor {} appears in more than one shard (again in {})",
+                        t.name, f.model_filename
+                    ),
+                ));
+            }
+            merged.tensors.push(t);
+        }
+        for finding in f.findings {
+            if n > 0 && PER_SHARD_ONLY.contains(&finding.code.as_str()) {
+                continue;
+            }
+            let message = format!("{}: {}", f.model_filename, finding.message);
+            findings.push(Finding { message, ..finding });
+        }
+        merged.shards.push(ShardSummary {
+            filename: f.model_filename,
+            file_size_bytes: f.file_size_bytes,
+            sha256: f.sha256,
+        });
+    }
+    merged.sha256 = group_digest(&merged.shards);
+    merged
+}
+
+/// Tensor types and parameter counts change when shards are summed: the
+/// dominant dtype follows.
+fn recheck_model_level(merged: &mut ModelFacts) {
+    if let Some((ty, _)) = merged.tensor_types.iter().max_by_key(|(_, s)| s.parameters) {
+        merged.dtype = Some(ty.clone());
+    }
+}
+
+fn add_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(x), Some(y)) => x.checked_add(y),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+fn group_digest(shards: &[ShardSummary]) -> Option<Sha256Digest> {
+    let mut listing = String::new();
+    for s in shards {
+        listing.push_str(&format!("{}  {}\n", s.sha256?, s.filename));
+    }
+    Some(Sha256Digest::of(listing.as_bytes()))
+}
+
+/// A parsed `*.safetensors.index.json`.
+#[derive(Debug, Default)]
+struct ShardIndex {
+    /// tensor name → shard file name.
+    weight_map: BTreeMap<String, String>,
+    /// Distinct shard file names.
+    shard_names: BTreeSet<String>,
+    /// `metadata.total_size`.
+    total_size: Option<u64>,
+    /// Problems with the index itself.
+    findings: Vec<Finding>,
+}
+
+fn read_indexes(dir: &Path, limits: &Limits) -> Vec<(String, ShardIndex)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".safetensors.index.json"))
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| (n.clone(), read_index(&dir.join(&n), &n, limits)))
+        .collect()
+}
+
+fn read_index(path: &Path, name: &str, limits: &Limits) -> ShardIndex {
+    let mut index = ShardIndex::default();
+    let text = open_regular(path)
+        .ok()
+        .and_then(|(file, len): (File, u64)| {
+            let mut s = String::new();
+            (len <= limits.json_max_bytes
+                && file
+                    .take(limits.json_max_bytes)
+                    .read_to_string(&mut s)
+                    .is_ok())
+            .then_some(s)
+        });
+    let Some(value) = text.and_then(|t| serde_json::from_str::<Value>(&t).ok()) else {
+        index.findings.push(Finding::error(
+            "shards.bad_index",
+            format!("{name} is unreadable or not valid JSON"),
+        ));
+        return index;
+    };
+    index.total_size = value
+        .pointer("/metadata/total_size")
+        .and_then(Value::as_u64);
+    let Some(map) = value.get("weight_map").and_then(Value::as_object) else {
+        index.findings.push(Finding::error(
+            "shards.bad_index",
+            format!("{name} has no weight_map object"),
+        ));
+        return index;
+    };
+    for (tensor, shard) in map {
+        let Some(shard) = shard.as_str() else {
+            index.findings.push(Finding::error(
+                "shards.bad_index",
+                format!("{name}: weight_map value of {tensor} is not a string"),
+            ));
+            continue;
+        };
+        // The index names files for a loader to open: a name that leaves
+        // the folder is an attack on the loader, never followed here.
+        if shard.contains('/') || shard.contains('\\') || shard == ".." || shard.is_empty() {
+            index.findings.push(Finding::error(
+                "shards.bad_name",
+                format!("{name} maps {tensor} to {shard:?}, which is not a file in this folder"),
+            ));
+            continue;
+        }
+        index.weight_map.insert(tensor.clone(), shard.to_owned());
+        index.shard_names.insert(shard.to_owned());
+    }
+    index
+}
+
+fn merge_safetensors(
+    index_name: &str,
+    index: &ShardIndex,
+    mut shards: Vec<Inspected>,
+) -> ModelFacts {
+    shards.sort_by(|a, b| a.facts.model_filename.cmp(&b.facts.model_filename));
+    let mut findings = index.findings.clone();
+    let present: BTreeSet<&str> = shards
+        .iter()
+        .map(|s| s.facts.model_filename.as_str())
+        .collect();
+    for missing in index
+        .shard_names
+        .iter()
+        .filter(|n| !present.contains(n.as_str()))
+    {
+        findings.push(Finding::error(
+            "shards.missing",
+            format!("{index_name} names shard {missing}, which is missing"),
+        ));
+    }
+    // Where each tensor really is, against where the index says it is.
+    let mut actual: BTreeMap<&str, &str> = BTreeMap::new();
+    for s in &shards {
+        for t in &s.facts.tensors {
+            actual.insert(t.name.as_str(), s.facts.model_filename.as_str());
+            if !index.weight_map.contains_key(&t.name) {
+                findings.push(Finding::error(
+                    "shards.unlisted_tensor",
+                    format!(
+                        "tensor {} in {} is not in {index_name}; loaders would skip it",
+                        t.name, s.facts.model_filename
+                    ),
+                ));
+            }
+        }
+    }
+    for (tensor, shard) in &index.weight_map {
+        match actual.get(tensor.as_str()) {
+            Some(found) if *found == shard.as_str() => {}
+            Some(found) => findings.push(Finding::error(
+                "shards.tensor_misplaced",
+                format!("{index_name} puts tensor {tensor} in {shard} but it is in {found}"),
+            )),
+            None if present.contains(shard.as_str()) => findings.push(Finding::error(
+                "shards.tensor_missing",
+                format!(
+                    "{index_name} puts tensor {tensor} in {shard} but that shard does not hold it"
+                ),
+            )),
+            None => {}
+        }
+    }
+    let data_bytes: u64 = shards
+        .iter()
+        .flat_map(|s| &s.facts.tensors)
+        .filter_map(|t| t.size_bytes)
+        .sum();
+    if let Some(total) = index.total_size
+        && total != data_bytes
+    {
+        findings.push(Finding::warning(
+                "shards.total_size_mismatch",
+                format!("{index_name} says total_size {total} but the shards hold {data_bytes} bytes of tensors"),
+            ));
+    }
+    let mut merged = merge_common(shards, &mut findings);
+    merged
+        .metadata
+        .insert("shard_index".into(), Value::String(index_name.to_owned()));
+    recheck_model_level(&mut merged);
+    for f in findings {
+        merged.push(f);
+    }
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inspect::facts::{SplitInfo, TensorSummary, TensorTypeStat};
+
+    fn shard(dir: &str, name: &str, split: Option<SplitInfo>, tensors: &[&str]) -> Inspected {
+        let mut facts = ModelFacts {
+            model_filename: name.into(),
+            format: if name.ends_with(".gguf") {
+                Format::Gguf
+            } else {
+                Format::Safetensors
+            },
+            file_size_bytes: 100,
+            sha256: Some(Sha256Digest::of(name.as_bytes())),
+            split,
+            parameter_count: Some(10 * tensors.len() as u64),
+            tensor_count: Some(tensors.len() as u64),
+            ..ModelFacts::default()
+        };
+        for t in tensors {
+            facts.tensors.push(TensorSummary {
+                name: (*t).into(),
+                dtype: "F16".into(),
+                shape: vec![10],
+                offset: 0,
+                size_bytes: Some(20),
+            });
+        }
+        facts.tensor_types.insert(
+            "F16".into(),
+            TensorTypeStat {
+                tensors: tensors.len() as u64,
+                parameters: 10 * tensors.len() as u64,
+            },
+        );
+        Inspected {
+            path: PathBuf::from(dir).join(name),
+            facts,
+        }
+    }
+
+    fn split(no: u64, count: u64, total: u64) -> Option<SplitInfo> {
+        Some(SplitInfo {
+            no,
+            count,
+            tensors_count: Some(total),
+        })
+    }
+
+    #[test]
+    fn split_names() {
+        assert_eq!(
+            split_name("m-00002-of-00003.gguf"),
+            Some(("m".into(), 2, 3))
+        );
+        assert_eq!(
+            split_name("a-b-00001-of-00010.gguf"),
+            Some(("a-b".into(), 1, 10))
+        );
+        assert_eq!(split_name("m-2-of-3.gguf"), None);
+        assert_eq!(split_name("-00001-of-00002.gguf"), None);
+    }
+
+    #[test]
+    fn complete_split_groups_into_one() {
+        let files = vec![
+            shard("/d", "m-00002-of-00002.gguf", split(1, 2, 3), &["c"]),
+            shard("/d", "m-00001-of-00002.gguf", split(0, 2, 3), &["a", "b"]),
+            shard("/d", "other.gguf", None, &["x"]),
+        ];
+        let out = group(files, &Limits::default());
+        assert_eq!(out.len(), 2);
+        let m = out.first().cloned().unwrap_or_default();
+        assert_eq!(m.model_filename, "m-00001-of-00002.gguf");
+        assert_eq!(m.shards.len(), 2);
+        assert_eq!(m.parameter_count, Some(30));
+        assert_eq!(m.tensor_count, Some(3));
+        assert_eq!(m.file_size_bytes, 200);
+        assert!(m.findings.is_empty(), "{:?}", m.findings);
+        let listing = format!(
+            "{}  m-00001-of-00002.gguf\n{}  m-00002-of-00002.gguf\n",
+            Sha256Digest::of(b"m-00001-of-00002.gguf"),
+            Sha256Digest::of(b"m-00002-of-00002.gguf")
+        );
+        assert_eq!(m.sha256, Some(Sha256Digest::of(listing.as_bytes())));
+    }
+
+    #[test]
+    fn missing_and_inconsistent_shards_are_errors() {
+        let files = vec![
+            shard("/d", "m-00001-of-00003.gguf", split(0, 3, 3), &["a"]),
+            shard("/d", "m-00003-of-00003.gguf", split(0, 3, 3), &["a"]),
+        ];
+        let out = group(files, &Limits::default());
+        let codes: Vec<_> = out
+            .iter()
+            .flat_map(|m| &m.findings)
+            .map(|f| f.code.as_str())
+            .collect();
+        assert!(codes.contains(&"split.missing_shard"));
+        assert!(codes.contains(&"split.inconsistent"));
+        assert!(codes.contains(&"shards.duplicate_tensor"));
+        assert!(codes.contains(&"split.tensor_count_mismatch"));
+    }
+
+    #[test]
+    fn safetensors_index_is_checked() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let d = dir.path().to_string_lossy().into_owned();
+        std::fs::write(
+            dir.path().join("model.safetensors.index.json"),
+            r#"{"metadata":{"total_size":40},"weight_map":{"a":"s1.safetensors","b":"s2.safetensors","z":"s3.safetensors","e":"../../etc/passwd"}}"#,
+        )?;
+        let files = vec![
+            shard(&d, "s1.safetensors", None, &["a", "hidden"]),
+            shard(&d, "s2.safetensors", None, &["b"]),
+        ];
+        let out = group(files, &Limits::default());
+        assert_eq!(out.len(), 1);
+        let codes: BTreeSet<_> = out
+            .iter()
+            .flat_map(|m| &m.findings)
+            .map(|f| f.code.as_str())
+            .collect();
+        let expected: BTreeSet<_> = [
+            "shards.bad_name",
+            "shards.missing",
+            "shards.unlisted_tensor",
+            "shards.total_size_mismatch",
+        ]
+        .into();
+        assert_eq!(codes, expected);
+        Ok(())
+    }
+}

@@ -1,0 +1,121 @@
+//! `lbom scan`: expand paths, inspect files in parallel, add folder
+//! context, group shards.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use super::facts::{Finding, ModelFacts};
+use super::group::{Inspected, group};
+use super::hf::FolderContext;
+use super::walk::{self, hub_repo_id};
+use super::{Error, ScanOptions, inspect_file};
+use crate::limits::Limits;
+
+/// Receives progress from a scan running on several threads. The library
+/// never draws anything; the CLI turns these calls into a progress bar.
+pub trait Progress: Sync {
+    /// The scan will read `files` files holding `bytes` bytes.
+    fn begin(&self, _files: u64, _bytes: u64) {}
+    /// `bytes` more bytes were read.
+    fn advance(&self, _bytes: u64) {}
+    /// One file is done.
+    fn file_done(&self) {}
+}
+
+/// Progress that goes nowhere.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// Scan `paths` (files or folders) and return one entry per model, in the
+/// order found. Files are hashed in parallel on `options.jobs` threads.
+pub fn scan(
+    paths: &[PathBuf],
+    options: &ScanOptions,
+    limits: &Limits,
+    progress: &dyn Progress,
+) -> Result<Vec<ModelFacts>, Error> {
+    let walk = walk::expand(paths, limits)?;
+    let sizes: u64 = walk
+        .targets
+        .iter()
+        .filter_map(|t| std::fs::metadata(&t.path).ok())
+        .map(|m| m.len())
+        .fold(0u64, u64::saturating_add);
+    progress.begin(
+        walk.targets.len() as u64,
+        if options.hash { sizes } else { 0 },
+    );
+
+    let jobs = options
+        .jobs
+        .unwrap_or_else(rayon::current_num_threads)
+        .max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .build()
+        .map_err(|e| Error::Io {
+            path: PathBuf::from("."),
+            source: std::io::Error::other(e),
+        })?;
+    let inspected: Vec<Result<Inspected, Error>> = pool.install(|| {
+        walk.targets
+            .par_iter()
+            .map(|t| {
+                let facts = inspect_file(&t.path, options, limits, &mut |n| {
+                    if options.hash {
+                        progress.advance(n)
+                    }
+                })?;
+                progress.file_done();
+                Ok(Inspected {
+                    path: t.path.clone(),
+                    facts,
+                })
+            })
+            .collect()
+    });
+    let mut files = inspected.into_iter().collect::<Result<Vec<_>, _>>()?;
+
+    let mut contexts: HashMap<PathBuf, Option<FolderContext>> = HashMap::new();
+    for file in &mut files {
+        let dir = file
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let ctx = contexts
+            .entry(dir.clone())
+            .or_insert_with(|| FolderContext::load(&dir, limits));
+        if let Some(ctx) = ctx {
+            ctx.apply(&mut file.facts);
+        }
+        if let Some(repo) = hub_repo_id(&file.path) {
+            if file.facts.name.is_none() {
+                file.facts.name = Some(repo.clone());
+            }
+            file.facts
+                .metadata
+                .insert("hf_repo_id".into(), serde_json::Value::String(repo));
+        }
+    }
+    for skipped in walk.skipped {
+        let mut facts = ModelFacts {
+            model_path: skipped.path.display().to_string(),
+            model_filename: skipped
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            ..ModelFacts::default()
+        };
+        facts.push(Finding::error(skipped.code, skipped.reason));
+        files.push(Inspected {
+            path: skipped.path,
+            facts,
+        });
+    }
+    Ok(group(files, limits))
+}

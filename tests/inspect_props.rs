@@ -1,0 +1,108 @@
+//! Properties of the one-pass inspect path over arbitrary input: no byte
+//! string makes it panic, the digest is always the SHA-256 of exactly the
+//! input, and every finding has a well-formed code.
+
+use std::io::Cursor;
+
+use lbom::inspect::digest::Sha256Digest;
+use lbom::inspect::{ScanOptions, SeekRead, inspect_reader};
+use lbom::limits::Limits;
+use proptest::prelude::*;
+
+const NAMES: &[&str] = &[
+    "m.gguf",
+    "m.safetensors",
+    "m.bin",
+    "m.pt",
+    "m.pkl",
+    "m-Q4_K_M.gguf",
+    "m",
+];
+
+/// Magic prefixes so that random tails reach deep into each parser.
+fn prefixed_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let prefixes: Vec<Vec<u8>> = vec![
+        b"GGUF\x03\x00\x00\x00".to_vec(),
+        b"GGUF\x00\x00\x00\x02".to_vec(),
+        b"GGUF\x01\x00\x00\x00".to_vec(),
+        vec![0x40, 0, 0, 0, 0, 0, 0, 0, b'{'],
+        vec![0x80, 0x02],
+        vec![0x80, 0x05, 0x95],
+        b"PK\x03\x04".to_vec(),
+        Vec::new(),
+    ];
+    (
+        prop::sample::select(prefixes),
+        prop::collection::vec(any::<u8>(), 0..2048),
+    )
+        .prop_map(|(mut p, tail)| {
+            p.extend(tail);
+            p
+        })
+}
+
+fn inspect(bytes: &[u8], name: &str) -> Result<lbom::inspect::ModelFacts, std::io::Error> {
+    let mut cursor = Cursor::new(bytes);
+    let random_access: Option<&mut dyn SeekRead> = Some(&mut cursor);
+    inspect_reader(
+        bytes,
+        bytes.len() as u64,
+        name,
+        random_access,
+        &ScanOptions::default(),
+        &Limits::default(),
+        &mut |_| {},
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic_and_hash_exactly(bytes in prefixed_bytes(), name in prop::sample::select(NAMES)) {
+        let facts = inspect(&bytes, name)?;
+        prop_assert_eq!(facts.sha256, Some(Sha256Digest::of(&bytes)));
+        prop_assert_eq!(facts.file_size_bytes, bytes.len() as u64);
+        prop_assert_eq!(facts.warnings.len(), facts.findings.len());
+        for f in &facts.findings {
+            prop_assert!(f.code.contains('.') && f.code.bytes().all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_'),
+                "bad finding code {:?}", f.code);
+        }
+        // The facts always serialise (serde_json refuses nothing, but a
+        // report that cannot be read back would be useless to diff).
+        let json = serde_json::to_string(&facts).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let back: lbom::inspect::ModelFacts =
+            serde_json::from_str(&json).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(back.findings, facts.findings);
+    }
+}
+
+#[test]
+fn a_file_named_gguf_that_is_not_gguf_is_an_error() -> Result<(), std::io::Error> {
+    let facts = inspect(b"hello, I am plain text", "model.gguf")?;
+    assert!(
+        facts
+            .findings
+            .iter()
+            .any(|f| f.code == "format.name_mismatch"
+                && f.severity == lbom::inspect::Severity::Error)
+    );
+    Ok(())
+}
+
+#[test]
+fn the_length_the_caller_promised_is_enforced() {
+    // A file that is shorter than its stat said (changed under us) must not
+    // get a digest that pretends to cover it.
+    let bytes = b"GGUF\x03\x00\x00\x00";
+    let result = inspect_reader(
+        &bytes[..],
+        100,
+        "m.gguf",
+        None,
+        &ScanOptions::default(),
+        &Limits::default(),
+        &mut |_| {},
+    );
+    assert!(result.is_err());
+}

@@ -318,6 +318,12 @@ pub(crate) fn pack_with(
         }
         None => None,
     };
+    // tempfile creates 0600; a bundle is meant to be shared.
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .map_err(io_out)?;
     tmp.persist_noclobber(&options.output).map_err(|e| {
         if e.error.kind() == io::ErrorKind::AlreadyExists {
             Error::OutputExists {

@@ -525,3 +525,30 @@ fn independent_vectors_match() -> R {
     );
     Ok(())
 }
+
+/// Throughput harness (not a test): `LBOM_BENCH_FILE=/path cargo test
+/// --release --lib bench_pack_and_sign -- --ignored --nocapture`.
+#[test]
+#[ignore = "measurement harness; needs LBOM_BENCH_FILE"]
+fn bench_pack_and_sign() -> R {
+    let input = PathBuf::from(std::env::var("LBOM_BENCH_FILE")?);
+    let out = input.with_extension("bench.lbom");
+    let _ = std::fs::remove_file(&out);
+    let start = std::time::Instant::now();
+    let summary = super::pack(
+        &options(vec![input.clone()], out.clone(), Compression::None),
+        &mut |_| {},
+    )?;
+    let pack_secs = start.elapsed().as_secs_f64();
+    let start = std::time::Instant::now();
+    sign(&out, &key(1)?, &sign_opts("maintainer"))?;
+    let sign_secs = start.elapsed().as_secs_f64();
+    #[allow(clippy::cast_precision_loss, reason = "a rate")]
+    let rate = summary.bytes as f64 / pack_secs / 1e9;
+    println!(
+        "pack: {} bytes in {pack_secs:.3} s = {rate:.3} GB/s; sign: {sign_secs:.4} s",
+        summary.bytes
+    );
+    std::fs::remove_file(&out)?;
+    Ok(())
+}

@@ -17,6 +17,11 @@ fn inputs(dir: &Path) -> std::io::Result<PathBuf> {
     let root = dir.join("model");
     std::fs::create_dir_all(root.join("sub"))?;
     std::fs::write(root.join("config.json"), br#"{"model_type":"llama"}"#)?;
+    // Long enough that its entry names need the ustar prefix field.
+    std::fs::write(
+        root.join(format!("sub/{}.txt", "n".repeat(80))),
+        b"long name",
+    )?;
     std::fs::write(root.join("weights.bin"), vec![0u8; 300_000])?;
     let noise: Vec<u8> = (0..6250u32)
         .flat_map(|i| Sha256Digest::of(&i.to_le_bytes()).0)
@@ -70,6 +75,8 @@ fn pack_is_deterministic_and_gnu_tar_reads_it() -> R {
         [
             "artifacts/config.json",
             "sboms/config.json.cdx.json",
+            &format!("artifacts/sub/{}.txt", "n".repeat(80)),
+            &format!("sboms/sub/{}.txt.cdx.json", "n".repeat(80)),
             "artifacts/sub/noise.dat",
             "sboms/sub/noise.dat.cdx.json",
             "artifacts/weights.bin.zst",

@@ -173,7 +173,17 @@ pub fn inspect_reader<R: Read>(
     );
     let head = fill_at_least(&mut buffered, 16)?;
     let sniffed = sniff(&head, file_len);
-    let mut facts = match sniffed {
+    // Bytes that match no format, under a name that claims one, go to the
+    // claimed format's parser: its precise structural finding (a header
+    // length beyond the file, an unknown opcode) says more than "not a
+    // model". `.bin` claims nothing specific enough for that.
+    let parse_as = match (sniffed, claimed_format(file_name)) {
+        (Sniffed::Unknown, Some(Format::Gguf)) => Sniffed::Gguf,
+        (Sniffed::Unknown, Some(Format::Safetensors)) => Sniffed::Safetensors,
+        (Sniffed::Unknown, Some(Format::Pickle)) if !is_bin(file_name) => Sniffed::Pickle,
+        (s, _) => s,
+    };
+    let mut facts = match parse_as {
         Sniffed::Gguf => gguf::inspect(&mut buffered, file_len, file_name, limits)?,
         Sniffed::Safetensors => safetensors::inspect(&mut buffered, file_len, file_name, limits)?,
         Sniffed::Pickle => pickle::inspect(&mut buffered, file_len, file_name, limits)?,
@@ -196,7 +206,10 @@ pub fn inspect_reader<R: Read>(
         },
         Sniffed::Unknown => ModelFacts::default(),
     };
-    check_claimed_format(file_name, facts.format, &mut facts);
+    let fell_back = parse_as != sniffed;
+    if !(fell_back && facts.worst_severity() == Some(Severity::Error)) {
+        check_claimed_format(file_name, facts.format, &mut facts);
+    }
 
     // Whatever the parser left in the buffer was already hashed below it;
     // drop the buffer and hash the rest straight from the source.
@@ -282,6 +295,10 @@ fn fill_at_least<R: Read>(reader: &mut BufReader<R>, want: usize) -> io::Result<
     // in which case sniffing on fewer bytes only makes the file "unknown".
     let buf = reader.fill_buf()?;
     Ok(buf.get(..want.min(buf.len())).unwrap_or_default().to_vec())
+}
+
+fn is_bin(file_name: &str) -> bool {
+    file_name.to_ascii_lowercase().ends_with(".bin")
 }
 
 /// A file whose name claims a model format its bytes do not have is an

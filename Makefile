@@ -1,0 +1,63 @@
+# lbom developer entry points. `make test` is what CI runs (.ci/run).
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := test
+
+CARGO ?= cargo
+LBOM_VENV ?= $(CURDIR)/.venv
+export LBOM_VENV
+DEMO := out/demo
+LBOM := $(or $(CARGO_TARGET_DIR),target)/debug/lbom
+
+.PHONY: test venv fmt-check clippy cargo-test demo fixtures bench fuzz
+
+venv:
+	tests/tools/setup-venv.sh
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --all-targets -- -D warnings
+
+cargo-test: venv
+	$(CARGO) test --all-targets
+	$(CARGO) test --doc
+
+## test: venv, formatting, lints, every test (unit, integration, validators, doc tests)
+test: venv fmt-check clippy cargo-test
+
+## demo: scan fixtures/ in every format into out/demo/ and print the table
+demo:
+	$(CARGO) build --quiet
+	mkdir -p $(DEMO)
+	SOURCE_DATE_EPOCH=0 $(LBOM) scan fixtures --format json      --output $(DEMO)/scan.json
+	SOURCE_DATE_EPOCH=0 $(LBOM) scan fixtures --format spdx      --output $(DEMO)/scan.spdx
+	SOURCE_DATE_EPOCH=0 $(LBOM) scan fixtures --format spdx-json --output $(DEMO)/scan.spdx.json
+	SOURCE_DATE_EPOCH=0 $(LBOM) scan fixtures --format cyclonedx --output $(DEMO)/scan.cdx.json
+	SOURCE_DATE_EPOCH=0 $(LBOM) scan fixtures/gguf/tiny-llama-Q4_K_M.gguf --format hf-readme \
+	    --hf-title "LBOM Tiny Llama" --hf-short-description "Random-weight test fixture" \
+	    --output $(DEMO)/README.md
+	$(LBOM) scan fixtures --format table
+	@echo "demo outputs in $(DEMO)/: $$(ls $(DEMO) | tr '\n' ' ')"
+
+## fixtures: regenerate fixtures/ with the independent writers (deterministic)
+fixtures: venv
+	fixtures/generate.sh
+
+## bench: release build; scan throughput vs openssl / sha256sum, header-only scan, peak RSS
+bench:
+	tests/bench/scan_bench.sh
+
+## fuzz: every cargo-fuzz target for FUZZ_SECONDS (default 60), seeded from fixtures/
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := gguf_header safetensors_header pickle_scan inspect_any
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	for t in $(FUZZ_TARGETS); do \
+	    mkdir -p fuzz/corpus/$$t; \
+	    find fixtures -type f -size -2M \( -name '*.gguf' -o -name '*.safetensors' -o -name '*.bin' -o -name '*.pkl' \) \
+	        -exec cp -n {} fuzz/corpus/$$t/ \; ; \
+	    RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t fuzz/corpus/$$t -- \
+	        -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -timeout=10 ; \
+	done

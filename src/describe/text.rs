@@ -1,0 +1,269 @@
+//! Small text helpers shared by the writers: file names without their
+//! directories, visible escapes for control characters, human-readable
+//! numbers (integer arithmetic only, so no float can ever print as NaN).
+
+use crate::inspect::{ModelFacts, Severity};
+
+/// The last component of a path-like string, so that a file name taken
+/// from input can never carry a directory (and with it a local path) into
+/// a document that leaves the machine. Both separators count: the facts
+/// may come from another platform.
+pub(crate) fn file_name(raw: &str) -> &str {
+    let name = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
+    if name.is_empty() || name == "." || name == ".." {
+        "unnamed"
+    } else {
+        name
+    }
+}
+
+/// Whether a character must not reach output as is: C0/C1 controls and
+/// DEL, line and paragraph separators, and the invisible formatting and
+/// bidirectional-override characters used in "Trojan Source" attacks
+/// (CVE-2021-42574).
+pub(crate) fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{FFFE}'
+            | '\u{FFFF}')
+}
+
+/// The string with every [`is_hidden`] character written as `\u{XX}`.
+pub(crate) fn visible(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        if is_hidden(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// At most `max` characters, with `…` marking a cut.
+pub(crate) fn shorten(raw: &str, max: usize) -> String {
+    match raw.char_indices().nth(max) {
+        None => raw.to_owned(),
+        Some((cut, _)) => {
+            let mut out = raw.get(..cut).unwrap_or_default().to_owned();
+            out.push('…');
+            out
+        }
+    }
+}
+
+/// A count with a decimal suffix: `950`, `2.1M`, `135M`, `1.2B`.
+/// One decimal below ten units, none above; rounding never shows `1000M`.
+pub(crate) fn human_count(n: u64) -> String {
+    const UNITS: [(u128, &str); 4] = [
+        (1_000, "K"),
+        (1_000_000, "M"),
+        (1_000_000_000, "B"),
+        (1_000_000_000_000, "T"),
+    ];
+    if n < 1_000 {
+        return n.to_string();
+    }
+    scaled(u128::from(n), &UNITS, "", 1_000)
+}
+
+/// A byte size with a binary suffix: `512 B`, `1.5 KiB`, `4.1 GiB`.
+pub(crate) fn human_bytes(n: u64) -> String {
+    const UNITS: [(u128, &str); 5] = [
+        (1 << 10, "KiB"),
+        (1 << 20, "MiB"),
+        (1 << 30, "GiB"),
+        (1 << 40, "TiB"),
+        (1 << 50, "PiB"),
+    ];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    scaled(u128::from(n), &UNITS, " ", 1_024)
+}
+
+/// Pick the smallest unit whose rounded value stays below `base` units.
+fn scaled(n: u128, units: &[(u128, &str)], sep: &str, base: u128) -> String {
+    let mut last = String::new();
+    for &(unit, suffix) in units {
+        let tenths = (n * 10 + unit / 2) / unit;
+        if tenths < 100 || (sep == " " && tenths < base * 10) {
+            return format!("{}.{}{sep}{suffix}", tenths / 10, tenths % 10);
+        }
+        let whole = (n + unit / 2) / unit;
+        last = format!("{whole}{sep}{suffix}");
+        if whole < base {
+            return last;
+        }
+    }
+    last
+}
+
+/// `1 error, 2 warnings, 1 info`, or `-` when there are no findings.
+pub(crate) fn findings_summary(facts: &ModelFacts) -> String {
+    let count = |s: Severity| facts.findings.iter().filter(|f| f.severity == s).count();
+    let mut parts = Vec::new();
+    for (severity, one, many) in [
+        (Severity::Error, "error", "errors"),
+        (Severity::Warning, "warning", "warnings"),
+        (Severity::Info, "info", "info"),
+    ] {
+        match count(severity) {
+            0 => {}
+            1 => parts.push(format!("1 {one}")),
+            n => parts.push(format!("{n} {many}")),
+        }
+    }
+    if parts.is_empty() {
+        "-".to_owned()
+    } else {
+        parts.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_read_like_size_labels() {
+        let cases = [
+            (0, "0"),
+            (999, "999"),
+            (1_000, "1.0K"),
+            (2_100_000, "2.1M"),
+            (134_515_008, "135M"),
+            (1_235_814_400, "1.2B"),
+            (999_999_999, "1.0B"),
+            (70_553_706_496, "71B"),
+            (u64::MAX, "18446744T"),
+        ];
+        for (n, want) in cases {
+            assert_eq!(human_count(n), want, "{n}");
+        }
+    }
+
+    #[test]
+    fn bytes_use_binary_units() {
+        let cases = [
+            (0, "0 B"),
+            (1023, "1023 B"),
+            (1024, "1.0 KiB"),
+            (1_572_864, "1.5 MiB"),
+            (1_048_575, "1.0 MiB"),
+            (4_920_000_000, "4.6 GiB"),
+            (u64::MAX, "16384 PiB"),
+        ];
+        for (n, want) in cases {
+            assert_eq!(human_bytes(n), want, "{n}");
+        }
+    }
+
+    #[test]
+    fn file_name_drops_directories_of_both_kinds() {
+        assert_eq!(file_name("/home/alice/models/a.gguf"), "a.gguf");
+        assert_eq!(file_name("C:\\models\\b.gguf"), "b.gguf");
+        assert_eq!(file_name("c.gguf"), "c.gguf");
+        assert_eq!(file_name("dir/"), "unnamed");
+        assert_eq!(file_name(".."), "unnamed");
+    }
+
+    #[test]
+    fn hidden_characters_become_visible() {
+        assert_eq!(
+            visible("a\nb\x1b[31m\u{202E}c"),
+            "a\\u{a}b\\u{1b}[31m\\u{202e}c"
+        );
+        assert_eq!(shorten("abcdef", 3), "abc…");
+        assert_eq!(shorten("abc", 3), "abc");
+    }
+}
+
+/// A base model reference fit to publish: a Hub repo id (`owner/name`,
+/// Hub rules: `[A-Za-z0-9._-]`, no leading `.`/`-`, at most 96 characters)
+/// or an `https://huggingface.co/owner/name…` URL turned into its id.
+/// Anything else, notably a local path, gives `None`: l-bom published local
+/// paths as `base_model`.
+pub(crate) fn public_model_id(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    let id = match raw.strip_prefix("https://huggingface.co/") {
+        Some(rest) => {
+            let mut parts = rest.split('/');
+            format!("{}/{}", parts.next()?, parts.next()?)
+        }
+        None => raw.to_owned(),
+    };
+    let (owner, name) = id.split_once('/')?;
+    let part_ok = |p: &str| {
+        !p.is_empty()
+            && !p.starts_with(['.', '-'])
+            && !p.contains("..")
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    };
+    (id.len() <= 96 && part_ok(owner) && part_ok(name)).then_some(id)
+}
+
+#[cfg(test)]
+mod public_id_tests {
+    use super::public_model_id;
+
+    #[test]
+    fn only_hub_ids_are_public() {
+        assert_eq!(
+            public_model_id("meta-llama/Llama-3.2-1B").as_deref(),
+            Some("meta-llama/Llama-3.2-1B")
+        );
+        assert_eq!(
+            public_model_id("https://huggingface.co/Qwen/Qwen2.5-7B/tree/main").as_deref(),
+            Some("Qwen/Qwen2.5-7B")
+        );
+        for local in [
+            "/home/a/base",
+            "./base",
+            "../x/y",
+            "C:\\m\\x",
+            "models/base/x",
+            "~/x/y",
+            "a/..",
+            "file:///x/y",
+            "a b/c",
+        ] {
+            assert_eq!(public_model_id(local), None, "{local}");
+        }
+    }
+}
+
+/// An `https://` URL with nothing that could end a quoted value or a
+/// Markdown link, at most 512 characters.
+pub(crate) fn is_plain_https(link: &str) -> bool {
+    link.starts_with("https://")
+        && link.len() <= 512
+        && link.chars().all(|c| {
+            c.is_ascii_graphic()
+                && !matches!(
+                    c,
+                    '"' | '\'' | '<' | '>' | '\\' | '`' | '(' | ')' | '[' | ']'
+                )
+        })
+}
+
+/// `1,235,814,400`.
+pub(crate) fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -114,6 +114,14 @@ fn pack_is_deterministic_and_gnu_tar_reads_it() -> R {
 
     let info = read::inspect(&a)?;
     assert_eq!(info.trust, "untrusted");
+    assert_eq!(info.sboms.len(), 4);
+    assert!(
+        info.sboms
+            .iter()
+            .all(|s| s.format.as_deref() == Some("CycloneDX 1.5")),
+        "{:?}",
+        info.sboms
+    );
     assert_eq!(info.manifest.sequence, 1);
     assert_eq!(
         info.manifest.expires.as_deref(),

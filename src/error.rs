@@ -10,4 +10,13 @@ pub enum Error {
     /// Writing an SBOM or report failed.
     #[error(transparent)]
     Describe(#[from] crate::describe::Error),
+    /// Packing, reading or appending to a bundle failed.
+    #[error(transparent)]
+    Bundle(#[from] crate::bundle::Error),
+    /// A DSSE envelope or public key is malformed.
+    #[error(transparent)]
+    Envelope(#[from] crate::envelope::Error),
+    /// Key handling or signing failed.
+    #[error(transparent)]
+    Sign(#[from] crate::sign::Error),
 }

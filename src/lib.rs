@@ -20,10 +20,13 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bundle;
 pub mod describe;
+pub mod envelope;
 pub mod error;
 pub mod inspect;
 pub mod limits;
+pub mod sign;
 
 pub use error::Error;
 

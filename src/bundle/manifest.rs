@@ -1,0 +1,232 @@
+//! The hash manifest and the pack attestation (docs/bundle-format.md,
+//! "Manifest" and "Attestation").
+
+use serde::{Deserialize, Serialize};
+
+use super::layout;
+use super::path::BundlePath;
+use crate::inspect::digest::Sha256Digest;
+
+/// What an entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A packed file, byte for byte.
+    Artifact,
+    /// The CycloneDX SBOM of one artifact.
+    Sbom,
+    /// The in-toto attestation.
+    Attestation,
+}
+
+/// How an entry's bytes are stored in the tar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// As is.
+    Raw,
+    /// One zstd frame (RFC 8878) with content size and checksum.
+    Zstd,
+}
+
+/// One manifest entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestEntry {
+    /// The tar entry name.
+    pub path: BundlePath,
+    /// What it is.
+    pub role: Role,
+    /// Size of the decoded content.
+    pub size: u64,
+    /// SHA-256 of the decoded content.
+    pub sha256: Sha256Digest,
+    /// Stored encoding.
+    pub encoding: Encoding,
+    /// Size in the tar (= `size` when raw).
+    pub stored_size: u64,
+}
+
+impl ManifestEntry {
+    /// For an artifact: its path as packed (the entry name without
+    /// `artifacts/` and, when zstd-encoded, without `.zst`).
+    pub fn artifact_path(&self) -> Option<BundlePath> {
+        if self.role != Role::Artifact {
+            return None;
+        }
+        let rest = self
+            .path
+            .as_str()
+            .strip_prefix(layout::ARTIFACTS_DIR)?
+            .strip_prefix('/')?;
+        let rest = match self.encoding {
+            Encoding::Raw => rest,
+            Encoding::Zstd => rest.strip_suffix(layout::ZSTD_SUFFIX)?,
+        };
+        BundlePath::new(rest).ok()
+    }
+}
+
+/// The previous bundle on the channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Previous {
+    /// Its sequence number.
+    pub sequence: u64,
+    /// SHA-256 of its manifest entry bytes.
+    pub manifest_sha256: Sha256Digest,
+}
+
+/// The tool that packed the bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    /// `lbom`.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+}
+
+/// The hash manifest: the document every chain link signs (by digest).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// [`layout::MANIFEST_SCHEMA`].
+    pub schema: String,
+    /// Bundle name.
+    pub name: String,
+    /// Channel.
+    pub channel: String,
+    /// Sequence number on the channel, from 1, strictly increasing.
+    pub sequence: u64,
+    /// The previous bundle, absent for the first of a channel.
+    pub previous: Option<Previous>,
+    /// Creation time, RFC 3339 UTC whole seconds (`2026-01-02T03:04:05Z`).
+    pub created: String,
+    /// Expiry time in the same form, if any.
+    pub expires: Option<String>,
+    /// The packing tool.
+    pub tool: Tool,
+    /// Every entry before the manifest, in bundle order.
+    pub entries: Vec<ManifestEntry>,
+}
+
+impl Manifest {
+    /// The exact bytes stored: pretty JSON (2-space indent, fields in the
+    /// order declared here) and a final LF.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // Serialising these plain types cannot fail.
+        let mut out = serde_json::to_vec_pretty(self).unwrap_or_default();
+        out.push(b'\n');
+        out
+    }
+}
+
+/// Format a timestamp as RFC 3339 UTC whole seconds.
+pub fn format_time(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Check a bundle name, channel or role: 1–128 bytes of `[A-Za-z0-9._-]`,
+/// starting with a letter or digit.
+pub fn check_label(what: &str, value: &str) -> Result<(), String> {
+    let ok = !value.is_empty()
+        && value.len() <= 128
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && value
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} {value:?} must be 1 to 128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit"
+        ))
+    }
+}
+
+/// The attestation: an in-toto Statement v1 whose subjects are the artifacts,
+/// with a SLSA provenance v1 predicate. Compact JSON + LF.
+pub fn attestation_bytes(
+    subjects: &[(BundlePath, Sha256Digest)],
+    external_parameters: serde_json::Value,
+    created: &str,
+) -> Vec<u8> {
+    let described: Vec<serde_json::Value> = subjects
+        .iter()
+        .map(|(name, digest)| serde_json::json!({"name": name.as_str(), "digest": {"sha256": digest.to_hex()}}))
+        .collect();
+    let statement = serde_json::json!({
+        "_type": layout::STATEMENT_TYPE,
+        "subject": described,
+        "predicateType": layout::SLSA_PROVENANCE,
+        "predicate": {
+            "buildDefinition": {
+                "buildType": layout::BUILD_TYPE,
+                "externalParameters": external_parameters,
+                "resolvedDependencies": described,
+            },
+            "runDetails": {
+                "builder": {"id": format!("{}@{}", layout::BUILDER_ID, crate::TOOL_VERSION)},
+                "metadata": {"startedOn": created, "finishedOn": created},
+            },
+        },
+    });
+    let mut out = serde_json::to_vec(&statement).unwrap_or_default();
+    out.push(b'\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels() {
+        assert!(check_label("name", "llama-3.1_8b").is_ok());
+        for bad in ["", "-x", "a/b", "a b", &"x".repeat(129)] {
+            assert!(check_label("name", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn manifest_round_trips_and_rejects_unknown_fields() -> Result<(), Box<dyn std::error::Error>> {
+        let m = Manifest {
+            schema: layout::MANIFEST_SCHEMA.into(),
+            name: "n".into(),
+            channel: "c".into(),
+            sequence: 1,
+            previous: None,
+            created: format_time(jiff::Timestamp::UNIX_EPOCH),
+            expires: None,
+            tool: Tool {
+                name: "lbom".into(),
+                version: "0".into(),
+            },
+            entries: vec![ManifestEntry {
+                path: BundlePath::new("artifacts/a.zst")?,
+                role: Role::Artifact,
+                size: 3,
+                sha256: Sha256Digest::of(b"abc"),
+                encoding: Encoding::Zstd,
+                stored_size: 12,
+            }],
+        };
+        assert_eq!(m.created, "1970-01-01T00:00:00Z");
+        let bytes = m.to_bytes();
+        assert_eq!(serde_json::from_slice::<Manifest>(&bytes)?, m);
+        assert_eq!(
+            m.entries.first().and_then(ManifestEntry::artifact_path),
+            Some(BundlePath::new("a")?)
+        );
+        let mut v: serde_json::Value = serde_json::from_slice(&bytes)?;
+        if let Some(map) = v.as_object_mut() {
+            map.insert("extra".into(), 1.into());
+        }
+        assert!(serde_json::from_value::<Manifest>(v).is_err());
+        Ok(())
+    }
+}

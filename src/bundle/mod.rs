@@ -1,0 +1,239 @@
+//! Transfer bundles: one deterministic POSIX tar holding artifacts, per-file
+//! SBOMs, the hash manifest, an attestation and a signature chain.
+//! docs/bundle-format.md is the specification; this module implements it.
+//!
+//! - [`pack`](pack::pack) writes a bundle (reading each input once).
+//! - [`inspect`](read::inspect) reads one without trusting it.
+//! - [`read::open`] is the strict reader `verify` builds on.
+//! - [`chain`] builds and parses the signature-chain link statements.
+
+pub mod chain;
+pub mod manifest;
+pub mod pack;
+pub mod path;
+pub mod read;
+pub mod tar;
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+
+pub use chain::LinkInfo;
+pub use manifest::{Encoding, Manifest, ManifestEntry, Role};
+pub use pack::{Compression, PackOptions, PackSummary, pack};
+pub use path::{BundlePath, PathError};
+pub use read::{BundleInfo, OpenBundle, inspect, open};
+
+/// Entry names and identifiers of the bundle layout (docs/bundle-format.md,
+/// "Layout"), in one place.
+pub mod layout {
+    /// Folder of artifact entries.
+    pub const ARTIFACTS_DIR: &str = "artifacts";
+    /// Folder of per-artifact SBOM entries.
+    pub const SBOMS_DIR: &str = "sboms";
+    /// Suffix of an SBOM entry after the artifact's path.
+    pub const SBOM_SUFFIX: &str = ".cdx.json";
+    /// Suffix of a zstd-encoded artifact entry.
+    pub const ZSTD_SUFFIX: &str = ".zst";
+    /// The attestation entry.
+    pub const ATTESTATION: &str = "attestation.intoto.json";
+    /// The manifest entry.
+    pub const MANIFEST: &str = "manifest.json";
+    /// Folder of chain links, named `NNNN.dsse.json` from 0001.
+    pub const CHAIN_DIR: &str = "chain";
+    /// Most links a chain may hold (four digits).
+    pub const MAX_LINKS: u32 = 9999;
+    /// `schema` of the manifest.
+    pub const MANIFEST_SCHEMA: &str = "urn:lbom:bundle-manifest:v1";
+    /// SLSA `buildType` of the attestation.
+    pub const BUILD_TYPE: &str = "urn:lbom:build-type:pack:v1";
+    /// SLSA `builder.id` prefix (followed by `@VERSION`).
+    pub const BUILDER_ID: &str = "urn:lbom:builder:lbom";
+    /// in-toto `predicateType` of chain-link statements.
+    pub const LINK_PREDICATE_TYPE: &str = "urn:lbom:predicate:chain-link:v1";
+    /// in-toto Statement v1 `_type`.
+    pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
+    /// SLSA provenance v1 `predicateType`.
+    pub const SLSA_PROVENANCE: &str = "https://slsa.dev/provenance/v1";
+
+    /// The entry name of link `index` (1-based).
+    pub fn link_name(index: u32) -> String {
+        format!("{CHAIN_DIR}/{index:04}.dsse.json")
+    }
+}
+
+/// Caps on what a bundle reader accepts. Defaults in parentheses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadLimits {
+    /// Most tar entries (2,000,020 = 1,000,000 artifacts + SBOMs + fixed entries).
+    pub max_entries: usize,
+    /// Largest manifest or SBOM entry read into memory (256 MiB).
+    pub max_json_bytes: u64,
+    /// Largest attestation or chain link (1 MiB).
+    pub max_small_bytes: u64,
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        Self {
+            max_entries: 2_000_020,
+            max_json_bytes: 256 << 20,
+            max_small_bytes: 1 << 20,
+        }
+    }
+}
+
+/// Errors packing, reading or appending to a bundle.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The tar structure is malformed or refused.
+    #[error("{path}: {source}")]
+    Tar {
+        /// The bundle.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: tar::TarError,
+    },
+    /// The bundle ends with an incomplete entry: what an interrupted
+    /// `lbom sign` leaves. `sign` repairs it; readers refuse it.
+    #[error(
+        "{path}: bundle ends with an incomplete entry at offset {offset} (an interrupted sign?): run sign again to repair it, or restore the file"
+    )]
+    IncompleteTail {
+        /// The bundle.
+        path: PathBuf,
+        /// Where the incomplete tail starts.
+        offset: u64,
+        /// The structural error found there.
+        #[source]
+        source: tar::TarError,
+    },
+    /// The entries are not in the bundle layout.
+    #[error("{path}: {message}")]
+    Layout {
+        /// The bundle.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A JSON entry does not parse.
+    #[error("{path}: entry {entry} is not valid: {source}")]
+    Json {
+        /// The bundle.
+        path: PathBuf,
+        /// The entry.
+        entry: String,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A chain link envelope does not decode.
+    #[error("{path}: entry {entry} is not a valid DSSE envelope")]
+    Envelope {
+        /// The bundle.
+        path: PathBuf,
+        /// The entry.
+        entry: String,
+        /// Why.
+        #[source]
+        source: crate::envelope::Error,
+    },
+    /// An input path is refused.
+    #[error("{path}: {reason}")]
+    UnsafeInput {
+        /// The input.
+        path: PathBuf,
+        /// Why.
+        reason: UnsafeInput,
+    },
+    /// An input's name is not a canonical bundle path, or collides.
+    #[error("{path}: {source}")]
+    InputName {
+        /// The input.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: PathError,
+    },
+    /// An input changed size while it was read.
+    #[error("{path}: file changed while it was read ({expected} bytes expected, {actual} read)")]
+    InputChanged {
+        /// The input.
+        path: PathBuf,
+        /// Size at open.
+        expected: u64,
+        /// Bytes read.
+        actual: u64,
+    },
+    /// Inspecting an input did not hash all of it (a broken inspector).
+    #[error("{path}: inspection returned without hashing the whole file")]
+    InspectIncomplete {
+        /// The input.
+        path: PathBuf,
+    },
+    /// Writing an artifact's SBOM failed.
+    #[error("{path}: could not write its SBOM")]
+    Sbom {
+        /// The input.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: crate::describe::Error,
+    },
+    /// No input files.
+    #[error("nothing to pack: the inputs hold no files")]
+    NoInputs,
+    /// The output exists.
+    #[error("{path}: already exists; refusing to overwrite")]
+    OutputExists {
+        /// The output.
+        path: PathBuf,
+    },
+    /// A bad option value.
+    #[error("{0}")]
+    Option(String),
+    /// Another process holds the bundle's lock.
+    #[error("{path}: another process is signing this bundle")]
+    Locked {
+        /// The bundle.
+        path: PathBuf,
+    },
+    /// Signing a link failed.
+    #[error(transparent)]
+    Sign(#[from] Box<crate::sign::Error>),
+}
+
+/// Why an input is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnsafeInput {
+    /// A symlink whose target is outside every input.
+    #[error("symlink points outside the inputs")]
+    SymlinkEscapes,
+    /// A symlink to a folder (could loop or escape).
+    #[error("symlink to a folder is not followed")]
+    SymlinkToFolder,
+    /// A FIFO, socket or device.
+    #[error("special file ({0}) cannot be packed")]
+    Special(&'static str),
+    /// A name that is not UTF-8.
+    #[error("file name is not valid UTF-8")]
+    NotUtf8,
+    /// The file was replaced between listing and opening it.
+    #[error("file was replaced while packing")]
+    Replaced,
+    /// More files than `Limits::max_files`.
+    #[error("more than {0} files below the inputs")]
+    TooManyFiles(u64),
+}

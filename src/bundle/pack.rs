@@ -1,0 +1,941 @@
+//! `lbom pack`: inputs → one deterministic bundle, reading each input once.
+//!
+//! Each input file is read through a tee: every byte goes to the tar entry
+//! (directly or through the zstd encoder) while `inspect_reader` parses the
+//! header and hashes. The entry header is written last, over a placeholder,
+//! once the stored size is known.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use super::manifest::{self, Encoding, Manifest, ManifestEntry, Previous, Role, Tool};
+use super::path::{BundlePath, PathSet};
+use super::tar::TarWriter;
+use super::{Error, UnsafeInput, layout};
+use crate::describe::DocumentInfo;
+use crate::inspect::digest::Sha256Digest;
+use crate::inspect::{ModelFacts, ScanOptions, SeekRead};
+use crate::limits::Limits;
+use crate::sign::SigningKey;
+
+/// Bytes of an artifact's start compressed to decide `auto`: 1 MiB.
+pub const AUTO_SAMPLE_BYTES: usize = 1 << 20;
+/// `auto` stores raw when the sample compresses to more than this ratio.
+pub const AUTO_MAX_RATIO: f64 = 0.9;
+/// zstd level for `auto` and plain `zstd`.
+pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
+
+/// `--compress auto|zstd[:LEVEL]|none`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// zstd when a 1 MiB sample compresses to ≤ 90 %, else raw.
+    #[default]
+    Auto,
+    /// Always zstd at this level (1–19).
+    Zstd(i32),
+    /// Always raw.
+    None,
+}
+
+impl FromStr for Compression {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "none" => Ok(Self::None),
+            "zstd" => Ok(Self::Zstd(DEFAULT_ZSTD_LEVEL)),
+            _ => {
+                let level = s.strip_prefix("zstd:").and_then(|l| l.parse::<i32>().ok());
+                match level {
+                    Some(l) if (1..=19).contains(&l) => Ok(Self::Zstd(l)),
+                    _ => Err(format!(
+                        "compression {s:?} must be auto, none, zstd or zstd:1 to zstd:19"
+                    )),
+                }
+            }
+        }
+    }
+}
+
+impl Compression {
+    fn as_text(self) -> String {
+        match self {
+            Self::Auto => "auto".into(),
+            Self::None => "none".into(),
+            Self::Zstd(l) => format!("zstd:{l}"),
+        }
+    }
+}
+
+/// First chain link to add while packing.
+#[derive(Debug)]
+pub struct FirstLink<'a> {
+    /// The signer's key.
+    pub key: &'a SigningKey,
+    /// The signer's role.
+    pub role: String,
+    /// Optional note.
+    pub note: Option<String>,
+}
+
+/// Everything `pack` needs.
+#[derive(Debug)]
+pub struct PackOptions<'a> {
+    /// Files and folders to pack (folders recursively, sorted).
+    pub inputs: Vec<PathBuf>,
+    /// The bundle to create; must not exist.
+    pub output: PathBuf,
+    /// Bundle name.
+    pub name: String,
+    /// Channel.
+    pub channel: String,
+    /// Sequence; default: previous + 1, or 1.
+    pub sequence: Option<u64>,
+    /// The previous bundle on the channel.
+    pub previous: Option<PathBuf>,
+    /// Expiry, relative to `created`.
+    pub expires: Option<jiff::SignedDuration>,
+    /// Compression.
+    pub compress: Compression,
+    /// Creation time; default: SOURCE_DATE_EPOCH when set, else now.
+    pub created: Option<jiff::Timestamp>,
+    /// Optionally sign the first link at once.
+    pub first_link: Option<FirstLink<'a>>,
+    /// Caps for inspection.
+    pub limits: Limits,
+}
+
+/// What `pack` wrote.
+#[derive(Debug, Clone)]
+pub struct PackSummary {
+    /// The bundle.
+    pub output: PathBuf,
+    /// Its size.
+    pub bytes: u64,
+    /// SHA-256 of the manifest entry (what links sign).
+    pub manifest_sha256: Sha256Digest,
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The first link, when one was signed.
+    pub link: Option<super::LinkInfo>,
+}
+
+/// The inspection function: `inspect::inspect_reader` in production, a stub
+/// in tests while it is being written.
+pub(crate) type Inspector = fn(
+    &mut dyn Read,
+    u64,
+    &str,
+    Option<&mut dyn SeekRead>,
+    &ScanOptions,
+    &Limits,
+    &mut dyn FnMut(u64),
+) -> io::Result<ModelFacts>;
+
+fn real_inspector(
+    r: &mut dyn Read,
+    len: u64,
+    name: &str,
+    random_access: Option<&mut dyn SeekRead>,
+    o: &ScanOptions,
+    l: &Limits,
+    p: &mut dyn FnMut(u64),
+) -> io::Result<ModelFacts> {
+    crate::inspect::inspect_reader(r, len, name, random_access, o, l, p)
+}
+
+/// Pack `options.inputs` into `options.output`. `on_progress` receives the
+/// byte count of every chunk read from the inputs. The bundle is written to
+/// a temporary file beside the output, fsynced, then renamed into place
+/// without replacing an existing file.
+pub fn pack(
+    options: &PackOptions<'_>,
+    on_progress: &mut dyn FnMut(u64),
+) -> Result<PackSummary, Error> {
+    pack_with(options, real_inspector, on_progress)
+}
+
+/// SOURCE_DATE_EPOCH (reproducible-builds.org spec) as a timestamp, if set.
+pub fn source_date_epoch() -> Result<Option<jiff::Timestamp>, Error> {
+    let Ok(text) = std::env::var("SOURCE_DATE_EPOCH") else {
+        return Ok(None);
+    };
+    let bad = || {
+        Error::Option(format!(
+            "SOURCE_DATE_EPOCH {text:?} is not a number of seconds"
+        ))
+    };
+    let secs: i64 = text.trim().parse().map_err(|_| bad())?;
+    jiff::Timestamp::from_second(secs)
+        .map(Some)
+        .map_err(|_| bad())
+}
+
+pub(crate) fn pack_with(
+    options: &PackOptions<'_>,
+    inspector: Inspector,
+    on_progress: &mut dyn FnMut(u64),
+) -> Result<PackSummary, Error> {
+    manifest::check_label("name", &options.name).map_err(Error::Option)?;
+    manifest::check_label("channel", &options.channel).map_err(Error::Option)?;
+    if let Some(link) = &options.first_link {
+        super::chain::check_role_and_note(&link.role, link.note.as_deref())
+            .map_err(Error::Option)?;
+    }
+    let created = match options.created {
+        Some(t) => t,
+        None => source_date_epoch()?.unwrap_or_else(jiff::Timestamp::now),
+    };
+    // Whole seconds: the manifest records no more, so neither does anything else.
+    let created = jiff::Timestamp::from_second(created.as_second())
+        .map_err(|e| Error::Option(e.to_string()))?;
+    let expires = match options.expires {
+        Some(d) => Some(
+            created
+                .checked_add(d)
+                .map_err(|e| Error::Option(format!("expiry: {e}")))?,
+        ),
+        None => None,
+    };
+    let (previous, sequence) = previous_and_sequence(options)?;
+    if options.output.symlink_metadata().is_ok() {
+        return Err(Error::OutputExists {
+            path: options.output.clone(),
+        });
+    }
+    let inputs = collect_inputs(&options.inputs, options.limits.max_files)?;
+
+    let out_dir = match options.output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let io_out = |source| Error::Io {
+        path: options.output.clone(),
+        source,
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(".lbom-pack-")
+        .tempfile_in(&out_dir)
+        .map_err(io_out)?;
+    let file = tmp.as_file().try_clone().map_err(io_out)?;
+    let mut tw = TarWriter::new(file, 0).map_err(io_out)?;
+    let tar_err = |source| Error::Tar {
+        path: options.output.clone(),
+        source,
+    };
+
+    let mut entries = Vec::with_capacity(inputs.len().saturating_mul(2).saturating_add(1));
+    let mut subjects = Vec::with_capacity(inputs.len());
+    for input in &inputs {
+        let (artifact, facts) = write_artifact(
+            &mut tw,
+            input,
+            options.compress,
+            &options.limits,
+            inspector,
+            on_progress,
+        )?;
+        subjects.push((input.name.clone(), artifact.sha256));
+        let sbom_name = sbom_entry_name(&input.name).map_err(|source| Error::InputName {
+            path: input.source.clone(),
+            source,
+        })?;
+        let mut sbom = Vec::new();
+        let info = DocumentInfo {
+            created,
+            tool_name: crate::TOOL_NAME,
+            tool_version: crate::TOOL_VERSION,
+        };
+        crate::describe::cyclonedx::write_json(std::slice::from_ref(&facts), &info, &mut sbom)
+            .map_err(|e| Error::Sbom {
+                path: input.source.clone(),
+                source: e,
+            })?;
+        tw.add_bytes(&sbom_name, &sbom).map_err(tar_err)?;
+        entries.push(artifact);
+        entries.push(small_entry(sbom_name, Role::Sbom, &sbom));
+    }
+    let params = serde_json::json!({
+        "name": options.name,
+        "channel": options.channel,
+        "sequence": sequence,
+        "previous": previous.as_ref().map(|p| serde_json::json!({"sequence": p.sequence, "manifest_sha256": p.manifest_sha256.to_hex()})),
+        "expires": expires.map(manifest::format_time),
+        "compress": options.compress.as_text(),
+    });
+    let created_text = manifest::format_time(created);
+    let attestation = manifest::attestation_bytes(&subjects, params, &created_text);
+    let attestation_name = fixed_name(layout::ATTESTATION)?;
+    tw.add_bytes(&attestation_name, &attestation)
+        .map_err(tar_err)?;
+    entries.push(small_entry(
+        attestation_name,
+        Role::Attestation,
+        &attestation,
+    ));
+
+    let manifest = Manifest {
+        schema: layout::MANIFEST_SCHEMA.to_owned(),
+        name: options.name.clone(),
+        channel: options.channel.clone(),
+        sequence,
+        previous,
+        created: created_text,
+        expires: expires.map(manifest::format_time),
+        tool: Tool {
+            name: crate::TOOL_NAME.to_owned(),
+            version: crate::TOOL_VERSION.to_owned(),
+        },
+        entries,
+    };
+    let manifest_bytes = manifest.to_bytes();
+    tw.add_bytes(&fixed_name(layout::MANIFEST)?, &manifest_bytes)
+        .map_err(tar_err)?;
+    let manifest_sha256 = Sha256Digest::of(&manifest_bytes);
+    let (file, mut bytes) = tw.finish().map_err(tar_err)?;
+    drop(file);
+
+    let link = match &options.first_link {
+        Some(l) => {
+            let signed = crate::sign::append_link(
+                tmp.path(),
+                l.key,
+                &crate::sign::SignOptions {
+                    role: l.role.clone(),
+                    note: l.note.clone(),
+                    time: Some(created),
+                },
+            )
+            .map_err(|e| match e {
+                crate::sign::Error::Bundle(b) => *b,
+                other => Error::Sign(Box::new(other)),
+            })?;
+            bytes = signed.bundle_bytes;
+            Some(signed.link)
+        }
+        None => None,
+    };
+    // tempfile creates 0600; a bundle is meant to be shared.
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .map_err(io_out)?;
+    tmp.persist_noclobber(&options.output).map_err(|e| {
+        if e.error.kind() == io::ErrorKind::AlreadyExists {
+            Error::OutputExists {
+                path: options.output.clone(),
+            }
+        } else {
+            io_out(e.error)
+        }
+    })?;
+    File::open(&out_dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_out)?;
+    Ok(PackSummary {
+        output: options.output.clone(),
+        bytes,
+        manifest_sha256,
+        manifest,
+        link,
+    })
+}
+
+fn fixed_name(s: &str) -> Result<BundlePath, Error> {
+    BundlePath::new(s).map_err(|source| Error::InputName {
+        path: PathBuf::from(s),
+        source,
+    })
+}
+
+fn small_entry(path: BundlePath, role: Role, bytes: &[u8]) -> ManifestEntry {
+    let size = bytes.len() as u64;
+    ManifestEntry {
+        path,
+        role,
+        size,
+        sha256: Sha256Digest::of(bytes),
+        encoding: Encoding::Raw,
+        stored_size: size,
+    }
+}
+
+/// The SBOM entry name of an artifact: `sboms/<path>.cdx.json`.
+pub fn sbom_entry_name(artifact: &BundlePath) -> Result<BundlePath, super::PathError> {
+    BundlePath::new(&format!(
+        "{}/{}{}",
+        layout::SBOMS_DIR,
+        artifact.as_str(),
+        layout::SBOM_SUFFIX
+    ))
+}
+
+/// The artifact entry name: `artifacts/<path>` or `artifacts/<path>.zst`.
+pub fn artifact_entry_name(
+    artifact: &BundlePath,
+    encoding: Encoding,
+) -> Result<BundlePath, super::PathError> {
+    let suffix = if encoding == Encoding::Zstd {
+        layout::ZSTD_SUFFIX
+    } else {
+        ""
+    };
+    BundlePath::new(&format!(
+        "{}/{}{suffix}",
+        layout::ARTIFACTS_DIR,
+        artifact.as_str()
+    ))
+}
+
+fn previous_and_sequence(options: &PackOptions<'_>) -> Result<(Option<Previous>, u64), Error> {
+    let previous = match &options.previous {
+        Some(path) => {
+            let old = super::read::open(path, &super::ReadLimits::default())?;
+            if old.manifest.channel != options.channel {
+                return Err(Error::Option(format!(
+                    "previous bundle is on channel {:?}, not {:?}",
+                    old.manifest.channel, options.channel
+                )));
+            }
+            Some(Previous {
+                sequence: old.manifest.sequence,
+                manifest_sha256: old.manifest_sha256,
+            })
+        }
+        None => None,
+    };
+    let after = previous.as_ref().map_or(0, |p| p.sequence);
+    let sequence = match options.sequence {
+        Some(s) if s > after => s,
+        Some(s) => {
+            return Err(Error::Option(format!(
+                "sequence {s} must be greater than the previous bundle's {after}"
+            )));
+        }
+        None => after
+            .checked_add(1)
+            .ok_or_else(|| Error::Option("sequence overflows".into()))?,
+    };
+    Ok((previous, sequence))
+}
+
+/// One file to pack.
+#[derive(Debug, Clone)]
+struct Input {
+    /// Its path in the bundle.
+    name: BundlePath,
+    /// Where to open it (a symlink's resolved target).
+    source: PathBuf,
+    /// (device, inode) seen when listing, re-checked after opening.
+    identity: (u64, u64),
+}
+
+/// Walk inputs: folders recursively (sorted by name), symlinks only to
+/// files inside an input, no special files; names canonical and distinct.
+fn collect_inputs(inputs: &[PathBuf], max_files: u64) -> Result<Vec<Input>, Error> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    };
+    let roots: Vec<PathBuf> = inputs
+        .iter()
+        .map(|p| std::fs::canonicalize(p).map_err(io(p)))
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::new();
+    for (input, root) in inputs.iter().zip(&roots) {
+        let meta = std::fs::metadata(input).map_err(io(input))?;
+        if meta.is_dir() {
+            walk_dir(input, "", &roots, &mut out, max_files)?;
+        } else {
+            // A file named on the command line: the user chose it, so a
+            // symlink here is followed.
+            let name = file_name(input)?;
+            add_file(input, root, &name, &mut out, max_files)?;
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut set = PathSet::new();
+    for i in &out {
+        set.insert(&i.name).map_err(|source| Error::InputName {
+            path: i.source.clone(),
+            source,
+        })?;
+    }
+    if out.is_empty() {
+        return Err(Error::NoInputs);
+    }
+    Ok(out)
+}
+
+fn file_name(path: &Path) -> Result<String, Error> {
+    let unsafe_input = |reason| Error::UnsafeInput {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| unsafe_input(UnsafeInput::Special("no file name")))?;
+    name.to_str()
+        .map(str::to_owned)
+        .ok_or_else(|| unsafe_input(UnsafeInput::NotUtf8))
+}
+
+fn walk_dir(
+    dir: &Path,
+    prefix: &str,
+    roots: &[PathBuf],
+    out: &mut Vec<Input>,
+    max_files: u64,
+) -> Result<(), Error> {
+    let io = |source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut children: Vec<(String, PathBuf)> = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let path = entry.path();
+        children.push((file_name(&path)?, path));
+    }
+    children.sort();
+    for (name, path) in children {
+        let rel = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let meta = std::fs::symlink_metadata(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let unsafe_input = |reason| Error::UnsafeInput {
+            path: path.clone(),
+            reason,
+        };
+        let ft = meta.file_type();
+        if ft.is_dir() {
+            walk_dir(&path, &rel, roots, out, max_files)?;
+        } else if ft.is_file() {
+            add_file(&path, &path, &rel, out, max_files)?;
+        } else if ft.is_symlink() {
+            let target = std::fs::canonicalize(&path).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            if !roots.iter().any(|r| target.starts_with(r)) {
+                return Err(unsafe_input(UnsafeInput::SymlinkEscapes));
+            }
+            if target.is_dir() {
+                return Err(unsafe_input(UnsafeInput::SymlinkToFolder));
+            }
+            add_file(&path, &target, &rel, out, max_files)?;
+        } else {
+            return Err(unsafe_input(UnsafeInput::Special(special_kind(&ft))));
+        }
+    }
+    Ok(())
+}
+
+fn special_kind(ft: &std::fs::FileType) -> &'static str {
+    if ft.is_fifo() {
+        "FIFO"
+    } else if ft.is_socket() {
+        "socket"
+    } else if ft.is_block_device() {
+        "block device"
+    } else if ft.is_char_device() {
+        "character device"
+    } else {
+        "unknown type"
+    }
+}
+
+fn add_file(
+    shown: &Path,
+    source: &Path,
+    rel: &str,
+    out: &mut Vec<Input>,
+    max_files: u64,
+) -> Result<(), Error> {
+    let meta = std::fs::metadata(source).map_err(|e| Error::Io {
+        path: source.to_path_buf(),
+        source: e,
+    })?;
+    if !meta.is_file() {
+        let kind = special_kind(&meta.file_type());
+        return Err(Error::UnsafeInput {
+            path: shown.to_path_buf(),
+            reason: UnsafeInput::Special(kind),
+        });
+    }
+    if out.len() as u64 >= max_files {
+        return Err(Error::UnsafeInput {
+            path: shown.to_path_buf(),
+            reason: UnsafeInput::TooManyFiles(max_files),
+        });
+    }
+    let name = BundlePath::new(rel).map_err(|source| Error::InputName {
+        path: shown.to_path_buf(),
+        source,
+    })?;
+    // Every derived entry name must fit the tar profile too.
+    for derived in [
+        artifact_entry_name(&name, Encoding::Zstd),
+        sbom_entry_name(&name),
+    ] {
+        let derived = derived.map_err(|source| Error::InputName {
+            path: shown.to_path_buf(),
+            source,
+        })?;
+        super::tar::encode_header(&derived, 0).map_err(|source| Error::Tar {
+            path: shown.to_path_buf(),
+            source,
+        })?;
+    }
+    out.push(Input {
+        name,
+        source: source.to_path_buf(),
+        identity: (meta.dev(), meta.ino()),
+    });
+    Ok(())
+}
+
+/// Copies every byte read into a sink; counts bytes and reports progress.
+struct Tee<'a, R, W> {
+    inner: R,
+    sink: W,
+    read: u64,
+    progress: &'a mut dyn FnMut(u64),
+}
+
+impl<R: Read, W: Write> Read for Tee<'_, R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let chunk = buf.get(..n).unwrap_or_default();
+        self.sink.write_all(chunk)?;
+        self.read = self.read.saturating_add(n as u64);
+        (self.progress)(n as u64);
+        Ok(n)
+    }
+}
+
+/// Counts bytes written through it.
+struct Counting<W> {
+    inner: W,
+    written: u64,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written = self.written.saturating_add(n as u64);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// zstd worker threads: fixed ≥ 1 so output never depends on the machine
+/// (zstd's output is the same for any worker count ≥ 1, not for 0).
+fn zstd_workers() -> u32 {
+    std::thread::available_parallelism()
+        .map_or(1, |n| u32::try_from(n.get().min(8)).unwrap_or(1))
+        .max(1)
+}
+
+fn decide_encoding(compress: Compression, sample: &[u8]) -> (Encoding, i32) {
+    match compress {
+        Compression::None => (Encoding::Raw, 0),
+        Compression::Zstd(level) => (Encoding::Zstd, level),
+        Compression::Auto => {
+            if sample.is_empty() {
+                return (Encoding::Raw, 0);
+            }
+            let compressed =
+                zstd::bulk::compress(sample, DEFAULT_ZSTD_LEVEL).map_or(usize::MAX, |c| c.len());
+            #[allow(
+                clippy::cast_precision_loss,
+                reason = "a ratio; sizes ≤ 1 MiB are exact in f64"
+            )]
+            let ratio = compressed as f64 / sample.len() as f64;
+            if ratio > AUTO_MAX_RATIO {
+                (Encoding::Raw, 0)
+            } else {
+                (Encoding::Zstd, DEFAULT_ZSTD_LEVEL)
+            }
+        }
+    }
+}
+
+fn write_artifact(
+    tw: &mut TarWriter,
+    input: &Input,
+    compress: Compression,
+    limits: &Limits,
+    inspector: Inspector,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(ManifestEntry, ModelFacts), Error> {
+    let path = &input.source;
+    let io = |source| Error::Io {
+        path: path.clone(),
+        source,
+    };
+    let file = File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() || (meta.dev(), meta.ino()) != input.identity {
+        return Err(Error::UnsafeInput {
+            path: path.clone(),
+            reason: UnsafeInput::Replaced,
+        });
+    }
+    let len = meta.len();
+    // Read one byte more than expected so a growing file is noticed.
+    let mut file = file.take(len.saturating_add(1));
+    let mut sample = Vec::with_capacity(
+        AUTO_SAMPLE_BYTES.min(usize::try_from(len).unwrap_or(AUTO_SAMPLE_BYTES)),
+    );
+    if compress == Compression::Auto {
+        (&mut file)
+            .take(AUTO_SAMPLE_BYTES as u64)
+            .read_to_end(&mut sample)
+            .map_err(io)?;
+    }
+    let (encoding, level) = decide_encoding(compress, &sample);
+    let entry_name =
+        artifact_entry_name(&input.name, encoding).map_err(|source| Error::InputName {
+            path: path.clone(),
+            source,
+        })?;
+    let tar_err = |source| Error::Tar {
+        path: path.clone(),
+        source,
+    };
+    let open = tw.begin_entry(&entry_name).map_err(tar_err)?;
+    let source = io::Cursor::new(sample).chain(file);
+    let file_name = input
+        .name
+        .as_str()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    // A second handle only for zip archives, whose directory is at the end
+    // (inspect reads it nowhere else); it is checked to be the same file.
+    let mut random_access = File::open(path).map_err(io)?;
+    let same = random_access
+        .metadata()
+        .map(|m| (m.dev(), m.ino()) == input.identity)
+        .map_err(io)?;
+    if !same {
+        return Err(Error::UnsafeInput {
+            path: path.clone(),
+            reason: UnsafeInput::Replaced,
+        });
+    }
+    let options = ScanOptions {
+        hash: true,
+        jobs: Some(1),
+    };
+    let mut sink = Counting {
+        inner: tw.data(),
+        written: 0,
+    };
+    let (facts, read) = match encoding {
+        Encoding::Raw => run_inspector(
+            source,
+            &mut sink,
+            len,
+            &file_name,
+            &mut random_access,
+            &options,
+            limits,
+            inspector,
+            progress,
+        ),
+        Encoding::Zstd => {
+            let mut enc = zstd::stream::write::Encoder::new(&mut sink, level).map_err(io)?;
+            enc.multithread(zstd_workers()).map_err(io)?;
+            enc.include_checksum(true).map_err(io)?;
+            enc.set_pledged_src_size(Some(len)).map_err(io)?;
+            let out = run_inspector(
+                source,
+                &mut enc,
+                len,
+                &file_name,
+                &mut random_access,
+                &options,
+                limits,
+                inspector,
+                progress,
+            );
+            enc.finish().map_err(io)?;
+            out
+        }
+    }
+    .map_err(io)?;
+    let stored_size = sink.written;
+    if read != len {
+        return Err(Error::InputChanged {
+            path: path.clone(),
+            expected: len,
+            actual: read,
+        });
+    }
+    let sha256 = match facts.sha256 {
+        Some(d) if facts.file_size_bytes == len => d,
+        _ => return Err(Error::InspectIncomplete { path: path.clone() }),
+    };
+    tw.finish_entry(open, stored_size).map_err(tar_err)?;
+    let mut facts = facts;
+    facts.model_path = input.name.as_str().to_owned();
+    facts.model_filename = file_name;
+    Ok((
+        ManifestEntry {
+            path: entry_name,
+            role: Role::Artifact,
+            size: len,
+            sha256,
+            encoding,
+            stored_size,
+        },
+        facts,
+    ))
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call site; the arguments are the inspector's own"
+)]
+fn run_inspector<R: Read, W: Write>(
+    source: R,
+    sink: W,
+    len: u64,
+    name: &str,
+    random_access: &mut File,
+    options: &ScanOptions,
+    limits: &Limits,
+    inspector: Inspector,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<(ModelFacts, u64)> {
+    let mut tee = Tee {
+        inner: source,
+        sink,
+        read: 0,
+        progress,
+    };
+    let facts = inspector(
+        &mut tee,
+        len,
+        name,
+        Some(random_access),
+        options,
+        limits,
+        &mut |_| {},
+    )?;
+    let seen = tee.read;
+    // The contract says inspect drains the reader; if it did not, the hash
+    // does not cover the tail, and the tail must not be packed unhashed.
+    let mut rest = [0u8; 1];
+    if tee.read(&mut rest)? != 0 {
+        return Err(io::Error::other(
+            "inspector returned before the end of the file",
+        ));
+    }
+    Ok((facts, seen))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::inspect::digest::HashingReader;
+
+    /// Stands in for `inspect_reader` until it is merged: hashes everything.
+    pub(crate) fn stub_inspector(
+        r: &mut dyn Read,
+        len: u64,
+        name: &str,
+        _: Option<&mut dyn SeekRead>,
+        _: &ScanOptions,
+        _: &Limits,
+        p: &mut dyn FnMut(u64),
+    ) -> io::Result<ModelFacts> {
+        let (n, digest) = HashingReader::new(r, true).drain(p)?;
+        Ok(ModelFacts {
+            model_filename: name.to_owned(),
+            file_size_bytes: if n == len { n } else { u64::MAX },
+            sha256: digest,
+            ..ModelFacts::default()
+        })
+    }
+
+    /// Pack options for tests: fixed time, the given inputs.
+    pub(crate) fn options(
+        inputs: Vec<PathBuf>,
+        output: PathBuf,
+        compress: Compression,
+    ) -> PackOptions<'static> {
+        PackOptions {
+            inputs,
+            output,
+            name: "tiny".into(),
+            channel: "stable".into(),
+            sequence: None,
+            previous: None,
+            expires: Some(jiff::SignedDuration::from_hours(24 * 30)),
+            compress,
+            created: Some(jiff::Timestamp::UNIX_EPOCH),
+            first_link: None,
+            limits: Limits::default(),
+        }
+    }
+
+    pub(crate) fn pack_test(o: &PackOptions<'_>) -> Result<PackSummary, Error> {
+        pack_with(o, stub_inspector, &mut |_| {})
+    }
+
+    /// The real inspector, through the public entry point.
+    #[test]
+    fn pack_with_real_inspect_reader() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("x.safetensors");
+        std::fs::write(&file, b"not really safetensors")?;
+        let summary = pack(
+            &options(vec![file], dir.path().join("b.lbom"), Compression::None),
+            &mut |_| {},
+        )?;
+        let entry = summary.manifest.entries.first().ok_or("artifact")?;
+        assert_eq!(entry.sha256, Sha256Digest::of(b"not really safetensors"));
+        Ok(())
+    }
+
+    #[test]
+    fn compression_parses() {
+        assert_eq!("auto".parse(), Ok(Compression::Auto));
+        assert_eq!("zstd:7".parse(), Ok(Compression::Zstd(7)));
+        assert!("zstd:0".parse::<Compression>().is_err());
+        assert!("gzip".parse::<Compression>().is_err());
+    }
+
+    #[test]
+    fn auto_skips_incompressible_data() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let noise: Vec<u8> = (0..65536)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x.to_le_bytes()[0]
+            })
+            .collect();
+        assert_eq!(decide_encoding(Compression::Auto, &noise).0, Encoding::Raw);
+        assert_eq!(
+            decide_encoding(Compression::Auto, &[0u8; 65536]).0,
+            Encoding::Zstd
+        );
+    }
+}

@@ -1,0 +1,315 @@
+//! The strict bundle reader, and `inspect`.
+//!
+//! [`open`] walks the tar headers (seeking over data), checks the layout
+//! against the manifest, and reads only the small entries: manifest,
+//! attestation, chain links. It hashes no artifact: that is `verify`'s job,
+//! which builds on [`OpenBundle`]. Nothing here is trusted.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::chain::{self, LinkInfo};
+use super::manifest::{Encoding, Manifest, ManifestEntry, Role};
+use super::tar::{self, TarEntry, TarError, TarLayout};
+use super::{Error, ReadLimits, layout};
+use crate::envelope::Envelope;
+use crate::inspect::digest::Sha256Digest;
+
+/// A bundle whose structure, layout and small entries have been read and
+/// checked for form. Signatures and artifact hashes are NOT checked.
+#[derive(Debug)]
+pub struct OpenBundle {
+    /// The file path.
+    pub path: PathBuf,
+    /// File length.
+    pub file_len: u64,
+    /// Tar structure.
+    pub layout: TarLayout,
+    /// The manifest, parsed.
+    pub manifest: Manifest,
+    /// The manifest entry's exact bytes.
+    pub manifest_bytes: Vec<u8>,
+    /// SHA-256 of `manifest_bytes`.
+    pub manifest_sha256: Sha256Digest,
+    /// Each link: its tar entry, envelope, and claimed contents.
+    pub links: Vec<(TarEntry, Envelope, LinkInfo)>,
+}
+
+/// Open and structurally check a bundle.
+pub fn open(path: &Path, limits: &ReadLimits) -> Result<OpenBundle, Error> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    let file_len = file.metadata().map_err(io)?.len();
+    let layout =
+        tar::walk(&mut file, file_len, limits.max_entries).map_err(|e| tar_error(path, e))?;
+    open_layout(path, &mut file, file_len, layout, limits)
+}
+
+/// Map a walker error: tail damage gets its own message.
+pub(crate) fn tar_error(path: &Path, source: TarError) -> Error {
+    match source.incomplete_tail_offset() {
+        Some(offset) if offset > 0 => Error::IncompleteTail {
+            path: path.to_path_buf(),
+            offset,
+            source,
+        },
+        _ => Error::Tar {
+            path: path.to_path_buf(),
+            source,
+        },
+    }
+}
+
+/// Check the layout of already-walked entries and read the small entries.
+pub(crate) fn open_layout(
+    path: &Path,
+    file: &mut File,
+    file_len: u64,
+    layout: TarLayout,
+    limits: &ReadLimits,
+) -> Result<OpenBundle, Error> {
+    let bad = |message: String| Error::Layout {
+        path: path.to_path_buf(),
+        message,
+    };
+    let manifest_index = layout
+        .entries
+        .iter()
+        .position(|e| e.name.as_str() == layout::MANIFEST)
+        .ok_or_else(|| bad("no manifest.json entry".into()))?;
+    let manifest_entry = layout
+        .entries
+        .get(manifest_index)
+        .ok_or_else(|| bad("no manifest".into()))?;
+    let manifest_bytes = read_entry(path, file, manifest_entry, limits.max_json_bytes)?;
+    let manifest: Manifest =
+        serde_json::from_slice(&manifest_bytes).map_err(|source| Error::Json {
+            path: path.to_path_buf(),
+            entry: layout::MANIFEST.into(),
+            source,
+        })?;
+    if manifest.schema != layout::MANIFEST_SCHEMA {
+        return Err(bad(format!(
+            "manifest schema {:?} is not {}",
+            manifest.schema,
+            layout::MANIFEST_SCHEMA
+        )));
+    }
+    check_entries_match(
+        &manifest,
+        layout.entries.get(..manifest_index).unwrap_or_default(),
+    )
+    .map_err(bad)?;
+    let mut links = Vec::new();
+    for (i, entry) in layout.entries.iter().skip(manifest_index + 1).enumerate() {
+        let index = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        if index > layout::MAX_LINKS || entry.name.as_str() != layout::link_name(index) {
+            return Err(bad(format!(
+                "entry {} after the manifest is not {}",
+                entry.name,
+                layout::link_name(index)
+            )));
+        }
+        let bytes = read_entry(path, file, entry, limits.max_small_bytes)?;
+        let (envelope, info) =
+            chain::parse_link(entry.name.as_str(), &bytes).map_err(|e| match e {
+                chain::LinkError::Envelope(source) => Error::Envelope {
+                    path: path.to_path_buf(),
+                    entry: entry.name.to_string(),
+                    source,
+                },
+                other => bad(format!("entry {}: {other}", entry.name)),
+            })?;
+        if info.predicate.index != index {
+            return Err(bad(format!(
+                "entry {} claims index {}",
+                entry.name, info.predicate.index
+            )));
+        }
+        links.push((entry.clone(), envelope, info));
+    }
+    let manifest_sha256 = Sha256Digest::of(&manifest_bytes);
+    Ok(OpenBundle {
+        path: path.to_path_buf(),
+        file_len,
+        layout,
+        manifest,
+        manifest_bytes,
+        manifest_sha256,
+        links,
+    })
+}
+
+/// The entries before the manifest must be exactly the manifest's entries,
+/// in order: (artifact, its SBOM)*, then the attestation.
+fn check_entries_match(manifest: &Manifest, entries: &[TarEntry]) -> Result<(), String> {
+    if manifest.entries.len() != entries.len() {
+        return Err(format!(
+            "manifest lists {} entries but the bundle has {} before it",
+            manifest.entries.len(),
+            entries.len()
+        ));
+    }
+    let mut pending_sbom: Option<String> = None;
+    for (m, t) in manifest.entries.iter().zip(entries) {
+        if m.path != t.name {
+            return Err(format!(
+                "entry {} is where the manifest lists {}",
+                t.name, m.path
+            ));
+        }
+        if m.stored_size != t.size || (m.encoding == Encoding::Raw && m.size != m.stored_size) {
+            return Err(format!("entry {}: size differs from the manifest", t.name));
+        }
+        match (m.role, pending_sbom.take()) {
+            (Role::Artifact, None) => {
+                let artifact = m
+                    .artifact_path()
+                    .ok_or_else(|| format!("entry {} is not a valid artifact name", m.path))?;
+                pending_sbom = Some(format!(
+                    "{}/{}{}",
+                    layout::SBOMS_DIR,
+                    artifact,
+                    layout::SBOM_SUFFIX
+                ));
+            }
+            (Role::Sbom, Some(want)) if m.path.as_str() == want && m.encoding == Encoding::Raw => {}
+            (Role::Attestation, None)
+                if m.path.as_str() == layout::ATTESTATION && m.encoding == Encoding::Raw => {}
+            _ => {
+                return Err(format!(
+                    "entry {} ({:?}) is out of the bundle layout",
+                    m.path, m.role
+                ));
+            }
+        }
+    }
+    match manifest.entries.last() {
+        Some(last) if last.role == Role::Attestation => Ok(()),
+        _ => Err("the attestation must be the last entry before the manifest".into()),
+    }
+}
+
+/// Read a whole entry (bounded).
+pub(crate) fn read_entry(
+    path: &Path,
+    file: &mut File,
+    entry: &TarEntry,
+    max: u64,
+) -> Result<Vec<u8>, Error> {
+    if entry.size > max {
+        return Err(Error::Layout {
+            path: path.to_path_buf(),
+            message: format!(
+                "entry {} is {} bytes, more than the {max}-byte limit",
+                entry.name, entry.size
+            ),
+        });
+    }
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    file.seek(SeekFrom::Start(entry.data_offset)).map_err(io)?;
+    let mut out = Vec::with_capacity(usize::try_from(entry.size).unwrap_or(0));
+    file.take(entry.size).read_to_end(&mut out).map_err(io)?;
+    if out.len() as u64 != entry.size {
+        return Err(io(std::io::ErrorKind::UnexpectedEof.into()));
+    }
+    Ok(out)
+}
+
+/// What one SBOM says, in brief (untrusted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SbomSummary {
+    /// The SBOM entry.
+    pub path: String,
+    /// Its size.
+    pub size: u64,
+    /// `bomFormat` and `specVersion`, when present.
+    pub format: Option<String>,
+    /// Names of the described components.
+    pub components: Vec<String>,
+}
+
+/// `lbom inspect`: everything a bundle claims, marked untrusted.
+#[derive(Debug, Clone, Serialize)]
+pub struct BundleInfo {
+    /// Always `"untrusted"`: nothing here was verified.
+    pub trust: &'static str,
+    /// The bundle file.
+    pub path: PathBuf,
+    /// Its size.
+    pub file_size: u64,
+    /// SHA-256 of the manifest entry.
+    pub manifest_sha256: Sha256Digest,
+    /// The manifest (name, channel, sequence, previous, times, tool, entries).
+    pub manifest: Manifest,
+    /// Brief SBOM contents.
+    pub sboms: Vec<SbomSummary>,
+    /// Each chain link as claimed.
+    pub links: Vec<LinkInfo>,
+}
+
+/// Read a bundle's manifest, SBOM summaries and chain without verifying
+/// anything. Structural damage is still an error.
+pub fn inspect(path: &Path) -> Result<BundleInfo, Error> {
+    let limits = ReadLimits::default();
+    let bundle = open(path, &limits)?;
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    let mut sboms = Vec::new();
+    for (m, t) in bundle.manifest.entries.iter().zip(&bundle.layout.entries) {
+        if m.role == Role::Sbom {
+            let bytes = read_entry(path, &mut file, t, limits.max_json_bytes)?;
+            sboms.push(summarise_sbom(m, &bytes));
+        }
+    }
+    Ok(BundleInfo {
+        trust: "untrusted",
+        path: path.to_path_buf(),
+        file_size: bundle.file_len,
+        manifest_sha256: bundle.manifest_sha256,
+        links: bundle.links.into_iter().map(|(_, _, info)| info).collect(),
+        manifest: bundle.manifest,
+        sboms,
+    })
+}
+
+fn summarise_sbom(entry: &ManifestEntry, bytes: &[u8]) -> SbomSummary {
+    let value: Option<serde_json::Value> = serde_json::from_slice(bytes).ok();
+    let text = |v: Option<&serde_json::Value>| v.and_then(|x| x.as_str()).map(str::to_owned);
+    let format = value.as_ref().and_then(|v| {
+        let f = text(v.get("bomFormat"))?;
+        Some(match text(v.get("specVersion")) {
+            Some(s) => format!("{f} {s}"),
+            None => f,
+        })
+    });
+    let components = value
+        .as_ref()
+        .and_then(|v| v.get("components"))
+        .and_then(|c| c.as_array())
+        .map(|list| {
+            list.iter()
+                .filter_map(|c| text(c.get("name")))
+                .take(100)
+                .collect()
+        })
+        .unwrap_or_default();
+    SbomSummary {
+        path: entry.path.to_string(),
+        size: entry.size,
+        format,
+        components,
+    }
+}

@@ -1,0 +1,656 @@
+//! The bundle's tar profile: POSIX ustar (IEEE 1003.1-1988, as in
+//! POSIX.1-2017 `pax` "ustar Interchange Format") with fixed field values,
+//! written and read here without a general tar library so that every byte is
+//! accounted for. See docs/bundle-format.md, "Tar profile".
+//!
+//! Writer: regular files only, mode 0644, uid/gid 0, mtime 0, empty
+//! uname/gname, devmajor/devminor empty (as Python's tarfile writes them
+//! for regular files), no PAX or GNU extension headers ever; names longer than 100
+//! bytes use the ustar prefix field; sizes of 8 GiB and more use the
+//! base-256 size encoding (GNU tar, bsdtar, Go and Python read it).
+//! Reader: accepts exactly what the writer produces and nothing else.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
+use super::path::{BundlePath, PathError, PathSet};
+
+/// Tar block size.
+pub const BLOCK: u64 = 512;
+/// End-of-archive marker: two zero blocks.
+pub const END_MARKER_LEN: u64 = 2 * BLOCK;
+/// Largest size the 11-digit octal field holds: 8^11 − 1.
+const OCTAL_SIZE_MAX: u64 = (1 << 33) - 1;
+
+/// Field offsets (POSIX ustar header).
+mod field {
+    use std::ops::Range;
+    pub const NAME: Range<usize> = 0..100;
+    pub const MODE: Range<usize> = 100..108;
+    pub const UID: Range<usize> = 108..116;
+    pub const GID: Range<usize> = 116..124;
+    pub const SIZE: Range<usize> = 124..136;
+    pub const MTIME: Range<usize> = 136..148;
+    pub const CHKSUM: Range<usize> = 148..156;
+    pub const TYPEFLAG: usize = 156;
+    pub const LINKNAME: Range<usize> = 157..257;
+    pub const MAGIC: Range<usize> = 257..263;
+    pub const VERSION: Range<usize> = 263..265;
+    pub const UNAME: Range<usize> = 265..297;
+    pub const GNAME: Range<usize> = 297..329;
+    pub const DEVMAJOR: Range<usize> = 329..337;
+    pub const DEVMINOR: Range<usize> = 337..345;
+    pub const PREFIX: Range<usize> = 345..500;
+    pub const PAD: Range<usize> = 500..512;
+}
+
+const MODE_0644: &[u8; 8] = b"0000644\0";
+const ZERO_7: &[u8; 8] = b"0000000\0";
+const ZERO_11: &[u8; 12] = b"00000000000\0";
+const MAGIC: &[u8; 6] = b"ustar\0";
+const VERSION: &[u8; 2] = b"00";
+
+/// A malformed or refused tar structure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TarError {
+    /// The header checksum is wrong or not in canonical form.
+    #[error("header at offset {offset}: bad checksum")]
+    Checksum {
+        /// Header offset.
+        offset: u64,
+    },
+    /// Not a ustar header (magic/version).
+    #[error("header at offset {offset}: not a POSIX ustar header")]
+    NotUstar {
+        /// Header offset.
+        offset: u64,
+    },
+    /// An entry type other than a regular file.
+    #[error("entry at offset {offset}: {kind} entries are not allowed")]
+    EntryType {
+        /// Header offset.
+        offset: u64,
+        /// What it is.
+        kind: &'static str,
+    },
+    /// A header field differs from the profile's fixed value.
+    #[error("entry {name:?}: field {field} is not the fixed profile value")]
+    Field {
+        /// Entry name (as text, possibly lossy).
+        name: String,
+        /// Which field.
+        field: &'static str,
+    },
+    /// The entry name is not canonical.
+    #[error("entry at offset {offset}: {source}")]
+    Name {
+        /// Header offset.
+        offset: u64,
+        /// Why.
+        #[source]
+        source: PathError,
+    },
+    /// A name cannot be stored in ustar name/prefix fields.
+    #[error("name {name:?} does not fit the ustar name and prefix fields")]
+    NameTooLong {
+        /// The name.
+        name: String,
+    },
+    /// The file ends inside an entry or before the end-of-archive marker.
+    #[error("bundle is truncated at offset {offset}: {what}")]
+    Truncated {
+        /// Where the damage starts (the start of the incomplete entry).
+        offset: u64,
+        /// What is missing.
+        what: &'static str,
+    },
+    /// Bytes after the end-of-archive marker.
+    #[error("bundle has {extra} bytes after the end-of-archive marker at offset {offset}")]
+    TrailingData {
+        /// Marker offset.
+        offset: u64,
+        /// How many bytes follow.
+        extra: u64,
+    },
+    /// A zero block not followed by a second one (damaged end marker).
+    #[error("bundle has a damaged end-of-archive marker at offset {offset}")]
+    BadEndMarker {
+        /// Offset.
+        offset: u64,
+    },
+    /// More entries than allowed.
+    #[error("bundle has more than {limit} entries")]
+    TooManyEntries {
+        /// Cap.
+        limit: usize,
+    },
+    /// I/O error.
+    #[error("could not read or write the bundle")]
+    Io(#[from] io::Error),
+}
+
+impl TarError {
+    /// Where an incomplete tail starts, when this error is the kind an
+    /// interrupted append leaves (a torn header, a short entry, a short
+    /// end marker). Used by `sign` to repair, and by readers to say so.
+    pub fn incomplete_tail_offset(&self) -> Option<u64> {
+        match self {
+            TarError::Truncated { offset, .. } | TarError::BadEndMarker { offset } => Some(*offset),
+            TarError::Checksum { offset } => Some(*offset),
+            _ => None,
+        }
+    }
+}
+
+/// Split a name into ustar (prefix, name) exactly as Python's
+/// `tarfile._posix_split_name` does: the longest prefix of at most 155 bytes
+/// ending before a `/`, then the rest must fit 100 bytes.
+pub fn ustar_split(name: &str) -> Option<(&str, &str)> {
+    if name.len() <= 100 {
+        return Some(("", name));
+    }
+    let window = name.get(..name.len().min(156))?;
+    let slash = window.rfind('/')?;
+    let (prefix, rest) = (name.get(..slash)?, name.get(slash + 1..)?);
+    (!prefix.is_empty() && !rest.is_empty() && rest.len() <= 100).then_some((prefix, rest))
+}
+
+/// Encode one header for a regular file of `size` bytes.
+pub fn encode_header(name: &BundlePath, size: u64) -> Result<[u8; 512], TarError> {
+    let too_long = || TarError::NameTooLong {
+        name: name.as_str().to_owned(),
+    };
+    let (prefix, short) = ustar_split(name.as_str()).ok_or_else(too_long)?;
+    let mut h = [0u8; 512];
+    put(&mut h, field::NAME, short.as_bytes());
+    put(&mut h, field::MODE, MODE_0644);
+    put(&mut h, field::UID, ZERO_7);
+    put(&mut h, field::GID, ZERO_7);
+    put(&mut h, field::SIZE, &encode_size(size));
+    put(&mut h, field::MTIME, ZERO_11);
+    put(&mut h, field::CHKSUM, b"        ");
+    if let Some(t) = h.get_mut(field::TYPEFLAG) {
+        *t = b'0';
+    }
+    put(&mut h, field::MAGIC, MAGIC);
+    put(&mut h, field::VERSION, VERSION);
+    put(&mut h, field::PREFIX, prefix.as_bytes());
+    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+    // Six octal digits, NUL, space: the 8th byte keeps the space it was summed with.
+    put(&mut h, field::CHKSUM, format!("{sum:06o}\0").as_bytes());
+    Ok(h)
+}
+
+fn put(h: &mut [u8; 512], range: std::ops::Range<usize>, bytes: &[u8]) {
+    if let Some(dst) = h.get_mut(range.start..range.start + bytes.len().min(range.len())) {
+        dst.copy_from_slice(bytes.get(..dst.len()).unwrap_or_default());
+    }
+}
+
+fn encode_size(size: u64) -> [u8; 12] {
+    let mut out = [0u8; 12];
+    if size <= OCTAL_SIZE_MAX {
+        out.copy_from_slice(format!("{size:011o}\0").as_bytes());
+    } else {
+        // Base-256: high bit of the first byte set, big-endian value.
+        out[0] = 0x80;
+        out[4..].copy_from_slice(&size.to_be_bytes());
+    }
+    out
+}
+
+fn decode_size(f: &[u8]) -> Option<u64> {
+    let first = *f.first()?;
+    if first == 0x80 {
+        // Canonical only: the high bytes are zero and the value needs base-256.
+        if f.get(1..4)? != [0, 0, 0] {
+            return None;
+        }
+        let v = u64::from_be_bytes(f.get(4..12)?.try_into().ok()?);
+        return (v > OCTAL_SIZE_MAX).then_some(v);
+    }
+    parse_octal_exact(f, 11)
+}
+
+/// `digits` octal digits then NUL, nothing else.
+fn parse_octal_exact(f: &[u8], digits: usize) -> Option<u64> {
+    if f.len() != digits + 1 || f.last() != Some(&0) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &b in f.get(..digits)? {
+        if !(b'0'..=b'7').contains(&b) {
+            return None;
+        }
+        v = v.checked_mul(8)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(v)
+}
+
+/// Text of a NUL-padded field: bytes before the first NUL; all following
+/// bytes must be NUL too.
+fn nul_field(f: &[u8]) -> Option<&[u8]> {
+    let end = f.iter().position(|&b| b == 0).unwrap_or(f.len());
+    let (text, rest) = f.split_at(end);
+    rest.iter().all(|&b| b == 0).then_some(text)
+}
+
+/// One regular-file entry found by [`walk`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TarEntry {
+    /// The entry name.
+    pub name: BundlePath,
+    /// Offset of its header.
+    pub header_offset: u64,
+    /// Offset of its data.
+    pub data_offset: u64,
+    /// Data size.
+    pub size: u64,
+}
+
+impl TarEntry {
+    /// Offset just after its data padding.
+    pub fn end_offset(&self) -> u64 {
+        self.data_offset.saturating_add(padded(self.size))
+    }
+}
+
+/// `size` rounded up to a whole block.
+pub fn padded(size: u64) -> u64 {
+    size.div_ceil(BLOCK).saturating_mul(BLOCK)
+}
+
+/// Decode and check one non-zero header block at `offset`.
+fn decode_header(h: &[u8; 512], offset: u64) -> Result<(BundlePath, u64), TarError> {
+    let stored = h.get(field::CHKSUM).ok_or(TarError::Checksum { offset })?;
+    let canonical = stored.get(6..) == Some(b"\0 ");
+    let want = stored.get(..7).and_then(|f| parse_octal_exact(f, 6));
+    let sum: u64 = h
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if field::CHKSUM.contains(&i) {
+                32
+            } else {
+                u64::from(b)
+            }
+        })
+        .sum();
+    if !canonical || want != Some(sum) {
+        return Err(TarError::Checksum { offset });
+    }
+    let kind = match h.get(field::TYPEFLAG).copied().unwrap_or(0) {
+        b'0' => None,
+        0 => Some("old-style regular file (typeflag NUL)"),
+        b'1' => Some("hard link"),
+        b'2' => Some("symbolic link"),
+        b'3' => Some("character device"),
+        b'4' => Some("block device"),
+        b'5' => Some("directory"),
+        b'6' => Some("FIFO"),
+        b'7' => Some("contiguous file"),
+        b'x' | b'g' => Some("PAX extended header"),
+        b'L' | b'K' => Some("GNU long name"),
+        b'S' => Some("GNU sparse file"),
+        _ => Some("unknown-type"),
+    };
+    if let Some(kind) = kind {
+        return Err(TarError::EntryType { offset, kind });
+    }
+    if h.get(field::MAGIC) != Some(MAGIC) || h.get(field::VERSION) != Some(VERSION) {
+        return Err(TarError::NotUstar { offset });
+    }
+    let name_err = |source| TarError::Name { offset, source };
+    let short =
+        nul_field(h.get(field::NAME).unwrap_or_default()).ok_or(name_err(PathError::NotUtf8))?;
+    let prefix =
+        nul_field(h.get(field::PREFIX).unwrap_or_default()).ok_or(name_err(PathError::NotUtf8))?;
+    let mut full = Vec::with_capacity(prefix.len() + 1 + short.len());
+    if !prefix.is_empty() {
+        full.extend_from_slice(prefix);
+        full.push(b'/');
+    }
+    full.extend_from_slice(short);
+    let name = BundlePath::from_bytes(&full).map_err(name_err)?;
+    let field_err = |field| TarError::Field {
+        name: name.as_str().to_owned(),
+        field,
+    };
+    if ustar_split(name.as_str())
+        != std::str::from_utf8(prefix)
+            .ok()
+            .zip(std::str::from_utf8(short).ok())
+    {
+        return Err(field_err("name/prefix split"));
+    }
+    let fixed: [(&str, std::ops::Range<usize>, &[u8]); 4] = [
+        ("mode", field::MODE, MODE_0644),
+        ("uid", field::UID, ZERO_7),
+        ("gid", field::GID, ZERO_7),
+        ("mtime", field::MTIME, ZERO_11),
+    ];
+    for (label, range, value) in fixed {
+        if h.get(range) != Some(value) {
+            return Err(field_err(label));
+        }
+    }
+    let zero = |r: std::ops::Range<usize>| h.get(r).is_some_and(|f| f.iter().all(|&b| b == 0));
+    for (label, range) in [
+        ("linkname", field::LINKNAME),
+        ("uname", field::UNAME),
+        ("gname", field::GNAME),
+        ("devmajor", field::DEVMAJOR),
+        ("devminor", field::DEVMINOR),
+        ("padding", field::PAD),
+    ] {
+        if !zero(range) {
+            return Err(field_err(label));
+        }
+    }
+    let size = h
+        .get(field::SIZE)
+        .and_then(decode_size)
+        .ok_or_else(|| field_err("size"))?;
+    Ok((name, size))
+}
+
+/// The structure of a bundle file: its entries in order and where its end
+/// marker is. Seeks over data; reads only 512-byte headers.
+#[derive(Debug)]
+pub struct TarLayout {
+    /// Entries in file order.
+    pub entries: Vec<TarEntry>,
+    /// Offset of the end-of-archive marker (= where an append writes).
+    pub end_offset: u64,
+}
+
+/// Walk every header of `file` (length `file_len`), checking the profile,
+/// canonical and collision-free names, sizes against the file length, the
+/// end marker, and that nothing follows it.
+pub fn walk<R: Read + Seek>(
+    file: &mut R,
+    file_len: u64,
+    max_entries: usize,
+) -> Result<TarLayout, TarError> {
+    let (entries, end) = walk_entries(file, file_len, max_entries);
+    end.map(|end_offset| TarLayout {
+        entries,
+        end_offset,
+    })
+}
+
+/// [`walk`], returning the entries read before any error too (what `sign`
+/// needs to repair a torn tail).
+pub fn walk_entries<R: Read + Seek>(
+    file: &mut R,
+    file_len: u64,
+    max_entries: usize,
+) -> (Vec<TarEntry>, Result<u64, TarError>) {
+    let mut entries: Vec<TarEntry> = Vec::new();
+    let result = walk_into(file, file_len, max_entries, &mut entries);
+    (entries, result)
+}
+
+fn walk_into<R: Read + Seek>(
+    file: &mut R,
+    file_len: u64,
+    max_entries: usize,
+    entries: &mut Vec<TarEntry>,
+) -> Result<u64, TarError> {
+    let mut names = PathSet::new();
+    let mut offset = 0u64;
+    loop {
+        let mut block = [0u8; 512];
+        if offset.saturating_add(BLOCK) > file_len {
+            return Err(TarError::Truncated {
+                offset,
+                what: short_tail(file, offset, file_len)?,
+            });
+        }
+        file.seek(SeekFrom::Start(offset))?;
+        file.read_exact(&mut block)?;
+        if block.iter().all(|&b| b == 0) {
+            return end_marker(file, offset, file_len).map(|()| offset);
+        }
+        let (name, size) = decode_header(&block, offset)?;
+        names
+            .insert(&name)
+            .map_err(|source| TarError::Name { offset, source })?;
+        if entries.len() >= max_entries {
+            return Err(TarError::TooManyEntries { limit: max_entries });
+        }
+        let data_offset = offset.saturating_add(BLOCK);
+        let entry = TarEntry {
+            name,
+            header_offset: offset,
+            data_offset,
+            size,
+        };
+        let end = data_offset
+            .checked_add(padded(size))
+            .filter(|&e| e <= file_len);
+        let Some(end) = end else {
+            return Err(TarError::Truncated {
+                offset,
+                what: "entry data is incomplete",
+            });
+        };
+        entries.push(entry);
+        offset = end;
+    }
+}
+
+/// Name what a tail shorter than one block is: nothing, zeros (a short end
+/// marker), or the start of a header.
+fn short_tail<R: Read + Seek>(
+    file: &mut R,
+    offset: u64,
+    file_len: u64,
+) -> Result<&'static str, TarError> {
+    if offset == file_len {
+        return Ok("missing end-of-archive marker");
+    }
+    let mut rest = Vec::with_capacity(512);
+    file.seek(SeekFrom::Start(offset))?;
+    file.take(BLOCK).read_to_end(&mut rest)?;
+    Ok(if rest.iter().all(|&b| b == 0) {
+        "end-of-archive marker is incomplete"
+    } else {
+        "torn header"
+    })
+}
+
+fn end_marker<R: Read + Seek>(file: &mut R, offset: u64, file_len: u64) -> Result<(), TarError> {
+    let marker_end = offset.saturating_add(END_MARKER_LEN);
+    if marker_end > file_len {
+        // A short tail of zeros: only what an interrupted append leaves.
+        return Err(TarError::Truncated {
+            offset,
+            what: "end-of-archive marker is incomplete",
+        });
+    }
+    let mut second = [0u8; 512];
+    file.read_exact(&mut second)?;
+    if second.iter().any(|&b| b != 0) {
+        return Err(TarError::BadEndMarker { offset });
+    }
+    if marker_end < file_len {
+        return Err(TarError::TrailingData {
+            offset,
+            extra: file_len - marker_end,
+        });
+    }
+    Ok(())
+}
+
+/// Writes entries into a seekable file. Each entry is written as a
+/// placeholder header, its data, its padding; then the real header (now that
+/// the size is known) is written over the placeholder.
+pub struct TarWriter {
+    file: io::BufWriter<File>,
+    offset: u64,
+}
+
+/// An entry being written: where its header goes.
+#[must_use = "finish the entry with TarWriter::finish_entry"]
+pub struct OpenEntry {
+    name: BundlePath,
+    header_offset: u64,
+}
+
+impl TarWriter {
+    /// Write into `file` from offset `offset` (0 for a new bundle).
+    pub fn new(file: File, offset: u64) -> io::Result<Self> {
+        let mut file =
+            io::BufWriter::with_capacity(crate::inspect::digest::READ_BUFFER_BYTES, file);
+        file.seek(SeekFrom::Start(offset))?;
+        Ok(Self { file, offset })
+    }
+
+    /// Start an entry: reserve its header block.
+    pub fn begin_entry(&mut self, name: &BundlePath) -> Result<OpenEntry, TarError> {
+        // Checks the name fits now, so the final header cannot fail on it.
+        encode_header(name, 0)?;
+        let header_offset = self.offset;
+        self.file.write_all(&[0u8; 512])?;
+        self.offset = self.offset.saturating_add(BLOCK);
+        Ok(OpenEntry {
+            name: name.clone(),
+            header_offset,
+        })
+    }
+
+    /// The sink for the entry's data; count what you write.
+    pub fn data(&mut self) -> &mut io::BufWriter<File> {
+        &mut self.file
+    }
+
+    /// Finish an entry whose data (`size` bytes) was written through [`Self::data`].
+    pub fn finish_entry(&mut self, entry: OpenEntry, size: u64) -> Result<TarEntry, TarError> {
+        let data_offset = entry.header_offset.saturating_add(BLOCK);
+        let pad = padded(size) - size;
+        self.file.write_all(
+            [0u8; 512]
+                .get(..usize::try_from(pad).unwrap_or(0))
+                .unwrap_or_default(),
+        )?;
+        let end = data_offset.saturating_add(padded(size));
+        let header = encode_header(&entry.name, size)?;
+        self.file.seek(SeekFrom::Start(entry.header_offset))?;
+        self.file.write_all(&header)?;
+        self.file.seek(SeekFrom::Start(end))?;
+        self.offset = end;
+        Ok(TarEntry {
+            name: entry.name,
+            header_offset: entry.header_offset,
+            data_offset,
+            size,
+        })
+    }
+
+    /// Write a whole small entry.
+    pub fn add_bytes(&mut self, name: &BundlePath, bytes: &[u8]) -> Result<TarEntry, TarError> {
+        let entry = self.begin_entry(name)?;
+        self.file.write_all(bytes)?;
+        self.finish_entry(entry, bytes.len() as u64)
+    }
+
+    /// Write the end marker, flush and fsync; returns the file and its length.
+    pub fn finish(mut self) -> Result<(File, u64), TarError> {
+        self.file.write_all(&[0u8; END_MARKER_LEN as usize])?;
+        let len = self.offset.saturating_add(END_MARKER_LEN);
+        let file = self
+            .file
+            .into_inner()
+            .map_err(|e| TarError::Io(e.into_error()))?;
+        file.set_len(len)?;
+        file.sync_all()?;
+        Ok((file, len))
+    }
+}
+
+/// The bytes an append writes at the end marker: one entry (header, data,
+/// padding) and a new end marker.
+pub fn entry_with_end_marker(name: &BundlePath, data: &[u8]) -> Result<Vec<u8>, TarError> {
+    let header = encode_header(name, data.len() as u64)?;
+    let size = data.len() as u64;
+    let mut out =
+        Vec::with_capacity(usize::try_from(BLOCK + padded(size) + END_MARKER_LEN).unwrap_or(0));
+    out.extend_from_slice(&header);
+    out.extend_from_slice(data);
+    out.resize(
+        out.len() + usize::try_from(padded(size) - size).unwrap_or(0),
+        0,
+    );
+    out.resize(out.len() + END_MARKER_LEN as usize, 0);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn p(s: &str) -> BundlePath {
+        BundlePath::new(s).unwrap_or_else(|e| unreachable!("{e}"))
+    }
+
+    #[test]
+    fn split_follows_python_tarfile() {
+        assert_eq!(ustar_split("a/b"), Some(("", "a/b")));
+        let long = format!("{}/{}", "d".repeat(120), "f".repeat(90));
+        assert_eq!(
+            ustar_split(&long).map(|(a, b)| (a.len(), b.len())),
+            Some((120, 90))
+        );
+        assert_eq!(ustar_split(&"x".repeat(101)), None);
+    }
+
+    #[test]
+    fn size_encodings() {
+        assert_eq!(&encode_size(5), b"00000000005\0");
+        assert_eq!(
+            decode_size(&encode_size(OCTAL_SIZE_MAX)),
+            Some(OCTAL_SIZE_MAX)
+        );
+        let big = OCTAL_SIZE_MAX + 1;
+        assert_eq!(encode_size(big)[0], 0x80);
+        assert_eq!(decode_size(&encode_size(big)), Some(big));
+        // Base-256 for a value octal can hold is not canonical.
+        let mut small = [0u8; 12];
+        small[0] = 0x80;
+        small[11] = 5;
+        assert_eq!(decode_size(&small), None);
+    }
+
+    #[test]
+    fn header_round_trips() -> Result<(), TarError> {
+        let name = p(&format!(
+            "{}/{}/{}",
+            "d".repeat(60),
+            "e".repeat(60),
+            "f".repeat(90)
+        ));
+        let h = encode_header(&name, 1234)?;
+        assert_eq!(decode_header(&h, 0)?, (name, 1234));
+        Ok(())
+    }
+
+    #[test]
+    fn walk_reads_what_append_writes() -> Result<(), TarError> {
+        let mut bytes = entry_with_end_marker(&p("a"), b"hello")?;
+        bytes.truncate(bytes.len() - END_MARKER_LEN as usize);
+        bytes.extend(entry_with_end_marker(&p("b/c"), &[7u8; 600])?);
+        let len = bytes.len() as u64;
+        let layout = walk(&mut Cursor::new(bytes), len, 10)?;
+        let names: Vec<_> = layout
+            .entries
+            .iter()
+            .map(|e| (e.name.as_str().to_owned(), e.size))
+            .collect();
+        assert_eq!(names, [("a".to_owned(), 5), ("b/c".to_owned(), 600)]);
+        assert_eq!(layout.end_offset, 512 + 512 + 512 + 1024);
+        Ok(())
+    }
+}

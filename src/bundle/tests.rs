@@ -1,0 +1,569 @@
+//! End-to-end tests of pack → read → sign, with external tools as judges
+//! (GNU tar, zstd, the Python DSSE/in-toto validators).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::pack::Compression;
+use super::pack::tests::{options, pack_test};
+use super::{Error, layout, read};
+use crate::envelope::Envelope;
+use crate::inspect::digest::Sha256Digest;
+use crate::sign::{SignOptions, SigningKey, sign};
+
+type R = Result<(), Box<dyn std::error::Error>>;
+
+fn inputs(dir: &Path) -> std::io::Result<PathBuf> {
+    let root = dir.join("model");
+    std::fs::create_dir_all(root.join("sub"))?;
+    std::fs::write(root.join("config.json"), br#"{"model_type":"llama"}"#)?;
+    // Long enough that its entry names need the ustar prefix field.
+    std::fs::write(
+        root.join(format!("sub/{}.txt", "n".repeat(80))),
+        b"long name",
+    )?;
+    std::fs::write(root.join("weights.bin"), vec![0u8; 300_000])?;
+    let noise: Vec<u8> = (0..6250u32)
+        .flat_map(|i| Sha256Digest::of(&i.to_le_bytes()).0)
+        .collect();
+    std::fs::write(root.join("sub/noise.dat"), noise)?;
+    Ok(root)
+}
+
+fn key(n: u8) -> Result<SigningKey, crate::sign::Error> {
+    SigningKey::from_seed(&[n; 32])
+}
+
+fn sign_opts(role: &str) -> SignOptions {
+    SignOptions {
+        role: role.into(),
+        note: Some("test".into()),
+        time: Some(jiff::Timestamp::UNIX_EPOCH),
+    }
+}
+
+#[test]
+fn pack_is_deterministic_and_gnu_tar_reads_it() -> R {
+    let dir = tempfile::tempdir()?;
+    let root = inputs(dir.path())?;
+    let a = dir.path().join("a.lbom");
+    let b = dir.path().join("b.lbom");
+    pack_test(&options(vec![root.clone()], a.clone(), Compression::Auto))?;
+    pack_test(&options(vec![root.clone()], b.clone(), Compression::Auto))?;
+    assert_eq!(
+        Sha256Digest::of(&std::fs::read(&a)?),
+        Sha256Digest::of(&std::fs::read(&b)?)
+    );
+    assert!(matches!(
+        pack_test(&options(vec![root.clone()], a.clone(), Compression::Auto)),
+        Err(Error::OutputExists { .. })
+    ));
+
+    let listing = Command::new("tar").arg("-tvf").arg(&a).output()?;
+    assert!(
+        listing.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listing.stderr)
+    );
+    let text = String::from_utf8(listing.stdout)?;
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().last())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "artifacts/config.json",
+            "sboms/config.json.cdx.json",
+            &format!("artifacts/sub/{}.txt", "n".repeat(80)),
+            &format!("sboms/sub/{}.txt.cdx.json", "n".repeat(80)),
+            "artifacts/sub/noise.dat",
+            "sboms/sub/noise.dat.cdx.json",
+            "artifacts/weights.bin.zst",
+            "sboms/weights.bin.cdx.json",
+            "attestation.intoto.json",
+            "manifest.json"
+        ]
+    );
+    assert!(
+        text.lines().all(|l| l.starts_with("-rw-r--r-- 0/0")),
+        "{text}"
+    );
+
+    let out = dir.path().join("x");
+    std::fs::create_dir(&out)?;
+    let status = Command::new("tar")
+        .arg("-xf")
+        .arg(&a)
+        .arg("-C")
+        .arg(&out)
+        .status()?;
+    assert!(status.success());
+    assert_eq!(
+        std::fs::read(out.join("artifacts/sub/noise.dat"))?,
+        std::fs::read(root.join("sub/noise.dat"))?
+    );
+    let zst = out.join("artifacts/weights.bin.zst");
+    let decoded = Command::new("zstd")
+        .arg("-d")
+        .arg("-c")
+        .arg(&zst)
+        .output()?;
+    assert!(decoded.status.success());
+    assert_eq!(decoded.stdout, std::fs::read(root.join("weights.bin"))?);
+
+    let info = read::inspect(&a)?;
+    assert_eq!(info.trust, "untrusted");
+    assert_eq!(info.sboms.len(), 4);
+    assert!(
+        info.sboms
+            .iter()
+            .all(|s| s.format.as_deref() == Some("CycloneDX 1.5")),
+        "{:?}",
+        info.sboms
+    );
+    assert_eq!(info.manifest.sequence, 1);
+    assert_eq!(
+        info.manifest.expires.as_deref(),
+        Some("1970-01-31T00:00:00Z")
+    );
+    let weights = info
+        .manifest
+        .entries
+        .iter()
+        .find(|e| e.path.as_str() == "artifacts/weights.bin.zst");
+    assert_eq!(
+        weights.map(|e| (e.size, e.sha256)),
+        Some((300_000, Sha256Digest::of(&[0u8; 300_000])))
+    );
+    Ok(())
+}
+
+#[test]
+fn previous_bundle_sets_sequence_and_digest() -> R {
+    let dir = tempfile::tempdir()?;
+    let root = inputs(dir.path())?;
+    let first = dir.path().join("1.lbom");
+    let s1 = pack_test(&options(
+        vec![root.clone()],
+        first.clone(),
+        Compression::None,
+    ))?;
+    let mut o = options(vec![root], dir.path().join("2.lbom"), Compression::None);
+    o.previous = Some(first);
+    let s2 = pack_test(&o)?;
+    assert_eq!(s2.manifest.sequence, 2);
+    assert_eq!(
+        s2.manifest.previous.map(|p| p.manifest_sha256),
+        Some(s1.manifest_sha256)
+    );
+    Ok(())
+}
+
+fn prefix_digest(path: &Path, len: u64) -> std::io::Result<Sha256Digest> {
+    let bytes = std::fs::read(path)?;
+    Ok(Sha256Digest::of(
+        bytes
+            .get(..usize::try_from(len).unwrap_or(0))
+            .unwrap_or_default(),
+    ))
+}
+
+#[test]
+fn sign_appends_one_link_and_keeps_every_earlier_byte() -> R {
+    let dir = tempfile::tempdir()?;
+    let root = inputs(dir.path())?;
+    let bundle = dir.path().join("b.lbom");
+    pack_test(&options(vec![root], bundle.clone(), Compression::Auto))?;
+    let before = read::open(&bundle, &super::ReadLimits::default())?;
+    let keep = before.layout.end_offset;
+    let digest_before = prefix_digest(&bundle, keep)?;
+
+    let maintainer = key(1)?;
+    let first = sign(&bundle, &maintainer, &sign_opts("maintainer"))?;
+    assert_eq!(prefix_digest(&bundle, keep)?, digest_before);
+    let transfer = key(2)?;
+    let second = sign(&bundle, &transfer, &sign_opts("transfer"))?;
+
+    let after = read::open(&bundle, &super::ReadLimits::default())?;
+    assert_eq!(after.links.len(), 2);
+    let (e1, env1, l1) = after.links.first().ok_or("link 1")?;
+    let (_, env2, l2) = after.links.get(1).ok_or("link 2")?;
+    assert_eq!(l1, &first.link);
+    assert_eq!(l2, &second.link);
+    assert_eq!(l1.predicate.previous, None);
+    assert_eq!(
+        l2.predicate.previous.as_ref().map(|p| p.sha256),
+        Some(l1.entry_sha256)
+    );
+    assert_eq!(l1.manifest_sha256, after.manifest_sha256);
+    assert_eq!(e1.header_offset, keep);
+    assert!(
+        env1.is_signed_by(maintainer.public_key()) && !env1.is_signed_by(transfer.public_key())
+    );
+    assert!(env2.is_signed_by(transfer.public_key()));
+    assert_eq!(l2.predicate.keyid, transfer.key_id());
+
+    // Interop: the Python reference tools accept each link.
+    let python = venv_python()?;
+    for ((_, env, _), k) in after.links.iter().zip([&maintainer, &transfer]) {
+        let env_path = dir.path().join("link.json");
+        std::fs::write(&env_path, env.encode())?;
+        let pub_path = dir.path().join("key.pub");
+        std::fs::write(&pub_path, k.public_key().to_pem()?)?;
+        let out = Command::new(&python)
+            .arg("/work/shared/tools/validators/verify_dsse.py")
+            .arg(&env_path)
+            .arg(&pub_path)
+            .output()?;
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// The Python venv with securesystemslib and in-toto-attestation: LBOM_VENV,
+/// ./.venv, or /tmp/lbom-venv. Missing is a failure, not a skip.
+fn venv_python() -> Result<PathBuf, String> {
+    let candidates = [
+        std::env::var("LBOM_VENV").ok(),
+        Some(".venv".into()),
+        Some("/tmp/lbom-venv".into()),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .map(|v| Path::new(&v).join("bin/python"))
+        .find(|p| p.exists())
+        .ok_or_else(|| {
+            "interop check needs a Python venv: run tests/tools/setup-venv.sh or set LBOM_VENV"
+                .into()
+        })
+}
+
+#[test]
+fn attestation_is_a_valid_in_toto_statement() -> R {
+    let dir = tempfile::tempdir()?;
+    let root = inputs(dir.path())?;
+    let bundle = dir.path().join("b.lbom");
+    pack_test(&options(vec![root], bundle.clone(), Compression::None))?;
+    let opened = read::open(&bundle, &super::ReadLimits::default())?;
+    let entry = opened
+        .layout
+        .entries
+        .iter()
+        .find(|e| e.name.as_str() == layout::ATTESTATION)
+        .ok_or("attestation")?;
+    let mut file = std::fs::File::open(&bundle)?;
+    let bytes = read::read_entry(&bundle, &mut file, entry, 1 << 20)?;
+    let path = dir.path().join("statement.json");
+    std::fs::write(&path, &bytes)?;
+    let script = "import json,sys\nimport google.protobuf.json_format as pbj\nfrom in_toto_attestation.v1 import statement_pb2\nfrom in_toto_attestation.v1.statement import Statement\npb=statement_pb2.Statement()\npbj.ParseDict(json.load(open(sys.argv[1])),pb)\nStatement.copy_from_pb(pb).validate()\n";
+    let out = Command::new(venv_python()?)
+        .arg("-c")
+        .arg(script)
+        .arg(&path)
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+#[test]
+fn concurrent_signer_is_refused() -> R {
+    let dir = tempfile::tempdir()?;
+    let root = inputs(dir.path())?;
+    let bundle = dir.path().join("b.lbom");
+    pack_test(&options(vec![root], bundle.clone(), Compression::None))?;
+    let holder = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&bundle)?;
+    holder.lock()?;
+    let refused = sign(&bundle, &key(1)?, &sign_opts("maintainer"));
+    assert!(
+        matches!(&refused, Err(crate::sign::Error::Bundle(b)) if matches!(**b, Error::Locked { .. })),
+        "{refused:?}"
+    );
+    holder.unlock()?;
+    sign(&bundle, &key(1)?, &sign_opts("maintainer"))?;
+    Ok(())
+}
+
+#[test]
+fn interrupted_sign_is_refused_by_readers_and_repaired_by_retry() -> R {
+    let dir = tempfile::tempdir()?;
+    let root = inputs(dir.path())?;
+    let bundle = dir.path().join("b.lbom");
+    pack_test(&options(vec![root], bundle.clone(), Compression::None))?;
+    sign(&bundle, &key(1)?, &sign_opts("maintainer"))?;
+    let good_len = std::fs::metadata(&bundle)?.len();
+    let keep = read::open(&bundle, &super::ReadLimits::default())?
+        .layout
+        .end_offset;
+    let prefix = prefix_digest(&bundle, keep)?;
+    let signed = sign(&bundle, &key(2)?, &sign_opts("transfer"))?;
+    // Simulate a crash in the middle of the second link's data.
+    for cut in [keep + 100, keep + 700, signed.bundle_bytes - 600] {
+        let f = std::fs::OpenOptions::new().write(true).open(&bundle)?;
+        f.set_len(cut)?;
+        drop(f);
+        let refused = read::open(&bundle, &super::ReadLimits::default());
+        assert!(
+            matches!(refused, Err(Error::IncompleteTail { offset, .. }) if offset >= keep),
+            "cut {cut} keep {keep}: {refused:?}"
+        );
+        let retry = sign(&bundle, &key(2)?, &sign_opts("transfer"))?;
+        assert_eq!(retry.repaired_at, Some(keep));
+        assert_eq!(retry.link.predicate.index, 2);
+        assert_eq!(prefix_digest(&bundle, keep)?, prefix);
+        assert_eq!(
+            read::open(&bundle, &super::ReadLimits::default())?
+                .links
+                .len(),
+            2
+        );
+    }
+    assert!(good_len < signed.bundle_bytes);
+    // Damage before the chain is never "repaired".
+    let f = std::fs::OpenOptions::new().write(true).open(&bundle)?;
+    f.set_len(1000)?;
+    drop(f);
+    assert!(sign(&bundle, &key(2)?, &sign_opts("transfer")).is_err());
+    Ok(())
+}
+
+#[test]
+fn hostile_inputs_are_refused() -> R {
+    let dir = tempfile::tempdir()?;
+    let outside = dir.path().join("secret.txt");
+    std::fs::write(&outside, b"secret")?;
+    type Setup = fn(&Path, &Path) -> std::io::Result<()>;
+    type Check = fn(&Error) -> bool;
+    let cases: [(&str, Setup, Check); 4] = [
+        (
+            "symlink",
+            |root, outside| std::os::unix::fs::symlink(outside, root.join("link")),
+            |e| {
+                matches!(
+                    e,
+                    Error::UnsafeInput {
+                        reason: super::UnsafeInput::SymlinkEscapes,
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            "fifo",
+            |root, _| {
+                Command::new("mkfifo")
+                    .arg(root.join("pipe"))
+                    .status()
+                    .map(|_| ())
+            },
+            |e| {
+                matches!(
+                    e,
+                    Error::UnsafeInput {
+                        reason: super::UnsafeInput::Special("FIFO"),
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            "nfd",
+            |root, _| std::fs::write(root.join("cafe\u{301}.txt"), b"x"),
+            |e| {
+                matches!(
+                    e,
+                    Error::InputName {
+                        source: super::PathError::NotNfc { .. },
+                        ..
+                    }
+                )
+            },
+        ),
+        (
+            "case",
+            |root, _| {
+                std::fs::write(root.join("A.TXT"), b"x")
+                    .and_then(|()| std::fs::write(root.join("a.txt"), b"y"))
+            },
+            |e| {
+                matches!(
+                    e,
+                    Error::InputName {
+                        source: super::PathError::Collision { .. },
+                        ..
+                    }
+                )
+            },
+        ),
+    ];
+    for (label, setup, expected) in cases {
+        let root = dir.path().join(label);
+        std::fs::create_dir(&root)?;
+        std::fs::write(root.join("ok.txt"), b"fine")?;
+        setup(&root, &outside)?;
+        let got = pack_test(&options(
+            vec![root],
+            dir.path().join(format!("{label}.lbom")),
+            Compression::None,
+        ));
+        assert!(got.as_ref().is_err_and(expected), "{label}: {got:?}");
+        assert!(!dir.path().join(format!("{label}.lbom")).exists());
+    }
+    Ok(())
+}
+
+/// tests/vectors/bundle/hostile/*.tar, made by Python's tarfile
+/// (gen_hostile.py): each has an `.expect` file naming the rejection.
+#[test]
+fn hostile_tars_are_refused() -> R {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/bundle/hostile");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir)? {
+        let path = entry?.path();
+        if path.extension().is_none_or(|e| e != "tar") {
+            continue;
+        }
+        let expect = std::fs::read_to_string(path.with_extension("expect"))?;
+        let want = expect
+            .trim()
+            .strip_prefix("expect: rejected: ")
+            .ok_or("expect line")?
+            .to_lowercase();
+        let got = read::open(&path, &super::ReadLimits::default());
+        let message = match &got {
+            Err(e) => format!("{e} / {e:?}").to_lowercase(),
+            Ok(_) => String::from("accepted"),
+        };
+        assert!(
+            message.contains(&want),
+            "{}: wanted {want:?}, got {message}",
+            path.display()
+        );
+        seen += 1;
+    }
+    assert!(seen >= 8, "only {seen} hostile vectors");
+    Ok(())
+}
+
+/// A bundle packed from fixed inputs has the checked-in SHA-256
+/// (tests/vectors/bundle/tiny.sha256); any format change must update it on purpose.
+#[test]
+fn golden_bundle_digest() -> R {
+    let dir = tempfile::tempdir()?;
+    let root = dir.path().join("in");
+    std::fs::create_dir(&root)?;
+    std::fs::write(root.join("a.txt"), b"hello\n")?;
+    std::fs::write(root.join("b.bin"), vec![0u8; 4096])?;
+    let bundle = dir.path().join("tiny.lbom");
+    let mut o = options(vec![root], bundle.clone(), Compression::Auto);
+    let k = key(9)?;
+    o.first_link = Some(super::pack::FirstLink {
+        key: &k,
+        role: "maintainer".into(),
+        note: None,
+    });
+    pack_test(&o)?;
+    let got = Sha256Digest::of(&std::fs::read(&bundle)?).to_hex();
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/bundle");
+    if std::env::var_os("LBOM_UPDATE_VECTORS").is_some() {
+        std::fs::copy(&bundle, vectors.join("tiny.lbom"))?;
+        std::fs::write(vectors.join("tiny.sha256"), format!("{got}  tiny.lbom\n"))?;
+    }
+    let want = std::fs::read_to_string(vectors.join("tiny.sha256"))?;
+    assert_eq!(want.split_whitespace().next(), Some(got.as_str()));
+    let env = read::open(&bundle, &super::ReadLimits::default())?
+        .links
+        .into_iter()
+        .next()
+        .ok_or("link")?
+        .1;
+    assert!(Envelope::decode(&env.encode())?.is_signed_by(k.public_key()));
+    Ok(())
+}
+
+/// tests/vectors/bundle/independent/: written by gen_vectors.py with Python's
+/// tarfile and `cryptography`, not with lbom.
+#[test]
+fn independent_vectors_match() -> R {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/bundle/independent");
+    let short = super::BundlePath::new("artifacts/model.gguf")?;
+    assert_eq!(
+        super::tar::encode_header(&short, 1234)?.to_vec(),
+        std::fs::read(dir.join("header-short.bin"))?
+    );
+    let long = super::BundlePath::new(&std::fs::read_to_string(dir.join("header-long.name"))?)?;
+    assert_eq!(
+        super::tar::encode_header(&long, 5)?.to_vec(),
+        std::fs::read(dir.join("header-long.bin"))?
+    );
+
+    let k = key(9)?;
+    assert_eq!(
+        std::fs::read_to_string(dir.join("link-0002.keyid"))?.trim(),
+        k.key_id().to_string()
+    );
+    let predicate = super::chain::LinkPredicate {
+        index: 2,
+        role: "transfer".into(),
+        keyid: k.key_id(),
+        time: "2026-01-02T03:04:05Z".into(),
+        note: Some("carried on USB stick 7".into()),
+        previous: Some(super::chain::PreviousLink {
+            path: "chain/0001.dsse.json".into(),
+            sha256: Sha256Digest::of(b"link1"),
+        }),
+    };
+    let payload = super::chain::link_payload(&Sha256Digest::of(b"manifest"), &predicate);
+    let mut env = Envelope::new(crate::envelope::PAYLOAD_TYPE_IN_TOTO, payload);
+    assert_eq!(env.pae(), std::fs::read(dir.join("link-0002.pae"))?);
+    let sig = k.sign(&env.pae());
+    env.signatures.push(crate::envelope::Signature {
+        keyid: k.key_id().to_string(),
+        sig,
+    });
+    assert_eq!(
+        env.encode(),
+        std::fs::read(dir.join("link-0002.dsse.json"))?
+    );
+    Ok(())
+}
+
+/// Throughput harness (not a test): `LBOM_BENCH_FILE=/path cargo test
+/// --release --lib bench_pack_and_sign -- --ignored --nocapture`.
+#[test]
+#[ignore = "measurement harness; needs LBOM_BENCH_FILE"]
+fn bench_pack_and_sign() -> R {
+    let input = PathBuf::from(std::env::var("LBOM_BENCH_FILE")?);
+    let out = input.with_extension("bench.lbom");
+    let _ = std::fs::remove_file(&out);
+    let start = std::time::Instant::now();
+    let summary = super::pack(
+        &options(vec![input.clone()], out.clone(), Compression::None),
+        &mut |_| {},
+    )?;
+    let pack_secs = start.elapsed().as_secs_f64();
+    let start = std::time::Instant::now();
+    sign(&out, &key(1)?, &sign_opts("maintainer"))?;
+    let sign_secs = start.elapsed().as_secs_f64();
+    #[allow(clippy::cast_precision_loss, reason = "a rate")]
+    let rate = summary.bytes as f64 / pack_secs / 1e9;
+    println!(
+        "pack: {} bytes in {pack_secs:.3} s = {rate:.3} GB/s; sign: {sign_secs:.4} s",
+        summary.bytes
+    );
+    std::fs::remove_file(&out)?;
+    Ok(())
+}

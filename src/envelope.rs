@@ -41,7 +41,7 @@ pub enum Error {
         limit: usize,
     },
     /// The envelope is not the DSSE JSON shape.
-    #[error("envelope is not valid DSSE JSON: {0}")]
+    #[error("envelope is not valid DSSE JSON")]
     Json(#[source] serde_json::Error),
     /// A base64 field does not decode.
     #[error("envelope field {field} is not valid base64")]

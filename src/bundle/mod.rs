@@ -88,7 +88,7 @@ impl Default for ReadLimits {
 #[non_exhaustive]
 pub enum Error {
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -97,7 +97,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// The tar structure is malformed or refused.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Tar {
         /// The bundle.
         path: PathBuf,
@@ -128,7 +128,7 @@ pub enum Error {
         message: String,
     },
     /// A JSON entry does not parse.
-    #[error("{path}: entry {entry} is not valid: {source}")]
+    #[error("{path}: entry {entry} is not valid")]
     Json {
         /// The bundle.
         path: PathBuf,
@@ -158,7 +158,7 @@ pub enum Error {
         reason: UnsafeInput,
     },
     /// An input's name is not a canonical bundle path, or collides.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     InputName {
         /// The input.
         path: PathBuf,

@@ -83,7 +83,7 @@ pub enum TarError {
         field: &'static str,
     },
     /// The entry name is not canonical.
-    #[error("entry at offset {offset}: {source}")]
+    #[error("entry at offset {offset}")]
     Name {
         /// Header offset.
         offset: u64,

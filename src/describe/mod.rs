@@ -27,10 +27,10 @@ use jiff::Timestamp;
 #[non_exhaustive]
 pub enum Error {
     /// Serialising JSON failed.
-    #[error("could not write JSON: {0}")]
+    #[error("could not write JSON")]
     Json(#[from] serde_json::Error),
     /// Writing the output failed.
-    #[error("could not write output: {0}")]
+    #[error("could not write output")]
     Io(#[from] std::io::Error),
     /// `SOURCE_DATE_EPOCH` is not a whole number of seconds in range.
     #[error("SOURCE_DATE_EPOCH {value:?} is not a number of seconds between 0 and {max}")]

@@ -24,7 +24,7 @@ use crate::envelope::{Envelope, PAYLOAD_TYPE_IN_TOTO, Signature};
 #[non_exhaustive]
 pub enum Error {
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file.
         path: PathBuf,

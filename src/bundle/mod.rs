@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 pub use chain::LinkInfo;
 pub use manifest::{Encoding, Manifest, ManifestEntry, Role};
-pub use pack::{Compression, PackOptions, PackSummary, pack};
+pub use pack::{Compression, FirstLink, PackOptions, PackSummary, pack};
 pub use path::{BundlePath, PathError};
 pub use read::{BundleInfo, OpenBundle, inspect, open};
 

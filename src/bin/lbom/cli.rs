@@ -22,6 +22,14 @@ pub struct Cli {
 pub enum Command {
     /// Inspect model files or folders and write an SBOM.
     Scan(ScanArgs),
+    /// Create an Ed25519 key pair: NAME.key (secret, 0600) and NAME.pub.
+    Keygen(KeygenArgs),
+    /// Pack models into a transfer bundle (FILE.lbom), optionally signing it.
+    Pack(PackArgs),
+    /// Append one signature link to a bundle's chain.
+    Sign(SignArgs),
+    /// Show a bundle's contents and chain without trusting any of it.
+    Inspect(InspectArgs),
     /// Print lbom's version.
     Version,
 }
@@ -104,6 +112,95 @@ pub struct ScanArgs {
     pub hf_app_port: Option<u16>,
 }
 
+/// `lbom keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Writes NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub (SPKI PEM).
+    #[arg(value_name = "NAME")]
+    pub name: PathBuf,
+    /// Encrypt the secret key with the passphrase in this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub passphrase_env: Option<String>,
+}
+
+/// `lbom pack`.
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// Model files or folders to pack.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// The bundle to write (FILE.lbom); refused if it exists.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Bundle name (default: the first input's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Release channel (default: "default").
+    #[arg(long)]
+    pub channel: Option<String>,
+    /// Monotonic sequence number on the channel (default: previous + 1, or 1).
+    #[arg(long)]
+    pub sequence: Option<u64>,
+    /// The previous bundle on the channel; its manifest digest is recorded.
+    #[arg(long, value_name = "OLD.lbom")]
+    pub previous: Option<PathBuf>,
+    /// Expiry after creation, e.g. 30d, 12h, P90D.
+    #[arg(long, value_name = "DURATION")]
+    pub expires: Option<String>,
+    /// Artifact compression: auto, none, zstd or zstd:LEVEL.
+    #[arg(long, default_value = "auto", value_name = "MODE")]
+    pub compress: String,
+    /// Sign at once with this key (PKCS#8 PEM).
+    #[arg(long, value_name = "KEY", requires = "role")]
+    pub key: Option<PathBuf>,
+    /// The signer's role for the first link.
+    #[arg(long, value_name = "ROLE", requires = "key")]
+    pub role: Option<String>,
+    /// Passphrase of an encrypted key, from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub passphrase_env: Option<String>,
+}
+
+/// `lbom sign`.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The bundle to countersign.
+    #[arg(value_name = "FILE.lbom")]
+    pub bundle: PathBuf,
+    /// Secret key (PKCS#8 PEM).
+    #[arg(long, value_name = "KEY")]
+    pub key: PathBuf,
+    /// The signer's role (maintainer, transfer, station, …).
+    #[arg(long, value_name = "ROLE")]
+    pub role: String,
+    /// A note carried in the signed link.
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+    /// Passphrase of an encrypted key, from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub passphrase_env: Option<String>,
+}
+
+/// `lbom inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The bundle to show.
+    #[arg(value_name = "FILE.lbom")]
+    pub bundle: PathBuf,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+/// Text for people or JSON for machines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// For people.
+    Text,
+    /// For machines.
+    Json,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,5 +242,14 @@ mod tests {
         ));
         assert!(Cli::try_parse_from(["lbom", "scan"]).is_err());
         assert!(Cli::try_parse_from(["lbom", "scan", "x", "--jobs", "0"]).is_err());
+    }
+
+    #[test]
+    fn pack_key_and_role_go_together() {
+        let base = ["lbom", "pack", "m", "-o", "b.lbom"];
+        assert!(Cli::try_parse_from(base).is_ok());
+        assert!(Cli::try_parse_from([&base[..], &["--key", "k.key"]].concat()).is_err());
+        assert!(Cli::try_parse_from([&base[..], &["--role", "maintainer"]].concat()).is_err());
+        assert!(Cli::try_parse_from([&base[..], &["--key", "k", "--role", "r"]].concat()).is_ok());
     }
 }

@@ -43,3 +43,33 @@ impl lbom::inspect::Progress for ScanBar {
         }
     }
 }
+
+/// A byte-count progress bar for pack, or nothing.
+pub struct ByteBar(Option<ProgressBar>);
+
+impl ByteBar {
+    /// A spinner with a byte count when stderr is a terminal.
+    pub fn new(quiet: bool, message: &'static str) -> Self {
+        if quiet || !std::io::stderr().is_terminal() {
+            return Self(None);
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {bytes} {bytes_per_sec}") {
+            bar.set_style(style);
+        }
+        bar.set_message(message);
+        Self(Some(bar))
+    }
+    /// `bytes` more bytes were processed.
+    pub fn advance(&self, bytes: u64) {
+        if let Some(bar) = &self.0 {
+            bar.inc(bytes);
+        }
+    }
+    /// Remove the bar.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,7 +1,11 @@
 //! One file per subcommand; each turns arguments into one library call and
 //! renders the result.
 
+mod inspect;
+mod keygen;
+mod pack;
 mod scan;
+mod sign;
 
 use crate::cli::{Cli, Command};
 
@@ -9,9 +13,29 @@ use crate::cli::{Cli, Command};
 pub fn run(cli: &Cli) -> anyhow::Result<u8> {
     match &cli.command {
         Command::Scan(args) => scan::run(args, cli.quiet),
+        Command::Keygen(args) => keygen::run(args),
+        Command::Pack(args) => pack::run(args, cli.quiet),
+        Command::Sign(args) => sign::run(args),
+        Command::Inspect(args) => inspect::run(args),
         Command::Version => {
             println!("lbom {}", lbom::TOOL_VERSION);
             Ok(crate::exit::SUCCESS)
         }
     }
+}
+
+/// The passphrase in environment variable `var`, if one was named.
+/// Secrets never come through argv, where `ps` would show them.
+pub fn passphrase(var: Option<&str>) -> anyhow::Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+    use std::os::unix::ffi::OsStringExt;
+    let Some(var) = var else { return Ok(None) };
+    let value = std::env::var_os(var).ok_or_else(|| {
+        anyhow::anyhow!("environment variable {var} (--passphrase-env) is not set")
+    })?;
+    let bytes = zeroize::Zeroizing::new(value.into_vec());
+    anyhow::ensure!(
+        !bytes.is_empty(),
+        "environment variable {var} (--passphrase-env) is empty"
+    );
+    Ok(Some(bytes))
 }

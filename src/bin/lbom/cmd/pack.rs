@@ -1,0 +1,152 @@
+//! `lbom pack`.
+
+use anyhow::Context;
+use lbom::bundle::{Compression, FirstLink, PackOptions};
+use lbom::limits::Limits;
+use lbom::sign::SigningKey;
+
+use crate::cli::PackArgs;
+use crate::exit;
+use crate::progress::ByteBar;
+
+/// Pack, optionally sign, and print the manifest digest.
+pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
+    let compress: Compression = args.compress.parse().map_err(anyhow::Error::msg)?;
+    let expires = args.expires.as_deref().map(parse_duration).transpose()?;
+    let passphrase = super::passphrase(args.passphrase_env.as_deref())?;
+    let key = match &args.key {
+        Some(path) => Some(SigningKey::load(
+            path,
+            passphrase.as_deref().map(|p| p.as_slice()),
+        )?),
+        None => None,
+    };
+    let first_link = match (&key, &args.role) {
+        (Some(key), Some(role)) => Some(FirstLink {
+            key,
+            role: role.clone(),
+            note: None,
+        }),
+        _ => None,
+    };
+    let name = match &args.name {
+        Some(n) => n.clone(),
+        None => default_name(&args.paths),
+    };
+    let options = PackOptions {
+        inputs: args.paths.clone(),
+        output: args.output.clone(),
+        name,
+        channel: args.channel.clone().unwrap_or_else(|| "default".into()),
+        sequence: args.sequence,
+        previous: args.previous.clone(),
+        expires,
+        compress,
+        created: None,
+        first_link,
+        limits: Limits::default(),
+    };
+    let bar = ByteBar::new(quiet, "packing");
+    let summary = lbom::bundle::pack(&options, &mut |n| bar.advance(n));
+    bar.finish();
+    let summary = summary?;
+    let m = &summary.manifest;
+    println!(
+        "{}: {} {} sequence {} ({} entries, {} bytes), manifest sha256 {}",
+        summary.output.display(),
+        m.name,
+        m.channel,
+        m.sequence,
+        m.entries.len(),
+        summary.bytes,
+        summary.manifest_sha256
+    );
+    if let Some(link) = &summary.link {
+        println!(
+            "link 1 signed as {} by key {}",
+            link.predicate.role, link.predicate.keyid
+        );
+    }
+    Ok(exit::SUCCESS)
+}
+
+/// A bundle name from the first input: its file name with anything outside
+/// `[A-Za-z0-9._-]` replaced, as the manifest allows.
+fn default_name(paths: &[std::path::PathBuf]) -> String {
+    let raw = paths
+        .first()
+        .and_then(|p| std::fs::canonicalize(p).ok().or_else(|| Some(p.clone())))
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let cleaned: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(128)
+        .collect();
+    let trimmed = cleaned.trim_start_matches(['.', '_', '-']);
+    if trimmed.is_empty() {
+        "bundle".into()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+/// `30d`, `12h`, `90m`, `3600s`, `2w`, or an ISO 8601 / jiff duration (`PT12H`).
+fn parse_duration(text: &str) -> anyhow::Result<jiff::SignedDuration> {
+    let unit_seconds = |u: &str| match u {
+        "s" => Some(1i64),
+        "m" => Some(60),
+        "h" => Some(3600),
+        "d" => Some(86_400),
+        "w" => Some(604_800),
+        _ => None,
+    };
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let parsed = match (number.parse::<i64>(), unit_seconds(unit)) {
+        (Ok(n), Some(scale)) => n.checked_mul(scale).map(jiff::SignedDuration::from_secs),
+        _ => text.parse::<jiff::SignedDuration>().ok(),
+    };
+    let duration = parsed
+        .with_context(|| format!("--expires {text:?} is not a duration like 30d, 12h or PT12H"))?;
+    anyhow::ensure!(
+        duration.is_positive(),
+        "--expires {text:?} must be positive"
+    );
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        let secs = |t: &str| parse_duration(t).ok().map(|d| d.as_secs());
+        assert_eq!(secs("30d"), Some(2_592_000));
+        assert_eq!(secs("12h"), Some(43_200));
+        assert_eq!(secs("PT1H"), Some(3_600));
+        assert_eq!(secs("0d"), None);
+        assert_eq!(secs("-1d"), None);
+        assert_eq!(secs("9999999999999999999d"), None);
+        assert_eq!(secs("soon"), None);
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(
+            default_name(&["/nonexistent/My Model (v2)".into()]),
+            "My-Model--v2-"
+        );
+        assert_eq!(default_name(&["/nonexistent/.hidden".into()]), "hidden");
+        assert_eq!(default_name(&[]), "bundle");
+    }
+}

@@ -1,0 +1,33 @@
+//! `lbom sign`.
+
+use lbom::sign::{SignOptions, SigningKey};
+
+use crate::cli::SignArgs;
+use crate::exit;
+
+/// Append one link; print its index, role and key id.
+pub fn run(args: &SignArgs) -> anyhow::Result<u8> {
+    let passphrase = super::passphrase(args.passphrase_env.as_deref())?;
+    let key = SigningKey::load(&args.key, passphrase.as_deref().map(|p| p.as_slice()))?;
+    let options = SignOptions {
+        role: args.role.clone(),
+        note: args.note.clone(),
+        time: None,
+    };
+    let signed = lbom::sign::sign(&args.bundle, &key, &options)?;
+    if let Some(offset) = signed.repaired_at {
+        eprintln!(
+            "lbom: {}: removed an incomplete link left by an interrupted sign (from byte {offset})",
+            args.bundle.display()
+        );
+    }
+    let p = &signed.link.predicate;
+    println!(
+        "{}: link {} signed as {} by key {}",
+        args.bundle.display(),
+        p.index,
+        p.role,
+        p.keyid
+    );
+    Ok(exit::SUCCESS)
+}

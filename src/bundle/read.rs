@@ -46,15 +46,28 @@ pub fn open(path: &Path, limits: &ReadLimits) -> Result<OpenBundle, Error> {
     };
     let mut file = File::open(path).map_err(io)?;
     let file_len = file.metadata().map_err(io)?.len();
-    let layout =
-        tar::walk(&mut file, file_len, limits.max_entries).map_err(|e| tar_error(path, e))?;
+    let (entries, outcome) = tar::walk_entries(&mut file, file_len, limits.max_entries);
+    let end_offset = match outcome {
+        Ok(end) => end,
+        Err(e) => {
+            // Only damage after the manifest can be what an interrupted
+            // `sign` left; anything earlier is plain damage.
+            let after_manifest = entries.iter().any(|t| t.name.as_str() == layout::MANIFEST);
+            return Err(tar_error(path, e, after_manifest));
+        }
+    };
+    let layout = tar::TarLayout {
+        entries,
+        end_offset,
+    };
     open_layout(path, &mut file, file_len, layout, limits)
 }
 
-/// Map a walker error: tail damage gets its own message.
-pub(crate) fn tar_error(path: &Path, source: TarError) -> Error {
+/// Map a walker error: damage that `sign` can repair (a torn tail after the
+/// manifest) gets its own message.
+pub(crate) fn tar_error(path: &Path, source: TarError, repairable: bool) -> Error {
     match source.incomplete_tail_offset() {
-        Some(offset) if offset > 0 => Error::IncompleteTail {
+        Some(offset) if offset > 0 && repairable => Error::IncompleteTail {
             path: path.to_path_buf(),
             offset,
             source,

@@ -234,7 +234,7 @@ fn open_or_repair(
         Err(e) => e,
     };
     let Some(mut cut) = damage.incomplete_tail_offset() else {
-        return Err(read::tar_error(path, damage).into());
+        return Err(read::tar_error(path, damage, false).into());
     };
     let mut entries = entries;
     let end_of_last = entries.last().map_or(0, tar::TarEntry::end_offset);
@@ -256,7 +256,7 @@ fn open_or_repair(
     let after_manifest = entries.iter().any(|e| e.name.as_str() == layout::MANIFEST);
     let at_end = entries.last().map_or(0, tar::TarEntry::end_offset);
     if !after_manifest || cut != at_end {
-        return Err(read::tar_error(path, damage).into());
+        return Err(read::tar_error(path, damage, false).into());
     }
     let layout = tar::TarLayout {
         entries,

@@ -11,12 +11,42 @@ pub const FINDINGS: u8 = 1;
 pub const USAGE: u8 = 2;
 /// 3: malformed input.
 pub const MALFORMED: u8 = 3;
+/// 5: signature or trust (including a key that cannot be used to sign).
+pub const TRUST: u8 = 5;
 /// 10: I/O.
 pub const IO: u8 = 10;
+
+/// An argument value clap could not check by itself (it would need lbom's
+/// types): reported like clap's own usage errors, with exit code 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 /// The exit code for an error, and a hint for the user when one helps.
 pub fn classify(err: &anyhow::Error) -> (u8, Option<&'static str>) {
     for cause in err.chain() {
+        if cause.downcast_ref::<UsageError>().is_some() {
+            return (USAGE, None);
+        }
+        if let Some(e) = cause.downcast_ref::<lbom::bundle::Error>() {
+            return classify_bundle(e);
+        }
+        if let Some(e) = cause.downcast_ref::<lbom::sign::Error>() {
+            return classify_sign(e);
+        }
+        if let Some(e) = cause.downcast_ref::<lbom::describe::Error>() {
+            return match e {
+                lbom::describe::Error::SourceDateEpoch { .. } => (USAGE, None),
+                _ => (IO, None),
+            };
+        }
         if let Some(e) = cause.downcast_ref::<lbom::inspect::Error>() {
             use lbom::inspect::Error as E;
             return match e {
@@ -35,6 +65,40 @@ pub fn classify(err: &anyhow::Error) -> (u8, Option<&'static str>) {
         }
     }
     (IO, None)
+}
+
+fn classify_bundle(e: &lbom::bundle::Error) -> (u8, Option<&'static str>) {
+    use lbom::bundle::Error as E;
+    match e {
+        E::Io { .. } | E::InputChanged { .. } => (IO, None),
+        E::OutputExists { .. } => (
+            IO,
+            Some("choose another --output; lbom never overwrites a bundle"),
+        ),
+        E::Locked { .. } => (
+            IO,
+            Some("wait for the other `lbom sign` to finish, then sign again"),
+        ),
+        E::IncompleteTail { .. } => (MALFORMED, None),
+        E::Option(_) | E::NoInputs => (USAGE, None),
+        E::Sign(inner) => classify_sign(inner),
+        _ => (MALFORMED, None),
+    }
+}
+
+fn classify_sign(e: &lbom::sign::Error) -> (u8, Option<&'static str>) {
+    use lbom::sign::Error as E;
+    match e {
+        E::Io { .. } | E::KeyFileExists { .. } | E::Random(_) => (IO, None),
+        E::PassphraseRequired => (
+            TRUST,
+            Some("name the environment variable holding it with --passphrase-env VAR"),
+        ),
+        E::Option(_) => (USAGE, None),
+        E::Bundle(inner) => classify_bundle(inner),
+        E::InKeyFile { source, .. } => classify_sign(source),
+        _ => (TRUST, None),
+    }
 }
 
 /// Whether the error is a closed stdout (`lbom scan | head`): not a failure.

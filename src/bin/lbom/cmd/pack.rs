@@ -1,17 +1,16 @@
 //! `lbom pack`.
 
-use anyhow::Context;
 use lbom::bundle::{Compression, FirstLink, PackOptions};
 use lbom::limits::Limits;
 use lbom::sign::SigningKey;
 
 use crate::cli::PackArgs;
-use crate::exit;
+use crate::exit::{self, UsageError};
 use crate::progress::ByteBar;
 
 /// Pack, optionally sign, and print the manifest digest.
 pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
-    let compress: Compression = args.compress.parse().map_err(anyhow::Error::msg)?;
+    let compress: Compression = args.compress.parse().map_err(UsageError)?;
     let expires = args.expires.as_deref().map(parse_duration).transpose()?;
     let passphrase = super::passphrase(args.passphrase_env.as_deref())?;
     let key = match &args.key {
@@ -115,13 +114,14 @@ fn parse_duration(text: &str) -> anyhow::Result<jiff::SignedDuration> {
         (Ok(n), Some(scale)) => n.checked_mul(scale).map(jiff::SignedDuration::from_secs),
         _ => text.parse::<jiff::SignedDuration>().ok(),
     };
-    let duration = parsed
-        .with_context(|| format!("--expires {text:?} is not a duration like 30d, 12h or PT12H"))?;
-    anyhow::ensure!(
-        duration.is_positive(),
-        "--expires {text:?} must be positive"
-    );
-    Ok(duration)
+    match parsed {
+        Some(d) if d.is_positive() => Ok(d),
+        Some(_) => Err(UsageError(format!("--expires {text:?} must be positive")).into()),
+        None => Err(UsageError(format!(
+            "--expires {text:?} is not a duration like 30d, 12h or PT12H"
+        ))
+        .into()),
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,5 @@
 //! `lbom scan`.
 
-use anyhow::Context;
 use lbom::describe::{self, DocumentInfo, hf_readme::HfReadmeOptions};
 use lbom::inspect::{ScanOptions, Severity};
 use lbom::limits::Limits;
@@ -13,8 +12,7 @@ use crate::progress::ScanBar;
 /// Scan, write the chosen format, and exit 1 when `--fail-on` is met.
 pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<u8> {
     let info =
-        DocumentInfo::from_source_date_epoch(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref())
-            .context("SOURCE_DATE_EPOCH")?;
+        DocumentInfo::from_source_date_epoch(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref())?;
     let options = ScanOptions {
         hash: !args.no_hash,
         jobs: args.jobs.map(usize::from),

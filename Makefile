@@ -39,6 +39,15 @@ demo:
 	    --hf-title "LBOM Tiny Llama" --hf-short-description "Random-weight test fixture" \
 	    --output $(DEMO)/README.md
 	$(LBOM) scan fixtures --format table
+	@echo "== pack and sign (maintainer), countersign (transfer desk), inspect"
+	rm -f $(DEMO)/tiny-llama.lbom
+	SOURCE_DATE_EPOCH=0 $(LBOM) pack fixtures/gguf/tiny-llama-Q4_K_M.gguf fixtures/safetensors/tiny-llama \
+	    --name tiny-llama --channel demo --output $(DEMO)/tiny-llama.lbom \
+	    --key keys/demo-maintainer.key --role maintainer
+	SOURCE_DATE_EPOCH=0 $(LBOM) sign $(DEMO)/tiny-llama.lbom --key keys/demo-transfer.key --role transfer \
+	    --note "carried across the air gap by the demo transfer desk"
+	$(LBOM) inspect $(DEMO)/tiny-llama.lbom
+	tar -tvf $(DEMO)/tiny-llama.lbom > /dev/null
 	@echo "demo outputs in $(DEMO)/: $$(ls $(DEMO) | tr '\n' ' ')"
 
 ## fixtures: regenerate fixtures/ with the independent writers (deterministic)

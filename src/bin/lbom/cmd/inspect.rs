@@ -92,10 +92,15 @@ fn write_text(info: &BundleInfo, w: &mut dyn Write) -> std::io::Result<()> {
         let p = &l.predicate;
         writeln!(
             w,
-            "  #{} {} key {} at {}{}",
+            "  #{} {} key {}{} at {}{}",
             p.index,
             p.role,
             p.keyid,
+            if lbom::envelope::is_demo_key(&p.keyid) {
+                " (PUBLIC DEMO KEY: anyone can sign with it)"
+            } else {
+                ""
+            },
             p.time,
             p.note
                 .as_deref()

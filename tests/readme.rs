@@ -1,0 +1,120 @@
+//! The README stays true: its quick start is exactly `make demo` and
+//! `make test`, `make demo` works, and every `lbom` command it shows uses a
+//! subcommand and flags that exist.
+
+use std::path::Path;
+use std::process::Command;
+
+fn readme() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .unwrap_or_default()
+}
+
+/// The shell code blocks of a Markdown text, with `\` continuations joined.
+fn sh_blocks(text: &str) -> Vec<Vec<String>> {
+    let mut blocks = Vec::new();
+    let mut current: Option<Vec<String>> = None;
+    for line in text.lines() {
+        match (&mut current, line.trim()) {
+            (None, "```sh") => current = Some(Vec::new()),
+            (Some(_), "```") => blocks.extend(current.take()),
+            (Some(lines), l) => match lines.last_mut() {
+                Some(prev) if prev.ends_with('\\') => {
+                    prev.pop();
+                    prev.push(' ');
+                    prev.push_str(l);
+                }
+                _ => lines.push(l.to_owned()),
+            },
+            (None, _) => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn quick_start_is_exactly_two_commands() {
+    let text = readme();
+    let start = text.find("## Quick start").unwrap_or(text.len());
+    let blocks = sh_blocks(text.get(start..).unwrap_or_default());
+    assert_eq!(
+        blocks.first().map(Vec::as_slice),
+        Some(&["make demo".to_owned(), "make test".to_owned()][..])
+    );
+}
+
+#[test]
+fn every_lbom_command_shown_exists_with_its_flags() {
+    let bin = env!("CARGO_BIN_EXE_lbom");
+    let mut checked = 0;
+    for line in sh_blocks(&readme()).into_iter().flatten() {
+        // Drop a leading `VAR=value` and a trailing comment.
+        let code = line.split(" #").next().unwrap_or_default();
+        let words: Vec<&str> = code
+            .split_whitespace()
+            .skip_while(|w| w.contains('='))
+            .collect();
+        if words.first() != Some(&"lbom") {
+            continue;
+        }
+        let sub = words.get(1).copied().unwrap_or_default();
+        let help = Command::new(bin).args([sub, "--help"]).output();
+        let help = help.map(|o| {
+            (
+                o.status.success(),
+                String::from_utf8_lossy(&o.stdout).into_owned(),
+            )
+        });
+        let Ok((true, help)) = help else {
+            panic!("README shows `lbom {sub}`, which does not exist: {line}")
+        };
+        for flag in words.iter().filter(|w| w.starts_with("--")) {
+            let flag = flag.split('=').next().unwrap_or_default();
+            assert!(
+                help.contains(flag),
+                "README shows `{flag}` for `lbom {sub}`, which has no such flag: {line}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(
+        checked >= 10,
+        "only {checked} lbom commands found in README"
+    );
+}
+
+#[test]
+fn make_demo_runs() {
+    // The test binary is already built: neutralise the build step (CARGO=true)
+    // and point the Makefile at this build of lbom.
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = Command::new("make")
+        .args(["-C", root, "demo", "CARGO=true"])
+        .arg(format!("LBOM={}", env!("CARGO_BIN_EXE_lbom")))
+        .output();
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => panic!("could not run make: {e}"),
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "make demo failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("tiny-llama-Q4_K_M.gguf"), "{stdout}");
+    assert!(stdout.contains("UNTRUSTED"), "{stdout}");
+    for file in [
+        "scan.json",
+        "scan.spdx",
+        "scan.spdx.json",
+        "scan.cdx.json",
+        "README.md",
+        "tiny-llama.lbom",
+    ] {
+        assert!(
+            Path::new(root).join("out/demo").join(file).is_file(),
+            "make demo did not write {file}"
+        );
+    }
+}

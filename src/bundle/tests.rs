@@ -212,7 +212,7 @@ fn sign_appends_one_link_and_keeps_every_earlier_byte() -> R {
         let pub_path = dir.path().join("key.pub");
         std::fs::write(&pub_path, k.public_key().to_pem()?)?;
         let out = Command::new(&python)
-            .arg("/work/shared/tools/validators/verify_dsse.py")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/verify_dsse.py"))
             .arg(&env_path)
             .arg(&pub_path)
             .output()?;
@@ -226,13 +226,12 @@ fn sign_appends_one_link_and_keeps_every_earlier_byte() -> R {
     Ok(())
 }
 
-/// The Python venv with securesystemslib and in-toto-attestation: LBOM_VENV,
-/// ./.venv, or /tmp/lbom-venv. Missing is a failure, not a skip.
+/// The Python venv with securesystemslib and in-toto-attestation: LBOM_VENV
+/// or ./.venv (`make test` creates it). Missing is a failure, not a skip.
 fn venv_python() -> Result<PathBuf, String> {
     let candidates = [
         std::env::var("LBOM_VENV").ok(),
-        Some(".venv".into()),
-        Some("/tmp/lbom-venv".into()),
+        Some(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv").into()),
     ];
     candidates
         .into_iter()

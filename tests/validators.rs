@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use common::{
     TestResult, fail, field, file_name, findings, fixture, lbom, python_tool, rank, repo, reports,
-    run_bounded, scan_json, venv, venv_tool,
+    lbom_capped, run_bounded, scan_json, venv, venv_tool,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -640,7 +640,7 @@ fn every_hostile_file_is_an_error_finding_in_bounded_time() -> TestResult {
             OsStr::new("--fail-on"),
             OsStr::new(severity),
         ];
-        let run = match run_bounded(&mut lbom(args), HOSTILE_TIME_LIMIT) {
+        let run = match run_bounded(&mut lbom_capped(args), HOSTILE_TIME_LIMIT) {
             Ok(run) => run,
             Err(e) => {
                 problems.push(format!("{rel}: {e}"));

@@ -125,6 +125,28 @@ where
     cmd
 }
 
+/// Address-space cap for lbom on hostile input: "a few hundred MB" at most,
+/// whatever a length field claims. Enforced by the kernel (RLIMIT_AS via
+/// util-linux `prlimit`), so an allocation past it fails the run.
+pub const HOSTILE_ADDRESS_SPACE_BYTES: u64 = 512 << 20;
+
+/// [`lbom`] under [`HOSTILE_ADDRESS_SPACE_BYTES`].
+pub fn lbom_capped<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new("prlimit");
+    cmd.arg(format!("--as={HOSTILE_ADDRESS_SPACE_BYTES}"))
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_lbom"))
+        .args(args)
+        .env("SOURCE_DATE_EPOCH", "0")
+        .env("NO_COLOR", "1")
+        .current_dir(repo());
+    cmd
+}
+
 /// `lbom scan --format json ARGS...`, which must exit 0; its reports as a list
 /// (one model gives an object, several an array).
 pub fn scan_json(args: &[&OsStr]) -> Result<Vec<Value>, Box<dyn std::error::Error>> {

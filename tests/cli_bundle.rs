@@ -894,6 +894,91 @@ fn pack_refuses_names_colliding_ignoring_case() -> TestResult {
     )
 }
 
+#[test]
+fn pack_refuses_inconsistent_chain_options_and_bad_labels() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    pack(dir.path(), "one.lbom", &["--channel", "stable"])?;
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &[
+                "--previous",
+                "one.lbom",
+                "--channel",
+                "stable",
+                "--sequence",
+                "1",
+            ],
+            "lbom: sequence 1 must be greater than the previous bundle's 1\n",
+        ),
+        (
+            &["--previous", "one.lbom", "--channel", "beta"],
+            "lbom: previous bundle is on channel \"stable\", not \"beta\"\n",
+        ),
+        (
+            &["--expires", "0d"],
+            "lbom: --expires \"0d\" must be positive\n",
+        ),
+        (
+            &["--name", "../evil"],
+            "lbom: name \"../evil\" must be 1 to 128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit\n",
+        ),
+        (
+            &["--channel", ""],
+            "lbom: channel \"\" must be 1 to 128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit\n",
+        ),
+    ];
+    for (extra, stderr) in cases {
+        lbom(dir.path())
+            .arg("pack")
+            .arg(model_dir())
+            .args(["-o", "two.lbom"])
+            .args(extra)
+            .assert()
+            .failure()
+            .stdout("")
+            .stderr(stderr);
+        assert_eq!(leftovers(dir.path())?, ["one.lbom"], "after {extra:?}");
+    }
+    Ok(())
+}
+
+#[test]
+fn sign_refuses_bad_roles_and_notes_without_touching_the_bundle() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    pack(dir.path(), "b.lbom", &[])?;
+    let before = fs::read(dir.path().join("b.lbom"))?;
+    let cases = [
+        (
+            vec!["--role", "../x"],
+            "lbom: role \"../x\" must be 1 to 128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit\n",
+        ),
+        (
+            vec!["--role", "maintainer", "--note", "line\nbreak"],
+            "lbom: note must be at most 1024 bytes without control characters\n",
+        ),
+    ];
+    let long_note = "n".repeat(1025);
+    let cases = cases.into_iter().chain([(
+        vec!["--role", "maintainer", "--note", long_note.as_str()],
+        "lbom: note must be at most 1024 bytes without control characters\n",
+    )]);
+    for (extra, stderr) in cases {
+        lbom(dir.path())
+            .args(["sign", "b.lbom", "--key"])
+            .arg(demo_key("demo-maintainer.key"))
+            .args(&extra)
+            .assert()
+            .failure()
+            .stdout("")
+            .stderr(stderr);
+        assert!(
+            fs::read(dir.path().join("b.lbom"))? == before,
+            "after {extra:?}"
+        );
+    }
+    Ok(())
+}
+
 // ------------------------------------------------------------------ sign
 
 #[test]

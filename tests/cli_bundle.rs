@@ -211,7 +211,7 @@ fn pem_der(text: &str, label: &str) -> Res<Vec<u8>> {
 /// RFC 8410 §4 SubjectPublicKeyInfo prefix for Ed25519 (OID 1.3.101.112).
 const SPKI_PREFIX: &str = "302a300506032b6570032100";
 
-/// Files in `dir` whose name starts with `.lbom` (pack's temporary files).
+/// Bundles and pack's temporary files (`.lbom-pack-*`) in `dir`, sorted.
 fn leftovers(dir: &Path) -> Res<Vec<String>> {
     let mut names = Vec::new();
     for entry in fs::read_dir(dir)? {
@@ -220,6 +220,7 @@ fn leftovers(dir: &Path) -> Res<Vec<String>> {
             names.push(name);
         }
     }
+    names.sort();
     Ok(names)
 }
 

@@ -1236,6 +1236,149 @@ fn a_link_whose_end_marker_is_short_is_cut_and_signed_again() -> TestResult {
     Ok(())
 }
 
+/// A two-link bundle damaged by `damage(bytes, link2_offset)` as an
+/// interrupted third-party append could leave it; then `sign` with the
+/// transfer key. Returns the bundle before damage, the offset of link 2's
+/// header (the one-link bundle's end marker), sign's stderr and exit code.
+fn sign_after_damage(
+    dir: &Path,
+    damage: impl Fn(&mut Vec<u8>, usize),
+) -> Res<(Vec<u8>, usize, String, Option<i32>)> {
+    let one_link_len = two_link_bundle(dir)?;
+    let bundle = dir.join("b.lbom");
+    let original = fs::read(&bundle)?;
+    let torn_at = usize::try_from(one_link_len - 1024)?;
+    let mut bytes = original.clone();
+    damage(&mut bytes, torn_at);
+    fs::write(&bundle, &bytes)?;
+    let out = lbom(dir)
+        .args(["sign", "b.lbom", "--key"])
+        .arg(demo_key("demo-transfer.key"))
+        .args(["--role", "transfer"])
+        .output()?;
+    Ok((
+        original,
+        torn_at,
+        String::from_utf8(out.stderr)?,
+        out.status.code(),
+    ))
+}
+
+/// Every link of `dir/b.lbom`, opened with the library, verifies under
+/// the demo keys (maintainer for link 1, transfer after); returns the count.
+fn verified_links(dir: &Path) -> Res<usize> {
+    let opened = lbom::bundle::open(&dir.join("b.lbom"), &lbom::bundle::ReadLimits::default())?;
+    let maintainer = lbom::sign::load_public_key(&demo_key("demo-maintainer.pub"))?;
+    let transfer = lbom::sign::load_public_key(&demo_key("demo-transfer.pub"))?;
+    for (i, (_, envelope, info)) in opened.links.iter().enumerate() {
+        let key = if i == 0 { &maintainer } else { &transfer };
+        assert!(envelope.is_signed_by(key), "link {} does not verify", i + 1);
+        assert_eq!(info.manifest_sha256, opened.manifest_sha256);
+    }
+    Ok(opened.links.len())
+}
+
+#[test]
+fn torn_tails_of_other_shapes_are_repaired_without_losing_complete_links() -> TestResult {
+    // Link 2's append wrote only its first 1024 bytes, over the old end
+    // marker (the file keeps its old length): link 2 goes, link 1 stays.
+    let dir = tempfile::tempdir()?;
+    let (original, torn_at, stderr, code) =
+        sign_after_damage(dir.path(), |b, at| b.truncate(at + 1024))?;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "lbom: b.lbom: removed an incomplete link left by an interrupted sign (from byte {torn_at})\n"
+        )
+    );
+    let after = fs::read(dir.path().join("b.lbom"))?;
+    assert!(same_prefix(&after, &original, torn_at));
+    assert_eq!(verified_links(dir.path())?, 2);
+
+    // Only the first 100 bytes of link 2's header reached the disk.
+    let dir = tempfile::tempdir()?;
+    let (original, torn_at, stderr, code) = sign_after_damage(dir.path(), |b, at| {
+        let header: Vec<u8> = b.get(at..at + 100).unwrap_or_default().to_vec();
+        b.truncate(at);
+        b.extend_from_slice(&header);
+        b.resize(at + 1024, 0);
+    })?;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "lbom: b.lbom: removed an incomplete link left by an interrupted sign (from byte {})\n",
+            torn_at
+        )
+    );
+    let after = fs::read(dir.path().join("b.lbom"))?;
+    assert!(same_prefix(&after, &original, torn_at));
+    assert_eq!(verified_links(dir.path())?, 2);
+
+    // Garbage in the end marker after a complete link 2: links 1 and 2
+    // stay, the new link is 3 and every earlier byte is kept.
+    let dir = tempfile::tempdir()?;
+    let (original, _, stderr, code) = sign_after_damage(dir.path(), |b, _| {
+        let end = b.len();
+        if let Some(marker) = b.get_mut(end - 1024..end - 1000) {
+            marker.fill(b'x');
+        }
+    })?;
+    assert_eq!(code, Some(0), "{stderr}");
+    let after = fs::read(dir.path().join("b.lbom"))?;
+    assert!(same_prefix(&after, &original, original.len() - 1024));
+    assert_eq!(verified_links(dir.path())?, 3);
+    Ok(())
+}
+
+#[test]
+#[ignore = "bug: src/sign/mod.rs open_or_repair (line 244) treats BadEndMarker (a zero block followed by data) like a missing end marker and cuts the last complete link"]
+fn a_lost_link_header_never_costs_the_complete_link_before_it() -> TestResult {
+    // Link 2's append reached the disk except its header block (still the
+    // zeros of link 1's end marker): a zero block followed by data. Link 1
+    // and its end marker were written and fsynced by an earlier, finished
+    // sign; only link 2's append is torn, so only it may be cut
+    // (docs/bundle-format.md section 8).
+    let dir = tempfile::tempdir()?;
+    let (original, torn_at, stderr, code) = sign_after_damage(dir.path(), |b, at| {
+        if let Some(header) = b.get_mut(at..at + 512) {
+            header.fill(0);
+        }
+    })?;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "lbom: b.lbom: removed an incomplete link left by an interrupted sign (from byte {torn_at})\n"
+        )
+    );
+    let after = fs::read(dir.path().join("b.lbom"))?;
+    assert!(
+        same_prefix(&after, &original, torn_at),
+        "the maintainer's link 1 was cut"
+    );
+    assert_eq!(verified_links(dir.path())?, 2);
+    Ok(())
+}
+
+#[test]
+#[ignore = "bug: src/sign/mod.rs open_or_repair (line 227) repairs only when the tar walk fails; a last link whose data pages were lost (zeros) with an intact end marker is refused, though docs/bundle-format.md section 8 says a last link that does not parse is cut"]
+fn a_last_link_that_does_not_parse_is_cut_by_sign() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (original, torn_at, stderr, code) = sign_after_damage(dir.path(), |b, at| {
+        let end = b.len() - 1024;
+        if let Some(data) = b.get_mut(at + 512..end) {
+            data.fill(0);
+        }
+    })?;
+    assert_eq!(code, Some(0), "{stderr}");
+    let after = fs::read(dir.path().join("b.lbom"))?;
+    assert!(same_prefix(&after, &original, torn_at));
+    assert_eq!(verified_links(dir.path())?, 2);
+    Ok(())
+}
+
 #[test]
 fn damage_before_the_chain_is_never_repaired() -> TestResult {
     let dir = tempfile::tempdir()?;

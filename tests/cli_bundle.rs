@@ -1363,7 +1363,7 @@ fn a_lost_link_header_never_costs_the_complete_link_before_it() -> TestResult {
 }
 
 #[test]
-#[ignore = "bug: src/sign/mod.rs open_or_repair (line 227) repairs only when the tar walk fails; a last link whose data pages were lost (zeros) with an intact end marker is refused, though docs/bundle-format.md section 8 says a last link that does not parse is cut"]
+#[ignore = "bug: src/sign/mod.rs open_or_repair (lines 222-233) repairs only when the tar walk fails; a last link whose data pages were lost (zeros) with an intact end marker is refused, though docs/bundle-format.md section 8 says a last link that does not parse is cut"]
 fn a_last_link_that_does_not_parse_is_cut_by_sign() -> TestResult {
     let dir = tempfile::tempdir()?;
     let (original, torn_at, stderr, code) = sign_after_damage(dir.path(), |b, at| {

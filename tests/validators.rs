@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{
-    TestResult, fail, field, file_name, findings, fixture, lbom, python_tool, rank, repo, reports,
-    lbom_capped, run_bounded, scan_json, venv, venv_tool,
+    TestResult, fail, field, file_name, findings, fixture, lbom, lbom_capped, python_tool, rank,
+    repo, reports, run_bounded, scan_json, venv, venv_tool,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};

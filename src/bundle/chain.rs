@@ -154,6 +154,11 @@ pub fn parse_link(path: &str, bytes: &[u8]) -> Result<(Envelope, LinkInfo), Link
             layout::MANIFEST
         )));
     }
+    check_role_and_note(
+        &statement.predicate.role,
+        statement.predicate.note.as_deref(),
+    )
+    .map_err(LinkError::Statement)?;
     let info = LinkInfo {
         path: path.to_owned(),
         entry_sha256: Sha256Digest::of(bytes),

@@ -114,6 +114,11 @@ pub(crate) fn open_layout(
             layout::MANIFEST_SCHEMA
         )));
     }
+    // The reader accepts exactly what a writer may produce (the format's
+    // rule): names and channels outside the label syntax — control
+    // characters included — never reach a report or a terminal.
+    super::manifest::check_label("name", &manifest.name).map_err(bad)?;
+    super::manifest::check_label("channel", &manifest.channel).map_err(bad)?;
     check_entries_match(
         &manifest,
         layout.entries.get(..manifest_index).unwrap_or_default(),

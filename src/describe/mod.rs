@@ -15,7 +15,7 @@ pub mod json;
 pub mod licence;
 pub mod spdx;
 pub mod table;
-mod text;
+pub mod text;
 
 #[cfg(test)]
 pub(crate) mod fixtures;

@@ -34,8 +34,9 @@ pub(crate) fn is_hidden(c: char) -> bool {
             | '\u{FFFF}')
 }
 
-/// The string with every [`is_hidden`] character written as `\u{XX}`.
-pub(crate) fn visible(raw: &str) -> String {
+/// The string with every [`is_hidden`] character written as `\u{XX}`:
+/// what any untrusted text must go through before it reaches a terminal.
+pub fn visible(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
         if is_hidden(c) {

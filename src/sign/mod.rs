@@ -238,11 +238,14 @@ fn open_or_repair(
     };
     let mut entries = entries;
     let end_of_last = entries.last().map_or(0, tar::TarEntry::end_offset);
-    // An end marker missing or short right after the last link means the
-    // append that wrote that link never finished: the link goes too. So does
-    // a last link that does not parse (its data pages may be lost).
-    let unfinished_marker = matches!(damage, tar::TarError::BadEndMarker { .. })
-        || matches!(damage, tar::TarError::Truncated { what, .. } if what.contains("end-of-archive"));
+    // An end marker short or missing right after the last link means the
+    // append that wrote that link never finished: the link goes too, and so
+    // does a last link that does not parse (its data pages may be lost).
+    // A zero block followed by data is different: appends never shrink the
+    // file, so the data belongs to the *next* append, whose header was lost;
+    // the link before it is complete and stays (cut at the zero block).
+    let unfinished_marker =
+        matches!(damage, tar::TarError::Truncated { what, .. } if what.contains("end-of-archive"));
     if let Some(last) = entries.last()
         && last.name.as_str().starts_with(layout::CHAIN_DIR)
         && cut == end_of_last

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use lbom::bundle::BundleInfo;
+use lbom::describe::text::visible;
 
 use crate::cli::{InspectArgs, ReportFormat};
 use crate::exit;
@@ -35,8 +36,8 @@ fn write_text(info: &BundleInfo, w: &mut dyn Write) -> std::io::Result<()> {
         info.path.display(),
         info.file_size
     )?;
-    writeln!(w, "name      {}", m.name)?;
-    writeln!(w, "channel   {}", m.channel)?;
+    writeln!(w, "name      {}", visible(&m.name))?;
+    writeln!(w, "channel   {}", visible(&m.channel))?;
     writeln!(w, "sequence  {}", m.sequence)?;
     match &m.previous {
         Some(p) => writeln!(
@@ -46,8 +47,12 @@ fn write_text(info: &BundleInfo, w: &mut dyn Write) -> std::io::Result<()> {
         )?,
         None => writeln!(w, "previous  (none: first on the channel)")?,
     }
-    writeln!(w, "created   {}", m.created)?;
-    writeln!(w, "expires   {}", m.expires.as_deref().unwrap_or("never"))?;
+    writeln!(w, "created   {}", visible(&m.created))?;
+    writeln!(
+        w,
+        "expires   {}",
+        visible(m.expires.as_deref().unwrap_or("never"))
+    )?;
     writeln!(
         w,
         "tool      {}",
@@ -77,9 +82,9 @@ fn write_text(info: &BundleInfo, w: &mut dyn Write) -> std::io::Result<()> {
             writeln!(
                 w,
                 "  {}  {}  {}",
-                s.path,
-                s.format.as_deref().unwrap_or("?"),
-                s.components.join(", ")
+                visible(&s.path),
+                visible(s.format.as_deref().unwrap_or("?")),
+                visible(&s.components.join(", "))
             )?;
         }
     }
@@ -94,14 +99,14 @@ fn write_text(info: &BundleInfo, w: &mut dyn Write) -> std::io::Result<()> {
             w,
             "  #{} {} key {}{} at {}{}",
             p.index,
-            p.role,
+            visible(&p.role),
             p.keyid,
             if lbom::envelope::is_demo_key(&p.keyid) {
                 " (PUBLIC DEMO KEY: anyone can sign with it)"
             } else {
                 ""
             },
-            p.time,
+            visible(&p.time),
             p.note
                 .as_deref()
                 .map(|n| format!(" note {n:?}"))

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::types::{self, FILENAME_LABELS};
-use crate::inspect::facts::{Finding, TensorTypeStat};
+use crate::inspect::facts::{Finding, TensorSummary, TensorTypeStat};
 
 // ---- quantization label -----------------------------------------------
 
@@ -15,16 +15,26 @@ use crate::inspect::facts::{Finding, TensorTypeStat};
 /// `default_type` llama.cpp's quantizer uses, e.g. Q4_K for Q4_K_M) must be
 /// among the tensor types. Mixed recipes keep a few tensors in other types
 /// (norms in F32, output in Q6_K), so nothing stricter holds in general.
+/// `MXFP4_MOE` quantizes only expert tensors (ggml `ne[2] > 1`) to MXFP4 and
+/// everything else to Q8_0 (llama.cpp `src/llama-quant.cpp`), so a model
+/// without expert tensors legitimately has no MXFP4 at all.
 pub(super) fn label_mismatch(
     code: u64,
     types_: &BTreeMap<String, TensorTypeStat>,
     dominant: Option<&str>,
+    tensors: &[TensorSummary],
 ) -> Option<Finding> {
     let (label, Some(main_id)) = types::file_type(code)? else {
         return None;
     };
     let main = types::ggml_type(main_id)?.name;
     if types_.is_empty() {
+        return None;
+    }
+    let has_experts = tensors
+        .iter()
+        .any(|t| t.shape.get(2).is_some_and(|&n| n > 1));
+    if label == "MXFP4_MOE" && !has_experts {
         return None;
     }
     let ok = if matches!(label, "F32" | "F16" | "BF16") {

@@ -335,7 +335,7 @@ fn fill_quantization(
             if is_partial_shard(facts) || !complete {
                 // The types of one shard (or of a damaged header's first
                 // tensors) need not reflect the whole model.
-            } else if let Some(f) = checks::label_mismatch(c, &facts.tensor_types, facts.dtype.as_deref()) {
+            } else if let Some(f) = checks::label_mismatch(c, &facts.tensor_types, facts.dtype.as_deref(), &facts.tensors) {
                 findings.push(f);
             }
             if let Some(f) = checks::filename_mismatch(file_name, name) {

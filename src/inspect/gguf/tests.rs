@@ -783,6 +783,22 @@ fn quant_label_checks() {
 }
 
 #[test]
+fn mxfp4_moe_expects_mxfp4_only_on_expert_tensors() {
+    // What llama.cpp's quantizer writes for a dense model asked for
+    // MXFP4_MOE (file type 38): everything Q8_0 (ggml 8), no MXFP4 (39).
+    let mut w = Writer::new(3, false);
+    w.kv_u32("general.file_type", 38)
+        .tensor("blk.0.ffn_up.weight", &[32, 4], 8)
+        .tensor("output_norm.weight", &[32], 0);
+    assert!(!has(&run(&w.build(), "m.gguf"), "quant.label_mismatch"));
+    // With expert tensors (ne[2] = experts > 1), MXFP4 must be there.
+    let mut w = Writer::new(3, false);
+    w.kv_u32("general.file_type", 38)
+        .tensor("blk.0.ffn_up_exps.weight", &[32, 4, 8], 8);
+    assert!(has(&run(&w.build(), "m.gguf"), "quant.label_mismatch"));
+}
+
+#[test]
 fn size_label_vocab_architecture_and_template_checks() {
     let mut w = sample(3, false);
     w.kv_str("general.size_label", "7B"); // duplicate key: first value kept

@@ -26,7 +26,7 @@ use cyclonedx_bom::models::tool::Tools;
 use cyclonedx_bom::validation::Validate;
 
 use super::licence::{self, LicenceId};
-use super::text::{file_name, public_model_id, shorten, visible};
+use super::text::{file_name, model_fact_pairs, shorten, visible};
 use super::{DocumentInfo, Error};
 use crate::inspect::ModelFacts;
 use crate::inspect::digest::Sha256Digest;
@@ -245,38 +245,9 @@ fn model_card(m: &ModelFacts) -> ModelCard {
 fn properties(m: &ModelFacts) -> Vec<Property> {
     let mut p = Vec::new();
     let mut put = |name: String, v: &str| p.push(Property::new(name, &value(v)));
-    put("lbom:format".into(), m.format.as_str());
-    put(
-        "lbom:file_size_bytes".into(),
-        &m.file_size_bytes.to_string(),
-    );
-    let optional = [
-        ("name", m.name.clone()),
-        ("architecture", m.architecture.clone()),
-        ("parameter_count", m.parameter_count.map(|n| n.to_string())),
-        ("size_label", m.size_label.clone()),
-        ("quantization", m.quantization.clone()),
-        ("file_type", m.file_type.map(|n| n.to_string())),
-        ("dtype", m.dtype.clone()),
-        ("context_length", m.context_length.map(|n| n.to_string())),
-        ("vocab_size", m.vocab_size.map(|n| n.to_string())),
-        (
-            "base_model",
-            m.base_model.as_deref().and_then(public_model_id),
-        ),
-        ("training_framework", m.training_framework.clone()),
-        ("format_version", m.format_version.map(|n| n.to_string())),
-        ("endianness", m.endianness.clone()),
-        ("alignment", m.alignment.map(|n| n.to_string())),
-        ("tensor_count", m.tensor_count.map(|n| n.to_string())),
-        (
-            "chat_template_sha256",
-            m.chat_template_sha256.map(|d| d.to_hex()),
-        ),
-        ("tokenizer_sha256", m.tokenizer_sha256.map(|d| d.to_hex())),
-    ];
-    for (key, v) in optional {
-        if let Some(v) = v {
+    // The licence has its own CycloneDX field; every other fact is a property.
+    for (key, v) in model_fact_pairs(m) {
+        if key != "license" {
             put(format!("lbom:{key}"), &v);
         }
     }

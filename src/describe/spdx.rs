@@ -17,7 +17,7 @@ use std::io::Write;
 use serde_json::{Value, json};
 
 use super::licence::{self, LicenceId};
-use super::text::{file_name, is_plain_https, public_model_id, shorten, visible};
+use super::text::{file_name, is_plain_https, model_fact_pairs, shorten, visible};
 use super::{DocumentInfo, Error};
 use crate::inspect::ModelFacts;
 use crate::inspect::digest::Sha256Digest;
@@ -197,36 +197,8 @@ fn comment(m: &ModelFacts) -> String {
     let mut put = |key: &str, value: &str| {
         let _ = writeln!(out, "{key}: {}", fact(value));
     };
-    put("format", m.format.as_str());
-    put("file_size_bytes", &m.file_size_bytes.to_string());
-    let optional = [
-        ("name", m.name.clone()),
-        ("architecture", m.architecture.clone()),
-        ("parameter_count", m.parameter_count.map(|n| n.to_string())),
-        ("size_label", m.size_label.clone()),
-        ("quantization", m.quantization.clone()),
-        ("file_type", m.file_type.map(|n| n.to_string())),
-        ("dtype", m.dtype.clone()),
-        ("context_length", m.context_length.map(|n| n.to_string())),
-        ("vocab_size", m.vocab_size.map(|n| n.to_string())),
-        ("license", m.license.clone()),
-        (
-            "base_model",
-            m.base_model.as_deref().and_then(public_model_id),
-        ),
-        ("training_framework", m.training_framework.clone()),
-        ("format_version", m.format_version.map(|n| n.to_string())),
-        ("tensor_count", m.tensor_count.map(|n| n.to_string())),
-        (
-            "chat_template_sha256",
-            m.chat_template_sha256.map(|d| d.to_hex()),
-        ),
-        ("tokenizer_sha256", m.tokenizer_sha256.map(|d| d.to_hex())),
-    ];
-    for (key, value) in optional {
-        if let Some(value) = value {
-            put(key, &value);
-        }
+    for (key, value) in model_fact_pairs(m) {
+        put(key, &value);
     }
     for (name, stat) in m.tensor_types.iter().take(MAX_LIST_ITEMS) {
         put(

@@ -17,6 +17,44 @@ pub(crate) fn file_name(raw: &str) -> &str {
     }
 }
 
+/// The model facts every SBOM format records, as `(key, value)` in one
+/// fixed order, skipping what is unknown. Each writer decides how to
+/// carry them (CycloneDX properties, an SPDX package comment).
+pub(crate) fn model_fact_pairs(m: &ModelFacts) -> Vec<(&'static str, String)> {
+    let optional = [
+        ("name", m.name.clone()),
+        ("architecture", m.architecture.clone()),
+        ("parameter_count", m.parameter_count.map(|n| n.to_string())),
+        ("size_label", m.size_label.clone()),
+        ("quantization", m.quantization.clone()),
+        ("file_type", m.file_type.map(|n| n.to_string())),
+        ("dtype", m.dtype.clone()),
+        ("context_length", m.context_length.map(|n| n.to_string())),
+        ("vocab_size", m.vocab_size.map(|n| n.to_string())),
+        ("license", m.license.clone()),
+        (
+            "base_model",
+            m.base_model.as_deref().and_then(public_model_id),
+        ),
+        ("training_framework", m.training_framework.clone()),
+        ("format_version", m.format_version.map(|n| n.to_string())),
+        ("endianness", m.endianness.clone()),
+        ("alignment", m.alignment.map(|n| n.to_string())),
+        ("tensor_count", m.tensor_count.map(|n| n.to_string())),
+        (
+            "chat_template_sha256",
+            m.chat_template_sha256.map(|d| d.to_hex()),
+        ),
+        ("tokenizer_sha256", m.tokenizer_sha256.map(|d| d.to_hex())),
+    ];
+    let mut pairs = vec![
+        ("format", m.format.as_str().to_owned()),
+        ("file_size_bytes", m.file_size_bytes.to_string()),
+    ];
+    pairs.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?))));
+    pairs
+}
+
 /// Whether a character must not reach output as is: C0/C1 controls and
 /// DEL, line and paragraph separators, and the invisible formatting and
 /// bidirectional-override characters used in "Trojan Source" attacks

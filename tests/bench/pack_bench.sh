@@ -47,6 +47,8 @@ fi
 data="$work/models"
 mkdir -p "$data"
 python3 "$repo/tests/bench/make_models.py" "$data" "$total_mb" "$extra_mb"
+# The freshly written data must not be flushing to disk under the first runs.
+sync
 mapfile -t files < <(find "$data" -type f | sort)
 bytes=$(cat "${files[@]}" | wc -c)
 say "== pack: ${#files[@]} files, $bytes bytes ($total_mb MiB); $(nproc) CPUs; median of $runs runs after a warm-up"
@@ -56,7 +58,8 @@ rss_line() { # NAME KIB
     pass_fail "$1 peak RSS" "$(calc "$2 > 0 && $2 < $rss_cap_kib")" "$2 KiB (target < $rss_cap_kib KiB)"
 }
 bundle="$work/b.lbom"
-fresh() { rm -f "$bundle"; }
+# Each run starts with no earlier writeback pending (untimed).
+fresh() { rm -f "$bundle"; sync; }
 
 if median_seconds openssl dgst -sha256 "${files[@]}"; then
     ssl=$(mbps "$med")

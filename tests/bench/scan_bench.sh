@@ -39,6 +39,8 @@ trap 'rm -rf "$work"' EXIT INT TERM
 data="$work/models"
 mkdir -p "$data"
 python3 "$repo/tests/bench/make_models.py" "$data" "$total_mb"
+# The freshly written data must not be flushing to disk under the first runs.
+sync
 mapfile -t files < <(find "$data" -type f | sort)
 bytes=$(cat "${files[@]}" | wc -c)
 say "== scan: ${#files[@]} files, $bytes bytes ($total_mb MiB); $(nproc) CPUs; median of $runs runs after a warm-up"

@@ -229,6 +229,7 @@ pub(crate) fn pack_with(
     };
 
     let mut stream = Stream {
+        direct: open_direct(tmp.path(), tmp.as_file()),
         pool: BufferPool::default(),
         flusher: Flusher::start(tw.data().get_ref().try_clone().map_err(io_out)?)
             .map_err(io_out)?,
@@ -636,8 +637,8 @@ struct Tee<'a, R> {
 
 impl<R: Read> Tee<'_, R> {
     /// Hash and send one chunk that is already in a pooled buffer.
-    fn pass_on(&mut self, buf: Vec<u8>, n: usize) -> io::Result<()> {
-        self.hasher.update(buf.get(..n).unwrap_or_default());
+    fn pass_on(&mut self, buf: Chunk, n: usize) -> io::Result<()> {
+        self.hasher.update(buf.filled(n));
         (self.progress)(n as u64);
         self.pipe.send(buf, n)
     }
@@ -648,7 +649,7 @@ impl<R: Read> Tee<'_, R> {
         loop {
             let mut buf = self.pipe.buffer()?;
             let n = loop {
-                match self.inner.read(&mut buf) {
+                match self.inner.read(buf.window()) {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     other => break other?,
                 }
@@ -670,9 +671,10 @@ impl<R: Read> Read for Tee<'_, R> {
         let mut rest = out.get(..n).unwrap_or_default();
         while !rest.is_empty() {
             let mut buf = self.pipe.buffer()?;
-            let take = rest.len().min(buf.len());
+            let window = buf.window();
+            let take = rest.len().min(window.len());
             let (head, tail) = rest.split_at(take);
-            if let Some(dst) = buf.get_mut(..take) {
+            if let Some(dst) = window.get_mut(..take) {
                 dst.copy_from_slice(head);
             }
             self.pass_on(buf, take)?;
@@ -682,27 +684,61 @@ impl<R: Read> Read for Tee<'_, R> {
     }
 }
 
+/// Alignment of the pipeline buffers' windows: a page, more than any
+/// device's logical block, as O_DIRECT needs (see [`RawSink`]).
+const BUFFER_ALIGN: usize = 4096;
+
+/// One pipeline buffer: `CHUNK_BYTES` usable from `start`, which is
+/// page-aligned (the Vec is `BUFFER_ALIGN` longer to make room).
+struct Chunk {
+    buf: Vec<u8>,
+    start: usize,
+}
+
+impl Chunk {
+    fn new() -> Self {
+        let buf = vec![0u8; CHUNK_BYTES + BUFFER_ALIGN];
+        // `align_offset` may give up (usize::MAX): then unaligned, which
+        // only means buffered writes.
+        let start = buf.as_ptr().align_offset(BUFFER_ALIGN);
+        let start = if start < BUFFER_ALIGN { start } else { 0 };
+        Self { buf, start }
+    }
+
+    /// The usable `CHUNK_BYTES`.
+    fn window(&mut self) -> &mut [u8] {
+        self.buf
+            .get_mut(self.start..self.start + CHUNK_BYTES)
+            .unwrap_or_default()
+    }
+
+    /// The first `n` bytes of the window.
+    fn filled(&self, n: usize) -> &[u8] {
+        self.buf.get(self.start..self.start + n).unwrap_or_default()
+    }
+}
+
 /// The pipeline's buffers, kept for the whole pack: allocating them per
 /// file cost a 1 GiB pack of 209 files ~0.25 s of system time (page
 /// faults on fresh memory, 859 `brk` calls; strace -c).
 #[derive(Default)]
 struct BufferPool {
-    spare: Vec<Vec<u8>>,
+    spare: Vec<Chunk>,
     allocated: usize,
 }
 
 /// Two channels between the reader and the writer thread: full buffers go
 /// one way (with their filled length), empty ones come back for reuse.
 struct Pipe<'a> {
-    full: mpsc::SyncSender<(Vec<u8>, usize)>,
-    empty: mpsc::Receiver<Vec<u8>>,
+    full: mpsc::SyncSender<(Chunk, usize)>,
+    empty: mpsc::Receiver<Chunk>,
     pool: &'a mut BufferPool,
 }
 
 impl Pipe<'_> {
     /// A buffer of `CHUNK_BYTES`: a returned one, a spare one, a new one
     /// while fewer than `CHUNKS_IN_FLIGHT` exist, else wait for the writer.
-    fn buffer(&mut self) -> io::Result<Vec<u8>> {
+    fn buffer(&mut self) -> io::Result<Chunk> {
         if let Ok(b) = self.empty.try_recv() {
             return Ok(b);
         }
@@ -711,12 +747,12 @@ impl Pipe<'_> {
         }
         if self.pool.allocated < CHUNKS_IN_FLIGHT {
             self.pool.allocated += 1;
-            return Ok(vec![0u8; CHUNK_BYTES]);
+            return Ok(Chunk::new());
         }
         self.empty.recv().map_err(|_| writer_gone())
     }
 
-    fn send(&mut self, buf: Vec<u8>, n: usize) -> io::Result<()> {
+    fn send(&mut self, buf: Chunk, n: usize) -> io::Result<()> {
         self.full.send((buf, n)).map_err(|_| writer_gone())
     }
 }
@@ -730,12 +766,12 @@ fn writer_gone() -> io::Error {
 /// then return the sink.
 fn write_chunks<W: Write>(
     mut sink: W,
-    full: mpsc::Receiver<(Vec<u8>, usize)>,
-    empty: mpsc::Sender<Vec<u8>>,
+    full: mpsc::Receiver<(Chunk, usize)>,
+    empty: mpsc::Sender<Chunk>,
     flusher: &mut Flusher,
 ) -> io::Result<W> {
     for (buf, n) in full {
-        sink.write_all(buf.get(..n).unwrap_or_default())?;
+        sink.write_all(buf.filled(n))?;
         // The reader may have finished and dropped its end: nothing to reuse.
         let _ = empty.send(buf);
         flusher.wrote(n as u64);
@@ -748,6 +784,8 @@ fn write_chunks<W: Write>(
 struct Stream {
     pool: BufferPool,
     flusher: Flusher,
+    /// The O_DIRECT handle on the bundle, while it works (see [`RawSink`]).
+    direct: Option<File>,
 }
 
 /// Bytes written between two background `fdatasync` calls. Measured on a
@@ -816,6 +854,71 @@ impl Flusher {
             None => Ok(()),
         }
     }
+}
+
+/// O_DIRECT alignment of file offsets and lengths: the 512-byte logical
+/// block of most disks, which tar's 512-byte blocks keep. A device that
+/// wants more answers EINVAL, and the rest of the pack writes buffered.
+const DIRECT_ALIGN: u64 = 512;
+
+/// Raw artifact bytes go into the bundle with positioned writes at the
+/// entry's data offset: through the O_DIRECT handle when buffer, offset
+/// and length are aligned (every full 1 MiB chunk), else buffered.
+///
+/// Measured on one 1 GiB file, 3 interleaved runs on the shared 2-vCPU
+/// machine: buffered, 1.07–1.09 s with 0.50–0.57 s of system time (the
+/// page-cache copy and ext4's per-page bookkeeping, which compete with
+/// hashing for the CPUs); O_DIRECT, 0.93–1.06 s with 0.23–0.27 s, the
+/// disk reading the pages itself (0.5 ms per 1 MiB write, on the writer
+/// thread); openssl 0.93–0.94 s. It also keeps a multi-GB bundle from
+/// evicting the page cache. Same bytes either way (cmp of two packs).
+struct RawSink<'a> {
+    direct: Option<&'a File>,
+    buffered: &'a File,
+    offset: u64,
+    written: u64,
+}
+
+impl Write for RawSink<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt as _;
+        let aligned = buf.as_ptr().align_offset(BUFFER_ALIGN) == 0
+            && self.offset.is_multiple_of(DIRECT_ALIGN)
+            && (buf.len() as u64).is_multiple_of(DIRECT_ALIGN);
+        let n = match self.direct.filter(|_| aligned) {
+            Some(d) => match d.write_at(buf, self.offset) {
+                // Nothing was written: this filesystem or device refuses
+                // these writes; stop trying.
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                    self.direct = None;
+                    self.buffered.write_at(buf, self.offset)?
+                }
+                other => other?,
+            },
+            None => self.buffered.write_at(buf, self.offset)?,
+        };
+        self.offset = self.offset.saturating_add(n as u64);
+        self.written = self.written.saturating_add(n as u64);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A second handle on the new bundle, opened O_DIRECT, when the filesystem
+/// allows it (tmpfs does not). The path is reopened, so the handle is
+/// checked to be the same file as `file`.
+fn open_direct(path: &Path, file: &File) -> Option<File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let direct = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_DIRECT | libc::O_NOFOLLOW)
+        .open(path)
+        .ok()?;
+    let (a, b) = (direct.metadata().ok()?, file.metadata().ok()?);
+    ((a.dev(), a.ino()) == (b.dev(), b.ino())).then_some(direct)
 }
 
 /// Counts bytes written through it.
@@ -939,16 +1042,27 @@ fn write_artifact(
         hash: false,
         jobs: Some(1),
     };
-    let mut sink = Counting {
-        inner: tw.data(),
-        written: 0,
-    };
-    let (facts, read, digest) = match encoding {
+    let Stream {
+        pool,
+        flusher,
+        direct,
+    } = stream;
+    let (facts, read, digest, stored_size) = match encoding {
         Encoding::Raw => {
+            let offset = tw.position();
+            // The header placeholder goes out before the positioned writes.
+            tw.data().flush().map_err(io)?;
+            let mut sink = RawSink {
+                direct: direct.as_ref(),
+                buffered: tw.data().get_ref(),
+                offset,
+                written: 0,
+            };
             let (facts, read, digest, _) = run_inspector(
                 source,
                 &mut sink,
-                stream,
+                pool,
+                flusher,
                 len,
                 &file_name,
                 &mut random_access,
@@ -958,9 +1072,17 @@ fn write_artifact(
                 progress,
             )
             .map_err(io)?;
-            (facts, read, digest)
+            let (fell_back, written) = (sink.direct.is_none(), sink.written);
+            if fell_back {
+                *direct = None;
+            }
+            (facts, read, digest, written)
         }
         Encoding::Zstd => {
+            let mut sink = Counting {
+                inner: tw.data(),
+                written: 0,
+            };
             let mut enc = zstd::stream::write::Encoder::new(&mut sink, level).map_err(io)?;
             enc.multithread(zstd_workers()).map_err(io)?;
             enc.include_checksum(true).map_err(io)?;
@@ -968,7 +1090,8 @@ fn write_artifact(
             let (facts, read, digest, enc) = run_inspector(
                 source,
                 enc,
-                stream,
+                pool,
+                flusher,
                 len,
                 &file_name,
                 &mut random_access,
@@ -979,10 +1102,9 @@ fn write_artifact(
             )
             .map_err(io)?;
             enc.finish().map_err(io)?;
-            (facts, read, digest)
+            (facts, read, digest, sink.written)
         }
     };
-    let stored_size = sink.written;
     if read != len {
         return Err(Error::InputChanged {
             path: path.clone(),
@@ -1022,7 +1144,8 @@ fn write_artifact(
 fn run_inspector<R: Read, W: Write + Send>(
     source: R,
     sink: W,
-    stream: &mut Stream,
+    pool: &mut BufferPool,
+    flusher: &mut Flusher,
     len: u64,
     name: &str,
     random_access: &mut File,
@@ -1033,7 +1156,6 @@ fn run_inspector<R: Read, W: Write + Send>(
 ) -> io::Result<(ModelFacts, u64, Sha256Digest, W)> {
     let (full_tx, full_rx) = mpsc::sync_channel(CHUNKS_IN_FLIGHT);
     let (empty_tx, empty_rx) = mpsc::channel();
-    let Stream { pool, flusher } = stream;
     std::thread::scope(|scope| {
         let writer = scope.spawn(move || write_chunks(sink, full_rx, empty_tx, flusher));
         let mut tee = Tee {
@@ -1136,6 +1258,42 @@ pub(crate) mod tests {
         )?;
         let entry = summary.manifest.entries.first().ok_or("artifact")?;
         assert_eq!(entry.sha256, Sha256Digest::of(b"not really safetensors"));
+        Ok(())
+    }
+
+    /// A raw artifact of several chunks and an odd tail (O_DIRECT for the
+    /// aligned chunks where the filesystem allows it, buffered for the
+    /// rest) is stored byte for byte where its tar header says.
+    #[test]
+    fn raw_artifact_spanning_chunks_is_stored_exactly() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let input = dir.path().join("in");
+        std::fs::create_dir(&input)?;
+        let mut x: u32 = 7;
+        let data: Vec<u8> = (0..CHUNK_BYTES * 2 + CHUNK_BYTES / 2 + 77)
+            .map(|_| {
+                x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                x.to_le_bytes()[3]
+            })
+            .collect();
+        std::fs::write(input.join("a.bin"), b"small")?;
+        std::fs::write(input.join("b.bin"), &data)?;
+        let out = dir.path().join("b.lbom");
+        pack_test(&options(vec![input], out.clone(), Compression::None))?;
+        let bundle = std::fs::read(&out)?;
+        let layout = super::super::tar::walk(
+            &mut std::io::Cursor::new(&bundle),
+            bundle.len() as u64,
+            1000,
+        )?;
+        let entry = layout
+            .entries
+            .iter()
+            .find(|e| e.name.as_str() == "artifacts/b.bin")
+            .ok_or("artifact entry")?;
+        let start = usize::try_from(entry.data_offset)?;
+        assert_eq!(entry.size, data.len() as u64);
+        assert_eq!(bundle.get(start..start + data.len()), Some(&data[..]));
         Ok(())
     }
 

@@ -54,9 +54,12 @@ demo:
 fixtures: venv
 	fixtures/generate.sh
 
-## bench: release build; scan throughput vs openssl / sha256sum, header-only scan, peak RSS
+## bench: release build; scan and pack vs openssl / sha256sum, header-only scan, sign, peak RSS
+## (LBOM_BENCH_MB=8 for a smoke run of seconds; LBOM_BENCH_STRICT=1 to fail on a missed target)
 bench:
-	tests/bench/scan_bench.sh
+	$(CARGO) build --release --quiet
+	LBOM_BIN=$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/release/lbom tests/bench/scan_bench.sh
+	LBOM_BIN=$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/release/lbom tests/bench/pack_bench.sh
 
 ## fuzz: every cargo-fuzz target for FUZZ_SECONDS (default 60), seeded from fixtures/
 FUZZ_SECONDS ?= 60

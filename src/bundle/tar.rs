@@ -521,6 +521,12 @@ impl TarWriter {
         })
     }
 
+    /// Where the next byte goes: after [`Self::begin_entry`], the offset
+    /// of the entry's data.
+    pub fn position(&self) -> u64 {
+        self.offset
+    }
+
     /// The sink for the entry's data; count what you write.
     pub fn data(&mut self) -> &mut io::BufWriter<File> {
         &mut self.file
@@ -530,6 +536,11 @@ impl TarWriter {
     pub fn finish_entry(&mut self, entry: OpenEntry, size: u64) -> Result<TarEntry, TarError> {
         let data_offset = entry.header_offset.saturating_add(BLOCK);
         let pad = padded(size) - size;
+        // The data may have been written with positioned writes on another
+        // handle (pack's O_DIRECT path), which leave this one's position at
+        // the data's start: the padding goes after the data either way.
+        self.file
+            .seek(SeekFrom::Start(data_offset.saturating_add(size)))?;
         self.file.write_all(
             [0u8; 512]
                 .get(..usize::try_from(pad).unwrap_or(0))

@@ -1,0 +1,60 @@
+# Shared by scan_bench.sh and pack_bench.sh (sourced, not run).
+# Expects: $runs (median of how many), $failed (0/1, updated by pass_fail).
+
+say() { printf '%s\n' "$*"; }
+pass_fail() { # NAME OK(1/0) DETAIL
+    if [[ "$2" == 1 ]]; then say "PASS  $1: $3"; else say "FAIL  $1: $3"; failed=1; fi
+}
+now() { date +%s.%N; }
+# calc EXPR: floating-point arithmetic and comparisons (1/0) with awk, no bc needed.
+calc() { awk "BEGIN { print ($1) }"; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+
+# The lbom binary: $LBOM_BIN, else a release build of this checkout.
+bench_binary() { # REPO
+    if [[ -n "${LBOM_BIN:-}" ]]; then
+        printf '%s\n' "$LBOM_BIN"
+    else
+        (cd "$1" && cargo build --release --quiet)
+        printf '%s\n' "${CARGO_TARGET_DIR:-$1/target}/release/lbom"
+    fi
+}
+
+# Peak RSS (KiB) of the last `timed` command, when /usr/bin/time exists.
+last_rss=""
+max_rss=0
+# timed CMD...: run once; sets $last_secs, $last_rss (KiB) and $max_rss.
+timed() {
+    local t0 t1 tf
+    tf="$(mktemp)"
+    t0=$(now)
+    if [[ -x /usr/bin/time ]]; then
+        /usr/bin/time -f '%M' -o "$tf" "$@" >/dev/null 2>&1 || { rm -f "$tf"; return 1; }
+    else
+        "$@" >/dev/null 2>&1 || { rm -f "$tf"; return 1; }
+    fi
+    t1=$(now)
+    last_secs=$(calc "$t1 - $t0")
+    last_rss=$(tail -n 1 "$tf" 2>/dev/null || true)
+    rm -f "$tf"
+    if [[ "$last_rss" =~ ^[0-9]+$ ]] && ((last_rss > max_rss)); then max_rss=$last_rss; fi
+}
+
+# median_seconds [-p PREP] CMD...: PREP (a function name, untimed) before each
+# run; one discarded warm-up run, then the median of $runs. Sets $med
+# (seconds) and $max_rss (largest peak RSS seen, KiB). Not for $(...): it sets
+# globals.
+median_seconds() {
+    local prep=":"
+    if [[ "$1" == -p ]]; then prep="$2"; shift 2; fi
+    max_rss=0
+    $prep
+    timed "$@" || return 1
+    local times=() i
+    for ((i = 0; i < runs; i++)); do
+        $prep
+        timed "$@" || return 1
+        times+=("$last_secs")
+    done
+    med=$(printf '%s\n' "${times[@]}" | median)
+}

@@ -31,7 +31,7 @@ use std::io::{self, BufRead, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use crate::limits::Limits;
-use digest::{HashingReader, READ_BUFFER_BYTES};
+use digest::{HEADER_BUFFER_BYTES, HashingReader};
 
 /// Errors that stop inspection of a path. Damaged *content* is never an
 /// error: it becomes a [`Finding`] in the report.
@@ -169,7 +169,7 @@ pub fn inspect_reader<R: Read>(
         on_progress,
     };
     let mut buffered = BufReader::with_capacity(
-        READ_BUFFER_BYTES,
+        HEADER_BUFFER_BYTES,
         HashingReader::new(counting, options.hash),
     );
     let head = fill_at_least(&mut buffered, 16)?;

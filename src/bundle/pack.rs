@@ -18,7 +18,7 @@ use super::tar::TarWriter;
 use super::{Error, UnsafeInput, layout};
 use crate::describe::DocumentInfo;
 use crate::inspect::digest::{Hasher, Sha256Digest};
-use crate::inspect::{ModelFacts, ScanOptions, SeekRead};
+use crate::inspect::{ModelFacts, ScanOptions};
 use crate::limits::Limits;
 use crate::sign::SigningKey;
 
@@ -124,30 +124,6 @@ pub struct PackSummary {
     pub link: Option<super::LinkInfo>,
 }
 
-/// The inspection function: `inspect::inspect_reader` in production, a stub
-/// in tests while it is being written.
-pub(crate) type Inspector = fn(
-    &mut dyn Read,
-    u64,
-    &str,
-    Option<&mut dyn SeekRead>,
-    &ScanOptions,
-    &Limits,
-    &mut dyn FnMut(u64),
-) -> io::Result<ModelFacts>;
-
-fn real_inspector(
-    r: &mut dyn Read,
-    len: u64,
-    name: &str,
-    random_access: Option<&mut dyn SeekRead>,
-    o: &ScanOptions,
-    l: &Limits,
-    p: &mut dyn FnMut(u64),
-) -> io::Result<ModelFacts> {
-    crate::inspect::inspect_reader(r, len, name, random_access, o, l, p)
-}
-
 /// Pack `options.inputs` into `options.output`. `on_progress` receives the
 /// byte count of every chunk read from the inputs. The bundle is written to
 /// a temporary file beside the output, fsynced, then renamed into place
@@ -156,7 +132,7 @@ pub fn pack(
     options: &PackOptions<'_>,
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<PackSummary, Error> {
-    pack_with(options, real_inspector, on_progress)
+    pack_with(options, on_progress)
 }
 
 /// SOURCE_DATE_EPOCH (reproducible-builds.org spec) as a timestamp, if set.
@@ -177,7 +153,6 @@ pub fn source_date_epoch() -> Result<Option<jiff::Timestamp>, Error> {
 
 pub(crate) fn pack_with(
     options: &PackOptions<'_>,
-    inspector: Inspector,
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<PackSummary, Error> {
     manifest::check_label("name", &options.name).map_err(Error::Option)?;
@@ -243,7 +218,6 @@ pub(crate) fn pack_with(
             input,
             options.compress,
             &options.limits,
-            inspector,
             on_progress,
         )?;
         subjects.push((input.name.clone(), artifact.sha256));
@@ -979,7 +953,6 @@ fn write_artifact(
     input: &Input,
     compress: Compression,
     limits: &Limits,
-    inspector: Inspector,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(ManifestEntry, ModelFacts), Error> {
     let path = &input.source;
@@ -1076,7 +1049,6 @@ fn write_artifact(
                 &mut random_access,
                 &options,
                 limits,
-                inspector,
                 progress,
             )
             .map_err(io)?;
@@ -1106,7 +1078,6 @@ fn write_artifact(
                 &mut random_access,
                 &options,
                 limits,
-                inspector,
                 progress,
             )
             .map_err(io)?;
@@ -1121,7 +1092,8 @@ fn write_artifact(
             actual: read,
         });
     }
-    // A test inspector may hash too; if it does, it must agree with the tee.
+    // The inspector runs with hashing off (the tee hashes); should it ever
+    // hash too, it must agree with the tee.
     let complete = facts.file_size_bytes == len && facts.sha256.is_none_or(|d| d == digest);
     if !complete {
         return Err(Error::InspectIncomplete { path: path.clone() });
@@ -1160,7 +1132,6 @@ fn run_inspector<R: Read, W: Write + Send>(
     random_access: &mut File,
     options: &ScanOptions,
     limits: &Limits,
-    inspector: Inspector,
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<(ModelFacts, u64, Sha256Digest, W)> {
     let (full_tx, full_rx) = mpsc::sync_channel(CHUNKS_IN_FLIGHT);
@@ -1177,7 +1148,7 @@ fn run_inspector<R: Read, W: Write + Send>(
             },
             progress,
         };
-        let facts = inspector(
+        let facts = crate::inspect::inspect_reader(
             &mut tee,
             len,
             name,
@@ -1211,25 +1182,6 @@ pub(crate) mod tests {
     use super::*;
     use crate::inspect::digest::HashingReader;
 
-    /// Stands in for `inspect_reader` until it is merged: hashes everything.
-    pub(crate) fn stub_inspector(
-        r: &mut dyn Read,
-        len: u64,
-        name: &str,
-        _: Option<&mut dyn SeekRead>,
-        _: &ScanOptions,
-        _: &Limits,
-        p: &mut dyn FnMut(u64),
-    ) -> io::Result<ModelFacts> {
-        let (n, digest) = HashingReader::new(r, true).drain(p)?;
-        Ok(ModelFacts {
-            model_filename: name.to_owned(),
-            file_size_bytes: if n == len { n } else { u64::MAX },
-            sha256: digest,
-            ..ModelFacts::default()
-        })
-    }
-
     /// Pack options for tests: fixed time, the given inputs.
     pub(crate) fn options(
         inputs: Vec<PathBuf>,
@@ -1252,7 +1204,7 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn pack_test(o: &PackOptions<'_>) -> Result<PackSummary, Error> {
-        pack_with(o, stub_inspector, &mut |_| {})
+        pack_with(o, &mut |_| {})
     }
 
     /// The real inspector, through the public entry point.

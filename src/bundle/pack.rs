@@ -1180,7 +1180,6 @@ fn run_inspector<R: Read, W: Write + Send>(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::inspect::digest::HashingReader;
 
     /// Pack options for tests: fixed time, the given inputs.
     pub(crate) fn options(

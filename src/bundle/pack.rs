@@ -999,8 +999,9 @@ fn write_artifact(
         .next()
         .unwrap_or_default()
         .to_owned();
-    // A second handle only for zip archives, whose directory is at the end
-    // (inspect reads it nowhere else); it is checked to be the same file.
+    // A second handle, read only if the file turns out to be a zip archive
+    // (its directory is at the end; inspect reads it nowhere else). Opening
+    // it costs one syscall per file; it is checked to be the same file.
     let mut random_access = File::open(path).map_err(io)?;
     let same = random_access
         .metadata()

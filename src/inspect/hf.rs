@@ -60,8 +60,10 @@ impl FolderContext {
         }
         if let Ok((file, _)) = open_regular(&dir.join("tokenizer.json")) {
             // The tokenizer's identity is its exact bytes: any edit can change
-            // how text is split, so hash the file rather than a parse of it.
-            ctx.tokenizer_sha256 = sha256_reader(file.take(limits.json_max_bytes)).ok();
+            // how text is split, so hash the whole file rather than a parse of
+            // it. Streaming needs no cap; a capped read would silently give
+            // the digest of a prefix, blind to edits past it.
+            ctx.tokenizer_sha256 = sha256_reader(file).ok();
             any = true;
         }
         ctx.chat_template = ctx.find_chat_template(dir, limits);

@@ -79,10 +79,21 @@ fn walk_dir(
         path: dir.to_path_buf(),
         source,
     };
-    let mut entries: Vec<_> = fs::read_dir(dir)
-        .map_err(io_err)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(io_err)?;
+    // Never list more entries than the whole scan may visit: a folder of
+    // millions of files must not be collected before the cap is checked.
+    let budget = limits
+        .max_files
+        .saturating_sub((walk.targets.len() + walk.skipped.len()) as u64);
+    let mut entries = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io_err)? {
+        if entries.len() as u64 >= budget {
+            return Err(Error::TooManyFiles {
+                path: top.to_path_buf(),
+                limit: limits.max_files,
+            });
+        }
+        entries.push(entry.map_err(io_err)?);
+    }
     entries.sort_by_key(|e| e.file_name());
     let in_hub_cache = is_hub_cache_repo(dir);
     for entry in entries {
@@ -192,6 +203,23 @@ mod tests {
             walk.skipped.first().map(|s| s.code),
             Some("path.symlink_outside")
         );
+        Ok(())
+    }
+
+    #[test]
+    fn a_folder_larger_than_the_cap_is_refused() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        for i in 0..5 {
+            touch(&dir.path().join(format!("notes{i}.txt")))?;
+        }
+        let limits = Limits {
+            max_files: 3,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            expand(&[dir.path().to_path_buf()], &limits),
+            Err(Error::TooManyFiles { limit: 3, .. })
+        ));
         Ok(())
     }
 

@@ -132,38 +132,22 @@ pub fn pack(
     options: &PackOptions<'_>,
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<PackSummary, Error> {
-    pack_with(options, on_progress)
-}
-
-/// SOURCE_DATE_EPOCH (reproducible-builds.org spec) as a timestamp, if set.
-pub fn source_date_epoch() -> Result<Option<jiff::Timestamp>, Error> {
-    let Ok(text) = std::env::var("SOURCE_DATE_EPOCH") else {
-        return Ok(None);
-    };
-    let bad = || {
-        Error::Option(format!(
-            "SOURCE_DATE_EPOCH {text:?} is not a number of seconds"
-        ))
-    };
-    let secs: i64 = text.trim().parse().map_err(|_| bad())?;
-    jiff::Timestamp::from_second(secs)
-        .map(Some)
-        .map_err(|_| bad())
-}
-
-pub(crate) fn pack_with(
-    options: &PackOptions<'_>,
-    on_progress: &mut dyn FnMut(u64),
-) -> Result<PackSummary, Error> {
     manifest::check_label("name", &options.name).map_err(Error::Option)?;
     manifest::check_label("channel", &options.channel).map_err(Error::Option)?;
     if let Some(link) = &options.first_link {
         super::chain::check_role_and_note(&link.role, link.note.as_deref())
             .map_err(Error::Option)?;
     }
+    // SOURCE_DATE_EPOCH is read by the same rule as `scan` uses
+    // (reproducible-builds.org: whole non-negative seconds), else now.
     let created = match options.created {
         Some(t) => t,
-        None => source_date_epoch()?.unwrap_or_else(jiff::Timestamp::now),
+        None => {
+            let epoch = std::env::var("SOURCE_DATE_EPOCH").ok();
+            DocumentInfo::from_source_date_epoch(epoch.as_deref())
+                .map_err(|e| Error::Option(e.to_string()))?
+                .created
+        }
     };
     // Whole seconds: the manifest records no more, so neither does anything else.
     let created = jiff::Timestamp::from_second(created.as_second())
@@ -1204,7 +1188,7 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn pack_test(o: &PackOptions<'_>) -> Result<PackSummary, Error> {
-        pack_with(o, &mut |_| {})
+        pack(o, &mut |_| {})
     }
 
     /// The real inspector, through the public entry point.

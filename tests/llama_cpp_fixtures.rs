@@ -16,24 +16,6 @@ use std::path::PathBuf;
 use common::{TestResult, fail, field, findings, fixture, scan_json};
 use serde_json::Value;
 
-/// Every fact each report must agree on with expected.json.
-const FACTS: &[&str] = &[
-    "quantization",
-    "file_type",
-    "architecture",
-    "parameter_count",
-    "context_length",
-    "vocab_size",
-    "license",
-    "name",
-    "format_version",
-    "endianness",
-    "tensor_count",
-    "tensor_types",
-    "sha256",
-    "file_size_bytes",
-];
-
 /// File types the fixtures must cover (include/llama.h `LLAMA_FTYPE_MOSTLY_*`
 /// names). llama.cpp also quantizes F16, BF16, Q8_0, Q4_1, Q5_0, Q5_1, Q5_K_S,
 /// IQ3_S, IQ3_M and Q2_0 without an importance matrix; those are left out
@@ -118,7 +100,7 @@ fn llama_cpp_quantized_files_report_what_llama_cpp_wrote() -> TestResult {
         if field(&got, "format").as_str() != Some("gguf") {
             problems.push(format!("{key}: format {}", field(&got, "format")));
         }
-        for fact in FACTS {
+        for fact in common::GGUF_FACTS {
             let (w, g) = (field(&want, fact), field(&got, fact));
             if w.is_null() {
                 problems.push(format!("{key}: expected.json has no {fact}"));

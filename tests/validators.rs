@@ -22,24 +22,6 @@ use common::{
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// What every GGUF fixture's report must agree on with expected.json.
-const GGUF_FACTS: &[&str] = &[
-    "quantization",
-    "file_type",
-    "architecture",
-    "parameter_count",
-    "context_length",
-    "vocab_size",
-    "license",
-    "name",
-    "format_version",
-    "endianness",
-    "tensor_count",
-    "tensor_types",
-    "sha256",
-    "file_size_bytes",
-];
-
 /// A hostile file must be handled within this time (a hang guard, not a benchmark).
 const HOSTILE_TIME_LIMIT: Duration = Duration::from_secs(10);
 
@@ -209,7 +191,7 @@ fn every_gguf_fixture_matches_what_its_writer_wrote() -> TestResult {
             problems.push(format!("{key}: no report"));
             continue;
         };
-        for fact in GGUF_FACTS {
+        for fact in common::GGUF_FACTS {
             let (w, g) = (field(want, fact), field(got, fact));
             if w != g {
                 problems.push(format!("{key}: {fact} is {g}, the writer wrote {w}"));

@@ -111,6 +111,25 @@ pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Result<Run, Box<dyn st
     })
 }
 
+/// What a GGUF fixture's report must agree on with its expected.json
+/// (the Python-written fixtures and the llama.cpp-quantized ones alike).
+pub const GGUF_FACTS: &[&str] = &[
+    "quantization",
+    "file_type",
+    "architecture",
+    "parameter_count",
+    "context_length",
+    "vocab_size",
+    "license",
+    "name",
+    "format_version",
+    "endianness",
+    "tensor_count",
+    "tensor_types",
+    "sha256",
+    "file_size_bytes",
+];
+
 /// `lbom ARGS...` with a fixed clock (SOURCE_DATE_EPOCH=0) and no colour.
 pub fn lbom<I, S>(args: I) -> Command
 where
@@ -118,11 +137,16 @@ where
     S: AsRef<OsStr>,
 {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lbom"));
-    cmd.args(args)
-        .env("SOURCE_DATE_EPOCH", "0")
+    cmd.args(args);
+    with_fixed_environment(&mut cmd);
+    cmd
+}
+
+/// A fixed clock, no colour, the repository as working folder.
+fn with_fixed_environment(cmd: &mut Command) {
+    cmd.env("SOURCE_DATE_EPOCH", "0")
         .env("NO_COLOR", "1")
         .current_dir(repo());
-    cmd
 }
 
 /// Address-space cap for lbom on hostile input: "a few hundred MB" at most,
@@ -140,10 +164,8 @@ where
     cmd.arg(format!("--as={HOSTILE_ADDRESS_SPACE_BYTES}"))
         .arg("--")
         .arg(env!("CARGO_BIN_EXE_lbom"))
-        .args(args)
-        .env("SOURCE_DATE_EPOCH", "0")
-        .env("NO_COLOR", "1")
-        .current_dir(repo());
+        .args(args);
+    with_fixed_environment(&mut cmd);
     cmd
 }
 

@@ -2,7 +2,8 @@
 //!
 //! The modules follow the pipeline a model takes:
 //! [`inspect`] (format parsers) → [`describe`] (SBOM writers) → [`bundle`]
-//! (pack, read) → [`sign`] (keys, DSSE chain) → [`verify`] (checks, policy).
+//! (pack, read) → [`sign`] (keys, DSSE chain) → [`verify`] (checks, policy)
+//! → [`import`] (store, baseline).
 //!
 //! ```
 //! use lbom::inspect::{inspect_path, ScanOptions};
@@ -24,9 +25,11 @@ pub mod bundle;
 pub mod describe;
 pub mod envelope;
 pub mod error;
+pub mod import;
 pub mod inspect;
 pub mod limits;
 pub mod sign;
+pub mod verify;
 
 pub use error::Error;
 

@@ -67,7 +67,9 @@ impl Finding {
 }
 
 /// The file format, decided from the bytes (magic), never from the name alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
     /// GGUF v1–v3 (llama.cpp / ggml).

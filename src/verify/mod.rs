@@ -1,0 +1,91 @@
+//! The quarantine side: check a bundle against a trust policy.
+//!
+//! [`verify()`](run::verify) runs every check in a fixed order and records each in a
+//! [`Report`]: archive structure and manifest first, then the signature
+//! chain, and only then any artifact byte (DESIGN.md: "never trusts what it
+//! has not checked"). The first failing stage stops the run; the checks it
+//! did not reach are reported as skipped, so a report never claims a check
+//! it did not make.
+//!
+//! - [`policy`]: the TOML trust policy (docs/policy.md).
+//! - [`report`]: checks, outcomes and the failure classes behind exit codes.
+//! - [`ChannelState`]: what a store knows about a channel (rollback, fork).
+//! - [`ArtifactSink`]: where `import` receives verified bytes as they stream,
+//!   so that verifying and extracting read the bundle once.
+
+pub mod policy;
+pub mod report;
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use crate::bundle::{BundlePath, ManifestEntry, ReadLimits};
+use crate::inspect::digest::Sha256Digest;
+
+pub use policy::Policy;
+pub use report::{Check, Failure, Outcome, Report};
+
+/// What a store knows about one channel, for the rollback and fork checks.
+/// Built by `import` from the store; `verify --store` reads the same.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChannelState {
+    /// The version `current` points to: sequence, manifest digest and the
+    /// manifest's `created` time (the baseline).
+    pub current: Option<(u64, Sha256Digest, String)>,
+    /// Every kept version: sequence → manifest digest.
+    pub versions: BTreeMap<u64, Sha256Digest>,
+}
+
+/// Everything a verification needs besides the bundle and the policy.
+#[derive(Debug, Clone)]
+pub struct VerifyContext {
+    /// The time checks compare against (expiry, age, link times).
+    pub now: jiff::Timestamp,
+    /// The channel's state in a store (`--store`, or `import`).
+    pub channel: Option<ChannelState>,
+    /// Reader caps (the policy's caps are checked on top).
+    pub limits: ReadLimits,
+}
+
+/// Receives verified content while `verify` streams the bundle: `import`
+/// writes it into its staging folder; plain `verify` uses [`HashOnly`].
+pub trait ArtifactSink {
+    /// Before an artifact's decoded bytes stream: a writer for them, or
+    /// `None` to only hash (for example, when the store already holds a
+    /// file with the manifest's digest and will share it).
+    fn begin(
+        &mut self,
+        artifact: &BundlePath,
+        entry: &ManifestEntry,
+    ) -> io::Result<Option<Box<dyn Write + Send>>>;
+
+    /// After the artifact's size and SHA-256 matched the manifest; the
+    /// writer returned by `begin` has been flushed and dropped.
+    fn finish(&mut self, artifact: &BundlePath, entry: &ManifestEntry) -> io::Result<()>;
+
+    /// A small entry (SBOM, attestation, manifest, chain link) whose bytes
+    /// passed their checks, by tar entry name.
+    fn metadata(&mut self, name: &BundlePath, bytes: &[u8]) -> io::Result<()>;
+}
+
+/// A sink that keeps nothing: `lbom verify`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HashOnly;
+
+impl ArtifactSink for HashOnly {
+    fn begin(
+        &mut self,
+        _: &BundlePath,
+        _: &ManifestEntry,
+    ) -> io::Result<Option<Box<dyn Write + Send>>> {
+        Ok(None)
+    }
+
+    fn finish(&mut self, _: &BundlePath, _: &ManifestEntry) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn metadata(&mut self, _: &BundlePath, _: &[u8]) -> io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,135 @@
+//! The verification report: every check by a stable name, with its outcome.
+//! The names are an interface (scripts read `--format json`); they are
+//! listed in docs/policy.md, "Checks".
+
+use serde::Serialize;
+
+/// Why a bundle was refused. Each class has its own exit code (DESIGN.md,
+/// "Exit codes"), so a script can tell "tampered" from "not allowed".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    /// The archive, manifest, attestation or a link is malformed (exit 3).
+    Malformed,
+    /// A hash or size differs from what the manifest says, or an SBOM
+    /// disagrees with its artifact (exit 4).
+    Integrity,
+    /// A signature does not verify, a signer is not trusted for its role, a
+    /// threshold or required role is not met, or the bundle expired (exit 5).
+    Trust,
+    /// The content breaks a policy rule: format, licence, findings, caps,
+    /// age (exit 6).
+    Policy,
+    /// The bundle would roll the channel back or fork it (exit 7).
+    Rollback,
+    /// The bundle or the store could not be read or written (exit 10).
+    Io,
+}
+
+impl Failure {
+    /// The process exit code for this class.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Failure::Malformed => 3,
+            Failure::Integrity => 4,
+            Failure::Trust => 5,
+            Failure::Policy => 6,
+            Failure::Rollback => 7,
+            Failure::Io => 10,
+        }
+    }
+}
+
+/// What one check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", content = "failure", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Checked and fine.
+    Pass,
+    /// Checked and fine, with something the operator should know (a demo
+    /// key trusted, a clock not trusted).
+    Warn,
+    /// Checked and refused.
+    Fail(Failure),
+    /// Not checked: an earlier stage failed, or the check does not apply
+    /// (no `--store`). The detail says which.
+    Skipped,
+}
+
+/// One named check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// Stable dotted name (`archive.structure`, `chain.threshold`, …).
+    pub name: String,
+    /// Its outcome.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// One sentence: what was checked, or what is wrong and where.
+    pub detail: String,
+}
+
+/// Every check of one run, in the order made.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The checks.
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    /// Record a check.
+    pub fn push(&mut self, name: impl Into<String>, outcome: Outcome, detail: impl Into<String>) {
+        self.checks.push(Check {
+            name: name.into(),
+            outcome,
+            detail: detail.into(),
+        });
+    }
+
+    /// The first failure, which decides the exit code.
+    pub fn failure(&self) -> Option<Failure> {
+        self.checks.iter().find_map(|c| match c.outcome {
+            Outcome::Fail(f) => Some(f),
+            _ => None,
+        })
+    }
+
+    /// Whether every check passed (warnings and skips do not fail).
+    pub fn passed(&self) -> bool {
+        self.failure().is_none()
+    }
+
+    /// The checks that warned.
+    pub fn warnings(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| c.outcome == Outcome::Warn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_failure_decides_and_warnings_do_not_fail() {
+        let mut r = Report::default();
+        r.push("a", Outcome::Pass, "fine");
+        r.push("b", Outcome::Warn, "demo key");
+        assert!(r.passed());
+        r.push("c", Outcome::Fail(Failure::Trust), "bad signature");
+        r.push("d", Outcome::Fail(Failure::Integrity), "bad hash");
+        assert_eq!(r.failure(), Some(Failure::Trust));
+        assert_eq!(r.failure().map(Failure::exit_code), Some(5));
+        assert_eq!(r.warnings().count(), 1);
+    }
+
+    #[test]
+    fn json_names_the_status_and_class() -> Result<(), serde_json::Error> {
+        let mut r = Report::default();
+        r.push("chain.signatures", Outcome::Fail(Failure::Trust), "x");
+        r.push("archive.structure", Outcome::Pass, "y");
+        let v = serde_json::to_value(&r)?;
+        assert_eq!(v["checks"][0]["status"], "fail");
+        assert_eq!(v["checks"][0]["failure"], "trust");
+        assert_eq!(v["checks"][1]["status"], "pass");
+        Ok(())
+    }
+}

@@ -19,8 +19,12 @@ pub mod report;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use crate::bundle::{BundlePath, ManifestEntry, ReadLimits};
+use serde::Serialize;
+
+use crate::bundle::{BundlePath, Manifest, ManifestEntry, ReadLimits};
+use crate::envelope::KeyId;
 use crate::inspect::digest::Sha256Digest;
+use crate::inspect::facts::ModelFacts;
 
 pub use policy::Policy;
 pub use report::{Check, Failure, Outcome, Report};
@@ -45,6 +49,40 @@ pub struct VerifyContext {
     pub channel: Option<ChannelState>,
     /// Reader caps (the policy's caps are checked on top).
     pub limits: ReadLimits,
+}
+
+/// One chain link whose signature verified, as the report and the import
+/// log name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Signer {
+    /// 1-based link index.
+    pub index: u32,
+    /// The role it signed as.
+    pub role: String,
+    /// The key that signed it.
+    pub key_id: KeyId,
+    /// The policy's name for that key; `None` for a key the policy does not
+    /// list (only with `unknown_signers = "ignore"`).
+    pub key_name: Option<String>,
+    /// The signing time it claims.
+    pub time: String,
+    /// Its note.
+    pub note: Option<String>,
+}
+
+/// What a bundle that passed every check holds, for `import` and `diff`.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// Its exact bytes.
+    pub manifest_bytes: Vec<u8>,
+    /// Their SHA-256 (the bundle's identity on its channel).
+    pub manifest_sha256: Sha256Digest,
+    /// Every link, in chain order.
+    pub signers: Vec<Signer>,
+    /// A fresh scan of each artifact, by artifact path, in manifest order.
+    pub facts: Vec<(BundlePath, ModelFacts)>,
 }
 
 /// Receives verified content while `verify` streams the bundle: `import`

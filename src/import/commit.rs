@@ -121,7 +121,10 @@ pub fn commit(
             });
         }
     }
-    check_complete(&staged, verified)?;
+    if let Err(e) = check_complete(&staged, verified) {
+        staged.discard()?;
+        return Err(e);
+    }
     let (shared_files, written_files) = staged.counts();
     let record = write_record(&staged, verified, info, receipt)?;
     fsutil::seal_subdirs(staged.dir()).map_err(io_at(staged.dir()))?;

@@ -77,10 +77,10 @@ pub fn receipt_statement(verified: &Verified, inputs: &ReceiptInputs) -> Vec<u8>
         "subject": subject,
         "predicateType": VSA_PREDICATE_TYPE,
         "predicate": {
-            "verifier": {
-                "id": format!("{VERIFIER_ID}@{}", crate::TOOL_VERSION),
-                "version": {crate::TOOL_NAME: crate::TOOL_VERSION},
-            },
+            // The version is in the id. VSA v1 allows an optional
+            // `verifier.version` map, but the in-toto-attestation reference
+            // protobuf (predicates/vsa/v1) has only `id` and rejects it.
+            "verifier": {"id": format!("{VERIFIER_ID}@{}", crate::TOOL_VERSION)},
             "timeVerified": crate::bundle::manifest::format_time(inputs.time),
             "resourceUri": resource_urn(verified),
             "policy": {"uri": inputs.policy_file, "digest": digest(&inputs.policy_sha256)},

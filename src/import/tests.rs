@@ -899,5 +899,37 @@ fn the_receipt_is_a_signed_vsa_over_the_manifest_and_artifacts() -> R {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    // The predicate against the in-toto-attestation VSA v1 protobuf, which
+    // rejects unknown or mistyped fields. That binding (0.9.3) declares
+    // `verifiedLevels` a single string where the SLSA VSA v1 spec says
+    // "array (SlsaResult)": the spec wins, so that one field is checked
+    // apart (a list of strings).
+    let out = std::process::Command::new(venv_python()?)
+        .arg("-c")
+        .arg(VSA_CHECK)
+        .arg(&path)
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("PASSED ['LBOM_POLICY_PASSED']"));
     Ok(())
 }
+
+const VSA_CHECK: &str = r#"
+import base64, json, sys
+import google.protobuf.json_format as pbj
+from in_toto_attestation.predicates.vsa.v1 import vsa_pb2
+env = json.load(open(sys.argv[1]))
+stmt = json.loads(base64.b64decode(env["payload"]))
+assert stmt["predicateType"] == "https://slsa.dev/verification_summary/v1"
+predicate = dict(stmt["predicate"])
+levels = predicate.pop("verifiedLevels")
+assert isinstance(levels, list) and all(isinstance(l, str) for l in levels), levels
+pb = vsa_pb2.VerificationSummary()
+pbj.ParseDict(predicate, pb)
+print(pb.verification_result, levels)
+"#;

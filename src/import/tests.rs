@@ -933,3 +933,85 @@ pb = vsa_pb2.VerificationSummary()
 pbj.ParseDict(predicate, pb)
 print(pb.verification_result, levels)
 "#;
+
+#[test]
+fn reimporting_a_kept_older_version_switches_back_to_it() -> R {
+    // What an import does once the verifier let an older bundle through
+    // (`allow_rollback`): the kept version is reused, not rewritten.
+    let dir = tempfile::tempdir()?;
+    let (v1, v2) = two_versions(dir.path())?;
+    let root = dir.path().join("store");
+    committed(run_import(&v1, &root)?)?;
+    committed(run_import(&v2, &root)?)?;
+    let c = committed(run_import(&v1, &root)?)?;
+    assert!(matches!(
+        c,
+        Committed::New {
+            sequence: 1,
+            previous: Some(2),
+            shared_files: 0,
+            written_files: 0,
+            ..
+        }
+    ));
+    let store = Store::open(&root)?;
+    assert_eq!(store.current("stable")?, Some(1));
+    let history = store.history("stable")?;
+    assert_eq!(seqs(&history), [1, 2, 1]);
+    assert_eq!(history.last().map(|e| e.from), Some(Some(2)));
+    assert!(staging_is_empty(&root)?);
+    assert!(audit(&store, None, true)?.passed());
+    assert_eq!(
+        audit(&store, Some("nightly"), false)
+            .err()
+            .map(|e| e.class()),
+        Some(ErrorClass::Refused)
+    );
+    Ok(())
+}
+
+/// Throughput of the store's own work (run with `--ignored --nocapture`):
+/// a first import writes a 256 MiB artifact; the next version shares it
+/// (re-hash + hard link); audit re-hashes both versions.
+#[test]
+#[ignore = "measurement"]
+fn measure_import_share_and_audit() -> R {
+    let dir = tempfile::tempdir()?;
+    let big: Vec<u8> = (0..(256u32 << 20) / 32)
+        .flat_map(|i| Sha256Digest::of(&i.to_le_bytes()).0)
+        .collect();
+    let v1 = make_bundle(
+        dir.path(),
+        "b1",
+        &[("w.bin", &big), ("c.json", b"1")],
+        1,
+        None,
+    )?;
+    let v2 = make_bundle(
+        dir.path(),
+        "b2",
+        &[("w.bin", &big), ("c.json", b"2")],
+        2,
+        Some(&v1),
+    )?;
+    let root = dir.path().join("store");
+    let mib = big.len() as f64 / f64::from(1u32 << 20);
+    for (label, bundle) in [("first import", &v1), ("shared import", &v2)] {
+        let t = std::time::Instant::now();
+        committed(run_import(bundle, &root)?)?;
+        let s = t.elapsed().as_secs_f64();
+        eprintln!(
+            "{label}: {s:.2} s ({:.0} MiB/s, fake verifier included)",
+            mib / s
+        );
+    }
+    let t = std::time::Instant::now();
+    let report = audit(&Store::open(&root)?, None, true)?;
+    let s = t.elapsed().as_secs_f64();
+    assert!(report.passed());
+    eprintln!(
+        "audit --all (2 x {mib:.0} MiB): {s:.2} s ({:.0} MiB/s)",
+        2.0 * mib / s
+    );
+    Ok(())
+}

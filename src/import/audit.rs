@@ -330,7 +330,9 @@ fn check_channel_entries(
 /// What a version must hold: relative path → (size if known, SHA-256).
 type Expected = BTreeMap<String, (Option<u64>, Sha256Digest)>;
 
-fn audit_version(
+/// Audit one version against its record, the record against
+/// `recorded_record` (the history's digest of it, when known).
+pub(crate) fn audit_version(
     store: &Store,
     channel: &str,
     seq: u64,

@@ -156,7 +156,8 @@ pub fn commit(
     append_history(
         &channel_dir.join(HISTORY),
         &HistoryEntry::import(&record, record_sha256, previous),
-    )?;
+    )
+    .map_err(|e| unrecorded(channel, sequence, e))?;
     Ok(Committed::New {
         channel: channel.to_owned(),
         sequence,
@@ -193,7 +194,8 @@ fn reuse_kept(
     let mut entry = HistoryEntry::import(&kept, kept_sha256, previous);
     entry.time = record.imported_at.clone();
     entry.accepted_drift = record.accepted_drift.clone();
-    append_history(&channel_dir.join(HISTORY), &entry)?;
+    append_history(&channel_dir.join(HISTORY), &entry)
+        .map_err(|e| unrecorded(channel, record.sequence, e))?;
     Ok(Committed::New {
         channel: channel.to_owned(),
         sequence: record.sequence,
@@ -202,6 +204,14 @@ fn reuse_kept(
         written_files: 0,
         receipt: kept.receipt_sha256.is_some(),
     })
+}
+
+pub(crate) fn unrecorded(channel: &str, sequence: u64, e: StoreError) -> StoreError {
+    StoreError::CommittedUnrecorded {
+        channel: channel.to_owned(),
+        sequence,
+        source: Box::new(e),
+    }
 }
 
 /// Refuse to commit what the verifier did not fully stage: every manifest
@@ -239,6 +249,20 @@ fn check_complete(staged: &Staged, verified: &Verified) -> Result<(), StoreError
             staged.chain_links().len(),
             verified.signers.len()
         )));
+    }
+    let listed: BTreeSet<&str> = verified
+        .manifest
+        .entries
+        .iter()
+        .filter(|e| e.role != Role::Artifact)
+        .map(|e| e.path.as_str())
+        .collect();
+    let chain_prefix = format!("{}/", layout::CHAIN_DIR);
+    if let Some(stray) = staged
+        .metadata_names()
+        .find(|n| *n != layout::MANIFEST && !listed.contains(n) && !n.starts_with(&chain_prefix))
+    {
+        return Err(incomplete(format!("{stray} is not a bundle entry")));
     }
     let manifest_path = staged.dir().join(BUNDLE_DIR).join(layout::MANIFEST);
     if Sha256Digest::of(&verified.manifest_bytes) != verified.manifest_sha256 {

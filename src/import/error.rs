@@ -59,6 +59,20 @@ pub enum StoreError {
     /// The request is refused.
     #[error("{0}")]
     Refused(String),
+    /// The commit point was passed (the version is current) but recording
+    /// it in the history failed; the next writer's recovery records it.
+    #[error(
+        "channel {channel}: version {sequence} is now current, but its history line could not be written (the next import or rollback writes it)"
+    )]
+    CommittedUnrecorded {
+        /// Channel.
+        channel: String,
+        /// The version now current.
+        sequence: u64,
+        /// Why the append failed.
+        #[source]
+        source: Box<StoreError>,
+    },
 }
 
 impl StoreError {
@@ -70,6 +84,7 @@ impl StoreError {
             StoreError::NotAStore { .. } => ErrorClass::NotAStore,
             StoreError::Damaged { .. } => ErrorClass::Damaged,
             StoreError::Refused(_) => ErrorClass::Refused,
+            StoreError::CommittedUnrecorded { .. } => ErrorClass::Io,
         }
     }
 

@@ -2,13 +2,12 @@
 
 use serde::Serialize;
 
-use super::commit::switch_current;
+use super::audit::audit_version;
+use super::commit::{switch_current, unrecorded};
 use super::error::StoreError;
-use super::layout::{BUNDLE_DIR, HISTORY};
+use super::layout::HISTORY;
 use super::lock::LockedStore;
 use super::record::{HistoryEntry, append_history};
-use crate::bundle::{ReadLimits, layout};
-use crate::inspect::digest::Sha256Digest;
 
 /// What a rollback did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -30,8 +29,8 @@ pub enum RolledBack {
 
 /// Switch `channel`'s `current` to the kept version `to_seq`, atomically
 /// (one rename), and record it in the history. Only a committed version
-/// whose record and manifest still agree is accepted; anything else is
-/// refused and nothing changes.
+/// that still matches its records (re-hashed in full, as `audit` does) is
+/// accepted; anything else is refused and nothing changes.
 pub fn rollback(
     store: &LockedStore,
     channel: &str,
@@ -57,16 +56,30 @@ pub fn rollback(
             }
         )));
     }
-    let (record, record_sha256) = store.record(channel, to_seq)?;
-    let manifest = version.join(BUNDLE_DIR).join(layout::MANIFEST);
-    let bytes = super::fsutil::read_small(&manifest, ReadLimits::default().max_json_bytes)
-        .map_err(super::error::io_at(&manifest))?;
-    if Sha256Digest::of(&bytes) != record.manifest_sha256 {
+    // Never switch to a version that no longer matches its records: re-hash
+    // it all first (rollback is rare; a damaged target is worse).
+    let recorded = store
+        .history(channel)?
+        .iter()
+        .rev()
+        .find(|e| e.sequence == to_seq)
+        .map(|e| e.record_sha256);
+    let checked = audit_version(store, channel, to_seq, recorded)?;
+    if let Some(p) = checked.problems.first() {
         return Err(StoreError::damaged(
-            &manifest,
-            "no longer hashes to the recorded digest; run lbom audit",
+            &version,
+            format!(
+                "version {to_seq} differs from its records ({} {}: {}); run lbom audit",
+                serde_json::to_value(p.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                p.path,
+                p.detail
+            ),
         ));
     }
+    let (record, record_sha256) = store.record(channel, to_seq)?;
     let from = store.current(channel)?;
     if from == Some(to_seq) {
         return Ok(RolledBack::AlreadyCurrent { to: to_seq });
@@ -75,6 +88,7 @@ pub fn rollback(
     append_history(
         &channel_dir.join(HISTORY),
         &HistoryEntry::rollback(&record, record_sha256, from, now),
-    )?;
+    )
+    .map_err(|e| unrecorded(channel, to_seq, e))?;
     Ok(RolledBack::Switched { from, to: to_seq })
 }

@@ -87,6 +87,11 @@ impl Staged {
         self.metadata_names.contains(name)
     }
 
+    /// Every metadata entry name staged.
+    pub fn metadata_names(&self) -> impl Iterator<Item = &str> {
+        self.metadata_names.iter().map(String::as_str)
+    }
+
     /// The staged chain links (`bundle/chain/…`) with their digests: what a
     /// receipt names as input attestations and `import.json` records.
     pub fn chain_links(&self) -> Vec<StoredFile> {

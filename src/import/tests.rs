@@ -1015,3 +1015,24 @@ fn measure_import_share_and_audit() -> R {
     );
     Ok(())
 }
+
+#[test]
+fn rollback_refuses_a_version_that_no_longer_matches_its_records() -> R {
+    let dir = tempfile::tempdir()?;
+    let (v1, v2) = two_versions(dir.path())?;
+    let root = dir.path().join("store");
+    committed(run_import(&v1, &root)?)?;
+    committed(run_import(&v2, &root)?)?;
+    let weights = root.join("stable/1/files/sub/weights.bin");
+    fs::set_permissions(&weights, fs::Permissions::from_mode(0o644))?;
+    fs::write(&weights, [9u8; 5000])?;
+    let store = Store::open(&root)?;
+    let err = rollback(&store.lock()?, "stable", 1, jiff::Timestamp::UNIX_EPOCH)
+        .err()
+        .ok_or("rolled back to a tampered version")?;
+    assert_eq!(err.class(), ErrorClass::Damaged);
+    assert!(err.to_string().contains("files/sub/weights.bin"), "{err}");
+    assert_eq!(store.current("stable")?, Some(2));
+    assert_eq!(seqs(&store.history("stable")?), [1, 2]);
+    Ok(())
+}

@@ -93,6 +93,15 @@ fn fault(_: FaultPoint) -> Result<(), StoreError> {
 
 /// Commit `staged` (filled by verifying `verified`'s bundle) as the
 /// channel's new current version, with `receipt` stored beside it.
+///
+/// Steps (docs/store.md, "Commit protocol"): check the staged version is
+/// complete; write the receipt and `import.json`; seal and fsync the staged
+/// tree; rename it to `<channel>/<seq>` (replacing a folder of that number
+/// that was never current); seal it; switch `current` (the commit point);
+/// append the history line. The caller holds the lock and ran
+/// [`LockedStore::recover`] before staging (as [`super::import`] does).
+/// Re-committing the current bundle returns [`Committed::AlreadyCurrent`]
+/// and removes the staged copy.
 pub fn commit(
     store: &LockedStore,
     staged: Staged,

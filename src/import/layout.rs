@@ -200,6 +200,35 @@ impl Store {
         Ok((record, digest))
     }
 
+    /// The channel's baseline for `diff`: the current version's folder and
+    /// its manifest, whose bytes must still hash to the recorded digest
+    /// (else [`StoreError::Damaged`]). `None` when nothing was imported.
+    pub fn baseline(&self, channel: &str) -> Result<Option<Baseline>, StoreError> {
+        let Some(sequence) = self.current(channel)? else {
+            return Ok(None);
+        };
+        let (record, _) = self.record(channel, sequence)?;
+        let dir = self.version_dir(channel, sequence)?;
+        let path = dir.join(BUNDLE_DIR).join(crate::bundle::layout::MANIFEST);
+        let limit = crate::bundle::ReadLimits::default().max_json_bytes;
+        let bytes = fsutil::read_small(&path, limit).map_err(io_at(&path))?;
+        if Sha256Digest::of(&bytes) != record.manifest_sha256 {
+            return Err(StoreError::damaged(
+                &path,
+                "no longer hashes to the recorded digest; run lbom audit",
+            ));
+        }
+        let manifest = serde_json::from_slice(&bytes)
+            .map_err(|e| StoreError::damaged(&path, format!("does not parse: {e}")))?;
+        Ok(Some(Baseline {
+            sequence,
+            dir,
+            manifest,
+            manifest_bytes: bytes,
+            record,
+        }))
+    }
+
     /// What the store knows about `channel` for the rollback and fork checks:
     /// `current` and every committed version (recorded in the history, or
     /// current). A channel never imported has the default (empty) state.
@@ -230,6 +259,21 @@ impl Store {
                 .iter()
                 .any(|e| e.sequence == sequence))
     }
+}
+
+/// A channel's current version, as `diff` compares against it.
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    /// Its sequence.
+    pub sequence: u64,
+    /// Its folder (`files/`, `bundle/sboms/…` inside).
+    pub dir: PathBuf,
+    /// Its manifest (checked against the recorded digest).
+    pub manifest: crate::bundle::Manifest,
+    /// The manifest's exact bytes.
+    pub manifest_bytes: Vec<u8>,
+    /// Its import record.
+    pub record: ImportRecord,
 }
 
 /// A version folder name: decimal, no sign, no leading zero, at least 1.

@@ -58,7 +58,7 @@ use std::path::Path;
 pub use audit::{AuditReport, ChannelAudit, Problem, ProblemKind, VersionAudit, audit};
 pub use commit::{Committed, commit};
 pub use error::{ErrorClass, StoreError};
-pub use layout::Store;
+pub use layout::{Baseline, Store};
 pub use lock::LockedStore;
 pub use receipt::{ReceiptInputs, receipt};
 pub use record::{HistoryAction, HistoryEntry, ImportInfo, ImportRecord, SignerRecord, StoredFile};

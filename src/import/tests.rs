@@ -294,6 +294,14 @@ fn import_commits_a_read_only_version_and_switches_current() -> R {
     );
     let (record, _) = store.record("stable", 1)?;
     assert_eq!(record.policy_file, "station.toml");
+    let baseline = store.baseline("stable")?.ok_or("baseline")?;
+    assert_eq!(
+        (baseline.sequence, baseline.dir.clone()),
+        (1, version.clone())
+    );
+    assert_eq!(Sha256Digest::of(&baseline.manifest_bytes), digest);
+    assert_eq!(baseline.manifest.sequence, 1);
+    assert!(store.baseline("nightly")?.is_none());
     assert_eq!(record.unlisted.len(), 1);
     assert!(audit(&store, None, true)?.passed());
 

@@ -22,7 +22,8 @@ use serde::Serialize;
 use super::error::StoreError;
 use super::fsutil;
 use super::layout::{
-    BUNDLE_DIR, CURRENT, CURRENT_TMP, FILES_DIR, HISTORY, RECEIPT, RECORD, Store, parse_sequence,
+    BUNDLE_DIR, CURRENT, CURRENT_TMP, FACTS, FILES_DIR, HISTORY, RECEIPT, RECORD, Store,
+    parse_sequence,
 };
 use super::record::{HistoryFile, ImportRecord, read_history};
 use crate::bundle::{Manifest, ReadLimits, Role, layout};
@@ -493,6 +494,9 @@ fn expected_files(manifest: &Manifest, record: &ImportRecord) -> Expected {
     }
     if let Some(d) = record.receipt_sha256 {
         out.insert(RECEIPT.to_owned(), (None, d));
+    }
+    if let Some(d) = record.facts_sha256 {
+        out.insert(FACTS.to_owned(), (None, d));
     }
     out
 }

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::error::{StoreError, io_at};
 use super::fsutil;
-use super::layout::{BUNDLE_DIR, CURRENT, CURRENT_TMP, HISTORY, RECEIPT, RECORD};
+use super::layout::{BUNDLE_DIR, CURRENT, CURRENT_TMP, FACTS, HISTORY, RECEIPT, RECORD};
 use super::lock::LockedStore;
 use super::record::{HistoryEntry, ImportInfo, ImportRecord, append_history};
 use super::sink::Staged;
@@ -307,6 +307,14 @@ fn write_record(
         fsutil::write_new_synced(&path, &bytes).map_err(io_at(&path))?;
         record.receipt_sha256 = Some(Sha256Digest::of(&bytes));
     }
+    let facts: Vec<&crate::inspect::facts::ModelFacts> =
+        verified.facts.iter().map(|(_, f)| f).collect();
+    let mut facts_bytes = serde_json::to_vec_pretty(&facts)
+        .map_err(|e| StoreError::Refused(format!("the scan facts cannot be recorded: {e}")))?;
+    facts_bytes.push(b'\n');
+    let path = staged.dir().join(FACTS);
+    fsutil::write_new_synced(&path, &facts_bytes).map_err(io_at(&path))?;
+    record.facts_sha256 = Some(Sha256Digest::of(&facts_bytes));
     let path = staged.dir().join(RECORD);
     fsutil::write_new_synced(&path, &record.to_bytes()).map_err(io_at(&path))?;
     Ok(record)

@@ -33,6 +33,10 @@ pub const FILES_DIR: &str = "files";
 pub const BUNDLE_DIR: &str = "bundle";
 /// In a version: its import record.
 pub const RECORD: &str = "import.json";
+/// The fresh scan of every artifact made while it was verified
+/// (`Vec<ModelFacts>`, the scan JSON form): what `diff` compares a new
+/// bundle against, without re-scanning the store.
+pub const FACTS: &str = "facts.json";
 /// In a version: the station's signed receipt.
 pub const RECEIPT: &str = "receipt.dsse.json";
 

@@ -126,6 +126,8 @@ pub struct ImportRecord {
     pub unlisted: Vec<StoredFile>,
     /// SHA-256 of `receipt.dsse.json`, when a receipt was signed.
     pub receipt_sha256: Option<Sha256Digest>,
+    /// SHA-256 of `facts.json`.
+    pub facts_sha256: Option<Sha256Digest>,
 }
 
 impl ImportRecord {
@@ -151,6 +153,7 @@ impl ImportRecord {
             tool_version: crate::TOOL_VERSION.to_owned(),
             unlisted: Vec::new(),
             receipt_sha256: None,
+            facts_sha256: None,
         }
     }
 

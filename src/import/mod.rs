@@ -17,6 +17,7 @@
 //!       bundle/manifest.json    the bundle's metadata entries, by entry name:
 //!       bundle/attestation.intoto.json, bundle/sboms/…, bundle/chain/NNNN.dsse.json
 //!       import.json             the import record (ImportRecord)
+//!       facts.json              the fresh scan of each artifact (what diff compares)
 //!       receipt.dsse.json       the station's signed receipt (with --key)
 //! ```
 //!

@@ -192,7 +192,7 @@ fn reuse_kept(
     let (kept, kept_sha256) = store.record(channel, record.sequence)?;
     if kept.manifest_sha256 != verified.manifest_sha256 {
         staged.discard()?;
-        return Err(StoreError::Refused(format!(
+        return Err(StoreError::Conflict(format!(
             "channel {channel} already keeps version {} with manifest {}; a different bundle with the same sequence cannot be stored beside it",
             record.sequence, kept.manifest_sha256
         )));

@@ -19,6 +19,9 @@ pub enum ErrorClass {
     /// The request cannot be done as asked: an unknown version to roll back
     /// to, an unsafe path, a bundle that changed while it was imported.
     Refused,
+    /// The bundle conflicts with the channel's history: another bundle is
+    /// kept under its sequence (a fork the store cannot hold).
+    Conflict,
 }
 
 /// Errors of the model store.
@@ -59,6 +62,9 @@ pub enum StoreError {
     /// The request is refused.
     #[error("{0}")]
     Refused(String),
+    /// The bundle conflicts with a kept version.
+    #[error("{0}")]
+    Conflict(String),
     /// The commit point was passed (the version is current) but recording
     /// it in the history failed; the next writer's recovery records it.
     #[error(
@@ -84,6 +90,7 @@ impl StoreError {
             StoreError::NotAStore { .. } => ErrorClass::NotAStore,
             StoreError::Damaged { .. } => ErrorClass::Damaged,
             StoreError::Refused(_) => ErrorClass::Refused,
+            StoreError::Conflict(_) => ErrorClass::Conflict,
             StoreError::CommittedUnrecorded { .. } => ErrorClass::Io,
         }
     }

@@ -767,7 +767,7 @@ fn a_different_bundle_cannot_take_a_kept_sequence() -> R {
     // The fake verifier lets the fork through (as `allow_fork` would); the
     // store still cannot keep two versions 1.
     let err = run_import(&fork, &root).err().ok_or("fork stored")?;
-    assert_eq!(err.class(), ErrorClass::Refused);
+    assert_eq!(err.class(), ErrorClass::Conflict);
     assert!(staging_is_empty(&root)?);
     let store = Store::open(&root)?;
     assert_eq!(seqs(&store.history("stable")?), [1]);

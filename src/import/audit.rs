@@ -129,10 +129,16 @@ impl AuditReport {
             let current = c.current.map_or("none".to_owned(), |s| s.to_string());
             let _ = writeln!(out, "channel {} (current: {current})", c.channel);
             for p in &c.problems {
-                let _ = writeln!(out, "  {}: {} — {}", kind_word(p.kind), p.path, p.detail);
+                let _ = writeln!(
+                    out,
+                    "  {}: {} — {}",
+                    kind_word(p.kind),
+                    visible(&p.path),
+                    visible(&p.detail)
+                );
             }
             for n in &c.notes {
-                let _ = writeln!(out, "  note: {n}");
+                let _ = writeln!(out, "  note: {}", visible(n));
             }
             for v in &c.versions {
                 let mark = if v.current { " (current)" } else { "" };
@@ -147,7 +153,13 @@ impl AuditReport {
                     v.sequence, v.files_checked, v.bytes_checked
                 );
                 for p in &v.problems {
-                    let _ = writeln!(out, "    {}: {} — {}", kind_word(p.kind), p.path, p.detail);
+                    let _ = writeln!(
+                        out,
+                        "    {}: {} — {}",
+                        kind_word(p.kind),
+                        visible(&p.path),
+                        visible(&p.detail)
+                    );
                 }
             }
         }
@@ -159,6 +171,12 @@ impl AuditReport {
         }
         out
     }
+}
+
+/// Store paths can hold names planted by anyone with write access: shown
+/// escaped, like every untrusted string lbom prints.
+fn visible(s: &str) -> String {
+    crate::describe::text::visible(s)
 }
 
 fn kind_word(kind: ProblemKind) -> &'static str {

@@ -13,8 +13,16 @@
 //! - [`ArtifactSink`]: where `import` receives verified bytes as they stream,
 //!   so that verifying and extracting read the bundle once.
 
+mod chain;
+mod entries;
 pub mod policy;
 pub mod report;
+mod rules;
+pub mod run;
+mod sbom_check;
+mod structure;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -28,6 +36,7 @@ use crate::inspect::facts::ModelFacts;
 
 pub use policy::Policy;
 pub use report::{Check, Failure, Outcome, Report};
+pub use run::{CHECK_NAMES, verify};
 
 /// What a store knows about one channel, for the rollback and fork checks.
 /// Built by `import` from the store; `verify --store` reads the same.

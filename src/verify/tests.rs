@@ -982,3 +982,36 @@ fn findings_at_or_above_fail_on_fail() -> R {
     );
     Ok(())
 }
+
+/// Throughput of `verify` over a real bundle (release build):
+/// `LBOM_VERIFY_BENCH=B.lbom cargo test --release --lib verify::tests::bench -- --ignored --nocapture`.
+/// `B.lbom` must be signed by keys/demo-maintainer as maintainer.
+#[test]
+#[ignore = "benchmark: needs a large bundle"]
+fn bench_verify_throughput() -> R {
+    let Some(path) = std::env::var_os("LBOM_VERIFY_BENCH") else {
+        return Err("set LBOM_VERIFY_BENCH".into());
+    };
+    let path = PathBuf::from(path);
+    let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("keys");
+    let demo = SigningKey::load(&keys.join("demo-maintainer.key"), None)?;
+    let mut p = policy(vec![trusted("demo", &demo, &["maintainer"])]);
+    p.caps.max_total_bytes = u64::MAX;
+    let c = VerifyContext {
+        now: jiff::Timestamp::now(),
+        channel: None,
+        limits: ReadLimits::default(),
+    };
+    let bytes = std::fs::metadata(&path)?.len();
+    for _ in 0..3 {
+        let start = std::time::Instant::now();
+        let r = run(&path, &p, &c);
+        let secs = start.elapsed().as_secs_f64();
+        assert_passes(&r);
+        println!(
+            "verify: {bytes} bytes in {secs:.3} s = {:.3} GB/s",
+            bytes as f64 / secs / 1e9
+        );
+    }
+    Ok(())
+}

@@ -1015,3 +1015,94 @@ fn bench_verify_throughput() -> R {
     }
     Ok(())
 }
+
+/// A torch.save-style zip whose `data.pkl` calls `posix.system`.
+fn torch_zip() -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    use ::zip::write::{SimpleFileOptions, ZipWriter};
+    let pickle: &[u8] =
+        b"\x80\x02cposix\x0asystem\x0aq\x00X\x0a\x00\x00\x00echo pwnedq\x01\x85q\x02Rq\x03.";
+    let mut w = ZipWriter::new(io::Cursor::new(Vec::new()));
+    w.start_file(
+        "archive/data.pkl",
+        SimpleFileOptions::default().compression_method(::zip::CompressionMethod::Stored),
+    )?;
+    w.write_all(pickle)?;
+    // Padding so `auto` finds the entry worth compressing.
+    w.start_file(
+        "archive/data/0",
+        SimpleFileOptions::default().compression_method(::zip::CompressionMethod::Stored),
+    )?;
+    w.write_all(&[0u8; 200_000])?;
+    Ok(w.finish()?.into_inner())
+}
+
+#[test]
+fn zip_pickles_are_rescanned_through_random_access_when_raw() -> R {
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let root = dir.path().join("model");
+    std::fs::create_dir_all(&root)?;
+    std::fs::write(root.join("model.pt"), torch_zip()?)?;
+    let mut p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    p.content.allowed_formats.insert(Format::PytorchZip);
+    for (name, compress) in [
+        ("raw.lbom", Compression::None),
+        ("zstd.lbom", Compression::Zstd(3)),
+    ] {
+        let out = dir.path().join(name);
+        pack_test(&options(vec![root.clone()], out.clone(), compress))?;
+        sign_as(&out, &a, "maintainer")?;
+        let (r, v) = verify(&out, &p, &ctx()?, &mut HashOnly);
+        assert_passes(&r);
+        let facts = v.ok_or("no Verified")?.facts;
+        let (_, f) = facts.first().ok_or("no facts")?;
+        assert_eq!(f.format, Format::PytorchZip);
+        let unscanned = f
+            .findings
+            .iter()
+            .any(|x| x.code == "pickle.zip_not_scanned");
+        if compress == Compression::None {
+            // The pickle was read through the seekable view of the entry.
+            assert!(!unscanned, "{f:#?}");
+            assert!(
+                f.pickle_imports.iter().any(|i| i.contains("system")),
+                "{f:#?}"
+            );
+            assert!(!detail(&r, "sbom.consistent").contains("not re-checked"));
+        } else {
+            // A zstd entry gives no random access: said, not faked.
+            assert!(unscanned, "{f:#?}");
+            assert!(
+                detail(&r, "sbom.consistent").contains("not re-checked"),
+                "{r:#?}"
+            );
+        }
+        // The fresh scan's findings feed policy.findings.
+        let mut strict = p.clone();
+        strict.content.fail_on = Some(crate::inspect::Severity::Error);
+        assert_fails(
+            &run(&out, &strict, &ctx()?),
+            "policy.findings",
+            Failure::Policy,
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn hostile_tars_fail_archive_structure() -> R {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/bundle/hostile");
+    let a = key(1)?;
+    let p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "tar") {
+            let r = run(&path, &p, &ctx()?);
+            assert_fails(&r, "archive.structure", Failure::Malformed);
+            seen += 1;
+        }
+    }
+    assert!(seen >= 14, "only {seen} hostile vectors");
+    Ok(())
+}

@@ -7,6 +7,11 @@
 //! did not reach are reported as skipped, so a report never claims a check
 //! it did not make.
 //!
+//! - [`run`]: [`verify()`](run::verify) and the check order ([`CHECK_NAMES`]);
+//!   the stages are `structure` (archive.structure, manifest.form), `chain`
+//!   (chain.*), `rules` (caps, time, demo keys, content rules, history),
+//!   `entries` (attestation.subjects, entries.digests: one streamed read of
+//!   every byte) and `sbom_check` (sbom.consistent).
 //! - [`policy`]: the TOML trust policy (docs/policy.md).
 //! - [`report`]: checks, outcomes and the failure classes behind exit codes.
 //! - [`ChannelState`]: what a store knows about a channel (rollback, fork).

@@ -1106,3 +1106,160 @@ fn hostile_tars_fail_archive_structure() -> R {
     assert!(seen >= 14, "only {seen} hostile vectors");
     Ok(())
 }
+
+/// A link envelope signed by `k` over `predicate` for `manifest`; `hint`
+/// replaces the keyid hint, `twice` adds a second signature.
+fn craft_link(
+    manifest: &Sha256Digest,
+    predicate: &crate::bundle::chain::LinkPredicate,
+    k: &SigningKey,
+    hint: Option<&str>,
+    twice: bool,
+) -> Vec<u8> {
+    use crate::envelope::{Envelope, PAYLOAD_TYPE_IN_TOTO, Signature};
+    let payload = crate::bundle::chain::link_payload(manifest, predicate);
+    let mut env = Envelope::new(PAYLOAD_TYPE_IN_TOTO, payload);
+    let sig = Signature {
+        keyid: hint.map_or_else(|| k.key_id().to_string(), str::to_owned),
+        sig: k.sign(&env.pae()),
+    };
+    if twice {
+        env.signatures.push(sig.clone());
+    }
+    env.signatures.push(sig);
+    env.encode()
+}
+
+#[test]
+fn links_must_chain_to_this_manifest_and_each_other() -> R {
+    use crate::bundle::chain::{LinkPredicate, PreviousLink};
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    let b = bundle(dir.path(), "b.lbom", &[(&a, "maintainer")])?;
+    let base = entries_of(&b)?;
+    let manifest = base
+        .iter()
+        .find(|(n, _)| n == "manifest.json")
+        .map(|(_, m)| Sha256Digest::of(m))
+        .ok_or("no manifest")?;
+    let link1 = base
+        .iter()
+        .find(|(n, _)| n == "chain/0001.dsse.json")
+        .map(|(_, l)| l.clone())
+        .ok_or("no link")?;
+    let predicate = |index: u32, previous: Option<PreviousLink>| LinkPredicate {
+        index,
+        role: "maintainer".into(),
+        keyid: a.key_id(),
+        time: "1970-01-01T00:00:00Z".into(),
+        note: None,
+        previous,
+    };
+    let good_previous = PreviousLink {
+        path: "chain/0001.dsse.json".into(),
+        sha256: Sha256Digest::of(&link1),
+    };
+    let other = Sha256Digest::of(b"other");
+    let cases: Vec<(Vec<u8>, &str, Failure)> = vec![
+        // Link 2 signs another manifest.
+        (
+            craft_link(
+                &other,
+                &predicate(2, Some(good_previous.clone())),
+                &a,
+                None,
+                false,
+            ),
+            "chain.links",
+            Failure::Trust,
+        ),
+        // Link 2 names other bytes as link 1.
+        (
+            craft_link(
+                &manifest,
+                &predicate(
+                    2,
+                    Some(PreviousLink {
+                        sha256: other,
+                        ..good_previous.clone()
+                    }),
+                ),
+                &a,
+                None,
+                false,
+            ),
+            "chain.links",
+            Failure::Trust,
+        ),
+        // Link 2 names no previous link.
+        (
+            craft_link(&manifest, &predicate(2, None), &a, None, false),
+            "chain.links",
+            Failure::Trust,
+        ),
+        // A keyid hint that is not the signed key id.
+        (
+            craft_link(
+                &manifest,
+                &predicate(2, Some(good_previous.clone())),
+                &a,
+                Some("alice"),
+                false,
+            ),
+            "chain.signatures",
+            Failure::Trust,
+        ),
+        // Two signatures on one link.
+        (
+            craft_link(
+                &manifest,
+                &predicate(2, Some(good_previous.clone())),
+                &a,
+                None,
+                true,
+            ),
+            "chain.signatures",
+            Failure::Trust,
+        ),
+    ];
+    for (i, (link2, check, failure)) in cases.into_iter().enumerate() {
+        let mut entries = base.clone();
+        entries.push(("chain/0002.dsse.json".into(), link2));
+        let path = dir.path().join(format!("case-{i}.lbom"));
+        write_tar(&path, &entries)?;
+        let r = run(&path, &p, &ctx()?);
+        assert_fails(&r, check, failure);
+    }
+    // A correct link 2 passes; link 1 naming a previous link fails.
+    let mut entries = base.clone();
+    entries.push((
+        "chain/0002.dsse.json".into(),
+        craft_link(
+            &manifest,
+            &predicate(2, Some(good_previous.clone())),
+            &a,
+            None,
+            false,
+        ),
+    ));
+    let path = dir.path().join("good.lbom");
+    write_tar(&path, &entries)?;
+    assert_passes(&run(&path, &p, &ctx()?));
+    let mut entries = base.clone();
+    for (n, l) in &mut entries {
+        if n == "chain/0001.dsse.json" {
+            *l = craft_link(
+                &manifest,
+                &predicate(1, Some(good_previous.clone())),
+                &a,
+                None,
+                false,
+            );
+        }
+    }
+    let path = dir.path().join("first.lbom");
+    write_tar(&path, &entries)?;
+    assert_fails(&run(&path, &p, &ctx()?), "chain.links", Failure::Trust);
+    Ok(())
+}

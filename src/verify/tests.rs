@@ -1263,3 +1263,46 @@ fn links_must_chain_to_this_manifest_and_each_other() -> R {
     assert_fails(&run(&path, &p, &ctx()?), "chain.links", Failure::Trust);
     Ok(())
 }
+
+/// A sink whose disk is full.
+struct Full;
+
+impl ArtifactSink for Full {
+    fn begin(
+        &mut self,
+        _: &BundlePath,
+        _: &ManifestEntry,
+    ) -> io::Result<Option<Box<dyn Write + Send>>> {
+        Ok(Some(Box::new(FullWriter)))
+    }
+    fn finish(&mut self, _: &BundlePath, _: &ManifestEntry) -> io::Result<()> {
+        Ok(())
+    }
+    fn metadata(&mut self, _: &BundlePath, _: &[u8]) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+struct FullWriter;
+
+impl Write for FullWriter {
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        Err(io::Error::from(io::ErrorKind::StorageFull))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_failing_sink_is_an_io_failure_not_an_integrity_one() -> R {
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let b = bundle(dir.path(), "b.lbom", &[(&a, "maintainer")])?;
+    let p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    let (r, v) = verify(&b, &p, &ctx()?, &mut Full);
+    assert!(v.is_none());
+    assert_fails(&r, "entries.digests", Failure::Io);
+    assert!(detail(&r, "entries.digests").contains("sink"), "{r:#?}");
+    Ok(())
+}

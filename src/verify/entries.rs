@@ -198,9 +198,11 @@ struct Recording<R> {
 
 impl<R: Read> Read for Recording<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner
-            .read(buf)
-            .inspect_err(|e| self.failed = Some(e.to_string()))
+        self.inner.read(buf).inspect_err(|e| {
+            if e.kind() != io::ErrorKind::Interrupted {
+                self.failed = Some(e.to_string());
+            }
+        })
     }
 }
 
@@ -257,6 +259,11 @@ struct Tee<'f> {
 
 impl Read for Tee<'_> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        // A problem is final: a reader that swallowed the error must not
+        // get the bytes after a gap.
+        if self.problem.is_some() {
+            return Err(io::Error::other("entry streaming already failed"));
+        }
         // Never ask for more than one byte past the manifest size: enough
         // to notice an entry that decodes to more, never more to hold.
         let room = self
@@ -453,6 +460,9 @@ fn scan_artifact(
         Ok(f) => f,
         Err(e) => return Err(classify(&mut tee, &e)),
     };
+    if let Some(p) = tee.problem.take() {
+        return Err(p);
+    }
     loop {
         match tee.read(buf) {
             Ok(0) => break,

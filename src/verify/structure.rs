@@ -51,8 +51,8 @@ fn classify(e: &bundle::Error) -> Failure {
 /// extension headers, sizes within the file, the end marker, nothing after.
 pub(crate) fn walk(path: &Path, limits: &ReadLimits) -> Step<(File, TarLayout)> {
     let io = |e: std::io::Error| Verdict::fail(Failure::Io, format!("cannot read the bundle: {e}"));
-    let mut file = File::open(path).map_err(io)?;
-    let file_len = file.metadata().map_err(io)?.len();
+    // A FIFO or device named as the bundle is refused at once, never waited on.
+    let (mut file, file_len) = crate::inspect::open::open_regular(path).map_err(io)?;
     let (entries, outcome) = tar::walk_entries(&mut file, file_len, limits.max_entries);
     match outcome {
         Ok(end_offset) => {

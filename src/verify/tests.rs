@@ -951,6 +951,10 @@ fn structure_caps_and_content_rules() -> R {
         "archive.structure",
         Failure::Io,
     );
+    let fifo = dir.path().join("fifo.lbom");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status()?;
+    assert!(made.success());
+    assert_fails(&run(&fifo, &p, &ctx()?), "archive.structure", Failure::Io);
 
     // A manifest that is not the format's.
     let bad = dir.path().join("schema.lbom");

@@ -72,11 +72,12 @@ fn only_component(bom: &Value) -> Result<&Map<String, Value>, String> {
     }
 }
 
-/// The component's hashes, when given, are exactly one SHA-256: the
-/// manifest's (and the streamed bytes') digest.
+/// The component's hashes are exactly one SHA-256: the manifest's (and the
+/// streamed bytes') digest. An SBOM without it does not say which bytes it
+/// describes.
 fn check_hashes(hashes: Option<Value>, digest: &Sha256Digest) -> Result<(), String> {
     let Some(hashes) = hashes else {
-        return Ok(());
+        return Err("the SBOM gives no SHA-256 for its component".into());
     };
     let want = serde_json::json!([{"alg": "SHA-256", "content": digest.to_hex()}]);
     if hashes == want {

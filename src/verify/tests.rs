@@ -285,6 +285,24 @@ fn replace_in(entries: &mut [(String, Vec<u8>)], name: &str, from: &str, to: &st
     }
 }
 
+/// Remove the component's `hashes` from an SBOM entry (as JSON).
+fn drop_hashes(entries: &mut [(String, Vec<u8>)], name: &str) {
+    for (n, b) in entries.iter_mut() {
+        if n == name
+            && let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(b)
+        {
+            if let Some(c) = v
+                .get_mut("components")
+                .and_then(|c| c.get_mut(0))
+                .and_then(|c| c.as_object_mut())
+            {
+                c.remove("hashes");
+            }
+            *b = serde_json::to_vec_pretty(&v).unwrap_or_default();
+        }
+    }
+}
+
 // --- the tests -----------------------------------------------------------
 
 /// Keeps what the sink receives.
@@ -443,28 +461,40 @@ fn an_sbom_that_lies_about_its_model_fails_even_when_re_signed() -> R {
             "{r:#?}"
         );
     }
-    // A hash claimed in the SBOM must be the artifact's.
-    let lie = dir.path().join("hash.lbom");
+    // The SBOM's hash must be the artifact's, and must be there.
+    let manifest: Manifest = entries_of(&b)?
+        .into_iter()
+        .find(|(n, _)| n == "manifest.json")
+        .map(|(_, bytes)| serde_json::from_slice(&bytes))
+        .transpose()?
+        .ok_or("no manifest")?;
+    let real = manifest
+        .entries
+        .iter()
+        .find(|e| e.path.as_str().starts_with("artifacts/m.gguf"))
+        .map(|e| e.sha256.to_hex())
+        .unwrap_or_default();
+    assert_eq!(real.len(), 64);
     let wrong = Sha256Digest::of(b"other").to_hex();
-    reseal(
-        &b,
-        &lie,
-        |e| {
-            replace_in(
-                e,
-                "sboms/m.gguf.cdx.json",
-                "\"name\": \"m.gguf\",",
-                &format!(
-                    "\"name\": \"m.gguf\",\"hashes\":[{{\"alg\":\"SHA-256\",\"content\":\"{wrong}\"}}],"
-                ),
-            );
-        },
-        |_| {},
-    )?;
-    sign_as(&lie, &a, "maintainer")?;
-    let r = run(&lie, &p, &ctx()?);
-    assert_fails(&r, "sbom.consistent", Failure::Integrity);
-    assert!(detail(&r, "sbom.consistent").contains("hashes"), "{r:#?}");
+    for (name, to) in [("hash.lbom", wrong.as_str()), ("nohash.lbom", "")] {
+        let lie = dir.path().join(name);
+        reseal(
+            &b,
+            &lie,
+            |e| {
+                if to.is_empty() {
+                    drop_hashes(e, "sboms/m.gguf.cdx.json");
+                } else {
+                    replace_in(e, "sboms/m.gguf.cdx.json", &real, to);
+                }
+            },
+            |_| {},
+        )?;
+        sign_as(&lie, &a, "maintainer")?;
+        let r = run(&lie, &p, &ctx()?);
+        assert_fails(&r, "sbom.consistent", Failure::Integrity);
+        assert!(detail(&r, "sbom.consistent").contains("SHA-256"), "{r:#?}");
+    }
     Ok(())
 }
 

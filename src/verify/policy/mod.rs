@@ -4,13 +4,57 @@
 //! Everything here is loaded and validated before any bundle byte is read:
 //! a policy that names an unreadable key, an unknown role in a threshold or
 //! an unknown drift class is an error, never a silently weaker policy.
+//!
+//! - [`Policy::load`] / [`Policy::from_toml`]: read and validate a policy.
+//! - [`init()`]: the commented policy `lbom policy init` writes.
+//! - [`PolicyError`]: one sentence naming the file, the TOML key and the
+//!   problem, with line and column where they are known.
+
+mod error;
+mod init;
+mod load;
+mod raw;
+mod values;
+
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 use std::path::PathBuf;
 
-use crate::envelope::PublicKey;
+use crate::envelope::{KeyId, PublicKey, is_demo_key};
 use crate::inspect::digest::Sha256Digest;
 use crate::inspect::facts::{Format, Severity};
+
+pub use error::{At, PolicyError};
+pub use init::{InitSpec, TrustSpec, init, parse_threshold_arg, parse_trust_arg};
+
+/// The only policy format version this lbom reads (`version = 1`).
+pub const POLICY_VERSION: i64 = 1;
+
+/// Largest policy file read: 1 MiB (a policy with a hundred inline keys is
+/// about 30 KiB). Checked before parsing.
+pub const MAX_POLICY_BYTES: u64 = 1 << 20;
+
+/// Drift classes an import refuses unless accepted, when the policy does not
+/// say: the changes that silently alter what a deployment runs or may run
+/// (docs/policy.md, "Drift").
+pub const DEFAULT_DRIFT_NEEDS_ACCEPTANCE: &[&str] = &[
+    "format",
+    "architecture",
+    "quantization",
+    "tokenizer",
+    "chat_template",
+    "licence",
+    "base_model",
+];
+
+/// Formats allowed when the policy does not say: no pickle-based format.
+pub const DEFAULT_ALLOWED_FORMATS: &[Format] = &[Format::Gguf, Format::Safetensors, Format::Json];
+
+/// Default `max_age`: 90 days.
+pub const DEFAULT_MAX_AGE_SECS: i64 = 90 * 24 * 3600;
 
 /// A loaded, validated policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +98,9 @@ pub struct TrustedKey {
     pub name: String,
     /// The key.
     pub key: PublicKey,
-    /// Roles it may sign as.
+    /// Roles it may sign as. When the policy lists one key under several
+    /// names, every entry carries the union of their roles: the key may sign
+    /// as any of them, whichever name it is looked up by.
     pub roles: BTreeSet<String>,
 }
 
@@ -148,3 +194,165 @@ pub const DRIFT_CLASSES: &[&str] = &[
     "metadata",
     "findings",
 ];
+
+impl Default for Caps {
+    /// 10 000 entries, 256 GiB per entry, 1 TiB in all, 255-byte paths.
+    fn default() -> Self {
+        Self {
+            max_entries: 10_000,
+            max_entry_bytes: 256 << 30,
+            max_total_bytes: 1 << 40,
+            max_path_bytes: 255,
+        }
+    }
+}
+
+impl Default for ContentRules {
+    /// gguf, safetensors and json; any licence; errors fail.
+    fn default() -> Self {
+        Self {
+            allowed_formats: DEFAULT_ALLOWED_FORMATS.iter().copied().collect(),
+            allowed_licences: None,
+            fail_on: Some(Severity::Error),
+        }
+    }
+}
+
+impl Default for TimeRules {
+    /// At most 90 days old, expiry optional, clock trusted.
+    fn default() -> Self {
+        Self {
+            max_age: Some(jiff::SignedDuration::from_secs(DEFAULT_MAX_AGE_SECS)),
+            require_expiry: false,
+            clock: Clock::Trusted,
+        }
+    }
+}
+
+impl Policy {
+    /// The key the policy calls `name`.
+    pub fn key_named(&self, name: &str) -> Option<&TrustedKey> {
+        self.keys.iter().find(|k| k.name == name)
+    }
+
+    /// The policy's entry for a key, by id: the first name it is listed
+    /// under (its roles are the union over all its names). `None` for a key
+    /// the policy does not trust.
+    pub fn trusted(&self, key_id: &KeyId) -> Option<&TrustedKey> {
+        self.keys.iter().find(|k| k.key.key_id() == *key_id)
+    }
+
+    /// Whether the key may sign as `role`.
+    pub fn may_sign_as(&self, key_id: &KeyId, role: &str) -> bool {
+        self.trusted(key_id).is_some_and(|k| k.roles.contains(role))
+    }
+
+    /// The distinct keys trusted for `role`. Thresholds count these: one key
+    /// listed under two names, or in two encodings, is one key.
+    pub fn keys_for_role(&self, role: &str) -> BTreeSet<KeyId> {
+        self.keys
+            .iter()
+            .filter(|k| k.roles.contains(role))
+            .map(|k| k.key.key_id())
+            .collect()
+    }
+
+    /// Distinct trusted keys that must sign as `role`: its threshold, or 1.
+    pub fn threshold(&self, role: &str) -> u32 {
+        self.thresholds.get(role).copied().unwrap_or(1)
+    }
+
+    /// Things the operator should know about this policy, which do not
+    /// make it invalid (shown by `lbom policy` commands and in verify
+    /// reports): keys listed twice, demo keys, one key able to fill
+    /// several required roles.
+    pub fn notes(&self) -> Vec<PolicyNote> {
+        let mut notes = Vec::new();
+        let mut by_id: BTreeMap<KeyId, Vec<String>> = BTreeMap::new();
+        for k in &self.keys {
+            by_id
+                .entry(k.key.key_id())
+                .or_default()
+                .push(k.name.clone());
+        }
+        for (key_id, names) in &by_id {
+            let Some(first) = names.first() else { continue };
+            if names.len() > 1 {
+                notes.push(PolicyNote::SameKeyTwice {
+                    key_id: *key_id,
+                    names: names.clone(),
+                });
+            }
+            if is_demo_key(key_id) {
+                notes.push(PolicyNote::DemoKey {
+                    name: first.clone(),
+                    key_id: *key_id,
+                });
+            }
+            let roles: Vec<String> = self
+                .trusted(key_id)
+                .map(|k| {
+                    k.roles
+                        .intersection(&self.required_roles)
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            if roles.len() > 1 {
+                notes.push(PolicyNote::SeveralRequiredRoles {
+                    name: first.clone(),
+                    roles,
+                });
+            }
+        }
+        notes
+    }
+}
+
+/// Something worth telling the operator about a valid policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyNote {
+    /// One key is listed under several names; it counts once.
+    SameKeyTwice {
+        /// The key.
+        key_id: KeyId,
+        /// Its names, in file order.
+        names: Vec<String>,
+    },
+    /// A public demo key (keys/README.md) is trusted: anyone can sign with it.
+    DemoKey {
+        /// Its (first) name.
+        name: String,
+        /// The key.
+        key_id: KeyId,
+    },
+    /// One key may sign as several required roles, so one person holding it
+    /// can meet them all: no separation of duties between those roles.
+    SeveralRequiredRoles {
+        /// Its (first) name.
+        name: String,
+        /// The required roles it may sign as.
+        roles: Vec<String>,
+    },
+}
+
+impl fmt::Display for PolicyNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PolicyNote::SameKeyTwice { key_id, names } => write!(
+                f,
+                "key {key_id} is listed as {}; it counts once towards any threshold",
+                names.join(" and ")
+            ),
+            PolicyNote::DemoKey { name, key_id } => write!(
+                f,
+                "key {name} ({key_id}) is a public demo key: anyone can sign with it"
+            ),
+            PolicyNote::SeveralRequiredRoles { name, roles } => write!(
+                f,
+                "key {name} may sign as {}: one holder can meet all of these roles",
+                roles.join(" and ")
+            ),
+        }
+    }
+}

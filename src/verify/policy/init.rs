@@ -10,12 +10,12 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::error::PolicyError;
-use super::load::{KeyProblem, from_toml_with, load_key_file};
+use super::load::{KeyProblem, from_toml_with, load_key_file, resolve_path};
 use super::{
     Caps, DEFAULT_ALLOWED_FORMATS, DEFAULT_DRIFT_NEEDS_ACCEPTANCE, DRIFT_CLASSES, POLICY_VERSION,
 };
 use crate::bundle::manifest::check_label;
-use crate::envelope::PublicKey;
+use crate::envelope::{PublicKey, is_demo_key};
 
 /// Longest `--trust` or `--threshold` argument parsed (paths are < 4 KiB).
 const MAX_ARG_CHARS: usize = 8192;
@@ -41,6 +41,11 @@ pub struct InitSpec {
     pub require: Vec<String>,
     /// Thresholds (`--threshold ROLE=N`); a required role not named needs 1.
     pub thresholds: Vec<(String, u32)>,
+    /// The folder the policy will be written to (`-o`'s parent). When
+    /// given, each relative key path must also name the same key from
+    /// there, since that is where the policy resolves it: otherwise init
+    /// would write a policy that does not load.
+    pub policy_dir: Option<PathBuf>,
 }
 
 /// Parse `NAME=KEY.pub:ROLE[,ROLE]...`. The name ends at the first `=`,
@@ -121,6 +126,9 @@ struct Loaded {
 /// with its key id pinned. Required roles default to every role in `trust`.
 pub fn init(spec: &InitSpec) -> Result<String, PolicyError> {
     let loaded = load_keys(&spec.trust)?;
+    if let Some(dir) = &spec.policy_dir {
+        check_resolves_from(dir, &loaded)?;
+    }
     let required = required_roles(spec, &loaded)?;
     let thresholds = thresholds(spec, &loaded, &required)?;
     let text = render(&loaded, &required, &thresholds);
@@ -180,6 +188,24 @@ fn load_keys(trust: &[TrustSpec]) -> Result<Vec<Loaded>, PolicyError> {
         });
     }
     Ok(out)
+}
+
+/// Each key path, resolved as the written policy will resolve it, names
+/// the key init read.
+fn check_resolves_from(dir: &Path, loaded: &[Loaded]) -> Result<(), PolicyError> {
+    for l in loaded {
+        let there = resolve_path(dir, &l.written);
+        let same = load_key_file(&there).is_ok_and(|k| k.key_id() == l.key.key_id());
+        if !same {
+            return Err(PolicyError::Init(format!(
+                "key file {} is resolved against the policy's folder, where it names {}, not the key read; give a path relative to {} or an absolute path",
+                l.written,
+                there.display(),
+                dir.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The roles any key may sign as, in first-given order.
@@ -271,6 +297,31 @@ fn toml_str(s: &str) -> String {
     out
 }
 
+/// A key: bare when TOML allows (A-Za-z0-9_-), else quoted (a role may
+/// hold '.', which a bare key would read as a dotted key).
+fn toml_key(s: &str) -> String {
+    let bare = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+    if bare { s.to_owned() } else { toml_str(s) }
+}
+
+/// Words after `# `, wrapped at 78 columns.
+fn comment(t: &mut String, words: &str) {
+    let mut line = String::from("#");
+    for word in words.split_whitespace() {
+        if line.len() > 1 && line.len().saturating_add(word.len()) >= 78 {
+            t.push_str(&line);
+            t.push('\n');
+            line = String::from("#");
+        }
+        line.push(' ');
+        line.push_str(word);
+    }
+    t.push_str(&line);
+    t.push('\n');
+}
+
 fn toml_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
     let quoted: Vec<String> = items.into_iter().map(toml_str).collect();
     format!("[{}]", quoted.join(", "))
@@ -298,6 +349,27 @@ fn render(loaded: &[Loaded], required: &[String], thresholds: &BTreeMap<String, 
     let _ = writeln!(t, "version = {POLICY_VERSION}\n");
     t.push_str(KEYS_INTRO);
     for l in loaded {
+        let id = l.key.key_id();
+        if is_demo_key(&id) {
+            comment(
+                &mut t,
+                "WARNING: a public demo key (keys/README.md): anyone can sign with it. Never trust it outside a demo.",
+            );
+        }
+        let same: Vec<&str> = loaded
+            .iter()
+            .filter(|o| o.key.key_id() == id && o.spec.name != l.spec.name)
+            .map(|o| o.spec.name.as_str())
+            .collect();
+        if !same.is_empty() {
+            comment(
+                &mut t,
+                &format!(
+                    "The same key as {}: it counts once towards any threshold.",
+                    same.join(", ")
+                ),
+            );
+        }
         let _ = writeln!(t, "[[keys]]");
         let _ = writeln!(t, "name = {}", toml_str(&l.spec.name));
         let _ = writeln!(t, "public_key = {}", toml_str(&l.written));
@@ -324,7 +396,7 @@ fn render_signatures(t: &mut String, required: &[String], thresholds: &BTreeMap<
     t.push_str(THRESHOLDS_INTRO);
     for role in required {
         let n = thresholds.get(role).copied().unwrap_or(1);
-        let _ = writeln!(t, "{} = {n}", toml_str(role));
+        let _ = writeln!(t, "{} = {n}", toml_key(role));
     }
     t.push('\n');
 }
@@ -339,7 +411,15 @@ fn render_rules(t: &mut String) {
     let caps = Caps::default();
     let _ = write!(
         t,
-        "{CAPS_INTRO}max_entries = {}\nmax_entry_bytes = {}\nmax_total_bytes = {}\nmax_path_bytes = {}\n\n",
+        "{CAPS_INTRO}\
+         # Most entries (artifacts, SBOMs, metadata) one manifest may list.\n\
+         max_entries = {}\n\
+         # Largest single entry, decoded.\n\
+         max_entry_bytes = {}\n\
+         # Largest sum of all entries, decoded: what an import may write.\n\
+         max_total_bytes = {}\n\
+         # Longest entry path, in bytes (255: the common file-name limit).\n\
+         max_path_bytes = {}\n\n",
         caps.max_entries,
         size_str(caps.max_entry_bytes),
         size_str(caps.max_total_bytes),
@@ -351,10 +431,14 @@ fn render_rules(t: &mut String) {
         .copied()
         .filter(|c| !DEFAULT_DRIFT_NEEDS_ACCEPTANCE.contains(c))
         .collect();
-    let _ = write!(
+    t.push_str(DRIFT_INTRO);
+    comment(
         t,
-        "{DRIFT_INTRO}# The other classes: {}.\nrequire_acceptance = {}\n",
-        others.join(", "),
+        &format!("Other classes that can be added: {}.", others.join(", ")),
+    );
+    let _ = writeln!(
+        t,
+        "require_acceptance = {}",
         toml_list(DEFAULT_DRIFT_NEEDS_ACCEPTANCE.iter().copied())
     );
 }
@@ -474,4 +558,7 @@ const DRIFT_INTRO: &str = "\
 # unless the operator accepts each class by name.
 # ---------------------------------------------------------------------------
 [drift]
+# By default, the changes that alter what a deployment runs or may run:
+# file format, architecture, quantization, tokenizer, chat template,
+# licence and base model. An empty list accepts all drift.
 ";

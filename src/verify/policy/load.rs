@@ -473,7 +473,8 @@ fn signatures(
                 Some(listed_span.clone()),
                 "signatures.required_roles",
                 format!(
-                    "role {role:?} needs {need} distinct keys but the policy trusts {have} for it, so no bundle could ever pass"
+                    "role {role:?} needs {need} distinct {} but the policy trusts {have} for it, so no bundle could ever pass",
+                    if need == 1 { "key" } else { "keys" }
                 ),
             ));
         }

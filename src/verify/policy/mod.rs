@@ -29,6 +29,7 @@ use crate::inspect::facts::{Format, Severity};
 
 pub use error::{At, PolicyError};
 pub use init::{InitSpec, TrustSpec, init, parse_threshold_arg, parse_trust_arg};
+pub use values::NO_LICENCE;
 
 /// The only policy format version this lbom reads (`version = 1`).
 pub const POLICY_VERSION: i64 = 1;
@@ -120,7 +121,8 @@ pub enum UnknownSigners {
 pub struct ContentRules {
     /// Formats allowed (default: gguf, safetensors, json; pickles off).
     pub allowed_formats: BTreeSet<Format>,
-    /// SPDX licence ids allowed; `None` allows any.
+    /// SPDX licence ids allowed, canonical (`Apache-2.0`, `LicenseRef-x`,
+    /// [`NO_LICENCE`] for none declared); `None` allows any.
     pub allowed_licences: Option<BTreeSet<String>>,
     /// Findings at or above this severity fail; `None` never fails.
     pub fail_on: Option<Severity>,

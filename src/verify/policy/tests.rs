@@ -96,7 +96,7 @@ fn every_option_is_read() -> TestResult {
     let text = format!(
         "{}unknown_signers = \"ignore\"\n[signatures.thresholds]\nmaintainer = 1\n\
          [content]\nallowed_formats = [\"gguf\", \"pytorch-zip\", \"unknown\"]\n\
-         allowed_licences = [\"apache-2.0\", \"MIT\", \"LicenseRef-custom.1\", \"llama3\"]\n\
+         allowed_licences = [\"apache-2.0\", \"MIT\", \"LicenseRef-custom.1\", \"llama3\", \"NOASSERTION\"]\n\
          fail_on = \"none\"\n\
          [caps]\nmax_entries = 7\nmax_entry_bytes = \"500 MB\"\nmax_total_bytes = \"2TiB\"\nmax_path_bytes = \"1 KiB\"\n\
          [time]\nmax_age = \"2 weeks\"\nrequire_expiry = true\nclock = \"untrusted\"\n\
@@ -123,7 +123,8 @@ fn every_option_is_read() -> TestResult {
             "Apache-2.0",
             "LicenseRef-custom.1",
             "LicenseRef-llama3",
-            "MIT"
+            "MIT",
+            "NOASSERTION"
         ]
     );
     assert_eq!(p.content.fail_on, None);

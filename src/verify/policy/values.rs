@@ -150,7 +150,12 @@ pub(super) fn fail_on(s: &str) -> Result<Option<Severity>, String> {
 /// mapped the same way, or `LicenseRef-…` for anything else
 /// ([`crate::describe::licence::spdx_id`]). Single ids only: the check
 /// compares each id of an artifact's licence expression with the list.
+/// `NOASSERTION` (SPDX's word for "not stated", as lbom's SPDX output
+/// writes it) stands for a model that declares no licence.
 pub(super) fn licence(s: &str) -> Result<String, String> {
+    if s == NO_LICENCE {
+        return Ok(s.to_owned());
+    }
     let ok_chars = !s.is_empty()
         && s.len() <= 128
         && s.bytes()
@@ -165,6 +170,9 @@ pub(super) fn licence(s: &str) -> Result<String, String> {
     }
     Ok(crate::describe::licence::spdx_id(s).as_str().to_owned())
 }
+
+/// In `allowed_licences`: a model that declares no licence.
+pub const NO_LICENCE: &str = "NOASSERTION";
 
 /// A public key from PEM text, tolerant of layout only: leading and
 /// trailing whitespace on each line, blank lines, CRLF, and any wrapping of

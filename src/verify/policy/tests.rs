@@ -1400,3 +1400,39 @@ proptest! {
 fn the_mutation_base_is_valid() {
     assert!(load(&full_valid()).is_ok());
 }
+
+/// docs/policy.md's complete example loads and has the defaults the
+/// reference states, so the document and the code cannot drift apart.
+#[test]
+fn the_reference_layout_example_loads_with_the_stated_defaults() -> TestResult {
+    let doc = std::fs::read_to_string(repo_path("docs/policy.md"))?;
+    let start = doc.find("```toml\n").ok_or("no toml block")? + "```toml\n".len();
+    let len = doc
+        .get(start..)
+        .and_then(|s| s.find("```"))
+        .ok_or("unclosed")?;
+    let example = doc.get(start..start + len).ok_or("block")?;
+    let alice_pem = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEALJN80EY2vSFNEb1nA0rNLMWOCdTQENa+tPp0gvOza2w=\n-----END PUBLIC KEY-----\n";
+    let mut resolve = |written: &str| match written {
+        "keys/alice.pub" => values::public_key_pem(alice_pem).map_err(load::KeyProblem::Invalid),
+        "keys/desk-1.pub" => Ok(key(2)),
+        other => Err(load::KeyProblem::Invalid(format!("unexpected {other}"))),
+    };
+    let p = load::from_toml_with(example, Path::new("policy.toml"), &mut resolve)?;
+    let defaults = load(&valid())?;
+    assert_eq!(p.content, defaults.content);
+    assert_eq!(p.caps, defaults.caps);
+    assert_eq!(p.time, defaults.time);
+    assert_eq!(p.history, defaults.history);
+    assert_eq!(p.drift_needs_acceptance, defaults.drift_needs_acceptance);
+    assert_eq!(p.unknown_signers, UnknownSigners::Refuse);
+    // Every drift class the reference lists is a known class, and all are listed.
+    let listed: Vec<&str> = doc
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split_once("` |").map(|(c, _)| c))
+        .filter(|c| DRIFT_CLASSES.contains(c))
+        .collect();
+    assert_eq!(listed, DRIFT_CLASSES);
+    Ok(())
+}

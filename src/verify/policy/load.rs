@@ -21,6 +21,13 @@ use crate::envelope::{KeyId, PublicKey};
 use crate::inspect::digest::Sha256Digest;
 use crate::inspect::open::open_regular;
 
+/// Most `[[keys]]` tables: far above any real station, low enough that
+/// merging the roles of one key listed many times stays cheap.
+pub const MAX_KEYS: usize = 1000;
+
+/// Most distinct roles across all keys.
+pub const MAX_ROLES: usize = 256;
+
 /// Largest key file read: 64 KiB (an Ed25519 SPKI PEM is 113 bytes).
 const MAX_KEY_FILE_BYTES: u64 = 64 << 10;
 
@@ -253,12 +260,32 @@ fn trusted_keys(
                 .to_owned(),
         ));
     }
+    if raw.len() > MAX_KEYS {
+        return Err(cx.invalid(
+            None,
+            "keys",
+            format!(
+                "{} keys is more than the {MAX_KEYS} a policy may list",
+                raw.len()
+            ),
+        ));
+    }
     let mut keys: Vec<TrustedKey> = Vec::with_capacity(raw.len());
+    let mut names = BTreeSet::new();
+    let mut roles = BTreeSet::new();
     for (i, entry) in raw.into_iter().enumerate() {
         let at = format!("keys[{}]", i.saturating_add(1));
         let span = entry.span();
         let k = one_key(cx, &at, span, entry.into_inner(), resolve)?;
-        if keys.iter().any(|other| other.name == k.name) {
+        roles.extend(k.roles.iter().cloned());
+        if roles.len() > MAX_ROLES {
+            return Err(cx.invalid(
+                None,
+                &format!("{at}.roles"),
+                format!("the policy names more than {MAX_ROLES} distinct roles"),
+            ));
+        }
+        if !names.insert(k.name.clone()) {
             return Err(cx.invalid(
                 None,
                 &format!("{at}.name"),
@@ -425,13 +452,14 @@ fn signatures(
         ));
     }
 
-    let distinct = |role: &str| -> usize {
-        keys.iter()
-            .filter(|k| k.roles.contains(role))
-            .map(|k| k.key.key_id())
-            .collect::<BTreeSet<_>>()
-            .len()
-    };
+    // Distinct key ids per role, built once (a policy may list many keys).
+    let mut per_role: BTreeMap<&str, BTreeSet<KeyId>> = BTreeMap::new();
+    for k in keys {
+        for role in &k.roles {
+            per_role.entry(role).or_default().insert(k.key.key_id());
+        }
+    }
+    let distinct = |role: &str| per_role.get(role).map_or(0, BTreeSet::len);
 
     let mut thresholds = BTreeMap::new();
     for (role, n) in raw.thresholds {

@@ -29,6 +29,7 @@ use crate::inspect::facts::{Format, Severity};
 
 pub use error::{At, PolicyError};
 pub use init::{InitSpec, TrustSpec, init, parse_threshold_arg, parse_trust_arg};
+pub use load::{MAX_KEYS, MAX_ROLES};
 pub use values::NO_LICENCE;
 
 /// The only policy format version this lbom reads (`version = 1`).
@@ -270,39 +271,36 @@ impl Policy {
     /// several required roles.
     pub fn notes(&self) -> Vec<PolicyNote> {
         let mut notes = Vec::new();
-        let mut by_id: BTreeMap<KeyId, Vec<String>> = BTreeMap::new();
+        // Entries by key id, in file order: the first is the one `trusted`
+        // returns, and all carry the same merged roles.
+        let mut by_id: BTreeMap<KeyId, Vec<&TrustedKey>> = BTreeMap::new();
         for k in &self.keys {
-            by_id
-                .entry(k.key.key_id())
-                .or_default()
-                .push(k.name.clone());
+            by_id.entry(k.key.key_id()).or_default().push(k);
         }
-        for (key_id, names) in &by_id {
-            let Some(first) = names.first() else { continue };
-            if names.len() > 1 {
+        for (key_id, entries) in &by_id {
+            let Some(first) = entries.first() else {
+                continue;
+            };
+            if entries.len() > 1 {
                 notes.push(PolicyNote::SameKeyTwice {
                     key_id: *key_id,
-                    names: names.clone(),
+                    names: entries.iter().map(|k| k.name.clone()).collect(),
                 });
             }
             if is_demo_key(key_id) {
                 notes.push(PolicyNote::DemoKey {
-                    name: first.clone(),
+                    name: first.name.clone(),
                     key_id: *key_id,
                 });
             }
-            let roles: Vec<String> = self
-                .trusted(key_id)
-                .map(|k| {
-                    k.roles
-                        .intersection(&self.required_roles)
-                        .cloned()
-                        .collect()
-                })
-                .unwrap_or_default();
+            let roles: Vec<String> = first
+                .roles
+                .intersection(&self.required_roles)
+                .cloned()
+                .collect();
             if roles.len() > 1 {
                 notes.push(PolicyNote::SeveralRequiredRoles {
-                    name: first.clone(),
+                    name: first.name.clone(),
                     roles,
                 });
             }

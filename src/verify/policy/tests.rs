@@ -1436,3 +1436,35 @@ fn the_reference_layout_example_loads_with_the_stated_defaults() -> TestResult {
     assert_eq!(listed, DRIFT_CLASSES);
     Ok(())
 }
+
+/// One key listed under the most names, with the most roles: the role
+/// merge is bounded (it was quadratic in names × roles without the caps).
+#[test]
+fn key_and_role_counts_are_capped() -> TestResult {
+    let policy = |keys: usize, roles: usize| {
+        let pem = pem(1).replace('\n', "\\n");
+        let mut t = String::from("version = 1\n");
+        for n in 0..keys {
+            let role = format!("r{}", n % roles);
+            t.push_str(&format!(
+                "[[keys]]\nname = \"k{n}\"\npem = \"{pem}\"\nroles = [\"{role}\"]\n"
+            ));
+        }
+        t.push_str("[signatures]\nrequired_roles = [\"r0\"]\n");
+        t
+    };
+    let start = std::time::Instant::now();
+    let p = load(&policy(MAX_KEYS, MAX_ROLES))?;
+    let elapsed = start.elapsed();
+    assert_eq!(p.keys.len(), MAX_KEYS);
+    assert_eq!(p.keys_for_role("r7").len(), 1);
+    assert!(p.keys.iter().all(|k| k.roles.len() == MAX_ROLES));
+    assert!(elapsed.as_secs() < 20, "{elapsed:?}");
+    let too_many_keys = load(&policy(MAX_KEYS + 1, 1)).err().map(|e| e.to_string());
+    assert!(too_many_keys.is_some_and(|e| e.contains("keys: 1001 keys is more than the 1000")));
+    let too_many_roles = load(&policy(MAX_ROLES + 1, MAX_ROLES + 1))
+        .err()
+        .map(|e| e.to_string());
+    assert!(too_many_roles.is_some_and(|e| e.contains("more than 256 distinct roles")));
+    Ok(())
+}

@@ -276,18 +276,19 @@ fn trusted_keys(
     for (i, entry) in raw.into_iter().enumerate() {
         let at = format!("keys[{}]", i.saturating_add(1));
         let span = entry.span();
+        let name_span = entry.get_ref().name.as_ref().map(Spanned::span);
         let k = one_key(cx, &at, span, entry.into_inner(), resolve)?;
         roles.extend(k.roles.iter().cloned());
         if roles.len() > MAX_ROLES {
             return Err(cx.invalid(
-                None,
+                name_span.clone(),
                 &format!("{at}.roles"),
                 format!("the policy names more than {MAX_ROLES} distinct roles"),
             ));
         }
         if !names.insert(k.name.clone()) {
             return Err(cx.invalid(
-                None,
+                name_span.clone(),
                 &format!("{at}.name"),
                 format!("key name {:?} is used twice", k.name),
             ));

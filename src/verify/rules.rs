@@ -267,20 +267,24 @@ pub(crate) fn demo_keys(links: &[CheckedLink]) -> Step<()> {
 
 /// `policy.formats`: every artifact's scanned format is allowed.
 pub(crate) fn formats(facts: &[(BundlePath, ModelFacts)], policy: &Policy) -> Step<()> {
-    for (path, f) in facts {
-        if !policy.content.allowed_formats.contains(&f.format) {
-            return Err(Verdict::fail(
-                Failure::Policy,
-                format!("{path}: format {} is not allowed", f.format.as_str()),
-            ));
-        }
-    }
     let allowed: Vec<&str> = policy
         .content
         .allowed_formats
         .iter()
         .map(|f| f.as_str())
         .collect();
+    for (path, f) in facts {
+        if !policy.content.allowed_formats.contains(&f.format) {
+            return Err(Verdict::fail(
+                Failure::Policy,
+                format!(
+                    "{path}: format {} is not allowed (the policy allows {}; [content] allowed_formats in docs/policy.md)",
+                    f.format.as_str(),
+                    allowed.join(", ")
+                ),
+            ));
+        }
+    }
     Ok((
         (),
         Verdict::pass(format!(

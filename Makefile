@@ -27,7 +27,7 @@ cargo-test: venv
 ## test: venv, formatting, lints, every test (unit, integration, validators, doc tests)
 test: venv fmt-check clippy cargo-test
 
-## demo: scan fixtures/ in every format into out/demo/ and print the table
+## demo: scan fixtures/ in every format, pack + sign + countersign, verify, import, audit (out/demo/)
 demo:
 	$(CARGO) build --quiet
 	mkdir -p $(DEMO)
@@ -41,25 +41,33 @@ demo:
 	$(LBOM) scan fixtures --format table
 	@echo "== pack and sign (maintainer), countersign (transfer desk), inspect"
 	rm -f $(DEMO)/tiny-llama.lbom
-	SOURCE_DATE_EPOCH=0 $(LBOM) pack fixtures/gguf/tiny-llama-Q4_K_M.gguf fixtures/safetensors/tiny-llama \
+	$(LBOM) pack fixtures/gguf/tiny-llama-Q4_K_M.gguf fixtures/safetensors/tiny-llama \
 	    --name tiny-llama --channel demo --output $(DEMO)/tiny-llama.lbom \
 	    --key keys/demo-maintainer.key --role maintainer
-	SOURCE_DATE_EPOCH=0 $(LBOM) sign $(DEMO)/tiny-llama.lbom --key keys/demo-transfer.key --role transfer \
+	$(LBOM) sign $(DEMO)/tiny-llama.lbom --key keys/demo-transfer.key --role transfer \
 	    --note "carried across the air gap by the demo transfer desk"
 	$(LBOM) inspect $(DEMO)/tiny-llama.lbom
 	tar -tvf $(DEMO)/tiny-llama.lbom > /dev/null
+	@echo "== quarantine station: verify against the demo policy, import into a store, audit it"
+	$(LBOM) verify $(DEMO)/tiny-llama.lbom --policy docs/examples/demo.toml
+	chmod -R u+w $(DEMO)/store 2>/dev/null || true
+	rm -rf $(DEMO)/store
+	$(LBOM) import $(DEMO)/tiny-llama.lbom --into $(DEMO)/store --policy docs/examples/demo.toml
+	$(LBOM) audit $(DEMO)/store
+	$(LBOM) log $(DEMO)/store --channel demo
 	@echo "demo outputs in $(DEMO)/: $$(ls $(DEMO) | tr '\n' ' ')"
 
 ## fixtures: regenerate fixtures/ with the independent writers (deterministic)
 fixtures: venv
 	fixtures/generate.sh
 
-## bench: release build; scan and pack vs openssl / sha256sum, header-only scan, sign, peak RSS
+## bench: release build; scan, pack, verify, import vs openssl / sha256sum / tar, header-only scan, sign, peak RSS
 ## (LBOM_BENCH_MB=8 for a smoke run of seconds; LBOM_BENCH_STRICT=1 to fail on a missed target)
 bench:
 	$(CARGO) build --release --quiet
 	LBOM_BIN=$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/release/lbom tests/bench/scan_bench.sh
 	LBOM_BIN=$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/release/lbom tests/bench/pack_bench.sh
+	LBOM_BIN=$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/release/lbom tests/bench/quarantine_bench.sh
 
 ## fuzz: every cargo-fuzz target for FUZZ_SECONDS each (default 60), seeded by fuzz/seed.sh;
 ## crash inputs land in fuzz/artifacts/<target>/ and the run stops with an error

@@ -53,6 +53,7 @@ pub mod rollback;
 pub mod sink;
 #[cfg(test)]
 mod tests;
+mod writer;
 
 use std::path::Path;
 
@@ -140,9 +141,15 @@ pub fn import(
     };
     let mut sink = locked.stage(peeked.as_deref())?;
     let (report, verified) = verifier(&mut sink, &context);
-    let staged = sink.into_staged();
-    let verified = match verified {
-        Some(v) if report.passed() => v,
+    let (staged, written) = sink.into_staged();
+    let verified = match (verified, written) {
+        (Some(v), Ok(())) if report.passed() => v,
+        (_, Err(e)) if report.passed() => {
+            // Every check passed but the staged copy could not be written:
+            // an I/O failure, not a verdict on the bundle.
+            staged.discard()?;
+            return Err(e);
+        }
         _ => {
             staged.discard()?;
             return Ok(ImportOutcome::Refused { report });

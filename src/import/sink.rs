@@ -34,6 +34,7 @@ use super::fsutil;
 use super::layout::{BUNDLE_DIR, FILES_DIR, Store};
 use super::lock::LockedStore;
 use super::record::StoredFile;
+use super::writer::Background;
 use crate::bundle::{BundlePath, Manifest, ManifestEntry, ReadLimits, layout};
 use crate::inspect::digest::Sha256Digest;
 use crate::verify::ArtifactSink;
@@ -110,6 +111,8 @@ pub struct ImportSink {
     staged: Staged,
     baseline: Baseline,
     pending: HashMap<String, PendingShare>,
+    /// Writes and fsyncs the staged files while the verifier hashes.
+    background: Background,
 }
 
 impl LockedStore {
@@ -158,6 +161,7 @@ impl LockedStore {
             },
             baseline,
             pending: HashMap::new(),
+            background: Background::start().map_err(io_at(&staging))?,
         })
     }
 }
@@ -194,9 +198,12 @@ fn load_baseline(store: &Store, channel: &str) -> Result<Baseline, StoreError> {
 }
 
 impl ImportSink {
-    /// The staged version, once the verifier is done with the sink.
-    pub fn into_staged(self) -> Staged {
-        self.staged
+    /// The staged version, once the verifier is done with the sink, after
+    /// every file it staged is written and on disk (or the first error that
+    /// prevented it: the staged version must then be discarded).
+    pub fn into_staged(mut self) -> (Staged, Result<(), StoreError>) {
+        let written = self.background.finish().map_err(io_at(&self.staged.dir));
+        (self.staged, written)
     }
 
     /// The staged version so far.
@@ -295,7 +302,8 @@ impl ArtifactSink for ImportSink {
             self.pending.insert(rel.to_owned(), share);
             return Ok(None);
         }
-        Ok(Some(Box::new(fsutil::create_new(&target)?)))
+        let file = fsutil::create_new(&target)?;
+        Ok(Some(Box::new(self.background.writer(file)?)))
     }
 
     fn finish(&mut self, artifact: &BundlePath, entry: &ManifestEntry) -> io::Result<()> {
@@ -305,16 +313,9 @@ impl ArtifactSink for ImportSink {
             self.share(&share, &target, entry)?;
             self.staged.shared = self.staged.shared.saturating_add(1);
         } else {
-            let (file, meta) = fsutil::open_regular(&target)?;
-            if meta.len() != entry.size {
-                return Err(io::Error::other(format!(
-                    "{} holds {} bytes, the manifest says {}",
-                    target.display(),
-                    meta.len(),
-                    entry.size
-                )));
-            }
-            fsutil::seal_file(&file)?;
+            // Size check, read-only mode and fsync on the writer thread,
+            // after the last queued byte (see `writer`).
+            self.background.seal(target, entry.size)?;
             self.staged.written = self.staged.written.saturating_add(1);
         }
         self.staged.artifacts.insert(rel.to_owned());
@@ -324,7 +325,10 @@ impl ArtifactSink for ImportSink {
     fn metadata(&mut self, name: &BundlePath, bytes: &[u8]) -> io::Result<()> {
         let rel = name.as_str();
         let target = self.target(BUNDLE_DIR, rel)?;
-        fsutil::write_new_synced(&target, bytes)?;
+        // Created here, so a clash shows at once; written and fsynced on
+        // the writer thread.
+        let file = fsutil::create_new(&target)?;
+        self.background.small(file, bytes.to_vec())?;
         if rel.starts_with(&format!("{}/", layout::CHAIN_DIR)) {
             let path = format!("{BUNDLE_DIR}/{rel}");
             self.staged.unlisted.insert(

@@ -732,7 +732,7 @@ fn the_sink_never_writes_through_a_symlink() -> R {
     let entry = ManifestEntryFixture::artifact("config.json", b"x")?;
     assert!(sink.begin(&config, &entry).is_err());
     assert_eq!(fs::read_dir(&outside)?.count(), 0);
-    sink.into_staged().discard()?;
+    sink.into_staged().0.discard()?;
     Ok(())
 }
 

@@ -224,18 +224,30 @@ pub(crate) fn age(opened: &Opened, policy: &Policy, ctx: &super::VerifyContext) 
         return Err(Verdict::fail(
             Failure::Policy,
             format!(
-                "created {}: older than the policy's maximum age of {max_age:#}",
-                opened.bundle.manifest.created
+                "created {}: older than the policy's maximum age of {}",
+                opened.bundle.manifest.created,
+                days_or_hours(max_age)
             ),
         ));
     }
     Ok((
         (),
         Verdict::pass(format!(
-            "created {}: within the maximum age of {max_age:#}",
-            opened.bundle.manifest.created
+            "created {}: within the maximum age of {}",
+            opened.bundle.manifest.created,
+            days_or_hours(max_age)
         )),
     ))
+}
+
+/// A policy duration as the policy file writes it: whole days as `90d`.
+fn days_or_hours(d: jiff::SignedDuration) -> String {
+    let secs = d.as_secs();
+    if secs > 0 && secs % 86_400 == 0 {
+        format!("{}d", secs / 86_400)
+    } else {
+        format!("{d:#}")
+    }
 }
 
 /// `trust.demo_key`: a warning when a counted signer used one of the

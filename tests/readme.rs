@@ -58,7 +58,14 @@ fn every_lbom_command_shown_exists_with_its_flags() {
             continue;
         }
         let sub = words.get(1).copied().unwrap_or_default();
-        let help = Command::new(bin).args([sub, "--help"]).output();
+        // Commands with subcommands (`lbom policy init`): the flags are
+        // the nested command's.
+        let mut path = vec![sub];
+        if sub == "policy" {
+            path.extend(words.get(2).copied());
+        }
+        let sub = path.join(" ");
+        let help = Command::new(bin).args(&path).arg("--help").output();
         let help = help.map(|o| {
             (
                 o.status.success(),

@@ -205,7 +205,14 @@ pub fn inspect_reader<R: Read>(
                 facts
             }
         },
-        Sniffed::Unknown => ModelFacts::default(),
+        Sniffed::Unknown => ModelFacts {
+            format: if json_document(&head, file_len, &mut buffered) {
+                Format::Json
+            } else {
+                Format::Unknown
+            },
+            ..ModelFacts::default()
+        },
     };
     let fell_back = parse_as != sniffed;
     if !(fell_back && facts.worst_severity() == Some(Severity::Error)) {
@@ -298,6 +305,29 @@ fn fill_at_least<R: Read>(reader: &mut BufReader<R>, want: usize) -> io::Result<
     Ok(buf.get(..want.min(buf.len())).unwrap_or_default().to_vec())
 }
 
+/// Largest file tested for being one JSON document (tokenizer.json of a
+/// 250k-token vocabulary is about 20 MiB).
+const MAX_JSON_SNIFF_BYTES: u64 = 64 << 20;
+
+/// Whether the stream is exactly one JSON document (a model folder's
+/// config, tokenizer or index file): decided from the bytes, by parsing
+/// them without keeping anything (serde_json's `IgnoredAny`, skipped with
+/// an explicit stack, not recursion), so `policy.formats` can allow JSON side files
+/// and nothing that merely has a `.json` name. What is read here passes
+/// through the hasher like any parser's reads.
+fn json_document<R: Read>(head: &[u8], file_len: u64, reader: &mut R) -> bool {
+    use serde::Deserialize as _;
+    let opens = head
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| matches!(b, b'{' | b'['));
+    if !opens || file_len > MAX_JSON_SNIFF_BYTES {
+        return false;
+    }
+    let mut de = serde_json::Deserializer::from_reader(reader.take(file_len));
+    serde::de::IgnoredAny::deserialize(&mut de).is_ok() && de.end().is_ok()
+}
+
 fn is_bin(file_name: &str) -> bool {
     file_name.to_ascii_lowercase().ends_with(".bin")
 }
@@ -345,5 +375,53 @@ impl<R: Read> Read for ProgressReader<'_, R> {
         let n = self.inner.read(buf)?;
         (self.on_progress)(n as u64);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn format_of(bytes: &[u8], name: &str) -> Result<Format, io::Error> {
+        let facts = inspect_reader(
+            bytes,
+            bytes.len() as u64,
+            name,
+            None,
+            &ScanOptions::default(),
+            &Limits::default(),
+            &mut |_| {},
+        )?;
+        assert_eq!(facts.sha256, Some(digest::Sha256Digest::of(bytes)));
+        Ok(facts.format)
+    }
+
+    #[test]
+    fn json_side_files_are_json_by_their_bytes_only() -> Result<(), io::Error> {
+        assert_eq!(
+            format_of(b"{\"model_type\": \"llama\"}\n", "config.json")?,
+            Format::Json
+        );
+        assert_eq!(format_of(b" [1, 2, {\"a\": null}] ", "x")?, Format::Json);
+        // A name is not enough; nor is a prefix of JSON, or JSON followed by
+        // anything but whitespace.
+        for not_json in [&b"hello"[..], b"{\"a\": 1", b"[1] [2]", b"{}\x00", b""] {
+            assert_eq!(
+                format_of(not_json, "config.json")?,
+                Format::Unknown,
+                "{not_json:?}"
+            );
+        }
+        // Deep nesting: skipped without recursion (serde_json's
+        // `ignore_value` keeps its own stack), so no stack overflow; it is
+        // valid JSON, and unbalanced it is not.
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(format_of(deep.as_bytes(), "deep.json")?, Format::Json);
+        let unbalanced = "[".repeat(100_000);
+        assert_eq!(
+            format_of(unbalanced.as_bytes(), "deep.json")?,
+            Format::Unknown
+        );
+        Ok(())
     }
 }

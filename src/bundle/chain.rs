@@ -129,11 +129,22 @@ pub enum LinkError {
     /// Not a link statement.
     #[error("statement is not an lbom chain link: {0}")]
     Statement(String),
+    /// The envelope decodes but is not byte for byte the form lbom writes.
+    #[error(
+        "envelope is not in its one canonical form (compact JSON in field order, standard padded base64, final LF)"
+    )]
+    NotCanonical,
 }
 
 /// Decode a link entry: the envelope, then its statement (untrusted).
 pub fn parse_link(path: &str, bytes: &[u8]) -> Result<(Envelope, LinkInfo), LinkError> {
     let envelope = Envelope::decode(bytes)?;
+    // One encoding only: the last link is covered by no later link, so any
+    // leniency here (base64 alphabets, padding, whitespace, the final LF)
+    // would let its bytes change without verify noticing.
+    if envelope.encode() != bytes {
+        return Err(LinkError::NotCanonical);
+    }
     if envelope.payload_type != PAYLOAD_TYPE_IN_TOTO {
         return Err(LinkError::PayloadType(envelope.payload_type));
     }

@@ -119,6 +119,12 @@ pub enum TarError {
         /// Offset.
         offset: u64,
     },
+    /// The zero padding after an entry's data holds other bytes.
+    #[error("entry {name:?}: the padding after its data is not all zero bytes")]
+    Padding {
+        /// Entry name.
+        name: String,
+    },
     /// More entries than allowed.
     #[error("bundle has more than {limit} entries")]
     TooManyEntries {
@@ -436,9 +442,35 @@ fn walk_into<R: Read + Seek>(
                 what: "entry data is incomplete",
             });
         };
+        check_padding(file, &entry)?;
         entries.push(entry);
         offset = end;
     }
+}
+
+/// The bytes between an entry's data and the next block must be zero: a
+/// reader accepts exactly the bytes a writer produces, so no byte of a
+/// bundle is free to change (the padding is covered by no digest). One
+/// read of at most 511 bytes per entry.
+fn check_padding<R: Read + Seek>(file: &mut R, entry: &TarEntry) -> Result<(), TarError> {
+    let pad = padded(entry.size) - entry.size;
+    if pad == 0 {
+        return Ok(());
+    }
+    let mut buf = [0u8; 512];
+    let window = buf
+        .get_mut(..usize::try_from(pad).unwrap_or(0))
+        .unwrap_or_default();
+    file.seek(SeekFrom::Start(
+        entry.data_offset.saturating_add(entry.size),
+    ))?;
+    file.read_exact(window)?;
+    if window.iter().any(|&b| b != 0) {
+        return Err(TarError::Padding {
+            name: entry.name.as_str().to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Name what a tail shorter than one block is: nothing, zeros (a short end

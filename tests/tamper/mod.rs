@@ -1730,3 +1730,144 @@ impl Policies {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Decompression bombs (signed by the trusted keys, so they reach streaming).
+
+/// The zstd artifact of the base.
+const ZSTD_ARTIFACT: &str = "artifacts/config.json.zst";
+
+/// zstd frames that decode to far more than the manifest says, or that ask
+/// the decoder for a huge window. Each is put in place of the base's zstd
+/// artifact, the manifest keeps the honest size and digest of the original
+/// artifact (only `stored_size` follows the new frame), and the chain is
+/// re-signed by the trusted keys. Expected: exit 4 (`entries.digests`),
+/// within the time bound, under a 512 MiB address-space cap.
+pub fn bombs(base: &[u8], keys: &Keys) -> Res<Vec<Case>> {
+    let t = Times::now()?;
+    let chain = [
+        LinkSpec {
+            key: &keys.maintainer,
+            role: "maintainer",
+            time: t.link,
+        },
+        LinkSpec {
+            key: &keys.transfer,
+            role: "transfer",
+            time: t.link,
+        },
+    ];
+    let with_frame = |frame: Vec<u8>| -> Res<Vec<u8>> {
+        let mut e = entries(base)?;
+        let stored = frame.len() as u64;
+        entry_mut(&mut e, ZSTD_ARTIFACT)?.data = frame;
+        let mut m = manifest(&e)?;
+        for me in &mut m.entries {
+            if me.path.as_str() == ZSTD_ARTIFACT {
+                me.stored_size = stored;
+            }
+        }
+        entry_mut(&mut e, layout::MANIFEST)?.data = m.to_bytes();
+        resign(&mut e, &chain)?;
+        assemble(&e)
+    };
+    let case = |name: &str, bytes: Vec<u8>| Case {
+        name: name.to_owned(),
+        bytes,
+        code: 4,
+        checks: &["entries.digests"],
+        policy: PolicyKind::Standard,
+        depth: Depth::Content,
+    };
+    let gib = 1u64 << 30;
+    Ok(vec![
+        // 4 GiB of zeros with an honest frame content size (about 130 KiB
+        // stored): a decoder that trusts the frame, or that decodes to the
+        // end before comparing with the manifest, runs long or out of memory.
+        case(
+            "zstd-bomb-4gib-honest-frame",
+            with_frame(zeros_frame(4 * gib, Some(4 * gib))?)?,
+        ),
+        // The same without a content size in the frame header.
+        case(
+            "zstd-bomb-1gib-no-content-size",
+            with_frame(zeros_frame(gib, None)?)?,
+        ),
+        // A frame whose header claims the manifest's size (394 bytes) but
+        // whose blocks decode to 64 MiB.
+        case(
+            "zstd-bomb-lying-content-size",
+            with_frame(lying_content_size(64 << 20, 394)?)?,
+        ),
+        // A frame asking for a 2 GiB window (Window_Descriptor, RFC 8878
+        // §3.1.1.1.2) for a few bytes of content.
+        case(
+            "zstd-huge-window",
+            with_frame(huge_window(&config_json_bytes(base)?)?)?,
+        ),
+    ])
+}
+
+/// The base's zstd artifact, decoded.
+fn config_json_bytes(base: &[u8]) -> Res<Vec<u8>> {
+    let e = entries(base)?;
+    let x = e
+        .iter()
+        .find(|x| x.name == ZSTD_ARTIFACT)
+        .ok_or_else(|| err("no zstd artifact"))?;
+    Ok(zstd::decode_all(x.data.as_slice())?)
+}
+
+/// Largest block (RFC 8878 §3.1.1.2.3, Block_Maximum_Size): 128 KiB.
+const ZSTD_BLOCK: u64 = 128 << 10;
+
+/// One zstd frame of `n` zero bytes built by hand from RLE blocks (RFC 8878
+/// §3.1.1.2: 3-byte block header, block type 1, one byte repeated): 4 bytes
+/// per 128 KiB, so a 4 GiB bomb costs 128 KiB and no time to make. The
+/// frame header (§3.1.1.1) has a 128 KiB window, no checksum, and a
+/// Frame_Content_Size of `claimed` (8 bytes), or none.
+fn zeros_frame(n: u64, claimed: Option<u64>) -> Res<Vec<u8>> {
+    let mut frame = vec![0x28, 0xB5, 0x2F, 0xFD];
+    match claimed {
+        Some(size) => {
+            frame.push(0xC0); // FCS_Field_Size 8, not single-segment
+            frame.push(7 << 3); // Window_Descriptor: window log 17
+            frame.extend_from_slice(&size.to_le_bytes());
+        }
+        None => {
+            frame.push(0x00);
+            frame.push(7 << 3);
+        }
+    }
+    let mut left = n;
+    while left > 0 {
+        let size = left.min(ZSTD_BLOCK);
+        left -= size;
+        let last = u32::from(left == 0);
+        let header = last | (1 << 1) | (u32::try_from(size)? << 3);
+        frame.extend_from_slice(header.to_le_bytes().get(..3).unwrap_or_default());
+        frame.push(0);
+    }
+    Ok(frame)
+}
+
+/// A frame of `real` zero bytes whose content size field says `claimed`.
+fn lying_content_size(real: u64, claimed: u64) -> Res<Vec<u8>> {
+    zeros_frame(real, Some(claimed))
+}
+
+/// `content` in a frame whose window descriptor asks for 2 GiB.
+fn huge_window(content: &[u8]) -> Res<Vec<u8>> {
+    let mut enc = zstd::stream::Encoder::new(Vec::new(), 3)?;
+    enc.include_checksum(true)?;
+    enc.include_contentsize(false)?;
+    std::io::Write::write_all(&mut enc, content)?;
+    let mut frame = enc.finish()?;
+    let fhd = *frame.get(4).ok_or_else(|| err("short frame"))?;
+    if fhd & 0x20 != 0 {
+        return Err(err("frame is single-segment: no window descriptor"));
+    }
+    // Exponent 21, mantissa 0: window log 31.
+    *frame.get_mut(5).ok_or_else(|| err("short frame"))? = 21 << 3;
+    Ok(frame)
+}

@@ -259,12 +259,13 @@ pub fn judge_report(
     }
     let mut problems = Vec::new();
     let first_fail = list.iter().position(|c| text(c, "status") == "fail");
+    let failed = first_fail.and_then(|i| list.get(i));
     if code == 0 {
-        if let Some(i) = first_fail {
+        if let Some(f) = failed {
             problems.push(format!(
                 "check {} failed: {}",
-                text(&list[i], "name"),
-                text(&list[i], "detail")
+                text(f, "name"),
+                text(f, "detail")
             ));
         }
         if demo_keys {
@@ -277,10 +278,9 @@ pub fn judge_report(
         }
         return problems.join("; ");
     }
-    let Some(i) = first_fail else {
+    let (Some(i), Some(failed)) = (first_fail, failed) else {
         return "no check failed".into();
     };
-    let failed = &list[i];
     let name = text(failed, "name");
     if !expected_checks.contains(&name) {
         problems.push(format!(

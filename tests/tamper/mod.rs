@@ -479,6 +479,15 @@ pub fn build(repo: &Path, dir: &Path, keys: &Keys) -> Res<Matrix> {
         ..spec("expired")
     };
     let expired = pack_and_sign(&expired_spec, &dir.join("expired.lbom"), &chain, t.link)?;
+    // A pickle next to the models: well signed, refused by the default
+    // formats rule (pickles can run code on load).
+    let mut pickle_inputs = base_inputs(repo);
+    pickle_inputs.push(repo.join("fixtures/pickle/evil.pkl"));
+    let pickle_spec = PackSpec {
+        inputs: pickle_inputs,
+        ..spec("pickle")
+    };
+    let pickle = pack_and_sign(&pickle_spec, &dir.join("pickle.lbom"), &chain, t.link)?;
 
     let mut cases = Vec::new();
     {
@@ -520,6 +529,14 @@ pub fn build(repo: &Path, dir: &Path, keys: &Keys) -> Res<Matrix> {
             Depth::Content,
         );
         threshold_cases(&base, keys, &t, &mut add)?;
+        add(
+            "pickle-artifact",
+            pickle,
+            6,
+            &["policy.formats"],
+            PolicyKind::Standard,
+            Depth::Content,
+        );
     }
     Ok(Matrix { base, cases })
 }

@@ -488,6 +488,24 @@ pub fn build(repo: &Path, dir: &Path, keys: &Keys) -> Res<Matrix> {
         ..spec("pickle")
     };
     let pickle = pack_and_sign(&pickle_spec, &dir.join("pickle.lbom"), &chain, t.link)?;
+    // Created a day in the future (beyond any clock skew), and created 100
+    // days ago (the policy's default max_age is 90 days).
+    let future_spec = PackSpec {
+        created: t
+            .created
+            .checked_add(jiff::SignedDuration::from_hours(25))?,
+        expires: None,
+        ..spec("future")
+    };
+    let future = pack_and_sign(&future_spec, &dir.join("future.lbom"), &chain, t.link)?;
+    let old_spec = PackSpec {
+        created: t
+            .created
+            .checked_sub(jiff::SignedDuration::from_hours(24 * 100))?,
+        expires: None,
+        ..spec("old")
+    };
+    let old = pack_and_sign(&old_spec, &dir.join("old.lbom"), &chain, t.link)?;
 
     let mut cases = Vec::new();
     {
@@ -529,6 +547,22 @@ pub fn build(repo: &Path, dir: &Path, keys: &Keys) -> Res<Matrix> {
             Depth::Content,
         );
         threshold_cases(&base, keys, &t, &mut add)?;
+        add(
+            "created-in-future",
+            future,
+            5,
+            &["bundle.expiry"],
+            PolicyKind::Standard,
+            Depth::Content,
+        );
+        add(
+            "older-than-max-age",
+            old,
+            6,
+            &["bundle.age"],
+            PolicyKind::Standard,
+            Depth::Content,
+        );
         add(
             "pickle-artifact",
             pickle,
@@ -1016,7 +1050,7 @@ fn chain_edits(base: &[u8], other: &[u8], keys: &Keys, t: &Times, add: &mut Add<
         "unsigned",
         assemble(&without_chain)?,
         5,
-        &["chain.required_roles", "chain.threshold"],
+        &["chain.required_roles", "chain.threshold", "chain.links"],
         s,
         Depth::Content,
     );

@@ -61,15 +61,14 @@ bench:
 	LBOM_BIN=$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/release/lbom tests/bench/scan_bench.sh
 	LBOM_BIN=$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/release/lbom tests/bench/pack_bench.sh
 
-## fuzz: every cargo-fuzz target for FUZZ_SECONDS (default 60), seeded from fixtures/
+## fuzz: every cargo-fuzz target for FUZZ_SECONDS each (default 60), seeded by fuzz/seed.sh;
+## crash inputs land in fuzz/artifacts/<target>/ and the run stops with an error
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := gguf_header safetensors_header pickle_scan inspect_any
+FUZZ_TARGETS := gguf_header safetensors_header pickle_scan inspect_any bundle_reader envelope_link key_files
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	fuzz/seed.sh
 	for t in $(FUZZ_TARGETS); do \
-	    mkdir -p fuzz/corpus/$$t; \
-	    find fixtures -type f -size -2M \( -name '*.gguf' -o -name '*.safetensors' -o -name '*.bin' -o -name '*.pkl' \) \
-	        -exec cp -n {} fuzz/corpus/$$t/ \; ; \
-	    RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t fuzz/corpus/$$t -- \
+	    RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$t fuzz/corpus/$$t -- \
 	        -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -timeout=10 ; \
 	done

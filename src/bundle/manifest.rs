@@ -229,4 +229,58 @@ mod tests {
         assert!(serde_json::from_value::<Manifest>(v).is_err());
         Ok(())
     }
+
+    use proptest::prelude::*;
+
+    fn entry() -> impl Strategy<Value = ManifestEntry> {
+        (
+            "[a-z0-9._-]{1,12}(/[a-z0-9._-]{1,12}){0,2}",
+            prop::sample::select(vec![Role::Artifact, Role::Sbom, Role::Attestation]),
+            any::<u64>(),
+            any::<[u8; 32]>(),
+            prop::sample::select(vec![Encoding::Raw, Encoding::Zstd]),
+            any::<u64>(),
+        )
+            .prop_filter_map("canonical path", |(p, role, size, d, encoding, stored)| {
+                Some(ManifestEntry {
+                    path: BundlePath::new(&p).ok()?,
+                    role,
+                    size,
+                    sha256: Sha256Digest::of(&d),
+                    encoding,
+                    stored_size: stored,
+                })
+            })
+    }
+
+    proptest! {
+        /// Any manifest survives its own byte form unchanged, and the byte
+        /// form is a function of the value (what signing relies on).
+        #[test]
+        fn manifests_round_trip(
+            name in "[a-z0-9][a-z0-9._-]{0,20}",
+            sequence in 1u64..,
+            previous in proptest::option::of((any::<u64>(), any::<[u8; 32]>())),
+            secs in 0i64..253_402_300_799,
+            expires in proptest::option::of(0i64..253_402_300_799),
+            entries in prop::collection::vec(entry(), 0..8),
+        ) {
+            let time = |s: i64| jiff::Timestamp::from_second(s).map(format_time).unwrap_or_default();
+            let m = Manifest {
+                schema: layout::MANIFEST_SCHEMA.into(),
+                name: name.clone(),
+                channel: name,
+                sequence,
+                previous: previous.map(|(s, d)| Previous { sequence: s, manifest_sha256: Sha256Digest::of(&d) }),
+                created: time(secs),
+                expires: expires.map(time),
+                tool: Tool { name: "lbom".into(), version: crate::TOOL_VERSION.into() },
+                entries,
+            };
+            let bytes = m.to_bytes();
+            let back: Manifest = serde_json::from_slice(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(&back, &m);
+            prop_assert_eq!(back.to_bytes(), bytes);
+        }
+    }
 }

@@ -318,5 +318,36 @@ mod tests {
             let refused_for_nfc = matches!(BundlePath::new(&nfc), Err(PathError::NotNfc { .. }));
             prop_assert!(!refused_for_nfc);
         }
+
+        /// Every case or compatibility (NFKC) variant of an accepted path
+        /// collides with it: both would be one file on a case-insensitive or
+        /// normalising file system.
+        #[test]
+        fn case_and_compatibility_variants_collide(
+            s in "[a-zA-Z0-9\u{fb01}\u{ff21}-\u{ff3a}\u{c9}\u{e9}\u{212b}._/-]{1,24}"
+        ) {
+            if let Ok(p) = BundlePath::new(&s) {
+                let nfkc: String = s.nfkc().collect();
+                for variant in [s.to_uppercase(), s.to_lowercase(), nfkc] {
+                    if variant == s {
+                        continue;
+                    }
+                    if let Ok(q) = BundlePath::new(&variant) {
+                        let mut set = PathSet::new();
+                        prop_assert!(set.insert(&p).is_ok());
+                        prop_assert!(set.insert(&q).is_err(), "{:?} vs {:?}", s, variant);
+                    }
+                }
+            }
+        }
+
+        /// JSON decoding applies exactly the rules of `new`: a manifest
+        /// cannot smuggle a path that the constructor refuses.
+        #[test]
+        fn json_decoding_checks_like_new(s in "\\PC{0,40}|[a./\\\\]{0,12}") {
+            let json = serde_json::to_string(&s).unwrap_or_default();
+            let decoded: Result<BundlePath, _> = serde_json::from_str(&json);
+            prop_assert_eq!(decoded.ok(), BundlePath::new(&s).ok());
+        }
     }
 }

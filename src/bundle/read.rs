@@ -101,6 +101,7 @@ pub(crate) fn open_layout(
         .get(manifest_index)
         .ok_or_else(|| bad("no manifest".into()))?;
     let manifest_bytes = read_entry(path, file, manifest_entry, limits.max_json_bytes)?;
+    check_format_version(&manifest_bytes).map_err(bad)?;
     let manifest: Manifest =
         serde_json::from_slice(&manifest_bytes).map_err(|source| Error::Json {
             path: path.to_path_buf(),
@@ -161,6 +162,41 @@ pub(crate) fn open_layout(
         manifest_bytes,
         manifest_sha256,
         links,
+    })
+}
+
+/// Refuse a manifest of another format version with a message that says
+/// so, before the strict parse (which would only say "unknown field" for a
+/// later version's additions). Bundles written by this version must keep
+/// verifying in later ones (tests/vectors/bundle/tiny.lbom is kept for that).
+fn check_format_version(manifest_bytes: &[u8]) -> Result<(), String> {
+    #[derive(serde::Deserialize)]
+    struct Schema {
+        schema: Option<String>,
+    }
+    // Unparsable JSON is left to the strict parse, which names the error.
+    let Ok(Schema {
+        schema: Some(schema),
+    }) = serde_json::from_slice::<Schema>(manifest_bytes)
+    else {
+        return Ok(());
+    };
+    if schema == layout::MANIFEST_SCHEMA {
+        return Ok(());
+    }
+    let version = schema.strip_prefix("urn:lbom:bundle-manifest:");
+    Err(match version {
+        Some(v) => format!(
+            "unsupported bundle format version {:?}: lbom {} reads {}",
+            crate::describe::text::visible(v),
+            crate::TOOL_VERSION,
+            layout::MANIFEST_SCHEMA
+        ),
+        None => format!(
+            "manifest schema {:?} is not {}",
+            crate::describe::text::visible(&schema),
+            layout::MANIFEST_SCHEMA
+        ),
     })
 }
 
@@ -329,5 +365,29 @@ fn summarise_sbom(entry: &ManifestEntry, bytes: &[u8]) -> SbomSummary {
         size: entry.size,
         format,
         components,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_later_format_version_is_named_as_unsupported() {
+        let v1 = format!(r#"{{"schema":"{}","name":"x"}}"#, layout::MANIFEST_SCHEMA);
+        assert_eq!(check_format_version(v1.as_bytes()), Ok(()));
+        // A later version with fields this one does not know: the message
+        // names the version instead of the first unknown field.
+        let v2 = br#"{"schema":"urn:lbom:bundle-manifest:v2","merkle_root":"00"}"#;
+        let err = check_format_version(v2).err().unwrap_or_default();
+        assert!(
+            err.starts_with("unsupported bundle format version \"v2\": lbom "),
+            "{err}"
+        );
+        let other = br#"{"schema":"urn:example:thing"}"#;
+        assert!(check_format_version(other).is_err());
+        // Not JSON, or no schema: the strict parse reports it.
+        assert_eq!(check_format_version(b"\x00not json"), Ok(()));
+        assert_eq!(check_format_version(br#"{"name":"x"}"#), Ok(()));
     }
 }

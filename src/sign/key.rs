@@ -76,8 +76,11 @@ impl SigningKey {
         let pem = pem.trim();
         let encrypted = pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----");
         let inner = match (encrypted, passphrase) {
-            (true, Some(p)) => ed25519_dalek::SigningKey::from_pkcs8_encrypted_pem(pem, p)
-                .map_err(|_| Error::WrongPassphrase)?,
+            (true, Some(p)) => {
+                check_encryption_cost(pem)?;
+                ed25519_dalek::SigningKey::from_pkcs8_encrypted_pem(pem, p)
+                    .map_err(|_| Error::WrongPassphrase)?
+            }
             (true, None) => return Err(Error::PassphraseRequired),
             (false, _) => ed25519_dalek::SigningKey::from_pkcs8_pem(pem)
                 .map_err(|e| Error::KeyFormat(e.to_string()))?,
@@ -120,6 +123,56 @@ impl SigningKey {
     pub fn load(path: &Path, passphrase: Option<&[u8]>) -> Result<Self, Error> {
         let text = Zeroizing::new(read_small(path)?);
         Self::from_pem(&text, passphrase).map_err(|e| e.at(path))
+    }
+}
+
+/// Largest scrypt cost a key file may ask for: N = 2^20 with r = 8 is
+/// 1 GiB of memory (128·r·N bytes), 32 times what `keygen` writes. The cost
+/// is read from the file before anything is derived, so a planted key file
+/// cannot make lbom allocate terabytes (scrypt N up to 2^63, r up to 65535)
+/// or spin for hours (PBKDF2 up to 2^32 iterations).
+const MAX_SCRYPT_LOG_N: u32 = 20;
+const MAX_SCRYPT_R: u16 = 8;
+const MAX_SCRYPT_P: u16 = 4;
+const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+
+/// Refuse an encrypted key whose key-derivation cost is beyond the caps.
+fn check_encryption_cost(pem: &str) -> Result<(), Error> {
+    use pkcs8::pkcs5::{EncryptionScheme, pbes2::Kdf};
+    let format = |e: &dyn fmt::Display| Error::KeyFormat(e.to_string());
+    let (_, der) = pkcs8::Document::from_pem(pem).map_err(|e| format(&e))?;
+    let info =
+        pkcs8::EncryptedPrivateKeyInfoRef::try_from(der.as_bytes()).map_err(|e| format(&e))?;
+    let too_costly = |what: String| {
+        Error::KeyFormat(format!(
+            "the key file asks for {what}, above lbom's limit (scrypt N <= 2^{MAX_SCRYPT_LOG_N}, r <= {MAX_SCRYPT_R}, p <= {MAX_SCRYPT_P}; PBKDF2 <= {MAX_PBKDF2_ITERATIONS} iterations)"
+        ))
+    };
+    match &info.encryption_algorithm {
+        EncryptionScheme::Pbes2(params) => match &params.kdf {
+            Kdf::Scrypt(s) => {
+                if s.cost_parameter > 1u64 << MAX_SCRYPT_LOG_N
+                    || s.block_size > MAX_SCRYPT_R
+                    || s.parallelization > MAX_SCRYPT_P
+                {
+                    return Err(too_costly(format!(
+                        "scrypt N={}, r={}, p={}",
+                        s.cost_parameter, s.block_size, s.parallelization
+                    )));
+                }
+                Ok(())
+            }
+            Kdf::Pbkdf2(k) if k.iteration_count > MAX_PBKDF2_ITERATIONS => Err(too_costly(
+                format!("{} PBKDF2 iterations", k.iteration_count),
+            )),
+            Kdf::Pbkdf2(_) => Ok(()),
+            _ => Err(Error::KeyFormat(
+                "the key file's key-derivation function is not scrypt or PBKDF2".into(),
+            )),
+        },
+        _ => Err(Error::KeyFormat(
+            "the key file is not PBES2-encrypted (RFC 8018 section 6.2); PBES1 is obsolete and not accepted".into(),
+        )),
     }
 }
 
@@ -266,6 +319,48 @@ mod tests {
         assert!(matches!(
             inner(SigningKey::load(&k, None)),
             Some(Error::PassphraseRequired)
+        ));
+        Ok(())
+    }
+
+    /// An encrypted key file naming an expensive key derivation, built
+    /// without running it (the cost is what the test is about).
+    fn costly_key_pem(log_n: u8) -> Result<String, Box<dyn std::error::Error>> {
+        use pkcs8::der::asn1::OctetStringRef;
+        use pkcs8::pkcs5::{EncryptionScheme, pbes2, scrypt};
+        let params = pbes2::Parameters::generate_scrypt_aes256cbc(
+            scrypt::Params::new(log_n, 8, 1)?,
+            &[1u8; 16],
+            [2u8; 16],
+        )?;
+        let info = pkcs8::EncryptedPrivateKeyInfoRef {
+            encryption_algorithm: EncryptionScheme::Pbes2(params),
+            encrypted_data: OctetStringRef::new(&[0u8; 48])?,
+        };
+        let doc = pkcs8::SecretDocument::try_from(&info)?;
+        Ok(doc
+            .to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)?
+            .to_string())
+    }
+
+    #[test]
+    fn a_key_file_asking_for_terabytes_of_scrypt_is_refused_before_deriving()
+    -> Result<(), Box<dyn std::error::Error>> {
+        // N = 2^30, r = 8: 1 TiB if derived. Refused from the parameters.
+        let pem = costly_key_pem(30)?;
+        match SigningKey::from_pem(&pem, Some(b"x")) {
+            Err(Error::KeyFormat(m)) => assert!(m.contains("N=1073741824"), "{m}"),
+            other => panic!(
+                "expected a cost refusal, got {:?}",
+                other.map(|k| k.key_id())
+            ),
+        }
+        // At the cap the parameters pass and the (wrong) data fails to
+        // decrypt: the check does not refuse reasonable costs.
+        let pem = costly_key_pem(10)?;
+        assert!(matches!(
+            SigningKey::from_pem(&pem, Some(b"x")),
+            Err(Error::WrongPassphrase)
         ));
         Ok(())
     }

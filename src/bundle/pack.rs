@@ -1086,6 +1086,9 @@ fn write_artifact(
     let sha256 = digest;
     tw.finish_entry(open, stored_size).map_err(tar_err)?;
     let mut facts = facts;
+    // The tee hashed the bytes; the SBOM names the artifact by that digest
+    // (DESIGN.md: "SHA-256 hash" in each per-file SBOM).
+    facts.sha256 = Some(sha256);
     facts.model_path = input.name.as_str().to_owned();
     facts.model_filename = file_name;
     Ok((

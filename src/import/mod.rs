@@ -1,2 +1,199 @@
 //! The model store: `import` (verify while extracting, commit atomically),
-//! `audit`, `rollback`, and the channel baselines they keep.
+//! `audit`, `rollback`, `log`, and the channel baselines they keep.
+//! docs/store.md is the reference; this is its summary.
+//!
+//! # Layout
+//!
+//! ```text
+//! STORE/
+//!   .lbom-store                 marker: {"format":"lbom-store","version":1}
+//!   .lock                       flock'ed by every writer (import, rollback)
+//!   .staging/import-<random>/   an import in progress (emptied by every writer)
+//!   <channel>/
+//!     current -> <seq>          relative symlink: the channel's baseline
+//!     history.jsonl             one JSON line per import or rollback
+//!     <seq>/                    one version, immutable (folders 0555, files 0444)
+//!       files/<artifact path>   the artifacts (hard-linked when unchanged)
+//!       bundle/manifest.json    the bundle's metadata entries, by entry name:
+//!       bundle/attestation.intoto.json, bundle/sboms/…, bundle/chain/NNNN.dsse.json
+//!       import.json             the import record (ImportRecord)
+//!       facts.json              the fresh scan of each artifact (what diff compares)
+//!       receipt.dsse.json       the station's signed receipt (with --key)
+//! ```
+//!
+//! # Commit protocol
+//!
+//! The one commit point is the rename of `<channel>/current.tmp` over
+//! `<channel>/current`. Everything before it is invisible to readers (the
+//! staging folder; a version folder `current` does not point at); the only
+//! thing after it, the history line, is re-derived from the version's
+//! `import.json` by [`LockedStore::recover`], which every writer runs under
+//! the lock before changing anything. See [`commit()`] for the steps.
+//!
+//! # Modules
+//!
+//! - [`layout`]: [`Store`], paths, reading what is committed.
+//! - [`lock`]: [`LockedStore`] (the exclusive lock) and recovery.
+//! - [`sink`]: [`ImportSink`], the [`ArtifactSink`] writing a staged version.
+//! - [`commit`](mod@commit): [`commit()`].
+//! - [`record`]: `import.json` and `history.jsonl`.
+//! - [`receipt`](mod@receipt): the signed SLSA verification summary.
+//! - [`audit`](mod@audit): [`audit()`] re-hashes versions.
+//! - [`rollback`](mod@rollback): [`rollback()`].
+
+pub mod audit;
+pub mod commit;
+pub mod error;
+mod fsutil;
+pub mod layout;
+pub mod lock;
+pub mod receipt;
+pub mod record;
+pub mod rollback;
+pub mod sink;
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+
+pub use audit::{AuditReport, ChannelAudit, Problem, ProblemKind, VersionAudit, audit};
+pub use commit::{Committed, commit};
+pub use error::{ErrorClass, StoreError};
+pub use layout::{Baseline, Store};
+pub use lock::LockedStore;
+pub use receipt::{ReceiptInputs, receipt};
+pub use record::{HistoryAction, HistoryEntry, ImportInfo, ImportRecord, SignerRecord, StoredFile};
+pub use rollback::{RolledBack, rollback};
+pub use sink::{ImportSink, Staged};
+
+use crate::bundle::{ReadLimits, manifest::check_label};
+use crate::sign::SigningKey;
+use crate::verify::{ArtifactSink, Policy, Report, Verified, VerifyContext};
+
+/// Options of one import.
+#[derive(Debug, Clone)]
+pub struct ImportOptions<'a> {
+    /// The time checks and records use.
+    pub now: jiff::Timestamp,
+    /// Reader caps.
+    pub limits: ReadLimits,
+    /// Drift classes the operator accepted (recorded in the history).
+    pub accepted_drift: Vec<String>,
+    /// Sign a receipt with this key (`--key STATION.key`).
+    pub receipt_key: Option<&'a SigningKey>,
+}
+
+/// What an import did.
+#[derive(Debug)]
+pub enum ImportOutcome {
+    /// A check failed: nothing in the store changed (the staging folder was
+    /// removed).
+    Refused {
+        /// Every check.
+        report: Report,
+    },
+    /// Every check passed and the version is committed (or was current).
+    Imported {
+        /// Every check.
+        report: Report,
+        /// The verified bundle.
+        verified: Box<Verified>,
+        /// What the commit did.
+        committed: Committed,
+    },
+}
+
+/// `lbom import`: open (or create) the store, lock it, recover what an
+/// interrupted writer left, run `verifier` with an [`ImportSink`] so the
+/// bundle is read once, and commit only when every check passed.
+///
+/// The verifier is a parameter so the engine (`verify::verify`) is wired in
+/// by the caller and tests can use a fake. The channel whose state the
+/// verifier checks rollback and fork against is read from the bundle's
+/// manifest first (headers only); if the verified manifest names another
+/// channel (the file changed in between), nothing is committed.
+pub fn import(
+    bundle: &Path,
+    store_path: &Path,
+    policy: &Policy,
+    options: &ImportOptions<'_>,
+    verifier: impl FnOnce(&mut dyn ArtifactSink, &VerifyContext) -> (Report, Option<Verified>),
+) -> Result<ImportOutcome, StoreError> {
+    let store = Store::open_or_create(store_path)?;
+    let locked = store.lock()?;
+    locked.recover(options.now)?;
+    let bundle_bytes = std::fs::metadata(bundle)
+        .map_err(error::io_at(bundle))?
+        .len();
+    let peeked = crate::bundle::read::open(bundle, &options.limits)
+        .ok()
+        .map(|b| b.manifest.channel)
+        .filter(|c| check_label("channel", c).is_ok());
+    let channel_state = match &peeked {
+        Some(c) => Some(locked.channel_state(c)?),
+        None => None,
+    };
+    let context = VerifyContext {
+        now: options.now,
+        channel: channel_state,
+        limits: options.limits.clone(),
+    };
+    let mut sink = locked.stage(peeked.as_deref())?;
+    let (report, verified) = verifier(&mut sink, &context);
+    let staged = sink.into_staged();
+    let verified = match verified {
+        Some(v) if report.passed() => v,
+        _ => {
+            staged.discard()?;
+            return Ok(ImportOutcome::Refused { report });
+        }
+    };
+    if peeked.as_deref() != Some(verified.manifest.channel.as_str()) {
+        staged.discard()?;
+        return Err(StoreError::Refused(format!(
+            "{}: the bundle changed while it was imported (its channel was not the one checked); nothing was committed",
+            bundle.display()
+        )));
+    }
+    let policy_file = file_name(&policy.source.path);
+    let envelope = match options.receipt_key {
+        Some(key) => Some(receipt(
+            &verified,
+            &report,
+            &ReceiptInputs {
+                policy_file: policy_file.clone(),
+                policy_sha256: policy.source.sha256,
+                chain_links: staged.chain_links(),
+                time: options.now,
+            },
+            key,
+        )?),
+        None => None,
+    };
+    let info = ImportInfo {
+        bundle_file: file_name(bundle),
+        bundle_bytes,
+        policy_file,
+        policy_sha256: policy.source.sha256,
+        accepted_drift: options.accepted_drift.clone(),
+        time: options.now,
+    };
+    let committed = commit(&locked, staged, &verified, &info, envelope.as_ref())?;
+    Ok(ImportOutcome::Imported {
+        report,
+        verified: Box::new(verified),
+        committed,
+    })
+}
+
+/// `lbom log`: the channel's import and rollback history, oldest first.
+pub fn history(store: &Store, channel: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+    store.history(channel)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}

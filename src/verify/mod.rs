@@ -7,14 +7,27 @@
 //! did not reach are reported as skipped, so a report never claims a check
 //! it did not make.
 //!
+//! - [`run`]: [`verify()`](run::verify) and the check order ([`CHECK_NAMES`]);
+//!   the stages are `structure` (archive.structure, manifest.form), `chain`
+//!   (chain.*), `rules` (caps, time, demo keys, content rules, history),
+//!   `entries` (attestation.subjects, entries.digests: one streamed read of
+//!   every byte) and `sbom_check` (sbom.consistent).
 //! - [`policy`]: the TOML trust policy (docs/policy.md).
 //! - [`report`]: checks, outcomes and the failure classes behind exit codes.
 //! - [`ChannelState`]: what a store knows about a channel (rollback, fork).
 //! - [`ArtifactSink`]: where `import` receives verified bytes as they stream,
 //!   so that verifying and extracting read the bundle once.
 
+mod chain;
+mod entries;
 pub mod policy;
 pub mod report;
+mod rules;
+pub mod run;
+mod sbom_check;
+mod structure;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -28,6 +41,7 @@ use crate::inspect::facts::ModelFacts;
 
 pub use policy::Policy;
 pub use report::{Check, Failure, Outcome, Report};
+pub use run::{CHECK_NAMES, verify};
 
 /// What a store knows about one channel, for the rollback and fork checks.
 /// Built by `import` from the store; `verify --store` reads the same.

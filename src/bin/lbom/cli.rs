@@ -30,6 +30,13 @@ pub enum Command {
     Sign(SignArgs),
     /// Show a bundle's contents and chain without trusting any of it.
     Inspect(InspectArgs),
+    /// Re-hash a store's versions against their recorded baselines.
+    Audit(AuditArgs),
+    /// Point a channel's `current` back to a kept version.
+    Rollback(RollbackArgs),
+    /// Show a channel's import and rollback history.
+    Log(LogArgs),
+
     /// Print lbom's version.
     Version,
 }
@@ -190,6 +197,118 @@ pub struct InspectArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+}
+
+/// `lbom verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The bundle to verify.
+    #[arg(value_name = "FILE.lbom")]
+    pub bundle: PathBuf,
+    /// The trust policy (TOML; see docs/policy.md, or `lbom policy init`).
+    #[arg(long, value_name = "P")]
+    pub policy: PathBuf,
+    /// Also check sequence and previous digest against this store's channel.
+    #[arg(long, value_name = "STORE")]
+    pub store: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+/// `lbom import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The bundle to import.
+    #[arg(value_name = "FILE.lbom")]
+    pub bundle: PathBuf,
+    /// The model store (created when missing or empty).
+    #[arg(long, value_name = "STORE")]
+    pub into: PathBuf,
+    /// The trust policy.
+    #[arg(long, value_name = "P")]
+    pub policy: PathBuf,
+    /// Sign a receipt with this station key (PKCS#8 PEM).
+    #[arg(long, value_name = "STATION.key")]
+    pub key: Option<PathBuf>,
+    /// Passphrase of an encrypted key, from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub passphrase_env: Option<String>,
+    /// Accept drift of this class (repeat for each; see docs/drift.md).
+    #[arg(long, value_name = "CLASS")]
+    pub accept_drift: Vec<String>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+/// `lbom audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The model store.
+    #[arg(value_name = "STORE")]
+    pub store: PathBuf,
+    /// Only this channel (default: every channel).
+    #[arg(long, value_name = "C")]
+    pub channel: Option<String>,
+    /// Every kept version, not only `current`.
+    #[arg(long)]
+    pub all: bool,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+/// `lbom rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The model store.
+    #[arg(value_name = "STORE")]
+    pub store: PathBuf,
+    /// The channel.
+    #[arg(long, value_name = "C")]
+    pub channel: String,
+    /// The kept version to switch `current` to.
+    #[arg(long, value_name = "SEQ")]
+    pub to: u64,
+}
+
+/// `lbom log`.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// The model store.
+    #[arg(value_name = "STORE")]
+    pub store: PathBuf,
+    /// The channel.
+    #[arg(long, value_name = "C")]
+    pub channel: String,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+/// `lbom policy`.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Write a commented policy with safe defaults.
+    Init(PolicyInitArgs),
+}
+
+/// `lbom policy init`.
+#[derive(Debug, Args)]
+pub struct PolicyInitArgs {
+    /// The policy file to write (refused if it exists).
+    #[arg(long, short, value_name = "P")]
+    pub output: PathBuf,
+    /// A trusted key: NAME=KEY.pub:ROLE[,ROLE]... (repeat for each key).
+    #[arg(long, value_name = "NAME=KEY.pub:ROLES", required = true)]
+    pub trust: Vec<String>,
+    /// A role every bundle must carry (default: every role named in --trust).
+    #[arg(long, value_name = "ROLE")]
+    pub require: Vec<String>,
+    /// Signatures a role needs, in unique keys: ROLE=N (default 1).
+    #[arg(long, value_name = "ROLE=N")]
+    pub threshold: Vec<String>,
 }
 
 /// Text for people or JSON for machines.

@@ -11,8 +11,18 @@ pub const FINDINGS: u8 = 1;
 pub const USAGE: u8 = 2;
 /// 3: malformed input.
 pub const MALFORMED: u8 = 3;
+/// 4: integrity: a hash or size differs (verify, import, audit).
+pub const INTEGRITY: u8 = 4;
 /// 5: signature or trust (including a key that cannot be used to sign).
 pub const TRUST: u8 = 5;
+/// 6: a policy rule refused the bundle.
+#[allow(dead_code, reason = "used by verify and import, wired next")]
+pub const POLICY: u8 = 6;
+/// 7: rollback or fork.
+pub const ROLLBACK: u8 = 7;
+/// 8: drift in a class the policy wants accepted, not accepted.
+#[allow(dead_code, reason = "used by import's drift gate, wired next")]
+pub const DRIFT: u8 = 8;
 /// 10: I/O.
 pub const IO: u8 = 10;
 
@@ -37,6 +47,9 @@ pub fn classify(err: &anyhow::Error) -> (u8, Option<&'static str>) {
         }
         if let Some(e) = cause.downcast_ref::<lbom::bundle::Error>() {
             return classify_bundle(e);
+        }
+        if let Some(e) = cause.downcast_ref::<lbom::import::StoreError>() {
+            return classify_store(e);
         }
         if let Some(e) = cause.downcast_ref::<lbom::sign::Error>() {
             return classify_sign(e);
@@ -83,6 +96,29 @@ fn classify_bundle(e: &lbom::bundle::Error) -> (u8, Option<&'static str>) {
         E::Option(_) | E::NoInputs => (USAGE, None),
         E::Sign(inner) => classify_sign(inner),
         _ => (MALFORMED, None),
+    }
+}
+
+fn classify_store(e: &lbom::import::StoreError) -> (u8, Option<&'static str>) {
+    use lbom::import::ErrorClass as C;
+    match e.class() {
+        C::Io => (IO, None),
+        C::Locked => (
+            IO,
+            Some("another lbom import or rollback holds the store; wait for it, then retry"),
+        ),
+        C::NotAStore => (
+            USAGE,
+            Some(
+                "name a store folder made by `lbom import` (import creates one in a missing or empty folder)",
+            ),
+        ),
+        C::Damaged => (
+            INTEGRITY,
+            Some("run `lbom audit STORE --all` to see what changed"),
+        ),
+        C::Conflict => (ROLLBACK, None),
+        C::Refused => (USAGE, None),
     }
 }
 

@@ -1,9 +1,12 @@
 //! One file per subcommand; each turns arguments into one library call and
 //! renders the result.
 
+mod audit;
 mod inspect;
 mod keygen;
+mod log;
 mod pack;
+mod rollback;
 mod scan;
 mod sign;
 
@@ -17,6 +20,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Pack(args) => pack::run(args, cli.quiet),
         Command::Sign(args) => sign::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Audit(args) => audit::run(args),
+        Command::Rollback(args) => rollback::run(args),
+        Command::Log(args) => log::run(args),
         Command::Version => {
             println!("lbom {}", lbom::TOOL_VERSION);
             Ok(crate::exit::SUCCESS)

@@ -1,0 +1,33 @@
+//! `lbom audit`.
+
+use lbom::import::Store;
+
+use crate::cli::{AuditArgs, ReportFormat};
+use crate::exit;
+use crate::output::Output;
+
+/// Re-hash the store against its records; exit 4 when anything differs, so
+/// a service can run it as a start-up check.
+pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
+    let store = Store::open(&args.store)?;
+    let report = lbom::import::audit(&store, args.channel.as_deref(), args.all)?;
+    let mut out = Output::open(None)?;
+    match args.format {
+        ReportFormat::Json => {
+            let json = serde_json::json!({
+                "passed": report.passed(),
+                "store": report.store,
+                "channels": report.channels,
+            });
+            serde_json::to_writer_pretty(&mut *out.writer(), &json)?;
+            writeln!(out.writer())?;
+        }
+        ReportFormat::Text => out.writer().write_all(report.render_text().as_bytes())?,
+    }
+    out.finish()?;
+    Ok(if report.passed() {
+        exit::SUCCESS
+    } else {
+        exit::INTEGRITY
+    })
+}

@@ -1,0 +1,24 @@
+//! `lbom rollback`.
+
+use lbom::import::{RolledBack, Store};
+
+use crate::cli::RollbackArgs;
+use crate::exit;
+
+/// Switch `current` back to a kept version (re-hashed first).
+pub fn run(args: &RollbackArgs) -> anyhow::Result<u8> {
+    let store = Store::open(&args.store)?;
+    let locked = store.lock()?;
+    let done = lbom::import::rollback(&locked, &args.channel, args.to, jiff::Timestamp::now())?;
+    match done {
+        RolledBack::Switched { from, to } => println!(
+            "channel {}: current is now version {to} (was {})",
+            args.channel,
+            from.map_or("none".to_owned(), |f| f.to_string())
+        ),
+        RolledBack::AlreadyCurrent { to } => {
+            println!("channel {}: version {to} is already current", args.channel);
+        }
+    }
+    Ok(exit::SUCCESS)
+}

@@ -1,0 +1,112 @@
+//! Store errors, each with the class the CLI maps to an exit code.
+
+use std::path::{Path, PathBuf};
+
+/// What kind of failure a [`StoreError`] is, so the CLI can pick its exit
+/// code (DESIGN.md, "Exit codes": I/O is 10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// The OS refused a read or write (disk full, permission, EXDEV…).
+    Io,
+    /// Another process holds the store lock.
+    Locked,
+    /// The folder is not a store (or a newer store format).
+    NotAStore,
+    /// The store's own files contradict each other or are malformed: a
+    /// damaged or tampered store (run `lbom audit`).
+    Damaged,
+    /// The request cannot be done as asked: an unknown version to roll back
+    /// to, an unsafe path, a bundle that changed while it was imported.
+    Refused,
+    /// The bundle conflicts with the channel's history: another bundle is
+    /// kept under its sequence (a fork the store cannot hold).
+    Conflict,
+}
+
+/// Errors of the model store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A file or folder could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another process holds `STORE/.lock`.
+    #[error("{path}: store is locked by another lbom process (an import or rollback is running)")]
+    Locked {
+        /// The store.
+        path: PathBuf,
+    },
+    /// The folder is neither empty nor a store.
+    #[error("{path}: {reason}")]
+    NotAStore {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The store's files are inconsistent or malformed.
+    #[error("{path}: store is damaged: {reason}")]
+    Damaged {
+        /// The file or folder.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The request is refused.
+    #[error("{0}")]
+    Refused(String),
+    /// The bundle conflicts with a kept version.
+    #[error("{0}")]
+    Conflict(String),
+    /// The commit point was passed (the version is current) but recording
+    /// it in the history failed; the next writer's recovery records it.
+    #[error(
+        "channel {channel}: version {sequence} is now current, but its history line could not be written (the next import or rollback writes it)"
+    )]
+    CommittedUnrecorded {
+        /// Channel.
+        channel: String,
+        /// The version now current.
+        sequence: u64,
+        /// Why the append failed.
+        #[source]
+        source: Box<StoreError>,
+    },
+}
+
+impl StoreError {
+    /// The class of this error.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            StoreError::Io { .. } => ErrorClass::Io,
+            StoreError::Locked { .. } => ErrorClass::Locked,
+            StoreError::NotAStore { .. } => ErrorClass::NotAStore,
+            StoreError::Damaged { .. } => ErrorClass::Damaged,
+            StoreError::Refused(_) => ErrorClass::Refused,
+            StoreError::Conflict(_) => ErrorClass::Conflict,
+            StoreError::CommittedUnrecorded { .. } => ErrorClass::Io,
+        }
+    }
+
+    pub(crate) fn damaged(path: &Path, reason: impl Into<String>) -> Self {
+        StoreError::Damaged {
+            path: path.to_path_buf(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// `map_err` helper: an I/O error on `path`.
+pub(crate) fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}

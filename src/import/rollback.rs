@@ -1,0 +1,94 @@
+//! `lbom rollback`: point a channel's `current` back to a kept version.
+
+use serde::Serialize;
+
+use super::audit::audit_version;
+use super::commit::{switch_current, unrecorded};
+use super::error::StoreError;
+use super::layout::HISTORY;
+use super::lock::LockedStore;
+use super::record::{HistoryEntry, append_history};
+
+/// What a rollback did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RolledBack {
+    /// `current` now points at `to`.
+    Switched {
+        /// The version current before.
+        from: Option<u64>,
+        /// The version current now.
+        to: u64,
+    },
+    /// `to` was current already.
+    AlreadyCurrent {
+        /// The version.
+        to: u64,
+    },
+}
+
+/// Switch `channel`'s `current` to the kept version `to_seq`, atomically
+/// (one rename), and record it in the history. Only a committed version
+/// that still matches its records (re-hashed in full, as `audit` does) is
+/// accepted; anything else is refused and nothing changes.
+pub fn rollback(
+    store: &LockedStore,
+    channel: &str,
+    to_seq: u64,
+    now: jiff::Timestamp,
+) -> Result<RolledBack, StoreError> {
+    store.recover(now)?;
+    let channel_dir = store.channel_dir(channel)?;
+    let version = store.version_dir(channel, to_seq)?;
+    if !store.is_committed(channel, to_seq)? || std::fs::symlink_metadata(&version).is_err() {
+        let kept: Vec<String> = store
+            .channel_state(channel)?
+            .versions
+            .keys()
+            .map(u64::to_string)
+            .collect();
+        return Err(StoreError::Refused(format!(
+            "channel {channel} keeps no version {to_seq} (kept: {})",
+            if kept.is_empty() {
+                "none".to_owned()
+            } else {
+                kept.join(", ")
+            }
+        )));
+    }
+    // Never switch to a version that no longer matches its records: re-hash
+    // it all first (rollback is rare; a damaged target is worse).
+    let recorded = store
+        .history(channel)?
+        .iter()
+        .rev()
+        .find(|e| e.sequence == to_seq)
+        .map(|e| e.record_sha256);
+    let checked = audit_version(store, channel, to_seq, recorded)?;
+    if let Some(p) = checked.problems.first() {
+        return Err(StoreError::damaged(
+            &version,
+            format!(
+                "version {to_seq} differs from its records ({} {}: {}); run lbom audit",
+                serde_json::to_value(p.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                p.path,
+                p.detail
+            ),
+        ));
+    }
+    let (record, record_sha256) = store.record(channel, to_seq)?;
+    let from = store.current(channel)?;
+    if from == Some(to_seq) {
+        return Ok(RolledBack::AlreadyCurrent { to: to_seq });
+    }
+    switch_current(&channel_dir, to_seq)?;
+    append_history(
+        &channel_dir.join(HISTORY),
+        &HistoryEntry::rollback(&record, record_sha256, from, now),
+    )
+    .map_err(|e| unrecorded(channel, to_seq, e))?;
+    Ok(RolledBack::Switched { from, to: to_seq })
+}

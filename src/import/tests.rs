@@ -1,0 +1,1046 @@
+//! Store tests: real bundles (packed raw, signed once) streamed into the
+//! store by a fake verifier that reads the tar with the `tar` crate, so the
+//! store is tested without the verification engine.
+
+use std::fs;
+use std::io::{Read as _, Write as _};
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+
+use super::commit::{FAULT, FaultPoint};
+use super::*;
+use crate::bundle::pack::Compression;
+use crate::bundle::pack::tests::{options, pack_test};
+use crate::bundle::{BundlePath, FirstLink, Manifest, Role, chain};
+use crate::envelope::Envelope;
+use crate::inspect::digest::Sha256Digest;
+use crate::verify::policy::{
+    Caps, ContentRules, HistoryRules, PolicySource, TimeRules, UnknownSigners,
+};
+use crate::verify::{ChannelState, Failure, Outcome, Signer};
+
+type R = Result<(), Box<dyn std::error::Error>>;
+type BoxError = Box<dyn std::error::Error>;
+
+fn key() -> Result<SigningKey, crate::sign::Error> {
+    SigningKey::from_seed(&[7; 32])
+}
+
+/// Pack `files` (path, bytes) as sequence `sequence` of channel `stable`,
+/// signed by one maintainer link.
+fn make_bundle(
+    dir: &Path,
+    tag: &str,
+    files: &[(&str, &[u8])],
+    sequence: u64,
+    previous: Option<&Path>,
+) -> Result<PathBuf, BoxError> {
+    let input = dir.join(format!("in-{tag}"));
+    for (rel, bytes) in files {
+        let path = input.join(rel);
+        fs::create_dir_all(path.parent().ok_or("parent")?)?;
+        fs::write(path, bytes)?;
+    }
+    let out = dir.join(format!("{tag}.lbom"));
+    let key = key()?;
+    let mut o = options(vec![input], out.clone(), Compression::None);
+    o.sequence = Some(sequence);
+    o.previous = previous.map(Path::to_path_buf);
+    o.first_link = Some(FirstLink {
+        key: &key,
+        role: "maintainer".into(),
+        note: None,
+    });
+    pack_test(&o)?;
+    Ok(out)
+}
+
+fn tar_entries(bundle: &Path) -> Result<Vec<(String, Vec<u8>)>, BoxError> {
+    let mut archive = ::tar::Archive::new(fs::File::open(bundle)?);
+    let mut out = Vec::new();
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let name = entry.path()?.to_string_lossy().into_owned();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes)?;
+        out.push((name, bytes));
+    }
+    Ok(out)
+}
+
+/// What a verifier does with a sink: artifacts through begin/write/finish,
+/// every other entry through metadata.
+fn stream(bundle: &Path, sink: &mut dyn ArtifactSink) -> Result<Verified, BoxError> {
+    let entries = tar_entries(bundle)?;
+    let (_, manifest_bytes) = entries
+        .iter()
+        .find(|(n, _)| n == crate::bundle::layout::MANIFEST)
+        .ok_or("no manifest")?;
+    let manifest: Manifest = serde_json::from_slice(manifest_bytes)?;
+    let mut signers = Vec::new();
+    for (name, bytes) in &entries {
+        let artifact = manifest
+            .entries
+            .iter()
+            .find(|e| e.path.as_str() == name && e.role == Role::Artifact);
+        if let Some(entry) = artifact {
+            let path = entry.artifact_path().ok_or("artifact path")?;
+            if let Some(mut w) = sink.begin(&path, entry)? {
+                w.write_all(bytes)?;
+                w.flush()?;
+            }
+            sink.finish(&path, entry)?;
+        } else {
+            sink.metadata(&BundlePath::new(name)?, bytes)?;
+            if name.starts_with("chain/") {
+                let (_, info) = chain::parse_link(name, bytes)?;
+                signers.push(Signer {
+                    index: info.predicate.index,
+                    role: info.predicate.role,
+                    key_id: info.predicate.keyid,
+                    key_name: Some("maintainer-key".into()),
+                    time: info.predicate.time,
+                    note: info.predicate.note,
+                });
+            }
+        }
+    }
+    Ok(Verified {
+        manifest,
+        manifest_bytes: manifest_bytes.clone(),
+        manifest_sha256: Sha256Digest::of(manifest_bytes),
+        signers,
+        facts: Vec::new(),
+    })
+}
+
+/// A verifier that passes whatever streams; it reports the channel state
+/// it was given into `seen`.
+fn passing<'a>(
+    bundle: &'a Path,
+    seen: &'a mut Option<ChannelState>,
+) -> impl FnOnce(&mut dyn ArtifactSink, &VerifyContext) -> (Report, Option<Verified>) + 'a {
+    move |sink, ctx| {
+        *seen = ctx.channel.clone();
+        let mut report = Report::default();
+        match stream(bundle, sink) {
+            Ok(v) => {
+                report.push("fake.stream", Outcome::Pass, "streamed");
+                (report, Some(v))
+            }
+            Err(e) => {
+                report.push("fake.stream", Outcome::Fail(Failure::Io), e.to_string());
+                (report, None)
+            }
+        }
+    }
+}
+
+fn policy() -> Policy {
+    Policy {
+        source: PolicySource {
+            path: PathBuf::from("/etc/lbom/station.toml"),
+            sha256: Sha256Digest::of(b"policy"),
+        },
+        keys: Vec::new(),
+        thresholds: Default::default(),
+        required_roles: Default::default(),
+        unknown_signers: UnknownSigners::Refuse,
+        content: ContentRules {
+            allowed_formats: Default::default(),
+            allowed_licences: None,
+            fail_on: None,
+        },
+        caps: Caps {
+            max_entries: 100,
+            max_entry_bytes: 1 << 20,
+            max_total_bytes: 1 << 24,
+            max_path_bytes: 255,
+        },
+        time: TimeRules {
+            max_age: None,
+            require_expiry: false,
+            clock: Default::default(),
+        },
+        history: HistoryRules::default(),
+        drift_needs_acceptance: Default::default(),
+    }
+}
+
+fn opts(receipt_key: Option<&SigningKey>) -> ImportOptions<'_> {
+    ImportOptions {
+        now: jiff::Timestamp::from_second(1_800_000_000).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+        limits: ReadLimits::default(),
+        accepted_drift: vec!["file_changed".into()],
+        receipt_key,
+    }
+}
+
+fn run_import(bundle: &Path, store: &Path) -> Result<ImportOutcome, StoreError> {
+    let mut seen = None;
+    import(
+        bundle,
+        store,
+        &policy(),
+        &opts(None),
+        passing(bundle, &mut seen),
+    )
+}
+
+fn committed(outcome: ImportOutcome) -> Result<Committed, BoxError> {
+    match outcome {
+        ImportOutcome::Imported { committed, .. } => Ok(committed),
+        ImportOutcome::Refused { report } => Err(format!("refused: {report:?}").into()),
+    }
+}
+
+fn staging_is_empty(store: &Path) -> Result<bool, BoxError> {
+    Ok(fs::read_dir(store.join(layout::STAGING))?.next().is_none())
+}
+
+fn seqs(history: &[HistoryEntry]) -> Vec<u64> {
+    history.iter().map(|e| e.sequence).collect()
+}
+
+/// Two bundles: v1 {config.json, weights.bin}, v2 with the same config and
+/// changed weights, naming v1 as previous.
+fn two_versions(dir: &Path) -> Result<(PathBuf, PathBuf), BoxError> {
+    let v1 = make_bundle(
+        dir,
+        "v1",
+        &[
+            ("config.json", b"{\"a\":1}"),
+            ("sub/weights.bin", &[1u8; 5000]),
+        ],
+        1,
+        None,
+    )?;
+    let v2 = make_bundle(
+        dir,
+        "v2",
+        &[
+            ("config.json", b"{\"a\":1}"),
+            ("sub/weights.bin", &[2u8; 6000]),
+        ],
+        2,
+        Some(&v1),
+    )?;
+    Ok((v1, v2))
+}
+
+#[test]
+fn import_commits_a_read_only_version_and_switches_current() -> R {
+    let dir = tempfile::tempdir()?;
+    let (v1, _) = two_versions(dir.path())?;
+    let root = dir.path().join("store");
+    let mut seen = Some(ChannelState::default());
+    let outcome = import(&v1, &root, &policy(), &opts(None), passing(&v1, &mut seen))?;
+    // A new channel: the verifier saw an empty state, not "no store".
+    assert_eq!(seen, Some(ChannelState::default()));
+    let c = committed(outcome)?;
+    assert!(matches!(
+        c,
+        Committed::New {
+            sequence: 1,
+            previous: None,
+            written_files: 2,
+            ..
+        }
+    ));
+
+    let store = Store::open(&root)?;
+    assert_eq!(store.current("stable")?, Some(1));
+    assert_eq!(
+        fs::read_link(root.join("stable/current"))?,
+        PathBuf::from("1")
+    );
+    let version = root.join("stable/1");
+    assert_eq!(
+        fs::read(version.join("files/sub/weights.bin"))?,
+        vec![1u8; 5000]
+    );
+    assert!(version.join("bundle/manifest.json").is_file());
+    assert!(version.join("bundle/chain/0001.dsse.json").is_file());
+    assert!(version.join("bundle/attestation.intoto.json").is_file());
+    assert!(version.join("bundle/sboms/config.json.cdx.json").is_file());
+    for (path, mode) in [
+        (version.clone(), 0o555),
+        (version.join("files/sub"), 0o555),
+        (version.join("files/sub/weights.bin"), 0o444),
+        (version.join("import.json"), 0o444),
+    ] {
+        assert_eq!(
+            fs::metadata(&path)?.permissions().mode() & 0o777,
+            mode,
+            "{path:?}"
+        );
+    }
+    assert!(staging_is_empty(&root)?);
+
+    let state = store.channel_state("stable")?;
+    let (seq, digest, created) = state.current.clone().ok_or("current")?;
+    assert_eq!((seq, created.as_str()), (1, "1970-01-01T00:00:00Z"));
+    assert_eq!(state.versions.get(&1), Some(&digest));
+    let history = history(&store, "stable")?;
+    assert_eq!(seqs(&history), [1]);
+    let entry = history.first().ok_or("entry")?;
+    assert_eq!(entry.action, HistoryAction::Import);
+    assert_eq!(entry.manifest_sha256, digest);
+    assert_eq!(entry.bundle_file, "v1.lbom");
+    assert_eq!(entry.accepted_drift, ["file_changed"]);
+    assert_eq!(
+        entry.signers.first().map(|s| s.role.as_str()),
+        Some("maintainer")
+    );
+    let (record, _) = store.record("stable", 1)?;
+    assert_eq!(record.policy_file, "station.toml");
+    let baseline = store.baseline("stable")?.ok_or("baseline")?;
+    assert_eq!(
+        (baseline.sequence, baseline.dir.clone()),
+        (1, version.clone())
+    );
+    assert_eq!(Sha256Digest::of(&baseline.manifest_bytes), digest);
+    assert_eq!(baseline.manifest.sequence, 1);
+    assert!(store.baseline("nightly")?.is_none());
+    assert_eq!(record.unlisted.len(), 1);
+    assert!(audit(&store, None, true)?.passed());
+
+    // The second import sees the baseline.
+    let (_, v2) = (v1.clone(), dir.path().join("v2.lbom"));
+    let mut seen = None;
+    committed(import(
+        &v2,
+        &root,
+        &policy(),
+        &opts(None),
+        passing(&v2, &mut seen),
+    )?)?;
+    assert_eq!(seen.and_then(|s| s.current).map(|c| c.0), Some(1));
+    assert_eq!(store.current("stable")?, Some(2));
+    assert_eq!(seqs(&store.history("stable")?), [1, 2]);
+    Ok(())
+}
+
+#[test]
+fn reimporting_the_current_bundle_changes_nothing() -> R {
+    let dir = tempfile::tempdir()?;
+    let (v1, _) = two_versions(dir.path())?;
+    let root = dir.path().join("store");
+    committed(run_import(&v1, &root)?)?;
+    let again = committed(run_import(&v1, &root)?)?;
+    assert_eq!(
+        again,
+        Committed::AlreadyCurrent {
+            channel: "stable".into(),
+            sequence: 1
+        }
+    );
+    assert_eq!(seqs(&Store::open(&root)?.history("stable")?), [1]);
+    assert!(staging_is_empty(&root)?);
+    Ok(())
+}
+
+#[test]
+fn unchanged_files_share_the_baseline_inode() -> R {
+    let dir = tempfile::tempdir()?;
+    let (v1, v2) = two_versions(dir.path())?;
+    let root = dir.path().join("store");
+    committed(run_import(&v1, &root)?)?;
+    let c = committed(run_import(&v2, &root)?)?;
+    assert!(matches!(
+        c,
+        Committed::New {
+            sequence: 2,
+            previous: Some(1),
+            shared_files: 1,
+            written_files: 1,
+            ..
+        }
+    ));
+    let ino = |p: &str| fs::symlink_metadata(root.join(p)).map(|m| m.ino());
+    assert_eq!(
+        ino("stable/1/files/config.json")?,
+        ino("stable/2/files/config.json")?
+    );
+    assert_ne!(
+        ino("stable/1/files/sub/weights.bin")?,
+        ino("stable/2/files/sub/weights.bin")?
+    );
+    assert!(audit(&Store::open(&root)?, Some("stable"), true)?.passed());
+    Ok(())
+}
+
+#[test]
+fn a_tampered_baseline_file_is_not_shared() -> R {
+    let dir = tempfile::tempdir()?;
+    let (v1, v2) = two_versions(dir.path())?;
+    let root = dir.path().join("store");
+    committed(run_import(&v1, &root)?)?;
+    let config = root.join("stable/1/files/config.json");
+    fs::set_permissions(&config, fs::Permissions::from_mode(0o644))?;
+    fs::write(&config, b"{\"a\":2}")?;
+    let c = committed(run_import(&v2, &root)?)?;
+    assert!(matches!(
+        c,
+        Committed::New {
+            shared_files: 0,
+            written_files: 2,
+            ..
+        }
+    ));
+    assert_eq!(
+        fs::read(root.join("stable/2/files/config.json"))?,
+        b"{\"a\":1}"
+    );
+    let store = Store::open(&root)?;
+    assert!(audit(&store, None, false)?.passed());
+    assert!(!audit(&store, None, true)?.passed());
+    Ok(())
+}
+
+#[test]
+fn a_refused_verification_leaves_the_store_unchanged() -> R {
+    let dir = tempfile::tempdir()?;
+    let (v1, v2) = two_versions(dir.path())?;
+    let root = dir.path().join("store");
+    committed(run_import(&v1, &root)?)?;
+    let outcome = import(&v2, &root, &policy(), &opts(None), |sink, _| {
+        let _ = stream(&v2, sink);
+        let mut r = Report::default();
+        r.push("chain.signatures", Outcome::Fail(Failure::Trust), "bad");
+        (r, None)
+    })?;
+    assert!(matches!(outcome, ImportOutcome::Refused { .. }));
+    assert!(staging_is_empty(&root)?);
+    assert!(!root.join("stable/2").exists());
+    assert_eq!(Store::open(&root)?.current("stable")?, Some(1));
+    Ok(())
+}
+
+#[test]
+fn the_next_writer_removes_what_an_interrupted_import_staged() -> R {
+    let dir = tempfile::tempdir()?;
+    let (v1, v2) = two_versions(dir.path())?;
+    let root = dir.path().join("store");
+    committed(run_import(&v1, &root)?)?;
+    let left = root.join(".staging/import-dead/files/sub");
+    fs::create_dir_all(&left)?;
+    fs::write(left.join("half.bin"), b"half")?;
+    fs::set_permissions(&left, fs::Permissions::from_mode(0o555))?;
+    committed(run_import(&v2, &root)?)?;
+    assert!(staging_is_empty(&root)?);
+    // The lock-holder API does the same.
+    fs::create_dir_all(root.join(".staging/import-x"))?;
+    let store = Store::open(&root)?;
+    assert_eq!(store.lock()?.cleanup_staging()?, 1);
+    Ok(())
+}
+
+/// A crash at every step of the commit: the store reads as the old version
+/// (before the commit point) or the new one (after), audits clean, and the
+/// next import completes the history.
+#[test]
+fn a_crash_at_any_commit_step_leaves_the_old_or_the_new_version() -> R {
+    let points = [
+        (FaultPoint::Staged, 1),
+        (FaultPoint::VersionRenamed, 1),
+        (FaultPoint::Sealed, 1),
+        (FaultPoint::TempLinked, 1),
+        (FaultPoint::Switched, 2),
+    ];
+    let dir = tempfile::tempdir()?;
+    let (v1, v2) = two_versions(dir.path())?;
+    for (point, visible) in points {
+        let root = dir.path().join(format!("store-{point:?}"));
+        committed(run_import(&v1, &root)?)?;
+        FAULT.with(|f| f.set(Some(point)));
+        let crashed = run_import(&v2, &root);
+        FAULT.with(|f| f.set(None));
+        assert!(crashed.is_err(), "{point:?}");
+
+        let store = Store::open(&root)?;
+        assert_eq!(store.current("stable")?, Some(visible), "{point:?}");
+        let state = store.channel_state("stable")?;
+        assert_eq!(state.current.map(|c| c.0), Some(visible), "{point:?}");
+        let report = audit(&store, None, true)?;
+        assert!(report.passed(), "{point:?}: {}", report.render_text());
+
+        // The next import (the same bundle, retried) completes.
+        let c = committed(run_import(&v2, &root)?)?;
+        if visible == 2 {
+            assert!(
+                matches!(c, Committed::AlreadyCurrent { sequence: 2, .. }),
+                "{point:?}"
+            );
+        } else {
+            assert!(matches!(c, Committed::New { sequence: 2, .. }), "{point:?}");
+        }
+        let history = store.history("stable")?;
+        assert_eq!(seqs(&history), [1, 2], "{point:?}");
+        assert_eq!(
+            history.last().map(|e| e.recovered),
+            Some(visible == 2),
+            "{point:?}"
+        );
+        assert!(!root.join("stable/current.tmp").exists(), "{point:?}");
+        assert!(staging_is_empty(&root)?, "{point:?}");
+        assert!(audit(&store, None, true)?.passed(), "{point:?}");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_torn_history_line_is_ignored_then_cut() -> R {
+    let dir = tempfile::tempdir()?;
+    let (v1, _) = two_versions(dir.path())?;
+    let root = dir.path().join("store");
+    committed(run_import(&v1, &root)?)?;
+    let path = root.join("stable/history.jsonl");
+    let whole = fs::read(&path)?;
+    fs::OpenOptions::new()
+        .append(true)
+        .open(&path)?
+        .write_all(b"{\"action\":\"imp")?;
+    let store = Store::open(&root)?;
+    assert_eq!(seqs(&store.history("stable")?), [1]);
+    store.lock()?.recover(jiff::Timestamp::UNIX_EPOCH)?;
+    assert_eq!(fs::read(&path)?, whole);
+    Ok(())
+}
+
+/// Import v1 into a fresh store and return the store and its version path.
+fn imported(dir: &Path) -> Result<(Store, PathBuf), BoxError> {
+    let (v1, _) = two_versions(dir)?;
+    let root = dir.join("store");
+    committed(run_import(&v1, &root)?)?;
+    let version = root.join("stable/1");
+    // The owner may bypass the modes: that is what audit is for.
+    for d in ["", "files", "files/sub", "bundle"] {
+        fs::set_permissions(version.join(d), fs::Permissions::from_mode(0o755))?;
+    }
+    Ok((Store::open(&root)?, version))
+}
+
+fn only_problem(store: &Store) -> Result<Problem, BoxError> {
+    let report = audit(store, Some("stable"), false)?;
+    assert!(!report.passed());
+    let problems: Vec<Problem> = report.problems().cloned().collect();
+    assert_eq!(problems.len(), 1, "{}", report.render_text());
+    problems
+        .into_iter()
+        .next()
+        .ok_or_else(|| "no problem".into())
+}
+
+#[test]
+fn audit_names_a_flipped_byte() -> R {
+    let dir = tempfile::tempdir()?;
+    let (store, version) = imported(dir.path())?;
+    let file = version.join("files/sub/weights.bin");
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o644))?;
+    let mut bytes = fs::read(&file)?;
+    *bytes.get_mut(4321).ok_or("short")? ^= 0x01;
+    fs::write(&file, bytes)?;
+    let p = only_problem(&store)?;
+    assert_eq!(
+        (p.kind, p.path.as_str()),
+        (ProblemKind::Changed, "stable/1/files/sub/weights.bin")
+    );
+    Ok(())
+}
+
+#[test]
+fn audit_names_a_missing_file() -> R {
+    let dir = tempfile::tempdir()?;
+    let (store, version) = imported(dir.path())?;
+    fs::remove_file(version.join("bundle/sboms/config.json.cdx.json"))?;
+    let p = only_problem(&store)?;
+    assert_eq!(
+        (p.kind, p.path.as_str()),
+        (
+            ProblemKind::Missing,
+            "stable/1/bundle/sboms/config.json.cdx.json"
+        )
+    );
+    Ok(())
+}
+
+#[test]
+fn audit_names_an_extra_file() -> R {
+    let dir = tempfile::tempdir()?;
+    let (store, version) = imported(dir.path())?;
+    fs::write(version.join("bundle/chain/0002.dsse.json"), b"{}")?;
+    let p = only_problem(&store)?;
+    assert_eq!(
+        (p.kind, p.path.as_str()),
+        (ProblemKind::Extra, "stable/1/bundle/chain/0002.dsse.json")
+    );
+    Ok(())
+}
+
+#[test]
+fn audit_names_a_file_replaced_by_a_symlink_without_following_it() -> R {
+    let dir = tempfile::tempdir()?;
+    let (store, version) = imported(dir.path())?;
+    let file = version.join("files/config.json");
+    let copy = dir.path().join("same-content.json");
+    fs::copy(&file, &copy)?;
+    fs::remove_file(&file)?;
+    std::os::unix::fs::symlink(&copy, &file)?;
+    let p = only_problem(&store)?;
+    assert_eq!(
+        (p.kind, p.path.as_str()),
+        (ProblemKind::NotAFile, "stable/1/files/config.json")
+    );
+    Ok(())
+}
+
+#[test]
+fn audit_names_a_changed_manifest_and_a_bad_current() -> R {
+    let dir = tempfile::tempdir()?;
+    let (store, version) = imported(dir.path())?;
+    let manifest = version.join("bundle/manifest.json");
+    fs::set_permissions(&manifest, fs::Permissions::from_mode(0o644))?;
+    fs::OpenOptions::new()
+        .append(true)
+        .open(&manifest)?
+        .write_all(b" ")?;
+    assert_eq!(only_problem(&store)?.kind, ProblemKind::Manifest);
+
+    let current = store.root().join("stable/current");
+    fs::remove_file(&current)?;
+    std::os::unix::fs::symlink("../elsewhere", &current)?;
+    assert_eq!(only_problem(&store)?.kind, ProblemKind::Current);
+    Ok(())
+}
+
+#[test]
+fn rollback_switches_to_kept_versions_only() -> R {
+    let dir = tempfile::tempdir()?;
+    let (v1, v2) = two_versions(dir.path())?;
+    let root = dir.path().join("store");
+    committed(run_import(&v1, &root)?)?;
+    committed(run_import(&v2, &root)?)?;
+    let store = Store::open(&root)?;
+    let now = jiff::Timestamp::UNIX_EPOCH;
+    let locked = store.lock()?;
+    assert_eq!(
+        rollback(&locked, "stable", 1, now)?,
+        RolledBack::Switched {
+            from: Some(2),
+            to: 1
+        }
+    );
+    assert_eq!(store.current("stable")?, Some(1));
+    let last = store.history("stable")?.pop().ok_or("history")?;
+    assert_eq!(
+        (last.action, last.sequence, last.from),
+        (HistoryAction::Rollback, 1, Some(2))
+    );
+    assert_eq!(
+        rollback(&locked, "stable", 1, now)?,
+        RolledBack::AlreadyCurrent { to: 1 }
+    );
+    let refused = rollback(&locked, "stable", 7, now);
+    assert!(
+        matches!(&refused, Err(e) if e.class() == ErrorClass::Refused),
+        "{refused:?}"
+    );
+    assert!(rollback(&locked, "../x", 1, now).is_err());
+    assert_eq!(store.current("stable")?, Some(1));
+    // Versions stay kept after a rollback.
+    assert_eq!(store.channel_state("stable")?.versions.len(), 2);
+    drop(locked);
+    assert!(audit(&store, None, true)?.passed());
+    Ok(())
+}
+
+#[test]
+fn a_second_writer_is_refused_while_the_lock_is_held() -> R {
+    let dir = tempfile::tempdir()?;
+    let (v1, _) = two_versions(dir.path())?;
+    let root = dir.path().join("store");
+    let store = Store::open_or_create(&root)?;
+    let held = store.lock()?;
+    let second = Store::open(&root)?.lock();
+    assert!(
+        matches!(&second, Err(StoreError::Locked { .. })),
+        "{second:?}"
+    );
+    let import_err = run_import(&v1, &root)
+        .err()
+        .ok_or("import ran while locked")?;
+    assert_eq!(import_err.class(), ErrorClass::Locked);
+    assert!(import_err.to_string().contains("store is locked"));
+    drop(held);
+    assert!(store.lock().is_ok());
+    Ok(())
+}
+
+#[test]
+fn the_store_folder_must_be_empty_or_a_store() -> R {
+    let dir = tempfile::tempdir()?;
+    let busy = dir.path().join("busy");
+    fs::create_dir(&busy)?;
+    fs::write(busy.join("notes.txt"), b"mine")?;
+    let err = Store::open_or_create(&busy)
+        .err()
+        .ok_or("took over a folder")?;
+    assert_eq!(err.class(), ErrorClass::NotAStore);
+    assert_eq!(
+        Store::open(&busy).err().map(|e| e.class()),
+        Some(ErrorClass::NotAStore)
+    );
+    let empty = dir.path().join("empty");
+    fs::create_dir(&empty)?;
+    Store::open_or_create(&empty)?;
+    Store::open_or_create(&empty)?;
+    Store::open(&empty)?;
+    fs::write(
+        empty.join(layout::MARKER),
+        b"{\"format\":\"lbom-store\",\"version\":9}\n",
+    )?;
+    assert!(Store::open(&empty).is_err());
+    Ok(())
+}
+
+#[test]
+fn the_sink_never_writes_through_a_symlink() -> R {
+    let dir = tempfile::tempdir()?;
+    let (v1, _) = two_versions(dir.path())?;
+    let store = Store::open_or_create(&dir.path().join("store"))?;
+    let locked = store.lock()?;
+    let mut sink = locked.stage(None)?;
+    let outside = dir.path().join("outside");
+    fs::create_dir(&outside)?;
+    let files = sink.staged().dir().join("files");
+    std::os::unix::fs::symlink(&outside, files.join("sub"))?;
+    std::os::unix::fs::symlink(outside.join("x"), files.join("config.json"))?;
+    std::os::unix::fs::symlink(&outside, sink.staged().dir().join("bundle/sboms"))?;
+    let err = stream(&v1, &mut sink)
+        .err()
+        .ok_or("streamed through symlinks")?;
+    assert!(!err.to_string().is_empty());
+    let entry = ManifestEntryFixture::artifact("sub/weights.bin", b"x")?;
+    let path = BundlePath::new("sub/weights.bin")?;
+    assert!(sink.begin(&path, &entry).is_err());
+    assert!(
+        sink.metadata(&BundlePath::new("sboms/a.cdx.json")?, b"{}")
+            .is_err()
+    );
+    let config = BundlePath::new("config.json")?;
+    let entry = ManifestEntryFixture::artifact("config.json", b"x")?;
+    assert!(sink.begin(&config, &entry).is_err());
+    assert_eq!(fs::read_dir(&outside)?.count(), 0);
+    sink.into_staged().discard()?;
+    Ok(())
+}
+
+struct ManifestEntryFixture;
+
+impl ManifestEntryFixture {
+    fn artifact(path: &str, bytes: &[u8]) -> Result<crate::bundle::ManifestEntry, BoxError> {
+        Ok(crate::bundle::ManifestEntry {
+            path: BundlePath::new(&format!("artifacts/{path}"))?,
+            role: Role::Artifact,
+            size: bytes.len() as u64,
+            sha256: Sha256Digest::of(bytes),
+            encoding: crate::bundle::Encoding::Raw,
+            stored_size: bytes.len() as u64,
+        })
+    }
+}
+
+#[test]
+fn a_different_bundle_cannot_take_a_kept_sequence() -> R {
+    let dir = tempfile::tempdir()?;
+    let (v1, _) = two_versions(dir.path())?;
+    let fork = make_bundle(
+        dir.path(),
+        "fork",
+        &[("config.json", b"{\"b\":1}")],
+        1,
+        None,
+    )?;
+    let root = dir.path().join("store");
+    committed(run_import(&v1, &root)?)?;
+    // The fake verifier lets the fork through (as `allow_fork` would); the
+    // store still cannot keep two versions 1.
+    let err = run_import(&fork, &root).err().ok_or("fork stored")?;
+    assert_eq!(err.class(), ErrorClass::Conflict);
+    assert!(staging_is_empty(&root)?);
+    let store = Store::open(&root)?;
+    assert_eq!(seqs(&store.history("stable")?), [1]);
+    assert!(audit(&store, None, true)?.passed());
+    Ok(())
+}
+
+#[test]
+fn commit_refuses_a_verifier_that_skipped_an_artifact() -> R {
+    let dir = tempfile::tempdir()?;
+    let (v1, _) = two_versions(dir.path())?;
+    let root = dir.path().join("store");
+    let mut seen = None;
+    let result = import(&v1, &root, &policy(), &opts(None), |sink, ctx| {
+        let mut only_metadata = MetadataOnly(sink);
+        passing(&v1, &mut seen)(&mut only_metadata, ctx)
+    });
+    let err = result.err().ok_or("committed an incomplete version")?;
+    assert_eq!(err.class(), ErrorClass::Refused);
+    assert!(staging_is_empty(&root)?);
+    assert_eq!(Store::open(&root)?.current("stable")?, None);
+    Ok(())
+}
+
+/// Passes metadata on, but drops artifacts (a broken verifier).
+struct MetadataOnly<'a>(&'a mut dyn ArtifactSink);
+
+impl ArtifactSink for MetadataOnly<'_> {
+    fn begin(
+        &mut self,
+        _: &BundlePath,
+        _: &crate::bundle::ManifestEntry,
+    ) -> std::io::Result<Option<Box<dyn std::io::Write + Send>>> {
+        Ok(None)
+    }
+    fn finish(&mut self, _: &BundlePath, _: &crate::bundle::ManifestEntry) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn metadata(&mut self, name: &BundlePath, bytes: &[u8]) -> std::io::Result<()> {
+        self.0.metadata(name, bytes)
+    }
+}
+
+fn venv_python() -> Result<PathBuf, BoxError> {
+    let dir = std::env::var_os("LBOM_VENV").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"),
+        PathBuf::from,
+    );
+    let python = dir.join("bin/python");
+    if python.is_file() {
+        Ok(python)
+    } else {
+        Err(format!("no Python venv at {}: run `make test`", dir.display()).into())
+    }
+}
+
+#[test]
+fn the_receipt_is_a_signed_vsa_over_the_manifest_and_artifacts() -> R {
+    let dir = tempfile::tempdir()?;
+    let (v1, _) = two_versions(dir.path())?;
+    let root = dir.path().join("store");
+    let key = key()?;
+    let mut seen = None;
+    committed(import(
+        &v1,
+        &root,
+        &policy(),
+        &opts(Some(&key)),
+        passing(&v1, &mut seen),
+    )?)?;
+    let store = Store::open(&root)?;
+    let path = root.join("stable/1").join(layout::RECEIPT);
+    let bytes = fs::read(&path)?;
+    let (record, _) = store.record("stable", 1)?;
+    assert_eq!(record.receipt_sha256, Some(Sha256Digest::of(&bytes)));
+    let envelope = Envelope::decode(&bytes)?;
+    assert!(envelope.is_signed_by(key.public_key()));
+    let statement: serde_json::Value = serde_json::from_slice(&envelope.payload)?;
+    assert_eq!(statement["predicateType"], receipt::VSA_PREDICATE_TYPE);
+    let predicate = &statement["predicate"];
+    assert_eq!(predicate["verificationResult"], "PASSED");
+    assert_eq!(predicate["resourceUri"], "urn:lbom:bundle:tiny:stable:1");
+    assert_eq!(predicate["policy"]["uri"], "station.toml");
+    assert_eq!(
+        predicate["policy"]["digest"]["sha256"],
+        Sha256Digest::of(b"policy").to_hex()
+    );
+    let inputs: Vec<&str> = predicate["inputAttestations"]
+        .as_array()
+        .ok_or("inputs")?
+        .iter()
+        .filter_map(|a| a["uri"].as_str())
+        .collect();
+    assert_eq!(inputs, ["attestation.intoto.json", "chain/0001.dsse.json"]);
+    let subjects: Vec<(&str, &str)> = statement["subject"]
+        .as_array()
+        .ok_or("subjects")?
+        .iter()
+        .filter_map(|s| Some((s["name"].as_str()?, s["digest"]["sha256"].as_str()?)))
+        .collect();
+    assert_eq!(
+        subjects.first().map(|s| s.1),
+        Some(record.manifest_sha256.to_hex().as_str())
+    );
+    assert_eq!(subjects.len(), 3);
+    assert!(audit(&store, None, true)?.passed());
+
+    // Independent check: securesystemslib, raw PAE + cryptography, the
+    // in-toto Statement validator, each subject re-hashed from the files.
+    let pub_pem = dir.path().join("station.pub");
+    fs::write(&pub_pem, key.public_key().to_pem()?)?;
+    let files_root = dir.path().join("subjects");
+    fs::create_dir_all(files_root.join("sub"))?;
+    fs::copy(
+        root.join("stable/1/bundle/manifest.json"),
+        files_root.join("manifest.json"),
+    )?;
+    fs::copy(
+        root.join("stable/1/files/config.json"),
+        files_root.join("config.json"),
+    )?;
+    fs::copy(
+        root.join("stable/1/files/sub/weights.bin"),
+        files_root.join("sub/weights.bin"),
+    )?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/verify_dsse.py");
+    let out = std::process::Command::new(venv_python()?)
+        .arg(script)
+        .arg(&path)
+        .arg(&pub_pem)
+        .arg("--root")
+        .arg(&files_root)
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The predicate against the in-toto-attestation VSA v1 protobuf, which
+    // rejects unknown or mistyped fields. That binding (0.9.3) declares
+    // `verifiedLevels` a single string where the SLSA VSA v1 spec says
+    // "array (SlsaResult)": the spec wins, so that one field is checked
+    // apart (a list of strings).
+    let out = std::process::Command::new(venv_python()?)
+        .arg("-c")
+        .arg(VSA_CHECK)
+        .arg(&path)
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("PASSED ['LBOM_POLICY_PASSED']"));
+    Ok(())
+}
+
+const VSA_CHECK: &str = r#"
+import base64, json, sys
+import google.protobuf.json_format as pbj
+from in_toto_attestation.predicates.vsa.v1 import vsa_pb2
+env = json.load(open(sys.argv[1]))
+stmt = json.loads(base64.b64decode(env["payload"]))
+assert stmt["predicateType"] == "https://slsa.dev/verification_summary/v1"
+predicate = dict(stmt["predicate"])
+levels = predicate.pop("verifiedLevels")
+assert isinstance(levels, list) and all(isinstance(l, str) for l in levels), levels
+pb = vsa_pb2.VerificationSummary()
+pbj.ParseDict(predicate, pb)
+print(pb.verification_result, levels)
+"#;
+
+#[test]
+fn reimporting_a_kept_older_version_switches_back_to_it() -> R {
+    // What an import does once the verifier let an older bundle through
+    // (`allow_rollback`): the kept version is reused, not rewritten.
+    let dir = tempfile::tempdir()?;
+    let (v1, v2) = two_versions(dir.path())?;
+    let root = dir.path().join("store");
+    committed(run_import(&v1, &root)?)?;
+    committed(run_import(&v2, &root)?)?;
+    let c = committed(run_import(&v1, &root)?)?;
+    assert!(matches!(
+        c,
+        Committed::New {
+            sequence: 1,
+            previous: Some(2),
+            shared_files: 0,
+            written_files: 0,
+            ..
+        }
+    ));
+    let store = Store::open(&root)?;
+    assert_eq!(store.current("stable")?, Some(1));
+    let history = store.history("stable")?;
+    assert_eq!(seqs(&history), [1, 2, 1]);
+    assert_eq!(history.last().map(|e| e.from), Some(Some(2)));
+    assert!(staging_is_empty(&root)?);
+    assert!(audit(&store, None, true)?.passed());
+    assert_eq!(
+        audit(&store, Some("nightly"), false)
+            .err()
+            .map(|e| e.class()),
+        Some(ErrorClass::Refused)
+    );
+    Ok(())
+}
+
+/// Throughput of the store's own work (run with `--ignored --nocapture`):
+/// a first import writes a 256 MiB artifact; the next version shares it
+/// (re-hash + hard link); audit re-hashes both versions.
+#[test]
+#[ignore = "measurement"]
+fn measure_import_share_and_audit() -> R {
+    let dir = tempfile::tempdir()?;
+    let big: Vec<u8> = (0..(256u32 << 20) / 32)
+        .flat_map(|i| Sha256Digest::of(&i.to_le_bytes()).0)
+        .collect();
+    let v1 = make_bundle(
+        dir.path(),
+        "b1",
+        &[("w.bin", &big), ("c.json", b"1")],
+        1,
+        None,
+    )?;
+    let v2 = make_bundle(
+        dir.path(),
+        "b2",
+        &[("w.bin", &big), ("c.json", b"2")],
+        2,
+        Some(&v1),
+    )?;
+    let root = dir.path().join("store");
+    let mib = big.len() as f64 / f64::from(1u32 << 20);
+    for (label, bundle) in [("first import", &v1), ("shared import", &v2)] {
+        let t = std::time::Instant::now();
+        committed(run_import(bundle, &root)?)?;
+        let s = t.elapsed().as_secs_f64();
+        eprintln!(
+            "{label}: {s:.2} s ({:.0} MiB/s, fake verifier included)",
+            mib / s
+        );
+    }
+    let t = std::time::Instant::now();
+    let report = audit(&Store::open(&root)?, None, true)?;
+    let s = t.elapsed().as_secs_f64();
+    assert!(report.passed());
+    eprintln!(
+        "audit --all (2 x {mib:.0} MiB): {s:.2} s ({:.0} MiB/s)",
+        2.0 * mib / s
+    );
+    Ok(())
+}
+
+#[test]
+fn rollback_refuses_a_version_that_no_longer_matches_its_records() -> R {
+    let dir = tempfile::tempdir()?;
+    let (v1, v2) = two_versions(dir.path())?;
+    let root = dir.path().join("store");
+    committed(run_import(&v1, &root)?)?;
+    committed(run_import(&v2, &root)?)?;
+    let weights = root.join("stable/1/files/sub/weights.bin");
+    fs::set_permissions(&weights, fs::Permissions::from_mode(0o644))?;
+    fs::write(&weights, [9u8; 5000])?;
+    let store = Store::open(&root)?;
+    let err = rollback(&store.lock()?, "stable", 1, jiff::Timestamp::UNIX_EPOCH)
+        .err()
+        .ok_or("rolled back to a tampered version")?;
+    assert_eq!(err.class(), ErrorClass::Damaged);
+    assert!(err.to_string().contains("files/sub/weights.bin"), "{err}");
+    assert_eq!(store.current("stable")?, Some(2));
+    assert_eq!(seqs(&store.history("stable")?), [1, 2]);
+    Ok(())
+}

@@ -1,0 +1,638 @@
+//! `attestation.subjects` and `entries.digests` (with the fresh scans that
+//! `sbom.consistent` and the content rules judge).
+//!
+//! Every entry is read once, in bundle order, through one 1 MiB buffer:
+//! each byte is hashed once, and the same bytes feed the inspector (a tee,
+//! as `pack` does) and the sink. zstd entries are decoded by a streaming
+//! decoder that is never asked for more than the manifest's `size` plus one
+//! byte, so a lying frame or a bomb costs at most one buffer; what follows
+//! the one frame is refused (docs/bundle-format.md §4: "one RFC 8878 frame").
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt as _;
+
+use serde::Deserialize;
+
+use super::ArtifactSink;
+use super::report::Failure;
+use super::run::{Step, Verdict};
+use super::sbom_check;
+use super::structure::{Opened, error_text};
+use crate::bundle::tar::TarEntry;
+use crate::bundle::{
+    BundlePath, Encoding, ManifestEntry, OpenBundle, ReadLimits, Role, layout, read,
+};
+use crate::inspect::digest::{Hasher, READ_BUFFER_BYTES, Sha256Digest};
+use crate::inspect::{Format, ModelFacts, ScanOptions, SeekRead};
+use crate::limits::Limits;
+
+/// Largest zstd window accepted: 2^27 bytes (128 MiB), zstd's own default
+/// decoder limit (ZSTD_WINDOWLOG_LIMIT_DEFAULT); lbom's levels 1–19 use at
+/// most 2^23.
+const ZSTD_WINDOW_LOG_MAX: u32 = 27;
+
+/// What streaming found.
+#[derive(Debug)]
+pub(crate) struct Streamed {
+    /// Fresh facts per artifact, in manifest order (with the SHA-256 set).
+    pub facts: Vec<(BundlePath, ModelFacts)>,
+    /// The `sbom.consistent` verdict.
+    pub sbom: Verdict,
+}
+
+fn integrity(detail: impl Into<String>) -> Verdict {
+    Verdict::fail(Failure::Integrity, detail)
+}
+
+fn io_fail(what: &str, e: &io::Error) -> Verdict {
+    Verdict::fail(Failure::Io, format!("{what}: {e}"))
+}
+
+/// Read a small entry whole, bounded; reader errors keep their class.
+fn read_small(
+    bundle: &OpenBundle,
+    file: &mut File,
+    t: &TarEntry,
+    max: u64,
+) -> Result<Vec<u8>, Verdict> {
+    read::read_entry(&bundle.path, file, t, max).map_err(|e| {
+        let class = match e {
+            crate::bundle::Error::Io { .. } => Failure::Io,
+            _ => Failure::Malformed,
+        };
+        Verdict::fail(class, error_text(&e))
+    })
+}
+
+/// Bytes of a small entry against its manifest entry.
+fn check_small(m: &ManifestEntry, bytes: &[u8]) -> Result<(), Verdict> {
+    let got = Sha256Digest::of(bytes);
+    if bytes.len() as u64 != m.size || got != m.sha256 {
+        return Err(integrity(format!(
+            "entry {}: {} bytes with SHA-256 {got}, the manifest says {} bytes with {}",
+            m.path,
+            bytes.len(),
+            m.size,
+            m.sha256
+        )));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct Statement {
+    #[serde(rename = "_type")]
+    statement_type: String,
+    subject: Vec<Subject>,
+    #[serde(rename = "predicateType")]
+    predicate_type: String,
+    #[allow(
+        dead_code,
+        reason = "required by the format; its content is not checked here"
+    )]
+    predicate: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Subject {
+    name: String,
+    digest: BTreeMap<String, String>,
+}
+
+/// `attestation.subjects`: the attestation's bytes match the manifest, it
+/// is an in-toto Statement v1 with a SLSA provenance v1 predicate, and its
+/// subjects are exactly the manifest's artifacts (path and SHA-256), each
+/// once. Returns its bytes (for the sink, once everything passed).
+pub(crate) fn attestation(
+    bundle: &OpenBundle,
+    file: &mut File,
+    limits: &ReadLimits,
+) -> Step<Vec<u8>> {
+    let found = bundle
+        .manifest
+        .entries
+        .iter()
+        .zip(&bundle.layout.entries)
+        .find(|(m, _)| m.role == Role::Attestation);
+    let Some((m, t)) = found else {
+        return Err(Verdict::fail(
+            Failure::Malformed,
+            "the bundle has no attestation",
+        ));
+    };
+    let bytes = read_small(bundle, file, t, limits.max_json_bytes)?;
+    check_small(m, &bytes)?;
+    let malformed = |why: String| {
+        Verdict::fail(
+            Failure::Malformed,
+            format!("{}: {why}", layout::ATTESTATION),
+        )
+    };
+    let statement: Statement =
+        serde_json::from_slice(&bytes).map_err(|e| malformed(e.to_string()))?;
+    if statement.statement_type != layout::STATEMENT_TYPE
+        || statement.predicate_type != layout::SLSA_PROVENANCE
+    {
+        return Err(malformed(format!(
+            "not an in-toto Statement v1 with predicate type {}",
+            layout::SLSA_PROVENANCE
+        )));
+    }
+    let mut claimed: BTreeMap<String, Sha256Digest> = BTreeMap::new();
+    for s in &statement.subject {
+        let digest = s
+            .digest
+            .get("sha256")
+            .and_then(|d| d.parse::<Sha256Digest>().ok())
+            .ok_or_else(|| malformed(format!("subject {:?} has no valid sha256 digest", s.name)))?;
+        if claimed.insert(s.name.clone(), digest).is_some() {
+            return Err(integrity(format!(
+                "the attestation names subject {:?} twice",
+                s.name
+            )));
+        }
+    }
+    let mut artifacts: BTreeMap<String, Sha256Digest> = BTreeMap::new();
+    for e in &bundle.manifest.entries {
+        if let Some(p) = e.artifact_path() {
+            artifacts.insert(p.as_str().to_owned(), e.sha256);
+        }
+    }
+    for (name, digest) in &artifacts {
+        match claimed.get(name) {
+            Some(d) if d == digest => {}
+            Some(d) => {
+                return Err(integrity(format!(
+                    "the attestation gives {name} SHA-256 {d}, the manifest {digest}"
+                )));
+            }
+            None => {
+                return Err(integrity(format!(
+                    "the attestation does not name artifact {name}"
+                )));
+            }
+        }
+    }
+    if let Some(extra) = claimed.keys().find(|k| !artifacts.contains_key(*k)) {
+        return Err(integrity(format!(
+            "the attestation names {:?}, which is not an artifact of the bundle",
+            crate::describe::text::visible(extra)
+        )));
+    }
+    let detail = format!(
+        "in-toto Statement v1 (SLSA provenance v1) names exactly the {} artifact(s) of the manifest",
+        artifacts.len()
+    );
+    Ok((bytes, Verdict::pass(detail)))
+}
+
+/// A reader that remembers whether the file itself failed, so a decoder's
+/// error can be told from the disk's.
+struct Recording<R> {
+    inner: R,
+    failed: Option<String>,
+}
+
+impl<R: Read> Read for Recording<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).inspect_err(|e| {
+            if e.kind() != io::ErrorKind::Interrupted {
+                self.failed = Some(e.to_string());
+            }
+        })
+    }
+}
+
+type Stored<'f> = Recording<io::Take<&'f mut File>>;
+
+/// An entry's decoded bytes.
+enum Source<'f> {
+    Raw(Stored<'f>),
+    Zstd(Box<zstd::stream::read::Decoder<'static, BufReader<Stored<'f>>>>),
+}
+
+impl Source<'_> {
+    fn stored(&self) -> &Stored<'_> {
+        match self {
+            Source::Raw(r) => r,
+            Source::Zstd(d) => d.get_ref().get_ref(),
+        }
+    }
+
+    /// Stored bytes not consumed: data after the zstd frame.
+    fn unread(&self) -> u64 {
+        match self {
+            Source::Raw(r) => r.inner.limit(),
+            Source::Zstd(d) => (d.get_ref().buffer().len() as u64)
+                .saturating_add(d.get_ref().get_ref().inner.limit()),
+        }
+    }
+}
+
+impl Read for Source<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Source::Raw(r) => r.read(buf),
+            Source::Zstd(d) => d.read(buf),
+        }
+    }
+}
+
+/// Why streaming one entry stopped.
+enum Problem {
+    Integrity(String),
+    Io(String),
+}
+
+/// Hashes every decoded byte once, bounds them by the manifest size, and
+/// passes them on to the sink's writer.
+struct Tee<'f> {
+    source: Source<'f>,
+    hasher: Hasher,
+    limit: u64,
+    writer: Option<Box<dyn Write + Send>>,
+    problem: Option<Problem>,
+}
+
+impl Read for Tee<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        // A problem is final: a reader that swallowed the error must not
+        // get the bytes after a gap.
+        if self.problem.is_some() {
+            return Err(io::Error::other("entry streaming already failed"));
+        }
+        // Never ask for more than one byte past the manifest size: enough
+        // to notice an entry that decodes to more, never more to hold.
+        let room = self
+            .limit
+            .saturating_sub(self.hasher.bytes())
+            .saturating_add(1);
+        let want = out.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let Some(window) = out.get_mut(..want) else {
+            return Ok(0);
+        };
+        let n = self.source.read(window)?;
+        let got = window.get(..n).unwrap_or_default();
+        if self.hasher.bytes().saturating_add(n as u64) > self.limit {
+            self.problem = Some(Problem::Integrity(format!(
+                "decodes to more than the manifest's {} bytes",
+                self.limit
+            )));
+            return Err(io::Error::other("entry is longer than its manifest size"));
+        }
+        self.hasher.update(got);
+        if let Some(w) = self.writer.as_mut()
+            && let Err(e) = w.write_all(got)
+        {
+            self.problem = Some(Problem::Io(format!("the import sink failed: {e}")));
+            return Err(e);
+        }
+        Ok(n)
+    }
+}
+
+/// A seekable view of one raw entry, for the zip reader (its directory is
+/// at the end). Positioned reads on a second handle leave the stream's
+/// file position alone.
+struct Window<'f> {
+    file: &'f File,
+    start: u64,
+    len: u64,
+    pos: u64,
+}
+
+impl Read for Window<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.len.saturating_sub(self.pos);
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let Some(dst) = buf.get_mut(..want) else {
+            return Ok(0);
+        };
+        if dst.is_empty() {
+            return Ok(0);
+        }
+        let n = self
+            .file
+            .read_at(dst, self.start.saturating_add(self.pos))?;
+        self.pos = self.pos.saturating_add(n as u64);
+        Ok(n)
+    }
+}
+
+impl Seek for Window<'_> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let target = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        let target = target.ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "seek before the entry start")
+        })?;
+        self.pos = target;
+        Ok(target)
+    }
+}
+
+/// One artifact, streamed: fresh facts, and whether a zip's pickles could
+/// not be scanned (no random access into a zstd entry).
+struct Scanned {
+    facts: ModelFacts,
+    digest: Sha256Digest,
+    zip_unscanned: bool,
+}
+
+/// Open an entry's decoded stream.
+fn open_source<'f>(
+    file: &'f mut File,
+    t: &TarEntry,
+    m: &ManifestEntry,
+) -> Result<Source<'f>, Problem> {
+    file.seek(SeekFrom::Start(t.data_offset))
+        .map_err(|e| Problem::Io(e.to_string()))?;
+    let stored = Recording {
+        inner: file.take(t.size),
+        failed: None,
+    };
+    match m.encoding {
+        Encoding::Raw => Ok(Source::Raw(stored)),
+        Encoding::Zstd => {
+            let mut buffered = BufReader::with_capacity(READ_BUFFER_BYTES, stored);
+            let head = buffered
+                .fill_buf()
+                .map_err(|e| Problem::Io(e.to_string()))?;
+            // RFC 8878 §3.1.1.1: the frame header records the content size;
+            // the format requires it (§4), and it must be the manifest's.
+            match zstd::zstd_safe::get_frame_content_size(head) {
+                Ok(Some(n)) if n == m.size => {}
+                Ok(Some(n)) => {
+                    return Err(Problem::Integrity(format!(
+                        "its zstd frame claims {n} bytes, the manifest {}",
+                        m.size
+                    )));
+                }
+                _ => {
+                    return Err(Problem::Integrity(
+                        "is not a zstd frame that records its content size".into(),
+                    ));
+                }
+            }
+            let mut decoder = zstd::stream::read::Decoder::with_buffer(buffered)
+                .map_err(|e| Problem::Io(e.to_string()))?
+                .single_frame();
+            decoder
+                .window_log_max(ZSTD_WINDOW_LOG_MAX)
+                .map_err(|e| Problem::Io(e.to_string()))?;
+            Ok(Source::Zstd(Box::new(decoder)))
+        }
+    }
+}
+
+/// What a failed read means: the sink's or the limit's own problem, the
+/// disk, or (for zstd) data that does not decode.
+fn classify(tee: &mut Tee<'_>, e: &io::Error) -> Problem {
+    if let Some(p) = tee.problem.take() {
+        return p;
+    }
+    if let Some(disk) = &tee.source.stored().failed {
+        return Problem::Io(disk.clone());
+    }
+    match tee.source {
+        Source::Zstd(_) => Problem::Integrity(format!("does not decode as zstd: {e}")),
+        Source::Raw(_) => Problem::Io(e.to_string()),
+    }
+}
+
+/// Stream one artifact through the inspector and the hash, into `writer`.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call site, each argument its own"
+)]
+fn scan_artifact(
+    file: &mut File,
+    twin: &File,
+    t: &TarEntry,
+    m: &ManifestEntry,
+    artifact: &BundlePath,
+    writer: Option<Box<dyn Write + Send>>,
+    buf: &mut [u8],
+    limits: &Limits,
+) -> Result<Scanned, Problem> {
+    let source = open_source(file, t, m)?;
+    let raw = matches!(source, Source::Raw(_));
+    let mut tee = Tee {
+        source,
+        hasher: Hasher::new(),
+        limit: m.size,
+        writer,
+        problem: None,
+    };
+    let file_name = artifact
+        .as_str()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let mut window = raw.then_some(Window {
+        file: twin,
+        start: t.data_offset,
+        len: t.size,
+        pos: 0,
+    });
+    // The tee hashes; the inspector only parses the header.
+    let options = ScanOptions {
+        hash: false,
+        jobs: Some(1),
+    };
+    let scanned = crate::inspect::inspect_reader(
+        &mut tee,
+        m.size,
+        &file_name,
+        window.as_mut().map(|w| w as &mut dyn SeekRead),
+        &options,
+        limits,
+        &mut |_| {},
+    );
+    let mut facts = match scanned {
+        Ok(f) => f,
+        Err(e) => return Err(classify(&mut tee, &e)),
+    };
+    if let Some(p) = tee.problem.take() {
+        return Err(p);
+    }
+    loop {
+        match tee.read(buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(classify(&mut tee, &e)),
+        }
+    }
+    let read = tee.hasher.bytes();
+    if read != m.size {
+        return Err(Problem::Integrity(format!(
+            "decodes to {read} bytes, the manifest says {}",
+            m.size
+        )));
+    }
+    let unread = tee.source.unread();
+    if unread > 0 {
+        return Err(Problem::Integrity(format!(
+            "has {unread} stored bytes after its one zstd frame"
+        )));
+    }
+    if let Some(mut w) = tee.writer.take() {
+        w.flush()
+            .map_err(|e| Problem::Io(format!("the import sink failed: {e}")))?;
+    }
+    let digest = tee.hasher.finish();
+    if digest != m.sha256 {
+        return Err(Problem::Integrity(format!(
+            "SHA-256 is {digest}, the manifest says {}",
+            m.sha256
+        )));
+    }
+    let zip_unscanned = !raw && facts.format == Format::PytorchZip;
+    facts.model_path = artifact.as_str().to_owned();
+    facts.model_filename = file_name;
+    Ok(Scanned {
+        facts,
+        digest,
+        zip_unscanned,
+    })
+}
+
+/// `entries.digests`: every entry's decoded size and SHA-256 equal the
+/// manifest; verified bytes reach `sink`. The fresh scans come back with
+/// the `sbom.consistent` verdict.
+pub(crate) fn stream(
+    opened: &Opened,
+    file: &mut File,
+    attestation: &[u8],
+    limits: &ReadLimits,
+    sink: &mut dyn ArtifactSink,
+) -> Step<Streamed> {
+    let bundle = &opened.bundle;
+    let twin = file
+        .try_clone()
+        .map_err(|e| io_fail("cannot read the bundle", &e))?;
+    let inspect_limits = Limits::default();
+    let mut buf = vec![0u8; READ_BUFFER_BYTES];
+    let mut facts: Vec<(BundlePath, ModelFacts)> = Vec::new();
+    let mut pending: Option<(BundlePath, Scanned)> = None;
+    let mut sbom_problem: Option<String> = None;
+    let mut unscanned_zips: Vec<String> = Vec::new();
+    let mut decoded: u64 = 0;
+    for (m, t) in bundle.manifest.entries.iter().zip(&bundle.layout.entries) {
+        match m.role {
+            Role::Artifact => {
+                let artifact = m.artifact_path().ok_or_else(|| {
+                    Verdict::fail(
+                        Failure::Malformed,
+                        format!("entry {} is not an artifact name", m.path),
+                    )
+                })?;
+                let writer = sink
+                    .begin(&artifact, m)
+                    .map_err(|e| io_fail(&format!("the import sink refused {artifact}"), &e))?;
+                let scanned = scan_artifact(
+                    file,
+                    &twin,
+                    t,
+                    m,
+                    &artifact,
+                    writer,
+                    &mut buf,
+                    &inspect_limits,
+                )
+                .map_err(|p| match p {
+                    Problem::Integrity(why) => integrity(format!("entry {}: {why}", m.path)),
+                    Problem::Io(why) => {
+                        Verdict::fail(Failure::Io, format!("entry {}: {why}", m.path))
+                    }
+                })?;
+                sink.finish(&artifact, m)
+                    .map_err(|e| io_fail(&format!("the import sink failed on {artifact}"), &e))?;
+                decoded = decoded.saturating_add(m.size);
+                pending = Some((artifact, scanned));
+            }
+            Role::Sbom => {
+                let bytes = read_small(bundle, file, t, limits.max_json_bytes)?;
+                check_small(m, &bytes)?;
+                sink.metadata(&m.path, &bytes)
+                    .map_err(|e| io_fail(&format!("the import sink failed on {}", m.path), &e))?;
+                let Some((artifact, scanned)) = pending.take() else {
+                    return Err(Verdict::fail(
+                        Failure::Malformed,
+                        format!("entry {} follows no artifact", m.path),
+                    ));
+                };
+                if sbom_problem.is_none()
+                    && let Err(why) = sbom_check::compare(
+                        &bytes,
+                        &scanned.facts,
+                        &scanned.digest,
+                        opened.created,
+                        scanned.zip_unscanned,
+                    )
+                {
+                    sbom_problem = Some(format!("{}: {why}", m.path));
+                }
+                if scanned.zip_unscanned {
+                    unscanned_zips.push(artifact.to_string());
+                }
+                let mut f = scanned.facts;
+                f.sha256 = Some(scanned.digest);
+                facts.push((artifact, f));
+            }
+            Role::Attestation => {
+                // Its bytes were checked by `attestation.subjects`.
+                check_small(m, attestation)?;
+            }
+        }
+    }
+    let mut small = vec![(
+        crate::bundle::BundlePath::new(layout::ATTESTATION),
+        attestation.to_vec(),
+    )];
+    small.push((
+        crate::bundle::BundlePath::new(layout::MANIFEST),
+        bundle.manifest_bytes.clone(),
+    ));
+    for (t, _, info) in &bundle.links {
+        let bytes = read_small(bundle, file, t, limits.max_small_bytes)?;
+        if Sha256Digest::of(&bytes) != info.entry_sha256 {
+            return Err(integrity(format!(
+                "entry {} changed while it was read",
+                t.name
+            )));
+        }
+        small.push((Ok(t.name.clone()), bytes));
+    }
+    for (name, bytes) in small {
+        let name = name.map_err(|e| Verdict::fail(Failure::Malformed, e.to_string()))?;
+        sink.metadata(&name, &bytes)
+            .map_err(|e| io_fail(&format!("the import sink failed on {name}"), &e))?;
+    }
+    let sbom = match sbom_problem {
+        Some(why) => integrity(why),
+        None if unscanned_zips.is_empty() => Verdict::pass(format!(
+            "{} SBOM(s) agree with a fresh scan of their artifacts",
+            facts.len()
+        )),
+        None => Verdict::pass(format!(
+            "{} SBOM(s) agree with a fresh scan of their artifacts; not re-checked: the pickle contents of zstd-encoded zip archive(s) {} (no random access into a compressed entry), only their name, format and size",
+            facts.len(),
+            unscanned_zips.join(", ")
+        )),
+    };
+    let detail = format!(
+        "{} artifact(s) ({decoded} bytes decoded), their SBOMs, the attestation and {} link(s) match the manifest",
+        facts.len(),
+        bundle.links.len()
+    );
+    Ok((Streamed { facts, sbom }, Verdict::pass(detail)))
+}

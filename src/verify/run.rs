@@ -1,0 +1,204 @@
+//! The order of the checks, and the rule that the first failure stops the
+//! run (DESIGN.md, "The transfer bundle": never trust what has not been
+//! checked). Each stage lives in its own module; this one only sequences
+//! them and records what they found.
+
+use std::fs::File;
+use std::path::Path;
+
+use super::report::{Failure, Outcome, Report};
+use super::{ArtifactSink, Policy, Verified, VerifyContext};
+use super::{chain, entries, rules, structure};
+
+/// Every check, in the order made. The names are an interface
+/// (docs/policy.md, "Checks").
+pub const CHECK_NAMES: [&str; 18] = [
+    "archive.structure",
+    "manifest.form",
+    "policy.caps",
+    "chain.links",
+    "chain.signatures",
+    "chain.signers",
+    "chain.threshold",
+    "chain.required_roles",
+    "bundle.expiry",
+    "bundle.age",
+    "trust.demo_key",
+    "attestation.subjects",
+    "entries.digests",
+    "sbom.consistent",
+    "policy.formats",
+    "policy.licences",
+    "policy.findings",
+    "store.history",
+];
+
+/// Detail of a check not reached because an earlier one failed.
+pub const NOT_CHECKED: &str = "not checked: an earlier check failed";
+/// Detail of `store.history` when no channel state was given.
+pub const NO_STORE: &str = "no --store given";
+
+/// What one check found: its outcome and one sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    pub outcome: Outcome,
+    pub detail: String,
+}
+
+impl Verdict {
+    pub fn pass(detail: impl Into<String>) -> Self {
+        Self {
+            outcome: Outcome::Pass,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn warn(detail: impl Into<String>) -> Self {
+        Self {
+            outcome: Outcome::Warn,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn fail(failure: Failure, detail: impl Into<String>) -> Self {
+        Self {
+            outcome: Outcome::Fail(failure),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// A stage's result: a value for later stages and a passing verdict, or a
+/// failing verdict that stops the run.
+pub(crate) type Step<T> = Result<(T, Verdict), Verdict>;
+
+/// The report being built.
+struct Run {
+    report: Report,
+    has_channel: bool,
+}
+
+impl Run {
+    /// Record a stage; `None` stops the run.
+    fn step<T>(&mut self, name: &'static str, result: Step<T>) -> Option<T> {
+        match result {
+            Ok((value, verdict)) if !matches!(verdict.outcome, Outcome::Fail(_)) => {
+                self.report.push(name, verdict.outcome, verdict.detail);
+                Some(value)
+            }
+            Ok((_, verdict)) | Err(verdict) => {
+                // A stage that returns a failure as its value still stops.
+                let outcome = match verdict.outcome {
+                    Outcome::Fail(f) => Outcome::Fail(f),
+                    _ => Outcome::Fail(Failure::Io),
+                };
+                self.report.push(name, outcome, verdict.detail);
+                None
+            }
+        }
+    }
+
+    /// Every check not recorded is skipped, and says why.
+    fn finish(mut self) -> Report {
+        let done = self.report.checks.len();
+        for name in CHECK_NAMES.iter().skip(done) {
+            let detail = if *name == "store.history" && !self.has_channel {
+                NO_STORE
+            } else {
+                NOT_CHECKED
+            };
+            self.report.push(*name, Outcome::Skipped, detail);
+        }
+        self.report
+    }
+}
+
+/// Check `bundle` against `policy`: every check of [`CHECK_NAMES`] in order,
+/// stopping at the first failure. Verified content streams into `sink` as it
+/// is checked (`sink.finish` only after an artifact's digest matched); the
+/// caller must discard what the sink received unless the report passed.
+/// Returns the report, and on success what the bundle holds.
+pub fn verify(
+    bundle: &Path,
+    policy: &Policy,
+    ctx: &VerifyContext,
+    sink: &mut dyn ArtifactSink,
+) -> (Report, Option<Verified>) {
+    let mut run = Run {
+        report: Report::default(),
+        has_channel: ctx.channel.is_some(),
+    };
+    let verified = run_stages(&mut run, bundle, policy, ctx, sink);
+    let report = run.finish();
+    let verified = verified.filter(|_| report.passed());
+    (report, verified)
+}
+
+fn run_stages(
+    run: &mut Run,
+    bundle: &Path,
+    policy: &Policy,
+    ctx: &VerifyContext,
+    sink: &mut dyn ArtifactSink,
+) -> Option<Verified> {
+    let (mut file, walked): (File, _) =
+        run.step("archive.structure", structure::walk(bundle, &ctx.limits))?;
+    let opened = run.step(
+        "manifest.form",
+        structure::form(bundle, &mut file, walked, &ctx.limits),
+    )?;
+    run.step(
+        "policy.caps",
+        rules::caps(&opened.bundle.manifest, &policy.caps),
+    )?;
+    let times = run.step("chain.links", chain::links(&opened.bundle))?;
+    let links = run.step(
+        "chain.signatures",
+        chain::signatures(&opened.bundle, policy),
+    )?;
+    run.step("chain.signers", chain::signers(&links, policy))?;
+    run.step("chain.threshold", chain::threshold(&links, policy))?;
+    run.step(
+        "chain.required_roles",
+        chain::required_roles(&links, policy),
+    )?;
+    run.step("bundle.expiry", rules::expiry(&opened, &times, policy, ctx))?;
+    run.step("bundle.age", rules::age(&opened, policy, ctx))?;
+    run.step("trust.demo_key", rules::demo_keys(&links))?;
+    let attestation = run.step(
+        "attestation.subjects",
+        entries::attestation(&opened.bundle, &mut file, &ctx.limits),
+    )?;
+    let streamed = run.step(
+        "entries.digests",
+        entries::stream(&opened, &mut file, &attestation, &ctx.limits, sink),
+    )?;
+    run.step("sbom.consistent", streamed.sbom.clone().into_step())?;
+    run.step("policy.formats", rules::formats(&streamed.facts, policy))?;
+    run.step("policy.licences", rules::licences(&streamed.facts, policy))?;
+    run.step("policy.findings", rules::findings(&streamed.facts, policy))?;
+    if let Some(channel) = &ctx.channel {
+        run.step(
+            "store.history",
+            rules::history(&opened.bundle, channel, policy),
+        )?;
+    }
+    let bundle = opened.bundle;
+    Some(Verified {
+        manifest: bundle.manifest,
+        manifest_bytes: bundle.manifest_bytes,
+        manifest_sha256: bundle.manifest_sha256,
+        signers: links.into_iter().map(|l| l.signer).collect(),
+        facts: streamed.facts,
+    })
+}
+
+impl Verdict {
+    /// A verdict computed earlier, as a stage result.
+    pub(crate) fn into_step(self) -> Step<()> {
+        match self.outcome {
+            Outcome::Fail(_) => Err(self),
+            _ => Ok(((), self)),
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! `sbom.consistent`: each artifact's SBOM must say what a fresh scan of
+//! the artifact's bytes says.
+//!
+//! The expected component is rebuilt with the very writer `pack` uses
+//! ([`crate::describe::cyclonedx::write_json`]) from the fresh facts, and
+//! compared with the SBOM's component as JSON values: the name, model card,
+//! licence and every `lbom:` property (format, architecture, parameter
+//! count, quantization and file type, context length, vocabulary size,
+//! tokenizer and chat-template digests, tensor types, findings). Nothing an
+//! SBOM adds, drops or changes in its component passes. Document metadata
+//! (time, tool version, serial number) is not a claim about the model and
+//! is not compared.
+
+use serde_json::{Map, Value};
+
+use crate::describe::DocumentInfo;
+use crate::describe::text::visible;
+use crate::inspect::ModelFacts;
+use crate::inspect::digest::Sha256Digest;
+
+/// The longest SBOM value quoted in a report detail, in characters.
+const MAX_QUOTE_CHARS: usize = 80;
+
+/// Properties that can be re-checked on a zip whose pickles could not be
+/// re-scanned (a zstd-encoded entry gives no random access).
+const ZIP_STREAM_PROPERTIES: [&str; 2] = ["lbom:format", "lbom:file_size_bytes"];
+
+/// Compare `sbom` with the fresh scan of its artifact (whose bytes have
+/// SHA-256 `digest`). `Err` says what disagrees.
+pub(crate) fn compare(
+    sbom: &[u8],
+    fresh: &ModelFacts,
+    digest: &Sha256Digest,
+    created: jiff::Timestamp,
+    zip_unscanned: bool,
+) -> Result<(), String> {
+    let value: Value =
+        serde_json::from_slice(sbom).map_err(|e| format!("the SBOM is not JSON: {e}"))?;
+    if value.get("bomFormat").and_then(Value::as_str) != Some("CycloneDX")
+        || value.get("specVersion").and_then(Value::as_str)
+            != Some(crate::describe::cyclonedx::SPEC_VERSION)
+    {
+        return Err("the SBOM is not a CycloneDX 1.5 document".into());
+    }
+    let mut have = only_component(&value)?.clone();
+    check_hashes(have.remove("hashes"), digest)?;
+    let mut want = expected_component(fresh, created)?;
+    want.remove("hashes");
+    if zip_unscanned {
+        return compare_stream_facts(&want, &have);
+    }
+    match first_difference(&want, &have) {
+        None => Ok(()),
+        Some(d) => Err(d),
+    }
+}
+
+fn only_component(bom: &Value) -> Result<&Map<String, Value>, String> {
+    match bom
+        .get("components")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+    {
+        Some([c]) => c
+            .as_object()
+            .ok_or_else(|| "the SBOM's component is not an object".to_owned()),
+        Some(list) => Err(format!(
+            "the SBOM describes {} components; a bundle SBOM describes exactly one",
+            list.len()
+        )),
+        None => Err("the SBOM describes no component".into()),
+    }
+}
+
+/// The component's hashes are exactly one SHA-256: the manifest's (and the
+/// streamed bytes') digest. An SBOM without it does not say which bytes it
+/// describes.
+fn check_hashes(hashes: Option<Value>, digest: &Sha256Digest) -> Result<(), String> {
+    let Some(hashes) = hashes else {
+        return Err("the SBOM gives no SHA-256 for its component".into());
+    };
+    let want = serde_json::json!([{"alg": "SHA-256", "content": digest.to_hex()}]);
+    if hashes == want {
+        Ok(())
+    } else {
+        Err(format!(
+            "the SBOM's hashes are not the artifact's SHA-256 {digest}"
+        ))
+    }
+}
+
+/// The component `pack` would write for these facts.
+fn expected_component(
+    fresh: &ModelFacts,
+    created: jiff::Timestamp,
+) -> Result<Map<String, Value>, String> {
+    let mut facts = fresh.clone();
+    facts.sha256 = None;
+    let info = DocumentInfo {
+        created,
+        tool_name: crate::TOOL_NAME,
+        tool_version: crate::TOOL_VERSION,
+    };
+    let mut out = Vec::new();
+    crate::describe::cyclonedx::write_json(std::slice::from_ref(&facts), &info, &mut out)
+        .map_err(|e| format!("cannot describe the fresh scan: {e}"))?;
+    let value: Value =
+        serde_json::from_slice(&out).map_err(|e| format!("cannot describe the fresh scan: {e}"))?;
+    only_component(&value).cloned()
+}
+
+fn quote(v: Option<&Value>) -> String {
+    match v {
+        None => "nothing".into(),
+        Some(Value::String(s)) => {
+            let shown = visible(s);
+            match shown.char_indices().nth(MAX_QUOTE_CHARS) {
+                Some((cut, _)) => format!("{:?}…", shown.get(..cut).unwrap_or_default()),
+                None => format!("{shown:?}"),
+            }
+        }
+        Some(other) => {
+            let text = other.to_string();
+            if text.chars().count() > MAX_QUOTE_CHARS {
+                "a different value".into()
+            } else {
+                visible(&text)
+            }
+        }
+    }
+}
+
+/// Properties as (name, value) in order.
+fn properties(c: &Map<String, Value>) -> Vec<(String, Option<Value>)> {
+    c.get("properties")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .map(|p| {
+                    let name = p
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned();
+                    (name, p.get("value").cloned())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn first_difference(want: &Map<String, Value>, have: &Map<String, Value>) -> Option<String> {
+    let keys = want
+        .keys()
+        .chain(have.keys().filter(|k| !want.contains_key(*k)));
+    for key in keys {
+        let (w, h) = (want.get(key), have.get(key));
+        if w == h {
+            continue;
+        }
+        if key == "properties" {
+            return Some(property_difference(&properties(want), &properties(have)));
+        }
+        return Some(format!(
+            "the SBOM's {} is {}, the artifact's scan gives {}",
+            visible(key),
+            quote(h),
+            quote(w)
+        ));
+    }
+    None
+}
+
+fn property_difference(
+    want: &[(String, Option<Value>)],
+    have: &[(String, Option<Value>)],
+) -> String {
+    let mut w = want.iter();
+    let mut h = have.iter();
+    loop {
+        match (w.next(), h.next()) {
+            (Some(a), Some(b)) if a == b => {}
+            (Some((wn, wv)), Some((hn, hv))) if wn == hn => {
+                return format!(
+                    "the SBOM's property {} is {}, the artifact's scan gives {}",
+                    visible(wn),
+                    quote(hv.as_ref()),
+                    quote(wv.as_ref())
+                );
+            }
+            (Some((wn, _)), Some((hn, _))) => {
+                return format!(
+                    "the SBOM has property {} where the artifact's scan gives {}",
+                    visible(hn),
+                    visible(wn)
+                );
+            }
+            (Some((wn, _)), None) => {
+                return format!("the SBOM lacks property {}", visible(wn));
+            }
+            (None, Some((hn, _))) => {
+                return format!(
+                    "the SBOM has property {} that the artifact's scan does not give",
+                    visible(hn)
+                );
+            }
+            (None, None) => return "the SBOM's properties differ".into(),
+        }
+    }
+}
+
+/// A zip read as a stream: only its name, type, format and size are
+/// re-checked.
+fn compare_stream_facts(
+    want: &Map<String, Value>,
+    have: &Map<String, Value>,
+) -> Result<(), String> {
+    for key in ["type", "name", "bom-ref"] {
+        if want.get(key) != have.get(key) {
+            return Err(format!(
+                "the SBOM's {key} is {}, the artifact's scan gives {}",
+                quote(have.get(key)),
+                quote(want.get(key))
+            ));
+        }
+    }
+    let (w, h) = (properties(want), properties(have));
+    for name in ZIP_STREAM_PROPERTIES {
+        let get = |list: &[(String, Option<Value>)]| {
+            list.iter()
+                .find(|(n, _)| n == name)
+                .and_then(|(_, v)| v.clone())
+        };
+        if get(&w) != get(&h) {
+            return Err(format!(
+                "the SBOM's property {name} is {}, the artifact's scan gives {}",
+                quote(get(&h).as_ref()),
+                quote(get(&w).as_ref())
+            ));
+        }
+    }
+    Ok(())
+}

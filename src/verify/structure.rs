@@ -1,0 +1,153 @@
+//! `archive.structure` and `manifest.form`: the strict reader
+//! ([`crate::bundle::read`]) split in its two halves, so that the report
+//! tells a damaged tar from a manifest that does not describe it.
+
+use std::fs::File;
+use std::path::Path;
+
+use super::report::Failure;
+use super::run::{Step, Verdict};
+use crate::bundle::manifest::format_time;
+use crate::bundle::tar::{self, TarError, TarLayout};
+use crate::bundle::{self, OpenBundle, ReadLimits, layout, read};
+
+/// A bundle whose structure and manifest passed, with the manifest's times.
+#[derive(Debug)]
+pub(crate) struct Opened {
+    pub bundle: OpenBundle,
+    pub created: jiff::Timestamp,
+    pub expires: Option<jiff::Timestamp>,
+}
+
+/// An error and its sources, one sentence: what a report detail shows.
+pub(crate) fn error_text(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// Reading errors are I/O; everything else the reader refuses is malformed.
+fn classify(e: &bundle::Error) -> Failure {
+    match e {
+        bundle::Error::Io { .. }
+        | bundle::Error::Tar {
+            source: TarError::Io(_),
+            ..
+        } => Failure::Io,
+        _ => Failure::Malformed,
+    }
+}
+
+/// `archive.structure`: the tar profile (docs/bundle-format.md §2–3) —
+/// headers, canonical and collision-free names, no links, devices or
+/// extension headers, sizes within the file, the end marker, nothing after.
+pub(crate) fn walk(path: &Path, limits: &ReadLimits) -> Step<(File, TarLayout)> {
+    let io = |e: std::io::Error| Verdict::fail(Failure::Io, format!("cannot read the bundle: {e}"));
+    // A FIFO or device named as the bundle is refused at once, never waited on.
+    let (mut file, file_len) = crate::inspect::open::open_regular(path).map_err(io)?;
+    let (entries, outcome) = tar::walk_entries(&mut file, file_len, limits.max_entries);
+    match outcome {
+        Ok(end_offset) => {
+            let detail = format!(
+                "{} ustar entries, end marker at offset {end_offset}, nothing after it",
+                entries.len()
+            );
+            Ok((
+                (
+                    file,
+                    TarLayout {
+                        entries,
+                        end_offset,
+                    },
+                ),
+                Verdict::pass(detail),
+            ))
+        }
+        Err(e) => {
+            let after_manifest = entries.iter().any(|t| t.name.as_str() == layout::MANIFEST);
+            let error = read::tar_error(path, e, after_manifest);
+            Err(Verdict::fail(classify(&error), error_text(&error)))
+        }
+    }
+}
+
+/// A manifest time in the one form the format allows
+/// (`YYYY-MM-DDTHH:MM:SSZ`, docs/bundle-format.md §5).
+pub(crate) fn parse_time(text: &str) -> Option<jiff::Timestamp> {
+    let t: jiff::Timestamp = text.parse().ok()?;
+    (format_time(t) == text).then_some(t)
+}
+
+/// `manifest.form`: the manifest parses, has the schema and label syntax,
+/// its times are in the format's form, and the entries before it are
+/// exactly its entries in the bundle layout (§1, §5); the links after it
+/// parse as link statements (§7).
+pub(crate) fn form(
+    path: &Path,
+    file: &mut File,
+    walked: TarLayout,
+    limits: &ReadLimits,
+) -> Step<Opened> {
+    let file_len = file
+        .metadata()
+        .map_err(|e| Verdict::fail(Failure::Io, format!("cannot read the bundle: {e}")))?
+        .len();
+    let bundle = read::open_layout(path, file, file_len, walked, limits)
+        .map_err(|e| Verdict::fail(classify(&e), error_text(&e)))?;
+    let m = &bundle.manifest;
+    let malformed = |what: &str, text: &str| {
+        Verdict::fail(
+            Failure::Malformed,
+            format!("manifest {what} {text:?} is not a time of the form YYYY-MM-DDTHH:MM:SSZ"),
+        )
+    };
+    let created = parse_time(&m.created).ok_or_else(|| malformed("created", &m.created))?;
+    let expires = match &m.expires {
+        Some(text) => Some(parse_time(text).ok_or_else(|| malformed("expires", text))?),
+        None => None,
+    };
+    if expires.is_some_and(|e| e < created) {
+        return Err(Verdict::fail(
+            Failure::Malformed,
+            "manifest expires before it was created",
+        ));
+    }
+    if m.previous
+        .as_ref()
+        .is_some_and(|p| p.sequence >= m.sequence)
+        || m.sequence == 0
+    {
+        return Err(Verdict::fail(
+            Failure::Malformed,
+            format!(
+                "manifest sequence {} is not above its previous sequence",
+                m.sequence
+            ),
+        ));
+    }
+    let detail = format!(
+        "manifest {} (schema {}): {} entries in layout order, bundle {} on channel {}, sequence {}",
+        bundle.manifest_sha256,
+        layout::MANIFEST_SCHEMA,
+        m.entries.len(),
+        m.name,
+        m.channel,
+        m.sequence
+    );
+    Ok((
+        Opened {
+            bundle,
+            created,
+            expires,
+        },
+        Verdict::pass(detail),
+    ))
+}

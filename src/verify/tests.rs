@@ -1,0 +1,1342 @@
+//! End-to-end tests of `verify`: real bundles packed and signed in a
+//! temporary folder, each check failed by a real mutation.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use super::policy::{
+    Caps, Clock, ContentRules, HistoryRules, Policy, PolicySource, TimeRules, TrustedKey,
+    UnknownSigners,
+};
+use super::{
+    ArtifactSink, CHECK_NAMES, ChannelState, Failure, HashOnly, Outcome, Report, VerifyContext,
+    verify,
+};
+use crate::bundle::pack::Compression;
+use crate::bundle::pack::tests::{options, pack_test};
+use crate::bundle::tar::{self, END_MARKER_LEN};
+use crate::bundle::{BundlePath, Encoding, Manifest, ManifestEntry, ReadLimits};
+use crate::inspect::Format;
+use crate::inspect::digest::Sha256Digest;
+use crate::sign::{SignOptions, SigningKey, sign};
+
+type R = Result<(), Box<dyn std::error::Error>>;
+
+const DAY: i64 = 86_400;
+
+/// A minimal GGUF v3 (ggml docs/gguf.md): header, two string KVs, no tensors.
+fn gguf(arch: &str, licence: &str) -> Vec<u8> {
+    let mut b = b"GGUF".to_vec();
+    b.extend(3u32.to_le_bytes());
+    b.extend(0u64.to_le_bytes());
+    b.extend(2u64.to_le_bytes());
+    for (k, v) in [("general.architecture", arch), ("general.license", licence)] {
+        b.extend((k.len() as u64).to_le_bytes());
+        b.extend(k.as_bytes());
+        b.extend(8u32.to_le_bytes());
+        b.extend((v.len() as u64).to_le_bytes());
+        b.extend(v.as_bytes());
+    }
+    b
+}
+
+/// `model/m.gguf` (raw: too small to compress well) and `model/z.dat`
+/// (zeros: stored zstd under `auto`).
+fn inputs(dir: &Path) -> io::Result<PathBuf> {
+    let root = dir.join("model");
+    std::fs::create_dir_all(&root)?;
+    std::fs::write(root.join("m.gguf"), gguf("llama", "MIT"))?;
+    std::fs::write(root.join("z.dat"), vec![0u8; 300_000])?;
+    Ok(root)
+}
+
+fn key(n: u8) -> Result<SigningKey, crate::sign::Error> {
+    SigningKey::from_seed(&[n; 32])
+}
+
+fn sign_as(bundle: &Path, k: &SigningKey, role: &str) -> Result<(), crate::sign::Error> {
+    sign(
+        bundle,
+        k,
+        &SignOptions {
+            role: role.into(),
+            note: None,
+            time: Some(jiff::Timestamp::UNIX_EPOCH),
+        },
+    )
+    .map(|_| ())
+}
+
+/// A bundle packed at the epoch (expires after 30 days), signed in turn by
+/// each (key, role).
+fn bundle(
+    dir: &Path,
+    name: &str,
+    signers: &[(&SigningKey, &str)],
+) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    let root = inputs(dir)?;
+    let out = dir.join(name);
+    pack_test(&options(vec![root], out.clone(), Compression::Auto))?;
+    for (k, role) in signers {
+        sign_as(&out, k, role)?;
+    }
+    Ok(out)
+}
+
+fn trusted(name: &str, k: &SigningKey, roles: &[&str]) -> TrustedKey {
+    TrustedKey {
+        name: name.into(),
+        key: k.public_key().clone(),
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+    }
+}
+
+/// Requires one maintainer; allows every format; no content rules.
+fn policy(keys: Vec<TrustedKey>) -> Policy {
+    Policy {
+        source: PolicySource {
+            path: PathBuf::from("policy.toml"),
+            sha256: Sha256Digest::of(b"policy"),
+        },
+        keys,
+        thresholds: BTreeMap::new(),
+        required_roles: BTreeSet::from(["maintainer".to_owned()]),
+        unknown_signers: UnknownSigners::Refuse,
+        content: ContentRules {
+            allowed_formats: [
+                Format::Gguf,
+                Format::Safetensors,
+                Format::Json,
+                Format::Unknown,
+            ]
+            .into_iter()
+            .collect(),
+            allowed_licences: None,
+            fail_on: None,
+        },
+        caps: Caps {
+            max_entries: 1000,
+            max_entry_bytes: 1 << 30,
+            max_total_bytes: 1 << 32,
+            max_path_bytes: 255,
+        },
+        time: TimeRules {
+            max_age: None,
+            require_expiry: false,
+            clock: Clock::Trusted,
+        },
+        history: HistoryRules::default(),
+        drift_needs_acceptance: BTreeSet::new(),
+    }
+}
+
+fn ctx_at(seconds: i64) -> Result<VerifyContext, jiff::Error> {
+    Ok(VerifyContext {
+        now: jiff::Timestamp::from_second(seconds)?,
+        channel: None,
+        limits: ReadLimits::default(),
+    })
+}
+
+/// One day after packing: valid.
+fn ctx() -> Result<VerifyContext, jiff::Error> {
+    ctx_at(DAY)
+}
+
+fn run(bundle: &Path, p: &Policy, c: &VerifyContext) -> Report {
+    verify(bundle, p, c, &mut HashOnly).0
+}
+
+fn outcome(r: &Report, name: &str) -> Option<Outcome> {
+    r.checks.iter().find(|c| c.name == name).map(|c| c.outcome)
+}
+
+fn detail<'a>(r: &'a Report, name: &str) -> &'a str {
+    r.checks
+        .iter()
+        .find(|c| c.name == name)
+        .map_or("", |c| c.detail.as_str())
+}
+
+/// The report names every check in order; `name` failed with `failure`,
+/// every check before it passed or warned, every later one was skipped.
+fn assert_fails(r: &Report, name: &str, failure: Failure) {
+    let names: Vec<&str> = r.checks.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, CHECK_NAMES, "{r:#?}");
+    let at = CHECK_NAMES.iter().position(|n| *n == name);
+    assert!(at.is_some(), "no check {name}");
+    let at = at.unwrap_or(0);
+    for (i, c) in r.checks.iter().enumerate() {
+        if i < at {
+            assert!(
+                matches!(c.outcome, Outcome::Pass | Outcome::Warn),
+                "{} should pass before {name}: {r:#?}",
+                c.name
+            );
+        } else if i == at {
+            assert_eq!(c.outcome, Outcome::Fail(failure), "{r:#?}");
+        } else {
+            assert_eq!(c.outcome, Outcome::Skipped, "{r:#?}");
+        }
+    }
+    assert_eq!(r.failure(), Some(failure));
+}
+
+fn assert_passes(r: &Report) {
+    assert!(r.passed(), "{r:#?}");
+    let names: Vec<&str> = r.checks.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, CHECK_NAMES);
+    for c in &r.checks {
+        if c.name == "store.history" {
+            continue;
+        }
+        assert!(matches!(c.outcome, Outcome::Pass | Outcome::Warn), "{r:#?}");
+    }
+}
+
+// --- rewriting bundles ---------------------------------------------------
+
+/// Every tar entry: name and stored bytes.
+/// Tar entries by name, with their stored bytes.
+type Entries = Vec<(String, Vec<u8>)>;
+
+fn entries_of(path: &Path) -> Result<Entries, Box<dyn std::error::Error>> {
+    let bytes = std::fs::read(path)?;
+    let mut file = std::fs::File::open(path)?;
+    let layout = tar::walk(&mut file, bytes.len() as u64, 1000)?;
+    let mut out = Vec::new();
+    for e in layout.entries {
+        let start = usize::try_from(e.data_offset)?;
+        let end = usize::try_from(e.data_offset + e.size)?;
+        out.push((
+            e.name.to_string(),
+            bytes.get(start..end).unwrap_or_default().to_vec(),
+        ));
+    }
+    Ok(out)
+}
+
+/// Write entries as a profile tar (valid headers and checksums).
+fn write_tar(path: &Path, entries: &[(String, Vec<u8>)]) -> Result<(), Box<dyn std::error::Error>> {
+    let mut out = Vec::new();
+    for (name, data) in entries {
+        out.extend(tar::encode_header(
+            &BundlePath::new(name)?,
+            data.len() as u64,
+        )?);
+        out.extend(data);
+        let pad = usize::try_from(tar::padded(data.len() as u64))? - data.len();
+        out.extend(vec![0u8; pad]);
+    }
+    out.extend(vec![0u8; usize::try_from(END_MARKER_LEN)?]);
+    std::fs::write(path, out)?;
+    Ok(())
+}
+
+/// Rewrite `src` into `dst` with `edit` applied to the entries and the
+/// manifest (a closure over the parsed manifest), the manifest's sizes and
+/// digests of raw entries recomputed, and the chain dropped: the result is
+/// an unsigned bundle an attacker could make from `src`.
+fn reseal(
+    src: &Path,
+    dst: &Path,
+    edit: impl FnOnce(&mut Vec<(String, Vec<u8>)>),
+    edit_manifest: impl FnOnce(&mut Manifest),
+) -> R {
+    let mut entries: Vec<(String, Vec<u8>)> = entries_of(src)?
+        .into_iter()
+        .filter(|(n, _)| !n.starts_with("chain/"))
+        .collect();
+    edit(&mut entries);
+    let mut manifest: Manifest = serde_json::from_slice(
+        &entries
+            .iter()
+            .find(|(n, _)| n == "manifest.json")
+            .map(|(_, b)| b.clone())
+            .unwrap_or_default(),
+    )?;
+    for m in &mut manifest.entries {
+        let Some((_, bytes)) = entries.iter().find(|(n, _)| n == m.path.as_str()) else {
+            continue;
+        };
+        m.stored_size = bytes.len() as u64;
+        if m.encoding == Encoding::Raw {
+            m.size = bytes.len() as u64;
+            m.sha256 = Sha256Digest::of(bytes);
+        }
+    }
+    edit_manifest(&mut manifest);
+    for (n, b) in &mut entries {
+        if n == "manifest.json" {
+            *b = manifest.to_bytes();
+        }
+    }
+    write_tar(dst, &entries)
+}
+
+fn replace_in(entries: &mut [(String, Vec<u8>)], name: &str, from: &str, to: &str) {
+    for (n, b) in entries.iter_mut() {
+        if n == name {
+            let text = String::from_utf8_lossy(b).replace(from, to);
+            *b = text.into_bytes();
+        }
+    }
+}
+
+/// Remove the component's `hashes` from an SBOM entry (as JSON).
+fn drop_hashes(entries: &mut [(String, Vec<u8>)], name: &str) {
+    for (n, b) in entries.iter_mut() {
+        if n == name
+            && let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(b)
+        {
+            if let Some(c) = v
+                .get_mut("components")
+                .and_then(|c| c.get_mut(0))
+                .and_then(|c| c.as_object_mut())
+            {
+                c.remove("hashes");
+            }
+            *b = serde_json::to_vec_pretty(&v).unwrap_or_default();
+        }
+    }
+}
+
+// --- the tests -----------------------------------------------------------
+
+/// Keeps what the sink receives.
+#[derive(Default, Clone)]
+struct Recorder {
+    artifacts: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
+    finished: Vec<String>,
+    metadata: Vec<String>,
+}
+
+struct Into_(Arc<Mutex<BTreeMap<String, Vec<u8>>>>, String);
+
+impl Write for Into_ {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut map = self.0.lock().map_err(|_| io::Error::other("poisoned"))?;
+        map.entry(self.1.clone())
+            .or_default()
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl ArtifactSink for Recorder {
+    fn begin(
+        &mut self,
+        artifact: &BundlePath,
+        _: &ManifestEntry,
+    ) -> io::Result<Option<Box<dyn Write + Send>>> {
+        Ok(Some(Box::new(Into_(
+            self.artifacts.clone(),
+            artifact.to_string(),
+        ))))
+    }
+    fn finish(&mut self, artifact: &BundlePath, _: &ManifestEntry) -> io::Result<()> {
+        self.finished.push(artifact.to_string());
+        Ok(())
+    }
+    fn metadata(&mut self, name: &BundlePath, _: &[u8]) -> io::Result<()> {
+        self.metadata.push(name.to_string());
+        Ok(())
+    }
+}
+
+#[test]
+fn a_good_bundle_passes_every_check_and_streams_into_the_sink() -> R {
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let b = bundle(dir.path(), "good.lbom", &[(&a, "maintainer")])?;
+    let p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    let mut sink = Recorder::default();
+    let (report, verified) = verify(&b, &p, &ctx()?, &mut sink);
+    assert_passes(&report);
+    assert_eq!(outcome(&report, "store.history"), Some(Outcome::Skipped));
+    assert_eq!(detail(&report, "store.history"), "no --store given");
+    let v = verified.ok_or("no Verified")?;
+    assert_eq!(v.signers.len(), 1);
+    assert_eq!(
+        v.signers.first().and_then(|s| s.key_name.as_deref()),
+        Some("alice")
+    );
+    let gguf_facts = v
+        .facts
+        .iter()
+        .find(|(p, _)| p.as_str() == "m.gguf")
+        .map(|(_, f)| f);
+    assert_eq!(
+        gguf_facts.and_then(|f| f.architecture.as_deref()),
+        Some("llama")
+    );
+    assert_eq!(v.manifest_sha256, Sha256Digest::of(&v.manifest_bytes));
+    // The sink got each artifact's decoded bytes, then a finish for it.
+    let got = sink.artifacts.lock().map_err(|_| "poisoned")?.clone();
+    assert_eq!(got.get("m.gguf"), Some(&gguf("llama", "MIT")));
+    assert_eq!(got.get("z.dat"), Some(&vec![0u8; 300_000]));
+    assert_eq!(sink.finished, ["m.gguf", "z.dat"]);
+    assert_eq!(
+        sink.metadata,
+        [
+            "sboms/m.gguf.cdx.json",
+            "sboms/z.dat.cdx.json",
+            "attestation.intoto.json",
+            "manifest.json",
+            "chain/0001.dsse.json"
+        ]
+    );
+    // z.dat went zstd: the decoder path ran.
+    assert!(
+        v.manifest
+            .entries
+            .iter()
+            .any(|e| e.encoding == Encoding::Zstd)
+    );
+    Ok(())
+}
+
+#[test]
+fn a_flipped_artifact_byte_fails_entries_digests() -> R {
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    // Raw entries (the raw path), then the default (zstd) ones.
+    let raw = dir.path().join("raw.lbom");
+    pack_test(&options(
+        vec![inputs(dir.path())?],
+        raw.clone(),
+        Compression::None,
+    ))?;
+    sign_as(&raw, &a, "maintainer")?;
+    assert_passes(&run(&raw, &p, &ctx()?));
+    let zstd = bundle(&dir.path().join("z"), "z.lbom", &[(&a, "maintainer")])?;
+    for (b, name) in [(raw, "artifacts/m.gguf"), (zstd, "artifacts/z.dat.zst")] {
+        let mut entries = entries_of(&b)?;
+        let mut flipped = false;
+        for (n, data) in &mut entries {
+            if n == name
+                && let Some(byte) = data.get_mut(20)
+            {
+                *byte ^= 1;
+                flipped = true;
+            }
+        }
+        assert!(flipped, "no entry {name}");
+        write_tar(&b, &entries)?;
+        let r = run(&b, &p, &ctx()?);
+        assert_fails(&r, "entries.digests", Failure::Integrity);
+        assert!(detail(&r, "entries.digests").contains(name), "{r:#?}");
+    }
+    Ok(())
+}
+
+#[test]
+fn an_sbom_that_lies_about_its_model_fails_even_when_re_signed() -> R {
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let b = bundle(dir.path(), "b.lbom", &[(&a, "maintainer")])?;
+    let p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    for (from, to) in [
+        ("\"llama\"", "\"mistral\""),
+        ("\"gguf\"", "\"safetensors\""),
+    ] {
+        let lie = dir.path().join(format!("lie-{to}.lbom"));
+        reseal(
+            &b,
+            &lie,
+            |e| replace_in(e, "sboms/m.gguf.cdx.json", from, to),
+            |_| {},
+        )?;
+        sign_as(&lie, &a, "maintainer")?;
+        let r = run(&lie, &p, &ctx()?);
+        assert_fails(&r, "sbom.consistent", Failure::Integrity);
+        assert!(
+            detail(&r, "sbom.consistent").contains("sboms/m.gguf.cdx.json"),
+            "{r:#?}"
+        );
+    }
+    // The SBOM's hash must be the artifact's, and must be there.
+    let manifest: Manifest = entries_of(&b)?
+        .into_iter()
+        .find(|(n, _)| n == "manifest.json")
+        .map(|(_, bytes)| serde_json::from_slice(&bytes))
+        .transpose()?
+        .ok_or("no manifest")?;
+    let real = manifest
+        .entries
+        .iter()
+        .find(|e| e.path.as_str().starts_with("artifacts/m.gguf"))
+        .map(|e| e.sha256.to_hex())
+        .unwrap_or_default();
+    assert_eq!(real.len(), 64);
+    let wrong = Sha256Digest::of(b"other").to_hex();
+    for (name, to) in [("hash.lbom", wrong.as_str()), ("nohash.lbom", "")] {
+        let lie = dir.path().join(name);
+        reseal(
+            &b,
+            &lie,
+            |e| {
+                if to.is_empty() {
+                    drop_hashes(e, "sboms/m.gguf.cdx.json");
+                } else {
+                    replace_in(e, "sboms/m.gguf.cdx.json", &real, to);
+                }
+            },
+            |_| {},
+        )?;
+        sign_as(&lie, &a, "maintainer")?;
+        let r = run(&lie, &p, &ctx()?);
+        assert_fails(&r, "sbom.consistent", Failure::Integrity);
+        assert!(detail(&r, "sbom.consistent").contains("SHA-256"), "{r:#?}");
+    }
+    Ok(())
+}
+
+#[test]
+fn unsigned_and_untrusted_chains_fail_with_trust() -> R {
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let mallory = key(9)?;
+    let p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    let unsigned = bundle(dir.path(), "u.lbom", &[])?;
+    assert_fails(&run(&unsigned, &p, &ctx()?), "chain.links", Failure::Trust);
+
+    // The manifest edited (sequence) and re-signed by a key the policy does not list.
+    let signed = bundle(&dir.path().join("s"), "s.lbom", &[(&a, "maintainer")])?;
+    let edited = dir.path().join("edited.lbom");
+    reseal(&signed, &edited, |_| {}, |m| m.sequence = 7)?;
+    sign_as(&edited, &mallory, "maintainer")?;
+    assert_fails(&run(&edited, &p, &ctx()?), "chain.signers", Failure::Trust);
+    let mut ignore = p.clone();
+    ignore.unknown_signers = UnknownSigners::Ignore;
+    let r = run(&edited, &ignore, &ctx()?);
+    assert_fails(&r, "chain.required_roles", Failure::Trust);
+    Ok(())
+}
+
+#[test]
+fn unknown_signer_is_refused_or_ignored_as_the_policy_says() -> R {
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let stranger = key(7)?;
+    let b = bundle(
+        dir.path(),
+        "b.lbom",
+        &[(&a, "maintainer"), (&stranger, "transfer")],
+    )?;
+    let mut p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    let r = run(&b, &p, &ctx()?);
+    assert_fails(&r, "chain.signers", Failure::Trust);
+    assert!(detail(&r, "chain.signers").contains("does not list"));
+    p.unknown_signers = UnknownSigners::Ignore;
+    let (r, v) = verify(&b, &p, &ctx()?, &mut HashOnly);
+    assert_passes(&r);
+    let signers = v.ok_or("no Verified")?.signers;
+    assert_eq!(signers.len(), 2);
+    assert_eq!(signers.get(1).map(|s| s.key_name.clone()), Some(None));
+    Ok(())
+}
+
+#[test]
+fn a_key_not_allowed_the_role_fails_chain_signers() -> R {
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let t = key(2)?;
+    let b = bundle(
+        dir.path(),
+        "b.lbom",
+        &[(&a, "maintainer"), (&t, "maintainer")],
+    )?;
+    let p = policy(vec![
+        trusted("alice", &a, &["maintainer"]),
+        trusted("truck", &t, &["transfer"]),
+    ]);
+    let r = run(&b, &p, &ctx()?);
+    assert_fails(&r, "chain.signers", Failure::Trust);
+    assert!(detail(&r, "chain.signers").contains("truck"));
+    Ok(())
+}
+
+#[test]
+fn thresholds_count_unique_keys_not_links_or_policy_names() -> R {
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let c = key(3)?;
+    let twice = bundle(
+        dir.path(),
+        "twice.lbom",
+        &[(&a, "maintainer"), (&a, "maintainer")],
+    )?;
+    let mut p = policy(vec![
+        trusted("alice", &a, &["maintainer"]),
+        trusted("carol", &c, &["maintainer"]),
+    ]);
+    p.thresholds.insert("maintainer".into(), 2);
+    assert_fails(&run(&twice, &p, &ctx()?), "chain.threshold", Failure::Trust);
+
+    // One key listed twice under two names is still one key.
+    let mut dup = policy(vec![
+        trusted("alice", &a, &["maintainer"]),
+        trusted("alice-again", &a, &["maintainer"]),
+    ]);
+    dup.thresholds.insert("maintainer".into(), 2);
+    assert_fails(
+        &run(&twice, &dup, &ctx()?),
+        "chain.threshold",
+        Failure::Trust,
+    );
+
+    // Two keys meet it.
+    let two = bundle(
+        &dir.path().join("2"),
+        "two.lbom",
+        &[(&a, "maintainer"), (&c, "maintainer")],
+    )?;
+    assert_passes(&run(&two, &p, &ctx()?));
+
+    // A required role nobody signed.
+    let mut need = policy(vec![trusted("alice", &a, &["maintainer", "transfer"])]);
+    need.required_roles.insert("transfer".into());
+    assert_fails(&run(&two, &need, &ctx()?), "chain.signers", Failure::Trust);
+    let one = bundle(&dir.path().join("1"), "one.lbom", &[(&a, "maintainer")])?;
+    assert_fails(
+        &run(&one, &need, &ctx()?),
+        "chain.required_roles",
+        Failure::Trust,
+    );
+    Ok(())
+}
+
+#[test]
+fn a_bad_signature_fails_chain_signatures() -> R {
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let b = bundle(dir.path(), "b.lbom", &[(&a, "maintainer")])?;
+    let mut entries = entries_of(&b)?;
+    for (n, data) in &mut entries {
+        if n == "chain/0001.dsse.json" {
+            // Re-encode the envelope with one signature bit flipped.
+            let mut env = crate::envelope::Envelope::decode(data)?;
+            if let Some(s) = env.signatures.first_mut().and_then(|s| s.sig.first_mut()) {
+                *s ^= 1;
+            }
+            *data = env.encode();
+        }
+    }
+    write_tar(&b, &entries)?;
+    let r = run(
+        &b,
+        &policy(vec![trusted("alice", &a, &["maintainer"])]),
+        &ctx()?,
+    );
+    assert_fails(&r, "chain.signatures", Failure::Trust);
+    Ok(())
+}
+
+#[test]
+fn expiry_and_clock_rules() -> R {
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let b = bundle(dir.path(), "b.lbom", &[(&a, "maintainer")])?;
+    let p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    // Expired (30 days after the epoch).
+    assert_fails(
+        &run(&b, &p, &ctx_at(31 * DAY)?),
+        "bundle.expiry",
+        Failure::Trust,
+    );
+    // Created in the future, beyond five minutes of skew; within is fine.
+    assert_fails(
+        &run(&b, &p, &ctx_at(-3600)?),
+        "bundle.expiry",
+        Failure::Trust,
+    );
+    assert_passes(&run(&b, &p, &ctx_at(-60)?));
+    // Too old.
+    let mut old = p.clone();
+    old.time.max_age = Some(jiff::SignedDuration::from_hours(1));
+    assert_fails(&run(&b, &old, &ctx()?), "bundle.age", Failure::Policy);
+    // Untrusted clock: warnings, but never older than the baseline.
+    let mut untrusted = old.clone();
+    untrusted.time.clock = Clock::Untrusted;
+    let r = run(&b, &untrusted, &ctx_at(31 * DAY)?);
+    assert_passes(&r);
+    assert_eq!(outcome(&r, "bundle.expiry"), Some(Outcome::Warn));
+    assert!(detail(&r, "bundle.expiry").contains("not trusted"));
+    let mut c = ctx()?;
+    c.channel = Some(ChannelState {
+        current: Some((0, Sha256Digest::of(b"x"), "1970-01-02T00:00:00Z".into())),
+        versions: BTreeMap::new(),
+    });
+    assert_fails(&run(&b, &untrusted, &c), "bundle.expiry", Failure::Policy);
+    // Required expiry missing.
+    let mut o = options(
+        vec![inputs(&dir.path().join("n"))?],
+        dir.path().join("n.lbom"),
+        Compression::Auto,
+    );
+    o.expires = None;
+    pack_test(&o)?;
+    sign_as(&o.output, &a, "maintainer")?;
+    let mut need = p.clone();
+    need.time.require_expiry = true;
+    assert_fails(
+        &run(&o.output, &need, &ctx()?),
+        "bundle.expiry",
+        Failure::Trust,
+    );
+    Ok(())
+}
+
+#[test]
+fn a_demo_key_warns() -> R {
+    let dir = tempfile::tempdir()?;
+    let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("keys");
+    let demo = SigningKey::load(&keys.join("demo-maintainer.key"), None)?;
+    let b = bundle(dir.path(), "b.lbom", &[(&demo, "maintainer")])?;
+    let r = run(
+        &b,
+        &policy(vec![trusted("demo", &demo, &["maintainer"])]),
+        &ctx()?,
+    );
+    assert_passes(&r);
+    assert_eq!(outcome(&r, "trust.demo_key"), Some(Outcome::Warn));
+    assert!(detail(&r, "trust.demo_key").contains("demo"));
+    let a = key(1)?;
+    let plain = bundle(&dir.path().join("p"), "p.lbom", &[(&a, "maintainer")])?;
+    let r = run(
+        &plain,
+        &policy(vec![trusted("alice", &a, &["maintainer"])]),
+        &ctx()?,
+    );
+    assert_eq!(outcome(&r, "trust.demo_key"), Some(Outcome::Pass));
+    Ok(())
+}
+
+/// A zstd frame of `len` zeros whose header records `claimed` as its
+/// content size (RFC 8878 §3.1.1.1.1: FCS_Field_Size flag 1 = 2 bytes,
+/// value − 256), built from a frame without one.
+fn lying_frame(len: usize, claimed: u16) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3)?;
+    enc.include_contentsize(false)?;
+    enc.include_checksum(true)?;
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..len / zeros.len() {
+        enc.write_all(&zeros)?;
+    }
+    let frame = enc.finish()?;
+    let fhd = *frame.get(4).ok_or("short frame")?;
+    if fhd & 0xE0 != 0 {
+        return Err("unexpected frame header".into());
+    }
+    let mut out = frame.get(..4).unwrap_or_default().to_vec();
+    out.push(fhd | 0x40);
+    out.push(*frame.get(5).ok_or("short frame")?);
+    out.extend((claimed - 256).to_le_bytes());
+    out.extend(frame.get(6..).unwrap_or_default());
+    Ok(out)
+}
+
+#[test]
+fn a_zstd_bomb_is_stopped_at_the_manifest_size() -> R {
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let b = bundle(dir.path(), "b.lbom", &[(&a, "maintainer")])?;
+    let p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    let claimed: u16 = 1000;
+    let bomb = lying_frame(64 << 20, claimed)?;
+    assert_eq!(
+        zstd::zstd_safe::get_frame_content_size(&bomb)
+            .ok()
+            .flatten(),
+        Some(u64::from(claimed))
+    );
+    let evil = dir.path().join("bomb.lbom");
+    reseal(
+        &b,
+        &evil,
+        |e| {
+            for (n, data) in e.iter_mut() {
+                if n == "artifacts/z.dat.zst" {
+                    *data = bomb.clone();
+                }
+            }
+        },
+        |m| {
+            for e in &mut m.entries {
+                if e.path.as_str() == "artifacts/z.dat.zst" {
+                    e.size = u64::from(claimed);
+                }
+            }
+        },
+    )?;
+    sign_as(&evil, &a, "maintainer")?;
+    let mut sink = Recorder::default();
+    let (r, v) = verify(&evil, &p, &ctx()?, &mut sink);
+    assert!(v.is_none());
+    assert_fails(&r, "entries.digests", Failure::Integrity);
+    assert!(
+        detail(&r, "entries.digests").contains("artifacts/z.dat.zst"),
+        "{r:#?}"
+    );
+    let written = sink
+        .artifacts
+        .lock()
+        .map_err(|_| "poisoned")?
+        .get("z.dat")
+        .map_or(0, Vec::len);
+    assert!(
+        written <= usize::from(claimed),
+        "{written} bytes reached the sink"
+    );
+    assert!(!sink.finished.contains(&"z.dat".to_owned()));
+
+    // Garbage after the one frame is refused too.
+    let tail = dir.path().join("tail.lbom");
+    reseal(
+        &b,
+        &tail,
+        |e| {
+            for (n, data) in e.iter_mut() {
+                if n == "artifacts/z.dat.zst" {
+                    data.extend_from_slice(b"trailing");
+                }
+            }
+        },
+        |_| {},
+    )?;
+    sign_as(&tail, &a, "maintainer")?;
+    let r = run(&tail, &p, &ctx()?);
+    assert_fails(&r, "entries.digests", Failure::Integrity);
+    assert!(
+        detail(&r, "entries.digests").contains("after its one zstd frame"),
+        "{r:#?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn attestation_subjects_must_be_exactly_the_artifacts() -> R {
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let b = bundle(dir.path(), "b.lbom", &[(&a, "maintainer")])?;
+    let p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    let gguf_digest = Sha256Digest::of(&gguf("llama", "MIT")).to_hex();
+    let other = Sha256Digest::of(b"other").to_hex();
+    for (from, to) in [
+        (gguf_digest.as_str(), other.as_str()),
+        ("\"name\":\"m.gguf\"", "\"name\":\"n.gguf\""),
+    ] {
+        let evil = dir.path().join("evil.lbom");
+        let _ = std::fs::remove_file(&evil);
+        reseal(
+            &b,
+            &evil,
+            |e| replace_in(e, "attestation.intoto.json", from, to),
+            |_| {},
+        )?;
+        sign_as(&evil, &a, "maintainer")?;
+        assert_fails(
+            &run(&evil, &p, &ctx()?),
+            "attestation.subjects",
+            Failure::Integrity,
+        );
+    }
+    let evil = dir.path().join("broken.lbom");
+    reseal(
+        &b,
+        &evil,
+        |e| replace_in(e, "attestation.intoto.json", "{", "["),
+        |_| {},
+    )?;
+    sign_as(&evil, &a, "maintainer")?;
+    assert_fails(
+        &run(&evil, &p, &ctx()?),
+        "attestation.subjects",
+        Failure::Malformed,
+    );
+    Ok(())
+}
+
+#[test]
+fn store_history_rules() -> R {
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let b = bundle(dir.path(), "b.lbom", &[(&a, "maintainer")])?;
+    let p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    let (_, v) = verify(&b, &p, &ctx()?, &mut HashOnly);
+    let digest = v.ok_or("no Verified")?.manifest_sha256;
+    let other = Sha256Digest::of(b"other");
+    let with = |current: Option<(u64, Sha256Digest)>,
+                versions: &[(u64, Sha256Digest)]|
+     -> Result<VerifyContext, jiff::Error> {
+        let mut c = ctx()?;
+        c.channel = Some(ChannelState {
+            current: current.map(|(s, d)| (s, d, "1970-01-01T00:00:00Z".to_owned())),
+            versions: versions.iter().copied().collect(),
+        });
+        Ok(c)
+    };
+    // b is sequence 1 with no previous.
+    let r = run(&b, &p, &with(None, &[])?);
+    assert_passes(&r);
+    assert!(detail(&r, "store.history").contains("first import"));
+    let r = run(&b, &p, &with(Some((1, digest)), &[(1, digest)])?);
+    assert_passes(&r);
+    assert!(detail(&r, "store.history").contains("already imported"));
+    // Kept but no longer current: rollback.
+    let r = run(&b, &p, &with(Some((2, other)), &[(1, digest), (2, other)])?);
+    assert_fails(&r, "store.history", Failure::Rollback);
+    assert!(detail(&r, "store.history").starts_with("rollback"));
+    let mut allow = p.clone();
+    allow.history.allow_rollback = true;
+    let r = run(
+        &b,
+        &allow,
+        &with(Some((2, other)), &[(1, digest), (2, other)])?,
+    );
+    assert_eq!(outcome(&r, "store.history"), Some(Outcome::Warn));
+    // Below the newest: rollback.
+    let r = run(&b, &p, &with(Some((5, other)), &[(5, other)])?);
+    assert_fails(&r, "store.history", Failure::Rollback);
+    // Same sequence, another manifest: fork.
+    let r = run(&b, &p, &with(Some((1, other)), &[(1, other)])?);
+    assert_fails(&r, "store.history", Failure::Rollback);
+    assert!(detail(&r, "store.history").starts_with("fork"));
+    // A next bundle naming the newest passes; naming another one forks.
+    let mut o = options(
+        vec![inputs(&dir.path().join("n"))?],
+        dir.path().join("next.lbom"),
+        Compression::Auto,
+    );
+    o.previous = Some(b.clone());
+    pack_test(&o)?;
+    sign_as(&o.output, &a, "maintainer")?;
+    let r = run(&o.output, &p, &with(Some((1, digest)), &[(1, digest)])?);
+    assert_passes(&r);
+    let r = run(&o.output, &p, &with(Some((1, other)), &[(1, other)])?);
+    assert_fails(&r, "store.history", Failure::Rollback);
+    assert!(detail(&r, "store.history").starts_with("fork"));
+    // No previous on a non-empty channel: fork.
+    let r = run(&b, &p, &with(None, &[(0, other)])?);
+    assert!(detail(&r, "store.history").starts_with("fork"), "{r:#?}");
+    let mut forks = p.clone();
+    forks.history.allow_fork = true;
+    assert_eq!(
+        outcome(
+            &run(&b, &forks, &with(None, &[(0, other)])?),
+            "store.history"
+        ),
+        Some(Outcome::Warn)
+    );
+    Ok(())
+}
+
+#[test]
+fn structure_caps_and_content_rules() -> R {
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let b = bundle(dir.path(), "b.lbom", &[(&a, "maintainer")])?;
+    let p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+
+    let mut caps = p.clone();
+    caps.caps.max_entries = 2;
+    assert_fails(&run(&b, &caps, &ctx()?), "policy.caps", Failure::Policy);
+    let mut caps = p.clone();
+    caps.caps.max_entry_bytes = 1000;
+    assert_fails(&run(&b, &caps, &ctx()?), "policy.caps", Failure::Policy);
+
+    let mut formats = p.clone();
+    formats.content.allowed_formats = BTreeSet::from([Format::Gguf]);
+    let r = run(&b, &formats, &ctx()?);
+    assert_fails(&r, "policy.formats", Failure::Policy);
+    assert!(detail(&r, "policy.formats").contains("z.dat"));
+
+    let mut licences = p.clone();
+    licences.content.allowed_licences = Some(BTreeSet::from(["Apache-2.0".to_owned()]));
+    let r = run(&b, &licences, &ctx()?);
+    assert_fails(&r, "policy.licences", Failure::Policy);
+    assert!(detail(&r, "policy.licences").contains("MIT"), "{r:#?}");
+    licences.content.allowed_licences = Some(BTreeSet::from(["MIT".to_owned()]));
+    assert_passes(&run(&b, &licences, &ctx()?));
+
+    // Bytes after the end marker.
+    let mut bytes = std::fs::read(&b)?;
+    bytes.extend([0u8; 512]);
+    let trailing = dir.path().join("trailing.lbom");
+    std::fs::write(&trailing, &bytes)?;
+    assert_fails(
+        &run(&trailing, &p, &ctx()?),
+        "archive.structure",
+        Failure::Malformed,
+    );
+    assert_fails(
+        &run(&dir.path().join("missing.lbom"), &p, &ctx()?),
+        "archive.structure",
+        Failure::Io,
+    );
+    let fifo = dir.path().join("fifo.lbom");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status()?;
+    assert!(made.success());
+    assert_fails(&run(&fifo, &p, &ctx()?), "archive.structure", Failure::Io);
+
+    // A manifest that is not the format's.
+    let bad = dir.path().join("schema.lbom");
+    reseal(&b, &bad, |_| {}, |m| m.schema = "urn:other".into())?;
+    sign_as(&bad, &a, "maintainer").ok();
+    assert_fails(&run(&bad, &p, &ctx()?), "manifest.form", Failure::Malformed);
+    Ok(())
+}
+
+#[test]
+fn findings_at_or_above_fail_on_fail() -> R {
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let root = dir.path().join("model");
+    std::fs::create_dir_all(&root)?;
+    // Not safetensors bytes under a safetensors name: an error finding.
+    std::fs::write(root.join("x.safetensors"), b"this is not a model")?;
+    let out = dir.path().join("f.lbom");
+    pack_test(&options(vec![root], out.clone(), Compression::None))?;
+    sign_as(&out, &a, "maintainer")?;
+    let mut p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    assert_passes(&run(&out, &p, &ctx()?));
+    p.content.fail_on = Some(crate::inspect::Severity::Error);
+    let r = run(&out, &p, &ctx()?);
+    assert_fails(&r, "policy.findings", Failure::Policy);
+    assert!(
+        detail(&r, "policy.findings").contains("x.safetensors"),
+        "{r:#?}"
+    );
+    Ok(())
+}
+
+/// Throughput of `verify` over a real bundle (release build):
+/// `LBOM_VERIFY_BENCH=B.lbom cargo test --release --lib verify::tests::bench -- --ignored --nocapture`.
+/// `B.lbom` must be signed by keys/demo-maintainer as maintainer.
+#[test]
+#[ignore = "benchmark: needs a large bundle"]
+fn bench_verify_throughput() -> R {
+    let Some(path) = std::env::var_os("LBOM_VERIFY_BENCH") else {
+        return Err("set LBOM_VERIFY_BENCH".into());
+    };
+    let path = PathBuf::from(path);
+    let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("keys");
+    let demo = SigningKey::load(&keys.join("demo-maintainer.key"), None)?;
+    let mut p = policy(vec![trusted("demo", &demo, &["maintainer"])]);
+    p.caps.max_total_bytes = u64::MAX;
+    let c = VerifyContext {
+        now: jiff::Timestamp::now(),
+        channel: None,
+        limits: ReadLimits::default(),
+    };
+    let bytes = std::fs::metadata(&path)?.len();
+    for _ in 0..3 {
+        let start = std::time::Instant::now();
+        let r = run(&path, &p, &c);
+        let secs = start.elapsed().as_secs_f64();
+        assert_passes(&r);
+        println!(
+            "verify: {bytes} bytes in {secs:.3} s = {:.3} GB/s",
+            bytes as f64 / secs / 1e9
+        );
+    }
+    Ok(())
+}
+
+/// A torch.save-style zip whose `data.pkl` calls `posix.system`.
+fn torch_zip() -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    use ::zip::write::{SimpleFileOptions, ZipWriter};
+    let pickle: &[u8] =
+        b"\x80\x02cposix\x0asystem\x0aq\x00X\x0a\x00\x00\x00echo pwnedq\x01\x85q\x02Rq\x03.";
+    let mut w = ZipWriter::new(io::Cursor::new(Vec::new()));
+    w.start_file(
+        "archive/data.pkl",
+        SimpleFileOptions::default().compression_method(::zip::CompressionMethod::Stored),
+    )?;
+    w.write_all(pickle)?;
+    // Padding so `auto` finds the entry worth compressing.
+    w.start_file(
+        "archive/data/0",
+        SimpleFileOptions::default().compression_method(::zip::CompressionMethod::Stored),
+    )?;
+    w.write_all(&[0u8; 200_000])?;
+    Ok(w.finish()?.into_inner())
+}
+
+#[test]
+fn zip_pickles_are_rescanned_through_random_access_when_raw() -> R {
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let root = dir.path().join("model");
+    std::fs::create_dir_all(&root)?;
+    std::fs::write(root.join("model.pt"), torch_zip()?)?;
+    let mut p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    p.content.allowed_formats.insert(Format::PytorchZip);
+    for (name, compress) in [
+        ("raw.lbom", Compression::None),
+        ("zstd.lbom", Compression::Zstd(3)),
+    ] {
+        let out = dir.path().join(name);
+        pack_test(&options(vec![root.clone()], out.clone(), compress))?;
+        sign_as(&out, &a, "maintainer")?;
+        let (r, v) = verify(&out, &p, &ctx()?, &mut HashOnly);
+        assert_passes(&r);
+        let facts = v.ok_or("no Verified")?.facts;
+        let (_, f) = facts.first().ok_or("no facts")?;
+        assert_eq!(f.format, Format::PytorchZip);
+        let unscanned = f
+            .findings
+            .iter()
+            .any(|x| x.code == "pickle.zip_not_scanned");
+        if compress == Compression::None {
+            // The pickle was read through the seekable view of the entry.
+            assert!(!unscanned, "{f:#?}");
+            assert!(
+                f.pickle_imports.iter().any(|i| i.contains("system")),
+                "{f:#?}"
+            );
+            assert!(!detail(&r, "sbom.consistent").contains("not re-checked"));
+        } else {
+            // A zstd entry gives no random access: said, not faked.
+            assert!(unscanned, "{f:#?}");
+            assert!(
+                detail(&r, "sbom.consistent").contains("not re-checked"),
+                "{r:#?}"
+            );
+        }
+        // The fresh scan's findings feed policy.findings.
+        let mut strict = p.clone();
+        strict.content.fail_on = Some(crate::inspect::Severity::Error);
+        assert_fails(
+            &run(&out, &strict, &ctx()?),
+            "policy.findings",
+            Failure::Policy,
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn hostile_tars_fail_archive_structure() -> R {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/bundle/hostile");
+    let a = key(1)?;
+    let p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "tar") {
+            let r = run(&path, &p, &ctx()?);
+            assert_fails(&r, "archive.structure", Failure::Malformed);
+            seen += 1;
+        }
+    }
+    assert!(seen >= 14, "only {seen} hostile vectors");
+    Ok(())
+}
+
+/// A link envelope signed by `k` over `predicate` for `manifest`; `hint`
+/// replaces the keyid hint, `twice` adds a second signature.
+fn craft_link(
+    manifest: &Sha256Digest,
+    predicate: &crate::bundle::chain::LinkPredicate,
+    k: &SigningKey,
+    hint: Option<&str>,
+    twice: bool,
+) -> Vec<u8> {
+    use crate::envelope::{Envelope, PAYLOAD_TYPE_IN_TOTO, Signature};
+    let payload = crate::bundle::chain::link_payload(manifest, predicate);
+    let mut env = Envelope::new(PAYLOAD_TYPE_IN_TOTO, payload);
+    let sig = Signature {
+        keyid: hint.map_or_else(|| k.key_id().to_string(), str::to_owned),
+        sig: k.sign(&env.pae()),
+    };
+    if twice {
+        env.signatures.push(sig.clone());
+    }
+    env.signatures.push(sig);
+    env.encode()
+}
+
+#[test]
+fn links_must_chain_to_this_manifest_and_each_other() -> R {
+    use crate::bundle::chain::{LinkPredicate, PreviousLink};
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    let b = bundle(dir.path(), "b.lbom", &[(&a, "maintainer")])?;
+    let base = entries_of(&b)?;
+    let manifest = base
+        .iter()
+        .find(|(n, _)| n == "manifest.json")
+        .map(|(_, m)| Sha256Digest::of(m))
+        .ok_or("no manifest")?;
+    let link1 = base
+        .iter()
+        .find(|(n, _)| n == "chain/0001.dsse.json")
+        .map(|(_, l)| l.clone())
+        .ok_or("no link")?;
+    let predicate = |index: u32, previous: Option<PreviousLink>| LinkPredicate {
+        index,
+        role: "maintainer".into(),
+        keyid: a.key_id(),
+        time: "1970-01-01T00:00:00Z".into(),
+        note: None,
+        previous,
+    };
+    let good_previous = PreviousLink {
+        path: "chain/0001.dsse.json".into(),
+        sha256: Sha256Digest::of(&link1),
+    };
+    let other = Sha256Digest::of(b"other");
+    let cases: Vec<(Vec<u8>, &str, Failure)> = vec![
+        // Link 2 signs another manifest.
+        (
+            craft_link(
+                &other,
+                &predicate(2, Some(good_previous.clone())),
+                &a,
+                None,
+                false,
+            ),
+            "chain.links",
+            Failure::Trust,
+        ),
+        // Link 2 names other bytes as link 1.
+        (
+            craft_link(
+                &manifest,
+                &predicate(
+                    2,
+                    Some(PreviousLink {
+                        sha256: other,
+                        ..good_previous.clone()
+                    }),
+                ),
+                &a,
+                None,
+                false,
+            ),
+            "chain.links",
+            Failure::Trust,
+        ),
+        // Link 2 names no previous link.
+        (
+            craft_link(&manifest, &predicate(2, None), &a, None, false),
+            "chain.links",
+            Failure::Trust,
+        ),
+        // A keyid hint that is not the signed key id.
+        (
+            craft_link(
+                &manifest,
+                &predicate(2, Some(good_previous.clone())),
+                &a,
+                Some("alice"),
+                false,
+            ),
+            "chain.signatures",
+            Failure::Trust,
+        ),
+        // Two signatures on one link.
+        (
+            craft_link(
+                &manifest,
+                &predicate(2, Some(good_previous.clone())),
+                &a,
+                None,
+                true,
+            ),
+            "chain.signatures",
+            Failure::Trust,
+        ),
+    ];
+    for (i, (link2, check, failure)) in cases.into_iter().enumerate() {
+        let mut entries = base.clone();
+        entries.push(("chain/0002.dsse.json".into(), link2));
+        let path = dir.path().join(format!("case-{i}.lbom"));
+        write_tar(&path, &entries)?;
+        let r = run(&path, &p, &ctx()?);
+        assert_fails(&r, check, failure);
+    }
+    // A correct link 2 passes; link 1 naming a previous link fails.
+    let mut entries = base.clone();
+    entries.push((
+        "chain/0002.dsse.json".into(),
+        craft_link(
+            &manifest,
+            &predicate(2, Some(good_previous.clone())),
+            &a,
+            None,
+            false,
+        ),
+    ));
+    let path = dir.path().join("good.lbom");
+    write_tar(&path, &entries)?;
+    assert_passes(&run(&path, &p, &ctx()?));
+    let mut entries = base.clone();
+    for (n, l) in &mut entries {
+        if n == "chain/0001.dsse.json" {
+            *l = craft_link(
+                &manifest,
+                &predicate(1, Some(good_previous.clone())),
+                &a,
+                None,
+                false,
+            );
+        }
+    }
+    let path = dir.path().join("first.lbom");
+    write_tar(&path, &entries)?;
+    assert_fails(&run(&path, &p, &ctx()?), "chain.links", Failure::Trust);
+    Ok(())
+}
+
+/// A sink whose disk is full.
+struct Full;
+
+impl ArtifactSink for Full {
+    fn begin(
+        &mut self,
+        _: &BundlePath,
+        _: &ManifestEntry,
+    ) -> io::Result<Option<Box<dyn Write + Send>>> {
+        Ok(Some(Box::new(FullWriter)))
+    }
+    fn finish(&mut self, _: &BundlePath, _: &ManifestEntry) -> io::Result<()> {
+        Ok(())
+    }
+    fn metadata(&mut self, _: &BundlePath, _: &[u8]) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+struct FullWriter;
+
+impl Write for FullWriter {
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        Err(io::Error::from(io::ErrorKind::StorageFull))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_failing_sink_is_an_io_failure_not_an_integrity_one() -> R {
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let b = bundle(dir.path(), "b.lbom", &[(&a, "maintainer")])?;
+    let p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    let (r, v) = verify(&b, &p, &ctx()?, &mut Full);
+    assert!(v.is_none());
+    assert_fails(&r, "entries.digests", Failure::Io);
+    assert!(detail(&r, "entries.digests").contains("sink"), "{r:#?}");
+    Ok(())
+}

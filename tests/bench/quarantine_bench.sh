@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Verify and import costs of lbom against `openssl dgst -sha256` over the same
+# bytes, and against what a station would do by hand, in one run.
+#
+#   tests/bench/quarantine_bench.sh      (make bench runs it after pack_bench.sh)
+#
+# 1. The same folder as scan_bench.sh (LBOM_BENCH_MB MiB, default 1024), packed
+#    with --compress none and signed with a fresh key; a policy trusting it.
+# 2. `openssl dgst -sha256` over the bundle file (the bytes verify reads).
+# 3. `lbom verify` of the bundle; `sha256sum -c` over the extracted files (what
+#    a station checks by hand).
+# 4. `lbom import` into a fresh store; `tar -x` followed by `sha256sum -c`.
+# Each: one warm-up run, then the median of LBOM_BENCH_RUNS (default 3); the
+# ratio is lbom's throughput over the peer's (> 1: lbom is faster). Peak RSS
+# from /usr/bin/time.
+#
+# Targets (issue 4): verify >= 0.85x and import >= 0.7x openssl; RSS < 64 MiB.
+# PASS/FAIL lines are informational unless LBOM_BENCH_STRICT=1.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+total_mb="${LBOM_BENCH_MB:-1024}"
+runs="${LBOM_BENCH_RUNS:-3}"
+strict="${LBOM_BENCH_STRICT:-0}"
+rss_cap_kib=$((64 * 1024))
+failed=0
+# shellcheck source=lib.sh
+source "$repo/tests/bench/lib.sh"
+
+lbom="$(bench_binary "$repo")"
+[[ -x "$lbom" ]] || { say "quarantine_bench: no lbom binary at $lbom" >&2; exit 1; }
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/lbom-quarantine-bench.XXXXXX")"
+cleanup() { chmod -R u+w "$work" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT INT TERM
+# Data, bundle, extracted copy, store; 10 % slack.
+need_mb=$((4 * total_mb * 11 / 10))
+avail_mb=$(df -Pm "$work" | awk 'NR == 2 {print $4}')
+if ((avail_mb < need_mb)); then
+    say "quarantine_bench: needs ${need_mb} MiB free in $work, has ${avail_mb}; lower LBOM_BENCH_MB" >&2
+    exit 1
+fi
+data="$work/models"
+mkdir -p "$data"
+python3 "$repo/tests/bench/make_models.py" "$data" "$total_mb" 0
+"$lbom" keygen --quiet "$work/bench" >/dev/null
+bundle="$work/b.lbom"
+"$lbom" pack --quiet --compress none --name bench --channel bench -o "$bundle" "$data" \
+    --key "$work/bench.key" --role maintainer >/dev/null
+rm -rf "$data"
+"$lbom" policy init -o "$work/policy.toml" --trust "bench=$work/bench.pub:maintainer" >/dev/null
+sync
+bytes=$(stat -c %s "$bundle")
+say "== verify and import: one bundle of $bytes bytes ($total_mb MiB of models); $(nproc) CPUs; median of $runs runs after a warm-up"
+
+mbps() { calc "$bytes / 1000000 / $1"; }
+rss_line() { # NAME KIB
+    pass_fail "$1 peak RSS" "$(calc "$2 > 0 && $2 < $rss_cap_kib")" "$2 KiB (target < $rss_cap_kib KiB)"
+}
+row() { # LABEL SECONDS [PEER_MBPS]
+    local rate
+    rate=$(mbps "$2")
+    if [[ -n "${3:-}" ]]; then
+        printf '%-34s %8.3f s  %8.1f MB/s  %.2fx openssl\n' "$1" "$2" "$rate" "$(calc "$rate / $3")"
+    else
+        printf '%-34s %8.3f s  %8.1f MB/s\n' "$1" "$2" "$rate"
+    fi
+}
+
+if median_seconds openssl dgst -sha256 "$bundle"; then
+    ssl=$(mbps "$med")
+    row "openssl dgst -sha256 (bundle)" "$med"
+else
+    say "openssl: failed to run" >&2
+    exit 1
+fi
+
+# ---- verify ------------------------------------------------------------------
+if median_seconds "$lbom" verify --quiet "$bundle" --policy "$work/policy.toml"; then
+    lbom_verify=$med
+    row "lbom verify" "$med" "$ssl"
+    r=$(calc "$(mbps "$med") / $ssl")
+    pass_fail "verify/openssl" "$(calc "$r >= 0.85")" "$(printf %.2f "$r")x (target >= 0.85x)"
+    rss_line "verify" "$max_rss"
+else
+    pass_fail "verify" 0 "lbom verify failed"
+    lbom_verify=""
+fi
+
+# The by-hand peer: the extracted files checked against a sha256sum list.
+extracted="$work/extracted"
+mkdir -p "$extracted"
+tar -xf "$bundle" -C "$extracted"
+python3 - "$extracted" >"$work/SHA256SUMS" <<'PY'
+import json, pathlib, sys
+root = pathlib.Path(sys.argv[1])
+for e in json.loads((root / "manifest.json").read_text())["entries"]:
+    print(f'{e["sha256"]}  {e["path"]}')
+PY
+if median_seconds bash -c "cd '$extracted' && sha256sum --quiet -c '$work/SHA256SUMS'"; then
+    row "sha256sum -c (extracted files)" "$med"
+    if [[ -n "$lbom_verify" ]]; then
+        say "      lbom verify is $(printf %.2f "$(calc "$med / $lbom_verify")")x faster than sha256sum -c"
+    fi
+fi
+rm -rf "$extracted"
+
+# ---- import ------------------------------------------------------------------
+store="$work/store"
+fresh_store() { chmod -R u+w "$store" 2>/dev/null || true; rm -rf "$store"; sync; }
+if median_seconds -p fresh_store "$lbom" import --quiet "$bundle" --into "$store" --policy "$work/policy.toml"; then
+    lbom_import=$med
+    row "lbom import" "$med" "$ssl"
+    r=$(calc "$(mbps "$med") / $ssl")
+    pass_fail "import/openssl" "$(calc "$r >= 0.7")" "$(printf %.2f "$r")x (target >= 0.7x)"
+    rss_line "import" "$max_rss"
+else
+    pass_fail "import" 0 "lbom import failed"
+    lbom_import=""
+fi
+fresh_store
+fresh_extract() { rm -rf "$extracted"; mkdir -p "$extracted"; sync; }
+if median_seconds -p fresh_extract bash -c "tar -xf '$bundle' -C '$extracted' && cd '$extracted' && sha256sum --quiet -c '$work/SHA256SUMS'"; then
+    row "tar -x && sha256sum -c" "$med"
+    if [[ -n "$lbom_import" ]]; then
+        say "      lbom import is $(printf %.2f "$(calc "$med / $lbom_import")")x faster than tar -x + sha256sum -c"
+    fi
+fi
+
+if [[ "$failed" == 1 && "$strict" == 1 ]]; then
+    exit 1
+fi
+exit 0

@@ -661,3 +661,98 @@ fn a_policy_allowing_rollback_accepts_the_older_bundle() -> TestResult {
     assert_eq!(run.code(), Some(7), "fork: {}", run.stderr.trim());
     Ok(())
 }
+
+/// The same matrix through the library (`lbom::verify::run::verify`), so a
+/// disagreement is pinned to the verifier rather than to the CLI around it.
+#[test]
+fn library_verify_agrees_with_the_matrix() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (keys, m) = matrix(dir.path())?;
+    let pol = policies(dir.path(), &keys)?;
+    let mut problems = Vec::new();
+    for case in &m.cases {
+        let path = dir.path().join(format!("{}.lbom", case.name));
+        std::fs::write(&path, &case.bytes)?;
+        let policy = lbom::verify::Policy::load(pol.path(case.policy))?;
+        let ctx = lbom::verify::VerifyContext {
+            now: jiff::Timestamp::now(),
+            channel: None,
+            limits: lbom::bundle::ReadLimits::default(),
+        };
+        let (report, _) =
+            lbom::verify::run::verify(&path, &policy, &ctx, &mut lbom::verify::HashOnly);
+        let code = report.failure().map_or(0, |f| i32::from(f.exit_code()));
+        let mut wrong = Vec::new();
+        if code != case.code {
+            wrong.push(format!("code {code}, expected {}", case.code));
+        }
+        let verdict = judge_report(
+            &serde_json::to_value(&report)?,
+            case.code,
+            case.checks,
+            true,
+        );
+        if !verdict.is_empty() {
+            wrong.push(verdict);
+        }
+        if !wrong.is_empty() {
+            let failed = report
+                .checks
+                .iter()
+                .find(|c| matches!(c.outcome, lbom::verify::Outcome::Fail(_)))
+                .map(|c| format!("{}: {}", c.name, c.detail))
+                .unwrap_or_default();
+            problems.push(format!("{}: {} [{failed}]", case.name, wrong.join("; ")));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} of {} cases wrong:\n{}",
+        problems.len(),
+        m.cases.len(),
+        problems.join("\n")
+    );
+    Ok(())
+}
+
+/// DESIGN.md: the default formats are gguf, safetensors and json, and a
+/// model folder's `config.json` is a JSON side file (`Format::Json`). So
+/// the untouched base — a safetensors model, a GGUF and its config.json —
+/// verifies under a policy that leaves `allowed_formats` at its default.
+#[test]
+fn default_formats_accept_a_models_config_json() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (keys, m) = matrix(dir.path())?;
+    let pol = policies(dir.path(), &keys)?;
+    let text = std::fs::read_to_string(&pol.standard)?;
+    let start = text.find("[content]").ok_or("no [content]")?;
+    let end = text
+        .get(start..)
+        .and_then(|t| t.find("\n\n"))
+        .map_or(text.len(), |e| start + e);
+    let default = dir.path().join("policy/default-formats.toml");
+    std::fs::write(
+        &default,
+        format!(
+            "{}{}",
+            text.get(..start).unwrap_or(""),
+            text.get(end..).unwrap_or("")
+        ),
+    )?;
+    assert!(!std::fs::read_to_string(&default)?.contains("allowed_formats"));
+    let base = dir.path().join("base-default.lbom");
+    std::fs::write(&base, &m.base)?;
+    let sb = Sandbox::new()?;
+    let run = harness::run(&mut sb.lbom([
+        "verify".as_ref(),
+        base.as_os_str(),
+        "--policy".as_ref(),
+        default.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]))?;
+    let verdict = judge_report(&run.json()?, 0, &[], true);
+    assert!(verdict.is_empty(), "{verdict}");
+    assert_eq!(run.code(), Some(0), "{}", run.stderr.trim());
+    Ok(())
+}

@@ -1476,7 +1476,8 @@ fn resigned_lies(base: &[u8], keys: &Keys, t: &Times, add: &mut Add<'_>) -> Res<
         s,
         Depth::Content,
     );
-    // The manifest names a digest that is not the artifact's.
+    // The manifest names a digest that is not the artifact's (the
+    // attestation, unchanged, still names the right one).
     add(
         "manifest-digest-lies",
         lie(&|_| Ok(()), &|m| {
@@ -1489,7 +1490,7 @@ fn resigned_lies(base: &[u8], keys: &Keys, t: &Times, add: &mut Add<'_>) -> Res<
             }
         })?,
         4,
-        &["entries.digests"],
+        &["attestation.subjects", "entries.digests"],
         s,
         Depth::Content,
     );
@@ -1706,6 +1707,11 @@ roles = ["transfer"]
 [signatures]
 required_roles = ["maintainer", "transfer"]
 thresholds = {{ maintainer = 2, transfer = 1 }}
+
+# "unknown": config.json scans as format unknown (no inspector assigns
+# "json"), and the matrix is about tampering, not about that.
+[content]
+allowed_formats = ["gguf", "safetensors", "json", "unknown"]
 "#,
             m = m.display(),
             m2 = m2.display(),
@@ -1735,6 +1741,11 @@ roles = ["transfer"]
 
 [signatures]
 required_roles = ["maintainer", "transfer"]
+
+# "unknown": config.json scans as format unknown (no inspector assigns
+# "json"), and the matrix is about tampering, not about that.
+[content]
+allowed_formats = ["gguf", "safetensors", "json", "unknown"]
 
 [history]
 allow_rollback = {allow_rollback}

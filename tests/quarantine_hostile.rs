@@ -344,3 +344,37 @@ fn bombs_are_small_on_disk_and_large_decoded() -> TestResult {
     }
     Ok(())
 }
+
+/// The same cases through the library verifier (in this process: the
+/// CLI tests above are the ones under the address-space cap).
+#[test]
+fn library_verify_refuses_every_hostile_archive() -> TestResult {
+    let s = setup()?;
+    let dir = tempfile::tempdir()?;
+    let cases = all_cases(&s, dir.path())?;
+    let pol = dir.path().join("policy");
+    std::fs::create_dir_all(&pol)?;
+    let policies = tamper::write_policies(&pol, &s.keys)?;
+    let policy = lbom::verify::Policy::load(&policies.standard)?;
+    let mut problems = Vec::new();
+    for (i, c) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("lib-case-{i}.lbom"));
+        std::fs::write(&path, &c.bytes)?;
+        let ctx = lbom::verify::VerifyContext {
+            now: jiff::Timestamp::now(),
+            channel: None,
+            limits: lbom::bundle::ReadLimits::default(),
+        };
+        let start = std::time::Instant::now();
+        let (report, _) =
+            lbom::verify::run::verify(&path, &policy, &ctx, &mut lbom::verify::HashOnly);
+        let elapsed = start.elapsed();
+        let code = report.failure().map_or(0, |f| i32::from(f.exit_code()));
+        let verdict = judge_report(&serde_json::to_value(&report)?, c.code, c.checks, false);
+        if code != c.code || !verdict.is_empty() || elapsed > harness::TIME_LIMIT {
+            problems.push(format!("{} [{elapsed:?}]: code {code}; {verdict}", c.name));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    Ok(())
+}

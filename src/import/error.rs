@@ -29,7 +29,7 @@ pub enum ErrorClass {
 #[non_exhaustive]
 pub enum StoreError {
     /// A file or folder could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file or folder.
         path: PathBuf,

@@ -7,12 +7,13 @@ use std::collections::BTreeMap;
 
 use super::ChannelState;
 use super::chain::CheckedLink;
-use super::policy::{Caps, Clock, Policy};
+use super::policy::{Caps, Clock, NO_LICENCE, Policy};
 use super::report::Failure;
 use super::run::{Step, Verdict};
 use super::structure::{Opened, parse_time};
 use crate::bundle::{BundlePath, Manifest, OpenBundle};
 use crate::describe::licence::{self, LicenceId};
+use crate::describe::text::visible;
 use crate::envelope::is_demo_key;
 use crate::inspect::ModelFacts;
 use crate::inspect::digest::Sha256Digest;
@@ -134,54 +135,90 @@ pub(crate) fn expiry(
     Ok(((), Verdict::pass(detail)))
 }
 
-fn untrusted_clock(opened: &Opened, ctx: &super::VerifyContext) -> Step<()> {
-    let m = &opened.bundle.manifest;
-    let baseline = ctx
+/// The channel baseline's `created`, the only time an untrusted-clock
+/// station can rely on (docs/policy.md, "Clock"): time only moves forward
+/// from the first import.
+fn baseline_time(ctx: &super::VerifyContext) -> Result<Option<(jiff::Timestamp, &str)>, Verdict> {
+    let Some(text) = ctx
         .channel
         .as_ref()
         .and_then(|c| c.current.as_ref())
-        .map(|(_, _, created)| created);
-    if let Some(text) = baseline {
-        let Some(base) = parse_time(text) else {
-            return Err(Verdict::fail(
-                Failure::Policy,
-                format!("the channel's baseline time {text:?} does not parse"),
-            ));
-        };
-        if base > opened.created {
-            return Err(Verdict::fail(
-                Failure::Policy,
-                format!(
-                    "the bundle was created at {}, before the channel's baseline of {text}",
-                    m.created
-                ),
-            ));
-        }
+        .map(|(_, _, created)| created.as_str())
+    else {
+        return Ok(None);
+    };
+    match parse_time(text) {
+        Some(t) => Ok(Some((t, text))),
+        None => Err(Verdict::fail(
+            Failure::Malformed,
+            format!("the channel's baseline time {text:?} does not parse"),
+        )),
+    }
+}
+
+/// `bundle.expiry` under an untrusted clock [P29, P30]: an `expires`
+/// earlier than the baseline's `created` is certainly past (Trust); the
+/// clock itself is only a warning.
+fn untrusted_clock(opened: &Opened, ctx: &super::VerifyContext) -> Step<()> {
+    let m = &opened.bundle.manifest;
+    let Some((base, text)) = baseline_time(ctx)? else {
+        return Ok((
+            (),
+            Verdict::warn(
+                "the station's clock is not trusted and there is no channel baseline: the expiry was not checked",
+            ),
+        ));
+    };
+    if let (Some(expires), Some(e)) = (opened.expires, &m.expires)
+        && expires < base
+    {
+        return Err(Verdict::fail(
+            Failure::Trust,
+            format!(
+                "the bundle expired at {e}, before the channel's baseline was created ({text})"
+            ),
+        ));
     }
     Ok((
         (),
         Verdict::warn(format!(
-            "the station's clock is not trusted: expiry and creation times were not compared with it{}",
-            if baseline.is_some() {
-                "; the bundle is not older than the channel's baseline"
-            } else {
-                ""
-            }
+            "the station's clock is not trusted: the expiry was compared with the channel's baseline ({text}) only"
         )),
     ))
 }
 
 /// `bundle.age`: created no longer ago than the policy's maximum age.
 pub(crate) fn age(opened: &Opened, policy: &Policy, ctx: &super::VerifyContext) -> Step<()> {
+    if policy.time.clock == Clock::Untrusted {
+        // [P30]: a bundle older than the channel's baseline is refused; the
+        // local clock gives only a warning.
+        let Some((base, text)) = baseline_time(ctx)? else {
+            return Ok((
+                (),
+                Verdict::warn(
+                    "the station's clock is not trusted and there is no channel baseline: the age was not checked",
+                ),
+            ));
+        };
+        if opened.created < base {
+            return Err(Verdict::fail(
+                Failure::Policy,
+                format!(
+                    "the bundle was created at {}, before the channel's baseline ({text})",
+                    opened.bundle.manifest.created
+                ),
+            ));
+        }
+        return Ok((
+            (),
+            Verdict::warn(format!(
+                "the station's clock is not trusted: the bundle is not older than the channel's baseline ({text}); its age by the local clock was not checked"
+            )),
+        ));
+    }
     let Some(max_age) = policy.time.max_age else {
         return Ok(((), Verdict::pass("the policy sets no maximum age")));
     };
-    if policy.time.clock == Clock::Untrusted {
-        return Ok((
-            (),
-            Verdict::warn("the station's clock is not trusted: the bundle's age was not checked"),
-        ));
-    }
     let age = ctx.now.duration_since(opened.created);
     if age > max_age {
         return Err(Verdict::fail(
@@ -230,20 +267,24 @@ pub(crate) fn demo_keys(links: &[CheckedLink]) -> Step<()> {
 
 /// `policy.formats`: every artifact's scanned format is allowed.
 pub(crate) fn formats(facts: &[(BundlePath, ModelFacts)], policy: &Policy) -> Step<()> {
-    for (path, f) in facts {
-        if !policy.content.allowed_formats.contains(&f.format) {
-            return Err(Verdict::fail(
-                Failure::Policy,
-                format!("{path}: format {} is not allowed", f.format.as_str()),
-            ));
-        }
-    }
     let allowed: Vec<&str> = policy
         .content
         .allowed_formats
         .iter()
         .map(|f| f.as_str())
         .collect();
+    for (path, f) in facts {
+        if !policy.content.allowed_formats.contains(&f.format) {
+            return Err(Verdict::fail(
+                Failure::Policy,
+                format!(
+                    "{path}: format {} is not allowed (the policy allows {}; [content] allowed_formats in docs/policy.md)",
+                    f.format.as_str(),
+                    allowed.join(", ")
+                ),
+            ));
+        }
+    }
     Ok((
         (),
         Verdict::pass(format!(
@@ -278,18 +319,22 @@ pub(crate) fn licences(facts: &[(BundlePath, ModelFacts)], policy: &Policy) -> S
         }
         checked += 1;
         match licence_of(f) {
-            Some(id) if allowed.contains(&id) => {}
-            Some(id) => {
-                return Err(Verdict::fail(
-                    Failure::Policy,
-                    format!("{path}: licence {id} is not allowed"),
-                ));
+            Some(expr) => {
+                // [P20]: every id of an expression, AND and OR alike: lbom
+                // does not pick an option of an OR on the licensee's behalf.
+                if let Some(id) = licence_ids(&expr).find(|id| !allowed.contains(*id)) {
+                    return Err(Verdict::fail(
+                        Failure::Policy,
+                        format!("{path}: licence {} is not allowed", visible(id)),
+                    ));
+                }
             }
+            None if allowed.contains(NO_LICENCE) => {}
             None => {
                 return Err(Verdict::fail(
                     Failure::Policy,
                     format!(
-                        "{path}: declares no licence, and the policy lists the licences it allows"
+                        "{path}: declares no licence, and the policy does not list {NO_LICENCE}"
                     ),
                 ));
             }
@@ -299,6 +344,20 @@ pub(crate) fn licences(facts: &[(BundlePath, ModelFacts)], policy: &Policy) -> S
         (),
         Verdict::pass(format!("{checked} model(s), each under an allowed licence")),
     ))
+}
+
+/// The licence ids of an SPDX expression: every operand, without the
+/// operators, parentheses and `WITH` exceptions (an exception only adds
+/// permissions to the licence it follows).
+fn licence_ids(expr: &str) -> impl Iterator<Item = &str> {
+    let mut after_with = false;
+    expr.split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+        .filter(|t| !t.is_empty())
+        .filter(move |t| {
+            let skip = after_with;
+            after_with = t.eq_ignore_ascii_case("WITH");
+            !(skip || after_with || t.eq_ignore_ascii_case("AND") || t.eq_ignore_ascii_case("OR"))
+        })
 }
 
 fn is_model(f: &ModelFacts) -> bool {
@@ -402,5 +461,24 @@ fn allow_or_fail(allowed: bool, what: &str, why: String) -> Step<()> {
         ))
     } else {
         Err(Verdict::fail(Failure::Rollback, format!("{what}: {why}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::licence_ids;
+
+    #[test]
+    fn every_operand_of_an_expression_is_a_licence_to_allow() {
+        fn ids(e: &str) -> Vec<&str> {
+            licence_ids(e).collect()
+        }
+        assert_eq!(ids("MIT"), ["MIT"]);
+        assert_eq!(ids("MIT OR Apache-2.0"), ["MIT", "Apache-2.0"]);
+        assert_eq!(
+            ids("(MIT AND BSD-3-Clause) or GPL-2.0-only WITH Classpath-exception-2.0"),
+            ["MIT", "BSD-3-Clause", "GPL-2.0-only"]
+        );
+        assert_eq!(ids("LicenseRef-llama3"), ["LicenseRef-llama3"]);
     }
 }

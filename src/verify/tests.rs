@@ -674,7 +674,20 @@ fn expiry_and_clock_rules() -> R {
         current: Some((0, Sha256Digest::of(b"x"), "1970-01-02T00:00:00Z".into())),
         versions: BTreeMap::new(),
     });
-    assert_fails(&run(&b, &untrusted, &c), "bundle.expiry", Failure::Policy);
+    // Created before the baseline (a day after this bundle): too old
+    // whatever the clock says [P30].
+    assert_fails(&run(&b, &untrusted, &c), "bundle.age", Failure::Policy);
+    // Expired (30 days) before the baseline was created (45 days): certainly
+    // expired [P30].
+    c.channel = Some(ChannelState {
+        current: Some((0, Sha256Digest::of(b"x"), "1970-02-15T00:00:00Z".into())),
+        versions: BTreeMap::new(),
+    });
+    assert_fails(&run(&b, &untrusted, &c), "bundle.expiry", Failure::Trust);
+    // Without a baseline both time checks only warn.
+    let r = run(&b, &untrusted, &ctx_at(400 * DAY)?);
+    assert_passes(&r);
+    assert_eq!(outcome(&r, "bundle.age"), Some(Outcome::Warn));
     // Required expiry missing.
     let mut o = options(
         vec![inputs(&dir.path().join("n"))?],

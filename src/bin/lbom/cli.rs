@@ -30,12 +30,19 @@ pub enum Command {
     Sign(SignArgs),
     /// Show a bundle's contents and chain without trusting any of it.
     Inspect(InspectArgs),
+    /// Check a bundle against a trust policy; report every check.
+    Verify(VerifyArgs),
+    /// Verify a bundle while extracting it into a model store; commit atomically.
+    Import(ImportArgs),
     /// Re-hash a store's versions against their recorded baselines.
     Audit(AuditArgs),
     /// Point a channel's `current` back to a kept version.
     Rollback(RollbackArgs),
     /// Show a channel's import and rollback history.
     Log(LogArgs),
+    /// Write trust policies.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
 
     /// Print lbom's version.
     Version,

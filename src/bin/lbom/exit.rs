@@ -51,6 +51,9 @@ pub fn classify(err: &anyhow::Error) -> (u8, Option<&'static str>) {
         if let Some(e) = cause.downcast_ref::<lbom::import::StoreError>() {
             return classify_store(e);
         }
+        if let Some(e) = cause.downcast_ref::<lbom::verify::policy::PolicyError>() {
+            return if e.is_io() { (IO, None) } else { (USAGE, None) };
+        }
         if let Some(e) = cause.downcast_ref::<lbom::sign::Error>() {
             return classify_sign(e);
         }

@@ -48,6 +48,34 @@ pub struct InitSpec {
     pub policy_dir: Option<PathBuf>,
 }
 
+/// The path a policy in `policy_dir` should record for the key file `key`
+/// (given relative to the current folder, as on a command line): the path
+/// from the policy's folder to the key, so that `lbom policy init -o
+/// out/p.toml --trust a=keys/a.pub:maintainer` writes `../keys/a.pub`.
+/// `None` when either does not exist (init then reports the key file).
+pub fn key_path_from(policy_dir: &Path, key: &Path) -> Option<PathBuf> {
+    let dir = std::fs::canonicalize(if policy_dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        policy_dir
+    })
+    .ok()?;
+    let key = std::fs::canonicalize(key).ok()?;
+    let common = dir
+        .components()
+        .zip(key.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut out = PathBuf::new();
+    for _ in dir.components().skip(common) {
+        out.push("..");
+    }
+    for c in key.components().skip(common) {
+        out.push(c);
+    }
+    Some(out)
+}
+
 /// Parse `NAME=KEY.pub:ROLE[,ROLE]...`. The name ends at the first `=`,
 /// the roles start after the last `:` (names and roles cannot hold either),
 /// so the key path may contain `=` and `:`.

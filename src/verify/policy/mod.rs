@@ -28,7 +28,7 @@ use crate::inspect::digest::Sha256Digest;
 use crate::inspect::facts::{Format, Severity};
 
 pub use error::{At, PolicyError};
-pub use init::{InitSpec, TrustSpec, init, parse_threshold_arg, parse_trust_arg};
+pub use init::{InitSpec, TrustSpec, init, key_path_from, parse_threshold_arg, parse_trust_arg};
 pub use load::{MAX_KEYS, MAX_ROLES};
 pub use values::NO_LICENCE;
 

@@ -1468,3 +1468,23 @@ fn key_and_role_counts_are_capped() -> TestResult {
     assert!(too_many_roles.is_some_and(|e| e.contains("more than 256 distinct roles")));
     Ok(())
 }
+
+#[test]
+fn key_paths_are_rewritten_relative_to_the_policy_folder() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let keys = dir.path().join("keys");
+    let out = dir.path().join("out/station");
+    std::fs::create_dir_all(&keys)?;
+    std::fs::create_dir_all(&out)?;
+    std::fs::write(keys.join("a.pub"), "x")?;
+    assert_eq!(
+        key_path_from(&out, &keys.join("a.pub")),
+        Some(std::path::PathBuf::from("../../keys/a.pub"))
+    );
+    assert_eq!(
+        key_path_from(&keys, &keys.join("a.pub")),
+        Some(std::path::PathBuf::from("a.pub"))
+    );
+    assert_eq!(key_path_from(&out, &keys.join("missing.pub")), None);
+    Ok(())
+}

@@ -2,15 +2,18 @@
 //! renders the result.
 
 mod audit;
+mod import;
 mod inspect;
 mod keygen;
 mod log;
 mod pack;
+mod policy;
 mod rollback;
 mod scan;
 mod sign;
+mod verify;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, PolicyCommand};
 
 /// Run the command; `Ok` carries the exit code.
 pub fn run(cli: &Cli) -> anyhow::Result<u8> {
@@ -20,9 +23,12 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Pack(args) => pack::run(args, cli.quiet),
         Command::Sign(args) => sign::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Verify(args) => verify::run(args, cli.quiet),
+        Command::Import(args) => import::run(args, cli.quiet),
         Command::Audit(args) => audit::run(args),
         Command::Rollback(args) => rollback::run(args),
         Command::Log(args) => log::run(args),
+        Command::Policy(PolicyCommand::Init(args)) => policy::init_policy(args),
         Command::Version => {
             println!("lbom {}", lbom::TOOL_VERSION);
             Ok(crate::exit::SUCCESS)

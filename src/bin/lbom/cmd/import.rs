@@ -1,0 +1,107 @@
+//! `lbom import`.
+
+use lbom::bundle::ReadLimits;
+use lbom::import::{Committed, ImportOptions, ImportOutcome};
+use lbom::sign::SigningKey;
+use lbom::verify::Policy;
+use lbom::verify::policy::DRIFT_CLASSES;
+
+use crate::cli::{ImportArgs, ReportFormat};
+use crate::exit::{self, UsageError};
+use crate::output::Output;
+
+/// Verify while extracting into the store; commit only when every check
+/// passed. Prints the report and what was committed.
+pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
+    for class in &args.accept_drift {
+        if !DRIFT_CLASSES.contains(&class.as_str()) {
+            return Err(UsageError(format!(
+                "--accept-drift {class:?} is not a drift class (one of: {})",
+                DRIFT_CLASSES.join(", ")
+            ))
+            .into());
+        }
+    }
+    let policy = Policy::load(&args.policy)?;
+    let passphrase = super::passphrase(args.passphrase_env.as_deref())?;
+    let key = match &args.key {
+        Some(k) => Some(SigningKey::load(
+            k,
+            passphrase.as_deref().map(|p| p.as_slice()),
+        )?),
+        None => None,
+    };
+    let options = ImportOptions {
+        now: jiff::Timestamp::now(),
+        limits: ReadLimits::default(),
+        accepted_drift: args.accept_drift.clone(),
+        receipt_key: key.as_ref(),
+    };
+    let outcome =
+        lbom::import::import(&args.bundle, &args.into, &policy, &options, |sink, ctx| {
+            lbom::verify::verify(&args.bundle, &policy, ctx, sink)
+        })?;
+    let (report, code) = match &outcome {
+        ImportOutcome::Refused { report } => {
+            (report, report.failure().map_or(exit::IO, |f| f.exit_code()))
+        }
+        ImportOutcome::Imported { report, .. } => (report, exit::SUCCESS),
+    };
+    let mut out = Output::open(None)?;
+    match args.format {
+        ReportFormat::Json => {
+            let committed = match &outcome {
+                ImportOutcome::Imported { committed, .. } => serde_json::to_value(committed)?,
+                ImportOutcome::Refused { .. } => serde_json::Value::Null,
+            };
+            let json = serde_json::json!({
+                "bundle": args.bundle,
+                "store": args.into,
+                "imported": matches!(outcome, ImportOutcome::Imported { .. }),
+                "exit_code": code,
+                "committed": committed,
+                "checks": report.checks,
+            });
+            serde_json::to_writer_pretty(&mut *out.writer(), &json)?;
+            writeln!(out.writer())?;
+        }
+        ReportFormat::Text => {
+            super::verify::write_checks(report, out.writer())?;
+            let line = match &outcome {
+                ImportOutcome::Refused { .. } => format!(
+                    "REFUSED {}: nothing in {} changed (exit {code})",
+                    args.bundle.display(),
+                    args.into.display()
+                ),
+                ImportOutcome::Imported { committed, .. } => summary(committed, args),
+            };
+            writeln!(out.writer(), "{line}")?;
+        }
+    }
+    out.finish()?;
+    if !quiet {
+        super::verify::warn_checks(report);
+    }
+    Ok(code)
+}
+
+fn summary(committed: &Committed, args: &ImportArgs) -> String {
+    match committed {
+        Committed::New {
+            channel,
+            sequence,
+            previous,
+            shared_files,
+            written_files,
+            receipt,
+        } => format!(
+            "IMPORTED channel {channel} version {sequence} into {} (was {}); {written_files} file(s) written, {shared_files} shared with the previous version{}",
+            args.into.display(),
+            previous.map_or("empty".to_owned(), |p| format!("version {p}")),
+            if *receipt { "; receipt signed" } else { "" }
+        ),
+        Committed::AlreadyCurrent { channel, sequence } => format!(
+            "ALREADY CURRENT: channel {channel} version {sequence} is this bundle; nothing changed"
+        ),
+    }
+}

@@ -1,0 +1,59 @@
+//! `lbom policy init`.
+
+use std::io::Write;
+
+use lbom::verify::policy::{InitSpec, init, key_path_from, parse_threshold_arg, parse_trust_arg};
+
+use crate::cli::PolicyInitArgs;
+use crate::exit;
+
+/// Write a commented policy with safe defaults; refuse to overwrite.
+pub fn init_policy(args: &PolicyInitArgs) -> anyhow::Result<u8> {
+    let dir = match args.output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let mut trust = Vec::with_capacity(args.trust.len());
+    for arg in &args.trust {
+        let mut spec = parse_trust_arg(arg)?;
+        // Key paths on the command line are relative to here; the policy
+        // resolves them from its own folder.
+        if spec.key_path.is_relative()
+            && let Some(p) = key_path_from(&dir, &spec.key_path)
+        {
+            spec.key_path = p;
+        }
+        trust.push(spec);
+    }
+    let thresholds = args
+        .threshold
+        .iter()
+        .map(|t| parse_threshold_arg(t))
+        .collect::<Result<Vec<_>, _>>()?;
+    let text = init(&InitSpec {
+        trust,
+        require: args.require.clone(),
+        thresholds,
+        policy_dir: Some(dir),
+    })?;
+    // create_new: never overwrite a policy someone may have edited.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&args.output)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{}: {}",
+                args.output.display(),
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    "already exists; refusing to overwrite".to_owned()
+                } else {
+                    e.to_string()
+                }
+            )
+        })?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    eprintln!("lbom: wrote {}", args.output.display());
+    Ok(exit::SUCCESS)
+}

@@ -1,0 +1,109 @@
+//! `lbom verify`.
+
+use std::io::Write;
+use std::path::Path;
+
+use lbom::bundle::ReadLimits;
+use lbom::import::Store;
+use lbom::verify::{ChannelState, HashOnly, Outcome, Policy, Report, VerifyContext};
+
+use crate::cli::{ReportFormat, VerifyArgs};
+use crate::exit;
+use crate::output::Output;
+
+/// Check a bundle against a policy; print every check; exit with the first
+/// failure's code.
+pub fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<u8> {
+    let policy = Policy::load(&args.policy)?;
+    let channel = match &args.store {
+        Some(store) => Some(channel_state(store, &args.bundle)?),
+        None => None,
+    };
+    let ctx = VerifyContext {
+        now: jiff::Timestamp::now(),
+        channel,
+        limits: lbom::bundle::ReadLimits::default(),
+    };
+    let (report, verified) = lbom::verify::verify(&args.bundle, &policy, &ctx, &mut HashOnly);
+    let code = report.failure().map_or(exit::SUCCESS, |f| f.exit_code());
+    let mut out = Output::open(None)?;
+    match args.format {
+        ReportFormat::Json => {
+            let json = serde_json::json!({
+                "bundle": args.bundle,
+                "policy": {"path": policy.source.path, "sha256": policy.source.sha256},
+                "verified": report.passed(),
+                "exit_code": code,
+                "manifest_sha256": verified.as_ref().map(|v| v.manifest_sha256),
+                "signers": verified.as_ref().map(|v| &v.signers),
+                "checks": report.checks,
+            });
+            serde_json::to_writer_pretty(&mut *out.writer(), &json)?;
+            writeln!(out.writer())?;
+        }
+        ReportFormat::Text => {
+            write_checks(&report, out.writer())?;
+            match &verified {
+                Some(v) => writeln!(
+                    out.writer(),
+                    "VERIFIED {} channel {} sequence {} (manifest sha256 {})",
+                    v.manifest.name,
+                    v.manifest.channel,
+                    v.manifest.sequence,
+                    v.manifest_sha256
+                )?,
+                None => writeln!(
+                    out.writer(),
+                    "REFUSED {} (exit {code})",
+                    args.bundle.display()
+                )?,
+            }
+        }
+    }
+    out.finish()?;
+    if !quiet {
+        warn_checks(&report);
+    }
+    Ok(code)
+}
+
+/// The state of the bundle's channel in `store` (read without the lock:
+/// reading needs none, docs/store.md). The channel comes from the bundle's
+/// manifest, read without trust: verify checks the same manifest later, and
+/// a bundle naming another channel only compares against that one.
+fn channel_state(store: &Path, bundle: &Path) -> anyhow::Result<ChannelState> {
+    let store = Store::open(store)?;
+    let opened = lbom::bundle::open(bundle, &ReadLimits::default())?;
+    Ok(store.channel_state(&opened.manifest.channel)?)
+}
+
+/// Print each warning of the report on stderr too, where an operator
+/// reading only `--format json` on stdout still sees it.
+pub fn warn_checks(report: &Report) {
+    for c in report.warnings() {
+        eprintln!(
+            "lbom: warning: {}: {}",
+            c.name,
+            lbom::describe::text::visible(&c.detail)
+        );
+    }
+}
+
+/// One line per check: status, name, detail.
+pub fn write_checks(report: &Report, w: &mut dyn Write) -> std::io::Result<()> {
+    for c in &report.checks {
+        let status = match c.outcome {
+            Outcome::Pass => "pass",
+            Outcome::Warn => "WARN",
+            Outcome::Fail(_) => "FAIL",
+            Outcome::Skipped => "skip",
+        };
+        writeln!(
+            w,
+            "{status:<4}  {:<22} {}",
+            c.name,
+            lbom::describe::text::visible(&c.detail)
+        )?;
+    }
+    Ok(())
+}

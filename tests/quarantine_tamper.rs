@@ -448,6 +448,8 @@ fn import_killed_at_any_moment_leaves_the_old_or_the_new_version() -> TestResult
     let mut rng = Rng(0x5eed_1b0a);
     let span_ms = u64::try_from(full.as_millis())?.saturating_mul(12) / 10 + 1;
     let mut seen = std::collections::BTreeMap::<Option<u64>, u32>::new();
+    let pristine_listing = harness::listing(&pristine, &[])?;
+    let mut midway = 0u32;
     for i in 0..32 {
         std::fs::remove_dir_all(&sb.store)?;
         copy_tree(&pristine, &sb.store)?;
@@ -471,6 +473,11 @@ fn import_killed_at_any_moment_leaves_the_old_or_the_new_version() -> TestResult
         child.wait()?;
         let seq = current(&sb.store, "main")?;
         *seen.entry(seq).or_default() += 1;
+        // Killed mid-way: still at version 1, but the import had begun
+        // writing (staging, a version folder, a lock).
+        if seq == Some(1) && harness::listing(&sb.store, &[])? != pristine_listing {
+            midway += 1;
+        }
         assert!(
             matches!(seq, Some(1 | 2)),
             "iteration {i} (kill after {delay:?}): current is {seq:?}"
@@ -493,7 +500,8 @@ fn import_killed_at_any_moment_leaves_the_old_or_the_new_version() -> TestResult
         assert_eq!(current(&sb.store, "main")?, Some(2), "iteration {i}");
         sb.staging_is_clean()?;
     }
-    eprintln!("full import {full:?}; current after the kill: {seen:?}");
+    eprintln!("full import {full:?}; current after the kill: {seen:?}; {midway} killed mid-way");
+    assert!(midway > 0, "no kill landed mid-import: {seen:?}");
     Ok(())
 }
 

@@ -159,7 +159,8 @@ fn change(style: Style, c: &Change) -> Rendered {
                     stat(t.new.as_ref())
                 ));
             }
-            format!("{} types changed", types.len())
+            let names: Vec<String> = types.iter().map(|t| style.esc(&t.type_name)).collect();
+            format!("changed: {}", names.join(", "))
         }
         Change::ParameterCount { old, new }
         | Change::ContextLength { old, new }
@@ -358,7 +359,14 @@ pub fn render_markdown(report: &DriftReport, out: &mut dyn Write) -> io::Result<
             let r = change(style, c);
             s.push_str(&format!("- **{}**: {}\n", c.class(), r.summary));
             for d in &r.details {
-                s.push_str(&format!("  - {d}\n"));
+                // A leading `+`, `-` or `~` would start a nested list or
+                // strike-through: escape it too.
+                let lead = if d.starts_with(['+', '-', '~']) {
+                    "\\"
+                } else {
+                    ""
+                };
+                s.push_str(&format!("  - {lead}{d}\n"));
             }
             if let Some((lines, cut)) = &r.diff {
                 let f = fence(lines);

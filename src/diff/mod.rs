@@ -207,7 +207,9 @@ impl Side {
     /// of objects. Fields lbom added to l-bom's report may be absent (or
     /// null) and take their defaults; a format name lbom does not know is
     /// `unknown`. The files are the models' own (path, SHA-256, size) when
-    /// hashed, else their shards'.
+    /// hashed, else their shards'. Paths are made relative to the folder
+    /// all the models share, so that scans of two copies of a delivery in
+    /// different folders (`old/…`, `new/…`) pair up.
     pub fn from_scan_json(bytes: &[u8], label: impl Into<String>) -> Result<Self, Error> {
         let label = label.into();
         let value: Value = serde_json::from_slice(bytes).map_err(|source| Error::Json {
@@ -244,6 +246,7 @@ impl Side {
                 })?;
             models.push(facts);
         }
+        strip_common_dir(&mut models);
         let files = models.iter().flat_map(model_files).collect();
         Ok(Self {
             label,
@@ -274,6 +277,38 @@ fn with_defaults(
         *format = Value::String(known.as_str().to_owned());
     }
     object
+}
+
+/// Remove the directory components every model path starts with (a single
+/// model keeps its file name). Both separators count: scans may come from
+/// another platform.
+fn strip_common_dir(models: &mut [ModelFacts]) {
+    let dirs = |p: &str| -> Vec<String> {
+        let parts: Vec<&str> = p.split(['/', '\\']).collect();
+        let n = parts.len().saturating_sub(1);
+        parts.into_iter().take(n).map(str::to_owned).collect()
+    };
+    let mut common: Option<Vec<String>> = None;
+    for m in models.iter() {
+        let d = dirs(&m.model_path);
+        common = Some(match common {
+            None => d,
+            Some(c) => c
+                .into_iter()
+                .zip(d)
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| a)
+                .collect(),
+        });
+    }
+    let strip = common.map_or(0, |c| c.len());
+    if strip == 0 {
+        return;
+    }
+    for m in models.iter_mut() {
+        let rest: Vec<&str> = m.model_path.split(['/', '\\']).skip(strip).collect();
+        m.model_path = rest.join("/");
+    }
 }
 
 /// The files a scanned model stands for.

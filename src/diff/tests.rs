@@ -468,14 +468,64 @@ fn lbom_style_scan_json_without_lbom_fields_is_read() {
     assert_eq!(s.models.len(), 2);
     assert_eq!(s.models.first().map(|m| m.format), Some(Format::Gguf));
     assert_eq!(s.models.get(1).map(|m| m.format), Some(Format::Unknown));
+    // Paths are relative to the folder both models share.
+    assert_eq!(s.models.get(1).map(|m| m.model_path.as_str()), Some("b.st"));
     assert_eq!(
         s.files,
         vec![FileRecord {
-            path: "models/a.gguf".into(),
+            path: "a.gguf".into(),
             sha256: digest(1),
             size: 10
         }]
     );
+}
+
+#[test]
+fn scans_of_two_folders_pair_by_relative_path() {
+    let scan = |dir: &str, n: u64| {
+        let models: Vec<Value> = ["a.gguf", "sub/b.gguf"]
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                json!({"model_path": format!("{dir}/{name}"), "file_size_bytes": 1,
+                       "sha256": digest(n + i as u64).to_hex(), "format": "gguf"})
+            })
+            .collect();
+        Side::from_scan_json(&serde_json::to_vec(&models).unwrap_or_default(), dir)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let (old, new) = (scan("/srv/old", 1), scan("C:\\new", 1));
+    assert_eq!(
+        old.files
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect::<Vec<_>>(),
+        vec!["a.gguf", "sub/b.gguf"]
+    );
+    assert!(diff(&old, &new).is_empty());
+    let changed = scan("/srv/new", 5);
+    assert_eq!(
+        classes(&diff(&old, &changed)),
+        vec![DriftClass::FileChanged]
+    );
+}
+
+#[test]
+fn a_long_chat_template_is_cut_on_a_character_boundary_with_a_note() {
+    use crate::inspect::facts::{CHAT_TEMPLATE_TEXT_MAX, capped_chat_template};
+    let short = "{{ x }}";
+    assert_eq!(capped_chat_template(short), short);
+    // 'é' is two bytes: the limit falls inside one.
+    let long = format!("a{}", "é".repeat(CHAT_TEMPLATE_TEXT_MAX));
+    let kept = capped_chat_template(&long);
+    let (text, note) = kept
+        .split_once("\n[lbom: template cut at ")
+        .unwrap_or_default();
+    assert_eq!(text.len(), CHAT_TEMPLATE_TEXT_MAX - 1);
+    assert!(note.ends_with(&format!(
+        "of {} bytes; chat_template_sha256 covers all of it]",
+        long.len()
+    )));
 }
 
 #[test]
@@ -503,13 +553,13 @@ fn scan_json_that_is_not_a_scan_is_an_error() {
 
 #[test]
 fn shard_files_of_an_unhashed_group_sit_beside_the_first_shard() {
-    let json = json!({
-        "model_path": "dir/m-00001-of-00002.gguf", "file_size_bytes": 3, "sha256": null,
+    let json = json!([{
+        "model_path": "top/dir/m-00001-of-00002.gguf", "file_size_bytes": 3, "sha256": null,
         "shards": [
             {"filename": "m-00001-of-00002.gguf", "file_size_bytes": 1, "sha256": digest(1).to_hex()},
             {"filename": "m-00002-of-00002.gguf", "file_size_bytes": 2, "sha256": digest(2).to_hex()}
         ]
-    });
+    }, {"model_path": "top/other.gguf", "file_size_bytes": 0, "sha256": null}]);
     let s = Side::from_scan_json(&serde_json::to_vec(&json).unwrap_or_default(), "x");
     let paths: Vec<String> = s
         .map(|s| s.files.into_iter().map(|f| f.path).collect())

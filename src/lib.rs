@@ -23,6 +23,7 @@
 
 pub mod bundle;
 pub mod describe;
+pub mod diff;
 pub mod envelope;
 pub mod error;
 pub mod import;

@@ -198,6 +198,11 @@ pub struct ModelFacts {
     pub tensor_types: BTreeMap<String, TensorTypeStat>,
     /// SHA-256 of the chat template text, when there is one.
     pub chat_template_sha256: Option<Sha256Digest>,
+    /// The chat template text (lossy UTF-8), so that `diff` can show what
+    /// changed. Capped at [`CHAT_TEMPLATE_TEXT_MAX`] bytes with a note
+    /// appended; `chat_template_sha256` always covers the whole template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_template: Option<String>,
     /// SHA-256 of the tokenizer (GGUF token arrays, or tokenizer.json).
     pub tokenizer_sha256: Option<Sha256Digest>,
     /// The raw `general.file_type` code.
@@ -222,6 +227,27 @@ pub struct ModelFacts {
     pub shards: Vec<ShardSummary>,
     /// Callables a pickle imports (`module.name`), for pickle-based files.
     pub pickle_imports: Vec<String>,
+}
+
+/// Most bytes of chat template text kept in [`ModelFacts::chat_template`].
+pub const CHAT_TEMPLATE_TEXT_MAX: usize = 64 * 1024;
+
+/// The template text to keep: at most [`CHAT_TEMPLATE_TEXT_MAX`] bytes, cut
+/// on a character boundary, with a note saying how long the whole text was.
+pub fn capped_chat_template(text: &str) -> String {
+    if text.len() <= CHAT_TEMPLATE_TEXT_MAX {
+        return text.to_owned();
+    }
+    let mut cut = CHAT_TEMPLATE_TEXT_MAX;
+    while !text.is_char_boundary(cut) {
+        cut = cut.saturating_sub(1);
+    }
+    let mut out = text.get(..cut).unwrap_or_default().to_owned();
+    out.push_str(&format!(
+        "\n[lbom: template cut at {cut} of {} bytes; chat_template_sha256 covers all of it]",
+        text.len()
+    ));
+    out
 }
 
 impl ModelFacts {

@@ -11,7 +11,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::digest::{Sha256Digest, sha256_reader};
-use super::facts::{Finding, ModelFacts};
+use super::facts::{Finding, ModelFacts, capped_chat_template};
 use super::open::open_regular;
 use super::reference::{local_path_finding, public_reference};
 use super::template::record_chat_template;
@@ -177,6 +177,7 @@ impl FolderContext {
             && let Some((text, source)) = &self.chat_template
         {
             record_chat_template(facts, text, source);
+            facts.chat_template = Some(capped_chat_template(text));
         }
         if facts.license.is_none() {
             facts.license = self.card.license.clone();

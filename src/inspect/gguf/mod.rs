@@ -80,7 +80,7 @@ use self::parse::{Header, Parser, Stop, TOKENIZER_KEYS};
 use self::types::{FILE_TYPE_GUESSED, KNOWN_ARCHITECTURES, value_type as vt};
 use crate::inspect::digest::{Hasher, Sha256Digest};
 use crate::inspect::facts::{
-    Finding, Format, ModelFacts, SplitInfo, TensorSummary, TensorTypeStat,
+    Finding, Format, ModelFacts, SplitInfo, TensorSummary, TensorTypeStat, capped_chat_template,
 };
 use crate::limits::Limits;
 
@@ -272,6 +272,10 @@ fn fill_metadata(
     }
     facts.vocab_size = facts.vocab_size.or(header.token_count);
     facts.chat_template_sha256 = header.chat_template.as_deref().map(Sha256Digest::of);
+    facts.chat_template = header
+        .chat_template
+        .as_deref()
+        .map(|raw| capped_chat_template(&String::from_utf8_lossy(raw)));
     facts.tokenizer_sha256 = tokenizer_digest(header);
     facts.split = split(header);
     fill_quantization(facts, header, file_name, complete, findings);

@@ -825,7 +825,7 @@ fn truncations_and_appends(base: &[u8], add: &mut Add<'_>) -> Res<()> {
         3,
         &["archive.structure"],
         PolicyKind::Standard,
-        Depth::Content,
+        Depth::Structure,
     );
     let mut appended = |label: &str, extra: &[u8]| {
         let mut b = base.to_vec();
@@ -1260,7 +1260,7 @@ fn chain_edits(base: &[u8], other: &[u8], keys: &Keys, t: &Times, add: &mut Add<
         3,
         STRUCTURE_CHECKS,
         s,
-        Depth::Content,
+        Depth::Layout,
     );
     // payloadType changed, re-signed so only that differs.
     add(

@@ -40,19 +40,29 @@ demo:
 	    --output $(DEMO)/README.md
 	$(LBOM) scan fixtures --format table
 	@echo "== pack and sign (maintainer), countersign (transfer desk), inspect"
-	rm -f $(DEMO)/tiny-llama.lbom
-	$(LBOM) pack fixtures/gguf/tiny-llama-Q4_K_M.gguf fixtures/safetensors/tiny-llama \
-	    --name tiny-llama --channel demo --output $(DEMO)/tiny-llama.lbom \
+	rm -f $(DEMO)/demo-v1.lbom $(DEMO)/demo-v2.lbom
+	$(LBOM) pack fixtures/drift/base/model.gguf fixtures/safetensors/tiny-llama \
+	    --name demo-model --channel demo --output $(DEMO)/demo-v1.lbom \
 	    --key keys/demo-maintainer.key --role maintainer
-	$(LBOM) sign $(DEMO)/tiny-llama.lbom --key keys/demo-transfer.key --role transfer \
+	$(LBOM) sign $(DEMO)/demo-v1.lbom --key keys/demo-transfer.key --role transfer \
 	    --note "carried across the air gap by the demo transfer desk"
-	$(LBOM) inspect $(DEMO)/tiny-llama.lbom
-	tar -tvf $(DEMO)/tiny-llama.lbom > /dev/null
+	$(LBOM) inspect $(DEMO)/demo-v1.lbom
+	tar -tvf $(DEMO)/demo-v1.lbom > /dev/null
 	@echo "== quarantine station: verify against the demo policy, import into a store, audit it"
-	$(LBOM) verify $(DEMO)/tiny-llama.lbom --policy docs/examples/demo.toml
+	$(LBOM) verify $(DEMO)/demo-v1.lbom --policy docs/examples/demo.toml
 	chmod -R u+w $(DEMO)/store 2>/dev/null || true
 	rm -rf $(DEMO)/store
-	$(LBOM) import $(DEMO)/tiny-llama.lbom --into $(DEMO)/store --policy docs/examples/demo.toml
+	$(LBOM) import $(DEMO)/demo-v1.lbom --into $(DEMO)/store --policy docs/examples/demo.toml
+	$(LBOM) audit $(DEMO)/store
+	@echo "== release 2: re-quantized, chat template edited; the policy wants both accepted by name"
+	$(LBOM) pack fixtures/drift/demo_v2/model.gguf fixtures/safetensors/tiny-llama \
+	    --name demo-model --channel demo --previous $(DEMO)/demo-v1.lbom --output $(DEMO)/demo-v2.lbom \
+	    --key keys/demo-maintainer.key --role maintainer
+	$(LBOM) sign $(DEMO)/demo-v2.lbom --key keys/demo-transfer.key --role transfer
+	$(LBOM) diff $(DEMO)/store $(DEMO)/demo-v2.lbom --format markdown > $(DEMO)/drift-v2.md || test $$? -eq 1
+	$(LBOM) import $(DEMO)/demo-v2.lbom --into $(DEMO)/store --policy docs/examples/demo.toml || test $$? -eq 8
+	$(LBOM) import $(DEMO)/demo-v2.lbom --into $(DEMO)/store --policy docs/examples/demo.toml \
+	    --accept-drift quantization --accept-drift chat_template
 	$(LBOM) audit $(DEMO)/store
 	$(LBOM) log $(DEMO)/store --channel demo
 	@echo "demo outputs in $(DEMO)/: $$(ls $(DEMO) | tr '\n' ' ')"

@@ -13,6 +13,7 @@
 //! is capped, and the renderers escape every string they did not write.
 
 mod compare;
+pub mod load;
 mod render;
 mod textdiff;
 
@@ -27,6 +28,7 @@ use serde_json::{Map, Value};
 use crate::inspect::digest::Sha256Digest;
 use crate::inspect::facts::{Format, ModelFacts, Severity, TensorTypeStat};
 
+pub use load::{LoadError, load, side_of_bundle, side_of_verified, side_of_version};
 pub use render::{render_markdown, render_text};
 
 /// The `schema` id of a [`DriftReport`] JSON document.
@@ -694,6 +696,21 @@ pub const TENSOR_NAMES_MAX: usize = 5;
 pub const METADATA_KEYS_MAX: usize = 50;
 /// Most findings listed per direction (appeared, disappeared).
 pub const FINDINGS_MAX: usize = 50;
+
+/// The drift classes of `report` that the policy lists as needing
+/// acceptance (`needs`) and that `accepted` (`--accept-drift`) does not
+/// name, most consequential first. Empty: the import may proceed.
+pub fn unaccepted(
+    report: &DriftReport,
+    needs: &BTreeSet<String>,
+    accepted: &[String],
+) -> Vec<DriftClass> {
+    report
+        .classes()
+        .into_iter()
+        .filter(|c| needs.contains(c.as_str()) && !accepted.iter().any(|a| a == c.as_str()))
+        .collect()
+}
 
 /// Compare two sides.
 pub fn diff(old: &Side, new: &Side) -> DriftReport {

@@ -211,6 +211,17 @@ impl Store {
         let Some(sequence) = self.current(channel)? else {
             return Ok(None);
         };
+        self.version(channel, sequence).map(Some)
+    }
+
+    /// A committed version of `channel`, as [`Store::baseline`] gives the
+    /// current one.
+    pub fn version(&self, channel: &str, sequence: u64) -> Result<Baseline, StoreError> {
+        if !self.is_committed(channel, sequence)? {
+            return Err(StoreError::Refused(format!(
+                "channel {channel} keeps no version {sequence}"
+            )));
+        }
         let (record, _) = self.record(channel, sequence)?;
         let dir = self.version_dir(channel, sequence)?;
         let path = dir.join(BUNDLE_DIR).join(crate::bundle::layout::MANIFEST);
@@ -224,13 +235,13 @@ impl Store {
         }
         let manifest = serde_json::from_slice(&bytes)
             .map_err(|e| StoreError::damaged(&path, format!("does not parse: {e}")))?;
-        Ok(Some(Baseline {
+        Ok(Baseline {
             sequence,
             dir,
             manifest,
             manifest_bytes: bytes,
             record,
-        }))
+        })
     }
 
     /// What the store knows about `channel` for the rollback and fork checks:
@@ -278,6 +289,30 @@ pub struct Baseline {
     pub manifest_bytes: Vec<u8>,
     /// Its import record.
     pub record: ImportRecord,
+}
+
+impl Baseline {
+    /// The fresh scan of each artifact recorded at import (`facts.json`),
+    /// checked against the digest in the import record.
+    pub fn facts(&self) -> Result<Vec<crate::inspect::facts::ModelFacts>, StoreError> {
+        let path = self.dir.join(FACTS);
+        let Some(want) = self.record.facts_sha256 else {
+            return Err(StoreError::damaged(
+                &path,
+                "the import record names no scan facts",
+            ));
+        };
+        let limit = crate::bundle::ReadLimits::default().max_json_bytes;
+        let bytes = fsutil::read_small(&path, limit).map_err(io_at(&path))?;
+        if Sha256Digest::of(&bytes) != want {
+            return Err(StoreError::damaged(
+                &path,
+                "no longer hashes to the recorded digest; run lbom audit",
+            ));
+        }
+        serde_json::from_slice(&bytes)
+            .map_err(|e| StoreError::damaged(&path, format!("does not parse: {e}")))
+    }
 }
 
 /// A version folder name: decimal, no sign, no leading zero, at least 1.

@@ -68,8 +68,9 @@ pub use rollback::{RolledBack, rollback};
 pub use sink::{ImportSink, Staged};
 
 use crate::bundle::{ReadLimits, manifest::check_label};
+use crate::diff::DriftReport;
 use crate::sign::SigningKey;
-use crate::verify::{ArtifactSink, Policy, Report, Verified, VerifyContext};
+use crate::verify::{ArtifactSink, Failure, Outcome, Policy, Report, Verified, VerifyContext};
 
 /// Options of one import.
 #[derive(Debug, Clone)]
@@ -92,6 +93,9 @@ pub enum ImportOutcome {
     Refused {
         /// Every check.
         report: Report,
+        /// The drift from the channel's baseline, when verification passed
+        /// and the drift gate refused it.
+        drift: Option<DriftReport>,
     },
     /// Every check passed and the version is committed (or was current).
     Imported {
@@ -101,7 +105,84 @@ pub enum ImportOutcome {
         verified: Box<Verified>,
         /// What the commit did.
         committed: Committed,
+        /// The drift from the version that was current before (none on a
+        /// channel's first import).
+        drift: Option<DriftReport>,
     },
+}
+
+/// The check `import` adds after verification: drift from the channel's
+/// baseline in a class the policy lists must be accepted by name.
+pub const DRIFT_CHECK: &str = "drift.accepted";
+
+/// Compare the verified bundle with the channel's baseline and record the
+/// `drift.accepted` check. `Some(report)` is the drift (possibly empty).
+fn drift_gate(
+    report: &mut Report,
+    verified: &Verified,
+    baseline: Option<&Baseline>,
+    policy: &Policy,
+    accepted: &[String],
+) -> Result<Option<DriftReport>, StoreError> {
+    let Some(base) = baseline else {
+        report.push(
+            DRIFT_CHECK,
+            Outcome::Pass,
+            "first import on the channel: no baseline to drift from",
+        );
+        return Ok(None);
+    };
+    if base.record.manifest_sha256 == verified.manifest_sha256 {
+        report.push(
+            DRIFT_CHECK,
+            Outcome::Pass,
+            "the bundle is the baseline itself",
+        );
+        return Ok(Some(crate::diff::diff(
+            &crate::diff::Side::default(),
+            &crate::diff::Side::default(),
+        )));
+    }
+    let old =
+        crate::diff::side_of_version(format!("{}@{}", base.record.channel, base.sequence), base)?;
+    let new = crate::diff::side_of_verified(
+        format!(
+            "{}@{}",
+            verified.manifest.channel, verified.manifest.sequence
+        ),
+        verified,
+    );
+    let drift = crate::diff::diff(&old, &new);
+    let refused = crate::diff::unaccepted(&drift, &policy.drift_needs_acceptance, accepted);
+    let names = |classes: &mut dyn Iterator<Item = crate::diff::DriftClass>| {
+        classes.map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+    };
+    if refused.is_empty() {
+        let all = names(&mut drift.classes().into_iter());
+        report.push(
+            DRIFT_CHECK,
+            Outcome::Pass,
+            if all.is_empty() {
+                format!("no drift from version {}", base.sequence)
+            } else {
+                format!(
+                    "drift from version {}: {all} (accepted or not gated by the policy)",
+                    base.sequence
+                )
+            },
+        );
+    } else {
+        report.push(
+            DRIFT_CHECK,
+            Outcome::Fail(Failure::Drift),
+            format!(
+                "drift from version {} needs acceptance: {} (name each with --accept-drift CLASS after review)",
+                base.sequence,
+                names(&mut refused.into_iter())
+            ),
+        );
+    }
+    Ok(Some(drift))
 }
 
 /// `lbom import`: open (or create) the store, lock it, recover what an
@@ -139,8 +220,14 @@ pub fn import(
         channel: channel_state,
         limits: options.limits.clone(),
     };
+    // Read under the lock, like the channel state: the drift is computed
+    // against the version that is current when this import commits.
+    let baseline = match &peeked {
+        Some(c) => locked.baseline(c)?,
+        None => None,
+    };
     let mut sink = locked.stage(peeked.as_deref())?;
-    let (report, verified) = verifier(&mut sink, &context);
+    let (mut report, verified) = verifier(&mut sink, &context);
     let (staged, written) = sink.into_staged();
     let verified = match (verified, written) {
         (Some(v), Ok(())) if report.passed() => v,
@@ -152,9 +239,29 @@ pub fn import(
         }
         _ => {
             staged.discard()?;
-            return Ok(ImportOutcome::Refused { report });
+            return Ok(ImportOutcome::Refused {
+                report,
+                drift: None,
+            });
         }
     };
+    let drift = match drift_gate(
+        &mut report,
+        &verified,
+        baseline.as_ref(),
+        policy,
+        &options.accepted_drift,
+    ) {
+        Ok(d) => d,
+        Err(e) => {
+            staged.discard()?;
+            return Err(e);
+        }
+    };
+    if !report.passed() {
+        staged.discard()?;
+        return Ok(ImportOutcome::Refused { report, drift });
+    }
     if peeked.as_deref() != Some(verified.manifest.channel.as_str()) {
         staged.discard()?;
         return Err(StoreError::Refused(format!(
@@ -172,6 +279,7 @@ pub fn import(
                 policy_sha256: policy.source.sha256,
                 chain_links: staged.chain_links(),
                 time: options.now,
+                accepted_drift: options.accepted_drift.clone(),
             },
             key,
         )?),
@@ -190,6 +298,7 @@ pub fn import(
         report,
         verified: Box::new(verified),
         committed,
+        drift,
     })
 }
 

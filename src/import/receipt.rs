@@ -35,6 +35,11 @@ pub struct ReceiptInputs {
     pub chain_links: Vec<StoredFile>,
     /// `timeVerified`.
     pub time: jiff::Timestamp,
+    /// Drift classes the operator accepted (`--accept-drift`), recorded as
+    /// an annotation of the manifest subject (`lbom:acceptedDrift`): VSA v1
+    /// has no field for it, and in-toto resource descriptors carry
+    /// annotations.
+    pub accepted_drift: Vec<String>,
 }
 
 /// The URN naming a bundle version: `urn:lbom:bundle:NAME:CHANNEL:SEQ`.
@@ -48,10 +53,19 @@ pub fn resource_urn(verified: &Verified) -> String {
 /// The in-toto Statement of a receipt (compact JSON, no final newline).
 pub fn receipt_statement(verified: &Verified, inputs: &ReceiptInputs) -> Vec<u8> {
     let digest = |d: &Sha256Digest| json!({"sha256": d.to_hex()});
-    let mut subject = vec![json!({
+    let mut manifest_subject = json!({
         "name": layout::MANIFEST,
         "digest": digest(&verified.manifest_sha256),
-    })];
+    });
+    if !inputs.accepted_drift.is_empty()
+        && let Some(m) = manifest_subject.as_object_mut()
+    {
+        m.insert(
+            "annotations".into(),
+            json!({"lbom:acceptedDrift": inputs.accepted_drift}),
+        );
+    }
+    let mut subject = vec![manifest_subject];
     let mut attestations = Vec::new();
     for entry in &verified.manifest.entries {
         match entry.role {

@@ -190,7 +190,7 @@ fn run_import(bundle: &Path, store: &Path) -> Result<ImportOutcome, StoreError> 
 fn committed(outcome: ImportOutcome) -> Result<Committed, BoxError> {
     match outcome {
         ImportOutcome::Imported { committed, .. } => Ok(committed),
-        ImportOutcome::Refused { report } => Err(format!("refused: {report:?}").into()),
+        ImportOutcome::Refused { report, .. } => Err(format!("refused: {report:?}").into()),
     }
 }
 

@@ -41,7 +41,7 @@ use crate::inspect::facts::ModelFacts;
 
 pub use policy::Policy;
 pub use report::{Check, Failure, Outcome, Report};
-pub use run::{CHECK_NAMES, verify};
+pub use run::{CHECK_NAMES, scan_unverified, verify};
 
 /// What a store knows about one channel, for the rollback and fork checks.
 /// Built by `import` from the store; `verify --store` reads the same.

@@ -22,6 +22,10 @@ pub enum Failure {
     Policy,
     /// The bundle would roll the channel back or fork it (exit 7).
     Rollback,
+    /// The bundle drifts from the channel's baseline in a class the policy
+    /// wants accepted, and `--accept-drift` did not name it (exit 8; only
+    /// `import` checks this).
+    Drift,
     /// The bundle or the store could not be read or written (exit 10).
     Io,
 }
@@ -35,6 +39,7 @@ impl Failure {
             Failure::Trust => 5,
             Failure::Policy => 6,
             Failure::Rollback => 7,
+            Failure::Drift => 8,
             Failure::Io => 10,
         }
     }

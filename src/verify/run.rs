@@ -7,8 +7,10 @@ use std::fs::File;
 use std::path::Path;
 
 use super::report::{Failure, Outcome, Report};
-use super::{ArtifactSink, Policy, Verified, VerifyContext};
+use super::{ArtifactSink, HashOnly, Policy, Verified, VerifyContext};
 use super::{chain, entries, rules, structure};
+use crate::bundle::{BundlePath, ReadLimits};
+use crate::inspect::ModelFacts;
 
 /// Every check, in the order made. The names are an interface
 /// (docs/policy.md, "Checks").
@@ -132,6 +134,43 @@ pub fn verify(
     let report = run.finish();
     let verified = verified.filter(|_| report.passed());
     (report, verified)
+}
+
+/// Read a bundle's artifacts for `diff`, without a policy: the archive
+/// structure, the manifest, and every entry's digest are checked (a diff of
+/// bytes that do not match their manifest would describe nothing real), and
+/// each artifact is scanned as `verify` scans it. Signatures are NOT
+/// checked: `diff` reports what changed, `verify` whether to trust it. On
+/// failure, the report says which check failed.
+pub fn scan_unverified(
+    bundle: &Path,
+    limits: &ReadLimits,
+) -> Result<(crate::bundle::Manifest, Vec<(BundlePath, ModelFacts)>), Report> {
+    let mut run = Run {
+        report: Report::default(),
+        has_channel: false,
+    };
+    let mut scan = || {
+        let (mut file, walked): (File, _) =
+            run.step("archive.structure", structure::walk(bundle, limits))?;
+        let opened = run.step(
+            "manifest.form",
+            structure::form(bundle, &mut file, walked, limits),
+        )?;
+        let attestation = run.step(
+            "attestation.subjects",
+            entries::attestation(&opened.bundle, &mut file, limits),
+        )?;
+        let streamed = run.step(
+            "entries.digests",
+            entries::stream(&opened, &mut file, &attestation, limits, &mut HashOnly),
+        )?;
+        Some((opened.bundle.manifest, streamed.facts))
+    };
+    match scan() {
+        Some(found) => Ok(found),
+        None => Err(run.report),
+    }
 }
 
 fn run_stages(

@@ -34,6 +34,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Verify a bundle while extracting it into a model store; commit atomically.
     Import(ImportArgs),
+    /// Report drift between two bundles, store baselines or scan JSONs.
+    Diff(DiffArgs),
     /// Re-hash a store's versions against their recorded baselines.
     Audit(AuditArgs),
     /// Point a channel's `current` back to a kept version.
@@ -247,6 +249,35 @@ pub struct ImportArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+}
+
+/// Output formats of `diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// For people, most consequential changes first.
+    Text,
+    /// For machines (schema: docs/drift.md).
+    Json,
+    /// For a change-review ticket.
+    Markdown,
+}
+
+/// `lbom diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old side: a bundle, a store (its channel's current version), a
+    /// version folder STORE/<channel>/<seq>, or a scan JSON.
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+    /// The new side, of any of the same kinds.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+    /// The channel, when a side is a store with several.
+    #[arg(long, value_name = "C")]
+    pub channel: Option<String>,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
 }
 
 /// `lbom audit`.

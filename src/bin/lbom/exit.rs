@@ -16,12 +16,18 @@ pub const INTEGRITY: u8 = 4;
 /// 5: signature or trust (including a key that cannot be used to sign).
 pub const TRUST: u8 = 5;
 /// 6: a policy rule refused the bundle.
-#[allow(dead_code, reason = "used by verify and import, wired next")]
+#[allow(
+    dead_code,
+    reason = "the table of codes; verify and import take theirs from Failure::exit_code"
+)]
 pub const POLICY: u8 = 6;
 /// 7: rollback or fork.
 pub const ROLLBACK: u8 = 7;
 /// 8: drift in a class the policy wants accepted, not accepted.
-#[allow(dead_code, reason = "used by import's drift gate, wired next")]
+#[allow(
+    dead_code,
+    reason = "the table of codes; import takes it from Failure::exit_code"
+)]
 pub const DRIFT: u8 = 8;
 /// 10: I/O.
 pub const IO: u8 = 10;
@@ -50,6 +56,17 @@ pub fn classify(err: &anyhow::Error) -> (u8, Option<&'static str>) {
         }
         if let Some(e) = cause.downcast_ref::<lbom::import::StoreError>() {
             return classify_store(e);
+        }
+        if let Some(e) = cause.downcast_ref::<lbom::diff::LoadError>() {
+            use lbom::diff::LoadError as E;
+            return match e {
+                E::Bundle { failure, .. } => (failure.exit_code(), None),
+                E::Io { .. } => (IO, None),
+                E::Store(s) => classify_store(s),
+                E::Scan(_) => (MALFORMED, None),
+                E::NeedsChannel { .. } => (USAGE, None),
+                _ => (IO, None),
+            };
         }
         if let Some(e) = cause.downcast_ref::<lbom::verify::policy::PolicyError>() {
             return if e.is_io() { (IO, None) } else { (USAGE, None) };

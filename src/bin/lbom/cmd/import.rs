@@ -41,11 +41,13 @@ pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
         lbom::import::import(&args.bundle, &args.into, &policy, &options, |sink, ctx| {
             lbom::verify::verify(&args.bundle, &policy, ctx, sink)
         })?;
-    let (report, code) = match &outcome {
-        ImportOutcome::Refused { report } => {
-            (report, report.failure().map_or(exit::IO, |f| f.exit_code()))
-        }
-        ImportOutcome::Imported { report, .. } => (report, exit::SUCCESS),
+    let (report, drift, code) = match &outcome {
+        ImportOutcome::Refused { report, drift } => (
+            report,
+            drift.as_ref(),
+            report.failure().map_or(exit::IO, |f| f.exit_code()),
+        ),
+        ImportOutcome::Imported { report, drift, .. } => (report, drift.as_ref(), exit::SUCCESS),
     };
     let mut out = Output::open(None)?;
     match args.format {
@@ -60,6 +62,7 @@ pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
                 "imported": matches!(outcome, ImportOutcome::Imported { .. }),
                 "exit_code": code,
                 "committed": committed,
+                "drift": drift,
                 "checks": report.checks,
             });
             serde_json::to_writer_pretty(&mut *out.writer(), &json)?;
@@ -67,6 +70,11 @@ pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
         }
         ReportFormat::Text => {
             super::verify::write_checks(report, out.writer())?;
+            if let Some(d) = drift.filter(|d| !d.is_empty()) {
+                writeln!(out.writer())?;
+                lbom::diff::render_text(d, out.writer())?;
+                writeln!(out.writer())?;
+            }
             let line = match &outcome {
                 ImportOutcome::Refused { .. } => format!(
                     "REFUSED {}: nothing in {} changed (exit {code})",

@@ -2,6 +2,7 @@
 //! renders the result.
 
 mod audit;
+mod diff;
 mod import;
 mod inspect;
 mod keygen;
@@ -25,6 +26,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Inspect(args) => inspect::run(args),
         Command::Verify(args) => verify::run(args, cli.quiet),
         Command::Import(args) => import::run(args, cli.quiet),
+        Command::Diff(args) => diff::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Rollback(args) => rollback::run(args),
         Command::Log(args) => log::run(args),

@@ -139,8 +139,13 @@ pub(crate) fn write_new_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Make an open file read-only and flush it to disk.
 pub(crate) fn seal_file(file: &File) -> io::Result<()> {
-    file.set_permissions(Permissions::from_mode(FILE_MODE))?;
+    make_read_only(file)?;
     file.sync_all()
+}
+
+/// Make an open file read-only (the fsync is the caller's).
+pub(crate) fn make_read_only(file: &File) -> io::Result<()> {
+    file.set_permissions(Permissions::from_mode(FILE_MODE))
 }
 
 /// fsync a folder, so the entries created, renamed or removed in it last.

@@ -26,6 +26,7 @@ pub mod describe;
 pub mod diff;
 pub mod envelope;
 pub mod error;
+pub mod filelock;
 pub mod import;
 pub mod inspect;
 pub mod limits;

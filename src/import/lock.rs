@@ -1,12 +1,12 @@
 //! The store lock and the recovery every writer runs under it.
 //!
 //! Writers (import, rollback) hold an exclusive `flock` on `STORE/.lock`
-//! (std `File::try_lock`, as `lbom sign` locks a bundle) for their whole
+//! (`filelock::ExclusiveLock`, as `lbom sign` locks a bundle) for their whole
 //! run; a second writer is refused at once rather than queued. Readers
 //! (`audit`, `log`, `channel_state`) take no lock: every state a writer can
 //! leave is a consistent one (docs/store.md, "Commit protocol").
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io;
 use std::ops::Deref;
 use std::os::unix::fs::OpenOptionsExt as _;
@@ -17,12 +17,13 @@ use super::layout::{CURRENT_TMP, HISTORY, LOCK, RECORD, Store};
 use super::record::{
     HistoryAction, HistoryEntry, ImportRecord, append_history, read_history, truncate_torn,
 };
+use crate::filelock::ExclusiveLock;
 
 /// A store held under its exclusive lock; released on drop.
 #[derive(Debug)]
 pub struct LockedStore {
     store: Store,
-    _lock: File,
+    _lock: ExclusiveLock,
 }
 
 impl Deref for LockedStore {
@@ -46,15 +47,14 @@ impl Store {
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&path)
             .map_err(io_at(&path))?;
-        match file.try_lock() {
-            Ok(()) => Ok(LockedStore {
+        match ExclusiveLock::try_new(file).map_err(io_at(&path))? {
+            Some(lock) => Ok(LockedStore {
                 store: self.clone(),
-                _lock: file,
+                _lock: lock,
             }),
-            Err(fs::TryLockError::WouldBlock) => Err(StoreError::Locked {
+            None => Err(StoreError::Locked {
                 path: self.root().to_path_buf(),
             }),
-            Err(fs::TryLockError::Error(e)) => Err(io_at(&path)(e)),
         }
     }
 }

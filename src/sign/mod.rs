@@ -18,6 +18,7 @@ pub use key::{SigningKey, key_file_paths, keygen, load_public_key, write_key_fil
 use crate::bundle::chain::{self, LinkInfo, LinkPredicate, PreviousLink};
 use crate::bundle::{self, ReadLimits, layout, read, tar};
 use crate::envelope::{Envelope, PAYLOAD_TYPE_IN_TOTO, Signature};
+use crate::filelock::ExclusiveLock;
 
 /// Errors of key handling and signing.
 #[derive(Debug, thiserror::Error)]
@@ -131,21 +132,17 @@ pub(crate) fn append_link(
         path: path.to_path_buf(),
         source,
     };
-    let mut file = OpenOptions::new()
+    let opened_file = OpenOptions::new()
         .read(true)
         .write(true)
         .open(path)
         .map_err(io)?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(bundle::Error::Locked {
-                path: path.to_path_buf(),
-            }
-            .into());
+    let Some(mut file) = ExclusiveLock::try_new(opened_file).map_err(io)? else {
+        return Err(bundle::Error::Locked {
+            path: path.to_path_buf(),
         }
-        Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
-    }
+        .into());
+    };
     let limits = ReadLimits::default();
     let file_len = file.metadata().map_err(io)?.len();
     let (opened, repaired_at) = open_or_repair(path, &mut file, file_len, &limits)?;

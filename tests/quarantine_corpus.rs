@@ -1,0 +1,377 @@
+//! The committed hostile-bundle corpus (tests/vectors/quarantine/): small
+//! files a second implementation, or a later version of lbom, can be run
+//! against without Python or the generators. `index.json` lists each file,
+//! its class, the expected verdict, exit code and failing check.
+//!
+//! Written by `write_corpus` below (run on purpose:
+//! `LBOM_WRITE_CORPUS=1 cargo test --test quarantine_corpus -- --ignored`)
+//! from a small base bundle signed by the demo keys: every class of
+//! tests/tools/quarantine_hostile.py, and the zstd bombs of
+//! tests/tamper/mod.rs. Files over 50 KiB are skipped and listed under
+//! `skipped` in the index.
+
+mod common;
+mod tamper;
+
+use std::path::{Path, PathBuf};
+
+use common::{TestResult, fail, python_tool, repo, run_bounded};
+use tamper::Keys;
+use tamper::harness::{self, Sandbox, judge_report};
+
+/// Largest corpus file.
+const MAX_FILE_BYTES: usize = 50 << 10;
+
+/// Largest corpus in total.
+const MAX_TOTAL_BYTES: usize = 3 << 20;
+
+fn corpus_dir() -> PathBuf {
+    repo().join("tests/vectors/quarantine")
+}
+
+/// One indexed file.
+struct Item {
+    file: String,
+    class: String,
+    code: i32,
+    checks: Vec<String>,
+}
+
+fn read_index() -> Result<Vec<Item>, Box<dyn std::error::Error>> {
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(corpus_dir().join("index.json"))?)?;
+    let files = v
+        .get("files")
+        .and_then(serde_json::Value::as_array)
+        .ok_or_else(|| fail("index.json has no files list"))?;
+    files
+        .iter()
+        .map(|c| {
+            let s = |k: &str| {
+                c.get(k)
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| fail(format!("entry without {k}: {c}")))
+            };
+            Ok(Item {
+                file: s("file")?,
+                class: s("class")?,
+                code: c
+                    .get("code")
+                    .and_then(serde_json::Value::as_i64)
+                    .and_then(|n| i32::try_from(n).ok())
+                    .ok_or_else(|| fail(format!("entry without code: {c}")))?,
+                checks: c
+                    .get("checks")
+                    .and_then(serde_json::Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+fn verify_args<'a>(file: &'a Path, policy: &'a Path) -> Vec<&'a std::ffi::OsStr> {
+    vec![
+        "verify".as_ref(),
+        file.as_os_str(),
+        "--policy".as_ref(),
+        policy.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]
+}
+
+#[test]
+fn corpus_is_small_and_indexed() -> TestResult {
+    let items = read_index()?;
+    assert!(items.len() >= 40, "only {} files indexed", items.len());
+    let mut total = 0usize;
+    let mut listed: Vec<String> = items.iter().map(|i| i.file.clone()).collect();
+    for i in &items {
+        let len = usize::try_from(std::fs::metadata(corpus_dir().join(&i.file))?.len())?;
+        assert!(len <= MAX_FILE_BYTES, "{} is {len} bytes", i.file);
+        total = total.saturating_add(len);
+        assert!(!i.checks.is_empty() || i.code == 0, "{}: no check", i.file);
+    }
+    assert!(total <= MAX_TOTAL_BYTES, "corpus is {total} bytes");
+    // Every .lbom in the folder is indexed (nothing silently unchecked).
+    listed.sort();
+    let mut present: Vec<String> = std::fs::read_dir(corpus_dir())?
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".lbom"))
+        .collect();
+    present.sort();
+    assert_eq!(present, listed);
+    Ok(())
+}
+
+/// `lbom verify` on every file, under a 512 MiB address-space cap and a
+/// time bound: the indexed exit code, and the indexed check fails first.
+#[test]
+fn verify_gives_the_indexed_verdict_for_every_corpus_file() -> TestResult {
+    let sb = Sandbox::new()?;
+    let policy = corpus_dir().join("policy.toml");
+    let mut problems = Vec::new();
+    let items = read_index()?;
+    for i in &items {
+        let file = corpus_dir().join(&i.file);
+        let run = run_bounded(
+            &mut sb.lbom_capped(verify_args(&file, &policy)),
+            harness::TIME_LIMIT,
+        )?;
+        let code = run.code().unwrap_or(-1);
+        if code != i.code {
+            problems.push(format!(
+                "{} ({}): exit {code}, expected {}: {}",
+                i.file,
+                i.class,
+                i.code,
+                run.stderr.trim()
+            ));
+            continue;
+        }
+        let checks: Vec<&'static str> = i
+            .checks
+            .iter()
+            .map(|x| &*Box::leak(x.clone().into_boxed_str()))
+            .collect();
+        let verdict = judge_report(&run.json()?, i.code, &checks, true);
+        if !verdict.is_empty() {
+            problems.push(format!("{}: {verdict}", i.file));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} of {} wrong:\n{}",
+        problems.len(),
+        items.len(),
+        problems.join("\n")
+    );
+    Ok(())
+}
+
+/// `lbom import` of a sample (every fifth file, and every refusal class
+/// other than structure) into a fresh store: the indexed code, and the
+/// staging folder left empty.
+#[test]
+fn import_refuses_a_sample_and_leaves_staging_empty() -> TestResult {
+    let policy = corpus_dir().join("policy.toml");
+    let items = read_index()?;
+    let mut problems = Vec::new();
+    for (n, i) in items.iter().enumerate() {
+        if n % 5 != 0 && i.code == 3 {
+            continue;
+        }
+        let sb = Sandbox::new()?;
+        let file = corpus_dir().join(&i.file);
+        let run = run_bounded(
+            &mut sb.lbom_capped([
+                "import".as_ref(),
+                file.as_os_str(),
+                "--into".as_ref(),
+                sb.store.as_os_str(),
+                "--policy".as_ref(),
+                policy.as_os_str(),
+            ]),
+            harness::TIME_LIMIT,
+        )?;
+        if run.code() != Some(i.code) {
+            problems.push(format!(
+                "{}: import exit {:?}, expected {}: {}",
+                i.file,
+                run.code(),
+                i.code,
+                run.stderr.trim()
+            ));
+        }
+        if i.code != 0
+            && let Err(e) = sb.staging_is_clean()
+        {
+            problems.push(format!("{}: {e}", i.file));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    Ok(())
+}
+
+/// The corpus policy: the demo keys (committed in keys/), both roles
+/// required, every format the base holds, and no age limit, so that the
+/// committed files keep their verdict as time passes.
+const POLICY: &str = r#"# Policy for the committed hostile corpus (tests/quarantine_corpus.rs).
+# Trusts the PUBLIC demo keys: test use only.
+version = 1
+
+[[keys]]
+name = "maintainer"
+public_key = "../../../keys/demo-maintainer.pub"
+roles = ["maintainer"]
+
+[[keys]]
+name = "transfer"
+public_key = "../../../keys/demo-transfer.pub"
+roles = ["transfer"]
+
+[signatures]
+required_roles = ["maintainer", "transfer"]
+
+[content]
+allowed_formats = ["gguf", "safetensors", "json", "unknown"]
+
+[time]
+max_age = "none"
+"#;
+
+/// Regenerate the corpus. Deterministic except the bombs' link times.
+#[test]
+#[ignore = "writes tests/vectors/quarantine/; run with LBOM_WRITE_CORPUS=1 on purpose"]
+fn write_corpus() -> TestResult {
+    if std::env::var_os("LBOM_WRITE_CORPUS").is_none() {
+        return Err(fail("set LBOM_WRITE_CORPUS=1 to rewrite the corpus"));
+    }
+    let out = corpus_dir();
+    std::fs::create_dir_all(&out)?;
+    for e in std::fs::read_dir(&out)? {
+        let p = e?.path();
+        if p.extension().is_some_and(|x| x == "lbom") {
+            std::fs::remove_file(p)?;
+        }
+    }
+    std::fs::write(out.join("policy.toml"), POLICY)?;
+    let keys = Keys::load(&repo())?;
+    let work = tempfile::tempdir()?;
+    let created = jiff::Timestamp::from_second(1_767_225_600)?; // 2026-01-01T00:00:00Z
+    let link = jiff::Timestamp::from_second(1_767_225_660)?;
+    let t = repo().join("fixtures/safetensors/tiny-llama");
+    let spec = tamper::PackSpec {
+        // config.json is stored zstd under `auto` (the bombs replace it).
+        inputs: vec![
+            t.join("config.json"),
+            t.join("extra_dtypes.safetensors"),
+            t.join("generation_config.json"),
+        ],
+        name: "corpus",
+        channel: "main",
+        sequence: None,
+        previous: None,
+        created,
+        expires: None,
+        compress: lbom::bundle::Compression::Auto,
+    };
+    let base_path = work.path().join("base.lbom");
+    let base = tamper::pack_and_sign(
+        &spec,
+        &base_path,
+        &[
+            (&keys.maintainer, "maintainer"),
+            (&keys.transfer, "transfer"),
+        ],
+        link,
+    )?;
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    let mut total = 0usize;
+    let mut add = |file: String,
+                   class: String,
+                   source: &str,
+                   code: i32,
+                   checks: Vec<String>,
+                   bytes: &[u8]|
+     -> TestResult {
+        if bytes.len() > MAX_FILE_BYTES {
+            skipped
+                .push(serde_json::json!({"class": class, "source": source, "bytes": bytes.len()}));
+            return Ok(());
+        }
+        std::fs::write(out.join(&file), bytes)?;
+        total = total.saturating_add(bytes.len());
+        files.push(serde_json::json!({
+            "file": file,
+            "class": class,
+            "source": source,
+            "verdict": if code == 0 { "accept" } else { "refuse" },
+            "code": code,
+            "checks": checks,
+        }));
+        Ok(())
+    };
+    add(
+        "control-base.lbom".into(),
+        "the untouched base bundle (control)".into(),
+        "tests/quarantine_corpus.rs",
+        0,
+        Vec::new(),
+        &base,
+    )?;
+    let gen_out = work.path().join("hostile");
+    python_tool(
+        "quarantine_hostile.py",
+        &[base_path.as_os_str(), gen_out.as_os_str()],
+    )?;
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(gen_out.join("index.json"))?)?;
+    for c in index.as_array().ok_or_else(|| fail("generator index"))? {
+        let name = c
+            .get("name")
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| fail("case name"))?;
+        let what = c
+            .get("what")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("");
+        let code = c
+            .get("code")
+            .and_then(serde_json::Value::as_i64)
+            .and_then(|n| i32::try_from(n).ok())
+            .ok_or_else(|| fail("case code"))?;
+        let checks = c
+            .get("checks")
+            .and_then(serde_json::Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let bytes = std::fs::read(gen_out.join(format!("{name}.lbom")))?;
+        add(
+            format!("hostile-{name}.lbom"),
+            format!("{name}: {what}"),
+            "tests/tools/quarantine_hostile.py",
+            code,
+            checks,
+            &bytes,
+        )?;
+    }
+    for b in tamper::bombs(&base, &keys)? {
+        let slug: String = b
+            .name
+            .chars()
+            .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' })
+            .collect();
+        add(
+            format!("bomb-{slug}.lbom"),
+            format!("zstd bomb: {}", b.name),
+            "tests/tamper/mod.rs::bombs",
+            b.code,
+            b.checks.iter().map(|s| (*s).to_owned()).collect(),
+            &b.bytes,
+        )?;
+    }
+    let index = serde_json::json!({
+        "about": "hostile bundles for lbom verify/import; regenerate with LBOM_WRITE_CORPUS=1 cargo test --test quarantine_corpus -- --ignored write_corpus",
+        "policy": "policy.toml",
+        "files": files,
+        "skipped": skipped,
+        "total_bytes": total,
+    });
+    let mut text = serde_json::to_string_pretty(&index)?;
+    text.push('\n');
+    std::fs::write(out.join("index.json"), text)?;
+    Ok(())
+}

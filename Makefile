@@ -9,7 +9,7 @@ export LBOM_VENV
 DEMO := out/demo
 LBOM := $(or $(CARGO_TARGET_DIR),target)/debug/lbom
 
-.PHONY: test venv fmt-check clippy cargo-test demo fixtures bench fuzz
+.PHONY: test venv fmt-check clippy cargo-test demo fixtures bench bench-peers bench-smoke bench-micro fuzz
 
 venv:
 	tests/tools/setup-venv.sh
@@ -71,13 +71,29 @@ demo:
 fixtures: venv
 	fixtures/generate.sh
 
-## bench: release build; scan, pack, verify, import vs openssl / sha256sum / tar, header-only scan, sign, peak RSS
-## (LBOM_BENCH_MB=8 for a smoke run of seconds; LBOM_BENCH_STRICT=1 to fail on a missed target)
-bench:
+## bench: release build, peers (tests/bench/setup-peers.sh: b3sum, model_signing), then every
+## benchmark in one run (tests/bench/run_all.sh) ending in one table: scan, header-only scan, pack,
+## sign, verify, import vs openssl / sha256sum / b3sum / tar / model_signing, with peak RSS.
+## LBOM_BENCH_MB (default 2048), LBOM_BENCH_RUNS (default 3); LBOM_BENCH_STRICT=1 fails on a missed target
+bench: bench-peers
 	$(CARGO) build --release --quiet
-	LBOM_BIN=$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/release/lbom tests/bench/scan_bench.sh
-	LBOM_BIN=$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/release/lbom tests/bench/pack_bench.sh
-	LBOM_BIN=$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/release/lbom tests/bench/quarantine_bench.sh
+	LBOM_BIN=$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/release/lbom tests/bench/run_all.sh
+
+## bench-peers: install the benchmark's optional peers (b3sum; model-signing in its own venv)
+bench-peers:
+	tests/bench/setup-peers.sh
+
+## bench-smoke: the whole harness on 8 MiB, one run each, with the debug build and whatever peers
+## are installed: fails only when a command does not run (no timing asserted; CI)
+bench-smoke:
+	$(CARGO) build --quiet
+	LBOM_BIN=$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/debug/lbom LBOM_BENCH_MB=8 LBOM_BENCH_RUNS=1 \
+	    LBOM_BENCH_WARMUP=0 LBOM_BENCH_SCALING=0 LBOM_BENCH_STRICT=0 tests/bench/run_all.sh
+
+## bench-micro: criterion micro-benchmarks (benches/micro.rs): SHA-256, GGUF and safetensors
+## headers, a 10,000-entry manifest
+bench-micro:
+	$(CARGO) bench --bench micro
 
 ## fuzz: every cargo-fuzz target for FUZZ_SECONDS each (default 60), seeded by fuzz/seed.sh;
 ## crash inputs land in fuzz/artifacts/<target>/ and the run stops with an error

@@ -41,15 +41,18 @@ timed() {
 }
 
 # median_seconds [-p PREP] CMD...: PREP (a function name, untimed) before each
-# run; one discarded warm-up run, then the median of $runs. Sets $med
+# run; one discarded warm-up run (none with LBOM_BENCH_WARMUP=0, for smoke
+# runs), then the median of $runs. Sets $med
 # (seconds) and $max_rss (largest peak RSS seen, KiB). Not for $(...): it sets
 # globals.
 median_seconds() {
     local prep=":"
     if [[ "$1" == -p ]]; then prep="$2"; shift 2; fi
     max_rss=0
-    $prep
-    timed "$@" || return 1
+    if [[ "${LBOM_BENCH_WARMUP:-1}" != 0 ]]; then
+        $prep
+        timed "$@" || return 1
+    fi
     local times=() i
     for ((i = 0; i < runs; i++)); do
         $prep
@@ -57,4 +60,38 @@ median_seconds() {
         times+=("$last_secs")
     done
     med=$(printf '%s\n' "${times[@]}" | median)
+}
+
+# ---- the summary table (tests/bench/run_all.sh) -------------------------------
+rss_cap_kib=$((64 * 1024))
+# record COMMAND LBOM_S PEER PEER_S TARGET [RSS_KIB]: one row of the summary
+# table, appended to $LBOM_BENCH_RESULTS when run_all.sh set it. RATIO is
+# PEER_S / LBOM_S: lbom's throughput over the peer's on the same bytes (> 1:
+# lbom is faster). TARGET is a minimum ratio (0.95), "<S" for an absolute
+# time limit in seconds, or "-" for none. The row FAILs on a missed target
+# or a peak RSS >= 64 MiB; "info" when neither applies. LBOM_S or PEER_S
+# "ERROR" records a command that did not run.
+record() {
+    local cmd="$1" ls="$2" peer="$3" ps="$4" target="$5" rss="${6:--}" ratio="-" status=PASS checked=0
+    if [[ "$ls" == ERROR || "$ps" == ERROR ]]; then
+        status=ERROR
+    else
+        if [[ "$ps" != - ]]; then ratio=$(calc "$ps / $ls"); fi
+        if [[ "$target" == "<"* ]]; then
+            checked=1
+            [[ "$(calc "$ls < ${target#<}")" == 1 ]] || status=FAIL
+        elif [[ "$target" != - && "$ratio" != - ]]; then
+            checked=1
+            [[ "$(calc "$ratio >= $target")" == 1 ]] || status=FAIL
+        fi
+        if [[ "$rss" != - ]]; then
+            checked=1
+            [[ "$(calc "$rss < $rss_cap_kib")" == 1 ]] || status=FAIL
+        fi
+        ((checked)) || status=info
+    fi
+    if [[ -n "${LBOM_BENCH_RESULTS:-}" ]]; then
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$cmd" "$ls" "$peer" "$ps" "$ratio" "$target" "$status" "$rss" \
+            >>"$LBOM_BENCH_RESULTS"
+    fi
 }

@@ -1,9 +1,10 @@
 """Write the benchmark's model folder: valid safetensors files of random weights.
 
-    make_models.py DIR TOTAL_MIB [EXTRA_MIB]
+    make_models.py DIR TOTAL_MIB [EXTRA_MIB [SMALL_KIB]]
 
-Four large files hold 80 % of TOTAL_MIB and 1 MiB files the rest, so a scan
-parses what it hashes and the file count matters. With EXTRA_MIB, one more
+Four large files hold 80 % of TOTAL_MIB and SMALL_KIB files (default 1024,
+1 MiB) the rest, so a scan parses what it hashes and the file count matters:
+2048 MiB gives 4 files of 410 MiB and 410 of 1 MiB. With EXTRA_MIB, one more
 file of that size goes to DIR/../extra.safetensors (the sign benchmark's
 multi-GB bundle packs DIR and it). Python's standard library only.
 """
@@ -30,11 +31,12 @@ def main():
     large = total * 8 // 10 // 4
     for i in range(4):
         write(os.path.join(out, f"large-{i}.safetensors"), large)
-    small, i = 1 << 20, 0
+    small_kib = int(sys.argv[4]) if len(sys.argv) > 4 else 1024
+    small, i = small_kib << 10, 0
     rest = total - 4 * large
     while rest > 0:
         n = min(small, rest)
-        write(os.path.join(out, f"small-{i:04d}.safetensors"), n)
+        write(os.path.join(out, f"small-{i:05d}.safetensors"), n)
         rest -= n
         i += 1
     if len(sys.argv) > 3 and int(sys.argv[3]) > 0:

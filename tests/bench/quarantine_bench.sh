@@ -4,7 +4,8 @@
 #
 #   tests/bench/quarantine_bench.sh      (make bench runs it after pack_bench.sh)
 #
-# 1. The same folder as scan_bench.sh (LBOM_BENCH_MB MiB, default 1024), packed
+# 1. The same folder as scan_bench.sh (LBOM_BENCH_MB MiB, default 2048, or
+#    LBOM_BENCH_DATA), packed
 #    with --compress none and signed with a fresh key; a policy trusting it.
 # 2. `openssl dgst -sha256` over the bundle file (the bytes verify reads).
 # 3. `lbom verify` of the bundle; `sha256sum -c` over the extracted files (what
@@ -19,7 +20,7 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-total_mb="${LBOM_BENCH_MB:-1024}"
+total_mb="${LBOM_BENCH_MB:-2048}"
 runs="${LBOM_BENCH_RUNS:-3}"
 strict="${LBOM_BENCH_STRICT:-0}"
 rss_cap_kib=$((64 * 1024))
@@ -40,14 +41,20 @@ if ((avail_mb < need_mb)); then
     say "quarantine_bench: needs ${need_mb} MiB free in $work, has ${avail_mb}; lower LBOM_BENCH_MB" >&2
     exit 1
 fi
-data="$work/models"
-mkdir -p "$data"
-python3 "$repo/tests/bench/make_models.py" "$data" "$total_mb" 0
+if [[ -n "${LBOM_BENCH_DATA:-}" ]]; then
+    data="$LBOM_BENCH_DATA"
+    own_data=0
+else
+    data="$work/models"
+    own_data=1
+    mkdir -p "$data"
+    python3 "$repo/tests/bench/make_models.py" "$data" "$total_mb" 0
+fi
 "$lbom" keygen --quiet "$work/bench" >/dev/null
 bundle="$work/b.lbom"
 "$lbom" pack --quiet --compress none --name bench --channel bench -o "$bundle" "$data" \
     --key "$work/bench.key" --role maintainer >/dev/null
-rm -rf "$data"
+((own_data)) && rm -rf "$data"
 "$lbom" policy init -o "$work/policy.toml" --trust "bench=$work/bench.pub:maintainer" >/dev/null
 sync
 bytes=$(stat -c %s "$bundle")
@@ -69,9 +76,11 @@ row() { # LABEL SECONDS [PEER_MBPS]
 
 if median_seconds openssl dgst -sha256 "$bundle"; then
     ssl=$(mbps "$med")
+    ssl_s=$med
     row "openssl dgst -sha256 (bundle)" "$med"
 else
     say "openssl: failed to run" >&2
+    record "verify" - "openssl dgst -sha256" ERROR 0.85
     exit 1
 fi
 
@@ -82,8 +91,11 @@ if median_seconds "$lbom" verify --quiet "$bundle" --policy "$work/policy.toml";
     r=$(calc "$(mbps "$med") / $ssl")
     pass_fail "verify/openssl" "$(calc "$r >= 0.85")" "$(printf %.2f "$r")x (target >= 0.85x)"
     rss_line "verify" "$max_rss"
+    verify_rss=$max_rss
+    record "verify" "$med" "openssl dgst -sha256 (bundle)" "$ssl_s" 0.85 "$max_rss"
 else
     pass_fail "verify" 0 "lbom verify failed"
+    record "verify" ERROR "openssl dgst -sha256 (bundle)" "$ssl_s" 0.85
     lbom_verify=""
 fi
 
@@ -101,7 +113,10 @@ if median_seconds bash -c "cd '$extracted' && sha256sum --quiet -c '$work/SHA256
     row "sha256sum -c (extracted files)" "$med"
     if [[ -n "$lbom_verify" ]]; then
         say "      lbom verify is $(printf %.2f "$(calc "$med / $lbom_verify")")x faster than sha256sum -c"
+        record "verify" "$lbom_verify" "sha256sum -c (extracted)" "$med" - "$verify_rss"
     fi
+else
+    record "verify" "${lbom_verify:-ERROR}" "sha256sum -c (extracted)" ERROR -
 fi
 rm -rf "$extracted"
 
@@ -114,8 +129,11 @@ if median_seconds -p fresh_store "$lbom" import --quiet "$bundle" --into "$store
     r=$(calc "$(mbps "$med") / $ssl")
     pass_fail "import/openssl" "$(calc "$r >= 0.7")" "$(printf %.2f "$r")x (target >= 0.7x)"
     rss_line "import" "$max_rss"
+    import_rss=$max_rss
+    record "import" "$med" "openssl dgst -sha256 (bundle)" "$ssl_s" 0.7 "$max_rss"
 else
     pass_fail "import" 0 "lbom import failed"
+    record "import" ERROR "openssl dgst -sha256 (bundle)" "$ssl_s" 0.7
     lbom_import=""
 fi
 fresh_store
@@ -124,8 +142,12 @@ if median_seconds -p fresh_extract bash -c "tar -xf '$bundle' -C '$extracted' &&
     row "tar -x && sha256sum -c" "$med"
     if [[ -n "$lbom_import" ]]; then
         say "      lbom import is $(printf %.2f "$(calc "$med / $lbom_import")")x faster than tar -x + sha256sum -c"
+        record "import" "$lbom_import" "tar -x + sha256sum -c" "$med" - "$import_rss"
     fi
+else
+    record "import" "${lbom_import:-ERROR}" "tar -x + sha256sum -c" ERROR -
 fi
+rm -rf "$extracted"
 
 if [[ "$failed" == 1 && "$strict" == 1 ]]; then
     exit 1

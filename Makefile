@@ -9,7 +9,7 @@ export LBOM_VENV
 DEMO := out/demo
 LBOM := $(or $(CARGO_TARGET_DIR),target)/debug/lbom
 
-.PHONY: test venv fmt-check clippy cargo-test demo fixtures bench bench-peers bench-smoke bench-micro fuzz
+.PHONY: test venv fmt-check clippy cargo-test demo fixtures bench bench-peers bench-smoke bench-micro fuzz fuzz-smoke
 
 venv:
 	tests/tools/setup-venv.sh
@@ -24,8 +24,9 @@ cargo-test: venv
 	$(CARGO) test --all-targets
 	$(CARGO) test --doc
 
-## test: venv, formatting, lints, every test (unit, integration, validators, doc tests)
-test: venv fmt-check clippy cargo-test
+## test: venv, formatting, lints, every test (unit, integration, validators, doc tests, criterion
+## benches run once), the bench harness on 8 MiB (no timing asserted) and every fuzz target for 15 s
+test: venv fmt-check clippy cargo-test bench-smoke fuzz-smoke
 
 ## demo: scan fixtures/ in every format, pack + sign + countersign, verify, import, audit (out/demo/)
 demo:
@@ -85,7 +86,7 @@ bench-peers:
 
 ## bench-smoke: the whole harness on 8 MiB, one run each, with the debug build and whatever peers
 ## are installed: fails only when a command does not run (no timing asserted; CI)
-bench-smoke:
+bench-smoke: bench-peers
 	$(CARGO) build --quiet
 	LBOM_BIN=$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/debug/lbom LBOM_BENCH_MB=8 LBOM_BENCH_RUNS=1 \
 	    LBOM_BENCH_WARMUP=0 LBOM_BENCH_SCALING=0 LBOM_BENCH_STRICT=0 tests/bench/run_all.sh
@@ -98,7 +99,7 @@ bench-micro:
 ## fuzz: every cargo-fuzz target for FUZZ_SECONDS each (default 60), seeded by fuzz/seed.sh;
 ## crash inputs land in fuzz/artifacts/<target>/ and the run stops with an error
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := gguf_header safetensors_header pickle_scan inspect_any bundle_reader envelope_link key_files
+FUZZ_TARGETS := gguf_header safetensors_header pickle_scan inspect_any bundle_reader envelope_link key_files policy_file
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	fuzz/seed.sh
@@ -106,3 +107,8 @@ fuzz:
 	    RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$t fuzz/corpus/$$t -- \
 	        -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -timeout=10 ; \
 	done
+
+## fuzz-smoke: what CI runs: every target for 15 s (a crash, leak, OOM over 1 GiB or a 10 s
+## input fails the build; its input is left in fuzz/artifacts/<target>/)
+fuzz-smoke:
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=15

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{
-    TestResult, fail, field, file_name, findings, fixture, lbom, lbom_capped, python_tool, rank,
-    repo, reports, run_bounded, scan_json, venv, venv_tool,
+    TestResult, fail, field, file_name, findings, fixture, lbom, python_tool, rank, repo,
+    run_bounded, scan_json, venv, venv_tool,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -595,86 +595,8 @@ fn every_hostile_file_is_an_error_finding_in_bounded_time() -> TestResult {
     venv()?;
     let dir = tempfile::tempdir()?;
     python_tool("hostile.py", &[dir.path().as_os_str()])?;
-    let index: Value = serde_json::from_slice(&std::fs::read(dir.path().join("index.json"))?)?;
-    let cases = field(&index, "cases")
-        .as_array()
-        .ok_or_else(|| fail("index.json has no cases"))?;
-    assert!(cases.len() > 50, "only {} hostile cases", cases.len());
-    let mut problems = vec![];
-    let mut weak = vec![];
-    for c in cases {
-        let rel = field(c, "file").as_str().unwrap_or_default();
-        let code = field(c, "code").as_str().unwrap_or_default();
-        let severity = field(c, "severity").as_str().unwrap_or("error");
-        let also: Vec<&str> = field(c, "also")
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        let prefix = code.split('.').next().unwrap_or_default();
-        let path = dir.path().join(rel);
-        let args = [
-            OsStr::new("scan"),
-            os(&path),
-            OsStr::new("--format"),
-            OsStr::new("json"),
-            OsStr::new("--fail-on"),
-            OsStr::new(severity),
-        ];
-        let run = match run_bounded(&mut lbom_capped(args), HOSTILE_TIME_LIMIT) {
-            Ok(run) => run,
-            Err(e) => {
-                problems.push(format!("{rel}: {e}"));
-                continue;
-            }
-        };
-        if run.code() != Some(1) {
-            problems.push(format!(
-                "{rel}: exit {:?} with --fail-on {severity}, want 1; stderr: {}",
-                run.code(),
-                run.stderr.trim()
-            ));
-        }
-        let report = match run.json() {
-            Ok(v) => reports(v),
-            Err(e) => {
-                problems.push(format!("{rel}: {e}"));
-                continue;
-            }
-        };
-        let found: Vec<(String, String, String)> = report
-            .iter()
-            .flat_map(findings)
-            .filter(|(_, s, _)| rank(s) >= rank(severity))
-            .collect();
-        if found
-            .iter()
-            .any(|(c, _, _)| c == code || also.contains(&c.as_str()))
-        {
-            continue;
-        }
-        if let Some((c, _, m)) = found
-            .iter()
-            .find(|(c, _, _)| c.starts_with(&format!("{prefix}.")))
-        {
-            weak.push(format!("{rel}: want {code}, got {c} ({m})"));
-        } else {
-            problems.push(format!(
-                "{rel}: no {severity} finding {code} (or {prefix}.*); findings: {found:?}"
-            ));
-        }
-    }
-    for w in &weak {
-        eprintln!("prefix match only: {w}");
-    }
-    assert!(
-        problems.is_empty(),
-        "{} of {} hostile cases failed:\n{}",
-        problems.len(),
-        cases.len(),
-        problems.join("\n")
-    );
+    let cases = common::hostile_models::check(dir.path(), HOSTILE_TIME_LIMIT)?;
+    assert!(cases > 50, "only {cases} hostile cases");
     Ok(())
 }
 

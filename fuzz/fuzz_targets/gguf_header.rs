@@ -1,10 +1,10 @@
 //! The GGUF reader on arbitrary bytes: must return (findings, not panics),
 //! and must not allocate beyond what the input length justifies.
+//!
+//! The body lives in fuzz/checks.rs, shared with tests/fuzz_regressions.rs.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
-use lbom::limits::Limits;
+#[allow(dead_code, reason = "each target calls one of the shared checks")]
+#[path = "../checks.rs"]
+mod checks;
 
-fuzz_target!(|data: &[u8]| {
-    let mut reader = data;
-    let _ = lbom::inspect::gguf::inspect(&mut reader, data.len() as u64, "fuzz-Q4_K_M.gguf", &Limits::default());
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::gguf_header(data));

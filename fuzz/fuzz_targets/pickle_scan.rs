@@ -1,12 +1,9 @@
 //! The pickle opcode scanner and the zip reader on arbitrary bytes.
+//!
+//! The body lives in fuzz/checks.rs, shared with tests/fuzz_regressions.rs.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
-use lbom::limits::Limits;
+#[allow(dead_code, reason = "each target calls one of the shared checks")]
+#[path = "../checks.rs"]
+mod checks;
 
-fuzz_target!(|data: &[u8]| {
-    let limits = Limits::default();
-    let mut reader = data;
-    let _ = lbom::inspect::pickle::inspect(&mut reader, data.len() as u64, "fuzz.pkl", &limits);
-    let mut cursor = std::io::Cursor::new(data);
-    let _ = lbom::inspect::pickle::inspect_zip(&mut cursor, data.len() as u64, "fuzz.pt", &limits);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::pickle_scan(data));

@@ -1,0 +1,161 @@
+//! What each fuzz target does with one input, in one place: the cargo-fuzz
+//! targets (fuzz/fuzz_targets/*.rs) call these, and so does the regression
+//! test (tests/fuzz_regressions.rs), which replays every kept crash input
+//! (tests/vectors/fuzz/<target>/) and the committed corpora through the same
+//! code on stable Rust. An input that ever crashed stays a test that way.
+//!
+//! Each function must return for any input: a panic (an `assert!` on an
+//! invariant included) is the finding.
+
+use std::io::Write;
+use std::path::Path;
+
+use lbom::bundle::ReadLimits;
+use lbom::envelope::Envelope;
+use lbom::inspect::digest::Sha256Digest;
+use lbom::inspect::{ScanOptions, SeekRead, inspect_reader};
+use lbom::limits::Limits;
+
+/// What a target does with one input.
+pub type Check = fn(&[u8]);
+
+/// The targets, by name, as `make fuzz` runs them.
+pub const TARGETS: &[(&str, Check)] = &[
+    ("gguf_header", gguf_header),
+    ("safetensors_header", safetensors_header),
+    ("pickle_scan", pickle_scan),
+    ("inspect_any", inspect_any),
+    ("bundle_reader", bundle_reader),
+    ("envelope_link", envelope_link),
+    ("key_files", key_files),
+    ("policy_file", policy_file),
+];
+
+/// The GGUF reader: findings, never panics, no allocation the input length
+/// does not justify.
+pub fn gguf_header(data: &[u8]) {
+    let mut reader = data;
+    let _ = lbom::inspect::gguf::inspect(
+        &mut reader,
+        data.len() as u64,
+        "fuzz-Q4_K_M.gguf",
+        &Limits::default(),
+    );
+}
+
+/// The safetensors reader.
+pub fn safetensors_header(data: &[u8]) {
+    let mut reader = data;
+    let _ = lbom::inspect::safetensors::inspect(
+        &mut reader,
+        data.len() as u64,
+        "fuzz.safetensors",
+        &Limits::default(),
+    );
+}
+
+/// The pickle opcode scanner and the zip reader.
+pub fn pickle_scan(data: &[u8]) {
+    let limits = Limits::default();
+    let mut reader = data;
+    let _ = lbom::inspect::pickle::inspect(&mut reader, data.len() as u64, "fuzz.pkl", &limits);
+    let mut cursor = std::io::Cursor::new(data);
+    let _ = lbom::inspect::pickle::inspect_zip(&mut cursor, data.len() as u64, "fuzz.pt", &limits);
+}
+
+/// The whole one-pass path: sniffing, dispatch, hashing and draining. The
+/// digest must always be the SHA-256 of exactly the input.
+pub fn inspect_any(data: &[u8]) {
+    let mut cursor = std::io::Cursor::new(data);
+    let random_access: Option<&mut dyn SeekRead> = Some(&mut cursor);
+    let facts = inspect_reader(
+        data,
+        data.len() as u64,
+        "fuzz.bin",
+        random_access,
+        &ScanOptions::default(),
+        &Limits::default(),
+        &mut |_| {},
+    );
+    if let Ok(facts) = facts {
+        assert_eq!(facts.sha256, Some(Sha256Digest::of(data)));
+        assert_eq!(facts.file_size_bytes, data.len() as u64);
+    }
+}
+
+/// The strict bundle reader: tar profile walk, layout against the manifest,
+/// manifest JSON, chain links.
+pub fn bundle_reader(data: &[u8]) {
+    // The reader takes a path (it seeks and reopens): one temp file per
+    // input, in memory where the machine has /dev/shm.
+    let dir = if Path::new("/dev/shm").is_dir() {
+        "/dev/shm"
+    } else {
+        "/tmp"
+    };
+    let Ok(mut file) = tempfile::NamedTempFile::new_in(dir) else {
+        return;
+    };
+    if file.write_all(data).is_err() {
+        return;
+    }
+    // Tight caps so an input cannot make an iteration slow through sheer
+    // (legal) size.
+    let limits = ReadLimits {
+        max_entries: 4096,
+        max_json_bytes: 1 << 20,
+        max_small_bytes: 1 << 16,
+    };
+    if let Ok(bundle) = lbom::bundle::open(file.path(), &limits) {
+        // Whatever parsed must be self-consistent.
+        assert_eq!(
+            bundle.manifest_sha256,
+            Sha256Digest::of(&bundle.manifest_bytes)
+        );
+        assert!(bundle.layout.end_offset <= bundle.file_len);
+    }
+    let _ = lbom::bundle::tar::walk(&mut std::io::Cursor::new(data), data.len() as u64, 4096);
+}
+
+/// DSSE envelopes and chain-link statements. A decoded envelope must
+/// re-encode to one that decodes to the same value.
+pub fn envelope_link(data: &[u8]) {
+    if let Ok(env) = Envelope::decode(data) {
+        let again = Envelope::decode(&env.encode());
+        assert_eq!(again.ok().as_ref(), Some(&env));
+        let _ = env.pae();
+    }
+    let _ = lbom::bundle::chain::parse_link("chain/0001.dsse.json", data);
+}
+
+/// Key files: SPKI public keys and PKCS#8 secret keys, plain and encrypted
+/// (only the decryption the checked KDF parameters allow).
+pub fn key_files(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(key) = lbom::envelope::PublicKey::from_pem(text) {
+        // A parsed key re-encodes to a PEM that parses to the same key id.
+        let again = key
+            .to_pem()
+            .ok()
+            .and_then(|p| lbom::envelope::PublicKey::from_pem(&p).ok());
+        assert_eq!(again.map(|k| k.key_id()), Some(key.key_id()));
+    }
+    let _ = lbom::sign::SigningKey::from_pem(text, None);
+    let _ = lbom::sign::SigningKey::from_pem(text, Some(b"fuzz"));
+}
+
+/// Policy files on arbitrary UTF-8 (relative key paths resolve under a
+/// folder that does not exist, so loading keys fails, as it should).
+pub fn policy_file(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let path = Path::new("/nonexistent/lbom-fuzz/policy.toml");
+    if let Ok(policy) = lbom::verify::policy::Policy::from_toml(text, path) {
+        // A policy that loads names its source and the digest of its text.
+        assert_eq!(policy.source.path, path);
+        assert_eq!(policy.source.sha256, Sha256Digest::of(data));
+    }
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Seed each cargo-fuzz target's corpus (fuzz/corpus/<target>/) from files in
-# the repository: model fixtures for the model readers, bundles and hostile
+# the repository: model fixtures and the hostile model corpus for the model readers, bundles and hostile
 # tars for the bundle reader, chain links for the envelope reader, key files
 # for the key reader. Run from the repository root; idempotent.
 set -euo pipefail
@@ -13,7 +13,7 @@ seed() { # TARGET FILE...
     done
     return 0
 }
-mapfile -t models < <(find fixtures -type f -size -2M \( -name '*.gguf' -o -name '*.safetensors' -o -name '*.bin' -o -name '*.pkl' -o -name '*.pt' \) | sort)
+mapfile -t models < <(find fixtures tests/vectors/models -type f -size -2M \( -name '*.gguf' -o -name '*.safetensors' -o -name '*.bin' -o -name '*.pkl' -o -name '*.pt' \) | sort)
 for t in gguf_header safetensors_header pickle_scan inspect_any; do
     seed "$t" "${models[@]}"
 done

@@ -24,6 +24,7 @@
 pub mod bundle;
 pub mod describe;
 pub mod diff;
+pub mod directio;
 pub mod envelope;
 pub mod error;
 pub mod filelock;

@@ -17,6 +17,7 @@ use super::path::{BundlePath, PathSet};
 use super::tar::TarWriter;
 use super::{Error, UnsafeInput, layout};
 use crate::describe::DocumentInfo;
+use crate::directio::{self, AlignedChunk, DIRECT_MIN_BYTES};
 use crate::inspect::digest::{Hasher, Sha256Digest};
 use crate::inspect::{ModelFacts, ScanOptions};
 use crate::limits::Limits;
@@ -188,7 +189,7 @@ pub fn pack(
     };
 
     let mut stream = Stream {
-        direct: open_direct(tmp.path(), tmp.as_file()),
+        direct: directio::open_direct(tmp.path(), tmp.as_file()),
         pool: BufferPool::default(),
         flusher: Flusher::start(tw.data().get_ref().try_clone().map_err(io_out)?)
             .map_err(io_out)?,
@@ -642,39 +643,8 @@ impl<R: Read> Read for Tee<'_, R> {
     }
 }
 
-/// Alignment of the pipeline buffers' windows: a page, more than any
-/// device's logical block, as O_DIRECT needs (see [`RawSink`]).
-const BUFFER_ALIGN: usize = 4096;
-
-/// One pipeline buffer: `CHUNK_BYTES` usable from `start`, which is
-/// page-aligned (the Vec is `BUFFER_ALIGN` longer to make room).
-struct Chunk {
-    buf: Vec<u8>,
-    start: usize,
-}
-
-impl Chunk {
-    fn new() -> Self {
-        let buf = vec![0u8; CHUNK_BYTES + BUFFER_ALIGN];
-        // `align_offset` may give up (usize::MAX): then unaligned, which
-        // only means buffered writes.
-        let start = buf.as_ptr().align_offset(BUFFER_ALIGN);
-        let start = if start < BUFFER_ALIGN { start } else { 0 };
-        Self { buf, start }
-    }
-
-    /// The usable `CHUNK_BYTES`.
-    fn window(&mut self) -> &mut [u8] {
-        self.buf
-            .get_mut(self.start..self.start + CHUNK_BYTES)
-            .unwrap_or_default()
-    }
-
-    /// The first `n` bytes of the window.
-    fn filled(&self, n: usize) -> &[u8] {
-        self.buf.get(self.start..self.start + n).unwrap_or_default()
-    }
-}
+/// One pipeline buffer (page-aligned for O_DIRECT, see `crate::directio`).
+type Chunk = AlignedChunk;
 
 /// The pipeline's buffers, kept for the whole pack: allocating them per
 /// file cost a 1 GiB pack of 209 files ~0.25 s of system time (page
@@ -705,7 +675,7 @@ impl Pipe<'_> {
         }
         if self.pool.allocated < CHUNKS_IN_FLIGHT {
             self.pool.allocated += 1;
-            return Ok(Chunk::new());
+            return Ok(Chunk::new(CHUNK_BYTES));
         }
         self.empty.recv().map_err(|_| writer_gone())
     }
@@ -814,25 +784,11 @@ impl Flusher {
     }
 }
 
-/// O_DIRECT alignment of file offsets and lengths: the 512-byte logical
-/// block of most disks, which tar's 512-byte blocks keep. A device that
-/// wants more answers EINVAL, and the rest of the pack writes buffered.
-const DIRECT_ALIGN: u64 = 512;
-
-/// Artifacts smaller than this are written buffered (see `write_artifact`).
-const DIRECT_MIN_BYTES: u64 = 16 << 20;
-
 /// Raw artifact bytes go into the bundle with positioned writes at the
 /// entry's data offset: through the O_DIRECT handle when buffer, offset
-/// and length are aligned (every full 1 MiB chunk), else buffered.
-///
-/// Measured on one 1 GiB file, 3 interleaved runs on the shared 2-vCPU
-/// machine: buffered, 1.07–1.09 s with 0.50–0.57 s of system time (the
-/// page-cache copy and ext4's per-page bookkeeping, which compete with
-/// hashing for the CPUs); O_DIRECT, 0.93–1.06 s with 0.23–0.27 s, the
-/// disk reading the pages itself (0.5 ms per 1 MiB write, on the writer
-/// thread); openssl 0.93–0.94 s. It also keeps a multi-GB bundle from
-/// evicting the page cache. Same bytes either way (cmp of two packs).
+/// and length are aligned (every full 1 MiB chunk), else buffered
+/// (`crate::directio` has the measurements). Same bytes either way (cmp of
+/// two packs).
 struct RawSink<'a> {
     direct: Option<&'a File>,
     buffered: &'a File,
@@ -842,22 +798,7 @@ struct RawSink<'a> {
 
 impl Write for RawSink<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        use std::os::unix::fs::FileExt as _;
-        let aligned = buf.as_ptr().align_offset(BUFFER_ALIGN) == 0
-            && self.offset.is_multiple_of(DIRECT_ALIGN)
-            && (buf.len() as u64).is_multiple_of(DIRECT_ALIGN);
-        let n = match self.direct.filter(|_| aligned) {
-            Some(d) => match d.write_at(buf, self.offset) {
-                // Nothing was written: this filesystem or device refuses
-                // these writes; stop trying.
-                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-                    self.direct = None;
-                    self.buffered.write_at(buf, self.offset)?
-                }
-                other => other?,
-            },
-            None => self.buffered.write_at(buf, self.offset)?,
-        };
+        let n = directio::write_at(&mut self.direct, self.buffered, buf, self.offset)?;
         self.offset = self.offset.saturating_add(n as u64);
         self.written = self.written.saturating_add(n as u64);
         Ok(n)
@@ -866,20 +807,6 @@ impl Write for RawSink<'_> {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
-}
-
-/// A second handle on the new bundle, opened O_DIRECT, when the filesystem
-/// allows it (tmpfs does not). The path is reopened, so the handle is
-/// checked to be the same file as `file`.
-fn open_direct(path: &Path, file: &File) -> Option<File> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let direct = std::fs::OpenOptions::new()
-        .write(true)
-        .custom_flags(libc::O_DIRECT | libc::O_NOFOLLOW)
-        .open(path)
-        .ok()?;
-    let (a, b) = (direct.metadata().ok()?, file.metadata().ok()?);
-    ((a.dev(), a.ino()) == (b.dev(), b.ino())).then_some(direct)
 }
 
 /// Counts bytes written through it.
@@ -1013,10 +940,7 @@ fn write_artifact(
             let offset = tw.position();
             // The header placeholder goes out before the positioned writes.
             tw.data().flush().map_err(io)?;
-            // Small files go buffered: one synchronous O_DIRECT write each
-            // (plus the flush of the header's page it overlaps) cost the
-            // 209-file bench pack more than it saved (1.19 s against
-            // 1.08–1.15 s buffered).
+            // Small files go buffered (see `directio::DIRECT_MIN_BYTES`).
             let try_direct = direct.as_ref().filter(|_| len >= DIRECT_MIN_BYTES);
             let mut sink = RawSink {
                 direct: try_direct,

@@ -303,7 +303,9 @@ impl ArtifactSink for ImportSink {
             return Ok(None);
         }
         let file = fsutil::create_new(&target)?;
-        Ok(Some(Box::new(self.background.writer(file)?)))
+        Ok(Some(Box::new(
+            self.background.writer(file, target, entry.size)?,
+        )))
     }
 
     fn finish(&mut self, artifact: &BundlePath, entry: &ManifestEntry) -> io::Result<()> {

@@ -1,4 +1,4 @@
-//! Historical bundles (issue 7 item 5; docs/bundle-format.md [B48]): a
+//! Historical bundles (issue 7 item 5; docs/bundle-format.md [B50]): a
 //! bundle made by an earlier lbom, committed under
 //! tests/vectors/historical/, must keep verifying in every later version,
 //! or be refused with "unsupported bundle format version" — never with an
@@ -226,7 +226,8 @@ fn an_unknown_format_version_is_refused_as_unsupported() -> TestResult {
                 run_bounded(&mut lbom(["inspect".as_ref(), path.as_os_str()]), LIMIT)?,
             ] {
                 let all = format!("{}{}", String::from_utf8_lossy(&run.stdout), run.stderr);
-                let named = all.contains("unsupported bundle format version") && all.contains(version);
+                let named =
+                    all.contains("unsupported bundle format version") && all.contains(version);
                 if run.code() != Some(3) || !named {
                     return Err(fail(format!(
                         "{label}: expected exit 3 naming unsupported bundle format version {version}, got {:?}: {all}",

@@ -127,6 +127,44 @@ pub fn format_time(t: jiff::Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// Parse a manifest or link time in the one form the format allows,
+/// `YYYY-MM-DDTHH:MM:SSZ` (docs/bundle-format.md §5): whatever else jiff
+/// would accept (offsets, fractions, a space) is refused.
+pub fn parse_time(text: &str) -> Option<jiff::Timestamp> {
+    let t: jiff::Timestamp = text.parse().ok()?;
+    (format_time(t) == text).then_some(t)
+}
+
+/// The field rules of docs/bundle-format.md §5 ([B24]) that a typed parse
+/// does not hold: labels, the time form, `expires` not before `created`,
+/// `sequence` at least 1 and above `previous.sequence`.
+pub fn check_fields(m: &Manifest) -> Result<(), String> {
+    check_label("name", &m.name)?;
+    check_label("channel", &m.channel)?;
+    let time = |what: &str, text: &str| {
+        parse_time(text).ok_or_else(|| {
+            format!("manifest {what} {text:?} is not a time of the form YYYY-MM-DDTHH:MM:SSZ")
+        })
+    };
+    let created = time("created", &m.created)?;
+    if let Some(text) = &m.expires
+        && time("expires", text)? < created
+    {
+        return Err("manifest expires before it was created".into());
+    }
+    if m.sequence == 0
+        || m.previous
+            .as_ref()
+            .is_some_and(|p| p.sequence >= m.sequence)
+    {
+        return Err(format!(
+            "manifest sequence {} is not at least 1 and above its previous sequence",
+            m.sequence
+        ));
+    }
+    Ok(())
+}
+
 /// Check a bundle name, channel or role: 1–128 bytes of `[A-Za-z0-9._-]`,
 /// starting with a letter or digit.
 pub fn check_label(what: &str, value: &str) -> Result<(), String> {

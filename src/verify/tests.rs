@@ -1585,3 +1585,113 @@ fn the_manifest_must_describe_the_bundle_layout() -> R {
     assert_passes(&run(&control, &p, &ctx()?));
     Ok(())
 }
+
+/// docs/policy.md [P38]: with `unknown_signers = "ignore"`, a link by a key
+/// the policy does not list counts for nothing and its signature is not
+/// checked, but it must still be a well-formed link chained to this
+/// manifest and to the link before it.
+#[test]
+fn ignored_unknown_signers_must_still_be_chained() -> R {
+    use crate::bundle::chain::{LinkPredicate, PreviousLink};
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let stranger = key(7)?;
+    let mut p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    p.unknown_signers = UnknownSigners::Ignore;
+    let b = bundle(dir.path(), "b.lbom", &[(&a, "maintainer")])?;
+    let base = entries_of(&b)?;
+    let digest_of = |name: &str| {
+        base.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, data)| Sha256Digest::of(data))
+            .ok_or_else(|| format!("no {name}"))
+    };
+    let manifest = digest_of("manifest.json")?;
+    let previous = PreviousLink {
+        path: "chain/0001.dsse.json".into(),
+        sha256: digest_of("chain/0001.dsse.json")?,
+    };
+    let predicate = |previous: Option<PreviousLink>| LinkPredicate {
+        index: 2,
+        role: "transfer".into(),
+        keyid: stranger.key_id(),
+        time: "1970-01-01T00:00:00Z".into(),
+        note: None,
+        previous,
+    };
+    let with_link2 = |name: &str, link2: Vec<u8>| -> Result<PathBuf, Box<dyn std::error::Error>> {
+        let mut entries = base.clone();
+        entries.push(("chain/0002.dsse.json".into(), link2));
+        let path = dir.path().join(name);
+        write_tar(&path, &entries)?;
+        Ok(path)
+    };
+    // Well chained: ignored, and the bundle passes on alice's link alone.
+    let good = with_link2(
+        "good.lbom",
+        craft_link(
+            &manifest,
+            &predicate(Some(previous.clone())),
+            &stranger,
+            None,
+            false,
+        ),
+    )?;
+    assert_passes(&run(&good, &p, &ctx()?));
+    // A bad signature by the unknown key is not checked ("ignore")...
+    let mut forged = craft_link(
+        &manifest,
+        &predicate(Some(previous.clone())),
+        &stranger,
+        None,
+        false,
+    );
+    let text = String::from_utf8(forged.clone())?;
+    let at = text.find("\"sig\":\"").ok_or("no sig")? + 10;
+    if let Some(c) = forged.get_mut(at) {
+        *c = if *c == b'A' { b'B' } else { b'A' };
+    }
+    assert_passes(&run(&with_link2("forged.lbom", forged)?, &p, &ctx()?));
+    // ... but chaining is: another manifest, another previous, none.
+    let other = Sha256Digest::of(b"other");
+    let cases = [
+        (
+            "another manifest",
+            craft_link(
+                &other,
+                &predicate(Some(previous.clone())),
+                &stranger,
+                None,
+                false,
+            ),
+        ),
+        (
+            "another previous link",
+            craft_link(
+                &manifest,
+                &predicate(Some(PreviousLink {
+                    sha256: other,
+                    ..previous.clone()
+                })),
+                &stranger,
+                None,
+                false,
+            ),
+        ),
+        (
+            "no previous link",
+            craft_link(&manifest, &predicate(None), &stranger, None, false),
+        ),
+    ];
+    for (i, (what, link2)) in cases.into_iter().enumerate() {
+        let path = with_link2(&format!("case-{i}.lbom"), link2)?;
+        let r = run(&path, &p, &ctx()?);
+        assert_eq!(
+            outcome(&r, "chain.links"),
+            Some(Outcome::Fail(Failure::Trust)),
+            "{what}: {r:#?}"
+        );
+        assert_fails(&r, "chain.links", Failure::Trust);
+    }
+    Ok(())
+}

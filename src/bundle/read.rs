@@ -128,7 +128,14 @@ pub(crate) fn open_layout(
     let mut links = Vec::new();
     for (i, entry) in layout.entries.iter().skip(manifest_index + 1).enumerate() {
         let index = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        if index > layout::MAX_LINKS || entry.name.as_str() != layout::link_name(index) {
+        if index > layout::MAX_LINKS {
+            return Err(bad(format!(
+                "entry {} is past the last link a bundle may have (at most {} links)",
+                entry.name,
+                layout::MAX_LINKS
+            )));
+        }
+        if entry.name.as_str() != layout::link_name(index) {
             return Err(bad(format!(
                 "entry {} after the manifest is not {}",
                 entry.name,

@@ -222,6 +222,29 @@ pub fn attestation_bytes(
 mod tests {
     use super::*;
 
+    /// docs/bundle-format.md [B22]: pretty JSON, 2-space indent, the
+    /// fields in the table's order, one final LF.
+    #[test]
+    fn manifest_bytes_are_pretty_json_in_table_order() {
+        let m = Manifest {
+            schema: layout::MANIFEST_SCHEMA.into(),
+            name: "n".into(),
+            channel: "c".into(),
+            sequence: 1,
+            previous: None,
+            created: "1970-01-01T00:00:00Z".into(),
+            expires: None,
+            tool: Tool {
+                name: "lbom".into(),
+                version: "0".into(),
+            },
+            entries: vec![],
+        };
+        let text = String::from_utf8(m.to_bytes()).unwrap_or_default();
+        let want = "{\n  \"schema\": \"urn:lbom:bundle-manifest:v1\",\n  \"name\": \"n\",\n  \"channel\": \"c\",\n  \"sequence\": 1,\n  \"previous\": null,\n  \"created\": \"1970-01-01T00:00:00Z\",\n  \"expires\": null,\n  \"tool\": {\n    \"name\": \"lbom\",\n    \"version\": \"0\"\n  },\n  \"entries\": []\n}\n";
+        assert_eq!(text, want);
+    }
+
     #[test]
     fn labels() {
         assert!(check_label("name", "llama-3.1_8b").is_ok());

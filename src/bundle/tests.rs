@@ -701,3 +701,32 @@ fn the_chain_stops_at_9999_links() -> R {
     );
     Ok(())
 }
+
+/// docs/bundle-format.md [B6], [B14], [B15]: pack refuses an input whose
+/// derived entry names the ustar profile cannot hold, before writing: a
+/// 95-byte file name (its SBOM segment `NAME.cdx.json` is over 100 bytes)
+/// and four 50-byte folders deep (no `/` splits it into a prefix of at most
+/// 155 bytes and a name of at most 100).
+#[test]
+fn pack_refuses_names_the_tar_profile_cannot_hold() -> R {
+    let long_file = "f".repeat(95);
+    let deep = ["a", "b", "c"].map(|c| c.repeat(50)).join("/");
+    for (what, rel) in [
+        ("long file name", long_file),
+        ("deep path", format!("{deep}/{}", "d".repeat(50))),
+    ] {
+        let dir = tempfile::tempdir()?;
+        let root = dir.path().join("in");
+        let file = root.join(&rel);
+        std::fs::create_dir_all(file.parent().ok_or("no parent")?)?;
+        std::fs::write(&file, b"x")?;
+        let out = dir.path().join("o.lbom");
+        let got = pack_test(&options(vec![root], out.clone(), Compression::None));
+        assert!(
+            matches!(got, Err(Error::InputName { .. } | Error::Tar { .. })),
+            "{what}: {got:?}"
+        );
+        assert!(!out.exists(), "{what}: output written");
+    }
+    Ok(())
+}

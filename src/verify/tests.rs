@@ -1451,7 +1451,8 @@ fn manifest_fields_outside_the_format_are_refused() -> R {
         sign_as(&out, &a, "maintainer").ok();
         assert_manifest_refused(&out, &p, what)?;
     }
-    let textual: [(&str, fn(&str) -> String); 6] = [
+    type TextEdit = fn(&str) -> String;
+    let textual: [(&str, TextEdit); 6] = [
         ("unknown top-level field", |t| {
             t.replacen("{\n", "{\n  \"merkle_root\": \"00\",\n", 1)
         }),

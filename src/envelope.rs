@@ -412,6 +412,64 @@ mod tests {
         ));
     }
 
+    /// docs/bundle-format.md [B31]: 1 to 16 signatures, at most 1 MiB.
+    #[test]
+    fn signature_count_and_envelope_size_are_bounded() -> Result<(), Error> {
+        let sig = format!(r#"{{"keyid":"k","sig":"{}"}}"#, "A".repeat(86) + "==");
+        let with = |n: usize| {
+            format!(
+                r#"{{"payload":"","payloadType":"t","signatures":[{}]}}"#,
+                vec![sig.as_str(); n].join(",")
+            )
+        };
+        assert_eq!(Envelope::decode(with(1).as_bytes())?.signatures.len(), 1);
+        assert_eq!(Envelope::decode(with(16).as_bytes())?.signatures.len(), 16);
+        assert!(matches!(
+            Envelope::decode(with(17).as_bytes()),
+            Err(Error::SignatureCount { count: 17 })
+        ));
+        // One byte over the cap is refused before it is parsed; at the cap
+        // it parses (padded with JSON whitespace).
+        let mut big = with(1).into_bytes();
+        big.resize(MAX_ENVELOPE_BYTES, b' ');
+        assert!(Envelope::decode(&big).is_ok());
+        big.push(b' ');
+        assert!(matches!(
+            Envelope::decode(&big),
+            Err(Error::TooLarge { size, .. }) if size == MAX_ENVELOPE_BYTES + 1
+        ));
+        Ok(())
+    }
+
+    /// docs/bundle-format.md [B37]: verification is strict. The identity
+    /// point as a public key with R = identity and S = 0 satisfies the
+    /// plain (cofactorless) equation for every message; `verify_strict`
+    /// refuses the small-order key, and so must lbom.
+    #[test]
+    fn small_order_keys_never_verify() -> Result<(), Box<dyn std::error::Error>> {
+        use ed25519_dalek::Verifier;
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let weak = ed25519_dalek::VerifyingKey::from_bytes(&identity)?;
+        let mut forged = [0u8; 64];
+        forged[0] = 1;
+        let message = b"any message at all";
+        // The lax check accepts the forgery: the test is not vacuous.
+        assert!(
+            weak.verify(message, &ed25519_dalek::Signature::from_bytes(&forged))
+                .is_ok()
+        );
+        let key = PublicKey::from_verifying_key(weak)?;
+        assert!(!key.verify(message, &forged));
+        let mut env = Envelope::new(PAYLOAD_TYPE_IN_TOTO, message.to_vec());
+        env.signatures.push(Signature {
+            keyid: key.key_id().to_string(),
+            sig: forged.to_vec(),
+        });
+        assert!(!env.is_signed_by(&key));
+        Ok(())
+    }
+
     #[test]
     fn encode_is_standard_padded_and_round_trips() -> Result<(), Error> {
         let mut env = Envelope::new(PAYLOAD_TYPE_IN_TOTO, vec![0xfb, 0xff]);

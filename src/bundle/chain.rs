@@ -184,3 +184,142 @@ pub fn parse_link(path: &str, bytes: &[u8]) -> Result<(Envelope, LinkInfo), Link
     };
     Ok((envelope, info))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type R = Result<(), Box<dyn std::error::Error>>;
+
+    fn predicate() -> Result<LinkPredicate, Box<dyn std::error::Error>> {
+        Ok(LinkPredicate {
+            index: 2,
+            role: "transfer".into(),
+            keyid: "aa".repeat(32).parse()?,
+            time: "2026-01-01T00:00:00Z".into(),
+            note: Some("usb 7".into()),
+            previous: Some(PreviousLink {
+                path: "chain/0001.dsse.json".into(),
+                sha256: Sha256Digest::of(b"link1"),
+            }),
+        })
+    }
+
+    /// An envelope over `payload` with one all-0xff signature, so its
+    /// standard base64 has `/` (and the URL-safe alphabet would differ).
+    fn envelope(payload_type: &str, payload: Vec<u8>) -> Envelope {
+        let mut env = Envelope::new(payload_type, payload);
+        env.signatures.push(crate::envelope::Signature {
+            keyid: "k".into(),
+            sig: vec![0xff; 64],
+        });
+        env
+    }
+
+    fn link_bytes() -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+        let payload = link_payload(&Sha256Digest::of(b"manifest"), &predicate()?);
+        Ok(envelope(PAYLOAD_TYPE_IN_TOTO, payload).encode())
+    }
+
+    /// docs/bundle-format.md [B30]: the one canonical encoding is accepted;
+    /// every other encoding of the same envelope is refused.
+    #[test]
+    fn only_the_canonical_encoding_of_a_link_is_accepted() -> R {
+        let good = link_bytes()?;
+        let (env, info) = parse_link("chain/0002.dsse.json", &good)?;
+        assert_eq!(info.predicate, predicate()?);
+        assert_eq!(info.entry_sha256, Sha256Digest::of(&good));
+        assert_eq!(env.encode(), good);
+        let text = String::from_utf8(good.clone())?;
+        let body = text.strip_suffix('\n').ok_or("no final LF")?;
+        let value: serde_json::Value = serde_json::from_str(body)?;
+        let reordered = format!(
+            r#"{{"payloadType":{},"payload":{},"signatures":{}}}"#,
+            value["payloadType"], value["payload"], value["signatures"]
+        ) + "\n";
+        let variants = [
+            ("no final LF", body.to_owned()),
+            ("CRLF", format!("{body}\r\n")),
+            ("two LFs", format!("{body}\n\n")),
+            ("leading space", format!(" {body}\n")),
+            ("pretty", serde_json::to_string_pretty(&value)? + "\n"),
+            ("key order", reordered),
+            ("url-safe base64", text.replace('/', "_")),
+            ("unpadded base64", text.replace("==\"", "\"")),
+        ];
+        for (what, bytes) in variants {
+            assert_ne!(bytes.as_bytes(), good.as_slice(), "{what}: no change");
+            // Each variant decodes as DSSE (the generic decoder is lenient,
+            // as protocol.md asks) ...
+            if !matches!(what, "two LFs" | "CRLF" | "leading space") {
+                assert!(Envelope::decode(bytes.as_bytes()).is_ok(), "{what}");
+            }
+            // ... but the link reader refuses it.
+            assert!(
+                parse_link("chain/0002.dsse.json", bytes.as_bytes()).is_err(),
+                "{what} accepted"
+            );
+        }
+        Ok(())
+    }
+
+    /// docs/bundle-format.md [B32], [B35]: the payload type, the statement
+    /// shape, the one subject, the role and the note are all checked.
+    #[test]
+    fn link_statements_outside_the_profile_are_rejected() -> R {
+        let digest = Sha256Digest::of(b"manifest");
+        let good = serde_json::to_value(serde_json::from_slice::<serde_json::Value>(
+            &link_payload(&digest, &predicate()?),
+        )?)?;
+        type Edit = fn(&mut serde_json::Value);
+        let edits: [(&str, Edit); 10] = [
+            ("statement type", |v| {
+                v["_type"] = "https://in-toto.io/Statement/v0.1".into();
+            }),
+            ("predicate type", |v| {
+                v["predicateType"] = "https://slsa.dev/provenance/v1".into();
+            }),
+            ("two subjects", |v| {
+                let s = v["subject"][0].clone();
+                v["subject"] = serde_json::json!([s.clone(), s]);
+            }),
+            ("no subject", |v| v["subject"] = serde_json::json!([])),
+            ("subject name", |v| {
+                v["subject"][0]["name"] = "attestation.intoto.json".into();
+            }),
+            ("unknown predicate field", |v| {
+                v["predicate"]["trusted"] = true.into();
+            }),
+            ("unknown statement field", |v| v["extra"] = 1.into()),
+            ("role outside the label syntax", |v| {
+                v["predicate"]["role"] = "main tainer".into();
+            }),
+            ("note too long", |v| {
+                v["predicate"]["note"] = "n".repeat(MAX_NOTE_BYTES + 1).into();
+            }),
+            ("note with a control character", |v| {
+                v["predicate"]["note"] = "line\u{1b}[2J".into();
+            }),
+        ];
+        for (what, edit) in edits {
+            let mut v = good.clone();
+            edit(&mut v);
+            let bytes = envelope(PAYLOAD_TYPE_IN_TOTO, serde_json::to_vec(&v)?).encode();
+            assert!(
+                parse_link("chain/0002.dsse.json", &bytes).is_err(),
+                "{what} accepted"
+            );
+        }
+        // A note of exactly the limit is fine; the payload type is checked.
+        let mut v = good.clone();
+        v["predicate"]["note"] = "n".repeat(MAX_NOTE_BYTES).into();
+        let at_limit = envelope(PAYLOAD_TYPE_IN_TOTO, serde_json::to_vec(&v)?).encode();
+        assert!(parse_link("chain/0002.dsse.json", &at_limit).is_ok());
+        let other_type = envelope("application/json", serde_json::to_vec(&good)?).encode();
+        assert!(matches!(
+            parse_link("chain/0002.dsse.json", &other_type),
+            Err(LinkError::PayloadType(_))
+        ));
+        Ok(())
+    }
+}

@@ -127,6 +127,44 @@ pub fn format_time(t: jiff::Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// Parse a manifest or link time in the one form the format allows,
+/// `YYYY-MM-DDTHH:MM:SSZ` (docs/bundle-format.md §5): whatever else jiff
+/// would accept (offsets, fractions, a space) is refused.
+pub fn parse_time(text: &str) -> Option<jiff::Timestamp> {
+    let t: jiff::Timestamp = text.parse().ok()?;
+    (format_time(t) == text).then_some(t)
+}
+
+/// The field rules of docs/bundle-format.md §5 ([B24]) that a typed parse
+/// does not hold: labels, the time form, `expires` not before `created`,
+/// `sequence` at least 1 and above `previous.sequence`.
+pub fn check_fields(m: &Manifest) -> Result<(), String> {
+    check_label("name", &m.name)?;
+    check_label("channel", &m.channel)?;
+    let time = |what: &str, text: &str| {
+        parse_time(text).ok_or_else(|| {
+            format!("manifest {what} {text:?} is not a time of the form YYYY-MM-DDTHH:MM:SSZ")
+        })
+    };
+    let created = time("created", &m.created)?;
+    if let Some(text) = &m.expires
+        && time("expires", text)? < created
+    {
+        return Err("manifest expires before it was created".into());
+    }
+    if m.sequence == 0
+        || m.previous
+            .as_ref()
+            .is_some_and(|p| p.sequence >= m.sequence)
+    {
+        return Err(format!(
+            "manifest sequence {} is not at least 1 and above its previous sequence",
+            m.sequence
+        ));
+    }
+    Ok(())
+}
+
 /// Check a bundle name, channel or role: 1–128 bytes of `[A-Za-z0-9._-]`,
 /// starting with a letter or digit.
 pub fn check_label(what: &str, value: &str) -> Result<(), String> {
@@ -183,6 +221,29 @@ pub fn attestation_bytes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// docs/bundle-format.md [B22]: pretty JSON, 2-space indent, the
+    /// fields in the table's order, one final LF.
+    #[test]
+    fn manifest_bytes_are_pretty_json_in_table_order() {
+        let m = Manifest {
+            schema: layout::MANIFEST_SCHEMA.into(),
+            name: "n".into(),
+            channel: "c".into(),
+            sequence: 1,
+            previous: None,
+            created: "1970-01-01T00:00:00Z".into(),
+            expires: None,
+            tool: Tool {
+                name: "lbom".into(),
+                version: "0".into(),
+            },
+            entries: vec![],
+        };
+        let text = String::from_utf8(m.to_bytes()).unwrap_or_default();
+        let want = "{\n  \"schema\": \"urn:lbom:bundle-manifest:v1\",\n  \"name\": \"n\",\n  \"channel\": \"c\",\n  \"sequence\": 1,\n  \"previous\": null,\n  \"created\": \"1970-01-01T00:00:00Z\",\n  \"expires\": null,\n  \"tool\": {\n    \"name\": \"lbom\",\n    \"version\": \"0\"\n  },\n  \"entries\": []\n}\n";
+        assert_eq!(text, want);
+    }
 
     #[test]
     fn labels() {

@@ -1171,6 +1171,65 @@ pub(crate) mod tests {
         Ok(())
     }
 
+    /// docs/bundle-format.md [B18]: a file that grows, shrinks or is
+    /// replaced between listing and reading is refused, not packed as
+    /// whatever was read. The edits are made from the progress callback,
+    /// which runs while the first file is being read.
+    #[test]
+    fn an_input_changed_while_read_is_refused() -> Result<(), Box<dyn std::error::Error>> {
+        use std::io::Write;
+        type Edit = fn(&Path) -> std::io::Result<()>;
+        let edits: [(&str, Edit); 3] = [
+            ("grown", |root| {
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(root.join("a.bin"))?
+                    .write_all(b"more")
+            }),
+            ("shrunk", |root| {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(root.join("a.bin"))?
+                    .set_len(10)
+            }),
+            ("replaced", |root| {
+                std::fs::write(root.join("new"), b"other bytes")?;
+                std::fs::rename(root.join("new"), root.join("b.bin"))
+            }),
+        ];
+        for (what, edit) in edits {
+            let dir = tempfile::tempdir()?;
+            let root = dir.path().join("in");
+            std::fs::create_dir(&root)?;
+            std::fs::write(root.join("a.bin"), vec![7u8; 3 * CHUNK_BYTES])?;
+            std::fs::write(root.join("b.bin"), b"listed bytes")?;
+            let out = dir.path().join("b.lbom");
+            let mut done = false;
+            let mut failed = None;
+            let result = pack(
+                &options(vec![root.clone()], out.clone(), Compression::None),
+                &mut |_| {
+                    if !done {
+                        done = true;
+                        failed = edit(&root).err();
+                    }
+                },
+            );
+            assert!(failed.is_none(), "{what}: {failed:?}");
+            assert!(done, "{what}: progress never ran");
+            match (what, &result) {
+                ("replaced", Err(Error::UnsafeInput { reason, .. })) => {
+                    assert!(matches!(reason, UnsafeInput::Replaced), "{result:?}");
+                }
+                ("grown" | "shrunk", Err(Error::InputChanged { .. })) => {}
+                _ => return Err(format!("{what}: {result:?}").into()),
+            }
+            // Nothing is left under the output name.
+            assert!(!out.exists(), "{what}: output left behind");
+        }
+        Ok(())
+    }
+
     #[test]
     fn compression_parses() {
         assert_eq!("auto".parse(), Ok(Compression::Auto));

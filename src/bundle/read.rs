@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::chain::{self, LinkInfo};
 use super::manifest::{Encoding, Manifest, ManifestEntry, Role};
 use super::tar::{self, TarEntry, TarError, TarLayout};
-use super::{Error, ReadLimits, layout};
+use super::{BundlePath, Error, ReadLimits, layout};
 use crate::envelope::Envelope;
 use crate::inspect::digest::Sha256Digest;
 
@@ -117,9 +117,9 @@ pub(crate) fn open_layout(
     }
     // The reader accepts exactly what a writer may produce (the format's
     // rule): names and channels outside the label syntax — control
-    // characters included — never reach a report or a terminal.
-    super::manifest::check_label("name", &manifest.name).map_err(bad)?;
-    super::manifest::check_label("channel", &manifest.channel).map_err(bad)?;
+    // characters included — never reach a report or a terminal, and times
+    // and sequences are in their one form (docs/bundle-format.md [B24]).
+    super::manifest::check_fields(&manifest).map_err(bad)?;
     check_entries_match(
         &manifest,
         layout.entries.get(..manifest_index).unwrap_or_default(),
@@ -128,7 +128,14 @@ pub(crate) fn open_layout(
     let mut links = Vec::new();
     for (i, entry) in layout.entries.iter().skip(manifest_index + 1).enumerate() {
         let index = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        if index > layout::MAX_LINKS || entry.name.as_str() != layout::link_name(index) {
+        if index > layout::MAX_LINKS {
+            return Err(bad(format!(
+                "entry {} is past the last link a bundle may have (at most {} links)",
+                entry.name,
+                layout::MAX_LINKS
+            )));
+        }
+        if entry.name.as_str() != layout::link_name(index) {
             return Err(bad(format!(
                 "entry {} after the manifest is not {}",
                 entry.name,
@@ -211,6 +218,9 @@ fn check_entries_match(manifest: &Manifest, entries: &[TarEntry]) -> Result<(), 
         ));
     }
     let mut pending_sbom: Option<String> = None;
+    // Artifacts in ascending byte order of their artifact paths (§1, [B27]):
+    // one order per set of files, so the layout is a function of the files.
+    let mut last_artifact: Option<BundlePath> = None;
     for (m, t) in manifest.entries.iter().zip(entries) {
         if m.path != t.name {
             return Err(format!(
@@ -226,12 +236,22 @@ fn check_entries_match(manifest: &Manifest, entries: &[TarEntry]) -> Result<(), 
                 let artifact = m
                     .artifact_path()
                     .ok_or_else(|| format!("entry {} is not a valid artifact name", m.path))?;
+                if last_artifact.as_ref().is_some_and(|last| *last >= artifact) {
+                    return Err(format!(
+                        "artifact {artifact} is not in ascending byte order after {}",
+                        last_artifact
+                            .as_ref()
+                            .map(BundlePath::as_str)
+                            .unwrap_or_default()
+                    ));
+                }
                 pending_sbom = Some(format!(
                     "{}/{}{}",
                     layout::SBOMS_DIR,
                     artifact,
                     layout::SBOM_SUFFIX
                 ));
+                last_artifact = Some(artifact);
             }
             (Role::Sbom, Some(want)) if m.path.as_str() == want && m.encoding == Encoding::Raw => {}
             (Role::Attestation, None)

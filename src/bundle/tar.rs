@@ -680,6 +680,122 @@ mod tests {
         Ok(())
     }
 
+    /// Recompute the checksum after an edit (6 octal digits, NUL, space),
+    /// so the edit itself is what the reader sees.
+    fn resum(h: &mut [u8; 512]) {
+        put(h, field::CHKSUM, b"        ");
+        let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+        put(h, field::CHKSUM, format!("{sum:06o}\0 ").as_bytes());
+    }
+
+    /// docs/bundle-format.md [B5]–[B11]: every header field the profile
+    /// fixes, edited one at a time with a correct checksum, is refused; so
+    /// are a wrong or non-canonical checksum, every other typeflag, a
+    /// non-canonical size or name split, and bytes after a field's NUL.
+    #[test]
+    fn every_header_field_outside_the_profile_is_refused() -> Result<(), TarError> {
+        let base = encode_header(&p("models/a.bin"), 5)?;
+        assert!(decode_header(&base, 0).is_ok());
+        type Edit = fn(&mut [u8; 512]);
+        let edits: [(&str, Edit); 20] = [
+            ("setuid mode", |h| put(h, field::MODE, b"0004755\0")),
+            ("mode without NUL", |h| put(h, field::MODE, b"00006440")),
+            ("uid", |h| put(h, field::UID, b"0001750\0")),
+            ("gid", |h| put(h, field::GID, b"0001750\0")),
+            ("mtime", |h| put(h, field::MTIME, b"14000000000\0")),
+            ("linkname", |h| put(h, field::LINKNAME, b"/etc/passwd")),
+            ("uname", |h| put(h, field::UNAME, b"root")),
+            ("gname", |h| put(h, field::GNAME, b"wheel")),
+            ("devmajor", |h| put(h, field::DEVMAJOR, b"0000001\0")),
+            ("devminor", |h| put(h, field::DEVMINOR, b"0000001\0")),
+            ("padding", |h| put(h, field::PAD, b"x")),
+            ("gnu magic", |h| {
+                put(h, field::MAGIC, b"ustar ");
+                put(h, field::VERSION, b" \0");
+            }),
+            ("version", |h| put(h, field::VERSION, b"01")),
+            ("name byte after its NUL", |h| {
+                if let Some(b) = h.get_mut(99) {
+                    *b = b'x';
+                }
+            }),
+            ("prefix byte after its NUL", |h| {
+                if let Some(b) = h.get_mut(field::PREFIX.end - 1) {
+                    *b = b'x';
+                }
+            }),
+            // A short name split into prefix + name: tarfile never does.
+            ("non-canonical split", |h| {
+                put(h, field::NAME, &[0u8; 100]);
+                put(h, field::NAME, b"a.bin");
+                put(h, field::PREFIX, b"models");
+            }),
+            ("base-256 size below 8 GiB", |h| {
+                let mut f = [0u8; 12];
+                f[0] = 0x80;
+                f[11] = 5;
+                put(h, field::SIZE, &f);
+            }),
+            ("base-256 size with high bytes", |h| {
+                let mut f = [0u8; 12];
+                f[0] = 0x80;
+                f[1] = 1;
+                f[4..].copy_from_slice(&(OCTAL_SIZE_MAX + 1).to_be_bytes());
+                put(h, field::SIZE, &f);
+            }),
+            ("size with a space", |h| {
+                put(h, field::SIZE, b"0000000005 \0")
+            }),
+            ("size without NUL", |h| put(h, field::SIZE, b"000000000005")),
+        ];
+        for (what, edit) in edits {
+            let mut h = base;
+            edit(&mut h);
+            assert_ne!(h, base, "{what}: the edit changed nothing");
+            resum(&mut h);
+            assert!(decode_header(&h, 0).is_err(), "{what} accepted");
+        }
+        // Every typeflag but '0': links, devices, FIFOs, directories,
+        // contiguous files, PAX and GNU extension headers, NUL, unknown.
+        for flag in [
+            0u8, b'1', b'2', b'3', b'4', b'5', b'6', b'7', b'x', b'g', b'L', b'K', b'S', b'A',
+            b'V', b'M', b'N',
+        ] {
+            let mut h = base;
+            if let Some(t) = h.get_mut(field::TYPEFLAG) {
+                *t = flag;
+            }
+            resum(&mut h);
+            assert!(
+                matches!(decode_header(&h, 0), Err(TarError::EntryType { .. })),
+                "typeflag {flag:#x} accepted"
+            );
+        }
+        // The checksum: wrong, and right but in another spelling (7 digits
+        // and NUL, or a space before the NUL, as old tars write it).
+        let mut wrong = base;
+        put(&mut wrong, field::CHKSUM, b"000001\0 ");
+        assert!(matches!(
+            decode_header(&wrong, 0),
+            Err(TarError::Checksum { .. })
+        ));
+        let stored = base.get(field::CHKSUM).unwrap_or_default().to_vec();
+        let digits = stored.get(..6).unwrap_or_default();
+        for spelling in [
+            [b"0".as_slice(), digits, b"\0"].concat(),
+            [digits, b" \0"].concat(),
+            [digits, b"\0\0"].concat(),
+        ] {
+            let mut h = base;
+            put(&mut h, field::CHKSUM, &spelling);
+            assert!(
+                matches!(decode_header(&h, 0), Err(TarError::Checksum { .. })),
+                "checksum spelt {spelling:?} accepted"
+            );
+        }
+        Ok(())
+    }
+
     #[test]
     fn walk_reads_what_append_writes() -> Result<(), TarError> {
         let mut bytes = entry_with_end_marker(&p("a"), b"hello")?;

@@ -578,3 +578,155 @@ fn bench_pack_and_sign() -> R {
     std::fs::remove_file(&out)?;
     Ok(())
 }
+
+/// docs/bundle-format.md [B19]: a zstd artifact is one RFC 8878 frame that
+/// carries the content size and the content checksum (frame header
+/// descriptor, RFC 8878 §3.1.1.1.1), and decodes to the input.
+#[test]
+fn zstd_artifacts_are_one_frame_with_size_and_checksum() -> R {
+    let dir = tempfile::tempdir()?;
+    let root = dir.path().join("in");
+    std::fs::create_dir(&root)?;
+    let input: Vec<u8> = (0..200_000u32)
+        .flat_map(|i| (i % 251).to_le_bytes())
+        .collect();
+    std::fs::write(root.join("w.bin"), &input)?;
+    for level in [1, 3, 19] {
+        let out = dir.path().join(format!("z{level}.lbom"));
+        pack_test(&options(
+            vec![root.clone()],
+            out.clone(),
+            Compression::Zstd(level),
+        ))?;
+        let bytes = std::fs::read(&out)?;
+        let walked = super::tar::walk(&mut std::io::Cursor::new(&bytes), bytes.len() as u64, 100)?;
+        let entry = walked
+            .entries
+            .iter()
+            .find(|e| e.name.as_str() == "artifacts/w.bin.zst")
+            .ok_or("no zstd artifact")?;
+        let start = usize::try_from(entry.data_offset)?;
+        let frame = bytes
+            .get(start..start + usize::try_from(entry.size)?)
+            .ok_or("range")?;
+        assert_eq!(frame.get(..4), Some(&[0x28, 0xb5, 0x2f, 0xfd][..]), "magic");
+        let descriptor = *frame.get(4).ok_or("no descriptor")?;
+        let single_segment = descriptor & 0x20 != 0;
+        let size_flag = descriptor >> 6;
+        assert!(single_segment || size_flag != 0, "no content size");
+        assert!(descriptor & 0x04 != 0, "no content checksum");
+        assert_eq!(
+            zstd::zstd_safe::get_frame_content_size(frame)
+                .ok()
+                .flatten(),
+            Some(input.len() as u64)
+        );
+        assert_eq!(
+            zstd::zstd_safe::find_frame_compressed_size(frame).ok(),
+            Some(frame.len()),
+            "exactly one frame"
+        );
+        assert_eq!(zstd::decode_all(frame)?, input);
+    }
+    Ok(())
+}
+
+/// docs/bundle-format.md [B3]: at most 9999 links. A bundle with 9999
+/// well-formed links opens; link 10000 (whose name `chain/10000.dsse.json`
+/// would be canonical) is refused. Only the reader is exercised: links
+/// are parsed, not verified, so their signatures need not be real.
+#[test]
+fn the_chain_stops_at_9999_links() -> R {
+    use super::chain::{LinkPredicate, link_payload};
+    use super::tar::{END_MARKER_LEN, encode_header, padded};
+    let dir = tempfile::tempdir()?;
+    let root = dir.path().join("in");
+    std::fs::create_dir(&root)?;
+    std::fs::write(root.join("a.txt"), b"a")?;
+    let packed = dir.path().join("p.lbom");
+    pack_test(&options(vec![root], packed.clone(), Compression::None))?;
+    let mut bytes = std::fs::read(&packed)?;
+    let marker = usize::try_from(END_MARKER_LEN)?;
+    bytes.truncate(bytes.len() - marker);
+    let manifest = read::open(&packed, &super::ReadLimits::default())?.manifest_sha256;
+    let keyid = SigningKey::from_seed(&[3; 32])?.key_id();
+    let link = |index: u32| -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+        let predicate = LinkPredicate {
+            index,
+            role: "r".into(),
+            keyid,
+            time: "1970-01-01T00:00:00Z".into(),
+            note: None,
+            previous: None,
+        };
+        let mut env = Envelope::new(
+            crate::envelope::PAYLOAD_TYPE_IN_TOTO,
+            link_payload(&manifest, &predicate),
+        );
+        env.signatures.push(crate::envelope::Signature {
+            keyid: String::new(),
+            sig: vec![0; 64],
+        });
+        let data = env.encode();
+        let mut out = encode_header(
+            &super::BundlePath::new(&layout::link_name(index))?,
+            data.len() as u64,
+        )?
+        .to_vec();
+        out.extend_from_slice(&data);
+        out.resize(512 + usize::try_from(padded(data.len() as u64))?, 0);
+        Ok(out)
+    };
+    for index in 1..=layout::MAX_LINKS {
+        bytes.extend(link(index)?);
+    }
+    let at_cap = dir.path().join("9999.lbom");
+    let mut full = bytes.clone();
+    full.resize(full.len() + marker, 0);
+    std::fs::write(&at_cap, &full)?;
+    let opened = read::open(&at_cap, &super::ReadLimits::default())?;
+    assert_eq!(opened.links.len(), 9999);
+    drop(full);
+    bytes.extend(link(layout::MAX_LINKS + 1)?);
+    bytes.resize(bytes.len() + marker, 0);
+    let over = dir.path().join("10000.lbom");
+    std::fs::write(&over, &bytes)?;
+    let err = read::open(&over, &super::ReadLimits::default())
+        .err()
+        .ok_or("link 10000 accepted")?;
+    let text = err.to_string();
+    assert!(
+        text.contains("chain/10000.dsse.json") && text.contains("at most 9999 links"),
+        "{text}"
+    );
+    Ok(())
+}
+
+/// docs/bundle-format.md [B6], [B14], [B15]: pack refuses an input whose
+/// derived entry names the ustar profile cannot hold, before writing: a
+/// 95-byte file name (its SBOM segment `NAME.cdx.json` is over 100 bytes)
+/// and four 50-byte folders deep (no `/` splits it into a prefix of at most
+/// 155 bytes and a name of at most 100).
+#[test]
+fn pack_refuses_names_the_tar_profile_cannot_hold() -> R {
+    let long_file = "f".repeat(95);
+    let deep = ["a", "b", "c"].map(|c| c.repeat(50)).join("/");
+    for (what, rel) in [
+        ("long file name", long_file),
+        ("deep path", format!("{deep}/{}", "d".repeat(50))),
+    ] {
+        let dir = tempfile::tempdir()?;
+        let root = dir.path().join("in");
+        let file = root.join(&rel);
+        std::fs::create_dir_all(file.parent().ok_or("no parent")?)?;
+        std::fs::write(&file, b"x")?;
+        let out = dir.path().join("o.lbom");
+        let got = pack_test(&options(vec![root], out.clone(), Compression::None));
+        assert!(
+            matches!(got, Err(Error::InputName { .. } | Error::Tar { .. })),
+            "{what}: {got:?}"
+        );
+        assert!(!out.exists(), "{what}: output written");
+    }
+    Ok(())
+}

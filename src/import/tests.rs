@@ -1044,3 +1044,64 @@ fn rollback_refuses_a_version_that_no_longer_matches_its_records() -> R {
     assert_eq!(seqs(&store.history("stable")?), [1, 2]);
     Ok(())
 }
+
+/// docs/policy.md [P37]: drift in a class the policy gates is refused
+/// (`drift.accepted`, exit 8) until `--accept-drift` names it; the store is
+/// unchanged by the refusal, and the accepted classes are recorded in the
+/// channel's history and in the signed receipt.
+#[test]
+fn gated_drift_is_refused_until_accepted_and_then_recorded() -> R {
+    let dir = tempfile::tempdir()?;
+    let (v1, v2) = two_versions(dir.path())?;
+    let root = dir.path().join("store");
+    let key = key()?;
+    let mut p = policy();
+    p.drift_needs_acceptance = ["file_changed".to_owned()].into_iter().collect();
+    let mut none = opts(Some(&key));
+    none.accepted_drift = Vec::new();
+    let mut seen = None;
+    // The first import has no baseline: nothing to accept.
+    committed(import(&v1, &root, &p, &none, passing(&v1, &mut seen))?)?;
+    match import(&v2, &root, &p, &none, passing(&v2, &mut seen))? {
+        ImportOutcome::Refused { report, drift } => {
+            assert_eq!(report.failure(), Some(Failure::Drift), "{report:?}");
+            assert_eq!(Failure::Drift.exit_code(), 8);
+            let gate = report
+                .checks
+                .iter()
+                .find(|c| c.name == DRIFT_CHECK)
+                .ok_or("no drift.accepted check")?;
+            assert!(gate.detail.contains("file_changed"), "{}", gate.detail);
+            assert!(drift.is_some());
+        }
+        ImportOutcome::Imported { .. } => return Err("gated drift was imported".into()),
+    }
+    let store = Store::open(&root)?;
+    assert_eq!(store.current("stable")?, Some(1));
+    assert_eq!(seqs(&store.history("stable")?), [1]);
+    assert!(staging_is_empty(&root)?);
+    // Accepting another class does not help; naming this one does.
+    let mut other = opts(Some(&key));
+    other.accepted_drift = vec!["tokenizer".into()];
+    assert!(matches!(
+        import(&v2, &root, &p, &other, passing(&v2, &mut seen))?,
+        ImportOutcome::Refused { .. }
+    ));
+    let accepted = opts(Some(&key));
+    committed(import(&v2, &root, &p, &accepted, passing(&v2, &mut seen))?)?;
+    let store = Store::open(&root)?;
+    assert_eq!(store.current("stable")?, Some(2));
+    let history = store.history("stable")?;
+    let entry = history.last().ok_or("no history")?;
+    assert_eq!(entry.sequence, 2);
+    assert_eq!(entry.accepted_drift, ["file_changed"]);
+    let receipt = Envelope::decode(&fs::read(root.join("stable/2").join(layout::RECEIPT))?)?;
+    let statement: serde_json::Value = serde_json::from_slice(&receipt.payload)?;
+    assert!(
+        statement
+            .to_string()
+            .contains(r#""lbom:acceptedDrift":["file_changed"]"#),
+        "{statement}"
+    );
+    Ok(())
+}

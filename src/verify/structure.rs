@@ -7,7 +7,6 @@ use std::path::Path;
 
 use super::report::Failure;
 use super::run::{Step, Verdict};
-use crate::bundle::manifest::format_time;
 use crate::bundle::tar::{self, TarError, TarLayout};
 use crate::bundle::{self, OpenBundle, ReadLimits, layout, read};
 
@@ -82,8 +81,7 @@ pub(crate) fn walk(path: &Path, limits: &ReadLimits) -> Step<(File, TarLayout)> 
 /// A manifest time in the one form the format allows
 /// (`YYYY-MM-DDTHH:MM:SSZ`, docs/bundle-format.md §5).
 pub(crate) fn parse_time(text: &str) -> Option<jiff::Timestamp> {
-    let t: jiff::Timestamp = text.parse().ok()?;
-    (format_time(t) == text).then_some(t)
+    crate::bundle::manifest::parse_time(text)
 }
 
 /// `manifest.form`: the manifest parses, has the schema and label syntax,

@@ -1353,3 +1353,346 @@ fn a_failing_sink_is_an_io_failure_not_an_integrity_one() -> R {
     assert!(detail(&r, "entries.digests").contains("sink"), "{r:#?}");
     Ok(())
 }
+
+/// Write `src`'s entries to `dst` with the manifest's text edited by `edit`
+/// (for edits the typed manifest cannot express: unknown fields, wrong
+/// types, upper-case hex).
+fn with_manifest_text(src: &Path, dst: &Path, edit: impl FnOnce(&str) -> String) -> R {
+    let mut entries = entries_of(src)?;
+    let (_, b) = entries
+        .iter_mut()
+        .find(|(n, _)| n == "manifest.json")
+        .ok_or("no manifest.json")?;
+    *b = edit(&String::from_utf8(b.clone())?).into_bytes();
+    write_tar(dst, &entries)
+}
+
+/// `manifest.form` fails, and the library's reader (what `inspect` and
+/// `sign` use) refuses the bundle too.
+fn assert_manifest_refused(bundle: &Path, p: &Policy, what: &str) -> R {
+    let r = run(bundle, p, &ctx()?);
+    assert_eq!(
+        outcome(&r, "manifest.form"),
+        Some(Outcome::Fail(Failure::Malformed)),
+        "{what}: {r:#?}"
+    );
+    assert_fails(&r, "manifest.form", Failure::Malformed);
+    assert!(
+        crate::bundle::read::open(bundle, &ReadLimits::default()).is_err(),
+        "{what}: bundle::read::open accepted it"
+    );
+    Ok(())
+}
+
+/// docs/bundle-format.md [B23]–[B25]: manifest fields outside the format
+/// (label syntax, time form, sequence order, types, unknown fields, hex
+/// case) are refused by verify and by the reader, signed or not.
+#[test]
+fn manifest_fields_outside_the_format_are_refused() -> R {
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let p = policy(vec![trusted("a", &a, &["maintainer"])]);
+    let b = bundle(dir.path(), "b.lbom", &[(&a, "maintainer")])?;
+    assert_passes(&run(&b, &p, &ctx()?));
+    let previous = |sequence| {
+        Some(crate::bundle::manifest::Previous {
+            sequence,
+            manifest_sha256: Sha256Digest::of(b"older"),
+        })
+    };
+    type Edit = Box<dyn Fn(&mut Manifest)>;
+    let typed: Vec<(&str, Edit)> = vec![
+        ("sequence 0", Box::new(|m| m.sequence = 0)),
+        (
+            "sequence equal to previous",
+            Box::new(move |m| {
+                m.sequence = 4;
+                m.previous = previous(4);
+            }),
+        ),
+        (
+            "sequence below previous",
+            Box::new(move |m| {
+                m.sequence = 4;
+                m.previous = previous(9);
+            }),
+        ),
+        ("name", Box::new(|m| m.name = "two words".into())),
+        ("channel", Box::new(|m| m.channel = "-stable".into())),
+        (
+            "created with a space",
+            Box::new(|m| m.created = "1970-01-01 00:00:00Z".into()),
+        ),
+        (
+            "created with an offset",
+            Box::new(|m| m.created = "1970-01-01T00:00:00+00:00".into()),
+        ),
+        (
+            "created with fractions",
+            Box::new(|m| m.created = "1970-01-01T00:00:00.5Z".into()),
+        ),
+        (
+            "expires not a time",
+            Box::new(|m| m.expires = Some("30d".into())),
+        ),
+        (
+            "expires before created",
+            Box::new(|m| {
+                m.created = "1970-01-02T00:00:00Z".into();
+                m.expires = Some("1970-01-01T00:00:00Z".into());
+            }),
+        ),
+    ];
+    for (i, (what, edit)) in typed.into_iter().enumerate() {
+        let out = dir.path().join(format!("typed-{i}.lbom"));
+        reseal(&b, &out, |_| {}, |m| edit(m))?;
+        // Signing may already refuse it (sign checks the bundle first);
+        // unsigned, manifest.form still comes before every chain check.
+        sign_as(&out, &a, "maintainer").ok();
+        assert_manifest_refused(&out, &p, what)?;
+    }
+    type TextEdit = fn(&str) -> String;
+    let textual: [(&str, TextEdit); 6] = [
+        ("unknown top-level field", |t| {
+            t.replacen("{\n", "{\n  \"merkle_root\": \"00\",\n", 1)
+        }),
+        ("unknown entry field", |t| {
+            t.replacen("\"role\":", "\"mode\": 420,\n      \"role\":", 1)
+        }),
+        ("missing tool", |t| {
+            let start = t.find("  \"tool\"").unwrap_or(0);
+            let end = t.find("  \"entries\"").unwrap_or(0);
+            format!(
+                "{}{}",
+                t.get(..start).unwrap_or(""),
+                t.get(end..).unwrap_or("")
+            )
+        }),
+        ("sequence as a string", |t| {
+            t.replacen("\"sequence\": 1,", "\"sequence\": \"1\",", 1)
+        }),
+        ("upper-case sha256", |t| {
+            let at = t.find("\"sha256\": \"").unwrap_or(0) + 11;
+            let hex = t.get(at..at + 64).unwrap_or("");
+            t.replacen(hex, &hex.to_uppercase(), 1)
+        }),
+        ("short sha256", |t| {
+            let at = t.find("\"sha256\": \"").unwrap_or(0) + 11;
+            let hex = t.get(at..at + 64).unwrap_or("");
+            t.replacen(hex, hex.get(..63).unwrap_or(""), 1)
+        }),
+    ];
+    let unsigned = dir.path().join("unsigned.lbom");
+    reseal(&b, &unsigned, |_| {}, |_| {})?;
+    for (i, (what, edit)) in textual.into_iter().enumerate() {
+        let out = dir.path().join(format!("text-{i}.lbom"));
+        let mut changed = false;
+        with_manifest_text(&unsigned, &out, |t| {
+            let e = edit(t);
+            changed = e != t;
+            e
+        })?;
+        assert!(changed, "{what}: the edit changed nothing");
+        assert_manifest_refused(&out, &p, what)?;
+    }
+    Ok(())
+}
+
+/// docs/bundle-format.md [B27]: the manifest describes the layout exactly:
+/// SBOM and attestation raw, each SBOM right after its artifact, the
+/// attestation last, artifacts in ascending byte order of their paths.
+#[test]
+fn the_manifest_must_describe_the_bundle_layout() -> R {
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let p = policy(vec![trusted("a", &a, &["maintainer"])]);
+    let b = bundle(dir.path(), "b.lbom", &[(&a, "maintainer")])?;
+    let names: Vec<String> = entries_of(&b)?.into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names.get(..5).unwrap_or_default(),
+        [
+            "artifacts/m.gguf.zst",
+            "sboms/m.gguf.cdx.json",
+            "artifacts/z.dat.zst",
+            "sboms/z.dat.cdx.json",
+            "attestation.intoto.json"
+        ]
+    );
+    let set_encoding = |m: &mut Manifest, path: &str, e: Encoding| {
+        for entry in &mut m.entries {
+            if entry.path.as_str() == path {
+                entry.encoding = e;
+            }
+        }
+    };
+    // Reorder the first five entries (tar and manifest alike) by `order`.
+    let reorder = |order: [usize; 5]| {
+        move |list: &mut Vec<(String, Vec<u8>)>| {
+            let head: Vec<_> = order.iter().filter_map(|&i| list.get(i).cloned()).collect();
+            list.splice(..5, head);
+        }
+    };
+    let reorder_manifest = |order: [usize; 5]| {
+        move |m: &mut Manifest| {
+            let head: Vec<_> = order
+                .iter()
+                .filter_map(|&i| m.entries.get(i).cloned())
+                .collect();
+            m.entries.splice(..5, head);
+        }
+    };
+    type Case = (
+        &'static str,
+        Box<dyn Fn(&mut Vec<(String, Vec<u8>)>)>,
+        Box<dyn Fn(&mut Manifest)>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "zstd sbom",
+            Box::new(|_| {}),
+            Box::new(move |m| set_encoding(m, "sboms/m.gguf.cdx.json", Encoding::Zstd)),
+        ),
+        (
+            "zstd attestation",
+            Box::new(|_| {}),
+            Box::new(move |m| set_encoding(m, "attestation.intoto.json", Encoding::Zstd)),
+        ),
+        (
+            "sbom before its artifact",
+            Box::new(reorder([1, 0, 2, 3, 4])),
+            Box::new(reorder_manifest([1, 0, 2, 3, 4])),
+        ),
+        (
+            "attestation first",
+            Box::new(reorder([4, 0, 1, 2, 3])),
+            Box::new(reorder_manifest([4, 0, 1, 2, 3])),
+        ),
+        (
+            "artifacts in descending order",
+            Box::new(reorder([2, 3, 0, 1, 4])),
+            Box::new(reorder_manifest([2, 3, 0, 1, 4])),
+        ),
+    ];
+    for (i, (what, edit, edit_manifest)) in cases.into_iter().enumerate() {
+        let out = dir.path().join(format!("layout-{i}.lbom"));
+        reseal(&b, &out, |e| edit(e), |m| edit_manifest(m))?;
+        sign_as(&out, &a, "maintainer").ok();
+        assert_manifest_refused(&out, &p, what)?;
+    }
+    // The control: the same rewrite without an edit passes once re-signed.
+    let control = dir.path().join("control.lbom");
+    reseal(&b, &control, |_| {}, |_| {})?;
+    sign_as(&control, &a, "maintainer")?;
+    assert_passes(&run(&control, &p, &ctx()?));
+    Ok(())
+}
+
+/// docs/policy.md [P38]: with `unknown_signers = "ignore"`, a link by a key
+/// the policy does not list counts for nothing and its signature is not
+/// checked, but it must still be a well-formed link chained to this
+/// manifest and to the link before it.
+#[test]
+fn ignored_unknown_signers_must_still_be_chained() -> R {
+    use crate::bundle::chain::{LinkPredicate, PreviousLink};
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let stranger = key(7)?;
+    let mut p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    p.unknown_signers = UnknownSigners::Ignore;
+    let b = bundle(dir.path(), "b.lbom", &[(&a, "maintainer")])?;
+    let base = entries_of(&b)?;
+    let digest_of = |name: &str| {
+        base.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, data)| Sha256Digest::of(data))
+            .ok_or_else(|| format!("no {name}"))
+    };
+    let manifest = digest_of("manifest.json")?;
+    let previous = PreviousLink {
+        path: "chain/0001.dsse.json".into(),
+        sha256: digest_of("chain/0001.dsse.json")?,
+    };
+    let predicate = |previous: Option<PreviousLink>| LinkPredicate {
+        index: 2,
+        role: "transfer".into(),
+        keyid: stranger.key_id(),
+        time: "1970-01-01T00:00:00Z".into(),
+        note: None,
+        previous,
+    };
+    let with_link2 = |name: &str, link2: Vec<u8>| -> Result<PathBuf, Box<dyn std::error::Error>> {
+        let mut entries = base.clone();
+        entries.push(("chain/0002.dsse.json".into(), link2));
+        let path = dir.path().join(name);
+        write_tar(&path, &entries)?;
+        Ok(path)
+    };
+    // Well chained: ignored, and the bundle passes on alice's link alone.
+    let good = with_link2(
+        "good.lbom",
+        craft_link(
+            &manifest,
+            &predicate(Some(previous.clone())),
+            &stranger,
+            None,
+            false,
+        ),
+    )?;
+    assert_passes(&run(&good, &p, &ctx()?));
+    // A bad signature by the unknown key is not checked ("ignore")...
+    let mut forged = craft_link(
+        &manifest,
+        &predicate(Some(previous.clone())),
+        &stranger,
+        None,
+        false,
+    );
+    let text = String::from_utf8(forged.clone())?;
+    let at = text.find("\"sig\":\"").ok_or("no sig")? + 10;
+    if let Some(c) = forged.get_mut(at) {
+        *c = if *c == b'A' { b'B' } else { b'A' };
+    }
+    assert_passes(&run(&with_link2("forged.lbom", forged)?, &p, &ctx()?));
+    // ... but chaining is: another manifest, another previous, none.
+    let other = Sha256Digest::of(b"other");
+    let cases = [
+        (
+            "another manifest",
+            craft_link(
+                &other,
+                &predicate(Some(previous.clone())),
+                &stranger,
+                None,
+                false,
+            ),
+        ),
+        (
+            "another previous link",
+            craft_link(
+                &manifest,
+                &predicate(Some(PreviousLink {
+                    sha256: other,
+                    ..previous.clone()
+                })),
+                &stranger,
+                None,
+                false,
+            ),
+        ),
+        (
+            "no previous link",
+            craft_link(&manifest, &predicate(None), &stranger, None, false),
+        ),
+    ];
+    for (i, (what, link2)) in cases.into_iter().enumerate() {
+        let path = with_link2(&format!("case-{i}.lbom"), link2)?;
+        let r = run(&path, &p, &ctx()?);
+        assert_eq!(
+            outcome(&r, "chain.links"),
+            Some(Outcome::Fail(Failure::Trust)),
+            "{what}: {r:#?}"
+        );
+        assert_fails(&r, "chain.links", Failure::Trust);
+    }
+    Ok(())
+}

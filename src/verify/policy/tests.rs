@@ -1493,3 +1493,50 @@ fn key_paths_are_rewritten_relative_to_the_policy_folder() -> TestResult {
     assert_eq!(key_path_from(&out, &keys.join("missing.pub")), None);
     Ok(())
 }
+
+/// docs/policy.md [P1], [P13]: a policy file or key file that is a FIFO or
+/// a device is refused without blocking (a FIFO nobody writes to would
+/// block a plain `open` + `read` forever); the load runs on a thread so a
+/// regression fails the test instead of hanging it.
+#[test]
+fn a_fifo_or_device_is_refused_without_blocking() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status()?;
+    assert!(made.success());
+    let with_key = dir.path().join("policy.toml");
+    std::fs::write(
+        &with_key,
+        "version = 1\n[[keys]]\nname = \"a\"\npublic_key = \"fifo\"\nroles = [\"m\"]\n\
+         [signatures]\nrequired_roles = [\"m\"]\n",
+    )?;
+    let with_device = dir.path().join("device.toml");
+    std::fs::write(
+        &with_device,
+        "version = 1\n[[keys]]\nname = \"a\"\npublic_key = \"/dev/zero\"\nroles = [\"m\"]\n\
+         [signatures]\nrequired_roles = [\"m\"]\n",
+    )?;
+    for path in [
+        fifo.clone(),
+        PathBuf::from("/dev/zero"),
+        with_key,
+        with_device,
+    ] {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = path.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(Policy::load(&p).map(|_| ()).map_err(|e| e.to_string()));
+        });
+        let got = rx.recv_timeout(std::time::Duration::from_secs(20));
+        match got {
+            Ok(Err(message)) => assert!(!message.is_empty()),
+            Ok(Ok(())) => fail(&path.display().to_string(), "loaded"),
+            Err(_) => {
+                // Unblock the stuck thread before failing.
+                let _ = std::fs::write(&fifo, b"");
+                fail(&path.display().to_string(), "still loading after 20 s");
+            }
+        }
+    }
+    Ok(())
+}

@@ -7,6 +7,13 @@
 //! decoder that is never asked for more than the manifest's `size` plus one
 //! byte, so a lying frame or a bomb costs at most one buffer; what follows
 //! the one frame is refused (docs/bundle-format.md §4: "one RFC 8878 frame").
+//!
+//! When the sink keeps no bytes (`lbom verify`), the artifacts are scanned
+//! ahead on as many threads as there are CPUs (at most four), each with
+//! positioned reads of its own entries; the ordered walk then takes their
+//! results and reports the first failure in bundle order, as the sequential
+//! walk does. One thread read and hashed at openssl's single-core speed,
+//! slower than model_signing, which hashes files in parallel (make bench).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -206,7 +213,39 @@ impl<R: Read> Read for Recording<R> {
     }
 }
 
-type Stored<'f> = Recording<io::Take<&'f mut File>>;
+/// The stored bytes of one entry, read with positioned reads, so that
+/// several threads can read entries of one open bundle at once.
+struct At<'f> {
+    file: &'f File,
+    pos: u64,
+    end: u64,
+}
+
+impl At<'_> {
+    /// Stored bytes not read yet.
+    fn left(&self) -> u64 {
+        self.end.saturating_sub(self.pos)
+    }
+}
+
+impl Read for At<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left()).unwrap_or(usize::MAX));
+        let Some(dst) = buf.get_mut(..want) else {
+            return Ok(0);
+        };
+        if dst.is_empty() {
+            return Ok(0);
+        }
+        let n = self.file.read_at(dst, self.pos)?;
+        self.pos = self.pos.saturating_add(n as u64);
+        Ok(n)
+    }
+}
+
+type Stored<'f> = Recording<At<'f>>;
 
 /// An entry's decoded bytes.
 enum Source<'f> {
@@ -225,9 +264,9 @@ impl Source<'_> {
     /// Stored bytes not consumed: data after the zstd frame.
     fn unread(&self) -> u64 {
         match self {
-            Source::Raw(r) => r.inner.limit(),
+            Source::Raw(r) => r.inner.left(),
             Source::Zstd(d) => (d.get_ref().buffer().len() as u64)
-                .saturating_add(d.get_ref().get_ref().inner.limit()),
+                .saturating_add(d.get_ref().get_ref().inner.left()),
         }
     }
 }
@@ -346,15 +385,13 @@ struct Scanned {
 }
 
 /// Open an entry's decoded stream.
-fn open_source<'f>(
-    file: &'f mut File,
-    t: &TarEntry,
-    m: &ManifestEntry,
-) -> Result<Source<'f>, Problem> {
-    file.seek(SeekFrom::Start(t.data_offset))
-        .map_err(|e| Problem::Io(e.to_string()))?;
+fn open_source<'f>(file: &'f File, t: &TarEntry, m: &ManifestEntry) -> Result<Source<'f>, Problem> {
     let stored = Recording {
-        inner: file.take(t.size),
+        inner: At {
+            file,
+            pos: t.data_offset,
+            end: t.data_offset.saturating_add(t.size),
+        },
         failed: None,
     };
     match m.encoding {
@@ -409,11 +446,10 @@ fn classify(tee: &mut Tee<'_>, e: &io::Error) -> Problem {
 /// Stream one artifact through the inspector and the hash, into `writer`.
 #[allow(
     clippy::too_many_arguments,
-    reason = "one call site, each argument its own"
+    reason = "two call sites, each argument its own"
 )]
 fn scan_artifact(
-    file: &mut File,
-    twin: &File,
+    file: &File,
     t: &TarEntry,
     m: &ManifestEntry,
     artifact: &BundlePath,
@@ -437,7 +473,7 @@ fn scan_artifact(
         .unwrap_or_default()
         .to_owned();
     let mut window = raw.then_some(Window {
-        file: twin,
+        file,
         start: t.data_offset,
         len: t.size,
         pos: 0,
@@ -505,6 +541,68 @@ fn scan_artifact(
     })
 }
 
+/// The artifacts scanned on several threads, indexed like the manifest's
+/// entries (`None` for other entries, and for artifacts no thread took
+/// because an earlier one had failed: the ordered walk stops at that
+/// failure before it needs them, and scans any it does need itself).
+fn scan_ahead(
+    bundle: &OpenBundle,
+    file: &File,
+    limits: &Limits,
+) -> Vec<Option<Result<Scanned, Problem>>> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let work: Vec<(usize, &ManifestEntry, &TarEntry, BundlePath)> = bundle
+        .manifest
+        .entries
+        .iter()
+        .zip(&bundle.layout.entries)
+        .enumerate()
+        .filter(|(_, (m, _))| m.role == Role::Artifact)
+        .filter_map(|(i, (m, t))| m.artifact_path().map(|p| (i, m, t, p)))
+        .collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(MAX_SCAN_THREADS)
+        .min(work.len());
+    if threads < 2 {
+        return Vec::new();
+    }
+    let results: Mutex<Vec<Option<Result<Scanned, Problem>>>> =
+        Mutex::new((0..bundle.manifest.entries.len()).map(|_| None).collect());
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let mut buf = vec![0u8; READ_BUFFER_BYTES];
+                // Items are taken in bundle order, so every artifact before
+                // a failed one was taken (and finished) before the stop.
+                while !failed.load(Ordering::Acquire) {
+                    let Some((i, m, t, artifact)) = work.get(next.fetch_add(1, Ordering::AcqRel))
+                    else {
+                        break;
+                    };
+                    let result = scan_artifact(file, t, m, artifact, None, &mut buf, limits);
+                    if result.is_err() {
+                        failed.store(true, Ordering::Release);
+                    }
+                    if let Ok(mut r) = results.lock()
+                        && let Some(slot) = r.get_mut(*i)
+                    {
+                        *slot = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    results.into_inner().unwrap_or_default()
+}
+
+/// At most this many threads scan ahead: beyond it the disk, not SHA-256,
+/// bounds a verify on the machines lbom targets.
+const MAX_SCAN_THREADS: usize = 4;
+
 /// `entries.digests`: every entry's decoded size and SHA-256 equal the
 /// manifest; verified bytes reach `sink`. The fresh scans come back with
 /// the `sbom.consistent` verdict.
@@ -516,17 +614,25 @@ pub(crate) fn stream(
     sink: &mut dyn ArtifactSink,
 ) -> Step<Streamed> {
     let bundle = &opened.bundle;
-    let twin = file
-        .try_clone()
-        .map_err(|e| io_fail("cannot read the bundle", &e))?;
     let inspect_limits = Limits::default();
+    let mut ahead = if sink.keeps_bytes() {
+        Vec::new()
+    } else {
+        scan_ahead(bundle, file, &inspect_limits)
+    };
     let mut buf = vec![0u8; READ_BUFFER_BYTES];
     let mut facts: Vec<(BundlePath, ModelFacts)> = Vec::new();
     let mut pending: Option<(BundlePath, Scanned)> = None;
     let mut sbom_problem: Option<String> = None;
     let mut unscanned_zips: Vec<String> = Vec::new();
     let mut decoded: u64 = 0;
-    for (m, t) in bundle.manifest.entries.iter().zip(&bundle.layout.entries) {
+    for (i, (m, t)) in bundle
+        .manifest
+        .entries
+        .iter()
+        .zip(&bundle.layout.entries)
+        .enumerate()
+    {
         match m.role {
             Role::Artifact => {
                 let artifact = m.artifact_path().ok_or_else(|| {
@@ -538,17 +644,17 @@ pub(crate) fn stream(
                 let writer = sink
                     .begin(&artifact, m)
                     .map_err(|e| io_fail(&format!("the import sink refused {artifact}"), &e))?;
-                let scanned = scan_artifact(
-                    file,
-                    &twin,
-                    t,
-                    m,
-                    &artifact,
-                    writer,
-                    &mut buf,
-                    &inspect_limits,
-                )
-                .map_err(|p| match p {
+                // A result scanned ahead stands only where no writer waits
+                // for the bytes.
+                let early = match writer {
+                    None => ahead.get_mut(i).and_then(Option::take),
+                    Some(_) => None,
+                };
+                let scanned = match early {
+                    Some(result) => result,
+                    None => scan_artifact(file, t, m, &artifact, writer, &mut buf, &inspect_limits),
+                };
+                let scanned = scanned.map_err(|p| match p {
                     Problem::Integrity(why) => integrity(format!("entry {}: {why}", m.path)),
                     Problem::Io(why) => {
                         Verdict::fail(Failure::Io, format!("entry {}: {why}", m.path))

@@ -118,6 +118,12 @@ pub trait ArtifactSink {
     /// A small entry (SBOM, attestation, manifest, chain link) whose bytes
     /// passed their checks, by tar entry name.
     fn metadata(&mut self, name: &BundlePath, bytes: &[u8]) -> io::Result<()>;
+
+    /// Whether `begin` may return a writer. A sink that never does lets the
+    /// verifier scan artifacts on several threads ahead of the ordered walk.
+    fn keeps_bytes(&self) -> bool {
+        true
+    }
 }
 
 /// A sink that keeps nothing: `lbom verify`.
@@ -139,5 +145,9 @@ impl ArtifactSink for HashOnly {
 
     fn metadata(&mut self, _: &BundlePath, _: &[u8]) -> io::Result<()> {
         Ok(())
+    }
+
+    fn keeps_bytes(&self) -> bool {
+        false
     }
 }

@@ -436,6 +436,54 @@ fn a_flipped_artifact_byte_fails_entries_digests() -> R {
     Ok(())
 }
 
+/// `verify` scans artifacts on several threads (HashOnly keeps no bytes);
+/// a sink that keeps bytes walks them in order on one. Both must give the
+/// same report, and with two damaged artifacts both must name the first in
+/// bundle order, however the threads were scheduled.
+#[test]
+fn scanning_ahead_in_parallel_reports_what_the_ordered_walk_reports() -> R {
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    let root = dir.path().join("many");
+    std::fs::create_dir_all(&root)?;
+    for i in 0..12u8 {
+        // Distinct GGUF headers plus enough bytes for several reads.
+        let mut bytes = gguf(&format!("arch{i}"), "MIT");
+        bytes.extend(vec![i; 200_000 + usize::from(i) * 4099]);
+        std::fs::write(root.join(format!("f{i:02}.gguf")), bytes)?;
+    }
+    let good = dir.path().join("good.lbom");
+    pack_test(&options(vec![root], good.clone(), Compression::None))?;
+    sign_as(&good, &a, "maintainer")?;
+    let parallel = run(&good, &p, &ctx()?);
+    let ordered = verify(&good, &p, &ctx()?, &mut Recorder::default()).0;
+    assert_passes(&parallel);
+    assert_eq!(
+        format!("{:?}", parallel.checks),
+        format!("{:?}", ordered.checks)
+    );
+    let bad = dir.path().join("bad.lbom");
+    let mut entries = entries_of(&good)?;
+    for (n, data) in &mut entries {
+        if (n == "artifacts/f03.gguf" || n == "artifacts/f09.gguf")
+            && let Some(byte) = data.get_mut(100_000)
+        {
+            *byte ^= 0x40;
+        }
+    }
+    write_tar(&bad, &entries)?;
+    for _ in 0..20 {
+        let r = run(&bad, &p, &ctx()?);
+        assert_fails(&r, "entries.digests", Failure::Integrity);
+        let why = detail(&r, "entries.digests");
+        assert!(why.contains("artifacts/f03.gguf"), "{why}");
+        let ordered = verify(&bad, &p, &ctx()?, &mut Recorder::default()).0;
+        assert_eq!(format!("{:?}", r.checks), format!("{:?}", ordered.checks));
+    }
+    Ok(())
+}
+
 #[test]
 fn an_sbom_that_lies_about_its_model_fails_even_when_re_signed() -> R {
     let dir = tempfile::tempdir()?;

@@ -8,8 +8,8 @@
 //! byte, so a lying frame or a bomb costs at most one buffer; what follows
 //! the one frame is refused (docs/bundle-format.md §4: "one RFC 8878 frame").
 //!
-//! When the sink keeps no bytes (`lbom verify`), the artifacts are scanned
-//! ahead on as many threads as there are CPUs (at most four), each with
+//! When the sink keeps no bytes (`lbom verify`), the raw artifacts are
+//! scanned ahead on as many threads as there are CPUs (at most four), each with
 //! positioned reads of its own entries; the ordered walk then takes their
 //! results and reports the first failure in bundle order, as the sequential
 //! walk does. One thread read and hashed at openssl's single-core speed,
@@ -558,7 +558,10 @@ fn scan_ahead(
         .iter()
         .zip(&bundle.layout.entries)
         .enumerate()
-        .filter(|(_, (m, _))| m.role == Role::Artifact)
+        // Raw entries only: a zstd decoder may hold a window of up to
+        // 2^ZSTD_WINDOW_LOG_MAX bytes, and a hostile bundle must not get one
+        // per thread; zstd entries stay on the ordered walk, one at a time.
+        .filter(|(_, (m, _))| m.role == Role::Artifact && m.encoding == Encoding::Raw)
         .filter_map(|(i, (m, t))| m.artifact_path().map(|p| (i, m, t, p)))
         .collect();
     let threads = std::thread::available_parallelism()

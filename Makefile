@@ -89,7 +89,8 @@ bench-peers:
 bench-smoke: bench-peers
 	$(CARGO) build --quiet
 	LBOM_BIN=$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/debug/lbom LBOM_BENCH_MB=8 LBOM_BENCH_RUNS=1 \
-	    LBOM_BENCH_WARMUP=0 LBOM_BENCH_SCALING=0 LBOM_BENCH_STRICT=0 tests/bench/run_all.sh
+	    LBOM_BENCH_WARMUP=0 LBOM_BENCH_SCALING=0 LBOM_BENCH_STRICT=0 LBOM_BENCH_DIFF_FILES=200 \
+	    tests/bench/run_all.sh
 
 ## bench-micro: criterion micro-benchmarks (benches/micro.rs): SHA-256, GGUF and safetensors
 ## headers, a 10,000-entry manifest

@@ -23,7 +23,7 @@ use tamper::harness::{self, Sandbox, judge_report};
 const MAX_FILE_BYTES: usize = 50 << 10;
 
 /// Largest corpus in total.
-const MAX_TOTAL_BYTES: usize = 3 << 20;
+const MAX_TOTAL_BYTES: usize = 4 << 20;
 
 fn corpus_dir() -> PathBuf {
     repo().join("tests/vectors/quarantine")
@@ -32,6 +32,8 @@ fn corpus_dir() -> PathBuf {
 /// One indexed file.
 struct Item {
     file: String,
+    /// The policy file to verify it with (in the corpus folder).
+    policy: String,
     class: String,
     code: i32,
     checks: Vec<String>,
@@ -55,6 +57,7 @@ fn read_index() -> Result<Vec<Item>, Box<dyn std::error::Error>> {
             };
             Ok(Item {
                 file: s("file")?,
+                policy: s("policy").unwrap_or_else(|_| "policy.toml".to_owned()),
                 class: s("class")?,
                 code: c
                     .get("code")
@@ -116,11 +119,11 @@ fn corpus_is_small_and_indexed() -> TestResult {
 #[test]
 fn verify_gives_the_indexed_verdict_for_every_corpus_file() -> TestResult {
     let sb = Sandbox::new()?;
-    let policy = corpus_dir().join("policy.toml");
     let mut problems = Vec::new();
     let items = read_index()?;
     for i in &items {
         let file = corpus_dir().join(&i.file);
+        let policy = corpus_dir().join(&i.policy);
         let run = run_bounded(
             &mut sb.lbom_capped(verify_args(&file, &policy)),
             harness::TIME_LIMIT,
@@ -161,13 +164,13 @@ fn verify_gives_the_indexed_verdict_for_every_corpus_file() -> TestResult {
 /// staging folder left empty.
 #[test]
 fn import_refuses_a_sample_and_leaves_staging_empty() -> TestResult {
-    let policy = corpus_dir().join("policy.toml");
     let items = read_index()?;
     let mut problems = Vec::new();
     for (n, i) in items.iter().enumerate() {
         if n % 5 != 0 && i.code == 3 {
             continue;
         }
+        let policy = corpus_dir().join(&i.policy);
         let sb = Sandbox::new()?;
         let file = corpus_dir().join(&i.file);
         let run = run_bounded(
@@ -227,6 +230,45 @@ allowed_formats = ["gguf", "safetensors", "json", "unknown"]
 max_age = "none"
 "#;
 
+/// The corpus policy for the threshold cases: maintainer threshold 2, the
+/// demo maintainer key listed twice under two names (it must count once),
+/// a second maintainer key (tests/tamper/mod.rs `Keys::maintainer2`, seed
+/// 0x22, committed beside this file).
+const POLICY_THRESHOLD2: &str = r#"# Threshold policy for the committed corpus (tests/quarantine_corpus.rs).
+# Trusts the PUBLIC demo keys and a seeded test key: test use only.
+version = 1
+
+[[keys]]
+name = "maintainer"
+public_key = "../../../keys/demo-maintainer.pub"
+roles = ["maintainer"]
+
+[[keys]]
+name = "maintainer-alias"
+public_key = "../../../keys/demo-maintainer.pub"
+roles = ["maintainer"]
+
+[[keys]]
+name = "maintainer2"
+public_key = "maintainer2.pub"
+roles = ["maintainer"]
+
+[[keys]]
+name = "transfer"
+public_key = "../../../keys/demo-transfer.pub"
+roles = ["transfer"]
+
+[signatures]
+required_roles = ["maintainer", "transfer"]
+thresholds = { maintainer = 2, transfer = 1 }
+
+[content]
+allowed_formats = ["gguf", "safetensors", "json", "unknown"]
+
+[time]
+max_age = "none"
+"#;
+
 /// Regenerate the corpus. Deterministic except the bombs' link times.
 #[test]
 #[ignore = "writes tests/vectors/quarantine/; run with LBOM_WRITE_CORPUS=1 on purpose"]
@@ -243,7 +285,12 @@ fn write_corpus() -> TestResult {
         }
     }
     std::fs::write(out.join("policy.toml"), POLICY)?;
+    std::fs::write(out.join("policy-threshold2.toml"), POLICY_THRESHOLD2)?;
     let keys = Keys::load(&repo())?;
+    std::fs::write(
+        out.join("maintainer2.pub"),
+        keys.maintainer2.public_key().to_pem()?,
+    )?;
     let work = tempfile::tempdir()?;
     let created = jiff::Timestamp::from_second(1_767_225_600)?; // 2026-01-01T00:00:00Z
     let link = jiff::Timestamp::from_second(1_767_225_660)?;
@@ -281,7 +328,8 @@ fn write_corpus() -> TestResult {
                    source: &str,
                    code: i32,
                    checks: Vec<String>,
-                   bytes: &[u8]|
+                   bytes: &[u8],
+                   policy: &str|
      -> TestResult {
         if bytes.len() > MAX_FILE_BYTES {
             skipped
@@ -297,6 +345,7 @@ fn write_corpus() -> TestResult {
             "verdict": if code == 0 { "accept" } else { "refuse" },
             "code": code,
             "checks": checks,
+            "policy": policy,
         }));
         Ok(())
     };
@@ -307,6 +356,7 @@ fn write_corpus() -> TestResult {
         0,
         Vec::new(),
         &base,
+        "policy.toml",
     )?;
     let gen_out = work.path().join("hostile");
     python_tool(
@@ -346,6 +396,7 @@ fn write_corpus() -> TestResult {
             code,
             checks,
             &bytes,
+            "policy.toml",
         )?;
     }
     for b in tamper::bombs(&base, &keys)? {
@@ -361,6 +412,76 @@ fn write_corpus() -> TestResult {
             b.code,
             b.checks.iter().map(|s| (*s).to_owned()).collect(),
             &b.bytes,
+            "policy.toml",
+        )?;
+    }
+    // The tamper matrix's clock-free cases (tests/tamper/mod.rs), on a
+    // small base with the matrix's entry names: the same JSON config (stored
+    // zstd), an 8 KiB quantized GGUF from fixtures/ and an 8 KiB safetensors
+    // of random weights written by the `safetensors` package (both stored
+    // raw: they do not compress), under the names the cases edit.
+    let small = work.path().join("small");
+    std::fs::create_dir_all(&small)?;
+    let fx = repo().join("fixtures");
+    for (from, to) in [
+        ("safetensors/tiny-llama/config.json", "config.json"),
+        ("gguf/filetypes/tiny-IQ1_S.gguf", "tiny-llama-Q4_K_M.gguf"),
+    ] {
+        std::fs::copy(fx.join(from), small.join(to))?;
+    }
+    let weights = small.join("model.safetensors");
+    common::venv_tool(
+        "python",
+        &[
+            "-c".as_ref(),
+            "import sys, numpy as np\nfrom safetensors.numpy import save_file\nrng = np.random.default_rng(7)\nsave_file({'model.embed.weight': rng.standard_normal((32, 64)).astype(np.float32)}, sys.argv[1])".as_ref(),
+            weights.as_os_str(),
+        ],
+    )?;
+    let small_spec = |name: &'static str| tamper::PackSpec {
+        inputs: vec![
+            small.join("config.json"),
+            small.join("model.safetensors"),
+            small.join("tiny-llama-Q4_K_M.gguf"),
+        ],
+        name,
+        channel: "main",
+        sequence: None,
+        previous: None,
+        created,
+        expires: None,
+        compress: lbom::bundle::Compression::Auto,
+    };
+    let chain = [
+        (&keys.maintainer, "maintainer"),
+        (&keys.transfer, "transfer"),
+    ];
+    let tbase = tamper::pack_and_sign(
+        &small_spec("base"),
+        &work.path().join("tbase.lbom"),
+        &chain,
+        link,
+    )?;
+    let tother = tamper::pack_and_sign(
+        &small_spec("other"),
+        &work.path().join("tother.lbom"),
+        &chain,
+        link,
+    )?;
+    let times = tamper::Times { created, link };
+    for c in tamper::clock_free_cases(&tbase, &tother, &keys, &times)? {
+        let policy = match c.policy {
+            tamper::PolicyKind::Standard => "policy.toml",
+            tamper::PolicyKind::Threshold2 => "policy-threshold2.toml",
+        };
+        add(
+            format!("tamper-{}.lbom", c.name),
+            format!("tamper: {}", c.name),
+            "tests/tamper/mod.rs::clock_free_cases",
+            c.code,
+            c.checks.iter().map(|s| (*s).to_owned()).collect(),
+            &c.bytes,
+            policy,
         )?;
     }
     let index = serde_json::json!({

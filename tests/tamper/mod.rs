@@ -284,6 +284,25 @@ fn replace_once(data: &[u8], from: &str, to: &str) -> Res<Vec<u8>> {
     Ok(out)
 }
 
+/// Replace the string value of the first `"FIELD": "..."` after `marker`
+/// with `to`: an SBOM property edited whatever its value in this base.
+fn replace_after(data: &[u8], marker: &str, field: &str, to: &str) -> Res<Vec<u8>> {
+    let at =
+        find_bytes(data, marker.as_bytes()).ok_or_else(|| err(format!("{marker} not found")))?;
+    let key = format!("\"{field}\": \"");
+    let rest = data.get(at..).unwrap_or_default();
+    let start = at
+        + find_bytes(rest, key.as_bytes())
+            .ok_or_else(|| err(format!("no {field} after {marker}")))?
+        + key.len();
+    let len = find_bytes(data.get(start..).unwrap_or_default(), b"\"")
+        .ok_or_else(|| err(format!("unterminated {field} after {marker}")))?;
+    let mut out = data.get(..start).unwrap_or_default().to_vec();
+    out.extend_from_slice(to.as_bytes());
+    out.extend_from_slice(data.get(start + len..).unwrap_or_default());
+    Ok(out)
+}
+
 // ---------------------------------------------------------------------------
 // Manifest and chain rebuilding.
 
@@ -507,6 +526,40 @@ pub fn build(repo: &Path, dir: &Path, keys: &Keys) -> Res<Matrix> {
     };
     let old = pack_and_sign(&old_spec, &dir.join("old.lbom"), &chain, t.link)?;
 
+    let mut cases = vec![Case {
+        name: "base".to_owned(),
+        bytes: base.clone(),
+        code: 0,
+        checks: &[],
+        policy: PolicyKind::Standard,
+        depth: Depth::Content,
+    }];
+    cases.extend(clock_free_cases(&base, &other, keys, &t)?);
+    let timed = [
+        ("expired", expired, 5, "bundle.expiry"),
+        ("created-in-future", future, 5, "bundle.expiry"),
+        ("older-than-max-age", old, 6, "bundle.age"),
+        ("pickle-artifact", pickle, 6, "policy.formats"),
+    ];
+    for (name, bytes, code, check) in timed {
+        cases.push(Case {
+            name: name.to_owned(),
+            bytes,
+            code,
+            checks: Box::leak(vec![check].into_boxed_slice()),
+            policy: PolicyKind::Standard,
+            depth: Depth::Content,
+        });
+    }
+    Ok(Matrix { base, cases })
+}
+
+/// Every case whose verdict does not depend on the clock, derived from
+/// `base` and `other` (a second bundle of the same channel, for replays),
+/// both signed by the maintainer and transfer keys at `t.link`. The
+/// committed corpus (tests/quarantine_corpus.rs) holds these for a base
+/// without expiry; the matrix adds the clock cases to them.
+pub fn clock_free_cases(base: &[u8], other: &[u8], keys: &Keys, t: &Times) -> Res<Vec<Case>> {
     let mut cases = Vec::new();
     {
         let mut add = |name: &str,
@@ -524,55 +577,15 @@ pub fn build(repo: &Path, dir: &Path, keys: &Keys) -> Res<Matrix> {
                 depth,
             });
         };
-        add(
-            "base",
-            base.clone(),
-            0,
-            &[],
-            PolicyKind::Standard,
-            Depth::Content,
-        );
-        content_flips(&base, &mut add)?;
-        header_flips(&base, &mut add)?;
-        truncations_and_appends(&base, &mut add)?;
-        entry_edits(&base, &mut add)?;
-        chain_edits(&base, &other, keys, &t, &mut add)?;
-        resigned_lies(&base, keys, &t, &mut add)?;
-        add(
-            "expired",
-            expired,
-            5,
-            &["bundle.expiry"],
-            PolicyKind::Standard,
-            Depth::Content,
-        );
-        threshold_cases(&base, keys, &t, &mut add)?;
-        add(
-            "created-in-future",
-            future,
-            5,
-            &["bundle.expiry"],
-            PolicyKind::Standard,
-            Depth::Content,
-        );
-        add(
-            "older-than-max-age",
-            old,
-            6,
-            &["bundle.age"],
-            PolicyKind::Standard,
-            Depth::Content,
-        );
-        add(
-            "pickle-artifact",
-            pickle,
-            6,
-            &["policy.formats"],
-            PolicyKind::Standard,
-            Depth::Content,
-        );
+        content_flips(base, &mut add)?;
+        header_flips(base, &mut add)?;
+        truncations_and_appends(base, &mut add)?;
+        entry_edits(base, &mut add)?;
+        chain_edits(base, other, keys, t, &mut add)?;
+        resigned_lies(base, keys, t, &mut add)?;
+        threshold_cases(base, keys, t, &mut add)?;
     }
-    Ok(Matrix { base, cases })
+    Ok(cases)
 }
 
 type Add<'a> = dyn FnMut(&str, Vec<u8>, i32, &'static [&'static str], PolicyKind, Depth) + 'a;
@@ -1362,6 +1375,15 @@ fn resigned_lies(base: &[u8], keys: &Keys, t: &Times, add: &mut Add<'_>) -> Res<
             Ok(())
         }
     };
+    // Whatever the base's value: the committed corpus uses other models.
+    let property_edit =
+        |name: &'static str, marker: &'static str, field: &'static str, to: &'static str| {
+            move |e: &mut Vec<Entry>| -> Res<()> {
+                let x = entry_mut(e, name)?;
+                x.data = replace_after(&x.data, marker, field, to)?;
+                Ok(())
+            }
+        };
     let nothing = |_: &mut Manifest| {};
     add(
         "resigned-control",
@@ -1375,10 +1397,11 @@ fn resigned_lies(base: &[u8], keys: &Keys, t: &Times, add: &mut Add<'_>) -> Res<
         "sbom-lies-architecture",
         lie(
             &|e| {
-                sbom_edit(
+                property_edit(
                     "sboms/tiny-llama-Q4_K_M.gguf.cdx.json",
-                    "\"value\": \"llama\"",
-                    "\"value\": \"qwen2\"",
+                    "\"name\": \"lbom:architecture\"",
+                    "value",
+                    "qwen2",
                 )(e)?;
                 sbom_edit(
                     "sboms/tiny-llama-Q4_K_M.gguf.cdx.json",
@@ -1396,10 +1419,11 @@ fn resigned_lies(base: &[u8], keys: &Keys, t: &Times, add: &mut Add<'_>) -> Res<
     add(
         "sbom-lies-parameter-count",
         lie(
-            &sbom_edit(
+            &property_edit(
                 "sboms/model.safetensors.cdx.json",
-                "\"value\": \"115008\"",
-                "\"value\": \"7000000000\"",
+                "\"name\": \"lbom:parameter_count\"",
+                "value",
+                "7000000000",
             ),
             &nothing,
         )?,
@@ -1411,10 +1435,11 @@ fn resigned_lies(base: &[u8], keys: &Keys, t: &Times, add: &mut Add<'_>) -> Res<
     add(
         "sbom-lies-quantization",
         lie(
-            &sbom_edit(
+            &property_edit(
                 "sboms/tiny-llama-Q4_K_M.gguf.cdx.json",
-                "\"value\": \"Q4_K_M\"",
-                "\"value\": \"Q8_0\"",
+                "\"name\": \"lbom:quantization\"",
+                "value",
+                "Q8_0",
             ),
             &nothing,
         )?,
@@ -1426,10 +1451,11 @@ fn resigned_lies(base: &[u8], keys: &Keys, t: &Times, add: &mut Add<'_>) -> Res<
     add(
         "sbom-lies-licence",
         lie(
-            &sbom_edit(
+            &property_edit(
                 "sboms/tiny-llama-Q4_K_M.gguf.cdx.json",
-                "\"id\": \"Apache-2.0\"",
-                "\"id\": \"MIT\"",
+                "\"licenses\"",
+                "id",
+                "GPL-3.0-only",
             ),
             &nothing,
         )?,

@@ -31,6 +31,8 @@ test: venv fmt-check clippy cargo-test bench-smoke fuzz-smoke
 ## demo: scan fixtures/ in every format, pack + sign + countersign, verify, import, audit (out/demo/)
 demo:
 	$(CARGO) build --quiet
+	# A fresh folder each time: nothing left by an earlier run can pass for this one's output.
+	if [ -d $(DEMO) ]; then chmod -R u+w $(DEMO) && rm -rf $(DEMO); fi
 	mkdir -p $(DEMO)
 	SOURCE_DATE_EPOCH=0 $(LBOM) scan fixtures --format json      --output $(DEMO)/scan.json
 	SOURCE_DATE_EPOCH=0 $(LBOM) scan fixtures --format spdx      --output $(DEMO)/scan.spdx

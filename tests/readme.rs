@@ -117,11 +117,29 @@ fn make_demo_runs() {
         "scan.spdx.json",
         "scan.cdx.json",
         "README.md",
-        "tiny-llama.lbom",
+        "demo-v1.lbom",
+        "demo-v2.lbom",
+        "drift-v2.md",
     ] {
         assert!(
             Path::new(root).join("out/demo").join(file).is_file(),
             "make demo did not write {file}"
+        );
+    }
+    // The demo ends with the second release imported after its drift was
+    // accepted, and the drift review names both changes.
+    let store = Path::new(root).join("out/demo/store");
+    assert!(
+        std::fs::read_dir(&store).is_ok_and(|mut d| d.next().is_some()),
+        "make demo did not fill {}",
+        store.display()
+    );
+    let review =
+        std::fs::read_to_string(Path::new(root).join("out/demo/drift-v2.md")).unwrap_or_default();
+    for class in ["quantization", "chat_template"] {
+        assert!(
+            review.contains(class),
+            "drift-v2.md does not name {class}:\n{review}"
         );
     }
 }

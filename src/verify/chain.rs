@@ -12,7 +12,7 @@ use super::Signer;
 use super::policy::{Policy, TrustedKey, UnknownSigners};
 use super::report::Failure;
 use super::run::{Step, Verdict};
-use super::structure::parse_time;
+use crate::bundle::manifest::parse_time;
 use crate::bundle::{OpenBundle, layout};
 
 /// One link after `chain.signatures`.

@@ -213,39 +213,9 @@ impl<R: Read> Read for Recording<R> {
     }
 }
 
-/// The stored bytes of one entry, read with positioned reads, so that
-/// several threads can read entries of one open bundle at once.
-struct At<'f> {
-    file: &'f File,
-    pos: u64,
-    end: u64,
-}
-
-impl At<'_> {
-    /// Stored bytes not read yet.
-    fn left(&self) -> u64 {
-        self.end.saturating_sub(self.pos)
-    }
-}
-
-impl Read for At<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let want = buf
-            .len()
-            .min(usize::try_from(self.left()).unwrap_or(usize::MAX));
-        let Some(dst) = buf.get_mut(..want) else {
-            return Ok(0);
-        };
-        if dst.is_empty() {
-            return Ok(0);
-        }
-        let n = self.file.read_at(dst, self.pos)?;
-        self.pos = self.pos.saturating_add(n as u64);
-        Ok(n)
-    }
-}
-
-type Stored<'f> = Recording<At<'f>>;
+/// The stored bytes of one entry, read with positioned reads ([`Window`]),
+/// so that several threads can read entries of one open bundle at once.
+type Stored<'f> = Recording<Window<'f>>;
 
 /// An entry's decoded bytes.
 enum Source<'f> {
@@ -333,9 +303,10 @@ impl Read for Tee<'_> {
     }
 }
 
-/// A seekable view of one raw entry, for the zip reader (its directory is
-/// at the end). Positioned reads on a second handle leave the stream's
-/// file position alone.
+/// A view of one entry's stored bytes by positioned reads: the decoded
+/// stream's source, and (seekable) the zip reader's random access into a
+/// raw entry (its directory is at the end). Positioned reads share no file
+/// position, so streams and threads do not disturb each other.
 struct Window<'f> {
     file: &'f File,
     start: u64,
@@ -343,10 +314,18 @@ struct Window<'f> {
     pos: u64,
 }
 
+impl Window<'_> {
+    /// Bytes not read yet.
+    fn left(&self) -> u64 {
+        self.len.saturating_sub(self.pos)
+    }
+}
+
 impl Read for Window<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let left = self.len.saturating_sub(self.pos);
-        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left()).unwrap_or(usize::MAX));
         let Some(dst) = buf.get_mut(..want) else {
             return Ok(0);
         };
@@ -387,10 +366,11 @@ struct Scanned {
 /// Open an entry's decoded stream.
 fn open_source<'f>(file: &'f File, t: &TarEntry, m: &ManifestEntry) -> Result<Source<'f>, Problem> {
     let stored = Recording {
-        inner: At {
+        inner: Window {
             file,
-            pos: t.data_offset,
-            end: t.data_offset.saturating_add(t.size),
+            start: t.data_offset,
+            len: t.size,
+            pos: 0,
         },
         failed: None,
     };
@@ -550,7 +530,6 @@ fn scan_ahead(
     file: &File,
     limits: &Limits,
 ) -> Vec<Option<Result<Scanned, Problem>>> {
-    use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     let work: Vec<(usize, &ManifestEntry, &TarEntry, BundlePath)> = bundle
         .manifest
@@ -571,35 +550,49 @@ fn scan_ahead(
     if threads < 2 {
         return Vec::new();
     }
-    let results: Mutex<Vec<Option<Result<Scanned, Problem>>>> =
-        Mutex::new((0..bundle.manifest.entries.len()).map(|_| None).collect());
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                let mut buf = vec![0u8; READ_BUFFER_BYTES];
-                // Items are taken in bundle order, so every artifact before
-                // a failed one was taken (and finished) before the stop.
-                while !failed.load(Ordering::Acquire) {
-                    let Some((i, m, t, artifact)) = work.get(next.fetch_add(1, Ordering::AcqRel))
-                    else {
-                        break;
-                    };
-                    let result = scan_artifact(file, t, m, artifact, None, &mut buf, limits);
-                    if result.is_err() {
-                        failed.store(true, Ordering::Release);
+    // Each thread returns what it scanned; none shares a result slot.
+    let scanned: Vec<(usize, Result<Scanned, Problem>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut buf = vec![0u8; READ_BUFFER_BYTES];
+                    let mut done = Vec::new();
+                    // Items are taken in bundle order, so every artifact
+                    // before a failed one was taken (and finished) before
+                    // the stop.
+                    while !failed.load(Ordering::Acquire) {
+                        let Some((i, m, t, artifact)) =
+                            work.get(next.fetch_add(1, Ordering::AcqRel))
+                        else {
+                            break;
+                        };
+                        let result = scan_artifact(file, t, m, artifact, None, &mut buf, limits);
+                        if result.is_err() {
+                            failed.store(true, Ordering::Release);
+                        }
+                        done.push((*i, result));
                     }
-                    if let Ok(mut r) = results.lock()
-                        && let Some(slot) = r.get_mut(*i)
-                    {
-                        *slot = Some(result);
-                    }
-                }
-            });
-        }
+                    done
+                })
+            })
+            .collect();
+        // A thread that panicked leaves its artifacts to the ordered walk.
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().ok())
+            .flatten()
+            .collect()
     });
-    results.into_inner().unwrap_or_default()
+    let mut by_entry: Vec<Option<Result<Scanned, Problem>>> =
+        (0..bundle.manifest.entries.len()).map(|_| None).collect();
+    for (i, result) in scanned {
+        if let Some(slot) = by_entry.get_mut(i) {
+            *slot = Some(result);
+        }
+    }
+    by_entry
 }
 
 /// At most this many threads scan ahead: beyond it the disk, not SHA-256,

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::report::Failure;
 use super::run::{Step, Verdict};
+use crate::bundle::manifest::parse_time;
 use crate::bundle::tar::{self, TarError, TarLayout};
 use crate::bundle::{self, OpenBundle, ReadLimits, layout, read};
 
@@ -78,12 +79,6 @@ pub(crate) fn walk(path: &Path, limits: &ReadLimits) -> Step<(File, TarLayout)> 
     }
 }
 
-/// A manifest time in the one form the format allows
-/// (`YYYY-MM-DDTHH:MM:SSZ`, docs/bundle-format.md §5).
-pub(crate) fn parse_time(text: &str) -> Option<jiff::Timestamp> {
-    crate::bundle::manifest::parse_time(text)
-}
-
 /// `manifest.form`: the manifest parses, has the schema and label syntax,
 /// its times are in the format's form, and the entries before it are
 /// exactly its entries in the bundle layout (§1, §5); the links after it
@@ -101,36 +96,19 @@ pub(crate) fn form(
     let bundle = read::open_layout(path, file, file_len, walked, limits)
         .map_err(|e| Verdict::fail(classify(&e), error_text(&e)))?;
     let m = &bundle.manifest;
-    let malformed = |what: &str, text: &str| {
-        Verdict::fail(
-            Failure::Malformed,
-            format!("manifest {what} {text:?} is not a time of the form YYYY-MM-DDTHH:MM:SSZ"),
-        )
+    // `open_layout` ran `manifest::check_fields`: both times are in the
+    // format's one form and in order, and the sequence is valid; only the
+    // parsed values are wanted here.
+    let time = |text: &str| {
+        parse_time(text).ok_or_else(|| {
+            Verdict::fail(
+                Failure::Malformed,
+                format!("manifest time {text:?} is not of the form YYYY-MM-DDTHH:MM:SSZ"),
+            )
+        })
     };
-    let created = parse_time(&m.created).ok_or_else(|| malformed("created", &m.created))?;
-    let expires = match &m.expires {
-        Some(text) => Some(parse_time(text).ok_or_else(|| malformed("expires", text))?),
-        None => None,
-    };
-    if expires.is_some_and(|e| e < created) {
-        return Err(Verdict::fail(
-            Failure::Malformed,
-            "manifest expires before it was created",
-        ));
-    }
-    if m.previous
-        .as_ref()
-        .is_some_and(|p| p.sequence >= m.sequence)
-        || m.sequence == 0
-    {
-        return Err(Verdict::fail(
-            Failure::Malformed,
-            format!(
-                "manifest sequence {} is not above its previous sequence",
-                m.sequence
-            ),
-        ));
-    }
+    let created = time(&m.created)?;
+    let expires = m.expires.as_deref().map(time).transpose()?;
     let detail = format!(
         "manifest {} (schema {}): {} entries in layout order, bundle {} on channel {}, sequence {}",
         bundle.manifest_sha256,

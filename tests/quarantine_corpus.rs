@@ -203,71 +203,14 @@ fn import_refuses_a_sample_and_leaves_staging_empty() -> TestResult {
     Ok(())
 }
 
-/// The corpus policy: the demo keys (committed in keys/), both roles
-/// required, every format the base holds, and no age limit, so that the
-/// committed files keep their verdict as time passes.
-const POLICY: &str = r#"# Policy for the committed hostile corpus (tests/quarantine_corpus.rs).
-# Trusts the PUBLIC demo keys: test use only.
-version = 1
-
-[[keys]]
-name = "maintainer"
-public_key = "../../../keys/demo-maintainer.pub"
-roles = ["maintainer"]
-
-[[keys]]
-name = "transfer"
-public_key = "../../../keys/demo-transfer.pub"
-roles = ["transfer"]
-
-[signatures]
-required_roles = ["maintainer", "transfer"]
-
-[content]
-allowed_formats = ["gguf", "safetensors", "json", "unknown"]
-
-[time]
-max_age = "none"
-"#;
-
-/// The corpus policy for the threshold cases: maintainer threshold 2, the
-/// demo maintainer key listed twice under two names (it must count once),
-/// a second maintainer key (tests/tamper/mod.rs `Keys::maintainer2`, seed
-/// 0x22, committed beside this file).
-const POLICY_THRESHOLD2: &str = r#"# Threshold policy for the committed corpus (tests/quarantine_corpus.rs).
-# Trusts the PUBLIC demo keys and a seeded test key: test use only.
-version = 1
-
-[[keys]]
-name = "maintainer"
-public_key = "../../../keys/demo-maintainer.pub"
-roles = ["maintainer"]
-
-[[keys]]
-name = "maintainer-alias"
-public_key = "../../../keys/demo-maintainer.pub"
-roles = ["maintainer"]
-
-[[keys]]
-name = "maintainer2"
-public_key = "maintainer2.pub"
-roles = ["maintainer"]
-
-[[keys]]
-name = "transfer"
-public_key = "../../../keys/demo-transfer.pub"
-roles = ["transfer"]
-
-[signatures]
-required_roles = ["maintainer", "transfer"]
-thresholds = { maintainer = 2, transfer = 1 }
-
-[content]
-allowed_formats = ["gguf", "safetensors", "json", "unknown"]
-
-[time]
-max_age = "none"
-"#;
+/// The corpus policies are the tamper matrix's (tests/tamper/mod.rs), with
+/// key paths relative to the corpus folder (the demo keys in keys/, and the
+/// matrix's second maintainer key committed beside them) and no age limit,
+/// so that the committed files keep their verdict as time passes.
+const CORPUS_HEADER: &str = "# Policy for the committed hostile corpus (tests/quarantine_corpus.rs).\n# Trusts the PUBLIC demo keys and a seeded test key: test use only.\n";
+const NO_AGE_LIMIT: &str = "\n[time]\nmax_age = \"none\"\n";
+const DEMO_MAINTAINER: &str = "../../../keys/demo-maintainer.pub";
+const DEMO_TRANSFER: &str = "../../../keys/demo-transfer.pub";
 
 /// Regenerate the corpus. Deterministic except the bombs' link times.
 #[test]
@@ -284,8 +227,25 @@ fn write_corpus() -> TestResult {
             std::fs::remove_file(p)?;
         }
     }
-    std::fs::write(out.join("policy.toml"), POLICY)?;
-    std::fs::write(out.join("policy-threshold2.toml"), POLICY_THRESHOLD2)?;
+    std::fs::write(
+        out.join("policy.toml"),
+        format!(
+            "{CORPUS_HEADER}{}",
+            tamper::standard_policy(DEMO_MAINTAINER, DEMO_TRANSFER, false, NO_AGE_LIMIT)
+        ),
+    )?;
+    std::fs::write(
+        out.join("policy-threshold2.toml"),
+        format!(
+            "{CORPUS_HEADER}{}",
+            tamper::threshold2_policy(
+                DEMO_MAINTAINER,
+                "maintainer2.pub",
+                DEMO_TRANSFER,
+                NO_AGE_LIMIT
+            )
+        ),
+    )?;
     let keys = Keys::load(&repo())?;
     std::fs::write(
         out.join("maintainer2.pub"),

@@ -1700,14 +1700,75 @@ pub fn write_policies(dir: &Path, keys: &Keys) -> Res<Policies> {
     let t = pubkey("transfer", &keys.transfer)?;
     let m2 = pubkey("maintainer2", &keys.maintainer2)?;
     let standard = dir.join("standard.toml");
-    std::fs::write(&standard, standard_policy(&m, &t, false))?;
+    std::fs::write(
+        &standard,
+        standard_policy(
+            &m.display().to_string(),
+            &t.display().to_string(),
+            false,
+            "",
+        ),
+    )?;
     let rollback = dir.join("allow-rollback.toml");
-    std::fs::write(&rollback, standard_policy(&m, &t, true))?;
+    std::fs::write(
+        &rollback,
+        standard_policy(&m.display().to_string(), &t.display().to_string(), true, ""),
+    )?;
     let threshold2 = dir.join("threshold2.toml");
     std::fs::write(
         &threshold2,
-        format!(
-            r#"version = 1
+        threshold2_policy(
+            &m.display().to_string(),
+            &m2.display().to_string(),
+            &t.display().to_string(),
+            "",
+        ),
+    )?;
+    Ok(Policies {
+        standard,
+        threshold2,
+        rollback,
+    })
+}
+
+/// The [`PolicyKind::Standard`] policy: demo maintainer and transfer keys
+/// (public key files `m` and `t`), both roles required; `extra` is appended
+/// (the committed corpus adds `[time]`).
+pub fn standard_policy(m: &str, t: &str, allow_rollback: bool, extra: &str) -> String {
+    format!(
+        r#"version = 1
+
+[[keys]]
+name = "maintainer"
+public_key = "{m}"
+roles = ["maintainer"]
+
+[[keys]]
+name = "transfer"
+public_key = "{t}"
+roles = ["transfer"]
+
+[signatures]
+required_roles = ["maintainer", "transfer"]
+
+# "unknown": config.json scans as format unknown (no inspector assigns
+# "json"), and the matrix is about tampering, not about that.
+[content]
+allowed_formats = ["gguf", "safetensors", "json", "unknown"]
+
+[history]
+allow_rollback = {allow_rollback}
+allow_fork = false
+{extra}"#
+    )
+}
+
+/// The [`PolicyKind::Threshold2`] policy: maintainer threshold 2 with the
+/// maintainer key `m` listed twice (it must count once) and a second
+/// maintainer key `m2`; transfer key `t`. `extra` is appended.
+pub fn threshold2_policy(m: &str, m2: &str, t: &str, extra: &str) -> String {
+    format!(
+        r#"version = 1
 
 [[keys]]
 name = "maintainer"
@@ -1738,47 +1799,7 @@ thresholds = {{ maintainer = 2, transfer = 1 }}
 # "json"), and the matrix is about tampering, not about that.
 [content]
 allowed_formats = ["gguf", "safetensors", "json", "unknown"]
-"#,
-            m = m.display(),
-            m2 = m2.display(),
-            t = t.display()
-        ),
-    )?;
-    Ok(Policies {
-        standard,
-        threshold2,
-        rollback,
-    })
-}
-
-fn standard_policy(m: &Path, t: &Path, allow_rollback: bool) -> String {
-    format!(
-        r#"version = 1
-
-[[keys]]
-name = "maintainer"
-public_key = "{m}"
-roles = ["maintainer"]
-
-[[keys]]
-name = "transfer"
-public_key = "{t}"
-roles = ["transfer"]
-
-[signatures]
-required_roles = ["maintainer", "transfer"]
-
-# "unknown": config.json scans as format unknown (no inspector assigns
-# "json"), and the matrix is about tampering, not about that.
-[content]
-allowed_formats = ["gguf", "safetensors", "json", "unknown"]
-
-[history]
-allow_rollback = {allow_rollback}
-allow_fork = false
-"#,
-        m = m.display(),
-        t = t.display()
+{extra}"#
     )
 }
 

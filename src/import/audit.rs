@@ -129,13 +129,7 @@ impl AuditReport {
             let current = c.current.map_or("none".to_owned(), |s| s.to_string());
             let _ = writeln!(out, "channel {} (current: {current})", c.channel);
             for p in &c.problems {
-                let _ = writeln!(
-                    out,
-                    "  {}: {} — {}",
-                    kind_word(p.kind),
-                    visible(&p.path),
-                    visible(&p.detail)
-                );
+                write_problem(&mut out, "  ", p);
             }
             for n in &c.notes {
                 let _ = writeln!(out, "  note: {}", visible(n));
@@ -153,13 +147,7 @@ impl AuditReport {
                     v.sequence, v.files_checked, v.bytes_checked
                 );
                 for p in &v.problems {
-                    let _ = writeln!(
-                        out,
-                        "    {}: {} — {}",
-                        kind_word(p.kind),
-                        visible(&p.path),
-                        visible(&p.detail)
-                    );
+                    write_problem(&mut out, "    ", p);
                 }
             }
         }
@@ -177,6 +165,17 @@ impl AuditReport {
 /// escaped, like every untrusted string lbom prints.
 fn visible(s: &str) -> String {
     crate::describe::text::visible(s)
+}
+
+/// One problem line of the text report, terminal-safe.
+fn write_problem(out: &mut String, indent: &str, p: &Problem) {
+    let _ = writeln!(
+        out,
+        "{indent}{}: {} — {}",
+        kind_word(p.kind),
+        visible(&p.path),
+        visible(&p.detail)
+    );
 }
 
 fn kind_word(kind: ProblemKind) -> &'static str {

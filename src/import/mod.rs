@@ -63,7 +63,7 @@ pub use error::{ErrorClass, StoreError};
 pub use layout::{Baseline, Store};
 pub use lock::LockedStore;
 pub use receipt::{ReceiptInputs, receipt};
-pub use record::{HistoryAction, HistoryEntry, ImportInfo, ImportRecord, SignerRecord, StoredFile};
+pub use record::{HistoryAction, HistoryEntry, ImportInfo, ImportRecord, StoredFile};
 pub use rollback::{RolledBack, rollback};
 pub use sink::{ImportSink, Staged};
 

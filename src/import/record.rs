@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use super::error::{StoreError, io_at};
 use super::fsutil;
 use crate::bundle::manifest::Previous;
-use crate::envelope::KeyId;
 use crate::inspect::digest::Sha256Digest;
 use crate::verify::{Signer, Verified};
 
@@ -24,38 +23,6 @@ pub const IMPORT_RECORD_SCHEMA: &str = "urn:lbom:store-import:v1";
 pub const MAX_RECORD_BYTES: u64 = 16 << 20;
 /// Largest `history.jsonl` read (about 100,000 imports of 1 KiB).
 pub const MAX_HISTORY_BYTES: u64 = 128 << 20;
-
-/// A chain link as the import log names it (the serialisable, readable-back
-/// twin of [`Signer`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SignerRecord {
-    /// 1-based link index.
-    pub index: u32,
-    /// The role it signed as.
-    pub role: String,
-    /// The key that signed it.
-    pub key_id: KeyId,
-    /// The policy's name for the key, if it lists it.
-    pub key_name: Option<String>,
-    /// The signing time the link claims.
-    pub time: String,
-    /// Its note.
-    pub note: Option<String>,
-}
-
-impl From<&Signer> for SignerRecord {
-    fn from(s: &Signer) -> Self {
-        Self {
-            index: s.index,
-            role: s.role.clone(),
-            key_id: s.key_id,
-            key_name: s.key_name.clone(),
-            time: s.time.clone(),
-            note: s.note.clone(),
-        }
-    }
-}
 
 /// A stored file the manifest does not list (chain links, the receipt),
 /// with the digest `audit` checks it against.
@@ -113,7 +80,7 @@ pub struct ImportRecord {
     /// When it was imported (RFC 3339 UTC).
     pub imported_at: String,
     /// Every verified chain link.
-    pub signers: Vec<SignerRecord>,
+    pub signers: Vec<Signer>,
     /// The policy file name.
     pub policy_file: String,
     /// SHA-256 of the policy.
@@ -146,7 +113,7 @@ impl ImportRecord {
             bundle_file: info.bundle_file.clone(),
             bundle_bytes: info.bundle_bytes,
             imported_at: crate::bundle::manifest::format_time(info.time),
-            signers: verified.signers.iter().map(SignerRecord::from).collect(),
+            signers: verified.signers.clone(),
             policy_file: info.policy_file.clone(),
             policy_sha256: info.policy_sha256,
             accepted_drift: info.accepted_drift.clone(),
@@ -213,7 +180,7 @@ pub struct HistoryEntry {
     pub bundle_file: String,
     /// The verified signers (imports only).
     #[serde(default)]
-    pub signers: Vec<SignerRecord>,
+    pub signers: Vec<Signer>,
     /// Drift classes accepted (imports only).
     #[serde(default)]
     pub accepted_drift: Vec<String>,

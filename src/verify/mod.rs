@@ -32,7 +32,7 @@ mod tests;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::bundle::{BundlePath, Manifest, ManifestEntry, ReadLimits};
 use crate::envelope::KeyId;
@@ -66,8 +66,9 @@ pub struct VerifyContext {
 }
 
 /// One chain link whose signature verified, as the report and the import
-/// log name it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// log name it (and read back from the log, strictly).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Signer {
     /// 1-based link index.
     pub index: u32,

@@ -30,11 +30,6 @@ pub const DIRECT_ALIGN: u64 = 512;
 /// Buffer addresses: a page, more than any device's logical block.
 pub const BUFFER_ALIGN: usize = 4096;
 
-/// Files smaller than this are written buffered: one synchronous O_DIRECT
-/// write each (plus the flush of a neighbouring header's page) cost the
-/// 209-file bench pack more than it saved (1.19 s against 1.08–1.15 s).
-pub const DIRECT_MIN_BYTES: u64 = 16 << 20;
-
 /// A buffer whose usable window starts on a page boundary (the Vec is
 /// `BUFFER_ALIGN` longer to make room).
 pub struct AlignedChunk {

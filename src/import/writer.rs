@@ -33,7 +33,7 @@ const JOBS_IN_FLIGHT: usize = 4;
 /// Spare buffers kept for reuse.
 const POOL_MAX: usize = JOBS_IN_FLIGHT + 2;
 /// Artifacts from this size on are written with O_DIRECT (whole aligned
-/// chunks; the tail buffered). Lower than pack's `DIRECT_MIN_BYTES`: here
+/// chunks; the tail buffered). Lower than pack's threshold (`bundle::pack`): here
 /// the writes wait on their own thread, not in the hashing pipeline, so a
 /// synchronous 1 MiB write costs the verifier nothing, while the page-cache
 /// copy it saves costs CPU the hashing needs (`perf`: 26 % of a 1 GiB

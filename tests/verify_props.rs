@@ -240,6 +240,7 @@ fn make_bundle(
                 note: None,
             }),
             limits: Limits::default(),
+            jobs: None,
         },
         &mut |_| {},
     )?;

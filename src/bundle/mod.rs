@@ -176,6 +176,18 @@ pub enum Error {
         /// Bytes read.
         actual: u64,
     },
+    /// An SBOM rendered with its artifact's digest differs in size from the
+    /// one rendered with a placeholder digest, whose size laid out the
+    /// bundle (a bug in lbom: every digest-dependent field is fixed-length).
+    #[error("{path}: its SBOM is {actual} bytes once hashed, not the {reserved} reserved for it")]
+    SbomSizeChanged {
+        /// The input.
+        path: PathBuf,
+        /// Bytes reserved.
+        reserved: u64,
+        /// Bytes rendered.
+        actual: u64,
+    },
     /// Inspecting an input did not hash all of it (a broken inspector).
     #[error("{path}: inspection returned without hashing the whole file")]
     InspectIncomplete {

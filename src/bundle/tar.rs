@@ -592,6 +592,30 @@ impl TarWriter {
         })
     }
 
+    /// Lay out an entry of `size` bytes that other handles write (header,
+    /// data and padding) with positioned writes, and move past it; returns
+    /// where it lies and its header. Pack lays out raw artifacts and their
+    /// SBOMs this way so that workers can fill several at once.
+    pub fn lay_out(
+        &mut self,
+        name: &BundlePath,
+        size: u64,
+    ) -> Result<(TarEntry, [u8; 512]), TarError> {
+        let header = encode_header(name, size)?;
+        let header_offset = self.offset;
+        let data_offset = header_offset.saturating_add(BLOCK);
+        let end = data_offset.saturating_add(padded(size));
+        self.file.seek(SeekFrom::Start(end))?;
+        self.offset = end;
+        let entry = TarEntry {
+            name: name.clone(),
+            header_offset,
+            data_offset,
+            size,
+        };
+        Ok((entry, header))
+    }
+
     /// Write a whole small entry.
     pub fn add_bytes(&mut self, name: &BundlePath, bytes: &[u8]) -> Result<TarEntry, TarError> {
         let entry = self.begin_entry(name)?;

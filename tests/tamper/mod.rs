@@ -163,6 +163,7 @@ pub fn pack_and_sign(
         created: Some(spec.created),
         first_link: None,
         limits: Limits::default(),
+        jobs: None,
     };
     lbom::bundle::pack(&options, &mut |_| {})?;
     for (key, role) in signers {

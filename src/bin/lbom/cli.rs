@@ -166,6 +166,10 @@ pub struct PackArgs {
     /// Artifact compression: auto, none, zstd or zstd:LEVEL.
     #[arg(long, default_value = "auto", value_name = "MODE")]
     pub compress: String,
+    /// Files hashed in parallel (default: one per core, at most 4); the
+    /// bundle is the same for any number.
+    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: Option<u16>,
     /// Sign at once with this key (PKCS#8 PEM).
     #[arg(long, value_name = "KEY", requires = "role")]
     pub key: Option<PathBuf>,

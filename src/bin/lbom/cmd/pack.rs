@@ -44,6 +44,7 @@ pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
         created: None,
         first_link,
         limits: Limits::default(),
+        jobs: args.jobs.map(usize::from),
     };
     let bar = ByteBar::new(quiet, "packing");
     let summary = lbom::bundle::pack(&options, &mut |n| bar.advance(n));

@@ -546,6 +546,15 @@ fn pack_is_reproducible_and_prints_its_summary() -> TestResult {
     assert_eq!(first, summary("a.lbom"));
     assert_eq!(second, summary("b.lbom"));
 
+    // The number of hashing workers never changes the bundle.
+    for (out, jobs) in [("j1.lbom", "1"), ("j3.lbom", "3")] {
+        pack(dir.path(), out, &["--jobs", jobs])?;
+        assert!(
+            fs::read(dir.path().join(out))? == a,
+            "--jobs {jobs} changed the bundle"
+        );
+    }
+
     // An explicit level is reproducible too (zstd with a fixed worker
     // count), and is a different bundle from `auto`'s level 3.
     for out in ["z1.lbom", "z2.lbom"] {

@@ -33,11 +33,12 @@ const JOBS_IN_FLIGHT: usize = 4;
 /// Spare buffers kept for reuse.
 const POOL_MAX: usize = JOBS_IN_FLIGHT + 2;
 /// Artifacts from this size on are written with O_DIRECT (whole aligned
-/// chunks; the tail buffered). Lower than pack's threshold (`bundle::pack`): here
-/// the writes wait on their own thread, not in the hashing pipeline, so a
-/// synchronous 1 MiB write costs the verifier nothing, while the page-cache
-/// copy it saves costs CPU the hashing needs (`perf`: 26 % of a 1 GiB
-/// import's samples with only the files of 16 MiB and more direct).
+/// chunks; the tail buffered). The writes wait on their own thread, not in
+/// the hashing pipeline, so a synchronous 1 MiB write costs the verifier
+/// nothing, while the page-cache copy it saves costs CPU the hashing needs
+/// (`perf`: 26 % of a 1 GiB import's samples with only the files of 16 MiB
+/// and more direct). Pack writes every whole page of a raw artifact
+/// directly, whatever its size (`bundle::pack::raw`).
 const DIRECT_FROM_BYTES: u64 = CHUNK_BYTES as u64;
 /// Written files waiting for their fsync (each holds one descriptor).
 const SYNCS_IN_FLIGHT: usize = 64;

@@ -403,6 +403,8 @@ mod tests {
         ));
         assert!(Cli::try_parse_from(["lbom", "scan"]).is_err());
         assert!(Cli::try_parse_from(["lbom", "scan", "x", "--jobs", "0"]).is_err());
+        assert!(Cli::try_parse_from(["lbom", "pack", "x", "-o", "y", "--jobs", "0"]).is_err());
+        assert!(Cli::try_parse_from(["lbom", "pack", "x", "-o", "y", "--jobs", "2"]).is_ok());
     }
 
     #[test]

@@ -212,6 +212,7 @@ pub fn pack(
         &flusher,
         &inputs,
         &PlanContext {
+            output: &options.output,
             compress: options.compress,
             limits: &options.limits,
             info: &info,
@@ -890,6 +891,8 @@ fn decide_encoding(compress: Compression, sample: &[u8]) -> (Encoding, i32) {
 
 /// What every input's planning needs besides the input.
 struct PlanContext<'a> {
+    /// The bundle being written, for messages about writing it.
+    output: &'a Path,
     compress: Compression,
     limits: &'a Limits,
     info: &'a DocumentInfo,
@@ -929,6 +932,7 @@ fn write_inputs(
     let (done_tx, done_rx) = mpsc::channel::<raw::Outcome>();
     let mut slots: Vec<Option<raw::RawDone>> = inputs.iter().map(|_| None).collect();
     let mut failures: Vec<(usize, Error)> = Vec::new();
+    let mut disk_failure: Option<Error> = None;
     let record = |(index, outcome): raw::Outcome,
                   slots: &mut Vec<Option<raw::RawDone>>,
                   failures: &mut Vec<(usize, Error)>| {
@@ -1040,17 +1044,19 @@ fn write_inputs(
             let result = worker
                 .join()
                 .unwrap_or_else(|_| Err(io::Error::other("pack worker thread panicked")));
-            if let Err(source) = result {
-                failures.push((
-                    usize::MAX,
-                    Error::Io {
-                        path: PathBuf::from("bundle"),
-                        source,
-                    },
-                ));
+            if let (Err(source), None) = (result, &disk_failure) {
+                disk_failure = Some(Error::Io {
+                    path: ctx.output.to_path_buf(),
+                    source,
+                });
             }
         }
     });
+    // A failed write to the bundle (a full disk, say) is the cause; the
+    // jobs it stopped only saw their writer go.
+    if let Some(cause) = disk_failure {
+        return Err(cause);
+    }
     if let Some((_, first)) = failures.into_iter().min_by_key(|(i, _)| *i) {
         return Err(first);
     }
@@ -1250,7 +1256,7 @@ fn plan_raw<R: Read + Send + 'static>(
     let skew = usize::try_from(entry.data_offset % directio::BUFFER_ALIGN as u64).unwrap_or(0);
     let mut tee = raw::HeadTee {
         inner: source,
-        head: Some(heads.get(&shared.abort)?),
+        head: Some(heads.get(&shared.abort).map_err(io)?),
         skew,
         kept: 0,
         spilled: None,

@@ -164,12 +164,18 @@ pub(super) fn worker(
 ) -> io::Result<()> {
     let (full_tx, full_rx) = mpsc::sync_channel::<Piece>(CHUNKS_IN_FLIGHT);
     let (empty_tx, empty_rx) = mpsc::channel::<AlignedChunk>();
+    let writer_stopped = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        let writer = scope.spawn(|| write_pieces(shared.out, full_rx, flush));
+        let writer = scope.spawn(|| {
+            let result = write_pieces(shared.out, full_rx, flush);
+            writer_stopped.store(true, Ordering::Release);
+            result
+        });
         let mut pool = Pool {
             empty: empty_rx,
             back: empty_tx,
             allocated: 0,
+            writer_stopped: &writer_stopped,
         };
         while let Some(job) = shared.next_job() {
             let index = job.index;
@@ -194,13 +200,18 @@ pub(super) fn worker(
 
 /// A worker's read buffers: made on demand up to `CHUNKS_IN_FLIGHT`, then
 /// reused as the writer hands them back.
-struct Pool {
+struct Pool<'a> {
     empty: mpsc::Receiver<AlignedChunk>,
     back: mpsc::Sender<AlignedChunk>,
     allocated: usize,
+    /// Set when the writer thread ends. A writer that failed drops the
+    /// buffers queued to it, and this pool holds a sender of its own
+    /// channel, so waiting for a buffer must also watch the writer, or a
+    /// disk error would hang the pack.
+    writer_stopped: &'a AtomicBool,
 }
 
-impl Pool {
+impl Pool<'_> {
     fn get(&mut self) -> io::Result<AlignedChunk> {
         if let Ok(c) = self.empty.try_recv() {
             return Ok(c);
@@ -209,7 +220,14 @@ impl Pool {
             self.allocated += 1;
             return Ok(AlignedChunk::new(CHUNK_BYTES));
         }
-        self.empty.recv().map_err(|_| writer_gone())
+        loop {
+            if let Ok(c) = self.empty.recv_timeout(super::POLL) {
+                return Ok(c);
+            }
+            if self.writer_stopped.load(Ordering::Acquire) {
+                return Err(writer_gone());
+            }
+        }
     }
 }
 
@@ -242,7 +260,7 @@ struct Piece {
 fn fill(
     job: RawJob,
     shared: &Shared<'_>,
-    pool: &mut Pool,
+    pool: &mut Pool<'_>,
     pieces: &mpsc::SyncSender<Piece>,
 ) -> Result<Option<RawDone>, Error> {
     let RawJob {
@@ -586,7 +604,7 @@ impl HeadPool {
     /// every head is in a job or a writer's queue; gives up once a worker
     /// failed (a failed writer drops the heads it held, and the failure is
     /// reported from the worker's outcome).
-    pub(super) fn get(&mut self, abort: &AtomicBool) -> Result<AlignedChunk, Error> {
+    pub(super) fn get(&mut self, abort: &AtomicBool) -> io::Result<AlignedChunk> {
         if let Some(c) = self.spare.pop() {
             return Ok(c);
         }
@@ -602,10 +620,7 @@ impl HeadPool {
                 return Ok(c);
             }
             if abort.load(Ordering::Relaxed) {
-                return Err(Error::Io {
-                    path: PathBuf::from("bundle"),
-                    source: io::Error::other("pack stopped by an earlier failure"),
-                });
+                return Err(io::Error::other("pack stopped by an earlier failure"));
             }
         }
     }
@@ -627,6 +642,60 @@ pub(super) fn replaced(path: PathBuf) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A bundle that refuses writes (opened read-only here: EBADF, as a
+    /// full disk gives ENOSPC) fails the job and ends the worker with the
+    /// writer's error, instead of leaving it waiting for buffers the
+    /// failed writer dropped. The file is larger than the worker's buffer
+    /// pool, so the worker must wait for buffers to come back.
+    #[test]
+    fn a_failing_bundle_write_fails_the_job_and_ends_the_worker()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let bundle = dir.path().join("bundle");
+        std::fs::write(&bundle, b"")?;
+        let out = Output {
+            buffered: File::open(&bundle)?,
+            direct: None,
+        };
+        let input = dir.path().join("input");
+        let len = (CHUNKS_IN_FLIGHT as u64 + 3) * CHUNK_BYTES as u64;
+        std::fs::write(&input, vec![1u8; usize::try_from(len)?])?;
+        let (shared, jobs) = Shared::new(&out, 1);
+        let (done_tx, done_rx) = mpsc::channel();
+        let (requests, _flushes) = mpsc::sync_channel(1);
+        let trigger = FlushTrigger { requests, since: 0 };
+        jobs.send(RawJob {
+            index: 0,
+            path: input.clone(),
+            entry_name: BundlePath::new("artifacts/input")?,
+            source: Box::new(File::open(&input)?.take(len + 1)),
+            head: None,
+            hasher: Hasher::new(),
+            written_by_planner: 0,
+            header: Some([0; 512]),
+            data_offset: 512,
+            len,
+            facts: ModelFacts::default(),
+            sbom: SbomSlot {
+                name: BundlePath::new("sboms/input.cdx.json")?,
+                header: [0; 512],
+                size: 0,
+                info: DocumentInfo {
+                    created: jiff::Timestamp::UNIX_EPOCH,
+                    tool_name: "lbom",
+                    tool_version: "test",
+                },
+            },
+        })?;
+        drop(jobs);
+        let ended = std::thread::scope(|s| s.spawn(|| worker(&shared, &done_tx, trigger)).join());
+        assert!(matches!(ended, Ok(Err(_))), "{ended:?}");
+        let (index, outcome) = done_rx.recv()?;
+        assert_eq!(index, 0);
+        assert!(outcome.is_err(), "the job succeeded without its bytes");
+        Ok(())
+    }
 
     #[test]
     fn writable_never_passes_the_artifact_end() {

@@ -1222,9 +1222,10 @@ const PARSE_ONLY: ScanOptions = ScanOptions {
     jobs: Some(1),
 };
 
-/// A raw artifact: write its tar header, parse its header through a
-/// [`raw::HeadTee`], reserve its SBOM (sized with a placeholder digest of
-/// the same length as the real one), and return the job that finishes it.
+/// A raw artifact: lay out its entry, parse its header through a
+/// [`raw::HeadTee`], lay out its SBOM's entry (sized with a placeholder
+/// digest of the same length as the real one), claim the disk space, and
+/// return the job that writes them.
 #[allow(
     clippy::too_many_arguments,
     reason = "one call site; the planner's state, passed apart to borrow it apart"

@@ -10,10 +10,12 @@
 //! as the header is parsed, because everything in it that depends on the
 //! digest has a fixed length (64 hex digits, and a serial number that is a
 //! UUID). So the calling thread (the planner, `super::pack`) walks the
-//! inputs in bundle order, parses each header, writes the tar headers and
-//! reserves the data regions; the workers here fill those regions: the rest
-//! of each artifact, hashed in the same pass, then its SBOM once the digest
-//! is known (rendered again and checked to have the reserved size).
+//! inputs in bundle order, parses each header and lays out the artifact's
+//! and the SBOM's entries; the workers here write them: the artifact's tar
+//! header, the rest of the artifact, hashed in the same pass, then the
+//! SBOM's entry once the digest is known (rendered again and checked to
+//! have the size laid out). Disk space is claimed ahead (`fallocate`, see
+//! `super::Allocation`).
 //!
 //! One read per byte still holds: the bytes the parser read are handed to
 //! the worker in the buffer they were read into (the head), unhashed and

@@ -969,7 +969,8 @@ fn write_inputs(
         };
         // Heads in jobs waiting, in jobs being worked on, and in writers'
         // queues; they come back as they are written.
-        let mut heads = raw::HeadPool::new(2 * ctx.workers + 2);
+        let mut heads =
+            raw::ChunkPool::new(2 * ctx.workers + 2, CHUNK_BYTES + directio::BUFFER_ALIGN);
         for (index, input) in inputs.iter().enumerate() {
             for outcome in done_rx.try_iter() {
                 record(outcome, &mut slots, &mut failures);
@@ -999,13 +1000,14 @@ fn write_inputs(
                     // Wait for room in the queue, taking outcomes meanwhile.
                     let mut job = *job;
                     loop {
+                        // The receiver lives in `shared`: the queue is only
+                        // ever full, never closed.
                         match jobs.try_send(job) {
                             Ok(()) => break,
-                            Err(mpsc::TrySendError::Full(back)) => job = back,
-                            Err(mpsc::TrySendError::Disconnected(_)) => {
-                                failures.push((index, worker_lost(&input.source)));
-                                break;
-                            }
+                            Err(
+                                mpsc::TrySendError::Full(back)
+                                | mpsc::TrySendError::Disconnected(back),
+                            ) => job = back,
                         }
                         if workers
                             .iter()
@@ -1064,11 +1066,19 @@ fn write_inputs(
     let mut subjects = Vec::with_capacity(inputs.len());
     for (input, slot) in inputs.iter().zip(slots) {
         let done = slot.ok_or_else(|| worker_lost(&input.source))?;
-        subjects.push((input.name.clone(), done.sha256));
+        subjects.push((input.name.clone(), done.artifact.sha256));
         entries.push(done.artifact);
         entries.push(done.sbom);
     }
     Ok((entries, subjects))
+}
+
+/// A file whose identity changed between listing and opening.
+fn replaced(path: &Path) -> Error {
+    Error::UnsafeInput {
+        path: path.to_path_buf(),
+        reason: UnsafeInput::Replaced,
+    }
 }
 
 /// Every worker stopped with jobs left (only a panic does that).
@@ -1095,7 +1105,7 @@ enum Planned {
 fn plan_input(
     tw: &mut TarWriter,
     stream: &mut Stream,
-    heads: &mut raw::HeadPool,
+    heads: &mut raw::ChunkPool,
     out: &raw::Output,
     input: &Input,
     index: usize,
@@ -1111,7 +1121,7 @@ fn plan_input(
     let file = File::open(path).map_err(io)?;
     let meta = file.metadata().map_err(io)?;
     if !meta.is_file() || (meta.dev(), meta.ino()) != input.identity {
-        return Err(raw::replaced(path.clone()));
+        return Err(replaced(path));
     }
     let len = meta.len();
     // Read one byte more than expected so a growing file is noticed.
@@ -1141,7 +1151,7 @@ fn plan_input(
         .map(|m| (m.dev(), m.ino()) == input.identity)
         .map_err(io)?;
     if !same {
-        return Err(raw::replaced(path.clone()));
+        return Err(replaced(path));
     }
     let sbom_name = sbom_entry_name(&input.name).map_err(|source| Error::InputName {
         path: path.clone(),
@@ -1232,7 +1242,7 @@ const PARSE_ONLY: ScanOptions = ScanOptions {
 )]
 fn plan_raw<R: Read + Send + 'static>(
     tw: &mut TarWriter,
-    heads: &mut raw::HeadPool,
+    heads: &mut raw::ChunkPool,
     allocate: &mut Allocation,
     out: &raw::Output,
     mut opened: Opened<'_>,
@@ -1257,7 +1267,9 @@ fn plan_raw<R: Read + Send + 'static>(
     let skew = usize::try_from(entry.data_offset % directio::BUFFER_ALIGN as u64).unwrap_or(0);
     let mut tee = raw::HeadTee {
         inner: source,
-        head: Some(heads.get(&shared.abort).map_err(io)?),
+        head: heads
+            .get(&shared.abort, raw::stopped_by_failure)
+            .map_err(io)?,
         skew,
         kept: 0,
         spilled: None,
@@ -1285,22 +1297,24 @@ fn plan_raw<R: Read + Send + 'static>(
     } = tee;
     let (head, hasher) = match spilled {
         Some(hasher) => {
-            if let Some(chunk) = head {
-                heads.put(chunk);
-            }
+            heads.put(head);
+            // The planner wrote the first bytes itself; the header goes
+            // with them.
+            out.buffered
+                .write_all_at(&header, entry.header_offset)
+                .map_err(io)?;
             (None, hasher)
         }
         None => (
-            head.map(|chunk| raw::Head {
-                chunk,
+            Some(raw::Head {
+                chunk: head,
                 skew,
                 len: kept,
-                back: heads.back.clone(),
+                back: heads.back(),
             }),
             Hasher::new(),
         ),
     };
-    let written_by_planner = hasher.bytes();
     let mut facts = opened.take_facts(facts)?;
     facts.sha256 = Some(Sha256Digest([0; 32]));
     let placeholder = raw::render_sbom(&facts, ctx.info).map_err(|source| Error::Sbom {
@@ -1313,23 +1327,12 @@ fn plan_raw<R: Read + Send + 'static>(
     allocate
         .up_to(&out.buffered, sbom.end_offset())
         .map_err(io)?;
-    // Past the head, the planner wrote the first bytes itself; the header
-    // goes with them.
-    let header = if written_by_planner == 0 {
-        Some(header)
-    } else {
-        out.buffered
-            .write_all_at(&header, entry.header_offset)
-            .map_err(io)?;
-        None
-    };
     Ok(raw::RawJob {
         index,
         path: path.clone(),
         entry_name: opened.entry_name,
         source: Box::new(source),
         head,
-        written_by_planner,
         header,
         hasher,
         data_offset: entry.data_offset,
@@ -1419,7 +1422,6 @@ fn write_zstd<R: Read>(
             stored_size,
         },
         sbom: small_entry(opened.sbom_name, Role::Sbom, &sbom),
-        sha256,
     })
 }
 

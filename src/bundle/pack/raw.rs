@@ -43,15 +43,15 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, mpsc};
 
+use super::super::Error;
 use super::super::manifest::{Encoding, ManifestEntry, Role};
 use super::super::path::BundlePath;
 use super::super::tar::padded;
-use super::super::{Error, UnsafeInput};
 use super::{CHUNK_BYTES, CHUNKS_IN_FLIGHT, FlushTrigger};
 use crate::describe::DocumentInfo;
 use crate::directio::{self, AlignedChunk, BUFFER_ALIGN};
 use crate::inspect::ModelFacts;
-use crate::inspect::digest::{Hasher, Sha256Digest};
+use crate::inspect::digest::Hasher;
 
 /// The page: the unit a direct write must own whole (see the module doc).
 const PAGE: u64 = BUFFER_ALIGN as u64;
@@ -63,8 +63,8 @@ pub(super) struct Output {
     pub(super) direct: Option<File>,
 }
 
-/// Bytes the planner read while parsing, not yet hashed nor written: a
-/// buffer whose byte `skew` is the artifact's byte `file_offset`.
+/// Bytes the planner read while parsing, not yet hashed nor written: `len`
+/// bytes from the buffer's byte `skew`, which is the artifact's first byte.
 pub(super) struct Head {
     pub(super) chunk: AlignedChunk,
     pub(super) skew: usize,
@@ -94,13 +94,13 @@ pub(super) struct RawJob {
     pub(super) source: Box<dyn Read + Send>,
     /// The bytes the parser read, when they fit the head buffer.
     pub(super) head: Option<Head>,
-    /// The digest so far: empty unless the header overflowed the head.
+    /// The digest so far: empty unless the header overflowed the head, in
+    /// which case the planner wrote (from the start of the data region)
+    /// exactly the bytes it hashed, and the tar header too.
     pub(super) hasher: Hasher,
-    /// Bytes the planner already wrote (from the start of the data region).
-    pub(super) written_by_planner: u64,
-    /// The artifact's tar header, written with its first bytes; `None`
-    /// when the planner wrote it.
-    pub(super) header: Option<[u8; 512]>,
+    /// The artifact's tar header, written with its first bytes unless the
+    /// planner wrote some.
+    pub(super) header: [u8; 512],
     /// Where the artifact's data starts in the bundle.
     pub(super) data_offset: u64,
     /// The file's size at open.
@@ -111,11 +111,11 @@ pub(super) struct RawJob {
     pub(super) sbom: SbomSlot,
 }
 
-/// What a finished job adds to the manifest and the attestation.
+/// What a finished job adds to the manifest (and, by the artifact's
+/// digest, to the attestation).
 pub(super) struct RawDone {
     pub(super) artifact: ManifestEntry,
     pub(super) sbom: ManifestEntry,
-    pub(super) sha256: Sha256Digest,
 }
 
 /// A job's outcome, tagged with its input index.
@@ -165,7 +165,6 @@ pub(super) fn worker(
     flush: FlushTrigger,
 ) -> io::Result<()> {
     let (full_tx, full_rx) = mpsc::sync_channel::<Piece>(CHUNKS_IN_FLIGHT);
-    let (empty_tx, empty_rx) = mpsc::channel::<AlignedChunk>();
     let writer_stopped = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let writer = scope.spawn(|| {
@@ -173,18 +172,13 @@ pub(super) fn worker(
             writer_stopped.store(true, Ordering::Release);
             result
         });
-        let mut pool = Pool {
-            empty: empty_rx,
-            back: empty_tx,
-            allocated: 0,
-            writer_stopped: &writer_stopped,
-        };
+        let mut pool = ChunkPool::new(CHUNKS_IN_FLIGHT, CHUNK_BYTES);
         while let Some(job) = shared.next_job() {
             let index = job.index;
             let result = if shared.abort.load(Ordering::Relaxed) {
                 Ok(None)
             } else {
-                fill(job, shared, &mut pool, &full_tx)
+                fill(job, shared, &mut pool, &writer_stopped, &full_tx)
             };
             if result.is_err() {
                 shared.abort.store(true, Ordering::Relaxed);
@@ -200,37 +194,75 @@ pub(super) fn worker(
     })
 }
 
-/// A worker's read buffers: made on demand up to `CHUNKS_IN_FLIGHT`, then
-/// reused as the writer hands them back.
-struct Pool<'a> {
-    empty: mpsc::Receiver<AlignedChunk>,
+/// Page-aligned buffers, made on demand up to a bound and then reused: a
+/// worker's read buffers, and the planner's head buffers. They come back
+/// through `back` once written, which every piece carries.
+pub(super) struct ChunkPool {
+    returned: mpsc::Receiver<AlignedChunk>,
     back: mpsc::Sender<AlignedChunk>,
+    spare: Vec<AlignedChunk>,
     allocated: usize,
-    /// Set when the writer thread ends. A writer that failed drops the
-    /// buffers queued to it, and this pool holds a sender of its own
-    /// channel, so waiting for a buffer must also watch the writer, or a
-    /// disk error would hang the pack.
-    writer_stopped: &'a AtomicBool,
+    max: usize,
+    chunk_bytes: usize,
 }
 
-impl Pool<'_> {
-    fn get(&mut self) -> io::Result<AlignedChunk> {
-        if let Ok(c) = self.empty.try_recv() {
+impl ChunkPool {
+    pub(super) fn new(max: usize, chunk_bytes: usize) -> Self {
+        let (back, returned) = mpsc::channel();
+        Self {
+            returned,
+            back,
+            spare: Vec::new(),
+            allocated: 0,
+            max,
+            chunk_bytes,
+        }
+    }
+
+    /// A buffer: a spare or returned one, a new one while fewer than `max`
+    /// exist, else wait for one to come back. The pool holds a sender of
+    /// its own channel, so waiting never ends by itself: it gives up with
+    /// `why()` once `stop` is set (a writer that failed drops the buffers
+    /// queued to it), or a disk error would hang the pack.
+    pub(super) fn get(
+        &mut self,
+        stop: &AtomicBool,
+        why: fn() -> io::Error,
+    ) -> io::Result<AlignedChunk> {
+        if let Some(c) = self.spare.pop() {
             return Ok(c);
         }
-        if self.allocated < CHUNKS_IN_FLIGHT {
+        if let Ok(c) = self.returned.try_recv() {
+            return Ok(c);
+        }
+        if self.allocated < self.max {
             self.allocated += 1;
-            return Ok(AlignedChunk::new(CHUNK_BYTES));
+            return Ok(AlignedChunk::new(self.chunk_bytes));
         }
         loop {
-            if let Ok(c) = self.empty.recv_timeout(super::POLL) {
+            if let Ok(c) = self.returned.recv_timeout(super::POLL) {
                 return Ok(c);
             }
-            if self.writer_stopped.load(Ordering::Acquire) {
-                return Err(writer_gone());
+            if stop.load(Ordering::Acquire) {
+                return Err(why());
             }
         }
     }
+
+    /// A buffer that was not handed on.
+    pub(super) fn put(&mut self, chunk: AlignedChunk) {
+        self.spare.push(chunk);
+    }
+
+    /// Where written buffers go back to.
+    pub(super) fn back(&self) -> mpsc::Sender<AlignedChunk> {
+        self.back.clone()
+    }
+}
+
+/// A job stopped because another failed.
+pub(super) fn stopped_by_failure() -> io::Error {
+    io::Error::other("pack stopped by an earlier failure")
 }
 
 fn writer_gone() -> io::Error {
@@ -262,7 +294,8 @@ struct Piece {
 fn fill(
     job: RawJob,
     shared: &Shared<'_>,
-    pool: &mut Pool<'_>,
+    pool: &mut ChunkPool,
+    writer_stopped: &AtomicBool,
     pieces: &mpsc::SyncSender<Piece>,
 ) -> Result<Option<RawDone>, Error> {
     let RawJob {
@@ -272,7 +305,6 @@ fn fill(
         mut source,
         head,
         mut hasher,
-        written_by_planner,
         header,
         data_offset,
         len,
@@ -284,6 +316,7 @@ fn fill(
         source,
     };
     let end = data_offset.saturating_add(len);
+    let written_by_planner = hasher.bytes();
     // Whole pages of the region that only this worker writes.
     let direct = (
         data_offset
@@ -297,7 +330,7 @@ fn fill(
     // buffer too: a 1 MiB file is then one piece, three writes in all), and
     // the last piece is held back until the end of the file is confirmed
     // and the SBOM is rendered: it carries them (see `Piece`).
-    let mut lead = header;
+    let mut lead = (written_by_planner == 0).then_some(header);
     let mut pending = match head {
         Some(head) => {
             hasher.update(
@@ -339,14 +372,14 @@ fn fill(
                 }
                 let at = data_offset.saturating_add(pos);
                 Piece {
-                    chunk: pool.get().map_err(io)?,
+                    chunk: pool.get(writer_stopped, writer_gone).map_err(io)?,
                     skew: usize::try_from(at % PAGE).unwrap_or(0),
                     len: 0,
                     offset: at,
                     direct,
                     lead: lead.take(),
                     trail: Vec::new(),
-                    back: pool.back.clone(),
+                    back: pool.back(),
                 }
             }
         };
@@ -407,15 +440,7 @@ fn fill(
             encoding: Encoding::Raw,
             stored_size: len,
         },
-        sbom: ManifestEntry {
-            path: sbom.name,
-            role: Role::Sbom,
-            size: sbom.size,
-            sha256: Sha256Digest::of(&bytes),
-            encoding: Encoding::Raw,
-            stored_size: sbom.size,
-        },
-        sha256,
+        sbom: super::small_entry(sbom.name, Role::Sbom, &bytes),
     }))
 }
 
@@ -523,7 +548,7 @@ fn write_all_vectored_at(file: &File, parts: &[&[u8]], offset: u64) -> io::Resul
 /// header of any size costs bounded memory.
 pub(super) struct HeadTee<'a, R> {
     pub(super) inner: R,
-    pub(super) head: Option<AlignedChunk>,
+    pub(super) head: AlignedChunk,
     pub(super) skew: usize,
     pub(super) kept: usize,
     /// Set once the head overflowed: everything so far is hashed and written.
@@ -539,14 +564,13 @@ impl<R: Read> HeadTee<'_, R> {
             Some(h) => h,
             None => {
                 let mut h = Hasher::new();
-                if let Some(head) = &self.head {
-                    let kept = head
-                        .filled(self.skew.saturating_add(self.kept))
-                        .get(self.skew..)
-                        .unwrap_or_default();
-                    h.update(kept);
-                    self.out.write_all_at(kept, self.data_offset)?;
-                }
+                let kept = self
+                    .head
+                    .filled(self.skew.saturating_add(self.kept))
+                    .get(self.skew..)
+                    .unwrap_or_default();
+                h.update(kept);
+                self.out.write_all_at(kept, self.data_offset)?;
                 self.spilled.insert(h)
             }
         };
@@ -561,83 +585,17 @@ impl<R: Read> Read for HeadTee<'_, R> {
         let n = self.inner.read(out)?;
         let got = out.get(..n).unwrap_or_default();
         (self.progress)(n as u64);
-        let room = self
-            .head
-            .as_ref()
-            .map_or(0, |h| h.len().saturating_sub(self.skew + self.kept));
+        let room = self.head.len().saturating_sub(self.skew + self.kept);
         if self.spilled.is_none() && n <= room {
-            if let Some(head) = &mut self.head {
-                let at = self.skew + self.kept;
-                if let Some(dst) = head.window().get_mut(at..at + n) {
-                    dst.copy_from_slice(got);
-                }
-                self.kept += n;
+            let at = self.skew + self.kept;
+            if let Some(dst) = self.head.window().get_mut(at..at + n) {
+                dst.copy_from_slice(got);
             }
+            self.kept += n;
             return Ok(n);
         }
         self.spill(got)?;
         Ok(n)
-    }
-}
-
-/// The planner's head buffers, a bounded number, reused: they come back
-/// from the writers once written.
-pub(super) struct HeadPool {
-    returned: mpsc::Receiver<AlignedChunk>,
-    pub(super) back: mpsc::Sender<AlignedChunk>,
-    spare: Vec<AlignedChunk>,
-    allocated: usize,
-    max: usize,
-}
-
-impl HeadPool {
-    pub(super) fn new(max: usize) -> Self {
-        let (back, returned) = mpsc::channel();
-        Self {
-            returned,
-            back,
-            spare: Vec::new(),
-            allocated: 0,
-            max,
-        }
-    }
-
-    /// A head buffer: room for `CHUNK_BYTES` after any skew. Waits while
-    /// every head is in a job or a writer's queue; gives up once a worker
-    /// failed (a failed writer drops the heads it held, and the failure is
-    /// reported from the worker's outcome).
-    pub(super) fn get(&mut self, abort: &AtomicBool) -> io::Result<AlignedChunk> {
-        if let Some(c) = self.spare.pop() {
-            return Ok(c);
-        }
-        if let Ok(c) = self.returned.try_recv() {
-            return Ok(c);
-        }
-        if self.allocated < self.max {
-            self.allocated += 1;
-            return Ok(AlignedChunk::new(CHUNK_BYTES + BUFFER_ALIGN));
-        }
-        loop {
-            if let Ok(c) = self.returned.recv_timeout(super::POLL) {
-                return Ok(c);
-            }
-            if abort.load(Ordering::Relaxed) {
-                return Err(io::Error::other("pack stopped by an earlier failure"));
-            }
-        }
-    }
-
-    /// A head not handed to a worker.
-    pub(super) fn put(&mut self, chunk: AlignedChunk) {
-        self.spare.push(chunk);
-    }
-}
-
-/// A file whose identity changed under us, for the planner's checks.
-pub(super) fn replaced(path: PathBuf) -> Error {
-    Error::UnsafeInput {
-        path,
-        reason: UnsafeInput::Replaced,
     }
 }
 
@@ -674,8 +632,7 @@ mod tests {
             source: Box::new(File::open(&input)?.take(len + 1)),
             head: None,
             hasher: Hasher::new(),
-            written_by_planner: 0,
-            header: Some([0; 512]),
+            header: [0; 512],
             data_offset: 512,
             len,
             facts: ModelFacts::default(),

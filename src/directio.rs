@@ -67,11 +67,6 @@ impl AlignedChunk {
     pub fn len(&self) -> usize {
         self.len
     }
-
-    /// Whether the window is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
 }
 
 /// A second handle on `file` (created at `path`), opened O_DIRECT, when the

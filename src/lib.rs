@@ -24,10 +24,10 @@
 pub mod bundle;
 pub mod describe;
 pub mod diff;
-pub mod directio;
+pub(crate) mod directio;
 pub mod envelope;
 pub mod error;
-pub mod filelock;
+pub(crate) mod filelock;
 pub mod import;
 pub mod inspect;
 pub mod limits;

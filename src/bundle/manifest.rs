@@ -135,21 +135,35 @@ pub fn parse_time(text: &str) -> Option<jiff::Timestamp> {
     (format_time(t) == text).then_some(t)
 }
 
+/// A manifest's times, parsed (by [`check_fields`], once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ManifestTimes {
+    /// `created`.
+    pub created: jiff::Timestamp,
+    /// `expires`, when set.
+    pub expires: Option<jiff::Timestamp>,
+}
+
 /// The field rules of docs/bundle-format.md §5 ([B24]) that a typed parse
 /// does not hold: labels, the time form, `expires` not before `created`,
-/// `sequence` at least 1 and above `previous.sequence`.
-pub fn check_fields(m: &Manifest) -> Result<(), String> {
+/// `sequence` at least 1 and above `previous.sequence`. Returns the times
+/// it parsed, so nobody parses them again.
+pub fn check_fields(m: &Manifest) -> Result<ManifestTimes, String> {
     check_label("name", &m.name)?;
     check_label("channel", &m.channel)?;
     let time = |what: &str, text: &str| {
         parse_time(text).ok_or_else(|| {
-            format!("manifest {what} {text:?} is not a time of the form YYYY-MM-DDTHH:MM:SSZ")
+            let shown = crate::describe::text::shorten(text, SHOWN_CHARS);
+            format!("manifest {what} {shown:?} is not a time of the form YYYY-MM-DDTHH:MM:SSZ")
         })
     };
     let created = time("created", &m.created)?;
-    if let Some(text) = &m.expires
-        && time("expires", text)? < created
-    {
+    let expires = m
+        .expires
+        .as_deref()
+        .map(|t| time("expires", t))
+        .transpose()?;
+    if expires.is_some_and(|e| e < created) {
         return Err("manifest expires before it was created".into());
     }
     if m.sequence == 0
@@ -162,8 +176,12 @@ pub fn check_fields(m: &Manifest) -> Result<(), String> {
             m.sequence
         ));
     }
-    Ok(())
+    Ok(ManifestTimes { created, expires })
 }
+
+/// How much of a refused untrusted value an error message shows: enough to
+/// recognise it (a label is at most 128), not a manifest's worth.
+const SHOWN_CHARS: usize = 160;
 
 /// Check a bundle name, channel or role: 1–128 bytes of `[A-Za-z0-9._-]`,
 /// starting with a letter or digit.
@@ -180,8 +198,10 @@ pub fn check_label(what: &str, value: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
+        // The value may be untrusted and as long as a manifest: shown cut.
+        let shown = crate::describe::text::shorten(value, SHOWN_CHARS);
         Err(format!(
-            "{what} {value:?} must be 1 to 128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit"
+            "{what} {shown:?} must be 1 to 128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit"
         ))
     }
 }

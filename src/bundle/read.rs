@@ -34,6 +34,8 @@ pub struct OpenBundle {
     pub manifest_bytes: Vec<u8>,
     /// SHA-256 of `manifest_bytes`.
     pub manifest_sha256: Sha256Digest,
+    /// The manifest's times, parsed.
+    pub times: super::manifest::ManifestTimes,
     /// Each link: its tar entry, envelope, and claimed contents.
     pub links: Vec<(TarEntry, Envelope, LinkInfo)>,
 }
@@ -119,7 +121,7 @@ pub(crate) fn open_layout(
     // rule): names and channels outside the label syntax — control
     // characters included — never reach a report or a terminal, and times
     // and sequences are in their one form (docs/bundle-format.md [B24]).
-    super::manifest::check_fields(&manifest).map_err(bad)?;
+    let times = super::manifest::check_fields(&manifest).map_err(bad)?;
     check_entries_match(
         &manifest,
         layout.entries.get(..manifest_index).unwrap_or_default(),
@@ -168,6 +170,7 @@ pub(crate) fn open_layout(
         manifest,
         manifest_bytes,
         manifest_sha256,
+        times,
         links,
     })
 }
@@ -236,13 +239,11 @@ fn check_entries_match(manifest: &Manifest, entries: &[TarEntry]) -> Result<(), 
                 let artifact = m
                     .artifact_path()
                     .ok_or_else(|| format!("entry {} is not a valid artifact name", m.path))?;
-                if last_artifact.as_ref().is_some_and(|last| *last >= artifact) {
+                if let Some(last) = &last_artifact
+                    && *last >= artifact
+                {
                     return Err(format!(
-                        "artifact {artifact} is not in ascending byte order after {}",
-                        last_artifact
-                            .as_ref()
-                            .map(BundlePath::as_str)
-                            .unwrap_or_default()
+                        "artifact {artifact} is not in ascending byte order after {last}"
                     ));
                 }
                 pending_sbom = Some(format!(

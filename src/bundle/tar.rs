@@ -553,12 +553,6 @@ impl TarWriter {
         })
     }
 
-    /// Where the next byte goes: after [`Self::begin_entry`], the offset
-    /// of the entry's data.
-    pub fn position(&self) -> u64 {
-        self.offset
-    }
-
     /// The sink for the entry's data; count what you write.
     pub fn data(&mut self) -> &mut io::BufWriter<File> {
         &mut self.file
@@ -568,9 +562,8 @@ impl TarWriter {
     pub fn finish_entry(&mut self, entry: OpenEntry, size: u64) -> Result<TarEntry, TarError> {
         let data_offset = entry.header_offset.saturating_add(BLOCK);
         let pad = padded(size) - size;
-        // The data may have been written with positioned writes on another
-        // handle (pack's O_DIRECT path), which leave this one's position at
-        // the data's start: the padding goes after the data either way.
+        // The padding goes right after `size` bytes of data, wherever the
+        // caller's writes left the position.
         self.file
             .seek(SeekFrom::Start(data_offset.saturating_add(size)))?;
         self.file.write_all(
@@ -602,17 +595,14 @@ impl TarWriter {
         size: u64,
     ) -> Result<(TarEntry, [u8; 512]), TarError> {
         let header = encode_header(name, size)?;
-        let header_offset = self.offset;
-        let data_offset = header_offset.saturating_add(BLOCK);
-        let end = data_offset.saturating_add(padded(size));
-        self.file.seek(SeekFrom::Start(end))?;
-        self.offset = end;
         let entry = TarEntry {
             name: name.clone(),
-            header_offset,
-            data_offset,
+            header_offset: self.offset,
+            data_offset: self.offset.saturating_add(BLOCK),
             size,
         };
+        self.offset = entry.end_offset();
+        self.file.seek(SeekFrom::Start(self.offset))?;
         Ok((entry, header))
     }
 

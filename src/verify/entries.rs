@@ -677,7 +677,7 @@ pub(crate) fn stream(
                         &bytes,
                         &scanned.facts,
                         &scanned.digest,
-                        opened.created,
+                        opened.bundle.times.created,
                         scanned.zip_unscanned,
                     )
                 {

@@ -89,7 +89,7 @@ pub(crate) fn expiry(
     ctx: &super::VerifyContext,
 ) -> Step<()> {
     let m = &opened.bundle.manifest;
-    if policy.time.require_expiry && opened.expires.is_none() {
+    if policy.time.require_expiry && opened.bundle.times.expires.is_none() {
         return Err(Verdict::fail(
             Failure::Trust,
             "the bundle has no expiry and the policy requires one",
@@ -99,7 +99,7 @@ pub(crate) fn expiry(
         return untrusted_clock(opened, ctx);
     }
     let now = ctx.now;
-    if let (Some(expires), Some(text)) = (opened.expires, &m.expires)
+    if let (Some(expires), Some(text)) = (opened.bundle.times.expires, &m.expires)
         && expires <= now
     {
         return Err(Verdict::fail(
@@ -108,7 +108,7 @@ pub(crate) fn expiry(
         ));
     }
     let latest = now.checked_add(MAX_CLOCK_SKEW).unwrap_or(now);
-    if opened.created > latest {
+    if opened.bundle.times.created > latest {
         return Err(Verdict::fail(
             Failure::Trust,
             format!(
@@ -170,7 +170,7 @@ fn untrusted_clock(opened: &Opened, ctx: &super::VerifyContext) -> Step<()> {
             ),
         ));
     };
-    if let (Some(expires), Some(e)) = (opened.expires, &m.expires)
+    if let (Some(expires), Some(e)) = (opened.bundle.times.expires, &m.expires)
         && expires < base
     {
         return Err(Verdict::fail(
@@ -201,7 +201,7 @@ pub(crate) fn age(opened: &Opened, policy: &Policy, ctx: &super::VerifyContext) 
                 ),
             ));
         };
-        if opened.created < base {
+        if opened.bundle.times.created < base {
             return Err(Verdict::fail(
                 Failure::Policy,
                 format!(
@@ -220,7 +220,7 @@ pub(crate) fn age(opened: &Opened, policy: &Policy, ctx: &super::VerifyContext) 
     let Some(max_age) = policy.time.max_age else {
         return Ok(((), Verdict::pass("the policy sets no maximum age")));
     };
-    let age = ctx.now.duration_since(opened.created);
+    let age = ctx.now.duration_since(opened.bundle.times.created);
     if age > max_age {
         return Err(Verdict::fail(
             Failure::Policy,

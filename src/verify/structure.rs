@@ -7,16 +7,14 @@ use std::path::Path;
 
 use super::report::Failure;
 use super::run::{Step, Verdict};
-use crate::bundle::manifest::parse_time;
 use crate::bundle::tar::{self, TarError, TarLayout};
 use crate::bundle::{self, OpenBundle, ReadLimits, layout, read};
 
-/// A bundle whose structure and manifest passed, with the manifest's times.
+/// A bundle whose structure and manifest passed (its times parsed by the
+/// reader: `bundle.times`).
 #[derive(Debug)]
 pub(crate) struct Opened {
     pub bundle: OpenBundle,
-    pub created: jiff::Timestamp,
-    pub expires: Option<jiff::Timestamp>,
 }
 
 /// An error and its sources, one sentence: what a report detail shows.
@@ -96,19 +94,6 @@ pub(crate) fn form(
     let bundle = read::open_layout(path, file, file_len, walked, limits)
         .map_err(|e| Verdict::fail(classify(&e), error_text(&e)))?;
     let m = &bundle.manifest;
-    // `open_layout` ran `manifest::check_fields`: both times are in the
-    // format's one form and in order, and the sequence is valid; only the
-    // parsed values are wanted here.
-    let time = |text: &str| {
-        parse_time(text).ok_or_else(|| {
-            Verdict::fail(
-                Failure::Malformed,
-                format!("manifest time {text:?} is not of the form YYYY-MM-DDTHH:MM:SSZ"),
-            )
-        })
-    };
-    let created = time(&m.created)?;
-    let expires = m.expires.as_deref().map(time).transpose()?;
     let detail = format!(
         "manifest {} (schema {}): {} entries in layout order, bundle {} on channel {}, sequence {}",
         bundle.manifest_sha256,
@@ -118,12 +103,5 @@ pub(crate) fn form(
         m.channel,
         m.sequence
     );
-    Ok((
-        Opened {
-            bundle,
-            created,
-            expires,
-        },
-        Verdict::pass(detail),
-    ))
+    Ok((Opened { bundle }, Verdict::pass(detail)))
 }

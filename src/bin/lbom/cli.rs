@@ -166,9 +166,9 @@ pub struct PackArgs {
     /// Artifact compression: auto, none, zstd or zstd:LEVEL.
     #[arg(long, default_value = "auto", value_name = "MODE")]
     pub compress: String,
-    /// Files hashed in parallel (default: one per core, at most 4); the
-    /// bundle is the same for any number.
-    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// Files hashed in parallel, 1 to 4 (default: one per core, at most 4);
+    /// the bundle is the same for any number.
+    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=i64::from(lbom::bundle::pack::MAX_PACK_WORKERS)))]
     pub jobs: Option<u16>,
     /// Sign at once with this key (PKCS#8 PEM).
     #[arg(long, value_name = "KEY", requires = "role")]
@@ -405,6 +405,7 @@ mod tests {
         assert!(Cli::try_parse_from(["lbom", "scan", "x", "--jobs", "0"]).is_err());
         assert!(Cli::try_parse_from(["lbom", "pack", "x", "-o", "y", "--jobs", "0"]).is_err());
         assert!(Cli::try_parse_from(["lbom", "pack", "x", "-o", "y", "--jobs", "2"]).is_ok());
+        assert!(Cli::try_parse_from(["lbom", "pack", "x", "-o", "y", "--jobs", "5"]).is_err());
     }
 
     #[test]

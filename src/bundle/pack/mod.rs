@@ -113,8 +113,9 @@ pub struct PackOptions<'a> {
     pub first_link: Option<FirstLink<'a>>,
     /// Caps for inspection.
     pub limits: Limits,
-    /// Threads hashing raw artifacts; default one per CPU, at most 4. The
-    /// bundle's bytes are the same for any number.
+    /// Threads hashing raw artifacts; default one per CPU; at most
+    /// [`MAX_PACK_WORKERS`] either way. The bundle's bytes are the same for
+    /// any number.
     pub jobs: Option<usize>,
 }
 
@@ -903,11 +904,11 @@ struct PlanContext<'a> {
 /// `MAX_PACK_WORKERS` (more would only queue on the disk).
 fn worker_count(jobs: Option<usize>) -> usize {
     jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
-        .clamp(1, MAX_PACK_WORKERS)
+        .clamp(1, usize::from(MAX_PACK_WORKERS))
 }
 
 /// Upper bound on pack's hashing threads: each holds four 1 MiB buffers.
-const MAX_PACK_WORKERS: usize = 4;
+pub const MAX_PACK_WORKERS: u16 = 4;
 
 /// How long the planner waits for an outcome before it reports progress
 /// again (and checks that the workers are alive).

@@ -76,7 +76,10 @@ pub fn open_direct(path: &Path, file: &File) -> Option<File> {
     use std::os::unix::fs::{MetadataExt as _, OpenOptionsExt as _};
     let direct = std::fs::OpenOptions::new()
         .write(true)
-        .custom_flags(libc::O_DIRECT | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        // O_NONBLOCK: should the path have become a FIFO since it was
+        // created, the open returns instead of waiting (and the identity
+        // check below refuses it); regular files ignore the flag.
+        .custom_flags(libc::O_DIRECT | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
         .open(path)
         .ok()?;
     let (a, b) = (direct.metadata().ok()?, file.metadata().ok()?);

@@ -166,7 +166,9 @@ fn run(incoming: Receiver<Job>, pool: &Pool) -> io::Result<()> {
     let synced = syncer
         .join()
         .unwrap_or_else(|_| Err(io::Error::other("the import sync thread panicked")));
-    written.and(synced)
+    // A failed fsync ends the sync thread, after which the writer only saw
+    // "the import sync thread stopped": the fsync's own error is the cause.
+    synced.and(written)
 }
 
 fn write_all_jobs(
@@ -256,14 +258,14 @@ impl ChunkWriter {
         let n = std::mem::take(&mut self.filled);
         self.jobs.send(Job::Data(full, n)).map_err(|_| stopped())
     }
+}
 
-    fn pooled(&self) -> AlignedChunk {
-        self.pool
-            .lock()
-            .ok()
-            .and_then(|mut p| p.pop())
-            .unwrap_or_else(|| AlignedChunk::new(CHUNK_BYTES))
-    }
+/// A spare buffer from the pool, or a new one.
+fn pooled(pool: &Pool) -> AlignedChunk {
+    pool.lock()
+        .ok()
+        .and_then(|mut p| p.pop())
+        .unwrap_or_else(|| AlignedChunk::new(CHUNK_BYTES))
 }
 
 impl Write for ChunkWriter {
@@ -271,12 +273,7 @@ impl Write for ChunkWriter {
         if data.is_empty() {
             return Ok(0);
         }
-        if self.buf.is_none() {
-            self.buf = Some(self.pooled());
-        }
-        let Some(buf) = self.buf.as_mut() else {
-            return Ok(0);
-        };
+        let buf = self.buf.get_or_insert_with(|| pooled(&self.pool));
         let room = buf.window().get_mut(self.filled..).unwrap_or_default();
         let take = room.len().min(data.len());
         if let (Some(dst), Some(src)) = (room.get_mut(..take), data.get(..take)) {

@@ -1,7 +1,8 @@
 //! `attestation.subjects` and `entries.digests` (with the fresh scans that
 //! `sbom.consistent` and the content rules judge).
 //!
-//! Every entry is read once, in bundle order, through one 1 MiB buffer:
+//! Every entry is read once: on the ordered walk, in bundle order, through
+//! one 1 MiB buffer (import, and everything verify does not scan ahead);
 //! each byte is hashed once, and the same bytes feed the inspector (a tee,
 //! as `pack` does) and the sink. zstd entries are decoded by a streaming
 //! decoder that is never asked for more than the manifest's `size` plus one
@@ -540,6 +541,10 @@ fn scan_ahead(
         // Raw entries only: a zstd decoder may hold a window of up to
         // 2^ZSTD_WINDOW_LOG_MAX bytes, and a hostile bundle must not get one
         // per thread; zstd entries stay on the ordered walk, one at a time.
+        // A raw artifact's header is inspected here too, so up to four
+        // headers' worth of parser memory (each within `Limits`, and each
+        // made of bytes the bundle really holds) can be live at once
+        // instead of one: the price of hashing on every CPU.
         .filter(|(_, (m, _))| m.role == Role::Artifact && m.encoding == Encoding::Raw)
         .filter_map(|(i, (m, t))| m.artifact_path().map(|p| (i, m, t, p)))
         .collect();

@@ -63,7 +63,9 @@ demo:
 	    --key keys/demo-maintainer.key --role maintainer
 	$(LBOM) sign $(DEMO)/demo-v2.lbom --key keys/demo-transfer.key --role transfer
 	$(LBOM) diff $(DEMO)/store $(DEMO)/demo-v2.lbom --format markdown > $(DEMO)/drift-v2.md || test $$? -eq 1
-	$(LBOM) import $(DEMO)/demo-v2.lbom --into $(DEMO)/store --policy docs/examples/demo.toml || test $$? -eq 8
+	@echo "== the drift gate must refuse release 2 (exit 8) until the changes are accepted"
+	if $(LBOM) import $(DEMO)/demo-v2.lbom --into $(DEMO)/store --policy docs/examples/demo.toml; \
+	    then echo "make demo: the drift gate let release 2 in" >&2; exit 1; else test $$? -eq 8; fi
 	$(LBOM) import $(DEMO)/demo-v2.lbom --into $(DEMO)/store --policy docs/examples/demo.toml \
 	    --accept-drift quantization --accept-drift chat_template
 	$(LBOM) audit $(DEMO)/store

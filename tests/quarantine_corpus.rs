@@ -13,7 +13,7 @@
 mod common;
 mod tamper;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use common::{TestResult, fail, python_tool, repo, run_bounded};
 use tamper::Keys;
@@ -78,17 +78,6 @@ fn read_index() -> Result<Vec<Item>, Box<dyn std::error::Error>> {
         .collect()
 }
 
-fn verify_args<'a>(file: &'a Path, policy: &'a Path) -> Vec<&'a std::ffi::OsStr> {
-    vec![
-        "verify".as_ref(),
-        file.as_os_str(),
-        "--policy".as_ref(),
-        policy.as_os_str(),
-        "--format".as_ref(),
-        "json".as_ref(),
-    ]
-}
-
 #[test]
 fn corpus_is_small_and_indexed() -> TestResult {
     let items = read_index()?;
@@ -125,7 +114,7 @@ fn verify_gives_the_indexed_verdict_for_every_corpus_file() -> TestResult {
         let file = corpus_dir().join(&i.file);
         let policy = corpus_dir().join(&i.policy);
         let run = run_bounded(
-            &mut sb.lbom_capped(verify_args(&file, &policy)),
+            &mut sb.lbom_capped(harness::verify_json_args(&file, &policy)),
             harness::TIME_LIMIT,
         )?;
         let code = run.code().unwrap_or(-1);

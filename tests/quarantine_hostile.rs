@@ -151,17 +151,6 @@ fn hostile_generators_produce_what_they_claim() -> TestResult {
     Ok(())
 }
 
-fn verify_args<'a>(file: &'a Path, policy: &'a Path) -> Vec<&'a std::ffi::OsStr> {
-    vec![
-        "verify".as_ref(),
-        file.as_os_str(),
-        "--policy".as_ref(),
-        policy.as_os_str(),
-        "--format".as_ref(),
-        "json".as_ref(),
-    ]
-}
-
 #[test]
 fn verify_refuses_every_hostile_archive_in_bounded_time_and_memory() -> TestResult {
     let s = setup()?;
@@ -175,7 +164,7 @@ fn verify_refuses_every_hostile_archive_in_bounded_time_and_memory() -> TestResu
     for (i, c) in cases.iter().enumerate() {
         let file = sb.case_file(&format!("case-{i}"), &c.bytes)?;
         let run = match run_bounded(
-            &mut sb.lbom_capped(verify_args(&file, &policies.standard)),
+            &mut sb.lbom_capped(harness::verify_json_args(&file, &policies.standard)),
             harness::TIME_LIMIT,
         ) {
             Ok(run) => run,

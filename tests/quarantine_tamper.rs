@@ -107,14 +107,7 @@ fn verify_refuses_every_tamper_with_its_code_and_check() -> TestResult {
     for case in &m.cases {
         let file = sb.case_file(&case.name, &case.bytes)?;
         let policy = pol.path(case.policy);
-        let run = harness::run(&mut sb.lbom([
-            "verify".as_ref(),
-            file.as_os_str(),
-            "--policy".as_ref(),
-            policy.as_os_str(),
-            "--format".as_ref(),
-            "json".as_ref(),
-        ]))?;
+        let run = harness::run(&mut sb.lbom(harness::verify_json_args(&file, policy)))?;
         let mut wrong = Vec::new();
         if run.code() != Some(case.code) {
             wrong.push(format!("exit {:?}, expected {}", run.code(), case.code));
@@ -751,14 +744,7 @@ fn default_formats_accept_a_models_config_json() -> TestResult {
     let base = dir.path().join("base-default.lbom");
     std::fs::write(&base, &m.base)?;
     let sb = Sandbox::new()?;
-    let run = harness::run(&mut sb.lbom([
-        "verify".as_ref(),
-        base.as_os_str(),
-        "--policy".as_ref(),
-        default.as_os_str(),
-        "--format".as_ref(),
-        "json".as_ref(),
-    ]))?;
+    let run = harness::run(&mut sb.lbom(harness::verify_json_args(&base, &default)))?;
     let verdict = judge_report(&run.json()?, 0, &[], true);
     assert!(verdict.is_empty(), "{verdict}");
     assert_eq!(run.code(), Some(0), "{}", run.stderr.trim());

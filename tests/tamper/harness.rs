@@ -17,6 +17,19 @@ use sha2::{Digest as _, Sha256};
 
 use super::Res;
 
+/// `verify BUNDLE --policy POLICY --format json`: the run every verdict test
+/// judges.
+pub fn verify_json_args<'a>(bundle: &'a Path, policy: &'a Path) -> [&'a OsStr; 6] {
+    [
+        "verify".as_ref(),
+        bundle.as_os_str(),
+        "--policy".as_ref(),
+        policy.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]
+}
+
 /// The staging folder inside a store (DESIGN.md, "Import").
 pub const STAGING: &str = ".staging";
 

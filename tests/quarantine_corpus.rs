@@ -50,29 +50,15 @@ fn read_index() -> Result<Vec<Item>, Box<dyn std::error::Error>> {
         .iter()
         .map(|c| {
             let s = |k: &str| {
-                c.get(k)
-                    .and_then(serde_json::Value::as_str)
-                    .map(str::to_owned)
-                    .ok_or_else(|| fail(format!("entry without {k}: {c}")))
+                tamper::json_str(c, k).ok_or_else(|| fail(format!("entry without {k}: {c}")))
             };
             Ok(Item {
                 file: s("file")?,
                 policy: s("policy").unwrap_or_else(|_| "policy.toml".to_owned()),
                 class: s("class")?,
-                code: c
-                    .get("code")
-                    .and_then(serde_json::Value::as_i64)
-                    .and_then(|n| i32::try_from(n).ok())
+                code: tamper::json_code(c)
                     .ok_or_else(|| fail(format!("entry without code: {c}")))?,
-                checks: c
-                    .get("checks")
-                    .and_then(serde_json::Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|x| x.as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
+                checks: tamper::json_strings(c, "checks"),
             })
         })
         .collect()
@@ -315,31 +301,13 @@ fn write_corpus() -> TestResult {
         "quarantine_hostile.py",
         &[base_path.as_os_str(), gen_out.as_os_str()],
     )?;
-    let index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(gen_out.join("index.json"))?)?;
-    for c in index.as_array().ok_or_else(|| fail("generator index"))? {
-        let name = c
-            .get("name")
-            .and_then(serde_json::Value::as_str)
-            .ok_or_else(|| fail("case name"))?;
-        let what = c
-            .get("what")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or("");
-        let code = c
-            .get("code")
-            .and_then(serde_json::Value::as_i64)
-            .and_then(|n| i32::try_from(n).ok())
-            .ok_or_else(|| fail("case code"))?;
-        let checks = c
-            .get("checks")
-            .and_then(serde_json::Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
+    for tamper::HostileIndexed {
+        name,
+        code,
+        checks,
+        what,
+    } in tamper::read_hostile_index(&gen_out)?
+    {
         let bytes = std::fs::read(gen_out.join(format!("{name}.lbom")))?;
         add(
             format!("hostile-{name}.lbom"),

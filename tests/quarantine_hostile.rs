@@ -18,48 +18,6 @@ use common::{TestResult, fail, python_tool, repo, run_bounded};
 use tamper::harness::{self, Sandbox, judge_report};
 use tamper::{Case, Keys};
 
-/// One case of the Python generator's index.json.
-struct Indexed {
-    name: String,
-    code: i32,
-    checks: Vec<String>,
-    what: String,
-}
-
-fn read_index(dir: &Path) -> Result<Vec<Indexed>, Box<dyn std::error::Error>> {
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("index.json"))?)?;
-    let list = v
-        .as_array()
-        .ok_or_else(|| fail("index.json is not a list"))?;
-    list.iter()
-        .map(|c| {
-            let s = |k: &str| {
-                c.get(k)
-                    .and_then(serde_json::Value::as_str)
-                    .map(str::to_owned)
-            };
-            Ok(Indexed {
-                name: s("name").ok_or_else(|| fail("case without name"))?,
-                code: c
-                    .get("code")
-                    .and_then(serde_json::Value::as_i64)
-                    .and_then(|n| i32::try_from(n).ok())
-                    .ok_or_else(|| fail("case without code"))?,
-                checks: c
-                    .get("checks")
-                    .and_then(serde_json::Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|x| x.as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                what: s("what").unwrap_or_default(),
-            })
-        })
-        .collect()
-}
-
 /// The base bundle (maintainer + transfer, demo keys) and the policies.
 struct Setup {
     keys: Keys,
@@ -107,7 +65,7 @@ fn all_cases(s: &Setup, dir: &Path) -> Result<Vec<Case>, Box<dyn std::error::Err
         &[base_path.as_os_str(), out.as_os_str()],
     )?;
     let mut cases = Vec::new();
-    for c in read_index(&out)? {
+    for c in tamper::read_hostile_index(&out)? {
         let checks: Vec<&'static str> = c
             .checks
             .iter()

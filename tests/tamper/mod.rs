@@ -33,6 +33,59 @@ fn err(message: impl Into<String>) -> Box<dyn std::error::Error> {
     message.into().into()
 }
 
+/// One case of tests/tools/quarantine_hostile.py's index.json: the bundle
+/// `NAME.lbom`, the exit code and first failing checks verify must give.
+pub struct HostileIndexed {
+    pub name: String,
+    pub code: i32,
+    pub checks: Vec<String>,
+    pub what: String,
+}
+
+/// Read the Python generator's index.json in `dir`.
+pub fn read_hostile_index(dir: &Path) -> Res<Vec<HostileIndexed>> {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("index.json"))?)?;
+    let list = v
+        .as_array()
+        .ok_or_else(|| err("index.json is not a list"))?;
+    list.iter()
+        .map(|c| {
+            Ok(HostileIndexed {
+                name: json_str(c, "name").ok_or_else(|| err("case without name"))?,
+                code: json_code(c).ok_or_else(|| err("case without code"))?,
+                checks: json_strings(c, "checks"),
+                what: json_str(c, "what").unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+/// An index entry's string field.
+pub fn json_str(c: &serde_json::Value, key: &str) -> Option<String> {
+    c.get(key)
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+}
+
+/// An index entry's exit code.
+pub fn json_code(c: &serde_json::Value) -> Option<i32> {
+    c.get("code")
+        .and_then(serde_json::Value::as_i64)
+        .and_then(|n| i32::try_from(n).ok())
+}
+
+/// An index entry's list of strings (empty when absent).
+pub fn json_strings(c: &serde_json::Value, key: &str) -> Vec<String> {
+    c.get(key)
+        .and_then(serde_json::Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// One tar entry: name and data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {

@@ -293,9 +293,8 @@ fn fill_metadata(
     if let Some(f) = vocab_mismatch(facts, header) {
         findings.push(f);
     }
-    for (key, text) in &header.templates {
-        if let Some(f) = super::template::code_like_finding(&format!("metadata key '{key}'"), text)
-        {
+    for (source, text) in &header.templates {
+        if let Some(f) = super::template::code_like_finding(source, text) {
             findings.push(f);
         }
     }

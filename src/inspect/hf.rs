@@ -71,7 +71,7 @@ impl FolderContext {
             any = true;
         }
         for name in KEY_CHECKED_ONLY {
-            ctx.parse_json(dir, name, limits, false);
+            any |= ctx.parse_json(dir, name, limits, false).is_some();
         }
         if let Ok((file, _)) = open_regular(&dir.join("tokenizer.json")) {
             // The tokenizer's identity is its exact bytes: any edit can change
@@ -145,7 +145,8 @@ impl FolderContext {
             });
             // A template no reader of this file uses can still be read by
             // another (or by a person): scan it too.
-            let template_key = p.depth == 1 && fold(p.key.as_bytes()) == "chat_template";
+            let template_key =
+                p.depth == 1 && fold(p.key.as_bytes()).to_lowercase() == "chat_template";
             let shadowed = match &p.issue {
                 KeyIssue::Repeated { replaced } if template_key => replaced.clone(),
                 KeyIssue::Nul | KeyIssue::Confusable { .. }

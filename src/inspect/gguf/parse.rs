@@ -512,7 +512,9 @@ impl<'a, R: Read> Parser<'a, R> {
         let key = String::from_utf8_lossy(c_string(&key_bytes)).into_owned();
         let check = self.keys.add(&key_bytes);
         let shown_key = shown(&key_bytes);
-        let template_like = is_template_key(&key) || is_template_key(&fold(&key_bytes));
+        // Case is folded here only: scanning more text costs nothing.
+        let template_like =
+            is_template_key(&key) || is_template_key(&fold(&key_bytes).to_lowercase());
         self.recycle(key_bytes);
         let value_type = self.u32("metadata value type")?;
 
@@ -592,7 +594,7 @@ impl<'a, R: Read> Parser<'a, R> {
             Some(Clash::SameCString { earlier }) => {
                 self.findings.push(Finding::error(
                     "key.shadowed",
-                    format!("gguf metadata key '{shown_key}' is '{}' to llama.cpp, like the earlier key '{}': llama.cpp reads only the earlier one, this value is never used", visible(key), shown(earlier)),
+                    format!("gguf metadata key '{shown_key}' and the earlier key '{}' are both '{}' to llama.cpp, which reads only the earlier one: this value is never used", shown(earlier), visible(key)),
                 ));
                 true
             }

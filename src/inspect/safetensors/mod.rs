@@ -19,7 +19,10 @@
 //!
 //! lbom is stricter than upstream in three places, each reported as a
 //! finding: a key repeated in any JSON object (serde_json silently keeps the
-//! last one, so two readers could disagree) is an error; a tensor written as a
+//! last one, so two readers could disagree) is an error, the header still
+//! described with the last value as upstream reads it, and keys holding a
+//! NUL or looking like another key are errors (`key.nul`, `key.confusable`,
+//! docs/findings.md "Key shadowing"); a tensor written as a
 //! JSON array instead of an object (serde's derive would accept it, no writer
 //! produces it) is an error; fields of a tensor entry that upstream ignores
 //! are a warning, since loaders never look at them.

@@ -24,26 +24,14 @@ use std::collections::{HashMap, HashSet};
 
 use unicode_normalization::UnicodeNormalization as _;
 
+use crate::describe::text::is_invisible;
+
 /// The key as a C string reads it: the bytes before the first NUL.
 pub(crate) fn c_string(raw: &[u8]) -> &[u8] {
     match raw.iter().position(|&b| b == 0) {
         Some(nul) => raw.get(..nul).unwrap_or(raw),
         None => raw,
     }
-}
-
-/// Characters that render as nothing: Unicode's Default_Ignorable_Code_Point
-/// set (DerivedCoreProperties.txt) as far as it is assigned, plus the
-/// Hangul fillers that render blank.
-fn is_invisible(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}'
-        | '\u{17B4}' | '\u{17B5}' | '\u{180B}'..='\u{180F}'
-        | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}'
-        | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}'
-        | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
-        | '\u{E0000}'..='\u{E0FFF}')
 }
 
 /// What a person sees of a key: its C-string part, NFKC-normalised, without

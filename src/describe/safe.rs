@@ -26,7 +26,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::text::is_hidden;
+use super::text::{is_hidden, push_visible, visible};
 
 /// A text writer whose lines cannot hold a hidden character (see the
 /// module docs).
@@ -53,8 +53,7 @@ impl<'w> TextOut<'w> {
     /// (line feeds too), then one line feed.
     pub fn line(&mut self, args: fmt::Arguments<'_>) -> io::Result<()> {
         let text = fmt::format(args);
-        let mut buf = String::with_capacity(text.len() + 1);
-        push_escaped(&mut buf, &text, |_| false);
+        let mut buf = visible(&text);
         buf.push('\n');
         self.out.write_all(buf.as_bytes())
     }
@@ -80,10 +79,10 @@ impl<'w> TextOut<'w> {
             }
             let mut chars = rest.chars();
             let Some(c) = chars.next() else { break };
-            if c == '\n' || !is_hidden(c) {
+            if c == '\n' {
                 buf.push(c);
             } else {
-                push_escape(&mut buf, c);
+                push_visible(&mut buf, c);
             }
             rest = chars.as_str();
         }
@@ -109,21 +108,6 @@ fn sgr_len(s: &str) -> usize {
         Some(b'm') => 2 + params + 1,
         _ => 0,
     }
-}
-
-fn push_escaped(buf: &mut String, text: &str, keep: impl Fn(char) -> bool) {
-    for c in text.chars() {
-        if is_hidden(c) && !keep(c) {
-            push_escape(buf, c);
-        } else {
-            buf.push(c);
-        }
-    }
-}
-
-fn push_escape(buf: &mut String, c: char) {
-    use std::fmt::Write as _;
-    let _ = write!(buf, "\\u{{{:x}}}", u32::from(c));
 }
 
 /// `writeln!` for a [`TextOut`]: `outln!(out)` writes an empty line,

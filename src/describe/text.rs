@@ -91,13 +91,21 @@ pub fn is_invisible(c: char) -> bool {
 pub fn visible(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
-        if is_hidden(c) {
-            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
-        } else {
-            out.push(c);
-        }
+        push_visible(&mut out, c);
     }
     out
+}
+
+/// Append `c` to `out`, as `\u{XX}` when it is [hidden](is_hidden): the one
+/// escape every text renderer uses (through [`visible`] or
+/// [`super::safe::TextOut`]).
+pub(crate) fn push_visible(out: &mut String, c: char) {
+    if is_hidden(c) {
+        use std::fmt::Write as _;
+        let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+    } else {
+        out.push(c);
+    }
 }
 
 /// At most `max` characters, with `…` marking a cut.

@@ -13,6 +13,7 @@ pub mod cyclonedx;
 pub mod hf_readme;
 pub mod json;
 pub mod licence;
+pub mod safe;
 pub mod spdx;
 pub mod table;
 pub mod text;

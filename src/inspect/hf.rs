@@ -12,10 +12,22 @@ use serde_json::{Map, Value};
 
 use super::digest::{Sha256Digest, sha256_reader};
 use super::facts::{Finding, ModelFacts, capped_chat_template};
+use super::keys::fold;
 use super::open::open_regular;
 use super::reference::{local_path_finding, public_reference};
-use super::template::record_chat_template;
+use super::strict_json::{self, KeyIssue};
+use super::template::{code_like_finding, record_chat_template};
+use crate::describe::text::visible;
 use crate::limits::Limits;
+
+/// JSON side files whose values lbom does not use but whose keys it checks:
+/// the loaders read them, and a repeated key there changes what they read.
+const KEY_CHECKED_ONLY: [&str; 4] = [
+    "tokenizer.json",
+    "special_tokens_map.json",
+    "generation_config.json",
+    "added_tokens.json",
+];
 
 /// Side files of one folder, read once and applied to each model in it.
 #[derive(Debug, Clone, Default)]
@@ -58,6 +70,9 @@ impl FolderContext {
             ctx.has_generation_config = true;
             any = true;
         }
+        for name in KEY_CHECKED_ONLY {
+            any |= ctx.parse_json(dir, name, limits, false).is_some();
+        }
         if let Ok((file, _)) = open_regular(&dir.join("tokenizer.json")) {
             // The tokenizer's identity is its exact bytes: any edit can change
             // how text is split, so hash the whole file rather than a parse of
@@ -76,10 +91,27 @@ impl FolderContext {
     }
 
     fn read_json(&mut self, dir: &Path, name: &str, limits: &Limits) -> Option<Value> {
-        let path = dir.join(name);
-        let text = read_text(&path, limits)?;
-        match serde_json::from_str::<Value>(&text) {
-            Ok(v) => Some(v),
+        self.parse_json(dir, name, limits, true)
+    }
+
+    /// Parse a JSON side file as Python's `json` does (a repeated key keeps
+    /// its last value) and report every key that could hide behind another
+    /// (docs/findings.md, "Key shadowing"). `keep` false only checks keys.
+    fn parse_json(&mut self, dir: &Path, name: &str, limits: &Limits, keep: bool) -> Option<Value> {
+        let parsed = if keep {
+            strict_json::parse(&read_text(&dir.join(name), limits)?, true)
+        } else {
+            let (file, len) = open_regular(&dir.join(name)).ok()?;
+            if len > limits.json_max_bytes {
+                return None;
+            }
+            strict_json::parse_reader(file.take(limits.json_max_bytes), false)
+        };
+        match parsed {
+            Ok(parsed) => {
+                self.key_findings(name, &parsed);
+                Some(parsed.value)
+            }
             Err(e) => {
                 self.findings.push(Finding::warning(
                     "hf.invalid_json",
@@ -87,6 +119,57 @@ impl FolderContext {
                 ));
                 None
             }
+        }
+    }
+
+    fn key_findings(&mut self, name: &str, parsed: &strict_json::Parsed) {
+        for p in &parsed.problems {
+            let key = visible(&p.key);
+            let place = match &p.parent {
+                None => format!("{name}: key '{key}'"),
+                Some(parent) => format!("{name}: key '{key}' inside '{}'", visible(parent)),
+            };
+            self.findings.push(match &p.issue {
+                KeyIssue::Repeated { .. } => Finding::error(
+                    "hf.duplicate_key",
+                    format!("{place} appears more than once: Python's json keeps the last value, which lbom describes"),
+                ),
+                KeyIssue::Nul => Finding::error(
+                    "key.nul",
+                    format!("{place} holds a NUL character: a C-string reader cuts it there"),
+                ),
+                KeyIssue::Confusable { earlier } => Finding::error(
+                    "key.confusable",
+                    format!("{place} looks the same as '{}' (up to a NUL, or after NFKC without invisible characters) but is another key to Python's json", visible(earlier)),
+                ),
+            });
+            // A template no reader of this file uses can still be read by
+            // another (or by a person): scan it too.
+            let template_key =
+                p.depth == 1 && fold(p.key.as_bytes()).to_lowercase() == "chat_template";
+            let shadowed = match &p.issue {
+                KeyIssue::Repeated { replaced } if template_key => replaced.clone(),
+                KeyIssue::Nul | KeyIssue::Confusable { .. }
+                    if template_key && p.key != "chat_template" =>
+                {
+                    template_value(parsed.value.get(&p.key))
+                }
+                _ => None,
+            };
+            if let Some(text) = shadowed
+                && let Some(f) = code_like_finding(
+                    &format!("{place} (a value Python's json does not use)"),
+                    &text,
+                )
+            {
+                self.findings.push(f);
+            }
+        }
+        if parsed.unlisted > 0 {
+            self.findings.push(Finding::error(
+                "hf.duplicate_key",
+                format!("{name}: {} more key problems not listed", parsed.unlisted),
+            ));
         }
     }
 

@@ -14,11 +14,13 @@ pub mod facts;
 pub mod gguf;
 pub mod group;
 pub mod hf;
+pub(crate) mod keys;
 pub mod open;
 pub mod pickle;
 pub mod reference;
 pub mod safetensors;
 pub mod scan;
+pub(crate) mod strict_json;
 pub mod template;
 pub mod walk;
 

@@ -1,9 +1,12 @@
 //! The `lbom` command line: parse, run, print the error, pick the exit code.
 
+// First: its `note!` macro is used by the modules after it.
+#[macro_use]
+mod output;
+
 mod cli;
 mod cmd;
 mod exit;
-mod output;
 mod progress;
 
 use std::process::ExitCode;
@@ -17,10 +20,11 @@ fn main() -> ExitCode {
         Err(err) if exit::is_broken_pipe(&err) => exit::code(exit::SUCCESS),
         Err(err) => {
             let (code, hint) = exit::classify(&err);
-            // `{:#}` prints the chain once, each layer adding only its own context.
-            eprintln!("lbom: {err:#}");
+            // `{:#}` prints the chain once, each layer adding only its own
+            // context; `note!` escapes what the error quotes from input.
+            note!("lbom: {err:#}");
             if let Some(hint) = hint {
-                eprintln!("hint: {hint}");
+                note!("hint: {hint}");
             }
             exit::code(code)
         }

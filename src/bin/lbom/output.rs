@@ -1,10 +1,34 @@
 //! Where command output goes: stdout, or a file replaced atomically so a
 //! reader never sees half a report.
+//!
+//! Output is written only through `lbom::describe::safe` (docs/threat-model.md,
+//! G13): [`Output`] hands out a `TextOut` or writes JSON with hidden
+//! characters escaped, and never a raw writer; stderr lines go through
+//! [`note`]. `clippy.toml` forbids `println!` and friends and direct
+//! `stdout()`/`stderr()` elsewhere, so a new command cannot print raw.
+#![allow(clippy::disallowed_methods)]
 
+use std::fmt;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use lbom::describe::safe::{self, TextOut};
+use serde::Serialize;
+
+/// One line on stderr, every hidden character escaped. Write errors are
+/// ignored: there is nowhere left to report them.
+pub fn note(args: fmt::Arguments<'_>) {
+    let mut err = io::stderr().lock();
+    let _ = TextOut::new(&mut err).line(args);
+}
+
+/// `eprintln!` through [`note`].
+macro_rules! note {
+    ($($arg:tt)*) => {
+        $crate::output::note(format_args!($($arg)*))
+    };
+}
 
 /// An output destination chosen by `--output`.
 pub enum Output {
@@ -39,12 +63,31 @@ impl Output {
         }
     }
 
-    /// The writer.
-    pub fn writer(&mut self) -> &mut dyn Write {
+    fn writer(&mut self) -> &mut dyn Write {
         match self {
             Output::Stdout(w) => w,
             Output::File { temp, .. } => temp.as_file_mut(),
         }
+    }
+
+    /// Text lines (see `lbom::describe::safe::TextOut`).
+    pub fn text(&mut self) -> TextOut<'_> {
+        TextOut::new(self.writer())
+    }
+
+    /// Text whose documents may keep lbom's own SGR colour sequences.
+    pub fn text_with_colour(&mut self) -> TextOut<'_> {
+        TextOut::with_colour(self.writer())
+    }
+
+    /// `value` as pretty JSON, hidden characters escaped.
+    pub fn json<T: Serialize + ?Sized>(&mut self, value: &T) -> io::Result<()> {
+        safe::write_json(value, self.writer())
+    }
+
+    /// A JSON document a writer produced, hidden characters escaped.
+    pub fn json_document(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.writer().write_all(&safe::json_document(bytes))
     }
 
     /// Flush, and for a file, move it into place.

@@ -1,4 +1,7 @@
 //! Progress bars on stderr, only when stderr is a terminal and not `--quiet`.
+//! Their messages are lbom's own words and counts, never input.
+// stderr() only to ask whether it is a terminal; indicatif draws the bars.
+#![allow(clippy::disallowed_methods)]
 
 use std::io::IsTerminal;
 

@@ -40,6 +40,9 @@
 //! `gguf.limit_exceeded` (a count, length, nesting depth or header size over
 //! [`Limits`]), `gguf.bad_value_type`; and, without stopping:
 //! `gguf.duplicate_key` (first value kept), `gguf.duplicate_tensor`,
+//! `key.nul`, `key.shadowed`, `key.confusable` (keys that hide behind one
+//! another: the value llama.cpp reads, the first with a given C string, is
+//! the one described; docs/findings.md "Key shadowing"),
 //! `gguf.bad_alignment` (not a non-zero power of two, or not a uint32),
 //! `gguf.bad_dims` (`n_dims` 0 or over 4, element count over `i64::MAX`),
 //! `gguf.tensor_size_mismatch` (row not a multiple of the block size),
@@ -293,9 +296,8 @@ fn fill_metadata(
     if let Some(f) = vocab_mismatch(facts, header) {
         findings.push(f);
     }
-    for (key, text) in &header.templates {
-        if let Some(f) = super::template::code_like_finding(&format!("metadata key '{key}'"), text)
-        {
+    for (source, text) in &header.templates {
+        if let Some(f) = super::template::code_like_finding(source, text) {
             findings.push(f);
         }
     }

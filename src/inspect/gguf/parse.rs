@@ -15,14 +15,16 @@
 //! stops the header walk with an error finding ([`Stop::Fatal`]) and keeps
 //! what was learnt so far.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::io::{self, Read};
 
 use serde_json::{Map, Number, Value as Json};
 
 use super::types::{ggml_type, value_type as vt};
+use crate::describe::text::visible;
 use crate::inspect::digest::{Hasher, Sha256Digest};
 use crate::inspect::facts::{Finding, Severity};
+use crate::inspect::keys::{Clash, KeyCheck, KeySet, c_string, fold, shown};
 use crate::limits::Limits;
 
 /// Hard cap on array nesting, whatever `Limits` says: the value reader
@@ -83,7 +85,9 @@ pub(super) struct Header {
     pub token_count: Option<u64>,
     /// Raw bytes of `tokenizer.chat_template`.
     pub chat_template: Option<Vec<u8>>,
-    /// `tokenizer.chat_template` and `tokenizer.chat_template.<name>` texts.
+    /// Every template-like string value (`tokenizer.chat_template`,
+    /// `tokenizer.chat_template.<name>`, and keys that look like them), as
+    /// (where it was found, text), shadowed ones included.
     pub templates: Vec<(String, String)>,
     /// Digest of each tokenizer key's canonical encoding (see `mod.rs`).
     pub tokenizer_parts: BTreeMap<&'static str, Sha256Digest>,
@@ -169,6 +173,13 @@ pub(super) struct Parser<'a, R> {
     /// Element count of the last top-level array read.
     last_array_count: Option<u64>,
     flags: ValueFlags,
+    /// The metadata keys so far, for the shadowing checks.
+    keys: KeySet,
+}
+
+/// Whether llama.cpp reads `key` as a chat template (docs/drift.md).
+fn is_template_key(key: &str) -> bool {
+    key == "tokenizer.chat_template" || key.starts_with("tokenizer.chat_template.")
 }
 
 impl<'a, R: Read> Parser<'a, R> {
@@ -191,6 +202,7 @@ impl<'a, R: Read> Parser<'a, R> {
             captured: None,
             last_array_count: None,
             flags: ValueFlags::default(),
+            keys: KeySet::default(),
         }
     }
 
@@ -494,57 +506,61 @@ impl<'a, R: Read> Parser<'a, R> {
 
     fn read_kv(&mut self) -> Result<(), Stop> {
         let key_bytes = self.string("metadata key")?;
-        let key = self.lossy(&key_bytes, "a metadata key");
+        let raw_key = self.lossy(&key_bytes, "a metadata key");
+        // llama.cpp looks keys up as C strings: this is the name it reads
+        // this entry by (docs/findings.md, "Key shadowing").
+        let key = String::from_utf8_lossy(c_string(&key_bytes)).into_owned();
+        let check = self.keys.add(&key_bytes);
+        let shown_key = shown(&key_bytes);
+        // Case is folded here only: scanning more text costs nothing.
+        let template_like =
+            is_template_key(&key) || is_template_key(&fold(&key_bytes).to_lowercase());
         self.recycle(key_bytes);
         let value_type = self.u32("metadata value type")?;
 
-        let duplicate = self.header.metadata.contains_key(&key);
-        if duplicate {
-            self.findings.push(Finding::error(
-                "gguf.duplicate_key",
-                format!(
-                    "gguf metadata: key '{key}' appears more than once; the first value is kept"
-                ),
-            ));
-        }
+        let shadowed = self.report_key_clash(&check, &shown_key, &key);
         let tokenizer_key = TOKENIZER_KEYS
             .iter()
             .copied()
             .find(|k| *k == key)
-            .filter(|_| !duplicate);
+            .filter(|_| !shadowed);
         if tokenizer_key.is_some() {
             self.flush();
             let mut h = Hasher::new();
             h.update(&value_type.to_le_bytes());
             self.tokenizer = Some(h);
         }
-        let is_template = value_type == vt::STRING
-            && !duplicate
-            && (key == "tokenizer.chat_template" || key.starts_with("tokenizer.chat_template."));
-        self.capture_string = is_template;
+        // Every template-like string is scanned, the shadowed ones too: the
+        // loader reads one, a person or another reader may read the other.
+        self.capture_string = value_type == vt::STRING && template_like;
         self.captured = None;
         self.last_array_count = None;
         self.flags = ValueFlags::default();
 
-        let value = self.value(value_type, 0, Mode::Json, &key);
+        let value = self.value(value_type, 0, Mode::Json, &raw_key);
         self.capture_string = false;
         self.flush();
         let tokenizer = self.tokenizer.take();
         let value = value?.unwrap_or(Json::Null);
-        self.report_flags(&key);
-        if duplicate {
+        self.report_flags(&raw_key);
+        if let Some(raw) = self.captured.take() {
+            let text = String::from_utf8_lossy(&raw).into_owned();
+            let source = if shadowed {
+                format!("metadata key '{shown_key}' (shadowed: llama.cpp never reads it)")
+            } else {
+                format!("metadata key '{shown_key}'")
+            };
+            if key == "tokenizer.chat_template" && !shadowed {
+                self.header.chat_template = Some(raw);
+            }
+            self.header.templates.push((source, text));
+        }
+        if shadowed {
             return Ok(());
         }
 
         if let (Some(name), Some(h)) = (tokenizer_key, tokenizer) {
             self.header.tokenizer_parts.insert(name, h.finish());
-        }
-        if let Some(raw) = self.captured.take() {
-            let text = String::from_utf8_lossy(&raw).into_owned();
-            if key == "tokenizer.chat_template" {
-                self.header.chat_template = Some(raw);
-            }
-            self.header.templates.push((key.clone(), text));
         }
         if key == "tokenizer.ggml.tokens" {
             self.header.token_count = self.last_array_count;
@@ -552,8 +568,44 @@ impl<'a, R: Read> Parser<'a, R> {
         if key == "general.alignment" {
             self.header.alignment_type = Some(value_type);
         }
-        self.header.metadata.insert(key, value);
+        // Lossy decoding can merge two invalid keys: the first stays.
+        self.header.metadata.entry(key).or_insert(value);
         Ok(())
+    }
+
+    /// Report how a metadata key collides with an earlier one; `true` when
+    /// llama.cpp never reads this entry (an earlier key has its C string).
+    fn report_key_clash(&mut self, check: &KeyCheck, shown_key: &str, key: &str) -> bool {
+        if check.nul {
+            self.findings.push(Finding::error(
+                "key.nul",
+                format!("gguf metadata key '{shown_key}' holds a NUL byte: llama.cpp compares keys as C strings and reads it as '{}'", visible(key)),
+            ));
+        }
+        match &check.clash {
+            None => false,
+            Some(Clash::Exact) => {
+                self.findings.push(Finding::error(
+                    "gguf.duplicate_key",
+                    format!("gguf metadata: key '{shown_key}' appears more than once; llama.cpp and gguf-py refuse to load the file, lbom describes the first value"),
+                ));
+                true
+            }
+            Some(Clash::SameCString { earlier }) => {
+                self.findings.push(Finding::error(
+                    "key.shadowed",
+                    format!("gguf metadata key '{shown_key}' and the earlier key '{}' are both '{}' to llama.cpp, which reads only the earlier one: this value is never used", shown(earlier), visible(key)),
+                ));
+                true
+            }
+            Some(Clash::Confusable { earlier }) => {
+                self.findings.push(Finding::error(
+                    "key.confusable",
+                    format!("gguf metadata key '{shown_key}' looks the same as the earlier key '{}' after Unicode normalisation (NFKC, invisible characters removed), but llama.cpp reads each only by its exact bytes", shown(earlier)),
+                ));
+                false
+            }
+        }
     }
 
     fn report_flags(&mut self, key: &str) {
@@ -813,27 +865,48 @@ impl<'a, R: Read> Parser<'a, R> {
 
     fn read_tensor_infos(&mut self) -> Result<(), Stop> {
         let count = self.header.tensor_count.unwrap_or(0);
-        let mut names = HashSet::new();
+        let mut names = KeySet::default();
         for _ in 0..count {
-            let info = self.read_tensor_info()?;
-            if !names.insert(info.name.clone()) {
+            let (info, check) = self.read_tensor_info(&mut names)?;
+            let name = visible(&info.name);
+            if check.nul {
                 self.findings.push(Finding::error(
-                    "gguf.duplicate_tensor",
-                    format!(
-                        "gguf tensor '{}' appears more than once in the tensor table",
-                        info.name
-                    ),
+                    "key.nul",
+                    format!("gguf tensor name '{name}' holds a NUL byte: ggml keeps tensor names as C strings and cuts it there"),
                 ));
+            }
+            match check.clash {
+                None => {}
+                // ggml_set_name keeps the C string and gguf.cpp refuses two
+                // tensors whose names strcmp equal.
+                Some(Clash::Exact | Clash::SameCString { .. }) => {
+                    self.findings.push(Finding::error(
+                        "gguf.duplicate_tensor",
+                        format!("gguf tensor '{name}' appears more than once in the tensor table (names compared as C strings, as llama.cpp does; it refuses the file)"),
+                    ));
+                }
+                Some(Clash::Confusable { earlier }) => {
+                    self.findings.push(Finding::error(
+                        "key.confusable",
+                        format!("gguf tensor name '{name}' looks the same as the earlier tensor name '{}' after Unicode normalisation (NFKC, invisible characters removed), but loaders read each only by its exact bytes", shown(&earlier)),
+                    ));
+                }
             }
             self.header.tensors.push(info);
         }
         Ok(())
     }
 
-    fn read_tensor_info(&mut self) -> Result<TensorInfo, Stop> {
+    fn read_tensor_info(&mut self, names: &mut KeySet) -> Result<(TensorInfo, KeyCheck), Stop> {
         let name_bytes = self.string("tensor name")?;
         let name = self.lossy(&name_bytes, "a tensor name");
+        let check = names.add(&name_bytes);
         self.recycle(name_bytes);
+        Ok((self.read_tensor_shape(name)?, check))
+    }
+
+    /// The rest of a tensor info, after its name.
+    fn read_tensor_shape(&mut self, name: String) -> Result<TensorInfo, Stop> {
         let n_dims = self.u32("tensor dimension count")?;
         self.need(
             u64::from(n_dims).saturating_mul(self.len_size()),

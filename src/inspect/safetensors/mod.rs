@@ -19,7 +19,10 @@
 //!
 //! lbom is stricter than upstream in three places, each reported as a
 //! finding: a key repeated in any JSON object (serde_json silently keeps the
-//! last one, so two readers could disagree) is an error; a tensor written as a
+//! last one, so two readers could disagree) is an error, the header still
+//! described with the last value as upstream reads it, and keys holding a
+//! NUL or looking like another key are errors (`key.nul`, `key.confusable`,
+//! docs/findings.md "Key shadowing"); a tensor written as a
 //! JSON array instead of an object (serde's derive would accept it, no writer
 //! produces it) is an error; fields of a tensor entry that upstream ignores
 //! are a warning, since loaders never look at them.
@@ -44,16 +47,15 @@
 //! | `safetensors.trailing_bytes` | bytes after the last tensor's end |
 //! | `safetensors.unknown_field` | (warning) a tensor entry field upstream ignores |
 
-mod json;
-
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 
 use serde_json::Value;
 
 use super::facts::{Finding, Format, ModelFacts, TensorSummary, TensorTypeStat};
+use super::strict_json::{self, KeyIssue, KeyProblem};
+use crate::describe::text::visible;
 use crate::limits::Limits;
-use json::JsonError;
 
 /// Bytes of the little-endian header length prefix.
 const PREFIX_BYTES: u64 = 8;
@@ -248,29 +250,9 @@ fn check_header(header: &[u8], file_len: u64, report: &mut Reporter, facts: &mut
         );
         return;
     };
-    let root = match json::parse_strict(text) {
-        Ok(Value::Object(root)) => root,
-        Ok(_) => {
-            report.push(
-                facts,
-                Finding::error(
-                    "safetensors.invalid_json",
-                    "header is JSON but not an object",
-                ),
-            );
-            return;
-        }
-        Err(JsonError::DuplicateKey(key)) => {
-            report.push(
-                facts,
-                Finding::error(
-                    "safetensors.duplicate_key",
-                    format!("header repeats the key {key:?}"),
-                ),
-            );
-            return;
-        }
-        Err(JsonError::Syntax(message)) => {
+    let parsed = match strict_json::parse(text, true) {
+        Ok(parsed) => parsed,
+        Err(message) => {
             report.push(
                 facts,
                 Finding::error(
@@ -280,6 +262,28 @@ fn check_header(header: &[u8], file_len: u64, report: &mut Reporter, facts: &mut
             );
             return;
         }
+    };
+    for problem in &parsed.problems {
+        report.push(facts, key_finding(problem));
+    }
+    if parsed.unlisted > 0 {
+        report.push(
+            facts,
+            Finding::error(
+                "key.confusable",
+                format!("header: {} more key problems not listed", parsed.unlisted),
+            ),
+        );
+    }
+    let Value::Object(root) = parsed.value else {
+        report.push(
+            facts,
+            Finding::error(
+                "safetensors.invalid_json",
+                "header is JSON but not an object",
+            ),
+        );
+        return;
     };
 
     let mut entries = Vec::new();
@@ -311,6 +315,53 @@ fn check_header(header: &[u8], file_len: u64, report: &mut Reporter, facts: &mut
         );
     }
     fill_summary(&entries, report, facts);
+}
+
+/// The finding for a key of the header that could hide behind another.
+/// The header is still described as the safetensors crate reads it
+/// (`HashMetadata` in safetensors/src/tensor.rs): serde keeps the last of a
+/// repeated tensor name or `__metadata__` entry, and refuses a repeated
+/// `__metadata__` or a repeated field of a tensor entry.
+fn key_finding(p: &KeyProblem) -> Finding {
+    let key = visible(&p.key);
+    let place = match (p.depth, p.parent.as_deref()) {
+        (1, _) if p.key == METADATA_KEY => "the header".to_owned(),
+        (1, _) => format!("tensor name '{key}'"),
+        (2, Some(METADATA_KEY)) => format!("__metadata__ key '{key}'"),
+        (_, Some(parent)) => format!("key '{key}' inside '{}'", visible(parent)),
+        (_, None) => format!("key '{key}'"),
+    };
+    match &p.issue {
+        KeyIssue::Repeated { .. } => {
+            let effect = match (p.depth, p.parent.as_deref()) {
+                (1, _) if p.key == METADATA_KEY => "the safetensors loader refuses the file",
+                (1, _) | (2, Some(METADATA_KEY)) => {
+                    "the safetensors loader and Python's json keep the last one, which lbom describes"
+                }
+                _ => "the safetensors loader refuses the file (serde: duplicate field)",
+            };
+            let what = if p.depth == 1 && p.key == METADATA_KEY {
+                "__metadata__".to_owned()
+            } else {
+                place
+            };
+            Finding::error(
+                "safetensors.duplicate_key",
+                format!("header repeats {what}: {effect}"),
+            )
+        }
+        KeyIssue::Nul => Finding::error(
+            "key.nul",
+            format!("header {place} holds a NUL character: a C-string reader cuts it there"),
+        ),
+        KeyIssue::Confusable { earlier } => Finding::error(
+            "key.confusable",
+            format!(
+                "header {place} looks the same as '{}' (up to a NUL, or after NFKC without invisible characters) but is another key to the safetensors loader",
+                visible(earlier)
+            ),
+        ),
+    }
 }
 
 /// `__metadata__`: absent or null, else an object of strings.

@@ -224,9 +224,18 @@ fn duplicate_keys_anywhere_are_errors() {
         ["safetensors.duplicate_key"]
     );
     let header = r#"{"__metadata__":{"a":"1","a":"2"}}"#;
-    assert_eq!(codes(&run(&file(header, 0))), ["safetensors.duplicate_key"]);
+    let facts = run(&file(header, 0));
+    assert_eq!(codes(&facts), ["safetensors.duplicate_key"]);
+    // What the safetensors crate and Python's json read: the last value.
+    assert_eq!(facts.metadata.get("a"), Some(&serde_json::json!("2")));
     let header = r#"{"t":{"dtype":"F32","dtype":"F16","shape":[1],"data_offsets":[0,4]}}"#;
-    assert_eq!(codes(&run(&file(header, 4))), ["safetensors.duplicate_key"]);
+    let facts = run(&file(header, 4));
+    // Described with the last dtype, whose size then disagrees.
+    assert_eq!(
+        codes(&facts),
+        ["safetensors.duplicate_key", "safetensors.size_mismatch"]
+    );
+    assert_eq!(facts.tensors.first().map(|t| t.dtype.as_str()), Some("F16"));
 }
 
 #[test]

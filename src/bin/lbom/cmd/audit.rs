@@ -19,10 +19,9 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
                 "store": report.store,
                 "channels": report.channels,
             });
-            serde_json::to_writer_pretty(&mut *out.writer(), &json)?;
-            writeln!(out.writer())?;
+            out.json(&json)?;
         }
-        ReportFormat::Text => out.writer().write_all(report.render_text().as_bytes())?,
+        ReportFormat::Text => out.text().document(&report.render_text())?,
     }
     out.finish()?;
     Ok(if report.passed() {

@@ -12,12 +12,17 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<u8> {
     let report = lbom::diff::diff(&old, &new);
     let mut out = Output::open(None)?;
     match args.format {
-        DiffFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out.writer(), &report)?;
-            writeln!(out.writer())?;
+        DiffFormat::Json => out.json(&report)?,
+        DiffFormat::Text | DiffFormat::Markdown => {
+            // The renderers escape the values they print; the document goes
+            // through TextOut all the same.
+            let mut rendered = Vec::new();
+            match args.format {
+                DiffFormat::Markdown => lbom::diff::render_markdown(&report, &mut rendered)?,
+                _ => lbom::diff::render_text(&report, &mut rendered)?,
+            }
+            out.text().document_bytes(&rendered)?;
         }
-        DiffFormat::Text => lbom::diff::render_text(&report, out.writer())?,
-        DiffFormat::Markdown => lbom::diff::render_markdown(&report, out.writer())?,
     }
     out.finish()?;
     Ok(if report.is_empty() {

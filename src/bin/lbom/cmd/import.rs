@@ -2,6 +2,7 @@
 
 use lbom::bundle::ReadLimits;
 use lbom::import::{Committed, ImportOptions, ImportOutcome};
+use lbom::outln;
 use lbom::sign::SigningKey;
 use lbom::verify::Policy;
 use lbom::verify::policy::DRIFT_CLASSES;
@@ -65,15 +66,17 @@ pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
                 "drift": drift,
                 "checks": report.checks,
             });
-            serde_json::to_writer_pretty(&mut *out.writer(), &json)?;
-            writeln!(out.writer())?;
+            out.json(&json)?;
         }
         ReportFormat::Text => {
-            super::verify::write_checks(report, out.writer())?;
+            let mut text = out.text();
+            super::verify::write_checks(report, &mut text)?;
             if let Some(d) = drift.filter(|d| !d.is_empty()) {
-                writeln!(out.writer())?;
-                lbom::diff::render_text(d, out.writer())?;
-                writeln!(out.writer())?;
+                outln!(text)?;
+                let mut rendered = Vec::new();
+                lbom::diff::render_text(d, &mut rendered)?;
+                text.document_bytes(&rendered)?;
+                outln!(text)?;
             }
             let line = match &outcome {
                 ImportOutcome::Refused { .. } => format!(
@@ -83,7 +86,7 @@ pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
                 ),
                 ImportOutcome::Imported { committed, .. } => summary(committed, args),
             };
-            writeln!(out.writer(), "{line}")?;
+            outln!(text, "{line}")?;
         }
     }
     out.finish()?;

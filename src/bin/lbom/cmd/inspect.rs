@@ -1,9 +1,8 @@
 //! `lbom inspect`.
 
-use std::io::Write;
-
 use lbom::bundle::BundleInfo;
-use lbom::describe::text::visible;
+use lbom::describe::safe::TextOut;
+use lbom::outln;
 
 use crate::cli::{InspectArgs, ReportFormat};
 use crate::exit;
@@ -14,58 +13,54 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<u8> {
     let info = lbom::bundle::inspect(&args.bundle)?;
     let mut out = Output::open(None)?;
     match args.format {
-        ReportFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out.writer(), &info)?;
-            writeln!(out.writer())?;
-        }
-        ReportFormat::Text => write_text(&info, out.writer())?,
+        ReportFormat::Json => out.json(&info)?,
+        ReportFormat::Text => write_text(&info, &mut out.text())?,
     }
     out.finish()?;
     Ok(exit::SUCCESS)
 }
 
-fn write_text(info: &BundleInfo, w: &mut dyn Write) -> std::io::Result<()> {
+/// Every line goes through `TextOut`, which escapes what it quotes from the
+/// bundle: entry names, the tool, link notes, SBOM fields.
+fn write_text(info: &BundleInfo, w: &mut TextOut<'_>) -> std::io::Result<()> {
     let m = &info.manifest;
-    writeln!(
+    outln!(
         w,
         "UNTRUSTED: nothing below is verified; run `lbom verify` before relying on it."
     )?;
-    writeln!(
+    outln!(
         w,
         "bundle    {} ({} bytes)",
         info.path.display(),
         info.file_size
     )?;
-    writeln!(w, "name      {}", visible(&m.name))?;
-    writeln!(w, "channel   {}", visible(&m.channel))?;
-    writeln!(w, "sequence  {}", m.sequence)?;
+    outln!(w, "name      {}", m.name)?;
+    outln!(w, "channel   {}", m.channel)?;
+    outln!(w, "sequence  {}", m.sequence)?;
     match &m.previous {
-        Some(p) => writeln!(
+        Some(p) => outln!(
             w,
             "previous  {}",
             serde_json::to_string(p).unwrap_or_default()
         )?,
-        None => writeln!(w, "previous  (none: first on the channel)")?,
+        None => outln!(w, "previous  (none: first on the channel)")?,
     }
-    writeln!(w, "created   {}", visible(&m.created))?;
-    writeln!(
-        w,
-        "expires   {}",
-        visible(m.expires.as_deref().unwrap_or("never"))
-    )?;
-    writeln!(
+    outln!(w, "created   {}", m.created)?;
+    outln!(w, "expires   {}", m.expires.as_deref().unwrap_or("never"))?;
+    outln!(
         w,
         "tool      {}",
         serde_json::to_string(&m.tool).unwrap_or_default()
     )?;
-    writeln!(w, "manifest  sha256 {}", info.manifest_sha256)?;
-    writeln!(w, "\nentries ({}):", m.entries.len())?;
+    outln!(w, "manifest  sha256 {}", info.manifest_sha256)?;
+    outln!(w)?;
+    outln!(w, "entries ({}):", m.entries.len())?;
     for e in &m.entries {
         let encoding = serde_json::to_value(e.encoding).ok();
         let encoding = encoding.as_ref().and_then(|v| v.as_str()).unwrap_or("?");
         let role = serde_json::to_value(e.role).ok();
         let role = role.as_ref().and_then(|v| v.as_str()).unwrap_or("?");
-        writeln!(
+        outln!(
             w,
             "  {:<11} {:>12} {:>12} {:<5} {}  {}",
             role,
@@ -77,39 +72,41 @@ fn write_text(info: &BundleInfo, w: &mut dyn Write) -> std::io::Result<()> {
         )?;
     }
     if !info.sboms.is_empty() {
-        writeln!(w, "\nsboms:")?;
+        outln!(w)?;
+        outln!(w, "sboms:")?;
         for s in &info.sboms {
-            writeln!(
+            outln!(
                 w,
                 "  {}  {}  {}",
-                visible(&s.path),
-                visible(s.format.as_deref().unwrap_or("?")),
-                visible(&s.components.join(", "))
+                s.path,
+                s.format.as_deref().unwrap_or("?"),
+                s.components.join(", ")
             )?;
         }
     }
-    writeln!(
+    outln!(w)?;
+    outln!(
         w,
-        "\nchain ({} links, signatures not checked):",
+        "chain ({} links, signatures not checked):",
         info.links.len()
     )?;
     for l in &info.links {
         let p = &l.predicate;
-        writeln!(
+        outln!(
             w,
             "  #{} {} key {}{} at {}{}",
             p.index,
-            visible(&p.role),
+            p.role,
             p.keyid,
             if lbom::envelope::is_demo_key(&p.keyid) {
                 " (PUBLIC DEMO KEY: anyone can sign with it)"
             } else {
                 ""
             },
-            visible(&p.time),
+            p.time,
             p.note
                 .as_deref()
-                .map(|n| format!(" note {n:?}"))
+                .map(|n| format!(" note \"{n}\""))
                 .unwrap_or_default()
         )?;
     }

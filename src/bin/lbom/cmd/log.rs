@@ -1,7 +1,7 @@
 //! `lbom log`.
 
-use lbom::describe::text::visible;
 use lbom::import::{HistoryAction, Store};
+use lbom::outln;
 
 use crate::cli::{LogArgs, ReportFormat};
 use crate::exit;
@@ -13,26 +13,24 @@ pub fn run(args: &LogArgs) -> anyhow::Result<u8> {
     let history = lbom::import::history(&store, &args.channel)?;
     let mut out = Output::open(None)?;
     match args.format {
-        ReportFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out.writer(), &history)?;
-            writeln!(out.writer())?;
-        }
+        ReportFormat::Json => out.json(&history)?,
         ReportFormat::Text => {
-            let w = out.writer();
+            let mut text = out.text();
+            let w = &mut text;
             if history.is_empty() {
-                writeln!(w, "channel {}: no imports", args.channel)?;
+                outln!(w, "channel {}: no imports", args.channel)?;
             }
             for h in &history {
                 let action = match h.action {
                     HistoryAction::Import => "import",
                     HistoryAction::Rollback => "rollback",
                 };
-                writeln!(
+                outln!(
                     w,
                     "{}  {action:<8} #{} {}  manifest {}{}",
                     h.time,
                     h.sequence,
-                    visible(&h.name),
+                    h.name,
                     h.manifest_sha256.short(16),
                     if h.recovered {
                         "  (recorded by recovery)"
@@ -41,22 +39,20 @@ pub fn run(args: &LogArgs) -> anyhow::Result<u8> {
                     }
                 )?;
                 if !h.bundle_file.is_empty() && h.action == HistoryAction::Import {
-                    writeln!(w, "    bundle   {}", visible(&h.bundle_file))?;
+                    outln!(w, "    bundle   {}", h.bundle_file)?;
                 }
                 for s in &h.signers {
-                    writeln!(
+                    outln!(
                         w,
                         "    signed   #{} {} by {} ({})",
                         s.index,
-                        visible(&s.role),
-                        s.key_name
-                            .as_deref()
-                            .map_or("unlisted key".to_owned(), visible),
+                        s.role,
+                        s.key_name.as_deref().unwrap_or("unlisted key"),
                         s.key_id
                     )?;
                 }
                 if !h.accepted_drift.is_empty() {
-                    writeln!(w, "    accepted drift: {}", h.accepted_drift.join(", "))?;
+                    outln!(w, "    accepted drift: {}", h.accepted_drift.join(", "))?;
                 }
             }
         }

@@ -32,7 +32,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Log(args) => log::run(args),
         Command::Policy(PolicyCommand::Init(args)) => policy::init_policy(args),
         Command::Version => {
-            println!("lbom {}", lbom::TOOL_VERSION);
+            let mut out = crate::output::Output::open(None)?;
+            lbom::outln!(out.text(), "lbom {}", lbom::TOOL_VERSION)?;
+            out.finish()?;
             Ok(crate::exit::SUCCESS)
         }
     }

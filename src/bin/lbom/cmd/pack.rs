@@ -2,10 +2,12 @@
 
 use lbom::bundle::{Compression, FirstLink, PackOptions};
 use lbom::limits::Limits;
+use lbom::outln;
 use lbom::sign::SigningKey;
 
 use crate::cli::PackArgs;
 use crate::exit::{self, UsageError};
+use crate::output::Output;
 use crate::progress::ByteBar;
 
 /// Pack, optionally sign, and print the manifest digest.
@@ -51,7 +53,10 @@ pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
     bar.finish();
     let summary = summary?;
     let m = &summary.manifest;
-    println!(
+    let mut out = Output::open(None)?;
+    let mut text = out.text();
+    outln!(
+        text,
         "{}: {} {} sequence {} ({} entries, {} bytes), manifest sha256 {}",
         summary.output.display(),
         m.name,
@@ -60,13 +65,16 @@ pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
         m.entries.len(),
         summary.bytes,
         summary.manifest_sha256
-    );
+    )?;
     if let Some(link) = &summary.link {
-        println!(
+        outln!(
+            text,
             "link 1 signed as {} by key {}",
-            link.predicate.role, link.predicate.keyid
-        );
+            link.predicate.role,
+            link.predicate.keyid
+        )?;
     }
+    out.finish()?;
     Ok(exit::SUCCESS)
 }
 

@@ -54,6 +54,6 @@ pub fn init_policy(args: &PolicyInitArgs) -> anyhow::Result<u8> {
         })?;
     file.write_all(text.as_bytes())?;
     file.sync_all()?;
-    eprintln!("lbom: wrote {}", args.output.display());
+    note!("lbom: wrote {}", args.output.display());
     Ok(exit::SUCCESS)
 }

@@ -2,23 +2,34 @@
 
 use lbom::import::{RolledBack, Store};
 
+use lbom::outln;
+
 use crate::cli::RollbackArgs;
 use crate::exit;
+use crate::output::Output;
 
 /// Switch `current` back to a kept version (re-hashed first).
 pub fn run(args: &RollbackArgs) -> anyhow::Result<u8> {
     let store = Store::open(&args.store)?;
     let locked = store.lock()?;
     let done = lbom::import::rollback(&locked, &args.channel, args.to, jiff::Timestamp::now())?;
+    let mut out = Output::open(None)?;
+    let mut text = out.text();
     match done {
-        RolledBack::Switched { from, to } => println!(
+        RolledBack::Switched { from, to } => outln!(
+            text,
             "channel {}: current is now version {to} (was {})",
             args.channel,
             from.map_or("none".to_owned(), |f| f.to_string())
-        ),
+        )?,
         RolledBack::AlreadyCurrent { to } => {
-            println!("channel {}: version {to} is already current", args.channel);
+            outln!(
+                text,
+                "channel {}: version {to} is already current",
+                args.channel
+            )?;
         }
     }
+    out.finish()?;
     Ok(exit::SUCCESS)
 }

@@ -28,7 +28,10 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<u8> {
         ColorChoice::Never => false,
         ColorChoice::Auto => out.is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
-    let w = out.writer();
+    // Each writer escapes untrusted values for its own syntax; what it
+    // wrote then goes through lbom::describe::safe all the same.
+    let mut rendered = Vec::new();
+    let w = &mut rendered;
     match args.format {
         ScanFormat::Json => describe::json::write(&models, &info, w)?,
         ScanFormat::Table => describe::table::write(&models, color, w)?,
@@ -44,6 +47,15 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<u8> {
                 app_port: args.hf_app_port,
             };
             describe::hf_readme::write(&models, &opts, &info, w)?
+        }
+    }
+    match args.format {
+        ScanFormat::Json | ScanFormat::SpdxJson | ScanFormat::Cyclonedx => {
+            out.json_document(&rendered)?;
+        }
+        ScanFormat::Table if color => out.text_with_colour().document_bytes(&rendered)?,
+        ScanFormat::Table | ScanFormat::Spdx | ScanFormat::HfReadme => {
+            out.text().document_bytes(&rendered)?;
         }
     }
     out.finish()?;

@@ -1,9 +1,11 @@
 //! `lbom sign`.
 
+use lbom::outln;
 use lbom::sign::{SignOptions, SigningKey};
 
 use crate::cli::SignArgs;
 use crate::exit;
+use crate::output::Output;
 
 /// Append one link; print its index, role and key id.
 pub fn run(args: &SignArgs) -> anyhow::Result<u8> {
@@ -16,18 +18,21 @@ pub fn run(args: &SignArgs) -> anyhow::Result<u8> {
     };
     let signed = lbom::sign::sign(&args.bundle, &key, &options)?;
     if let Some(offset) = signed.repaired_at {
-        eprintln!(
+        note!(
             "lbom: {}: removed an incomplete link left by an interrupted sign (from byte {offset})",
             args.bundle.display()
         );
     }
     let p = &signed.link.predicate;
-    println!(
+    let mut out = Output::open(None)?;
+    outln!(
+        out.text(),
         "{}: link {} signed as {} by key {}",
         args.bundle.display(),
         p.index,
         p.role,
         p.keyid
-    );
+    )?;
+    out.finish()?;
     Ok(exit::SUCCESS)
 }

@@ -1,10 +1,11 @@
 //! `lbom verify`.
 
-use std::io::Write;
 use std::path::Path;
 
 use lbom::bundle::ReadLimits;
+use lbom::describe::safe::TextOut;
 use lbom::import::Store;
+use lbom::outln;
 use lbom::verify::{ChannelState, HashOnly, Outcome, Policy, Report, VerifyContext};
 
 use crate::cli::{ReportFormat, VerifyArgs};
@@ -38,25 +39,21 @@ pub fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<u8> {
                 "signers": verified.as_ref().map(|v| &v.signers),
                 "checks": report.checks,
             });
-            serde_json::to_writer_pretty(&mut *out.writer(), &json)?;
-            writeln!(out.writer())?;
+            out.json(&json)?;
         }
         ReportFormat::Text => {
-            write_checks(&report, out.writer())?;
+            let mut text = out.text();
+            write_checks(&report, &mut text)?;
             match &verified {
-                Some(v) => writeln!(
-                    out.writer(),
+                Some(v) => outln!(
+                    text,
                     "VERIFIED {} channel {} sequence {} (manifest sha256 {})",
                     v.manifest.name,
                     v.manifest.channel,
                     v.manifest.sequence,
                     v.manifest_sha256
                 )?,
-                None => writeln!(
-                    out.writer(),
-                    "REFUSED {} (exit {code})",
-                    args.bundle.display()
-                )?,
+                None => outln!(text, "REFUSED {} (exit {code})", args.bundle.display())?,
             }
         }
     }
@@ -81,16 +78,12 @@ fn channel_state(store: &Path, bundle: &Path) -> anyhow::Result<ChannelState> {
 /// reading only `--format json` on stdout still sees it.
 pub fn warn_checks(report: &Report) {
     for c in report.warnings() {
-        eprintln!(
-            "lbom: warning: {}: {}",
-            c.name,
-            lbom::describe::text::visible(&c.detail)
-        );
+        note!("lbom: warning: {}: {}", c.name, c.detail);
     }
 }
 
 /// One line per check: status, name, detail.
-pub fn write_checks(report: &Report, w: &mut dyn Write) -> std::io::Result<()> {
+pub fn write_checks(report: &Report, w: &mut TextOut<'_>) -> std::io::Result<()> {
     for c in &report.checks {
         let status = match c.outcome {
             Outcome::Pass => "pass",
@@ -98,12 +91,7 @@ pub fn write_checks(report: &Report, w: &mut dyn Write) -> std::io::Result<()> {
             Outcome::Fail(_) => "FAIL",
             Outcome::Skipped => "skip",
         };
-        writeln!(
-            w,
-            "{status:<4}  {:<22} {}",
-            c.name,
-            lbom::describe::text::visible(&c.detail)
-        )?;
+        outln!(w, "{status:<4}  {:<22} {}", c.name, c.detail)?;
     }
     Ok(())
 }

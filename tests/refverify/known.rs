@@ -64,6 +64,12 @@ pub const KNOWN: &[Known] = &[
         why: ATTESTATION,
     },
     Known {
+        case: "probe-link-hint-omitted.lbom",
+        lbom: "manifest.form exit 3",
+        reference: "chain.links exit 3",
+        why: LINK_FORM,
+    },
+    Known {
         case: "probe-link-note-c1-control.lbom",
         lbom: "manifest.form exit 3",
         reference: "chain.links exit 3",

@@ -239,6 +239,56 @@ def main() -> int:
     m["entries"] = [e for e in m["entries"] if e["role"] == "attestation"]
     put("probe-zero-artifacts", build(ents, refresh(m, ents), signers))
 
+    m, _ = fresh()
+    m["sequence"] = 2
+    m["previous"] = {"sequence": 1, "manifest_sha256": "AB" * 32}
+    a = json.loads(json.dumps(attestation))
+    a["predicate"]["buildDefinition"]["externalParameters"]["sequence"] = 2
+    a["predicate"]["buildDefinition"]["externalParameters"]["previous"] = m["previous"]
+    ents = [(n, jsonform.compact(a) + b"\n" if n == "attestation.intoto.json" else d) for n, d in entries]
+    put("probe-manifest-previous-uppercase-hex", build(ents, refresh(m, ents), signers))
+    m, _ = fresh()
+    m["created"] = "2016-12-31T23:59:60Z"
+    put("probe-manifest-created-leap-second", build(entries, m, signers))
+    put("probe-manifest-duplicate-key", build(
+        entries, manifest, signers,
+        manifest_form=lambda v: jsonform.pretty(v).replace(b'  "name"', b'  "name": "shadow",\n  "name"', 1),
+    ))
+
+    def no_hint(sigs):
+        return [{"sig": sigs[0]["sig"]}]
+
+    put("probe-link-hint-omitted", build(entries, manifest, signers, last_link={"signatures_edit": no_hint}))
+
+    # Artifact `a` (zstd: artifacts/a.zst) and `a.zst/b` (raw): the entry
+    # names collide (one is a folder prefix of the other), the artifact
+    # paths do not (ambiguity A3).
+    m, ents = fresh()
+    zstd_entry = next(e for e in m["entries"] if e["encoding"] == "zstd")
+    stored = dict(ents)
+    sbom = stored[zstd_entry["path"].replace("artifacts/", "sboms/").replace(".zst", ".cdx.json")]
+    plain = zstandard.ZstdDecompressor().decompress(stored[zstd_entry["path"]])
+    sha = hashlib.sha256(plain).hexdigest()
+    a = json.loads(json.dumps(attestation))
+    a["subject"] = [{"name": "a", "digest": {"sha256": sha}}, {"name": "a.zst/b", "digest": {"sha256": sha}}]
+    a["predicate"]["buildDefinition"]["resolvedDependencies"] = a["subject"]
+    ents = [
+        ("artifacts/a.zst", stored[zstd_entry["path"]]),
+        ("sboms/a.cdx.json", sbom),
+        ("artifacts/a.zst/b", plain),
+        ("sboms/a.zst/b.cdx.json", sbom),
+        ("attestation.intoto.json", jsonform.compact(a) + b"\n"),
+    ]
+    att = [e for e in m["entries"] if e["role"] == "attestation"][0]
+    m["entries"] = [
+        dict(zstd_entry, path="artifacts/a.zst"),
+        {"path": "sboms/a.cdx.json", "role": "sbom", "size": 0, "sha256": "", "encoding": "raw", "stored_size": 0},
+        {"path": "artifacts/a.zst/b", "role": "artifact", "size": 0, "sha256": "", "encoding": "raw", "stored_size": 0},
+        {"path": "sboms/a.zst/b.cdx.json", "role": "sbom", "size": 0, "sha256": "", "encoding": "raw", "stored_size": 0},
+        att,
+    ]
+    put("probe-collision-entry-names-only", build(ents, refresh(m, ents), signers))
+
     os.makedirs(outdir, exist_ok=True)
     for name, data in probes.items():
         with open(os.path.join(outdir, name + ".lbom"), "wb") as f:

@@ -250,6 +250,10 @@ def main() -> int:
     m, _ = fresh()
     m["created"] = "2016-12-31T23:59:60Z"
     put("probe-manifest-created-leap-second", build(entries, m, signers))
+    m, _ = fresh()
+    m["schema"] = "urn:lbom:bundle-manifest:v9"
+    m["format_v9_field"] = True
+    put("probe-manifest-schema-v9", build(entries, m, signers))
     put("probe-manifest-duplicate-key", build(
         entries, manifest, signers,
         manifest_form=lambda v: jsonform.pretty(v).replace(b'  "name"', b'  "name": "shadow",\n  "name"', 1),

@@ -78,7 +78,7 @@ fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
 # Fail here, not in the middle of a test run, when an import is broken.
-"$venv/bin/python" -c 'import gguf, safetensors, numpy, cyclonedx, spdx_tools, securesystemslib, in_toto_attestation, cryptography, nacl, huggingface_hub, yaml'
+"$venv/bin/python" -c 'import gguf, safetensors, numpy, cyclonedx, spdx_tools, securesystemslib, in_toto_attestation, cryptography, nacl, huggingface_hub, yaml, zstandard'
 test -x "$venv/bin/pyspdxtools"
 printf '%s\n' "$want" >"$stamp"
 say "ready: $venv"

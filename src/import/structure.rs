@@ -18,7 +18,7 @@ use std::ffi::OsStr;
 use super::audit::{Problem, ProblemKind};
 use super::error::StoreError;
 use super::handle::{DirHandle, EntryType, wrong_type_reason};
-use super::layout::Store;
+use super::layout::{Store, current_in};
 use super::paths::{
     BUNDLE_DIR, BUNDLE_SKELETON, CURRENT, CURRENT_TMP, EntryKind, HISTORY, LOCK, LOST_FOUND,
     MARKER, REGISTRY, STAGING, VERSION_SKELETON, is_channel_name, parse_sequence,
@@ -53,14 +53,17 @@ pub(crate) struct ChannelSurvey {
 
 impl ProblemKind {
     /// Whether every command but `audit` refuses a store with this problem
-    /// (docs/store.md, "Structure"): a wrong type at a store path, and a
-    /// registry that disagrees with the channel folders.
+    /// (docs/store.md, "Structure"): a wrong type at a store path, a
+    /// `current` that does not name a version of its channel, a registry
+    /// that disagrees with the channel folders. (`audit` also reports
+    /// `current` problems of the history, which only writers refuse.)
     pub(crate) fn blocks_commands(self) -> bool {
         matches!(
             self,
             ProblemKind::NotAFile
                 | ProblemKind::NotAFolder
                 | ProblemKind::NotALink
+                | ProblemKind::Current
                 | ProblemKind::Registry
                 | ProblemKind::ChannelMissing
                 | ProblemKind::ChannelUnregistered
@@ -105,6 +108,13 @@ fn as_problem(rel: &str, e: StoreError, kind: EntryKind) -> Problem {
     match e {
         StoreError::Damaged { reason, .. } => problem(wrong_kind(kind), rel, reason),
         other => problem(ProblemKind::Unreadable, rel, other.to_string()),
+    }
+}
+
+impl Problem {
+    fn with_kind(mut self, kind: ProblemKind) -> Problem {
+        self.kind = kind;
+        self
     }
 }
 
@@ -268,9 +278,18 @@ fn survey_channel(root: &DirHandle, c: &str, cs: &mut ChannelSurvey) {
             }
         };
         match name.to_str() {
-            Some(CURRENT) => cs
-                .problems
-                .extend(check_type(&rel, stat.kind, EntryKind::Link)),
+            Some(CURRENT) => match check_type(&rel, stat.kind, EntryKind::Link) {
+                Some(p) => cs.problems.push(p),
+                // Read, never followed: it must name a version folder of
+                // this channel, nothing else.
+                None => {
+                    if let Err(e) = current_in(&dir) {
+                        cs.problems.push(
+                            as_problem(&rel, e, EntryKind::Link).with_kind(ProblemKind::Current),
+                        );
+                    }
+                }
+            },
             Some(CURRENT_TMP) => cs.notes.push(format!(
                 "{rel} was left by an interrupted switch; the next import or rollback removes it"
             )),

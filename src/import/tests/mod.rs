@@ -1184,3 +1184,5 @@ fn gated_drift_is_refused_until_accepted_and_then_recorded() -> R {
     );
     Ok(())
 }
+
+mod race;

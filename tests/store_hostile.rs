@@ -837,3 +837,318 @@ fn creation_never_follows_what_a_crashed_creator_left() -> TestResult {
         Err(fail(problems.join("\n")))
     }
 }
+
+// ---------------------------------------------------------------------------
+// Audit: every problem code, each made by its own damage.
+
+/// `chmod MODE PATH` (the path is a real entry of the copy).
+fn chmod(path: &Path, mode: u32) -> Res<()> {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(err)
+}
+
+/// Run `edit` on `store/rel` with its folder and itself writable, then put
+/// both modes back: the edit is the only change.
+fn edit_sealed(store: &Path, rel: &str, edit: impl FnOnce(&Path) -> Res<()>) -> Res<()> {
+    let path = store.join(rel);
+    let parent = path.parent().ok_or("no parent")?;
+    let parent_mode = std::fs::metadata(parent).map_err(err)?.permissions().mode();
+    let mode = std::fs::symlink_metadata(&path)
+        .map(|m| m.permissions().mode())
+        .ok();
+    chmod(parent, 0o755)?;
+    if let Some(m) = mode {
+        chmod(&path, m | 0o200)?;
+    }
+    edit(&path)?;
+    if let (Some(m), Ok(meta)) = (mode, std::fs::symlink_metadata(&path))
+        && !meta.file_type().is_symlink()
+    {
+        chmod(&path, m)?;
+    }
+    chmod(parent, parent_mode)
+}
+
+fn remove_tree(path: &Path) -> Res<()> {
+    make_writable(path)?;
+    std::fs::remove_dir_all(path).map_err(err)
+}
+
+/// Damage `store` so that `audit` must report `kind`; returns the path it
+/// must name. The match is exhaustive: a problem code added without a
+/// generator here does not compile.
+fn damage(kind: ProblemKind, store: &Path, outside: &Path) -> Res<String> {
+    let data = format!("{CHANNEL}/2/files/sub/data.txt");
+    let rel = match kind {
+        ProblemKind::Changed => {
+            edit_sealed(store, &data, |p| std::fs::write(p, b"tw0\n").map_err(err))?;
+            data
+        }
+        ProblemKind::SizeChanged => {
+            edit_sealed(store, &data, |p| std::fs::write(p, b"two!\n").map_err(err))?;
+            data
+        }
+        ProblemKind::Missing => {
+            let rel = format!("{CHANNEL}/2/bundle/sboms/config.json.cdx.json");
+            edit_sealed(store, &rel, |p| std::fs::remove_file(p).map_err(err))?;
+            rel
+        }
+        ProblemKind::Extra => {
+            write(&store.join("_stray"), b"not lbom's")?;
+            "_stray".into()
+        }
+        ProblemKind::NotAFile => {
+            let rel = format!("{CHANNEL}/2/import.json");
+            edit_sealed(store, &rel, |p| {
+                std::fs::remove_file(p).map_err(err)?;
+                std::fs::create_dir(p).map_err(err)
+            })?;
+            rel
+        }
+        ProblemKind::NotAFolder => {
+            remove_tree(&store.join(paths::STAGING))?;
+            symlink(outside, store.join(paths::STAGING)).map_err(err)?;
+            paths::STAGING.into()
+        }
+        ProblemKind::NotALink => {
+            let rel = format!("{CHANNEL}/current");
+            std::fs::remove_file(store.join(&rel)).map_err(err)?;
+            write(&store.join(&rel), b"2")?;
+            rel
+        }
+        ProblemKind::Unreadable => {
+            edit_sealed(store, &data, |_| Ok(()))?;
+            chmod(&store.join(&data), 0o000)?;
+            data
+        }
+        ProblemKind::Record => {
+            let rel = format!("{CHANNEL}/2/import.json");
+            edit_sealed(store, &rel, |p| {
+                let mut bytes = std::fs::read(p).map_err(err)?;
+                bytes.push(b'\n');
+                std::fs::write(p, bytes).map_err(err)
+            })?;
+            rel
+        }
+        ProblemKind::Manifest => {
+            let rel = format!("{CHANNEL}/2/bundle/manifest.json");
+            edit_sealed(store, &rel, |p| {
+                let mut bytes = std::fs::read(p).map_err(err)?;
+                bytes.push(b' ');
+                std::fs::write(p, bytes).map_err(err)
+            })?;
+            rel
+        }
+        ProblemKind::Current => {
+            let rel = format!("{CHANNEL}/current");
+            std::fs::remove_file(store.join(&rel)).map_err(err)?;
+            symlink("../elsewhere/2", store.join(&rel)).map_err(err)?;
+            rel
+        }
+        ProblemKind::History => {
+            let rel = format!("{CHANNEL}/{}", paths::HISTORY);
+            let text = std::fs::read_to_string(store.join(&rel)).map_err(err)?;
+            let rest: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
+            std::fs::write(store.join(&rel), rest).map_err(err)?;
+            rel
+        }
+        ProblemKind::Registry => {
+            let path = store.join(paths::REGISTRY);
+            let mut text = std::fs::read(&path).map_err(err)?;
+            text.extend_from_slice(b"not a channel!\n");
+            std::fs::write(path, text).map_err(err)?;
+            paths::REGISTRY.into()
+        }
+        ProblemKind::ChannelMissing => {
+            remove_tree(&store.join(CHANNEL))?;
+            CHANNEL.into()
+        }
+        ProblemKind::ChannelUnregistered => {
+            write(&store.join("planted/history.jsonl"), b"")?;
+            "planted".into()
+        }
+        ProblemKind::VersionMissing => {
+            let rel = format!("{CHANNEL}/1");
+            edit_sealed(store, &rel, remove_tree)?;
+            rel
+        }
+        ProblemKind::Mode => {
+            let rel = format!("{CHANNEL}/2/facts.json");
+            chmod(&store.join(&rel), 0o644)?;
+            rel
+        }
+        ProblemKind::LinkCount => {
+            std::fs::hard_link(store.join(&data), outside.join("a-second-name")).map_err(err)?;
+            data
+        }
+    };
+    Ok(rel)
+}
+
+/// `audit` as a user the modes apply to: root reads a mode-000 file, so
+/// as root the audit runs as `nobody` (util-linux `setpriv`).
+fn audit_as_user(dir: &Path, store: &Path, format: &str) -> Res<Run> {
+    let args: [&OsStr; 5] = [
+        "audit".as_ref(),
+        store.as_os_str(),
+        "--all".as_ref(),
+        "--format".as_ref(),
+        format.as_ref(),
+    ];
+    // The owner of a folder this process just made is its effective user.
+    let is_root = {
+        use std::os::unix::fs::MetadataExt as _;
+        std::fs::metadata(dir).map_err(err)?.uid() == 0
+    };
+    if !is_root {
+        return run(&mut lbom_in(dir, args));
+    }
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_lbom"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1");
+    run(&mut cmd)
+}
+
+#[test]
+fn audit_names_every_kind_of_damage_with_its_code_and_exit_4() -> TestResult {
+    let w = world()?;
+    let sandbox = tempfile::tempdir_in(&w.root)?;
+    // `nobody` must reach the copies (the temporary folders are 0700).
+    for d in [w.root.as_path(), sandbox.path()] {
+        chmod(d, 0o755)?;
+    }
+    let mut problems = Vec::new();
+    for kind in ProblemKind::ALL {
+        let dir = sandbox.path().join(kind.code());
+        let store = dir.join("store");
+        let outside = dir.join("outside");
+        std::fs::create_dir_all(&outside)?;
+        copy_tree(&w.pristine, &store)?;
+        let rel = damage(*kind, &store, &outside)?;
+        let user = *kind == ProblemKind::Unreadable;
+        let json = if user {
+            audit_as_user(&dir, &store, "json")?
+        } else {
+            run(&mut lbom_in(&dir, args_of(w, Cmd::Audit, &store)?))?
+        };
+        if let Err(e) = judge(&json, &Outcome::Audited(kind.code()), &store, &rel) {
+            problems.push(format!("{}: {e}", kind.code()));
+            continue;
+        }
+        let text = if user {
+            audit_as_user(&dir, &store, "text")?
+        } else {
+            run(&mut lbom_in(
+                &dir,
+                ["audit".as_ref(), store.as_os_str(), OsStr::new("--all")],
+            ))?
+        };
+        let line = format!("{}: {rel} — ", kind.code());
+        if text.code() != Some(4) || !String::from_utf8_lossy(&text.stdout).contains(&line) {
+            problems.push(format!(
+                "{}: text audit exit {:?} without {line:?}:\n{}",
+                kind.code(),
+                text.code(),
+                String::from_utf8_lossy(&text.stdout)
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(fail(problems.join("\n")))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Concurrent first imports.
+
+/// Importers started at once on one new store.
+const CREATORS: usize = 4;
+/// Rounds, half into a missing folder and half into an empty one.
+const CREATION_ROUNDS: usize = 6;
+
+#[test]
+fn concurrent_first_imports_create_one_store_and_losers_exit_10_with_the_lock_message() -> TestResult
+{
+    let w = world()?;
+    let sandbox = tempfile::tempdir_in(&w.root)?;
+    let mut problems = Vec::new();
+    let mut outcomes: BTreeMap<Option<i32>, usize> = BTreeMap::new();
+    for round in 0..CREATION_ROUNDS {
+        let dir = sandbox.path().join(format!("round-{round}"));
+        let store = dir.join("store");
+        std::fs::create_dir_all(&dir)?;
+        if round % 2 == 1 {
+            std::fs::create_dir(&store)?;
+        }
+        let runs: Vec<Res<Run>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..CREATORS)
+                .map(|_| {
+                    s.spawn(|| -> Res<Run> {
+                        let args = w.import_args(1, &store)?;
+                        run(&mut lbom_in(&dir, args))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err("importer thread panicked".into()))
+                })
+                .collect()
+        });
+        let mut imported = 0;
+        for r in runs {
+            let r = r?;
+            *outcomes.entry(r.code()).or_default() += 1;
+            match r.code() {
+                Some(0) => imported += 1,
+                Some(10) if r.stderr.contains("store is locked by another lbom process") => {}
+                other => problems.push(format!(
+                    "round {round}: exit {other:?}, expected 0 or 10 with the lock message: {}",
+                    r.stderr.trim()
+                )),
+            }
+        }
+        if imported == 0 {
+            problems.push(format!("round {round}: no importer succeeded"));
+        }
+        let audit = run(&mut lbom_in(&dir, args_of(w, Cmd::Audit, &store)?))?;
+        if audit.code() != Some(0) {
+            problems.push(format!(
+                "round {round}: the store does not audit clean: {}",
+                String::from_utf8_lossy(&audit.stdout)
+            ));
+        }
+        let log = run(&mut lbom_in(
+            &dir,
+            [
+                "log".as_ref(),
+                store.as_os_str(),
+                "--channel".as_ref(),
+                CHANNEL.as_ref(),
+                "--format".as_ref(),
+                "json".as_ref(),
+            ],
+        ))?;
+        let lines = log.json().map_err(err)?.as_array().map_or(0, Vec::len);
+        if log.code() != Some(0) || lines != 1 {
+            problems.push(format!(
+                "round {round}: {lines} history line(s), expected 1"
+            ));
+        }
+    }
+    eprintln!(
+        "exit codes of {} importers: {outcomes:?}",
+        CREATORS * CREATION_ROUNDS
+    );
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(fail(problems.join("\n")))
+    }
+}

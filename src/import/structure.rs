@@ -160,11 +160,19 @@ pub(crate) fn survey(store: &Store) -> Result<Survey, StoreError> {
         Some(s) if s.kind == EntryType::File => match registry::read(root) {
             Ok(r) => r,
             Err(e) => {
-                out.problems.push(as_problem(REGISTRY, e, EntryKind::File));
-                registry::Registry::default()
+                let p = match e {
+                    StoreError::Damaged { reason, .. } => {
+                        problem(ProblemKind::Registry, REGISTRY, reason)
+                    }
+                    other => problem(ProblemKind::Unreadable, REGISTRY, other.to_string()),
+                };
+                out.problems.push(p);
+                as_found(&seen)
             }
         },
-        _ => registry::Registry::default(),
+        // Named above as not a file.
+        Some(_) => as_found(&seen),
+        None => registry::Registry::default(),
     };
     if registry.torn {
         out.notes.push(format!(
@@ -221,6 +229,20 @@ pub(crate) fn survey(store: &Store) -> Result<Survey, StoreError> {
         out.channels.insert(c.clone(), cs);
     }
     Ok(out)
+}
+
+/// Without a registry to compare with (it is not a file, or malformed, and
+/// named so), the channel folders found are surveyed as they are rather
+/// than each named as unregistered.
+fn as_found(seen: &BTreeMap<String, EntryType>) -> registry::Registry {
+    registry::Registry {
+        channels: seen
+            .iter()
+            .filter(|(_, k)| **k == EntryType::Folder)
+            .map(|(c, _)| c.clone())
+            .collect(),
+        ..registry::Registry::default()
+    }
 }
 
 fn survey_staging(root: &DirHandle, out: &mut Survey) {

@@ -13,8 +13,9 @@ pub enum ErrorClass {
     Locked,
     /// The folder is not a store (or a newer store format).
     NotAStore,
-    /// The store's own files contradict each other or are malformed: a
-    /// damaged or tampered store (run `lbom audit`).
+    /// The store's own files contradict each other or are malformed, or a
+    /// store path holds a link or another type than lbom keeps there: a
+    /// damaged or tampered store (run `lbom audit`; docs/store.md §8).
     Damaged,
     /// The request cannot be done as asked: an unknown version to roll back
     /// to, an unsafe path, a bundle that changed while it was imported.

@@ -1186,3 +1186,4 @@ fn gated_drift_is_refused_until_accepted_and_then_recorded() -> R {
 }
 
 mod race;
+mod structure;

@@ -205,16 +205,26 @@ impl Store {
     /// (else [`StoreError::Damaged`]). `None` when nothing was imported.
     pub fn baseline(&self, channel: &str) -> Result<Option<Baseline>, StoreError> {
         self.check_structure()?;
+        self.baseline_checked(channel)
+    }
+
+    /// [`Store::baseline`] once the structure was checked (under the lock,
+    /// by [`super::LockedStore::recover`]).
+    pub(crate) fn baseline_checked(&self, channel: &str) -> Result<Option<Baseline>, StoreError> {
         let Some(sequence) = self.current(channel)? else {
             return Ok(None);
         };
-        self.version(channel, sequence).map(Some)
+        self.version_checked(channel, sequence).map(Some)
     }
 
     /// A committed version of `channel`, as [`Store::baseline`] gives the
     /// current one.
     pub fn version(&self, channel: &str, sequence: u64) -> Result<Baseline, StoreError> {
         self.check_structure()?;
+        self.version_checked(channel, sequence)
+    }
+
+    fn version_checked(&self, channel: &str, sequence: u64) -> Result<Baseline, StoreError> {
         if !self.is_committed(channel, sequence)? {
             return Err(StoreError::Refused(format!(
                 "channel {channel} keeps no version {sequence}"
@@ -252,6 +262,12 @@ impl Store {
     /// current). A channel never imported has the default (empty) state.
     pub fn channel_state(&self, channel: &str) -> Result<ChannelState, StoreError> {
         self.check_structure()?;
+        self.channel_state_checked(channel)
+    }
+
+    /// [`Store::channel_state`] once the structure was checked (under the
+    /// lock, by [`super::LockedStore::recover`]).
+    pub(crate) fn channel_state_checked(&self, channel: &str) -> Result<ChannelState, StoreError> {
         let mut versions = BTreeMap::new();
         for entry in self.history(channel)? {
             if entry.action == HistoryAction::Import {

@@ -225,7 +225,8 @@ pub fn import(
         .map(|b| b.manifest.channel)
         .filter(|c| check_label("channel", c).is_ok());
     let channel_state = match &peeked {
-        Some(c) => Some(locked.channel_state(c)?),
+        // The structure was checked by `recover`, under the lock held since.
+        Some(c) => Some(locked.channel_state_checked(c)?),
         None => None,
     };
     let context = VerifyContext {
@@ -236,7 +237,7 @@ pub fn import(
     // Read under the lock, like the channel state: the drift is computed
     // against the version that is current when this import commits.
     let baseline = match &peeked {
-        Some(c) => locked.baseline(c)?,
+        Some(c) => locked.baseline_checked(c)?,
         None => None,
     };
     let mut sink = locked.stage(peeked.as_deref())?;

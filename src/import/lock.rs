@@ -116,6 +116,14 @@ fn already_a_store(path: &Path) -> StoreError {
     StoreError::Refused(format!("{}: is an lbom store already", path.display()))
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Run once between the first marker read and the emptiness check: a
+    /// test finishes a concurrent creation there.
+    pub(crate) static BETWEEN_READS: std::cell::Cell<Option<fn(&Path)>> =
+        const { std::cell::Cell::new(None) };
+}
+
 /// The one creation routine (import's implicit creation and, later, an
 /// explicit `store init`).
 fn create_locked(path: &Path, if_store: IfStore) -> Result<LockedStore, StoreError> {
@@ -135,15 +143,30 @@ fn create_locked(path: &Path, if_store: IfStore) -> Result<LockedStore, StoreErr
         }
     }
     let dir = open_root(path)?;
-    if let Marker::Store = read_marker(&dir)? {
+    let open_existing = |dir: DirHandle| {
         if if_store == IfStore::Refuse {
             return Err(already_a_store(path));
         }
-        return Store::from_handle(path, dir).lock();
+        Store::from_handle(path, dir).lock()
+    };
+    if let Marker::Store = read_marker(&dir)? {
+        return open_existing(dir);
+    }
+    #[cfg(test)]
+    if let Some(hook) = BETWEEN_READS.with(std::cell::Cell::take) {
+        hook(path);
     }
     // Nothing of the operator's is touched before this check, not even a
     // lock file created.
-    check_empty(&dir, path)?;
+    if let Err(e) = check_empty(&dir, path) {
+        // A concurrent creator renames the marker into place before it
+        // writes anything else: what made the folder look taken may be a
+        // store made a moment ago, which it then is.
+        if let Marker::Store = read_marker(&dir)? {
+            return open_existing(dir);
+        }
+        return Err(e);
+    }
     let lock = take_lock(&dir)?;
     // Under the lock: another creator may have finished in between.
     if let Marker::Store = read_marker(&dir)? {

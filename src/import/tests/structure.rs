@@ -178,3 +178,26 @@ fn every_problem_code_is_documented_once() -> R {
     }
     Ok(())
 }
+
+/// docs/store.md [S7]: a creator that saw no marker, while another one
+/// finished creating the store and began importing into it, uses that
+/// store; it does not call the folder "not empty, not a store" (exit 2).
+#[test]
+fn a_store_finished_by_another_creator_between_two_reads_is_used_not_refused() -> R {
+    fn finish_elsewhere(path: &Path) {
+        // What the winner has done by then: the marker renamed in, then
+        // its import's first folders.
+        let _ = fs::write(path.join(layout::MARKER), layout::MARKER_CONTENT);
+        let _ = fs::create_dir(path.join(layout::STAGING));
+        let _ = fs::write(path.join(layout::REGISTRY), b"");
+    }
+    let dir = tempfile::tempdir()?;
+    let root = dir.path().join("store");
+    super::super::lock::BETWEEN_READS.with(|h| h.set(Some(finish_elsewhere)));
+    let opened = Store::open_or_create(&root);
+    super::super::lock::BETWEEN_READS.with(|h| h.set(None));
+    let locked = opened?;
+    assert!(root.join(layout::MARKER).is_file());
+    drop(locked);
+    Ok(())
+}

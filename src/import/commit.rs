@@ -1,25 +1,25 @@
 //! Committing a staged version (docs/store.md, "Commit protocol").
 //!
 //! The single commit point is the rename of `current.tmp` over `current`.
-//! Before it, readers see the old version; after it, the new one. Every
-//! other step is either invisible (staging, the version folder that is not
-//! yet current) or derivable from what the commit point made visible (the
-//! history line is re-derived from the version's `import.json` by
-//! [`LockedStore::recover`]).
+//! Before it, readers see the old version; after it, the new one. The
+//! history line is written just before it, so `current` never points at a
+//! version the history does not record: a crash between the two leaves a
+//! history one switch ahead of `current`, which [`LockedStore::recover`]
+//! completes (and `audit` notes), while a `current` the history does not
+//! explain is damage. Everything is done through folder handles, never
+//! following a link (docs/store.md, "No link is ever followed").
 
 use std::collections::BTreeSet;
-use std::fs;
-use std::io;
-use std::os::unix::fs::DirBuilderExt as _;
-use std::path::Path;
 
 use serde::Serialize;
 
-use super::error::{StoreError, io_at};
+use super::error::StoreError;
 use super::fsutil;
-use super::layout::{BUNDLE_DIR, CURRENT, CURRENT_TMP, FACTS, HISTORY, RECEIPT, RECORD};
+use super::handle::DirHandle;
 use super::lock::LockedStore;
+use super::paths::{CURRENT, CURRENT_TMP, FACTS, RECEIPT, RECORD};
 use super::record::{HistoryEntry, ImportInfo, ImportRecord, append_history};
+use super::registry;
 use super::sink::Staged;
 use crate::bundle::manifest::check_label;
 use crate::bundle::{Role, layout};
@@ -61,14 +61,14 @@ pub enum Committed {
 pub(crate) enum FaultPoint {
     /// Staged version complete and fsynced, nothing else changed.
     Staged,
-    /// Version folder renamed into the channel, not yet sealed or current.
+    /// Version folder renamed into the channel, not yet sealed or recorded.
     VersionRenamed,
-    /// Version folder sealed, not yet current.
+    /// Version folder sealed, not yet recorded.
     Sealed,
+    /// History line appended, `current` not yet switched.
+    Recorded,
     /// `current.tmp` written, not yet renamed over `current`.
     TempLinked,
-    /// `current` switched (committed), history line not yet appended.
-    Switched,
 }
 
 #[cfg(test)]
@@ -96,12 +96,13 @@ fn fault(_: FaultPoint) -> Result<(), StoreError> {
 ///
 /// Steps (docs/store.md, "Commit protocol"): check the staged version is
 /// complete; write the receipt and `import.json`; seal and fsync the staged
-/// tree; rename it to `<channel>/<seq>` (replacing a folder of that number
-/// that was never current); seal it; switch `current` (the commit point);
-/// append the history line. The caller holds the lock and ran
-/// [`LockedStore::recover`] before staging (as [`super::import`] does).
-/// Re-committing the current bundle returns [`Committed::AlreadyCurrent`]
-/// and removes the staged copy.
+/// tree; create and register the channel folder if new; rename the staged
+/// folder to `<channel>/<seq>` (replacing a folder of that number that was
+/// never recorded), checking it is the folder this import wrote; seal it;
+/// append the history line; switch `current` (the commit point). The
+/// caller holds the lock and ran [`LockedStore::recover`] before staging
+/// (as [`super::import`] does). Re-committing the current bundle returns
+/// [`Committed::AlreadyCurrent`] and removes the staged copy.
 pub fn commit(
     store: &LockedStore,
     staged: Staged,
@@ -118,7 +119,6 @@ pub fn commit(
             "sequence 0 is not a valid version (sequences start at 1)".into(),
         ));
     }
-    let channel_dir = store.channel_dir(channel)?;
     let previous = store.current(channel)?;
     if previous == Some(sequence) {
         let (record, _) = store.record(channel, sequence)?;
@@ -136,37 +136,38 @@ pub fn commit(
     }
     let (shared_files, written_files) = staged.counts();
     let record = write_record(&staged, verified, info, receipt)?;
-    fsutil::seal_subdirs(staged.dir()).map_err(io_at(staged.dir()))?;
+    fsutil::seal_subdirs(staged.handle())?;
     fault(FaultPoint::Staged)?;
 
-    ensure_dir(store.root(), &channel_dir)?;
-    let target = channel_dir.join(sequence.to_string());
-    if fs::symlink_metadata(&target).is_ok() {
+    let channel_dir = ensure_channel(store, channel)?;
+    let name = sequence.to_string();
+    if channel_dir.stat(&name)?.is_some() {
         if store.is_committed(channel, sequence)? {
-            return reuse_kept(store, staged, verified, previous, record);
+            return reuse_kept(store, &channel_dir, staged, verified, previous, record);
         }
-        // A version renamed in but never made current (a crash before the
-        // commit point): it never was a baseline; the fresh staged copy,
-        // verified just now, replaces it.
-        fsutil::remove_tree(&target).map_err(io_at(&target))?;
-        fsutil::sync_dir(&channel_dir).map_err(io_at(&channel_dir))?;
+        // A version renamed in but never recorded (a crash before the
+        // history line): it never was a baseline; the fresh staged copy,
+        // verified just now, replaces it. Removed as what it is, never
+        // followed.
+        channel_dir.remove_entry(&name)?;
+        channel_dir.sync()?;
     }
-    fs::rename(staged.dir(), &target).map_err(io_at(&target))?;
-    fsutil::sync_dir(&channel_dir).map_err(io_at(&channel_dir))?;
-    let staging = store.staging_dir();
-    fsutil::sync_dir(&staging).map_err(io_at(&staging))?;
+    staged.move_into(&channel_dir, &name)?;
+    channel_dir.sync()?;
+    if let Some(staging) = store.staging()? {
+        staging.sync()?;
+    }
     fault(FaultPoint::VersionRenamed)?;
-    fsutil::seal_dir(&target).map_err(io_at(&target))?;
+    fsutil::seal_dir(staged.handle())?;
     fault(FaultPoint::Sealed)?;
 
-    switch_current(&channel_dir, sequence)?;
-    fault(FaultPoint::Switched)?;
     let record_sha256 = Sha256Digest::of(&record.to_bytes());
     append_history(
-        &channel_dir.join(HISTORY),
+        &channel_dir,
         &HistoryEntry::import(&record, record_sha256, previous),
-    )
-    .map_err(|e| unrecorded(channel, sequence, e))?;
+    )?;
+    fault(FaultPoint::Recorded)?;
+    switch_current(&channel_dir, sequence).map_err(|e| pending(channel, sequence, e))?;
     Ok(Committed::New {
         channel: channel.to_owned(),
         sequence,
@@ -177,12 +178,28 @@ pub fn commit(
     })
 }
 
+/// The channel's folder, created (0755, the store folder fsynced) and then
+/// registered in `.channels` when new. A crash between the two leaves an
+/// empty unregistered folder, which recovery removes.
+fn ensure_channel(store: &LockedStore, channel: &str) -> Result<DirHandle, StoreError> {
+    let root = store.handle();
+    let (dir, created) = root.ensure_dir(channel, fsutil::WRITABLE_DIR_MODE)?;
+    if created {
+        root.sync()?;
+    }
+    if !registry::read(root)?.has(channel) {
+        registry::register(root, channel)?;
+    }
+    Ok(dir)
+}
+
 /// The sequence is a kept version already. The same bundle (an older
 /// version re-imported, which the verifier let through because the policy
 /// allows rollback) is switched to; a different one cannot be stored under
 /// the same number.
 fn reuse_kept(
     store: &LockedStore,
+    channel_dir: &DirHandle,
     staged: Staged,
     verified: &Verified,
     previous: Option<u64>,
@@ -198,13 +215,12 @@ fn reuse_kept(
         )));
     }
     staged.discard()?;
-    let channel_dir = store.channel_dir(channel)?;
-    switch_current(&channel_dir, record.sequence)?;
     let mut entry = HistoryEntry::import(&kept, kept_sha256, previous);
     entry.time = record.imported_at.clone();
     entry.accepted_drift = record.accepted_drift.clone();
-    append_history(&channel_dir.join(HISTORY), &entry)
-        .map_err(|e| unrecorded(channel, record.sequence, e))?;
+    append_history(channel_dir, &entry)?;
+    switch_current(channel_dir, record.sequence)
+        .map_err(|e| pending(channel, record.sequence, e))?;
     Ok(Committed::New {
         channel: channel.to_owned(),
         sequence: record.sequence,
@@ -215,8 +231,8 @@ fn reuse_kept(
     })
 }
 
-pub(crate) fn unrecorded(channel: &str, sequence: u64, e: StoreError) -> StoreError {
-    StoreError::CommittedUnrecorded {
+pub(crate) fn pending(channel: &str, sequence: u64, e: StoreError) -> StoreError {
+    StoreError::SwitchPending {
         channel: channel.to_owned(),
         sequence,
         source: Box::new(e),
@@ -273,21 +289,20 @@ fn check_complete(staged: &Staged, verified: &Verified) -> Result<(), StoreError
     {
         return Err(incomplete(format!("{stray} is not a bundle entry")));
     }
-    let manifest_path = staged.dir().join(BUNDLE_DIR).join(layout::MANIFEST);
     if Sha256Digest::of(&verified.manifest_bytes) != verified.manifest_sha256 {
         return Err(incomplete(
             "manifest bytes do not match their digest".into(),
         ));
     }
+    let bundle = staged.bundle();
     if staged.has_metadata(layout::MANIFEST) {
         let limit = verified.manifest_bytes.len() as u64;
-        let bytes = fsutil::read_small(&manifest_path, limit).map_err(io_at(&manifest_path))?;
-        if bytes != verified.manifest_bytes {
+        let bytes = bundle.read_file(layout::MANIFEST, limit)?;
+        if bytes.as_deref() != Some(verified.manifest_bytes.as_slice()) {
             return Err(incomplete("staged manifest differs".into()));
         }
     } else {
-        fsutil::write_new_synced(&manifest_path, &verified.manifest_bytes)
-            .map_err(io_at(&manifest_path))?;
+        bundle.write_new_synced(layout::MANIFEST, &verified.manifest_bytes)?;
     }
     Ok(())
 }
@@ -301,10 +316,10 @@ fn write_record(
 ) -> Result<ImportRecord, StoreError> {
     let mut record = ImportRecord::new(verified, info);
     record.unlisted = staged.chain_links();
+    let dir = staged.handle();
     if let Some(envelope) = receipt {
         let bytes = envelope.encode();
-        let path = staged.dir().join(RECEIPT);
-        fsutil::write_new_synced(&path, &bytes).map_err(io_at(&path))?;
+        dir.write_new_synced(RECEIPT, &bytes)?;
         record.receipt_sha256 = Some(Sha256Digest::of(&bytes));
     }
     let facts: Vec<&crate::inspect::facts::ModelFacts> =
@@ -312,36 +327,30 @@ fn write_record(
     let mut facts_bytes = serde_json::to_vec_pretty(&facts)
         .map_err(|e| StoreError::Refused(format!("the scan facts cannot be recorded: {e}")))?;
     facts_bytes.push(b'\n');
-    let path = staged.dir().join(FACTS);
-    fsutil::write_new_synced(&path, &facts_bytes).map_err(io_at(&path))?;
+    dir.write_new_synced(FACTS, &facts_bytes)?;
     record.facts_sha256 = Some(Sha256Digest::of(&facts_bytes));
-    let path = staged.dir().join(RECORD);
-    fsutil::write_new_synced(&path, &record.to_bytes()).map_err(io_at(&path))?;
+    dir.write_new_synced(RECORD, &record.to_bytes())?;
     Ok(record)
-}
-
-fn ensure_dir(parent: &Path, dir: &Path) -> Result<(), StoreError> {
-    match fs::DirBuilder::new().mode(0o755).create(dir) {
-        Ok(()) => fsutil::sync_dir(parent).map_err(io_at(parent))?,
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(io_at(dir)(e)),
-    }
-    if !fs::symlink_metadata(dir).map_err(io_at(dir))?.is_dir() {
-        return Err(StoreError::damaged(dir, "is not a folder"));
-    }
-    Ok(())
 }
 
 /// Point `current` at `sequence` in one rename: a new relative symlink
 /// `current.tmp` → `<seq>`, renamed over `current`, then the channel folder
-/// fsynced. rename(2) replaces the old link atomically; a crash before it
-/// leaves only a stray `current.tmp`, which recovery removes.
-pub(crate) fn switch_current(channel_dir: &Path, sequence: u64) -> Result<(), StoreError> {
-    let tmp = channel_dir.join(CURRENT_TMP);
-    fsutil::remove_tree(&tmp).map_err(io_at(&tmp))?;
-    std::os::unix::fs::symlink(sequence.to_string(), &tmp).map_err(io_at(&tmp))?;
+/// fsynced, all through the channel folder's handle. rename(2) replaces the
+/// old link atomically; a crash before it leaves only a stray `current.tmp`,
+/// which recovery removes. `current` is read back: a link swapped in between
+/// is refused, not served.
+pub(crate) fn switch_current(channel_dir: &DirHandle, sequence: u64) -> Result<(), StoreError> {
+    let target = sequence.to_string();
+    channel_dir.remove_entry(CURRENT_TMP)?;
+    channel_dir.symlink(&target, CURRENT_TMP)?;
     fault(FaultPoint::TempLinked)?;
-    let current = channel_dir.join(CURRENT);
-    fs::rename(&tmp, &current).map_err(io_at(&current))?;
-    fsutil::sync_dir(channel_dir).map_err(io_at(channel_dir))
+    channel_dir.rename(CURRENT_TMP, channel_dir, CURRENT)?;
+    channel_dir.sync()?;
+    if channel_dir.read_link(CURRENT)?.as_deref() != Some(std::ffi::OsStr::new(&target)) {
+        return Err(StoreError::damaged(
+            &channel_dir.child(CURRENT),
+            format!("does not point at {target} right after lbom switched it"),
+        ));
+    }
+    Ok(())
 }

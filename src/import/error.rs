@@ -13,8 +13,9 @@ pub enum ErrorClass {
     Locked,
     /// The folder is not a store (or a newer store format).
     NotAStore,
-    /// The store's own files contradict each other or are malformed: a
-    /// damaged or tampered store (run `lbom audit`).
+    /// The store's own files contradict each other or are malformed, or a
+    /// store path holds a link or another type than lbom keeps there: a
+    /// damaged or tampered store (run `lbom audit`; docs/store.md §8).
     Damaged,
     /// The request cannot be done as asked: an unknown version to roll back
     /// to, an unsafe path, a bundle that changed while it was imported.
@@ -65,17 +66,18 @@ pub enum StoreError {
     /// The bundle conflicts with a kept version.
     #[error("{0}")]
     Conflict(String),
-    /// The commit point was passed (the version is current) but recording
-    /// it in the history failed; the next writer's recovery records it.
+    /// The history records the new current version, but switching
+    /// `current` to it failed; the next writer's recovery completes the
+    /// switch (docs/store.md, "Recovery").
     #[error(
-        "channel {channel}: version {sequence} is now current, but its history line could not be written (the next import or rollback writes it)"
+        "channel {channel}: version {sequence} is recorded in the history, but current could not be switched to it (the next import or rollback completes the switch)"
     )]
-    CommittedUnrecorded {
+    SwitchPending {
         /// Channel.
         channel: String,
-        /// The version now current.
+        /// The version recorded as current.
         sequence: u64,
-        /// Why the append failed.
+        /// Why the switch failed.
         #[source]
         source: Box<StoreError>,
     },
@@ -91,7 +93,7 @@ impl StoreError {
             StoreError::Damaged { .. } => ErrorClass::Damaged,
             StoreError::Refused(_) => ErrorClass::Refused,
             StoreError::Conflict(_) => ErrorClass::Conflict,
-            StoreError::CommittedUnrecorded { .. } => ErrorClass::Io,
+            StoreError::SwitchPending { .. } => ErrorClass::Io,
         }
     }
 

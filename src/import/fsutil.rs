@@ -1,13 +1,12 @@
-//! Small file-system helpers the store builds on. None of them follows a
-//! symbolic link: every open uses `O_NOFOLLOW` (and `O_NONBLOCK`, so a FIFO
-//! swapped in for a file cannot hang `audit`), every walk uses
-//! `symlink_metadata`.
+//! Small file-system helpers the store builds on, all through folder
+//! handles ([`super::handle`]): none of them follows a symbolic link.
 
-use std::fs::{self, File, OpenOptions, Permissions};
-use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
-use std::path::{Path, PathBuf};
+use std::fs::{File, Permissions};
+use std::io::{self, Read};
+use std::os::unix::fs::PermissionsExt as _;
 
+use super::error::StoreError;
+use super::handle::{DirHandle, EntryType, MAX_TREE_DEPTH};
 use crate::inspect::digest::{Hasher, READ_BUFFER_BYTES, Sha256Digest};
 
 /// Mode of a committed file: read-only for everyone.
@@ -15,11 +14,7 @@ pub(crate) const FILE_MODE: u32 = 0o444;
 /// Mode of a committed folder: no one may add, remove or rename entries.
 pub(crate) const DIR_MODE: u32 = 0o555;
 /// Mode of a folder while it is written.
-const WRITABLE_DIR_MODE: u32 = 0o755;
-
-fn invalid(msg: String) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidInput, msg)
-}
+pub(crate) const WRITABLE_DIR_MODE: u32 = 0o755;
 
 /// Whether `rel` is a relative path of plain segments (no empty, `.`, `..`
 /// segment, no NUL, no leading `/`). Bundle paths are already canonical
@@ -33,85 +28,29 @@ pub(crate) fn plain_relative(rel: &str) -> bool {
             .all(|s| !s.is_empty() && s != "." && s != "..")
 }
 
-/// Create every missing folder of `rel`'s parents below `root` (which must
-/// exist), refusing any existing component that is not a real folder.
-/// Returns the full path of `rel`.
-pub(crate) fn prepare_parents(root: &Path, rel: &str) -> io::Result<PathBuf> {
+/// Create every missing folder of `rel`'s parents below `root`, one
+/// segment at a time through handles: an existing component that is not a
+/// real folder (a link above all) is refused, never entered. Returns the
+/// folder that holds `rel`'s last segment, and that segment.
+pub(crate) fn prepare_parents<'a>(
+    root: &DirHandle,
+    rel: &'a str,
+) -> Result<(DirHandle, &'a str), StoreError> {
     if !plain_relative(rel) {
-        return Err(invalid(format!(
-            "path {rel:?} is not a plain relative path"
+        return Err(StoreError::Refused(format!(
+            "path {} is not a plain relative path",
+            crate::describe::text::visible(rel)
         )));
     }
-    let mut segments: Vec<&str> = rel.split('/').collect();
-    let file = segments.pop().unwrap_or_default();
-    let mut dir = root.to_path_buf();
-    for segment in segments {
-        dir.push(segment);
-        match fs::DirBuilder::new().mode(WRITABLE_DIR_MODE).create(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
-        // mkdir never follows a final symlink, but an existing entry could
-        // be one: only a real folder may hold the next segment.
-        if !fs::symlink_metadata(&dir)?.file_type().is_dir() {
-            return Err(invalid(format!(
-                "{} exists and is not a folder",
-                dir.display()
-            )));
-        }
+    let (dirs, file) = match rel.rsplit_once('/') {
+        Some((dirs, file)) => (Some(dirs), file),
+        None => (None, rel),
+    };
+    let mut here = root.try_clone()?;
+    for segment in dirs.into_iter().flat_map(|d| d.split('/')) {
+        here = here.ensure_dir(segment, WRITABLE_DIR_MODE)?.0;
     }
-    Ok(dir.join(file))
-}
-
-/// Create a new file for writing; never opens an existing one or follows a
-/// symlink (`O_CREAT | O_EXCL | O_NOFOLLOW`).
-pub(crate) fn create_new(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
-}
-
-/// Open an existing regular file for reading, never through a symlink and
-/// never blocking on a FIFO. Anything else is `InvalidInput`.
-pub(crate) fn open_regular(path: &Path) -> io::Result<(File, fs::Metadata)> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(libc::ELOOP) {
-                invalid(format!("{} is a symbolic link", path.display()))
-            } else {
-                e
-            }
-        })?;
-    let meta = file.metadata()?;
-    if !meta.file_type().is_file() {
-        return Err(invalid(format!("{} is not a regular file", path.display())));
-    }
-    Ok((file, meta))
-}
-
-/// Read a whole regular file of at most `max` bytes.
-pub(crate) fn read_small(path: &Path, max: u64) -> io::Result<Vec<u8>> {
-    let (file, meta) = open_regular(path)?;
-    if meta.len() > max {
-        return Err(invalid(format!(
-            "{} is {} bytes, more than {max}",
-            path.display(),
-            meta.len()
-        )));
-    }
-    let mut out = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(max.saturating_add(1)).read_to_end(&mut out)?;
-    if out.len() as u64 > max {
-        return Err(invalid(format!("{} grew while read", path.display())));
-    }
-    Ok(out)
+    Ok((here, file))
 }
 
 /// Hash a reader to its end: (bytes, SHA-256).
@@ -130,13 +69,6 @@ pub(crate) fn hash_reader(mut reader: impl Read) -> io::Result<(u64, Sha256Diges
     Ok((hasher.bytes(), hasher.finish()))
 }
 
-/// Write `bytes` to a new file, make it read-only, fsync it.
-pub(crate) fn write_new_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = create_new(path)?;
-    file.write_all(bytes)?;
-    seal_file(&file)
-}
-
 /// Make an open file read-only and flush it to disk.
 pub(crate) fn seal_file(file: &File) -> io::Result<()> {
     make_read_only(file)?;
@@ -148,57 +80,39 @@ pub(crate) fn make_read_only(file: &File) -> io::Result<()> {
     file.set_permissions(Permissions::from_mode(FILE_MODE))
 }
 
-/// fsync a folder, so the entries created, renamed or removed in it last.
-pub(crate) fn sync_dir(path: &Path) -> io::Result<()> {
-    File::open(path)?.sync_all()
+/// Seal a staged tree: every sub-folder 0555 and fsynced, bottom-up, all
+/// through handles. The top folder stays writable: Linux needs write
+/// permission on a folder to rename it into another parent (its `..` entry
+/// changes), so the caller seals it after the rename.
+pub(crate) fn seal_subdirs(top: &DirHandle) -> Result<(), StoreError> {
+    seal_below(top, 0)?;
+    top.sync()
 }
 
-/// Seal a staged tree: every sub-folder 0555 and fsynced, bottom-up. The
-/// top folder stays writable: Linux needs write permission on a folder to
-/// rename it into another parent (its `..` entry changes), so the caller
-/// seals it after the rename.
-pub(crate) fn seal_subdirs(top: &Path) -> io::Result<()> {
-    for entry in fs::read_dir(top)? {
-        let entry = entry?;
-        let path = entry.path();
-        let kind = fs::symlink_metadata(&path)?.file_type();
-        if kind.is_dir() {
-            seal_subdirs(&path)?;
-            fs::set_permissions(&path, Permissions::from_mode(DIR_MODE))?;
-            sync_dir(&path)?;
-        }
+fn seal_below(dir: &DirHandle, depth: u32) -> Result<(), StoreError> {
+    if depth >= MAX_TREE_DEPTH {
+        return Err(StoreError::damaged(
+            dir.path(),
+            format!("holds folders nested more than {MAX_TREE_DEPTH} deep"),
+        ));
     }
-    sync_dir(top)
-}
-
-/// Make a folder read-only and fsync it.
-pub(crate) fn seal_dir(path: &Path) -> io::Result<()> {
-    fs::set_permissions(path, Permissions::from_mode(DIR_MODE))?;
-    sync_dir(path)
-}
-
-/// Remove a folder tree the store wrote, read-only folders included. Never
-/// follows a symlink (it is removed as an entry).
-pub(crate) fn remove_tree(path: &Path) -> io::Result<()> {
-    match fs::symlink_metadata(path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-        Ok(m) if !m.file_type().is_dir() => return fs::remove_file(path),
-        Ok(_) => {}
-    }
-    make_writable(path)?;
-    fs::remove_dir_all(path)
-}
-
-fn make_writable(dir: &Path) -> io::Result<()> {
-    fs::set_permissions(dir, Permissions::from_mode(0o700))?;
-    for entry in fs::read_dir(dir)? {
-        let path = entry?.path();
-        if fs::symlink_metadata(&path)?.file_type().is_dir() {
-            make_writable(&path)?;
+    for name in dir.entries()? {
+        if dir
+            .stat(&name)?
+            .is_some_and(|s| s.kind == EntryType::Folder)
+        {
+            let child = dir.dir(&name)?;
+            seal_below(&child, depth.saturating_add(1))?;
+            seal_dir(&child)?;
         }
     }
     Ok(())
+}
+
+/// Make an opened folder read-only (0555) and fsync it.
+pub(crate) fn seal_dir(dir: &DirHandle) -> Result<(), StoreError> {
+    dir.set_mode(DIR_MODE)?;
+    dir.sync()
 }
 
 #[cfg(test)]
@@ -218,8 +132,15 @@ mod tests {
         let root = tempfile::tempdir()?;
         let outside = tempfile::tempdir()?;
         std::os::unix::fs::symlink(outside.path(), root.path().join("a"))?;
-        assert!(prepare_parents(root.path(), "a/b").is_err());
-        assert_eq!(fs::read_dir(outside.path())?.count(), 0);
+        let dir = DirHandle::open_root(root.path())?;
+        assert!(matches!(
+            prepare_parents(&dir, "a/b"),
+            Err(StoreError::Damaged { .. })
+        ));
+        assert_eq!(std::fs::read_dir(outside.path())?.count(), 0);
+        let (parent, last) = prepare_parents(&dir, "x/y/z")?;
+        assert_eq!(last, "z");
+        assert_eq!(parent.path(), root.path().join("x/y"));
         Ok(())
     }
 }

@@ -1,120 +1,95 @@
-//! The store on disk: the marker, the paths of channels and versions, and
-//! reading what is committed (docs/store.md, "Layout").
+//! The store on disk: opening it, the folders of channels and versions, and
+//! reading what is committed (docs/store.md, "Layout"). Every entry is
+//! reached through folder handles with no-follow semantics
+//! ([`super::handle`]); paths are only for messages.
 
-use std::collections::BTreeMap;
-use std::fs;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use super::error::{StoreError, io_at};
-use super::fsutil;
+use super::error::StoreError;
+use super::handle::DirHandle;
 use super::record::{HistoryAction, HistoryEntry, ImportRecord, read_history};
+use super::registry;
 use crate::bundle::manifest::check_label;
 use crate::inspect::digest::Sha256Digest;
 use crate::verify::ChannelState;
 
-/// The marker file naming a folder as a store.
-pub const MARKER: &str = ".lbom-store";
-/// The marker's content: store format 1.
-pub const MARKER_CONTENT: &str = "{\"format\":\"lbom-store\",\"version\":1}\n";
-/// The lock file.
-pub const LOCK: &str = ".lock";
-/// The staging folder (imports in progress).
-pub const STAGING: &str = ".staging";
-/// A channel's pointer to its current version (a symlink to `<seq>`).
-pub const CURRENT: &str = "current";
-/// The temporary symlink renamed over `current`.
-pub const CURRENT_TMP: &str = "current.tmp";
-/// A channel's history.
-pub const HISTORY: &str = "history.jsonl";
-/// In a version: the artifacts.
-pub const FILES_DIR: &str = "files";
-/// In a version: the bundle's metadata entries by entry name.
-pub const BUNDLE_DIR: &str = "bundle";
-/// In a version: its import record.
-pub const RECORD: &str = "import.json";
-/// The fresh scan of every artifact made while it was verified
-/// (`Vec<ModelFacts>`, the scan JSON form): what `diff` compares a new
-/// bundle against, without re-scanning the store.
-pub const FACTS: &str = "facts.json";
-/// In a version: the station's signed receipt.
-pub const RECEIPT: &str = "receipt.dsse.json";
+pub use super::paths::{
+    BUNDLE_DIR, CURRENT, CURRENT_TMP, FACTS, FILES_DIR, HISTORY, LOCK, MARKER, MARKER_CONTENT,
+    MARKER_TMP, RECEIPT, RECORD, REGISTRY, STAGING,
+};
+pub(crate) use super::paths::{is_channel_name, parse_sequence};
+
+/// Largest marker read.
+const MAX_MARKER_BYTES: u64 = 4096;
 
 /// An opened store (not locked: reading needs no lock, see docs/store.md).
 #[derive(Debug, Clone)]
 pub struct Store {
     root: PathBuf,
+    dir: Arc<DirHandle>,
+}
+
+/// What the marker of an opened folder says.
+pub(crate) enum Marker {
+    /// A format-1 store.
+    Store,
+    /// No marker.
+    Missing,
+}
+
+/// Read the marker through the folder's handle: a link, FIFO or folder in
+/// its place is a damaged store; other content is a newer format.
+pub(crate) fn read_marker(dir: &DirHandle) -> Result<Marker, StoreError> {
+    match dir.read_file(MARKER, MAX_MARKER_BYTES)? {
+        None => Ok(Marker::Missing),
+        Some(bytes) if bytes == MARKER_CONTENT.as_bytes() => Ok(Marker::Store),
+        Some(_) => Err(StoreError::NotAStore {
+            path: dir.path().to_path_buf(),
+            reason: format!("{MARKER} is not a format-1 store marker (a newer lbom?)"),
+        }),
+    }
+}
+
+/// Open the folder the operator named as a store root; `NotAStore` when it
+/// is missing or not a folder.
+pub(crate) fn open_root(path: &Path) -> Result<DirHandle, StoreError> {
+    DirHandle::open_root(path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => StoreError::NotAStore {
+            path: path.to_path_buf(),
+            reason: format!("not an lbom store (no such folder, no {MARKER})"),
+        },
+        io::ErrorKind::NotADirectory => StoreError::NotAStore {
+            path: path.to_path_buf(),
+            reason: "exists and is not a folder".into(),
+        },
+        _ => StoreError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        },
+    })
 }
 
 impl Store {
     /// Open an existing store.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let marker = path.join(MARKER);
-        match fsutil::read_small(&marker, 4096) {
-            Ok(bytes) if bytes == MARKER_CONTENT.as_bytes() => Ok(Store {
-                root: path.to_path_buf(),
-            }),
-            Ok(_) => Err(StoreError::NotAStore {
-                path: path.to_path_buf(),
-                reason: format!("{MARKER} is not a format-1 store marker (a newer lbom?)"),
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::NotAStore {
+        let dir = open_root(path)?;
+        match read_marker(&dir)? {
+            Marker::Store => Ok(Store::from_handle(path, dir)),
+            Marker::Missing => Err(StoreError::NotAStore {
                 path: path.to_path_buf(),
                 reason: format!("not an lbom store (no {MARKER})"),
             }),
-            Err(e) => Err(io_at(&marker)(e)),
         }
     }
 
-    /// Open a store, creating it when `path` is missing or an empty folder.
-    /// A folder holding anything else is refused, never taken over.
-    pub fn open_or_create(path: &Path) -> Result<Store, StoreError> {
-        match fs::symlink_metadata(path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                fs::create_dir(path).map_err(io_at(path))?;
-                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    fsutil::sync_dir(parent).map_err(io_at(parent))?;
-                }
-            }
-            Err(e) => return Err(io_at(path)(e)),
-            Ok(m) if !m.is_dir() => {
-                return Err(StoreError::NotAStore {
-                    path: path.to_path_buf(),
-                    reason: "exists and is not a folder".into(),
-                });
-            }
-            Ok(_) => {
-                if path.join(MARKER).exists() {
-                    return Store::open(path);
-                }
-            }
-        }
-        let tmp = path.join(format!("{MARKER}.tmp"));
-        let mut names = Vec::new();
-        for entry in fs::read_dir(path).map_err(io_at(path))? {
-            let name = entry.map_err(io_at(path))?.file_name();
-            if name != tmp.file_name().unwrap_or_default() {
-                names.push(name);
-            }
-        }
-        if let Some(first) = names.first() {
-            return Err(StoreError::NotAStore {
-                path: path.to_path_buf(),
-                reason: format!(
-                    "folder is not empty and not an lbom store (it holds {first:?}); refusing to use it"
-                ),
-            });
-        }
-        // Marker written whole under a temporary name, then renamed: a crash
-        // leaves an empty folder (plus the temporary, ignored above) or a store.
-        fsutil::remove_tree(&tmp).map_err(io_at(&tmp))?;
-        fsutil::write_new_synced(&tmp, MARKER_CONTENT.as_bytes()).map_err(io_at(&tmp))?;
-        let marker = path.join(MARKER);
-        fs::rename(&tmp, &marker).map_err(io_at(&marker))?;
-        fsutil::sync_dir(path).map_err(io_at(path))?;
-        Ok(Store {
+    pub(crate) fn from_handle(path: &Path, dir: DirHandle) -> Store {
+        Store {
             root: path.to_path_buf(),
-        })
+            dir: Arc::new(dir),
+        }
     }
 
     /// The store folder.
@@ -122,66 +97,97 @@ impl Store {
         &self.root
     }
 
-    pub(crate) fn staging_dir(&self) -> PathBuf {
-        self.root.join(STAGING)
+    /// The handle of the store folder.
+    pub(crate) fn handle(&self) -> &DirHandle {
+        &self.dir
     }
 
-    /// A channel's folder; the name must be a valid channel label (so it can
-    /// never be `.staging`, `.lock` or contain `/`).
+    /// The staging folder, when it exists.
+    pub(crate) fn staging(&self) -> Result<Option<DirHandle>, StoreError> {
+        self.dir.open_dir(STAGING)
+    }
+
+    /// A channel's folder (for messages); the name must be a valid channel
+    /// label (so it can never be `.staging`, `.lock` or contain `/`).
     pub fn channel_dir(&self, channel: &str) -> Result<PathBuf, StoreError> {
         check_label("channel", channel).map_err(StoreError::Refused)?;
         Ok(self.root.join(channel))
     }
 
-    /// A version's folder.
+    /// A version's folder (for messages).
     pub fn version_dir(&self, channel: &str, sequence: u64) -> Result<PathBuf, StoreError> {
         Ok(self.channel_dir(channel)?.join(sequence.to_string()))
     }
 
-    /// Every channel folder, sorted.
-    pub fn channels(&self) -> Result<Vec<String>, StoreError> {
-        let mut out = Vec::new();
-        for entry in fs::read_dir(&self.root).map_err(io_at(&self.root))? {
-            let entry = entry.map_err(io_at(&self.root))?;
-            let Ok(name) = entry.file_name().into_string() else {
-                continue;
-            };
-            let is_dir = entry.file_type().map_err(io_at(&entry.path()))?.is_dir();
-            if is_dir && check_label("channel", &name).is_ok() {
-                out.push(name);
-            }
-        }
-        out.sort();
-        Ok(out)
+    /// Open a channel's folder; `None` when it does not exist.
+    pub(crate) fn open_channel(&self, channel: &str) -> Result<Option<DirHandle>, StoreError> {
+        check_label("channel", channel).map_err(StoreError::Refused)?;
+        self.dir.open_dir(channel)
     }
 
-    /// The sequence `current` points to, if the channel has one.
-    pub fn current(&self, channel: &str) -> Result<Option<u64>, StoreError> {
-        let link = self.channel_dir(channel)?.join(CURRENT);
-        let target = match fs::read_link(&link) {
-            Ok(t) => t,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
-                return Err(StoreError::damaged(&link, "is not a symbolic link"));
+    /// Open a version's folder; `None` when the channel or the version does
+    /// not exist.
+    pub(crate) fn open_version(
+        &self,
+        channel: &str,
+        sequence: u64,
+    ) -> Result<Option<DirHandle>, StoreError> {
+        match self.open_channel(channel)? {
+            Some(c) => c.open_dir(sequence.to_string()),
+            None => Ok(None),
+        }
+    }
+
+    /// A version's folder, which must exist.
+    pub(crate) fn version_handle(
+        &self,
+        channel: &str,
+        sequence: u64,
+    ) -> Result<DirHandle, StoreError> {
+        self.open_version(channel, sequence)?.ok_or_else(|| {
+            StoreError::damaged(
+                &self.root.join(channel).join(sequence.to_string()),
+                "the version folder is missing",
+            )
+        })
+    }
+
+    /// Every channel: those the registry lists and every channel-named
+    /// folder at the root, sorted.
+    pub fn channels(&self) -> Result<Vec<String>, StoreError> {
+        let mut out: BTreeSet<String> = registry::read(&self.dir)?.channels.into_iter().collect();
+        for name in self.dir.entries()? {
+            let Some(name) = name.to_str().filter(|n| is_channel_name(n)) else {
+                continue;
+            };
+            if self
+                .dir
+                .stat(name)?
+                .is_some_and(|s| s.kind == super::handle::EntryType::Folder)
+            {
+                out.insert(name.to_owned());
             }
-            Err(e) => return Err(io_at(&link)(e)),
-        };
-        target
-            .to_str()
-            .and_then(parse_sequence)
-            .map(Some)
-            .ok_or_else(|| {
-                StoreError::damaged(
-                    &link,
-                    format!("points at {target:?}, not a version of this channel"),
-                )
-            })
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    /// The sequence `current` points to, if the channel has one. `current`
+    /// is read with `readlinkat` and never followed; its target must be a
+    /// plain version number of the same channel.
+    pub fn current(&self, channel: &str) -> Result<Option<u64>, StoreError> {
+        match self.open_channel(channel)? {
+            Some(dir) => current_in(&dir),
+            None => Ok(None),
+        }
     }
 
     /// The channel's history, oldest first (a torn last line, left by a
-    /// crash during an append, is not returned; the next import repairs it).
+    /// crash during an append, is not returned; the next writer cuts it).
     pub fn history(&self, channel: &str) -> Result<Vec<HistoryEntry>, StoreError> {
-        Ok(read_history(&self.channel_dir(channel)?.join(HISTORY))?.entries)
+        match self.open_channel(channel)? {
+            Some(dir) => Ok(read_history(&dir)?.entries),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// A version's import record and the SHA-256 of its bytes.
@@ -190,43 +196,49 @@ impl Store {
         channel: &str,
         sequence: u64,
     ) -> Result<(ImportRecord, Sha256Digest), StoreError> {
-        let dir = self.version_dir(channel, sequence)?;
-        let (record, digest) = ImportRecord::read(&dir.join(RECORD))?;
-        if record.sequence != sequence || record.channel != channel {
-            return Err(StoreError::damaged(
-                &dir,
-                format!(
-                    "import record is for {} #{}, not this folder",
-                    record.channel, record.sequence
-                ),
-            ));
-        }
-        Ok((record, digest))
+        let dir = self.version_handle(channel, sequence)?;
+        record_in(&dir, channel, sequence)
     }
 
     /// The channel's baseline for `diff`: the current version's folder and
     /// its manifest, whose bytes must still hash to the recorded digest
     /// (else [`StoreError::Damaged`]). `None` when nothing was imported.
     pub fn baseline(&self, channel: &str) -> Result<Option<Baseline>, StoreError> {
+        self.check_structure()?;
+        self.baseline_checked(channel)
+    }
+
+    /// [`Store::baseline`] once the structure was checked (under the lock,
+    /// by [`super::LockedStore::recover`]).
+    pub(crate) fn baseline_checked(&self, channel: &str) -> Result<Option<Baseline>, StoreError> {
         let Some(sequence) = self.current(channel)? else {
             return Ok(None);
         };
-        self.version(channel, sequence).map(Some)
+        self.version_checked(channel, sequence).map(Some)
     }
 
     /// A committed version of `channel`, as [`Store::baseline`] gives the
     /// current one.
     pub fn version(&self, channel: &str, sequence: u64) -> Result<Baseline, StoreError> {
+        self.check_structure()?;
+        self.version_checked(channel, sequence)
+    }
+
+    fn version_checked(&self, channel: &str, sequence: u64) -> Result<Baseline, StoreError> {
         if !self.is_committed(channel, sequence)? {
             return Err(StoreError::Refused(format!(
                 "channel {channel} keeps no version {sequence}"
             )));
         }
-        let (record, _) = self.record(channel, sequence)?;
-        let dir = self.version_dir(channel, sequence)?;
-        let path = dir.join(BUNDLE_DIR).join(crate::bundle::layout::MANIFEST);
+        let handle = self.version_handle(channel, sequence)?;
+        let (record, _) = record_in(&handle, channel, sequence)?;
+        let bundle = handle.dir(BUNDLE_DIR)?;
+        let manifest_name = crate::bundle::layout::MANIFEST;
         let limit = crate::bundle::ReadLimits::default().max_json_bytes;
-        let bytes = fsutil::read_small(&path, limit).map_err(io_at(&path))?;
+        let path = bundle.child(manifest_name);
+        let bytes = bundle
+            .read_file(manifest_name, limit)?
+            .ok_or_else(|| StoreError::damaged(&path, "is missing"))?;
         if Sha256Digest::of(&bytes) != record.manifest_sha256 {
             return Err(StoreError::damaged(
                 &path,
@@ -237,7 +249,8 @@ impl Store {
             .map_err(|e| StoreError::damaged(&path, format!("does not parse: {e}")))?;
         Ok(Baseline {
             sequence,
-            dir,
+            dir: handle.path().to_path_buf(),
+            handle: Arc::new(handle),
             manifest,
             manifest_bytes: bytes,
             record,
@@ -248,6 +261,13 @@ impl Store {
     /// `current` and every committed version (recorded in the history, or
     /// current). A channel never imported has the default (empty) state.
     pub fn channel_state(&self, channel: &str) -> Result<ChannelState, StoreError> {
+        self.check_structure()?;
+        self.channel_state_checked(channel)
+    }
+
+    /// [`Store::channel_state`] once the structure was checked (under the
+    /// lock, by [`super::LockedStore::recover`]).
+    pub(crate) fn channel_state_checked(&self, channel: &str) -> Result<ChannelState, StoreError> {
         let mut versions = BTreeMap::new();
         for entry in self.history(channel)? {
             if entry.action == HistoryAction::Import {
@@ -265,8 +285,8 @@ impl Store {
         Ok(ChannelState { current, versions })
     }
 
-    /// Whether `sequence` is a committed version of `channel` (it was
-    /// current once: recorded in the history, or current now).
+    /// Whether `sequence` is a committed version of `channel` (recorded in
+    /// the history, or current).
     pub(crate) fn is_committed(&self, channel: &str, sequence: u64) -> Result<bool, StoreError> {
         Ok(self.current(channel)? == Some(sequence)
             || self
@@ -276,13 +296,56 @@ impl Store {
     }
 }
 
+/// `current` in an opened channel folder.
+pub(crate) fn current_in(channel: &DirHandle) -> Result<Option<u64>, StoreError> {
+    let Some(target) = channel.read_link(CURRENT)? else {
+        return Ok(None);
+    };
+    target
+        .to_str()
+        .and_then(parse_sequence)
+        .map(Some)
+        .ok_or_else(|| {
+            StoreError::damaged(
+                &channel.child(CURRENT),
+                format!(
+                    "points at {}, not a version of this channel",
+                    crate::describe::text::visible(&target.to_string_lossy())
+                ),
+            )
+        })
+}
+
+/// The import record in an opened version folder, which must be for
+/// `channel` #`sequence`.
+pub(crate) fn record_in(
+    version: &DirHandle,
+    channel: &str,
+    sequence: u64,
+) -> Result<(ImportRecord, Sha256Digest), StoreError> {
+    let (record, digest) = ImportRecord::read(version)?;
+    if record.sequence != sequence || record.channel != channel {
+        return Err(StoreError::damaged(
+            version.path(),
+            format!(
+                "import record is for {} #{}, not this folder",
+                crate::describe::text::visible(&record.channel),
+                record.sequence
+            ),
+        ));
+    }
+    Ok((record, digest))
+}
+
 /// A channel's current version, as `diff` compares against it.
 #[derive(Debug, Clone)]
 pub struct Baseline {
     /// Its sequence.
     pub sequence: u64,
-    /// Its folder (`files/`, `bundle/sboms/…` inside).
+    /// Its folder (for messages: its files are read through the handle).
     pub dir: PathBuf,
+    /// The version folder, opened without following links.
+    handle: Arc<DirHandle>,
     /// Its manifest (checked against the recorded digest).
     pub manifest: crate::bundle::Manifest,
     /// The manifest's exact bytes.
@@ -295,7 +358,7 @@ impl Baseline {
     /// The fresh scan of each artifact recorded at import (`facts.json`),
     /// checked against the digest in the import record.
     pub fn facts(&self) -> Result<Vec<crate::inspect::facts::ModelFacts>, StoreError> {
-        let path = self.dir.join(FACTS);
+        let path = self.handle.child(FACTS);
         let Some(want) = self.record.facts_sha256 else {
             return Err(StoreError::damaged(
                 &path,
@@ -303,7 +366,10 @@ impl Baseline {
             ));
         };
         let limit = crate::bundle::ReadLimits::default().max_json_bytes;
-        let bytes = fsutil::read_small(&path, limit).map_err(io_at(&path))?;
+        let bytes = self
+            .handle
+            .read_file(FACTS, limit)?
+            .ok_or_else(|| StoreError::damaged(&path, "is missing"))?;
         if Sha256Digest::of(&bytes) != want {
             return Err(StoreError::damaged(
                 &path,
@@ -313,12 +379,4 @@ impl Baseline {
         serde_json::from_slice(&bytes)
             .map_err(|e| StoreError::damaged(&path, format!("does not parse: {e}")))
     }
-}
-
-/// A version folder name: decimal, no sign, no leading zero, at least 1.
-pub(crate) fn parse_sequence(s: &str) -> Option<u64> {
-    if s.is_empty() || s.starts_with('0') || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
 }

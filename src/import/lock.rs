@@ -1,4 +1,5 @@
-//! The store lock and the recovery every writer runs under it.
+//! The store lock, atomic store creation, and the recovery every writer
+//! runs under the lock.
 //!
 //! Writers (import, rollback) hold an exclusive `flock` on `STORE/.lock`
 //! (`filelock::ExclusiveLock`, as `lbom sign` locks a bundle) for their whole
@@ -6,17 +7,17 @@
 //! (`audit`, `log`, `channel_state`) take no lock: every state a writer can
 //! leave is a consistent one (docs/store.md, "Commit protocol").
 
-use std::fs::{self, OpenOptions};
-use std::io;
 use std::ops::Deref;
-use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::Path;
 
-use super::error::{StoreError, io_at};
-use super::fsutil;
-use super::layout::{CURRENT_TMP, HISTORY, LOCK, RECORD, Store};
-use super::record::{
-    HistoryAction, HistoryEntry, ImportRecord, append_history, read_history, truncate_torn,
+use super::error::StoreError;
+use super::handle::DirHandle;
+use super::layout::{Marker, Store, current_in, open_root, read_marker, record_in};
+use super::paths::{
+    CURRENT, CURRENT_TMP, LOCK, MARKER, MARKER_CONTENT, MARKER_TMP, is_channel_name,
 };
+use super::record::{read_history, truncate_torn};
+use super::registry;
 use crate::filelock::ExclusiveLock;
 
 /// A store held under its exclusive lock; released on drop.
@@ -33,30 +34,166 @@ impl Deref for LockedStore {
     }
 }
 
+/// Take the exclusive lock of the store folder `dir` (creating `.lock`,
+/// never through a link), or fail at once with [`StoreError::Locked`].
+fn take_lock(dir: &DirHandle) -> Result<ExclusiveLock, StoreError> {
+    let file = dir.open_or_create_rw(LOCK)?;
+    let path = dir.child(LOCK);
+    match ExclusiveLock::try_new(file).map_err(|source| StoreError::Io {
+        path: path.clone(),
+        source,
+    })? {
+        Some(lock) => Ok(lock),
+        None => Err(StoreError::Locked {
+            path: dir.path().to_path_buf(),
+        }),
+    }
+}
+
+/// What [`Store::create`] does with a folder that is a store already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IfStore {
+    /// Open it (import).
+    Open,
+    /// Refuse (an explicit creation).
+    Refuse,
+}
+
 impl Store {
     /// Take the store's exclusive lock, or fail at once with
     /// [`StoreError::Locked`] when another process holds it.
     pub fn lock(&self) -> Result<LockedStore, StoreError> {
-        let path = self.root().join(LOCK);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o644)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&path)
-            .map_err(io_at(&path))?;
-        match ExclusiveLock::try_new(file).map_err(io_at(&path))? {
-            Some(lock) => Ok(LockedStore {
-                store: self.clone(),
-                _lock: lock,
-            }),
-            None => Err(StoreError::Locked {
-                path: self.root().to_path_buf(),
-            }),
+        Ok(LockedStore {
+            store: self.clone(),
+            _lock: take_lock(self.handle())?,
+        })
+    }
+
+    /// Open a store and lock it, creating it when `path` is missing or an
+    /// empty folder (see [`Store::create`] for how). A folder holding
+    /// anything else is refused, never taken over.
+    pub fn open_or_create(path: &Path) -> Result<LockedStore, StoreError> {
+        create_locked(path, IfStore::Open)
+    }
+
+    /// Create a new store at `path` (missing or an empty folder) and return
+    /// it locked. Atomic and covered by the lock (docs/store.md, "Creating
+    /// a store"): the folder is made if missing, its lock taken, then the
+    /// marker is written whole under a temporary name and renamed into
+    /// place — the one step that makes the folder a store. Two creators of
+    /// one store cannot both pass the lock: the second is refused with
+    /// [`StoreError::Locked`] (or, once the first is done, finds a store).
+    pub fn create(path: &Path) -> Result<LockedStore, StoreError> {
+        create_locked(path, IfStore::Refuse)
+    }
+}
+
+/// What a creator that crashed may leave in a folder that is not yet a
+/// store: its lock file and the marker it was writing.
+fn is_creation_leftover(name: &std::ffi::OsStr) -> bool {
+    name == LOCK || name == MARKER_TMP
+}
+
+/// Refuse a folder that holds anything but creation leftovers.
+fn check_empty(dir: &DirHandle, path: &Path) -> Result<(), StoreError> {
+    if let Some(first) = dir
+        .entries()?
+        .into_iter()
+        .find(|n| !is_creation_leftover(n))
+    {
+        return Err(StoreError::NotAStore {
+            path: path.to_path_buf(),
+            reason: format!(
+                "folder is not empty and not an lbom store (it holds {}); refusing to use it",
+                crate::describe::text::visible(&first.to_string_lossy())
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn already_a_store(path: &Path) -> StoreError {
+    StoreError::Refused(format!("{}: is an lbom store already", path.display()))
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Run once between the first marker read and the emptiness check: a
+    /// test finishes a concurrent creation there.
+    pub(crate) static BETWEEN_READS: std::cell::Cell<Option<fn(&Path)>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// The one creation routine (import's implicit creation and, later, an
+/// explicit `store init`).
+fn create_locked(path: &Path, if_store: IfStore) -> Result<LockedStore, StoreError> {
+    match std::fs::create_dir(path) {
+        Ok(()) => {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                open_root(parent)?.sync()?;
+            }
+        }
+        // Another creator made it a moment ago, or it existed.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(source) => {
+            return Err(StoreError::Io {
+                path: path.to_path_buf(),
+                source,
+            });
         }
     }
+    let dir = open_root(path)?;
+    let open_existing = |dir: DirHandle| {
+        if if_store == IfStore::Refuse {
+            return Err(already_a_store(path));
+        }
+        Store::from_handle(path, dir).lock()
+    };
+    if let Marker::Store = read_marker(&dir)? {
+        return open_existing(dir);
+    }
+    #[cfg(test)]
+    if let Some(hook) = BETWEEN_READS.with(std::cell::Cell::take) {
+        hook(path);
+    }
+    // Nothing of the operator's is touched before this check, not even a
+    // lock file created.
+    if let Err(e) = check_empty(&dir, path) {
+        // A concurrent creator renames the marker into place before it
+        // writes anything else: what made the folder look taken may be a
+        // store made a moment ago, which it then is.
+        if let Marker::Store = read_marker(&dir)? {
+            return open_existing(dir);
+        }
+        return Err(e);
+    }
+    let lock = take_lock(&dir)?;
+    // Under the lock: another creator may have finished in between.
+    if let Marker::Store = read_marker(&dir)? {
+        if if_store == IfStore::Refuse {
+            return Err(already_a_store(path));
+        }
+        return Ok(LockedStore {
+            store: Store::from_handle(path, dir),
+            _lock: lock,
+        });
+    }
+    check_empty(&dir, path)?;
+    // A crashed creator's marker, removed as the entry it is.
+    dir.remove_entry(MARKER_TMP)?;
+    dir.write_new_synced(MARKER_TMP, MARKER_CONTENT.as_bytes())?;
+    if !dir.rename_no_replace(MARKER_TMP, &dir, MARKER)? {
+        // Only something that ignores the lock can have put it there.
+        return Err(StoreError::damaged(
+            &dir.child(MARKER),
+            "appeared while this store was created under its lock",
+        ));
+    }
+    dir.sync()?;
+    Ok(LockedStore {
+        store: Store::from_handle(path, dir),
+        _lock: lock,
+    })
 }
 
 impl LockedStore {
@@ -66,68 +203,105 @@ impl LockedStore {
     }
 
     /// Remove whatever interrupted imports left in `STORE/.staging/`
-    /// (nothing there was ever committed). Returns how many were removed.
+    /// (nothing there was ever committed), each entry as what it is: a link
+    /// is removed, never followed. Returns how many were removed.
     pub fn cleanup_staging(&self) -> Result<usize, StoreError> {
-        let staging = self.staging_dir();
-        let entries = match fs::read_dir(&staging) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(io_at(&staging)(e)),
+        let Some(staging) = self.staging()? else {
+            return Ok(0);
         };
         let mut removed = 0usize;
-        for entry in entries {
-            let path = entry.map_err(io_at(&staging))?.path();
-            fsutil::remove_tree(&path).map_err(io_at(&path))?;
+        for name in staging.entries()? {
+            staging.remove_entry(&name)?;
             removed = removed.saturating_add(1);
         }
         if removed > 0 {
-            fsutil::sync_dir(&staging).map_err(io_at(&staging))?;
+            staging.sync()?;
         }
         Ok(removed)
     }
 
-    /// Finish or undo what an interrupted writer left: empty the staging
-    /// folder, and in each channel remove a stray `current.tmp`, cut a torn
-    /// history line, and append the history line of a switch of `current`
-    /// that a crash kept from being recorded (derived from the version's
-    /// own `import.json`). Run by every writer before it changes anything.
-    pub fn recover(&self, now: jiff::Timestamp) -> Result<(), StoreError> {
+    /// Finish or undo what an interrupted writer left, after checking the
+    /// store's structure (a damaged store is refused before anything is
+    /// changed): empty the staging folder; cut a torn registry line and
+    /// remove an empty channel folder the registry does not list (a crash
+    /// between its creation and its registration); in each channel remove
+    /// a stray `current.tmp`, cut a torn history line, and complete a switch
+    /// of `current` the history records but a crash kept from happening.
+    /// Run by every writer before it changes anything.
+    pub fn recover(&self) -> Result<(), StoreError> {
+        self.check_structure()?;
         self.cleanup_staging()?;
-        for channel in self.channels()? {
-            self.recover_channel(&channel, now)?;
+        let root = self.handle();
+        let registry = registry::read(root)?;
+        if registry.torn {
+            registry::cut_torn(root, registry.complete_len)?;
+        }
+        let mut removed_any = false;
+        for name in root.entries()? {
+            let Some(name) = name.to_str().filter(|n| is_channel_name(n)) else {
+                continue;
+            };
+            let is_folder = root
+                .stat(name)?
+                .is_some_and(|s| s.kind == super::handle::EntryType::Folder);
+            if is_folder && !registry.has(name) && root.remove_empty_dir(name)? {
+                removed_any = true;
+            }
+        }
+        if removed_any {
+            root.sync()?;
+        }
+        for channel in &registry.channels {
+            self.recover_channel(channel)?;
         }
         Ok(())
     }
 
-    fn recover_channel(&self, channel: &str, now: jiff::Timestamp) -> Result<(), StoreError> {
-        let dir = self.channel_dir(channel)?;
-        fsutil::remove_tree(&dir.join(CURRENT_TMP)).map_err(io_at(&dir))?;
-        let history_path = dir.join(HISTORY);
-        let history = read_history(&history_path)?;
+    fn recover_channel(&self, channel: &str) -> Result<(), StoreError> {
+        let Some(dir) = self.open_channel(channel)? else {
+            return Ok(());
+        };
+        dir.remove_entry(CURRENT_TMP)?;
+        let history = read_history(&dir)?;
         if history.torn {
-            truncate_torn(&history_path, history.complete_len)?;
+            truncate_torn(&dir, history.complete_len)?;
         }
-        let Some(current) = self.current(channel)? else {
-            return Ok(());
+        let current = current_in(&dir)?;
+        let Some(last) = history.entries.last() else {
+            return match current {
+                None => Ok(()),
+                Some(seq) => Err(StoreError::damaged(
+                    &dir.child(CURRENT),
+                    format!(
+                        "points at version {seq}, which the history does not record; run lbom audit"
+                    ),
+                )),
+            };
         };
-        let last = history.entries.last().map(|e| e.sequence);
-        if last == Some(current) {
+        if current == Some(last.sequence) {
             return Ok(());
         }
-        // `current` was switched (the commit point) but the history line
-        // was not written. A version imported before makes it a rollback.
-        let (record, record_sha256) =
-            ImportRecord::read(&dir.join(current.to_string()).join(RECORD))?;
-        let imported_before = history
-            .entries
-            .iter()
-            .any(|e| e.action == HistoryAction::Import && e.sequence == current);
-        let mut entry = if imported_before {
-            HistoryEntry::rollback(&record, record_sha256, last, now)
-        } else {
-            HistoryEntry::import(&record, record_sha256, last)
-        };
-        entry.recovered = true;
-        append_history(&history_path, &entry)
+        if current != last.from {
+            return Err(StoreError::damaged(
+                &dir.child(CURRENT),
+                format!(
+                    "points at version {}, but the history's last line made version {} current; run lbom audit",
+                    current.map_or("none".to_owned(), |s| s.to_string()),
+                    last.sequence
+                ),
+            ));
+        }
+        // The history records a switch from the version that is current to
+        // `last.sequence`, and a crash kept it from happening: complete it,
+        // once that version is the one the line recorded.
+        let version = self.version_handle(channel, last.sequence)?;
+        let (_, record_sha256) = record_in(&version, channel, last.sequence)?;
+        if record_sha256 != last.record_sha256 {
+            return Err(StoreError::damaged(
+                version.path(),
+                "its import record differs from the one the history's last line names; run lbom audit",
+            ));
+        }
+        super::commit::switch_current(&dir, last.sequence)
     }
 }

@@ -8,6 +8,7 @@
 //! STORE/
 //!   .lbom-store                 marker: {"format":"lbom-store","version":1}
 //!   .lock                       flock'ed by every writer (import, rollback)
+//!   .channels                   every channel created, one name per line
 //!   .staging/import-<random>/   an import in progress (emptied by every writer)
 //!   <channel>/
 //!     current -> <seq>          relative symlink: the channel's baseline
@@ -25,32 +26,45 @@
 //!
 //! The one commit point is the rename of `<channel>/current.tmp` over
 //! `<channel>/current`. Everything before it is invisible to readers (the
-//! staging folder; a version folder `current` does not point at); the only
-//! thing after it, the history line, is re-derived from the version's
-//! `import.json` by [`LockedStore::recover`], which every writer runs under
-//! the lock before changing anything. See [`commit()`] for the steps.
+//! staging folder; a version folder `current` does not point at); the
+//! history line is written just before it, and a switch it records but a
+//! crash kept from happening is completed by [`LockedStore::recover`],
+//! which every writer runs under the lock before changing anything. No
+//! store path is ever resolved through a link: every entry is reached from
+//! an open folder handle with no-follow semantics. See [`commit()`] for the
+//! steps.
 //!
 //! # Modules
 //!
-//! - [`layout`]: [`Store`], paths, reading what is committed.
-//! - [`lock`]: [`LockedStore`] (the exclusive lock) and recovery.
+//! - [`paths`]: every path a store holds, in one list, with its type.
+//! - `handle`: folders opened by handle; nothing is ever followed.
+//! - [`layout`]: [`Store`], reading what is committed.
+//! - `structure`: the skeleton every command checks and `audit` reports.
+//! - `registry`: `.channels`, the channels the store created.
+//! - [`lock`]: [`LockedStore`] (the exclusive lock), atomic creation and
+//!   recovery.
 //! - [`sink`]: [`ImportSink`], the [`ArtifactSink`] writing a staged version.
 //! - [`commit`](mod@commit): [`commit()`].
 //! - [`record`]: `import.json` and `history.jsonl`.
 //! - [`receipt`](mod@receipt): the signed SLSA verification summary.
-//! - [`audit`](mod@audit): [`audit()`] re-hashes versions.
+//! - [`audit`](mod@audit): [`audit()`] checks the structure and re-hashes
+//!   versions.
 //! - [`rollback`](mod@rollback): [`rollback()`].
 
 pub mod audit;
 pub mod commit;
 pub mod error;
 mod fsutil;
+mod handle;
 pub mod layout;
 pub mod lock;
+pub mod paths;
 pub mod receipt;
 pub mod record;
+mod registry;
 pub mod rollback;
 pub mod sink;
+mod structure;
 #[cfg(test)]
 mod tests;
 mod writer;
@@ -201,9 +215,8 @@ pub fn import(
     options: &ImportOptions<'_>,
     verifier: impl FnOnce(&mut dyn ArtifactSink, &VerifyContext) -> (Report, Option<Verified>),
 ) -> Result<ImportOutcome, StoreError> {
-    let store = Store::open_or_create(store_path)?;
-    let locked = store.lock()?;
-    locked.recover(options.now)?;
+    let locked = Store::open_or_create(store_path)?;
+    locked.recover()?;
     let bundle_bytes = std::fs::metadata(bundle)
         .map_err(error::io_at(bundle))?
         .len();
@@ -212,7 +225,8 @@ pub fn import(
         .map(|b| b.manifest.channel)
         .filter(|c| check_label("channel", c).is_ok());
     let channel_state = match &peeked {
-        Some(c) => Some(locked.channel_state(c)?),
+        // The structure was checked by `recover`, under the lock held since.
+        Some(c) => Some(locked.channel_state_checked(c)?),
         None => None,
     };
     let context = VerifyContext {
@@ -223,7 +237,7 @@ pub fn import(
     // Read under the lock, like the channel state: the drift is computed
     // against the version that is current when this import commits.
     let baseline = match &peeked {
-        Some(c) => locked.baseline(c)?,
+        Some(c) => locked.baseline_checked(c)?,
         None => None,
     };
     let mut sink = locked.stage(peeked.as_deref())?;
@@ -302,8 +316,10 @@ pub fn import(
     })
 }
 
-/// `lbom log`: the channel's import and rollback history, oldest first.
+/// `lbom log`: the channel's import and rollback history, oldest first,
+/// from a store whose structure is sound (docs/store.md, "Structure").
 pub fn history(store: &Store, channel: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+    store.check_structure()?;
     store.history(channel)
 }
 

@@ -3,15 +3,13 @@
 //! (`history.jsonl`, one JSON line per import or rollback) that
 //! `lbom log` prints and `audit` trusts.
 
-use std::fs::OpenOptions;
-use std::io::{self, Write as _};
-use std::os::unix::fs::OpenOptionsExt as _;
-use std::path::Path;
+use std::io::Write as _;
 
 use serde::{Deserialize, Serialize};
 
 use super::error::{StoreError, io_at};
-use super::fsutil;
+use super::handle::DirHandle;
+use super::paths::{HISTORY, RECORD};
 use crate::bundle::manifest::Previous;
 use crate::inspect::digest::Sha256Digest;
 use crate::verify::{Signer, Verified};
@@ -132,15 +130,22 @@ impl ImportRecord {
         out
     }
 
-    /// Read and parse a version's `import.json`.
-    pub(crate) fn read(path: &Path) -> Result<(Self, Sha256Digest), StoreError> {
-        let bytes = fsutil::read_small(path, MAX_RECORD_BYTES).map_err(io_at(path))?;
-        let record: Self = serde_json::from_slice(&bytes)
-            .map_err(|e| StoreError::damaged(path, format!("import record does not parse: {e}")))?;
+    /// Read and parse the `import.json` of an opened version folder.
+    pub(crate) fn read(version: &DirHandle) -> Result<(Self, Sha256Digest), StoreError> {
+        let path = version.child(RECORD);
+        let bytes = version
+            .read_file(RECORD, MAX_RECORD_BYTES)?
+            .ok_or_else(|| StoreError::damaged(&path, "is missing"))?;
+        let record: Self = serde_json::from_slice(&bytes).map_err(|e| {
+            StoreError::damaged(&path, format!("import record does not parse: {e}"))
+        })?;
         if record.schema != IMPORT_RECORD_SCHEMA {
             return Err(StoreError::damaged(
-                path,
-                format!("unknown import record schema {:?}", record.schema),
+                &path,
+                format!(
+                    "unknown import record schema {}",
+                    crate::describe::text::visible(&record.schema)
+                ),
             ));
         }
         Ok((record, Sha256Digest::of(&bytes)))
@@ -184,8 +189,10 @@ pub struct HistoryEntry {
     /// Drift classes accepted (imports only).
     #[serde(default)]
     pub accepted_drift: Vec<String>,
-    /// Written by the recovery of an interrupted operation rather than by
-    /// the operation itself (the time is then the recovery's).
+    /// Written by the recovery of an interrupted operation. Always false
+    /// since the history line is written before the switch it records
+    /// (docs/store.md, "Commit protocol"): recovery completes the switch
+    /// instead of writing a line. Kept so that every history reads the same.
     #[serde(default)]
     pub recovered: bool,
 }
@@ -246,13 +253,13 @@ pub(crate) struct HistoryFile {
     pub torn: bool,
 }
 
-/// Read `history.jsonl`; a missing file is an empty history.
-pub(crate) fn read_history(path: &Path) -> Result<HistoryFile, StoreError> {
-    let bytes = match fsutil::read_small(path, MAX_HISTORY_BYTES) {
-        Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HistoryFile::default()),
-        Err(e) => return Err(io_at(path)(e)),
+/// Read a channel's `history.jsonl` (through the channel folder's handle);
+/// a missing file is an empty history.
+pub(crate) fn read_history(channel: &DirHandle) -> Result<HistoryFile, StoreError> {
+    let Some(bytes) = channel.read_file(HISTORY, MAX_HISTORY_BYTES)? else {
+        return Ok(HistoryFile::default());
     };
+    let path = channel.child(HISTORY);
     let complete = bytes
         .iter()
         .rposition(|b| *b == b'\n')
@@ -269,7 +276,7 @@ pub(crate) fn read_history(path: &Path) -> Result<HistoryFile, StoreError> {
         }
         let entry = serde_json::from_slice(line).map_err(|e| {
             StoreError::damaged(
-                path,
+                &path,
                 format!("line {} does not parse: {e}", n.saturating_add(1)),
             )
         })?;
@@ -282,34 +289,25 @@ pub(crate) fn read_history(path: &Path) -> Result<HistoryFile, StoreError> {
     })
 }
 
-/// Append one line to `history.jsonl` in one write, then fsync it (and its
-/// folder when the file is new).
-pub(crate) fn append_history(path: &Path, entry: &HistoryEntry) -> Result<(), StoreError> {
+/// Append one line to a channel's `history.jsonl` in one write, then fsync
+/// it (and the channel folder when the file is new).
+pub(crate) fn append_history(channel: &DirHandle, entry: &HistoryEntry) -> Result<(), StoreError> {
     let mut line = serde_json::to_vec(entry).unwrap_or_default();
     line.push(b'\n');
-    let existed = path.exists();
-    let mut file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(io_at(path))?;
-    file.write_all(&line).map_err(io_at(path))?;
-    file.sync_all().map_err(io_at(path))?;
-    if !existed && let Some(dir) = path.parent() {
-        fsutil::sync_dir(dir).map_err(io_at(dir))?;
+    let (mut file, created) = channel.open_append(HISTORY)?;
+    let path = channel.child(HISTORY);
+    file.write_all(&line).map_err(io_at(&path))?;
+    file.sync_all().map_err(io_at(&path))?;
+    if created {
+        channel.sync()?;
     }
     Ok(())
 }
 
 /// Cut a torn last line off (under the store lock only).
-pub(crate) fn truncate_torn(path: &Path, complete_len: u64) -> Result<(), StoreError> {
-    let file = OpenOptions::new()
-        .write(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(io_at(path))?;
-    file.set_len(complete_len).map_err(io_at(path))?;
-    file.sync_all().map_err(io_at(path))
+pub(crate) fn truncate_torn(channel: &DirHandle, complete_len: u64) -> Result<(), StoreError> {
+    let file = channel.open_write(HISTORY)?;
+    let path = channel.child(HISTORY);
+    file.set_len(complete_len).map_err(io_at(&path))?;
+    file.sync_all().map_err(io_at(&path))
 }

@@ -3,9 +3,8 @@
 use serde::Serialize;
 
 use super::audit::audit_version;
-use super::commit::{switch_current, unrecorded};
+use super::commit::{pending, switch_current};
 use super::error::StoreError;
-use super::layout::HISTORY;
 use super::lock::LockedStore;
 use super::record::{HistoryEntry, append_history};
 
@@ -37,10 +36,10 @@ pub fn rollback(
     to_seq: u64,
     now: jiff::Timestamp,
 ) -> Result<RolledBack, StoreError> {
-    store.recover(now)?;
-    let channel_dir = store.channel_dir(channel)?;
+    store.recover()?;
     let version = store.version_dir(channel, to_seq)?;
-    if !store.is_committed(channel, to_seq)? || std::fs::symlink_metadata(&version).is_err() {
+    let exists = store.open_version(channel, to_seq)?.is_some();
+    if !store.is_committed(channel, to_seq)? || !exists {
         let kept: Vec<String> = store
             .channel_state(channel)?
             .versions
@@ -70,12 +69,9 @@ pub fn rollback(
             &version,
             format!(
                 "version {to_seq} differs from its records ({} {}: {}); run lbom audit",
-                serde_json::to_value(p.kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
-                p.path,
-                p.detail
+                p.kind.code(),
+                crate::describe::text::visible(&p.path),
+                crate::describe::text::visible(&p.detail)
             ),
         ));
     }
@@ -84,11 +80,15 @@ pub fn rollback(
     if from == Some(to_seq) {
         return Ok(RolledBack::AlreadyCurrent { to: to_seq });
     }
-    switch_current(&channel_dir, to_seq)?;
+    // History first, then the switch (docs/store.md, "Commit protocol"): a
+    // crash between them is completed by the next writer's recovery.
+    let channel_dir = store
+        .open_channel(channel)?
+        .ok_or_else(|| StoreError::Refused(format!("no channel {channel} in this store")))?;
     append_history(
-        &channel_dir.join(HISTORY),
+        &channel_dir,
         &HistoryEntry::rollback(&record, record_sha256, from, now),
-    )
-    .map_err(|e| unrecorded(channel, to_seq, e))?;
+    )?;
+    switch_current(&channel_dir, to_seq).map_err(|e| pending(channel, to_seq, e))?;
     Ok(RolledBack::Switched { from, to: to_seq })
 }

@@ -5,9 +5,11 @@
 //! like a version: artifacts under `files/<artifact path>`, metadata entries
 //! under `bundle/<entry name>`. Names come from a manifest the reader has
 //! already checked canonical (bundle::path), but the sink does not rely on
-//! it: every path is re-checked for plain segments, every folder component
-//! must be a real folder (never a symlink), every file is created with
-//! `O_CREAT | O_EXCL | O_NOFOLLOW`.
+//! it: every path is re-checked for plain segments, every folder is created
+//! and entered one segment at a time through handles (never a link:
+//! docs/store.md, "No link is ever followed"), every file is created with
+//! `O_CREAT | O_EXCL | O_NOFOLLOW` relative to its folder's handle, so a
+//! link swapped into the staging tree during the import redirects nothing.
 //!
 //! Sharing: when the channel's current version holds a file with the same
 //! SHA-256 and size, [`begin`](ArtifactSink::begin) re-hashes that file and,
@@ -24,15 +26,16 @@
 //! the baseline, hashing the copy against the manifest.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fs::{self, File};
+use std::ffi::OsStr;
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
 use std::path::{Path, PathBuf};
 
-use super::error::{StoreError, io_at};
+use super::error::StoreError;
 use super::fsutil;
-use super::layout::{BUNDLE_DIR, FILES_DIR, Store};
+use super::handle::{DirHandle, EntryType};
+use super::layout::{Store, record_in};
 use super::lock::LockedStore;
+use super::paths::{BUNDLE_DIR, FILES_DIR, STAGED_PREFIX};
 use super::record::StoredFile;
 use super::writer::Background;
 use crate::bundle::{BundlePath, Manifest, ManifestEntry, ReadLimits, layout};
@@ -41,16 +44,17 @@ use crate::verify::ArtifactSink;
 
 /// The current version's files, by content, for sharing.
 #[derive(Debug, Default)]
-struct Baseline {
-    files_dir: PathBuf,
+struct ShareBaseline {
+    files: Option<DirHandle>,
     by_content: HashMap<(Sha256Digest, u64), String>,
 }
 
-/// A shared file waiting for `finish`: the baseline file, with the inode
-/// that was hashed.
+/// A shared file waiting for `finish`: the baseline file's folder and name,
+/// with the inode that was hashed.
 #[derive(Debug)]
 struct PendingShare {
-    source: PathBuf,
+    dir: DirHandle,
+    name: String,
     dev: u64,
     ino: u64,
 }
@@ -58,7 +62,14 @@ struct PendingShare {
 /// A staged version being written by [`ImportSink`].
 #[derive(Debug)]
 pub struct Staged {
-    dir: PathBuf,
+    /// `STORE/.staging`.
+    staging: DirHandle,
+    /// The staged folder's name in it.
+    name: String,
+    /// The staged folder.
+    dir: DirHandle,
+    files: DirHandle,
+    bundle: DirHandle,
     artifacts: BTreeSet<String>,
     unlisted: BTreeMap<String, StoredFile>,
     metadata_names: BTreeSet<String>,
@@ -67,9 +78,19 @@ pub struct Staged {
 }
 
 impl Staged {
-    /// The staging folder.
+    /// The staging folder (for messages: it is written through handles).
     pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The staged folder's handle.
+    pub(crate) fn handle(&self) -> &DirHandle {
         &self.dir
+    }
+
+    /// Its `bundle/` folder.
+    pub(crate) fn bundle(&self) -> &DirHandle {
+        &self.bundle
     }
 
     /// Artifact paths fully staged (written or shared).
@@ -99,9 +120,33 @@ impl Staged {
         self.unlisted.values().cloned().collect()
     }
 
-    /// Remove the staging folder (a refused import).
+    /// Remove the staging folder (a refused import). Whatever is at its
+    /// name now is removed as the entry it is, never followed.
     pub fn discard(self) -> Result<(), StoreError> {
-        fsutil::remove_tree(&self.dir).map_err(io_at(&self.dir))
+        self.staging.remove_entry(&self.name)?;
+        self.staging.sync()
+    }
+
+    /// Move the staged folder to `to/to_name` in one `renameat`, checking
+    /// before and after that the entry moved is the folder this import
+    /// wrote (same device and inode), not something swapped in for it.
+    pub(crate) fn move_into(&self, to: &DirHandle, to_name: &str) -> Result<(), StoreError> {
+        let ours = self.dir.stat_self()?;
+        let swapped = |path: PathBuf| {
+            StoreError::damaged(
+                &path,
+                "is no longer the folder this import staged (something replaced it during the import)",
+            )
+        };
+        match self.staging.stat(&self.name)? {
+            Some(s) if s.kind == EntryType::Folder && s.same_object(&ours) => {}
+            _ => return Err(swapped(self.staging.child(&self.name))),
+        }
+        self.staging.rename(&self.name, to, to_name)?;
+        match to.stat(to_name)? {
+            Some(s) if s.kind == EntryType::Folder && s.same_object(&ours) => Ok(()),
+            _ => Err(swapped(to.child(to_name))),
+        }
     }
 }
 
@@ -109,7 +154,7 @@ impl Staged {
 #[derive(Debug)]
 pub struct ImportSink {
     staged: Staged,
-    baseline: Baseline,
+    baseline: ShareBaseline,
     pending: HashMap<String, PendingShare>,
     /// Writes and fsyncs the staged files while the verifier hashes.
     background: Background,
@@ -119,40 +164,36 @@ impl LockedStore {
     /// Start staging an import. `channel` (when known) names the channel
     /// whose current version files are shared from.
     pub fn stage(&self, channel: Option<&str>) -> Result<ImportSink, StoreError> {
-        let staging = self.staging_dir();
-        match fs::DirBuilder::new().mode(0o755).create(&staging) {
-            Ok(()) => fsutil::sync_dir(self.root()).map_err(io_at(self.root()))?,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(io_at(&staging)(e)),
-        }
-        if !fs::symlink_metadata(&staging)
-            .map_err(io_at(&staging))?
-            .is_dir()
-        {
-            return Err(StoreError::damaged(&staging, "is not a folder"));
+        let root = self.handle();
+        let (staging, created) =
+            root.ensure_dir(super::paths::STAGING, fsutil::WRITABLE_DIR_MODE)?;
+        if created {
+            root.sync()?;
         }
         let mut random = [0u8; 12];
-        getrandom::fill(&mut random)
-            .map_err(|e| io_at(&staging)(io::Error::other(e.to_string())))?;
-        let dir = staging.join(format!("import-{}", hex::encode(random)));
-        fs::DirBuilder::new()
-            .mode(0o755)
-            .create(&dir)
-            .map_err(io_at(&dir))?;
-        for sub in [FILES_DIR, BUNDLE_DIR] {
-            let p = dir.join(sub);
-            fs::DirBuilder::new()
-                .mode(0o755)
-                .create(&p)
-                .map_err(io_at(&p))?;
-        }
+        getrandom::fill(&mut random).map_err(|e| StoreError::Io {
+            path: staging.path().to_path_buf(),
+            source: io::Error::other(e.to_string()),
+        })?;
+        let name = format!("{STAGED_PREFIX}{}", hex::encode(random));
+        let dir = staging.make_dir(&name, fsutil::WRITABLE_DIR_MODE)?;
+        let files = dir.make_dir(FILES_DIR, fsutil::WRITABLE_DIR_MODE)?;
+        let bundle = dir.make_dir(BUNDLE_DIR, fsutil::WRITABLE_DIR_MODE)?;
         let baseline = match channel {
             Some(c) => load_baseline(self, c)?,
-            None => Baseline::default(),
+            None => ShareBaseline::default(),
         };
+        let background = Background::start().map_err(|source| StoreError::Io {
+            path: dir.path().to_path_buf(),
+            source,
+        })?;
         Ok(ImportSink {
             staged: Staged {
+                staging,
+                name,
                 dir,
+                files,
+                bundle,
                 artifacts: BTreeSet::new(),
                 unlisted: BTreeMap::new(),
                 metadata_names: BTreeSet::new(),
@@ -161,40 +202,69 @@ impl LockedStore {
             },
             baseline,
             pending: HashMap::new(),
-            background: Background::start().map_err(io_at(&staging))?,
+            background,
         })
     }
 }
 
 /// The current version's artifacts by content. Its manifest must still hash
 /// to the recorded digest; otherwise nothing is shared (and `audit` will
-/// say why).
-fn load_baseline(store: &Store, channel: &str) -> Result<Baseline, StoreError> {
+/// say why). Every artifact it lists must be a regular file or missing: a
+/// link, FIFO or folder in its place is a damaged store, refused here
+/// before the bundle is read (docs/store.md, "No link is ever followed").
+fn load_baseline(store: &Store, channel: &str) -> Result<ShareBaseline, StoreError> {
     let Some(seq) = store.current(channel)? else {
-        return Ok(Baseline::default());
+        return Ok(ShareBaseline::default());
     };
-    let (record, _) = store.record(channel, seq)?;
-    let version = store.version_dir(channel, seq)?;
-    let manifest_path = version.join(BUNDLE_DIR).join(layout::MANIFEST);
+    let version = store.version_handle(channel, seq)?;
+    let (record, _) = record_in(&version, channel, seq)?;
+    let Some(bundle) = version.open_dir(BUNDLE_DIR)? else {
+        return Ok(ShareBaseline::default());
+    };
     let limit = ReadLimits::default().max_json_bytes;
-    let Ok(bytes) = fsutil::read_small(&manifest_path, limit) else {
-        return Ok(Baseline::default());
+    let Some(bytes) = bundle.read_file(layout::MANIFEST, limit)? else {
+        return Ok(ShareBaseline::default());
     };
     if Sha256Digest::of(&bytes) != record.manifest_sha256 {
-        return Ok(Baseline::default());
+        return Ok(ShareBaseline::default());
     }
     let Ok(manifest) = serde_json::from_slice::<Manifest>(&bytes) else {
-        return Ok(Baseline::default());
+        return Ok(ShareBaseline::default());
     };
-    let by_content = manifest
-        .entries
-        .iter()
-        .filter_map(|e| Some(((e.sha256, e.size), e.artifact_path()?.as_str().to_owned())))
-        .collect();
-    Ok(Baseline {
-        files_dir: version.join(FILES_DIR),
+    let Some(files) = version.open_dir(FILES_DIR)? else {
+        return Ok(ShareBaseline::default());
+    };
+    let mut by_content = HashMap::new();
+    for e in &manifest.entries {
+        let Some(path) = e.artifact_path() else {
+            continue;
+        };
+        let rel = path.as_str();
+        if !fsutil::plain_relative(rel) {
+            continue;
+        }
+        if let Some((parent, last)) = files.open_parent(rel)?
+            && let Some(stat) = parent.stat(last)?
+            && stat.kind != EntryType::File
+        {
+            return Err(parent.wrong_type(
+                OsStr::new(last),
+                stat.kind,
+                super::paths::EntryKind::File,
+            ));
+        }
+        by_content.insert((e.sha256, e.size), rel.to_owned());
+    }
+    Ok(ShareBaseline {
+        files: Some(files),
         by_content,
     })
+}
+
+/// A store error where the verifier's sink API wants an I/O error: the
+/// message (with its path) is kept.
+fn to_io(e: StoreError) -> io::Error {
+    io::Error::other(e)
 }
 
 impl ImportSink {
@@ -202,7 +272,10 @@ impl ImportSink {
     /// every file it staged is written and on disk (or the first error that
     /// prevented it: the staged version must then be discarded).
     pub fn into_staged(mut self) -> (Staged, Result<(), StoreError>) {
-        let written = self.background.finish().map_err(io_at(&self.staged.dir));
+        let written = self.background.finish().map_err(|source| StoreError::Io {
+            path: self.staged.dir.path().to_path_buf(),
+            source,
+        });
         (self.staged, written)
     }
 
@@ -211,55 +284,66 @@ impl ImportSink {
         &self.staged
     }
 
-    fn target(&self, root: &str, rel: &str) -> io::Result<PathBuf> {
-        fsutil::prepare_parents(&self.staged.dir.join(root), rel)
-    }
-
     /// A baseline file with this content, re-hashed now: sharing never
     /// trusts a baseline file it has not just checked.
     fn shareable(&self, entry: &ManifestEntry) -> Option<PendingShare> {
         let rel = self.baseline.by_content.get(&(entry.sha256, entry.size))?;
-        if !fsutil::plain_relative(rel) {
-            return None;
-        }
-        let source = self.baseline.files_dir.join(rel);
-        let (file, meta) = fsutil::open_regular(&source).ok()?;
-        if meta.len() != entry.size {
+        let files = self.baseline.files.as_ref()?;
+        let (dir, name) = files.open_parent(rel).ok()??;
+        let (file, stat) = dir.open_file(name).ok()??;
+        if stat.size != entry.size {
             return None;
         }
         let (n, digest) = fsutil::hash_reader(file).ok()?;
         (n == entry.size && digest == entry.sha256).then(|| PendingShare {
-            source,
-            dev: meta.dev(),
-            ino: meta.ino(),
+            name: name.to_owned(),
+            dir,
+            dev: stat.dev,
+            ino: stat.ino,
         })
     }
 
-    fn share(&self, share: &PendingShare, target: &Path, entry: &ManifestEntry) -> io::Result<()> {
-        match fs::hard_link(&share.source, target) {
+    fn share(
+        &self,
+        share: &PendingShare,
+        parent: &DirHandle,
+        name: &str,
+        entry: &ManifestEntry,
+    ) -> io::Result<()> {
+        let name_os = OsStr::new(name);
+        match parent.hard_link_from(&share.dir, OsStr::new(&share.name), name_os) {
             Ok(()) => {
-                let m = fs::symlink_metadata(target)?;
-                if m.dev() == share.dev && m.ino() == share.ino {
+                let linked = parent.stat(name_os).map_err(to_io)?;
+                if linked.is_some_and(|m| m.dev == share.dev && m.ino == share.ino) {
                     return Ok(());
                 }
                 // The baseline name was replaced between hash and link.
-                fs::remove_file(target)?;
+                parent.unlink(name_os).map_err(to_io)?;
                 Err(io::Error::other(format!(
                     "{} changed while it was shared",
-                    share.source.display()
+                    share.dir.child(&share.name).display()
                 )))
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
-            Err(_) => copy_checked(&share.source, target, entry),
+            Err(_) => copy_checked(share, parent, name, entry),
         }
     }
 }
 
-/// Copy `source` to a new `target`, hashing what is written; the copy must
-/// match the manifest entry.
-fn copy_checked(source: &Path, target: &Path, entry: &ManifestEntry) -> io::Result<()> {
-    let (from, _) = fsutil::open_regular(source)?;
-    let mut out = fsutil::create_new(target)?;
+/// Copy the baseline file to a new `parent/name`, hashing what is written;
+/// the copy must match the manifest entry.
+fn copy_checked(
+    share: &PendingShare,
+    parent: &DirHandle,
+    name: &str,
+    entry: &ManifestEntry,
+) -> io::Result<()> {
+    let (from, _) = share
+        .dir
+        .open_file(&share.name)
+        .map_err(to_io)?
+        .ok_or_else(|| io::Error::other("the baseline file vanished while it was shared"))?;
+    let mut out = parent.create_file(name).map_err(to_io)?;
     let mut tee = TeeHash {
         inner: from,
         hasher: crate::inspect::digest::Hasher::new(),
@@ -268,17 +352,17 @@ fn copy_checked(source: &Path, target: &Path, entry: &ManifestEntry) -> io::Resu
     let (n, digest) = (tee.hasher.bytes(), tee.hasher.finish());
     if n != entry.size || digest != entry.sha256 {
         drop(out);
-        fs::remove_file(target)?;
+        parent.unlink(name).map_err(to_io)?;
         return Err(io::Error::other(format!(
             "{} changed while it was copied",
-            source.display()
+            share.dir.child(&share.name).display()
         )));
     }
     fsutil::seal_file(&out)
 }
 
 struct TeeHash {
-    inner: File,
+    inner: std::fs::File,
     hasher: crate::inspect::digest::Hasher,
 }
 
@@ -297,27 +381,31 @@ impl ArtifactSink for ImportSink {
         entry: &ManifestEntry,
     ) -> io::Result<Option<Box<dyn Write + Send>>> {
         let rel = artifact.as_str();
-        let target = self.target(FILES_DIR, rel)?;
+        let (parent, name) = fsutil::prepare_parents(&self.staged.files, rel).map_err(to_io)?;
         if let Some(share) = self.shareable(entry) {
             self.pending.insert(rel.to_owned(), share);
             return Ok(None);
         }
-        let file = fsutil::create_new(&target)?;
-        Ok(Some(Box::new(
-            self.background.writer(file, target, entry.size)?,
-        )))
+        let file = parent.create_file(name).map_err(to_io)?;
+        Ok(Some(Box::new(self.background.writer(
+            file,
+            parent,
+            name.into(),
+            entry.size,
+        )?)))
     }
 
     fn finish(&mut self, artifact: &BundlePath, entry: &ManifestEntry) -> io::Result<()> {
         let rel = artifact.as_str();
-        let target = self.target(FILES_DIR, rel)?;
         if let Some(share) = self.pending.remove(rel) {
-            self.share(&share, &target, entry)?;
+            let (parent, name) = fsutil::prepare_parents(&self.staged.files, rel).map_err(to_io)?;
+            self.share(&share, &parent, name, entry)?;
             self.staged.shared = self.staged.shared.saturating_add(1);
         } else {
             // Size check, read-only mode and fsync on the writer thread,
             // after the last queued byte (see `writer`).
-            self.background.seal(target, entry.size)?;
+            self.background
+                .seal(self.staged.files.path().join(rel), entry.size)?;
             self.staged.written = self.staged.written.saturating_add(1);
         }
         self.staged.artifacts.insert(rel.to_owned());
@@ -326,10 +414,10 @@ impl ArtifactSink for ImportSink {
 
     fn metadata(&mut self, name: &BundlePath, bytes: &[u8]) -> io::Result<()> {
         let rel = name.as_str();
-        let target = self.target(BUNDLE_DIR, rel)?;
+        let (parent, last) = fsutil::prepare_parents(&self.staged.bundle, rel).map_err(to_io)?;
         // Created here, so a clash shows at once; written and fsynced on
         // the writer thread.
-        let file = fsutil::create_new(&target)?;
+        let file = parent.create_file(last).map_err(to_io)?;
         self.background.small(file, bytes.to_vec())?;
         if rel.starts_with(&format!("{}/", layout::CHAIN_DIR)) {
             let path = format!("{BUNDLE_DIR}/{rel}");

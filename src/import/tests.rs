@@ -437,54 +437,99 @@ fn the_next_writer_removes_what_an_interrupted_import_staged() -> R {
 }
 
 /// A crash at every step of the commit: the store reads as the old version
-/// (before the commit point) or the new one (after), audits clean, and the
-/// next import completes the history.
+/// (the commit point is the last step), audits clean, every path left
+/// matches the list of store paths, and the next import completes: from
+/// scratch when the history had not recorded the new version yet, by
+/// completing the recorded switch when it had.
 #[test]
 fn a_crash_at_any_commit_step_leaves_the_old_or_the_new_version() -> R {
     let points = [
-        (FaultPoint::Staged, 1),
-        (FaultPoint::VersionRenamed, 1),
-        (FaultPoint::Sealed, 1),
-        (FaultPoint::TempLinked, 1),
-        (FaultPoint::Switched, 2),
+        (FaultPoint::Staged, false),
+        (FaultPoint::VersionRenamed, false),
+        (FaultPoint::Sealed, false),
+        (FaultPoint::Recorded, true),
+        (FaultPoint::TempLinked, true),
     ];
     let dir = tempfile::tempdir()?;
     let (v1, v2) = two_versions(dir.path())?;
-    for (point, visible) in points {
+    for (point, recorded) in points {
         let root = dir.path().join(format!("store-{point:?}"));
         committed(run_import(&v1, &root)?)?;
         FAULT.with(|f| f.set(Some(point)));
         let crashed = run_import(&v2, &root);
         FAULT.with(|f| f.set(None));
         assert!(crashed.is_err(), "{point:?}");
+        every_path_is_listed(&root)?;
 
         let store = Store::open(&root)?;
-        assert_eq!(store.current("stable")?, Some(visible), "{point:?}");
+        assert_eq!(store.current("stable")?, Some(1), "{point:?}");
         let state = store.channel_state("stable")?;
-        assert_eq!(state.current.map(|c| c.0), Some(visible), "{point:?}");
+        assert_eq!(state.current.map(|c| c.0), Some(1), "{point:?}");
         let report = audit(&store, None, true)?;
         assert!(report.passed(), "{point:?}: {}", report.render_text());
+        let expected: &[u64] = if recorded { &[1, 2] } else { &[1] };
+        assert_eq!(seqs(&store.history("stable")?), expected, "{point:?}");
 
         // The next import (the same bundle, retried) completes.
         let c = committed(run_import(&v2, &root)?)?;
-        if visible == 2 {
+        if recorded {
             assert!(
                 matches!(c, Committed::AlreadyCurrent { sequence: 2, .. }),
-                "{point:?}"
+                "{point:?}: {c:?}"
             );
         } else {
             assert!(matches!(c, Committed::New { sequence: 2, .. }), "{point:?}");
         }
-        let history = store.history("stable")?;
-        assert_eq!(seqs(&history), [1, 2], "{point:?}");
-        assert_eq!(
-            history.last().map(|e| e.recovered),
-            Some(visible == 2),
-            "{point:?}"
-        );
+        assert_eq!(store.current("stable")?, Some(2), "{point:?}");
+        assert_eq!(seqs(&store.history("stable")?), [1, 2], "{point:?}");
         assert!(!root.join("stable/current.tmp").exists(), "{point:?}");
         assert!(staging_is_empty(&root)?, "{point:?}");
         assert!(audit(&store, None, true)?.passed(), "{point:?}");
+    }
+    Ok(())
+}
+
+/// Every entry of a store, relative, with its kind (links never followed).
+fn store_entries(root: &Path) -> Result<Vec<(String, paths::EntryKind)>, BoxError> {
+    let mut out = Vec::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        for entry in fs::read_dir(&dir)? {
+            let path = entry?.path();
+            let kind = fs::symlink_metadata(&path)?.file_type();
+            let rel = path
+                .strip_prefix(root)?
+                .to_str()
+                .ok_or("non-UTF-8 store path")?
+                .to_owned();
+            let kind = if kind.is_dir() {
+                todo.push(path);
+                paths::EntryKind::Folder
+            } else if kind.is_symlink() {
+                paths::EntryKind::Link
+            } else if kind.is_file() {
+                paths::EntryKind::File
+            } else {
+                return Err(format!("{rel}: lbom made neither a file, a folder nor a link").into());
+            };
+            out.push((rel, kind));
+        }
+    }
+    Ok(out)
+}
+
+/// Every path lbom left in `root` is one `paths::STORE_PATHS` lists, with
+/// the type it lists: a path the code creates cannot be missing from the
+/// list the hostile-store generator attacks.
+fn every_path_is_listed(root: &Path) -> R {
+    for (rel, kind) in store_entries(root)? {
+        if paths::classify(&rel, kind).is_none() {
+            return Err(format!(
+                "{}: {rel} ({kind:?}) is not in paths::STORE_PATHS",
+                root.display()
+            )
+            .into());
+        }
     }
     Ok(())
 }
@@ -503,7 +548,7 @@ fn a_torn_history_line_is_ignored_then_cut() -> R {
         .write_all(b"{\"action\":\"imp")?;
     let store = Store::open(&root)?;
     assert_eq!(seqs(&store.history("stable")?), [1]);
-    store.lock()?.recover(jiff::Timestamp::UNIX_EPOCH)?;
+    store.lock()?.recover()?;
     assert_eq!(fs::read(&path)?, whole);
     Ok(())
 }
@@ -521,7 +566,38 @@ fn imported(dir: &Path) -> Result<(Store, PathBuf), BoxError> {
     Ok((Store::open(&root)?, version))
 }
 
+/// Seal every version folder of `root`'s channel `stable` again (folders
+/// 0555, files 0444), as a tamperer who knows about the mode check would:
+/// what is left for audit to find is the tampering itself.
+fn reseal(root: &Path) -> R {
+    let mut todo = vec![root.join("stable")];
+    while let Some(dir) = todo.pop() {
+        for entry in fs::read_dir(&dir)? {
+            let path = entry?.path();
+            let kind = fs::symlink_metadata(&path)?.file_type();
+            let in_version = path.strip_prefix(root.join("stable"))?.components().count() > 0
+                && path
+                    .strip_prefix(root.join("stable"))?
+                    .components()
+                    .next()
+                    .and_then(|c| c.as_os_str().to_str())
+                    .is_some_and(|c| c.parse::<u64>().is_ok());
+            if !in_version {
+                continue;
+            }
+            if kind.is_dir() {
+                todo.push(path.clone());
+                fs::set_permissions(&path, fs::Permissions::from_mode(0o555))?;
+            } else if kind.is_file() {
+                fs::set_permissions(&path, fs::Permissions::from_mode(0o444))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn only_problem(store: &Store) -> Result<Problem, BoxError> {
+    reseal(store.root())?;
     let report = audit(store, Some("stable"), false)?;
     assert!(!report.passed());
     let problems: Vec<Problem> = report.problems().cloned().collect();
@@ -660,8 +736,8 @@ fn a_second_writer_is_refused_while_the_lock_is_held() -> R {
     let dir = tempfile::tempdir()?;
     let (v1, _) = two_versions(dir.path())?;
     let root = dir.path().join("store");
-    let store = Store::open_or_create(&root)?;
-    let held = store.lock()?;
+    let held = Store::open_or_create(&root)?;
+    let store = held.store().clone();
     let second = Store::open(&root)?.lock();
     assert!(
         matches!(&second, Err(StoreError::Locked { .. })),
@@ -693,9 +769,13 @@ fn the_store_folder_must_be_empty_or_a_store() -> R {
     );
     let empty = dir.path().join("empty");
     fs::create_dir(&empty)?;
-    Store::open_or_create(&empty)?;
-    Store::open_or_create(&empty)?;
+    drop(Store::open_or_create(&empty)?);
+    drop(Store::open_or_create(&empty)?);
     Store::open(&empty)?;
+    assert_eq!(
+        Store::create(&empty).err().map(|e| e.class()),
+        Some(ErrorClass::Refused)
+    );
     fs::write(
         empty.join(layout::MARKER),
         b"{\"format\":\"lbom-store\",\"version\":9}\n",
@@ -708,8 +788,7 @@ fn the_store_folder_must_be_empty_or_a_store() -> R {
 fn the_sink_never_writes_through_a_symlink() -> R {
     let dir = tempfile::tempdir()?;
     let (v1, _) = two_versions(dir.path())?;
-    let store = Store::open_or_create(&dir.path().join("store"))?;
-    let locked = store.lock()?;
+    let locked = Store::open_or_create(&dir.path().join("store"))?;
     let mut sink = locked.stage(None)?;
     let outside = dir.path().join("outside");
     fs::create_dir(&outside)?;
@@ -1105,3 +1184,6 @@ fn gated_drift_is_refused_until_accepted_and_then_recorded() -> R {
     );
     Ok(())
 }
+
+mod race;
+mod structure;

@@ -15,6 +15,7 @@
 //! with O_DIRECT (`crate::directio`): `perf` put 64 % of a buffered 1 GiB
 //! import's samples in the kernel's page-cache copy.
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use super::fsutil;
+use super::handle::DirHandle;
 use crate::directio::{self, AlignedChunk};
 
 /// Size of one buffer handed to the thread (the verifier reads 1 MiB).
@@ -46,11 +48,11 @@ const SYNCS_IN_FLIGHT: usize = 64;
 type Pool = Arc<Mutex<Vec<AlignedChunk>>>;
 
 enum Job {
-    /// The next artifact's file, created at `path`, `size` bytes long
-    /// when complete; `Data` goes into it.
+    /// The next artifact's file, created as `name` in `dir`, `size` bytes long when complete; `Data` goes into it.
     Open {
         file: File,
-        path: PathBuf,
+        dir: DirHandle,
+        name: OsString,
         size: u64,
     },
     /// The first bytes of the buffer are the next bytes of the open artifact.
@@ -92,11 +94,22 @@ impl Background {
         }
     }
 
-    /// A writer for the artifact `file`, just created at `path`, which the
-    /// manifest says holds `size` bytes: what is written through it lands
-    /// in `file`, in order.
-    pub(crate) fn writer(&self, file: File, path: PathBuf, size: u64) -> io::Result<ChunkWriter> {
-        self.send(Job::Open { file, path, size })?;
+    /// A writer for the artifact `file`, just created as `name` in `dir`,
+    /// which the manifest says holds `size` bytes: what is written through
+    /// it lands in `file`, in order.
+    pub(crate) fn writer(
+        &self,
+        file: File,
+        dir: DirHandle,
+        name: OsString,
+        size: u64,
+    ) -> io::Result<ChunkWriter> {
+        self.send(Job::Open {
+            file,
+            dir,
+            name,
+            size,
+        })?;
         let jobs = self.jobs.clone().ok_or_else(stopped)?;
         Ok(ChunkWriter {
             jobs,
@@ -185,9 +198,16 @@ fn write_all_jobs(
     let no_file = || io::Error::other("import writer: data for no open file");
     for job in incoming {
         match job {
-            Job::Open { file, path, size } => {
+            Job::Open {
+                file,
+                dir,
+                name,
+                size,
+            } => {
+                // Reopened O_DIRECT through the folder's handle, never by
+                // path (docs/store.md, "No link is ever followed").
                 let direct = if size >= DIRECT_FROM_BYTES {
-                    directio::open_direct(&path, &file)
+                    dir.reopen_direct(&name, &file)
                 } else {
                     None
                 };
@@ -303,6 +323,16 @@ impl Drop for ChunkWriter {
 mod tests {
     use super::*;
 
+    /// The folder's handle and a new file in it.
+    fn create(
+        dir: &std::path::Path,
+        name: &str,
+    ) -> Result<(DirHandle, File), Box<dyn std::error::Error>> {
+        let handle = DirHandle::open_root(dir)?;
+        let file = handle.create_file(name)?;
+        Ok((handle, file))
+    }
+
     type R = Result<(), Box<dyn std::error::Error>>;
 
     #[test]
@@ -312,7 +342,8 @@ mod tests {
         let big: Vec<u8> = (0..3 * CHUNK_BYTES + 17).map(|i| (i % 251) as u8).collect();
         for (name, data) in [("a", big.as_slice()), ("b", b"small".as_slice())] {
             let path = dir.path().join(name);
-            let mut w = bg.writer(fsutil::create_new(&path)?, path.clone(), data.len() as u64)?;
+            let (handle, file) = create(dir.path(), name)?;
+            let mut w = bg.writer(file, handle, name.into(), data.len() as u64)?;
             // Odd write sizes cross buffer boundaries.
             for piece in data.chunks(4099) {
                 w.write_all(piece)?;
@@ -321,7 +352,7 @@ mod tests {
             bg.seal(path, data.len() as u64)?;
         }
         let small = dir.path().join("c");
-        bg.small(fsutil::create_new(&small)?, b"sbom".to_vec())?;
+        bg.small(create(dir.path(), "c")?.1, b"sbom".to_vec())?;
         bg.finish()?;
         assert_eq!(std::fs::read(dir.path().join("a"))?, big);
         assert_eq!(std::fs::read(dir.path().join("b"))?, b"small");
@@ -342,7 +373,8 @@ mod tests {
         let data: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
         let path = dir.path().join("large");
         let mut bg = Background::start()?;
-        let mut w = bg.writer(fsutil::create_new(&path)?, path.clone(), len as u64)?;
+        let (handle, file) = create(dir.path(), "large")?;
+        let mut w = bg.writer(file, handle, "large".into(), len as u64)?;
         for piece in data.chunks(65_537) {
             w.write_all(piece)?;
         }
@@ -362,7 +394,8 @@ mod tests {
         let mut bg = Background::start()?;
         // Announced small, so no O_DIRECT handle (opened by path, writable)
         // stands in for the read-only one.
-        let mut w = bg.writer(File::open(&path)?, path.clone(), 1)?;
+        let handle = DirHandle::open_root(dir.path())?;
+        let mut w = bg.writer(File::open(&path)?, handle, "ro".into(), 1)?;
         let _ = w.write_all(&vec![1u8; CHUNK_BYTES]);
         drop(w);
         let _ = bg.seal(path.clone(), CHUNK_BYTES as u64);
@@ -370,7 +403,8 @@ mod tests {
         // Fewer bytes than the size sealed.
         let mut bg = Background::start()?;
         let path = dir.path().join("short");
-        let mut w = bg.writer(fsutil::create_new(&path)?, path.clone(), 4)?;
+        let (handle, file) = create(dir.path(), "short")?;
+        let mut w = bg.writer(file, handle, "short".into(), 4)?;
         w.write_all(b"abc")?;
         drop(w);
         bg.seal(path, 4)?;

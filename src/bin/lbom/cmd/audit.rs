@@ -6,8 +6,8 @@ use crate::cli::{AuditArgs, ReportFormat};
 use crate::exit;
 use crate::output::Output;
 
-/// Re-hash the store against its records; exit 4 when anything differs, so
-/// a service can run it as a start-up check.
+/// Check the store's structure and re-hash it against its records; exit 4
+/// when anything differs, so a service can run it as a start-up check.
 pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
     let store = Store::open(&args.store)?;
     let report = lbom::import::audit(&store, args.channel.as_deref(), args.all)?;
@@ -17,6 +17,8 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
             let json = serde_json::json!({
                 "passed": report.passed(),
                 "store": report.store,
+                "problems": report.problems,
+                "notes": report.notes,
                 "channels": report.channels,
             });
             out.json(&json)?;

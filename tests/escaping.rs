@@ -96,6 +96,7 @@ const FIELDS: &[(&str, Legal)] = &[
     // folder and at the root, channel names asked for.
     ("bundle_file_name", Legal::FileName),
     ("store_planted_file", Legal::FileName),
+    ("store_root_entry", Legal::FileName),
     ("log_channel", Legal::Label),
     // Command arguments echoed in messages.
     ("cli_path", Legal::FileName),
@@ -713,9 +714,8 @@ fn every_untrusted_string_is_escaped_on_every_output_path() -> TestResult {
         })
         .ok_or_else(|| fail("no version folder in the store"))?;
     std::fs::write(version.join(v("store_planted_file")?), b"planted")?;
-    // Not in FIELDS yet: this branch's audit does not look at the root.
-    // Planted all the same, so any message about it is judged.
-    std::fs::write(store.join(value(99, Legal::FileName)), b"planted")?;
+    // Audit names what is unexpected at the store root (docs/store.md).
+    std::fs::write(store.join(v("store_root_entry")?), b"planted")?;
     for (format, kind) in [("text", Kind::Text), ("json", Kind::Json)] {
         out.run(
             &format!("audit {format}"),

@@ -354,6 +354,154 @@ pub fn compress_matches(manifest: &Manifest, compress: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bundle::manifest::{ManifestEntry, Role, Tool};
+    use crate::bundle::path::BundlePath;
+
+    fn manifest() -> Result<Manifest, Box<dyn std::error::Error>> {
+        let artifact =
+            |p: &str, encoding: Encoding| -> Result<ManifestEntry, Box<dyn std::error::Error>> {
+                let sha256 = Sha256Digest::of(p.as_bytes());
+                Ok(ManifestEntry {
+                    path: BundlePath::new(p)?,
+                    role: Role::Artifact,
+                    size: 1,
+                    sha256,
+                    encoding,
+                    stored_size: 1,
+                    stored_sha256: Some(sha256),
+                })
+            };
+        Ok(Manifest {
+            schema: layout::MANIFEST_SCHEMA.into(),
+            name: "n".into(),
+            channel: "c".into(),
+            sequence: 2,
+            previous: Some(Previous {
+                sequence: 1,
+                manifest_sha256: Sha256Digest::of(b"1"),
+            }),
+            created: "2026-01-01T00:00:00Z".into(),
+            expires: None,
+            tool: Tool {
+                name: "lbom".into(),
+                version: "0.1.0".into(),
+            },
+            entries: vec![
+                artifact("artifacts/a.json.zst", Encoding::Zstd)?,
+                artifact("artifacts/b.bin", Encoding::Raw)?,
+            ],
+        })
+    }
+
+    fn value(m: &Manifest) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::from_slice(&derived(m, "auto").to_bytes())
+    }
+
+    fn bytes(v: &serde_json::Value) -> Vec<u8> {
+        let mut b = serde_json::to_vec(v).unwrap_or_default();
+        b.push(b'\n');
+        b
+    }
+
+    /// docs/bundle-format.md [B55]: what the manifest gives passes; each
+    /// other attestation is refused as malformed (exit 3) or as
+    /// disagreeing with the manifest (exit 4), as §6 lists them.
+    #[test]
+    fn the_attestation_is_exactly_what_the_manifest_gives() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let m = manifest()?;
+        let good = value(&m)?;
+        assert_eq!(check(&bytes(&good), &m), Ok(()));
+        type Edit = fn(&mut serde_json::Value);
+        let form: [(&str, Edit); 6] = [
+            ("second digest algorithm", |v| {
+                v["subject"][0]["digest"]["sha512"] = "00".into();
+            }),
+            ("predicate type", |v| {
+                v["predicateType"] = "https://slsa.dev/provenance/v0.2".into();
+            }),
+            ("build type", |v| {
+                v["predicate"]["buildDefinition"]["buildType"] = "x".into();
+            }),
+            ("compress zstd:20", |v| {
+                v["predicate"]["buildDefinition"]["externalParameters"]["compress"] =
+                    "zstd:20".into();
+            }),
+            ("previous left out", |v| {
+                if let Some(p) =
+                    v["predicate"]["buildDefinition"]["externalParameters"].as_object_mut()
+                {
+                    p.shift_remove("previous");
+                }
+            }),
+            ("upper-case digest", |v| {
+                let d = v["subject"][0]["digest"]["sha256"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_uppercase();
+                v["subject"][0]["digest"]["sha256"] = d.into();
+            }),
+        ];
+        let disagrees: [(&str, Edit); 8] = [
+            ("subjects reordered", |v| {
+                if let Some(s) = v["subject"].as_array_mut() {
+                    s.reverse();
+                }
+            }),
+            ("subject twice", |v| {
+                let first = v["subject"][0].clone();
+                if let Some(s) = v["subject"].as_array_mut() {
+                    s.push(first);
+                }
+            }),
+            ("subject missing", |v| {
+                if let Some(s) = v["subject"].as_array_mut() {
+                    s.pop();
+                }
+            }),
+            ("other digest", |v| {
+                v["subject"][1]["digest"]["sha256"] = "00".repeat(32).into();
+            }),
+            ("dependencies differ", |v| {
+                if let Some(s) =
+                    v["predicate"]["buildDefinition"]["resolvedDependencies"].as_array_mut()
+                {
+                    s.pop();
+                }
+            }),
+            ("sequence differs", |v| {
+                v["predicate"]["buildDefinition"]["externalParameters"]["sequence"] = 3.into();
+            }),
+            ("builder differs", |v| {
+                v["predicate"]["runDetails"]["builder"]["id"] = "urn:lbom:builder:lbom@9".into();
+            }),
+            ("compress none with a zstd artifact", |v| {
+                v["predicate"]["buildDefinition"]["externalParameters"]["compress"] = "none".into();
+            }),
+        ];
+        for (what, edit) in form {
+            let mut v = good.clone();
+            edit(&mut v);
+            assert!(
+                matches!(check(&bytes(&v), &m), Err(AttestationError::Form(_))),
+                "{what}: {:?}",
+                check(&bytes(&v), &m)
+            );
+        }
+        for (what, edit) in disagrees {
+            let mut v = good.clone();
+            edit(&mut v);
+            assert!(
+                matches!(check(&bytes(&v), &m), Err(AttestationError::Disagrees(_))),
+                "{what}: {:?}",
+                check(&bytes(&v), &m)
+            );
+        }
+        // The same document in another byte form is malformed.
+        let pretty = serde_json::to_vec_pretty(&good)?;
+        assert!(matches!(check(&pretty, &m), Err(AttestationError::Form(_))));
+        Ok(())
+    }
 
     #[test]
     fn compress_values() {

@@ -177,8 +177,8 @@ impl Manifest {
 /// (docs/bundle-format.md [B23], [B24], [B51], [B52]). Returns the manifest
 /// and its parsed times.
 pub fn parse(bytes: &[u8]) -> Result<(Manifest, ManifestTimes), String> {
-    let manifest: Manifest =
-        serde_json::from_slice(bytes).map_err(|e| format!("manifest does not parse: {e}"))?;
+    let manifest: Manifest = serde_json::from_slice(bytes)
+        .map_err(|e| format!("entry manifest.json is not valid: {e}"))?;
     let times = check_fields(&manifest)?;
     check_canonical("manifest", &manifest.to_bytes(), bytes)?;
     Ok((manifest, times))

@@ -438,6 +438,93 @@ fn summarise_sbom(entry: &ManifestEntry, bytes: &[u8]) -> SbomSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bundle::PathError;
+    use crate::bundle::manifest::{Encoding, ManifestEntry, Role};
+
+    fn entry(path: &str, role: Role, encoding: Encoding) -> Result<ManifestEntry, PathError> {
+        let sha256 = Sha256Digest::of(path.as_bytes());
+        Ok(ManifestEntry {
+            path: BundlePath::new(path)?,
+            role,
+            size: 1,
+            sha256,
+            encoding,
+            stored_size: 1,
+            stored_sha256: Some(sha256),
+        })
+    }
+
+    fn tar_of(m: &[ManifestEntry]) -> Vec<TarEntry> {
+        m.iter()
+            .enumerate()
+            .map(|(i, e)| TarEntry {
+                name: e.path.clone(),
+                header_offset: i as u64 * 1024,
+                data_offset: i as u64 * 1024 + 512,
+                size: e.stored_size,
+            })
+            .collect()
+    }
+
+    /// docs/bundle-format.md [B59], [B60]: at least one artifact; artifact
+    /// paths must not collide even where entry names do not.
+    #[test]
+    fn entries_must_hold_an_artifact_and_no_colliding_artifact_paths()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let base = Manifest {
+            schema: layout::MANIFEST_SCHEMA.into(),
+            name: "n".into(),
+            channel: "c".into(),
+            sequence: 1,
+            previous: None,
+            created: "2026-01-01T00:00:00Z".into(),
+            expires: None,
+            tool: crate::bundle::manifest::Tool {
+                name: "lbom".into(),
+                version: "0".into(),
+            },
+            entries: Vec::new(),
+        };
+        let attestation = entry(layout::ATTESTATION, Role::Attestation, Encoding::Raw)?;
+        let pair = |p: &str, encoding| -> Result<Vec<ManifestEntry>, PathError> {
+            let suffix = if encoding == Encoding::Zstd {
+                ".zst"
+            } else {
+                ""
+            };
+            Ok(vec![
+                entry(&format!("artifacts/{p}{suffix}"), Role::Artifact, encoding)?,
+                entry(&format!("sboms/{p}.cdx.json"), Role::Sbom, Encoding::Raw)?,
+            ])
+        };
+        let with = |entries: Vec<ManifestEntry>| Manifest {
+            entries,
+            ..base.clone()
+        };
+        let ok = with([pair("a", Encoding::Raw)?, vec![attestation.clone()]].concat());
+        assert_eq!(check_entries_match(&ok, &tar_of(&ok.entries)), Ok(()));
+        let none = with(vec![attestation.clone()]);
+        assert!(check_entries_match(&none, &tar_of(&none.entries)).is_err());
+        // config.json (zstd) and config.json/x.json (raw): entry names and
+        // SBOM names do not collide, artifact paths do.
+        let clash = with(
+            [
+                pair("config.json", Encoding::Zstd)?,
+                pair("config.json/x.json", Encoding::Raw)?,
+                vec![attestation],
+            ]
+            .concat(),
+        );
+        let mut names = super::super::path::PathSet::new();
+        for e in &clash.entries {
+            names.insert(&e.path)?;
+        }
+        let err = check_entries_match(&clash, &tar_of(&clash.entries))
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("artifact paths collide"), "{err}");
+        Ok(())
+    }
 
     #[test]
     fn a_later_format_version_is_named_as_unsupported() {

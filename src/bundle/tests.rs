@@ -754,3 +754,33 @@ fn pack_refuses_names_the_tar_profile_cannot_hold() -> R {
     }
     Ok(())
 }
+
+/// docs/bundle-format.md [B60]: the writer refuses inputs two of whose
+/// possible entry names collide, whichever encoding each would get; inputs
+/// whose names only look alike pass.
+#[test]
+fn pack_refuses_inputs_whose_entry_names_could_collide() -> R {
+    for (what, files, refused) in [
+        ("a and a.zst", &["a", "a.zst"][..], true),
+        ("a and a.zst/b", &["a", "a.zst/b"][..], true),
+        ("a and a.cdx.json/b", &["a", "a.cdx.json/b"][..], true),
+        ("a and A.ZST", &["a", "A.ZST"][..], true),
+        ("a and a.zs", &["a", "a.zs"][..], false),
+    ] {
+        let dir = tempfile::tempdir()?;
+        let root = dir.path().join("in");
+        for f in files {
+            let file = root.join(f);
+            std::fs::create_dir_all(file.parent().ok_or("no parent")?)?;
+            std::fs::write(&file, b"x")?;
+        }
+        let out = dir.path().join("o.lbom");
+        let got = pack_test(&options(vec![root], out, Compression::Auto));
+        assert_eq!(
+            matches!(got, Err(Error::InputName { .. })),
+            refused,
+            "{what}: {got:?}"
+        );
+    }
+    Ok(())
+}

@@ -160,7 +160,7 @@ pub fn scan_unverified(
         let form = chain::form(&mut opened.bundle, &mut file, limits).map(|()| {
             (
                 (),
-                super::run::Verdict::pass(
+                Verdict::pass(
                     "every entry after the manifest is a well-formed link (signatures not checked)",
                 ),
             )

@@ -234,6 +234,7 @@ fn manifest_with(n: usize) -> Option<Manifest> {
             sha256: Sha256Digest(digest),
             encoding: Encoding::Raw,
             stored_size: 1 << 20,
+            stored_sha256: Some(Sha256Digest(digest)),
         });
     }
     Some(Manifest {

@@ -113,8 +113,17 @@ pub fn bundle_reader(data: &[u8]) {
             Sha256Digest::of(&bundle.manifest_bytes)
         );
         assert!(bundle.layout.end_offset <= bundle.file_len);
+        // A manifest that parsed is in its one byte form (bundle-format.md
+        // [B52]): writing it again gives the bytes read.
+        assert_eq!(bundle.manifest.to_bytes(), bundle.manifest_bytes);
     }
     let _ = lbom::bundle::tar::walk(&mut std::io::Cursor::new(data), data.len() as u64, 4096);
+    // The zstd frame header rules ([B56]) on the raw bytes: any input,
+    // no panic, and what passes has a window within the cap.
+    if let Ok(h) = lbom::bundle::zstd_frame::check_header(data) {
+        assert!(h.window_size <= lbom::bundle::zstd_frame::MAX_WINDOW_BYTES);
+        assert!(h.header_len <= lbom::bundle::zstd_frame::MAX_HEADER_BYTES);
+    }
 }
 
 /// DSSE envelopes and chain-link statements. A decoded envelope must

@@ -963,13 +963,21 @@ fn sign_refuses_bad_roles_and_notes_without_touching_the_bundle() -> TestResult 
         ),
         (
             vec!["--role", "maintainer", "--note", "line\nbreak"],
-            "lbom: note must be at most 1024 bytes without control characters\n",
+            "lbom: note must be 1 to 1024 bytes without control, line-separator or bidirectional formatting characters (no note: leave it out)\n",
         ),
     ];
     let long_note = "n".repeat(1025);
-    let cases = cases.into_iter().chain([(
+    let refused = "lbom: note must be 1 to 1024 bytes without control, line-separator or bidirectional formatting characters (no note: leave it out)\n";
+    let cases = cases.into_iter().chain([
+        (vec!["--role", "maintainer", "--note", ""], refused),
+        (
+            vec!["--role", "maintainer", "--note", "ok\u{2028}chain.signatures pass"],
+            refused,
+        ),
+        (vec!["--role", "maintainer", "--note", "a\u{202e}b"], refused),
+    ]).chain([(
         vec!["--role", "maintainer", "--note", long_note.as_str()],
-        "lbom: note must be at most 1024 bytes without control characters\n",
+        "lbom: note must be 1 to 1024 bytes without control, line-separator or bidirectional formatting characters (no note: leave it out)\n",
     )]);
     for (extra, stderr) in cases {
         lbom(dir.path())

@@ -172,9 +172,10 @@ fn with_schema(bytes: &[u8], schema: &str) -> Res<Vec<u8>> {
     assemble(&list)
 }
 
-/// Bump the version in place (`v1` → `v2`, same length) and recompute the
-/// manifest header's checksum: only the data bytes and the checksum change,
-/// so the edit reaches the manifest reader rather than the tar walk.
+/// Bump the version in place (`v1` → `v9`, same length: a version no
+/// reader knows yet; v2 is read since format version 2) and recompute the
+/// manifest header's checksum: only the data bytes and the checksum
+/// change, so the edit reaches the manifest reader rather than the tar walk.
 fn bumped_in_place(bytes: &[u8]) -> Res<Vec<u8>> {
     let layout = tar_layout(bytes)?;
     let manifest = layout
@@ -185,15 +186,15 @@ fn bumped_in_place(bytes: &[u8]) -> Res<Vec<u8>> {
     let end = start + usize::try_from(manifest.size)?;
     let mut out = bytes.to_vec();
     let data = out.get_mut(start..end).ok_or_else(|| fail("range"))?;
-    let needle = b"urn:lbom:bundle-manifest:v1";
+    let needle = b"urn:lbom:bundle-manifest:v";
     let at = data
         .windows(needle.len())
         .position(|w| w == needle)
         .ok_or_else(|| fail("no schema in the manifest"))?;
     let digit = data
-        .get_mut(at + needle.len() - 1)
+        .get_mut(at + needle.len())
         .ok_or_else(|| fail("range"))?;
-    *digit = b'2';
+    *digit = b'9';
     let header_at = usize::try_from(manifest.header_offset)?;
     fix_checksum(
         out.get_mut(header_at..header_at + 512)
@@ -208,7 +209,7 @@ fn an_unknown_format_version_is_refused_as_unsupported() -> TestResult {
     for bundle in vectors()? {
         let bytes = std::fs::read(&bundle)?;
         let cases = [
-            ("v2-in-place", bumped_in_place(&bytes)?, "\"v2\""),
+            ("v9-in-place", bumped_in_place(&bytes)?, "\"v9\""),
             (
                 "v10-resized",
                 with_schema(&bytes, "urn:lbom:bundle-manifest:v10")?,

@@ -22,8 +22,9 @@ use tamper::harness::{self, Sandbox, judge_report};
 /// Largest corpus file.
 const MAX_FILE_BYTES: usize = 50 << 10;
 
-/// Largest corpus in total.
-const MAX_TOTAL_BYTES: usize = 4 << 20;
+/// Largest corpus in total: 6 MiB (the format decision vectors of
+/// tests/tools/format_vectors.py added about 1 MiB to the first 4).
+const MAX_TOTAL_BYTES: usize = 6 << 20;
 
 fn corpus_dir() -> PathBuf {
     repo().join("tests/vectors/quarantine")
@@ -313,6 +314,51 @@ fn write_corpus() -> TestResult {
             format!("hostile-{name}.lbom"),
             format!("{name}: {what}"),
             "tests/tools/quarantine_hostile.py",
+            code,
+            checks,
+            &bytes,
+            "policy.toml",
+        )?;
+    }
+    // The format decisions (docs/bundle-format.md version 2, docs/policy.md
+    // §9), written by an independent Python writer from a small base of one
+    // zstd and one raw artifact: tests/tools/format_vectors.py.
+    let format_base_path = work.path().join("format-base.lbom");
+    tamper::pack_and_sign(
+        &tamper::PackSpec {
+            inputs: vec![t.join("config.json"), t.join("generation_config.json")],
+            name: "format",
+            ..spec
+        },
+        &format_base_path,
+        &[
+            (&keys.maintainer, "maintainer"),
+            (&keys.transfer, "transfer"),
+        ],
+        link,
+    )?;
+    let format_out = work.path().join("format");
+    python_tool(
+        "format_vectors.py",
+        &[
+            format_base_path.as_os_str(),
+            repo().join("keys").as_os_str(),
+            t.join("config.json").as_os_str(),
+            format_out.as_os_str(),
+        ],
+    )?;
+    for tamper::HostileIndexed {
+        name,
+        code,
+        checks,
+        what,
+    } in tamper::read_hostile_index(&format_out)?
+    {
+        let bytes = std::fs::read(format_out.join(format!("{name}.lbom")))?;
+        add(
+            format!("format-{name}.lbom"),
+            format!("{name}: {what}"),
+            "tests/tools/format_vectors.py",
             code,
             checks,
             &bytes,

@@ -11,8 +11,19 @@
 //!   padding, the end marker, the file length; §2). A byte that can change
 //!   without failing is a second file that verifies as the same bundle.
 //!
+//! - ANY re-encoding of a zstd entry that decodes to the same content
+//!   (another level, the checksum dropped, a dictionary id field, no
+//!   content size, a wider content-size field, a skippable frame before or
+//!   after, two frames) makes `verify` fail: version 2 binds the stored
+//!   bytes (docs/bundle-format.md [B57]). Re-signed by the trusted keys
+//!   with the manifest made to match, the re-encodings that break the
+//!   frame rules ([B56]) still fail and the valid ones pass.
+//!
 //! The manifest round-trip property lives with the manifest
 //! (src/bundle/manifest.rs); it is not repeated here.
+
+mod common;
+mod tamper;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -371,6 +382,331 @@ fn every_offset_of_one_bundle_is_covered() -> Result<(), Box<dyn std::error::Err
         "{} edits still verify:\n{}",
         survivors.len(),
         survivors.join("\n")
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Re-encodings of a zstd entry.
+
+/// One way to store the same content as another zstd byte string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reencoding {
+    /// Another compression level, with checksum and content size.
+    Level(i32),
+    /// The content checksum left out.
+    NoChecksum,
+    /// A `Dictionary_ID` field (one byte, holding 0) in the header.
+    DictionaryIdField,
+    /// The `Frame_Content_Size` field left out.
+    NoContentSize,
+    /// The content size in the 8-byte field form instead of the smallest.
+    WideContentSize,
+    /// A skippable frame before the frame.
+    SkippableBefore,
+    /// A skippable frame after the frame.
+    SkippableAfter,
+    /// The content split over two frames.
+    TwoFrames,
+}
+
+impl Reencoding {
+    /// Whether the frame rules allow it: a signer may store it.
+    fn follows_the_frame_rules(self) -> bool {
+        matches!(self, Reencoding::Level(_) | Reencoding::WideContentSize)
+    }
+}
+
+fn reencoding() -> impl Strategy<Value = Reencoding> {
+    prop_oneof![
+        (2i32..=19).prop_map(Reencoding::Level),
+        Just(Reencoding::NoChecksum),
+        Just(Reencoding::DictionaryIdField),
+        Just(Reencoding::NoContentSize),
+        Just(Reencoding::WideContentSize),
+        Just(Reencoding::SkippableBefore),
+        Just(Reencoding::SkippableAfter),
+        Just(Reencoding::TwoFrames),
+    ]
+}
+
+/// One zstd frame of `content` (RFC 8878) from the zstd library.
+fn frame(
+    content: &[u8],
+    level: i32,
+    checksum: bool,
+    size: bool,
+) -> Result<Vec<u8>, std::io::Error> {
+    let mut out = Vec::new();
+    let mut enc = zstd::stream::write::Encoder::new(&mut out, level)?;
+    enc.include_checksum(checksum)?;
+    enc.include_contentsize(size)?;
+    enc.set_pledged_src_size(Some(content.len() as u64))?;
+    std::io::Write::write_all(&mut enc, content)?;
+    enc.finish()?;
+    Ok(out)
+}
+
+/// The header fields of a frame: (descriptor, window descriptor or None,
+/// offset of the content-size field, its length).
+fn header_layout(f: &[u8]) -> Option<(u8, Option<u8>, usize, usize)> {
+    let d = *f.get(4)?;
+    let single = d & 0x20 != 0;
+    let did = match d & 0x03 {
+        0 => 0,
+        1 => 1,
+        2 => 2,
+        _ => 4,
+    };
+    let fcs = match (d >> 6, single) {
+        (0, false) => 0,
+        (0, true) => 1,
+        (1, _) => 2,
+        (2, _) => 4,
+        _ => 8,
+    };
+    let window = if single { None } else { Some(*f.get(5)?) };
+    Some((d, window, 5 + usize::from(!single) + did, fcs))
+}
+
+/// A skippable frame (RFC 8878 §3.1.2) holding `n` zero bytes.
+fn skippable(n: u32) -> Vec<u8> {
+    let mut s = vec![0x50, 0x2a, 0x4d, 0x18];
+    s.extend(n.to_le_bytes());
+    s.resize(s.len() + n as usize, 0);
+    s
+}
+
+fn reencode(
+    original: &[u8],
+    content: &[u8],
+    how: Reencoding,
+) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    Ok(match how {
+        Reencoding::Level(l) => frame(content, l, true, true)?,
+        Reencoding::NoChecksum => frame(content, 3, false, true)?,
+        Reencoding::NoContentSize => frame(content, 3, true, false)?,
+        Reencoding::DictionaryIdField => {
+            let (d, window, fcs_at, _) = header_layout(original).ok_or("short frame")?;
+            let mut f = original.to_vec();
+            *f.get_mut(4).ok_or("short")? = d | 0x01;
+            f.insert(fcs_at, 0);
+            let _ = window;
+            f
+        }
+        Reencoding::WideContentSize => {
+            let (d, window, fcs_at, fcs_len) = header_layout(original).ok_or("short frame")?;
+            let mut f = original.get(..4).ok_or("short")?.to_vec();
+            // FCS flag 3 (8 bytes); keep single-segment and the rest.
+            f.push(d | 0xc0);
+            if let Some(w) = window {
+                f.push(w);
+            }
+            f.extend((content.len() as u64).to_le_bytes());
+            f.extend(original.get(fcs_at + fcs_len..).ok_or("short")?);
+            f
+        }
+        Reencoding::SkippableBefore => [skippable(3), original.to_vec()].concat(),
+        Reencoding::SkippableAfter => [original.to_vec(), skippable(3)].concat(),
+        Reencoding::TwoFrames => {
+            let (a, b) = content.split_at(content.len() / 2);
+            [frame(a, 3, true, true)?, frame(b, 3, true, true)?].concat()
+        }
+    })
+}
+
+/// Files that compress (so `zstd:1` stores them as zstd) with names that
+/// do not collide.
+fn compressible_folder() -> impl Strategy<Value = Vec<Input>> {
+    prop::collection::vec(("[a-z]{1,8}", 1usize..4000, any::<u8>()), 1..=3).prop_map(|files| {
+        let mut seen = BTreeSet::new();
+        files
+            .into_iter()
+            .filter(|(n, _, _)| seen.insert(n.clone()))
+            .map(|(name, len, seed)| Input {
+                name: format!("{name}.json"),
+                bytes: (0..len)
+                    .map(|i| {
+                        let text = b"{\"weights\": [0, 1, 2]}\n";
+                        text.get((i + usize::from(seed)) % text.len())
+                            .copied()
+                            .unwrap_or(b' ')
+                    })
+                    .collect(),
+            })
+            .collect()
+    })
+}
+
+/// The bundle with entry `name`'s stored bytes replaced.
+fn with_entry(
+    bundle: &[u8],
+    name: &str,
+    data: Vec<u8>,
+) -> Result<Vec<tamper::Entry>, Box<dyn std::error::Error>> {
+    let mut entries = tamper::entries(bundle)?;
+    let e = entries
+        .iter_mut()
+        .find(|e| e.name == name)
+        .ok_or("no such entry")?;
+    e.data = data;
+    Ok(entries)
+}
+
+/// The first zstd entry of a bundle: its name, stored and decoded bytes.
+/// A zstd entry: its name, stored bytes and decoded bytes.
+type ZstdEntry = (String, Vec<u8>, Vec<u8>);
+
+fn first_zstd(bundle: &[u8]) -> Result<ZstdEntry, Box<dyn std::error::Error>> {
+    let e = tamper::entries(bundle)?
+        .into_iter()
+        .find(|e| e.name.ends_with(".zst"))
+        .ok_or("no zstd entry")?;
+    let content = zstd::decode_all(e.data.as_slice())?;
+    Ok((e.name, e.data, content))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Without the signer: any re-encoding fails, whatever else is fixed
+    /// up around it (the tar header's size).
+    #[test]
+    fn any_reencoding_of_a_zstd_entry_fails_verify(
+        files in compressible_folder(),
+        countersign in any::<bool>(),
+        how in reencoding(),
+    ) {
+        let dir = tempfile::tempdir().map_err(err)?;
+        let bundle = make_bundle(dir.path(), &files, Compression::Zstd(1), countersign).map_err(err)?;
+        prop_assert!(run_verify(&dir.path().join("b.lbom")).map_err(err)?.passed());
+        let (name, stored, content) = first_zstd(&bundle).map_err(err)?;
+        let again = reencode(&stored, &content, how).map_err(err)?;
+        prop_assume!(again != stored, "{:?} gave the same bytes", how);
+        prop_assert_eq!(zstd::decode_all(again.as_slice()).map_err(err)?, content, "{:?} changes the content", how);
+        let bytes = tamper::assemble(&with_entry(&bundle, &name, again).map_err(err)?).map_err(err)?;
+        let edited = dir.path().join("reencoded.lbom");
+        std::fs::write(&edited, &bytes).map_err(err)?;
+        let report = run_verify(&edited).map_err(err)?;
+        prop_assert!(!report.passed(), "{:?} of {} still verifies", how, name);
+    }
+}
+
+/// With the signer: the manifest made to match the re-encoded entry and the
+/// chain re-signed by the trusted key. Only the frame rules are left to
+/// refuse a re-encoding, and they refuse exactly those that break them
+/// (under `entries.digests`, exit 4); the others are a valid bundle.
+#[test]
+fn resigned_reencodings_pass_exactly_when_they_follow_the_frame_rules()
+-> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    // Compressible but not trivial, so levels 1 and 19 give other bytes.
+    let mut x: u32 = 7;
+    let text: String = (0..3000)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            format!("{}, ", (x >> 16) % 97)
+        })
+        .collect();
+    let files = vec![Input {
+        name: "config.json".into(),
+        bytes: format!("{{\"weights\": [{text}0]}}\n").into_bytes(),
+    }];
+    let bundle = make_bundle(dir.path(), &files, Compression::Zstd(1), false)?;
+    let (name, stored, content) = first_zstd(&bundle)?;
+    let m = maintainer()?;
+    let all = [
+        Reencoding::Level(19),
+        Reencoding::NoChecksum,
+        Reencoding::DictionaryIdField,
+        Reencoding::NoContentSize,
+        Reencoding::WideContentSize,
+        Reencoding::SkippableBefore,
+        Reencoding::SkippableAfter,
+        Reencoding::TwoFrames,
+    ];
+    let mut problems = Vec::new();
+    for how in all {
+        let again = reencode(&stored, &content, how)?;
+        assert_ne!(again, stored, "{how:?}");
+        let mut entries = with_entry(&bundle, &name, again)?;
+        tamper::restamp(&mut entries, |_| {})?;
+        tamper::resign(
+            &mut entries,
+            &[tamper::LinkSpec {
+                key: &m,
+                role: "maintainer",
+                time: jiff::Timestamp::from_second(60)?,
+            }],
+        )?;
+        let path = dir.path().join("resigned.lbom");
+        std::fs::write(&path, tamper::assemble(&entries)?)?;
+        let report = run_verify(&path)?;
+        let failed = report
+            .checks
+            .iter()
+            .find(|c| matches!(c.outcome, lbom::verify::Outcome::Fail(_)));
+        match (how.follows_the_frame_rules(), failed) {
+            (true, None) => {}
+            (false, Some(c))
+                if c.name == "entries.digests"
+                    && report.failure().map(lbom::verify::Failure::exit_code) == Some(4) => {}
+            (_, other) => problems.push(format!(
+                "{how:?}: {:?}",
+                other.map(|c| (c.name.clone(), c.detail.clone()))
+            )),
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    Ok(())
+}
+
+/// The re-encoding the issue found: same stored size, same decoded bytes.
+/// A frame with a window descriptor (content larger than level 1's window)
+/// gets a larger window mantissa: still one valid frame under the rules,
+/// with its size and content unchanged, so the manifest's stored size and
+/// decoded digest both still match. Only `stored_sha256` can see it
+/// (docs/bundle-format.md [B57]): `entries.digests`, exit 4.
+#[test]
+fn a_same_size_reencoding_is_caught_by_the_stored_digest() -> Result<(), Box<dyn std::error::Error>>
+{
+    let dir = tempfile::tempdir()?;
+    let mut x: u32 = 11;
+    let bytes: Vec<u8> = (0..700_000)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            b"0123456789,\n"[((x >> 16) % 12) as usize]
+        })
+        .collect();
+    let files = vec![Input {
+        name: "big.json".into(),
+        bytes,
+    }];
+    let bundle = make_bundle(dir.path(), &files, Compression::Zstd(1), false)?;
+    let (name, stored, content) = first_zstd(&bundle)?;
+    let (_, window, _, _) = header_layout(&stored).ok_or("short frame")?;
+    let window = window.ok_or("the frame has no window descriptor")?;
+    assert_eq!(window & 0x07, 0, "mantissa already set");
+    let mut again = stored.clone();
+    *again.get_mut(5).ok_or("short")? = window | 0x01;
+    assert_eq!(again.len(), stored.len());
+    assert_eq!(zstd::decode_all(again.as_slice())?, content);
+    let path = dir.path().join("same-size.lbom");
+    std::fs::write(
+        &path,
+        tamper::assemble(&with_entry(&bundle, &name, again)?)?,
+    )?;
+    let report = run_verify(&path)?;
+    let failed = report
+        .checks
+        .iter()
+        .find(|c| matches!(c.outcome, lbom::verify::Outcome::Fail(_)))
+        .ok_or("the same-size re-encoding verifies")?;
+    assert_eq!(failed.name, "entries.digests", "{}", failed.detail);
+    assert!(failed.detail.contains("stored bytes"), "{}", failed.detail);
+    assert_eq!(
+        report.failure().map(lbom::verify::Failure::exit_code),
+        Some(4)
     );
     Ok(())
 }

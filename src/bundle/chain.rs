@@ -35,12 +35,31 @@ pub struct LinkPredicate {
     pub keyid: KeyId,
     /// Signing time, RFC 3339 UTC whole seconds.
     pub time: String,
-    /// Free text from the signer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Free text from the signer: omitted when there is none, never `null`
+    /// or empty (docs/bundle-format.md [B35]).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "not_null"
+    )]
     pub note: Option<String>,
-    /// Link N−1; absent for link 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Link N−1: omitted for link 1, never `null` ([B34]).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "not_null"
+    )]
     pub previous: Option<PreviousLink>,
+}
+
+/// An optional field that, when present, holds a value: `null` is refused
+/// (the writer omits the field instead), so each predicate has one form.
+fn not_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 #[derive(Serialize, Deserialize)]
@@ -84,14 +103,36 @@ pub fn link_payload(manifest_sha256: &Sha256Digest, predicate: &LinkPredicate) -
     serde_json::to_vec(&statement).unwrap_or_default()
 }
 
-/// Check a role and note before signing.
+/// Whether a note may hold `c` (docs/bundle-format.md [B35]): every
+/// character but the C0 controls U+0000–U+001F, DEL U+007F, the C1
+/// controls U+0080–U+009F, the line and paragraph separators U+2028 and
+/// U+2029, and the bidirectional formatting characters U+061C, U+200E,
+/// U+200F, U+202A–U+202E and U+2066–U+2069. The note is shown by `inspect`
+/// and `verify`; these are the characters that forge lines or reorder
+/// what a reader sees.
+pub fn note_allows(c: char) -> bool {
+    !(c.is_control()
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+        ))
+}
+
+/// Check a role and note before signing, and when reading a link: the role
+/// is a label, the note 1–1024 bytes of characters [`note_allows`].
 pub fn check_role_and_note(role: &str, note: Option<&str>) -> Result<(), String> {
     super::manifest::check_label("role", role)?;
     if let Some(n) = note
-        && (n.len() > MAX_NOTE_BYTES || n.chars().any(char::is_control))
+        && (n.is_empty() || n.len() > MAX_NOTE_BYTES || !n.chars().all(note_allows))
     {
         return Err(format!(
-            "note must be at most {MAX_NOTE_BYTES} bytes without control characters"
+            "note must be 1 to {MAX_NOTE_BYTES} bytes without control, line-separator or bidirectional formatting characters (no note: leave it out)"
         ));
     }
     Ok(())
@@ -134,9 +175,17 @@ pub enum LinkError {
         "envelope is not in its one canonical form (compact JSON in field order, standard padded base64, final LF)"
     )]
     NotCanonical,
+    /// Not exactly one signature ([B31]).
+    #[error("envelope carries {0} signatures; a link carries exactly one")]
+    SignatureCount(usize),
+    /// The signature's `keyid` hint is not the signed key id ([B38]).
+    #[error("the signature's keyid hint {0:?} is not the predicate's key id {1}")]
+    Hint(String, KeyId),
 }
 
-/// Decode a link entry: the envelope, then its statement (untrusted).
+/// Decode a link entry: the envelope, then its statement (untrusted), and
+/// check its form (docs/bundle-format.md §7: [B30]–[B32], [B34] presence,
+/// [B35], [B38], [B53]). Nothing here is a signature check.
 pub fn parse_link(path: &str, bytes: &[u8]) -> Result<(Envelope, LinkInfo), LinkError> {
     let envelope = Envelope::decode(bytes)?;
     // One encoding only: the last link is covered by no later link, so any
@@ -148,6 +197,11 @@ pub fn parse_link(path: &str, bytes: &[u8]) -> Result<(Envelope, LinkInfo), Link
     if envelope.payload_type != PAYLOAD_TYPE_IN_TOTO {
         return Err(LinkError::PayloadType(envelope.payload_type));
     }
+    // One signature: a second one (even a valid one) would be bytes of the
+    // last link that no check needs, hence free to change.
+    let [signature] = envelope.signatures.as_slice() else {
+        return Err(LinkError::SignatureCount(envelope.signatures.len()));
+    };
     let statement: LinkStatement = serde_json::from_slice(&envelope.payload)
         .map_err(|e| LinkError::Statement(e.to_string()))?;
     if statement.statement_type != layout::STATEMENT_TYPE
@@ -161,15 +215,38 @@ pub fn parse_link(path: &str, bytes: &[u8]) -> Result<(Envelope, LinkInfo), Link
     if subject.name != layout::MANIFEST {
         return Err(LinkError::Statement(format!(
             "subject is {:?}, not {}",
-            subject.name,
+            crate::describe::text::visible(&subject.name),
             layout::MANIFEST
         )));
     }
-    check_role_and_note(
-        &statement.predicate.role,
-        statement.predicate.note.as_deref(),
+    let p = &statement.predicate;
+    check_role_and_note(&p.role, p.note.as_deref()).map_err(LinkError::Statement)?;
+    if super::manifest::parse_time(&p.time).is_none() {
+        return Err(LinkError::Statement(format!(
+            "time {:?} is not a valid time of the form YYYY-MM-DDTHH:MM:SSZ",
+            crate::describe::text::shorten(&p.time, 40)
+        )));
+    }
+    if (p.index == 1) != p.previous.is_none() {
+        return Err(LinkError::Statement(
+            "link 1 must not name a previous link, and every later link must".into(),
+        ));
+    }
+    // The payload's one byte form ([B52]): the writer's bytes of the value read.
+    super::manifest::check_canonical(
+        "link statement",
+        &link_payload(&subject.digest.sha256, p),
+        &envelope.payload,
     )
     .map_err(LinkError::Statement)?;
+    // The hint is a function of the signed predicate ([B38]): not a second
+    // claim, and not a byte free to change.
+    if signature.keyid != p.keyid.to_string() {
+        return Err(LinkError::Hint(
+            crate::describe::text::shorten(&signature.keyid, 80),
+            p.keyid,
+        ));
+    }
     let info = LinkInfo {
         path: path.to_owned(),
         entry_sha256: Sha256Digest::of(bytes),
@@ -210,7 +287,7 @@ mod tests {
     fn envelope(payload_type: &str, payload: Vec<u8>) -> Envelope {
         let mut env = Envelope::new(payload_type, payload);
         env.signatures.push(crate::envelope::Signature {
-            keyid: "k".into(),
+            keyid: "aa".repeat(32),
             sig: vec![0xff; 64],
         });
         env
@@ -263,8 +340,10 @@ mod tests {
         Ok(())
     }
 
-    /// docs/bundle-format.md [B32], [B35]: the payload type, the statement
-    /// shape, the one subject, the role and the note are all checked.
+    /// docs/bundle-format.md [B32], [B34], [B35], [B52], [B53]: the payload
+    /// type, the statement shape, the one subject, the role, the note, the
+    /// presence of `previous`, the time and the payload's byte form are all
+    /// checked.
     #[test]
     fn link_statements_outside_the_profile_are_rejected() -> R {
         let digest = Sha256Digest::of(b"manifest");
@@ -272,7 +351,7 @@ mod tests {
             &link_payload(&digest, &predicate()?),
         )?)?;
         type Edit = fn(&mut serde_json::Value);
-        let edits: [(&str, Edit); 10] = [
+        let edits: [(&str, Edit); 24] = [
             ("statement type", |v| {
                 v["_type"] = "https://in-toto.io/Statement/v0.1".into();
             }),
@@ -287,6 +366,9 @@ mod tests {
             ("subject name", |v| {
                 v["subject"][0]["name"] = "attestation.intoto.json".into();
             }),
+            ("second digest algorithm", |v| {
+                v["subject"][0]["digest"]["sha512"] = "00".into();
+            }),
             ("unknown predicate field", |v| {
                 v["predicate"]["trusted"] = true.into();
             }),
@@ -300,26 +382,142 @@ mod tests {
             ("note with a control character", |v| {
                 v["predicate"]["note"] = "line\u{1b}[2J".into();
             }),
+            ("note with DEL", |v| {
+                v["predicate"]["note"] = "a\u{7f}".into()
+            }),
+            ("note with a C1 control", |v| {
+                v["predicate"]["note"] = "a\u{85}b".into();
+            }),
+            ("note with a line separator", |v| {
+                v["predicate"]["note"] = "ok\u{2028}chain.signatures pass".into();
+            }),
+            ("note with a bidi override", |v| {
+                v["predicate"]["note"] = "a\u{202e}b".into();
+            }),
+            ("note with a bidi isolate", |v| {
+                v["predicate"]["note"] = "a\u{2067}b".into();
+            }),
+            ("note null", |v| {
+                v["predicate"]["note"] = serde_json::Value::Null
+            }),
+            ("note empty", |v| v["predicate"]["note"] = "".into()),
+            ("previous null", |v| {
+                v["predicate"]["previous"] = serde_json::Value::Null;
+            }),
+            ("previous missing on link 2", |v| {
+                if let Some(p) = v["predicate"].as_object_mut() {
+                    p.remove("previous");
+                }
+            }),
+            ("time not calendar-valid", |v| {
+                v["predicate"]["time"] = "2026-02-30T00:00:00Z".into();
+            }),
+            ("upper-case key id", |v| {
+                v["predicate"]["keyid"] = "AA".repeat(32).into();
+            }),
+            ("index as a float", |v| v["predicate"]["index"] = 2.0.into()),
+            ("keys reordered", |v| {
+                if let Some(p) = v["predicate"].as_object_mut() {
+                    let role = p.shift_remove("role");
+                    if let Some(role) = role {
+                        p.insert("role".into(), role);
+                    }
+                }
+            }),
         ];
         for (what, edit) in edits {
             let mut v = good.clone();
             edit(&mut v);
+            assert_ne!(
+                serde_json::to_vec(&v)?,
+                serde_json::to_vec(&good)?,
+                "{what}: no change"
+            );
             let bytes = envelope(PAYLOAD_TYPE_IN_TOTO, serde_json::to_vec(&v)?).encode();
             assert!(
                 parse_link("chain/0002.dsse.json", &bytes).is_err(),
                 "{what} accepted"
             );
         }
-        // A note of exactly the limit is fine; the payload type is checked.
-        let mut v = good.clone();
-        v["predicate"]["note"] = "n".repeat(MAX_NOTE_BYTES).into();
-        let at_limit = envelope(PAYLOAD_TYPE_IN_TOTO, serde_json::to_vec(&v)?).encode();
-        assert!(parse_link("chain/0002.dsse.json", &at_limit).is_ok());
+        // The same statement pretty-printed, or with a space after a colon.
+        let text = String::from_utf8(link_payload(&digest, &predicate()?))?;
+        for (what, payload) in [
+            ("pretty", serde_json::to_string_pretty(&good)?),
+            ("space", text.replacen(":", ": ", 1)),
+            ("escaped", text.replace("usb 7", "usb\\u00207")),
+        ] {
+            let bytes = envelope(PAYLOAD_TYPE_IN_TOTO, payload.into_bytes()).encode();
+            assert!(
+                parse_link("chain/0002.dsse.json", &bytes).is_err(),
+                "{what} accepted"
+            );
+        }
+        // A note of exactly the limit, or of any other Unicode, is fine; so
+        // is link 1 without a previous link, and only without one.
+        for note in ["n".repeat(MAX_NOTE_BYTES), "désk 7 — ✓ \"q\"".to_owned()] {
+            let mut v = good.clone();
+            v["predicate"]["note"] = note.clone().into();
+            let ok = envelope(PAYLOAD_TYPE_IN_TOTO, serde_json::to_vec(&v)?).encode();
+            assert!(parse_link("chain/0002.dsse.json", &ok).is_ok(), "{note}");
+        }
+        let mut first = good.clone();
+        first["predicate"]["index"] = 1.into();
+        if let Some(p) = first["predicate"].as_object_mut() {
+            p.remove("previous");
+        }
+        let ok = envelope(PAYLOAD_TYPE_IN_TOTO, serde_json::to_vec(&first)?).encode();
+        assert!(parse_link("chain/0001.dsse.json", &ok).is_ok());
+        first["predicate"]["previous"] = good["predicate"]["previous"].clone();
+        let bad = envelope(PAYLOAD_TYPE_IN_TOTO, serde_json::to_vec(&first)?).encode();
+        assert!(parse_link("chain/0001.dsse.json", &bad).is_err());
         let other_type = envelope("application/json", serde_json::to_vec(&good)?).encode();
         assert!(matches!(
             parse_link("chain/0002.dsse.json", &other_type),
             Err(LinkError::PayloadType(_))
         ));
+        Ok(())
+    }
+
+    /// docs/bundle-format.md [B31], [B38]: exactly one signature, whose
+    /// `keyid` hint is the signed key id in its one spelling.
+    #[test]
+    fn a_link_carries_one_signature_hinted_by_the_signed_key_id() -> R {
+        let payload = link_payload(&Sha256Digest::of(b"manifest"), &predicate()?);
+        let good = envelope(PAYLOAD_TYPE_IN_TOTO, payload);
+        assert!(parse_link("chain/0002.dsse.json", &good.encode()).is_ok());
+        let mut two = good.clone();
+        two.signatures.push(crate::envelope::Signature {
+            keyid: "aa".repeat(32),
+            sig: vec![0x01; 64],
+        });
+        assert!(matches!(
+            parse_link("chain/0002.dsse.json", &two.encode()),
+            Err(LinkError::SignatureCount(2))
+        ));
+        for hint in [
+            String::new(),
+            "AA".repeat(32),
+            "bb".repeat(32),
+            "aa".repeat(31),
+        ] {
+            let mut other = good.clone();
+            if let Some(s) = other.signatures.first_mut() {
+                s.keyid = hint.clone();
+            }
+            assert!(
+                matches!(
+                    parse_link("chain/0002.dsse.json", &other.encode()),
+                    Err(LinkError::Hint(..))
+                ),
+                "hint {hint:?} accepted"
+            );
+        }
+        // No keyid field at all: decodes as DSSE (the field is optional
+        // there) but is not the link's one form.
+        let text = String::from_utf8(good.encode())?;
+        let without = text.replace(&format!("\"keyid\":\"{}\",", "aa".repeat(32)), "");
+        assert_ne!(without, text);
+        assert!(parse_link("chain/0002.dsse.json", without.as_bytes()).is_err());
         Ok(())
     }
 }

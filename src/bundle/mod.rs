@@ -7,6 +7,7 @@
 //! - [`read::open`] is the strict reader `verify` builds on.
 //! - [`chain`] builds and parses the signature-chain link statements.
 
+pub mod attestation;
 pub mod chain;
 pub mod manifest;
 pub mod pack;
@@ -15,11 +16,12 @@ pub mod read;
 pub mod tar;
 #[cfg(test)]
 mod tests;
+pub mod zstd_frame;
 
 use std::path::PathBuf;
 
 pub use chain::LinkInfo;
-pub use manifest::{Encoding, Manifest, ManifestEntry, Role};
+pub use manifest::{Encoding, FormatVersion, Manifest, ManifestEntry, Role};
 pub use pack::{Compression, FirstLink, PackOptions, PackSummary, pack};
 pub use path::{BundlePath, PathError};
 pub use read::{BundleInfo, OpenBundle, inspect, open};
@@ -43,12 +45,17 @@ pub mod layout {
     pub const CHAIN_DIR: &str = "chain";
     /// Most links a chain may hold (four digits).
     pub const MAX_LINKS: u32 = 9999;
-    /// `schema` of the manifest.
-    pub const MANIFEST_SCHEMA: &str = "urn:lbom:bundle-manifest:v1";
+    /// `schema` of the manifest `pack` writes (format version 2).
+    pub const MANIFEST_SCHEMA: &str = "urn:lbom:bundle-manifest:v2";
+    /// `schema` of a version 1 manifest, which readers keep reading.
+    pub const MANIFEST_SCHEMA_V1: &str = "urn:lbom:bundle-manifest:v1";
+    /// What a manifest `schema` starts with; the format version follows.
+    pub const MANIFEST_SCHEMA_PREFIX: &str = "urn:lbom:bundle-manifest:";
     /// SLSA `buildType` of the attestation.
     pub const BUILD_TYPE: &str = "urn:lbom:build-type:pack:v1";
-    /// SLSA `builder.id` prefix (followed by `@VERSION`).
-    pub const BUILDER_ID: &str = "urn:lbom:builder:lbom";
+    /// SLSA `builder.id` prefix, followed by the manifest's
+    /// `tool.name@tool.version` (`urn:lbom:builder:lbom@0.1.0`).
+    pub const BUILDER_ID_PREFIX: &str = "urn:lbom:builder:";
     /// in-toto `predicateType` of chain-link statements.
     pub const LINK_PREDICATE_TYPE: &str = "urn:lbom:predicate:chain-link:v1";
     /// in-toto Statement v1 `_type`.

@@ -81,8 +81,24 @@ pub(crate) fn tar_error(path: &Path, source: TarError, repairable: bool) -> Erro
     }
 }
 
-/// Check the layout of already-walked entries and read the small entries.
+/// Check the layout of already-walked entries and read the small entries:
+/// [`open_manifest`], then [`read_links`].
 pub(crate) fn open_layout(
+    path: &Path,
+    file: &mut File,
+    file_len: u64,
+    layout: TarLayout,
+    limits: &ReadLimits,
+) -> Result<OpenBundle, Error> {
+    let mut bundle = open_manifest(path, file, file_len, layout, limits)?;
+    read_links(&mut bundle, file, limits)?;
+    Ok(bundle)
+}
+
+/// Read the manifest of already-walked entries and check it and the
+/// entries before it (docs/bundle-format.md §1, §5: what `verify` reports
+/// as `manifest.form`). The links are not read: [`read_links`].
+pub(crate) fn open_manifest(
     path: &Path,
     file: &mut File,
     file_len: u64,
@@ -104,31 +120,58 @@ pub(crate) fn open_layout(
         .ok_or_else(|| bad("no manifest".into()))?;
     let manifest_bytes = read_entry(path, file, manifest_entry, limits.max_json_bytes)?;
     check_format_version(&manifest_bytes).map_err(bad)?;
-    let manifest: Manifest =
-        serde_json::from_slice(&manifest_bytes).map_err(|source| Error::Json {
-            path: path.to_path_buf(),
-            entry: layout::MANIFEST.into(),
-            source,
-        })?;
-    if manifest.schema != layout::MANIFEST_SCHEMA {
-        return Err(bad(format!(
-            "manifest schema {:?} is not {}",
-            manifest.schema,
-            layout::MANIFEST_SCHEMA
-        )));
-    }
     // The reader accepts exactly what a writer may produce (the format's
-    // rule): names and channels outside the label syntax — control
-    // characters included — never reach a report or a terminal, and times
-    // and sequences are in their one form (docs/bundle-format.md [B24]).
-    let times = super::manifest::check_fields(&manifest).map_err(bad)?;
+    // rule): every field in order and in range — names and channels
+    // outside the label syntax, control characters included, never reach a
+    // report or a terminal — and the bytes in their one form ([B23],
+    // [B24], [B51]–[B54]).
+    let (manifest, times) = super::manifest::parse(&manifest_bytes).map_err(bad)?;
     check_entries_match(
         &manifest,
         layout.entries.get(..manifest_index).unwrap_or_default(),
     )
     .map_err(bad)?;
+    let manifest_sha256 = Sha256Digest::of(&manifest_bytes);
+    Ok(OpenBundle {
+        path: path.to_path_buf(),
+        file_len,
+        layout,
+        manifest,
+        manifest_bytes,
+        manifest_sha256,
+        times,
+        links: Vec::new(),
+    })
+}
+
+/// Read and check the form of every entry after the manifest: exactly the
+/// links `chain/0001.dsse.json`, … without gaps, each a well-formed link
+/// whose `index` is its number (docs/bundle-format.md [B3], §7: what
+/// `verify` reports as `chain.links`, exit 3). Fills `bundle.links`.
+pub(crate) fn read_links(
+    bundle: &mut OpenBundle,
+    file: &mut File,
+    limits: &ReadLimits,
+) -> Result<(), Error> {
+    let path = bundle.path.clone();
+    let bad = |message: String| Error::Layout {
+        path: path.clone(),
+        message,
+    };
+    let manifest_index = bundle
+        .layout
+        .entries
+        .iter()
+        .position(|e| e.name.as_str() == layout::MANIFEST)
+        .ok_or_else(|| bad("no manifest.json entry".into()))?;
     let mut links = Vec::new();
-    for (i, entry) in layout.entries.iter().skip(manifest_index + 1).enumerate() {
+    for (i, entry) in bundle
+        .layout
+        .entries
+        .iter()
+        .skip(manifest_index + 1)
+        .enumerate()
+    {
         let index = u32::try_from(i + 1).unwrap_or(u32::MAX);
         if index > layout::MAX_LINKS {
             return Err(bad(format!(
@@ -144,11 +187,11 @@ pub(crate) fn open_layout(
                 layout::link_name(index)
             )));
         }
-        let bytes = read_entry(path, file, entry, limits.max_small_bytes)?;
+        let bytes = read_entry(&path, file, entry, limits.max_small_bytes)?;
         let (envelope, info) =
             chain::parse_link(entry.name.as_str(), &bytes).map_err(|e| match e {
                 chain::LinkError::Envelope(source) => Error::Envelope {
-                    path: path.to_path_buf(),
+                    path: path.clone(),
                     entry: entry.name.to_string(),
                     source,
                 },
@@ -162,23 +205,14 @@ pub(crate) fn open_layout(
         }
         links.push((entry.clone(), envelope, info));
     }
-    let manifest_sha256 = Sha256Digest::of(&manifest_bytes);
-    Ok(OpenBundle {
-        path: path.to_path_buf(),
-        file_len,
-        layout,
-        manifest,
-        manifest_bytes,
-        manifest_sha256,
-        times,
-        links,
-    })
+    bundle.links = links;
+    Ok(())
 }
 
 /// Refuse a manifest of another format version with a message that says
 /// so, before the strict parse (which would only say "unknown field" for a
-/// later version's additions). Bundles written by this version must keep
-/// verifying in later ones (tests/vectors/bundle/tiny.lbom is kept for that).
+/// later version's additions). Bundles of every version this reader knows
+/// keep verifying (tests/vectors/historical/ holds version 1 ones).
 fn check_format_version(manifest_bytes: &[u8]) -> Result<(), String> {
     #[derive(serde::Deserialize)]
     struct Schema {
@@ -191,15 +225,16 @@ fn check_format_version(manifest_bytes: &[u8]) -> Result<(), String> {
     else {
         return Ok(());
     };
-    if schema == layout::MANIFEST_SCHEMA {
+    if super::manifest::FormatVersion::of_schema(&schema).is_some() {
         return Ok(());
     }
-    let version = schema.strip_prefix("urn:lbom:bundle-manifest:");
+    let version = schema.strip_prefix(layout::MANIFEST_SCHEMA_PREFIX);
     Err(match version {
         Some(v) => format!(
-            "unsupported bundle format version {:?}: lbom {} reads {}",
+            "unsupported bundle format version {:?}: lbom {} reads {} and {}",
             crate::describe::text::visible(v),
             crate::TOOL_VERSION,
+            layout::MANIFEST_SCHEMA_V1,
             layout::MANIFEST_SCHEMA
         ),
         None => format!(
@@ -224,6 +259,11 @@ fn check_entries_match(manifest: &Manifest, entries: &[TarEntry]) -> Result<(), 
     // Artifacts in ascending byte order of their artifact paths (§1, [B27]):
     // one order per set of files, so the layout is a function of the files.
     let mut last_artifact: Option<BundlePath> = None;
+    // Artifact paths are what `import` writes: two that collide would land
+    // on one file of a case-insensitive or normalising file system, even
+    // when their entry names do not collide (`artifacts/A`, `artifacts/a.zst`)
+    // ([B16]).
+    let mut artifact_paths = super::path::PathSet::new();
     for (m, t) in manifest.entries.iter().zip(entries) {
         if m.path != t.name {
             return Err(format!(
@@ -246,6 +286,9 @@ fn check_entries_match(manifest: &Manifest, entries: &[TarEntry]) -> Result<(), 
                         "artifact {artifact} is not in ascending byte order after {last}"
                     ));
                 }
+                artifact_paths
+                    .insert(&artifact)
+                    .map_err(|e| format!("artifact paths collide: {e}"))?;
                 pending_sbom = Some(format!(
                     "{}/{}{}",
                     layout::SBOMS_DIR,
@@ -264,6 +307,9 @@ fn check_entries_match(manifest: &Manifest, entries: &[TarEntry]) -> Result<(), 
                 ));
             }
         }
+    }
+    if last_artifact.is_none() {
+        return Err("the bundle holds no artifact; a bundle carries at least one".into());
     }
     match manifest.entries.last() {
         Some(last) if last.role == Role::Attestation => Ok(()),
@@ -392,17 +438,106 @@ fn summarise_sbom(entry: &ManifestEntry, bytes: &[u8]) -> SbomSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bundle::PathError;
+    use crate::bundle::manifest::{Encoding, ManifestEntry, Role};
+
+    fn entry(path: &str, role: Role, encoding: Encoding) -> Result<ManifestEntry, PathError> {
+        let sha256 = Sha256Digest::of(path.as_bytes());
+        Ok(ManifestEntry {
+            path: BundlePath::new(path)?,
+            role,
+            size: 1,
+            sha256,
+            encoding,
+            stored_size: 1,
+            stored_sha256: Some(sha256),
+        })
+    }
+
+    fn tar_of(m: &[ManifestEntry]) -> Vec<TarEntry> {
+        m.iter()
+            .enumerate()
+            .map(|(i, e)| TarEntry {
+                name: e.path.clone(),
+                header_offset: i as u64 * 1024,
+                data_offset: i as u64 * 1024 + 512,
+                size: e.stored_size,
+            })
+            .collect()
+    }
+
+    /// docs/bundle-format.md [B59], [B60]: at least one artifact; artifact
+    /// paths must not collide even where entry names do not.
+    #[test]
+    fn entries_must_hold_an_artifact_and_no_colliding_artifact_paths()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let base = Manifest {
+            schema: layout::MANIFEST_SCHEMA.into(),
+            name: "n".into(),
+            channel: "c".into(),
+            sequence: 1,
+            previous: None,
+            created: "2026-01-01T00:00:00Z".into(),
+            expires: None,
+            tool: crate::bundle::manifest::Tool {
+                name: "lbom".into(),
+                version: "0".into(),
+            },
+            entries: Vec::new(),
+        };
+        let attestation = entry(layout::ATTESTATION, Role::Attestation, Encoding::Raw)?;
+        let pair = |p: &str, encoding| -> Result<Vec<ManifestEntry>, PathError> {
+            let suffix = if encoding == Encoding::Zstd {
+                ".zst"
+            } else {
+                ""
+            };
+            Ok(vec![
+                entry(&format!("artifacts/{p}{suffix}"), Role::Artifact, encoding)?,
+                entry(&format!("sboms/{p}.cdx.json"), Role::Sbom, Encoding::Raw)?,
+            ])
+        };
+        let with = |entries: Vec<ManifestEntry>| Manifest {
+            entries,
+            ..base.clone()
+        };
+        let ok = with([pair("a", Encoding::Raw)?, vec![attestation.clone()]].concat());
+        assert_eq!(check_entries_match(&ok, &tar_of(&ok.entries)), Ok(()));
+        let none = with(vec![attestation.clone()]);
+        assert!(check_entries_match(&none, &tar_of(&none.entries)).is_err());
+        // config.json (zstd) and config.json/x.json (raw): entry names and
+        // SBOM names do not collide, artifact paths do.
+        let clash = with(
+            [
+                pair("config.json", Encoding::Zstd)?,
+                pair("config.json/x.json", Encoding::Raw)?,
+                vec![attestation],
+            ]
+            .concat(),
+        );
+        let mut names = super::super::path::PathSet::new();
+        for e in &clash.entries {
+            names.insert(&e.path)?;
+        }
+        let err = check_entries_match(&clash, &tar_of(&clash.entries))
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("artifact paths collide"), "{err}");
+        Ok(())
+    }
 
     #[test]
     fn a_later_format_version_is_named_as_unsupported() {
-        let v1 = format!(r#"{{"schema":"{}","name":"x"}}"#, layout::MANIFEST_SCHEMA);
-        assert_eq!(check_format_version(v1.as_bytes()), Ok(()));
+        for known in [layout::MANIFEST_SCHEMA_V1, layout::MANIFEST_SCHEMA] {
+            let m = format!(r#"{{"schema":"{known}","name":"x"}}"#);
+            assert_eq!(check_format_version(m.as_bytes()), Ok(()));
+        }
         // A later version with fields this one does not know: the message
         // names the version instead of the first unknown field.
-        let v2 = br#"{"schema":"urn:lbom:bundle-manifest:v2","merkle_root":"00"}"#;
-        let err = check_format_version(v2).err().unwrap_or_default();
+        let v3 = br#"{"schema":"urn:lbom:bundle-manifest:v3","merkle_root":"00"}"#;
+        let err = check_format_version(v3).err().unwrap_or_default();
         assert!(
-            err.starts_with("unsupported bundle format version \"v2\": lbom "),
+            err.starts_with("unsupported bundle format version \"v3\": lbom "),
             "{err}"
         );
         let other = br#"{"schema":"urn:example:thing"}"#;

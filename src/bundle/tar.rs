@@ -149,9 +149,13 @@ impl TarError {
     }
 }
 
-/// Split a name into ustar (prefix, name) exactly as Python's
-/// `tarfile._posix_split_name` does: the longest prefix of at most 155 bytes
-/// ending before a `/`, then the rest must fit 100 bytes.
+/// Split a name into ustar (prefix, name) by the format's one rule
+/// (docs/bundle-format.md [B6]): a name of at most 100 bytes is not split;
+/// a longer one at the LAST `/` among its first 156 bytes (the longest
+/// prefix of at most 155 bytes), and the rest must be 1–100 bytes. This is
+/// GNU tar's and Go's `archive/tar` split; Python's
+/// `tarfile._posix_split_name` takes the shortest prefix instead, and a
+/// header split that way is refused.
 pub fn ustar_split(name: &str) -> Option<(&str, &str)> {
     if name.len() <= 100 {
         return Some(("", name));
@@ -653,15 +657,53 @@ mod tests {
         BundlePath::new(s).unwrap_or_else(|e| unreachable!("{e}"))
     }
 
+    /// docs/bundle-format.md [B6]: the longest prefix, also where a
+    /// shorter one (Python tarfile's choice) would fit; the reader refuses
+    /// the shorter split.
     #[test]
-    fn split_follows_python_tarfile() {
+    fn split_takes_the_longest_prefix() -> Result<(), TarError> {
         assert_eq!(ustar_split("a/b"), Some(("", "a/b")));
+        assert_eq!(
+            ustar_split(&"x".repeat(100)),
+            Some(("", "x".repeat(100).as_str()))
+        );
         let long = format!("{}/{}", "d".repeat(120), "f".repeat(90));
         assert_eq!(
             ustar_split(&long).map(|(a, b)| (a.len(), b.len())),
             Some((120, 90))
         );
         assert_eq!(ustar_split(&"x".repeat(101)), None);
+        // Two splits fit: d60 | e60/f (shortest) and d60/e60 | f (longest).
+        let two = format!("{}/{}/config.json.zst", "d".repeat(60), "e".repeat(60));
+        assert_eq!(
+            ustar_split(&two).map(|(a, b)| (a.len(), b)),
+            Some((121, "config.json.zst"))
+        );
+        // The last `/` within 156 bytes, even one at byte 155 (a prefix of
+        // exactly 155 bytes).
+        let edge = format!("{}/{}", "p".repeat(155), "n".repeat(99));
+        assert_eq!(
+            ustar_split(&edge).map(|(a, b)| (a.len(), b.len())),
+            Some((155, 99))
+        );
+        let mut shortest = encode_header(&p(&two), 5)?;
+        put(&mut shortest, field::NAME, &[0u8; 100]);
+        put(&mut shortest, field::PREFIX, &[0u8; 155]);
+        put(
+            &mut shortest,
+            field::NAME,
+            format!("{}/config.json.zst", "e".repeat(60)).as_bytes(),
+        );
+        put(&mut shortest, field::PREFIX, "d".repeat(60).as_bytes());
+        resum(&mut shortest);
+        assert!(matches!(
+            decode_header(&shortest, 0),
+            Err(TarError::Field {
+                field: "name/prefix split",
+                ..
+            })
+        ));
+        Ok(())
     }
 
     #[test]

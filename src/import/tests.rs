@@ -826,6 +826,7 @@ impl ManifestEntryFixture {
             sha256: Sha256Digest::of(bytes),
             encoding: crate::bundle::Encoding::Raw,
             stored_size: bytes.len() as u64,
+            stored_sha256: Some(Sha256Digest::of(bytes)),
         })
     }
 }

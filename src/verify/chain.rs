@@ -34,10 +34,34 @@ fn identity(key: &TrustedKey) -> [u8; 32] {
     key.key.verifying_key().to_edwards().compress().to_bytes()
 }
 
-/// `chain.links`: at least one link; every link signs this manifest, link 1
-/// names no previous link, and link N names link N−1's path and exact
-/// bytes. Returns each link's time.
-pub(crate) fn links(bundle: &OpenBundle) -> Step<Vec<jiff::Timestamp>> {
+/// The first half of `chain.links`: read every entry after the manifest
+/// and check its form (exit 3; I/O errors exit 10). `diff` stops here: it
+/// checks no signature, but reads no bundle whose chain is malformed.
+pub(crate) fn form(
+    bundle: &mut OpenBundle,
+    file: &mut std::fs::File,
+    limits: &crate::bundle::ReadLimits,
+) -> Result<(), Verdict> {
+    crate::bundle::read::read_links(bundle, file, limits).map_err(|e| {
+        Verdict::fail(
+            super::structure::classify(&e),
+            super::structure::error_text(&e),
+        )
+    })
+}
+
+/// `chain.links` (docs/policy.md §9): first the form of every entry after
+/// the manifest — exactly the links `chain/0001.dsse.json`, … without
+/// gaps, each a well-formed link (docs/bundle-format.md §1, §7; exit 3);
+/// then at least one link, every link over this manifest, and link N
+/// naming link N−1's path and exact bytes (exit 5). Fills `bundle.links`
+/// and returns each link's time.
+pub(crate) fn links(
+    bundle: &mut OpenBundle,
+    file: &mut std::fs::File,
+    limits: &crate::bundle::ReadLimits,
+) -> Step<Vec<jiff::Timestamp>> {
+    form(bundle, file, limits)?;
     if bundle.links.is_empty() {
         return Err(Verdict::fail(
             Failure::Trust,
@@ -48,13 +72,11 @@ pub(crate) fn links(bundle: &OpenBundle) -> Step<Vec<jiff::Timestamp>> {
     let mut before: Option<(&str, crate::inspect::digest::Sha256Digest)> = None;
     for (entry, _, info) in &bundle.links {
         let p = &info.predicate;
+        // The form was checked when the link was read.
         let time = parse_time(&p.time).ok_or_else(|| {
             Verdict::fail(
                 Failure::Malformed,
-                format!(
-                    "link {}: time {:?} is not of the form YYYY-MM-DDTHH:MM:SSZ",
-                    entry.name, p.time
-                ),
+                format!("link {}: time is not in the format's form", entry.name),
             )
         })?;
         times.push(time);
@@ -70,9 +92,9 @@ pub(crate) fn links(bundle: &OpenBundle) -> Step<Vec<jiff::Timestamp>> {
         match (&p.previous, before) {
             (None, None) => {}
             (Some(prev), Some((path, sha256))) if prev.path == path && prev.sha256 == sha256 => {}
-            (Some(_), None) => {
+            (_, None) => {
                 return Err(Verdict::fail(
-                    Failure::Trust,
+                    Failure::Malformed,
                     format!(
                         "link {} is the first link but names a previous one",
                         entry.name
@@ -99,35 +121,24 @@ pub(crate) fn links(bundle: &OpenBundle) -> Step<Vec<jiff::Timestamp>> {
     Ok((times, Verdict::pass(detail)))
 }
 
-/// `chain.signatures`: each link carries exactly one signature, its
-/// `keyid` hint equals the signed predicate's key id, and the signature
-/// verifies (strict Ed25519 over the DSSE PAE) under the policy key with
-/// that id. A key the policy does not list cannot be checked: the link is
+/// `chain.signatures`: each link's one signature verifies (strict Ed25519
+/// over the DSSE PAE) under the policy key whose id the signed predicate
+/// names (the `keyid` hint, equal to it by the link's form, is never used
+/// to choose a key). A key the policy does not list cannot be checked: the link is
 /// kept uncounted, and `chain.signers` decides what that means.
 pub(crate) fn signatures(bundle: &OpenBundle, policy: &Policy) -> Step<Vec<CheckedLink>> {
     let mut out = Vec::with_capacity(bundle.links.len());
     let mut unknown = 0usize;
     for (entry, envelope, info) in &bundle.links {
         let p = &info.predicate;
+        // One signature whose hint is the signed key id: the link's form,
+        // checked by `chain.links` when it was read.
         let [signature] = envelope.signatures.as_slice() else {
             return Err(Verdict::fail(
-                Failure::Trust,
-                format!(
-                    "link {} carries {} signatures; a link carries exactly one",
-                    entry.name,
-                    envelope.signatures.len()
-                ),
+                Failure::Malformed,
+                format!("link {} does not carry exactly one signature", entry.name),
             ));
         };
-        if signature.keyid != p.keyid.to_string() {
-            return Err(Verdict::fail(
-                Failure::Trust,
-                format!(
-                    "link {}: the signature's keyid hint {:?} is not the signed key id {}",
-                    entry.name, signature.keyid, p.keyid
-                ),
-            ));
-        }
         let named: Vec<&TrustedKey> = policy
             .keys
             .iter()

@@ -16,19 +16,18 @@
 //! walk does. One thread read and hashed at openssl's single-core speed,
 //! slower than model_signing, which hashes files in parallel (make bench).
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt as _;
-
-use serde::Deserialize;
 
 use super::ArtifactSink;
 use super::report::Failure;
 use super::run::{Step, Verdict};
 use super::sbom_check;
 use super::structure::{Opened, error_text};
+use crate::bundle::attestation::{self, AttestationError};
 use crate::bundle::tar::TarEntry;
+use crate::bundle::zstd_frame;
 use crate::bundle::{
     BundlePath, Encoding, ManifestEntry, OpenBundle, ReadLimits, Role, layout, read,
 };
@@ -36,10 +35,9 @@ use crate::inspect::digest::{Hasher, READ_BUFFER_BYTES, Sha256Digest};
 use crate::inspect::{Format, ModelFacts, ScanOptions, SeekRead};
 use crate::limits::Limits;
 
-/// Largest zstd window accepted: 2^27 bytes (128 MiB), zstd's own default
-/// decoder limit (ZSTD_WINDOWLOG_LIMIT_DEFAULT); lbom's levels 1–19 use at
-/// most 2^23.
-const ZSTD_WINDOW_LOG_MAX: u32 = 27;
+/// Largest zstd window accepted (docs/bundle-format.md [B56]): the frame
+/// header is refused above it, and the decoder is capped at it too.
+const ZSTD_WINDOW_LOG_MAX: u32 = zstd_frame::MAX_WINDOW_LOG;
 
 /// What streaming found.
 #[derive(Debug)]
@@ -89,31 +87,13 @@ fn check_small(m: &ManifestEntry, bytes: &[u8]) -> Result<(), Verdict> {
     Ok(())
 }
 
-#[derive(Deserialize)]
-struct Statement {
-    #[serde(rename = "_type")]
-    statement_type: String,
-    subject: Vec<Subject>,
-    #[serde(rename = "predicateType")]
-    predicate_type: String,
-    #[allow(
-        dead_code,
-        reason = "required by the format; its content is not checked here"
-    )]
-    predicate: serde_json::Value,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Subject {
-    name: String,
-    digest: BTreeMap<String, String>,
-}
-
-/// `attestation.subjects`: the attestation's bytes match the manifest, it
-/// is an in-toto Statement v1 with a SLSA provenance v1 predicate, and its
-/// subjects are exactly the manifest's artifacts (path and SHA-256), each
-/// once. Returns its bytes (for the sink, once everything passed).
+/// `attestation.subjects` (docs/bundle-format.md §6, docs/policy.md §9):
+/// the attestation's bytes match its manifest entry (exit 4); it is the
+/// statement of §6 in its one byte form (exit 3); and it is exactly the
+/// document the manifest gives — its subjects the manifest's artifacts in
+/// bundle order, each once, with their SHA-256, and every other value the
+/// manifest's (exit 4). Returns its bytes (for the sink, once everything
+/// passed).
 pub(crate) fn attestation(
     bundle: &OpenBundle,
     file: &mut File,
@@ -133,66 +113,18 @@ pub(crate) fn attestation(
     };
     let bytes = read_small(bundle, file, t, limits.max_json_bytes)?;
     check_small(m, &bytes)?;
-    let malformed = |why: String| {
-        Verdict::fail(
-            Failure::Malformed,
-            format!("{}: {why}", layout::ATTESTATION),
-        )
-    };
-    let statement: Statement =
-        serde_json::from_slice(&bytes).map_err(|e| malformed(e.to_string()))?;
-    if statement.statement_type != layout::STATEMENT_TYPE
-        || statement.predicate_type != layout::SLSA_PROVENANCE
-    {
-        return Err(malformed(format!(
-            "not an in-toto Statement v1 with predicate type {}",
-            layout::SLSA_PROVENANCE
-        )));
-    }
-    let mut claimed: BTreeMap<String, Sha256Digest> = BTreeMap::new();
-    for s in &statement.subject {
-        let digest = s
-            .digest
-            .get("sha256")
-            .and_then(|d| d.parse::<Sha256Digest>().ok())
-            .ok_or_else(|| malformed(format!("subject {:?} has no valid sha256 digest", s.name)))?;
-        if claimed.insert(s.name.clone(), digest).is_some() {
-            return Err(integrity(format!(
-                "the attestation names subject {:?} twice",
-                s.name
-            )));
-        }
-    }
-    let mut artifacts: BTreeMap<String, Sha256Digest> = BTreeMap::new();
-    for e in &bundle.manifest.entries {
-        if let Some(p) = e.artifact_path() {
-            artifacts.insert(p.as_str().to_owned(), e.sha256);
-        }
-    }
-    for (name, digest) in &artifacts {
-        match claimed.get(name) {
-            Some(d) if d == digest => {}
-            Some(d) => {
-                return Err(integrity(format!(
-                    "the attestation gives {name} SHA-256 {d}, the manifest {digest}"
-                )));
-            }
-            None => {
-                return Err(integrity(format!(
-                    "the attestation does not name artifact {name}"
-                )));
-            }
-        }
-    }
-    if let Some(extra) = claimed.keys().find(|k| !artifacts.contains_key(*k)) {
-        return Err(integrity(format!(
-            "the attestation names {:?}, which is not an artifact of the bundle",
-            crate::describe::text::visible(extra)
-        )));
-    }
+    attestation::check(&bytes, &bundle.manifest).map_err(|e| match e {
+        AttestationError::Form(why) => Verdict::fail(Failure::Malformed, why),
+        AttestationError::Disagrees(why) => integrity(why),
+    })?;
+    let artifacts = bundle
+        .manifest
+        .entries
+        .iter()
+        .filter(|e| e.role == Role::Artifact)
+        .count();
     let detail = format!(
-        "in-toto Statement v1 (SLSA provenance v1) names exactly the {} artifact(s) of the manifest",
-        artifacts.len()
+        "in-toto Statement v1 (SLSA provenance v1) names exactly the {artifacts} artifact(s) of the manifest, in bundle order"
     );
     Ok((bytes, Verdict::pass(detail)))
 }
@@ -202,15 +134,22 @@ pub(crate) fn attestation(
 struct Recording<R> {
     inner: R,
     failed: Option<String>,
+    /// The stored bytes' SHA-256, for an encoded entry (a raw entry's
+    /// stored bytes are its decoded bytes, hashed once by the tee).
+    stored: Option<Hasher>,
 }
 
 impl<R: Read> Read for Recording<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf).inspect_err(|e| {
+        let n = self.inner.read(buf).inspect_err(|e| {
             if e.kind() != io::ErrorKind::Interrupted {
                 self.failed = Some(e.to_string());
             }
-        })
+        })?;
+        if let Some(h) = self.stored.as_mut() {
+            h.update(buf.get(..n).unwrap_or_default());
+        }
+        Ok(n)
     }
 }
 
@@ -374,6 +313,7 @@ fn open_source<'f>(file: &'f File, t: &TarEntry, m: &ManifestEntry) -> Result<So
             pos: 0,
         },
         failed: None,
+        stored: (m.encoding != Encoding::Raw).then(Hasher::new),
     };
     match m.encoding {
         Encoding::Raw => Ok(Source::Raw(stored)),
@@ -382,21 +322,15 @@ fn open_source<'f>(file: &'f File, t: &TarEntry, m: &ManifestEntry) -> Result<So
             let head = buffered
                 .fill_buf()
                 .map_err(|e| Problem::Io(e.to_string()))?;
-            // RFC 8878 §3.1.1.1: the frame header records the content size;
-            // the format requires it (§4), and it must be the manifest's.
-            match zstd::zstd_safe::get_frame_content_size(head) {
-                Ok(Some(n)) if n == m.size => {}
-                Ok(Some(n)) => {
-                    return Err(Problem::Integrity(format!(
-                        "its zstd frame claims {n} bytes, the manifest {}",
-                        m.size
-                    )));
-                }
-                _ => {
-                    return Err(Problem::Integrity(
-                        "is not a zstd frame that records its content size".into(),
-                    ));
-                }
+            // The frame header rules (docs/bundle-format.md [B56]) before a
+            // byte is decoded; its content size must be the manifest's.
+            let header =
+                zstd_frame::check_header(head).map_err(|e| Problem::Integrity(e.to_string()))?;
+            if header.content_size != m.size {
+                return Err(Problem::Integrity(format!(
+                    "its zstd frame claims {} bytes, the manifest {}",
+                    header.content_size, m.size
+                )));
             }
             let mut decoder = zstd::stream::read::Decoder::with_buffer(buffered)
                 .map_err(|e| Problem::Io(e.to_string()))?
@@ -500,6 +434,18 @@ fn scan_artifact(
         return Err(Problem::Integrity(format!(
             "has {unread} stored bytes after its one zstd frame"
         )));
+    }
+    // Version 2 binds the bytes as stored: a re-encoding that decodes to
+    // the same content is still another file (docs/bundle-format.md [B57]).
+    if let (Some(hasher), Some(want)) = (&tee.source.stored().stored, m.stored_sha256) {
+        let got = hasher.clone().finish();
+        if hasher.bytes() != m.stored_size || got != want {
+            return Err(Problem::Integrity(format!(
+                "its {} stored bytes have SHA-256 {got}, the manifest says {} bytes with {want}",
+                hasher.bytes(),
+                m.stored_size
+            )));
+        }
     }
     if let Some(mut w) = tee.writer.take() {
         w.flush()

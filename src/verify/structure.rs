@@ -33,7 +33,7 @@ pub(crate) fn error_text(e: &dyn std::error::Error) -> String {
 }
 
 /// Reading errors are I/O; everything else the reader refuses is malformed.
-fn classify(e: &bundle::Error) -> Failure {
+pub(crate) fn classify(e: &bundle::Error) -> Failure {
     match e {
         bundle::Error::Io { .. }
         | bundle::Error::Tar {
@@ -77,10 +77,10 @@ pub(crate) fn walk(path: &Path, limits: &ReadLimits) -> Step<(File, TarLayout)> 
     }
 }
 
-/// `manifest.form`: the manifest parses, has the schema and label syntax,
-/// its times are in the format's form, and the entries before it are
-/// exactly its entries in the bundle layout (§1, §5); the links after it
-/// parse as link statements (§7).
+/// `manifest.form`: the manifest is a version this reader knows, parses
+/// strictly, its fields are in range and its bytes in their one form, and
+/// the entries before it are exactly its entries in the bundle layout
+/// (docs/bundle-format.md §1, §5). The links after it are `chain.links`'.
 pub(crate) fn form(
     path: &Path,
     file: &mut File,
@@ -91,13 +91,13 @@ pub(crate) fn form(
         .metadata()
         .map_err(|e| Verdict::fail(Failure::Io, format!("cannot read the bundle: {e}")))?
         .len();
-    let bundle = read::open_layout(path, file, file_len, walked, limits)
+    let bundle = read::open_manifest(path, file, file_len, walked, limits)
         .map_err(|e| Verdict::fail(classify(&e), error_text(&e)))?;
     let m = &bundle.manifest;
     let detail = format!(
         "manifest {} (schema {}): {} entries in layout order, bundle {} on channel {}, sequence {}",
         bundle.manifest_sha256,
-        layout::MANIFEST_SCHEMA,
+        m.schema,
         m.entries.len(),
         m.name,
         m.channel,

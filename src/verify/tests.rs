@@ -262,6 +262,7 @@ fn reseal(
             continue;
         };
         m.stored_size = bytes.len() as u64;
+        m.stored_sha256 = m.stored_sha256.map(|_| Sha256Digest::of(bytes));
         if m.encoding == Encoding::Raw {
             m.size = bytes.len() as u64;
             m.sha256 = Sha256Digest::of(bytes);
@@ -1287,13 +1288,14 @@ fn links_must_chain_to_this_manifest_and_each_other() -> R {
             "chain.links",
             Failure::Trust,
         ),
-        // Link 2 names no previous link.
+        // Link 2 names no previous link: the link's form ([B34]).
         (
             craft_link(&manifest, &predicate(2, None), &a, None, false),
             "chain.links",
-            Failure::Trust,
+            Failure::Malformed,
         ),
-        // A keyid hint that is not the signed key id.
+        // A keyid hint that is not the signed key id: the link's form
+        // ([B38]), so no byte of the last link is free to change.
         (
             craft_link(
                 &manifest,
@@ -1302,10 +1304,10 @@ fn links_must_chain_to_this_manifest_and_each_other() -> R {
                 Some("alice"),
                 false,
             ),
-            "chain.signatures",
-            Failure::Trust,
+            "chain.links",
+            Failure::Malformed,
         ),
-        // Two signatures on one link.
+        // Two signatures on one link ([B31]).
         (
             craft_link(
                 &manifest,
@@ -1314,8 +1316,8 @@ fn links_must_chain_to_this_manifest_and_each_other() -> R {
                 None,
                 true,
             ),
-            "chain.signatures",
-            Failure::Trust,
+            "chain.links",
+            Failure::Malformed,
         ),
     ];
     for (i, (link2, check, failure)) in cases.into_iter().enumerate() {
@@ -1355,7 +1357,7 @@ fn links_must_chain_to_this_manifest_and_each_other() -> R {
     }
     let path = dir.path().join("first.lbom");
     write_tar(&path, &entries)?;
-    assert_fails(&run(&path, &p, &ctx()?), "chain.links", Failure::Trust);
+    assert_fails(&run(&path, &p, &ctx()?), "chain.links", Failure::Malformed);
     Ok(())
 }
 
@@ -1735,12 +1737,19 @@ fn ignored_unknown_signers_must_still_be_chained() -> R {
     for (i, (what, link2)) in cases.into_iter().enumerate() {
         let path = with_link2(&format!("case-{i}.lbom"), link2)?;
         let r = run(&path, &p, &ctx()?);
+        // A missing previous link is the link's form (exit 3), a wrong one
+        // its chaining (exit 5): both `chain.links` (docs/policy.md §9).
+        let failure = if what == "no previous link" {
+            Failure::Malformed
+        } else {
+            Failure::Trust
+        };
         assert_eq!(
             outcome(&r, "chain.links"),
-            Some(Outcome::Fail(Failure::Trust)),
+            Some(Outcome::Fail(failure)),
             "{what}: {r:#?}"
         );
-        assert_fails(&r, "chain.links", Failure::Trust);
+        assert_fails(&r, "chain.links", failure);
     }
     Ok(())
 }

@@ -295,9 +295,16 @@ pub fn judge_report(
         return "no check failed".into();
     };
     let name = text(failed, "name");
+    // docs/policy.md §9 names one check per failure: a case that allows
+    // two would hide a report that disagrees with the table.
+    if expected_checks.len() != 1 {
+        problems.push(format!(
+            "the case names {expected_checks:?}; every refusal has exactly one check"
+        ));
+    }
     if !expected_checks.contains(&name) {
         problems.push(format!(
-            "first failing check is {name} ({}), expected one of {expected_checks:?}",
+            "first failing check is {name} ({}), expected {expected_checks:?}",
             text(failed, "detail")
         ));
     }

@@ -138,9 +138,6 @@ pub struct Case {
     pub depth: Depth,
 }
 
-/// Checks a reader-level (exit 3) refusal may be reported under.
-pub const STRUCTURE_CHECKS: &[&str] = &["archive.structure", "manifest.form", "chain.links"];
-
 /// The signing keys of the matrix.
 pub struct Keys {
     /// keys/demo-maintainer.key (trusted as maintainer).
@@ -378,6 +375,7 @@ pub fn restamp(entries: &mut [Entry], edit: impl FnOnce(&mut Manifest)) -> Res<(
             .find(|e| e.name == me.path.as_str())
             .ok_or_else(|| err(format!("manifest names missing {}", me.path)))?;
         me.stored_size = e.data.len() as u64;
+        me.stored_sha256 = me.stored_sha256.map(|_| Sha256Digest::of(&e.data));
         let decoded = match me.encoding {
             Encoding::Raw => e.data.clone(),
             Encoding::Zstd => zstd::decode_all(e.data.as_slice())?,
@@ -710,7 +708,7 @@ fn content_flips(base: &[u8], add: &mut Add<'_>) -> Res<()> {
         "flip-sbom",
         flip_mid("sboms/model.safetensors.cdx.json")?,
         4,
-        &["entries.digests", "sbom.consistent"],
+        &["entries.digests"],
         s,
         d,
     );
@@ -726,7 +724,7 @@ fn content_flips(base: &[u8], add: &mut Add<'_>) -> Res<()> {
         "flip-attestation-digest",
         in_entry("attestation.intoto.json", b"\"sha256\":\"")?,
         4,
-        &["attestation.subjects", "entries.digests"],
+        &["attestation.subjects"],
         s,
         d,
     );
@@ -734,7 +732,7 @@ fn content_flips(base: &[u8], add: &mut Add<'_>) -> Res<()> {
         "flip-manifest-digest",
         in_entry("manifest.json", b"\"sha256\": \"")?,
         5,
-        &["chain.links", "chain.signatures"],
+        &["chain.links"],
         s,
         d,
     );
@@ -747,22 +745,32 @@ fn content_flips(base: &[u8], add: &mut Add<'_>) -> Res<()> {
             b
         },
         3,
-        &["manifest.form", "archive.structure"],
+        &["manifest.form"],
         s,
         Depth::Layout,
     );
-    // The signature of link 2, and of link 1 (whose bytes link 2 names).
-    for (name, link) in [
-        ("flip-link2-signature", "chain/0002.dsse.json"),
-        ("flip-link1-signature", "chain/0001.dsse.json"),
-    ] {
+    // The signature of link 2, and of link 1 (whose bytes link 2 names:
+    // `chain.links` sees that before any signature is checked).
+    let links: [(&str, &str, &'static [&'static str]); 2] = [
+        (
+            "flip-link2-signature",
+            "chain/0002.dsse.json",
+            &["chain.signatures"],
+        ),
+        (
+            "flip-link1-signature",
+            "chain/0001.dsse.json",
+            &["chain.links"],
+        ),
+    ];
+    for (name, link, check) in links {
         let (off, size) = data_at(link)?;
         let mut b = base.to_vec();
         let slice = b.get_mut(off..off + size).ok_or_else(|| err("range"))?;
         let at = find_bytes(slice, b"\"sig\":\"").ok_or_else(|| err("no sig"))? + 7 + 20;
         let c = slice.get_mut(at).ok_or_else(|| err("sig range"))?;
         *c = if *c == b'A' { b'B' } else { b'A' };
-        add(name, b, 5, &["chain.signatures", "chain.links"], s, d);
+        add(name, b, 5, check, s, d);
     }
     Ok(())
 }
@@ -813,11 +821,18 @@ fn header_flips(base: &[u8], add: &mut Add<'_>) -> Res<()> {
         let c = renamed.get_mut(h + last).ok_or_else(|| err("range"))?;
         *c = if *c == b'X' { b'Y' } else { b'X' };
         fix_checksum(renamed.get_mut(h..h + 512).ok_or_else(|| err("range"))?)?;
+        // Entries before the manifest are the manifest's to describe
+        // (`manifest.form`); entries after it are links (`chain.links`).
+        let layout_check: &'static [&'static str] = if kind == "link" {
+            &["chain.links"]
+        } else {
+            &["manifest.form"]
+        };
         add(
             &format!("header-{kind}-name"),
             renamed,
             3,
-            STRUCTURE_CHECKS,
+            layout_check,
             PolicyKind::Standard,
             Depth::Layout,
         );
@@ -837,7 +852,11 @@ fn header_flips(base: &[u8], add: &mut Add<'_>) -> Res<()> {
             &format!("header-{kind}-size"),
             resized,
             3,
-            STRUCTURE_CHECKS,
+            if depth == Depth::Structure {
+                &["archive.structure"]
+            } else {
+                layout_check
+            },
             PolicyKind::Standard,
             depth,
         );
@@ -869,7 +888,7 @@ fn truncations_and_appends(base: &[u8], add: &mut Add<'_>) -> Res<()> {
             &format!("truncated-{label}"),
             base.get(..at).ok_or_else(|| err("cut"))?.to_vec(),
             3,
-            STRUCTURE_CHECKS,
+            &["archive.structure"],
             PolicyKind::Standard,
             Depth::Structure,
         );
@@ -944,7 +963,7 @@ fn entry_edits(base: &[u8], add: &mut Add<'_>) -> Res<()> {
             Ok(())
         })?,
         3,
-        STRUCTURE_CHECKS,
+        &["manifest.form"],
         s,
         Depth::Layout,
     );
@@ -958,7 +977,7 @@ fn entry_edits(base: &[u8], add: &mut Add<'_>) -> Res<()> {
             Ok(())
         })?,
         3,
-        STRUCTURE_CHECKS,
+        &["chain.links"],
         s,
         Depth::Layout,
     );
@@ -975,7 +994,7 @@ fn entry_edits(base: &[u8], add: &mut Add<'_>) -> Res<()> {
             Ok(())
         })?,
         3,
-        STRUCTURE_CHECKS,
+        &["manifest.form"],
         s,
         Depth::Layout,
     );
@@ -993,7 +1012,7 @@ fn entry_edits(base: &[u8], add: &mut Add<'_>) -> Res<()> {
                 Ok(())
             })?,
             3,
-            STRUCTURE_CHECKS,
+            &["manifest.form"],
             s,
             Depth::Layout,
         );
@@ -1063,7 +1082,7 @@ fn entry_edits(base: &[u8], add: &mut Add<'_>) -> Res<()> {
             Ok(())
         })?,
         3,
-        STRUCTURE_CHECKS,
+        &["manifest.form"],
         s,
         Depth::Layout,
     );
@@ -1078,7 +1097,7 @@ fn entry_edits(base: &[u8], add: &mut Add<'_>) -> Res<()> {
             Ok(())
         })?,
         3,
-        STRUCTURE_CHECKS,
+        &["manifest.form"],
         s,
         Depth::Layout,
     );
@@ -1117,7 +1136,7 @@ fn chain_edits(base: &[u8], other: &[u8], keys: &Keys, t: &Times, add: &mut Add<
         "unsigned",
         assemble(&without_chain)?,
         5,
-        &["chain.required_roles", "chain.threshold", "chain.links"],
+        &["chain.links"],
         s,
         Depth::Content,
     );
@@ -1129,7 +1148,7 @@ fn chain_edits(base: &[u8], other: &[u8], keys: &Keys, t: &Times, add: &mut Add<
             assemble(&e)?
         },
         5,
-        &["chain.required_roles", "chain.threshold"],
+        &["chain.required_roles"],
         s,
         Depth::Content,
     );
@@ -1146,7 +1165,7 @@ fn chain_edits(base: &[u8], other: &[u8], keys: &Keys, t: &Times, add: &mut Add<
             assemble(&e)?
         },
         3,
-        STRUCTURE_CHECKS,
+        &["chain.links"],
         s,
         Depth::Layout,
     );
@@ -1165,7 +1184,7 @@ fn chain_edits(base: &[u8], other: &[u8], keys: &Keys, t: &Times, add: &mut Add<
             assemble(&e)?
         },
         3,
-        STRUCTURE_CHECKS,
+        &["chain.links"],
         s,
         Depth::Layout,
     );
@@ -1184,7 +1203,7 @@ fn chain_edits(base: &[u8], other: &[u8], keys: &Keys, t: &Times, add: &mut Add<
             assemble(&e)?
         },
         5,
-        &["chain.links", "chain.signatures"],
+        &["chain.links"],
         s,
         Depth::Content,
     );
@@ -1202,7 +1221,7 @@ fn chain_edits(base: &[u8], other: &[u8], keys: &Keys, t: &Times, add: &mut Add<
             assemble(&e)?
         },
         5,
-        &["chain.links", "chain.signatures"],
+        &["chain.links"],
         s,
         Depth::Content,
     );
@@ -1238,7 +1257,7 @@ fn chain_edits(base: &[u8], other: &[u8], keys: &Keys, t: &Times, add: &mut Add<
             assemble(&e)?
         },
         5,
-        &["chain.links", "chain.signatures"],
+        &["chain.links"],
         s,
         Depth::Content,
     );
@@ -1325,7 +1344,7 @@ fn chain_edits(base: &[u8], other: &[u8], keys: &Keys, t: &Times, add: &mut Add<
             assemble(&e)?
         },
         3,
-        STRUCTURE_CHECKS,
+        &["chain.links"],
         s,
         Depth::Layout,
     );
@@ -1343,7 +1362,7 @@ fn chain_edits(base: &[u8], other: &[u8], keys: &Keys, t: &Times, add: &mut Add<
             assemble(&e)?
         },
         3,
-        STRUCTURE_CHECKS,
+        &["chain.links"],
         s,
         Depth::Layout,
     );
@@ -1365,7 +1384,7 @@ fn chain_edits(base: &[u8], other: &[u8], keys: &Keys, t: &Times, add: &mut Add<
             assemble(&e)?
         },
         3,
-        STRUCTURE_CHECKS,
+        &["chain.links"],
         s,
         Depth::Layout,
     );
@@ -1390,7 +1409,7 @@ fn chain_edits(base: &[u8], other: &[u8], keys: &Keys, t: &Times, add: &mut Add<
             assemble(&e)?
         },
         5,
-        &["chain.links", "bundle.expiry", "chain.signatures"],
+        &["bundle.expiry"],
         s,
         Depth::Content,
     );
@@ -1556,8 +1575,9 @@ fn resigned_lies(base: &[u8], keys: &Keys, t: &Times, add: &mut Add<'_>) -> Res<
         s,
         Depth::Content,
     );
-    // The manifest names a digest that is not the artifact's (the
-    // attestation, unchanged, still names the right one).
+    // The manifest names a digest that is not the artifact's (decoded and,
+    // the entry being raw, stored alike; the attestation, unchanged, still
+    // names the right one): the attestation disagrees with the manifest.
     add(
         "manifest-digest-lies",
         lie(&|_| Ok(()), &|m| {
@@ -1567,10 +1587,11 @@ fn resigned_lies(base: &[u8], keys: &Keys, t: &Times, add: &mut Add<'_>) -> Res<
                 .find(|x| x.path.as_str() == "artifacts/model.safetensors")
             {
                 me.sha256 = Sha256Digest::of(b"some other model");
+                me.stored_sha256 = Some(me.sha256);
             }
         })?,
         4,
-        &["attestation.subjects", "entries.digests"],
+        &["attestation.subjects"],
         s,
         Depth::Content,
     );
@@ -1587,7 +1608,7 @@ fn resigned_lies(base: &[u8], keys: &Keys, t: &Times, add: &mut Add<'_>) -> Res<
             }
         })?,
         3,
-        STRUCTURE_CHECKS,
+        &["manifest.form"],
         s,
         Depth::Layout,
     );
@@ -1711,8 +1732,8 @@ fn threshold_cases(base: &[u8], keys: &Keys, t: &Times, add: &mut Add<'_>) -> Re
     );
     // One link carrying two signatures by the same key under two keyid
     // hints (the real id, and the id of the policy's second maintainer key).
-    // Refused either at the threshold (one unique key) or by a verifier
-    // that allows one signature per link (lbom writes exactly one).
+    // A link carries exactly one signature (docs/bundle-format.md [B31]):
+    // refused by the link's form, before any key is counted.
     add(
         "threshold2-same-key-two-keyid-hints",
         {
@@ -1731,10 +1752,10 @@ fn threshold_cases(base: &[u8], keys: &Keys, t: &Times, add: &mut Add<'_>) -> Re
             push_link(&mut x, &link_envelope(&digest, 2, &tr, prev));
             assemble(&x)?
         },
-        5,
-        &["chain.threshold", "chain.signatures"],
+        3,
+        &["chain.links"],
         p,
-        Depth::Content,
+        Depth::Layout,
     );
     Ok(())
 }

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::mpsc;
 
+use super::attestation::{self, AttestationFacts, ExternalParameters};
 use super::manifest::{self, Encoding, Manifest, ManifestEntry, Previous, Role, Tool};
 use super::path::{BundlePath, PathSet};
 use super::tar::TarWriter;
@@ -226,16 +227,26 @@ pub fn pack(
     let flushed = flusher.finish().map_err(io_out);
     let (mut entries, subjects) = written?;
     flushed?;
-    let params = serde_json::json!({
-        "name": options.name,
-        "channel": options.channel,
-        "sequence": sequence,
-        "previous": previous.as_ref().map(|p| serde_json::json!({"sequence": p.sequence, "manifest_sha256": p.manifest_sha256.to_hex()})),
-        "expires": expires.map(manifest::format_time),
-        "compress": options.compress.as_text(),
-    });
     let created_text = manifest::format_time(created);
-    let attestation = manifest::attestation_bytes(&subjects, params, &created_text);
+    let expires_text = expires.map(manifest::format_time);
+    let attestation = AttestationFacts {
+        subjects: subjects
+            .iter()
+            .map(|(name, digest)| attestation::subject(name.as_str(), *digest))
+            .collect(),
+        parameters: ExternalParameters {
+            name: options.name.clone(),
+            channel: options.channel.clone(),
+            sequence,
+            previous: previous.clone(),
+            expires: expires_text.clone(),
+            compress: options.compress.as_text(),
+        },
+        created: &created_text,
+        tool_name: crate::TOOL_NAME,
+        tool_version: crate::TOOL_VERSION,
+    }
+    .to_bytes();
     let attestation_name = fixed_name(layout::ATTESTATION)?;
     tw.add_bytes(&attestation_name, &attestation)
         .map_err(tar_err)?;
@@ -251,8 +262,8 @@ pub fn pack(
         channel: options.channel.clone(),
         sequence,
         previous,
-        created: created_text,
-        expires: expires.map(manifest::format_time),
+        created: created_text.clone(),
+        expires: expires_text,
         tool: Tool {
             name: crate::TOOL_NAME.to_owned(),
             version: crate::TOOL_VERSION.to_owned(),
@@ -322,13 +333,15 @@ fn fixed_name(s: &str) -> Result<BundlePath, Error> {
 
 fn small_entry(path: BundlePath, role: Role, bytes: &[u8]) -> ManifestEntry {
     let size = bytes.len() as u64;
+    let sha256 = Sha256Digest::of(bytes);
     ManifestEntry {
         path,
         role,
         size,
-        sha256: Sha256Digest::of(bytes),
+        sha256,
         encoding: Encoding::Raw,
         stored_size: size,
+        stored_sha256: Some(sha256),
     }
 }
 
@@ -426,12 +439,27 @@ fn collect_inputs(inputs: &[PathBuf], max_files: u64) -> Result<Vec<Input>, Erro
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut set = PathSet::new();
+    // Artifact paths must not collide, and neither may any entry name an
+    // input could get, whichever encoding it ends up with (`a` stored zstd
+    // is `artifacts/a.zst`, which an input `a.zst` stored raw would also
+    // be): docs/bundle-format.md [B16].
+    let mut paths = PathSet::new();
+    let mut entry_names = PathSet::new();
     for i in &out {
-        set.insert(&i.name).map_err(|source| Error::InputName {
+        let refuse = |source| Error::InputName {
             path: i.source.clone(),
             source,
-        })?;
+        };
+        paths.insert(&i.name).map_err(refuse)?;
+        for derived in [
+            artifact_entry_name(&i.name, Encoding::Raw),
+            artifact_entry_name(&i.name, Encoding::Zstd),
+            sbom_entry_name(&i.name),
+        ] {
+            entry_names
+                .insert(&derived.map_err(refuse)?)
+                .map_err(refuse)?;
+        }
     }
     if out.is_empty() {
         return Err(Error::NoInputs);
@@ -845,12 +873,16 @@ impl FlushTrigger {
 struct Counting<W> {
     inner: W,
     written: u64,
+    /// SHA-256 of what was written: a zstd entry's stored bytes, which a
+    /// version 2 manifest binds (docs/bundle-format.md [B57]).
+    hasher: Hasher,
 }
 
 impl<W: Write> Write for Counting<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
         self.written = self.written.saturating_add(n as u64);
+        self.hasher.update(buf.get(..n).unwrap_or_default());
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -994,7 +1026,7 @@ fn write_inputs(
             match planned {
                 Ok(Planned::Done(done)) => {
                     if let Some(slot) = slots.get_mut(index) {
-                        *slot = Some(done);
+                        *slot = Some(*done);
                     }
                 }
                 Ok(Planned::Job(job)) => {
@@ -1092,7 +1124,7 @@ fn worker_lost(path: &Path) -> Error {
 
 /// An input, planned: finished here (zstd) or handed to a worker (raw).
 enum Planned {
-    Done(raw::RawDone),
+    Done(Box<raw::RawDone>),
     Job(Box<raw::RawJob>),
 }
 
@@ -1183,7 +1215,7 @@ fn plan_input(
         }
         Encoding::Zstd => {
             let done = write_zstd(tw, stream, opened, source, level, ctx, progress)?;
-            Ok(Planned::Done(done))
+            Ok(Planned::Done(Box::new(done)))
         }
     }
 }
@@ -1376,6 +1408,7 @@ fn write_zstd<R: Read>(
     let mut sink = Counting {
         inner: tw.data(),
         written: 0,
+        hasher: Hasher::new(),
     };
     let mut enc = zstd::stream::write::Encoder::new(&mut sink, level).map_err(io)?;
     enc.multithread(zstd_workers()).map_err(io)?;
@@ -1396,6 +1429,7 @@ fn write_zstd<R: Read>(
     .map_err(io)?;
     enc.finish().map_err(io)?;
     let stored_size = sink.written;
+    let stored_sha256 = sink.hasher.finish();
     if read != len {
         return Err(Error::InputChanged {
             path,
@@ -1421,6 +1455,7 @@ fn write_zstd<R: Read>(
             sha256,
             encoding: Encoding::Zstd,
             stored_size,
+            stored_sha256: Some(stored_sha256),
         },
         sbom: small_entry(opened.sbom_name, Role::Sbom, &sbom),
     })

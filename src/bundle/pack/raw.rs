@@ -439,6 +439,7 @@ fn fill(
             sha256,
             encoding: Encoding::Raw,
             stored_size: len,
+            stored_sha256: Some(sha256),
         },
         sbom: super::small_entry(sbom.name, Role::Sbom, &bytes),
     }))

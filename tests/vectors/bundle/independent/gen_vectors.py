@@ -29,6 +29,25 @@ long_name = "artifacts/" + "d" * 60 + "/" + "e" * 60 + "/" + "f" * 90
 out("header-long.bin", header(long_name, 5))
 out("header-long.name", long_name.encode())
 
+# 1b. A name whose ustar split is not unique (docs/bundle-format.md [B6]):
+#     the format takes the LONGEST prefix (as GNU tar and Go's archive/tar
+#     do); Python's tarfile._posix_split_name takes the SHORTEST. The
+#     longest-prefix header is written from explicit fields with tarfile's
+#     own field encoder; the shortest one is what tarfile writes by itself,
+#     and a reader must refuse it.
+split_name = "artifacts/" + "d" * 60 + "/" + "e" * 60 + "/config.json.zst"
+prefix, short = split_name.rsplit("/", 1)
+assert len(prefix) <= 155 and len(short) <= 100
+fields = {"name": short, "prefix": prefix, "mode": 0o644, "uid": 0, "gid": 0, "size": 5,
+          "mtime": 0, "type": tarfile.REGTYPE, "linkname": "", "uname": "", "gname": "",
+          "magic": tarfile.POSIX_MAGIC}
+longest = tarfile.TarInfo._create_header(fields, tarfile.USTAR_FORMAT, "utf-8", "strict")
+shortest = header(split_name, 5)
+assert longest != shortest and shortest[345:345 + 70] == split_name[:70].encode()
+out("header-split.name", split_name.encode())
+out("header-split-longest.bin", longest)
+out("header-split-shortest.bin", shortest)
+
 # 2. A chain link: seed 0x09 * 32, manifest digest = SHA-256("manifest"),
 #    link 2 after a link whose entry digest is SHA-256("link1").
 seed = bytes([9]) * 32

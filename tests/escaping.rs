@@ -47,7 +47,7 @@ enum Legal {
     FileName,
     /// A bundle entry name (docs/bundle-format.md [B14]): no controls, no `\`.
     EntryName,
-    /// A link note ([B35]): no controls.
+    /// A link note ([B35]): no controls, separators or bidi formatting.
     NoControls,
     /// One line of a model card's front matter: no CR or LF.
     OneLine,
@@ -87,8 +87,10 @@ const FIELDS: &[(&str, Legal)] = &[
     ("entry_name", Legal::EntryName),
     ("manifest_name", Legal::Label),
     ("manifest_channel", Legal::Label),
-    ("tool_name", Legal::Any),
-    ("tool_version", Legal::Any),
+    // The tool's name and version are labels ([B53]); only the bundle
+    // made to be refused carries the hostile text.
+    ("tool_name", Legal::Label),
+    ("tool_version", Legal::Label),
     ("link_role", Legal::Label),
     ("link_note", Legal::NoControls),
     ("keyid_hint", Legal::Any),
@@ -168,7 +170,22 @@ fn value(i: usize, legal: Legal) -> String {
     let keep = |c: &char| match legal {
         Legal::Any => true,
         Legal::FileName => *c != '/' && *c != '\0',
-        Legal::EntryName | Legal::NoControls => !c.is_control() && *c != '\\',
+        Legal::EntryName => !c.is_control() && *c != '\\',
+        // [B35]: no C0, DEL, C1, line or paragraph separator, or bidi
+        // formatting character.
+        Legal::NoControls => {
+            !c.is_control()
+                && !matches!(
+                    *c,
+                    '\u{2028}'
+                        | '\u{2029}'
+                        | '\u{61c}'
+                        | '\u{200e}'
+                        | '\u{200f}'
+                        | '\u{202a}'..='\u{202e}'
+                        | '\u{2066}'..='\u{2069}'
+                )
+        }
         Legal::OneLine => *c != '\n' && *c != '\r',
         Legal::Label => false,
     };
@@ -311,18 +328,41 @@ impl Outputs {
     }
 }
 
+/// Whether some string in `value` equals `wanted`.
+fn holds_string(value: &Value, wanted: &str) -> bool {
+    match value {
+        Value::String(s) => s == wanted,
+        Value::Array(items) => items.iter().any(|v| holds_string(v, wanted)),
+        Value::Object(map) => map.values().any(|v| holds_string(v, wanted)),
+        _ => false,
+    }
+}
+
+/// What a hostile bundle carries that a reader must refuse.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Refusable {
+    /// Nothing: the bundle is legal.
+    Nothing,
+    /// A key id hint other than the signing key's id.
+    Hint,
+    /// A tool name and version outside their syntax.
+    Tool,
+}
+
 /// The bundle with a hostile tool and hostile links, re-signed by the demo
 /// keys: `pack` then the manifest's tool edited, then a chain whose links
-/// carry the hostile note and key id hint.
+/// carry the hostile note (and, in the bundles made to be refused, the key id
+/// hint or the illegal tool).
 fn hostile_bundle(
     dir: &Path,
     inputs: Vec<PathBuf>,
     sequence: u64,
     previous: Option<PathBuf>,
     keys: &Keys,
-    hint: bool,
+    refusable: Refusable,
     out: &Path,
 ) -> Res<()> {
+    let hint = refusable == Refusable::Hint;
     let t = Times::now()?;
     let spec = PackSpec {
         inputs,
@@ -334,10 +374,31 @@ fn hostile_bundle(
         expires: None,
         compress: Compression::Auto,
     };
-    let plain = dir.join(format!("plain-{sequence}-{hint}.lbom"));
+    let plain = dir.join(format!("plain-{sequence}-{}.lbom", refusable as u8));
     let bytes = tamper::pack_and_sign(&spec, &plain, &[], t.link)?;
     let mut entries = tamper::entries(&bytes)?;
-    let (tool, version) = (v("tool_name")?, v("tool_version")?);
+    let (tool, version) = if refusable == Refusable::Tool {
+        (bad("tool_name")?, bad("tool_version")?)
+    } else {
+        (v("tool_name")?, v("tool_version")?)
+    };
+    // The attestation's builder id names the manifest's tool ([B55]).
+    let builder = |name: &str, version: &str| -> Res<String> {
+        Ok(serde_json::to_string(&format!(
+            "urn:lbom:builder:{name}@{version}"
+        ))?)
+    };
+    let (from, to) = (
+        builder(lbom::TOOL_NAME, lbom::TOOL_VERSION)?,
+        builder(&tool, &version)?,
+    );
+    let attestation = entries
+        .iter_mut()
+        .find(|e| e.name == layout::ATTESTATION)
+        .ok_or_else(|| fail("no attestation"))?;
+    attestation.data = String::from_utf8(std::mem::take(&mut attestation.data))?
+        .replace(&from, &to)
+        .into_bytes();
     tamper::restamp(&mut entries, |m| {
         m.tool.name = tool;
         m.tool.version = version;
@@ -574,17 +635,43 @@ fn every_untrusted_string_is_escaped_on_every_output_path() -> TestResult {
     let b1 = dir.join(format!("{name}-1.lbom"));
     let b2 = dir.join(format!("{name}-2.lbom"));
     let hinted = dir.join(format!("{name}-hint.lbom"));
-    hostile_bundle(dir, inputs(&models1)?, 1, None, &keys, false, &b1)?;
+    let tooled = dir.join(format!("{name}-tool.lbom"));
+    hostile_bundle(
+        dir,
+        inputs(&models1)?,
+        1,
+        None,
+        &keys,
+        Refusable::Nothing,
+        &b1,
+    )?;
     hostile_bundle(
         dir,
         inputs(&models2)?,
         2,
         Some(b1.clone()),
         &keys,
-        false,
+        Refusable::Nothing,
         &b2,
     )?;
-    hostile_bundle(dir, inputs(&models1)?, 1, None, &keys, true, &hinted)?;
+    hostile_bundle(
+        dir,
+        inputs(&models1)?,
+        1,
+        None,
+        &keys,
+        Refusable::Hint,
+        &hinted,
+    )?;
+    hostile_bundle(
+        dir,
+        inputs(&models1)?,
+        1,
+        None,
+        &keys,
+        Refusable::Tool,
+        &tooled,
+    )?;
 
     // ---- sign refusals: an illegal note and role
     let copy = dir.join("copy.lbom");
@@ -611,7 +698,7 @@ fn every_untrusted_string_is_escaped_on_every_output_path() -> TestResult {
 
     // ---- inspect, verify
     for (format, kind) in [("text", Kind::Text), ("json", Kind::Json)] {
-        for b in [&b1, &hinted] {
+        for b in [&b1, &hinted, &tooled] {
             out.run(
                 &format!("inspect {format}"),
                 &[os("inspect"), os(b), os("--format"), os(format)],
@@ -636,13 +723,12 @@ fn every_untrusted_string_is_escaped_on_every_output_path() -> TestResult {
         Duration::from_secs(60),
     )?
     .json()?;
-    if inspected
-        .pointer("/manifest/tool/name")
-        .and_then(Value::as_str)
-        != Some(v("tool_name")?.as_str())
-    {
+    // JSON keeps exact values: the link note (controls aside, every hidden
+    // character) comes back byte for byte once the JSON escapes are decoded.
+    let note = v("link_note")?;
+    if !holds_string(&inspected, &note) {
         out.problems
-            .push("inspect json does not carry the exact tool name".into());
+            .push("inspect json does not carry the exact link note".into());
     }
 
     // ---- import twice, then the store commands
@@ -669,10 +755,11 @@ fn every_untrusted_string_is_escaped_on_every_output_path() -> TestResult {
         )?;
         if run.code() != Some(0) {
             return Err(fail(format!(
-                "import {} exited {:?}: {}",
+                "import {} exited {:?}: {}{}",
                 i + 1,
                 run.code(),
-                run.stderr
+                run.stderr,
+                String::from_utf8_lossy(&run.stdout)
             )));
         }
     }

@@ -264,9 +264,9 @@ fn models_and_changes_come_most_consequential_first() {
 }
 
 #[test]
-fn an_owned_key_is_metadata_drift_when_its_class_did_not_fire() {
+fn an_owned_key_fires_its_class_even_when_the_fact_did_not_change() {
     // general.license edited but the licence fact unchanged (e.g. facts
-    // from an older scan): the key change must not vanish.
+    // from an older scan): the licence class fires and lists the key.
     let mut a = facts("m", 1);
     let mut b = facts("m", 1);
     a.metadata
@@ -277,11 +277,39 @@ fn an_owned_key_is_metadata_drift_when_its_class_did_not_fire() {
         &side(vec![], vec![a.clone()]),
         &side(vec![], vec![b.clone()]),
     );
-    assert_eq!(classes(&r), vec![DriftClass::Metadata]);
-    // When the class fires, the key is reported there only.
+    assert_eq!(classes(&r), vec![DriftClass::Licence]);
+    let keys = r
+        .models
+        .first()
+        .and_then(|m| m.changes.first())
+        .and_then(Change::keys)
+        .map(|k| k.items.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        keys,
+        vec![KeyChange {
+            key: "general.license".into(),
+            old: Some("\"apache-2.0\"".into()),
+            new: Some("\"Apache-2.0\"".into()),
+        }]
+    );
+    assert!(text(&r).contains("~ general.license: \"apache-2.0\" → \"Apache-2.0\""));
+    // When the fact changes too, the key that carries it is not repeated.
     b.license = Some("Apache-2.0".into());
     let r = diff(&side(vec![], vec![a]), &side(vec![], vec![b]));
     assert_eq!(classes(&r), vec![DriftClass::Licence]);
+    let keys = r
+        .models
+        .first()
+        .and_then(|m| m.changes.first())
+        .and_then(Change::keys)
+        .map(|k| k.count);
+    assert_eq!(keys, Some(0));
+    // A key no class owns is metadata drift.
+    let mut c = facts("m", 1);
+    c.metadata.insert("general.url".into(), json!("https://x"));
+    let r = diff(&side(vec![], vec![facts("m", 1)]), &side(vec![], vec![c]));
+    assert_eq!(classes(&r), vec![DriftClass::Metadata]);
 }
 
 #[test]
@@ -307,12 +335,16 @@ fn tensor_lists_are_counted_and_capped() {
         x.dtype = "Q8_0".into();
     }
     let r = diff(&side(vec![], vec![a]), &side(vec![], vec![b]));
+    let tensors = r
+        .models
+        .first()
+        .and_then(|m| m.changes.iter().find(|c| c.class() == DriftClass::Tensors));
     let Some(Change::Tensors {
         added,
         removed,
         reshaped,
         retyped,
-    }) = r.models.first().and_then(|m| m.changes.first())
+    }) = tensors
     else {
         panic!("no tensors change: {r:?}");
     };

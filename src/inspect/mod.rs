@@ -9,6 +9,8 @@
 //! models ([`hf`]) and group split GGUF and sharded safetensors into one
 //! model each ([`group`]).
 
+pub mod card;
+pub mod delivery;
 pub mod digest;
 pub mod facts;
 pub mod gguf;
@@ -19,6 +21,7 @@ pub mod pickle;
 pub mod reference;
 pub mod safetensors;
 pub mod scan;
+pub mod side;
 pub mod template;
 pub mod walk;
 

@@ -1,0 +1,123 @@
+//! Side-file roles, capture and the keys they feed.
+
+use super::*;
+
+#[test]
+fn roles_by_name() {
+    let role = |p: &str| role_of(Path::new(p));
+    assert_eq!(
+        role("m/tokenizer.json"),
+        Some((PathBuf::from("m"), "tokenizer.json".into(), Role::Tokenizer))
+    );
+    assert_eq!(
+        role("m/additional_chat_templates/tool_use.jinja"),
+        Some((
+            PathBuf::from("m"),
+            "additional_chat_templates/tool_use.jinja".into(),
+            Role::NamedTemplate
+        ))
+    );
+    assert_eq!(role("qwen.tiktoken").map(|r| r.2), Some(Role::Tokenizer));
+    assert_eq!(role("LICENSE.txt").map(|r| r.2), Some(Role::Licence));
+    assert_eq!(
+        role("a/model.safetensors.index.json").map(|r| r.2),
+        Some(Role::ShardIndex)
+    );
+    assert_eq!(role("model.safetensors"), None);
+    assert_eq!(role("notes.txt"), None);
+    assert_eq!(role(".tiktoken"), None);
+    assert_eq!(role("additional_chat_templates/.jinja"), None);
+}
+
+#[test]
+fn keys_feed_their_classes() {
+    assert_eq!(feeds("side:tokenizer.json"), &[Feeds::Tokenizer]);
+    assert_eq!(feeds("side:tokenizer_config.json"), &[Feeds::Tokenizer]);
+    assert_eq!(
+        feeds("side:tokenizer_config.json#chat_template"),
+        &[Feeds::ChatTemplate]
+    );
+    assert_eq!(
+        feeds("side:additional_chat_templates/rag.jinja"),
+        &[Feeds::ChatTemplate]
+    );
+    assert_eq!(feeds("side:README.md#license_link"), &[Feeds::Licence]);
+    assert_eq!(feeds("side:README.md#base_model"), &[Feeds::BaseModel]);
+    assert_eq!(
+        feeds("side:README.md#unread"),
+        &[Feeds::Licence, Feeds::BaseModel]
+    );
+    assert!(feeds("side:config.json#unread").contains(&Feeds::Architecture));
+    assert!(feeds("side:notes.txt").is_empty());
+    assert!(feeds("tokenizer.json").is_empty());
+    assert_eq!(key_file("side:README.md#license"), Some("README.md"));
+    assert_eq!(key_file("general.name"), None);
+}
+
+#[test]
+fn capture_keeps_what_the_rule_asks() -> std::io::Result<()> {
+    let bytes = b"0123456789";
+    let (d, kept) = read_capturing(&bytes[..], 10, CaptureRule::Whole(10))?;
+    assert_eq!(d, Sha256Digest::of(bytes));
+    assert!(matches!(kept, Kept::Whole(ref b) if b == bytes));
+    let (_, kept) = read_capturing(&bytes[..], 10, CaptureRule::Whole(9))?;
+    assert!(matches!(kept, Kept::Nothing));
+    let (_, kept) = read_capturing(&bytes[..], 10, CaptureRule::Prefix(4))?;
+    assert!(matches!(kept, Kept::Prefix(ref b) if b == b"0123"));
+    let (_, kept) = read_capturing(&bytes[..], 10, CaptureRule::Prefix(40))?;
+    assert!(matches!(kept, Kept::Whole(ref b) if b == bytes));
+    let (d, kept) = read_capturing(&bytes[..], 10, CaptureRule::Digest)?;
+    assert_eq!(d, Sha256Digest::of(bytes));
+    assert!(matches!(kept, Kept::Nothing));
+    Ok(())
+}
+
+#[test]
+fn a_template_edit_in_tokenizer_config_is_not_a_settings_edit()
+-> Result<(), Box<dyn std::error::Error>> {
+    let limits = Limits::default();
+    let says = |text: &str| {
+        let d = Sha256Digest::of(text.as_bytes());
+        extract(
+            "tokenizer_config.json",
+            Role::TokenizerConfig,
+            &d,
+            Capture::Whole(text.as_bytes()),
+            &limits,
+        )
+    };
+    let base = r#"{"bos_token": "<s>", "chat_template": "{{ a }}", "model_max_length": 2048}"#;
+    let (
+        Says::TokenizerConfig(a),
+        Says::TokenizerConfig(b),
+        Says::TokenizerConfig(c),
+        Says::TokenizerConfig(d),
+    ) = (
+        says(base),
+        says(&base.replace("{{ a }}", "{{ b }}")),
+        says(&base.replace("<s>", "<|begin|>")),
+        says(
+            "{\n  \"bos_token\":\"<s>\",\"chat_template\":\"{{ a }}\",\n \"model_max_length\":2048}",
+        ),
+    )
+    else {
+        return Err("tokenizer_config.json was not read as one".into());
+    };
+    assert_eq!(a.settings, b.settings);
+    assert_ne!(a.template_member, b.template_member);
+    assert_ne!(a.settings, c.settings);
+    assert_eq!(a.template_member, c.template_member);
+    assert_eq!(a, d, "white space is not a change");
+    assert_eq!(a.model_max_length, Some(2048));
+    // Not JSON: not read, and a finding says so.
+    assert!(matches!(
+        extract("tokenizer_config.json", Role::TokenizerConfig, &Sha256Digest::of(b"{"), Capture::Whole(b"{"), &limits),
+        Says::Unread(ref f) if f.code == "hf.invalid_json"
+    ));
+    // Too large: not read either.
+    assert!(matches!(
+        extract("tokenizer_config.json", Role::TokenizerConfig, &Sha256Digest::of(b"{}"), Capture::Nothing, &limits),
+        Says::Unread(ref f) if f.code == "hf.side_file_unread"
+    ));
+    Ok(())
+}

@@ -280,7 +280,8 @@ fn owners(key: &str) -> Vec<DriftClass> {
         "general.name" | "general.version" | "general.basename" | "general.finetune"
         | "general.size_label" => one(DriftClass::NameVersion),
         "general.license" => one(DriftClass::Licence),
-        "tokenizer.chat_template" => one(DriftClass::ChatTemplate),
+        // The default template, each named one, and the list of names.
+        "tokenizer.chat_template" | "tokenizer.chat_templates" => one(DriftClass::ChatTemplate),
         k if k.starts_with("tokenizer.chat_template.") => one(DriftClass::ChatTemplate),
         // Every other tokenizer key changes the ids of some text: the
         // vocabulary, scores, types, merges, the pre-tokenizer, special

@@ -34,6 +34,10 @@ pub struct Limits {
     /// Largest side file held as a whole JSON tree (`config.json`), and the
     /// most of a model card read for its front matter: 1 MiB.
     pub side_tree_max_bytes: u64,
+    /// Most bytes of side-file facts (template texts, shard maps, card
+    /// blocks, …) kept for one delivery; past it a side file is known by
+    /// its digest alone: 32 MiB.
+    pub side_facts_max_bytes: u64,
     /// Most files one scan visits below a folder: 1,000,000.
     pub max_files: u64,
 }
@@ -53,6 +57,7 @@ impl Default for Limits {
             zip_max_entries: 100_000,
             side_file_max_bytes: 16 << 20,
             side_tree_max_bytes: 1 << 20,
+            side_facts_max_bytes: 32 << 20,
             max_files: 1_000_000,
         }
     }

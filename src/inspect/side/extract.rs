@@ -35,6 +35,59 @@ pub enum Says {
     Index(ShardIndex),
 }
 
+impl Says {
+    /// About how many bytes of memory what the file said holds.
+    pub fn kept_bytes(&self) -> u64 {
+        const ITEM: u64 = 64;
+        let text = |t: &TemplateSays| {
+            t.text.as_ref().map_or(0, |s| s.len() as u64)
+                + t.findings
+                    .iter()
+                    .map(|f| f.message.len() as u64 + ITEM)
+                    .sum::<u64>()
+        };
+        match self {
+            Says::Digest => 0,
+            Says::Unread(f) => f.message.len() as u64 + ITEM,
+            Says::Config(c) => ITEM.saturating_add(
+                c.quantization_config
+                    .as_ref()
+                    .map_or(0, |q| Value::Object(q.clone()).to_string().len() as u64),
+            ),
+            Says::TokenizerConfig(t) => ITEM + text(&t.templates),
+            Says::Template(t) => ITEM + text(t),
+            Says::Card(c) => ITEM + c.blocks.values().map(|b| b.len() as u64).sum::<u64>(),
+            Says::Index(i) => i
+                .weight_map
+                .iter()
+                .map(|(t, s)| (t.len() + s.len()) as u64 + ITEM)
+                .sum::<u64>()
+                .saturating_add(
+                    i.findings
+                        .iter()
+                        .map(|f| f.message.len() as u64 + ITEM)
+                        .sum(),
+                ),
+        }
+    }
+
+    /// What is left of this when the delivery's budget is spent: a template
+    /// keeps its digest (not its text), any other file is not read.
+    pub(crate) fn shed(self, name: &str, budget: u64) -> Says {
+        let why = format!("the delivery's side files already hold {budget} bytes of facts");
+        match self {
+            Says::Template(t) => Says::Template(TemplateSays {
+                sha256: t.sha256,
+                text: None,
+                findings: vec![unread_finding(name, &why)],
+            }),
+            Says::Digest => Says::Digest,
+            Says::Index(_) => Says::Index(bad_index(name, &format!("was not read: {why}"))),
+            _ => Says::Unread(unread_finding(name, &why)),
+        }
+    }
+}
+
 /// The values of `config.json` lbom uses.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConfigSays {

@@ -170,6 +170,8 @@ pub struct SideFile {
 #[derive(Debug, Clone, Default)]
 pub struct SideFiles {
     folders: BTreeMap<PathBuf, Vec<SideFile>>,
+    /// Bytes of what the files said, kept so far (see [`SideFiles::add`]).
+    kept: u64,
 }
 
 impl SideFiles {
@@ -185,7 +187,19 @@ impl SideFiles {
         let Some((folder, name, role)) = role_of(path) else {
             return;
         };
-        let says = extract(&name, role, &sha256, capture, limits);
+        let mut says = extract(&name, role, &sha256, capture, limits);
+        // What a delivery's side files say is kept for all of them at once:
+        // past `side_facts_max_bytes`, a file is known by its digest alone
+        // (a template keeps its digest, any other file is "not read"), so
+        // a bundle of a million folders cannot grow this without bound.
+        let size = says.kept_bytes().saturating_add(name.len() as u64);
+        if self.kept.saturating_add(size) > limits.side_facts_max_bytes {
+            says = says.shed(&name, limits.side_facts_max_bytes);
+        }
+        self.kept = self
+            .kept
+            .saturating_add(says.kept_bytes())
+            .saturating_add(name.len() as u64);
         self.folders.entry(folder).or_default().push(SideFile {
             name,
             role,

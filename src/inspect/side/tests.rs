@@ -121,3 +121,42 @@ fn a_template_edit_in_tokenizer_config_is_not_a_settings_edit()
     ));
     Ok(())
 }
+
+#[test]
+fn the_delivery_budget_keeps_digests_and_drops_the_rest() {
+    let limits = Limits {
+        side_facts_max_bytes: 300,
+        ..Limits::default()
+    };
+    let mut sides = SideFiles::default();
+    let body = "x".repeat(100);
+    for dir in ["a", "b", "c", "d"] {
+        let d = Sha256Digest::of(body.as_bytes());
+        sides.add(
+            &Path::new(dir).join("chat_template.jinja"),
+            d,
+            Capture::Whole(body.as_bytes()),
+            &limits,
+        );
+        let cfg = br#"{"architectures": ["LlamaForCausalLM"]}"#;
+        sides.add(
+            &Path::new(dir).join("config.json"),
+            Sha256Digest::of(cfg),
+            Capture::Whole(cfg),
+            &limits,
+        );
+    }
+    let first = sides.folder(Path::new("a"));
+    assert!(matches!(first.first().map(|f| &f.says), Some(Says::Template(t)) if t.text.is_some()));
+    let last = sides.folder(Path::new("d"));
+    let Some(Says::Template(t)) = last.first().map(|f| &f.says) else {
+        panic!("no template in d: {last:?}");
+    };
+    // The digest stays (the class still sees every change), the text goes.
+    assert_eq!(t.sha256, Some(Sha256Digest::of(body.as_bytes())));
+    assert_eq!(t.text, None);
+    assert!(matches!(
+        last.get(1).map(|f| &f.says),
+        Some(Says::Unread(_))
+    ));
+}

@@ -78,7 +78,9 @@ impl ArtifactSink for SideCapture<'_> {
             Some(CaptureRule::Prefix(max)) => max,
             _ => return Ok(writer),
         };
-        let kept = Arc::new(Mutex::new(Vec::new()));
+        // Exactly the bytes kept, never a doubled allocation.
+        let room = usize::try_from(entry.size.min(max)).unwrap_or(0);
+        let kept = Arc::new(Mutex::new(Vec::with_capacity(room)));
         self.pending = Some(Arc::clone(&kept));
         Ok(Some(Box::new(CaptureWriter {
             inner: writer,

@@ -60,7 +60,7 @@ impl Says {
             Says::Index(i) => i
                 .weight_map
                 .iter()
-                .map(|(t, s)| (t.len() + s.len()) as u64 + ITEM)
+                .map(|(t, s)| index_entry_bytes(t, s))
                 .sum::<u64>()
                 .saturating_add(
                     i.findings
@@ -199,7 +199,7 @@ pub(crate) fn extract(
             }))
         }
         Role::ChatTemplateJson => chat_template_json(name, bytes).map(Says::Template),
-        Role::ShardIndex => Ok(Says::Index(index(name, bytes))),
+        Role::ShardIndex => Ok(Says::Index(index(name, bytes, limits.side_facts_max_bytes))),
         Role::Tokenizer | Role::Licence | Role::GenerationConfig | Role::Card => Ok(Says::Digest),
     };
     parsed.unwrap_or_else(|e| {
@@ -239,27 +239,29 @@ fn config(bytes: &[u8]) -> Result<ConfigSays, NotJson> {
     })
 }
 
-fn template_findings(source: &str, all: &[(String, String)]) -> Vec<Finding> {
-    all.iter()
-        .filter_map(|(entry, text)| {
-            let at = if all.len() > 1 || entry != "default" {
-                format!("{source} ({entry})")
-            } else {
-                source.to_owned()
-            };
-            code_like_finding(&at, text)
-        })
-        .collect()
+/// Read a `chat_template` value found in `source`, checking every
+/// template in it for code-like constructs.
+fn read_templates(
+    source: &str,
+    raw: &serde_json::value::RawValue,
+) -> Result<(json::Templates, Vec<Finding>), NotJson> {
+    let mut findings = Vec::new();
+    let found = json::templates(raw, &mut |entry, text| {
+        let at = if entry == "default" {
+            source.to_owned()
+        } else {
+            format!("{source} ({entry})")
+        };
+        findings.extend(code_like_finding(&at, text));
+    })?;
+    Ok((found, findings))
 }
 
-fn template_says(source: &str, found: &json::Templates) -> TemplateSays {
+fn template_says(found: json::Templates, findings: Vec<Finding>) -> TemplateSays {
     TemplateSays {
-        sha256: found
-            .default
-            .as_deref()
-            .map(|t| Sha256Digest::of(t.as_bytes())),
-        text: found.default.as_deref().map(capped_chat_template),
-        findings: template_findings(source, &found.all),
+        sha256: found.default_sha256,
+        text: found.default_text,
+        findings,
     }
 }
 
@@ -272,12 +274,12 @@ fn tokenizer_config(name: &str, bytes: &[u8]) -> Result<TokenizerConfigSays, Not
     json::members(bytes, &mut |key, raw| {
         if key == "chat_template" {
             // The last of a repeated member wins, as for Python's json.
-            let found = json::templates(raw)?;
-            template_member = Some(match serde_json::from_str::<String>(raw.get()) {
-                Ok(text) => Sha256Digest::of(text.as_bytes()),
-                Err(_) => json::canonical_digest(raw)?,
+            let (found, findings) = read_templates(&format!("{name} chat_template"), raw)?;
+            template_member = Some(match (found.is_string, found.default_sha256) {
+                (true, Some(d)) => d,
+                _ => json::canonical_digest(raw)?,
             });
-            templates = template_says(&format!("{name} chat_template"), &found);
+            templates = template_says(found, findings);
             return Ok(());
         }
         json::hash_str(&mut settings, key);
@@ -302,7 +304,8 @@ fn chat_template_json(name: &str, bytes: &[u8]) -> Result<TemplateSays, NotJson>
     let mut says = TemplateSays::default();
     json::members(bytes, &mut |key, raw| {
         if key == "chat_template" {
-            says = template_says(name, &json::templates(raw)?);
+            let (found, findings) = read_templates(name, raw)?;
+            says = template_says(found, findings);
         }
         Ok(())
     })?;
@@ -316,9 +319,18 @@ fn bad_index(name: &str, why: &str) -> ShardIndex {
     }
 }
 
-fn index(name: &str, bytes: &[u8]) -> ShardIndex {
+/// What one weight-map entry costs in memory, about: two strings and a
+/// tree node.
+fn index_entry_bytes(tensor: &str, shard: &str) -> u64 {
+    (tensor.len() + shard.len()) as u64 + 128
+}
+
+/// Parse an index, keeping at most `budget` bytes of entries (a file of
+/// tiny entries would otherwise cost many times its size).
+fn index(name: &str, bytes: &[u8], budget: u64) -> ShardIndex {
     let mut index = ShardIndex::default();
     let mut has_map = false;
+    let mut kept = 0u64;
     let walked = json::members(bytes, &mut |key, raw| {
         match key {
             "metadata" => {
@@ -335,6 +347,12 @@ fn index(name: &str, bytes: &[u8]) -> ShardIndex {
                 index.weight_map.clear();
                 index.shard_names.clear();
                 json::members(raw.get().as_bytes(), &mut |tensor, shard| {
+                    kept = kept.saturating_add(index_entry_bytes(tensor, shard.get()));
+                    if kept > budget {
+                        return Err(NotJson(format!(
+                            "its weight_map holds more than {budget} bytes of entries"
+                        )));
+                    }
                     weight_map_entry(name, tensor, shard.get(), &mut index);
                     Ok(())
                 })?;
@@ -344,7 +362,7 @@ fn index(name: &str, bytes: &[u8]) -> ShardIndex {
         Ok(())
     });
     if let Err(e) = walked {
-        return bad_index(name, &format!("is not valid JSON: {e}"));
+        return bad_index(name, &format!("was not read: {e}"));
     }
     if !has_map {
         index.findings.push(Finding::error(

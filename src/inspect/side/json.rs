@@ -27,6 +27,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde_json::value::RawValue;
 
 use crate::inspect::digest::{Hasher, Sha256Digest};
+use crate::inspect::facts::capped_chat_template;
 
 /// Why a side file is not the JSON lbom reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,47 +166,65 @@ impl<'de> Visitor<'de> for Canonical<'_> {
     }
 }
 
-/// What a `chat_template` value holds.
+/// What a `chat_template` value holds: the template a runtime uses by
+/// default (the string itself, or the list entry named `default`, else the
+/// first entry), as its digest and its capped text.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct Templates {
-    /// The template a runtime uses by default: the string itself, or the
-    /// list entry named `default`, else the first entry.
-    pub default: Option<String>,
-    /// The name and text of every template, in order (the string form is
-    /// one entry named `default`); each is checked for code-like
-    /// constructs by the caller, then dropped.
-    pub all: Vec<(String, String)>,
+    /// SHA-256 of the default template's text.
+    pub default_sha256: Option<Sha256Digest>,
+    /// The default template's text, capped (`capped_chat_template`).
+    pub default_text: Option<String>,
+    /// Whether the value is a string (one template) rather than a list.
+    pub is_string: bool,
 }
 
 /// Read a `chat_template` value: a string, or a list of objects with a
 /// `name` and a `template` string (other members and entries of other
-/// shapes are skipped). Anything else holds no template.
-pub(crate) fn templates(raw: &RawValue) -> Result<Templates, NotJson> {
+/// shapes are skipped). Anything else holds no template. `each(name, text)`
+/// sees every template (the string form is named `default`) one at a time,
+/// so that no list is ever held whole.
+pub(crate) fn templates(
+    raw: &RawValue,
+    each: &mut dyn FnMut(&str, &str),
+) -> Result<Templates, NotJson> {
     let mut de = serde_json::Deserializer::from_str(raw.get());
     let found = de
-        .deserialize_any(TemplatesVisitor)
+        .deserialize_any(TemplatesVisitor { each })
         .and_then(|t| de.end().map(|()| t))
         .map_err(|e| NotJson(e.to_string()))?;
     Ok(found)
 }
 
-struct TemplatesVisitor;
+fn default_of(text: &str) -> (Option<Sha256Digest>, Option<String>) {
+    (
+        Some(Sha256Digest::of(text.as_bytes())),
+        Some(capped_chat_template(text)),
+    )
+}
 
-impl<'de> Visitor<'de> for TemplatesVisitor {
+struct TemplatesVisitor<'a> {
+    each: &'a mut dyn FnMut(&str, &str),
+}
+
+impl<'de> Visitor<'de> for TemplatesVisitor<'_> {
     type Value = Templates;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a chat template")
     }
     fn visit_str<E>(self, v: &str) -> Result<Templates, E> {
+        (self.each)("default", v);
+        let (default_sha256, default_text) = default_of(v);
         Ok(Templates {
-            default: Some(v.to_owned()),
-            all: vec![("default".to_owned(), v.to_owned())],
+            default_sha256,
+            default_text,
+            is_string: true,
         })
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Templates, A::Error> {
-        let mut out = Templates::default();
-        let mut first: Option<String> = None;
+        let mut named_default = None;
+        let mut first = None;
         while let Some(entry) = seq.next_element::<Entry>()? {
             let Entry {
                 name,
@@ -215,18 +234,20 @@ impl<'de> Visitor<'de> for TemplatesVisitor {
                 continue;
             };
             let name = name.unwrap_or_default();
-            if name == "default" && out.default.is_none() {
-                out.default = Some(text.clone());
+            (self.each)(&name, &text);
+            if name == "default" && named_default.is_none() {
+                named_default = Some(default_of(&text));
             }
             if first.is_none() {
-                first = Some(text.clone());
+                first = Some(default_of(&text));
             }
-            out.all.push((name, text));
         }
-        if out.default.is_none() {
-            out.default = first;
-        }
-        Ok(out)
+        let (default_sha256, default_text) = named_default.or(first).unwrap_or((None, None));
+        Ok(Templates {
+            default_sha256,
+            default_text,
+            is_string: false,
+        })
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Templates, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
@@ -370,24 +391,34 @@ mod tests {
     }
 
     #[test]
-    fn template_lists_pick_the_default_and_keep_every_entry()
+    fn template_lists_pick_the_default_and_see_every_entry()
     -> Result<(), Box<dyn std::error::Error>> {
         let raw: Box<RawValue> = serde_json::from_str(
             r#"[{"name":"tool_use","template":"T"},7,{"name":"default","template":"D","x":[1]},{"template":{"no":1}}]"#,
         )?;
-        let t = templates(&raw)?;
-        assert_eq!(t.default.as_deref(), Some("D"));
+        let mut seen = Vec::new();
+        let t = templates(&raw, &mut |n, t| seen.push((n.to_owned(), t.to_owned())))?;
+        assert_eq!(t.default_text.as_deref(), Some("D"));
+        assert_eq!(t.default_sha256, Some(Sha256Digest::of(b"D")));
+        assert!(!t.is_string);
         assert_eq!(
-            t.all,
+            seen,
             [
                 ("tool_use".to_owned(), "T".to_owned()),
                 ("default".to_owned(), "D".to_owned())
             ]
         );
         let raw: Box<RawValue> = serde_json::from_str(r#"[{"name":"a","template":"A"}]"#)?;
-        assert_eq!(templates(&raw)?.default.as_deref(), Some("A"));
+        assert_eq!(
+            templates(&raw, &mut |_, _| {})?.default_text.as_deref(),
+            Some("A")
+        );
+        let raw: Box<RawValue> = serde_json::from_str(r#""x\u0041""#)?;
+        let t = templates(&raw, &mut |_, _| {})?;
+        assert!(t.is_string);
+        assert_eq!(t.default_sha256, Some(Sha256Digest::of(b"xA")));
         let raw: Box<RawValue> = serde_json::from_str(r#"{"x": 1}"#)?;
-        assert_eq!(templates(&raw)?, Templates::default());
+        assert_eq!(templates(&raw, &mut |_, _| {})?, Templates::default());
         Ok(())
     }
 }

@@ -304,7 +304,7 @@ pub fn read_capturing(
         CaptureRule::Whole(_) => 0,
         CaptureRule::Prefix(max) => max,
     };
-    let mut kept = Vec::new();
+    let mut kept = Vec::with_capacity(usize::try_from(len.min(keep_max)).unwrap_or(0));
     let mut hasher = Hasher::new();
     let mut buf = vec![0u8; READ_CHUNK_BYTES];
     loop {

@@ -160,3 +160,39 @@ fn the_delivery_budget_keeps_digests_and_drops_the_rest() {
         Some(Says::Unread(_))
     ));
 }
+
+#[test]
+fn an_index_is_kept_only_within_the_budget() {
+    let body = br#"{"metadata":{"total_size":8},"weight_map":{"a":"s1.safetensors","b":"s2.safetensors"}}"#;
+    let d = Sha256Digest::of(body);
+    let read = |budget: u64| {
+        let limits = Limits {
+            side_facts_max_bytes: budget,
+            ..Limits::default()
+        };
+        extract(
+            "model.safetensors.index.json",
+            Role::ShardIndex,
+            &d,
+            Capture::Whole(body),
+            &limits,
+        )
+    };
+    let Says::Index(ok) = read(1 << 20) else {
+        panic!("not an index");
+    };
+    assert_eq!(ok.weight_map.len(), 2);
+    assert_eq!(ok.total_size, Some(8));
+    assert!(ok.findings.is_empty());
+    let Says::Index(cut) = read(200) else {
+        panic!("not an index");
+    };
+    assert!(cut.weight_map.is_empty());
+    assert_eq!(
+        cut.findings
+            .iter()
+            .map(|f| f.code.as_str())
+            .collect::<Vec<_>>(),
+        ["shards.bad_index"]
+    );
+}

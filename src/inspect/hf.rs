@@ -57,6 +57,7 @@ impl FolderContext {
         let mut jinja: Option<TemplateSays> = None;
         let mut json_template: Option<TemplateSays> = None;
         let mut config_template: Option<TemplateSays> = None;
+        let mut processor_template: Option<TemplateSays> = None;
         for f in files {
             let key = format!("{KEY_PREFIX}{}", f.name);
             match (&f.says, f.role) {
@@ -88,9 +89,25 @@ impl FolderContext {
                         _ => {}
                     }
                 }
+                (
+                    Says::ProcessorConfig {
+                        template_member,
+                        templates,
+                    },
+                    _,
+                ) => {
+                    if let Some(d) = template_member {
+                        ctx.template_keys.push((format!("{key}#chat_template"), *d));
+                        ctx.template_findings
+                            .extend(templates.findings.iter().cloned());
+                        processor_template = Some(templates.clone());
+                    }
+                }
                 (Says::Card(card), _) => ctx.card = card.clone(),
                 (Says::Digest, Role::Tokenizer) => ctx.tokenizer.push((f.name.clone(), f.sha256)),
-                (Says::Digest, Role::Licence) => ctx.keys.push((key, hex(&f.sha256))),
+                (Says::Digest, Role::Licence | Role::ModelCode) => {
+                    ctx.keys.push((key, hex(&f.sha256)));
+                }
                 (Says::Digest, Role::GenerationConfig) => ctx.has_generation_config = true,
                 (Says::Index(index), _) => {
                     // Grouping reports the index's own problems.
@@ -111,7 +128,7 @@ impl FolderContext {
             h.finish()
         });
         ctx.template_keys.sort();
-        ctx.chat_template = [jinja, json_template, config_template]
+        ctx.chat_template = [jinja, json_template, config_template, processor_template]
             .into_iter()
             .flatten()
             .find(|t| t.sha256.is_some());

@@ -17,7 +17,9 @@ Bases (each a delivery folder, packed as one bundle by the test):
            a chat_template, special_tokens_map.json, added_tokens.json,
            vocab.json, merges.txt, tokenizer.model, chat_template.jinja,
            chat_template.json, additional_chat_templates/tool_use.jinja,
-           README.md with a front matter, LICENSE) and notes.txt
+           processor_config.json with a chat_template, tokenization_gate.py,
+           modeling_gate.py, README.md with a front matter, LICENSE) and
+           notes.txt
   hf_list  the same folder with tokenizer_config.json's chat_template as a
            list of named templates and no chat_template.jinja/.json
 
@@ -346,6 +348,10 @@ HF_BASE = {
     "jinja": DEFAULT_TEMPLATE,
     "template_json": {"chat_template": DEFAULT_TEMPLATE},
     "named": {"tool_use": TOOL_TEMPLATE},
+    "processor_config": {"chat_template": TOOL_TEMPLATE, "image_size": 224,
+                         "processor_class": "GateProcessor"},
+    "tokenization_py": "class GateTokenizer:\n    split = ' '\n",
+    "modeling_py": "class GateModel:\n    layers = 1\n",
     "readme": README,
     "licence": "Gate licence\n\nYou may use this model for tests.\n",
     "dtype": np.float16,
@@ -394,6 +400,9 @@ def write_hf(folder, p):
         os.makedirs(os.path.join(folder, "additional_chat_templates"))
         for name, body in p["named"].items():
             text(os.path.join("additional_chat_templates", f"{name}.jinja"), body)
+    dump("processor_config.json", p["processor_config"], p["indent"])
+    text("tokenization_gate.py", p["tokenization_py"])
+    text("modeling_gate.py", p["modeling_py"])
     text("README.md", p["readme"])
     text("LICENSE", p["licence"])
 
@@ -486,6 +495,9 @@ def hf_mutations():
         ("hf", "tpl_tokenizer_config", deep_set(["tokenizer_config", "chat_template"], "{{ 'cfg' }}"), ["chat_template"]),
         ("hf", "tpl_named", lambda p: p.__setitem__("named", {"tool_use": "{{ tools }}"}), ["chat_template"]),
         ("hf", "tpl_named_added", named_added, ["chat_template"]),
+        ("hf", "tpl_processor_config", deep_set(["processor_config", "chat_template"], "{{ images }}"), ["chat_template"]),
+        ("hf", "tok_code", lambda p: p.__setitem__("tokenization_py", p["tokenization_py"].replace("' '", "'_'")), ["tokenizer"]),
+        ("hf", "arch_code", lambda p: p.__setitem__("modeling_py", p["modeling_py"].replace("1", "2")), ["architecture"]),
         ("hf_list", "tpl_list_default", list_entry("default", "{{ 'default' }}"), ["chat_template"]),
         ("hf_list", "tpl_list_tool_use", list_entry("tool_use", "{{ 'tool' }}"), ["chat_template"]),
         ("hf", "lic_card", card("license: other", "license: mit"), ["licence"]),
@@ -504,6 +516,7 @@ def hf_mutations():
         ("hf", "free_card_tags", card("- text-generation", "- text-generation\n- tiny"), []),
         ("hf", "free_config_rope", deep_set(["config", "rope_theta"], 500000.0), []),
         ("hf", "free_generation_config", deep_set(["generation_config", "temperature"], 0.6), []),
+        ("hf", "free_processor_image_size", deep_set(["processor_config", "image_size"], 336), []),
         ("hf", "free_json_reformatted", lambda p: p.__setitem__("indent", 4), []),
     ]
 

@@ -29,6 +29,14 @@ pub enum Says {
     TokenizerConfig(TokenizerConfigSays),
     /// `chat_template.jinja`, `chat_template.json`, a named template.
     Template(TemplateSays),
+    /// `processor_config.json`: the digest of its `chat_template` member
+    /// (as for `tokenizer_config.json`) and its templates.
+    ProcessorConfig {
+        /// The member's digest, when there is one.
+        template_member: Option<Sha256Digest>,
+        /// Its templates.
+        templates: TemplateSays,
+    },
     /// `README.md`'s front matter.
     Card(CardFrontMatter),
     /// A `*.safetensors.index.json`.
@@ -55,7 +63,7 @@ impl Says {
                     .map_or(0, |q| Value::Object(q.clone()).to_string().len() as u64),
             ),
             Says::TokenizerConfig(t) => ITEM + text(&t.templates),
-            Says::Template(t) => ITEM + text(t),
+            Says::Template(t) | Says::ProcessorConfig { templates: t, .. } => ITEM + text(t),
             Says::Card(c) => ITEM + c.blocks.values().map(|b| b.len() as u64).sum::<u64>(),
             Says::Index(i) => i
                 .weight_map
@@ -158,7 +166,9 @@ pub(crate) fn extract(
     limits: &Limits,
 ) -> Says {
     let bytes = match (role, capture) {
-        (Role::Tokenizer | Role::Licence | Role::GenerationConfig, _) => return Says::Digest,
+        (Role::Tokenizer | Role::ModelCode | Role::Licence | Role::GenerationConfig, _) => {
+            return Says::Digest;
+        }
         (Role::ShardIndex, Capture::Nothing) => {
             return Says::Index(bad_index(
                 name,
@@ -199,8 +209,11 @@ pub(crate) fn extract(
             }))
         }
         Role::ChatTemplateJson => chat_template_json(name, bytes).map(Says::Template),
+        Role::ProcessorConfig => processor_config(name, bytes),
         Role::ShardIndex => Ok(Says::Index(index(name, bytes, limits.side_facts_max_bytes))),
-        Role::Tokenizer | Role::Licence | Role::GenerationConfig | Role::Card => Ok(Says::Digest),
+        Role::Tokenizer | Role::ModelCode | Role::Licence | Role::GenerationConfig | Role::Card => {
+            Ok(Says::Digest)
+        }
     };
     parsed.unwrap_or_else(|e| {
         Says::Unread(Finding::warning(
@@ -310,6 +323,26 @@ fn chat_template_json(name: &str, bytes: &[u8]) -> Result<TemplateSays, NotJson>
         Ok(())
     })?;
     Ok(says)
+}
+
+fn processor_config(name: &str, bytes: &[u8]) -> Result<Says, NotJson> {
+    let mut template_member = None;
+    let mut templates = TemplateSays::default();
+    json::members(bytes, &mut |key, raw| {
+        if key == "chat_template" {
+            let (found, findings) = read_templates(&format!("{name} chat_template"), raw)?;
+            template_member = Some(match (found.is_string, found.default_sha256) {
+                (true, Some(d)) => d,
+                _ => json::canonical_digest(raw)?,
+            });
+            templates = template_says(found, findings);
+        }
+        Ok(())
+    })?;
+    Ok(Says::ProcessorConfig {
+        template_member,
+        templates,
+    })
 }
 
 fn bad_index(name: &str, why: &str) -> ShardIndex {

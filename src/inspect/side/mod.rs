@@ -42,11 +42,17 @@ pub enum Role {
     ChatTemplate,
     /// `chat_template.json`: `{"chat_template": …}`.
     ChatTemplateJson,
+    /// `processor_config.json`: a multimodal processor's settings, and
+    /// perhaps its chat template(s) under `chat_template`.
+    ProcessorConfig,
     /// `additional_chat_templates/<name>.jinja`: a named chat template.
     NamedTemplate,
     /// A file that decides how text becomes token ids ([`TOKENIZER_FILES`],
-    /// `*.tiktoken`).
+    /// `*.tiktoken`, and the custom tokenizer code `tokenization_*.py`).
     Tokenizer,
+    /// Custom model code a loader runs with `trust_remote_code`
+    /// (`modeling_*.py`, `configuration_*.py`): it defines the architecture.
+    ModelCode,
     /// `README.md`: the model card's front matter.
     Card,
     /// `LICENSE`, `LICENCE`, `LICENSE.txt`, …: the licence text.
@@ -90,12 +96,15 @@ impl Role {
     /// What a reader must hand over for this role.
     pub fn capture(self, limits: &Limits) -> CaptureRule {
         match self {
-            Role::Tokenizer | Role::Licence | Role::GenerationConfig => CaptureRule::Digest,
+            Role::Tokenizer | Role::ModelCode | Role::Licence | Role::GenerationConfig => {
+                CaptureRule::Digest
+            }
             Role::Config => CaptureRule::Whole(limits.side_tree_max_bytes),
             Role::Card => CaptureRule::Prefix(limits.side_tree_max_bytes),
             Role::TokenizerConfig
             | Role::ChatTemplate
             | Role::ChatTemplateJson
+            | Role::ProcessorConfig
             | Role::NamedTemplate
             | Role::ShardIndex => CaptureRule::Whole(limits.side_file_max_bytes),
         }
@@ -111,9 +120,16 @@ fn role_of_name(name: &str) -> Option<Role> {
         "generation_config.json" => Role::GenerationConfig,
         "chat_template.jinja" => Role::ChatTemplate,
         "chat_template.json" => Role::ChatTemplateJson,
+        "processor_config.json" => Role::ProcessorConfig,
         "README.md" => Role::Card,
         n if TOKENIZER_FILES.contains(&n) => Role::Tokenizer,
         n if n.ends_with(".tiktoken") && n.len() > ".tiktoken".len() => Role::Tokenizer,
+        n if n.starts_with("tokenization_") && n.ends_with(".py") => Role::Tokenizer,
+        n if (n.starts_with("modeling_") || n.starts_with("configuration_"))
+            && n.ends_with(".py") =>
+        {
+            Role::ModelCode
+        }
         n if n.ends_with(".safetensors.index.json") => Role::ShardIndex,
         _ if lower.starts_with("license") || lower.starts_with("licence") => Role::Licence,
         _ => return None,
@@ -381,6 +397,8 @@ pub fn feeds(key: &str) -> &'static [Feeds] {
         (Role::TokenizerConfig, Some("chat_template")) => &[ChatTemplate],
         (Role::TokenizerConfig, None) | (Role::Tokenizer, None) => &[Tokenizer],
         (Role::ChatTemplate | Role::ChatTemplateJson | Role::NamedTemplate, _) => &[ChatTemplate],
+        (Role::ProcessorConfig, Some("chat_template" | "unread")) => &[ChatTemplate],
+        (Role::ModelCode, None) => &[Architecture],
         (Role::Card, Some("unread")) => &[Licence, BaseModel],
         (Role::Card, Some("license" | "license_name" | "license_link")) => &[Licence],
         (Role::Card, Some("base_model")) => &[BaseModel],

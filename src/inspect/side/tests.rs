@@ -18,6 +18,20 @@ fn roles_by_name() {
         ))
     );
     assert_eq!(role("qwen.tiktoken").map(|r| r.2), Some(Role::Tokenizer));
+    assert_eq!(
+        role("tokenization_qwen.py").map(|r| r.2),
+        Some(Role::Tokenizer)
+    );
+    assert_eq!(role("modeling_qwen.py").map(|r| r.2), Some(Role::ModelCode));
+    assert_eq!(
+        role("configuration_qwen.py").map(|r| r.2),
+        Some(Role::ModelCode)
+    );
+    assert_eq!(
+        role("processor_config.json").map(|r| r.2),
+        Some(Role::ProcessorConfig)
+    );
+    assert_eq!(role("setup.py"), None);
     assert_eq!(role("LICENSE.txt").map(|r| r.2), Some(Role::Licence));
     assert_eq!(
         role("a/model.safetensors.index.json").map(|r| r.2),
@@ -42,6 +56,13 @@ fn keys_feed_their_classes() {
         &[Feeds::ChatTemplate]
     );
     assert_eq!(feeds("side:README.md#license_link"), &[Feeds::Licence]);
+    assert_eq!(
+        feeds("side:processor_config.json#chat_template"),
+        &[Feeds::ChatTemplate]
+    );
+    assert!(feeds("side:processor_config.json").is_empty());
+    assert_eq!(feeds("side:modeling_x.py"), &[Feeds::Architecture]);
+    assert_eq!(feeds("side:tokenization_x.py"), &[Feeds::Tokenizer]);
     assert_eq!(feeds("side:README.md#base_model"), &[Feeds::BaseModel]);
     assert_eq!(
         feeds("side:README.md#unread"),

@@ -109,11 +109,8 @@ impl FolderContext {
                     ctx.keys.push((key, hex(&f.sha256)));
                 }
                 (Says::Digest, Role::GenerationConfig) => ctx.has_generation_config = true,
-                (Says::Index(index), _) => {
-                    // Grouping reports the index's own problems.
-                    let _ = index;
-                }
-                (Says::Digest, _) => {}
+                // Grouping reads the indexes and reports their problems.
+                (Says::Index(_) | Says::Digest, _) => {}
             }
         }
         ctx.tokenizer.sort();

@@ -322,6 +322,9 @@ fn primary_key(class: DriftClass) -> Option<&'static str> {
     })
 }
 
+/// Key prefixes never read as `<architecture>.…` hyper-parameters.
+const RESERVED_NAMESPACES: &[&str] = &["general.", "tokenizer.", "split.", "config.", "side:"];
+
 /// Metadata keyed by normalised key (hyper-parameters under the model's own
 /// architecture written `<arch>.`, so that `llama.block_count` and
 /// `qwen2.block_count` compare), with the key as written.
@@ -329,8 +332,13 @@ fn normalised(m: &ModelFacts) -> BTreeMap<String, (&str, &Value)> {
     let prefix = m.architecture.as_deref().map(|a| format!("{a}."));
     let mut out = BTreeMap::new();
     for (key, value) in &m.metadata {
+        // Keys of the namespaces classes own keep their names whatever the
+        // architecture is called: a GGUF claiming to be architecture
+        // `tokenizer` or `general` must not turn `tokenizer.ggml.pre` or
+        // `general.license.link` into hyper-parameters.
+        let reserved = RESERVED_NAMESPACES.iter().any(|ns| key.starts_with(ns));
         let norm = match prefix.as_deref().and_then(|p| key.strip_prefix(p)) {
-            Some(rest) if key.as_str() != "general.architecture" => format!("<arch>.{rest}"),
+            Some(rest) if !reserved => format!("<arch>.{rest}"),
             _ => key.clone(),
         };
         out.entry(norm).or_insert((key.as_str(), value));

@@ -829,3 +829,22 @@ fn a_side_file_listed_by_a_class_is_explained() {
         matches!(r.files.as_slice(), [FileDrift::FileChanged { path, .. }] if path == "model/README.md")
     );
 }
+
+#[test]
+fn an_architecture_named_like_a_namespace_hides_no_key() {
+    for arch in ["tokenizer", "general", "tokenizer.ggml", "general.license"] {
+        for (key, class) in [
+            ("tokenizer.ggml.pre", DriftClass::Tokenizer),
+            ("general.license.link", DriftClass::Licence),
+            ("tokenizer.chat_template.rag", DriftClass::ChatTemplate),
+        ] {
+            let mut old = facts("m", 1);
+            old.architecture = Some(arch.into());
+            let mut new = old.clone();
+            old.metadata.insert(key.into(), json!("a"));
+            new.metadata.insert(key.into(), json!("b"));
+            let r = diff(&side(vec![], vec![old]), &side(vec![], vec![new]));
+            assert_eq!(classes(&r), vec![class], "architecture {arch}, key {key}");
+        }
+    }
+}

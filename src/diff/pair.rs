@@ -9,9 +9,9 @@ use crate::inspect::facts::ModelFacts;
 /// Pair the models of both sides (docs/drift.md, "Models are paired"):
 /// by path, then by SHA-256 (a renamed file); then the models left on both
 /// sides by content and identity, each tier by an exact key — the tensor
-/// layout (names and shapes, not types: a re-quantized model keeps it),
-/// the tensor names, the format with architecture and name, the format
-/// with architecture — and finally whatever models are still left on both
+/// layout (names and shapes, not types: a re-quantized model keeps it;
+/// not the format: a converted model keeps it), the tensor names, the
+/// architecture with the name, the architecture — and finally whatever models are still left on both
 /// sides, in path order. A renamed model is therefore compared with the
 /// one it replaced whatever else was added or removed, and a model that
 /// changed beyond recognition is still compared with one that left, so
@@ -102,8 +102,9 @@ fn pair_by<'a>(
     (old_left, new_left)
 }
 
-/// A digest of a model's tensor table: the format and the sorted tensor
-/// names, with their shapes when `shapes`. `None` without tensors.
+/// A digest of a model's tensor table: the sorted tensor names, with their
+/// shapes when `shapes` (not the format: the same table in another format
+/// is the same model converted). `None` without tensors.
 fn layout_key(m: &ModelFacts, shapes: bool) -> Option<Sha256Digest> {
     if m.tensors.is_empty() {
         return None;
@@ -116,7 +117,6 @@ fn layout_key(m: &ModelFacts, shapes: bool) -> Option<Sha256Digest> {
     rows.sort_unstable();
     let mut h = crate::inspect::digest::Hasher::new();
     h.update(if shapes { b"layout\n" } else { b"names\n" });
-    h.update(m.format.as_str().as_bytes());
     for (name, shape) in rows {
         h.update(&(name.len() as u64).to_le_bytes());
         h.update(name.as_bytes());
@@ -130,8 +130,8 @@ fn layout_key(m: &ModelFacts, shapes: bool) -> Option<Sha256Digest> {
     Some(h.finish())
 }
 
-/// A digest of a model's identity: format and architecture, and its name
-/// when `named`. `None` when one of them is not known.
+/// A digest of a model's identity: its architecture, and its name when
+/// `named`. `None` when one of them is not known.
 fn identity_key(m: &ModelFacts, named: bool) -> Option<Sha256Digest> {
     let arch = m.architecture.as_deref()?;
     let name = if named {

@@ -86,6 +86,7 @@ GGUF_BASE = {
     ],
     "matrix_type": T.F16,
     "one_matrix_type": None,
+    "as_safetensors": False,
 }
 
 
@@ -144,6 +145,17 @@ def write_gguf(path, p):
     wr.write_kv_data_to_file()
     wr.write_tensors_to_file(progress=False)
     wr.close()
+
+
+def write_as_safetensors(path):
+    """The same tensors (names and values) converted to safetensors."""
+    rng = np.random.default_rng(0)
+    x = lambda shape: (rng.standard_normal(shape) * 0.02).astype(np.float32).astype(np.float16)
+    tensors = {"blk.0.attn_norm.weight": np.ones(E, np.float32)}
+    tensors["blk.0.attn_q.weight"] = x((E, E))
+    tensors["blk.0.ffn_up.weight"] = x((FF, E))
+    tensors["output_norm.weight"] = np.ones(E, np.float32)
+    save_file(tensors, path, metadata={"format": "pt"})
 
 
 def write_extra_gguf(path):
@@ -241,6 +253,7 @@ def gguf_mutations():
         ("base_name", set_("base_name", "Other Base"), ["base_model"]),
         ("base_org", set_("base_org", "Other"), ["base_model"]),
         ("arch", set_("arch", "qwen2"), ["architecture"]),
+        ("format_safetensors", set_("as_safetensors", True), ["format"]),
         # Outside every gated class: must import unattended.
         ("free_description", set_("description", "drift gate base model, reworded"), []),
         ("free_version", set_("version", "v1.1"), []),
@@ -526,7 +539,9 @@ def hf_mutations():
 def write_delivery(root, base, params, variant):
     os.makedirs(root)
     renamed = variant == "moved"
-    if base == "gguf":
+    if base == "gguf" and params["as_safetensors"]:
+        write_as_safetensors(os.path.join(root, "renamed.safetensors" if renamed else "model.safetensors"))
+    elif base == "gguf":
         write_gguf(os.path.join(root, "renamed.gguf" if renamed else "model.gguf"), params)
     else:
         write_hf(os.path.join(root, "renamed" if renamed else "model"), params)

@@ -29,6 +29,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("envelope_link", envelope_link),
     ("key_files", key_files),
     ("policy_file", policy_file),
+    ("side_files", side_files),
 ];
 
 /// The GGUF reader: findings, never panics, no allocation the input length
@@ -166,5 +167,49 @@ pub fn policy_file(data: &[u8]) {
         // A policy that loads names its source and the digest of its text.
         assert_eq!(policy.source.path, path);
         assert_eq!(policy.source.sha256, Sha256Digest::of(data));
+    }
+}
+
+/// Folder side files: the input as each parsed side file of a folder
+/// (config, tokenizer config, templates, processor config, card, shard
+/// index), whole and as a prefix, then the folder's description applied to
+/// a model. Invariants: every `side:` key a folder records feeds a drift
+/// class (none is silently unowned), and a kept template text is capped.
+pub fn side_files(data: &[u8]) {
+    use lbom::inspect::side::{Capture, SideFiles, feeds};
+    let limits = Limits::default();
+    let digest = Sha256Digest::of(data);
+    let names = [
+        "config.json",
+        "tokenizer_config.json",
+        "chat_template.json",
+        "chat_template.jinja",
+        "processor_config.json",
+        "additional_chat_templates/rag.jinja",
+        "README.md",
+        "model.safetensors.index.json",
+    ];
+    for capture in [
+        Capture::Whole(data),
+        Capture::Prefix(data),
+        Capture::Nothing,
+    ] {
+        let mut sides = SideFiles::default();
+        for name in names {
+            sides.add(&Path::new("m").join(name), digest, capture, &limits);
+        }
+        let ctx = lbom::inspect::hf::FolderContext::from_side_files(sides.folder(Path::new("m")));
+        assert!(ctx.is_some(), "side files recorded but no folder context");
+        let Some(ctx) = ctx else {
+            return;
+        };
+        let mut facts = lbom::inspect::ModelFacts::default();
+        ctx.apply(&mut facts);
+        for key in facts.metadata.keys().filter(|k| k.starts_with("side:")) {
+            assert!(!feeds(key).is_empty(), "side key {key} feeds no class");
+        }
+        if let Some(text) = &facts.chat_template {
+            assert!(text.len() <= lbom::inspect::facts::CHAT_TEMPLATE_TEXT_MAX + 200);
+        }
     }
 }

@@ -32,3 +32,5 @@ mapfile -t keys < <(find keys -type f \( -name '*.pub' -o -name '*.key' \) | sor
 seed key_files "${keys[@]}"
 mapfile -t policies < <(find docs/examples -type f -name '*.toml' 2>/dev/null | sort)
 seed policy_file "${policies[@]}"
+mapfile -t sides < <(find fixtures -type f -size -2M \( -name '*.json' -o -name '*.jinja' -o -name 'README.md' \) | sort)
+seed side_files "${sides[@]}"

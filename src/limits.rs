@@ -27,8 +27,17 @@ pub struct Limits {
     pub pickle_max_scan_bytes: u64,
     /// Most entries read from a zip central directory: 100,000.
     pub zip_max_entries: u64,
-    /// Largest JSON side file (config.json, tokenizer.json, …) parsed: 256 MiB.
-    pub json_max_bytes: u64,
+    /// Largest side file read to parse it as it streams
+    /// (`tokenizer_config.json`, chat templates, shard indexes): 16 MiB.
+    /// Larger ones are known by their digest alone (docs/scan-report.md).
+    pub side_file_max_bytes: u64,
+    /// Largest side file held as a whole JSON tree (`config.json`), and the
+    /// most of a model card read for its front matter: 1 MiB.
+    pub side_tree_max_bytes: u64,
+    /// Most bytes of side-file facts (template texts, shard maps, card
+    /// blocks, …) kept for one delivery; past it a side file is known by
+    /// its digest alone: 32 MiB.
+    pub side_facts_max_bytes: u64,
     /// Most files one scan visits below a folder: 1,000,000.
     pub max_files: u64,
 }
@@ -46,7 +55,9 @@ impl Default for Limits {
             safetensors_max_header_bytes: 100_000_000,
             pickle_max_scan_bytes: 64 << 20,
             zip_max_entries: 100_000,
-            json_max_bytes: 256 << 20,
+            side_file_max_bytes: 16 << 20,
+            side_tree_max_bytes: 1 << 20,
+            side_facts_max_bytes: 32 << 20,
             max_files: 1_000_000,
         }
     }

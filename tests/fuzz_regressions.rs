@@ -57,6 +57,11 @@ fn corpora(target: &str) -> Vec<&'static str> {
         "envelope_link" => vec!["tests/vectors/bundle"],
         "key_files" => vec!["keys", "tests/vectors/bundle"],
         "policy_file" => vec!["docs/examples", "tests/vectors/quarantine"],
+        "side_files" => vec![
+            "fixtures/safetensors",
+            "fixtures/hf-cache",
+            "fixtures/drift",
+        ],
         _ => Vec::new(),
     }
 }

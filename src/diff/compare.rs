@@ -6,13 +6,20 @@ use serde_json::Value;
 
 use super::textdiff;
 use super::{
-    Capped, Change, DriftClass, FINDINGS_MAX, FieldDelta, FindingRef, KeyDelta, KeyValue,
-    METADATA_KEYS_MAX, TEMPLATE_DIFF_MAX_LINES, TENSOR_NAMES_MAX, TypeDelta,
+    Capped, Change, DriftClass, FINDINGS_MAX, FieldDelta, FindingRef, KeyChange, KeyDelta,
+    KeyValue, METADATA_KEYS_MAX, TEMPLATE_DIFF_MAX_LINES, TENSOR_NAMES_MAX, TypeDelta,
+    WeightChange,
 };
 use crate::describe::text::shorten;
 use crate::inspect::facts::{Finding, ModelFacts, TensorSummary, capped_chat_template};
+use crate::inspect::side::{self, Feeds};
 
 /// Every class in which `b` differs from `a`, most consequential first.
+///
+/// A class fires when its own fact differs or when a metadata key it owns
+/// ([`owners`]) was added, removed or changed; those keys are listed with
+/// the class, and only keys no class owns are `metadata` drift
+/// (docs/drift.md, "What each class is computed from").
 ///
 /// Files of different formats are different kinds of thing: their tensor
 /// tables and metadata are not comparable, so only the format and the
@@ -27,39 +34,59 @@ pub(super) fn model(a: &ModelFacts, b: &ModelFacts) -> Vec<Change> {
         out.extend(findings(a, b));
         return out;
     }
-    if a.architecture != b.architecture {
+    let keys = KeyChanges::between(a, b);
+    let owned = |class: DriftClass, primary_changed: bool| keys.of(class, primary_changed);
+    let arch = owned(DriftClass::Architecture, a.architecture != b.architecture);
+    if a.architecture != b.architecture || !arch.is_empty() {
         out.push(Change::Architecture {
             old: a.architecture.clone(),
             new: b.architecture.clone(),
+            keys: arch,
         });
     }
-    if a.quantization != b.quantization || a.file_type != b.file_type {
+    let label_changed = a.quantization != b.quantization || a.file_type != b.file_type;
+    let quant = owned(DriftClass::Quantization, label_changed);
+    let weights = weights(a, b);
+    if label_changed || !quant.is_empty() || weights.is_some() {
         out.push(Change::Quantization {
             old: a.quantization.clone(),
             new: b.quantization.clone(),
             old_file_type: a.file_type,
             new_file_type: b.file_type,
+            weights,
+            keys: quant,
         });
     }
-    if a.tokenizer_sha256 != b.tokenizer_sha256 {
+    let tok = owned(
+        DriftClass::Tokenizer,
+        a.tokenizer_sha256 != b.tokenizer_sha256,
+    );
+    if a.tokenizer_sha256 != b.tokenizer_sha256 || !tok.is_empty() {
         out.push(Change::Tokenizer {
             old: a.tokenizer_sha256,
             new: b.tokenizer_sha256,
+            keys: tok,
         });
     }
-    if a.chat_template_sha256 != b.chat_template_sha256 {
-        out.push(chat_template(a, b));
+    let primary = a.chat_template_sha256 != b.chat_template_sha256;
+    let templates = owned(DriftClass::ChatTemplate, primary);
+    if primary || !templates.is_empty() {
+        out.push(chat_template(a, b, templates));
     }
-    if a.license != b.license {
+    let licence = owned(DriftClass::Licence, a.license != b.license);
+    if a.license != b.license || !licence.is_empty() {
         out.push(Change::Licence {
             old: a.license.clone(),
             new: b.license.clone(),
+            keys: licence,
         });
     }
-    if a.base_model != b.base_model {
+    let base = owned(DriftClass::BaseModel, a.base_model != b.base_model);
+    if a.base_model != b.base_model || !base.is_empty() {
         out.push(Change::BaseModel {
             old: a.base_model.clone(),
             new: b.base_model.clone(),
+            keys: base,
         });
     }
     out.extend(tensors(&a.tensors, &b.tensors));
@@ -70,26 +97,64 @@ pub(super) fn model(a: &ModelFacts, b: &ModelFacts) -> Vec<Change> {
             new: b.parameter_count,
         });
     }
-    if a.context_length != b.context_length {
+    let context = owned(
+        DriftClass::ContextLength,
+        a.context_length != b.context_length,
+    );
+    if a.context_length != b.context_length || !context.is_empty() {
         out.push(Change::ContextLength {
             old: a.context_length,
             new: b.context_length,
+            keys: context,
         });
     }
-    if a.vocab_size != b.vocab_size {
+    let vocab = owned(DriftClass::VocabSize, a.vocab_size != b.vocab_size);
+    if a.vocab_size != b.vocab_size || !vocab.is_empty() {
         out.push(Change::VocabSize {
             old: a.vocab_size,
             new: b.vocab_size,
+            keys: vocab,
         });
     }
     out.extend(name_version(a, b));
-    let fired: BTreeSet<DriftClass> = out.iter().map(Change::class).collect();
-    out.extend(metadata(a, b, &fired));
+    out.extend(keys.unowned());
     out.extend(findings(a, b));
     out
 }
 
-fn chat_template(a: &ModelFacts, b: &ModelFacts) -> Change {
+/// What changed in the weights' encoding: the types of the tensors kept
+/// under the same name, and the set of types the matrices (tensors of two
+/// or more dimensions) are stored in. `None` when neither changed.
+fn weights(a: &ModelFacts, b: &ModelFacts) -> Option<WeightChange> {
+    let old = tensor_index(&a.tensors);
+    let retyped = b
+        .tensors
+        .iter()
+        .filter(|t| old.get(t.name.as_str()).is_some_and(|o| o.dtype != t.dtype))
+        .map(|t| t.name.as_str())
+        .collect::<BTreeSet<_>>()
+        .len() as u64;
+    let matrix_types = |m: &ModelFacts| -> Vec<String> {
+        m.tensors
+            .iter()
+            .filter(|t| t.shape.len() >= 2)
+            .map(|t| t.dtype.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    };
+    let (old_types, new_types) = (matrix_types(a), matrix_types(b));
+    if retyped == 0 && old_types == new_types {
+        return None;
+    }
+    Some(WeightChange {
+        retyped,
+        old_types,
+        new_types,
+    })
+}
+
+fn chat_template(a: &ModelFacts, b: &ModelFacts, keys: Capped<KeyChange>) -> Change {
     // Facts read from a JSON file may carry a template of any length: cap
     // it again before the quadratic part of the diff sees it.
     let (diff, diff_truncated) = match (&a.chat_template, &b.chat_template) {
@@ -107,6 +172,7 @@ fn chat_template(a: &ModelFacts, b: &ModelFacts) -> Change {
         new: b.chat_template_sha256,
         diff,
         diff_truncated,
+        keys,
     }
 }
 
@@ -169,6 +235,7 @@ const NAME_VERSION_KEYS: &[(&str, &str)] = &[
     ("version", "general.version"),
     ("basename", "general.basename"),
     ("finetune", "general.finetune"),
+    ("size_label", "general.size_label"),
 ];
 
 fn name_version(a: &ModelFacts, b: &ModelFacts) -> Option<Change> {
@@ -180,7 +247,10 @@ fn name_version(a: &ModelFacts, b: &ModelFacts) -> Option<Change> {
             new: b.name.clone(),
         });
     }
-    for (field, key) in NAME_VERSION_KEYS {
+    // `general.name` is the name fact itself; listed as a key only when the
+    // fact did not change (a value that is not a string).
+    let name_key = (a.name == b.name).then_some(("name", "general.name"));
+    for (field, key) in NAME_VERSION_KEYS.iter().chain(name_key.as_ref()) {
         let (old, new) = (a.metadata.get(*key), b.metadata.get(*key));
         if old != new {
             fields.push(FieldDelta {
@@ -193,34 +263,67 @@ fn name_version(a: &ModelFacts, b: &ModelFacts) -> Option<Change> {
     (!fields.is_empty()).then_some(Change::NameVersion { fields })
 }
 
-/// The class whose change already reports a metadata key, if any. `key`
-/// is normalised: the architecture prefix is written `<arch>.`.
-fn owner(key: &str) -> Option<DriftClass> {
-    const TOKENIZER: &[&str] = &[
-        "tokenizer.ggml.model",
-        "tokenizer.ggml.tokens",
-        "tokenizer.ggml.scores",
-        "tokenizer.ggml.token_type",
-        "tokenizer.ggml.merges",
-    ];
-    let class = match key {
-        "general.architecture" | "config.model_type" => DriftClass::Architecture,
-        "general.file_type" | "config.torch_dtype" => DriftClass::Quantization,
-        "<arch>.context_length" => DriftClass::ContextLength,
-        "<arch>.vocab_size" => DriftClass::VocabSize,
-        "general.name" | "general.version" | "general.basename" | "general.finetune" => {
-            DriftClass::NameVersion
+/// The classes that own a metadata key: a change of the key is a change
+/// of each of them. `key` is normalised: the architecture prefix is
+/// written `<arch>.`. Side-file keys (`side:…`) are owned as
+/// [`side::feeds`] says.
+fn owners(key: &str) -> Vec<DriftClass> {
+    let one = |c: DriftClass| vec![c];
+    match key {
+        "general.architecture" | "config.model_type" => one(DriftClass::Architecture),
+        "general.file_type"
+        | "general.quantization_version"
+        | "config.torch_dtype"
+        | "quantization_config" => one(DriftClass::Quantization),
+        "<arch>.context_length" => one(DriftClass::ContextLength),
+        "<arch>.vocab_size" => one(DriftClass::VocabSize),
+        "general.name" | "general.version" | "general.basename" | "general.finetune"
+        | "general.size_label" => one(DriftClass::NameVersion),
+        "general.license" => one(DriftClass::Licence),
+        // The default template, each named one, and the list of names.
+        "tokenizer.chat_template" | "tokenizer.chat_templates" => one(DriftClass::ChatTemplate),
+        k if k.starts_with("tokenizer.chat_template.") => one(DriftClass::ChatTemplate),
+        // Every other tokenizer key changes the ids of some text: the
+        // vocabulary, scores, types, merges, the pre-tokenizer, special
+        // token ids, add-BOS/EOS flags, the normaliser (charsmap, space
+        // prefix), an embedded tokenizer.json.
+        k if k.starts_with("tokenizer.") => one(DriftClass::Tokenizer),
+        k if k.starts_with("general.license.") => one(DriftClass::Licence),
+        k if k.starts_with("general.base_model.") || k == "general.base_model" => {
+            one(DriftClass::BaseModel)
         }
-        "general.license" => DriftClass::Licence,
-        "tokenizer.chat_template" => DriftClass::ChatTemplate,
-        k if TOKENIZER.contains(&k) => DriftClass::Tokenizer,
-        k if k.starts_with("tokenizer.chat_template.") => DriftClass::ChatTemplate,
-        k if k.starts_with("general.license.") => DriftClass::Licence,
-        k if k.starts_with("general.base_model.") => DriftClass::BaseModel,
-        _ => return None,
-    };
-    Some(class)
+        k => side::feeds(k)
+            .iter()
+            .map(|f| match f {
+                Feeds::Architecture => DriftClass::Architecture,
+                Feeds::Quantization => DriftClass::Quantization,
+                Feeds::Tokenizer => DriftClass::Tokenizer,
+                Feeds::ChatTemplate => DriftClass::ChatTemplate,
+                Feeds::Licence => DriftClass::Licence,
+                Feeds::BaseModel => DriftClass::BaseModel,
+                Feeds::ContextLength => DriftClass::ContextLength,
+                Feeds::VocabSize => DriftClass::VocabSize,
+            })
+            .collect(),
+    }
 }
+
+/// The key a class's own fact is read from: listed with the class only
+/// when the fact itself did not change (the fact already says it).
+fn primary_key(class: DriftClass) -> Option<&'static str> {
+    Some(match class {
+        DriftClass::Architecture => "general.architecture",
+        DriftClass::Quantization => "general.file_type",
+        DriftClass::ChatTemplate => "tokenizer.chat_template",
+        DriftClass::Licence => "general.license",
+        DriftClass::ContextLength => "<arch>.context_length",
+        DriftClass::VocabSize => "<arch>.vocab_size",
+        _ => return None,
+    })
+}
+
+/// Key prefixes never read as `<architecture>.…` hyper-parameters.
+const RESERVED_NAMESPACES: &[&str] = &["general.", "tokenizer.", "split.", "config.", "side:"];
 
 /// Metadata keyed by normalised key (hyper-parameters under the model's own
 /// architecture written `<arch>.`, so that `llama.block_count` and
@@ -229,8 +332,13 @@ fn normalised(m: &ModelFacts) -> BTreeMap<String, (&str, &Value)> {
     let prefix = m.architecture.as_deref().map(|a| format!("{a}."));
     let mut out = BTreeMap::new();
     for (key, value) in &m.metadata {
+        // Keys of the namespaces classes own keep their names whatever the
+        // architecture is called: a GGUF claiming to be architecture
+        // `tokenizer` or `general` must not turn `tokenizer.ggml.pre` or
+        // `general.license.link` into hyper-parameters.
+        let reserved = RESERVED_NAMESPACES.iter().any(|ns| key.starts_with(ns));
         let norm = match prefix.as_deref().and_then(|p| key.strip_prefix(p)) {
-            Some(rest) if key.as_str() != "general.architecture" => format!("<arch>.{rest}"),
+            Some(rest) if !reserved => format!("<arch>.{rest}"),
             _ => key.clone(),
         };
         out.entry(norm).or_insert((key.as_str(), value));
@@ -238,44 +346,97 @@ fn normalised(m: &ModelFacts) -> BTreeMap<String, (&str, &Value)> {
     out
 }
 
-/// Keys added, removed or changed, except those a class in `fired` already
-/// reports (a key whose class did not fire is still listed here).
-fn metadata(a: &ModelFacts, b: &ModelFacts, fired: &BTreeSet<DriftClass>) -> Option<Change> {
-    let (old, new) = (normalised(a), normalised(b));
-    let reported = |norm: &str| owner(norm).is_some_and(|c| fired.contains(&c));
-    let added = new
-        .iter()
-        .filter(|(k, _)| !old.contains_key(*k) && !reported(k))
-        .map(|(_, (key, v))| KeyValue {
-            key: (*key).to_owned(),
-            value: summarise(v),
-        });
-    let added = Capped::collect(added, METADATA_KEYS_MAX);
-    let removed = old
-        .iter()
-        .filter(|(k, _)| !new.contains_key(*k) && !reported(k))
-        .map(|(_, (key, v))| KeyValue {
-            key: (*key).to_owned(),
-            value: summarise(v),
-        });
-    let removed = Capped::collect(removed, METADATA_KEYS_MAX);
-    let changed = new.iter().filter_map(|(k, (key, v))| {
-        let (_, o) = old.get(k)?;
-        (o != v && !reported(k)).then(|| KeyDelta {
-            key: (*key).to_owned(),
-            old: summarise(o),
-            new: summarise(v),
-        })
-    });
-    let changed = Capped::collect(changed, METADATA_KEYS_MAX);
-    if added.is_empty() && removed.is_empty() && changed.is_empty() {
-        return None;
+/// One metadata key that differs, by normalised key.
+struct KeyDiff {
+    norm: String,
+    change: KeyChange,
+}
+
+/// Every metadata key that differs between two models, with its owners.
+struct KeyChanges {
+    diffs: Vec<(KeyDiff, Vec<DriftClass>)>,
+}
+
+impl KeyChanges {
+    fn between(a: &ModelFacts, b: &ModelFacts) -> Self {
+        let (old, new) = (normalised(a), normalised(b));
+        let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+        let mut diffs = Vec::new();
+        for norm in names {
+            let (o, n) = (old.get(norm), new.get(norm));
+            if o.map(|(_, v)| *v) == n.map(|(_, v)| *v) {
+                continue;
+            }
+            let key = n.or(o).map_or(norm.as_str(), |(k, _)| *k).to_owned();
+            let change = KeyChange {
+                key,
+                old: o.map(|(_, v)| summarise(v)),
+                new: n.map(|(_, v)| summarise(v)),
+            };
+            diffs.push((
+                KeyDiff {
+                    norm: norm.clone(),
+                    change,
+                },
+                owners(norm),
+            ));
+        }
+        Self { diffs }
     }
-    Some(Change::Metadata {
-        added,
-        removed,
-        changed,
-    })
+
+    /// The keys `class` owns that changed, without its primary key when
+    /// the primary fact changed too.
+    fn of(&self, class: DriftClass, primary_changed: bool) -> Capped<KeyChange> {
+        let keys = self
+            .diffs
+            .iter()
+            .filter(|(_, owners)| owners.contains(&class))
+            .filter(|(d, _)| !(primary_changed && primary_key(class) == Some(d.norm.as_str())))
+            .map(|(d, _)| d.change.clone());
+        Capped::collect(keys, METADATA_KEYS_MAX)
+    }
+
+    /// The keys no class owns, as a `metadata` change.
+    fn unowned(&self) -> Option<Change> {
+        let free = || {
+            self.diffs
+                .iter()
+                .filter(|(_, owners)| owners.is_empty())
+                .map(|(d, _)| &d.change)
+        };
+        let added = Capped::collect(
+            free().filter(|c| c.old.is_none()).map(|c| KeyValue {
+                key: c.key.clone(),
+                value: c.new.clone().unwrap_or_default(),
+            }),
+            METADATA_KEYS_MAX,
+        );
+        let removed = Capped::collect(
+            free().filter(|c| c.new.is_none()).map(|c| KeyValue {
+                key: c.key.clone(),
+                value: c.old.clone().unwrap_or_default(),
+            }),
+            METADATA_KEYS_MAX,
+        );
+        let changed = Capped::collect(
+            free().filter_map(|c| {
+                Some(KeyDelta {
+                    key: c.key.clone(),
+                    old: c.old.clone()?,
+                    new: c.new.clone()?,
+                })
+            }),
+            METADATA_KEYS_MAX,
+        );
+        if added.is_empty() && removed.is_empty() && changed.is_empty() {
+            return None;
+        }
+        Some(Change::Metadata {
+            added,
+            removed,
+            changed,
+        })
+    }
 }
 
 fn finding_index(list: &[Finding]) -> BTreeMap<&str, &Finding> {

@@ -12,9 +12,13 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::{FileRecord, Side};
-use crate::bundle::{BundlePath, Manifest, ReadLimits, Role};
+use crate::bundle::{Manifest, ReadLimits, Role};
+use crate::import::layout::FILES_DIR;
 use crate::import::{Baseline, Store, StoreError};
+use crate::inspect::delivery::describe_files;
 use crate::inspect::facts::ModelFacts;
+use crate::inspect::side::{Capture, CaptureRule, SideFiles, read_capturing, role_of};
+use crate::limits::Limits;
 use crate::verify::{Failure, Outcome, Verified};
 
 /// Largest scan JSON read.
@@ -71,12 +75,13 @@ impl LoadError {
     }
 }
 
-/// The artifacts of `manifest` as files, and their fresh scans as models
-/// (the scans carry the artifact paths).
+/// The artifacts of `manifest` as files, and `models` (the delivery's
+/// models, described as `scan` describes a folder, with paths relative to
+/// the delivery).
 pub fn side_of_bundle(
     label: impl Into<String>,
     manifest: &Manifest,
-    facts: &[(BundlePath, ModelFacts)],
+    models: Vec<ModelFacts>,
 ) -> Side {
     let files = manifest
         .entries
@@ -90,31 +95,122 @@ pub fn side_of_bundle(
             })
         })
         .collect();
-    let models = facts
-        .iter()
-        .map(|(path, f)| {
-            let mut f = f.clone();
-            f.model_path = path.as_str().to_owned();
-            f
-        })
-        .collect();
     Side::from_facts(label, files, models)
 }
 
 /// A bundle that passed verification.
 pub fn side_of_verified(label: impl Into<String>, verified: &Verified) -> Side {
-    side_of_bundle(label, &verified.manifest, &verified.facts)
+    side_of_bundle(label, &verified.manifest, verified.models.clone())
 }
 
-/// A kept version of a store: its manifest and the facts recorded at import
-/// (both checked against the import record's digests).
+/// A kept version of a store: the scans recorded at import and its stored
+/// side files (each checked against the manifest's digest), described as
+/// `verify` describes the bundle, so both sides of an import's drift are
+/// computed by the same code from the same kind of input.
 pub fn side_of_version(label: impl Into<String>, version: &Baseline) -> Result<Side, StoreError> {
+    side_of_version_with(label, version, &SideFiles::default())
+}
+
+/// [`side_of_version`], where a stored side file that can no longer be
+/// read as recorded (its bytes changed, or it is not a regular file) may be
+/// stood in for by a verified side file of `stand_in` with the same path
+/// and SHA-256 (the same bytes: `import` passes the new bundle's). Without
+/// one, the version is damaged.
+pub fn side_of_version_with(
+    label: impl Into<String>,
+    version: &Baseline,
+    stand_in: &SideFiles,
+) -> Result<Side, StoreError> {
     let facts = version.facts()?;
-    let paired: Vec<(BundlePath, ModelFacts)> = facts
+    let sides = stored_side_files(version, stand_in)?;
+    let files = facts
         .into_iter()
-        .filter_map(|f| Some((BundlePath::new(&f.model_path).ok()?, f)))
+        .map(|f| (f.model_path.clone(), f))
         .collect();
-    Ok(side_of_bundle(label, &version.manifest, &paired))
+    let models = describe_files(files, &sides);
+    Ok(side_of_bundle(label, &version.manifest, models))
+}
+
+/// The side files of a stored version: digest-only roles from the
+/// manifest, the others read from `files/` (never through a symbolic
+/// link) and checked against the manifest's digest.
+fn stored_side_files(version: &Baseline, stand_in: &SideFiles) -> Result<SideFiles, StoreError> {
+    let limits = Limits::default();
+    let root = version.dir.join(FILES_DIR);
+    let mut sides = SideFiles::default();
+    for entry in &version.manifest.entries {
+        let Some(path) = entry.artifact_path() else {
+            continue;
+        };
+        let rel = Path::new(path.as_str());
+        let Some((_, name, role)) = role_of(rel) else {
+            continue;
+        };
+        let rule = role.capture(&name, &limits);
+        let wanted = match rule {
+            CaptureRule::Digest => false,
+            CaptureRule::Whole(max) => entry.size <= max,
+            CaptureRule::Prefix(_) => true,
+        };
+        if !wanted {
+            sides.add(rel, entry.sha256, Capture::Nothing, &limits);
+            continue;
+        }
+        let at = root.join(rel);
+        let read = open_stored(&root, path.as_str())
+            .and_then(|(file, len)| read_capturing(file, len, rule));
+        match read {
+            Ok((digest, kept)) if digest == entry.sha256 => {
+                sides.add(rel, digest, kept.as_capture(), &limits);
+            }
+            failed => match stand_in.same_file(rel, &entry.sha256) {
+                Some(copy) => sides.add_read(rel, copy.clone()),
+                None => {
+                    return Err(match failed {
+                        Err(e) => StoreError::Io {
+                            path: at,
+                            source: e,
+                        },
+                        Ok(_) => StoreError::damaged(
+                            &at,
+                            "no longer hashes to the manifest's digest; run lbom audit",
+                        ),
+                    });
+                }
+            },
+        }
+    }
+    Ok(sides)
+}
+
+/// Open `rel` (a bundle path: `/`-separated, no `..`) below `root` one
+/// component at a time without following a symbolic link, and check that
+/// it is a regular file; returns it with its length.
+fn open_stored(root: &Path, rel: &str) -> std::io::Result<(std::fs::File, u64)> {
+    use rustix::fs::{CWD, Mode, OFlags, openat};
+    let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let mut dir = openat(CWD, root, dir_flags, Mode::empty())?;
+    let mut parts = rel.split('/').peekable();
+    while let Some(part) = parts.next() {
+        if parts.peek().is_some() {
+            dir = openat(&dir, part, dir_flags, Mode::empty())?;
+            continue;
+        }
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let file = std::fs::File::from(openat(&dir, part, flags, Mode::empty())?);
+        let meta = file.metadata()?;
+        if !meta.file_type().is_file() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
+        }
+        return Ok((file, meta.len()));
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        "empty path",
+    ))
 }
 
 /// Read what `arg` names (see the module docs). `channel` picks the
@@ -154,7 +250,7 @@ pub fn load(arg: &Path, channel: Option<&str>) -> Result<Side, LoadError> {
         return Ok(Side::from_scan_json(&bytes, label)?);
     }
     match crate::verify::scan_unverified(arg, &ReadLimits::default()) {
-        Ok((manifest, facts)) => Ok(side_of_bundle(label, &manifest, &facts)),
+        Ok(read) => Ok(side_of_bundle(label, &read.manifest, read.models)),
         Err(report) => {
             let failed = report.checks.iter().find_map(|c| match c.outcome {
                 Outcome::Fail(f) => Some((c.name.clone(), f, c.detail.clone())),

@@ -13,14 +13,17 @@
 //! is capped, and the renderers escape every string they did not write.
 
 mod compare;
+mod files;
 pub mod load;
+mod pair;
 mod render;
+mod scan_json;
 mod textdiff;
 
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -240,7 +243,7 @@ impl Side {
                     what: format!("item {index} is not an object"),
                 });
             };
-            let object = with_defaults(object, &defaults);
+            let object = scan_json::with_defaults(object, &defaults);
             let facts: ModelFacts =
                 serde_json::from_value(Value::Object(object)).map_err(|e| Error::NotScan {
                     label: label.clone(),
@@ -248,8 +251,8 @@ impl Side {
                 })?;
             models.push(facts);
         }
-        strip_common_dir(&mut models);
-        let files = models.iter().flat_map(model_files).collect();
+        scan_json::strip_common_dir(&mut models);
+        let files = models.iter().flat_map(scan_json::model_files).collect();
         Ok(Self {
             label,
             files,
@@ -258,94 +261,22 @@ impl Side {
     }
 }
 
-/// The object with every absent or null field set to its default, and a
-/// format name lbom does not know replaced by `unknown`.
-fn with_defaults(
-    mut object: Map<String, Value>,
-    defaults: &Map<String, Value>,
-) -> Map<String, Value> {
-    for (key, default) in defaults {
-        let missing = object.get(key).is_none_or(Value::is_null);
-        if missing && !default.is_null() {
-            object.insert(key.clone(), default.clone());
-        }
-    }
-    if let Some(format) = object.get_mut("format") {
-        let known = format
-            .as_str()
-            .map(str::to_ascii_lowercase)
-            .and_then(|name| serde_json::from_value::<Format>(Value::String(name)).ok())
-            .unwrap_or(Format::Unknown);
-        *format = Value::String(known.as_str().to_owned());
-    }
-    object
-}
-
-/// Remove the directory components every model path starts with (a single
-/// model keeps its file name). Both separators count: scans may come from
-/// another platform.
-fn strip_common_dir(models: &mut [ModelFacts]) {
-    let dirs = |p: &str| -> Vec<String> {
-        let parts: Vec<&str> = p.split(['/', '\\']).collect();
-        let n = parts.len().saturating_sub(1);
-        parts.into_iter().take(n).map(str::to_owned).collect()
-    };
-    let mut common: Option<Vec<String>> = None;
-    for m in models.iter() {
-        let d = dirs(&m.model_path);
-        common = Some(match common {
-            None => d,
-            Some(c) => c
-                .into_iter()
-                .zip(d)
-                .take_while(|(a, b)| a == b)
-                .map(|(a, _)| a)
-                .collect(),
-        });
-    }
-    let strip = common.map_or(0, |c| c.len());
-    if strip == 0 {
-        return;
-    }
-    for m in models.iter_mut() {
-        let rest: Vec<&str> = m.model_path.split(['/', '\\']).skip(strip).collect();
-        m.model_path = rest.join("/");
-    }
-}
-
-/// The files a scanned model stands for.
-fn model_files(m: &ModelFacts) -> Vec<FileRecord> {
-    if let Some(sha256) = m.sha256 {
-        return vec![FileRecord {
-            path: m.model_path.clone(),
-            sha256,
-            size: m.file_size_bytes,
-        }];
-    }
-    // A grouped model is named by its first shard: the others sit beside it.
-    let dir = match m.model_path.rsplit_once('/') {
-        Some((dir, _)) => format!("{dir}/"),
-        None => String::new(),
-    };
-    m.shards
-        .iter()
-        .filter_map(|s| {
-            Some(FileRecord {
-                path: format!("{dir}{}", s.filename),
-                sha256: s.sha256?,
-                size: s.file_size_bytes,
-            })
-        })
-        .collect()
-}
-
 /// At most a few items of a longer list, with the full count.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Capped<T> {
     /// How many there are.
     pub count: u64,
     /// The first of them (at most the cap of the list).
     pub items: Vec<T>,
+}
+
+impl<T> Default for Capped<T> {
+    fn default() -> Self {
+        Self {
+            count: 0,
+            items: Vec::new(),
+        }
+    }
 }
 
 impl<T> Capped<T> {
@@ -390,6 +321,29 @@ pub struct FieldDelta {
     pub old: Option<String>,
     /// After.
     pub new: Option<String>,
+}
+
+/// A metadata key owned by a class that was added, removed or changed
+/// (values summarised; `None`: absent on that side).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyChange {
+    /// The key, as written on the new side (else the old).
+    pub key: String,
+    /// Before, summarised; `None` when the key is new.
+    pub old: Option<String>,
+    /// After, summarised; `None` when the key is gone.
+    pub new: Option<String>,
+}
+
+/// How the weights' encoding changed, whatever the label says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeightChange {
+    /// Tensors kept under the same name but stored in another type.
+    pub retyped: u64,
+    /// The types the old matrices (tensors of 2+ dimensions) are stored in.
+    pub old_types: Vec<String>,
+    /// The types the new matrices are stored in.
+    pub new_types: Vec<String>,
 }
 
 /// A metadata key with its value summarised.
@@ -440,8 +394,12 @@ pub enum Change {
         old: Option<String>,
         /// After.
         new: Option<String>,
+        /// Owned metadata keys that changed (docs/drift.md).
+        #[serde(default, skip_serializing_if = "Capped::is_empty")]
+        keys: Capped<KeyChange>,
     },
-    /// The quantization label or the raw file type changed.
+    /// The quantization label, the raw file type, an owned key or the
+    /// weights' types changed.
     Quantization {
         /// Before.
         old: Option<String>,
@@ -451,13 +409,22 @@ pub enum Change {
         old_file_type: Option<u64>,
         /// Raw `general.file_type` after.
         new_file_type: Option<u64>,
+        /// How the tensors' types changed, when they did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        weights: Option<WeightChange>,
+        /// Owned metadata keys that changed (docs/drift.md).
+        #[serde(default, skip_serializing_if = "Capped::is_empty")]
+        keys: Capped<KeyChange>,
     },
-    /// The tokenizer digest changed.
+    /// The tokenizer digest or an owned key changed.
     Tokenizer {
         /// Before.
         old: Option<Sha256Digest>,
         /// After.
         new: Option<Sha256Digest>,
+        /// Owned metadata keys that changed (docs/drift.md).
+        #[serde(default, skip_serializing_if = "Capped::is_empty")]
+        keys: Capped<KeyChange>,
     },
     /// The chat template digest changed.
     ChatTemplate {
@@ -470,6 +437,9 @@ pub enum Change {
         diff: Vec<String>,
         /// Whether `diff` was cut at [`TEMPLATE_DIFF_MAX_LINES`].
         diff_truncated: bool,
+        /// Owned metadata keys that changed (docs/drift.md).
+        #[serde(default, skip_serializing_if = "Capped::is_empty")]
+        keys: Capped<KeyChange>,
     },
     /// The licence changed.
     Licence {
@@ -477,6 +447,9 @@ pub enum Change {
         old: Option<String>,
         /// After.
         new: Option<String>,
+        /// Owned metadata keys that changed (docs/drift.md).
+        #[serde(default, skip_serializing_if = "Capped::is_empty")]
+        keys: Capped<KeyChange>,
     },
     /// The base model changed.
     BaseModel {
@@ -484,6 +457,9 @@ pub enum Change {
         old: Option<String>,
         /// After.
         new: Option<String>,
+        /// Owned metadata keys that changed (docs/drift.md).
+        #[serde(default, skip_serializing_if = "Capped::is_empty")]
+        keys: Capped<KeyChange>,
     },
     /// Tensors added, removed, reshaped or retyped (by name).
     Tensors {
@@ -514,6 +490,9 @@ pub enum Change {
         old: Option<u64>,
         /// After.
         new: Option<u64>,
+        /// Owned metadata keys that changed (docs/drift.md).
+        #[serde(default, skip_serializing_if = "Capped::is_empty")]
+        keys: Capped<KeyChange>,
     },
     /// The vocabulary size changed.
     VocabSize {
@@ -521,6 +500,9 @@ pub enum Change {
         old: Option<u64>,
         /// After.
         new: Option<u64>,
+        /// Owned metadata keys that changed (docs/drift.md).
+        #[serde(default, skip_serializing_if = "Capped::is_empty")]
+        keys: Capped<KeyChange>,
     },
     /// Name, version, basename or finetune changed.
     NameVersion {
@@ -564,6 +546,21 @@ impl Change {
             Change::NameVersion { .. } => DriftClass::NameVersion,
             Change::Metadata { .. } => DriftClass::Metadata,
             Change::Findings { .. } => DriftClass::Findings,
+        }
+    }
+
+    /// The owned metadata keys listed with the change, if it lists any.
+    pub fn keys(&self) -> Option<&Capped<KeyChange>> {
+        match self {
+            Change::Architecture { keys, .. }
+            | Change::Quantization { keys, .. }
+            | Change::Tokenizer { keys, .. }
+            | Change::ChatTemplate { keys, .. }
+            | Change::Licence { keys, .. }
+            | Change::BaseModel { keys, .. }
+            | Change::ContextLength { keys, .. }
+            | Change::VocabSize { keys, .. } => Some(keys),
+            _ => None,
         }
     }
 }
@@ -715,13 +712,14 @@ pub fn unaccepted(
 /// Compare two sides.
 pub fn diff(old: &Side, new: &Side) -> DriftReport {
     let mut models = Vec::new();
-    let mut explained = Explained::default();
-    for (a, b) in pair_models(&old.models, &new.models) {
+    let mut explained = files::Explained::default();
+    for (a, b) in pair::pair_models(&old.models, &new.models) {
         let changes = compare::model(a, b);
         if changes.is_empty() {
             continue;
         }
         explained.add(a, b, models.len());
+        explained.add_side_files(a, b, &changes);
         models.push(ModelDrift {
             old_path: a.model_path.clone(),
             new_path: b.model_path.clone(),
@@ -737,7 +735,7 @@ pub fn diff(old: &Side, new: &Side) -> DriftReport {
             .then_with(|| x.new_path.cmp(&y.new_path))
             .then_with(|| x.old_path.cmp(&y.old_path))
     });
-    let files = compare_files(&old.files, &new.files, &explained);
+    let files = files::compare_files(&old.files, &new.files, &explained);
     let mut report = DriftReport {
         schema: SCHEMA.to_owned(),
         old: old.label.clone(),
@@ -748,157 +746,4 @@ pub fn diff(old: &Side, new: &Side) -> DriftReport {
     };
     report.classes = report.classes().into_iter().collect();
     report
-}
-
-/// Pair the models of both sides: by path, then by SHA-256 (a renamed
-/// file), then, when exactly one model is left on each side, those two (a
-/// single model replaced under another name, e.g. `model.safetensors` →
-/// `pytorch_model.bin`). Models are taken in path order, so the result does
-/// not depend on the order of the lists.
-fn pair_models<'a>(
-    old: &'a [ModelFacts],
-    new: &'a [ModelFacts],
-) -> Vec<(&'a ModelFacts, &'a ModelFacts)> {
-    let sorted = |list: &'a [ModelFacts]| {
-        let mut v: Vec<&ModelFacts> = list.iter().collect();
-        v.sort_by(|a, b| a.model_path.cmp(&b.model_path));
-        v
-    };
-    let (old, new) = (sorted(old), sorted(new));
-    let mut pairs = Vec::new();
-    let mut old_by_path: BTreeMap<&str, &ModelFacts> = BTreeMap::new();
-    for m in &old {
-        old_by_path.entry(m.model_path.as_str()).or_insert(m);
-    }
-    let mut new_left = Vec::new();
-    for m in &new {
-        match old_by_path.remove(m.model_path.as_str()) {
-            Some(o) => pairs.push((o, *m)),
-            None => new_left.push(*m),
-        }
-    }
-    let mut old_by_sha: HashMap<Sha256Digest, VecDeque<&ModelFacts>> = HashMap::new();
-    let mut old_left_unhashed = Vec::new();
-    for m in old_by_path.into_values() {
-        match m.sha256 {
-            Some(d) => old_by_sha.entry(d).or_default().push_back(m),
-            None => old_left_unhashed.push(m),
-        }
-    }
-    let mut new_unpaired = Vec::new();
-    for m in new_left {
-        let found = m
-            .sha256
-            .and_then(|d| old_by_sha.get_mut(&d))
-            .and_then(VecDeque::pop_front);
-        match found {
-            Some(o) => pairs.push((o, m)),
-            None => new_unpaired.push(m),
-        }
-    }
-    let mut old_unpaired: Vec<&ModelFacts> = old_by_sha.into_values().flatten().collect();
-    old_unpaired.extend(old_left_unhashed);
-    if let ([o], [n]) = (old_unpaired.as_slice(), new_unpaired.as_slice()) {
-        pairs.push((*o, *n));
-    }
-    pairs
-}
-
-/// Files whose change a model-level change already explains: the paths and
-/// digests (file and shards) of each changed model pair.
-#[derive(Default)]
-struct Explained<'a> {
-    paths: HashSet<&'a str>,
-    old_digests: HashMap<Sha256Digest, Vec<usize>>,
-    new_digests: HashMap<Sha256Digest, Vec<usize>>,
-}
-
-impl<'a> Explained<'a> {
-    fn add(&mut self, a: &'a ModelFacts, b: &'a ModelFacts, pair: usize) {
-        if a.model_path == b.model_path {
-            self.paths.insert(a.model_path.as_str());
-        }
-        let digests = |m: &ModelFacts| {
-            let shards = m.shards.iter().filter_map(|s| s.sha256);
-            m.sha256.into_iter().chain(shards).collect::<Vec<_>>()
-        };
-        for d in digests(a) {
-            self.old_digests.entry(d).or_default().push(pair);
-        }
-        for d in digests(b) {
-            self.new_digests.entry(d).or_default().push(pair);
-        }
-    }
-
-    fn covers(&self, path: &str, old: &Sha256Digest, new: &Sha256Digest) -> bool {
-        if self.paths.contains(path) {
-            return true;
-        }
-        match (self.old_digests.get(old), self.new_digests.get(new)) {
-            (Some(a), Some(b)) => a.iter().any(|p| b.contains(p)),
-            _ => false,
-        }
-    }
-}
-
-fn file_index(list: &[FileRecord]) -> BTreeMap<&str, &FileRecord> {
-    let mut map = BTreeMap::new();
-    for f in list {
-        map.entry(f.path.as_str()).or_insert(f);
-    }
-    map
-}
-
-/// File-level drift. A path listed twice counts once (the first record).
-fn compare_files(old: &[FileRecord], new: &[FileRecord], explained: &Explained) -> Vec<FileDrift> {
-    let (old, new) = (file_index(old), file_index(new));
-    let mut out = Vec::new();
-    let mut new_only: HashMap<Sha256Digest, VecDeque<&FileRecord>> = HashMap::new();
-    for (path, f) in &new {
-        if !old.contains_key(path) {
-            new_only.entry(f.sha256).or_default().push_back(f);
-        }
-    }
-    for (path, o) in &old {
-        match new.get(path) {
-            Some(n) if n.sha256 == o.sha256 => {}
-            Some(n) if explained.covers(path, &o.sha256, &n.sha256) => {}
-            Some(n) => out.push(FileDrift::FileChanged {
-                path: o.path.clone(),
-                old_sha256: o.sha256,
-                new_sha256: n.sha256,
-                old_size: o.size,
-                new_size: n.size,
-            }),
-            None => match new_only.get_mut(&o.sha256).and_then(VecDeque::pop_front) {
-                Some(n) => out.push(FileDrift::FileRenamed {
-                    old_path: o.path.clone(),
-                    new_path: n.path.clone(),
-                    sha256: o.sha256,
-                    size: n.size,
-                }),
-                None => out.push(FileDrift::FileRemoved {
-                    path: o.path.clone(),
-                    sha256: o.sha256,
-                    size: o.size,
-                }),
-            },
-        }
-    }
-    out.extend(
-        new_only
-            .into_values()
-            .flatten()
-            .map(|n| FileDrift::FileAdded {
-                path: n.path.clone(),
-                sha256: n.sha256,
-                size: n.size,
-            }),
-    );
-    out.sort_by(|a, b| {
-        a.class()
-            .cmp(&b.class())
-            .then_with(|| a.sort_path().cmp(b.sort_path()))
-    });
-    out
 }

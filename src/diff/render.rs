@@ -11,7 +11,7 @@
 
 use std::io::{self, Write};
 
-use super::{Capped, Change, DriftReport, FileDrift, ModelDrift};
+use super::{Capped, Change, DriftReport, FileDrift, KeyChange, ModelDrift};
 use crate::describe::text::{human_count, visible};
 use crate::inspect::digest::Sha256Digest;
 use crate::inspect::facts::TensorTypeStat;
@@ -100,9 +100,9 @@ fn change(style: Style, c: &Change) -> Rendered {
     let mut diff = None;
     let summary = match c {
         Change::Format { old, new } => format!("{} → {}", old.as_str(), new.as_str()),
-        Change::Architecture { old, new }
-        | Change::Licence { old, new }
-        | Change::BaseModel { old, new } => {
+        Change::Architecture { old, new, .. }
+        | Change::Licence { old, new, .. }
+        | Change::BaseModel { old, new, .. } => {
             format!(
                 "{} → {}",
                 style.opt(old.as_deref()),
@@ -114,14 +114,34 @@ fn change(style: Style, c: &Change) -> Rendered {
             new,
             old_file_type,
             new_file_type,
-        } => format!(
-            "{} (file type {}) → {} (file type {})",
-            style.opt(old.as_deref()),
-            number(*old_file_type),
-            style.opt(new.as_deref()),
-            number(*new_file_type)
-        ),
-        Change::Tokenizer { old, new } => {
+            weights,
+            ..
+        } => {
+            if let Some(w) = weights {
+                let types = |list: &[String]| {
+                    let shown: Vec<String> = list.iter().map(|t| style.esc(t)).collect();
+                    if shown.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        shown.join(", ")
+                    }
+                };
+                details.push(format!(
+                    "weights: {} tensor(s) retyped; matrix types {} → {}",
+                    w.retyped,
+                    types(&w.old_types),
+                    types(&w.new_types)
+                ));
+            }
+            format!(
+                "{} (file type {}) → {} (file type {})",
+                style.opt(old.as_deref()),
+                number(*old_file_type),
+                style.opt(new.as_deref()),
+                number(*new_file_type)
+            )
+        }
+        Change::Tokenizer { old, new, .. } => {
             format!("sha256 {} → {}", digest(old.as_ref()), digest(new.as_ref()))
         }
         Change::ChatTemplate {
@@ -129,6 +149,7 @@ fn change(style: Style, c: &Change) -> Rendered {
             new,
             diff: lines,
             diff_truncated,
+            ..
         } => {
             if !lines.is_empty() {
                 diff = Some((lines.iter().map(|l| visible(l)).collect(), *diff_truncated));
@@ -163,8 +184,8 @@ fn change(style: Style, c: &Change) -> Rendered {
             format!("changed: {}", names.join(", "))
         }
         Change::ParameterCount { old, new }
-        | Change::ContextLength { old, new }
-        | Change::VocabSize { old, new } => format!("{} → {}", number(*old), number(*new)),
+        | Change::ContextLength { old, new, .. }
+        | Change::VocabSize { old, new, .. } => format!("{} → {}", number(*old), number(*new)),
         Change::NameVersion { fields } => fields
             .iter()
             .map(|f| {
@@ -234,11 +255,42 @@ fn change(style: Style, c: &Change) -> Rendered {
             )
         }
     };
+    if let Some(keys) = c.keys() {
+        details.extend(key_lines(style, keys));
+    }
     Rendered {
         summary,
         details,
         diff,
     }
+}
+
+/// The owned keys a change lists: `~ key: old → new` (`(absent)` for a
+/// side without the key), and how many more were not listed.
+fn key_lines(style: Style, keys: &Capped<KeyChange>) -> Vec<String> {
+    let side = |v: &Option<String>| {
+        v.as_deref()
+            .map_or_else(|| "(absent)".to_owned(), |s| style.esc(s))
+    };
+    let mut out: Vec<String> = keys
+        .items
+        .iter()
+        .map(|k| {
+            format!(
+                "~ {}: {} → {}",
+                style.esc(&k.key),
+                side(&k.old),
+                side(&k.new)
+            )
+        })
+        .collect();
+    if keys.count > keys.items.len() as u64 {
+        out.push(format!(
+            "… {} more keys not listed",
+            keys.count - keys.items.len() as u64
+        ));
+    }
+    out
 }
 
 fn model_title(style: Style, m: &ModelDrift) -> String {

@@ -264,9 +264,9 @@ fn models_and_changes_come_most_consequential_first() {
 }
 
 #[test]
-fn an_owned_key_is_metadata_drift_when_its_class_did_not_fire() {
+fn an_owned_key_fires_its_class_even_when_the_fact_did_not_change() {
     // general.license edited but the licence fact unchanged (e.g. facts
-    // from an older scan): the key change must not vanish.
+    // from an older scan): the licence class fires and lists the key.
     let mut a = facts("m", 1);
     let mut b = facts("m", 1);
     a.metadata
@@ -277,11 +277,39 @@ fn an_owned_key_is_metadata_drift_when_its_class_did_not_fire() {
         &side(vec![], vec![a.clone()]),
         &side(vec![], vec![b.clone()]),
     );
-    assert_eq!(classes(&r), vec![DriftClass::Metadata]);
-    // When the class fires, the key is reported there only.
+    assert_eq!(classes(&r), vec![DriftClass::Licence]);
+    let keys = r
+        .models
+        .first()
+        .and_then(|m| m.changes.first())
+        .and_then(Change::keys)
+        .map(|k| k.items.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        keys,
+        vec![KeyChange {
+            key: "general.license".into(),
+            old: Some("\"apache-2.0\"".into()),
+            new: Some("\"Apache-2.0\"".into()),
+        }]
+    );
+    assert!(text(&r).contains("~ general.license: \"apache-2.0\" → \"Apache-2.0\""));
+    // When the fact changes too, the key that carries it is not repeated.
     b.license = Some("Apache-2.0".into());
     let r = diff(&side(vec![], vec![a]), &side(vec![], vec![b]));
     assert_eq!(classes(&r), vec![DriftClass::Licence]);
+    let keys = r
+        .models
+        .first()
+        .and_then(|m| m.changes.first())
+        .and_then(Change::keys)
+        .map(|k| k.count);
+    assert_eq!(keys, Some(0));
+    // A key no class owns is metadata drift.
+    let mut c = facts("m", 1);
+    c.metadata.insert("general.url".into(), json!("https://x"));
+    let r = diff(&side(vec![], vec![facts("m", 1)]), &side(vec![], vec![c]));
+    assert_eq!(classes(&r), vec![DriftClass::Metadata]);
 }
 
 #[test]
@@ -307,12 +335,16 @@ fn tensor_lists_are_counted_and_capped() {
         x.dtype = "Q8_0".into();
     }
     let r = diff(&side(vec![], vec![a]), &side(vec![], vec![b]));
+    let tensors = r
+        .models
+        .first()
+        .and_then(|m| m.changes.iter().find(|c| c.class() == DriftClass::Tensors));
     let Some(Change::Tensors {
         added,
         removed,
         reshaped,
         retyped,
-    }) = r.models.first().and_then(|m| m.changes.first())
+    }) = tensors
     else {
         panic!("no tensors change: {r:?}");
     };
@@ -607,4 +639,212 @@ fn five_thousand_files_a_side() {
         } => old_path.strip_prefix("renamed-from/") == new_path.strip_prefix("renamed-to/"),
         _ => true,
     }));
+}
+
+fn tensor(name: &str, dtype: &str, shape: &[u64]) -> TensorSummary {
+    TensorSummary {
+        name: name.into(),
+        dtype: dtype.into(),
+        shape: shape.to_vec(),
+        offset: 0,
+        size_bytes: None,
+    }
+}
+
+fn with_tensors(path: &str, n: u64, tensors: &[(&str, &str, &[u64])]) -> ModelFacts {
+    ModelFacts {
+        tensors: tensors
+            .iter()
+            .map(|(name, t, shape)| tensor(name, t, shape))
+            .collect(),
+        ..facts(path, n)
+    }
+}
+
+#[test]
+fn a_renamed_model_is_compared_beside_an_added_one() {
+    let layout: &[(&str, &str, &[u64])] = &[("blk.0.attn_q.weight", "F16", &[32, 32])];
+    let other: &[(&str, &str, &[u64])] = &[("blk.0.attn_qkv.weight", "F32", &[8, 24])];
+    let old = with_tensors("model.gguf", 1, layout);
+    let mut renamed = with_tensors("renamed.gguf", 2, layout);
+    renamed.chat_template_sha256 = Some(digest(99));
+    let mut extra = with_tensors("extra.gguf", 3, other);
+    extra.architecture = Some("gpt2".into());
+    // In every order of the lists, and whichever path sorts first, the
+    // renamed model is the one compared.
+    for new_models in [
+        vec![renamed.clone(), extra.clone()],
+        vec![extra.clone(), renamed.clone()],
+    ] {
+        let r = diff(
+            &side(vec![file("model.gguf", 1)], vec![old.clone()]),
+            &side(
+                vec![file("renamed.gguf", 2), file("extra.gguf", 3)],
+                new_models,
+            ),
+        );
+        let pairs: Vec<(&str, &str)> = r
+            .models
+            .iter()
+            .map(|m| (m.old_path.as_str(), m.new_path.as_str()))
+            .collect();
+        assert_eq!(pairs, [("model.gguf", "renamed.gguf")]);
+        assert!(r.classes().contains(&DriftClass::ChatTemplate), "{r:?}");
+    }
+    // Re-quantized and renamed: the layout (names and shapes) still pairs.
+    let requant = with_tensors("q8.gguf", 4, &[("blk.0.attn_q.weight", "Q8_0", &[32, 32])]);
+    let r = diff(
+        &side(vec![], vec![old.clone(), with_tensors("b.gguf", 5, other)]),
+        &side(vec![], vec![requant, with_tensors("c.gguf", 5, other)]),
+    );
+    assert!(r.classes().contains(&DriftClass::Quantization), "{r:?}");
+    // Changed beyond recognition: still compared with the model that left.
+    let mut stranger = with_tensors("new-name.gguf", 6, other);
+    stranger.architecture = Some("gpt2".into());
+    stranger.license = Some("mit".into());
+    let r = diff(&side(vec![], vec![old]), &side(vec![], vec![stranger]));
+    assert!(r.classes().contains(&DriftClass::Licence), "{r:?}");
+}
+
+#[test]
+fn re_encoded_weights_are_quantization_whatever_the_label_says() {
+    let old = with_tensors(
+        "m",
+        1,
+        &[("a.weight", "F16", &[4, 4]), ("norm.weight", "F32", &[4])],
+    );
+    let mut new = with_tensors(
+        "m",
+        2,
+        &[("a.weight", "Q8_0", &[4, 4]), ("norm.weight", "F32", &[4])],
+    );
+    new.quantization = old.quantization.clone();
+    new.file_type = old.file_type;
+    let r = diff(&side(vec![], vec![old.clone()]), &side(vec![], vec![new]));
+    let q = r.models.first().and_then(|m| {
+        m.changes
+            .iter()
+            .find(|c| c.class() == DriftClass::Quantization)
+    });
+    let Some(Change::Quantization {
+        weights: Some(w), ..
+    }) = q
+    else {
+        panic!("no quantization change from the weights: {r:?}");
+    };
+    assert_eq!(w.retyped, 1);
+    assert_eq!(
+        (w.old_types.clone(), w.new_types.clone()),
+        (vec!["F16".to_owned()], vec!["Q8_0".to_owned()])
+    );
+    assert!(text(&r).contains("weights: 1 tensor(s) retyped; matrix types F16 → Q8_0"));
+    // A vector retyped alone is still a re-encoding of a tensor.
+    let mut norm = old.clone();
+    if let Some(t) = norm.tensors.get_mut(1) {
+        t.dtype = "F16".into();
+    }
+    let r = diff(&side(vec![], vec![old]), &side(vec![], vec![norm]));
+    assert!(r.classes().contains(&DriftClass::Quantization));
+}
+
+#[test]
+fn every_tokenizer_and_template_key_fires_its_class() {
+    for (key, class) in [
+        ("tokenizer.ggml.pre", DriftClass::Tokenizer),
+        ("tokenizer.ggml.bos_token_id", DriftClass::Tokenizer),
+        ("tokenizer.ggml.add_space_prefix", DriftClass::Tokenizer),
+        ("tokenizer.ggml.precompiled_charsmap", DriftClass::Tokenizer),
+        ("tokenizer.huggingface.json", DriftClass::Tokenizer),
+        ("tokenizer.chat_template.tool_use", DriftClass::ChatTemplate),
+        ("tokenizer.chat_templates", DriftClass::ChatTemplate),
+        ("general.license.link", DriftClass::Licence),
+        ("general.base_model.0.name", DriftClass::BaseModel),
+        ("general.quantization_version", DriftClass::Quantization),
+        ("side:special_tokens_map.json", DriftClass::Tokenizer),
+        (
+            "side:tokenizer_config.json#chat_template",
+            DriftClass::ChatTemplate,
+        ),
+        (
+            "side:additional_chat_templates/rag.jinja",
+            DriftClass::ChatTemplate,
+        ),
+        ("side:README.md#license_link", DriftClass::Licence),
+        ("side:LICENSE", DriftClass::Licence),
+    ] {
+        for (a, b) in [(Some("x"), Some("y")), (None, Some("y")), (Some("x"), None)] {
+            let mut old = facts("m", 1);
+            let mut new = facts("m", 1);
+            if let Some(v) = a {
+                old.metadata.insert(key.into(), json!(v));
+            }
+            if let Some(v) = b {
+                new.metadata.insert(key.into(), json!(v));
+            }
+            let r = diff(&side(vec![], vec![old]), &side(vec![], vec![new]));
+            assert_eq!(classes(&r), vec![class], "{key} {a:?} → {b:?}");
+        }
+    }
+    // An unread config counts for every class it feeds.
+    let mut new = facts("m", 1);
+    new.metadata
+        .insert("side:config.json#unread".into(), json!("ab"));
+    let r = diff(&side(vec![], vec![facts("m", 1)]), &side(vec![], vec![new]));
+    for class in [
+        DriftClass::Architecture,
+        DriftClass::Quantization,
+        DriftClass::ContextLength,
+        DriftClass::VocabSize,
+    ] {
+        assert!(r.classes().contains(&class), "{class}: {r:?}");
+    }
+}
+
+#[test]
+fn a_side_file_listed_by_a_class_is_explained() {
+    let mut old = facts("model/model.safetensors", 1);
+    let mut new = facts("model/model.safetensors", 1);
+    old.metadata
+        .insert("side:tokenizer.json".into(), json!(digest(7).to_hex()));
+    new.metadata
+        .insert("side:tokenizer.json".into(), json!(digest(8).to_hex()));
+    let files_old = vec![
+        file("model/model.safetensors", 1),
+        file("model/tokenizer.json", 7),
+        file("model/README.md", 3),
+    ];
+    let files_new = vec![
+        file("model/model.safetensors", 1),
+        file("model/tokenizer.json", 8),
+        file("model/README.md", 4),
+    ];
+    let r = diff(&side(files_old, vec![old]), &side(files_new, vec![new]));
+    // tokenizer.json is what the tokenizer change is about; the README edit
+    // is not explained by anything.
+    assert_eq!(
+        classes(&r),
+        vec![DriftClass::Tokenizer, DriftClass::FileChanged]
+    );
+    assert!(
+        matches!(r.files.as_slice(), [FileDrift::FileChanged { path, .. }] if path == "model/README.md")
+    );
+}
+
+#[test]
+fn an_architecture_named_like_a_namespace_hides_no_key() {
+    for arch in ["tokenizer", "general", "tokenizer.ggml", "general.license"] {
+        for (key, class) in [
+            ("tokenizer.ggml.pre", DriftClass::Tokenizer),
+            ("general.license.link", DriftClass::Licence),
+            ("tokenizer.chat_template.rag", DriftClass::ChatTemplate),
+        ] {
+            let mut old = facts("m", 1);
+            old.architecture = Some(arch.into());
+            let mut new = old.clone();
+            old.metadata.insert(key.into(), json!("a"));
+            new.metadata.insert(key.into(), json!("b"));
+            let r = diff(&side(vec![], vec![old]), &side(vec![], vec![new]));
+            assert_eq!(classes(&r), vec![class], "architecture {arch}, key {key}");
+        }
+    }
 }

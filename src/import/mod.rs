@@ -157,8 +157,13 @@ fn drift_gate(
             &crate::diff::Side::default(),
         )));
     }
-    let old =
-        crate::diff::side_of_version(format!("{}@{}", base.record.channel, base.sequence), base)?;
+    // A baseline side file whose stored bytes changed may be stood in for
+    // by the bundle's verified copy of the same bytes (docs/drift.md).
+    let old = crate::diff::load::side_of_version_with(
+        format!("{}@{}", base.record.channel, base.sequence),
+        base,
+        &verified.sides,
+    )?;
     let new = crate::diff::side_of_verified(
         format!(
             "{}@{}",

@@ -14,6 +14,7 @@ use crate::bundle::pack::tests::{options, pack_test};
 use crate::bundle::{BundlePath, FirstLink, Manifest, Role, chain};
 use crate::envelope::Envelope;
 use crate::inspect::digest::Sha256Digest;
+use crate::inspect::side::{SideFiles, read_capturing, role_of};
 use crate::verify::policy::{
     Caps, ContentRules, HistoryRules, PolicySource, TimeRules, UnknownSigners,
 };
@@ -78,6 +79,8 @@ fn stream(bundle: &Path, sink: &mut dyn ArtifactSink) -> Result<Verified, BoxErr
         .ok_or("no manifest")?;
     let manifest: Manifest = serde_json::from_slice(manifest_bytes)?;
     let mut signers = Vec::new();
+    let mut sides = SideFiles::default();
+    let limits = crate::limits::Limits::default();
     for (name, bytes) in &entries {
         let artifact = manifest
             .entries
@@ -90,6 +93,13 @@ fn stream(bundle: &Path, sink: &mut dyn ArtifactSink) -> Result<Verified, BoxErr
                 w.flush()?;
             }
             sink.finish(&path, entry)?;
+            // The side files, as the real verifier collects them.
+            let at = std::path::Path::new(path.as_str());
+            if let Some((_, name, role)) = role_of(at) {
+                let (digest, kept) =
+                    read_capturing(&bytes[..], bytes.len() as u64, role.capture(&name, &limits))?;
+                sides.add(at, digest, kept.as_capture(), &limits);
+            }
         } else {
             sink.metadata(&BundlePath::new(name)?, bytes)?;
             if name.starts_with("chain/") {
@@ -111,6 +121,8 @@ fn stream(bundle: &Path, sink: &mut dyn ArtifactSink) -> Result<Verified, BoxErr
         manifest_sha256: Sha256Digest::of(manifest_bytes),
         signers,
         facts: Vec::new(),
+        models: Vec::new(),
+        sides,
     })
 }
 

@@ -8,16 +8,13 @@
 //! recompute it with `sha256sum SHARDS... | sha256sum` in that order.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use super::digest::Sha256Digest;
 use super::facts::{Finding, Format, ModelFacts, ShardSummary};
-use super::open::open_regular;
-use crate::limits::Limits;
+use super::side::{Says, ShardIndex, SideFiles};
 
 /// Finding codes that describe a shard's *missing* model-level metadata:
 /// only the first GGUF shard carries `general.*`, so on later shards these
@@ -42,7 +39,7 @@ pub struct Inspected {
 
 /// Merge the shards of each split or sharded model into one entry, keeping
 /// the order of first appearance.
-pub fn group(files: Vec<Inspected>, limits: &Limits) -> Vec<ModelFacts> {
+pub fn group(files: Vec<Inspected>, sides: &SideFiles) -> Vec<ModelFacts> {
     let mut slots: Vec<Option<Inspected>> = files.into_iter().map(Some).collect();
     let mut out: Vec<(usize, ModelFacts)> = Vec::new();
 
@@ -53,7 +50,7 @@ pub fn group(files: Vec<Inspected>, limits: &Limits) -> Vec<ModelFacts> {
         .filter_map(|i| i.path.parent().map(Path::to_path_buf))
         .collect();
     for dir in dirs {
-        for (index_name, index) in read_indexes(&dir, limits) {
+        for (index_name, index) in indexes(&dir, sides) {
             let members: Vec<usize> = slots
                 .iter()
                 .enumerate()
@@ -70,7 +67,7 @@ pub fn group(files: Vec<Inspected>, limits: &Limits) -> Vec<ModelFacts> {
                     .iter()
                     .filter_map(|&n| slots.get_mut(n)?.take())
                     .collect();
-                out.push((first, merge_safetensors(&index_name, &index, shards)));
+                out.push((first, merge_safetensors(index_name, index, shards)));
             }
         }
     }
@@ -271,86 +268,18 @@ fn group_digest(shards: &[ShardSummary]) -> Option<Sha256Digest> {
     Some(Sha256Digest::of(listing.as_bytes()))
 }
 
-/// A parsed `*.safetensors.index.json`.
-#[derive(Debug, Default)]
-struct ShardIndex {
-    /// tensor name → shard file name.
-    weight_map: BTreeMap<String, String>,
-    /// Distinct shard file names.
-    shard_names: BTreeSet<String>,
-    /// `metadata.total_size`.
-    total_size: Option<u64>,
-    /// Problems with the index itself.
-    findings: Vec<Finding>,
-}
-
-fn read_indexes(dir: &Path, limits: &Limits) -> Vec<(String, ShardIndex)> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = entries
-        .flatten()
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.ends_with(".safetensors.index.json"))
+/// The shard indexes of `dir`, by file name, as its side files say.
+fn indexes<'a>(dir: &Path, sides: &'a SideFiles) -> Vec<(&'a str, &'a ShardIndex)> {
+    let mut out: Vec<(&str, &ShardIndex)> = sides
+        .folder(dir)
+        .iter()
+        .filter_map(|f| match &f.says {
+            Says::Index(index) => Some((f.name.as_str(), index)),
+            _ => None,
+        })
         .collect();
-    names.sort();
-    names
-        .into_iter()
-        .map(|n| (n.clone(), read_index(&dir.join(&n), &n, limits)))
-        .collect()
-}
-
-fn read_index(path: &Path, name: &str, limits: &Limits) -> ShardIndex {
-    let mut index = ShardIndex::default();
-    let text = open_regular(path)
-        .ok()
-        .and_then(|(file, len): (File, u64)| {
-            let mut s = String::new();
-            (len <= limits.json_max_bytes
-                && file
-                    .take(limits.json_max_bytes)
-                    .read_to_string(&mut s)
-                    .is_ok())
-            .then_some(s)
-        });
-    let Some(value) = text.and_then(|t| serde_json::from_str::<Value>(&t).ok()) else {
-        index.findings.push(Finding::error(
-            "shards.bad_index",
-            format!("{name} is unreadable or not valid JSON"),
-        ));
-        return index;
-    };
-    index.total_size = value
-        .pointer("/metadata/total_size")
-        .and_then(Value::as_u64);
-    let Some(map) = value.get("weight_map").and_then(Value::as_object) else {
-        index.findings.push(Finding::error(
-            "shards.bad_index",
-            format!("{name} has no weight_map object"),
-        ));
-        return index;
-    };
-    for (tensor, shard) in map {
-        let Some(shard) = shard.as_str() else {
-            index.findings.push(Finding::error(
-                "shards.bad_index",
-                format!("{name}: weight_map value of {tensor} is not a string"),
-            ));
-            continue;
-        };
-        // The index names files for a loader to open: a name that leaves
-        // the folder is an attack on the loader, never followed here.
-        if shard.contains('/') || shard.contains('\\') || shard == ".." || shard.is_empty() {
-            index.findings.push(Finding::error(
-                "shards.bad_name",
-                format!("{name} maps {tensor} to {shard:?}, which is not a file in this folder"),
-            ));
-            continue;
-        }
-        index.weight_map.insert(tensor.clone(), shard.to_owned());
-        index.shard_names.insert(shard.to_owned());
-    }
-    index
+    out.sort_by_key(|(name, _)| *name);
+    out
 }
 
 fn merge_safetensors(
@@ -501,7 +430,7 @@ mod tests {
             shard("/d", "m-00001-of-00002.gguf", split(0, 2, 3), &["a", "b"]),
             shard("/d", "other.gguf", None, &["x"]),
         ];
-        let out = group(files, &Limits::default());
+        let out = group(files, &SideFiles::default());
         assert_eq!(out.len(), 2);
         let m = out.first().cloned().unwrap_or_default();
         assert_eq!(m.model_filename, "m-00001-of-00002.gguf");
@@ -524,7 +453,7 @@ mod tests {
             shard("/d", "m-00001-of-00003.gguf", split(0, 3, 3), &["a"]),
             shard("/d", "m-00003-of-00003.gguf", split(0, 3, 3), &["a"]),
         ];
-        let out = group(files, &Limits::default());
+        let out = group(files, &SideFiles::default());
         let codes: Vec<_> = out
             .iter()
             .flat_map(|m| &m.findings)
@@ -548,7 +477,9 @@ mod tests {
             shard(&d, "s1.safetensors", None, &["a", "hidden"]),
             shard(&d, "s2.safetensors", None, &["b"]),
         ];
-        let out = group(files, &Limits::default());
+        let mut sides = SideFiles::default();
+        sides.read_folder(dir.path(), &crate::limits::Limits::default());
+        let out = group(files, &sides);
         assert_eq!(out.len(), 1);
         let codes: BTreeSet<_> = out
             .iter()

@@ -9,6 +9,8 @@
 //! models ([`hf`]) and group split GGUF and sharded safetensors into one
 //! model each ([`group`]).
 
+pub mod card;
+pub mod delivery;
 pub mod digest;
 pub mod facts;
 pub mod gguf;
@@ -20,6 +22,7 @@ pub mod pickle;
 pub mod reference;
 pub mod safetensors;
 pub mod scan;
+pub mod side;
 pub(crate) mod strict_json;
 pub mod template;
 pub mod walk;

@@ -1,15 +1,16 @@
 //! `lbom scan`: expand paths, inspect files in parallel, add folder
 //! context, group shards.
 
-use std::collections::HashMap;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use super::delivery::apply_folders;
 use super::facts::{Finding, ModelFacts};
 use super::group::{Inspected, group};
-use super::hf::FolderContext;
-use super::walk::{self, hub_repo_id};
+use super::side::SideFiles;
+use super::walk;
 use super::{Error, ScanOptions, inspect_file};
 use crate::limits::Limits;
 
@@ -79,28 +80,15 @@ pub fn scan(
     });
     let mut files = inspected.into_iter().collect::<Result<Vec<_>, _>>()?;
 
-    let mut contexts: HashMap<PathBuf, Option<FolderContext>> = HashMap::new();
-    for file in &mut files {
-        let dir = file
-            .path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let ctx = contexts
-            .entry(dir.clone())
-            .or_insert_with(|| FolderContext::load(&dir, limits));
-        if let Some(ctx) = ctx {
-            ctx.apply(&mut file.facts);
-        }
-        if let Some(repo) = hub_repo_id(&file.path) {
-            if file.facts.name.is_none() {
-                file.facts.name = Some(repo.clone());
-            }
-            file.facts
-                .metadata
-                .insert("hf_repo_id".into(), serde_json::Value::String(repo));
-        }
+    let mut sides = SideFiles::default();
+    let dirs: BTreeSet<PathBuf> = files
+        .iter()
+        .map(|f| f.path.parent().map(Path::to_path_buf).unwrap_or_default())
+        .collect();
+    for dir in &dirs {
+        sides.read_folder(dir, limits);
     }
+    apply_folders(&mut files, &sides);
     for skipped in walk.skipped {
         let mut facts = ModelFacts {
             model_path: skipped.path.display().to_string(),
@@ -117,5 +105,5 @@ pub fn scan(
             facts,
         });
     }
-    Ok(group(files, limits))
+    Ok(group(files, &sides))
 }

@@ -78,15 +78,6 @@ pub(crate) fn parse(text: &str, keep: bool) -> Result<Parsed, String> {
     run(serde_json::Deserializer::from_str(text), keep)
 }
 
-/// [`parse`] streaming from `reader`: memory grows with the largest object's
-/// keys (and the value, when kept), not with the file.
-pub(crate) fn parse_reader<R: std::io::Read>(reader: R, keep: bool) -> Result<Parsed, String> {
-    run(
-        serde_json::Deserializer::from_reader(std::io::BufReader::new(reader)),
-        keep,
-    )
-}
-
 fn run<'de, R: serde_json::de::Read<'de>>(
     mut de: serde_json::Deserializer<R>,
     keep: bool,

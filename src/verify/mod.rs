@@ -25,6 +25,7 @@ pub mod report;
 mod rules;
 pub mod run;
 mod sbom_check;
+mod sides;
 mod structure;
 #[cfg(test)]
 mod tests;
@@ -38,10 +39,11 @@ use crate::bundle::{BundlePath, Manifest, ManifestEntry, ReadLimits};
 use crate::envelope::KeyId;
 use crate::inspect::digest::Sha256Digest;
 use crate::inspect::facts::ModelFacts;
+use crate::inspect::side::SideFiles;
 
 pub use policy::Policy;
 pub use report::{Check, Failure, Outcome, Report};
-pub use run::{CHECK_NAMES, scan_unverified, verify};
+pub use run::{CHECK_NAMES, Unverified, scan_unverified, verify};
 
 /// What a store knows about one channel, for the rollback and fork checks.
 /// Built by `import` from the store; `verify --store` reads the same.
@@ -96,8 +98,15 @@ pub struct Verified {
     pub manifest_sha256: Sha256Digest,
     /// Every link, in chain order.
     pub signers: Vec<Signer>,
-    /// A fresh scan of each artifact, by artifact path, in manifest order.
+    /// A fresh scan of each artifact, by artifact path, in manifest order
+    /// (what the SBOMs and the content rules are checked against).
     pub facts: Vec<(BundlePath, ModelFacts)>,
+    /// The bundle's models as `scan` describes a folder: each folder's side
+    /// files applied to its model files, shards grouped; other artifacts as
+    /// scanned (what `diff` and the drift gate compare).
+    pub models: Vec<ModelFacts>,
+    /// The side files the models were described from.
+    pub sides: SideFiles,
 }
 
 /// Receives verified content while `verify` streams the bundle: `import`

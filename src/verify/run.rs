@@ -7,10 +7,13 @@ use std::fs::File;
 use std::path::Path;
 
 use super::report::{Failure, Outcome, Report};
+use super::sides::SideCapture;
 use super::{ArtifactSink, HashOnly, Policy, Verified, VerifyContext};
 use super::{chain, entries, rules, structure};
 use crate::bundle::{BundlePath, ReadLimits};
 use crate::inspect::ModelFacts;
+use crate::inspect::side::SideFiles;
+use crate::limits::Limits;
 
 /// Every check, in the order made. The names are an interface
 /// (docs/policy.md, "Checks").
@@ -136,16 +139,34 @@ pub fn verify(
     (report, verified)
 }
 
+/// What [`scan_unverified`] read from a bundle.
+#[derive(Debug, Clone)]
+pub struct Unverified {
+    /// The manifest.
+    pub manifest: crate::bundle::Manifest,
+    /// A fresh scan of each artifact, by artifact path, in manifest order.
+    pub facts: Vec<(BundlePath, ModelFacts)>,
+    /// The bundle's models, described as `scan` describes a folder
+    /// (docs/scan-report.md, "Folder models").
+    pub models: Vec<ModelFacts>,
+}
+
+/// The bundle's models from its artifacts' scans and side files.
+fn describe(facts: &[(BundlePath, ModelFacts)], sides: &SideFiles) -> Vec<ModelFacts> {
+    let files = facts
+        .iter()
+        .map(|(p, f)| (p.as_str().to_owned(), f.clone()))
+        .collect();
+    crate::inspect::delivery::describe_files(files, sides)
+}
+
 /// Read a bundle's artifacts for `diff`, without a policy: the archive
 /// structure, the manifest, and every entry's digest are checked (a diff of
 /// bytes that do not match their manifest would describe nothing real), and
 /// each artifact is scanned as `verify` scans it. Signatures are NOT
 /// checked: `diff` reports what changed, `verify` whether to trust it. On
 /// failure, the report says which check failed.
-pub fn scan_unverified(
-    bundle: &Path,
-    limits: &ReadLimits,
-) -> Result<(crate::bundle::Manifest, Vec<(BundlePath, ModelFacts)>), Report> {
+pub fn scan_unverified(bundle: &Path, limits: &ReadLimits) -> Result<Unverified, Report> {
     let mut run = Run {
         report: Report::default(),
         has_channel: false,
@@ -170,11 +191,18 @@ pub fn scan_unverified(
             "attestation.subjects",
             entries::attestation(&opened.bundle, &mut file, limits),
         )?;
+        let mut hash_only = HashOnly;
+        let mut capture = SideCapture::new(&mut hash_only, Limits::default());
         let streamed = run.step(
             "entries.digests",
-            entries::stream(&opened, &mut file, &attestation, limits, &mut HashOnly),
+            entries::stream(&opened, &mut file, &attestation, limits, &mut capture),
         )?;
-        Some((opened.bundle.manifest, streamed.facts))
+        let models = describe(&streamed.facts, &capture.sides);
+        Some(Unverified {
+            manifest: opened.bundle.manifest,
+            facts: streamed.facts,
+            models,
+        })
     };
     match scan() {
         Some(found) => Ok(found),
@@ -220,10 +248,12 @@ fn run_stages(
         "attestation.subjects",
         entries::attestation(&opened.bundle, &mut file, &ctx.limits),
     )?;
+    let mut capture = SideCapture::new(sink, Limits::default());
     let streamed = run.step(
         "entries.digests",
-        entries::stream(&opened, &mut file, &attestation, &ctx.limits, sink),
+        entries::stream(&opened, &mut file, &attestation, &ctx.limits, &mut capture),
     )?;
+    let models = describe(&streamed.facts, &capture.sides);
     run.step("sbom.consistent", streamed.sbom.clone().into_step())?;
     run.step("policy.formats", rules::formats(&streamed.facts, policy))?;
     run.step("policy.licences", rules::licences(&streamed.facts, policy))?;
@@ -241,6 +271,8 @@ fn run_stages(
         manifest_sha256: bundle.manifest_sha256,
         signers: links.into_iter().map(|l| l.signer).collect(),
         facts: streamed.facts,
+        models,
+        sides: capture.sides,
     })
 }
 

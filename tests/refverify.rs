@@ -3,21 +3,26 @@
 //! docs/policy.md alone, never from lbom's code (tests/refverify/README.md).
 //!
 //! Both run on the same inputs: every bundle vector under tests/vectors/
-//! (bundle/, quarantine/ with the policy its index.json names, historical/),
-//! bundles packed by lbom at test time (raw, zstd, long and Unicode names,
-//! one to three links, expiry, future time, sequence 2) and probe bundles
-//! that change one thing the spec leaves open and are re-signed
-//! (tests/refverify/probes.py). For each, the verdict, the exit code and
-//! the first failing check must be the same.
+//! (bundle/, quarantine/ with the policy its index.json names, its
+//! `format-*` decision vectors included, historical/), bundles packed by lbom
+//! at test time (raw, zstd, auto, long and Unicode names, one to three links,
+//! expiry, future time, sequence 2) and probe bundles that change one thing a
+//! writer could do differently and are re-signed (tests/refverify/probes.py,
+//! which also states the outcome the spec gives each: the reference must
+//! give it) and a fixed sample of mutants, each one signed JSON field given
+//! a value of another type, range or spelling (tests/refverify/mutants.py).
+//! For each, the verdict, the exit code and the first failing
+//! check must be the same. Each case ends in one of:
 //!
-//! Where the reference reports a check as `not_checked` (a fresh model scan
-//! needs lbom's parsers), lbom failing exactly that check, or passing, is
-//! agreement "beyond the reference's reach", counted in the summary.
-//!
-//! Every other disagreement must be listed in [`KNOWN`] with the spec
-//! sentence it comes from: the test fails on a disagreement not listed and on
-//! a listed one that no longer occurs, so the list shrinks as the spec and
-//! lbom are brought together (issue 13).
+//! - agree: the reference judged the whole bundle and said what lbom said;
+//! - not checked: the reference passed every check it can make and lbom
+//!   accepted or failed one it cannot make (`sbom.consistent` needs lbom's
+//!   model scanner): reported by name, never counted as agreement;
+//! - undecided: the spec allows two readings (tests/refverify/readings.py,
+//!   README.md R1...), lbom took the other one: reported with the ambiguity;
+//! - a disagreement, which must be listed in [`KNOWN`] with the spec
+//!   sentence lbom breaks: the test fails on a disagreement not listed and on
+//!   a listed one that no longer occurs.
 
 mod common;
 
@@ -42,7 +47,7 @@ struct Case {
 }
 
 /// What one verifier said.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Outcome {
     /// "accept", or "CHECK exit N" for the first failing check.
     said: String,
@@ -50,6 +55,58 @@ struct Outcome {
     not_checked: Vec<String>,
     /// The first failing check, if any.
     failing: Option<String>,
+}
+
+/// What the reference said: its outcome, and where the spec allows two
+/// readings that give this bundle different outcomes, the other one.
+#[derive(Debug)]
+struct Reference {
+    outcome: Outcome,
+    /// The ambiguities (README.md R1...) behind `alternative`.
+    undecided: Vec<String>,
+    alternative: Option<Outcome>,
+}
+
+/// How one case ended.
+enum Verdict {
+    Agree,
+    NotChecked,
+    Undecided,
+    Disagree,
+}
+
+/// Whether the reference outcome `ours` admits lbom's outcome `theirs`.
+fn admits(ours: &Outcome, theirs: &Outcome) -> Option<Verdict> {
+    let complete = ours.failing.is_some() || ours.not_checked.is_empty();
+    if ours.said == theirs.said {
+        return Some(if complete {
+            Verdict::Agree
+        } else {
+            Verdict::NotChecked
+        });
+    }
+    // lbom failed a check the reference cannot make, and the reference
+    // passed everything it checked.
+    let beyond = ours.failing.is_none()
+        && theirs
+            .failing
+            .as_ref()
+            .is_some_and(|c| ours.not_checked.contains(c));
+    beyond.then_some(Verdict::NotChecked)
+}
+
+fn judge(ours: &Reference, theirs: &Outcome) -> Verdict {
+    match admits(&ours.outcome, theirs) {
+        Some(v) => v,
+        None if ours
+            .alternative
+            .as_ref()
+            .is_some_and(|alt| admits(alt, theirs).is_some()) =>
+        {
+            Verdict::Undecided
+        }
+        None => Verdict::Disagree,
+    }
 }
 
 const DEMO_MAINTAINER: &str = "keys/demo-maintainer.key";
@@ -300,6 +357,18 @@ fn fresh_cases(dir: &Path) -> Result<(Vec<Case>, PathBuf), Box<dyn std::error::E
     )?;
     add(&names, &base);
 
+    // zstd frames lbom writes for an empty file and a one-byte file.
+    let small = dir.join("small");
+    std::fs::create_dir_all(&small)?;
+    std::fs::write(small.join("empty.json"), b"")?;
+    std::fs::write(small.join("one.json"), b"1")?;
+    let empty = signed(
+        "fresh-zstd-empty-file.lbom",
+        &[small],
+        &["--compress", "zstd:19"],
+    )?;
+    add(&empty, &base);
+
     // Unsigned, expired, in the future, a pickle, sequence 2.
     let unsigned = dir.join("fresh-unsigned.lbom");
     pack(&unsigned, CREATED, &[fx.join("drift/base/model.gguf")], &[])?;
@@ -337,12 +406,14 @@ fn fresh_cases(dir: &Path) -> Result<(Vec<Case>, PathBuf), Box<dyn std::error::E
     )?;
     add(&second, &base);
 
-    // The base of the probes: two zstd artifacts, maintainer then transfer.
+    // The base of the probes: three zstd artifacts (one of 8 KiB), signed
+    // by maintainer then transfer.
     let probe_base = signed(
         "fresh-zstd-two-links.lbom",
         &[
             fx.join("safetensors/tiny-llama/config.json"),
             fx.join("safetensors/tiny-llama/generation_config.json"),
+            fx.join("drift/base/model.gguf"),
         ],
         &["--compress", "zstd", "--name", "probe-base"],
     )?;
@@ -350,12 +421,16 @@ fn fresh_cases(dir: &Path) -> Result<(Vec<Case>, PathBuf), Box<dyn std::error::E
     Ok((cases, base))
 }
 
-/// Probe bundles derived from `probe_base` by tests/refverify/probes.py.
+/// A probe's file name and the outcome the spec gives it.
+type Expectations = BTreeMap<String, String>;
+
+/// Probe bundles derived from `probe_base` by tests/refverify/probes.py,
+/// with the outcome the spec gives each (its `expect.json`).
 fn probe_cases(
     dir: &Path,
     probe_base: &Path,
     policy: &Path,
-) -> Result<Vec<Case>, Box<dyn std::error::Error>> {
+) -> Result<(Vec<Case>, Expectations), Box<dyn std::error::Error>> {
     let out_dir = dir.join("probes");
     let root = repo();
     let mut cmd = Command::new(venv()?.join("bin/python"));
@@ -374,13 +449,63 @@ fn probe_cases(
         )));
     }
     let names = String::from_utf8(run.stdout)?;
-    Ok(names
+    let expect: Expectations =
+        serde_json::from_slice(&std::fs::read(out_dir.join("expect.json"))?)?;
+    let cases: Vec<Case> = names
         .lines()
         .map(|name| Case {
             bundle: out_dir.join(name),
             policy: policy.to_owned(),
         })
-        .collect())
+        .collect();
+    if cases.len() != expect.len() {
+        return Err(fail(
+            "probes.py wrote another number of probes than expectations",
+        ));
+    }
+    Ok((cases, expect))
+}
+
+/// How many mutants tests/refverify/mutants.py writes, and its seed.
+const MUTANTS: &str = "200";
+const MUTANT_SEED: &str = "13";
+
+/// Mutant bundles derived from `probe_base` by tests/refverify/mutants.py,
+/// with what each changed (its `mutants.json`).
+fn mutant_cases(
+    dir: &Path,
+    probe_base: &Path,
+    policy: &Path,
+) -> Result<(Vec<Case>, Expectations), Box<dyn std::error::Error>> {
+    let out_dir = dir.join("mutants");
+    let root = repo();
+    let mut cmd = Command::new(venv()?.join("bin/python"));
+    cmd.arg(root.join("tests/refverify/mutants.py"))
+        .arg(probe_base)
+        .arg(&out_dir)
+        .arg(root.join(DEMO_MAINTAINER))
+        .arg(root.join(DEMO_TRANSFER))
+        .arg(MUTANTS)
+        .arg(MUTANT_SEED)
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    let run = run_bounded(&mut cmd, Duration::from_secs(120))?;
+    if run.code() != Some(0) {
+        return Err(fail(format!(
+            "mutants.py exited {:?}: {}",
+            run.code(),
+            run.stderr
+        )));
+    }
+    let about: Expectations =
+        serde_json::from_slice(&std::fs::read(out_dir.join("mutants.json"))?)?;
+    let cases = String::from_utf8(run.stdout)?
+        .lines()
+        .map(|name| Case {
+            bundle: out_dir.join(name),
+            policy: policy.to_owned(),
+        })
+        .collect();
+    Ok((cases, about))
 }
 
 /// Every bundle vector committed under tests/vectors/.
@@ -480,11 +605,36 @@ fn describe(failing: Option<&str>, code: i32) -> String {
     }
 }
 
+/// A reference report's outcome (`verdict`, `exit_code`, `failing_check`,
+/// `not_checked`); "incomplete" (nothing failed, some check not made) is
+/// "accept" with its `not_checked` list.
+fn reference_outcome(r: &Value) -> Result<Outcome, Box<dyn std::error::Error>> {
+    let failing = field(r, "failing_check").as_str().map(str::to_owned);
+    let not_checked = field(r, "not_checked")
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let said = match (field(r, "verdict").as_str(), field(r, "exit_code").as_i64()) {
+        (Some("incomplete"), _) => "accept".to_owned(),
+        (Some(_), Some(code)) => describe(failing.as_deref(), i32::try_from(code)?),
+        _ => return Err(fail(format!("reference report without verdict: {r}"))),
+    };
+    Ok(Outcome {
+        said,
+        not_checked,
+        failing,
+    })
+}
+
 /// The reference verifier's outcome for every case, in one Python process.
 fn reference_outcomes(
     dir: &Path,
     cases: &[Case],
-) -> Result<Vec<Outcome>, Box<dyn std::error::Error>> {
+) -> Result<Vec<Reference>, Box<dyn std::error::Error>> {
     let jobs: Vec<Value> = cases
         .iter()
         .map(|c| {
@@ -522,8 +672,11 @@ fn reference_outcomes(
     reports
         .iter()
         .map(|r| {
-            let failing = field(r, "failing_check").as_str().map(str::to_owned);
-            let not_checked = field(r, "not_checked")
+            let alternative = match field(r, "alternative") {
+                Value::Null => None,
+                alt => Some(reference_outcome(alt)?),
+            };
+            let undecided = field(r, "undecided")
                 .as_array()
                 .map(|a| {
                     a.iter()
@@ -531,15 +684,10 @@ fn reference_outcomes(
                         .collect()
                 })
                 .unwrap_or_default();
-            let said = match (field(r, "verdict").as_str(), field(r, "exit_code").as_i64()) {
-                (Some("incomplete"), _) => "accept".to_owned(),
-                (Some(_), Some(code)) => describe(failing.as_deref(), i32::try_from(code)?),
-                _ => return Err(fail(format!("reference report without verdict: {r}"))),
-            };
-            Ok(Outcome {
-                said,
-                not_checked,
-                failing,
+            Ok(Reference {
+                outcome: reference_outcome(r)?,
+                undecided,
+                alternative,
             })
         })
         .collect()
@@ -582,7 +730,10 @@ fn reference_verifier_agrees_with_lbom_verify() -> TestResult {
     let (fresh, base_policy) = fresh_cases(dir.path())?;
     let probe_base = dir.path().join("fresh-zstd-two-links.lbom");
     cases.extend(fresh);
-    cases.extend(probe_cases(dir.path(), &probe_base, &base_policy)?);
+    let (probes, expect) = probe_cases(dir.path(), &probe_base, &base_policy)?;
+    cases.extend(probes);
+    let (mutants, mutated) = mutant_cases(dir.path(), &probe_base, &base_policy)?;
+    cases.extend(mutants);
 
     let reference = reference_outcomes(dir.path(), &cases)?;
     let lbom_said = lbom_outcomes(&cases)?;
@@ -590,35 +741,86 @@ fn reference_verifier_agrees_with_lbom_verify() -> TestResult {
     // LBOM_REFVERIFY_VERBOSE=1 prints every case's two outcomes.
     let verbose = std::env::var_os("LBOM_REFVERIFY_VERBOSE").is_some();
     let mut agree = 0;
-    let mut beyond = vec![];
+    let mut open_agreed = vec![];
+    let mut not_checked: BTreeMap<String, usize> = BTreeMap::new();
+    let mut not_checked_cases = vec![];
+    let mut undecided = vec![];
     let mut seen: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut problems = vec![];
+    let mut format_vectors = 0;
     for ((case, ours), theirs) in cases.iter().zip(&reference).zip(&lbom_said) {
         let name = case_name(case);
         if verbose {
-            println!("  {name}: lbom {}, reference {}", theirs.said, ours.said);
+            println!(
+                "  {name}: lbom {}, reference {}{}",
+                theirs.said,
+                ours.outcome.said,
+                ours.alternative
+                    .as_ref()
+                    .map(|a| format!(" (or {} under {})", a.said, ours.undecided.join(", ")))
+                    .unwrap_or_default()
+            );
         }
-        if ours.said == theirs.said {
-            agree += 1;
-            continue;
+        if name.starts_with("format-") {
+            format_vectors += 1;
         }
-        // lbom failed a check the reference cannot make, and the reference
-        // passed everything it checked.
-        if ours.failing.is_none()
-            && theirs
-                .failing
-                .as_ref()
-                .is_some_and(|c| ours.not_checked.contains(c))
+        // The probes state the spec's outcome: the reference must give it.
+        if let Some(want) = expect.get(&file_name(&case.bundle))
+            && *want != ours.outcome.said
         {
-            beyond.push(format!("{name}: lbom {}", theirs.said));
-            continue;
+            problems.push(format!(
+                "{name}: probes.py expects {want}, the reference says {}",
+                ours.outcome.said
+            ));
         }
-        if seen
-            .insert(name.clone(), (theirs.said.clone(), ours.said.clone()))
-            .is_some()
-        {
-            problems.push(format!("two cases are both named {name}"));
+        match judge(ours, theirs) {
+            Verdict::Agree => {
+                agree += 1;
+                if !ours.undecided.is_empty() {
+                    open_agreed.push(format!("{name} ({})", ours.undecided.join(", ")));
+                }
+            }
+            Verdict::NotChecked => {
+                for check in &ours.outcome.not_checked {
+                    *not_checked.entry(check.clone()).or_default() += 1;
+                }
+                not_checked_cases.push(format!(
+                    "{name}: lbom {}; the reference passed what it checks, not {}",
+                    theirs.said,
+                    ours.outcome.not_checked.join(", ")
+                ));
+            }
+            Verdict::Undecided => undecided.push(format!(
+                "{name}{}: lbom {}, reference {}; the spec allows both ({})",
+                mutated
+                    .get(&name)
+                    .map(|c| format!(" ({c})"))
+                    .unwrap_or_default(),
+                theirs.said,
+                ours.outcome.said,
+                ours.undecided.join(", ")
+            )),
+            Verdict::Disagree => {
+                if seen
+                    .insert(
+                        name.clone(),
+                        (theirs.said.clone(), ours.outcome.said.clone()),
+                    )
+                    .is_some()
+                {
+                    problems.push(format!("two cases are both named {name}"));
+                }
+            }
         }
+    }
+    let on_disk = std::fs::read_dir(repo().join("tests/vectors/quarantine"))?
+        .filter_map(|e| e.ok().map(|e| file_name(&e.path())))
+        .filter(|n| n.starts_with("format-") && n.ends_with(".lbom"))
+        .count();
+    if format_vectors != on_disk || on_disk == 0 {
+        problems.push(format!(
+            "{on_disk} format-*.lbom decision vectors in tests/vectors/quarantine, {format_vectors} judged"
+        ));
     }
     for known in KNOWN {
         match seen.remove(known.case) {
@@ -635,20 +837,38 @@ fn reference_verifier_agrees_with_lbom_verify() -> TestResult {
         }
     }
     for (case, (l, r)) in &seen {
+        let change = mutated
+            .get(case)
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default();
         problems.push(format!(
-            "{case}: lbom verify says {l}, the reference verifier says {r}; decide from the spec \
-             (docs/bundle-format.md, docs/policy.md) which is right, fix that side, or list it in \
-             KNOWN with the spec sentence that leaves it open"
+            "{case}{change}: lbom verify says {l}, the reference verifier says {r}; decide from the spec \
+             (docs/bundle-format.md, docs/policy.md) which is right: fix the reference, or list \
+             it in KNOWN with the spec sentence lbom breaks, or name the ambiguity in \
+             tests/refverify/readings.py"
         ));
     }
     println!(
-        "{} cases: {agree} agree, {} beyond the reference (a model scan), {} known disagreements",
+        "{} cases ({format_vectors} format-* decision vectors): {agree} agree, {} not checked by the \
+         reference ({}), {} undecided by the spec, {} known disagreements",
         cases.len(),
-        beyond.len(),
+        not_checked_cases.len(),
+        not_checked
+            .iter()
+            .map(|(c, n)| format!("{c} in {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        undecided.len(),
         KNOWN.len()
     );
-    for line in &beyond {
-        println!("  beyond the reference: {line}");
+    for line in &not_checked_cases {
+        println!("  not checked: {line}");
+    }
+    for line in &undecided {
+        println!("  undecided: {line}");
+    }
+    for line in &open_agreed {
+        println!("  agree on an open question: {line}");
     }
     for known in KNOWN {
         println!(

@@ -8,58 +8,47 @@ import hashlib
 
 import envelope
 from ed25519strict import verify_strict
-from layout import link_name
+import layout
+import readings
 from refusal import Refusal
 
 
-def links(data: bytes, layout, manifest_digest: str) -> list:
-    """`chain.links`: each link well formed (exit 3), over this manifest
-    ([B33]) and chained to the one before ([B34]) (exit 5). Links are judged
-    one by one in order, form before chaining (ambiguity A18)."""
-    out = []
-    previous_raw = None
-    for n, entry in enumerate(layout.links, start=1):
+def links(data: bytes, after, manifest_digest: str) -> list:
+    """`chain.links` (docs/policy.md §9, [P39]): first the form of every
+    entry after the manifest ([B3] names, then each link's form: exit 3);
+    then at least one link, each over this manifest ([B33]) and link N
+    naming link N-1 by path and digest ([B34]): exit 5."""
+    parsed = []
+    for n, entry in enumerate(layout.links(after), start=1):
         raw = data[entry.data_offset : entry.data_offset + entry.size]
-        link = envelope.parse(n, raw)
+        parsed.append(envelope.parse(n, raw))
+    if not parsed:
+        raise Refusal("chain.links", "the bundle carries no chain link", code=5)
+    previous_raw = None
+    for link in parsed:
         if link.manifest_digest != manifest_digest:
-            raise Refusal("chain.links", f"link {n} is over manifest {link.manifest_digest}, not this one", code=5)
-        if n == 1 and link.previous is not None:
-            raise Refusal("chain.links", "link 1 names a previous link ([B34])", code=5)
-        if n > 1:
-            want = (link_name(n - 1), hashlib.sha256(previous_raw).hexdigest())
+            raise Refusal("chain.links", f"link {link.index} is over manifest {link.manifest_digest}, not this one ([B33])", code=5)
+        if link.index > 1:
+            want = (layout.link_name(link.index - 1), hashlib.sha256(previous_raw).hexdigest())
             if link.previous != want:
-                raise Refusal("chain.links", f"link {n} does not name link {n - 1} by path and digest ([B34])", code=5)
-        out.append(link)
-        previous_raw = raw
-    return out
+                raise Refusal("chain.links", f"link {link.index} does not name link {link.index - 1} by path and digest ([B34])", code=5)
+        previous_raw = link.raw
+    return parsed
 
 
 def signatures(chain: list, policy) -> int:
     """`chain.signatures`: every link whose key (the predicate's `keyid`,
-    covered by the signature) is in the policy must carry a strict Ed25519
-    signature by that key over the PAE ([B36], [B37]). Links by keys the
-    policy does not list are judged by `chain.signers` ([P38]).
-
-    Exactly one signature, and an envelope `keyid` hint equal to the signed
-    key id, are required: [B31] allows up to 16 signatures and [B38] calls
-    the hint untrusted, but [B49] ("any change to any byte of a bundle MUST
-    make it fail") cannot hold for the last link otherwise, since a second
-    signature could be dropped and a hint rewritten without failing
-    (ambiguities A19, A20 in README.md). The hint is never used to find or
-    count a key ([B38])."""
+    covered by the signature) is in the policy carries a strict Ed25519
+    signature by that key over the PAE ([B36], [B37]). The hint was held
+    equal to the key id by the link's form ([B38]) and is never used to
+    find a key. Links by keys the policy does not list are left to
+    `chain.signers` ([P38])."""
     checked = 0
     for link in chain:
         key = policy.keys.get(link.keyid)
         if key is None:
             continue
-        if len(link.signatures) != 1:
-            raise Refusal(
-                "chain.signatures", f"link {link.index} carries {len(link.signatures)} signatures; one is required"
-            )
-        hint, sig = link.signatures[0]
-        if hint != link.keyid:
-            raise Refusal("chain.signatures", f"link {link.index}: envelope keyid hint differs from the signed key id")
-        problem = verify_strict(key.public, sig, envelope.pae(link.payload_type, link.payload))
+        problem = verify_strict(key.public, link.signature, envelope.pae(link.payload_type, link.payload))
         if problem:
             raise Refusal("chain.signatures", f"link {link.index}: {problem}")
         checked += 1
@@ -95,11 +84,11 @@ def threshold(counted: list, policy) -> str:
     least its threshold of distinct keys. A required role absent from the
     chain is left to `chain.required_roles`: read literally, the threshold
     check would fail first for every absent role (every threshold is >= 1)
-    and `chain.required_roles` could never fail (ambiguity A21)."""
+    and `chain.required_roles` could never fail (ambiguity R7)."""
     parts = []
     for role in policy.required_roles:
         have = len(distinct_keys(counted, role))
-        if have == 0:
+        if have == 0 and readings.first("R7"):
             continue
         need = policy.thresholds[role]
         if have < need:

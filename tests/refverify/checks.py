@@ -14,6 +14,7 @@ import attestation
 import chain
 import layout as layout_mod
 import manifest as manifest_mod
+import readings
 import tarprofile
 import zstdframe
 from policy import FORMATS
@@ -87,16 +88,17 @@ def age(manifest, policy, now) -> tuple:
     return "pass", "within max_age" if policy.max_age is not None else "the policy sets no maximum age"
 
 
-def digests(data: bytes, bundle_layout, manifest) -> str:
-    """`entries.digests` ([B20], [B49]): every entry before the manifest,
-    decoded, has the manifest's size and SHA-256."""
-    tar_entries = []
-    for artifact, sbom, _ in bundle_layout.artifacts:
-        tar_entries += [artifact, sbom]
-    tar_entries.append(bundle_layout.attestation)
+def digests(data: bytes, pairs, manifest) -> str:
+    """`entries.digests` ([B20], [B49], [B56], [B57]): every entry before
+    the manifest, in bundle order: for version 2 its stored bytes' SHA-256
+    (their length is the tar entry's, held equal to `stored_size` by
+    manifest.form); for zstd the frame rules; then the decoded size and
+    SHA-256."""
     total = 0
-    for tar_entry, m in zip(tar_entries, manifest.entries):
+    for tar_entry, m in pairs:
         stored = data[tar_entry.data_offset : tar_entry.data_offset + tar_entry.size]
+        if m.stored_sha256 is not None and hashlib.sha256(stored).hexdigest() != m.stored_sha256:
+            raise Refusal("entries.digests", f"{m.path}: the stored bytes' SHA-256 is not stored_sha256 ([B57])")
         if m.encoding == "zstd":
             got = zstdframe.decode_digest(stored, m.size)
             if isinstance(got, str):
@@ -105,9 +107,12 @@ def digests(data: bytes, bundle_layout, manifest) -> str:
         else:
             sha, size = hashlib.sha256(stored).hexdigest(), len(stored)
         if size != m.size or sha != m.sha256:
-            raise Refusal("entries.digests", f"{m.path}: {size} bytes with SHA-256 {sha}, the manifest says {m.size} and {m.sha256}")
+            raise Refusal(
+                "entries.digests",
+                f"{m.path}: {size} bytes with SHA-256 {sha}, the manifest says {m.size} and {m.sha256} ([B20])",
+            )
         total += size
-    return f"{len(tar_entries)} entries ({total} bytes decoded) match the manifest"
+    return f"{len(pairs)} entries ({total} bytes decoded) match the manifest"
 
 
 def caps(manifest, policy) -> str:
@@ -126,7 +131,7 @@ def caps(manifest, policy) -> str:
     return f"{len(entries)} entries, {total} bytes"
 
 
-def verify(data: bytes, bundle: str, policy, now, demo_key_ids) -> dict:
+def _run(data: bytes, bundle: str, policy, now, demo_key_ids) -> dict:
     run = Run()
     try:
         _pipeline(run, data, policy, now, demo_key_ids)
@@ -137,21 +142,48 @@ def verify(data: bytes, bundle: str, policy, now, demo_key_ids) -> dict:
     return run.report(bundle)
 
 
+def outcome(report: dict) -> tuple:
+    return report["verdict"], report["exit_code"], report["failing_check"]
+
+
+def verify(data: bytes, bundle: str, policy, now, demo_key_ids) -> dict:
+    """The report under the reference's readings. When the bundle meets a
+    place where the spec allows two readings (readings.py) and the other
+    reading gives another outcome, the report names the ambiguities
+    (`undecided`) and carries that outcome (`alternative`)."""
+    readings.ALTERNATE.clear()
+    readings.HIT.clear()
+    report = _run(data, bundle, policy, now, demo_key_ids)
+    hit = sorted(readings.HIT)
+    report["undecided"] = []
+    report["alternative"] = None
+    if hit:
+        readings.ALTERNATE.update(hit)
+        readings.HIT.clear()
+        other = _run(data, bundle, policy, now, demo_key_ids)
+        readings.ALTERNATE.clear()
+        if outcome(other) != outcome(report):
+            report["undecided"] = hit
+            report["alternative"] = {k: other[k] for k in ("verdict", "exit_code", "failing_check", "not_checked")}
+    return report
+
+
 def _pipeline(run, data, policy, now, demo_key_ids):
     entries = tarprofile.walk(data)
-    bundle_layout = layout_mod.split(entries)
-    run.record("archive.structure", "pass", f"{len(entries)} ustar entries in layout order")
+    layout_mod.entry_collisions(entries)
+    run.record("archive.structure", "pass", f"{len(entries)} ustar entries, canonical names, no collision")
 
+    bundle_layout = layout_mod.split(entries)
     m_entry = bundle_layout.manifest
     manifest_raw = data[m_entry.data_offset : m_entry.data_offset + m_entry.size]
     manifest = manifest_mod.parse(manifest_raw)
-    manifest_mod.match_layout(manifest, bundle_layout)
+    pairs = layout_mod.match(manifest, bundle_layout.before)
     manifest_digest = hashlib.sha256(manifest_raw).hexdigest()
-    run.record("manifest.form", "pass", f"manifest {manifest_digest} ({manifest.version})")
+    run.record("manifest.form", "pass", f"manifest {manifest_digest} (format {manifest.version})")
 
     run.record("policy.caps", "pass", caps(manifest, policy))
 
-    links = chain.links(data, bundle_layout, manifest_digest)
+    links = chain.links(data, bundle_layout.after, manifest_digest)
     run.record("chain.links", "pass", f"{len(links)} link(s) over this manifest, chained")
     n = chain.signatures(links, policy)
     run.record("chain.signatures", "pass", f"{n} signature(s) verify under policy keys")
@@ -169,12 +201,10 @@ def _pipeline(run, data, policy, now, demo_key_ids):
     else:
         run.record("trust.demo_key", "pass", "no public demo key signed")
 
-    subjects = attestation.check(
-        data[bundle_layout.attestation.data_offset : bundle_layout.attestation.data_offset + bundle_layout.attestation.size],
-        manifest,
-    )
+    att = pairs[-1][0]
+    subjects = attestation.check(data[att.data_offset : att.data_offset + att.size], manifest)
     run.record("attestation.subjects", "pass", f"{subjects} subject(s), exactly the manifest's artifacts")
-    run.record("entries.digests", "pass", digests(data, bundle_layout, manifest))
+    run.record("entries.digests", "pass", digests(data, pairs, manifest))
 
     run.record("sbom.consistent", "not_checked", "needs a fresh scan by a model parser; the spec does not define one")
     if set(FORMATS) <= set(policy.allowed_formats):

@@ -1,30 +1,32 @@
-"""One chain link: the DSSE envelope (docs/bundle-format.md §7, [B30]-[B32],
-[B35]) and its link statement, and the bytes signed (PAE, [B36]).
+"""The form of one chain link, docs/bundle-format.md §7: the DSSE envelope
+([B30], [B31]), the hint ([B38]), the link statement ([B32], [B34] for the
+presence of `previous`, [B35], [B52], [B53]) and its index ([B3]); and the
+bytes signed (PAE, [B36]).
 
-Form errors are `chain.links` with exit 3 ("malformed link", docs/policy.md
-§9); the chaining rules (manifest digest [B33], previous link [B34]) are in
-chain.py with exit 5.
+Every refusal here is `chain.links` with exit 3 (docs/policy.md §9 [P39]);
+the chaining rules ([B33], [B34] naming link N-1) are in chain.py, exit 5.
 """
 
 import base64
 import binascii
-import re
 from dataclasses import dataclass
 
 import jsonform
-from jsonform import JsonProblem, is_int
+import readings
+from jsonform import JsonProblem, is_int, is_sha256
 from manifest import is_label
-from paths import is_control
 from refusal import Refusal
 from timeform import parse_time
 
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "urn:lbom:predicate:chain-link:v1"
-MAX_ENVELOPE = 1 << 20  # [B31] "larger than 1 MiB"
-MAX_SIGNATURES = 16  # [B31]
+SIGNATURE_BYTES = 64  # [B31]
+MAX_INDEX = 9999  # §7: `index` from 1 to 9999
 MAX_NOTE = 1024  # [B35]
-HEX64 = re.compile(r"[0-9a-f]{64}")
+
+# [B35]: the characters a note must not hold, besides C0, DEL and C1.
+NOTE_REFUSED = {0x2028, 0x2029, 0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
 
 
 @dataclass
@@ -33,7 +35,8 @@ class Link:
     raw: bytes  # the entry as stored, final LF included ([B34])
     payload_type: str
     payload: bytes
-    signatures: list  # (keyid hint, signature bytes)
+    hint: str
+    signature: bytes
     manifest_digest: str
     role: str
     keyid: str
@@ -50,8 +53,8 @@ def pae(payload_type: str, payload: bytes) -> bytes:
 
 
 def b64_canonical(text, what: str) -> bytes:
-    """RFC 4648 §4 standard alphabet with padding, and only the canonical
-    spelling of the bytes (unused bits zero): [B30]."""
+    """[B30]: RFC 4648 §4 standard alphabet with padding, and only the
+    canonical spelling of the bytes (unused bits zero)."""
     if not isinstance(text, str):
         raise JsonProblem(f"{what} is not a string")
     try:
@@ -59,47 +62,58 @@ def b64_canonical(text, what: str) -> bytes:
     except (binascii.Error, UnicodeEncodeError, ValueError):
         raise JsonProblem(f"{what} is not standard padded base64") from None
     if base64.b64encode(raw).decode("ascii") != text:
-        raise JsonProblem(f"{what} is not the canonical base64 of its bytes")
+        raise JsonProblem(f"{what} is not the canonical base64 of its bytes ([B30])")
     return raw
 
 
-def malformed(index: int, detail: str) -> Refusal:
-    return Refusal("chain.links", f"link {index}: {detail}", code=3)
+def note_problem(note) -> str | None:
+    """[B35]: a string of 1 to 1024 UTF-8 bytes without the refused
+    characters; `null` and `""` are refused."""
+    if not isinstance(note, str) or note == "":
+        return "note present but not a non-empty string (left out when none)"
+    if len(note.encode("utf-8")) > MAX_NOTE:
+        return f"note longer than {MAX_NOTE} bytes"
+    for ch in note:
+        o = ord(ch)
+        if o <= 0x1F or 0x7F <= o <= 0x9F or o in NOTE_REFUSED:
+            return f"note holds U+{o:04X}"
+    return None
 
 
 def parse(index: int, raw: bytes) -> Link:
     try:
         return _parse(index, raw)
     except JsonProblem as e:
-        raise malformed(index, str(e)) from None
+        raise Refusal("chain.links", f"link {index}: {e}", code=3) from None
 
 
 def _parse(index: int, raw: bytes) -> Link:
-    if len(raw) > MAX_ENVELOPE:
-        raise JsonProblem(f"envelope of {len(raw)} bytes, more than 1 MiB")
+    # [B30]: compact JSON + one final LF, keys in order, canonical base64.
     if not raw.endswith(b"\n"):
-        raise JsonProblem("envelope does not end with one LF")
+        raise JsonProblem("envelope does not end with one LF ([B30])")
     body = raw[:-1]
     value = jsonform.parse(body)
     jsonform.keys_in_order(value, ["payload", "payloadType", "signatures"], "envelope")
-    if body != jsonform.compact(value):
-        raise JsonProblem("envelope bytes are not compact JSON ([B30])")
     payload = b64_canonical(value["payload"], "payload")
     if value["payloadType"] != PAYLOAD_TYPE:
         raise JsonProblem(f"payloadType {value['payloadType']!r} ([B32])")
     sigs = value["signatures"]
-    if not isinstance(sigs, list) or not 1 <= len(sigs) <= MAX_SIGNATURES:
+    # [B31]: exactly one signature, of 64 bytes.
+    if not isinstance(sigs, list) or len(sigs) != 1:
         count = len(sigs) if isinstance(sigs, list) else "no list of"
-        raise JsonProblem(f"{count} signatures, 1 to {MAX_SIGNATURES} ([B31])")
-    signatures = []
-    for n, sig in enumerate(sigs):
-        jsonform.keys_in_order(sig, ["keyid", "sig"], f"signatures[{n}]")
-        if not isinstance(sig["keyid"], str):
-            raise JsonProblem(f"signatures[{n}].keyid is not a string")
-        signatures.append((sig["keyid"], b64_canonical(sig["sig"], f"signatures[{n}].sig")))
+        raise JsonProblem(f"{count} signatures, exactly one is required ([B31])")
+    jsonform.keys_in_order(sigs[0], ["keyid", "sig"], "signatures[0]")
+    hint = sigs[0]["keyid"]
+    if not isinstance(hint, str):
+        raise JsonProblem("signatures[0].keyid is not a string")
+    signature = b64_canonical(sigs[0]["sig"], "signatures[0].sig")
+    if len(signature) != SIGNATURE_BYTES:
+        raise JsonProblem(f"a signature of {len(signature)} bytes, not {SIGNATURE_BYTES} ([B31])")
+    if body != jsonform.compact(value):
+        raise JsonProblem("envelope bytes are not its one compact form ([B30])")
+
+    # The statement: [B32], [B52] (compact, no final LF).
     statement = jsonform.parse(payload)
-    if payload != jsonform.compact(statement):
-        raise JsonProblem("payload is not compact JSON without a final LF (§7)")
     jsonform.keys_in_order(statement, ["_type", "subject", "predicateType", "predicate"], "statement")
     if statement["_type"] != STATEMENT_TYPE:
         raise JsonProblem(f"_type {statement['_type']!r} ([B32])")
@@ -111,48 +125,64 @@ def _parse(index: int, raw: bytes) -> Link:
         raise JsonProblem(f"subject named {subject[0]['name']!r}, not manifest.json ([B32])")
     jsonform.keys_in_order(subject[0]["digest"], ["sha256"], "subject[0].digest")
     digest = subject[0]["digest"]["sha256"]
-    if not isinstance(digest, str) or not HEX64.fullmatch(digest):
-        raise JsonProblem("subject digest is not 64 lowercase hex digits")
+    if not isinstance(digest, str):
+        raise JsonProblem("subject digest is not a string")
+    if readings.refuses("R3", not is_sha256(digest)):
+        # [B25]'s "a SHA-256 that is not 64 lowercase hex digits" is read as
+        # a form rule of links too (ambiguity R3: or a digest that is not
+        # the manifest's, [B33], exit 5).
+        raise JsonProblem("subject digest is not 64 lowercase hex digits (R3)")
     if statement["predicateType"] != PREDICATE_TYPE:
         raise JsonProblem(f"predicateType {statement['predicateType']!r} ([B32])")
     predicate = statement["predicate"]
     if not isinstance(predicate, dict):
         raise JsonProblem("predicate is not an object")
-    want = ["index", "role", "keyid", "time"] + [k for k in ("note", "previous") if k in predicate]
+    # `note` is left out when none; `previous` is left out for link 1 and
+    # present in every later link ([B34]).
+    want = ["index", "role", "keyid", "time"] + (["note"] if "note" in predicate else [])
+    if index > 1 or "previous" in predicate:
+        want.append("previous")
+    if index == 1 and "previous" in predicate:
+        raise JsonProblem("link 1 has a previous field ([B34]: left out, not null)")
     jsonform.keys_in_order(predicate, want, "predicate")
-    if not is_int(predicate["index"]) or predicate["index"] != index:
-        raise JsonProblem(f"predicate index {predicate['index']!r} differs from the link's number {index} ([B3])")
+    if not is_int(predicate["index"]) or not 1 <= predicate["index"] <= MAX_INDEX:
+        raise JsonProblem(f"predicate index {predicate['index']!r} is not an integer from 1 to {MAX_INDEX}")
+    if predicate["index"] != index:
+        raise JsonProblem(f"predicate index {predicate['index']} differs from the link's number {index} ([B3])")
     if not is_label(predicate["role"]):
         raise JsonProblem(f"role {predicate['role']!r} is not a label ([B35])")
     keyid = predicate["keyid"]
-    if not isinstance(keyid, str) or not HEX64.fullmatch(keyid):
-        raise JsonProblem("predicate keyid is not 64 lowercase hex digits")
+    if not is_sha256(keyid):
+        raise JsonProblem("predicate keyid is not 64 lowercase hex digits (§7)")
     time = parse_time(predicate["time"])
     if time is None:
-        raise JsonProblem(f"time {predicate['time']!r} is not YYYY-MM-DDTHH:MM:SSZ")
+        raise JsonProblem(f"time {predicate['time']!r} is not a time ([B53])")
     note = predicate.get("note")
     if "note" in predicate:
-        # "(omitted when none)": null and "" would be second spellings of
-        # "no note" and are refused (ambiguity A12 in README.md).
-        if not isinstance(note, str) or note == "":
-            raise JsonProblem("note present but not a non-empty string (omitted when none, §7)")
-        if len(note.encode("utf-8")) > MAX_NOTE:
-            raise JsonProblem(f"note longer than {MAX_NOTE} bytes ([B35])")
-        if any(is_control(ch) for ch in note):
-            raise JsonProblem("note holds a control character ([B35])")
+        problem = note_problem(note)
+        if problem:
+            raise JsonProblem(f"{problem} ([B35])")
     previous = None
     if "previous" in predicate:
         jsonform.keys_in_order(predicate["previous"], ["path", "sha256"], "predicate.previous")
         path, sha = predicate["previous"]["path"], predicate["previous"]["sha256"]
-        if not isinstance(path, str) or not isinstance(sha, str) or not HEX64.fullmatch(sha):
-            raise JsonProblem("predicate.previous is not a path and 64 lowercase hex digits")
+        if not isinstance(path, str) or not isinstance(sha, str):
+            raise JsonProblem("predicate.previous path and sha256 are not strings")
+        if readings.refuses("R3", not is_sha256(sha)):
+            raise JsonProblem("predicate.previous.sha256 is not 64 lowercase hex digits (R3)")
         previous = (path, sha)
+    if payload != jsonform.compact(statement):
+        raise JsonProblem("the statement is not in its one compact form without a final LF ([B52])")
+    # [B38]: the hint is the signed key id, spelt the same.
+    if hint != keyid:
+        raise JsonProblem("the signature's keyid hint is not the predicate's keyid ([B38])")
     return Link(
         index,
         raw,
         value["payloadType"],
         payload,
-        signatures,
+        hint,
+        signature,
         digest,
         predicate["role"],
         keyid,

@@ -1,16 +1,18 @@
-"""Strict JSON reading and the two byte forms the spec names: the manifest's
-"pretty-printed with 2-space indentation ... and a final LF" ([B22]) and the
-"compact JSON" of the attestation, envelopes and link payloads (§6, §7).
-
-The spec does not define the escaping of strings or the spelling of numbers
-in either form (ambiguity A5 in README.md). This module takes the forms of
-RFC 8259 with the fewest escapes: `"` and `\\` escaped, the control
-characters U+0000-U+001F escaped (`\\b \\f \\n \\r \\t`, else `\\u00xx`),
-everything else as UTF-8, integers in plain decimal. A document is accepted
-only when its bytes equal that form of the value it parses to ([B1]).
+"""Strict JSON reading and the one byte form of every JSON document of a
+bundle, docs/bundle-format.md §5 "JSON forms" [B52]: UTF-8 without a BOM;
+objects with exactly the listed fields, each once, in order; strings with
+only `\\"`, `\\\\` and U+0000-U+001F escaped (`\\b \\t \\n \\f \\r`, else
+`\\u00xx` in lower-case hex), everything else as its own UTF-8; integers in
+plain decimal; *compact* (attestation, envelopes, statements) or *pretty*
+(the manifest: 2-space indentation, `": "`). The spec names Python's
+`json.dumps(v, ensure_ascii=False, separators=(",", ":"))` and
+`json.dumps(v, ensure_ascii=False, indent=2)` as producing these bytes; a
+reader parses, serialises the value it parsed, and refuses the document
+unless the bytes are the same.
 """
 
 import json
+import re
 
 
 class JsonProblem(Exception):
@@ -21,9 +23,7 @@ def _no_duplicates(pairs):
     obj = {}
     for key, value in pairs:
         if key in obj:
-            # RFC 8259 leaves duplicate names to the reader; a reader that
-            # kept the first or the last would see another document than its
-            # neighbour. Refused (ambiguity A6 in README.md).
+            # [B52]: "rejecting missing, unknown, repeated ... fields".
             raise JsonProblem(f"duplicate key {key!r}")
         obj[key] = value
     return obj
@@ -37,10 +37,19 @@ def _no_float(text):
     raise JsonProblem(f"number {text} is not an integer")
 
 
+def _unsigned(text):
+    # "integers: decimal, no sign": no field of the format is negative, and
+    # a negative integer has no spelling in the one byte form.
+    if text.startswith("-"):
+        raise JsonProblem(f"number {text} has a sign")
+    return int(text)
+
+
 def parse(raw: bytes):
     """The JSON value of `raw`: UTF-8, no duplicate keys, no NaN/Infinity,
-    no fractions or exponents (no field of the format is a non-integer
-    number), no lone surrogates."""
+    no fractions or exponents, no sign (no field of the format is a
+    negative or non-integer number), no lone surrogates. The caller then
+    compares the bytes with `compact` or `pretty` of the value."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -51,6 +60,7 @@ def parse(raw: bytes):
             object_pairs_hook=_no_duplicates,
             parse_constant=_no_constant,
             parse_float=_no_float,
+            parse_int=_unsigned,
         )
     except json.JSONDecodeError as e:
         raise JsonProblem(f"not JSON ({e})") from None
@@ -62,12 +72,15 @@ def parse(raw: bytes):
 
 
 def pretty(value) -> bytes:
-    """[B22]: 2-space indentation, `": "` after a key, a final LF."""
+    """[B22], [B52] *pretty*: 2-space indentation, `": "` after a key,
+    `[]`/`{}` when empty, and the manifest's final LF."""
     return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def compact(value) -> bytes:
-    """Compact JSON: no whitespace between tokens, no final LF."""
+    """[B52] *compact*: no whitespace between tokens, no final LF (the
+    attestation and each envelope add one LF after it; a statement has
+    none)."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
@@ -88,3 +101,18 @@ def keys_in_order(obj, want, what: str) -> None:
 
 def is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_u64(value) -> bool:
+    """§5: "Integers are from 0 to 2^64 - 1 unless the table says
+    otherwise"."""
+    return is_int(value) and 0 <= value <= U64_MAX
+
+
+U64_MAX = 2**64 - 1
+HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def is_sha256(value) -> bool:
+    """[B25]: 64 lowercase hex digits."""
+    return isinstance(value, str) and HEX64.fullmatch(value) is not None

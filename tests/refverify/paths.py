@@ -8,6 +8,8 @@ be judged differently here (README.md, "Known limits").
 
 import unicodedata
 
+import readings
+
 NAME_FIELD = 100  # §2 table: name, 100 bytes
 PREFIX_FIELD = 155  # §2 table: prefix, 155 bytes
 MAX_PATH_BYTES = 255  # §3: at most 255 bytes in total
@@ -21,23 +23,19 @@ def is_control(ch: str) -> bool:
 
 
 def ustar_split(name: bytes):
-    """§2 "Names": (prefix, name) for an entry name, or None when it is not
-    representable. The text's rule is applied: `prefix` is the LONGEST
-    leading part of at most 155 bytes that ends just before a `/`, and the
-    remainder must be 1-100 bytes. (The parenthesis names Python's
-    `tarfile._posix_split_name`, which takes the SHORTEST such prefix whose
-    remainder fits: ambiguity A1 in README.md. The text is followed.)"""
+    """§2 "Names" [B6]: (prefix, name) for an entry name, or None when it is
+    not representable. At most 100 bytes: whole in `name`. Longer (at most
+    255): split at the LAST `/` among the first 156 bytes; the part after it
+    must be 1-100 bytes (the longest prefix that fits, as GNU tar and Go
+    choose it; Python's `tarfile` takes the shortest, which [B6] refuses)."""
     if len(name) <= NAME_FIELD:
         return b"", name
     if len(name) > MAX_PATH_BYTES:
         return None
-    best = None
-    for i, byte in enumerate(name):
-        if byte == 0x2F and i <= PREFIX_FIELD:
-            best = i
-    if best is None:
+    cut = name.rfind(b"/", 0, PREFIX_FIELD + 1)
+    if cut == -1:
         return None
-    prefix, rest = name[:best], name[best + 1 :]
+    prefix, rest = name[:cut], name[cut + 1 :]
     if not 1 <= len(rest) <= NAME_FIELD:
         return None
     return prefix, rest
@@ -70,19 +68,27 @@ def canonical_problem(path: str) -> str | None:
     return None
 
 
-def artifact_path_problem(path: str) -> str | None:
-    """§3 [B14] for an artifact path P: P itself and every derived entry
-    name (`artifacts/P`, `artifacts/P.zst`, `sboms/P.cdx.json`) must be
-    canonical and representable. The text lists `artifacts/P.zst` as a
-    derived name whatever the encoding; a raw artifact is held to it too
-    (ambiguity A2 in README.md: the stricter reading)."""
+def artifact_path_problem(path: str, encoding: str) -> str | None:
+    """§3 [B14] for an artifact path P ("Entry names and artifact paths
+    MUST satisfy all of"): P itself and every derived entry name
+    (`artifacts/P.zst`, `sboms/P.cdx.json`, and the entry `artifacts/P` of
+    a raw artifact) must be canonical and representable. For a raw
+    artifact, `artifacts/P.zst` is no entry of the bundle: the reference
+    holds it to the rule as the text lists it (ambiguity R1: [B15] gives
+    readers only entry names to reject)."""
     problem = canonical_problem(path)
     if problem:
         return problem
-    for derived in (f"artifacts/{path}", f"artifacts/{path}.zst", f"sboms/{path}.cdx.json"):
-        problem = canonical_problem(derived)
-        if problem:
-            return f"derived entry name {derived!r}: {problem}"
+    derived = [f"artifacts/{path}.zst", f"sboms/{path}.cdx.json"]
+    if encoding == "raw":
+        derived.append(f"artifacts/{path}")
+    for name in derived:
+        problem = canonical_problem(name)
+        if problem is None:
+            continue
+        if encoding == "raw" and name.endswith(".zst") and not readings.refuses("R1", True):
+            continue
+        return f"derived entry name {name!r}: {problem}"
     return None
 
 

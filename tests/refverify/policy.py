@@ -147,7 +147,7 @@ def parse_pem(text: str, where: str) -> bytes:
 def parse_size(value, where: str) -> int:
     """§4 *size*: a positive integer, or decimal digits with an optional
     unit. One space between number and unit is accepted, as in the examples
-    `"500 MB"`; none too (ambiguity A14 in README.md)."""
+    `"500 MB"`; none too (ambiguity R9 in README.md)."""
     if isinstance(value, bool):
         raise invalid(where, "is not a size")
     if isinstance(value, int):
@@ -182,7 +182,7 @@ CALENDAR_UNITS = ("years", "year", "yrs", "yr", "y", "months", "month", "mos", "
 def parse_duration(value, where: str):
     """§4 *duration*, in seconds. The spec delegates the grammar to "jiff's
     friendly format" and ISO 8601; this reader knows the subset below and
-    refuses the rest as invalid (ambiguity A15 in README.md): integers with
+    refuses the rest as invalid (ambiguity R9 in README.md): integers with
     the units w, d, h, m, s (and their long names), optionally separated by
     spaces or commas, or ISO 8601 `PnW`, `PnDTnHnMnS`. Months and years are
     refused, as the spec says."""

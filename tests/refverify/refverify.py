@@ -28,8 +28,9 @@ EXIT_INCOMPLETE = 9
 
 def demo_key_ids() -> set:
     """docs/bundle-format.md §7: `keys/demo-*` are public demo keys (their
-    ids are listed in code, which this reader does not read: they are
-    computed from the key files instead)."""
+    ids are listed in code, `lbom::envelope::DEMO_KEY_IDS`, which this
+    reader does not read: they are computed from the key files instead, as
+    [B39] asks of every key id)."""
     ids = set()
     for path in glob.glob(os.path.join(REPO, "keys", "demo-*.pub")):
         with open(path, encoding="utf-8") as f:
@@ -42,13 +43,16 @@ def one(bundle: str, policy_path: str, demo_ids: set) -> dict:
         policy = policy_mod.load(policy_path)
     except PolicyError as e:
         return {"bundle": bundle, "verdict": "policy-error", "exit_code": e.code, "failing_check": None,
-                "not_checked": [], "detail": e.detail, "checks": []}
+                "not_checked": [], "undecided": [], "alternative": None, "detail": e.detail, "checks": []}
     try:
         with open(bundle, "rb") as f:
             data = f.read()
     except OSError as e:
-        return {"bundle": bundle, "verdict": "refuse", "exit_code": EXIT_IO, "failing_check": None,
-                "not_checked": [], "detail": f"{bundle}: {e.strerror}", "checks": []}
+        # docs/policy.md §9: "A file that cannot be read ... fails the check
+        # that was reading it with exit 10": the first reads the archive.
+        return {"bundle": bundle, "verdict": "refuse", "exit_code": EXIT_IO, "failing_check": "archive.structure",
+                "not_checked": [], "undecided": [], "alternative": None, "detail": f"{bundle}: {e.strerror}",
+                "checks": [{"name": "archive.structure", "status": "fail", "detail": f"{bundle}: {e.strerror}"}]}
     now = datetime.now(timezone.utc)
     return checks.verify(data, bundle, policy, now, demo_ids)
 

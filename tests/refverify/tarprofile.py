@@ -1,6 +1,7 @@
-"""The strict ustar profile of docs/bundle-format.md §2 and the end of the
-archive (§1 [B4], §2 [B13], §8 [B45]). Walks headers, seeks over data, and
-returns the entries; every refusal is `archive.structure` (exit 3).
+"""The strict ustar profile of docs/bundle-format.md §2 ([B5]-[B13]), the
+canonical entry names of §3 ([B14], [B15]) and the end of the archive (§1
+[B4], §8 [B45]). Walks headers, seeks over data, and returns the entries;
+every refusal is `archive.structure` (exit 3, docs/policy.md §9 [P39]).
 """
 
 from dataclasses import dataclass
@@ -11,7 +12,9 @@ from refusal import Refusal
 BLOCK = 512
 OCTAL_LIMIT = 8**11  # §2 "Sizes": below 8 GiB (8^11) the octal form
 
-# §2 table: (field, offset, length, exact bytes) for every fixed field.
+# §2 table ([B5], [B9]): (field, offset, length, exact bytes) for every
+# fixed field. The typeflag `0` is the only type: PAX (`x`, `g`), GNU (`L`,
+# `K`, `S`), links, devices, FIFOs, folders are all refused ([B8]).
 FIXED = [
     ("mode", 100, 8, b"0000644\0"),
     ("uid", 108, 8, b"0000000\0"),
@@ -130,7 +133,7 @@ def walk(data: bytes) -> list:
         padded = (size + BLOCK - 1) // BLOCK * BLOCK
         if data_offset + padded > total:
             raise refuse(f"bundle ends with an incomplete entry at offset {offset} (an interrupted sign?)")
-        if any(data[data_offset + size : data_offset + padded]):
+        if any(data[data_offset + size : data_offset + padded]):  # [B12]
             raise refuse(f"entry {name!r}: non-zero byte in the padding after its data")
         entries.append(Entry(name, offset, data_offset, size))
         offset = data_offset + padded

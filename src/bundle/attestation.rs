@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::layout;
-use super::manifest::{Encoding, Manifest, Previous, check_canonical};
+use super::manifest::{Encoding, Manifest, Previous, check_canonical, parse_time};
 use crate::inspect::digest::Sha256Digest;
 
 /// One subject (and one resolved dependency): an artifact path and its
@@ -231,6 +231,24 @@ pub fn check(bytes: &[u8], manifest: &Manifest) -> Result<(), AttestationError> 
             "compress {:?} is not auto, none or zstd:1 to zstd:19",
             crate::describe::text::visible(compress)
         )));
+    }
+    // Times are part of the form, as in the manifest ([B53]): a value that
+    // is no time is malformed, not merely another time.
+    let parameters = &read.predicate.build_definition.external_parameters;
+    let metadata = &read.predicate.run_details.metadata;
+    for (field, value) in [
+        ("startedOn", Some(&metadata.started_on)),
+        ("finishedOn", Some(&metadata.finished_on)),
+        ("expires", parameters.expires.as_ref()),
+    ] {
+        if let Some(text) = value
+            && parse_time(text).is_none()
+        {
+            return Err(form(format!(
+                "{field} {:?} is not a time of the form YYYY-MM-DDTHH:MM:SSZ",
+                crate::describe::text::shorten(text, 64)
+            )));
+        }
     }
     check_canonical(layout::ATTESTATION, &read.to_bytes(), bytes)
         .map_err(AttestationError::Form)?;

@@ -286,6 +286,7 @@ fn check_entries_match(manifest: &Manifest, entries: &[TarEntry]) -> Result<(), 
                         "artifact {artifact} is not in ascending byte order after {last}"
                     ));
                 }
+                derived_names_fit(&artifact)?;
                 artifact_paths
                     .insert(&artifact)
                     .map_err(|e| format!("artifact paths collide: {e}"))?;
@@ -318,6 +319,28 @@ fn check_entries_match(manifest: &Manifest, entries: &[TarEntry]) -> Result<(), 
 }
 
 /// Read a whole entry (bounded).
+/// docs/bundle-format.md [B14]: an artifact path is valid only when every
+/// name derived from it fits a ustar header, whatever its encoding, so that
+/// the set of valid paths does not depend on how a bundle was packed
+/// (`pack` refuses such inputs in the same way).
+fn derived_names_fit(artifact: &BundlePath) -> Result<(), String> {
+    let names = [
+        super::pack::artifact_entry_name(artifact, Encoding::Zstd),
+        super::pack::sbom_entry_name(artifact),
+    ];
+    for name in names {
+        let fits = name
+            .as_ref()
+            .is_ok_and(|n| super::tar::ustar_split(n.as_str()).is_some());
+        if !fits {
+            return Err(format!(
+                "artifact path {artifact} derives an entry name no ustar header can hold"
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn read_entry(
     path: &Path,
     file: &mut File,

@@ -65,6 +65,168 @@ pub enum FrameError {
     /// The window is larger than [`MAX_WINDOW_BYTES`].
     #[error("its zstd frame needs a {0}-byte window, more than the {MAX_WINDOW_BYTES}-byte limit")]
     Window(u64),
+    /// A block of the reserved type 3.
+    #[error("its zstd frame has a block of the reserved type")]
+    ReservedBlock,
+    /// A block larger than `Block_Maximum_Size`.
+    #[error(
+        "its zstd frame has a {size}-byte block, more than the frame's Block_Maximum_Size of {max} bytes"
+    )]
+    BlockTooLarge {
+        /// The block's size.
+        size: u64,
+        /// `Block_Maximum_Size`: the window, at most 128 KiB.
+        max: u64,
+    },
+    /// The entry ends inside the frame.
+    #[error("its zstd frame is cut short")]
+    Truncated,
+}
+
+/// RFC 8878 §3.1.1.2.3: no block is larger than 128 KiB.
+const BLOCK_SIZE_MAX: u64 = 128 << 10;
+
+/// The length of the frame header that `head` starts, once its descriptor
+/// byte is there (§3.1.1.1): magic, descriptor, window descriptor unless
+/// single-segment, dictionary id, content size.
+fn header_len(head: &[u8]) -> Option<usize> {
+    let descriptor = *head.get(4)?;
+    let single_segment = descriptor & 0x20 != 0;
+    let fcs_len = match (descriptor >> 6, single_segment) {
+        (0, false) => 0,
+        (0, true) => 1,
+        (1, _) => 2,
+        (2, _) => 4,
+        _ => 8,
+    };
+    let dict_len = match descriptor & 0x03 {
+        0 => 0,
+        1 => 1,
+        2 => 2,
+        _ => 4,
+    };
+    Some(5 + usize::from(!single_segment) + dict_len + fcs_len)
+}
+
+/// Walks a zstd entry's stored bytes as they stream past, one frame:
+/// header, blocks, checksum (RFC 8878 §3.1.1). It checks what a decoder
+/// may tolerate and [B56] rule 5 forbids: no block of the reserved type,
+/// no block (its stored size, which is also its decoded size for raw and
+/// RLE blocks) larger than `Block_Maximum_Size`, the smaller of the window
+/// and 128 KiB. Bytes after the frame are left to the caller, which
+/// refuses them with its own count.
+#[derive(Debug, Clone)]
+pub struct BlockWalk {
+    state: Walk,
+    /// `Block_Maximum_Size`, once the header is known.
+    block_max: u64,
+}
+
+#[derive(Debug, Clone)]
+enum Walk {
+    /// Collecting the header.
+    Header(Vec<u8>),
+    /// Collecting a 3-byte block header.
+    BlockHeader([u8; 3], usize),
+    /// Inside a block's content: bytes left, and whether it is the last.
+    Content(u64, bool),
+    /// Inside the 4-byte checksum: bytes left.
+    Checksum(u64),
+    /// After the frame.
+    Done,
+}
+
+impl Default for BlockWalk {
+    fn default() -> Self {
+        Self {
+            state: Walk::Header(Vec::with_capacity(MAX_HEADER_BYTES)),
+            block_max: 0,
+        }
+    }
+}
+
+impl BlockWalk {
+    /// Take the next stored bytes.
+    pub fn feed(&mut self, mut bytes: &[u8]) -> Result<(), FrameError> {
+        while !bytes.is_empty() {
+            match &mut self.state {
+                Walk::Header(head) => {
+                    let want = header_len(head).unwrap_or(5);
+                    let take = want.saturating_sub(head.len()).min(bytes.len());
+                    let (now, rest) = bytes.split_at(take);
+                    head.extend_from_slice(now);
+                    bytes = rest;
+                    if head.len() >= 5 && header_len(head) == Some(head.len()) {
+                        let header = check_header(head)?;
+                        self.block_max = header.window_size.min(BLOCK_SIZE_MAX);
+                        self.state = Walk::BlockHeader([0; 3], 0);
+                    }
+                }
+                Walk::BlockHeader(buf, have) => {
+                    let take = (3 - *have).min(bytes.len());
+                    let (now, rest) = bytes.split_at(take);
+                    if let Some(dst) = buf.get_mut(*have..*have + take) {
+                        dst.copy_from_slice(now);
+                    }
+                    *have += take;
+                    bytes = rest;
+                    if *have == 3 {
+                        let [b0, b1, b2] = *buf;
+                        let h = u32::from_le_bytes([b0, b1, b2, 0]);
+                        let last = h & 1 == 1;
+                        let size = u64::from(h >> 3);
+                        let stored = match (h >> 1) & 0x03 {
+                            // Raw: the size is the data; RLE: one byte
+                            // repeated `size` times; compressed: the size
+                            // is the stored content.
+                            0 | 2 => size,
+                            1 => 1,
+                            _ => return Err(FrameError::ReservedBlock),
+                        };
+                        if size > self.block_max {
+                            return Err(FrameError::BlockTooLarge {
+                                size,
+                                max: self.block_max,
+                            });
+                        }
+                        self.state = Walk::Content(stored, last);
+                        self.settle();
+                    }
+                }
+                Walk::Content(left, _) | Walk::Checksum(left) => {
+                    let take = (*left).min(bytes.len() as u64);
+                    *left -= take;
+                    bytes = bytes
+                        .get(usize::try_from(take).unwrap_or(usize::MAX)..)
+                        .unwrap_or_default();
+                    self.settle();
+                }
+                Walk::Done => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Move past a finished block or checksum.
+    fn settle(&mut self) {
+        self.state = match self.state {
+            Walk::Content(0, true) => Walk::Checksum(4),
+            Walk::Content(0, false) => Walk::BlockHeader([0; 3], 0),
+            Walk::Checksum(0) => Walk::Done,
+            ref other => other.clone(),
+        };
+    }
+
+    /// The stored bytes ended: the frame must be complete.
+    pub fn finish(&self) -> Result<(), FrameError> {
+        match self.state {
+            Walk::Done => Ok(()),
+            Walk::Header(ref head) if header_len(head).is_none_or(|n| head.len() < n) => {
+                Err(FrameError::Short)
+            }
+            _ => Err(FrameError::Truncated),
+        }
+    }
 }
 
 /// Parse and check the frame header at the start of `head`.
@@ -224,5 +386,91 @@ mod tests {
         // Exponent 12, mantissa 7: 2^22 + 7 * 2^19 = 7.5 MiB.
         assert!(check_header(&header((12 << 3) | 7)).is_ok());
         assert_eq!(check_header(&good[..5]), Err(FrameError::Short));
+    }
+
+    fn walk(bytes: &[u8], chunk: usize) -> Result<(), FrameError> {
+        let mut w = BlockWalk::default();
+        for piece in bytes.chunks(chunk.max(1)) {
+            w.feed(piece)?;
+        }
+        w.finish()
+    }
+
+    /// Every frame lbom's writer makes walks clean, fed in any chunk size;
+    /// cut anywhere, it is refused.
+    #[test]
+    fn frames_walk_block_by_block() {
+        for len in [0usize, 1, 300_000] {
+            let content: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            for level in [1, 19] {
+                let f = frame(&content, level, true, true);
+                for chunk in [1, 3, 7, 4096, f.len()] {
+                    assert_eq!(
+                        walk(&f, chunk),
+                        Ok(()),
+                        "{len} at {level}, chunks of {chunk}"
+                    );
+                }
+                for cut in [5, f.len() / 2, f.len() - 1] {
+                    assert!(
+                        walk(f.get(..cut).unwrap_or_default(), 64).is_err(),
+                        "cut at {cut}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// A single-segment frame of `content` in one raw block, its window
+    /// `window` (not single-segment when given).
+    fn raw_frame(content: &[u8], block_type: u32, window: Option<u8>) -> Vec<u8> {
+        let mut f = MAGIC.to_le_bytes().to_vec();
+        match window {
+            // 4-byte content size, checksum, window descriptor.
+            Some(w) => {
+                f.extend([0x84, w]);
+                f.extend((content.len() as u32).to_le_bytes());
+            }
+            // Single segment, 4-byte content size, checksum.
+            None => {
+                f.push(0xA4);
+                f.extend((content.len() as u32).to_le_bytes());
+            }
+        }
+        let h = 1 | block_type << 1 | (content.len() as u32) << 3;
+        f.extend(&h.to_le_bytes()[..3]);
+        f.extend(content);
+        f.extend([0; 4]);
+        f
+    }
+
+    /// [B56] rule 5: no block over Block_Maximum_Size (the window, at
+    /// most 128 KiB), no reserved block type.
+    #[test]
+    fn blocks_over_the_maximum_or_reserved_are_refused() {
+        let small = vec![7u8; 7904];
+        // Window 1 KiB (exponent 0): a 7904-byte raw block is too large.
+        assert_eq!(
+            walk(&raw_frame(&small, 0, Some(0)), 100),
+            Err(FrameError::BlockTooLarge {
+                size: 7904,
+                max: 1024
+            })
+        );
+        // Window 8 KiB (exponent 3) holds it.
+        assert_eq!(walk(&raw_frame(&small, 0, Some(3 << 3)), 100), Ok(()));
+        // Single segment: the window is the content; 128 KiB caps blocks.
+        let big = vec![7u8; (128 << 10) + 1];
+        assert_eq!(
+            walk(&raw_frame(&big, 0, None), 4096),
+            Err(FrameError::BlockTooLarge {
+                size: (128 << 10) + 1,
+                max: 128 << 10
+            })
+        );
+        assert_eq!(
+            walk(&raw_frame(&small, 3, None), 100),
+            Err(FrameError::ReservedBlock)
+        );
     }
 }

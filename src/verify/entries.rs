@@ -27,7 +27,7 @@ use super::sbom_check;
 use super::structure::{Opened, error_text};
 use crate::bundle::attestation::{self, AttestationError};
 use crate::bundle::tar::TarEntry;
-use crate::bundle::zstd_frame;
+use crate::bundle::zstd_frame::{self, BlockWalk, FrameError};
 use crate::bundle::{
     BundlePath, Encoding, ManifestEntry, OpenBundle, ReadLimits, Role, layout, read,
 };
@@ -137,6 +137,10 @@ struct Recording<R> {
     /// The stored bytes' SHA-256, for an encoded entry (a raw entry's
     /// stored bytes are its decoded bytes, hashed once by the tee).
     stored: Option<Hasher>,
+    /// A zstd entry's frame, walked block by block as its bytes pass
+    /// (docs/bundle-format.md [B56] rule 5), and what it found wrong.
+    frame: Option<Box<BlockWalk>>,
+    frame_error: Option<FrameError>,
 }
 
 impl<R: Read> Read for Recording<R> {
@@ -146,8 +150,20 @@ impl<R: Read> Read for Recording<R> {
                 self.failed = Some(e.to_string());
             }
         })?;
+        let got = buf.get(..n).unwrap_or_default();
         if let Some(h) = self.stored.as_mut() {
-            h.update(buf.get(..n).unwrap_or_default());
+            h.update(got);
+        }
+        if let Some(walk) = self.frame.as_mut() {
+            let checked = if n == 0 {
+                walk.finish()
+            } else {
+                walk.feed(got)
+            };
+            if let Err(e) = checked {
+                self.frame_error = Some(e);
+                return Err(io::Error::new(io::ErrorKind::InvalidData, "zstd frame"));
+            }
         }
         Ok(n)
     }
@@ -314,14 +330,21 @@ fn open_source<'f>(file: &'f File, t: &TarEntry, m: &ManifestEntry) -> Result<So
         },
         failed: None,
         stored: (m.encoding != Encoding::Raw).then(Hasher::new),
+        frame: (m.encoding == Encoding::Zstd).then(Box::default),
+        frame_error: None,
     };
     match m.encoding {
         Encoding::Raw => Ok(Source::Raw(stored)),
         Encoding::Zstd => {
             let mut buffered = BufReader::with_capacity(READ_BUFFER_BYTES, stored);
-            let head = buffered
-                .fill_buf()
-                .map_err(|e| Problem::Io(e.to_string()))?;
+            if let Err(e) = buffered.fill_buf() {
+                // The frame walk reads the header as it passes.
+                return Err(match &buffered.get_ref().frame_error {
+                    Some(frame) => Problem::Integrity(frame.to_string()),
+                    None => Problem::Io(e.to_string()),
+                });
+            }
+            let head = buffered.buffer();
             // The frame header rules (docs/bundle-format.md [B56]) before a
             // byte is decoded; its content size must be the manifest's.
             let header =
@@ -351,6 +374,9 @@ fn classify(tee: &mut Tee<'_>, e: &io::Error) -> Problem {
     }
     if let Some(disk) = &tee.source.stored().failed {
         return Problem::Io(disk.clone());
+    }
+    if let Some(frame) = &tee.source.stored().frame_error {
+        return Problem::Integrity(frame.to_string());
     }
     match tee.source {
         Source::Zstd(_) => Problem::Integrity(format!("does not decode as zstd: {e}")),

@@ -82,13 +82,11 @@ def distinct_keys(counted: list, role: str) -> set:
 def threshold(counted: list, policy) -> str:
     """`chain.threshold`: a required role that the chain carries has at
     least its threshold of distinct keys. A required role absent from the
-    chain is left to `chain.required_roles`: read literally, the threshold
-    check would fail first for every absent role (every threshold is >= 1)
-    and `chain.required_roles` could never fail (ambiguity R7)."""
+    chain is left to `chain.required_roles` (docs/policy.md §9)."""
     parts = []
     for role in policy.required_roles:
         have = len(distinct_keys(counted, role))
-        if have == 0 and readings.first("R7"):
+        if have == 0:
             continue
         need = policy.thresholds[role]
         if have < need:

@@ -127,11 +127,9 @@ def _parse(index: int, raw: bytes) -> Link:
     digest = subject[0]["digest"]["sha256"]
     if not isinstance(digest, str):
         raise JsonProblem("subject digest is not a string")
-    if readings.refuses("R3", not is_sha256(digest)):
-        # [B25]'s "a SHA-256 that is not 64 lowercase hex digits" is read as
-        # a form rule of links too (ambiguity R3: or a digest that is not
-        # the manifest's, [B33], exit 5).
-        raise JsonProblem("subject digest is not 64 lowercase hex digits (R3)")
+    if not is_sha256(digest):
+        # [B32]: a digest spelt otherwise is a malformed link (exit 3).
+        raise JsonProblem("subject digest is not 64 lowercase hex digits ([B32])")
     if statement["predicateType"] != PREDICATE_TYPE:
         raise JsonProblem(f"predicateType {statement['predicateType']!r} ([B32])")
     predicate = statement["predicate"]
@@ -168,8 +166,8 @@ def _parse(index: int, raw: bytes) -> Link:
         path, sha = predicate["previous"]["path"], predicate["previous"]["sha256"]
         if not isinstance(path, str) or not isinstance(sha, str):
             raise JsonProblem("predicate.previous path and sha256 are not strings")
-        if readings.refuses("R3", not is_sha256(sha)):
-            raise JsonProblem("predicate.previous.sha256 is not 64 lowercase hex digits (R3)")
+        if not is_sha256(sha):
+            raise JsonProblem("predicate.previous.sha256 is not 64 lowercase hex digits ([B32])")
         previous = (path, sha)
     if payload != jsonform.compact(statement):
         raise JsonProblem("the statement is not in its one compact form without a final LF ([B52])")

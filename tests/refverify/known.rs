@@ -20,13 +20,4 @@ pub struct Known {
 }
 
 /// Every disagreement known today. Keep sorted by case.
-pub const KNOWN: &[Known] = &[Known {
-    case: "probe-zstd-block-over-window.lbom",
-    lbom: "accept",
-    reference: "entries.digests exit 4",
-    why: "bundle-format.md [B56] rule 5: \"the frame decodes under RFC 8878 (no reserved block \
-          type, no block larger than Block_Maximum_Size)\"; RFC 8878 §3.1.1.2.3 makes \
-          Block_Maximum_Size the smaller of Window_Size and 128 KiB. The probe's frame has a \
-          1 KiB window (Window_Descriptor 0) and one raw block of 7904 bytes; lbom accepts it \
-          (libzstd 1.5.7 decodes it too, so the decoder does not enforce the rule)",
-}];
+pub const KNOWN: &[Known] = &[];

@@ -72,10 +72,8 @@ def artifact_path_problem(path: str, encoding: str) -> str | None:
     """§3 [B14] for an artifact path P ("Entry names and artifact paths
     MUST satisfy all of"): P itself and every derived entry name
     (`artifacts/P.zst`, `sboms/P.cdx.json`, and the entry `artifacts/P` of
-    a raw artifact) must be canonical and representable. For a raw
-    artifact, `artifacts/P.zst` is no entry of the bundle: the reference
-    holds it to the rule as the text lists it (ambiguity R1: [B15] gives
-    readers only entry names to reject)."""
+    a raw artifact) must be canonical and representable, whatever the
+    encoding; [B15] has readers refuse the artifact otherwise."""
     problem = canonical_problem(path)
     if problem:
         return problem
@@ -85,8 +83,6 @@ def artifact_path_problem(path: str, encoding: str) -> str | None:
     for name in derived:
         problem = canonical_problem(name)
         if problem is None:
-            continue
-        if encoding == "raw" and name.endswith(".zst") and not readings.refuses("R1", True):
             continue
         return f"derived entry name {name!r}: {problem}"
     return None

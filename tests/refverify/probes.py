@@ -465,7 +465,7 @@ def main() -> int:
     put("probe-attestation-compress-auto", consistent(how="auto"), "accept")
     put("probe-attestation-compress-zstd-19", consistent(how="zstd:19"), "accept")
     put("probe-attestation-sequence-negative", consistent(attest=params(sequence=-1)), AS3)
-    put("probe-attestation-sequence-2-64", consistent(attest=params(sequence=2**64)), AS4)
+    put("probe-attestation-sequence-2-64", consistent(attest=params(sequence=2**64)), AS3)
     put("probe-attestation-started-on-feb-30",
         consistent(attest=att(lambda d: d["predicate"]["runDetails"]["metadata"].update(startedOn="2026-02-30T00:00:00Z"))), AS3)
     put("probe-attestation-started-on-other-time",

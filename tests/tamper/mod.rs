@@ -1826,8 +1826,8 @@ roles = ["transfer"]
 [signatures]
 required_roles = ["maintainer", "transfer"]
 
-# "unknown": config.json scans as format unknown (no inspector assigns
-# "json"), and the matrix is about tampering, not about that.
+# "json" and "unknown": config.json is a JSON side file, and some cases
+# carry files of no model format; the matrix is about tampering, not content.
 [content]
 allowed_formats = ["gguf", "safetensors", "json", "unknown"]
 
@@ -1870,8 +1870,8 @@ roles = ["transfer"]
 required_roles = ["maintainer", "transfer"]
 thresholds = {{ maintainer = 2, transfer = 1 }}
 
-# "unknown": config.json scans as format unknown (no inspector assigns
-# "json"), and the matrix is about tampering, not about that.
+# "json" and "unknown": config.json is a JSON side file, and some cases
+# carry files of no model format; the matrix is about tampering, not content.
 [content]
 allowed_formats = ["gguf", "safetensors", "json", "unknown"]
 {extra}"#

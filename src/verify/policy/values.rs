@@ -62,16 +62,19 @@ fn size_string(s: &str) -> Result<u64, String> {
     if s.len() > MAX_VALUE_CHARS {
         return Err(bad());
     }
-    let t = s.trim();
-    let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (digits, rest) = t.split_at(digits_end);
+    // docs/policy.md §4: digits, at most one space, the unit; nothing else.
+    let digits_end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, rest) = s.split_at(digits_end);
     if digits.is_empty() {
         return Err(bad());
     }
     let n: u64 = digits
         .parse()
         .map_err(|_| format!("{s:?} is too large a number"))?;
-    let unit = rest.trim_start();
+    let unit = rest.strip_prefix(' ').unwrap_or(rest);
+    if unit.is_empty() && !rest.is_empty() {
+        return Err(bad());
+    }
     let factor = if unit.is_empty() {
         1
     } else {
@@ -97,7 +100,7 @@ pub(super) fn max_age(s: &str) -> Result<Option<SignedDuration>, String> {
             "{s:?} is not a duration{why}; expected for example \"90d\", \"2 weeks\", \"36h\" or \"none\""
         )
     };
-    if s.len() > MAX_VALUE_CHARS {
+    if s.len() > MAX_VALUE_CHARS || !duration_syntax(s) {
         return Err(bad(""));
     }
     let span: Span = s.parse().map_err(|_| bad(""))?;
@@ -108,6 +111,80 @@ pub(super) fn max_age(s: &str) -> Result<Option<SignedDuration>, String> {
         return Err(bad(" longer than zero"));
     }
     Ok(Some(d))
+}
+
+/// Units of the friendly duration form (docs/policy.md §4), case-sensitive.
+const DURATION_UNITS: &[&str] = &[
+    "w", "week", "weeks", "d", "day", "days", "h", "hour", "hours", "m", "min", "mins", "minute",
+    "minutes", "s", "sec", "secs", "second", "seconds",
+];
+
+/// Whether `s` has the duration syntax docs/policy.md §4 defines, before
+/// jiff (whose grammar is wider) reads it: groups of digits and a unit,
+/// one space between groups and at most one between a number and its
+/// unit; or ISO 8601 `P[nW][nD][T[nH][nM][nS]]` with at least one part.
+fn duration_syntax(s: &str) -> bool {
+    if let Some(iso) = s.strip_prefix('P') {
+        return iso_duration(iso);
+    }
+    let mut groups = s.split(' ').peekable();
+    let mut any = false;
+    while let Some(word) = groups.next() {
+        let digits_end = word
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(word.len());
+        let (digits, unit) = word.split_at(digits_end);
+        if digits.is_empty() {
+            return false;
+        }
+        let unit = if unit.is_empty() {
+            // "90 d": the unit is the next word.
+            match groups.next() {
+                Some(u) => u,
+                None => return false,
+            }
+        } else {
+            unit
+        };
+        if !DURATION_UNITS.contains(&unit) {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
+/// `nW`, `nD`, then optionally `T` with `nH`, `nM`, `nS`, each at most
+/// once and in this order, at least one in all.
+fn iso_duration(s: &str) -> bool {
+    let (date, time) = match s.split_once('T') {
+        Some((d, t)) => (d, Some(t)),
+        None => (s, None),
+    };
+    let parts = |text: &str, designators: &[char]| -> Option<usize> {
+        let mut rest = text;
+        let mut count = 0;
+        let mut next = 0;
+        while !rest.is_empty() {
+            let end = rest.find(|c: char| !c.is_ascii_digit())?;
+            let d = rest[end..].chars().next()?;
+            let at = designators.iter().position(|&x| x == d)?;
+            if end == 0 || at < next {
+                return None;
+            }
+            next = at + 1;
+            count += 1;
+            rest = &rest[end + 1..];
+        }
+        Some(count)
+    };
+    let Some(n_date) = parts(date, &['W', 'D']) else {
+        return false;
+    };
+    match time {
+        None => n_date > 0,
+        Some(t) => parts(t, &['H', 'M', 'S']).is_some_and(|n| n > 0),
+    }
 }
 
 /// A format by its serde name (`gguf`, `pytorch-zip`, …).

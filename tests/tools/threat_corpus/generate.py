@@ -8,7 +8,9 @@ Usage:
                                 index under tests/vectors/templates/hostile/ (run after changing a
                                 generator; the real templates are collected by collect_real_templates.py)
   generate.py --check OUTDIR    also disassemble every pickle with pickletools (static: nothing is
-                                unpickled) and fail on one that does not parse as intended
+                                unpickled) and read every other case back with an independent reader
+                                (gguf-py, safetensors, numpy's NPY header reader, zipfile, json;
+                                headers only), failing on one that does not parse as intended
 
 One module per class: pickles.py, containers.py, hidden.py, structure.py,
 templates.py (hostile templates, and the `template` class that wraps every
@@ -82,6 +84,53 @@ def check_pickles(corpus):
     return bad
 
 
+def check_formats(corpus):
+    """Read every non-pickle case back with an independent reader, headers and
+    directories only (never a payload): gguf-py's GGUFReader for GGUF (the
+    unknown-type cases must be refused), the safetensors package for the
+    benign safetensors, numpy's NPY header reader, Python's zipfile directory.
+    Catches a writer in this package that produces something other than the
+    layout its case claims."""
+    import zipfile  # noqa: PLC0415
+
+    import gguf  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415
+    from safetensors.numpy import load as st_load  # noqa: PLC0415
+    bad = []
+    for entry in corpus.cases:
+        path = entry["path"]
+        for rel, data in corpus.payloads[path].items():
+            name = rel or path
+            try:
+                if name.endswith(".gguf"):
+                    import tempfile  # noqa: PLC0415
+                    with tempfile.NamedTemporaryFile(suffix=".gguf") as f:
+                        f.write(data)
+                        f.flush()
+                        unknown = "unknown-type" in path
+                        try:
+                            gguf.GGUFReader(f.name)
+                            if unknown:
+                                bad.append(f"{name}: gguf-py accepted an unknown ggml type")
+                        except ValueError:
+                            if not unknown:
+                                raise
+                elif name.endswith(".safetensors") and entry["verdict"] == "benign":
+                    st_load(data)
+                elif name.endswith(".npy"):
+                    buf = io.BytesIO(data)
+                    np.lib.format.read_magic(buf)
+                    np.lib.format.read_array_header_1_0(buf)
+                elif data[:4] == b"PK\x03\x04":
+                    zipfile.ZipFile(io.BytesIO(data)).namelist()
+                elif name.endswith(".json"):
+                    import json  # noqa: PLC0415
+                    json.loads(data)
+            except Exception as e:  # noqa: BLE001 - report every failure
+                bad.append(f"{path}{'/' + rel if rel else ''}: {type(e).__name__}: {e}")
+    return bad
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "--update":
         repo = os.path.abspath(argv[2])
@@ -113,6 +162,11 @@ def main(argv):
         bad = check_pickles(corpus)
         if bad:
             print("pickles that do not disassemble:\n  " + "\n  ".join(bad), file=sys.stderr)
+            return 1
+        bad = check_formats(corpus)
+        if bad:
+            print("cases an independent reader does not read as intended:\n  " + "\n  ".join(bad),
+                  file=sys.stderr)
             return 1
     counts = {}
     for c in corpus.cases:

@@ -76,7 +76,12 @@ def classic(corpus):
     chain = call(call(attrget, [imp]), [binunicode(CMD)])
     malicious(corpus, "operator-attrgetter-chain.pkl", proto(2) + chain + STOP,
               "operator.attrgetter('system') applied to __import__('os'): attribute access by a callable",
-              advisory="GHSA-955r-x9j8-7rhh", callable_name="operator.attrgetter")
+              callable_name="operator.attrgetter")
+    attrget = call(glob("_operator", "attrgetter"), [binunicode("system")])
+    malicious(corpus, "_operator-attrgetter-chain.pkl",
+              proto(2) + call(call(attrget, [imp]), [binunicode(CMD)]) + STOP,
+              "_operator.attrgetter (the C module behind operator): picklescan's pull request 54 "
+              "('Fix _operator') closed this spelling", callable_name="_operator.attrgetter")
     # Sour pickles (BlackHat US 2011): protocol 0 with globals/compile/eval/getattr/apply.
     sour = (b"c__builtin__\nglobals\n(tRp100\n0c__builtin__\ncompile\n(S'" + PY.encode()
             + b"'\nS''\nS'exec'\ntRp101\n0c__builtin__\neval\n(g101\ng100\ntRp102\n0g102\n.")
@@ -198,7 +203,7 @@ BYPASS_CALLABLES = [
     ("distutils.file_util", "write_file", ["pwned_config.env", Raw(MARK + binunicode("x") + b"l")],
      "GHSA-m273-6v24-x4m4", "distutils.file_util.write_file writes any file"),
     ("ctypes", "CDLL", [None], "GHSA-4675-36f9-wf6r", "ctypes.CDLL loads native code"),
-    ("pydoc", "pipepager", ["", CMD], "GHSA-g38g-8gr9-h9xp", "pydoc.pipepager runs a shell command"),
+    ("pydoc", "pipepager", ["", CMD], None, "pydoc.pipepager runs a shell command (picklescan Malicious18)"),
     ("pkgutil", "resolve_name", ["os:system"], "GHSA-vvpj-8cmc-gx39",
      "pkgutil.resolve_name returns any callable by name: a universal deny-list bypass"),
     ("importlib", "import_module", ["os"], None,

@@ -102,7 +102,7 @@ bench-smoke: bench-peers
 bench-micro:
 	$(CARGO) bench --bench micro
 
-## compare-scanners: lbom and the PyPI model scanners (ModelAudit, picklescan, ModelScan, fickling;
+## compare-scanners: lbom and the PyPI model scanners (ModelAudit, picklescan, ModelScan, fickling, aisbom-cli;
 ## pinned, each in its own venv under target/scanner-peers/) on the threat corpus
 ## (tests/tools/threat_corpus/), judged as a station's default policy judges lbom (fail_on = "error"):
 ## one table of detections and false alarms per class and tool, per-case results in

@@ -316,6 +316,31 @@ def tables(cases, results, tools):
     return "\n\n".join(out)
 
 
+def lbom_misses(cases, results):
+    """Markdown: per class, the cases where lbom's outcome is against the verdict."""
+    if not all("lbom" in results[c["path"]] for c in cases):
+        return ""
+    by_class = {}
+    for c in cases:
+        r = results[c["path"]]["lbom"]
+        detected = r["outcome"] == "detected"
+        wrong = detected != (c["verdict"] == "malicious")
+        if c["verdict"] == "warning" and not (r.get("detail") or {}).get("warnings"):
+            wrong = True  # a warning is expected (and no error)
+        if wrong or r["outcome"] == "error":
+            d = r.get("detail", {})
+            said = ", ".join(d.get("errors") or []) or (
+                "warnings only: " + ", ".join(d["warnings"]) if d.get("warnings") else "no finding")
+            if r["outcome"] == "error":
+                said = f"exit {r['exit']}: {d.get('stderr', '')}"
+            by_class.setdefault((c["class"], c["verdict"]), []).append(f"`{c['path']}` ({said})")
+    lines = []
+    for (cls, verdict), items in sorted(by_class.items()):
+        kind = {"malicious": "missed", "benign": "refused"}.get(verdict, "not warned, or refused")
+        lines.append(f"* **{cls}**, {verdict}, {len(items)} {kind}: " + "; ".join(items))
+    return "\n".join(lines)
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--lbom", default=os.environ.get("LBOM_BIN"))
@@ -372,8 +397,12 @@ def main(argv):
     table = tables(cases, results, tools)
     header = ("Tools: " + ", ".join(f"{t} {versions.get(t)}" for t in tools)
               + (". Left out: " + "; ".join(f"{t} ({w})" for t, w in failed.items()) if failed else "") + ".")
+    misses = lbom_misses(cases, results)
     with open(os.path.join(args.out, "table.md"), "w") as f:
         f.write(header + "\n\n" + table + "\n")
+        if misses:
+            f.write("\n**lbom against the verdicts** (what tests/threat_corpus.rs's ignored "
+                    "lbom_meets_the_corpus_verdicts reports)\n\n" + misses + "\n")
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump({"versions": versions, "left_out": failed,
                    "cases": [dict(c, results=results[c["path"]]) for c in cases]}, f, indent=1)

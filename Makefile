@@ -9,7 +9,8 @@ export LBOM_VENV
 DEMO := out/demo
 LBOM := $(or $(CARGO_TARGET_DIR),target)/debug/lbom
 
-.PHONY: test venv fmt-check clippy cargo-test demo fixtures bench bench-peers bench-smoke bench-micro fuzz fuzz-smoke
+.PHONY: test venv fmt-check clippy cargo-test demo fixtures bench bench-peers bench-smoke bench-micro fuzz fuzz-smoke \
+	compare-scanners
 
 venv:
 	tests/tools/setup-venv.sh
@@ -100,6 +101,15 @@ bench-smoke: bench-peers
 ## headers, a 10,000-entry manifest
 bench-micro:
 	$(CARGO) bench --bench micro
+
+## compare-scanners: lbom and the PyPI model scanners (ModelAudit, picklescan, ModelScan, fickling, aisbom-cli;
+## pinned, each in its own venv under target/scanner-peers/) on the threat corpus
+## (tests/tools/threat_corpus/), judged as a station's default policy judges lbom (fail_on = "error"):
+## one table of detections and false alarms per class and tool, per-case results in
+## target/compare-scanners/. A comparison, not a test (like `make bench`); method in docs/threat-corpus.md
+compare-scanners: venv
+	$(CARGO) build --quiet
+	LBOM_BIN=$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/debug/lbom $(LBOM_VENV)/bin/python tests/tools/compare_scanners.py
 
 ## fuzz: every cargo-fuzz target for FUZZ_SECONDS each (default 60), seeded by fuzz/seed.sh;
 ## crash inputs land in fuzz/artifacts/<target>/ and the run stops with an error

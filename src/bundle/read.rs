@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::chain::{self, LinkInfo};
-use super::manifest::{Encoding, Manifest, ManifestEntry, Role};
+use super::manifest::{Encoding, Manifest, Role};
+use super::summary::{self, SbomSummary};
 use super::tar::{self, TarEntry, TarError, TarLayout};
 use super::{BundlePath, Error, ReadLimits, layout};
 use crate::envelope::Envelope;
@@ -36,8 +37,10 @@ pub struct OpenBundle {
     pub manifest_sha256: Sha256Digest,
     /// The manifest's times, parsed.
     pub times: super::manifest::ManifestTimes,
-    /// Each link: its tar entry, envelope, and claimed contents.
-    pub links: Vec<(TarEntry, Envelope, LinkInfo)>,
+    /// Each link: its tar entry and claimed contents. The envelopes are
+    /// not kept (one link is decoded at a time: [`read_link`]); the entry
+    /// digest in [`LinkInfo`] pins the bytes a later reader must find.
+    pub links: Vec<(TarEntry, LinkInfo)>,
 }
 
 /// Open and structurally check a bundle.
@@ -48,7 +51,7 @@ pub fn open(path: &Path, limits: &ReadLimits) -> Result<OpenBundle, Error> {
     };
     let mut file = File::open(path).map_err(io)?;
     let file_len = file.metadata().map_err(io)?.len();
-    let (entries, outcome) = tar::walk_entries(&mut file, file_len, limits.max_entries);
+    let (entries, outcome) = tar::walk_entries(&mut file, file_len, limits);
     let end_offset = match outcome {
         Ok(end) => end,
         Err(e) => {
@@ -102,7 +105,7 @@ pub(crate) fn open_layout(
         .entries
         .get(manifest_index)
         .ok_or_else(|| bad("no manifest".into()))?;
-    let manifest_bytes = read_entry(path, file, manifest_entry, limits.max_json_bytes)?;
+    let manifest_bytes = read_entry(path, file, manifest_entry, limits.max_manifest_bytes)?;
     check_format_version(&manifest_bytes).map_err(bad)?;
     let manifest: Manifest =
         serde_json::from_slice(&manifest_bytes).map_err(|source| Error::Json {
@@ -122,19 +125,31 @@ pub(crate) fn open_layout(
     // characters included — never reach a report or a terminal, and times
     // and sequences are in their one form (docs/bundle-format.md [B24]).
     let times = super::manifest::check_fields(&manifest).map_err(bad)?;
+    let artifacts = manifest
+        .entries
+        .iter()
+        .filter(|e| e.role == Role::Artifact)
+        .count();
+    if artifacts > limits.max_artifacts {
+        return Err(bad(format!(
+            "the manifest lists {artifacts} artifacts, more than the reader limit of {}",
+            limits.max_artifacts
+        )));
+    }
     check_entries_match(
         &manifest,
         layout.entries.get(..manifest_index).unwrap_or_default(),
     )
     .map_err(bad)?;
+    check_entry_sizes(&manifest, limits).map_err(bad)?;
     let mut links = Vec::new();
     for (i, entry) in layout.entries.iter().skip(manifest_index + 1).enumerate() {
         let index = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        if index > layout::MAX_LINKS {
+        if index > layout::MAX_LINKS || i >= limits.max_links {
+            let most = limits.max_links.min(layout::MAX_LINKS as usize);
             return Err(bad(format!(
-                "entry {} is past the last link a bundle may have (at most {} links)",
-                entry.name,
-                layout::MAX_LINKS
+                "entry {} is past the last link a bundle may have (at most {most} links)",
+                entry.name
             )));
         }
         if entry.name.as_str() != layout::link_name(index) {
@@ -144,23 +159,14 @@ pub(crate) fn open_layout(
                 layout::link_name(index)
             )));
         }
-        let bytes = read_entry(path, file, entry, limits.max_small_bytes)?;
-        let (envelope, info) =
-            chain::parse_link(entry.name.as_str(), &bytes).map_err(|e| match e {
-                chain::LinkError::Envelope(source) => Error::Envelope {
-                    path: path.to_path_buf(),
-                    entry: entry.name.to_string(),
-                    source,
-                },
-                other => bad(format!("entry {}: {other}", entry.name)),
-            })?;
+        let (_, info) = read_link(path, file, entry, limits)?;
         if info.predicate.index != index {
             return Err(bad(format!(
                 "entry {} claims index {}",
                 entry.name, info.predicate.index
             )));
         }
-        links.push((entry.clone(), envelope, info));
+        links.push((entry.clone(), info));
     }
     let manifest_sha256 = Sha256Digest::of(&manifest_bytes);
     Ok(OpenBundle {
@@ -271,6 +277,26 @@ fn check_entries_match(manifest: &Manifest, entries: &[TarEntry]) -> Result<(), 
     }
 }
 
+/// The small entries every reader reads whole or parses are within the
+/// reader limits, whichever reader it is (`inspect`, `sign`, `verify`,
+/// `diff`): one bundle is refused by all of them or by none.
+fn check_entry_sizes(manifest: &Manifest, limits: &ReadLimits) -> Result<(), String> {
+    for e in &manifest.entries {
+        let cap = match e.role {
+            Role::Sbom => limits.max_sbom_bytes,
+            Role::Attestation => limits.max_attestation_bytes,
+            Role::Artifact => continue,
+        };
+        if e.stored_size > cap {
+            return Err(format!(
+                "entry {} is {} bytes, more than the {cap}-byte reader limit for its role",
+                e.path, e.stored_size
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Read a whole entry (bounded).
 pub(crate) fn read_entry(
     path: &Path,
@@ -300,17 +326,28 @@ pub(crate) fn read_entry(
     Ok(out)
 }
 
-/// What one SBOM says, in brief (untrusted).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SbomSummary {
-    /// The SBOM entry.
-    pub path: String,
-    /// Its size.
-    pub size: u64,
-    /// `bomFormat` and `specVersion`, when present.
-    pub format: Option<String>,
-    /// Names of the described components.
-    pub components: Vec<String>,
+/// Read and decode one chain link entry (at most
+/// [`ReadLimits::max_link_bytes`]): its envelope and what it claims.
+/// Readers call this once per link and keep only the [`LinkInfo`]; the
+/// signature check decodes the link again and compares its digest.
+pub fn read_link(
+    path: &Path,
+    file: &mut File,
+    entry: &TarEntry,
+    limits: &ReadLimits,
+) -> Result<(Envelope, LinkInfo), Error> {
+    let bytes = read_entry(path, file, entry, limits.max_link_bytes)?;
+    chain::parse_link(entry.name.as_str(), &bytes).map_err(|e| match e {
+        chain::LinkError::Envelope(source) => Error::Envelope {
+            path: path.to_path_buf(),
+            entry: entry.name.to_string(),
+            source,
+        },
+        other => Error::Layout {
+            path: path.to_path_buf(),
+            message: format!("entry {}: {other}", entry.name),
+        },
+    })
 }
 
 /// `lbom inspect`: everything a bundle claims, marked untrusted.
@@ -345,8 +382,13 @@ pub fn inspect(path: &Path) -> Result<BundleInfo, Error> {
     let mut sboms = Vec::new();
     for (m, t) in bundle.manifest.entries.iter().zip(&bundle.layout.entries) {
         if m.role == Role::Sbom {
-            let bytes = read_entry(path, &mut file, t, limits.max_json_bytes)?;
-            sboms.push(summarise_sbom(m, &bytes));
+            // Streamed, never read whole: only the summary is kept.
+            file.seek(SeekFrom::Start(t.data_offset)).map_err(io)?;
+            sboms.push(summary::summarise(
+                m.path.as_str(),
+                m.size,
+                (&mut file).take(t.size),
+            ));
         }
     }
     Ok(BundleInfo {
@@ -354,39 +396,10 @@ pub fn inspect(path: &Path) -> Result<BundleInfo, Error> {
         path: path.to_path_buf(),
         file_size: bundle.file_len,
         manifest_sha256: bundle.manifest_sha256,
-        links: bundle.links.into_iter().map(|(_, _, info)| info).collect(),
+        links: bundle.links.into_iter().map(|(_, info)| info).collect(),
         manifest: bundle.manifest,
         sboms,
     })
-}
-
-fn summarise_sbom(entry: &ManifestEntry, bytes: &[u8]) -> SbomSummary {
-    let value: Option<serde_json::Value> = serde_json::from_slice(bytes).ok();
-    let text = |v: Option<&serde_json::Value>| v.and_then(|x| x.as_str()).map(str::to_owned);
-    let format = value.as_ref().and_then(|v| {
-        let f = text(v.get("bomFormat"))?;
-        Some(match text(v.get("specVersion")) {
-            Some(s) => format!("{f} {s}"),
-            None => f,
-        })
-    });
-    let components = value
-        .as_ref()
-        .and_then(|v| v.get("components"))
-        .and_then(|c| c.as_array())
-        .map(|list| {
-            list.iter()
-                .filter_map(|c| text(c.get("name")))
-                .take(100)
-                .collect()
-        })
-        .unwrap_or_default();
-    SbomSummary {
-        path: entry.path.to_string(),
-        size: entry.size,
-        format,
-        components,
-    }
 }
 
 #[cfg(test)]

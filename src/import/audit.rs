@@ -458,7 +458,7 @@ fn read_manifest(
     v: &mut VersionAudit,
     shown: &dyn Fn(&str) -> String,
 ) -> Option<Manifest> {
-    let bytes = match fsutil::read_small(&dir.join(rel), ReadLimits::default().max_json_bytes) {
+    let bytes = match fsutil::read_small(&dir.join(rel), ReadLimits::default().max_manifest_bytes) {
         Ok(b) => b,
         Err(e) => {
             let kind = if e.kind() == std::io::ErrorKind::NotFound {

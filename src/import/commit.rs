@@ -309,7 +309,9 @@ fn write_record(
     }
     let facts: Vec<&crate::inspect::facts::ModelFacts> =
         verified.facts.iter().map(|(_, f)| f).collect();
-    let mut facts_bytes = serde_json::to_vec_pretty(&facts)
+    // Compact: the form `ReadLimits::max_facts_bytes` measures, so a
+    // verified bundle's facts always fit the store's read limit.
+    let mut facts_bytes = serde_json::to_vec(&facts)
         .map_err(|e| StoreError::Refused(format!("the scan facts cannot be recorded: {e}")))?;
     facts_bytes.push(b'\n');
     let path = staged.dir().join(FACTS);

@@ -225,7 +225,7 @@ impl Store {
         let (record, _) = self.record(channel, sequence)?;
         let dir = self.version_dir(channel, sequence)?;
         let path = dir.join(BUNDLE_DIR).join(crate::bundle::layout::MANIFEST);
-        let limit = crate::bundle::ReadLimits::default().max_json_bytes;
+        let limit = crate::bundle::ReadLimits::default().max_manifest_bytes;
         let bytes = fsutil::read_small(&path, limit).map_err(io_at(&path))?;
         if Sha256Digest::of(&bytes) != record.manifest_sha256 {
             return Err(StoreError::damaged(
@@ -302,7 +302,7 @@ impl Baseline {
                 "the import record names no scan facts",
             ));
         };
-        let limit = crate::bundle::ReadLimits::default().max_json_bytes;
+        let limit = crate::bundle::ReadLimits::default().max_recorded_facts_bytes();
         let bytes = fsutil::read_small(&path, limit).map_err(io_at(&path))?;
         if Sha256Digest::of(&bytes) != want {
             return Err(StoreError::damaged(

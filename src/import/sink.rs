@@ -176,7 +176,7 @@ fn load_baseline(store: &Store, channel: &str) -> Result<Baseline, StoreError> {
     let (record, _) = store.record(channel, seq)?;
     let version = store.version_dir(channel, seq)?;
     let manifest_path = version.join(BUNDLE_DIR).join(layout::MANIFEST);
-    let limit = ReadLimits::default().max_json_bytes;
+    let limit = ReadLimits::default().max_manifest_bytes;
     let Ok(bytes) = fsutil::read_small(&manifest_path, limit) else {
         return Ok(Baseline::default());
     };

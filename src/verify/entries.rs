@@ -21,8 +21,6 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt as _;
 
-use serde::Deserialize;
-
 use super::ArtifactSink;
 use super::report::Failure;
 use super::run::{Step, Verdict};
@@ -36,10 +34,11 @@ use crate::inspect::digest::{Hasher, READ_BUFFER_BYTES, Sha256Digest};
 use crate::inspect::{Format, ModelFacts, ScanOptions, SeekRead};
 use crate::limits::Limits;
 
-/// Largest zstd window accepted: 2^27 bytes (128 MiB), zstd's own default
-/// decoder limit (ZSTD_WINDOWLOG_LIMIT_DEFAULT); lbom's levels 1–19 use at
-/// most 2^23.
-const ZSTD_WINDOW_LOG_MAX: u32 = 27;
+/// Largest zstd window accepted: 2^23 bytes (8 MiB), the most lbom's levels
+/// 1–19 use (docs/bundle-format.md, "Reader limits"). zstd's own default
+/// decoder limit (2^27, ZSTD_WINDOWLOG_LIMIT_DEFAULT) would let one hostile
+/// frame hold 128 MiB, the whole memory budget.
+const ZSTD_WINDOW_LOG_MAX: u32 = 23;
 
 /// What streaming found.
 #[derive(Debug)]
@@ -50,7 +49,7 @@ pub(crate) struct Streamed {
     pub sbom: Verdict,
 }
 
-fn integrity(detail: impl Into<String>) -> Verdict {
+pub(crate) fn integrity(detail: impl Into<String>) -> Verdict {
     Verdict::fail(Failure::Integrity, detail)
 }
 
@@ -59,7 +58,7 @@ fn io_fail(what: &str, e: &io::Error) -> Verdict {
 }
 
 /// Read a small entry whole, bounded; reader errors keep their class.
-fn read_small(
+pub(crate) fn read_small(
     bundle: &OpenBundle,
     file: &mut File,
     t: &TarEntry,
@@ -75,7 +74,7 @@ fn read_small(
 }
 
 /// Bytes of a small entry against its manifest entry.
-fn check_small(m: &ManifestEntry, bytes: &[u8]) -> Result<(), Verdict> {
+pub(crate) fn check_small(m: &ManifestEntry, bytes: &[u8]) -> Result<(), Verdict> {
     let got = Sha256Digest::of(bytes);
     if bytes.len() as u64 != m.size || got != m.sha256 {
         return Err(integrity(format!(
@@ -87,114 +86,6 @@ fn check_small(m: &ManifestEntry, bytes: &[u8]) -> Result<(), Verdict> {
         )));
     }
     Ok(())
-}
-
-#[derive(Deserialize)]
-struct Statement {
-    #[serde(rename = "_type")]
-    statement_type: String,
-    subject: Vec<Subject>,
-    #[serde(rename = "predicateType")]
-    predicate_type: String,
-    #[allow(
-        dead_code,
-        reason = "required by the format; its content is not checked here"
-    )]
-    predicate: serde_json::Value,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Subject {
-    name: String,
-    digest: BTreeMap<String, String>,
-}
-
-/// `attestation.subjects`: the attestation's bytes match the manifest, it
-/// is an in-toto Statement v1 with a SLSA provenance v1 predicate, and its
-/// subjects are exactly the manifest's artifacts (path and SHA-256), each
-/// once. Returns its bytes (for the sink, once everything passed).
-pub(crate) fn attestation(
-    bundle: &OpenBundle,
-    file: &mut File,
-    limits: &ReadLimits,
-) -> Step<Vec<u8>> {
-    let found = bundle
-        .manifest
-        .entries
-        .iter()
-        .zip(&bundle.layout.entries)
-        .find(|(m, _)| m.role == Role::Attestation);
-    let Some((m, t)) = found else {
-        return Err(Verdict::fail(
-            Failure::Malformed,
-            "the bundle has no attestation",
-        ));
-    };
-    let bytes = read_small(bundle, file, t, limits.max_json_bytes)?;
-    check_small(m, &bytes)?;
-    let malformed = |why: String| {
-        Verdict::fail(
-            Failure::Malformed,
-            format!("{}: {why}", layout::ATTESTATION),
-        )
-    };
-    let statement: Statement =
-        serde_json::from_slice(&bytes).map_err(|e| malformed(e.to_string()))?;
-    if statement.statement_type != layout::STATEMENT_TYPE
-        || statement.predicate_type != layout::SLSA_PROVENANCE
-    {
-        return Err(malformed(format!(
-            "not an in-toto Statement v1 with predicate type {}",
-            layout::SLSA_PROVENANCE
-        )));
-    }
-    let mut claimed: BTreeMap<String, Sha256Digest> = BTreeMap::new();
-    for s in &statement.subject {
-        let digest = s
-            .digest
-            .get("sha256")
-            .and_then(|d| d.parse::<Sha256Digest>().ok())
-            .ok_or_else(|| malformed(format!("subject {:?} has no valid sha256 digest", s.name)))?;
-        if claimed.insert(s.name.clone(), digest).is_some() {
-            return Err(integrity(format!(
-                "the attestation names subject {:?} twice",
-                s.name
-            )));
-        }
-    }
-    let mut artifacts: BTreeMap<String, Sha256Digest> = BTreeMap::new();
-    for e in &bundle.manifest.entries {
-        if let Some(p) = e.artifact_path() {
-            artifacts.insert(p.as_str().to_owned(), e.sha256);
-        }
-    }
-    for (name, digest) in &artifacts {
-        match claimed.get(name) {
-            Some(d) if d == digest => {}
-            Some(d) => {
-                return Err(integrity(format!(
-                    "the attestation gives {name} SHA-256 {d}, the manifest {digest}"
-                )));
-            }
-            None => {
-                return Err(integrity(format!(
-                    "the attestation does not name artifact {name}"
-                )));
-            }
-        }
-    }
-    if let Some(extra) = claimed.keys().find(|k| !artifacts.contains_key(*k)) {
-        return Err(integrity(format!(
-            "the attestation names {:?}, which is not an artifact of the bundle",
-            crate::describe::text::visible(extra)
-        )));
-    }
-    let detail = format!(
-        "in-toto Statement v1 (SLSA provenance v1) names exactly the {} artifact(s) of the manifest",
-        artifacts.len()
-    );
-    Ok((bytes, Verdict::pass(detail)))
 }
 
 /// A reader that remembers whether the file itself failed, so a decoder's
@@ -362,6 +253,9 @@ struct Scanned {
     facts: ModelFacts,
     digest: Sha256Digest,
     zip_unscanned: bool,
+    /// Size of `facts` as compact JSON: what it counts against
+    /// [`ReadLimits::max_facts_bytes`].
+    facts_bytes: u64,
 }
 
 /// Open an entry's decoded stream.
@@ -515,11 +409,53 @@ fn scan_artifact(
     let zip_unscanned = !raw && facts.format == Format::PytorchZip;
     facts.model_path = artifact.as_str().to_owned();
     facts.model_filename = file_name;
+    facts.sha256 = Some(digest);
+    let facts_bytes = json_size(&facts);
     Ok(Scanned {
         facts,
         digest,
         zip_unscanned,
+        facts_bytes,
     })
+}
+
+/// Bytes of `value` as compact JSON, counted without writing them anywhere.
+fn json_size(value: &impl serde::Serialize) -> u64 {
+    struct Count(u64);
+    impl Write for Count {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0 = self.0.saturating_add(buf.len() as u64);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Facts serialise without error (plain data); a failure counts as huge.
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => u64::MAX,
+    }
+}
+
+/// The facts kept so far, against [`ReadLimits::max_facts_bytes`]: each
+/// artifact's compact JSON and one separator, as `facts.json` holds them.
+#[derive(Debug, Default)]
+struct FactsBudget {
+    used: u64,
+}
+
+impl FactsBudget {
+    /// Count one artifact's facts; `Err` once the total is over `max`.
+    fn add(&mut self, bytes: u64, max: u64) -> Result<(), u64> {
+        self.used = self.used.saturating_add(bytes).saturating_add(1);
+        if self.used.saturating_add(1) > max {
+            Err(self.used)
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// The artifacts scanned on several threads, indexed like the manifest's
@@ -530,8 +466,9 @@ fn scan_ahead(
     bundle: &OpenBundle,
     file: &File,
     limits: &Limits,
-) -> Vec<Option<Result<Scanned, Problem>>> {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    max_facts_bytes: u64,
+) -> BTreeMap<usize, Result<Scanned, Problem>> {
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
     let work: Vec<(usize, &ManifestEntry, &TarEntry, BundlePath)> = bundle
         .manifest
         .entries
@@ -553,10 +490,14 @@ fn scan_ahead(
         .min(MAX_SCAN_THREADS)
         .min(work.len());
     if threads < 2 {
-        return Vec::new();
+        return BTreeMap::new();
     }
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
+    // The facts the threads hold, against the same cap as the ordered walk:
+    // a thread stops once the total is over it, so what waits here for the
+    // walk is at most the cap and one artifact per thread.
+    let facts_held = AtomicU64::new(0);
     // Each thread returns what it scanned; none shares a result slot.
     let scanned: Vec<(usize, Result<Scanned, Problem>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
@@ -574,7 +515,17 @@ fn scan_ahead(
                             break;
                         };
                         let result = scan_artifact(file, t, m, artifact, None, &mut buf, limits);
-                        if result.is_err() {
+                        let over = match &result {
+                            Ok(s) => {
+                                let add = s.facts_bytes.saturating_add(1);
+                                facts_held
+                                    .fetch_add(add, Ordering::AcqRel)
+                                    .saturating_add(add)
+                                    > max_facts_bytes
+                            }
+                            Err(_) => true,
+                        };
+                        if over {
                             failed.store(true, Ordering::Release);
                         }
                         done.push((*i, result));
@@ -590,14 +541,7 @@ fn scan_ahead(
             .flatten()
             .collect()
     });
-    let mut by_entry: Vec<Option<Result<Scanned, Problem>>> =
-        (0..bundle.manifest.entries.len()).map(|_| None).collect();
-    for (i, result) in scanned {
-        if let Some(slot) = by_entry.get_mut(i) {
-            *slot = Some(result);
-        }
-    }
-    by_entry
+    scanned.into_iter().collect()
 }
 
 /// At most this many threads scan ahead: beyond it the disk, not SHA-256,
@@ -617,10 +561,11 @@ pub(crate) fn stream(
     let bundle = &opened.bundle;
     let inspect_limits = Limits::default();
     let mut ahead = if sink.keeps_bytes() {
-        Vec::new()
+        BTreeMap::new()
     } else {
-        scan_ahead(bundle, file, &inspect_limits)
+        scan_ahead(bundle, file, &inspect_limits, limits.max_facts_bytes)
     };
+    let mut budget = FactsBudget::default();
     let mut buf = vec![0u8; READ_BUFFER_BYTES];
     let mut facts: Vec<(BundlePath, ModelFacts)> = Vec::new();
     let mut pending: Option<(BundlePath, Scanned)> = None;
@@ -648,7 +593,7 @@ pub(crate) fn stream(
                 // A result scanned ahead stands only where no writer waits
                 // for the bytes.
                 let early = match writer {
-                    None => ahead.get_mut(i).and_then(Option::take),
+                    None => ahead.remove(&i),
                     Some(_) => None,
                 };
                 let scanned = match early {
@@ -663,11 +608,22 @@ pub(crate) fn stream(
                 })?;
                 sink.finish(&artifact, m)
                     .map_err(|e| io_fail(&format!("the import sink failed on {artifact}"), &e))?;
+                budget
+                    .add(scanned.facts_bytes, limits.max_facts_bytes)
+                    .map_err(|used| {
+                        Verdict::fail(
+                            Failure::Malformed,
+                            format!(
+                                "entry {}: the scan facts of the artifacts up to it take {used} bytes, more than the {}-byte reader limit",
+                                m.path, limits.max_facts_bytes
+                            ),
+                        )
+                    })?;
                 decoded = decoded.saturating_add(m.size);
                 pending = Some((artifact, scanned));
             }
             Role::Sbom => {
-                let bytes = read_small(bundle, file, t, limits.max_json_bytes)?;
+                let bytes = read_small(bundle, file, t, limits.max_sbom_bytes)?;
                 check_small(m, &bytes)?;
                 sink.metadata(&m.path, &bytes)
                     .map_err(|e| io_fail(&format!("the import sink failed on {}", m.path), &e))?;
@@ -691,9 +647,7 @@ pub(crate) fn stream(
                 if scanned.zip_unscanned {
                     unscanned_zips.push(artifact.to_string());
                 }
-                let mut f = scanned.facts;
-                f.sha256 = Some(scanned.digest);
-                facts.push((artifact, f));
+                facts.push((artifact, scanned.facts));
             }
             Role::Attestation => {
                 // Its bytes were checked by `attestation.subjects`.
@@ -701,28 +655,29 @@ pub(crate) fn stream(
             }
         }
     }
-    let mut small = vec![(
-        crate::bundle::BundlePath::new(layout::ATTESTATION),
-        attestation.to_vec(),
-    )];
-    small.push((
-        crate::bundle::BundlePath::new(layout::MANIFEST),
-        bundle.manifest_bytes.clone(),
-    ));
-    for (t, _, info) in &bundle.links {
-        let bytes = read_small(bundle, file, t, limits.max_small_bytes)?;
+    // The small entries reach the sink one at a time, as read: the
+    // attestation and manifest bytes already held, and each link read
+    // again (it must still be the bytes the reader saw).
+    let fixed = [
+        (layout::ATTESTATION, attestation),
+        (layout::MANIFEST, bundle.manifest_bytes.as_slice()),
+    ];
+    for (name, bytes) in fixed {
+        let name =
+            BundlePath::new(name).map_err(|e| Verdict::fail(Failure::Malformed, e.to_string()))?;
+        sink.metadata(&name, bytes)
+            .map_err(|e| io_fail(&format!("the import sink failed on {name}"), &e))?;
+    }
+    for (t, info) in &bundle.links {
+        let bytes = read_small(bundle, file, t, limits.max_link_bytes)?;
         if Sha256Digest::of(&bytes) != info.entry_sha256 {
             return Err(integrity(format!(
                 "entry {} changed while it was read",
                 t.name
             )));
         }
-        small.push((Ok(t.name.clone()), bytes));
-    }
-    for (name, bytes) in small {
-        let name = name.map_err(|e| Verdict::fail(Failure::Malformed, e.to_string()))?;
-        sink.metadata(&name, &bytes)
-            .map_err(|e| io_fail(&format!("the import sink failed on {name}"), &e))?;
+        sink.metadata(&t.name, &bytes)
+            .map_err(|e| io_fail(&format!("the import sink failed on {}", t.name), &e))?;
     }
     let sbom = match sbom_problem {
         Some(why) => integrity(why),

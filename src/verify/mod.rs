@@ -18,6 +18,7 @@
 //! - [`ArtifactSink`]: where `import` receives verified bytes as they stream,
 //!   so that verifying and extracting read the bundle once.
 
+mod attestation;
 mod chain;
 mod entries;
 pub mod policy;

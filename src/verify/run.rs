@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::report::{Failure, Outcome, Report};
 use super::{ArtifactSink, HashOnly, Policy, Verified, VerifyContext};
-use super::{chain, entries, rules, structure};
+use super::{attestation, chain, entries, rules, structure};
 use crate::bundle::{BundlePath, ReadLimits};
 use crate::inspect::ModelFacts;
 
@@ -159,7 +159,7 @@ pub fn scan_unverified(
         )?;
         let attestation = run.step(
             "attestation.subjects",
-            entries::attestation(&opened.bundle, &mut file, limits),
+            attestation::attestation(&opened.bundle, &mut file, limits),
         )?;
         let streamed = run.step(
             "entries.digests",
@@ -193,7 +193,7 @@ fn run_stages(
     let times = run.step("chain.links", chain::links(&opened.bundle))?;
     let links = run.step(
         "chain.signatures",
-        chain::signatures(&opened.bundle, policy),
+        chain::signatures(&opened.bundle, &mut file, &ctx.limits, policy),
     )?;
     run.step("chain.signers", chain::signers(&links, policy))?;
     run.step("chain.threshold", chain::threshold(&links, policy))?;
@@ -206,7 +206,7 @@ fn run_stages(
     run.step("trust.demo_key", rules::demo_keys(&links))?;
     let attestation = run.step(
         "attestation.subjects",
-        entries::attestation(&opened.bundle, &mut file, &ctx.limits),
+        attestation::attestation(&opened.bundle, &mut file, &ctx.limits),
     )?;
     let streamed = run.step(
         "entries.digests",

@@ -16,7 +16,7 @@ use std::str::FromStr;
 use std::sync::mpsc;
 
 use super::manifest::{self, Encoding, Manifest, ManifestEntry, Previous, Role, Tool};
-use super::path::{BundlePath, PathSet};
+use super::path::{BundlePath, CollisionError, check_collisions};
 use super::tar::TarWriter;
 use super::{Error, UnsafeInput, layout};
 use crate::describe::DocumentInfo;
@@ -176,7 +176,11 @@ pub fn pack(
             path: options.output.clone(),
         });
     }
-    let inputs = collect_inputs(&options.inputs, options.limits.max_files)?;
+    // A bundle a reader would refuse is never written: at most the
+    // reader's artifact cap (docs/bundle-format.md, "Reader limits").
+    let max_artifacts =
+        u64::try_from(super::ReadLimits::default().max_artifacts).unwrap_or(u64::MAX);
+    let inputs = collect_inputs(&options.inputs, options.limits.max_files.min(max_artifacts))?;
 
     let out_dir = match options.output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -426,13 +430,15 @@ fn collect_inputs(inputs: &[PathBuf], max_files: u64) -> Result<Vec<Input>, Erro
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut set = PathSet::new();
-    for i in &out {
-        set.insert(&i.name).map_err(|source| Error::InputName {
-            path: i.source.clone(),
-            source,
-        })?;
-    }
+    // The reader's check, over the inputs' names (no cap: the inputs are
+    // the packer's own files, already bounded by `max_files`).
+    check_collisions(out.iter().map(|i| &i.name), usize::MAX).map_err(|e| match e {
+        CollisionError::Collision { index, error } => Error::InputName {
+            path: out.get(index).map(|i| i.source.clone()).unwrap_or_default(),
+            source: error,
+        },
+        CollisionError::TooLong(e) => Error::Option(e.to_string()),
+    })?;
     if out.is_empty() {
         return Err(Error::NoInputs);
     }
@@ -1589,7 +1595,7 @@ pub(crate) mod tests {
             let layout = super::super::tar::walk(
                 &mut std::io::Cursor::new(bundle),
                 bundle.len() as u64,
-                1000,
+                &super::super::ReadLimits::default(),
             )?;
             for (name, bytes) in &files {
                 let entry = layout

@@ -81,8 +81,12 @@ pub enum PathError {
 
 /// A canonical relative path inside a bundle. Deliberately no `From<String>`
 /// or `Deref<Target = str>`: the only way in is [`BundlePath::new`].
+///
+/// Shared, not copied, on clone: a reader holds each entry name once even
+/// where the tar layout and the manifest both name it (docs/bundle-format.md,
+/// "Reader limits").
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct BundlePath(String);
+pub struct BundlePath(std::sync::Arc<str>);
 
 impl BundlePath {
     /// Check `s` against every rule in the module docs.
@@ -114,7 +118,7 @@ impl BundlePath {
         if !is_nfc(s) {
             return Err(PathError::NotNfc { path: owned() });
         }
-        Ok(Self(s.to_owned()))
+        Ok(Self(std::sync::Arc::from(s)))
     }
 
     /// Build from bytes (tar headers): must be UTF-8 first.
@@ -140,6 +144,11 @@ impl BundlePath {
 }
 
 fn fold(s: &str) -> String {
+    // ASCII has no decomposition or composition under NFKC: its fold is its
+    // lowercase (and most names are ASCII).
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
     s.nfkc().collect::<String>().to_lowercase().nfkc().collect()
 }
 
@@ -181,7 +190,10 @@ impl<'de> serde::Deserialize<'de> for BundlePath {
 /// costs depth × length per path.
 #[derive(Debug)]
 pub struct FoldKeys {
-    text: String,
+    /// The keys, one after the other, each `/` stored as NUL: plain byte
+    /// order is then the folder order (no key holds a NUL: a path has no
+    /// control character, and folding makes none).
+    text: Vec<u8>,
     spans: Vec<(usize, usize)>,
     max_bytes: usize,
 }
@@ -200,7 +212,7 @@ impl FoldKeys {
     /// An empty list whose keys may total at most `max_bytes`.
     pub fn new(max_bytes: usize) -> Self {
         Self {
-            text: String::new(),
+            text: Vec::new(),
             spans: Vec::new(),
             max_bytes,
         }
@@ -225,12 +237,13 @@ impl FoldKeys {
                 limit: self.max_bytes,
             });
         }
-        self.text.push_str(&key);
+        self.text
+            .extend(key.bytes().map(|b| if b == b'/' { 0 } else { b }));
         self.spans.push((start, self.text.len()));
         Ok(())
     }
 
-    fn key(&self, index: usize) -> &str {
+    fn key(&self, index: usize) -> &[u8] {
         self.spans
             .get(index)
             .and_then(|&(a, b)| self.text.get(a..b))
@@ -241,7 +254,7 @@ impl FoldKeys {
     /// neighbouring pairs that collide, the one whose later index is least.
     pub fn first_collision(&self) -> Option<(usize, usize)> {
         let mut order: Vec<usize> = (0..self.spans.len()).collect();
-        order.sort_by(|&a, &b| folder_order(self.key(a), self.key(b)).then(a.cmp(&b)));
+        order.sort_by(|&a, &b| self.key(a).cmp(self.key(b)).then(a.cmp(&b)));
         order
             .windows(2)
             .filter_map(|pair| match pair {
@@ -252,15 +265,12 @@ impl FoldKeys {
     }
 }
 
-/// Byte order with `/` first: `K` < `K/…` < `K` followed by anything else.
-fn folder_order(a: &str, b: &str) -> std::cmp::Ordering {
-    let rank = |b: u8| if b == b'/' { 0u16 } else { u16::from(b) + 1 };
-    a.bytes().map(rank).cmp(b.bytes().map(rank))
-}
-
-/// `b` sorts after `a`: equal, or below `a` as a folder.
-fn collides(a: &str, b: &str) -> bool {
-    b == a || b.strip_prefix(a).is_some_and(|rest| rest.starts_with('/'))
+/// `b` sorts after `a` (both with `/` stored as NUL): equal, or below `a`
+/// as a folder.
+fn collides(a: &[u8], b: &[u8]) -> bool {
+    b == a
+        || b.strip_prefix(a)
+            .is_some_and(|rest| rest.first() == Some(&0))
 }
 
 /// Check a whole list of paths at once: `Err` names a colliding pair (the
@@ -280,8 +290,11 @@ pub fn check_collisions<'a>(
         Some((earlier, later)) => Err(CollisionError::Collision {
             index: later,
             error: PathError::Collision {
-                path: kept.get(later).map(|p| p.0.clone()).unwrap_or_default(),
-                other: kept.get(earlier).map(|p| p.0.clone()).unwrap_or_default(),
+                path: kept.get(later).map(|p| p.0.to_string()).unwrap_or_default(),
+                other: kept
+                    .get(earlier)
+                    .map(|p| p.0.to_string())
+                    .unwrap_or_default(),
             },
         }),
     }
@@ -503,6 +516,13 @@ mod tests {
                 }
                 Err(e) => prop_assert!(false, "{e}"),
             }
+        }
+
+        /// The ASCII shortcut of the fold is the fold.
+        #[test]
+        fn ascii_fold_is_the_general_fold(s in "[ -~]{0,40}") {
+            let general: String = s.nfkc().collect::<String>().to_lowercase().nfkc().collect();
+            prop_assert_eq!(fold(&s), general);
         }
 
         /// JSON decoding applies exactly the rules of `new`: a manifest

@@ -89,7 +89,7 @@ pub(crate) fn open_layout(
     path: &Path,
     file: &mut File,
     file_len: u64,
-    layout: TarLayout,
+    mut layout: TarLayout,
     limits: &ReadLimits,
 ) -> Result<OpenBundle, Error> {
     let bad = |message: String| Error::Layout {
@@ -142,6 +142,10 @@ pub(crate) fn open_layout(
     )
     .map_err(bad)?;
     check_entry_sizes(&manifest, limits).map_err(bad)?;
+    // The names matched: the tar layout shares the manifest's copy of each.
+    for (t, m) in layout.entries.iter_mut().zip(&manifest.entries) {
+        t.name = m.path.clone();
+    }
     let mut links = Vec::new();
     for (i, entry) in layout.entries.iter().skip(manifest_index + 1).enumerate() {
         let index = u32::try_from(i + 1).unwrap_or(u32::MAX);

@@ -72,11 +72,13 @@ impl LoadError {
 }
 
 /// The artifacts of `manifest` as files, and their fresh scans as models
-/// (the scans carry the artifact paths).
+/// (the scans carry the artifact paths). The scans are taken, not copied:
+/// a bundle's facts may be as large as the reader allows
+/// (docs/bundle-format.md, "Reader limits"), and `diff` holds two sides.
 pub fn side_of_bundle(
     label: impl Into<String>,
     manifest: &Manifest,
-    facts: &[(BundlePath, ModelFacts)],
+    facts: Vec<(BundlePath, ModelFacts)>,
 ) -> Side {
     let files = manifest
         .entries
@@ -91,9 +93,8 @@ pub fn side_of_bundle(
         })
         .collect();
     let models = facts
-        .iter()
-        .map(|(path, f)| {
-            let mut f = f.clone();
+        .into_iter()
+        .map(|(path, mut f)| {
             f.model_path = path.as_str().to_owned();
             f
         })
@@ -103,7 +104,7 @@ pub fn side_of_bundle(
 
 /// A bundle that passed verification.
 pub fn side_of_verified(label: impl Into<String>, verified: &Verified) -> Side {
-    side_of_bundle(label, &verified.manifest, &verified.facts)
+    side_of_bundle(label, &verified.manifest, verified.facts.clone())
 }
 
 /// A kept version of a store: its manifest and the facts recorded at import
@@ -114,7 +115,7 @@ pub fn side_of_version(label: impl Into<String>, version: &Baseline) -> Result<S
         .into_iter()
         .filter_map(|f| Some((BundlePath::new(&f.model_path).ok()?, f)))
         .collect();
-    Ok(side_of_bundle(label, &version.manifest, &paired))
+    Ok(side_of_bundle(label, &version.manifest, paired))
 }
 
 /// Read what `arg` names (see the module docs). `channel` picks the
@@ -154,7 +155,7 @@ pub fn load(arg: &Path, channel: Option<&str>) -> Result<Side, LoadError> {
         return Ok(Side::from_scan_json(&bytes, label)?);
     }
     match crate::verify::scan_unverified(arg, &ReadLimits::default()) {
-        Ok((manifest, facts)) => Ok(side_of_bundle(label, &manifest, &facts)),
+        Ok((manifest, facts)) => Ok(side_of_bundle(label, &manifest, facts)),
         Err(report) => {
             let failed = report.checks.iter().find_map(|c| match c.outcome {
                 Outcome::Fail(f) => Some((c.name.clone(), f, c.detail.clone())),

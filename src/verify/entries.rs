@@ -467,7 +467,8 @@ fn scan_ahead(
     file: &File,
     limits: &Limits,
     max_facts_bytes: u64,
-) -> BTreeMap<usize, Result<Scanned, Problem>> {
+) -> BTreeMap<usize, Result<Box<Scanned>, Problem>> {
+    use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
     let work: Vec<(usize, &ManifestEntry, &TarEntry, BundlePath)> = bundle
         .manifest
@@ -498,23 +499,27 @@ fn scan_ahead(
     // a thread stops once the total is over it, so what waits here for the
     // walk is at most the cap and one artifact per thread.
     let facts_held = AtomicU64::new(0);
-    // Each thread returns what it scanned; none shares a result slot.
-    let scanned: Vec<(usize, Result<Scanned, Problem>)> = std::thread::scope(|scope| {
+    // Each result goes straight into the one map the walk takes it from:
+    // no per-thread list to gather and copy.
+    // Boxed: the map's nodes stay small, and each result's memory is
+    // given back as the walk takes it.
+    let results: Mutex<BTreeMap<usize, Result<Box<Scanned>, Problem>>> =
+        Mutex::new(BTreeMap::new());
+    std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
                     let mut buf = vec![0u8; READ_BUFFER_BYTES];
-                    let mut done = Vec::new();
-                    // Items are taken in bundle order, so every artifact
-                    // before a failed one was taken (and finished) before
-                    // the stop.
+                    // Items are taken in bundle order, so every artifact before
+                    // a failed one was taken (and finished) before the stop.
                     while !failed.load(Ordering::Acquire) {
                         let Some((i, m, t, artifact)) =
                             work.get(next.fetch_add(1, Ordering::AcqRel))
                         else {
                             break;
                         };
-                        let result = scan_artifact(file, t, m, artifact, None, &mut buf, limits);
+                        let result = scan_artifact(file, t, m, artifact, None, &mut buf, limits)
+                            .map(Box::new);
                         let over = match &result {
                             Ok(s) => {
                                 let add = s.facts_bytes.saturating_add(1);
@@ -528,20 +533,25 @@ fn scan_ahead(
                         if over {
                             failed.store(true, Ordering::Release);
                         }
-                        done.push((*i, result));
+                        // A poisoned map (a thread panicked holding it) keeps
+                        // what it has; the walk scans anything missing itself.
+                        match results.lock() {
+                            Ok(mut map) => map.insert(*i, result),
+                            Err(poisoned) => poisoned.into_inner().insert(*i, result),
+                        };
                     }
-                    done
                 })
             })
             .collect();
-        // A thread that panicked leaves its artifacts to the ordered walk.
-        handles
-            .into_iter()
-            .filter_map(|h| h.join().ok())
-            .flatten()
-            .collect()
+        // Joined by hand: a thread that panicked leaves its artifacts to
+        // the ordered walk instead of taking the verifier down.
+        for h in handles {
+            let _ = h.join();
+        }
     });
-    scanned.into_iter().collect()
+    results
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// At most this many threads scan ahead: beyond it the disk, not SHA-256,
@@ -554,7 +564,6 @@ const MAX_SCAN_THREADS: usize = 4;
 pub(crate) fn stream(
     opened: &Opened,
     file: &mut File,
-    attestation: &[u8],
     limits: &ReadLimits,
     sink: &mut dyn ArtifactSink,
 ) -> Step<Streamed> {
@@ -567,11 +576,19 @@ pub(crate) fn stream(
     };
     let mut budget = FactsBudget::default();
     let mut buf = vec![0u8; READ_BUFFER_BYTES];
-    let mut facts: Vec<(BundlePath, ModelFacts)> = Vec::new();
-    let mut pending: Option<(BundlePath, Scanned)> = None;
+    // Sized once: a list doubled while it grows holds both copies.
+    let artifacts = bundle
+        .manifest
+        .entries
+        .iter()
+        .filter(|m| m.role == Role::Artifact)
+        .count();
+    let mut facts: Vec<(BundlePath, ModelFacts)> = Vec::with_capacity(artifacts);
+    let mut pending: Option<(BundlePath, Box<Scanned>)> = None;
     let mut sbom_problem: Option<String> = None;
     let mut unscanned_zips: Vec<String> = Vec::new();
     let mut decoded: u64 = 0;
+    let mut attestation_entry = None;
     for (i, (m, t)) in bundle
         .manifest
         .entries
@@ -598,7 +615,8 @@ pub(crate) fn stream(
                 };
                 let scanned = match early {
                     Some(result) => result,
-                    None => scan_artifact(file, t, m, &artifact, writer, &mut buf, &inspect_limits),
+                    None => scan_artifact(file, t, m, &artifact, writer, &mut buf, &inspect_limits)
+                        .map(Box::new),
                 };
                 let scanned = scanned.map_err(|p| match p {
                     Problem::Integrity(why) => integrity(format!("entry {}: {why}", m.path)),
@@ -647,27 +665,32 @@ pub(crate) fn stream(
                 if scanned.zip_unscanned {
                     unscanned_zips.push(artifact.to_string());
                 }
+                let scanned = *scanned;
                 facts.push((artifact, scanned.facts));
             }
             Role::Attestation => {
-                // Its bytes were checked by `attestation.subjects`.
-                check_small(m, attestation)?;
+                // Checked by `attestation.subjects`; read again below only
+                // for a sink that keeps it.
+                attestation_entry = Some((m, t));
             }
         }
     }
-    // The small entries reach the sink one at a time, as read: the
-    // attestation and manifest bytes already held, and each link read
-    // again (it must still be the bytes the reader saw).
-    let fixed = [
-        (layout::ATTESTATION, attestation),
-        (layout::MANIFEST, bundle.manifest_bytes.as_slice()),
-    ];
-    for (name, bytes) in fixed {
-        let name =
-            BundlePath::new(name).map_err(|e| Verdict::fail(Failure::Malformed, e.to_string()))?;
-        sink.metadata(&name, bytes)
-            .map_err(|e| io_fail(&format!("the import sink failed on {name}"), &e))?;
+    // The small entries reach the sink one at a time, as read: the manifest
+    // bytes already held, the attestation and each link read again (each
+    // must still be the bytes checked). A sink that keeps nothing gets
+    // nothing: `verify` holds no attestation while it streams.
+    if sink.keeps_bytes() {
+        let (m, t) = attestation_entry
+            .ok_or_else(|| Verdict::fail(Failure::Malformed, "the bundle has no attestation"))?;
+        let bytes = read_small(bundle, file, t, limits.max_attestation_bytes)?;
+        check_small(m, &bytes)?;
+        sink.metadata(&m.path, &bytes)
+            .map_err(|e| io_fail(&format!("the import sink failed on {}", m.path), &e))?;
     }
+    let name = BundlePath::new(layout::MANIFEST)
+        .map_err(|e| Verdict::fail(Failure::Malformed, e.to_string()))?;
+    sink.metadata(&name, &bundle.manifest_bytes)
+        .map_err(|e| io_fail(&format!("the import sink failed on {name}"), &e))?;
     for (t, info) in &bundle.links {
         let bytes = read_small(bundle, file, t, limits.max_link_bytes)?;
         if Sha256Digest::of(&bytes) != info.entry_sha256 {

@@ -157,13 +157,13 @@ pub fn scan_unverified(
             "manifest.form",
             structure::form(bundle, &mut file, walked, limits),
         )?;
-        let attestation = run.step(
+        run.step(
             "attestation.subjects",
             attestation::attestation(&opened.bundle, &mut file, limits),
         )?;
         let streamed = run.step(
             "entries.digests",
-            entries::stream(&opened, &mut file, &attestation, limits, &mut HashOnly),
+            entries::stream(&opened, &mut file, limits, &mut HashOnly),
         )?;
         Some((opened.bundle.manifest, streamed.facts))
     };
@@ -204,13 +204,13 @@ fn run_stages(
     run.step("bundle.expiry", rules::expiry(&opened, &times, policy, ctx))?;
     run.step("bundle.age", rules::age(&opened, policy, ctx))?;
     run.step("trust.demo_key", rules::demo_keys(&links))?;
-    let attestation = run.step(
+    run.step(
         "attestation.subjects",
         attestation::attestation(&opened.bundle, &mut file, &ctx.limits),
     )?;
     let streamed = run.step(
         "entries.digests",
-        entries::stream(&opened, &mut file, &attestation, &ctx.limits, sink),
+        entries::stream(&opened, &mut file, &ctx.limits, sink),
     )?;
     run.step("sbom.consistent", streamed.sbom.clone().into_step())?;
     run.step("policy.formats", rules::formats(&streamed.facts, policy))?;

@@ -1,0 +1,379 @@
+//! Memory is bounded before trust (docs/threat-model.md G10,
+//! docs/bundle-format.md "Reader limits"): for every structure a bundle
+//! makes a reader build, a bundle at that structure's limit, and bundles
+//! with every limit reached at once, are refused or accepted by `verify`,
+//! `import`, `inspect`, `sign` and `diff` with a peak resident set under
+//! 128 MiB, each command run as a child under an address-space cap.
+//!
+//! The bundles are generated here (tests/memory/writer.rs: a ustar writer and
+//! the documents of the spec, links signed with ed25519-dalek) into a
+//! temporary folder, once per case; the figures are printed (run with
+//! `--nocapture`) and recorded in docs/performance.md.
+
+mod common;
+mod memory;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use common::TestResult;
+use memory::writer::{self, Artifact, LinkShape, Res, Shape};
+use memory::{Station, measure_case};
+
+/// Exit codes (README): success, malformed, integrity, signature or trust.
+const OK: i32 = 0;
+const MALFORMED: i32 = 3;
+const INTEGRITY: i32 = 4;
+
+/// The reader limits as the tests see them (docs/bundle-format.md).
+fn limits() -> lbom::bundle::ReadLimits {
+    lbom::bundle::ReadLimits::default()
+}
+
+fn station() -> Res<&'static Station> {
+    static STATION: OnceLock<Result<Station, String>> = OnceLock::new();
+    STATION
+        .get_or_init(|| Station::new().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| e.clone().into())
+}
+
+/// A fresh file name in the station's folder.
+fn case_path(name: &str) -> Res<PathBuf> {
+    Ok(station()?.dir.join(format!("{name}.lbom")))
+}
+
+fn plain_shape(key: &writer::Key) -> Shape<'_> {
+    Shape {
+        links: 1,
+        link: LinkShape::PLAIN,
+        attestation_bytes: 0,
+        key,
+        sequence: 1,
+        previous: None,
+    }
+}
+
+/// Artifact paths of 240 bytes, 115 folders deep, so that each SBOM name
+/// (`sboms/P.cdx.json`) is 255 bytes: the longest and deepest names the
+/// format allows, ascending in `i`.
+///
+/// Each entry name has exactly one ustar split (docs/bundle-format.md §2),
+/// so the bundle does not depend on which of several valid splits a rule
+/// picks: the artifact name (250 bytes) has one `/` at bytes 149–155 (at
+/// `P` byte 141), the SBOM name (255 bytes) one at bytes 154–155 (at `P`
+/// byte 148), and no other `/` falls where a split would fit.
+fn deep_path(i: usize) -> String {
+    let mut p = vec![b'a'; 240];
+    let slashes = (1..138)
+        .step_by(2)
+        .chain([141, 148])
+        .chain((151..232).step_by(2));
+    for at in slashes {
+        if let Some(b) = p.get_mut(at) {
+            *b = b'/';
+        }
+    }
+    let mut p = String::from_utf8(p).unwrap_or_default();
+    p.truncate(234);
+    p.push_str(&format!("{i:06}"));
+    p
+}
+
+/// Artifact paths of the same 240 bytes in four segments, the split
+/// points as in [`deep_path`]: as long, but shallow (an import creates
+/// each folder of each file; depth costs it time, not memory).
+fn long_path(i: usize) -> String {
+    let mut p = vec![b'a'; 240];
+    for at in [70, 141, 148] {
+        if let Some(b) = p.get_mut(at) {
+            *b = b'/';
+        }
+    }
+    let mut p = String::from_utf8(p).unwrap_or_default();
+    p.truncate(234);
+    p.push_str(&format!("{i:06}"));
+    p
+}
+
+/// The most artifacts, named by `path`, each SBOM naming five components
+/// of 100 characters (inspect keeps four, cut).
+fn max_artifacts(path: fn(usize) -> String) -> Vec<Artifact> {
+    let names: Vec<String> = (0..5).map(|c| format!("{c}{}", "c".repeat(99))).collect();
+    let sbom = writer::sbom(&names);
+    (0..limits().max_artifacts)
+        .map(|i| Artifact {
+            path: path(i),
+            data: Vec::new(),
+            sbom: sbom.clone(),
+        })
+        .collect()
+}
+
+fn one_artifact() -> Vec<Artifact> {
+    vec![Artifact {
+        path: "model.bin".into(),
+        data: b"weights".to_vec(),
+        sbom: writer::sbom(&["model.bin".into()]),
+    }]
+}
+
+/// The largest link a reader accepts: sixteen signatures with the longest
+/// hints, a full note, and the time padded until the link is at the limit.
+fn largest_link_shape(key: &writer::Key) -> Res<LinkShape> {
+    let max = usize::try_from(limits().max_link_bytes)?;
+    let mut shape = LinkShape {
+        signatures: 16,
+        hint_bytes: lbom::envelope::MAX_KEYID_HINT_BYTES,
+        note_bytes: 1024,
+        time_padding: 0,
+    };
+    let digest = "0".repeat(64);
+    let prev = vec![0u8; 10];
+    // The largest index has the most digits.
+    let index = u32::try_from(limits().max_links)?;
+    let base = writer::link(key, index, &digest, Some(&prev), &shape).len();
+    // Base64 grows 4 bytes per 3: pad the time by what still fits.
+    shape.time_padding = max.saturating_sub(base) * 3 / 4;
+    while writer::link(key, index, &digest, Some(&prev), &shape).len() > max {
+        shape.time_padding -= 1;
+    }
+    Ok(shape)
+}
+
+/// Links: the most links, each as large as a link may be, with sixteen
+/// of the longest key id hints (malformed times: kept by the reader,
+/// refused by `chain.links`); and the most well-formed, signed links.
+#[test]
+fn the_most_and_largest_links_stay_under_the_target() -> TestResult {
+    let s = station()?;
+    let most = limits().max_links - 1; // sign may still append one
+    let large = case_path("links-largest")?;
+    writer::bundle(
+        &large,
+        &one_artifact(),
+        &Shape {
+            links: most,
+            link: largest_link_shape(&s.key)?,
+            ..plain_shape(&s.key)
+        },
+    )?;
+    measure_case(
+        s,
+        "links-largest",
+        &large,
+        &large,
+        [MALFORMED, MALFORMED, OK, OK, OK],
+    )?;
+    let signed = case_path("links-signed")?;
+    writer::bundle(
+        &signed,
+        &one_artifact(),
+        &Shape {
+            links: most,
+            link: LinkShape {
+                note_bytes: 1024,
+                ..LinkShape::PLAIN
+            },
+            ..plain_shape(&s.key)
+        },
+    )?;
+    measure_case(
+        s,
+        "links-signed",
+        &signed,
+        &signed,
+        [INTEGRITY, INTEGRITY, OK, OK, OK],
+    )?;
+    Ok(())
+}
+
+/// The attestation at its limit, nearly all of it a predicate the
+/// readers skip.
+#[test]
+fn the_largest_attestation_stays_under_the_target() -> TestResult {
+    let s = station()?;
+    let path = case_path("attestation")?;
+    writer::bundle(
+        &path,
+        &one_artifact(),
+        &Shape {
+            attestation_bytes: usize::try_from(limits().max_attestation_bytes)?,
+            ..plain_shape(&s.key)
+        },
+    )?;
+    measure_case(
+        s,
+        "attestation",
+        &path,
+        &path,
+        [INTEGRITY, INTEGRITY, OK, OK, OK],
+    )?;
+    Ok(())
+}
+
+/// An SBOM at its limit: one string of nearly all of it and thousands of
+/// components (inspect streams it; verify refuses it unparsed, being far
+/// larger than what the fresh scan's SBOM takes).
+#[test]
+fn the_largest_sbom_stays_under_the_target() -> TestResult {
+    let s = station()?;
+    let path = case_path("sbom")?;
+    let max = usize::try_from(limits().max_sbom_bytes)?;
+    let mut names: Vec<String> = (0..20_000).map(|i| format!("component-{i}")).collect();
+    let used = writer::sbom(&names).len();
+    names.push("x".repeat(max.saturating_sub(used + 200)));
+    let sbom = writer::sbom(&names);
+    assert!(sbom.len() <= max, "{} bytes", sbom.len());
+    let artifacts = vec![Artifact {
+        path: "model.bin".into(),
+        data: b"weights".to_vec(),
+        sbom,
+    }];
+    writer::bundle(&path, &artifacts, &plain_shape(&s.key))?;
+    measure_case(s, "sbom", &path, &path, [INTEGRITY, INTEGRITY, OK, OK, OK])?;
+    Ok(())
+}
+
+/// A manifest at its limit that lists far more entries than the bundle
+/// holds (refused after the parse, which is what costs), and one a byte
+/// over the limit (refused unread).
+#[test]
+fn the_largest_manifest_stays_under_the_target() -> TestResult {
+    let s = station()?;
+    let max = usize::try_from(limits().max_manifest_bytes)?;
+    for (case, size) in [("manifest", max), ("manifest-over", max + 1)] {
+        let path = case_path(case)?;
+        write_manifest_only(&path, size)?;
+        measure_case(s, case, &path, &path, [MALFORMED; 5])?;
+    }
+    Ok(())
+}
+
+/// A bundle of an attestation and a manifest of exactly `size` bytes whose
+/// entries are as many short ones as fit.
+fn write_manifest_only(path: &Path, size: usize) -> Res<()> {
+    let mut entries = String::new();
+    let one = |i: usize| {
+        format!(
+            r#"{{"path":"artifacts/{i:x}","role":"artifact","size":0,"sha256":"{}","encoding":"raw","stored_size":0}}"#,
+            "0".repeat(64)
+        )
+    };
+    let head = format!(
+        r#"{{"schema":"urn:lbom:bundle-manifest:v1","name":"m","channel":"m","sequence":1,"previous":null,"created":"{}","expires":null,"tool":{{"name":"lbom","version":"0"}},"entries":["#,
+        writer::TIME
+    );
+    let mut i = 0;
+    while head.len() + entries.len() + one(i).len() + 4 < size {
+        if i > 0 {
+            entries.push(',');
+        }
+        entries.push_str(&one(i));
+        i += 1;
+    }
+    let mut manifest = format!("{head}{entries}]}}");
+    while manifest.len() + 1 < size {
+        manifest.push(' ');
+    }
+    manifest.push('\n');
+    let mut tar = writer::Tar::create(path)?;
+    tar.add("attestation.intoto.json", b"{}\n")?;
+    tar.add("manifest.json", manifest.as_bytes())?;
+    tar.finish()
+}
+
+/// Names whose fold keys are eleven times their length (U+FDFA folds to
+/// eighteen letters): the collision check's keys reach their limit long
+/// before the entry count does, and the walk stops there. Each name is
+/// 255 bytes with its one ustar split at byte 154.
+#[test]
+fn names_that_fold_to_many_bytes_stay_under_the_target() -> TestResult {
+    let s = station()?;
+    let path = case_path("fold-expansion")?;
+    let mut tar = writer::Tar::create(&path)?;
+    let run = |n| std::iter::repeat_n('\u{fdfa}', n).collect::<String>();
+    let (head, mid, tail) = (run(33), run(18), run(32));
+    let name = |i: usize| {
+        // One ASCII character first in the last segment (36 choices) and
+        // three digits last: 36,000 distinct names of 255 bytes.
+        let first = char::from_digit(u32::try_from(i / 1000).unwrap_or(0), 36).unwrap_or('z');
+        format!("{head}/{mid}/{first}{tail}{:03}", i % 1000)
+    };
+    let folded = writer::fold_bytes(&name(0));
+    let enough = limits().max_folded_name_bytes / folded + 2;
+    for i in 0..enough {
+        tar.add(&name(i), b"")?;
+    }
+    tar.finish()?;
+    measure_case(s, "fold-expansion", &path, &path, [MALFORMED; 5])?;
+    Ok(())
+}
+
+/// One entry more than the reader's entry limit.
+#[test]
+fn one_entry_over_the_limit_stays_under_the_target() -> TestResult {
+    let s = station()?;
+    let path = case_path("entries-over")?;
+    let mut tar = writer::Tar::create(&path)?;
+    for i in 0..=limits().max_entries() {
+        tar.add(&format!("e{i:06}"), b"")?;
+    }
+    tar.finish()?;
+    measure_case(s, "entries-over", &path, &path, [MALFORMED; 5])?;
+    Ok(())
+}
+
+/// Every bundle structure at its limit at once, twice. First with a chain
+/// that verifies: the most artifacts with the longest names (the walk, the
+/// collision check, the manifest, the SBOM summaries, the scan of every
+/// artifact and the facts kept of each, an import writing every file), the
+/// most signed links with full notes, and the largest attestation. Then
+/// with the deepest names, and the most links at the largest size, which
+/// readers keep in full and `verify` and `import` refuse at `chain.links`.
+#[test]
+fn every_structure_at_its_limit_at_once_stays_under_the_target() -> TestResult {
+    let s = station()?;
+    let attestation_bytes = usize::try_from(limits().max_attestation_bytes)?;
+    let links = limits().max_links - 1; // sign may still append one
+    let path = case_path("all-limits")?;
+    writer::bundle(
+        &path,
+        &max_artifacts(long_path),
+        &Shape {
+            links,
+            link: LinkShape {
+                note_bytes: 1024,
+                ..LinkShape::PLAIN
+            },
+            attestation_bytes,
+            ..plain_shape(&s.key)
+        },
+    )?;
+    measure_case(
+        s,
+        "all-limits",
+        &path,
+        &path,
+        [INTEGRITY, INTEGRITY, OK, OK, OK],
+    )?;
+    let path = case_path("all-limits-largest-links")?;
+    writer::bundle(
+        &path,
+        &max_artifacts(deep_path),
+        &Shape {
+            links,
+            link: largest_link_shape(&s.key)?,
+            attestation_bytes,
+            ..plain_shape(&s.key)
+        },
+    )?;
+    measure_case(
+        s,
+        "all-limits-largest-links",
+        &path,
+        &path,
+        [MALFORMED, MALFORMED, OK, OK, OK],
+    )?;
+    Ok(())
+}

@@ -9,10 +9,20 @@
 pub struct Limits {
     /// Largest GGUF header (metadata + tensor table) read: 1 GiB.
     pub gguf_max_header_bytes: u64,
-    /// Most GGUF metadata key/value pairs: 1,000,000.
+    /// Most GGUF metadata key/value pairs: 16,384 (llama.cpp files have a
+    /// few dozen).
     pub gguf_max_kv_count: u64,
-    /// Most GGUF tensors: 1,000,000.
+    /// Most GGUF tensors: 16,384 (the largest published models have about
+    /// two thousand).
     pub gguf_max_tensor_count: u64,
+    /// Most bytes one model file's header may make its parser keep (GGUF:
+    /// keys, listed string values, captured chat templates three times,
+    /// tensor names three times; safetensors: tensor names, dtypes and
+    /// shapes twice, metadata), plus 64 bytes per kept value: 4 MiB.
+    /// Counts and lengths are capped one by one; this caps their product,
+    /// so one file's facts stay small whatever its header says, and so do
+    /// the four files a verifier scans at once.
+    pub header_max_kept_bytes: u64,
     /// Longest GGUF string (key, value or tensor name): 64 MiB.
     pub gguf_max_string_bytes: u64,
     /// Most elements in one GGUF array: 100,000,000.
@@ -21,12 +31,19 @@ pub struct Limits {
     pub gguf_max_array_depth: u32,
     /// Arrays longer than this are summarised (count + SHA-256), not listed: 32.
     pub metadata_array_inline_max: usize,
+    /// Metadata strings longer than this are summarised (length + SHA-256),
+    /// not listed, and never held whole: 64 KiB (a chat template is also
+    /// captured on its own, within `header_max_kept_bytes`).
+    pub metadata_string_inline_max: u64,
     /// Largest safetensors JSON header: 100,000,000 bytes (the upstream rule).
     pub safetensors_max_header_bytes: u64,
     /// Most bytes of a pickle stream the opcode scanner reads: 64 MiB.
     pub pickle_max_scan_bytes: u64,
-    /// Most entries read from a zip central directory: 100,000.
+    /// Most entries read from a zip central directory: 16,384.
     pub zip_max_entries: u64,
+    /// Most bytes read to index a zip archive (its central directory:
+    /// names, extra fields, comments, all kept by the index): 4 MiB.
+    pub zip_max_directory_bytes: u64,
     /// Largest JSON side file (config.json, tokenizer.json, …) parsed: 256 MiB.
     pub json_max_bytes: u64,
     /// Most files one scan visits below a folder: 1,000,000.
@@ -37,15 +54,18 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             gguf_max_header_bytes: 1 << 30,
-            gguf_max_kv_count: 1_000_000,
-            gguf_max_tensor_count: 1_000_000,
+            gguf_max_kv_count: 16_384,
+            gguf_max_tensor_count: 16_384,
+            header_max_kept_bytes: 4 << 20,
             gguf_max_string_bytes: 64 << 20,
             gguf_max_array_len: 100_000_000,
             gguf_max_array_depth: 4,
             metadata_array_inline_max: 32,
+            metadata_string_inline_max: 64 << 10,
             safetensors_max_header_bytes: 100_000_000,
             pickle_max_scan_bytes: 64 << 20,
-            zip_max_entries: 100_000,
+            zip_max_entries: 16_384,
+            zip_max_directory_bytes: 4 << 20,
             json_max_bytes: 256 << 20,
             max_files: 1_000_000,
         }

@@ -38,6 +38,9 @@ const MAX_FINDINGS_PER_CODE: usize = 32;
 const SKIM_BLOCK_BYTES: u64 = 64 * 1024;
 /// Canonical bytes staged before they are hashed.
 const STAGING_BYTES: usize = 64 * 1024;
+/// What keeping one value costs besides its bytes (the map entry, the JSON
+/// value, the list slot), charged to `Limits::header_max_kept_bytes`.
+const KEPT_VALUE_COST: u64 = 64;
 
 /// Keys whose values make up [`Header::tokenizer_parts`], in hashing order.
 pub(super) const TOKENIZER_KEYS: [&str; 5] = [
@@ -169,6 +172,8 @@ pub(super) struct Parser<'a, R> {
     /// Element count of the last top-level array read.
     last_array_count: Option<u64>,
     flags: ValueFlags,
+    /// Bytes kept so far, against `Limits::header_max_kept_bytes`.
+    kept: u64,
 }
 
 impl<'a, R: Read> Parser<'a, R> {
@@ -191,6 +196,7 @@ impl<'a, R: Read> Parser<'a, R> {
             captured: None,
             last_array_count: None,
             flags: ValueFlags::default(),
+            kept: 0,
         }
     }
 
@@ -306,8 +312,16 @@ impl<'a, R: Read> Parser<'a, R> {
     }
 
     /// A GGUF string's bytes, in the reused scratch buffer (give it back
-    /// with [`Self::recycle`]).
+    /// with [`Self::recycle`]). The parser keeps them (a key, a tensor
+    /// name): they are charged to the kept-bytes budget before they are read.
     fn string(&mut self, what: &str) -> Result<Vec<u8>, Stop> {
+        let len = self.string_len(what)?;
+        self.keep(len, what)?;
+        self.string_body(len, what)
+    }
+
+    /// A string's length, checked against the file and the string cap.
+    fn string_len(&mut self, what: &str) -> Result<u64, Stop> {
         let start = self.pos;
         let len = self.len(what)?;
         let remaining = self.remaining();
@@ -334,6 +348,11 @@ impl<'a, R: Read> Parser<'a, R> {
             ));
         }
         self.need(len, what)?;
+        Ok(len)
+    }
+
+    /// The `len` bytes of a string whose length was just read.
+    fn string_body(&mut self, len: u64, what: &str) -> Result<Vec<u8>, Stop> {
         let Ok(n) = usize::try_from(len) else {
             return Err(self.fatal(
                 "gguf.limit_exceeded",
@@ -345,6 +364,49 @@ impl<'a, R: Read> Parser<'a, R> {
         buf.resize(n, 0);
         self.read_exact(&mut buf, what)?;
         Ok(buf)
+    }
+
+    /// Stream the `len` bytes of a string whose length was just read into
+    /// the active digests, holding one block at a time: a string the parser
+    /// does not keep costs no memory. With `own`, also their SHA-256.
+    fn skim_string(
+        &mut self,
+        len: u64,
+        own: bool,
+        what: &str,
+    ) -> Result<Option<Sha256Digest>, Stop> {
+        let mut own = own.then(Hasher::new);
+        let mut left = len;
+        while left > 0 {
+            let n = left.min(SKIM_BLOCK_BYTES);
+            let mut buf = std::mem::take(&mut self.scratch);
+            buf.clear();
+            buf.resize(usize::try_from(n).unwrap_or(0), 0);
+            self.read_exact(&mut buf, what)?;
+            self.canon(&buf);
+            if let Some(h) = own.as_mut() {
+                h.update(&buf);
+            }
+            self.recycle(buf);
+            left -= n;
+        }
+        Ok(own.map(Hasher::finish))
+    }
+
+    /// Charge `n` bytes the parser is about to keep (plus a fixed cost per
+    /// kept value) to the per-file budget, `Limits::header_max_kept_bytes`:
+    /// counts and lengths are each capped, their product is capped here.
+    fn keep(&mut self, n: u64, what: &str) -> Result<(), Stop> {
+        self.kept = self.kept.saturating_add(n).saturating_add(KEPT_VALUE_COST);
+        let max = self.limits.header_max_kept_bytes;
+        if self.kept > max {
+            let pos = self.pos;
+            return Err(self.fatal(
+                "gguf.limit_exceeded",
+                format!("gguf header: the {what} at offset {pos} takes the keys, strings and tensor names kept past the {max}-byte limit"),
+            ));
+        }
+        Ok(())
     }
 
     fn recycle(&mut self, buf: Vec<u8>) {
@@ -655,8 +717,21 @@ impl<'a, R: Read> Parser<'a, R> {
                 json.then(|| json_f64(v))
             }
             vt::STRING => {
-                let bytes = self.string("string value")?;
-                self.canon(&(bytes.len() as u64).to_le_bytes());
+                let len = self.string_len("string value")?;
+                self.canon(&len.to_le_bytes());
+                let capture = self.capture_string && depth == 0;
+                let inline = len <= self.limits.metadata_string_inline_max;
+                let kept = capture || (json && inline);
+                if !kept {
+                    // Not kept: hashed while streamed, summarised when it
+                    // is a metadata value (like a long array).
+                    let digest = self.skim_string(len, json, "string value")?;
+                    return Ok(digest.map(|d| long_string_summary(len, &d)));
+                }
+                // A captured template is kept three times (raw, text, JSON).
+                let copies = if capture { 3 } else { 1 };
+                self.keep(len.saturating_mul(copies), "string value")?;
+                let bytes = self.string_body(len, "string value")?;
                 self.canon(&bytes);
                 let out = if json {
                     let text = match std::str::from_utf8(&bytes) {
@@ -670,7 +745,7 @@ impl<'a, R: Read> Parser<'a, R> {
                 } else {
                     None
                 };
-                if self.capture_string && depth == 0 {
+                if capture {
                     self.captured = Some(bytes.clone());
                 }
                 self.recycle(bytes);
@@ -736,6 +811,7 @@ impl<'a, R: Read> Parser<'a, R> {
         if inline {
             let mut items = Vec::new();
             for _ in 0..count {
+                self.keep(0, "array element")?;
                 items.push(
                     self.value(elem, level, Mode::Json, key)?
                         .unwrap_or(Json::Null),
@@ -832,6 +908,8 @@ impl<'a, R: Read> Parser<'a, R> {
 
     fn read_tensor_info(&mut self) -> Result<TensorInfo, Stop> {
         let name_bytes = self.string("tensor name")?;
+        // Kept twice more: in the tensor table and in the duplicate check.
+        self.keep(2 * name_bytes.len() as u64, "tensor name")?;
         let name = self.lossy(&name_bytes, "a tensor name");
         self.recycle(name_bytes);
         let n_dims = self.u32("tensor dimension count")?;
@@ -905,6 +983,16 @@ impl<'a, R: Read> Parser<'a, R> {
         }
         Ok(info)
     }
+}
+
+/// A metadata string too long to list, as `{"type":"string","bytes":N,
+/// "sha256":…}` (the SHA-256 of its bytes), the way long arrays are listed.
+fn long_string_summary(len: u64, digest: &Sha256Digest) -> Json {
+    let mut summary = Map::new();
+    summary.insert("type".into(), Json::from("string"));
+    summary.insert("bytes".into(), Json::from(len));
+    summary.insert("sha256".into(), Json::from(digest.to_hex()));
+    Json::Object(summary)
 }
 
 /// Product of the dimensions, `None` on overflow or above `i64::MAX`

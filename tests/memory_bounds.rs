@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use common::TestResult;
+use memory::models;
 use memory::writer::{self, Artifact, LinkShape, Res, Shape};
-use memory::{Station, measure_case};
+use memory::{Cmd, Station, measure_case};
 
 /// Exit codes (README): success, malformed, integrity, signature or trust.
 const OK: i32 = 0;
@@ -106,16 +107,13 @@ fn max_artifacts(path: fn(usize) -> String) -> Vec<Artifact> {
             path: path(i),
             data: Vec::new(),
             sbom: sbom.clone(),
+            zstd: None,
         })
         .collect()
 }
 
 fn one_artifact() -> Vec<Artifact> {
-    vec![Artifact {
-        path: "model.bin".into(),
-        data: b"weights".to_vec(),
-        sbom: writer::sbom(&["model.bin".into()]),
-    }]
+    vec![Artifact::raw("model.bin", b"weights".to_vec())]
 }
 
 /// The largest link a reader accepts: sixteen signatures with the longest
@@ -226,9 +224,8 @@ fn the_largest_sbom_stays_under_the_target() -> TestResult {
     let sbom = writer::sbom(&names);
     assert!(sbom.len() <= max, "{} bytes", sbom.len());
     let artifacts = vec![Artifact {
-        path: "model.bin".into(),
-        data: b"weights".to_vec(),
         sbom,
+        ..Artifact::raw("model.bin", b"weights".to_vec())
     }];
     writer::bundle(&path, &artifacts, &plain_shape(&s.key))?;
     measure_case(s, "sbom", &path, &path, [INTEGRITY, INTEGRITY, OK, OK, OK])?;
@@ -376,4 +373,219 @@ fn every_structure_at_its_limit_at_once_stays_under_the_target() -> TestResult {
         [MALFORMED, MALFORMED, OK, OK, OK],
     )?;
     Ok(())
+}
+
+/// A signed bundle of `artifacts`, measured as `case`.
+fn content_case(case: &str, artifacts: &[Artifact], expect: [i32; 5]) -> TestResult {
+    let s = station()?;
+    let path = case_path(case)?;
+    writer::bundle(&path, artifacts, &plain_shape(&s.key))?;
+    measure_case(s, case, &path, &path, expect)?;
+    Ok(())
+}
+
+/// What `Limits::header_max_kept_bytes` lets one file keep, in the units
+/// the parsers charge (each kept value also costs 64 bytes).
+fn kept_budget() -> usize {
+    usize::try_from(lbom::limits::Limits::default().header_max_kept_bytes).unwrap_or(0)
+}
+
+/// Artifact contents: each model parser at its limits (what an artifact's
+/// bytes make a scanner keep: verify and import scan after the chain, diff
+/// scans bundles nobody signed), and every one of them in one bundle, so
+/// that the scanning threads hold the largest files at once.
+#[test]
+fn model_files_at_the_parsers_limits_stay_under_the_target() -> TestResult {
+    let budget = kept_budget();
+    let limits = lbom::limits::Limits::default();
+    let keys = usize::try_from(limits.gguf_max_kv_count)? - 384;
+    let tensors = usize::try_from(limits.gguf_max_tensor_count)? - 384;
+    let files = [
+        // Keys up to the budget: each key's bytes and 64 for its entry.
+        (
+            "keys.gguf",
+            models::gguf_many_keys(keys, budget / keys - 64 - 16),
+        ),
+        // Tensor names are kept three times, with 128 per tensor.
+        (
+            "tensors.gguf",
+            models::gguf_many_tensors(tensors, (budget / tensors - 128) / 3 - 8),
+        ),
+        // A chat template kept three times, listed strings, and one string
+        // of 8 MiB streamed past (what is not kept costs nothing whatever
+        // its size: src/inspect/gguf/tests.rs shows it on the digest).
+        (
+            "strings.gguf",
+            models::gguf_strings(budget / 4, budget / 4, 8 << 20),
+        ),
+        // Tensor entries up to the budget, then 1 MiB of a field the checks
+        // skip (walked, not kept, at any size: src/inspect/safetensors/tests.rs).
+        (
+            "model.safetensors",
+            models::safetensors(tensors, budget / tensors / 2 - 80, 1 << 20),
+        ),
+        ("model.pkl", models::pickle(60_000, 200)),
+        ("model.pt", models::zip(16_000, 190)?),
+    ];
+    let mut all = Vec::new();
+    for (name, bytes) in files {
+        let case = format!("model-{name}");
+        content_case(
+            &case,
+            &[Artifact::raw(name, bytes.clone())],
+            [INTEGRITY, INTEGRITY, OK, OK, OK],
+        )?;
+        all.push(Artifact::raw(name, bytes));
+    }
+    all.sort_by(|a, b| a.path.cmp(&b.path));
+    content_case(
+        "models-all-at-once",
+        &all,
+        [INTEGRITY, INTEGRITY, OK, OK, OK],
+    )
+}
+
+/// zstd: a frame decoding to 64 MiB through an 8 MiB window (the most
+/// pack's levels use: streamed, one window held), and a frame asking for
+/// a 128 MiB window (refused before anything is decoded).
+#[test]
+fn zstd_windows_stay_under_the_target() -> TestResult {
+    for (case, size, window, expect) in [
+        (
+            "zstd-8-mib-window",
+            64u64 << 20,
+            23,
+            [INTEGRITY, INTEGRITY, OK, OK, OK],
+        ),
+        (
+            "zstd-128-mib-window",
+            (128u64 << 20) + 1,
+            27,
+            [INTEGRITY, INTEGRITY, OK, OK, INTEGRITY],
+        ),
+    ] {
+        let frame = models::zstd_zeros(size, window)?;
+        let digest = {
+            use sha2::Digest as _;
+            let mut h = sha2::Sha256::new();
+            let block = vec![0u8; 1 << 20];
+            let mut left = size;
+            while left > 0 {
+                let n = left.min(block.len() as u64);
+                h.update(block.get(..usize::try_from(n)?).unwrap_or_default());
+                left -= n;
+            }
+            hex::encode(h.finalize())
+        };
+        let artifact = Artifact {
+            zstd: Some((size, digest)),
+            ..Artifact::raw("weights.bin", frame)
+        };
+        content_case(case, &[artifact], expect)?;
+    }
+    Ok(())
+}
+
+/// The facts kept of all artifacts together stop at their limit: GGUF
+/// files of many keys each, more of them than the limit holds.
+#[test]
+fn facts_past_their_limit_stay_under_the_target() -> TestResult {
+    let budget = kept_budget();
+    let keys = 16_000;
+    let one = models::gguf_many_keys(keys, budget / keys - 64 - 16);
+    let artifacts: Vec<Artifact> = (0..8)
+        .map(|i| Artifact::raw(&format!("shard-{i}.gguf"), one.clone()))
+        .collect();
+    content_case(
+        "facts-over-the-limit",
+        &artifacts,
+        [MALFORMED, MALFORMED, OK, OK, MALFORMED],
+    )
+}
+
+/// An import that computes drift holds the verified bundle's facts and the
+/// baseline's at once, and `diff` two sides: two versions of a channel
+/// whose facts are just under their limit, packed and signed by lbom (so
+/// that every check passes and the import commits), imported one after
+/// the other into one store, then compared.
+#[test]
+fn drift_between_the_largest_versions_stays_under_the_target() -> TestResult {
+    let s = station()?;
+    let budget = kept_budget();
+    let keys = 16_000;
+    let root = tempfile::tempdir_in(&s.dir)?;
+    let mut bundles = Vec::new();
+    for version in 1..=2u32 {
+        let inputs = root.path().join(format!("v{version}"));
+        std::fs::create_dir(&inputs)?;
+        // About 3 MB of facts each: five stay under the 16 MiB limit.
+        for shard in 0..5 {
+            let mut g = models::Gguf::new();
+            g.str("general.architecture", b"llama");
+            g.u32("general.version", version);
+            for i in 0..keys {
+                g.u32(
+                    &format!("k{i:06}.{}", "k".repeat(budget / keys - 96)),
+                    version,
+                );
+            }
+            std::fs::write(inputs.join(format!("shard-{shard}.gguf")), g.build())?;
+        }
+        let bundle = root.path().join(format!("v{version}.lbom"));
+        let mut args = vec![
+            "pack".into(),
+            inputs.into_os_string(),
+            "-o".into(),
+            bundle.clone().into_os_string(),
+            "--name".into(),
+            "memory".into(),
+            "--channel".into(),
+            "memory".into(),
+            "--key".into(),
+            s.key_file.clone().into_os_string(),
+            "--role".into(),
+            "maintainer".into(),
+        ];
+        if let Some(previous) = bundles.last() {
+            args.push("--previous".into());
+            args.push(std::path::PathBuf::clone(previous).into_os_string());
+        }
+        let packed = common::run_bounded(
+            common::lbom(&args).env_remove("SOURCE_DATE_EPOCH"),
+            std::time::Duration::from_secs(300),
+        )?;
+        if packed.code() != Some(0) {
+            return Err(format!("pack: {}", packed.stderr).into());
+        }
+        bundles.push(bundle);
+    }
+    let (first, second) = match bundles.as_slice() {
+        [a, b] => (a, b),
+        _ => return Err("two bundles".into()),
+    };
+    let store = root.path().join("import");
+    std::fs::create_dir(&store)?;
+    let mut problems = Vec::new();
+    let case = "drift-largest-facts";
+    for (bundle, want) in [(first, OK), (second, OK)] {
+        let m = memory::run(s, Cmd::Import, bundle, bundle, &store)?;
+        memory::judge(case, Cmd::Import, &m, want, &mut problems);
+    }
+    for (cmd, want) in [
+        (Cmd::Verify, OK),
+        (Cmd::Inspect, OK),
+        (Cmd::Sign, OK),
+        (Cmd::Diff, 1),
+    ] {
+        let work = root.path().join(cmd.name());
+        std::fs::create_dir(&work)?;
+        let m = memory::run(s, cmd, first, second, &work)?;
+        memory::judge(case, cmd, &m, want, &mut problems);
+    }
+    // The second side read from the store: its facts.json, not a bundle.
+    let work = root.path().join("diff-store");
+    std::fs::create_dir(&work)?;
+    let m = memory::run(s, Cmd::Diff, first, &store.join("store"), &work)?;
+    memory::judge("drift-store-side", Cmd::Diff, &m, 1, &mut problems);
+    memory::verdict(problems)
 }

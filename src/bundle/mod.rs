@@ -87,9 +87,9 @@ pub struct ReadLimits {
     /// Most bytes of all entry names' fold keys together (8 MiB): what the
     /// collision check keeps.
     pub max_folded_name_bytes: usize,
-    /// Most bytes of the fresh scan facts of all artifacts together, as
-    /// compact JSON (16 MiB): what `verify`, `import` and `diff` keep of
-    /// the artifacts.
+    /// Most memory the fresh scan facts of all artifacts take together, as
+    /// `ModelFacts::memory_bytes` counts it (24 MiB): what `verify`,
+    /// `import` and `diff` keep of the artifacts.
     pub max_facts_bytes: u64,
 }
 
@@ -103,11 +103,12 @@ impl ReadLimits {
             .saturating_add(self.max_links)
     }
 
-    /// Largest `facts.json` a store holds: the facts of every artifact as
-    /// one compact JSON array (at most [`Self::max_facts_bytes`]) and a
-    /// final LF.
+    /// Largest `facts.json` a store reads: the facts of every artifact as
+    /// one JSON array. Its size is not their memory (a string of control
+    /// characters is six times longer in JSON), so this is a sanity bound
+    /// on the file; the facts are parsed from it as a stream.
     pub fn max_recorded_facts_bytes(&self) -> u64 {
-        self.max_facts_bytes.saturating_add(1)
+        self.max_facts_bytes.saturating_mul(8)
     }
 }
 
@@ -121,7 +122,7 @@ impl Default for ReadLimits {
             max_sbom_bytes: 4 << 20,
             max_link_bytes: 16 << 10,
             max_folded_name_bytes: 8 << 20,
-            max_facts_bytes: 16 << 20,
+            max_facts_bytes: 24 << 20,
         }
     }
 }

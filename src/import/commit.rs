@@ -309,14 +309,12 @@ fn write_record(
     }
     let facts: Vec<&crate::inspect::facts::ModelFacts> =
         verified.facts.iter().map(|(_, f)| f).collect();
-    // Compact: the form `ReadLimits::max_facts_bytes` measures, so a
-    // verified bundle's facts always fit the store's read limit.
-    let mut facts_bytes = serde_json::to_vec(&facts)
-        .map_err(|e| StoreError::Refused(format!("the scan facts cannot be recorded: {e}")))?;
-    facts_bytes.push(b'\n');
+    // Streamed into the file and hashed on the way: the facts may take
+    // `ReadLimits::max_facts_bytes` in memory, and their JSON several times
+    // that (escaped control characters), so it is never held whole.
     let path = staged.dir().join(FACTS);
-    fsutil::write_new_synced(&path, &facts_bytes).map_err(io_at(&path))?;
-    record.facts_sha256 = Some(Sha256Digest::of(&facts_bytes));
+    let digest = write_facts(&path, &facts).map_err(io_at(&path))?;
+    record.facts_sha256 = Some(digest);
     let path = staged.dir().join(RECORD);
     fsutil::write_new_synced(&path, &record.to_bytes()).map_err(io_at(&path))?;
     Ok(record)
@@ -346,4 +344,36 @@ pub(crate) fn switch_current(channel_dir: &Path, sequence: u64) -> Result<(), St
     let current = channel_dir.join(CURRENT);
     fs::rename(&tmp, &current).map_err(io_at(&current))?;
     fsutil::sync_dir(channel_dir).map_err(io_at(channel_dir))
+}
+
+/// Write `facts` as compact JSON and a final LF into a new file, fsynced and
+/// read-only; returns the SHA-256 of the bytes written.
+fn write_facts(
+    path: &std::path::Path,
+    facts: &[&crate::inspect::facts::ModelFacts],
+) -> std::io::Result<Sha256Digest> {
+    struct Hashing<W> {
+        inner: W,
+        hasher: crate::inspect::digest::Hasher,
+    }
+    impl<W: std::io::Write> std::io::Write for Hashing<W> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let n = self.inner.write(buf)?;
+            self.hasher.update(buf.get(..n).unwrap_or_default());
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.inner.flush()
+        }
+    }
+    let file = fsutil::create_new(path)?;
+    let mut out = Hashing {
+        inner: std::io::BufWriter::new(file),
+        hasher: crate::inspect::digest::Hasher::new(),
+    };
+    serde_json::to_writer(&mut out, facts).map_err(std::io::Error::from)?;
+    std::io::Write::write_all(&mut out, b"\n")?;
+    let file = out.inner.into_inner().map_err(|e| e.into_error())?;
+    fsutil::seal_file(&file)?;
+    Ok(out.hasher.finish())
 }

@@ -302,16 +302,29 @@ impl Baseline {
                 "the import record names no scan facts",
             ));
         };
+        // Parsed as a stream and hashed on the way: the file is never held
+        // whole (its JSON may be several times the facts' memory).
         let limit = crate::bundle::ReadLimits::default().max_recorded_facts_bytes();
-        let bytes = fsutil::read_small(&path, limit).map_err(io_at(&path))?;
-        if Sha256Digest::of(&bytes) != want {
+        let (file, meta) = fsutil::open_regular(&path).map_err(io_at(&path))?;
+        if meta.len() > limit {
+            return Err(StoreError::damaged(
+                &path,
+                format!("is {} bytes, more than the {limit}-byte limit", meta.len()),
+            ));
+        }
+        let mut hashing =
+            crate::inspect::digest::HashingReader::new(std::io::Read::take(file, limit), true);
+        let parsed: Result<Vec<crate::inspect::facts::ModelFacts>, _> =
+            serde_json::from_reader(std::io::BufReader::new(&mut hashing));
+        // What the parse left unread is hashed too: the digest covers the file.
+        let (_, digest) = hashing.drain(|_| {}).map_err(io_at(&path))?;
+        if digest != Some(want) {
             return Err(StoreError::damaged(
                 &path,
                 "no longer hashes to the recorded digest; run lbom audit",
             ));
         }
-        serde_json::from_slice(&bytes)
-            .map_err(|e| StoreError::damaged(&path, format!("does not parse: {e}")))
+        parsed.map_err(|e| StoreError::damaged(&path, format!("does not parse: {e}")))
     }
 }
 

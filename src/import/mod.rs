@@ -119,7 +119,7 @@ pub const DRIFT_CHECK: &str = "drift.accepted";
 /// `drift.accepted` check. `Some(report)` is the drift (possibly empty).
 fn drift_gate(
     report: &mut Report,
-    verified: &Verified,
+    verified: &mut Verified,
     baseline: Option<&Baseline>,
     policy: &Policy,
     accepted: &[String],
@@ -145,14 +145,23 @@ fn drift_gate(
     }
     let old =
         crate::diff::side_of_version(format!("{}@{}", base.record.channel, base.sequence), base)?;
-    let new = crate::diff::side_of_verified(
-        format!(
-            "{}@{}",
-            verified.manifest.channel, verified.manifest.sequence
-        ),
-        verified,
+    // The verified facts are lent to the new side, not copied: with the
+    // baseline's, they are what an import holds at its peak
+    // (docs/bundle-format.md, "Reader limits"). They go back for the commit.
+    let label = format!(
+        "{}@{}",
+        verified.manifest.channel, verified.manifest.sequence
     );
+    let facts = std::mem::take(&mut verified.facts);
+    let new = crate::diff::side_of_bundle(label, &verified.manifest, facts);
     let drift = crate::diff::diff(&old, &new);
+    drop(old);
+    verified.facts = new
+        .models
+        .into_iter()
+        .map(|f| Ok((crate::bundle::BundlePath::new(&f.model_path)?, f)))
+        .collect::<Result<_, crate::bundle::PathError>>()
+        .map_err(|e| StoreError::Refused(format!("a scanned artifact lost its path: {e}")))?;
     let refused = crate::diff::unaccepted(&drift, &policy.drift_needs_acceptance, accepted);
     let names = |classes: &mut dyn Iterator<Item = crate::diff::DriftClass>| {
         classes.map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
@@ -229,7 +238,7 @@ pub fn import(
     let mut sink = locked.stage(peeked.as_deref())?;
     let (mut report, verified) = verifier(&mut sink, &context);
     let (staged, written) = sink.into_staged();
-    let verified = match (verified, written) {
+    let mut verified = match (verified, written) {
         (Some(v), Ok(())) if report.passed() => v,
         (_, Err(e)) if report.passed() => {
             // Every check passed but the staged copy could not be written:
@@ -247,7 +256,7 @@ pub fn import(
     };
     let drift = match drift_gate(
         &mut report,
-        &verified,
+        &mut verified,
         baseline.as_ref(),
         policy,
         &options.accepted_drift,

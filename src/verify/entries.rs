@@ -253,8 +253,8 @@ struct Scanned {
     facts: ModelFacts,
     digest: Sha256Digest,
     zip_unscanned: bool,
-    /// Size of `facts` as compact JSON: what it counts against
-    /// [`ReadLimits::max_facts_bytes`].
+    /// What `facts` take in memory ([`ModelFacts::memory_bytes`]): what it
+    /// counts against [`ReadLimits::max_facts_bytes`].
     facts_bytes: u64,
 }
 
@@ -410,7 +410,7 @@ fn scan_artifact(
     facts.model_path = artifact.as_str().to_owned();
     facts.model_filename = file_name;
     facts.sha256 = Some(digest);
-    let facts_bytes = json_size(&facts);
+    let facts_bytes = facts.memory_bytes();
     Ok(Scanned {
         facts,
         digest,
@@ -419,28 +419,8 @@ fn scan_artifact(
     })
 }
 
-/// Bytes of `value` as compact JSON, counted without writing them anywhere.
-fn json_size(value: &impl serde::Serialize) -> u64 {
-    struct Count(u64);
-    impl Write for Count {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0 = self.0.saturating_add(buf.len() as u64);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    // Facts serialise without error (plain data); a failure counts as huge.
-    match serde_json::to_writer(&mut count, value) {
-        Ok(()) => count.0,
-        Err(_) => u64::MAX,
-    }
-}
-
 /// The facts kept so far, against [`ReadLimits::max_facts_bytes`]: each
-/// artifact's compact JSON and one separator, as `facts.json` holds them.
+/// artifact's [`ModelFacts::memory_bytes`] and its place in the list.
 #[derive(Debug, Default)]
 struct FactsBudget {
     used: u64,
@@ -449,8 +429,9 @@ struct FactsBudget {
 impl FactsBudget {
     /// Count one artifact's facts; `Err` once the total is over `max`.
     fn add(&mut self, bytes: u64, max: u64) -> Result<(), u64> {
-        self.used = self.used.saturating_add(bytes).saturating_add(1);
-        if self.used.saturating_add(1) > max {
+        let slot = size_of::<(BundlePath, ModelFacts)>() as u64;
+        self.used = self.used.saturating_add(bytes).saturating_add(slot);
+        if self.used > max {
             Err(self.used)
         } else {
             Ok(())
@@ -522,7 +503,7 @@ fn scan_ahead(
                             .map(Box::new);
                         let over = match &result {
                             Ok(s) => {
-                                let add = s.facts_bytes.saturating_add(1);
+                                let add = s.facts_bytes;
                                 facts_held
                                     .fetch_add(add, Ordering::AcqRel)
                                     .saturating_add(add)

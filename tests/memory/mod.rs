@@ -3,6 +3,7 @@
 //! from the kernel's accounting of the child (`wait4`'s `ru_maxrss`, as GNU
 //! `time` reports it), its exit code checked.
 
+pub mod models;
 pub mod writer;
 
 use std::ffi::OsString;
@@ -163,6 +164,44 @@ pub fn run(station: &Station, cmd: Cmd, bundle: &Path, other: &Path, work: &Path
     })
 }
 
+/// Print `m` as one line of the table and check its exit code and peak
+/// RSS; the problems found are added to `problems`.
+pub fn judge(case: &str, cmd: Cmd, m: &Measured, want: i32, problems: &mut Vec<String>) -> String {
+    let line = format!(
+        "{case:<24} {:<8} exit {:>3}  peak RSS {:>6.1} MiB  cpu {:>5.1} s",
+        cmd.name(),
+        m.code.map_or_else(|| "sig".to_owned(), |c| c.to_string()),
+        m.rss_kib as f64 / 1024.0,
+        m.cpu_seconds
+    );
+    eprintln!("{line}");
+    if m.code != Some(want) {
+        problems.push(format!(
+            "{case} {}: exit {:?}, expected {want}; stderr: {}",
+            cmd.name(),
+            m.code,
+            m.stderr.trim()
+        ));
+    }
+    if m.rss_kib >= TARGET_RSS_KIB {
+        problems.push(format!(
+            "{case} {}: peak RSS {} KiB, target {TARGET_RSS_KIB} KiB",
+            cmd.name(),
+            m.rss_kib
+        ));
+    }
+    line
+}
+
+/// `Ok` when nothing was found wrong.
+pub fn verdict(problems: Vec<String>) -> Res<()> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(fail(problems.join("\n")))
+    }
+}
+
 /// Run every command on `bundle` in a fresh folder below `root`, check each
 /// exit code against `expect` (in [`Cmd::ALL`] order) and the target, and
 /// return a table line per command.
@@ -180,34 +219,8 @@ pub fn measure_case(
         let work = root.path().join(cmd.name());
         std::fs::create_dir_all(&work)?;
         let m = run(station, cmd, bundle, other, &work)?;
-        let line = format!(
-            "{case:<24} {:<8} exit {:>3}  peak RSS {:>6.1} MiB  cpu {:>5.1} s",
-            cmd.name(),
-            m.code.map_or_else(|| "sig".to_owned(), |c| c.to_string()),
-            m.rss_kib as f64 / 1024.0,
-            m.cpu_seconds
-        );
-        eprintln!("{line}");
-        if m.code != Some(want) {
-            problems.push(format!(
-                "{case} {}: exit {:?}, expected {want}; stderr: {}",
-                cmd.name(),
-                m.code,
-                m.stderr.trim()
-            ));
-        }
-        if m.rss_kib >= TARGET_RSS_KIB {
-            problems.push(format!(
-                "{case} {}: peak RSS {} KiB, target {TARGET_RSS_KIB} KiB",
-                cmd.name(),
-                m.rss_kib
-            ));
-        }
-        lines.push(line);
+        lines.push(judge(case, cmd, &m, want, &mut problems));
     }
-    if problems.is_empty() {
-        Ok(lines)
-    } else {
-        Err(fail(problems.join("\n")))
-    }
+    verdict(problems)?;
+    Ok(lines)
 }

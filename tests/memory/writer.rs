@@ -108,11 +108,25 @@ fn split(name: &str) -> Option<(&str, &str)> {
     (!prefix.is_empty() && !rest.is_empty()).then_some((prefix, rest))
 }
 
-/// One artifact of a generated bundle: its path, bytes and SBOM bytes.
+/// One artifact of a generated bundle: its path, stored bytes and SBOM
+/// bytes; `zstd` gives the decoded size and SHA-256 of a zstd-encoded one.
 pub struct Artifact {
     pub path: String,
     pub data: Vec<u8>,
     pub sbom: Vec<u8>,
+    pub zstd: Option<(u64, String)>,
+}
+
+impl Artifact {
+    /// A raw artifact with a small SBOM naming it.
+    pub fn raw(path: &str, data: Vec<u8>) -> Self {
+        Self {
+            path: path.to_owned(),
+            data,
+            sbom: sbom(&[path.to_owned()]),
+            zstd: None,
+        }
+    }
 }
 
 /// A small CycloneDX document naming `names` as its components (not the
@@ -278,10 +292,27 @@ pub fn bundle(path: &Path, artifacts: &[Artifact], shape: &Shape<'_>) -> Res<Str
     let mut entries = Vec::new();
     let mut subjects = Vec::new();
     for a in artifacts {
-        let name = format!("artifacts/{}", a.path);
+        let (name, digest) = match &a.zstd {
+            None => {
+                let name = format!("artifacts/{}", a.path);
+                entries.push(entry(&name, "artifact", &a.data));
+                (name, sha256_hex(&a.data))
+            }
+            Some((size, sha256)) => {
+                let name = format!("artifacts/{}.zst", a.path);
+                entries.push(json!({
+                    "path": name,
+                    "role": "artifact",
+                    "size": size,
+                    "sha256": sha256,
+                    "encoding": "zstd",
+                    "stored_size": a.data.len(),
+                }));
+                (name, sha256.clone())
+            }
+        };
         tar.add(&name, &a.data)?;
-        entries.push(entry(&name, "artifact", &a.data));
-        subjects.push(json!({"name": a.path, "digest": {"sha256": sha256_hex(&a.data)}}));
+        subjects.push(json!({"name": a.path, "digest": {"sha256": digest}}));
         let sbom_name = format!("sboms/{}.cdx.json", a.path);
         tar.add(&sbom_name, &a.sbom)?;
         entries.push(entry(&sbom_name, "sbom", &a.sbom));

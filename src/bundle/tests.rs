@@ -760,3 +760,31 @@ fn pack_refuses_names_the_tar_profile_cannot_hold() -> R {
     }
     Ok(())
 }
+
+/// docs/bundle-format.md [B53]: pack never writes a bundle a reader would
+/// refuse for its limits: one file more than the reader's artifact limit
+/// is refused before anything is written.
+#[test]
+fn pack_refuses_more_files_than_a_reader_accepts() -> R {
+    let dir = tempfile::tempdir()?;
+    let root = dir.path().join("in");
+    std::fs::create_dir(&root)?;
+    let most = super::ReadLimits::default().max_artifacts;
+    for i in 0..=most {
+        std::fs::write(root.join(format!("{i:05}")), b"")?;
+    }
+    let out = dir.path().join("o.lbom");
+    let got = pack_test(&options(vec![root.clone()], out.clone(), Compression::None));
+    assert!(
+        matches!(
+            &got,
+            Err(Error::UnsafeInput {
+                reason: super::UnsafeInput::TooManyFiles(n),
+                ..
+            }) if *n == most as u64
+        ),
+        "{got:?}"
+    );
+    assert!(!out.exists());
+    Ok(())
+}

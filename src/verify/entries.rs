@@ -439,10 +439,11 @@ impl FactsBudget {
     }
 }
 
-/// The artifacts scanned on several threads, indexed like the manifest's
-/// entries (`None` for other entries, and for artifacts no thread took
-/// because an earlier one had failed: the ordered walk stops at that
-/// failure before it needs them, and scans any it does need itself).
+/// The artifacts scanned on several threads, by index of their manifest
+/// entry. Missing: other entries, and artifacts no thread took because an
+/// earlier one had failed or the facts held went over
+/// `max_facts_bytes` (the ordered walk stops at that point before it needs
+/// them, and scans any it does need itself).
 fn scan_ahead(
     bundle: &OpenBundle,
     file: &File,

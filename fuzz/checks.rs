@@ -103,9 +103,11 @@ pub fn bundle_reader(data: &[u8]) {
     // Tight caps so an input cannot make an iteration slow through sheer
     // (legal) size.
     let limits = ReadLimits {
-        max_entries: 4096,
-        max_json_bytes: 1 << 20,
-        max_small_bytes: 1 << 16,
+        max_artifacts: 2000,
+        max_manifest_bytes: 1 << 20,
+        max_attestation_bytes: 1 << 20,
+        max_sbom_bytes: 1 << 16,
+        ..ReadLimits::default()
     };
     if let Ok(bundle) = lbom::bundle::open(file.path(), &limits) {
         // Whatever parsed must be self-consistent.
@@ -118,7 +120,7 @@ pub fn bundle_reader(data: &[u8]) {
         // [B52]): writing it again gives the bytes read.
         assert_eq!(bundle.manifest.to_bytes(), bundle.manifest_bytes);
     }
-    let _ = lbom::bundle::tar::walk(&mut std::io::Cursor::new(data), data.len() as u64, 4096);
+    let _ = lbom::bundle::tar::walk(&mut std::io::Cursor::new(data), data.len() as u64, &limits);
     // The zstd frame header rules ([B56]) on the raw bytes: any input,
     // no panic, and what passes has a window within the cap.
     if let Ok(h) = lbom::bundle::zstd_frame::check_header(data) {

@@ -28,6 +28,12 @@ pub const MAX_ENVELOPE_BYTES: usize = 1 << 20;
 /// Most signatures one envelope may carry (lbom writes exactly one).
 pub const MAX_SIGNATURES: usize = 16;
 
+/// Longest `keyid` hint kept from an envelope: 256 bytes (lbom writes a
+/// 64-digit key id). Readers keep every hint of every link they show, so a
+/// hint's length is bounded like any other untrusted length
+/// (docs/bundle-format.md, "Reader limits").
+pub const MAX_KEYID_HINT_BYTES: usize = 256;
+
 /// Errors decoding or checking an envelope or a public key.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -54,6 +60,12 @@ pub enum Error {
     SignatureCount {
         /// How many it has.
         count: usize,
+    },
+    /// A `keyid` hint longer than [`MAX_KEYID_HINT_BYTES`].
+    #[error("keyid hint is {len} bytes, more than the {MAX_KEYID_HINT_BYTES}-byte limit")]
+    KeyIdHintTooLong {
+        /// Its length.
+        len: usize,
     },
     /// A signature is not 64 bytes.
     #[error("signature is {len} bytes, an Ed25519 signature is 64")]
@@ -302,6 +314,9 @@ impl Envelope {
         let payload = decode_base64(&wire.payload).ok_or(Error::Base64 { field: "payload" })?;
         let mut signatures = Vec::with_capacity(count);
         for s in wire.signatures {
+            if s.keyid.len() > MAX_KEYID_HINT_BYTES {
+                return Err(Error::KeyIdHintTooLong { len: s.keyid.len() });
+            }
             let sig = decode_base64(&s.sig).ok_or(Error::Base64 { field: "sig" })?;
             if sig.len() != 64 {
                 return Err(Error::SignatureLength { len: sig.len() });
@@ -437,6 +452,30 @@ mod tests {
         assert!(matches!(
             Envelope::decode(&big),
             Err(Error::TooLarge { size, .. }) if size == MAX_ENVELOPE_BYTES + 1
+        ));
+        Ok(())
+    }
+
+    /// docs/bundle-format.md, "Reader limits": a `keyid` hint is at most
+    /// [`MAX_KEYID_HINT_BYTES`]; one byte more is refused before anything
+    /// else of the signature is decoded.
+    #[test]
+    fn keyid_hints_are_bounded() -> Result<(), Error> {
+        let with_hint = |len: usize| {
+            format!(
+                r#"{{"payload":"","payloadType":"t","signatures":[{{"keyid":"{}","sig":"{}=="}}]}}"#,
+                "k".repeat(len),
+                "A".repeat(86)
+            )
+        };
+        let env = Envelope::decode(with_hint(MAX_KEYID_HINT_BYTES).as_bytes())?;
+        assert_eq!(
+            env.signatures.first().map(|s| s.keyid.len()),
+            Some(MAX_KEYID_HINT_BYTES)
+        );
+        assert!(matches!(
+            Envelope::decode(with_hint(MAX_KEYID_HINT_BYTES + 1).as_bytes()),
+            Err(Error::KeyIdHintTooLong { len }) if len == MAX_KEYID_HINT_BYTES + 1
         ));
         Ok(())
     }

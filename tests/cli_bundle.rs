@@ -1286,7 +1286,14 @@ fn verified_links(dir: &Path) -> Res<usize> {
     let opened = lbom::bundle::open(&dir.join("b.lbom"), &lbom::bundle::ReadLimits::default())?;
     let maintainer = lbom::sign::load_public_key(&demo_key("demo-maintainer.pub"))?;
     let transfer = lbom::sign::load_public_key(&demo_key("demo-transfer.pub"))?;
-    for (i, (_, envelope, info)) in opened.links.iter().enumerate() {
+    let mut file = std::fs::File::open(dir.join("b.lbom"))?;
+    for (i, (entry, info)) in opened.links.iter().enumerate() {
+        let (envelope, _) = lbom::bundle::read::read_link(
+            &dir.join("b.lbom"),
+            &mut file,
+            entry,
+            &lbom::bundle::ReadLimits::default(),
+        )?;
         let key = if i == 0 { &maintainer } else { &transfer };
         assert!(envelope.is_signed_by(key), "link {} does not verify", i + 1);
         assert_eq!(info.manifest_sha256, opened.manifest_sha256);
@@ -1894,7 +1901,14 @@ fn cli_bundle_opens_with_the_library_and_every_link_verifies() -> TestResult {
     assert_eq!(keys[1].key_id().to_string(), transfer);
     assert_eq!(opened.links.len(), 2);
     let pairs = [(&keys[0], &keys[1]), (&keys[1], &keys[0])];
-    for (i, ((entry, envelope, info), (own, other))) in opened.links.iter().zip(pairs).enumerate() {
+    let mut file = std::fs::File::open(dir.path().join("b.lbom"))?;
+    for (i, ((entry, info), (own, other))) in opened.links.iter().zip(pairs).enumerate() {
+        let (envelope, _) = lbom::bundle::read::read_link(
+            &dir.path().join("b.lbom"),
+            &mut file,
+            entry,
+            &lbom::bundle::ReadLimits::default(),
+        )?;
         assert_eq!(entry.name.as_str(), format!("chain/{:04}.dsse.json", i + 1));
         assert_eq!(info.manifest_sha256, opened.manifest_sha256);
         assert_eq!(info.predicate.keyid, own.key_id());

@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::layout;
-use super::manifest::{Encoding, Manifest, Previous, check_canonical, parse_time};
+use super::manifest::{Encoding, Form, Manifest, Previous, check_written_form, parse_time};
 use crate::inspect::digest::Sha256Digest;
 
 /// One subject (and one resolved dependency): an artifact path and its
@@ -250,7 +250,7 @@ pub fn check(bytes: &[u8], manifest: &Manifest) -> Result<(), AttestationError> 
             )));
         }
     }
-    check_canonical(layout::ATTESTATION, &read.to_bytes(), bytes)
+    check_written_form(layout::ATTESTATION, &read, Form::Compact, bytes)
         .map_err(AttestationError::Form)?;
     let want = derived(manifest, compress).statement();
     let disagrees =

@@ -180,8 +180,68 @@ pub fn parse(bytes: &[u8]) -> Result<(Manifest, ManifestTimes), String> {
     let manifest: Manifest = serde_json::from_slice(bytes)
         .map_err(|e| format!("entry manifest.json is not valid: {e}"))?;
     let times = check_fields(&manifest)?;
-    check_canonical("manifest", &manifest.to_bytes(), bytes)?;
+    check_written_form("manifest", &manifest, Form::Pretty, bytes)?;
     Ok((manifest, times))
+}
+
+/// The two byte forms of a bundle's JSON documents (docs/bundle-format.md
+/// §5, "JSON forms"), each followed by a final LF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// `serde_json::to_vec_pretty`: the manifest.
+    Pretty,
+    /// `serde_json::to_vec`: the attestation.
+    Compact,
+}
+
+/// [`check_canonical`] without writing the document out: `value` is
+/// serialised in `form`, then a final LF, straight into a comparison with
+/// `read` that stops at the first differing byte. A document of the
+/// reader's largest size is never held twice (docs/bundle-format.md,
+/// "Reader limits").
+pub fn check_written_form<T: Serialize>(
+    what: &str,
+    value: &T,
+    form: Form,
+    read: &[u8],
+) -> Result<(), String> {
+    let mut against = Compare { read, at: 0 };
+    let written = match form {
+        Form::Pretty => serde_json::to_writer_pretty(&mut against, value),
+        Form::Compact => serde_json::to_writer(&mut against, value),
+    }
+    .map_err(std::io::Error::from)
+    .and_then(|()| std::io::Write::write_all(&mut against, b"\n"));
+    match written {
+        Ok(()) if against.at == read.len() => Ok(()),
+        _ => Err(format!(
+            "{what} is not in its one byte form (docs/bundle-format.md §5, JSON forms): it differs from the writer's form of the same value at byte {}",
+            against.at
+        )),
+    }
+}
+
+/// A writer that compares what is written with `read`; `at` is the number
+/// of bytes that agreed (the first differing offset once a write fails).
+struct Compare<'a> {
+    read: &'a [u8],
+    at: usize,
+}
+
+impl std::io::Write for Compare<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let rest = self.read.get(self.at..).unwrap_or_default();
+        let same = buf.iter().zip(rest).take_while(|(a, b)| a == b).count();
+        self.at += same;
+        if same < buf.len() {
+            return Err(std::io::Error::other("differs from the bytes read"));
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// `Err` naming the first differing byte unless `written` (the writer's
@@ -713,6 +773,38 @@ mod tests {
     /// docs/bundle-format.md [B52]: the same value in any other byte form
     /// (compact, reordered, escaped, other number spellings, a duplicate
     /// key, no final LF) is refused.
+    #[test]
+    fn the_streamed_comparison_is_the_byte_comparison() -> R {
+        let m = sample(FormatVersion::V2)?;
+        let good = m.to_bytes();
+        assert_eq!(check_written_form("m", &m, Form::Pretty, &good), Ok(()));
+        let mut longer = good.clone();
+        longer.push(b'\n');
+        let mut other = good.clone();
+        if let Some(b) = other.get_mut(40) {
+            *b ^= 1;
+        }
+        let compact = {
+            let mut v = serde_json::to_vec(&m)?;
+            v.push(b'\n');
+            v
+        };
+        for read in [
+            longer,
+            good.get(..good.len() - 1).unwrap_or_default().to_vec(),
+            other,
+            Vec::new(),
+        ] {
+            assert_eq!(
+                check_written_form("m", &m, Form::Pretty, &read),
+                check_canonical("m", &good, &read)
+            );
+        }
+        assert_eq!(check_written_form("m", &m, Form::Compact, &compact), Ok(()));
+        assert!(check_written_form("m", &m, Form::Compact, &good).is_err());
+        Ok(())
+    }
+
     #[test]
     fn only_the_writers_byte_form_is_accepted() -> R {
         let good = sample(FormatVersion::V2)?.to_bytes();

@@ -13,6 +13,7 @@ pub mod manifest;
 pub mod pack;
 pub mod path;
 pub mod read;
+pub mod summary;
 pub mod tar;
 #[cfg(test)]
 mod tests;
@@ -25,6 +26,7 @@ pub use manifest::{Encoding, FormatVersion, Manifest, ManifestEntry, Role};
 pub use pack::{Compression, FirstLink, PackOptions, PackSummary, pack};
 pub use path::{BundlePath, PathError};
 pub use read::{BundleInfo, OpenBundle, inspect, open};
+pub use summary::SbomSummary;
 
 /// Entry names and identifiers of the bundle layout (docs/bundle-format.md,
 /// "Layout"), in one place.
@@ -69,23 +71,65 @@ pub mod layout {
     }
 }
 
-/// Caps on what a bundle reader accepts. Defaults in parentheses.
+/// Caps on what a bundle reader accepts, applied before the structure they
+/// bound is built: the one place for them (docs/bundle-format.md, "Reader
+/// limits", which derives the worst case of all of them together). Defaults
+/// in parentheses. `pack` and `sign` refuse to write what a reader with the
+/// defaults would refuse.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadLimits {
-    /// Most tar entries (2,000,020 = 1,000,000 artifacts + SBOMs + fixed entries).
-    pub max_entries: usize,
-    /// Largest manifest or SBOM entry read into memory (256 MiB).
-    pub max_json_bytes: u64,
-    /// Largest attestation or chain link (1 MiB).
-    pub max_small_bytes: u64,
+    /// Most artifacts (10,000): the entries before the manifest are at most
+    /// twice this plus the attestation.
+    pub max_artifacts: usize,
+    /// Most chain links (256).
+    pub max_links: usize,
+    /// Largest manifest entry (16 MiB).
+    pub max_manifest_bytes: u64,
+    /// Largest attestation entry (8 MiB).
+    pub max_attestation_bytes: u64,
+    /// Largest SBOM entry (4 MiB).
+    pub max_sbom_bytes: u64,
+    /// Largest chain link entry (16 KiB).
+    pub max_link_bytes: u64,
+    /// Most bytes of all entry names' fold keys together (8 MiB): what the
+    /// collision check keeps.
+    pub max_folded_name_bytes: usize,
+    /// Most memory the fresh scan facts of all artifacts take together, as
+    /// `ModelFacts::memory_bytes` counts it (24 MiB): what `verify`,
+    /// `import` and `diff` keep of the artifacts.
+    pub max_facts_bytes: u64,
+}
+
+impl ReadLimits {
+    /// Most tar entries: artifacts and their SBOMs, the attestation, the
+    /// manifest and the links.
+    pub fn max_entries(&self) -> usize {
+        self.max_artifacts
+            .saturating_mul(2)
+            .saturating_add(2)
+            .saturating_add(self.max_links)
+    }
+
+    /// Largest `facts.json` a store reads: the facts of every artifact as
+    /// one JSON array. Its size is not their memory (a string of control
+    /// characters is six times longer in JSON), so this is a sanity bound
+    /// on the file; the facts are parsed from it as a stream.
+    pub fn max_recorded_facts_bytes(&self) -> u64 {
+        self.max_facts_bytes.saturating_mul(8)
+    }
 }
 
 impl Default for ReadLimits {
     fn default() -> Self {
         Self {
-            max_entries: 2_000_020,
-            max_json_bytes: 256 << 20,
-            max_small_bytes: 1 << 20,
+            max_artifacts: 10_000,
+            max_links: 256,
+            max_manifest_bytes: 16 << 20,
+            max_attestation_bytes: 8 << 20,
+            max_sbom_bytes: 4 << 20,
+            max_link_bytes: 16 << 10,
+            max_folded_name_bytes: 8 << 20,
+            max_facts_bytes: 24 << 20,
         }
     }
 }

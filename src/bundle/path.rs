@@ -9,7 +9,6 @@
 //! when one's fold key is a folder of the other's: both would land on the
 //! same file on a case-insensitive or normalising file system.
 
-use std::collections::BTreeSet;
 use std::fmt;
 
 use unicode_normalization::{UnicodeNormalization as _, is_nfc};
@@ -82,8 +81,12 @@ pub enum PathError {
 
 /// A canonical relative path inside a bundle. Deliberately no `From<String>`
 /// or `Deref<Target = str>`: the only way in is [`BundlePath::new`].
+///
+/// Shared, not copied, on clone: a reader holds each entry name once even
+/// where the tar layout and the manifest both name it (docs/bundle-format.md,
+/// "Reader limits").
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct BundlePath(String);
+pub struct BundlePath(std::sync::Arc<str>);
 
 impl BundlePath {
     /// Check `s` against every rule in the module docs.
@@ -115,7 +118,7 @@ impl BundlePath {
         if !is_nfc(s) {
             return Err(PathError::NotNfc { path: owned() });
         }
-        Ok(Self(s.to_owned()))
+        Ok(Self(std::sync::Arc::from(s)))
     }
 
     /// Build from bytes (tar headers): must be UTF-8 first.
@@ -141,6 +144,11 @@ impl BundlePath {
 }
 
 fn fold(s: &str) -> String {
+    // ASCII has no decomposition or composition under NFKC: its fold is its
+    // lowercase (and most names are ASCII).
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
     s.nfkc().collect::<String>().to_lowercase().nfkc().collect()
 }
 
@@ -169,50 +177,144 @@ impl<'de> serde::Deserialize<'de> for BundlePath {
     }
 }
 
-/// A set of paths that refuses collisions as they are inserted.
-#[derive(Debug, Default)]
-pub struct PathSet {
-    files: std::collections::BTreeMap<String, String>,
-    folders: BTreeSet<String>,
+/// The fold keys of a list of paths, for one collision check over all of
+/// them (docs/bundle-format.md §3 and "Reader limits").
+///
+/// Memory is one copy of each fold key, whatever the depth of the paths:
+/// a collision is found by sorting the keys with `/` ordered before every
+/// other byte and comparing neighbours. With that order, every key that
+/// has `K/` as a prefix sorts right after `K` (nothing else fits between
+/// `K` and `K/…`), and equal keys sort together; so two paths collide
+/// exactly when some pair of neighbours is equal or one is a folder of the
+/// other. Keeping every ancestor folder of every path, as a set would,
+/// costs depth × length per path.
+#[derive(Debug)]
+pub struct FoldKeys {
+    /// The keys, one after the other, each `/` stored as NUL: plain byte
+    /// order is then the folder order (no key holds a NUL: a path has no
+    /// control character, and folding makes none).
+    text: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+    max_bytes: usize,
 }
 
-impl PathSet {
-    /// An empty set.
-    pub fn new() -> Self {
-        Self::default()
+/// The fold keys of the paths pushed so far exceed the cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the entry names' fold keys (case- and compatibility-folded forms) exceed {limit} bytes in total"
+)]
+pub struct FoldKeysTooLong {
+    /// The cap.
+    pub limit: usize,
+}
+
+impl FoldKeys {
+    /// An empty list whose keys may total at most `max_bytes`.
+    pub fn new(max_bytes: usize) -> Self {
+        Self {
+            text: Vec::new(),
+            spans: Vec::new(),
+            max_bytes,
+        }
     }
 
-    /// Add `path`, or say which earlier path it collides with.
-    pub fn insert(&mut self, path: &BundlePath) -> Result<(), PathError> {
+    /// Number of paths pushed.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether no path was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Add the next path's fold key (its index is the number pushed before).
+    pub fn push(&mut self, path: &BundlePath) -> Result<(), FoldKeysTooLong> {
         let key = path.fold_key();
-        let collision = |other: &str| PathError::Collision {
-            path: path.0.clone(),
-            other: other.to_owned(),
-        };
-        if let Some(other) = self.files.get(&key) {
-            return Err(collision(other));
+        let start = self.text.len();
+        if start.saturating_add(key.len()) > self.max_bytes {
+            return Err(FoldKeysTooLong {
+                limit: self.max_bytes,
+            });
         }
-        if self.folders.contains(&key) {
-            let prefix = format!("{key}/");
-            let other = self
-                .files
-                .iter()
-                .find(|(k, _)| k.starts_with(&prefix))
-                .map(|(_, v)| v.as_str());
-            return Err(collision(other.unwrap_or(&key)));
-        }
-        let mut ancestors = Vec::new();
-        for (i, _) in key.match_indices('/') {
-            let folder = key.get(..i).unwrap_or_default();
-            if let Some(other) = self.files.get(folder) {
-                return Err(collision(other));
-            }
-            ancestors.push(folder.to_owned());
-        }
-        self.folders.extend(ancestors);
-        self.files.insert(key, path.0.clone());
+        self.text
+            .extend(key.bytes().map(|b| if b == b'/' { 0 } else { b }));
+        self.spans.push((start, self.text.len()));
         Ok(())
     }
+
+    fn key(&self, index: usize) -> &[u8] {
+        self.spans
+            .get(index)
+            .and_then(|&(a, b)| self.text.get(a..b))
+            .unwrap_or_default()
+    }
+
+    /// A colliding pair `(earlier, later)` by push order, if any: of the
+    /// neighbouring pairs that collide, the one whose later index is least.
+    pub fn first_collision(&self) -> Option<(usize, usize)> {
+        let mut order: Vec<usize> = (0..self.spans.len()).collect();
+        order.sort_by(|&a, &b| self.key(a).cmp(self.key(b)).then(a.cmp(&b)));
+        order
+            .windows(2)
+            .filter_map(|pair| match pair {
+                [a, b] if collides(self.key(*a), self.key(*b)) => Some((*a.min(b), *a.max(b))),
+                _ => None,
+            })
+            .min_by_key(|&(_, later)| later)
+    }
+}
+
+/// `b` sorts after `a` (both with `/` stored as NUL): equal, or below `a`
+/// as a folder.
+fn collides(a: &[u8], b: &[u8]) -> bool {
+    b == a
+        || b.strip_prefix(a)
+            .is_some_and(|rest| rest.first() == Some(&0))
+}
+
+/// Check a whole list of paths at once: `Err` names a colliding pair (the
+/// later one in list order first). `max_bytes` caps the fold keys' total.
+pub fn check_collisions<'a>(
+    paths: impl IntoIterator<Item = &'a BundlePath>,
+    max_bytes: usize,
+) -> Result<(), CollisionError> {
+    let mut keys = FoldKeys::new(max_bytes);
+    let mut kept: Vec<&BundlePath> = Vec::new();
+    for p in paths {
+        keys.push(p).map_err(CollisionError::TooLong)?;
+        kept.push(p);
+    }
+    match keys.first_collision() {
+        None => Ok(()),
+        Some((earlier, later)) => Err(CollisionError::Collision {
+            index: later,
+            error: PathError::Collision {
+                path: kept.get(later).map(|p| p.0.to_string()).unwrap_or_default(),
+                other: kept
+                    .get(earlier)
+                    .map(|p| p.0.to_string())
+                    .unwrap_or_default(),
+            },
+        }),
+    }
+}
+
+/// Why [`check_collisions`] refused a list.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CollisionError {
+    /// Two paths collide; `index` is the later one's position in the list.
+    #[error("{error}")]
+    Collision {
+        /// Position of the later path.
+        index: usize,
+        /// The pair ([`PathError::Collision`]).
+        error: PathError,
+    },
+    /// The fold keys exceed the cap.
+    #[error(transparent)]
+    TooLong(FoldKeysTooLong),
 }
 
 #[cfg(test)]
@@ -266,31 +368,78 @@ mod tests {
         assert_eq!(BundlePath::from_bytes(b"\xff"), Err(PathError::NotUtf8));
     }
 
+    /// Collisions of a list, checked at once (the helper the tests use).
+    fn collide(paths: &[&str]) -> Result<Option<(String, String)>, PathError> {
+        let list: Vec<BundlePath> = paths
+            .iter()
+            .map(|p| BundlePath::new(p))
+            .collect::<Result<_, _>>()?;
+        Ok(match check_collisions(&list, usize::MAX) {
+            Ok(()) => None,
+            Err(CollisionError::Collision {
+                error: PathError::Collision { path, other },
+                ..
+            }) => Some((path, other)),
+            Err(e) => unreachable!("{e}"),
+        })
+    }
+
+    /// docs/bundle-format.md [B16]: case, compatibility (NFKC) and
+    /// file-as-folder collisions, exact duplicates included; the later path
+    /// in list order is named first.
     #[test]
     fn set_rejects_case_normalisation_and_folder_collisions() -> Result<(), PathError> {
-        let mut set = PathSet::new();
-        set.insert(&BundlePath::new("Model.gguf")?)?;
-        assert!(matches!(
-            set.insert(&BundlePath::new("model.GGUF")?),
-            Err(PathError::Collision { .. })
-        ));
+        let pair = |a: &str, b: &str| Some((a.to_owned(), b.to_owned()));
+        assert_eq!(
+            collide(&["Model.gguf", "model.GGUF"])?,
+            pair("model.GGUF", "Model.gguf")
+        );
         // U+FB01 LATIN SMALL LIGATURE FI folds (NFKC) to "fi".
-        set.insert(&BundlePath::new("fi.txt")?)?;
-        assert!(matches!(
-            set.insert(&BundlePath::new("\u{fb01}.txt")?),
-            Err(PathError::Collision { .. })
-        ));
-        set.insert(&BundlePath::new("dir/a")?)?;
-        assert!(matches!(
-            set.insert(&BundlePath::new("DIR")?),
-            Err(PathError::Collision { .. })
-        ));
-        assert!(matches!(
-            set.insert(&BundlePath::new("model.gguf/x")?),
-            Err(PathError::Collision { .. })
-        ));
-        set.insert(&BundlePath::new("dir/b")?)?;
+        assert_eq!(
+            collide(&["fi.txt", "\u{fb01}.txt"])?,
+            pair("\u{fb01}.txt", "fi.txt")
+        );
+        assert_eq!(collide(&["dir/a", "DIR"])?, pair("DIR", "dir/a"));
+        assert_eq!(
+            collide(&["model.gguf", "a", "model.gguf/x"])?,
+            pair("model.gguf/x", "model.gguf")
+        );
+        assert_eq!(collide(&["a", "b/c", "a"])?, pair("a", "a"));
+        // U+FF0F FULLWIDTH SOLIDUS folds to "/": "a／b" lands in folder "a".
+        assert_eq!(collide(&["a", "x", "a\u{ff0f}b"])?, pair("a\u{ff0f}b", "a"));
+        assert_eq!(collide(&["dir/a", "dir/b", "dir-c", "dir.d", "di"])?, None);
+        // A name that sorts between a folder and its files does not hide them.
+        assert_eq!(collide(&["a/z", "a-b", "a!", "A"])?, pair("A", "a/z"));
         Ok(())
+    }
+
+    /// The reader's cap on the fold keys' total is checked before a key is kept.
+    #[test]
+    fn fold_keys_are_capped_in_total() -> Result<(), PathError> {
+        let mut keys = FoldKeys::new(10);
+        keys.push(&BundlePath::new("abcde")?)
+            .map_err(|_| PathError::Empty)?;
+        keys.push(&BundlePath::new("ABCDE")?)
+            .map_err(|_| PathError::Empty)?;
+        assert_eq!(
+            keys.push(&BundlePath::new("x")?),
+            Err(FoldKeysTooLong { limit: 10 })
+        );
+        assert_eq!(keys.len(), 2);
+        // U+FDFA folds (NFKC) to 18 letters: 3 bytes become 33.
+        let mut keys = FoldKeys::new(32);
+        assert!(keys.push(&BundlePath::new("\u{fdfa}")?).is_err());
+        Ok(())
+    }
+
+    /// Whether two paths collide, by the definition (§3), pair by pair.
+    fn collide_by_definition(a: &BundlePath, b: &BundlePath) -> bool {
+        let (x, y) = (a.fold_key(), b.fold_key());
+        let below = |k: &str, folder: &str| {
+            k.strip_prefix(folder)
+                .is_some_and(|rest| rest.starts_with('/'))
+        };
+        x == y || below(&x, &y) || below(&y, &x)
     }
 
     proptest! {
@@ -333,12 +482,47 @@ mod tests {
                         continue;
                     }
                     if let Ok(q) = BundlePath::new(&variant) {
-                        let mut set = PathSet::new();
-                        prop_assert!(set.insert(&p).is_ok());
-                        prop_assert!(set.insert(&q).is_err(), "{:?} vs {:?}", s, variant);
+                        let both = [p.clone(), q];
+                        prop_assert!(check_collisions(&both, usize::MAX).is_err(), "{:?} vs {:?}", s, variant);
                     }
                 }
             }
+        }
+
+        /// The sorted-neighbour check finds a collision exactly when some
+        /// pair collides by the definition, and the pair it names does:
+        /// lists of short names over few letters, cases, a ligature and a
+        /// fullwidth solidus, deep and shallow, so that collisions of every
+        /// kind (equal, case, NFKC, file-as-folder at any depth) are common.
+        #[test]
+        fn sorted_check_agrees_with_the_pairwise_definition(
+            names in proptest::collection::vec("[abAB\u{fb01}/\u{ff0f}.-]{1,7}", 0..12)
+        ) {
+            let paths: Vec<BundlePath> = names.iter().filter_map(|n| BundlePath::new(n).ok()).collect();
+            let mut expected = false;
+            for (i, a) in paths.iter().enumerate() {
+                for b in paths.iter().skip(i + 1) {
+                    expected |= collide_by_definition(a, b);
+                }
+            }
+            match check_collisions(&paths, usize::MAX) {
+                Ok(()) => prop_assert!(!expected, "{:?}: a collision was missed", names),
+                Err(CollisionError::Collision { index, error: PathError::Collision { path, other } }) => {
+                    prop_assert!(expected, "{:?}: no pair collides", names);
+                    let later = paths.get(index).map(BundlePath::as_str);
+                    prop_assert_eq!(later, Some(path.as_str()));
+                    let (p, o) = (BundlePath::new(&path), BundlePath::new(&other));
+                    prop_assert!(matches!((&p, &o), (Ok(p), Ok(o)) if collide_by_definition(p, o)));
+                }
+                Err(e) => prop_assert!(false, "{e}"),
+            }
+        }
+
+        /// The ASCII shortcut of the fold is the fold.
+        #[test]
+        fn ascii_fold_is_the_general_fold(s in "[ -~]{0,40}") {
+            let general: String = s.nfkc().collect::<String>().to_lowercase().nfkc().collect();
+            prop_assert_eq!(fold(&s), general);
         }
 
         /// JSON decoding applies exactly the rules of `new`: a manifest

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::chain::{self, LinkInfo};
-use super::manifest::{Encoding, Manifest, ManifestEntry, Role};
+use super::manifest::{Encoding, Manifest, Role};
+use super::path::{CollisionError, check_collisions};
+use super::summary::{self, SbomSummary};
 use super::tar::{self, TarEntry, TarError, TarLayout};
 use super::{BundlePath, Error, ReadLimits, layout};
 use crate::envelope::Envelope;
@@ -36,8 +38,10 @@ pub struct OpenBundle {
     pub manifest_sha256: Sha256Digest,
     /// The manifest's times, parsed.
     pub times: super::manifest::ManifestTimes,
-    /// Each link: its tar entry, envelope, and claimed contents.
-    pub links: Vec<(TarEntry, Envelope, LinkInfo)>,
+    /// Each link: its tar entry and claimed contents. The envelopes are
+    /// not kept (one link is decoded at a time: [`read_link`]); the entry
+    /// digest in [`LinkInfo`] pins the bytes a later reader must find.
+    pub links: Vec<(TarEntry, LinkInfo)>,
 }
 
 /// Open and structurally check a bundle.
@@ -48,7 +52,7 @@ pub fn open(path: &Path, limits: &ReadLimits) -> Result<OpenBundle, Error> {
     };
     let mut file = File::open(path).map_err(io)?;
     let file_len = file.metadata().map_err(io)?.len();
-    let (entries, outcome) = tar::walk_entries(&mut file, file_len, limits.max_entries);
+    let (entries, outcome) = tar::walk_entries(&mut file, file_len, limits);
     let end_offset = match outcome {
         Ok(end) => end,
         Err(e) => {
@@ -102,7 +106,7 @@ pub(crate) fn open_manifest(
     path: &Path,
     file: &mut File,
     file_len: u64,
-    layout: TarLayout,
+    mut layout: TarLayout,
     limits: &ReadLimits,
 ) -> Result<OpenBundle, Error> {
     let bad = |message: String| Error::Layout {
@@ -118,7 +122,7 @@ pub(crate) fn open_manifest(
         .entries
         .get(manifest_index)
         .ok_or_else(|| bad("no manifest".into()))?;
-    let manifest_bytes = read_entry(path, file, manifest_entry, limits.max_json_bytes)?;
+    let manifest_bytes = read_entry(path, file, manifest_entry, limits.max_manifest_bytes)?;
     check_format_version(&manifest_bytes).map_err(bad)?;
     // The reader accepts exactly what a writer may produce (the format's
     // rule): every field in order and in range — names and channels
@@ -126,11 +130,28 @@ pub(crate) fn open_manifest(
     // report or a terminal — and the bytes in their one form ([B23],
     // [B24], [B51]–[B54]).
     let (manifest, times) = super::manifest::parse(&manifest_bytes).map_err(bad)?;
+    let artifacts = manifest
+        .entries
+        .iter()
+        .filter(|e| e.role == Role::Artifact)
+        .count();
+    if artifacts > limits.max_artifacts {
+        return Err(bad(format!(
+            "the manifest lists {artifacts} artifacts, more than the reader limit of {}",
+            limits.max_artifacts
+        )));
+    }
     check_entries_match(
         &manifest,
         layout.entries.get(..manifest_index).unwrap_or_default(),
+        limits.max_folded_name_bytes,
     )
     .map_err(bad)?;
+    check_entry_sizes(&manifest, limits).map_err(bad)?;
+    // The names matched: the tar layout shares the manifest's copy of each.
+    for (t, m) in layout.entries.iter_mut().zip(&manifest.entries) {
+        t.name = m.path.clone();
+    }
     let manifest_sha256 = Sha256Digest::of(&manifest_bytes);
     Ok(OpenBundle {
         path: path.to_path_buf(),
@@ -173,11 +194,11 @@ pub(crate) fn read_links(
         .enumerate()
     {
         let index = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        if index > layout::MAX_LINKS {
+        if index > layout::MAX_LINKS || i >= limits.max_links {
+            let most = limits.max_links.min(layout::MAX_LINKS as usize);
             return Err(bad(format!(
-                "entry {} is past the last link a bundle may have (at most {} links)",
-                entry.name,
-                layout::MAX_LINKS
+                "entry {} is past the last link a bundle may have (at most {most} links)",
+                entry.name
             )));
         }
         if entry.name.as_str() != layout::link_name(index) {
@@ -187,23 +208,14 @@ pub(crate) fn read_links(
                 layout::link_name(index)
             )));
         }
-        let bytes = read_entry(&path, file, entry, limits.max_small_bytes)?;
-        let (envelope, info) =
-            chain::parse_link(entry.name.as_str(), &bytes).map_err(|e| match e {
-                chain::LinkError::Envelope(source) => Error::Envelope {
-                    path: path.clone(),
-                    entry: entry.name.to_string(),
-                    source,
-                },
-                other => bad(format!("entry {}: {other}", entry.name)),
-            })?;
+        let (_, info) = read_link(&path, file, entry, limits)?;
         if info.predicate.index != index {
             return Err(bad(format!(
                 "entry {} claims index {}",
                 entry.name, info.predicate.index
             )));
         }
-        links.push((entry.clone(), envelope, info));
+        links.push((entry.clone(), info));
     }
     bundle.links = links;
     Ok(())
@@ -247,7 +259,11 @@ fn check_format_version(manifest_bytes: &[u8]) -> Result<(), String> {
 
 /// The entries before the manifest must be exactly the manifest's entries,
 /// in order: (artifact, its SBOM)*, then the attestation.
-fn check_entries_match(manifest: &Manifest, entries: &[TarEntry]) -> Result<(), String> {
+fn check_entries_match(
+    manifest: &Manifest,
+    entries: &[TarEntry],
+    max_folded_name_bytes: usize,
+) -> Result<(), String> {
     if manifest.entries.len() != entries.len() {
         return Err(format!(
             "manifest lists {} entries but the bundle has {} before it",
@@ -258,12 +274,9 @@ fn check_entries_match(manifest: &Manifest, entries: &[TarEntry]) -> Result<(), 
     let mut pending_sbom: Option<String> = None;
     // Artifacts in ascending byte order of their artifact paths (§1, [B27]):
     // one order per set of files, so the layout is a function of the files.
-    let mut last_artifact: Option<BundlePath> = None;
-    // Artifact paths are what `import` writes: two that collide would land
-    // on one file of a case-insensitive or normalising file system, even
-    // when their entry names do not collide (`artifacts/A`, `artifacts/a.zst`)
-    // ([B16]).
-    let mut artifact_paths = super::path::PathSet::new();
+    // Each is kept for the collision check below (at most the reader's
+    // artifact limit, counted before this check).
+    let mut artifacts: Vec<BundlePath> = Vec::new();
     for (m, t) in manifest.entries.iter().zip(entries) {
         if m.path != t.name {
             return Err(format!(
@@ -279,7 +292,7 @@ fn check_entries_match(manifest: &Manifest, entries: &[TarEntry]) -> Result<(), 
                 let artifact = m
                     .artifact_path()
                     .ok_or_else(|| format!("entry {} is not a valid artifact name", m.path))?;
-                if let Some(last) = &last_artifact
+                if let Some(last) = artifacts.last()
                     && *last >= artifact
                 {
                     return Err(format!(
@@ -287,16 +300,13 @@ fn check_entries_match(manifest: &Manifest, entries: &[TarEntry]) -> Result<(), 
                     ));
                 }
                 derived_names_fit(&artifact)?;
-                artifact_paths
-                    .insert(&artifact)
-                    .map_err(|e| format!("artifact paths collide: {e}"))?;
                 pending_sbom = Some(format!(
                     "{}/{}{}",
                     layout::SBOMS_DIR,
                     artifact,
                     layout::SBOM_SUFFIX
                 ));
-                last_artifact = Some(artifact);
+                artifacts.push(artifact);
             }
             (Role::Sbom, Some(want)) if m.path.as_str() == want && m.encoding == Encoding::Raw => {}
             (Role::Attestation, None)
@@ -309,16 +319,44 @@ fn check_entries_match(manifest: &Manifest, entries: &[TarEntry]) -> Result<(), 
             }
         }
     }
-    if last_artifact.is_none() {
+    if artifacts.is_empty() {
         return Err("the bundle holds no artifact; a bundle carries at least one".into());
     }
+    // Artifact paths are what `import` writes: two that collide would land
+    // on one file of a case-insensitive or normalising file system, even
+    // when their entry names do not collide (`artifacts/A`, `artifacts/a.zst`)
+    // ([B16]). One fold key each, like the entry names' check (their total
+    // is capped the same way: docs/bundle-format.md, "Reader limits").
+    check_collisions(&artifacts, max_folded_name_bytes).map_err(|e| match e {
+        CollisionError::Collision { error, .. } => format!("artifact paths collide: {error}"),
+        CollisionError::TooLong(e) => format!("artifact paths: {e}"),
+    })?;
     match manifest.entries.last() {
         Some(last) if last.role == Role::Attestation => Ok(()),
         _ => Err("the attestation must be the last entry before the manifest".into()),
     }
 }
 
-/// Read a whole entry (bounded).
+/// The small entries every reader reads whole or parses are within the
+/// reader limits, whichever reader it is (`inspect`, `sign`, `verify`,
+/// `diff`): one bundle is refused by all of them or by none.
+fn check_entry_sizes(manifest: &Manifest, limits: &ReadLimits) -> Result<(), String> {
+    for e in &manifest.entries {
+        let cap = match e.role {
+            Role::Sbom => limits.max_sbom_bytes,
+            Role::Attestation => limits.max_attestation_bytes,
+            Role::Artifact => continue,
+        };
+        if e.stored_size > cap {
+            return Err(format!(
+                "entry {} is {} bytes, more than the {cap}-byte reader limit for its role",
+                e.path, e.stored_size
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// docs/bundle-format.md [B14]: an artifact path is valid only when every
 /// name derived from it fits a ustar header, whatever its encoding, so that
 /// the set of valid paths does not depend on how a bundle was packed
@@ -341,6 +379,7 @@ fn derived_names_fit(artifact: &BundlePath) -> Result<(), String> {
     Ok(())
 }
 
+/// Read a whole entry (bounded).
 pub(crate) fn read_entry(
     path: &Path,
     file: &mut File,
@@ -369,17 +408,28 @@ pub(crate) fn read_entry(
     Ok(out)
 }
 
-/// What one SBOM says, in brief (untrusted).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SbomSummary {
-    /// The SBOM entry.
-    pub path: String,
-    /// Its size.
-    pub size: u64,
-    /// `bomFormat` and `specVersion`, when present.
-    pub format: Option<String>,
-    /// Names of the described components.
-    pub components: Vec<String>,
+/// Read and decode one chain link entry (at most
+/// [`ReadLimits::max_link_bytes`]): its envelope and what it claims.
+/// Readers call this once per link and keep only the [`LinkInfo`]; the
+/// signature check decodes the link again and compares its digest.
+pub fn read_link(
+    path: &Path,
+    file: &mut File,
+    entry: &TarEntry,
+    limits: &ReadLimits,
+) -> Result<(Envelope, LinkInfo), Error> {
+    let bytes = read_entry(path, file, entry, limits.max_link_bytes)?;
+    chain::parse_link(entry.name.as_str(), &bytes).map_err(|e| match e {
+        chain::LinkError::Envelope(source) => Error::Envelope {
+            path: path.to_path_buf(),
+            entry: entry.name.to_string(),
+            source,
+        },
+        other => Error::Layout {
+            path: path.to_path_buf(),
+            message: format!("entry {}: {other}", entry.name),
+        },
+    })
 }
 
 /// `lbom inspect`: everything a bundle claims, marked untrusted.
@@ -414,8 +464,13 @@ pub fn inspect(path: &Path) -> Result<BundleInfo, Error> {
     let mut sboms = Vec::new();
     for (m, t) in bundle.manifest.entries.iter().zip(&bundle.layout.entries) {
         if m.role == Role::Sbom {
-            let bytes = read_entry(path, &mut file, t, limits.max_json_bytes)?;
-            sboms.push(summarise_sbom(m, &bytes));
+            // Streamed, never read whole: only the summary is kept.
+            file.seek(SeekFrom::Start(t.data_offset)).map_err(io)?;
+            sboms.push(summary::summarise(
+                m.path.as_str(),
+                m.size,
+                (&mut file).take(t.size),
+            ));
         }
     }
     Ok(BundleInfo {
@@ -423,39 +478,10 @@ pub fn inspect(path: &Path) -> Result<BundleInfo, Error> {
         path: path.to_path_buf(),
         file_size: bundle.file_len,
         manifest_sha256: bundle.manifest_sha256,
-        links: bundle.links.into_iter().map(|(_, _, info)| info).collect(),
+        links: bundle.links.into_iter().map(|(_, info)| info).collect(),
         manifest: bundle.manifest,
         sboms,
     })
-}
-
-fn summarise_sbom(entry: &ManifestEntry, bytes: &[u8]) -> SbomSummary {
-    let value: Option<serde_json::Value> = serde_json::from_slice(bytes).ok();
-    let text = |v: Option<&serde_json::Value>| v.and_then(|x| x.as_str()).map(str::to_owned);
-    let format = value.as_ref().and_then(|v| {
-        let f = text(v.get("bomFormat"))?;
-        Some(match text(v.get("specVersion")) {
-            Some(s) => format!("{f} {s}"),
-            None => f,
-        })
-    });
-    let components = value
-        .as_ref()
-        .and_then(|v| v.get("components"))
-        .and_then(|c| c.as_array())
-        .map(|list| {
-            list.iter()
-                .filter_map(|c| text(c.get("name")))
-                .take(100)
-                .collect()
-        })
-        .unwrap_or_default();
-    SbomSummary {
-        path: entry.path.to_string(),
-        size: entry.size,
-        format,
-        components,
-    }
 }
 
 #[cfg(test)]
@@ -525,9 +551,12 @@ mod tests {
             ..base.clone()
         };
         let ok = with([pair("a", Encoding::Raw)?, vec![attestation.clone()]].concat());
-        assert_eq!(check_entries_match(&ok, &tar_of(&ok.entries)), Ok(()));
+        assert_eq!(
+            check_entries_match(&ok, &tar_of(&ok.entries), usize::MAX),
+            Ok(())
+        );
         let none = with(vec![attestation.clone()]);
-        assert!(check_entries_match(&none, &tar_of(&none.entries)).is_err());
+        assert!(check_entries_match(&none, &tar_of(&none.entries), usize::MAX).is_err());
         // config.json (zstd) and config.json/x.json (raw): entry names and
         // SBOM names do not collide, artifact paths do.
         let clash = with(
@@ -538,11 +567,9 @@ mod tests {
             ]
             .concat(),
         );
-        let mut names = super::super::path::PathSet::new();
-        for e in &clash.entries {
-            names.insert(&e.path)?;
-        }
-        let err = check_entries_match(&clash, &tar_of(&clash.entries))
+        let names: Vec<BundlePath> = clash.entries.iter().map(|e| e.path.clone()).collect();
+        assert_eq!(check_collisions(&names, usize::MAX), Ok(()));
+        let err = check_entries_match(&clash, &tar_of(&clash.entries), usize::MAX)
             .err()
             .unwrap_or_default();
         assert!(err.contains("artifact paths collide"), "{err}");

@@ -13,7 +13,8 @@
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
-use super::path::{BundlePath, PathError, PathSet};
+use super::ReadLimits;
+use super::path::{BundlePath, FoldKeys, FoldKeysTooLong, PathError};
 
 /// Tar block size.
 pub const BLOCK: u64 = 512;
@@ -130,6 +131,15 @@ pub enum TarError {
     TooManyEntries {
         /// Cap.
         limit: usize,
+    },
+    /// The entry names are too long in total for the collision check.
+    #[error("entry at offset {offset}")]
+    NamesTooLong {
+        /// Header offset of the entry that went over.
+        offset: u64,
+        /// The cap.
+        #[source]
+        source: FoldKeysTooLong,
     },
     /// I/O error.
     #[error("could not read or write the bundle")]
@@ -377,13 +387,15 @@ pub struct TarLayout {
 
 /// Walk every header of `file` (length `file_len`), checking the profile,
 /// canonical and collision-free names, sizes against the file length, the
-/// end marker, and that nothing follows it.
+/// end marker, and that nothing follows it. At most
+/// [`ReadLimits::max_entries`] entries, whose names' fold keys total at most
+/// [`ReadLimits::max_folded_name_bytes`].
 pub fn walk<R: Read + Seek>(
     file: &mut R,
     file_len: u64,
-    max_entries: usize,
+    limits: &ReadLimits,
 ) -> Result<TarLayout, TarError> {
-    let (entries, end) = walk_entries(file, file_len, max_entries);
+    let (entries, end) = walk_entries(file, file_len, limits);
     end.map(|end_offset| TarLayout {
         entries,
         end_offset,
@@ -392,13 +404,42 @@ pub fn walk<R: Read + Seek>(
 
 /// [`walk`], returning the entries read before any error too (what `sign`
 /// needs to repair a torn tail).
+///
+/// Collisions are checked once over every entry read (docs/bundle-format.md
+/// [B16]), keeping one fold key per entry (see [`FoldKeys`]); a collision
+/// is damage before any torn tail, so it is the error when there is one,
+/// and the entries returned are those before the later of the pair.
 pub fn walk_entries<R: Read + Seek>(
     file: &mut R,
     file_len: u64,
-    max_entries: usize,
+    limits: &ReadLimits,
 ) -> (Vec<TarEntry>, Result<u64, TarError>) {
     let mut entries: Vec<TarEntry> = Vec::new();
-    let result = walk_into(file, file_len, max_entries, &mut entries);
+    let mut keys = FoldKeys::new(limits.max_folded_name_bytes);
+    let result = walk_into(
+        file,
+        file_len,
+        limits.max_entries(),
+        &mut entries,
+        &mut keys,
+    );
+    if let Some((earlier, later)) = keys.first_collision() {
+        let name = |i: usize| {
+            entries
+                .get(i)
+                .map(|e| e.name.as_str().to_owned())
+                .unwrap_or_default()
+        };
+        let error = TarError::Name {
+            offset: entries.get(later).map_or(0, |e| e.header_offset),
+            source: PathError::Collision {
+                path: name(later),
+                other: name(earlier),
+            },
+        };
+        entries.truncate(later);
+        return (entries, Err(error));
+    }
     (entries, result)
 }
 
@@ -407,8 +448,8 @@ fn walk_into<R: Read + Seek>(
     file_len: u64,
     max_entries: usize,
     entries: &mut Vec<TarEntry>,
+    keys: &mut FoldKeys,
 ) -> Result<u64, TarError> {
-    let mut names = PathSet::new();
     let mut offset = 0u64;
     loop {
         let mut block = [0u8; 512];
@@ -424,9 +465,6 @@ fn walk_into<R: Read + Seek>(
             return end_marker(file, offset, file_len).map(|()| offset);
         }
         let (name, size) = decode_header(&block, offset)?;
-        names
-            .insert(&name)
-            .map_err(|source| TarError::Name { offset, source })?;
         if entries.len() >= max_entries {
             return Err(TarError::TooManyEntries { limit: max_entries });
         }
@@ -447,6 +485,8 @@ fn walk_into<R: Read + Seek>(
             });
         };
         check_padding(file, &entry)?;
+        keys.push(&entry.name)
+            .map_err(|source| TarError::NamesTooLong { offset, source })?;
         entries.push(entry);
         offset = end;
     }
@@ -858,7 +898,7 @@ mod tests {
         bytes.truncate(bytes.len() - END_MARKER_LEN as usize);
         bytes.extend(entry_with_end_marker(&p("b/c"), &[7u8; 600])?);
         let len = bytes.len() as u64;
-        let layout = walk(&mut Cursor::new(bytes), len, 10)?;
+        let layout = walk(&mut Cursor::new(bytes), len, &ReadLimits::default())?;
         let names: Vec<_> = layout
             .entries
             .iter()

@@ -169,6 +169,19 @@ fn prefix_digest(path: &Path, len: u64) -> std::io::Result<Sha256Digest> {
     ))
 }
 
+/// Every link's envelope, decoded one at a time as the verifier does
+/// (the reader keeps none).
+fn link_envelopes(bundle: &Path) -> Result<Vec<Envelope>, Box<dyn std::error::Error>> {
+    let limits = super::ReadLimits::default();
+    let opened = read::open(bundle, &limits)?;
+    let mut file = std::fs::File::open(bundle)?;
+    let mut out = Vec::new();
+    for (entry, _) in &opened.links {
+        out.push(read::read_link(bundle, &mut file, entry, &limits)?.0);
+    }
+    Ok(out)
+}
+
 #[test]
 fn sign_appends_one_link_and_keeps_every_earlier_byte() -> R {
     let dir = tempfile::tempdir()?;
@@ -187,8 +200,13 @@ fn sign_appends_one_link_and_keeps_every_earlier_byte() -> R {
 
     let after = read::open(&bundle, &super::ReadLimits::default())?;
     assert_eq!(after.links.len(), 2);
-    let (e1, env1, l1) = after.links.first().ok_or("link 1")?;
-    let (_, env2, l2) = after.links.get(1).ok_or("link 2")?;
+    let envelopes = link_envelopes(&bundle)?;
+    let (e1, l1) = after.links.first().ok_or("link 1")?;
+    let (_, l2) = after.links.get(1).ok_or("link 2")?;
+    let (env1, env2) = (
+        envelopes.first().ok_or("link 1")?,
+        envelopes.get(1).ok_or("link 2")?,
+    );
     assert_eq!(l1, &first.link);
     assert_eq!(l2, &second.link);
     assert_eq!(l1.predicate.previous, None);
@@ -206,7 +224,7 @@ fn sign_appends_one_link_and_keeps_every_earlier_byte() -> R {
 
     // Interop: the Python reference tools accept each link.
     let python = venv_python()?;
-    for ((_, env, _), k) in after.links.iter().zip([&maintainer, &transfer]) {
+    for (env, k) in envelopes.iter().zip([&maintainer, &transfer]) {
         let env_path = dir.path().join("link.json");
         std::fs::write(&env_path, env.encode())?;
         let pub_path = dir.path().join("key.pub");
@@ -495,12 +513,7 @@ fn golden_bundle_digest() -> R {
     }
     let want = std::fs::read_to_string(vectors.join("tiny.sha256"))?;
     assert_eq!(want.split_whitespace().next(), Some(got.as_str()));
-    let env = read::open(&bundle, &super::ReadLimits::default())?
-        .links
-        .into_iter()
-        .next()
-        .ok_or("link")?
-        .1;
+    let env = link_envelopes(&bundle)?.into_iter().next().ok_or("link")?;
     assert!(Envelope::decode(&env.encode())?.is_signed_by(k.public_key()));
     Ok(())
 }
@@ -536,7 +549,11 @@ fn independent_vectors_match() -> R {
         tar.extend_from_slice(b"hello");
         tar.resize(512 * 2 + 1024, 0);
         let len = tar.len() as u64;
-        let walked = super::tar::walk(&mut std::io::Cursor::new(tar), len, 10);
+        let walked = super::tar::walk(
+            &mut std::io::Cursor::new(tar),
+            len,
+            &super::ReadLimits::default(),
+        );
         assert_eq!(walked.is_ok(), ok, "{file}: {walked:?}");
     }
 
@@ -618,7 +635,11 @@ fn zstd_artifacts_are_one_frame_with_size_and_checksum() -> R {
             Compression::Zstd(level),
         ))?;
         let bytes = std::fs::read(&out)?;
-        let walked = super::tar::walk(&mut std::io::Cursor::new(&bytes), bytes.len() as u64, 100)?;
+        let walked = super::tar::walk(
+            &mut std::io::Cursor::new(&bytes),
+            bytes.len() as u64,
+            &super::ReadLimits::default(),
+        )?;
         let entry = walked
             .entries
             .iter()
@@ -650,12 +671,12 @@ fn zstd_artifacts_are_one_frame_with_size_and_checksum() -> R {
     Ok(())
 }
 
-/// docs/bundle-format.md [B3]: at most 9999 links. A bundle with 9999
-/// well-formed links opens; link 10000 (whose name `chain/10000.dsse.json`
-/// would be canonical) is refused. Only the reader is exercised: links
-/// are parsed, not verified, so their signatures need not be real.
+/// docs/bundle-format.md [B3] and the reader limit on links: a bundle with
+/// as many well-formed links as the limit opens; one more is refused, and
+/// `sign` refuses to append it. Only the reader is exercised: links are
+/// parsed, not verified, so their signatures need not be real.
 #[test]
-fn the_chain_stops_at_9999_links() -> R {
+fn the_chain_stops_at_the_link_limit() -> R {
     use super::chain::{LinkPredicate, link_payload};
     use super::tar::{END_MARKER_LEN, encode_header, padded};
     let dir = tempfile::tempdir()?;
@@ -701,26 +722,39 @@ fn the_chain_stops_at_9999_links() -> R {
         out.resize(512 + usize::try_from(padded(data.len() as u64))?, 0);
         Ok(out)
     };
-    for index in 1..=layout::MAX_LINKS {
+    let most = u32::try_from(super::ReadLimits::default().max_links)?;
+    for index in 1..=most {
         bytes.extend(link(index)?);
     }
-    let at_cap = dir.path().join("9999.lbom");
+    let at_cap = dir.path().join("at-cap.lbom");
     let mut full = bytes.clone();
     full.resize(full.len() + marker, 0);
     std::fs::write(&at_cap, &full)?;
     let opened = read::open(&at_cap, &super::ReadLimits::default())?;
-    assert_eq!(opened.links.len(), 9999);
-    drop(full);
-    bytes.extend(link(layout::MAX_LINKS + 1)?);
+    assert_eq!(opened.links.len(), usize::try_from(most)?);
+    let refused = sign(&at_cap, &key(3)?, &sign_opts("maintainer"));
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("the most a reader accepts")),
+        "{refused:?}"
+    );
+    assert_eq!(
+        std::fs::read(&at_cap)?,
+        full,
+        "sign changed a bundle it refused"
+    );
+    bytes.extend(link(most + 1)?);
     bytes.resize(bytes.len() + marker, 0);
-    let over = dir.path().join("10000.lbom");
+    let over = dir.path().join("over.lbom");
     std::fs::write(&over, &bytes)?;
     let err = read::open(&over, &super::ReadLimits::default())
         .err()
-        .ok_or("link 10000 accepted")?;
+        .ok_or("one link more than the limit accepted")?;
     let text = err.to_string();
+    let name = layout::link_name(most + 1);
     assert!(
-        text.contains("chain/10000.dsse.json") && text.contains("at most 9999 links"),
+        text.contains(&name) && text.contains(&format!("at most {most} links")),
         "{text}"
     );
     Ok(())
@@ -782,5 +816,33 @@ fn pack_refuses_inputs_whose_entry_names_could_collide() -> R {
             "{what}: {got:?}"
         );
     }
+    Ok(())
+}
+
+/// docs/bundle-format.md [B63]: pack never writes a bundle a reader would
+/// refuse for its limits: one file more than the reader's artifact limit
+/// is refused before anything is written.
+#[test]
+fn pack_refuses_more_files_than_a_reader_accepts() -> R {
+    let dir = tempfile::tempdir()?;
+    let root = dir.path().join("in");
+    std::fs::create_dir(&root)?;
+    let most = super::ReadLimits::default().max_artifacts;
+    for i in 0..=most {
+        std::fs::write(root.join(format!("{i:05}")), b"")?;
+    }
+    let out = dir.path().join("o.lbom");
+    let got = pack_test(&options(vec![root.clone()], out.clone(), Compression::None));
+    assert!(
+        matches!(
+            &got,
+            Err(Error::UnsafeInput {
+                reason: super::UnsafeInput::TooManyFiles(n),
+                ..
+            }) if *n == most as u64
+        ),
+        "{got:?}"
+    );
+    assert!(!out.exists());
     Ok(())
 }

@@ -128,6 +128,11 @@ macro_rules! outln {
 /// strings and writes nothing but ASCII outside them, so every character
 /// changed here is inside a string and the value is unchanged.
 pub fn escape_json_text(json: &str) -> String {
+    // ASCII without DEL holds nothing hidden but JSON's own white space
+    // (serde_json escapes the C0 controls inside strings).
+    if json.is_ascii() && !json.contains('\u{7f}') && !json.contains(is_c0_but_white_space) {
+        return json.to_owned();
+    }
     let mut out = String::with_capacity(json.len());
     for c in json.chars() {
         if is_hidden(c) && !matches!(c, '\n' | '\r' | '\t') {
@@ -143,6 +148,10 @@ pub fn escape_json_text(json: &str) -> String {
     out
 }
 
+fn is_c0_but_white_space(c: char) -> bool {
+    c < ' ' && !matches!(c, '\n' | '\r' | '\t')
+}
+
 /// `value` as pretty JSON plus a final line feed, hidden characters escaped.
 pub fn json_bytes<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {
     let text = serde_json::to_string_pretty(value)?;
@@ -151,10 +160,71 @@ pub fn json_bytes<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8
     Ok(out)
 }
 
-/// Write [`json_bytes`] of `value` to `out`.
+/// Write [`json_bytes`] of `value` to `out`, escaped as serde_json writes
+/// it: the report is never held whole (an `inspect` of a bundle at the
+/// reader limits lists twenty thousand entries; docs/bundle-format.md,
+/// "Reader limits").
 pub fn write_json<T: Serialize + ?Sized>(value: &T, out: &mut dyn Write) -> io::Result<()> {
-    let bytes = json_bytes(value).map_err(io::Error::other)?;
-    out.write_all(&bytes)
+    let mut escaping = io::BufWriter::with_capacity(
+        64 << 10,
+        EscapeWriter {
+            out: &mut *out,
+            pending: Vec::new(),
+        },
+    );
+    serde_json::to_writer_pretty(&mut escaping, value).map_err(io::Error::other)?;
+    escaping
+        .into_inner()
+        .map_err(io::IntoInnerError::into_error)?
+        .finish()?;
+    out.write_all(b"\n")
+}
+
+/// Passes JSON text on with [`escape_json_text`] applied, whatever the
+/// chunks it is written in: a character cut between two writes waits for
+/// the rest of its bytes.
+struct EscapeWriter<'a> {
+    out: &'a mut dyn Write,
+    pending: Vec<u8>,
+}
+
+impl EscapeWriter<'_> {
+    /// Write out what is pending (serde_json writes only UTF-8: nothing is
+    /// left but a cut character, written lossily if the text ends in one).
+    fn finish(mut self) -> io::Result<()> {
+        if !self.pending.is_empty() {
+            let rest = String::from_utf8_lossy(&self.pending).into_owned();
+            self.out.write_all(escape_json_text(&rest).as_bytes())?;
+            self.pending.clear();
+        }
+        self.out.flush()
+    }
+}
+
+impl Write for EscapeWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        let (valid, broken) = match std::str::from_utf8(&self.pending) {
+            Ok(text) => (text.len(), false),
+            Err(e) => (e.valid_up_to(), e.error_len().is_some()),
+        };
+        let text =
+            std::str::from_utf8(self.pending.get(..valid).unwrap_or_default()).unwrap_or_default();
+        self.out.write_all(escape_json_text(text).as_bytes())?;
+        self.pending.drain(..valid);
+        if broken {
+            // Not UTF-8 (serde_json never writes it): lossily, as
+            // `json_document` does.
+            let rest = String::from_utf8_lossy(&self.pending).into_owned();
+            self.out.write_all(escape_json_text(&rest).as_bytes())?;
+            self.pending.clear();
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 /// A JSON document a writer produced (an SBOM): the same bytes with hidden
@@ -203,6 +273,25 @@ mod tests {
             String::from_utf8(bytes).unwrap_or_default(),
             "\u{1b}[31mred\u{1b}[0m \\u{1b}[2J\\u{1b}]0;t\\u{7}"
         );
+    }
+
+    /// Streamed, the report is the bytes `json_bytes` gives, whatever the
+    /// value (characters of every width cut at every chunk boundary).
+    #[test]
+    fn streamed_json_is_json_bytes() -> Result<(), Box<dyn std::error::Error>> {
+        let long: String = NASTY.repeat(20_000);
+        for value in [
+            serde_json::json!({ NASTY: [NASTY, 1, null] }),
+            serde_json::json!({
+                "k": long,
+                "é✓\u{1F600}": vec!["é✓\u{1F600}"; 10_000],
+            }),
+        ] {
+            let mut streamed = Vec::new();
+            write_json(&value, &mut streamed)?;
+            assert_eq!(streamed, json_bytes(&value)?);
+        }
+        Ok(())
     }
 
     #[test]

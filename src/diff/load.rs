@@ -19,7 +19,7 @@ use crate::inspect::delivery::describe_files;
 use crate::inspect::facts::ModelFacts;
 use crate::inspect::side::{Capture, CaptureRule, SideFiles, read_capturing, role_of};
 use crate::limits::Limits;
-use crate::verify::{Failure, Outcome, Verified};
+use crate::verify::{Failure, Outcome};
 
 /// Largest scan JSON read.
 const MAX_SCAN_JSON_BYTES: u64 = 256 << 20;
@@ -98,11 +98,6 @@ pub fn side_of_bundle(
     Side::from_facts(label, files, models)
 }
 
-/// A bundle that passed verification.
-pub fn side_of_verified(label: impl Into<String>, verified: &Verified) -> Side {
-    side_of_bundle(label, &verified.manifest, verified.models.clone())
-}
-
 /// A kept version of a store: the scans recorded at import and its stored
 /// side files (each checked against the manifest's digest), described as
 /// `verify` describes the bundle, so both sides of an import's drift are
@@ -127,7 +122,8 @@ pub fn side_of_version_with(
         .into_iter()
         .map(|f| (f.model_path.clone(), f))
         .collect();
-    let models = describe_files(files, &sides);
+    let models = describe_files(files, &sides, Limits::default().folder_context_max_bytes)
+        .map_err(|e| StoreError::damaged(&version.dir, format!("cannot be described: {e}")))?;
     Ok(side_of_bundle(label, &version.manifest, models))
 }
 

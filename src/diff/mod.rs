@@ -31,7 +31,7 @@ use serde_json::{Map, Value};
 use crate::inspect::digest::Sha256Digest;
 use crate::inspect::facts::{Format, ModelFacts, Severity, TensorTypeStat};
 
-pub use load::{LoadError, load, side_of_bundle, side_of_verified, side_of_version};
+pub use load::{LoadError, load, side_of_bundle, side_of_version};
 pub use render::{render_markdown, render_text};
 
 /// The `schema` id of a [`DriftReport`] JSON document.

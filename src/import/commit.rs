@@ -17,7 +17,7 @@ use super::error::StoreError;
 use super::fsutil;
 use super::handle::DirHandle;
 use super::lock::LockedStore;
-use super::paths::{CURRENT, CURRENT_TMP, FACTS, RECEIPT, RECORD};
+use super::paths::{CURRENT, CURRENT_TMP, RECEIPT, RECORD};
 use super::record::{HistoryEntry, ImportInfo, ImportRecord, append_history};
 use super::registry;
 use super::sink::Staged;
@@ -105,7 +105,7 @@ fn fault(_: FaultPoint) -> Result<(), StoreError> {
 /// [`Committed::AlreadyCurrent`] and removes the staged copy.
 pub fn commit(
     store: &LockedStore,
-    staged: Staged,
+    mut staged: Staged,
     verified: &Verified,
     info: &ImportInfo,
     receipt: Option<&Envelope>,
@@ -135,7 +135,7 @@ pub fn commit(
         return Err(e);
     }
     let (shared_files, written_files) = staged.counts();
-    let record = write_record(&staged, verified, info, receipt)?;
+    let record = write_record(&mut staged, verified, info, receipt)?;
     fsutil::seal_subdirs(staged.handle())?;
     fault(FaultPoint::Staged)?;
 
@@ -309,26 +309,26 @@ fn check_complete(staged: &Staged, verified: &Verified) -> Result<(), StoreError
 
 /// Write the receipt (if any) and then `import.json` naming its digest.
 fn write_record(
-    staged: &Staged,
+    staged: &mut Staged,
     verified: &Verified,
     info: &ImportInfo,
     receipt: Option<&Envelope>,
 ) -> Result<ImportRecord, StoreError> {
     let mut record = ImportRecord::new(verified, info);
     record.unlisted = staged.chain_links();
+    // Written before the drift gate, which then took the facts
+    // (`Staged::write_facts`); written here when no gate ran first.
+    let facts_sha256 = match staged.facts_sha256() {
+        Some(d) => d,
+        None => staged.write_facts(&verified.facts)?,
+    };
     let dir = staged.handle();
     if let Some(envelope) = receipt {
         let bytes = envelope.encode();
         dir.write_new_synced(RECEIPT, &bytes)?;
         record.receipt_sha256 = Some(Sha256Digest::of(&bytes));
     }
-    let facts: Vec<&crate::inspect::facts::ModelFacts> =
-        verified.facts.iter().map(|(_, f)| f).collect();
-    let mut facts_bytes = serde_json::to_vec_pretty(&facts)
-        .map_err(|e| StoreError::Refused(format!("the scan facts cannot be recorded: {e}")))?;
-    facts_bytes.push(b'\n');
-    dir.write_new_synced(FACTS, &facts_bytes)?;
-    record.facts_sha256 = Some(Sha256Digest::of(&facts_bytes));
+    record.facts_sha256 = Some(facts_sha256);
     dir.write_new_synced(RECORD, &record.to_bytes())?;
     Ok(record)
 }

@@ -234,7 +234,7 @@ impl Store {
         let (record, _) = record_in(&handle, channel, sequence)?;
         let bundle = handle.dir(BUNDLE_DIR)?;
         let manifest_name = crate::bundle::layout::MANIFEST;
-        let limit = crate::bundle::ReadLimits::default().max_json_bytes;
+        let limit = crate::bundle::ReadLimits::default().max_manifest_bytes;
         let path = bundle.child(manifest_name);
         let bytes = bundle
             .read_file(manifest_name, limit)?
@@ -365,18 +365,42 @@ impl Baseline {
                 "the import record names no scan facts",
             ));
         };
-        let limit = crate::bundle::ReadLimits::default().max_json_bytes;
-        let bytes = self
-            .handle
-            .read_file(FACTS, limit)?
-            .ok_or_else(|| StoreError::damaged(&path, "is missing"))?;
-        if Sha256Digest::of(&bytes) != want {
-            return Err(StoreError::damaged(
-                &path,
-                "no longer hashes to the recorded digest; run lbom audit",
-            ));
-        }
-        serde_json::from_slice(&bytes)
-            .map_err(|e| StoreError::damaged(&path, format!("does not parse: {e}")))
+        read_facts(&self.handle, want)
     }
+}
+
+/// The `facts.json` of the version folder `dir`, which must hash to
+/// `want`. Parsed as a stream and hashed on the way: the file is never held
+/// whole (its JSON may be several times the facts' memory).
+pub(crate) fn read_facts(
+    dir: &DirHandle,
+    want: Sha256Digest,
+) -> Result<Vec<crate::inspect::facts::ModelFacts>, StoreError> {
+    let path = dir.child(FACTS);
+    let limit = crate::bundle::ReadLimits::default().max_recorded_facts_bytes();
+    let (file, stat) = dir
+        .open_file(FACTS)?
+        .ok_or_else(|| StoreError::damaged(&path, "is missing"))?;
+    if stat.size > limit {
+        return Err(StoreError::damaged(
+            &path,
+            format!("is {} bytes, more than the {limit}-byte limit", stat.size),
+        ));
+    }
+    let mut hashing =
+        crate::inspect::digest::HashingReader::new(std::io::Read::take(file, limit), true);
+    let parsed: Result<Vec<crate::inspect::facts::ModelFacts>, _> =
+        serde_json::from_reader(std::io::BufReader::new(&mut hashing));
+    // What the parse left unread is hashed too: the digest covers the file.
+    let (_, digest) = hashing.drain(|_| {}).map_err(|source| StoreError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    if digest != Some(want) {
+        return Err(StoreError::damaged(
+            &path,
+            "no longer hashes to the recorded digest; run lbom audit",
+        ));
+    }
+    parsed.map_err(|e| StoreError::damaged(&path, format!("does not parse: {e}")))
 }

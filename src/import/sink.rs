@@ -35,7 +35,7 @@ use super::fsutil;
 use super::handle::{DirHandle, EntryType};
 use super::layout::{Store, record_in};
 use super::lock::LockedStore;
-use super::paths::{BUNDLE_DIR, FILES_DIR, STAGED_PREFIX};
+use super::paths::{BUNDLE_DIR, FACTS, FILES_DIR, STAGED_PREFIX};
 use super::record::StoredFile;
 use super::writer::Background;
 use crate::bundle::{BundlePath, Manifest, ManifestEntry, ReadLimits, layout};
@@ -75,9 +75,44 @@ pub struct Staged {
     metadata_names: BTreeSet<String>,
     shared: u64,
     written: u64,
+    /// SHA-256 of the `facts.json` written ([`Staged::write_facts`]).
+    facts_sha256: Option<Sha256Digest>,
 }
 
 impl Staged {
+    /// Write `facts.json` (the fresh scan of each artifact, compact JSON and
+    /// a final LF, read-only and fsynced) into the staged folder, streamed
+    /// and hashed on the way: the facts may take `ReadLimits::max_facts_bytes`
+    /// in memory and their JSON several times that, so it is never held
+    /// whole. Returns its SHA-256, also kept for the import record.
+    pub(crate) fn write_facts(
+        &mut self,
+        facts: &[(BundlePath, crate::inspect::facts::ModelFacts)],
+    ) -> Result<Sha256Digest, StoreError> {
+        let file = self.dir.create_file(FACTS)?;
+        let list: Vec<&crate::inspect::facts::ModelFacts> = facts.iter().map(|(_, f)| f).collect();
+        let digest = write_facts(file, &list).map_err(|source| StoreError::Io {
+            path: self.dir.child(FACTS),
+            source,
+        })?;
+        self.facts_sha256 = Some(digest);
+        Ok(digest)
+    }
+
+    /// The `facts.json` written, read back (it must still hash to what was
+    /// written).
+    pub(crate) fn read_facts(&self) -> Result<Vec<crate::inspect::facts::ModelFacts>, StoreError> {
+        let want = self.facts_sha256.ok_or_else(|| {
+            StoreError::Refused("the scan facts were not staged before they were read".into())
+        })?;
+        super::layout::read_facts(&self.dir, want)
+    }
+
+    /// SHA-256 of the `facts.json` staged, once written.
+    pub(crate) fn facts_sha256(&self) -> Option<Sha256Digest> {
+        self.facts_sha256
+    }
+
     /// The staging folder (for messages: it is written through handles).
     pub fn dir(&self) -> &Path {
         self.dir.path()
@@ -156,6 +191,10 @@ pub struct ImportSink {
     staged: Staged,
     baseline: ShareBaseline,
     pending: HashMap<String, PendingShare>,
+    /// The folders of `files/` the last artifact was staged in, and of
+    /// `bundle/` the last small entry was.
+    folders: fsutil::OpenFolders,
+    bundle_folders: fsutil::OpenFolders,
     /// Writes and fsyncs the staged files while the verifier hashes.
     background: Background,
 }
@@ -199,9 +238,12 @@ impl LockedStore {
                 metadata_names: BTreeSet::new(),
                 shared: 0,
                 written: 0,
+                facts_sha256: None,
             },
             baseline,
             pending: HashMap::new(),
+            folders: fsutil::OpenFolders::default(),
+            bundle_folders: fsutil::OpenFolders::default(),
             background,
         })
     }
@@ -221,7 +263,7 @@ fn load_baseline(store: &Store, channel: &str) -> Result<ShareBaseline, StoreErr
     let Some(bundle) = version.open_dir(BUNDLE_DIR)? else {
         return Ok(ShareBaseline::default());
     };
-    let limit = ReadLimits::default().max_json_bytes;
+    let limit = ReadLimits::default().max_manifest_bytes;
     let Some(bytes) = bundle.read_file(layout::MANIFEST, limit)? else {
         return Ok(ShareBaseline::default());
     };
@@ -381,7 +423,10 @@ impl ArtifactSink for ImportSink {
         entry: &ManifestEntry,
     ) -> io::Result<Option<Box<dyn Write + Send>>> {
         let rel = artifact.as_str();
-        let (parent, name) = fsutil::prepare_parents(&self.staged.files, rel).map_err(to_io)?;
+        let (parent, name) = self
+            .folders
+            .prepare(&self.staged.files, rel)
+            .map_err(to_io)?;
         if let Some(share) = self.shareable(entry) {
             self.pending.insert(rel.to_owned(), share);
             return Ok(None);
@@ -398,7 +443,10 @@ impl ArtifactSink for ImportSink {
     fn finish(&mut self, artifact: &BundlePath, entry: &ManifestEntry) -> io::Result<()> {
         let rel = artifact.as_str();
         if let Some(share) = self.pending.remove(rel) {
-            let (parent, name) = fsutil::prepare_parents(&self.staged.files, rel).map_err(to_io)?;
+            let (parent, name) = self
+                .folders
+                .prepare(&self.staged.files, rel)
+                .map_err(to_io)?;
             self.share(&share, &parent, name, entry)?;
             self.staged.shared = self.staged.shared.saturating_add(1);
         } else {
@@ -414,7 +462,10 @@ impl ArtifactSink for ImportSink {
 
     fn metadata(&mut self, name: &BundlePath, bytes: &[u8]) -> io::Result<()> {
         let rel = name.as_str();
-        let (parent, last) = fsutil::prepare_parents(&self.staged.bundle, rel).map_err(to_io)?;
+        let (parent, last) = self
+            .bundle_folders
+            .prepare(&self.staged.bundle, rel)
+            .map_err(to_io)?;
         // Created here, so a clash shows at once; written and fsynced on
         // the writer thread.
         let file = parent.create_file(last).map_err(to_io)?;
@@ -433,4 +484,36 @@ impl ArtifactSink for ImportSink {
         self.staged.metadata_names.insert(rel.to_owned());
         Ok(())
     }
+}
+
+/// Write `facts` as compact JSON and a final LF into `file` (new and
+/// empty), make it read-only and fsync it; returns the SHA-256 of the bytes
+/// written.
+fn write_facts(
+    file: std::fs::File,
+    facts: &[&crate::inspect::facts::ModelFacts],
+) -> io::Result<Sha256Digest> {
+    struct Hashing<W> {
+        inner: W,
+        hasher: crate::inspect::digest::Hasher,
+    }
+    impl<W: Write> Write for Hashing<W> {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let n = self.inner.write(buf)?;
+            self.hasher.update(buf.get(..n).unwrap_or_default());
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            self.inner.flush()
+        }
+    }
+    let mut out = Hashing {
+        inner: io::BufWriter::new(file),
+        hasher: crate::inspect::digest::Hasher::new(),
+    };
+    serde_json::to_writer(&mut out, facts).map_err(io::Error::from)?;
+    out.write_all(b"\n")?;
+    let file = out.inner.into_inner().map_err(|e| e.into_error())?;
+    fsutil::seal_file(&file)?;
+    Ok(out.hasher.finish())
 }

@@ -121,7 +121,6 @@ fn stream(bundle: &Path, sink: &mut dyn ArtifactSink) -> Result<Verified, BoxErr
         manifest_sha256: Sha256Digest::of(manifest_bytes),
         signers,
         facts: Vec::new(),
-        models: Vec::new(),
         sides,
     })
 }

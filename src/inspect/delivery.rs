@@ -20,8 +20,29 @@ use super::walk::hub_repo_id;
 /// Apply each file's folder context (and a Hub cache's repository name)
 /// to the files, in place.
 pub fn apply_folders(files: &mut [Inspected], sides: &SideFiles) {
+    // No limit: the result cannot be over it.
+    let _ = apply_folders_within(files, sides, u64::MAX);
+}
+
+/// [`apply_folders`], counting what the contexts add to the files' facts
+/// ([`ModelFacts::memory_bytes`]) as each is applied: `Err` as soon as the
+/// total is over `limit` (a folder's context is copied into each of its
+/// model files, so a folder of many side files and many model files would
+/// otherwise grow with their product). `Ok` with the bytes added.
+fn apply_folders_within(
+    files: &mut [Inspected],
+    sides: &SideFiles,
+    limit: u64,
+) -> Result<u64, DescribeTooLarge> {
     let mut contexts: HashMap<PathBuf, Option<FolderContext>> = HashMap::new();
+    let mut added: u64 = 0;
+    let counted = limit != u64::MAX;
     for file in files.iter_mut() {
+        let before = if counted {
+            file.facts.memory_bytes()
+        } else {
+            0
+        };
         let dir = file
             .path
             .parent()
@@ -41,7 +62,27 @@ pub fn apply_folders(files: &mut [Inspected], sides: &SideFiles) {
                 .metadata
                 .insert("hf_repo_id".into(), Value::String(repo));
         }
+        if counted {
+            added = added.saturating_add(file.facts.memory_bytes().saturating_sub(before));
+            if added > limit {
+                return Err(DescribeTooLarge { added, limit });
+            }
+        }
     }
+    Ok(added)
+}
+
+/// Describing a delivery's models would add more than the limit to its
+/// files' scans (docs/bundle-format.md, "Reader limits").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "describing the folder models adds at least {added} bytes to the files' scans (side files applied to each model file, shards merged), more than the {limit}-byte reader limit"
+)]
+pub struct DescribeTooLarge {
+    /// Bytes added when the limit was passed.
+    pub added: u64,
+    /// The limit (`Limits::folder_context_max_bytes`).
+    pub limit: u64,
 }
 
 /// The models of these inspected files: folder contexts applied, shards
@@ -65,11 +106,22 @@ pub fn is_model(facts: &ModelFacts) -> bool {
 /// each file relative to the delivery: the model files described as
 /// [`describe`] does, the other files (side files, documents) kept as
 /// inspected, so a change of their format or findings is still seen.
-pub fn describe_files(files: Vec<(String, ModelFacts)>, sides: &SideFiles) -> Vec<ModelFacts> {
+///
+/// The files are taken, not copied, and what describing adds to them (the
+/// folder contexts, the shards merged) is at most `limit` bytes more than
+/// they took ([`ModelFacts::memory_bytes`]); past it, `Err`: a context left
+/// out would hide drift, so the delivery is refused instead.
+pub fn describe_files(
+    files: Vec<(String, ModelFacts)>,
+    sides: &SideFiles,
+    limit: u64,
+) -> Result<Vec<ModelFacts>, DescribeTooLarge> {
     let mut models = Vec::new();
     let mut others = Vec::new();
+    let mut before: u64 = 0;
     for (path, mut facts) in files {
         facts.model_path = path.clone();
+        before = before.saturating_add(facts.memory_bytes());
         if is_model(&facts) {
             models.push(Inspected {
                 path: PathBuf::from(path),
@@ -79,11 +131,67 @@ pub fn describe_files(files: Vec<(String, ModelFacts)>, sides: &SideFiles) -> Ve
             others.push(facts);
         }
     }
-    let mut out = describe(models, sides);
+    apply_folders_within(&mut models, sides, limit)?;
+    let mut out = group(models, sides);
     // Grouping names a model by its first shard's path as written.
     for m in &mut out {
         m.model_path = m.model_path.replace('\\', "/");
     }
     out.extend(others);
-    out
+    let after = out.iter().map(ModelFacts::memory_bytes).sum::<u64>();
+    let added = after.saturating_sub(before);
+    if added > limit {
+        return Err(DescribeTooLarge { added, limit });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inspect::digest::Sha256Digest;
+    use crate::inspect::side::Capture;
+    use crate::limits::Limits;
+
+    /// A folder's context is copied into each of its model files: what that
+    /// adds is counted as it is applied, and past the limit the delivery
+    /// is refused (a folder of n side files and n model files would
+    /// otherwise grow with n²).
+    #[test]
+    fn what_describing_adds_is_bounded() {
+        let limits = Limits::default();
+        let mut sides = SideFiles::default();
+        for i in 0..200 {
+            sides.add(
+                Path::new(&format!("m/LICENSE-{i:03}")),
+                Sha256Digest::of(&[i as u8]),
+                Capture::Nothing,
+                &limits,
+            );
+        }
+        let files = || -> Vec<(String, ModelFacts)> {
+            (0..200)
+                .map(|i| {
+                    let name = format!("m-{i:03}.safetensors");
+                    let facts = ModelFacts {
+                        model_filename: name.clone(),
+                        format: Format::Safetensors,
+                        ..ModelFacts::default()
+                    };
+                    (format!("m/{name}"), facts)
+                })
+                .collect()
+        };
+        let all = describe_files(files(), &sides, u64::MAX);
+        assert_eq!(all.as_ref().map(Vec::len), Ok(200));
+        // Each model holds every licence's key: 200 × 200 entries.
+        assert!(
+            all.as_ref()
+                .is_ok_and(|m| m.iter().all(|f| f.metadata.len() >= 200))
+        );
+        match describe_files(files(), &sides, 1 << 20) {
+            Err(e) => assert!(e.added > 1 << 20 && e.limit == 1 << 20, "{e}"),
+            Ok(_) => panic!("a description over its limit was kept"),
+        }
+    }
 }

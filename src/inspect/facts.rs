@@ -261,4 +261,107 @@ impl ModelFacts {
     pub fn worst_severity(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()
     }
+
+    /// What these facts take in memory, as lbom counts it against
+    /// `ReadLimits::max_facts_bytes` (docs/bundle-format.md, "Reader
+    /// limits"): the struct, the capacity of every string and list, every
+    /// metadata entry and JSON value, and [`ALLOCATION_OVERHEAD`] bytes per
+    /// allocation. Their JSON size would not do: a metadata key of one
+    /// letter takes six bytes of JSON and a hundred of memory.
+    pub fn memory_bytes(&self) -> u64 {
+        let strings = [
+            Some(&self.model_path),
+            Some(&self.model_filename),
+            self.architecture.as_ref(),
+            self.quantization.as_ref(),
+            self.dtype.as_ref(),
+            self.license.as_ref(),
+            self.base_model.as_ref(),
+            self.training_framework.as_ref(),
+            self.chat_template.as_ref(),
+            self.name.as_ref(),
+            self.size_label.as_ref(),
+            self.endianness.as_ref(),
+        ];
+        let mut n = size_of::<Self>() as u64;
+        n += strings.into_iter().flatten().map(string_bytes).sum::<u64>();
+        n += json_map_bytes(&self.metadata);
+        n += list_bytes(&self.warnings) + self.warnings.iter().map(string_bytes).sum::<u64>();
+        n += list_bytes(&self.findings)
+            + self
+                .findings
+                .iter()
+                .map(|f| string_bytes(&f.code) + string_bytes(&f.message))
+                .sum::<u64>();
+        // A B-tree entry: key, value and a share of its node.
+        let tree_entry = (size_of::<String>() + size_of::<TensorTypeStat>() + 16) as u64;
+        n += self
+            .tensor_types
+            .keys()
+            .map(|k| tree_entry + string_bytes(k))
+            .sum::<u64>();
+        n += list_bytes(&self.tensors)
+            + self
+                .tensors
+                .iter()
+                .map(|t| string_bytes(&t.name) + string_bytes(&t.dtype) + list_bytes(&t.shape))
+                .sum::<u64>();
+        n += list_bytes(&self.shards)
+            + self
+                .shards
+                .iter()
+                .map(|s| string_bytes(&s.filename))
+                .sum::<u64>();
+        n += list_bytes(&self.pickle_imports)
+            + self.pickle_imports.iter().map(string_bytes).sum::<u64>();
+        n
+    }
+}
+
+/// Bytes the allocator spends on each allocation besides its contents, as
+/// [`ModelFacts::memory_bytes`] counts them.
+pub const ALLOCATION_OVERHEAD: u64 = 16;
+
+fn heap_bytes(capacity: usize) -> u64 {
+    if capacity == 0 {
+        0
+    } else {
+        capacity as u64 + ALLOCATION_OVERHEAD
+    }
+}
+
+fn string_bytes(s: &String) -> u64 {
+    heap_bytes(s.capacity())
+}
+
+fn list_bytes<T>(list: &Vec<T>) -> u64 {
+    heap_bytes(list.capacity().saturating_mul(size_of::<T>()))
+}
+
+/// A JSON object's entries: each key, value and index slot, and what the
+/// values hold.
+fn json_map_bytes(map: &serde_json::Map<String, serde_json::Value>) -> u64 {
+    let entry =
+        (size_of::<u64>() + size_of::<String>() + size_of::<serde_json::Value>() + 16) as u64;
+    let entries = heap_bytes(
+        map.len()
+            .saturating_mul(usize::try_from(entry).unwrap_or(usize::MAX)),
+    );
+    entries
+        + map
+            .iter()
+            .map(|(k, v)| string_bytes(k) + json_heap_bytes(v))
+            .sum::<u64>()
+}
+
+/// What a JSON value holds outside itself.
+fn json_heap_bytes(value: &serde_json::Value) -> u64 {
+    match value {
+        serde_json::Value::String(s) => string_bytes(s),
+        serde_json::Value::Array(items) => {
+            list_bytes(items) + items.iter().map(json_heap_bytes).sum::<u64>()
+        }
+        serde_json::Value::Object(map) => json_map_bytes(map),
+        _ => 0,
+    }
 }

@@ -8,17 +8,21 @@
 //! [`KeyProblem`]s, with the value a repeated key replaced, so that callers
 //! can still scan what a different reader would have used.
 //!
-//! Used for safetensors headers and for a Hugging Face folder's JSON side
-//! files. Nesting deeper than serde_json's recursion limit (128) is an
-//! error, so the stack is bounded; the problem list is capped.
+//! Used for a Hugging Face folder's JSON side files. Nesting deeper than
+//! serde_json's recursion limit (128) is an error, so the stack is bounded;
+//! the problem list is capped, and so are the keys checked in one document
+//! ([`MAX_KEYS_CHECKED`]: past it the rest of the document is parsed but
+//! its keys are not checked, and [`Parsed::unchecked`] counts them), so
+//! the checks' memory does not grow with a file of millions of tiny keys.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
-use super::keys::{Clash, KeySet};
+use super::keys::{Clash, KeySet, MAX_KEYS_CHECKED};
 
 /// Problems listed before the rest are only counted.
 pub(crate) const MAX_PROBLEMS: usize = 32;
@@ -66,6 +70,8 @@ pub(crate) struct Parsed {
     pub problems: Vec<KeyProblem>,
     /// How many more problems were found but not listed.
     pub unlisted: usize,
+    /// Keys not checked: those after the first [`MAX_KEYS_CHECKED`].
+    pub unchecked: usize,
 }
 
 /// Parse `text` as one JSON value, keeping it (`keep`) or only checking
@@ -98,6 +104,7 @@ fn run<'de, R: serde_json::de::Read<'de>>(
         value,
         problems: found.problems,
         unlisted: found.unlisted,
+        unchecked: found.unchecked,
     })
 }
 
@@ -105,9 +112,23 @@ fn run<'de, R: serde_json::de::Read<'de>>(
 struct Found {
     problems: Vec<KeyProblem>,
     unlisted: usize,
+    /// Keys checked so far, and keys past the cap.
+    checked: usize,
+    unchecked: usize,
 }
 
 impl Found {
+    /// Whether one more key may be checked (counting it either way).
+    fn take_key(&mut self) -> bool {
+        if self.checked < MAX_KEYS_CHECKED {
+            self.checked += 1;
+            true
+        } else {
+            self.unchecked = self.unchecked.saturating_add(1);
+            false
+        }
+    }
+
     fn push(&mut self, problem: KeyProblem) {
         if self.problems.len() < MAX_PROBLEMS {
             self.problems.push(problem);
@@ -215,8 +236,16 @@ impl<'de> Visitor<'de> for Seed<'_, '_> {
         let mut object = Map::new();
         let mut keys = KeySet::default();
         let depth = self.depth.saturating_add(1);
-        while let Some(key) = map.next_key::<String>()? {
-            let check = keys.add(key.as_bytes());
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let checked = self.found.borrow_mut().take_key();
+            let check = if checked {
+                keys.add(key.as_bytes())
+            } else {
+                super::keys::KeyCheck {
+                    nul: false,
+                    clash: None,
+                }
+            };
             let inner = Seed {
                 found: self.found,
                 parent: Some(&key),
@@ -231,7 +260,7 @@ impl<'de> Visitor<'de> for Seed<'_, '_> {
             match check.clash {
                 None => {}
                 Some(Clash::Exact) => {
-                    let replaced = object.get(&key).and_then(Value::as_str);
+                    let replaced = object.get(key.as_ref()).and_then(Value::as_str);
                     let replaced = replaced
                         .filter(|s| s.len() <= MAX_SHADOWED_BYTES)
                         .map(str::to_owned);
@@ -243,7 +272,7 @@ impl<'de> Visitor<'de> for Seed<'_, '_> {
                 }
             }
             if self.keep {
-                object.insert(key, value);
+                object.insert(key.into_owned(), value);
             }
         }
         Ok(if self.keep {
@@ -251,6 +280,33 @@ impl<'de> Visitor<'de> for Seed<'_, '_> {
         } else {
             Value::Null
         })
+    }
+}
+
+/// An object key, borrowed from the input when it holds no escape (no
+/// allocation per key: a side file may hold millions of them).
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
     }
 }
 
@@ -345,6 +401,22 @@ mod tests {
             parsed.map(|p| (p.problems.len(), p.unlisted)),
             Ok((MAX_PROBLEMS, 99 - MAX_PROBLEMS))
         );
+    }
+
+    /// The keys checked in one document are capped: the rest is parsed
+    /// and counted, and a repeat past the cap is not reported.
+    #[test]
+    fn keys_checked_are_capped() -> Result<(), String> {
+        let mut doc = String::from("{");
+        for i in 0..MAX_KEYS_CHECKED {
+            doc.push_str(&format!("\"{i:x}\":0,"));
+        }
+        doc.push_str("\"0\":1,\"0\":2}");
+        let parsed = parse(&doc, false)?;
+        assert_eq!((parsed.problems.len(), parsed.unchecked), (0, 2));
+        let parsed = parse(r#"{"a":{"b":1},"c":2}"#, true)?;
+        assert_eq!(parsed.unchecked, 0);
+        Ok(())
     }
 
     #[test]

@@ -147,14 +147,16 @@ pub(crate) fn append_link(
     let file_len = file.metadata().map_err(io)?.len();
     let (opened, repaired_at) = open_or_repair(path, &mut file, file_len, &limits)?;
 
-    let index = u32::try_from(opened.links.len() + 1).unwrap_or(u32::MAX);
-    if index > layout::MAX_LINKS {
+    // A link no reader would accept is never written (docs/bundle-format.md,
+    // "Reader limits").
+    let most = limits.max_links.min(layout::MAX_LINKS as usize);
+    if opened.links.len() >= most {
         return Err(Error::Option(format!(
-            "the chain already holds {} links",
-            layout::MAX_LINKS
+            "the chain already holds {most} links, the most a reader accepts"
         )));
     }
-    let previous = opened.links.last().map(|(entry, _, info)| PreviousLink {
+    let index = u32::try_from(opened.links.len() + 1).unwrap_or(u32::MAX);
+    let previous = opened.links.last().map(|(entry, info)| PreviousLink {
         path: entry.name.to_string(),
         sha256: info.entry_sha256,
     });
@@ -216,7 +218,7 @@ fn open_or_repair(
         path: path.to_path_buf(),
         source,
     };
-    let (entries, outcome) = tar::walk_entries(file, file_len, limits.max_entries);
+    let (entries, outcome) = tar::walk_entries(file, file_len, limits);
     let damage = match outcome {
         Ok(end_offset) => {
             let layout = tar::TarLayout {
@@ -247,7 +249,7 @@ fn open_or_repair(
         && last.name.as_str().starts_with(layout::CHAIN_DIR)
         && cut == end_of_last
     {
-        let bytes = read::read_entry(path, file, last, limits.max_small_bytes)?;
+        let bytes = read::read_entry(path, file, last, limits.max_link_bytes)?;
         if unfinished_marker || chain::parse_link(last.name.as_str(), &bytes).is_err() {
             cut = last.header_offset;
             entries.pop();

@@ -12,8 +12,12 @@ use super::Signer;
 use super::policy::{Policy, TrustedKey, UnknownSigners};
 use super::report::Failure;
 use super::run::{Step, Verdict};
+use std::fs::File;
+
 use crate::bundle::manifest::parse_time;
-use crate::bundle::{OpenBundle, layout};
+use crate::bundle::tar::TarEntry;
+use crate::bundle::{LinkInfo, OpenBundle, ReadLimits, layout, read};
+use crate::envelope::Envelope;
 
 /// One link after `chain.signatures`.
 #[derive(Debug, Clone)]
@@ -70,7 +74,7 @@ pub(crate) fn links(
     }
     let mut times = Vec::with_capacity(bundle.links.len());
     let mut before: Option<(&str, crate::inspect::digest::Sha256Digest)> = None;
-    for (entry, _, info) in &bundle.links {
+    for (entry, info) in &bundle.links {
         let p = &info.predicate;
         // The form was checked when the link was read.
         let time = parse_time(&p.time).ok_or_else(|| {
@@ -126,10 +130,21 @@ pub(crate) fn links(
 /// names (the `keyid` hint, equal to it by the link's form, is never used
 /// to choose a key). A key the policy does not list cannot be checked: the link is
 /// kept uncounted, and `chain.signers` decides what that means.
-pub(crate) fn signatures(bundle: &OpenBundle, policy: &Policy) -> Step<Vec<CheckedLink>> {
+///
+/// The reader kept no envelope: each link is read and decoded again, one
+/// at a time, and must be the bytes the reader saw (its digest), so memory
+/// does not grow with the links' sizes (docs/bundle-format.md, "Reader
+/// limits").
+pub(crate) fn signatures(
+    bundle: &OpenBundle,
+    file: &mut File,
+    limits: &ReadLimits,
+    policy: &Policy,
+) -> Step<Vec<CheckedLink>> {
     let mut out = Vec::with_capacity(bundle.links.len());
     let mut unknown = 0usize;
-    for (entry, envelope, info) in &bundle.links {
+    for (entry, info) in &bundle.links {
+        let envelope = reread_link(bundle, file, entry, info, limits)?;
         let p = &info.predicate;
         // One signature whose hint is the signed key id: the link's form,
         // checked by `chain.links` when it was read.
@@ -194,6 +209,31 @@ pub(crate) fn signatures(bundle: &OpenBundle, policy: &Policy) -> Step<Vec<Check
         ));
     }
     Ok((out, Verdict::pass(detail)))
+}
+
+/// Link `entry` decoded again; it must still be the bytes whose digest the
+/// reader recorded (a file changed between the two reads is refused).
+fn reread_link(
+    bundle: &OpenBundle,
+    file: &mut File,
+    entry: &TarEntry,
+    info: &LinkInfo,
+    limits: &ReadLimits,
+) -> Result<Envelope, Verdict> {
+    let (envelope, again) = read::read_link(&bundle.path, file, entry, limits).map_err(|e| {
+        let class = match e {
+            crate::bundle::Error::Io { .. } => Failure::Io,
+            _ => Failure::Malformed,
+        };
+        Verdict::fail(class, super::structure::error_text(&e))
+    })?;
+    if again.entry_sha256 != info.entry_sha256 {
+        return Err(Verdict::fail(
+            Failure::Integrity,
+            format!("entry {} changed while it was read", entry.name),
+        ));
+    }
+    Ok(envelope)
 }
 
 /// `chain.signers`: every checked link's key is trusted for the role it

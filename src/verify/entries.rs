@@ -16,6 +16,7 @@
 //! walk does. One thread read and hashed at openssl's single-core speed,
 //! slower than model_signing, which hashes files in parallel (make bench).
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt as _;
@@ -48,7 +49,7 @@ pub(crate) struct Streamed {
     pub sbom: Verdict,
 }
 
-fn integrity(detail: impl Into<String>) -> Verdict {
+pub(crate) fn integrity(detail: impl Into<String>) -> Verdict {
     Verdict::fail(Failure::Integrity, detail)
 }
 
@@ -57,7 +58,7 @@ fn io_fail(what: &str, e: &io::Error) -> Verdict {
 }
 
 /// Read a small entry whole, bounded; reader errors keep their class.
-fn read_small(
+pub(crate) fn read_small(
     bundle: &OpenBundle,
     file: &mut File,
     t: &TarEntry,
@@ -73,7 +74,7 @@ fn read_small(
 }
 
 /// Bytes of a small entry against its manifest entry.
-fn check_small(m: &ManifestEntry, bytes: &[u8]) -> Result<(), Verdict> {
+pub(crate) fn check_small(m: &ManifestEntry, bytes: &[u8]) -> Result<(), Verdict> {
     let got = Sha256Digest::of(bytes);
     if bytes.len() as u64 != m.size || got != m.sha256 {
         return Err(integrity(format!(
@@ -92,13 +93,10 @@ fn check_small(m: &ManifestEntry, bytes: &[u8]) -> Result<(), Verdict> {
 /// statement of §6 in its one byte form (exit 3); and it is exactly the
 /// document the manifest gives — its subjects the manifest's artifacts in
 /// bundle order, each once, with their SHA-256, and every other value the
-/// manifest's (exit 4). Returns its bytes (for the sink, once everything
-/// passed).
-pub(crate) fn attestation(
-    bundle: &OpenBundle,
-    file: &mut File,
-    limits: &ReadLimits,
-) -> Step<Vec<u8>> {
+/// manifest's (exit 4). Its bytes are not kept: [`stream`] reads them
+/// again for a sink that keeps them (docs/bundle-format.md, "Reader
+/// limits": nothing is held through the stream that it does not need).
+pub(crate) fn attestation(bundle: &OpenBundle, file: &mut File, limits: &ReadLimits) -> Step<()> {
     let found = bundle
         .manifest
         .entries
@@ -111,7 +109,7 @@ pub(crate) fn attestation(
             "the bundle has no attestation",
         ));
     };
-    let bytes = read_small(bundle, file, t, limits.max_json_bytes)?;
+    let bytes = read_small(bundle, file, t, limits.max_attestation_bytes)?;
     check_small(m, &bytes)?;
     attestation::check(&bytes, &bundle.manifest).map_err(|e| match e {
         AttestationError::Form(why) => Verdict::fail(Failure::Malformed, why),
@@ -126,7 +124,7 @@ pub(crate) fn attestation(
     let detail = format!(
         "in-toto Statement v1 (SLSA provenance v1) names exactly the {artifacts} artifact(s) of the manifest, in bundle order"
     );
-    Ok((bytes, Verdict::pass(detail)))
+    Ok(((), Verdict::pass(detail)))
 }
 
 /// A reader that remembers whether the file itself failed, so a decoder's
@@ -317,6 +315,9 @@ struct Scanned {
     facts: ModelFacts,
     digest: Sha256Digest,
     zip_unscanned: bool,
+    /// What `facts` take in memory ([`ModelFacts::memory_bytes`]): what it
+    /// counts against [`ReadLimits::max_facts_bytes`].
+    facts_bytes: u64,
 }
 
 /// Open an entry's decoded stream.
@@ -487,23 +488,49 @@ fn scan_artifact(
     let zip_unscanned = !raw && facts.format == Format::PytorchZip;
     facts.model_path = artifact.as_str().to_owned();
     facts.model_filename = file_name;
+    facts.sha256 = Some(digest);
+    let facts_bytes = facts.memory_bytes();
     Ok(Scanned {
         facts,
         digest,
         zip_unscanned,
+        facts_bytes,
     })
 }
 
-/// The artifacts scanned on several threads, indexed like the manifest's
-/// entries (`None` for other entries, and for artifacts no thread took
-/// because an earlier one had failed: the ordered walk stops at that
-/// failure before it needs them, and scans any it does need itself).
+/// The facts kept so far, against [`ReadLimits::max_facts_bytes`]: each
+/// artifact's [`ModelFacts::memory_bytes`] and its place in the list.
+#[derive(Debug, Default)]
+struct FactsBudget {
+    used: u64,
+}
+
+impl FactsBudget {
+    /// Count one artifact's facts; `Err` once the total is over `max`.
+    fn add(&mut self, bytes: u64, max: u64) -> Result<(), u64> {
+        let slot = size_of::<(BundlePath, ModelFacts)>() as u64;
+        self.used = self.used.saturating_add(bytes).saturating_add(slot);
+        if self.used > max {
+            Err(self.used)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// The artifacts scanned on several threads, by index of their manifest
+/// entry. Missing: other entries, and artifacts no thread took because an
+/// earlier one had failed or the facts held went over
+/// `max_facts_bytes` (the ordered walk stops at that point before it needs
+/// them, and scans any it does need itself).
 fn scan_ahead(
     bundle: &OpenBundle,
     file: &File,
     limits: &Limits,
-) -> Vec<Option<Result<Scanned, Problem>>> {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    max_facts_bytes: u64,
+) -> BTreeMap<usize, Result<Box<Scanned>, Problem>> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
     let work: Vec<(usize, &ManifestEntry, &TarEntry, BundlePath)> = bundle
         .manifest
         .entries
@@ -525,51 +552,67 @@ fn scan_ahead(
         .min(MAX_SCAN_THREADS)
         .min(work.len());
     if threads < 2 {
-        return Vec::new();
+        return BTreeMap::new();
     }
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    // Each thread returns what it scanned; none shares a result slot.
-    let scanned: Vec<(usize, Result<Scanned, Problem>)> = std::thread::scope(|scope| {
+    // The facts the threads hold, against the same cap as the ordered walk:
+    // a thread stops once the total is over it, so what waits here for the
+    // walk is at most the cap and one artifact per thread.
+    let facts_held = AtomicU64::new(0);
+    // Each result goes straight into the one map the walk takes it from:
+    // no per-thread list to gather and copy.
+    // Boxed: the map's nodes stay small, and each result's memory is
+    // given back as the walk takes it.
+    let results: Mutex<BTreeMap<usize, Result<Box<Scanned>, Problem>>> =
+        Mutex::new(BTreeMap::new());
+    std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
                     let mut buf = vec![0u8; READ_BUFFER_BYTES];
-                    let mut done = Vec::new();
-                    // Items are taken in bundle order, so every artifact
-                    // before a failed one was taken (and finished) before
-                    // the stop.
+                    // Items are taken in bundle order, so every artifact before
+                    // a failed one was taken (and finished) before the stop.
                     while !failed.load(Ordering::Acquire) {
                         let Some((i, m, t, artifact)) =
                             work.get(next.fetch_add(1, Ordering::AcqRel))
                         else {
                             break;
                         };
-                        let result = scan_artifact(file, t, m, artifact, None, &mut buf, limits);
-                        if result.is_err() {
+                        let result = scan_artifact(file, t, m, artifact, None, &mut buf, limits)
+                            .map(Box::new);
+                        let over = match &result {
+                            Ok(s) => {
+                                let add = s.facts_bytes;
+                                facts_held
+                                    .fetch_add(add, Ordering::AcqRel)
+                                    .saturating_add(add)
+                                    > max_facts_bytes
+                            }
+                            Err(_) => true,
+                        };
+                        if over {
                             failed.store(true, Ordering::Release);
                         }
-                        done.push((*i, result));
+                        // A poisoned map (a thread panicked holding it) keeps
+                        // what it has; the walk scans anything missing itself.
+                        match results.lock() {
+                            Ok(mut map) => map.insert(*i, result),
+                            Err(poisoned) => poisoned.into_inner().insert(*i, result),
+                        };
                     }
-                    done
                 })
             })
             .collect();
-        // A thread that panicked leaves its artifacts to the ordered walk.
-        handles
-            .into_iter()
-            .filter_map(|h| h.join().ok())
-            .flatten()
-            .collect()
-    });
-    let mut by_entry: Vec<Option<Result<Scanned, Problem>>> =
-        (0..bundle.manifest.entries.len()).map(|_| None).collect();
-    for (i, result) in scanned {
-        if let Some(slot) = by_entry.get_mut(i) {
-            *slot = Some(result);
+        // Joined by hand: a thread that panicked leaves its artifacts to
+        // the ordered walk instead of taking the verifier down.
+        for h in handles {
+            let _ = h.join();
         }
-    }
-    by_entry
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// At most this many threads scan ahead: beyond it the disk, not SHA-256,
@@ -582,23 +625,31 @@ const MAX_SCAN_THREADS: usize = 4;
 pub(crate) fn stream(
     opened: &Opened,
     file: &mut File,
-    attestation: &[u8],
     limits: &ReadLimits,
     sink: &mut dyn ArtifactSink,
 ) -> Step<Streamed> {
     let bundle = &opened.bundle;
     let inspect_limits = Limits::default();
     let mut ahead = if sink.keeps_bytes() {
-        Vec::new()
+        BTreeMap::new()
     } else {
-        scan_ahead(bundle, file, &inspect_limits)
+        scan_ahead(bundle, file, &inspect_limits, limits.max_facts_bytes)
     };
+    let mut budget = FactsBudget::default();
     let mut buf = vec![0u8; READ_BUFFER_BYTES];
-    let mut facts: Vec<(BundlePath, ModelFacts)> = Vec::new();
-    let mut pending: Option<(BundlePath, Scanned)> = None;
+    // Sized once: a list doubled while it grows holds both copies.
+    let artifacts = bundle
+        .manifest
+        .entries
+        .iter()
+        .filter(|m| m.role == Role::Artifact)
+        .count();
+    let mut facts: Vec<(BundlePath, ModelFacts)> = Vec::with_capacity(artifacts);
+    let mut pending: Option<(BundlePath, Box<Scanned>)> = None;
     let mut sbom_problem: Option<String> = None;
     let mut unscanned_zips: Vec<String> = Vec::new();
     let mut decoded: u64 = 0;
+    let mut attestation_entry = None;
     for (i, (m, t)) in bundle
         .manifest
         .entries
@@ -620,12 +671,13 @@ pub(crate) fn stream(
                 // A result scanned ahead stands only where no writer waits
                 // for the bytes.
                 let early = match writer {
-                    None => ahead.get_mut(i).and_then(Option::take),
+                    None => ahead.remove(&i),
                     Some(_) => None,
                 };
                 let scanned = match early {
                     Some(result) => result,
-                    None => scan_artifact(file, t, m, &artifact, writer, &mut buf, &inspect_limits),
+                    None => scan_artifact(file, t, m, &artifact, writer, &mut buf, &inspect_limits)
+                        .map(Box::new),
                 };
                 let scanned = scanned.map_err(|p| match p {
                     Problem::Integrity(why) => integrity(format!("entry {}: {why}", m.path)),
@@ -635,11 +687,22 @@ pub(crate) fn stream(
                 })?;
                 sink.finish(&artifact, m)
                     .map_err(|e| io_fail(&format!("the import sink failed on {artifact}"), &e))?;
+                budget
+                    .add(scanned.facts_bytes, limits.max_facts_bytes)
+                    .map_err(|used| {
+                        Verdict::fail(
+                            Failure::Malformed,
+                            format!(
+                                "entry {}: the scan facts of the artifacts up to it take {used} bytes, more than the {}-byte reader limit",
+                                m.path, limits.max_facts_bytes
+                            ),
+                        )
+                    })?;
                 decoded = decoded.saturating_add(m.size);
                 pending = Some((artifact, scanned));
             }
             Role::Sbom => {
-                let bytes = read_small(bundle, file, t, limits.max_json_bytes)?;
+                let bytes = read_small(bundle, file, t, limits.max_sbom_bytes)?;
                 check_small(m, &bytes)?;
                 sink.metadata(&m.path, &bytes)
                     .map_err(|e| io_fail(&format!("the import sink failed on {}", m.path), &e))?;
@@ -663,38 +726,42 @@ pub(crate) fn stream(
                 if scanned.zip_unscanned {
                     unscanned_zips.push(artifact.to_string());
                 }
-                let mut f = scanned.facts;
-                f.sha256 = Some(scanned.digest);
-                facts.push((artifact, f));
+                let scanned = *scanned;
+                facts.push((artifact, scanned.facts));
             }
             Role::Attestation => {
-                // Its bytes were checked by `attestation.subjects`.
-                check_small(m, attestation)?;
+                // Checked by `attestation.subjects`; read again below only
+                // for a sink that keeps it.
+                attestation_entry = Some((m, t));
             }
         }
     }
-    let mut small = vec![(
-        crate::bundle::BundlePath::new(layout::ATTESTATION),
-        attestation.to_vec(),
-    )];
-    small.push((
-        crate::bundle::BundlePath::new(layout::MANIFEST),
-        bundle.manifest_bytes.clone(),
-    ));
-    for (t, _, info) in &bundle.links {
-        let bytes = read_small(bundle, file, t, limits.max_small_bytes)?;
+    // The small entries reach the sink one at a time, as read: the manifest
+    // bytes already held, the attestation and each link read again (each
+    // must still be the bytes checked). A sink that keeps nothing gets
+    // nothing: `verify` holds no attestation while it streams.
+    if sink.keeps_bytes() {
+        let (m, t) = attestation_entry
+            .ok_or_else(|| Verdict::fail(Failure::Malformed, "the bundle has no attestation"))?;
+        let bytes = read_small(bundle, file, t, limits.max_attestation_bytes)?;
+        check_small(m, &bytes)?;
+        sink.metadata(&m.path, &bytes)
+            .map_err(|e| io_fail(&format!("the import sink failed on {}", m.path), &e))?;
+    }
+    let name = BundlePath::new(layout::MANIFEST)
+        .map_err(|e| Verdict::fail(Failure::Malformed, e.to_string()))?;
+    sink.metadata(&name, &bundle.manifest_bytes)
+        .map_err(|e| io_fail(&format!("the import sink failed on {name}"), &e))?;
+    for (t, info) in &bundle.links {
+        let bytes = read_small(bundle, file, t, limits.max_link_bytes)?;
         if Sha256Digest::of(&bytes) != info.entry_sha256 {
             return Err(integrity(format!(
                 "entry {} changed while it was read",
                 t.name
             )));
         }
-        small.push((Ok(t.name.clone()), bytes));
-    }
-    for (name, bytes) in small {
-        let name = name.map_err(|e| Verdict::fail(Failure::Malformed, e.to_string()))?;
-        sink.metadata(&name, &bytes)
-            .map_err(|e| io_fail(&format!("the import sink failed on {name}"), &e))?;
+        sink.metadata(&t.name, &bytes)
+            .map_err(|e| io_fail(&format!("the import sink failed on {}", t.name), &e))?;
     }
     let sbom = match sbom_problem {
         Some(why) => integrity(why),

@@ -99,13 +99,12 @@ pub struct Verified {
     /// Every link, in chain order.
     pub signers: Vec<Signer>,
     /// A fresh scan of each artifact, by artifact path, in manifest order
-    /// (what the SBOMs and the content rules are checked against).
+    /// (what the SBOMs and the content rules are checked against). An
+    /// import that compares the bundle with a baseline records them in
+    /// `facts.json` and lets them go before describing both sides (its drift
+    /// gate): its outcome then holds none.
     pub facts: Vec<(BundlePath, ModelFacts)>,
-    /// The bundle's models as `scan` describes a folder: each folder's side
-    /// files applied to its model files, shards grouped; other artifacts as
-    /// scanned (what `diff` and the drift gate compare).
-    pub models: Vec<ModelFacts>,
-    /// The side files the models were described from.
+    /// The side files of the bundle's folder models.
     pub sides: SideFiles,
 }
 

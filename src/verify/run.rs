@@ -144,20 +144,57 @@ pub fn verify(
 pub struct Unverified {
     /// The manifest.
     pub manifest: crate::bundle::Manifest,
-    /// A fresh scan of each artifact, by artifact path, in manifest order.
-    pub facts: Vec<(BundlePath, ModelFacts)>,
     /// The bundle's models, described as `scan` describes a folder
-    /// (docs/scan-report.md, "Folder models").
+    /// (docs/scan-report.md, "Folder models"), from the artifacts' fresh
+    /// scans (taken into them, not copied).
     pub models: Vec<ModelFacts>,
 }
 
-/// The bundle's models from its artifacts' scans and side files.
-fn describe(facts: &[(BundlePath, ModelFacts)], sides: &SideFiles) -> Vec<ModelFacts> {
+/// The bundle's models from its artifacts' scans and side files, within
+/// `Limits::folder_context_max_bytes` of what the scans take: past it the
+/// bundle fails `entries.digests`, as facts past their limit do
+/// (docs/bundle-format.md, "Reader limits").
+pub(crate) fn describe(
+    facts: Vec<(BundlePath, ModelFacts)>,
+    sides: &SideFiles,
+) -> Result<Vec<ModelFacts>, Verdict> {
     let files = facts
-        .iter()
-        .map(|(p, f)| (p.as_str().to_owned(), f.clone()))
+        .into_iter()
+        .map(|(p, f)| (p.as_str().to_owned(), f))
         .collect();
-    crate::inspect::delivery::describe_files(files, sides)
+    let limit = Limits::default().folder_context_max_bytes;
+    crate::inspect::delivery::describe_files(files, sides, limit)
+        .map_err(|e| Verdict::fail(Failure::Malformed, e.to_string()))
+}
+
+/// `entries.digests`, then the bundle's models described from what it
+/// found: the description's limit is part of the step. With `keep_facts`
+/// (`verify`, `import`: the facts are checked and recorded afterwards) the
+/// description is only checked against its limit, from copies of the model
+/// files' facts alone (the other files are described as scanned: they add
+/// nothing), and no models are returned; otherwise the facts are taken
+/// into the models.
+fn stream_and_describe(
+    opened: &structure::Opened,
+    file: &mut File,
+    limits: &ReadLimits,
+    capture: &mut SideCapture<'_>,
+    keep_facts: bool,
+) -> Step<(entries::Streamed, Vec<ModelFacts>)> {
+    let (mut streamed, verdict) = entries::stream(opened, file, limits, capture)?;
+    let models = if keep_facts {
+        let model_files: Vec<(BundlePath, ModelFacts)> = streamed
+            .facts
+            .iter()
+            .filter(|(_, f)| crate::inspect::delivery::is_model(f))
+            .cloned()
+            .collect();
+        describe(model_files, &capture.sides)?;
+        Vec::new()
+    } else {
+        describe(std::mem::take(&mut streamed.facts), &capture.sides)?
+    };
+    Ok(((streamed, models), verdict))
 }
 
 /// Read a bundle's artifacts for `diff`, without a policy: the archive
@@ -187,20 +224,18 @@ pub fn scan_unverified(bundle: &Path, limits: &ReadLimits) -> Result<Unverified,
             )
         });
         run.step("chain.links", form)?;
-        let attestation = run.step(
+        run.step(
             "attestation.subjects",
             entries::attestation(&opened.bundle, &mut file, limits),
         )?;
         let mut hash_only = HashOnly;
         let mut capture = SideCapture::new(&mut hash_only, Limits::default());
-        let streamed = run.step(
+        let (_, models) = run.step(
             "entries.digests",
-            entries::stream(&opened, &mut file, &attestation, limits, &mut capture),
+            stream_and_describe(&opened, &mut file, limits, &mut capture, false),
         )?;
-        let models = describe(&streamed.facts, &capture.sides);
         Some(Unverified {
             manifest: opened.bundle.manifest,
-            facts: streamed.facts,
             models,
         })
     };
@@ -233,7 +268,7 @@ fn run_stages(
     )?;
     let links = run.step(
         "chain.signatures",
-        chain::signatures(&opened.bundle, policy),
+        chain::signatures(&opened.bundle, &mut file, &ctx.limits, policy),
     )?;
     run.step("chain.signers", chain::signers(&links, policy))?;
     run.step("chain.threshold", chain::threshold(&links, policy))?;
@@ -244,16 +279,19 @@ fn run_stages(
     run.step("bundle.expiry", rules::expiry(&opened, &times, policy, ctx))?;
     run.step("bundle.age", rules::age(&opened, policy, ctx))?;
     run.step("trust.demo_key", rules::demo_keys(&links))?;
-    let attestation = run.step(
+    run.step(
         "attestation.subjects",
         entries::attestation(&opened.bundle, &mut file, &ctx.limits),
     )?;
     let mut capture = SideCapture::new(sink, Limits::default());
-    let streamed = run.step(
+    // The description is held to its limit, as `diff` and an import's
+    // drift gate will describe the bundle; none of the checks here needs
+    // the models, so none are kept (`import` describes the bundle again,
+    // from the facts it records: drift_gate).
+    let (streamed, _) = run.step(
         "entries.digests",
-        entries::stream(&opened, &mut file, &attestation, &ctx.limits, &mut capture),
+        stream_and_describe(&opened, &mut file, &ctx.limits, &mut capture, true),
     )?;
-    let models = describe(&streamed.facts, &capture.sides);
     run.step("sbom.consistent", streamed.sbom.clone().into_step())?;
     run.step("policy.formats", rules::formats(&streamed.facts, policy))?;
     run.step("policy.licences", rules::licences(&streamed.facts, policy))?;
@@ -271,7 +309,6 @@ fn run_stages(
         manifest_sha256: bundle.manifest_sha256,
         signers: links.into_iter().map(|l| l.signer).collect(),
         facts: streamed.facts,
-        models,
         sides: capture.sides,
     })
 }

@@ -21,6 +21,14 @@ use crate::inspect::digest::Sha256Digest;
 /// The longest SBOM value quoted in a report detail, in characters.
 const MAX_QUOTE_CHARS: usize = 80;
 
+/// How much larger than the SBOM `pack` would write for the fresh facts an
+/// SBOM may be before it is refused unparsed: room for document metadata
+/// (times, tool versions, serial numbers) of other lbom versions. The SBOM
+/// is parsed into a JSON tree, several times its size in memory, so its
+/// size is bounded by what the scan justifies, not only by the reader's
+/// per-entry limit (docs/bundle-format.md, "Reader limits").
+const MAX_SBOM_SLACK_BYTES: usize = 64 << 10;
+
 /// Properties that can be re-checked on a zip whose pickles could not be
 /// re-scanned (a zstd-encoded entry gives no random access).
 const ZIP_STREAM_PROPERTIES: [&str; 2] = ["lbom:format", "lbom:file_size_bytes"];
@@ -34,6 +42,14 @@ pub(crate) fn compare(
     created: jiff::Timestamp,
     zip_unscanned: bool,
 ) -> Result<(), String> {
+    let expected = expected_document(fresh, created)?;
+    if sbom.len() > expected.len().saturating_add(MAX_SBOM_SLACK_BYTES) {
+        return Err(format!(
+            "the SBOM is {} bytes, more than {MAX_SBOM_SLACK_BYTES} bytes over the {} of the SBOM a fresh scan gives",
+            sbom.len(),
+            expected.len()
+        ));
+    }
     let value: Value =
         serde_json::from_slice(sbom).map_err(|e| format!("the SBOM is not JSON: {e}"))?;
     if value.get("bomFormat").and_then(Value::as_str) != Some("CycloneDX")
@@ -44,7 +60,7 @@ pub(crate) fn compare(
     }
     let mut have = only_component(&value)?.clone();
     check_hashes(have.remove("hashes"), digest)?;
-    let mut want = expected_component(fresh, created)?;
+    let mut want = expected_component(&expected)?;
     want.remove("hashes");
     if zip_unscanned {
         return compare_stream_facts(&want, &have);
@@ -89,11 +105,8 @@ fn check_hashes(hashes: Option<Value>, digest: &Sha256Digest) -> Result<(), Stri
     }
 }
 
-/// The component `pack` would write for these facts.
-fn expected_component(
-    fresh: &ModelFacts,
-    created: jiff::Timestamp,
-) -> Result<Map<String, Value>, String> {
+/// The SBOM `pack` would write for these facts.
+fn expected_document(fresh: &ModelFacts, created: jiff::Timestamp) -> Result<Vec<u8>, String> {
     let mut facts = fresh.clone();
     facts.sha256 = None;
     let info = DocumentInfo {
@@ -104,8 +117,13 @@ fn expected_component(
     let mut out = Vec::new();
     crate::describe::cyclonedx::write_json(std::slice::from_ref(&facts), &info, &mut out)
         .map_err(|e| format!("cannot describe the fresh scan: {e}"))?;
-    let value: Value =
-        serde_json::from_slice(&out).map_err(|e| format!("cannot describe the fresh scan: {e}"))?;
+    Ok(out)
+}
+
+/// The component of [`expected_document`]'s bytes.
+fn expected_component(document: &[u8]) -> Result<Map<String, Value>, String> {
+    let value: Value = serde_json::from_slice(document)
+        .map_err(|e| format!("cannot describe the fresh scan: {e}"))?;
     only_component(&value).cloned()
 }
 

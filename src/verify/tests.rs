@@ -205,7 +205,7 @@ type Entries = Vec<(String, Vec<u8>)>;
 fn entries_of(path: &Path) -> Result<Entries, Box<dyn std::error::Error>> {
     let bytes = std::fs::read(path)?;
     let mut file = std::fs::File::open(path)?;
-    let layout = tar::walk(&mut file, bytes.len() as u64, 1000)?;
+    let layout = tar::walk(&mut file, bytes.len() as u64, &ReadLimits::default())?;
     let mut out = Vec::new();
     for e in layout.entries {
         let start = usize::try_from(e.data_offset)?;

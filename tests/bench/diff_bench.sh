@@ -49,8 +49,9 @@ PY
 
 "$lbom" keygen --quiet "$work/k" >/dev/null 2>&1
 "$lbom" policy init -o "$work/policy.toml" --trust "bench=$work/k.pub:maintainer" >/dev/null 2>&1
-# Two entries per file (artifact and SBOM): above the default cap of 10,000.
-sed -i 's/^max_entries = .*/max_entries = 100000/' "$work/policy.toml"
+# Two entries per file (artifact and SBOM): above the default cap of 10,000,
+# within the reader limit of 20,001 (docs/bundle-format.md, "Reader limits").
+sed -i 's/^max_entries = .*/max_entries = 20001/' "$work/policy.toml"
 for v in 1 2; do
     prev=()
     [[ $v == 2 ]] && prev=(--previous "$work/v1.lbom")

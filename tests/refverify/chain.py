@@ -9,6 +9,7 @@ import hashlib
 import envelope
 from ed25519strict import verify_strict
 import layout
+import limits
 import readings
 from refusal import Refusal
 
@@ -19,6 +20,7 @@ def links(data: bytes, after, manifest_digest: str) -> list:
     then at least one link, each over this manifest ([B33]) and link N
     naming link N-1 by path and digest ([B34]): exit 5."""
     parsed = []
+    limits.links(after)  # §12 [B62]: at most 256 links of 16 KiB
     for n, entry in enumerate(layout.links(after), start=1):
         raw = data[entry.data_offset : entry.data_offset + entry.size]
         parsed.append(envelope.parse(n, raw))

@@ -13,6 +13,7 @@ from datetime import timedelta
 import attestation
 import chain
 import layout as layout_mod
+import limits as reader_limits
 import manifest as manifest_mod
 import readings
 import tarprofile
@@ -175,8 +176,10 @@ def _pipeline(run, data, policy, now, demo_key_ids):
 
     bundle_layout = layout_mod.split(entries)
     m_entry = bundle_layout.manifest
+    reader_limits.manifest_size(m_entry.size)
     manifest_raw = data[m_entry.data_offset : m_entry.data_offset + m_entry.size]
     manifest = manifest_mod.parse(manifest_raw)
+    reader_limits.manifest_entries(manifest)
     pairs = layout_mod.match(manifest, bundle_layout.before)
     manifest_digest = hashlib.sha256(manifest_raw).hexdigest()
     run.record("manifest.form", "pass", f"manifest {manifest_digest} (format {manifest.version})")

@@ -6,7 +6,8 @@ docs/policy.md §9 [P39] gives it:
   it are exactly the manifest's entries in the layout of [B2] ([B27]), with
   at least one artifact ([B59]) and no two artifact paths colliding ([B60]);
 - `chain.links` (exit 3): the entries after the manifest are exactly
-  `chain/0001.dsse.json`, ... without gaps, at most 9999 ([B3]).
+  `chain/0001.dsse.json`, ... without gaps ([B3]; at most 256 by the link
+  limit of §12, limits.py).
 """
 
 from dataclasses import dataclass

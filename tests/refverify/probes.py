@@ -590,6 +590,38 @@ def main() -> int:
         2: {"payload_form": lambda v: json.dumps(v, indent=1).encode()},
     }), CL3)
 
+    # Reader limits (§12, [B61], [B62]): each decides which check refuses
+    # the bundle (or that it is refused at all).
+    sbom_name = "sboms/config.json.cdx.json"
+
+    def big_sbom(size):
+        # The base's SBOM, still JSON, padded with white space to `size`.
+        body = stored[sbom_name].rstrip(b"\n")
+        return replace(sbom_name, body + b" " * (size - len(body) - 1) + b"\n")
+    put("probe-limit-sbom-over", consistent(big_sbom((4 << 20) + 1)), MF)
+    put("probe-limit-attestation-over", consistent(
+        attest=lambda d: jsonform.compact(d) + b" " * (8 << 20) + b"\n"), MF)
+    roles = signers * 129  # maintainer, transfer, ...: 258 links
+    m, ents = fresh()
+    m, ents = finish(m, ents, compress)
+    put("probe-limit-links-256", build(ents, m, roles[:256]), "accept")
+    put("probe-limit-links-257", build(ents, m, roles[:257]), CL3)
+
+    def many_artifacts(count):
+        # `count` empty raw artifacts besides the base's, so the manifest
+        # lists more than the artifact limit (or the archive holds more
+        # entries than the entry limit).
+        def edit(m, ents):
+            extra = [f"x/{i:05d}" for i in range(count)]
+            for p in extra:
+                m["entries"][0:0] = [entry(f"artifacts/{p}", "artifact"), entry(f"sboms/{p}.cdx.json", "sbom")]
+            return [(f"artifacts/{p}", b"") for p in extra] + [
+                (f"sboms/{p}.cdx.json", stored[sbom_name]) for p in extra
+            ] + ents
+        return edit
+    put("probe-limit-artifacts-over", consistent(many_artifacts(10_001 - 3), how="auto"), MF)
+    put("probe-limit-entries-over", consistent(many_artifacts(10_127), how="auto"), "archive.structure exit 3")
+
     os.makedirs(outdir, exist_ok=True)
     for name, data in probes.items():
         with open(os.path.join(outdir, name + ".lbom"), "wb") as f:

@@ -6,6 +6,7 @@ every refusal is `archive.structure` (exit 3, docs/policy.md §9 [P39]).
 
 from dataclasses import dataclass
 
+from limits import WalkLimits
 from paths import canonical_problem, ustar_split
 from refusal import Refusal
 
@@ -107,6 +108,7 @@ def walk(data: bytes) -> list:
     entries = []
     offset = 0
     total = len(data)
+    limits = WalkLimits()  # §12 [B61]
     while True:
         if offset + BLOCK > total:
             raise refuse(f"bundle ends with an incomplete entry at offset {offset} (an interrupted sign?)")
@@ -121,6 +123,7 @@ def walk(data: bytes) -> list:
             if offset + 2 * BLOCK != total:
                 raise refuse(f"{total - offset - 2 * BLOCK} byte(s) after the end-of-archive marker")
             return entries
+        limits.header(offset)
         for field, start, length, want in FIXED:
             if header[start : start + length] != want:
                 if field == "typeflag":
@@ -129,6 +132,7 @@ def walk(data: bytes) -> list:
         check_checksum(header, offset)
         size = size_field(header[124:136], offset)
         name = entry_name(header, offset)
+        limits.name(name)
         data_offset = offset + BLOCK
         padded = (size + BLOCK - 1) // BLOCK * BLOCK
         if data_offset + padded > total:

@@ -255,12 +255,22 @@ pub fn entries(bytes: &[u8]) -> Res<Vec<Entry>> {
 
 /// The walked tar entries (offsets) of a bundle.
 pub fn tar_layout(bytes: &[u8]) -> Res<Vec<btar::TarEntry>> {
-    Ok(btar::walk(&mut Cursor::new(bytes), bytes.len() as u64, 1_000_000)?.entries)
+    Ok(btar::walk(
+        &mut Cursor::new(bytes),
+        bytes.len() as u64,
+        &lbom::bundle::ReadLimits::default(),
+    )?
+    .entries)
 }
 
 /// Whether the library's strict tar walk accepts the bytes.
 pub fn walks(bytes: &[u8]) -> bool {
-    btar::walk(&mut Cursor::new(bytes), bytes.len() as u64, 1_000_000).is_ok()
+    btar::walk(
+        &mut Cursor::new(bytes),
+        bytes.len() as u64,
+        &lbom::bundle::ReadLimits::default(),
+    )
+    .is_ok()
 }
 
 /// Re-encode entries as a bundle: canonical headers, padding, end marker.

@@ -21,7 +21,7 @@ the same prefix ("gguf.").
 Generated at test time into a temporary folder; never committed. Two cases
 are large when expanded and are sized by environment variables:
 LBOM_HOSTILE_BOMB_MB (zip bomb data.pkl, default 1024 MiB uncompressed) and
-LBOM_HOSTILE_ZIP_ENTRIES (default 100001, one more than Limits::zip_max_entries).
+LBOM_HOSTILE_ZIP_ENTRIES (default 100001, more than Limits::zip_max_entries).
 
 Formats: GGUF per ggml-org/ggml docs/gguf.md; safetensors per
 huggingface/safetensors (8-byte LE header length, JSON header, data);

@@ -17,7 +17,7 @@ use std::sync::mpsc;
 
 use super::attestation::{self, AttestationFacts, ExternalParameters};
 use super::manifest::{self, Encoding, Manifest, ManifestEntry, Previous, Role, Tool};
-use super::path::{BundlePath, PathSet};
+use super::path::BundlePath;
 use super::tar::TarWriter;
 use super::{Error, UnsafeInput, layout};
 use crate::describe::DocumentInfo;
@@ -27,7 +27,10 @@ use crate::inspect::{ModelFacts, ScanOptions};
 use crate::limits::Limits;
 use crate::sign::SigningKey;
 
+mod names;
 mod raw;
+
+use names::check_input_names;
 
 /// Bytes of an artifact's start compressed to decide `auto`: 1 MiB.
 pub const AUTO_SAMPLE_BYTES: usize = 1 << 20;
@@ -177,7 +180,11 @@ pub fn pack(
             path: options.output.clone(),
         });
     }
-    let inputs = collect_inputs(&options.inputs, options.limits.max_files)?;
+    // A bundle a reader would refuse is never written: at most the
+    // reader's artifact cap (docs/bundle-format.md, "Reader limits").
+    let max_artifacts =
+        u64::try_from(super::ReadLimits::default().max_artifacts).unwrap_or(u64::MAX);
+    let inputs = collect_inputs(&options.inputs, options.limits.max_files.min(max_artifacts))?;
 
     let out_dir = match options.output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -439,28 +446,7 @@ fn collect_inputs(inputs: &[PathBuf], max_files: u64) -> Result<Vec<Input>, Erro
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
-    // Artifact paths must not collide, and neither may any entry name an
-    // input could get, whichever encoding it ends up with (`a` stored zstd
-    // is `artifacts/a.zst`, which an input `a.zst` stored raw would also
-    // be): docs/bundle-format.md [B16].
-    let mut paths = PathSet::new();
-    let mut entry_names = PathSet::new();
-    for i in &out {
-        let refuse = |source| Error::InputName {
-            path: i.source.clone(),
-            source,
-        };
-        paths.insert(&i.name).map_err(refuse)?;
-        for derived in [
-            artifact_entry_name(&i.name, Encoding::Raw),
-            artifact_entry_name(&i.name, Encoding::Zstd),
-            sbom_entry_name(&i.name),
-        ] {
-            entry_names
-                .insert(&derived.map_err(refuse)?)
-                .map_err(refuse)?;
-        }
-    }
+    check_input_names(&out)?;
     if out.is_empty() {
         return Err(Error::NoInputs);
     }
@@ -1624,7 +1610,7 @@ pub(crate) mod tests {
             let layout = super::super::tar::walk(
                 &mut std::io::Cursor::new(bundle),
                 bundle.len() as u64,
-                1000,
+                &super::super::ReadLimits::default(),
             )?;
             for (name, bytes) in &files {
                 let entry = layout

@@ -288,7 +288,7 @@ fn read_manifest(
     shown: &dyn Fn(&str) -> String,
 ) -> Option<Manifest> {
     let read = dir.open_dir(BUNDLE_DIR).and_then(|b| match b {
-        Some(b) => b.read_file(layout::MANIFEST, ReadLimits::default().max_json_bytes),
+        Some(b) => b.read_file(layout::MANIFEST, ReadLimits::default().max_manifest_bytes),
         None => Ok(None),
     });
     let bytes = match read {

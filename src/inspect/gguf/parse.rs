@@ -21,11 +21,15 @@ use std::io::{self, Read};
 use serde_json::{Map, Number, Value as Json};
 
 use super::types::{ggml_type, value_type as vt};
-use crate::describe::text::visible;
 use crate::inspect::digest::{Hasher, Sha256Digest};
 use crate::inspect::facts::{Finding, Severity};
-use crate::inspect::keys::{Clash, KeyCheck, KeySet, c_string, fold, shown};
+use crate::inspect::keys::KeySet;
 use crate::limits::Limits;
+use strings::long_string_summary;
+
+mod keys;
+mod strings;
+mod tensors;
 
 /// Hard cap on array nesting, whatever `Limits` says: the value reader
 /// recurses once per level, and the stack must stay small.
@@ -40,6 +44,9 @@ const MAX_FINDINGS_PER_CODE: usize = 32;
 const SKIM_BLOCK_BYTES: u64 = 64 * 1024;
 /// Canonical bytes staged before they are hashed.
 const STAGING_BYTES: usize = 64 * 1024;
+/// What keeping one value costs besides its bytes (the map entry, the JSON
+/// value, the list slot), charged to `Limits::header_max_kept_bytes`.
+const KEPT_VALUE_COST: u64 = 64;
 
 /// Keys whose values make up [`Header::tokenizer_parts`], in hashing order.
 pub(super) const TOKENIZER_KEYS: [&str; 5] = [
@@ -175,6 +182,8 @@ pub(super) struct Parser<'a, R> {
     flags: ValueFlags,
     /// The metadata keys so far, for the shadowing checks.
     keys: KeySet,
+    /// Bytes kept so far, against `Limits::header_max_kept_bytes`.
+    kept: u64,
 }
 
 /// Whether llama.cpp reads `key` as a chat template (docs/drift.md).
@@ -203,6 +212,7 @@ impl<'a, R: Read> Parser<'a, R> {
             last_array_count: None,
             flags: ValueFlags::default(),
             keys: KeySet::default(),
+            kept: 0,
         }
     }
 
@@ -315,48 +325,6 @@ impl<'a, R: Read> Parser<'a, R> {
     /// Bytes a count or length field takes in this version.
     fn len_size(&self) -> u64 {
         if self.version == 1 { 4 } else { 8 }
-    }
-
-    /// A GGUF string's bytes, in the reused scratch buffer (give it back
-    /// with [`Self::recycle`]).
-    fn string(&mut self, what: &str) -> Result<Vec<u8>, Stop> {
-        let start = self.pos;
-        let len = self.len(what)?;
-        let remaining = self.remaining();
-        let max = self.limits.gguf_max_string_bytes;
-        if len > remaining {
-            // A plausible length past the end reads as a cut file; one above
-            // the string cap as a forged length.
-            return Err(if len > max {
-                self.fatal(
-                    "gguf.bad_string",
-                    format!("gguf header: {what} at offset {start} declares {len} bytes, past the end of the file ({remaining} bytes left)"),
-                )
-            } else {
-                self.fatal(
-                    "gguf.truncated",
-                    format!("gguf header: {what} at offset {start} declares {len} bytes but only {remaining} remain in the file"),
-                )
-            });
-        }
-        if len > max {
-            return Err(self.fatal(
-                "gguf.limit_exceeded",
-                format!("gguf header: {what} at offset {start} is {len} bytes, over the {max}-byte string limit"),
-            ));
-        }
-        self.need(len, what)?;
-        let Ok(n) = usize::try_from(len) else {
-            return Err(self.fatal(
-                "gguf.limit_exceeded",
-                format!("gguf header: {what} is too long for this platform"),
-            ));
-        };
-        let mut buf = std::mem::take(&mut self.scratch);
-        buf.clear();
-        buf.resize(n, 0);
-        self.read_exact(&mut buf, what)?;
-        Ok(buf)
     }
 
     fn recycle(&mut self, buf: Vec<u8>) {
@@ -494,146 +462,6 @@ impl<'a, R: Read> Parser<'a, R> {
         Ok(())
     }
 
-    // ---- metadata ------------------------------------------------------
-
-    fn read_kvs(&mut self) -> Result<(), Stop> {
-        let count = self.header.kv_count.unwrap_or(0);
-        for _ in 0..count {
-            self.read_kv()?;
-        }
-        Ok(())
-    }
-
-    fn read_kv(&mut self) -> Result<(), Stop> {
-        let key_bytes = self.string("metadata key")?;
-        let raw_key = self.lossy(&key_bytes, "a metadata key");
-        // llama.cpp looks keys up as C strings: this is the name it reads
-        // this entry by (docs/findings.md, "Key shadowing").
-        let key = String::from_utf8_lossy(c_string(&key_bytes)).into_owned();
-        let check = self.keys.add(&key_bytes);
-        let shown_key = shown(&key_bytes);
-        // Case is folded here only: scanning more text costs nothing.
-        let template_like =
-            is_template_key(&key) || is_template_key(&fold(&key_bytes).to_lowercase());
-        self.recycle(key_bytes);
-        let value_type = self.u32("metadata value type")?;
-
-        let shadowed = self.report_key_clash(&check, &shown_key, &key);
-        let tokenizer_key = TOKENIZER_KEYS
-            .iter()
-            .copied()
-            .find(|k| *k == key)
-            .filter(|_| !shadowed);
-        if tokenizer_key.is_some() {
-            self.flush();
-            let mut h = Hasher::new();
-            h.update(&value_type.to_le_bytes());
-            self.tokenizer = Some(h);
-        }
-        // Every template-like string is scanned, the shadowed ones too: the
-        // loader reads one, a person or another reader may read the other.
-        self.capture_string = value_type == vt::STRING && template_like;
-        self.captured = None;
-        self.last_array_count = None;
-        self.flags = ValueFlags::default();
-
-        let value = self.value(value_type, 0, Mode::Json, &raw_key);
-        self.capture_string = false;
-        self.flush();
-        let tokenizer = self.tokenizer.take();
-        let value = value?.unwrap_or(Json::Null);
-        self.report_flags(&raw_key);
-        if let Some(raw) = self.captured.take() {
-            let text = String::from_utf8_lossy(&raw).into_owned();
-            let source = if shadowed {
-                format!("metadata key '{shown_key}' (shadowed: llama.cpp never reads it)")
-            } else {
-                format!("metadata key '{shown_key}'")
-            };
-            if key == "tokenizer.chat_template" && !shadowed {
-                self.header.chat_template = Some(raw);
-            }
-            self.header.templates.push((source, text));
-        }
-        if shadowed {
-            return Ok(());
-        }
-
-        if let (Some(name), Some(h)) = (tokenizer_key, tokenizer) {
-            self.header.tokenizer_parts.insert(name, h.finish());
-        }
-        if key == "tokenizer.ggml.tokens" {
-            self.header.token_count = self.last_array_count;
-        }
-        if key == "general.alignment" {
-            self.header.alignment_type = Some(value_type);
-        }
-        // Lossy decoding can merge two invalid keys: the first stays.
-        self.header.metadata.entry(key).or_insert(value);
-        Ok(())
-    }
-
-    /// Report how a metadata key collides with an earlier one; `true` when
-    /// llama.cpp never reads this entry (an earlier key has its C string).
-    fn report_key_clash(&mut self, check: &KeyCheck, shown_key: &str, key: &str) -> bool {
-        if check.nul {
-            self.findings.push(Finding::error(
-                "key.nul",
-                format!("gguf metadata key '{shown_key}' holds a NUL byte: llama.cpp compares keys as C strings and reads it as '{}'", visible(key)),
-            ));
-        }
-        match &check.clash {
-            None => false,
-            Some(Clash::Exact) => {
-                self.findings.push(Finding::error(
-                    "gguf.duplicate_key",
-                    format!("gguf metadata: key '{shown_key}' appears more than once; llama.cpp and gguf-py refuse to load the file, lbom describes the first value"),
-                ));
-                true
-            }
-            Some(Clash::SameCString { earlier }) => {
-                self.findings.push(Finding::error(
-                    "key.shadowed",
-                    format!("gguf metadata key '{shown_key}' and the earlier key '{}' are both '{}' to llama.cpp, which reads only the earlier one: this value is never used", shown(earlier), visible(key)),
-                ));
-                true
-            }
-            Some(Clash::Confusable { earlier }) => {
-                self.findings.push(Finding::error(
-                    "key.confusable",
-                    format!("gguf metadata key '{shown_key}' looks the same as the earlier key '{}' after Unicode normalisation (NFKC, invisible characters removed), but llama.cpp reads each only by its exact bytes", shown(earlier)),
-                ));
-                false
-            }
-        }
-    }
-
-    fn report_flags(&mut self, key: &str) {
-        let flags = std::mem::take(&mut self.flags);
-        if flags.non_finite {
-            self.findings.push(Finding::info(
-                "gguf.non_finite_float",
-                format!(
-                    "gguf metadata: key '{key}' holds a NaN or infinite float, reported as a string"
-                ),
-            ));
-        }
-        if flags.invalid_utf8 {
-            self.findings.push(Finding::error(
-                "gguf.invalid_utf8",
-                format!("gguf metadata: key '{key}' holds a string that is not valid UTF-8 (converted lossily)"),
-            ));
-        }
-        if flags.bad_bool {
-            self.findings.push(Finding::warning(
-                "gguf.bad_bool",
-                format!(
-                    "gguf metadata: key '{key}' holds a bool byte other than 0 or 1, read as true"
-                ),
-            ));
-        }
-    }
-
     /// Read one value of type `ty` nested in `depth` arrays. Every value's
     /// canonical bytes go to the active digests; in `Mode::Json` the value
     /// is also returned as JSON.
@@ -707,8 +535,21 @@ impl<'a, R: Read> Parser<'a, R> {
                 json.then(|| json_f64(v))
             }
             vt::STRING => {
-                let bytes = self.string("string value")?;
-                self.canon(&(bytes.len() as u64).to_le_bytes());
+                let len = self.string_len("string value")?;
+                self.canon(&len.to_le_bytes());
+                let capture = self.capture_string && depth == 0;
+                let inline = len <= self.limits.metadata_string_inline_max;
+                let kept = capture || (json && inline);
+                if !kept {
+                    // Not kept: hashed while streamed, summarised when it
+                    // is a metadata value (like a long array).
+                    let digest = self.skim_string(len, json, "string value")?;
+                    return Ok(digest.map(|d| long_string_summary(len, &d)));
+                }
+                // A captured template is kept three times (raw, text, JSON).
+                let copies = if capture { 3 } else { 1 };
+                self.keep(len.saturating_mul(copies), "string value")?;
+                let bytes = self.string_body(len, "string value")?;
                 self.canon(&bytes);
                 let out = if json {
                     let text = match std::str::from_utf8(&bytes) {
@@ -722,7 +563,7 @@ impl<'a, R: Read> Parser<'a, R> {
                 } else {
                     None
                 };
-                if self.capture_string && depth == 0 {
+                if capture {
                     self.captured = Some(bytes.clone());
                 }
                 self.recycle(bytes);
@@ -788,6 +629,7 @@ impl<'a, R: Read> Parser<'a, R> {
         if inline {
             let mut items = Vec::new();
             for _ in 0..count {
+                self.keep(0, "array element")?;
                 items.push(
                     self.value(elem, level, Mode::Json, key)?
                         .unwrap_or(Json::Null),
@@ -859,124 +701,6 @@ impl<'a, R: Read> Parser<'a, R> {
             left -= n;
         }
         Ok(())
-    }
-
-    // ---- tensor infos --------------------------------------------------
-
-    fn read_tensor_infos(&mut self) -> Result<(), Stop> {
-        let count = self.header.tensor_count.unwrap_or(0);
-        let mut names = KeySet::default();
-        for _ in 0..count {
-            let (info, check) = self.read_tensor_info(&mut names)?;
-            let name = visible(&info.name);
-            if check.nul {
-                self.findings.push(Finding::error(
-                    "key.nul",
-                    format!("gguf tensor name '{name}' holds a NUL byte: ggml keeps tensor names as C strings and cuts it there"),
-                ));
-            }
-            match check.clash {
-                None => {}
-                // ggml_set_name keeps the C string and gguf.cpp refuses two
-                // tensors whose names strcmp equal.
-                Some(Clash::Exact | Clash::SameCString { .. }) => {
-                    self.findings.push(Finding::error(
-                        "gguf.duplicate_tensor",
-                        format!("gguf tensor '{name}' appears more than once in the tensor table (names compared as C strings, as llama.cpp does; it refuses the file)"),
-                    ));
-                }
-                Some(Clash::Confusable { earlier }) => {
-                    self.findings.push(Finding::error(
-                        "key.confusable",
-                        format!("gguf tensor name '{name}' looks the same as the earlier tensor name '{}' after Unicode normalisation (NFKC, invisible characters removed), but loaders read each only by its exact bytes", shown(&earlier)),
-                    ));
-                }
-            }
-            self.header.tensors.push(info);
-        }
-        Ok(())
-    }
-
-    fn read_tensor_info(&mut self, names: &mut KeySet) -> Result<(TensorInfo, KeyCheck), Stop> {
-        let name_bytes = self.string("tensor name")?;
-        let name = self.lossy(&name_bytes, "a tensor name");
-        let check = names.add(&name_bytes);
-        self.recycle(name_bytes);
-        Ok((self.read_tensor_shape(name)?, check))
-    }
-
-    /// The rest of a tensor info, after its name.
-    fn read_tensor_shape(&mut self, name: String) -> Result<TensorInfo, Stop> {
-        let n_dims = self.u32("tensor dimension count")?;
-        self.need(
-            u64::from(n_dims).saturating_mul(self.len_size()),
-            "tensor dimensions",
-        )?;
-        let mut dims = Vec::with_capacity(MAX_DIMS_KEPT.min(n_dims as usize));
-        for _ in 0..n_dims {
-            let d = self.len("tensor dimension")?;
-            if dims.len() < MAX_DIMS_KEPT {
-                dims.push(d);
-            }
-        }
-        let type_id = self.u32("tensor type")?;
-        let offset = self.u64("tensor offset")?;
-
-        let mut info = TensorInfo {
-            name,
-            dims,
-            type_id,
-            offset,
-            elements: None,
-            size: None,
-        };
-        if n_dims == 0 || n_dims > MAX_DIMS {
-            self.findings.push(Finding::error(
-                "gguf.bad_dims",
-                format!(
-                    "gguf tensor '{}' has {n_dims} dimensions; ggml allows 1 to {MAX_DIMS}",
-                    info.name
-                ),
-            ));
-            return Ok(info);
-        }
-        info.elements = element_count(&info.dims);
-        let Some(elements) = info.elements else {
-            self.findings.push(Finding::error(
-                "gguf.bad_dims",
-                format!(
-                    "gguf tensor '{}' has shape {:?} whose element count overflows",
-                    info.name, info.dims
-                ),
-            ));
-            return Ok(info);
-        };
-        let Some(ty) = ggml_type(type_id) else {
-            self.findings.push(Finding::warning(
-                "gguf.unknown_tensor_type",
-                format!("gguf tensor '{}' has unknown ggml type id {type_id}; its size cannot be checked", info.name),
-            ));
-            return Ok(info);
-        };
-        let row = info.dims.first().copied().unwrap_or(1);
-        if row % ty.block_size != 0 {
-            self.findings.push(Finding::error(
-                "gguf.tensor_size_mismatch",
-                format!(
-                    "gguf tensor '{}' of type {} has {row} elements per row, not a multiple of the block size {}",
-                    info.name, ty.name, ty.block_size
-                ),
-            ));
-            return Ok(info);
-        }
-        info.size = (elements / ty.block_size).checked_mul(ty.type_size);
-        if info.size.is_none() {
-            self.findings.push(Finding::error(
-                "gguf.bad_dims",
-                format!("gguf tensor '{}' has a byte size that overflows", info.name),
-            ));
-        }
-        Ok(info)
     }
 }
 

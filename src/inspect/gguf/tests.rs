@@ -1041,3 +1041,45 @@ fn lowered_limits_are_enforced() {
         Some(&json!("array"))
     );
 }
+
+/// What a header makes the parser keep is bounded, whatever its counts and
+/// lengths: a string longer than the inline limit is summarised (length and
+/// SHA-256 of its bytes) and streamed, never held whole, and the kept keys,
+/// strings and tensor names together stop at `header_max_kept_bytes`.
+#[test]
+fn what_a_header_makes_the_parser_keep_is_bounded() {
+    let long = "x".repeat(100_000);
+    let mut w = Writer::new(3, false);
+    w.kv_str("general.name", "n").kv_str("general.long", &long);
+    let facts = run(&w.build(), "m.gguf");
+    let worst = |f: &ModelFacts| f.worst_severity().unwrap_or(Severity::Info);
+    assert_eq!(worst(&facts), Severity::Info, "{:?}", facts.findings);
+    let digest = Sha256Digest::of(long.as_bytes()).to_hex();
+    assert_eq!(
+        facts.metadata.get("general.long"),
+        Some(&json!({"type": "string", "bytes": 100_000, "sha256": digest}))
+    );
+    assert_eq!(facts.name.as_deref(), Some("n"));
+    // The same string as a token (never listed) costs nothing to keep, and
+    // the tokenizer digest still covers its bytes.
+    let mut a = Writer::new(3, false);
+    a.kv_strs("tokenizer.ggml.tokens", &[long.as_str(), "b"]);
+    let mut b = Writer::new(3, false);
+    b.kv_strs("tokenizer.ggml.tokens", &[&long[1..], "b"]);
+    let (fa, fb) = (run(&a.build(), "m.gguf"), run(&b.build(), "m.gguf"));
+    assert_eq!(worst(&fa), Severity::Info, "{:?}", fa.findings);
+    assert_ne!(fa.tokenizer_sha256, fb.tokenizer_sha256);
+    // Many short keys, each within every cap, past the kept-bytes budget.
+    let limits = Limits {
+        header_max_kept_bytes: 64 * 1024,
+        ..Limits::default()
+    };
+    let mut w = Writer::new(3, false);
+    for i in 0..2_000 {
+        w.kv_u32(&format!("k{i:05}"), 1);
+    }
+    let bytes = w.build();
+    let facts = run_with(&bytes, bytes.len() as u64, "m.gguf", &limits);
+    assert_eq!(codes(&facts), vec!["gguf.limit_exceeded"]);
+    assert!(facts.metadata.len() < 2_000);
+}

@@ -19,11 +19,17 @@ use super::opcodes::{self, Arg, Op};
 const MAX_NAME_BYTES: usize = 1024;
 /// Most values held on the stack and metastack together; a real pickle
 /// stays far below (CPython batches list and dict items by 1000).
-const MAX_STACK_VALUES: usize = 1 << 20;
+const MAX_STACK_VALUES: usize = 1 << 16;
 /// Most memo entries tracked; beyond, memo reads resolve to "unknown".
-const MAX_MEMO_ENTRIES: usize = 1 << 20;
+const MAX_MEMO_ENTRIES: usize = 1 << 17;
+/// Most bytes of text (strings and callable names) one pickle's stack and
+/// memo keep; beyond, new strings are "unknown" (a `STACK_GLOBAL` built
+/// from one reports an unresolved import: fail closed). With the caps above,
+/// one scan holds a few MiB whatever the pickle (docs/bundle-format.md,
+/// "Reader limits": four artifacts are scanned at once).
+const MAX_KEPT_TEXT_BYTES: usize = 4 << 20;
 /// Most distinct imports listed.
-const MAX_IMPORTS: usize = 10_000;
+const MAX_IMPORTS: usize = 1_000;
 /// Read buffer for the opcode stream.
 const BUFFER_BYTES: usize = 64 << 10;
 
@@ -273,9 +279,26 @@ struct Machine {
     memo_full: bool,
     opcodes: u64,
     saw_magic: bool,
+    /// Text bytes kept so far, against [`MAX_KEPT_TEXT_BYTES`].
+    kept_text: usize,
 }
 
 impl Machine {
+    /// `v` if its text fits what is left of [`MAX_KEPT_TEXT_BYTES`], else
+    /// "unknown" (its text is not kept).
+    fn kept(&mut self, v: Value) -> Value {
+        let len = match &v {
+            Value::Str(t) | Value::Global(t) => t.len(),
+            Value::Other => return v,
+        };
+        self.kept_text = self.kept_text.saturating_add(len);
+        if self.kept_text > MAX_KEPT_TEXT_BYTES {
+            Value::Other
+        } else {
+            v
+        }
+    }
+
     fn push(&mut self, v: Value) -> Result<(), Stop> {
         if self.held >= MAX_STACK_VALUES {
             return Err(Stop::Limit(format!(
@@ -499,6 +522,7 @@ fn step<R: Read>(
                 Decoded::Bytes(b, true) => text_value(op, &b)?,
                 _ => Value::Other,
             };
+            let value = m.kept(value);
             m.push(value)?;
         }
         Op::ReadonlyBuffer => {
@@ -558,12 +582,14 @@ fn step<R: Read>(
             }
             let name = format!("<ext:{code}>");
             report.import(&name);
-            m.push(Value::Global(name.into()))?;
+            let value = m.kept(Value::Global(name.into()));
+            m.push(value)?;
         }
         Op::Global => {
             let name = global_name(&decoded);
             report.import(&name);
-            m.push(Value::Global(name.into()))?;
+            let value = m.kept(Value::Global(name.into()));
+            m.push(value)?;
         }
         Op::StackGlobal => {
             let name = m.pop()?;
@@ -573,7 +599,8 @@ fn step<R: Read>(
                 _ => UNRESOLVED.to_owned(),
             };
             report.import(&full);
-            m.push(Value::Global(full.into()))?;
+            let value = m.kept(Value::Global(full.into()));
+            m.push(value)?;
         }
         Op::Inst => {
             let name = global_name(&decoded);

@@ -527,6 +527,42 @@ fn zip_entry_count_is_capped_before_indexing() {
     );
 }
 
+/// The zip index keeps every name of the central directory: what may be
+/// read to build it is capped, and an archive of few entries with long
+/// names is not scanned (a warning), however few its entries.
+#[test]
+fn zip_directory_bytes_are_capped_before_indexing() {
+    let names: Vec<String> = (0..8)
+        .map(|i| format!("archive/{i}/{}", "n".repeat(2_000)))
+        .collect();
+    let entries: Vec<(&str, &[u8], CompressionMethod)> = names
+        .iter()
+        .map(|n| (n.as_str(), b"x".as_slice(), CompressionMethod::Stored))
+        .collect();
+    let bytes = zip_of(&entries);
+    let limits = Limits {
+        zip_max_directory_bytes: 16 * 1024,
+        ..Limits::default()
+    };
+    let facts = run_zip(&bytes, &limits);
+    assert!(
+        facts
+            .findings
+            .iter()
+            .any(|f| f.code == "pickle.limit_exceeded"
+                && f.message
+                    .contains("central directory takes more than 16384 bytes")),
+        "{:?}",
+        facts.findings
+    );
+    assert!(
+        run_zip(&bytes, &Limits::default())
+            .findings
+            .iter()
+            .all(|f| f.code == "pickle.zip_no_pickle")
+    );
+}
+
 proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {

@@ -51,6 +51,7 @@ pub fn inspect_zip<R: Read + Seek>(
     let mut watched = Watch {
         inner: reader,
         failure: None,
+        budget: std::rc::Rc::new(ReadBudget::default()),
     };
     let outcome = scan_archive(
         &mut watched,
@@ -85,7 +86,7 @@ pub fn inspect_zip<R: Read + Seek>(
 }
 
 fn scan_archive<R: Read + Seek>(
-    reader: &mut R,
+    reader: &mut Watch<R>,
     file_len: u64,
     limits: &Limits,
     facts: &mut ModelFacts,
@@ -106,7 +107,26 @@ fn scan_archive<R: Read + Seek>(
         return Ok(());
     }
     reader.seek(SeekFrom::Start(0))?;
-    let mut archive = match ZipArchive::new(&mut *reader) {
+    // The zip crate keeps every name, extra field and comment of the
+    // central directory in its index: what it may read to build the index
+    // is capped, so the index is too.
+    let budget = std::rc::Rc::clone(&reader.budget);
+    budget.left.set(Some(limits.zip_max_directory_bytes));
+    let built = ZipArchive::new(&mut *reader);
+    budget.left.set(None);
+    if budget.over.get() {
+        let why = format!(
+            "its central directory takes more than {} bytes",
+            limits.zip_max_directory_bytes
+        );
+        facts.push(Finding::warning(
+            "pickle.limit_exceeded",
+            format!("zip not scanned: {why}"),
+        ));
+        *cut_short = Some(why);
+        return Ok(());
+    }
+    let mut archive = match built {
         Ok(a) => a,
         Err(e) => return malformed(facts, "cannot be read", e),
     };
@@ -191,18 +211,44 @@ fn malformed(facts: &mut ModelFacts, what: &str, e: ZipError) -> io::Result<()> 
 /// crate reports content damage as I/O errors too (bad deflate stream, CRC,
 /// unsupported method), and their kinds overlap with real ones. Seek errors
 /// are not recorded: a seek can only fail on offsets the archive supplied.
+///
+/// While its budget is set, reads stop with an error (not recorded as a
+/// failure: the budget says it ran out) once that many bytes were read.
 struct Watch<R> {
     inner: R,
     failure: Option<io::Error>,
+    budget: std::rc::Rc<ReadBudget>,
+}
+
+/// Bytes a [`Watch`] may still read (`None`: no limit), and whether a read
+/// was refused for want of them. Shared, so that the limit can be lifted
+/// while the zip index still borrows the reader.
+#[derive(Default)]
+struct ReadBudget {
+    left: std::cell::Cell<Option<u64>>,
+    over: std::cell::Cell<bool>,
 }
 
 impl<R: Read> Read for Watch<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf).inspect_err(|e| {
+        let want = match self.budget.left.get() {
+            Some(0) if !buf.is_empty() => {
+                self.budget.over.set(true);
+                return Err(io::Error::other("zip read budget exhausted"));
+            }
+            Some(left) => buf.len().min(usize::try_from(left).unwrap_or(usize::MAX)),
+            None => buf.len(),
+        };
+        let window = buf.get_mut(..want).unwrap_or_default();
+        let n = self.inner.read(window).inspect_err(|e| {
             if self.failure.is_none() && e.kind() != io::ErrorKind::Interrupted {
                 self.failure = Some(io::Error::new(e.kind(), e.to_string()));
             }
-        })
+        })?;
+        if let Some(left) = self.budget.left.get() {
+            self.budget.left.set(Some(left.saturating_sub(n as u64)));
+        }
+        Ok(n)
     }
 }
 

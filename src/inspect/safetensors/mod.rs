@@ -17,6 +17,11 @@
 //!   multiple of 8 (upstream `MisalignedSlice`);
 //! * the last `end` plus 8 plus N is exactly the file length.
 //!
+//! The header is parsed as a stream (`stream`): never read whole, never
+//! built into a JSON tree, and what is kept of it is capped
+//! (`Limits::header_max_kept_bytes`), so a 100 MB header costs what it
+//! describes, not its size.
+//!
 //! lbom is stricter than upstream in three places, each reported as a
 //! finding: a key repeated in any JSON object (serde_json silently keeps the
 //! last one, so two readers could disagree) is an error, the header still
@@ -27,7 +32,8 @@
 //! produces it) is an error; fields of a tensor entry that upstream ignores
 //! are a warning, since loaders never look at them.
 //!
-//! Finding codes: every one is an error except `safetensors.unknown_field`.
+//! Finding codes: every one is an error except `safetensors.unknown_field`
+//! (a warning) and `safetensors.keys_unchecked` (info).
 //!
 //! | code | meaning |
 //! |---|---|
@@ -46,6 +52,10 @@
 //! | `safetensors.offsets_overlap` | two tensors share bytes |
 //! | `safetensors.trailing_bytes` | bytes after the last tensor's end |
 //! | `safetensors.unknown_field` | (warning) a tensor entry field upstream ignores |
+//! | `safetensors.limit_exceeded` | entries and metadata beyond `Limits::header_max_kept_bytes`, or a string longer than it |
+//! | `safetensors.keys_unchecked` | (info) keys past the most one header has checked for shadowing |
+
+mod stream;
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
@@ -53,9 +63,10 @@ use std::io::{self, Read};
 use serde_json::Value;
 
 use super::facts::{Finding, Format, ModelFacts, TensorSummary, TensorTypeStat};
-use super::strict_json::{self, KeyIssue, KeyProblem};
+use super::strict_json::{KeyIssue, KeyProblem};
 use crate::describe::text::visible;
 use crate::limits::Limits;
+use stream::{Field, Item, ParseFailure, RawTensor, StreamError};
 
 /// Bytes of the little-endian header length prefix.
 const PREFIX_BYTES: u64 = 8;
@@ -134,22 +145,22 @@ pub fn inspect<R: Read>(
         ..ModelFacts::default()
     };
     let mut report = Reporter::default();
-    if let Some(header) = read_header(reader, file_len, limits, &mut report, &mut facts)? {
-        check_header(&header, file_len, &mut report, &mut facts);
+    if let Some(n) = read_header_len(reader, file_len, limits, &mut report, &mut facts)? {
+        check_header(reader.take(n), n, file_len, limits, &mut report, &mut facts)?;
     }
     report.finish(&mut facts);
     Ok(facts)
 }
 
-/// Read the prefix and the header bytes, checking N before allocating.
+/// Read the length prefix and check N against the caps and the file.
 /// Returns `None` (with a finding) when there is no header to parse.
-fn read_header<R: Read>(
+fn read_header_len<R: Read>(
     reader: &mut R,
     file_len: u64,
     limits: &Limits,
     report: &mut Reporter,
     facts: &mut ModelFacts,
-) -> io::Result<Option<Vec<u8>>> {
+) -> io::Result<Option<u64>> {
     let mut prefix = [0u8; 8];
     let got = read_up_to(reader, &mut prefix)?;
     if got < prefix.len() {
@@ -187,30 +198,7 @@ fn read_header<R: Read>(
         );
         return Ok(None);
     }
-    let Ok(len) = usize::try_from(n) else {
-        report.push(
-            facts,
-            Finding::error(
-                "safetensors.header_too_large",
-                format!("header length {n} does not fit in memory"),
-            ),
-        );
-        return Ok(None);
-    };
-    // n ≤ 100 MB and n ≤ file length: the allocation is justified.
-    let mut header = vec![0u8; len];
-    let got = read_up_to(reader, &mut header)?;
-    if got < len {
-        report.push(
-            facts,
-            Finding::error(
-                "safetensors.truncated",
-                format!("file ends {got} bytes into a {n}-byte header"),
-            ),
-        );
-        return Ok(None);
-    }
-    Ok(Some(header))
+    Ok(Some(n))
 }
 
 /// Fill `buf` from `reader` until it is full or the input ends; the count read.
@@ -241,67 +229,130 @@ struct Entry {
     offsets: Option<(u64, u64)>,
 }
 
-/// Parse the header JSON and check every rule, recording facts on the way.
-fn check_header(header: &[u8], file_len: u64, report: &mut Reporter, facts: &mut ModelFacts) {
-    let Ok(text) = std::str::from_utf8(header) else {
+/// Parse the `n`-byte header `reader` yields as a stream ([`stream`]) and
+/// check every rule, recording facts on the way. What is kept of each
+/// entry is charged to `Limits::header_max_kept_bytes` before it is kept.
+/// A repeated key is described as the safetensors crate reads it: the last
+/// value, in the place of the first (serde_json's map keeps insertion
+/// order), after the key findings.
+fn check_header<R: Read>(
+    reader: R,
+    n: u64,
+    file_len: u64,
+    limits: &Limits,
+    report: &mut Reporter,
+    facts: &mut ModelFacts,
+) -> io::Result<()> {
+    // Each top-level entry as read (the last value of a repeated name),
+    // and where each name is.
+    let mut items: Vec<Item> = Vec::new();
+    let mut place: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut counted = Counted {
+        inner: reader,
+        read: 0,
+        ended: false,
+    };
+    let (parsed, checks) = stream::parse(
+        &mut counted,
+        limits.header_max_kept_bytes,
+        // A name seen before is a repeat (listed by the key checks, when
+        // they had not stopped): its last value takes the first's place.
+        &mut |item, _repeated| {
+            let name = match &item {
+                Item::Metadata(_) => METADATA_KEY,
+                Item::Tensor(name, _) => name.as_str(),
+            };
+            match place.get(name) {
+                Some(&at) => {
+                    if let Some(slot) = items.get_mut(at) {
+                        *slot = item;
+                    }
+                }
+                None => {
+                    place.insert(name.to_owned(), items.len());
+                    items.push(item);
+                }
+            }
+            Ok(())
+        },
+    );
+    drop(place);
+    // The file ended inside the header: that, not the JSON it cut, is
+    // what is wrong.
+    if counted.ended && counted.read < n && !matches!(parsed, Err(ParseFailure::Io(_))) {
         report.push(
             facts,
-            Finding::error("safetensors.invalid_json", "header is not valid UTF-8"),
+            Finding::error(
+                "safetensors.truncated",
+                format!("file ends {} bytes into a {n}-byte header", counted.read),
+            ),
         );
-        return;
-    };
-    let parsed = match strict_json::parse(text, true) {
-        Ok(parsed) => parsed,
-        Err(message) => {
-            report.push(
-                facts,
+        return Ok(());
+    }
+    let limit = match parsed {
+        Ok(()) => None,
+        Err(ParseFailure::Io(e)) => return Err(e),
+        Err(ParseFailure::Stream(StreamError::Refused(message))) => Some(message),
+        Err(ParseFailure::Stream(StreamError::Syntax(message))) => {
+            let finding = if message.starts_with(stream::NOT_AN_OBJECT) {
+                Finding::error("safetensors.invalid_json", stream::NOT_AN_OBJECT)
+            } else {
                 Finding::error(
                     "safetensors.invalid_json",
                     format!("header is not valid JSON: {message}"),
-                ),
-            );
-            return;
+                )
+            };
+            report.push(facts, finding);
+            return Ok(());
         }
     };
-    for problem in &parsed.problems {
+    for problem in &checks.problems {
         report.push(facts, key_finding(problem));
     }
-    if parsed.unlisted > 0 {
+    if checks.unlisted > 0 {
         report.push(
             facts,
             Finding::error(
                 "key.confusable",
-                format!("header: {} more key problems not listed", parsed.unlisted),
+                format!("header: {} more key problems not listed", checks.unlisted),
             ),
         );
     }
-    let Value::Object(root) = parsed.value else {
+    if checks.unchecked > 0 {
         report.push(
             facts,
-            Finding::error(
-                "safetensors.invalid_json",
-                "header is JSON but not an object",
+            Finding::info(
+                "safetensors.keys_unchecked",
+                format!(
+                    "header: the keys after the first {} were not checked for shadowing ({} more)",
+                    crate::inspect::keys::MAX_KEYS_CHECKED,
+                    checks.unchecked
+                ),
             ),
         );
-        return;
-    };
+    }
+    if let Some(message) = limit {
+        report.push(facts, Finding::error("safetensors.limit_exceeded", message));
+        return Ok(());
+    }
 
     let mut entries = Vec::new();
-    for (key, value) in root {
-        if key == METADATA_KEY {
-            read_metadata(value, report, facts);
-        } else if let Some(entry) = read_entry(key, value, report, facts) {
-            entries.push(entry);
+    for item in items {
+        match item {
+            Item::Metadata(field) => read_metadata(field, report, facts),
+            Item::Tensor(name, raw) => {
+                if let Some(entry) = read_entry(name, raw, report, facts) {
+                    entries.push(entry);
+                }
+            }
         }
     }
     // Upstream sorts by (begin, end); the name makes the order total.
     entries.sort_by(|a, b| a.offsets.cmp(&b.offsets).then_with(|| a.name.cmp(&b.name)));
 
     let data_end = check_layout(&entries, report, facts);
-    // data_end ≤ u64::MAX; the header fit in the file, so this cannot underflow.
-    let data_len = file_len
-        .saturating_sub(PREFIX_BYTES)
-        .saturating_sub(header.len() as u64);
+    // The header fit in the file, so this cannot underflow.
+    let data_len = file_len.saturating_sub(PREFIX_BYTES).saturating_sub(n);
     if data_end > data_len {
         report.push(facts, Finding::error("safetensors.truncated", format!("tensor data ends at byte {data_end} of the data section, which holds only {data_len} bytes")));
     } else if data_end < data_len {
@@ -315,6 +366,23 @@ fn check_header(header: &[u8], file_len: u64, report: &mut Reporter, facts: &mut
         );
     }
     fill_summary(&entries, report, facts);
+    Ok(())
+}
+
+/// A reader that counts the bytes it gave and notes when its input ended.
+struct Counted<R> {
+    inner: R,
+    read: u64,
+    ended: bool,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read = self.read.saturating_add(n as u64);
+        self.ended |= n == 0 && !buf.is_empty();
+        Ok(n)
+    }
 }
 
 /// The finding for a key of the header that could hide behind another.
@@ -365,11 +433,15 @@ fn key_finding(p: &KeyProblem) -> Finding {
 }
 
 /// `__metadata__`: absent or null, else an object of strings.
-fn read_metadata(value: Value, report: &mut Reporter, facts: &mut ModelFacts) {
-    let map = match value {
-        Value::Null => return,
-        Value::Object(map) => map,
-        _ => {
+fn read_metadata(
+    field: Field<Vec<(String, Result<String, &'static str>)>>,
+    report: &mut Reporter,
+    facts: &mut ModelFacts,
+) {
+    let map = match field {
+        Field::Missing => return,
+        Field::Found(map) => map,
+        Field::Wrong(_) => {
             report.push(
                 facts,
                 Finding::error("safetensors.bad_metadata", "__metadata__ is not an object"),
@@ -379,20 +451,17 @@ fn read_metadata(value: Value, report: &mut Reporter, facts: &mut ModelFacts) {
     };
     for (key, value) in map {
         match value {
-            Value::String(s) => {
+            Ok(s) => {
                 if key == "format" {
                     facts.training_framework = Some(framework_name(&s));
                 }
                 facts.metadata.insert(key, Value::String(s));
             }
-            other => report.push(
+            Err(kind) => report.push(
                 facts,
                 Finding::error(
                     "safetensors.bad_metadata",
-                    format!(
-                        "__metadata__ value of {key:?} is a {}, not a string",
-                        json_kind(&other)
-                    ),
+                    format!("__metadata__ value of {key:?} is a {kind}, not a string"),
                 ),
             ),
         }
@@ -415,32 +484,32 @@ fn framework_name(format: &str) -> String {
 /// One tensor entry; `None` when not even its dtype could be read.
 fn read_entry(
     name: String,
-    value: Value,
+    raw: Result<RawTensor, &'static str>,
     report: &mut Reporter,
     facts: &mut ModelFacts,
 ) -> Option<Entry> {
-    let Value::Object(mut fields) = value else {
-        report.push(
-            facts,
-            Finding::error(
-                "safetensors.bad_tensor_info",
-                format!("tensor {name:?} is a {}, not an object", json_kind(&value)),
-            ),
-        );
-        return None;
-    };
-    let dtype = match fields.remove("dtype") {
-        Some(Value::String(s)) => s,
-        _ => {
+    let raw = match raw {
+        Ok(raw) => raw,
+        Err(kind) => {
             report.push(
                 facts,
                 Finding::error(
                     "safetensors.bad_tensor_info",
-                    format!("tensor {name:?} has no string dtype"),
+                    format!("tensor {name:?} is a {kind}, not an object"),
                 ),
             );
             return None;
         }
+    };
+    let Field::Found(dtype) = raw.dtype else {
+        report.push(
+            facts,
+            Finding::error(
+                "safetensors.bad_tensor_info",
+                format!("tensor {name:?} has no string dtype"),
+            ),
+        );
+        return None;
     };
     let bits = dtype_info(&dtype).map(|(bits, _)| bits);
     if bits.is_none() {
@@ -452,8 +521,8 @@ fn read_entry(
             ),
         );
     }
-    let shape = match fields.remove("shape") {
-        Some(Value::Array(dims)) => dims.iter().map(Value::as_u64).collect::<Option<Vec<u64>>>(),
+    let shape = match raw.shape {
+        Field::Found(dims) => Some(dims),
         _ => None,
     };
     if shape.is_none() {
@@ -465,11 +534,8 @@ fn read_entry(
             ),
         );
     }
-    let offsets = match fields.remove("data_offsets") {
-        Some(Value::Array(pair)) => match pair.as_slice() {
-            [begin, end] => begin.as_u64().zip(end.as_u64()),
-            _ => None,
-        },
+    let offsets = match raw.offsets {
+        Field::Found(pair) => Some(pair),
         _ => None,
     };
     match offsets {
@@ -489,15 +555,14 @@ fn read_entry(
         ),
         Some(_) => {}
     }
-    if !fields.is_empty() {
-        let unknown: Vec<&str> = fields.keys().map(String::as_str).collect();
+    if !raw.unknown.is_empty() {
         report.push(
             facts,
             Finding::warning(
                 "safetensors.unknown_field",
                 format!(
                     "tensor {name:?} has fields loaders ignore: {}",
-                    unknown.join(", ")
+                    raw.unknown.join(", ")
                 ),
             ),
         );
@@ -676,18 +741,6 @@ fn quantization(types: &BTreeMap<String, TensorTypeStat>) -> Option<String> {
         [] => None,
         [only] => Some((*only).clone()),
         _ => Some("mixed".to_owned()),
-    }
-}
-
-/// A JSON value's kind, for messages.
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 

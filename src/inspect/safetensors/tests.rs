@@ -439,3 +439,34 @@ proptest! {
         prop_assert!(facts.worst_severity() == Some(Severity::Error));
     }
 }
+
+/// The header is parsed as a stream: a value no check reads (a huge
+/// unknown field) costs nothing to keep, and what is kept (tensor entries,
+/// metadata) stops at `header_max_kept_bytes` with its own finding.
+#[test]
+fn what_a_header_makes_the_parser_keep_is_bounded() {
+    let filler = vec!["0"; 200_000].join(",");
+    let header =
+        format!(r#"{{"t":{{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":[{filler}]}}}}"#);
+    let facts = run(&file(&header, 4));
+    assert_eq!(codes(&facts), ["safetensors.unknown_field"]);
+    assert_eq!(facts.tensor_count, Some(1));
+    let limits = Limits {
+        header_max_kept_bytes: 16 * 1024,
+        ..Limits::default()
+    };
+    let entries: Vec<String> = (0..1_000)
+        .map(|i| {
+            format!(
+                r#""t{i:04}":{{"dtype":"F32","shape":[1],"data_offsets":[{},{}]}}"#,
+                4 * i,
+                4 * i + 4
+            )
+        })
+        .collect();
+    let header = format!("{{{}}}", entries.join(","));
+    let facts = run_with(&file(&header, 4_000), &limits);
+    assert_eq!(codes(&facts), ["safetensors.limit_exceeded"]);
+    assert!(facts.tensors.is_empty());
+    assert!(run(&file(&header, 4_000)).findings.is_empty());
+}

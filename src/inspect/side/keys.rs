@@ -29,6 +29,22 @@ pub(crate) fn key_findings(name: &str, bytes: &[u8]) -> Vec<Finding> {
     }
 }
 
+/// `findings` when the delivery's side-file budget is spent: the first,
+/// and one line counting the rest (an error, as key problems are).
+pub(crate) fn shed(name: &str, findings: Vec<Finding>) -> Vec<Finding> {
+    let rest = findings.len().saturating_sub(1);
+    let mut out: Vec<Finding> = findings.into_iter().take(1).collect();
+    if rest > 0 {
+        out.push(Finding::error(
+            "hf.duplicate_key",
+            format!(
+                "{name}: {rest} more key findings not listed (the delivery's side files already hold what lbom keeps of them)"
+            ),
+        ));
+    }
+    out
+}
+
 /// The finding for a JSON side file too large to have its keys checked.
 pub(crate) fn unchecked_finding(name: &str, cap: u64) -> Finding {
     Finding::info(
@@ -71,6 +87,16 @@ fn findings_of(name: &str, parsed: &Parsed) -> Vec<Finding> {
         out.push(Finding::error(
             "hf.duplicate_key",
             format!("{name}: {} more key problems not listed", parsed.unlisted),
+        ));
+    }
+    if parsed.unchecked > 0 {
+        out.push(Finding::info(
+            "hf.keys_unchecked",
+            format!(
+                "{name}: the keys after the first {} were not checked for repeats ({} more; hashed whole, any change to the file is drift)",
+                crate::inspect::keys::MAX_KEYS_CHECKED,
+                parsed.unchecked
+            ),
         ));
     }
     out

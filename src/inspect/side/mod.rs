@@ -190,6 +190,21 @@ pub struct SideFile {
     pub key_findings: Vec<Finding>,
 }
 
+/// What one [`SideFile`] costs besides its name and what it says: the
+/// entry, its place in its folder's list, and its folder's map entry.
+const SIDE_FILE_BYTES: u64 = size_of::<SideFile>() as u64 + 64;
+
+/// About how many bytes of memory `findings` hold: the list's capacity,
+/// and each finding's strings with what the allocator adds to each.
+fn findings_bytes(findings: &Vec<Finding>) -> u64 {
+    let list = (findings.capacity() * size_of::<Finding>()) as u64 + 16;
+    findings
+        .iter()
+        .map(|f| (f.code.capacity() + f.message.capacity()) as u64 + 32)
+        .sum::<u64>()
+        .saturating_add(list)
+}
+
 /// The side files of every folder of a delivery, by folder.
 #[derive(Debug, Clone, Default)]
 pub struct SideFiles {
@@ -211,7 +226,7 @@ impl SideFiles {
         let Some((folder, name, role)) = role_of(path) else {
             return;
         };
-        let key_findings = match capture {
+        let mut key_findings = match capture {
             _ if !keys::is_json(&name) => Vec::new(),
             Capture::Whole(bytes) => keys::key_findings(&name, bytes),
             Capture::Nothing | Capture::Prefix(_) => {
@@ -221,16 +236,24 @@ impl SideFiles {
         let mut says = extract(&name, role, &sha256, capture, limits);
         // What a delivery's side files say is kept for all of them at once:
         // past `side_facts_max_bytes`, a file is known by its digest alone
-        // (a template keeps its digest, any other file is "not read"), so
-        // a bundle of a million folders cannot grow this without bound.
-        let size = says.kept_bytes().saturating_add(name.len() as u64);
-        if self.kept.saturating_add(size) > limits.side_facts_max_bytes {
+        // (a template keeps its digest, any other file is "not read") and
+        // its key findings by one line, so a bundle of a million folders
+        // cannot grow this without bound. Everything kept is counted: the
+        // facts, the key findings, the entry itself and its folder's.
+        key_findings.shrink_to_fit();
+        let size = |says: &Says, findings: &Vec<Finding>| {
+            says.kept_bytes()
+                .saturating_add(findings_bytes(findings))
+                .saturating_add(SIDE_FILE_BYTES)
+                .saturating_add(2 * name.len() as u64)
+                .saturating_add(folder.as_os_str().len() as u64)
+        };
+        if self.kept.saturating_add(size(&says, &key_findings)) > limits.side_facts_max_bytes {
             says = says.shed(&name, limits.side_facts_max_bytes);
+            key_findings = keys::shed(&name, key_findings);
+            key_findings.shrink_to_fit();
         }
-        self.kept = self
-            .kept
-            .saturating_add(says.kept_bytes())
-            .saturating_add(name.len() as u64);
+        self.kept = self.kept.saturating_add(size(&says, &key_findings));
         self.folders.entry(folder).or_default().push(SideFile {
             name,
             role,

@@ -145,8 +145,10 @@ fn a_template_edit_in_tokenizer_config_is_not_a_settings_edit()
 
 #[test]
 fn the_delivery_budget_keeps_digests_and_drops_the_rest() {
+    // Room for the first folder's two files (what each says, its entry
+    // and its names: SideFiles::add counts them all), not for four.
     let limits = Limits {
-        side_facts_max_bytes: 300,
+        side_facts_max_bytes: 1200,
         ..Limits::default()
     };
     let mut sides = SideFiles::default();
@@ -216,4 +218,39 @@ fn an_index_is_kept_only_within_the_budget() {
             .collect::<Vec<_>>(),
         ["shards.bad_index"]
     );
+}
+
+/// What the key checks found is counted with what the files say: past the
+/// budget, a file's key findings are one line and a count, so a delivery
+/// of many folders of many repeated keys keeps a bounded list.
+#[test]
+fn key_findings_count_against_the_delivery_budget() {
+    let limits = Limits {
+        side_facts_max_bytes: 64 << 10,
+        ..Limits::default()
+    };
+    let mut body = String::from("{\"a\":0");
+    for _ in 0..40 {
+        body.push_str(",\"a\":0");
+    }
+    body.push('}');
+    let mut sides = SideFiles::default();
+    for i in 0..1000 {
+        sides.add(
+            &Path::new(&format!("f{i:04}")).join("tokenizer.json"),
+            Sha256Digest::of(body.as_bytes()),
+            Capture::Whole(body.as_bytes()),
+            &limits,
+        );
+    }
+    let count = |dir: &str| {
+        sides
+            .folder(Path::new(dir))
+            .first()
+            .map_or(0, |f| f.key_findings.len())
+    };
+    assert!(count("f0000") > 30, "{}", count("f0000"));
+    assert_eq!(count("f0999"), 2);
+    let total: usize = (0..1000).map(|i| count(&format!("f{i:04}"))).sum();
+    assert!(total < 1000 * 3, "{total}");
 }

@@ -600,10 +600,30 @@ fn caps(cx: &Ctx<'_>, raw: RawCaps) -> Result<Caps, PolicyError> {
             &mut caps.max_path_bytes,
         ),
     ];
+    // docs/policy.md [P41]: a cap above the reader's own limit could never
+    // apply; a policy that sets one is refused rather than misread.
+    let reader = crate::bundle::ReadLimits::default();
+    let ceiling = |key: &str| match key {
+        "caps.max_entries" => Some(reader.max_artifacts.saturating_mul(2).saturating_add(1) as u64),
+        "caps.max_path_bytes" => Some(crate::bundle::path::MAX_PATH_BYTES as u64),
+        _ => None,
+    };
     for (key, value, units, slot) in fields {
         if let Some(v) = value {
             *slot =
                 values::size(v.get_ref(), units).map_err(|p| cx.invalid(Some(v.span()), key, p))?;
+            if let Some(most) = ceiling(key)
+                && *slot > most
+            {
+                return Err(cx.invalid(
+                    Some(v.span()),
+                    key,
+                    format!(
+                        "{} is above lbom's reader limit of {most}, which no policy can raise",
+                        *slot
+                    ),
+                ));
+            }
         }
     }
     Ok(caps)

@@ -98,7 +98,7 @@ fn every_option_is_read() -> TestResult {
          [content]\nallowed_formats = [\"gguf\", \"pytorch-zip\", \"unknown\"]\n\
          allowed_licences = [\"apache-2.0\", \"MIT\", \"LicenseRef-custom.1\", \"llama3\", \"NOASSERTION\"]\n\
          fail_on = \"none\"\n\
-         [caps]\nmax_entries = 7\nmax_entry_bytes = \"500 MB\"\nmax_total_bytes = \"2TiB\"\nmax_path_bytes = \"1 KiB\"\n\
+         [caps]\nmax_entries = 7\nmax_entry_bytes = \"500 MB\"\nmax_total_bytes = \"2TiB\"\nmax_path_bytes = \"200 B\"\n\
          [time]\nmax_age = \"2 weeks\"\nrequire_expiry = true\nclock = \"untrusted\"\n\
          [history]\nallow_rollback = true\nallow_fork = true\n\
          [drift]\nrequire_acceptance = [\"tensors\", \"metadata\"]\n",
@@ -134,7 +134,7 @@ fn every_option_is_read() -> TestResult {
             max_entries: 7,
             max_entry_bytes: 500_000_000,
             max_total_bytes: 2 << 40,
-            max_path_bytes: 1024,
+            max_path_bytes: 200,
         }
     );
     assert_eq!(
@@ -1558,6 +1558,40 @@ fn a_fifo_or_device_is_refused_without_blocking() -> TestResult {
                 fail(&path.display().to_string(), "still loading after 20 s");
             }
         }
+    }
+    Ok(())
+}
+
+/// docs/policy.md [P41]: caps at the reader's limits load; one above is
+/// refused, naming the key, since no policy can raise a reader limit.
+#[test]
+fn caps_above_the_reader_limits_are_refused() -> TestResult {
+    let reader = crate::bundle::ReadLimits::default();
+    let entries = reader.max_artifacts * 2 + 1;
+    let path = crate::bundle::path::MAX_PATH_BYTES;
+    let with = |caps: &str| format!("{}\n[caps]\n{caps}\n", valid());
+    let p = load(&with(&format!(
+        "max_entries = {entries}\nmax_path_bytes = {path}"
+    )))?;
+    assert_eq!(
+        (p.caps.max_entries, p.caps.max_path_bytes),
+        (entries as u64, path as u64)
+    );
+    for (caps, key) in [
+        (format!("max_entries = {}", entries + 1), "caps.max_entries"),
+        (
+            format!("max_path_bytes = {}", path + 1),
+            "caps.max_path_bytes",
+        ),
+    ] {
+        let err = load(&with(&caps))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains(key) && err.contains("reader limit"),
+            "{caps}: {err}"
+        );
     }
     Ok(())
 }

@@ -100,8 +100,17 @@ pub(super) fn max_age(s: &str) -> Result<Option<SignedDuration>, String> {
             "{s:?} is not a duration{why}; expected for example \"90d\", \"2 weeks\", \"36h\" or \"none\""
         )
     };
-    if s.len() > MAX_VALUE_CHARS || !duration_syntax(s) {
+    if s.len() > MAX_VALUE_CHARS {
         return Err(bad(""));
+    }
+    match duration_syntax(s) {
+        Syntax::Valid => {}
+        Syntax::MonthsOrYears => {
+            return Err(bad(
+                " in days or shorter units (months and years vary in length)",
+            ));
+        }
+        Syntax::Invalid => return Err(bad("")),
     }
     let span: Span = s.parse().map_err(|_| bad(""))?;
     let d = span
@@ -119,11 +128,42 @@ const DURATION_UNITS: &[&str] = &[
     "minutes", "s", "sec", "secs", "second", "seconds",
 ];
 
+/// Units of calendar length, refused with their own reason.
+const CALENDAR_UNITS: &[&str] = &[
+    "mo", "mos", "month", "months", "y", "yr", "yrs", "year", "years",
+];
+
+/// What [`duration_syntax`] found.
+enum Syntax {
+    Valid,
+    /// Months or years: their length depends on the date.
+    MonthsOrYears,
+    Invalid,
+}
+
 /// Whether `s` has the duration syntax docs/policy.md §4 defines, before
 /// jiff (whose grammar is wider) reads it: groups of digits and a unit,
 /// one space between groups and at most one between a number and its
 /// unit; or ISO 8601 `P[nW][nD][T[nH][nM][nS]]` with at least one part.
-fn duration_syntax(s: &str) -> bool {
+fn duration_syntax(s: &str) -> Syntax {
+    let calendar = s
+        .split(|c: char| c == ' ' || c.is_ascii_digit())
+        .any(|w| CALENDAR_UNITS.contains(&w))
+        || s.strip_prefix('P').is_some_and(|iso| {
+            iso.split('T')
+                .next()
+                .is_some_and(|d| d.contains(['Y', 'M']))
+        });
+    if calendar {
+        Syntax::MonthsOrYears
+    } else if friendly_or_iso(s) {
+        Syntax::Valid
+    } else {
+        Syntax::Invalid
+    }
+}
+
+fn friendly_or_iso(s: &str) -> bool {
     if let Some(iso) = s.strip_prefix('P') {
         return iso_duration(iso);
     }

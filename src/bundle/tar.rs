@@ -170,8 +170,10 @@ pub fn ustar_split(name: &str) -> Option<(&str, &str)> {
     if name.len() <= 100 {
         return Some(("", name));
     }
-    let window = name.get(..name.len().min(156))?;
-    let slash = window.rfind('/')?;
+    // Bytes, not `str` slicing: byte 156 may fall inside a multi-byte
+    // character, and a `/` (ASCII) is always a character boundary.
+    let window = name.as_bytes().get(..name.len().min(156))?;
+    let slash = window.iter().rposition(|&b| b == b'/')?;
     let (prefix, rest) = (name.get(..slash)?, name.get(slash + 1..)?);
     (!prefix.is_empty() && !rest.is_empty() && rest.len() <= 100).then_some((prefix, rest))
 }
@@ -695,6 +697,47 @@ mod tests {
 
     fn p(s: &str) -> BundlePath {
         BundlePath::new(s).unwrap_or_else(|e| unreachable!("{e}"))
+    }
+
+    /// [B6] counts bytes: wherever a multi-byte character falls around
+    /// byte 156 (the window's edge) or byte 100, the split is the last `/`
+    /// among the first 156 bytes, as a byte-wise reference computes it.
+    #[test]
+    fn split_counts_bytes_around_multibyte_characters() {
+        let reference = |name: &str| -> Option<(usize, usize)> {
+            let b = name.as_bytes();
+            if b.len() <= 100 {
+                return Some((0, b.len()));
+            }
+            let cut = b.iter().take(156).rposition(|&c| c == b'/')?;
+            let rest = b.len() - cut - 1;
+            (cut > 0 && (1..=100).contains(&rest)).then_some((cut, rest))
+        };
+        let mut checked = 0;
+        for wide in ["é", "€", "𝄞"] {
+            for head in 90..=160 {
+                for tail in [1usize, 40, 95] {
+                    let name = format!(
+                        "{}/{}{}",
+                        "d".repeat(head),
+                        wide.repeat(3),
+                        "f".repeat(tail)
+                    );
+                    let alt = format!(
+                        "{}{}/{}",
+                        "d".repeat(head),
+                        wide.repeat(3),
+                        "f".repeat(tail)
+                    );
+                    for n in [name, alt] {
+                        let got = ustar_split(&n).map(|(a, b)| (a.len(), b.len()));
+                        assert_eq!(got, reference(&n), "{n}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 1000);
     }
 
     /// docs/bundle-format.md [B6]: the longest prefix, also where a

@@ -310,7 +310,7 @@ pub(crate) fn current_in(channel: &DirHandle) -> Result<Option<u64>, StoreError>
                 &channel.child(CURRENT),
                 format!(
                     "points at {}, not a version of this channel",
-                    crate::describe::text::visible(&target.to_string_lossy())
+                    crate::safe::visible(&target.to_string_lossy())
                 ),
             )
         })
@@ -329,7 +329,7 @@ pub(crate) fn record_in(
             version.path(),
             format!(
                 "import record is for {} #{}, not this folder",
-                crate::describe::text::visible(&record.channel),
+                crate::safe::visible(&record.channel),
                 record.sequence
             ),
         ));

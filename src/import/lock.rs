@@ -105,7 +105,7 @@ fn check_empty(dir: &DirHandle, path: &Path) -> Result<(), StoreError> {
             path: path.to_path_buf(),
             reason: format!(
                 "folder is not empty and not an lbom store (it holds {}); refusing to use it",
-                crate::describe::text::visible(&first.to_string_lossy())
+                crate::safe::visible(&first.to_string_lossy())
             ),
         });
     }

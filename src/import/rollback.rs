@@ -70,8 +70,8 @@ pub fn rollback(
             format!(
                 "version {to_seq} differs from its records ({} {}: {}); run lbom audit",
                 p.kind.code(),
-                crate::describe::text::visible(&p.path),
-                crate::describe::text::visible(&p.detail)
+                crate::safe::visible(&p.path),
+                crate::safe::visible(&p.detail)
             ),
         ));
     }

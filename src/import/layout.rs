@@ -242,7 +242,7 @@ impl Store {
         if Sha256Digest::of(&bytes) != record.manifest_sha256 {
             return Err(StoreError::damaged(
                 &path,
-                "no longer hashes to the recorded digest; run lbom audit",
+                "no longer hashes to the recorded digest",
             ));
         }
         let manifest = serde_json::from_slice(&bytes)
@@ -399,7 +399,7 @@ pub(crate) fn read_facts(
     if digest != Some(want) {
         return Err(StoreError::damaged(
             &path,
-            "no longer hashes to the recorded digest; run lbom audit",
+            "no longer hashes to the recorded digest",
         ));
     }
     parsed.map_err(|e| StoreError::damaged(&path, format!("does not parse: {e}")))

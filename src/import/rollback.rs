@@ -68,7 +68,7 @@ pub fn rollback(
         return Err(StoreError::damaged(
             &version,
             format!(
-                "version {to_seq} differs from its records ({} {}: {}); run lbom audit",
+                "version {to_seq} differs from its records ({} {}: {})",
                 p.kind.code(),
                 crate::safe::visible(&p.path),
                 crate::safe::visible(&p.detail)

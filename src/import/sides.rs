@@ -148,10 +148,9 @@ fn stored_side_files(version: &Baseline, stand_in: &SideFiles) -> Result<SideFil
                             path: at,
                             source: e,
                         },
-                        Ok(_) => StoreError::damaged(
-                            &at,
-                            "no longer hashes to the manifest's digest; run lbom audit",
-                        ),
+                        Ok(_) => {
+                            StoreError::damaged(&at, "no longer hashes to the manifest's digest")
+                        }
                     });
                 }
             },

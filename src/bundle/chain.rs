@@ -138,7 +138,7 @@ pub fn check_role_and_note(role: &str, note: Option<&str>) -> Result<(), String>
     Ok(())
 }
 
-/// One link as [`inspect`](super::inspect) shows it: every field as
+/// One link as [`read_info`](super::read_info) shows it: every field as
 /// claimed, nothing verified.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LinkInfo {

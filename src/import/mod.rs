@@ -50,6 +50,8 @@
 //! - [`audit`](mod@audit): [`audit()`] checks the structure and re-hashes
 //!   versions.
 //! - [`rollback`](mod@rollback): [`rollback()`].
+//! - [`sides`]: the drift sides read from disk (a store's version, a
+//!   bundle, a scan JSON) for `diff` and the import's drift gate.
 
 pub mod audit;
 pub mod commit;

@@ -7,10 +7,12 @@
 //! did not reach are reported as skipped, so a report never claims a check
 //! it did not make.
 //!
-//! - [`run`]: [`verify()`](run::verify) and the check order ([`CheckName`]);
-//!   the stages are `structure` (archive.structure, manifest.form), `chain`
+//! - [`run`]: [`verify()`](run::verify), the order of the stages; [`check`]:
+//!   the checks by name ([`CheckName`]); `verdict`: what each stage returns.
+//!   The stages are `structure` (archive.structure, manifest.form), `chain`
 //!   (chain.*), `rules` (caps, time, demo keys, content rules, history),
-//!   `entries` (attestation.subjects, entries.digests: one streamed read of
+//!   `entries` (attestation.subjects, and reading one artifact: hashed,
+//!   decoded, scanned), `digests` (entries.digests: the one ordered read of
 //!   every byte) and `sbom_check` (sbom.consistent).
 //! - [`policy`]: the TOML trust policy (docs/policy.md).
 //! - [`report`]: checks, outcomes and the failure classes behind exit codes.

@@ -55,8 +55,8 @@ pub enum LoadError {
         /// What it found.
         detail: String,
     },
-    /// A store was named without a channel, and it has several.
-    #[error("{path}: the store has more than one channel; name one (the store has: {channels})")]
+    /// A store was named without a channel, and it has none or several.
+    #[error("{path}: which channel? The store does not hold exactly one (it has: {channels})")]
     NeedsChannel {
         /// The store.
         path: PathBuf,

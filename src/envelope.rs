@@ -78,6 +78,23 @@ pub enum Error {
     PublicKey(String),
 }
 
+impl Error {
+    /// The class of this error: a malformed envelope or key. (A signing
+    /// key's public half that fails here is a trust failure of
+    /// `crate::sign::Error`, which wraps it.)
+    pub fn class(&self) -> crate::Class {
+        match self {
+            Error::TooLarge { .. }
+            | Error::Json(_)
+            | Error::Base64 { .. }
+            | Error::SignatureCount { .. }
+            | Error::KeyIdHintTooLong { .. }
+            | Error::SignatureLength { .. }
+            | Error::PublicKey(_) => crate::Class::Malformed,
+        }
+    }
+}
+
 /// A key id: lowercase hex SHA-256 of the DER SubjectPublicKeyInfo
 /// (RFC 8410 §4) of an Ed25519 public key. Always computed from key bytes,
 /// never taken from input; the `keyid` an envelope carries is only a hint.

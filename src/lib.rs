@@ -22,21 +22,58 @@
 #![warn(missing_docs)]
 
 pub mod bundle;
+pub mod class;
 pub mod describe;
 pub mod diff;
 pub(crate) mod directio;
 pub mod envelope;
-pub mod error;
 pub(crate) mod filelock;
 pub mod import;
 pub mod inspect;
 pub mod limits;
+pub mod safe;
 pub mod sign;
 pub mod verify;
 
-pub use error::Error;
+pub use class::Class;
 
 /// The tool name written into every SBOM and report.
 pub const TOOL_NAME: &str = "lbom";
 /// The tool version written into every SBOM and report.
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The class of `err` when it is one of the library's errors; `None` for
+/// any other error (the caller looks further down the chain of causes).
+pub fn class_of(err: &(dyn std::error::Error + 'static)) -> Option<Class> {
+    if let Some(e) = err.downcast_ref::<crate::bundle::Error>() {
+        return Some(e.class());
+    }
+    if let Some(e) = err.downcast_ref::<crate::import::StoreError>() {
+        return Some(e.class());
+    }
+    if let Some(e) = err.downcast_ref::<crate::import::LoadError>() {
+        return Some(e.class());
+    }
+    if let Some(e) = err.downcast_ref::<crate::verify::policy::PolicyError>() {
+        return Some(e.class());
+    }
+    if let Some(e) = err.downcast_ref::<crate::sign::Error>() {
+        return Some(e.class());
+    }
+    if let Some(e) = err.downcast_ref::<crate::describe::Error>() {
+        return Some(e.class());
+    }
+    if let Some(e) = err.downcast_ref::<crate::inspect::Error>() {
+        return Some(e.class());
+    }
+    if let Some(e) = err.downcast_ref::<crate::envelope::Error>() {
+        return Some(e.class());
+    }
+    if let Some(e) = err.downcast_ref::<crate::diff::Error>() {
+        return Some(e.class());
+    }
+    if err.downcast_ref::<std::io::Error>().is_some() {
+        return Some(Class::Io);
+    }
+    None
+}

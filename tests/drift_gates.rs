@@ -183,11 +183,7 @@ fn build_corpus() -> Res<Corpus> {
     std::fs::create_dir_all(&bundles)?;
     let policy_path = write_policy(&dir)?;
     let policy = Policy::load(&policy_path)?;
-    let gated = policy
-        .drift_needs_acceptance
-        .iter()
-        .filter_map(|c| DriftClass::from_name(c))
-        .collect();
+    let gated = policy.drift_needs_acceptance.iter().copied().collect();
     let corpus = Corpus {
         dir: dir.clone(),
         cases,
@@ -245,16 +241,19 @@ fn import(
     let options = ImportOptions {
         now: jiff::Timestamp::now(),
         limits: lbom::bundle::ReadLimits::default(),
-        accepted_drift: accepted.iter().map(|c| c.as_str().to_owned()).collect(),
+        accepted_drift: accepted.to_vec(),
         receipt_key: None,
     };
     let outcome = lbom::import::import(bundle, store, policy, &options, |sink, ctx| {
         lbom::verify::verify(bundle, policy, ctx, sink)
     })?;
     Ok(match outcome {
-        ImportOutcome::Refused { report, drift } => {
-            (report.failure().map_or(10, |f| f.exit_code()), drift)
-        }
+        ImportOutcome::Refused { report, drift } => (
+            report
+                .failure()
+                .map_or(10, |f| common::codes::of(f.class())),
+            drift,
+        ),
         ImportOutcome::Imported { drift, .. } => (0, drift),
     })
 }
@@ -269,7 +268,7 @@ fn check_case(
     problems: &mut Vec<String>,
 ) -> Res<()> {
     let label = format!("{} ({})", case.name, case.variant);
-    let new = lbom::diff::load(&corpus.bundle(case), None)?;
+    let new = lbom::import::load_side(&corpus.bundle(case), None)?;
     let report = lbom::diff::diff(old, &new);
     let classes = report.classes();
     if let Some(missing) = case.must.iter().find(|c| !classes.contains(c)) {
@@ -346,7 +345,7 @@ fn check_cases(filter: impl Fn(&Case) -> bool) -> TestResult {
     let mut bases: std::collections::BTreeMap<&str, lbom::diff::Side> = Default::default();
     for case in &cases {
         if !bases.contains_key(case.base.as_str()) {
-            let side = lbom::diff::load(&corpus.base_bundle(&case.base), None)?;
+            let side = lbom::import::load_side(&corpus.base_bundle(&case.base), None)?;
             bases.insert(&case.base, side);
         }
         let old = bases
@@ -502,7 +501,7 @@ fn scan_verify_and_the_store_describe_a_folder_alike() -> TestResult {
         let store = work.path().join("store");
         let (code, _) = import(&bundle, &store, &policy, &[])?;
         assert_eq!(code, 0);
-        let stored = lbom::diff::load(&store, Some(CHANNEL))?;
+        let stored = lbom::import::load_side(&store, Some(CHANNEL))?;
         let model = |list: &[lbom::inspect::ModelFacts]| -> Res<lbom::inspect::ModelFacts> {
             let mut m = list
                 .iter()

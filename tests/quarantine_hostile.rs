@@ -1,6 +1,5 @@
 //! Hostile archives against `lbom verify` and `lbom import`: every tar
-//! class an extractor can be fooled by (DESIGN.md, "The transfer bundle";
-//! docs/bundle-format.md §2–3), spliced into a real signed bundle by
+//! class an extractor can be fooled by (docs/bundle-format.md §2–3), spliced into a real signed bundle by
 //! tests/tools/quarantine_hostile.py (Python's tarfile and raw headers),
 //! and zstd bombs signed by trusted keys (tests/tamper/mod.rs).
 //!
@@ -316,7 +315,9 @@ fn library_verify_refuses_every_hostile_archive() -> TestResult {
         let (report, _) =
             lbom::verify::run::verify(&path, &policy, &ctx, &mut lbom::verify::HashOnly);
         let elapsed = start.elapsed();
-        let code = report.failure().map_or(0, |f| i32::from(f.exit_code()));
+        let code = report
+            .failure()
+            .map_or(0, |f| i32::from(common::codes::of(f.class())));
         let verdict = judge_report(&serde_json::to_value(&report)?, c.code, c.checks, false);
         if code != c.code || !verdict.is_empty() || elapsed > harness::TIME_LIMIT {
             problems.push(format!("{} [{elapsed:?}]: code {code}; {verdict}", c.name));

@@ -682,7 +682,9 @@ fn library_verify_agrees_with_the_matrix() -> TestResult {
         };
         let (report, _) =
             lbom::verify::run::verify(&path, &policy, &ctx, &mut lbom::verify::HashOnly);
-        let code = report.failure().map_or(0, |f| i32::from(f.exit_code()));
+        let code = report
+            .failure()
+            .map_or(0, |f| i32::from(common::codes::of(f.class())));
         let mut wrong = Vec::new();
         if code != case.code {
             wrong.push(format!("code {code}, expected {}", case.code));
@@ -716,7 +718,7 @@ fn library_verify_agrees_with_the_matrix() -> TestResult {
     Ok(())
 }
 
-/// DESIGN.md: the default formats are gguf, safetensors and json, and a
+/// docs/policy.md §4.4: the default formats are gguf, safetensors and json, and a
 /// model folder's `config.json` is a JSON side file (`Format::Json`). So
 /// the untouched base — a safetensors model, a GGUF and its config.json —
 /// verifies under a policy that leaves `allowed_formats` at its default.

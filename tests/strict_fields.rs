@@ -370,7 +370,11 @@ fn verdict(dir: &Path, policy: &Policy, bytes: &[u8]) -> Res<(String, u8, String
         .checks
         .iter()
         .find_map(|c| match c.outcome {
-            Outcome::Fail(f) => Some((c.name.clone(), f.exit_code(), c.detail.clone())),
+            Outcome::Fail(f) => Some((
+                c.name.as_str().to_owned(),
+                common::codes::of(f.class()),
+                c.detail.clone(),
+            )),
             _ => None,
         })
         .unwrap_or_default())

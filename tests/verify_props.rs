@@ -29,10 +29,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use lbom::bundle::{Compression, FirstLink, PackOptions, ReadLimits, pack};
+use lbom::bundle::{SignOptions, sign};
 use lbom::inspect::Format;
 use lbom::inspect::digest::Sha256Digest;
 use lbom::limits::Limits;
-use lbom::sign::{SignOptions, SigningKey, sign};
+use lbom::sign::SigningKey;
 use lbom::verify::policy::{
     Caps, Clock, ContentRules, HistoryRules, PolicySource, TimeRules, TrustedKey, UnknownSigners,
 };
@@ -650,10 +651,10 @@ fn resigned_reencodings_pass_exactly_when_they_follow_the_frame_rules()
             (true, None) => {}
             (false, Some(c))
                 if c.name == "entries.digests"
-                    && report.failure().map(lbom::verify::Failure::exit_code) == Some(4) => {}
+                    && report.failure().map(|f| common::codes::of(f.class())) == Some(4) => {}
             (_, other) => problems.push(format!(
                 "{how:?}: {:?}",
-                other.map(|c| (c.name.clone(), c.detail.clone()))
+                other.map(|c| (c.name, c.detail.clone()))
             )),
         }
     }
@@ -705,7 +706,7 @@ fn a_same_size_reencoding_is_caught_by_the_stored_digest() -> Result<(), Box<dyn
     assert_eq!(failed.name, "entries.digests", "{}", failed.detail);
     assert!(failed.detail.contains("stored bytes"), "{}", failed.detail);
     assert_eq!(
-        report.failure().map(lbom::verify::Failure::exit_code),
+        report.failure().map(|f| common::codes::of(f.class())),
         Some(4)
     );
     Ok(())

@@ -229,7 +229,7 @@ pub fn check(bytes: &[u8], manifest: &Manifest) -> Result<(), AttestationError> 
     if !compress_ok(compress) {
         return Err(form(format!(
             "compress {:?} is not auto, none or zstd:1 to zstd:19",
-            crate::describe::text::visible(compress)
+            crate::safe::visible(compress)
         )));
     }
     // Times are part of the form, as in the manifest ([B53]): a value that
@@ -246,7 +246,7 @@ pub fn check(bytes: &[u8], manifest: &Manifest) -> Result<(), AttestationError> 
         {
             return Err(form(format!(
                 "{field} {:?} is not a time of the form YYYY-MM-DDTHH:MM:SSZ",
-                crate::describe::text::shorten(text, 64)
+                crate::safe::shorten(text, 64)
             )));
         }
     }
@@ -312,7 +312,7 @@ fn first_difference(want: &Statement, read: &Statement) -> Option<String> {
     if w.run_details.builder != r.run_details.builder {
         return Some(format!(
             "builder id {:?} is not {:?} (the manifest's tool)",
-            crate::describe::text::visible(&r.run_details.builder.id),
+            crate::safe::visible(&r.run_details.builder.id),
             w.run_details.builder.id
         ));
     }
@@ -327,7 +327,7 @@ fn first_difference(want: &Statement, read: &Statement) -> Option<String> {
 
 /// Subjects must be the artifacts, in bundle order, each once.
 fn subjects_differ(what: &str, want: &[Subject], read: &[Subject]) -> Option<String> {
-    let shown = |s: &Subject| crate::describe::text::visible(&s.name);
+    let shown = |s: &Subject| crate::safe::visible(&s.name);
     for (i, (w, r)) in want.iter().zip(read).enumerate() {
         if w.name != r.name {
             return Some(format!(

@@ -138,7 +138,7 @@ pub fn check_role_and_note(role: &str, note: Option<&str>) -> Result<(), String>
     Ok(())
 }
 
-/// One link as [`inspect`](super::inspect) shows it: every field as
+/// One link as [`read_info`](super::read_info) shows it: every field as
 /// claimed, nothing verified.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LinkInfo {
@@ -215,7 +215,7 @@ pub fn parse_link(path: &str, bytes: &[u8]) -> Result<(Envelope, LinkInfo), Link
     if subject.name != layout::MANIFEST {
         return Err(LinkError::Statement(format!(
             "subject is {:?}, not {}",
-            crate::describe::text::visible(&subject.name),
+            crate::safe::visible(&subject.name),
             layout::MANIFEST
         )));
     }
@@ -224,7 +224,7 @@ pub fn parse_link(path: &str, bytes: &[u8]) -> Result<(Envelope, LinkInfo), Link
     if super::manifest::parse_time(&p.time).is_none() {
         return Err(LinkError::Statement(format!(
             "time {:?} is not a valid time of the form YYYY-MM-DDTHH:MM:SSZ",
-            crate::describe::text::shorten(&p.time, 40)
+            crate::safe::shorten(&p.time, 40)
         )));
     }
     if (p.index == 1) != p.previous.is_none() {
@@ -243,7 +243,7 @@ pub fn parse_link(path: &str, bytes: &[u8]) -> Result<(Envelope, LinkInfo), Link
     // claim, and not a byte free to change.
     if signature.keyid != p.keyid.to_string() {
         return Err(LinkError::Hint(
-            crate::describe::text::shorten(&signature.keyid, 80),
+            crate::safe::shorten(&signature.keyid, 80),
             p.keyid,
         ));
     }

@@ -270,7 +270,7 @@ fn expect_key<'de, A: MapAccess<'de>>(map: &mut A, what: &str, name: &str) -> Re
         Some(k) if k == name => Ok(()),
         Some(k) => Err(de::Error::custom(format!(
             "{what}: found field `{}` where the format has `{name}` (every field, in the table's order)",
-            crate::describe::text::shorten(&k, SHOWN_CHARS)
+            crate::safe::shorten(&k, SHOWN_CHARS)
         ))),
         None => Err(de::Error::custom(format!("{what}: missing field `{name}`"))),
     }
@@ -292,7 +292,7 @@ fn end<'de, A: MapAccess<'de>>(map: &mut A, what: &str) -> Result<(), A::Error> 
         None => Ok(()),
         Some(k) => Err(de::Error::custom(format!(
             "{what}: unknown field `{}`",
-            crate::describe::text::shorten(&k, SHOWN_CHARS)
+            crate::safe::shorten(&k, SHOWN_CHARS)
         ))),
     }
 }
@@ -318,7 +318,7 @@ impl<'de> Visitor<'de> for ManifestVisitor {
         let version = FormatVersion::of_schema(&schema).ok_or_else(|| {
             de::Error::custom(format!(
                 "manifest schema {:?} is not one this reader knows",
-                crate::describe::text::shorten(&schema, SHOWN_CHARS)
+                crate::safe::shorten(&schema, SHOWN_CHARS)
             ))
         })?;
         let name = field(&mut map, WHAT, "name")?;
@@ -489,7 +489,7 @@ pub fn check_fields(m: &Manifest) -> Result<ManifestTimes, String> {
     let version = m.version().ok_or_else(|| {
         format!(
             "manifest schema {:?} is not one this reader knows",
-            crate::describe::text::shorten(&m.schema, SHOWN_CHARS)
+            crate::safe::shorten(&m.schema, SHOWN_CHARS)
         )
     })?;
     check_label("name", &m.name)?;
@@ -497,7 +497,7 @@ pub fn check_fields(m: &Manifest) -> Result<ManifestTimes, String> {
     check_tool(&m.tool)?;
     let time = |what: &str, text: &str| {
         parse_time(text).ok_or_else(|| {
-            let shown = crate::describe::text::shorten(text, SHOWN_CHARS);
+            let shown = crate::safe::shorten(text, SHOWN_CHARS);
             format!(
                 "manifest {what} {shown:?} is not a valid time of the form YYYY-MM-DDTHH:MM:SSZ (years 1970 to 9998, no leap second)"
             )
@@ -567,7 +567,7 @@ pub fn check_label(what: &str, value: &str) -> Result<(), String> {
         Ok(())
     } else {
         // The value may be untrusted and as long as a manifest: shown cut.
-        let shown = crate::describe::text::shorten(value, SHOWN_CHARS);
+        let shown = crate::safe::shorten(value, SHOWN_CHARS);
         Err(format!(
             "{what} {shown:?} must be 1 to 128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit"
         ))
@@ -582,7 +582,7 @@ pub fn check_tool(tool: &Tool) -> Result<(), String> {
     if label_like(&tool.version, b"._+-") {
         Ok(())
     } else {
-        let shown = crate::describe::text::shorten(&tool.version, SHOWN_CHARS);
+        let shown = crate::safe::shorten(&tool.version, SHOWN_CHARS);
         Err(format!(
             "tool.version {shown:?} must be 1 to 128 characters of A-Z a-z 0-9 . _ + - starting with a letter or digit"
         ))

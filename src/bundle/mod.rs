@@ -3,10 +3,12 @@
 //! docs/bundle-format.md is the specification; this module implements it.
 //!
 //! - [`pack`](pack::pack) writes a bundle (reading each input once).
-//! - [`inspect`](read::inspect) reads one without trusting it.
+//! - [`read_info`] reads one without trusting it (`lbom inspect`).
+//! - [`append`] appends a signed link to the chain (`lbom sign`).
 //! - [`read::open`] is the strict reader `verify` builds on.
 //! - [`chain`] builds and parses the signature-chain link statements.
 
+pub mod append;
 pub mod attestation;
 pub mod chain;
 pub mod manifest;
@@ -21,11 +23,12 @@ pub mod zstd_frame;
 
 use std::path::PathBuf;
 
+pub use append::{SignOptions, Signed, sign};
 pub use chain::LinkInfo;
 pub use manifest::{Encoding, FormatVersion, Manifest, ManifestEntry, Role};
 pub use pack::{Compression, FirstLink, PackOptions, PackSummary, pack};
 pub use path::{BundlePath, PathError};
-pub use read::{BundleInfo, OpenBundle, inspect, open};
+pub use read::{BundleInfo, OpenBundle, open, read_info};
 pub use summary::SbomSummary;
 
 /// Entry names and identifiers of the bundle layout (docs/bundle-format.md,
@@ -272,9 +275,30 @@ pub enum Error {
         /// The bundle.
         path: PathBuf,
     },
-    /// Signing a link failed.
-    #[error(transparent)]
-    Sign(#[from] Box<crate::sign::Error>),
+}
+
+impl Error {
+    /// The class of this error (its exit code at the CLI).
+    pub fn class(&self) -> crate::Class {
+        use crate::Class;
+        match self {
+            Error::Io { .. }
+            | Error::InputChanged { .. }
+            | Error::OutputExists { .. }
+            | Error::Locked { .. } => Class::Io,
+            Error::Tar { .. }
+            | Error::IncompleteTail { .. }
+            | Error::Layout { .. }
+            | Error::Json { .. }
+            | Error::Envelope { .. }
+            | Error::UnsafeInput { .. }
+            | Error::InputName { .. }
+            | Error::SbomSizeChanged { .. }
+            | Error::InspectIncomplete { .. }
+            | Error::Sbom { .. } => Class::Malformed,
+            Error::Option(_) | Error::NoInputs => Class::Usage,
+        }
+    }
 }
 
 /// Why an input is refused.

@@ -244,14 +244,14 @@ fn check_format_version(manifest_bytes: &[u8]) -> Result<(), String> {
     Err(match version {
         Some(v) => format!(
             "unsupported bundle format version {:?}: lbom {} reads {} and {}",
-            crate::describe::text::visible(v),
+            crate::safe::visible(v),
             crate::TOOL_VERSION,
             layout::MANIFEST_SCHEMA_V1,
             layout::MANIFEST_SCHEMA
         ),
         None => format!(
             "manifest schema {:?} is not {}",
-            crate::describe::text::visible(&schema),
+            crate::safe::visible(&schema),
             layout::MANIFEST_SCHEMA
         ),
     })
@@ -453,7 +453,7 @@ pub struct BundleInfo {
 
 /// Read a bundle's manifest, SBOM summaries and chain without verifying
 /// anything. Structural damage is still an error.
-pub fn inspect(path: &Path) -> Result<BundleInfo, Error> {
+pub fn read_info(path: &Path) -> Result<BundleInfo, Error> {
     let limits = ReadLimits::default();
     let bundle = open(path, &limits)?;
     let io = |source| Error::Io {

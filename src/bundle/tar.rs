@@ -104,7 +104,7 @@ pub enum TarError {
         /// Where the damage starts (the start of the incomplete entry).
         offset: u64,
         /// What is missing.
-        what: &'static str,
+        what: Truncation,
     },
     /// Bytes after the end-of-archive marker.
     #[error("bundle has {extra} bytes after the end-of-archive marker at offset {offset}")]
@@ -119,6 +119,15 @@ pub enum TarError {
     BadEndMarker {
         /// Offset.
         offset: u64,
+    },
+    /// A value does not fit the header field it is written to (a bug in the
+    /// writer: names are split to fit before they are written).
+    #[error("a {len}-byte value does not fit the header field at byte {offset}")]
+    FieldOverflow {
+        /// The field's first byte in the header.
+        offset: usize,
+        /// The value's length.
+        len: usize,
     },
     /// The zero padding after an entry's data holds other bytes.
     #[error("entry {name:?}: the padding after its data is not all zero bytes")]
@@ -144,6 +153,41 @@ pub enum TarError {
     /// I/O error.
     #[error("could not read or write the bundle")]
     Io(#[from] io::Error),
+}
+
+/// What a truncated bundle is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Truncation {
+    /// The file ends right after the last entry.
+    EndMarkerMissing,
+    /// The file ends inside the end-of-archive marker.
+    EndMarkerIncomplete,
+    /// The file ends inside a header.
+    TornHeader,
+    /// The file ends inside an entry's data or padding.
+    EntryData,
+}
+
+impl Truncation {
+    /// Whether the end-of-archive marker is what is missing: an append
+    /// that wrote its link but not the marker after it never finished.
+    pub fn is_end_marker(self) -> bool {
+        match self {
+            Truncation::EndMarkerMissing | Truncation::EndMarkerIncomplete => true,
+            Truncation::TornHeader | Truncation::EntryData => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Truncation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Truncation::EndMarkerMissing => "missing end-of-archive marker",
+            Truncation::EndMarkerIncomplete => "end-of-archive marker is incomplete",
+            Truncation::TornHeader => "torn header",
+            Truncation::EntryData => "entry data is incomplete",
+        })
+    }
 }
 
 impl TarError {
@@ -185,29 +229,38 @@ pub fn encode_header(name: &BundlePath, size: u64) -> Result<[u8; 512], TarError
     };
     let (prefix, short) = ustar_split(name.as_str()).ok_or_else(too_long)?;
     let mut h = [0u8; 512];
-    put(&mut h, field::NAME, short.as_bytes());
-    put(&mut h, field::MODE, MODE_0644);
-    put(&mut h, field::UID, ZERO_7);
-    put(&mut h, field::GID, ZERO_7);
-    put(&mut h, field::SIZE, &encode_size(size));
-    put(&mut h, field::MTIME, ZERO_11);
-    put(&mut h, field::CHKSUM, b"        ");
-    if let Some(t) = h.get_mut(field::TYPEFLAG) {
-        *t = b'0';
-    }
-    put(&mut h, field::MAGIC, MAGIC);
-    put(&mut h, field::VERSION, VERSION);
-    put(&mut h, field::PREFIX, prefix.as_bytes());
+    put(&mut h, field::NAME, short.as_bytes())?;
+    put(&mut h, field::MODE, MODE_0644)?;
+    put(&mut h, field::UID, ZERO_7)?;
+    put(&mut h, field::GID, ZERO_7)?;
+    put(&mut h, field::SIZE, &encode_size(size))?;
+    put(&mut h, field::MTIME, ZERO_11)?;
+    put(&mut h, field::CHKSUM, b"        ")?;
+    put(&mut h, field::TYPEFLAG..field::TYPEFLAG + 1, b"0")?;
+    put(&mut h, field::MAGIC, MAGIC)?;
+    put(&mut h, field::VERSION, VERSION)?;
+    put(&mut h, field::PREFIX, prefix.as_bytes())?;
     let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
     // Six octal digits, NUL, space: the 8th byte keeps the space it was summed with.
-    put(&mut h, field::CHKSUM, format!("{sum:06o}\0").as_bytes());
+    put(&mut h, field::CHKSUM, format!("{sum:06o}\0").as_bytes())?;
     Ok(h)
 }
 
-fn put(h: &mut [u8; 512], range: std::ops::Range<usize>, bytes: &[u8]) {
-    if let Some(dst) = h.get_mut(range.start..range.start + bytes.len().min(range.len())) {
-        dst.copy_from_slice(bytes.get(..dst.len()).unwrap_or_default());
+/// Write `bytes` at the start of header field `range`; a value longer than
+/// its field is refused, never cut.
+fn put(h: &mut [u8; 512], range: std::ops::Range<usize>, bytes: &[u8]) -> Result<(), TarError> {
+    let overflow = || TarError::FieldOverflow {
+        offset: range.start,
+        len: bytes.len(),
+    };
+    if bytes.len() > range.len() {
+        return Err(overflow());
     }
+    let dst = h
+        .get_mut(range.start..range.start.saturating_add(bytes.len()))
+        .ok_or_else(overflow)?;
+    dst.copy_from_slice(bytes);
+    Ok(())
 }
 
 fn encode_size(size: u64) -> [u8; 12] {
@@ -483,7 +536,7 @@ fn walk_into<R: Read + Seek>(
         let Some(end) = end else {
             return Err(TarError::Truncated {
                 offset,
-                what: "entry data is incomplete",
+                what: Truncation::EntryData,
             });
         };
         check_padding(file, &entry)?;
@@ -525,17 +578,17 @@ fn short_tail<R: Read + Seek>(
     file: &mut R,
     offset: u64,
     file_len: u64,
-) -> Result<&'static str, TarError> {
+) -> Result<Truncation, TarError> {
     if offset == file_len {
-        return Ok("missing end-of-archive marker");
+        return Ok(Truncation::EndMarkerMissing);
     }
     let mut rest = Vec::with_capacity(512);
     file.seek(SeekFrom::Start(offset))?;
     file.take(BLOCK).read_to_end(&mut rest)?;
     Ok(if rest.iter().all(|&b| b == 0) {
-        "end-of-archive marker is incomplete"
+        Truncation::EndMarkerIncomplete
     } else {
-        "torn header"
+        Truncation::TornHeader
     })
 }
 
@@ -545,7 +598,7 @@ fn end_marker<R: Read + Seek>(file: &mut R, offset: u64, file_len: u64) -> Resul
         // A short tail of zeros: only what an interrupted append leaves.
         return Err(TarError::Truncated {
             offset,
-            what: "end-of-archive marker is incomplete",
+            what: Truncation::EndMarkerIncomplete,
         });
     }
     let mut second = [0u8; 512];
@@ -817,6 +870,14 @@ mod tests {
         let h = encode_header(&name, 1234)?;
         assert_eq!(decode_header(&h, 0)?, (name, 1234));
         Ok(())
+    }
+
+    /// [`super::put`] for edits that fit (each test's own values).
+    fn put(h: &mut [u8; 512], range: std::ops::Range<usize>, bytes: &[u8]) {
+        assert!(
+            super::put(h, range, bytes).is_ok(),
+            "{bytes:?} does not fit"
+        );
     }
 
     /// Recompute the checksum after an edit (6 octal digits, NUL, space),

@@ -165,8 +165,8 @@ impl BlockWalk {
                 Walk::BlockHeader(buf, have) => {
                     let take = (3 - *have).min(bytes.len());
                     let (now, rest) = bytes.split_at(take);
-                    if let Some(dst) = buf.get_mut(*have..*have + take) {
-                        dst.copy_from_slice(now);
+                    for (dst, byte) in buf.iter_mut().skip(*have).zip(now) {
+                        *dst = *byte;
                     }
                     *have += take;
                     bytes = rest;

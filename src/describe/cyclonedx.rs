@@ -26,10 +26,11 @@ use cyclonedx_bom::models::tool::Tools;
 use cyclonedx_bom::validation::Validate;
 
 use super::licence::{self, LicenceId};
-use super::text::{file_name, model_fact_pairs, shorten, visible};
+use super::text::{file_name, model_fact_pairs};
 use super::{DocumentInfo, Error};
 use crate::inspect::ModelFacts;
 use crate::inspect::digest::Sha256Digest;
+use crate::safe::{shorten, visible};
 
 /// The spec version written.
 pub const SPEC_VERSION: &str = "1.5";

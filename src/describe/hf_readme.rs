@@ -18,11 +18,11 @@ use std::io::Write;
 
 use super::licence;
 use super::text::{
-    file_name, findings_summary, grouped, human_bytes, human_count, is_hidden, is_plain_https,
-    public_model_id, shorten, visible,
+    file_name, findings_summary, grouped, human_bytes, human_count, is_plain_https, public_model_id,
 };
 use super::{DocumentInfo, Error};
 use crate::inspect::{Format, ModelFacts};
+use crate::safe::{is_hidden, shorten, visible};
 
 /// Options from the command line (`--hf-title`, `--hf-short-description`,
 /// `--hf-sdk`, `--hf-app-file`, `--hf-app-port`).
@@ -427,6 +427,16 @@ fn model_section(s: &mut String, m: &ModelFacts) {
             row(field, value);
         }
     }
+    for (field, value) in list_rows(m) {
+        row(field, value);
+    }
+    findings_section(s, m);
+}
+
+/// The rows of a model's table that list something: tensor types, shards,
+/// pickle imports (each only when there is something to list).
+fn list_rows(m: &ModelFacts) -> Vec<(&'static str, String)> {
+    let mut rows = Vec::new();
     if !m.tensor_types.is_empty() {
         let types: Vec<String> = m
             .tensor_types
@@ -440,30 +450,30 @@ fn model_section(s: &mut String, m: &ModelFacts) {
                 )
             })
             .collect();
-        row(
+        rows.push((
             "Tensor types",
             shorten(&types.join("; "), MAX_CELL_CHARS * 4),
-        );
+        ));
     }
     for shard in &m.shards {
         let digest = shard.sha256.map(|d| format!(" `{d}`")).unwrap_or_default();
-        row(
+        rows.push((
             "Shard",
             format!(
                 "{} ({}){digest}",
                 md(file_name(&shard.filename), MAX_CELL_CHARS),
                 human_bytes(shard.file_size_bytes)
             ),
-        );
+        ));
     }
     if !m.pickle_imports.is_empty() {
         let imports: Vec<String> = m.pickle_imports.iter().map(|i| md(i, 120)).collect();
-        row(
+        rows.push((
             "Pickle imports",
             shorten(&imports.join(", "), MAX_CELL_CHARS * 4),
-        );
+        ));
     }
-    findings_section(s, m);
+    rows
 }
 
 fn findings_section(s: &mut String, m: &ModelFacts) {

@@ -13,7 +13,6 @@ pub mod cyclonedx;
 pub mod hf_readme;
 pub mod json;
 pub mod licence;
-pub mod safe;
 pub mod spdx;
 pub mod table;
 pub mod text;
@@ -52,6 +51,19 @@ pub enum Error {
     CycloneDx(String),
 }
 
+impl Error {
+    /// The class of this error (its exit code at the CLI).
+    pub fn class(&self) -> crate::Class {
+        use crate::Class;
+        match self {
+            Error::SourceDateEpoch { .. } => Class::Usage,
+            Error::Json(_) | Error::Io(_) | Error::NoModels { .. } | Error::CycloneDx(_) => {
+                Class::Io
+            }
+        }
+    }
+}
+
 /// What every document says about itself: when and by what it was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DocumentInfo {
@@ -87,6 +99,14 @@ impl DocumentInfo {
             tool_name: crate::TOOL_NAME,
             tool_version: crate::TOOL_VERSION,
         })
+    }
+
+    /// [`Self::from_source_date_epoch`] of the environment's
+    /// `SOURCE_DATE_EPOCH`: the one place lbom reads it, for `scan` and
+    /// `pack` alike.
+    pub fn from_environment() -> Result<DocumentInfo, Error> {
+        let value = std::env::var("SOURCE_DATE_EPOCH").ok();
+        Self::from_source_date_epoch(value.as_deref())
     }
 
     /// `YYYY-MM-DDThh:mm:ssZ` (SPDX 2.3 `Created`, CycloneDX `timestamp`).

@@ -17,10 +17,11 @@ use std::io::Write;
 use serde_json::{Value, json};
 
 use super::licence::{self, LicenceId};
-use super::text::{file_name, is_plain_https, model_fact_pairs, shorten, visible};
+use super::text::{file_name, is_plain_https, model_fact_pairs};
 use super::{DocumentInfo, Error};
 use crate::inspect::ModelFacts;
 use crate::inspect::digest::Sha256Digest;
+use crate::safe::{shorten, visible};
 
 /// Longest single-line value written (names, licence names).
 const MAX_LINE_CHARS: usize = 200;

@@ -11,8 +11,9 @@ use std::io::Write;
 use comfy_table::{Cell, Color, Table, presets};
 
 use super::Error;
-use super::text::{findings_summary, human_bytes, human_count, shorten, visible};
+use super::text::{findings_summary, human_bytes, human_count};
 use crate::inspect::{ModelFacts, Severity};
+use crate::safe::{shorten, visible};
 
 /// Longest cell content, in characters.
 const MAX_CELL_CHARS: usize = 64;

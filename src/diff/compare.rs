@@ -10,9 +10,9 @@ use super::{
     KeyValue, METADATA_KEYS_MAX, TEMPLATE_DIFF_MAX_LINES, TENSOR_NAMES_MAX, TypeDelta,
     WeightChange,
 };
-use crate::describe::text::shorten;
 use crate::inspect::facts::{Finding, ModelFacts, TensorSummary, capped_chat_template};
 use crate::inspect::side::{self, Feeds};
+use crate::safe::shorten;
 
 /// Every class in which `b` differs from `a`, most consequential first.
 ///

@@ -6,7 +6,7 @@
 //! compares two sides into a [`DriftReport`]: file-level changes (added,
 //! removed, renamed, changed) and, per model present on both sides, one
 //! [`Change`] per [`DriftClass`] that differs. The class names are the
-//! policy's ([`crate::verify::policy::DRIFT_CLASSES`]).
+//! policy's (`[drift] require_acceptance`, docs/policy.md).
 //!
 //! Everything in a [`Side`] may come from an untrusted file: the comparison
 //! is linear or `n log n` in the input, every list it copies into the report
@@ -14,7 +14,7 @@
 
 mod compare;
 mod files;
-pub mod load;
+mod load;
 mod pair;
 mod render;
 mod scan_json;
@@ -31,7 +31,7 @@ use serde_json::{Map, Value};
 use crate::inspect::digest::Sha256Digest;
 use crate::inspect::facts::{Format, ModelFacts, Severity, TensorTypeStat};
 
-pub use load::{LoadError, load, side_of_bundle, side_of_version};
+pub use load::side_of_bundle;
 pub use render::{render_markdown, render_text};
 
 /// The `schema` id of a [`DriftReport`] JSON document.
@@ -137,6 +137,11 @@ impl DriftClass {
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.as_str() == name)
     }
+
+    /// Every stable name, in order of consequence.
+    pub fn names() -> Vec<&'static str> {
+        Self::ALL.into_iter().map(Self::as_str).collect()
+    }
 }
 
 impl std::fmt::Display for DriftClass {
@@ -166,6 +171,15 @@ pub enum Error {
         /// What is wrong.
         what: String,
     },
+}
+
+impl Error {
+    /// The class of this error: the scan JSON is malformed.
+    pub fn class(&self) -> crate::Class {
+        match self {
+            Error::Json { .. } | Error::NotScan { .. } => crate::Class::Malformed,
+        }
+    }
 }
 
 /// One file of a side.
@@ -699,13 +713,13 @@ pub const FINDINGS_MAX: usize = 50;
 /// name, most consequential first. Empty: the import may proceed.
 pub fn unaccepted(
     report: &DriftReport,
-    needs: &BTreeSet<String>,
-    accepted: &[String],
+    needs: &BTreeSet<DriftClass>,
+    accepted: &[DriftClass],
 ) -> Vec<DriftClass> {
     report
         .classes()
         .into_iter()
-        .filter(|c| needs.contains(c.as_str()) && !accepted.iter().any(|a| a == c.as_str()))
+        .filter(|c| needs.contains(c) && !accepted.contains(c))
         .collect()
 }
 

@@ -77,28 +77,21 @@ fn pair_by<'a>(
             by_key.entry(k).or_default().push_back(i);
         }
     }
-    let mut taken = vec![false; old.len()];
+    // Each old model is paired at most once: taking it out of its slot is
+    // the pairing, so no flag can disagree with the pairs.
+    let mut slots: Vec<Option<&'a ModelFacts>> = old.into_iter().map(Some).collect();
     let mut new_left = Vec::new();
     for m in new {
         let found = key(m)
             .and_then(|k| by_key.get_mut(&k))
-            .and_then(VecDeque::pop_front);
-        match found.and_then(|i| Some((i, *old.get(i)?))) {
-            Some((i, o)) => {
-                if let Some(t) = taken.get_mut(i) {
-                    *t = true;
-                }
-                pairs.push((o, m));
-            }
+            .and_then(VecDeque::pop_front)
+            .and_then(|i| slots.get_mut(i)?.take());
+        match found {
+            Some(o) => pairs.push((o, m)),
             None => new_left.push(m),
         }
     }
-    let old_left = old
-        .into_iter()
-        .zip(taken)
-        .filter(|(_, t)| !t)
-        .map(|(m, _)| m)
-        .collect();
+    let old_left = slots.into_iter().flatten().collect();
     (old_left, new_left)
 }
 

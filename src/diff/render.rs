@@ -12,9 +12,10 @@
 use std::io::{self, Write};
 
 use super::{Capped, Change, DriftReport, FileDrift, KeyChange, ModelDrift};
-use crate::describe::text::{human_count, visible};
+use crate::describe::text::human_count;
 use crate::inspect::digest::Sha256Digest;
 use crate::inspect::facts::TensorTypeStat;
+use crate::safe::visible;
 
 /// How a renderer writes untrusted strings.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::inspect::facts::{Finding, ShardSummary, TensorSummary};
-use crate::verify::policy::DRIFT_CLASSES;
 
 fn digest(n: u64) -> Sha256Digest {
     Sha256Digest::of(&n.to_le_bytes())
@@ -54,11 +53,9 @@ fn markdown(r: &DriftReport) -> String {
 }
 
 #[test]
-fn class_names_are_the_policys() {
+fn class_names_are_stable_and_distinct() {
     let ours: BTreeSet<&str> = DriftClass::ALL.iter().map(|c| c.as_str()).collect();
-    let policy: BTreeSet<&str> = DRIFT_CLASSES.iter().copied().collect();
-    assert_eq!(ours, policy);
-    assert_eq!(DriftClass::ALL.len(), DRIFT_CLASSES.len());
+    assert_eq!(ours.len(), DriftClass::ALL.len());
     for c in DriftClass::ALL {
         // The serde name is the stable name, and names round-trip.
         assert_eq!(serde_json::to_value(c).ok(), Some(json!(c.as_str())));

@@ -135,15 +135,20 @@ fn script(a: &[&str], b: &[&str]) -> Vec<Step> {
     steps
 }
 
+/// Every old line removed, then every new line added.
+fn replace_all(n: usize, m: usize) -> Vec<Op> {
+    let mut ops = vec![Op::Delete; n];
+    ops.extend(std::iter::repeat_n(Op::Insert, m));
+    ops
+}
+
 /// The ops for the differing middle: an LCS walk when the table is small
 /// enough, else everything removed then everything added.
 fn middle(a: &[&str], b: &[&str]) -> Vec<Op> {
     let (n, m) = (a.len(), b.len());
     let cells = n.saturating_add(1).saturating_mul(m.saturating_add(1));
     if n == 0 || m == 0 || cells > LCS_CELLS_MAX {
-        let mut ops = vec![Op::Delete; n];
-        ops.extend(std::iter::repeat_n(Op::Insert, m));
-        return ops;
+        return replace_all(n, m);
     }
     // table[i * w + j] = LCS length of a[i..] and b[j..].
     let w = m.saturating_add(1);
@@ -153,16 +158,27 @@ fn middle(a: &[&str], b: &[&str]) -> Vec<Op> {
             .copied()
             .unwrap_or(0)
     };
+    // Row by row from the last: each row from the one below it, every
+    // cell written (row n, all zeros, is the start).
     for i in (0..n).rev() {
-        for j in (0..m).rev() {
+        let rows = table.split_at_mut_checked(i.saturating_add(1).saturating_mul(w));
+        let Some((row, below)) = rows.and_then(|(upper, lower)| {
+            Some((upper.chunks_exact_mut(w).next_back()?, lower.get(..w)?))
+        }) else {
+            // The table holds n + 1 rows of w: unreachable, and then no
+            // LCS is better than a wrong one.
+            return replace_all(n, m);
+        };
+        let mut right = 0u32;
+        let below_pairs = below.iter().skip(1).zip(below.iter());
+        for (j, (cell, (&diagonal, &down))) in row.iter_mut().zip(below_pairs).enumerate().rev() {
             let v = if a.get(i) == b.get(j) {
-                at(&table, i.saturating_add(1), j.saturating_add(1)).saturating_add(1)
+                diagonal.saturating_add(1)
             } else {
-                at(&table, i.saturating_add(1), j).max(at(&table, i, j.saturating_add(1)))
+                down.max(right)
             };
-            if let Some(cell) = table.get_mut(i.saturating_mul(w).saturating_add(j)) {
-                *cell = v;
-            }
+            *cell = v;
+            right = v;
         }
     }
     let mut ops = Vec::with_capacity(n.saturating_add(m));

@@ -1,12 +1,12 @@
-//! Store errors, each with the class the CLI maps to an exit code.
+//! Store errors, each with its kind and the class behind its exit code.
 
 use std::path::{Path, PathBuf};
 
-/// What kind of failure a [`StoreError`] is, so the CLI can pick its exit
-/// code (DESIGN.md, "Exit codes": I/O is 10).
+/// What kind of failure a [`StoreError`] is (its [`crate::Class`] follows
+/// from it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ErrorClass {
+pub enum StoreErrorKind {
     /// The OS refused a read or write (disk full, permission, EXDEV…).
     Io,
     /// Another process holds the store lock.
@@ -84,16 +84,27 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// The class of this error.
-    pub fn class(&self) -> ErrorClass {
+    /// The class of this error (its exit code at the CLI).
+    pub fn class(&self) -> crate::Class {
+        use crate::Class;
+        match self.kind() {
+            StoreErrorKind::Io | StoreErrorKind::Locked => Class::Io,
+            StoreErrorKind::NotAStore | StoreErrorKind::Refused => Class::Usage,
+            StoreErrorKind::Damaged => Class::Integrity,
+            StoreErrorKind::Conflict => Class::Rollback,
+        }
+    }
+
+    /// What kind of store failure this is.
+    pub fn kind(&self) -> StoreErrorKind {
         match self {
-            StoreError::Io { .. } => ErrorClass::Io,
-            StoreError::Locked { .. } => ErrorClass::Locked,
-            StoreError::NotAStore { .. } => ErrorClass::NotAStore,
-            StoreError::Damaged { .. } => ErrorClass::Damaged,
-            StoreError::Refused(_) => ErrorClass::Refused,
-            StoreError::Conflict(_) => ErrorClass::Conflict,
-            StoreError::SwitchPending { .. } => ErrorClass::Io,
+            StoreError::Io { .. } => StoreErrorKind::Io,
+            StoreError::Locked { .. } => StoreErrorKind::Locked,
+            StoreError::NotAStore { .. } => StoreErrorKind::NotAStore,
+            StoreError::Damaged { .. } => StoreErrorKind::Damaged,
+            StoreError::Refused(_) => StoreErrorKind::Refused,
+            StoreError::Conflict(_) => StoreErrorKind::Conflict,
+            StoreError::SwitchPending { .. } => StoreErrorKind::Io,
         }
     }
 

@@ -55,7 +55,7 @@ impl OpenFolders {
         if !plain_relative(rel) {
             return Err(StoreError::Refused(format!(
                 "path {} is not a plain relative path",
-                crate::describe::text::visible(rel)
+                crate::safe::visible(rel)
             )));
         }
         let (dirs, file) = match rel.rsplit_once('/') {

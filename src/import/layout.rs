@@ -242,7 +242,7 @@ impl Store {
         if Sha256Digest::of(&bytes) != record.manifest_sha256 {
             return Err(StoreError::damaged(
                 &path,
-                "no longer hashes to the recorded digest; run lbom audit",
+                "no longer hashes to the recorded digest",
             ));
         }
         let manifest = serde_json::from_slice(&bytes)
@@ -310,7 +310,7 @@ pub(crate) fn current_in(channel: &DirHandle) -> Result<Option<u64>, StoreError>
                 &channel.child(CURRENT),
                 format!(
                     "points at {}, not a version of this channel",
-                    crate::describe::text::visible(&target.to_string_lossy())
+                    crate::safe::visible(&target.to_string_lossy())
                 ),
             )
         })
@@ -329,7 +329,7 @@ pub(crate) fn record_in(
             version.path(),
             format!(
                 "import record is for {} #{}, not this folder",
-                crate::describe::text::visible(&record.channel),
+                crate::safe::visible(&record.channel),
                 record.sequence
             ),
         ));
@@ -399,7 +399,7 @@ pub(crate) fn read_facts(
     if digest != Some(want) {
         return Err(StoreError::damaged(
             &path,
-            "no longer hashes to the recorded digest; run lbom audit",
+            "no longer hashes to the recorded digest",
         ));
     }
     parsed.map_err(|e| StoreError::damaged(&path, format!("does not parse: {e}")))

@@ -105,7 +105,7 @@ fn check_empty(dir: &DirHandle, path: &Path) -> Result<(), StoreError> {
             path: path.to_path_buf(),
             reason: format!(
                 "folder is not empty and not an lbom store (it holds {}); refusing to use it",
-                crate::describe::text::visible(&first.to_string_lossy())
+                crate::safe::visible(&first.to_string_lossy())
             ),
         });
     }
@@ -272,9 +272,7 @@ impl LockedStore {
                 None => Ok(()),
                 Some(seq) => Err(StoreError::damaged(
                     &dir.child(CURRENT),
-                    format!(
-                        "points at version {seq}, which the history does not record; run lbom audit"
-                    ),
+                    format!("points at version {seq}, which the history does not record"),
                 )),
             };
         };
@@ -285,7 +283,7 @@ impl LockedStore {
             return Err(StoreError::damaged(
                 &dir.child(CURRENT),
                 format!(
-                    "points at version {}, but the history's last line made version {} current; run lbom audit",
+                    "points at version {}, but the history's last line made version {} current",
                     current.map_or("none".to_owned(), |s| s.to_string()),
                     last.sequence
                 ),
@@ -299,7 +297,7 @@ impl LockedStore {
         if record_sha256 != last.record_sha256 {
             return Err(StoreError::damaged(
                 version.path(),
-                "its import record differs from the one the history's last line names; run lbom audit",
+                "its import record differs from the one the history's last line names",
             ));
         }
         super::commit::switch_current(&dir, last.sequence)

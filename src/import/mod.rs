@@ -50,6 +50,8 @@
 //! - [`audit`](mod@audit): [`audit()`] checks the structure and re-hashes
 //!   versions.
 //! - [`rollback`](mod@rollback): [`rollback()`].
+//! - [`sides`]: the drift sides read from disk (a store's version, a
+//!   bundle, a scan JSON) for `diff` and the import's drift gate.
 
 pub mod audit;
 pub mod commit;
@@ -63,6 +65,7 @@ pub mod receipt;
 pub mod record;
 mod registry;
 pub mod rollback;
+pub mod sides;
 pub mod sink;
 mod structure;
 #[cfg(test)]
@@ -71,20 +74,25 @@ mod writer;
 
 use std::path::Path;
 
-pub use audit::{AuditReport, ChannelAudit, Problem, ProblemKind, VersionAudit, audit};
+pub use audit::{
+    AuditDocument, AuditReport, ChannelAudit, Problem, ProblemKind, VersionAudit, audit,
+};
 pub use commit::{Committed, commit};
-pub use error::{ErrorClass, StoreError};
+pub use error::{StoreError, StoreErrorKind};
 pub use layout::{Baseline, Store};
 pub use lock::LockedStore;
 pub use receipt::{ReceiptInputs, receipt};
 pub use record::{HistoryAction, HistoryEntry, ImportInfo, ImportRecord, StoredFile};
 pub use rollback::{RolledBack, rollback};
+pub use sides::{LoadError, load_side, side_of_version};
 pub use sink::{ImportSink, Staged};
 
 use crate::bundle::{ReadLimits, manifest::check_label};
-use crate::diff::DriftReport;
+use crate::diff::{DriftClass, DriftReport};
 use crate::sign::SigningKey;
-use crate::verify::{ArtifactSink, Failure, Outcome, Policy, Report, Verified, VerifyContext};
+use crate::verify::{
+    ArtifactSink, CheckName, Failure, Outcome, Policy, Report, Verified, VerifyContext,
+};
 
 /// Options of one import.
 #[derive(Debug, Clone)]
@@ -94,7 +102,7 @@ pub struct ImportOptions<'a> {
     /// Reader caps.
     pub limits: ReadLimits,
     /// Drift classes the operator accepted (recorded in the history).
-    pub accepted_drift: Vec<String>,
+    pub accepted_drift: Vec<DriftClass>,
     /// Sign a receipt with this key (`--key STATION.key`).
     pub receipt_key: Option<&'a SigningKey>,
 }
@@ -125,9 +133,73 @@ pub enum ImportOutcome {
     },
 }
 
-/// The check `import` adds after verification: drift from the channel's
-/// baseline in a class the policy lists must be accepted by name.
-pub const DRIFT_CHECK: &str = "drift.accepted";
+impl ImportOutcome {
+    /// Every check.
+    pub fn report(&self) -> &Report {
+        match self {
+            ImportOutcome::Refused { report, .. } | ImportOutcome::Imported { report, .. } => {
+                report
+            }
+        }
+    }
+
+    /// The drift from the channel's baseline, when it was computed.
+    pub fn drift(&self) -> Option<&DriftReport> {
+        match self {
+            ImportOutcome::Refused { drift, .. } | ImportOutcome::Imported { drift, .. } => {
+                drift.as_ref()
+            }
+        }
+    }
+
+    /// What the commit did, when the bundle was imported.
+    pub fn committed(&self) -> Option<&Committed> {
+        match self {
+            ImportOutcome::Refused { .. } => None,
+            ImportOutcome::Imported { committed, .. } => Some(committed),
+        }
+    }
+}
+
+/// The document `lbom import --format json` prints. The exit code is the
+/// caller's (the binary's table).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ImportDocument<'a> {
+    /// The bundle as named.
+    pub bundle: &'a Path,
+    /// The store as named.
+    pub store: &'a Path,
+    /// Whether the bundle is now in the store.
+    pub imported: bool,
+    /// The process's exit code.
+    pub exit_code: u8,
+    /// What the commit did (`null` when refused).
+    pub committed: Option<&'a Committed>,
+    /// The drift from the channel's baseline (`null` when not computed).
+    pub drift: Option<&'a DriftReport>,
+    /// Every check.
+    pub checks: &'a [crate::verify::Check],
+}
+
+impl<'a> ImportDocument<'a> {
+    /// The document of one import.
+    pub fn new(
+        bundle: &'a Path,
+        store: &'a Path,
+        outcome: &'a ImportOutcome,
+        exit_code: u8,
+    ) -> Self {
+        Self {
+            bundle,
+            store,
+            imported: outcome.committed().is_some(),
+            exit_code,
+            committed: outcome.committed(),
+            drift: outcome.drift(),
+            checks: &outcome.report().checks,
+        }
+    }
+}
 
 /// Compare the verified bundle with the channel's baseline and record the
 /// `drift.accepted` check. `Some(report)` is the drift (possibly empty).
@@ -137,11 +209,11 @@ fn drift_gate(
     staged: &mut Staged,
     baseline: Option<&Baseline>,
     policy: &Policy,
-    accepted: &[String],
+    accepted: &[DriftClass],
 ) -> Result<Option<DriftReport>, StoreError> {
     let Some(base) = baseline else {
         report.push(
-            DRIFT_CHECK,
+            CheckName::DriftAccepted,
             Outcome::Pass,
             "first import on the channel: no baseline to drift from",
         );
@@ -149,7 +221,7 @@ fn drift_gate(
     };
     if base.record.manifest_sha256 == verified.manifest_sha256 {
         report.push(
-            DRIFT_CHECK,
+            CheckName::DriftAccepted,
             Outcome::Pass,
             "the bundle is the baseline itself",
         );
@@ -168,7 +240,7 @@ fn drift_gate(
     // sides of the drift come from the same kind of input.
     staged.write_facts(&verified.facts)?;
     verified.facts = Vec::new();
-    let old = crate::diff::load::side_of_version_with(
+    let old = sides::side_of_version_with(
         format!("{}@{}", base.record.channel, base.sequence),
         base,
         &verified.sides,
@@ -190,13 +262,13 @@ fn drift_gate(
     drop(old);
     drop(new);
     let refused = crate::diff::unaccepted(&drift, &policy.drift_needs_acceptance, accepted);
-    let names = |classes: &mut dyn Iterator<Item = crate::diff::DriftClass>| {
+    let names = |classes: &mut dyn Iterator<Item = DriftClass>| {
         classes.map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
     };
     if refused.is_empty() {
         let all = names(&mut drift.classes().into_iter());
         report.push(
-            DRIFT_CHECK,
+            CheckName::DriftAccepted,
             Outcome::Pass,
             if all.is_empty() {
                 format!("no drift from version {}", base.sequence)
@@ -209,10 +281,10 @@ fn drift_gate(
         );
     } else {
         report.push(
-            DRIFT_CHECK,
+            CheckName::DriftAccepted,
             Outcome::Fail(Failure::Drift),
             format!(
-                "drift from version {} needs acceptance: {} (name each with --accept-drift CLASS after review)",
+                "drift from version {} needs acceptance: {} (accept each class by name after review)",
                 base.sequence,
                 names(&mut refused.into_iter())
             ),
@@ -263,49 +335,33 @@ pub fn import(
         None => None,
     };
     let mut sink = locked.stage(peeked.as_deref())?;
-    let (mut report, verified) = verifier(&mut sink, &context);
-    let (mut staged, written) = sink.into_staged();
-    let mut verified = match (verified, written) {
-        (Some(v), Ok(())) if report.passed() => v,
-        (_, Err(e)) if report.passed() => {
-            // Every check passed but the staged copy could not be written:
-            // an I/O failure, not a verdict on the bundle.
-            staged.discard()?;
-            return Err(e);
-        }
-        _ => {
-            staged.discard()?;
-            return Ok(ImportOutcome::Refused {
-                report,
-                drift: None,
-            });
-        }
-    };
-    let drift = match drift_gate(
-        &mut report,
-        &mut verified,
-        &mut staged,
-        baseline.as_ref(),
+    let (report, verified) = verifier(&mut sink, &context);
+    let (staged, written) = sink.into_staged();
+    let mut staging = Staging(Some(staged));
+    let admission = Admission {
+        bundle,
         policy,
-        &options.accepted_drift,
-    ) {
-        Ok(d) => d,
-        Err(e) => {
-            staged.discard()?;
-            return Err(e);
+        options,
+        peeked: peeked.as_deref(),
+        baseline: baseline.as_ref(),
+    };
+    let (report, verified, drift) = match admission.admit(report, verified, written, &mut staging) {
+        Ok(Admitted::Commit {
+            report,
+            verified,
+            drift,
+        }) => (report, verified, drift),
+        refused => {
+            staging.discard()?;
+            return refused.map(Admitted::into_refusal);
         }
     };
-    if !report.passed() {
-        staged.discard()?;
-        return Ok(ImportOutcome::Refused { report, drift });
-    }
-    if peeked.as_deref() != Some(verified.manifest.channel.as_str()) {
-        staged.discard()?;
-        return Err(StoreError::Refused(format!(
-            "{}: the bundle changed while it was imported (its channel was not the one checked); nothing was committed",
-            bundle.display()
-        )));
-    }
+    let staged = staging.keep()?;
+    let accepted_drift: Vec<String> = options
+        .accepted_drift
+        .iter()
+        .map(|c| c.as_str().to_owned())
+        .collect();
     let policy_file = file_name(&policy.source.path);
     let envelope = match options.receipt_key {
         Some(key) => Some(receipt(
@@ -316,7 +372,7 @@ pub fn import(
                 policy_sha256: policy.source.sha256,
                 chain_links: staged.chain_links(),
                 time: options.now,
-                accepted_drift: options.accepted_drift.clone(),
+                accepted_drift: accepted_drift.clone(),
             },
             key,
         )?),
@@ -327,16 +383,131 @@ pub fn import(
         bundle_bytes,
         policy_file,
         policy_sha256: policy.source.sha256,
-        accepted_drift: options.accepted_drift.clone(),
+        accepted_drift,
         time: options.now,
     };
     let committed = commit(&locked, staged, &verified, &info, envelope.as_ref())?;
     Ok(ImportOutcome::Imported {
         report,
-        verified: Box::new(verified),
+        verified,
         committed,
         drift,
     })
+}
+
+/// The staged folder of an import, discarded unless the import commits it
+/// ([`Staging::keep`]): on every refusal and error path by
+/// [`Staging::discard`], which reports a failure to remove it; on any other
+/// way out (a panic) when dropped, best effort, what remains being removed
+/// by the next writer's recovery (docs/store.md, "Recovery").
+struct Staging(Option<Staged>);
+
+impl Staging {
+    fn staged(&mut self) -> Result<&mut Staged, StoreError> {
+        self.0.as_mut().ok_or_else(gone)
+    }
+
+    /// The staged folder, no longer discarded when this is dropped.
+    fn keep(mut self) -> Result<Staged, StoreError> {
+        self.0.take().ok_or_else(gone)
+    }
+
+    /// Remove the staged folder now.
+    fn discard(mut self) -> Result<(), StoreError> {
+        match self.0.take() {
+            Some(staged) => staged.discard(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if let Some(staged) = self.0.take() {
+            let _ = staged.discard();
+        }
+    }
+}
+
+fn gone() -> StoreError {
+    StoreError::Refused("the staged import was already kept or discarded".into())
+}
+
+/// What decides whether a verified, staged bundle may be committed.
+struct Admission<'a> {
+    bundle: &'a Path,
+    policy: &'a Policy,
+    options: &'a ImportOptions<'a>,
+    /// The channel read from the manifest before verifying.
+    peeked: Option<&'a str>,
+    baseline: Option<&'a Baseline>,
+}
+
+/// The decision: commit, or refuse with the outcome to report.
+enum Admitted {
+    Commit {
+        report: Report,
+        verified: Box<Verified>,
+        drift: Option<DriftReport>,
+    },
+    Refused(ImportOutcome),
+}
+
+impl Admitted {
+    /// The outcome of a refusal (a commit is never passed here).
+    fn into_refusal(self) -> ImportOutcome {
+        match self {
+            Admitted::Refused(outcome) => outcome,
+            Admitted::Commit { report, drift, .. } => ImportOutcome::Refused { report, drift },
+        }
+    }
+}
+
+impl Admission<'_> {
+    /// Every check passed and the staged copy is complete; the drift gate
+    /// passed; the verified bundle is on the channel that was checked.
+    fn admit(
+        &self,
+        mut report: Report,
+        verified: Option<Verified>,
+        written: Result<(), StoreError>,
+        staging: &mut Staging,
+    ) -> Result<Admitted, StoreError> {
+        let mut verified = match (verified, written) {
+            (Some(v), Ok(())) if report.passed() => v,
+            // Every check passed but the staged copy could not be written:
+            // an I/O failure, not a verdict on the bundle.
+            (_, Err(e)) if report.passed() => return Err(e),
+            _ => {
+                return Ok(Admitted::Refused(ImportOutcome::Refused {
+                    report,
+                    drift: None,
+                }));
+            }
+        };
+        let drift = drift_gate(
+            &mut report,
+            &mut verified,
+            staging.staged()?,
+            self.baseline,
+            self.policy,
+            &self.options.accepted_drift,
+        )?;
+        if !report.passed() {
+            return Ok(Admitted::Refused(ImportOutcome::Refused { report, drift }));
+        }
+        if self.peeked != Some(verified.manifest.channel.as_str()) {
+            return Err(StoreError::Refused(format!(
+                "{}: the bundle changed while it was imported (its channel was not the one checked); nothing was committed",
+                self.bundle.display()
+            )));
+        }
+        Ok(Admitted::Commit {
+            report,
+            verified: Box::new(verified),
+            drift,
+        })
+    }
 }
 
 /// `lbom log`: the channel's import and rollback history, oldest first,

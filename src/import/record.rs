@@ -144,7 +144,7 @@ impl ImportRecord {
                 &path,
                 format!(
                     "unknown import record schema {}",
-                    crate::describe::text::visible(&record.schema)
+                    crate::safe::visible(&record.schema)
                 ),
             ));
         }

@@ -68,10 +68,10 @@ pub fn rollback(
         return Err(StoreError::damaged(
             &version,
             format!(
-                "version {to_seq} differs from its records ({} {}: {}); run lbom audit",
+                "version {to_seq} differs from its records ({} {}: {})",
                 p.kind.code(),
-                crate::describe::text::visible(&p.path),
-                crate::describe::text::visible(&p.detail)
+                crate::safe::visible(&p.path),
+                crate::safe::visible(&p.detail)
             ),
         ));
     }

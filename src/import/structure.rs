@@ -127,53 +127,8 @@ fn shown(name: &OsStr) -> String {
 pub(crate) fn survey(store: &Store) -> Result<Survey, StoreError> {
     let root = store.handle();
     let mut out = Survey::default();
-    let mut seen: BTreeMap<String, EntryType> = BTreeMap::new();
-    for name in root.entries()? {
-        let rel = shown(&name);
-        let Some(stat) = root.stat(&name)? else {
-            continue;
-        };
-        match name.to_str() {
-            Some(MARKER | LOCK | REGISTRY) => {
-                out.problems
-                    .extend(check_type(&rel, stat.kind, EntryKind::File));
-            }
-            Some(STAGING) => match check_type(&rel, stat.kind, EntryKind::Folder) {
-                Some(p) => out.problems.push(p),
-                None => survey_staging(root, &mut out),
-            },
-            Some(LOST_FOUND) if stat.kind == EntryType::Folder => {}
-            Some(n) if is_channel_name(n) => {
-                seen.insert(n.to_owned(), stat.kind);
-            }
-            _ => out.problems.push(problem(
-                ProblemKind::Extra,
-                rel,
-                format!(
-                    "{} that is not part of an lbom store",
-                    stat.kind.described()
-                ),
-            )),
-        }
-    }
-    let registry = match root.stat(REGISTRY)? {
-        Some(s) if s.kind == EntryType::File => match registry::read(root) {
-            Ok(r) => r,
-            Err(e) => {
-                let p = match e {
-                    StoreError::Damaged { reason, .. } => {
-                        problem(ProblemKind::Registry, REGISTRY, reason)
-                    }
-                    other => problem(ProblemKind::Unreadable, REGISTRY, other.to_string()),
-                };
-                out.problems.push(p);
-                as_found(&seen)
-            }
-        },
-        // Named above as not a file.
-        Some(_) => as_found(&seen),
-        None => registry::Registry::default(),
-    };
+    let seen = survey_root(root, &mut out)?;
+    let registry = registry_or_found(root, &seen, &mut out)?;
     if registry.torn {
         out.notes.push(format!(
             "{REGISTRY} ends with a torn line (an interrupted write); the next import cuts it"
@@ -229,6 +184,71 @@ pub(crate) fn survey(store: &Store) -> Result<Survey, StoreError> {
         out.channels.insert(c.clone(), cs);
     }
     Ok(out)
+}
+
+/// The store's root entries: each lbom file and folder checked for its
+/// type, what is not part of a store named; returns the channel folders.
+fn survey_root(
+    root: &DirHandle,
+    out: &mut Survey,
+) -> Result<BTreeMap<String, EntryType>, StoreError> {
+    let mut seen: BTreeMap<String, EntryType> = BTreeMap::new();
+    for name in root.entries()? {
+        let rel = shown(&name);
+        let Some(stat) = root.stat(&name)? else {
+            continue;
+        };
+        match name.to_str() {
+            Some(MARKER | LOCK | REGISTRY) => {
+                out.problems
+                    .extend(check_type(&rel, stat.kind, EntryKind::File));
+            }
+            Some(STAGING) => match check_type(&rel, stat.kind, EntryKind::Folder) {
+                Some(p) => out.problems.push(p),
+                None => survey_staging(root, out),
+            },
+            Some(LOST_FOUND) if stat.kind == EntryType::Folder => {}
+            Some(n) if is_channel_name(n) => {
+                seen.insert(n.to_owned(), stat.kind);
+            }
+            _ => out.problems.push(problem(
+                ProblemKind::Extra,
+                rel,
+                format!(
+                    "{} that is not part of an lbom store",
+                    stat.kind.described()
+                ),
+            )),
+        }
+    }
+    Ok(seen)
+}
+
+/// The channel registry, or (when it is not a file, or malformed, and
+/// named so) the channel folders as found.
+fn registry_or_found(
+    root: &DirHandle,
+    seen: &BTreeMap<String, EntryType>,
+    out: &mut Survey,
+) -> Result<registry::Registry, StoreError> {
+    Ok(match root.stat(REGISTRY)? {
+        Some(s) if s.kind == EntryType::File => match registry::read(root) {
+            Ok(r) => r,
+            Err(e) => {
+                let p = match e {
+                    StoreError::Damaged { reason, .. } => {
+                        problem(ProblemKind::Registry, REGISTRY, reason)
+                    }
+                    other => problem(ProblemKind::Unreadable, REGISTRY, other.to_string()),
+                };
+                out.problems.push(p);
+                as_found(seen)
+            }
+        },
+        // Named above as not a file.
+        Some(_) => as_found(seen),
+        None => registry::Registry::default(),
+    })
 }
 
 /// Without a registry to compare with (it is not a file, or malformed, and

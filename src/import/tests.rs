@@ -136,11 +136,19 @@ fn passing<'a>(
         let mut report = Report::default();
         match stream(bundle, sink) {
             Ok(v) => {
-                report.push("fake.stream", Outcome::Pass, "streamed");
+                report.push(
+                    crate::verify::CheckName::EntriesDigests,
+                    Outcome::Pass,
+                    "streamed",
+                );
                 (report, Some(v))
             }
             Err(e) => {
-                report.push("fake.stream", Outcome::Fail(Failure::Io), e.to_string());
+                report.push(
+                    crate::verify::CheckName::EntriesDigests,
+                    Outcome::Fail(Failure::Io),
+                    e.to_string(),
+                );
                 (report, None)
             }
         }
@@ -182,7 +190,7 @@ fn opts(receipt_key: Option<&SigningKey>) -> ImportOptions<'_> {
     ImportOptions {
         now: jiff::Timestamp::from_second(1_800_000_000).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
         limits: ReadLimits::default(),
-        accepted_drift: vec!["file_changed".into()],
+        accepted_drift: vec![crate::diff::DriftClass::FileChanged],
         receipt_key,
     }
 }
@@ -418,7 +426,11 @@ fn a_refused_verification_leaves_the_store_unchanged() -> R {
     let outcome = import(&v2, &root, &policy(), &opts(None), |sink, _| {
         let _ = stream(&v2, sink);
         let mut r = Report::default();
-        r.push("chain.signatures", Outcome::Fail(Failure::Trust), "bad");
+        r.push(
+            crate::verify::CheckName::ChainSignatures,
+            Outcome::Fail(Failure::Trust),
+            "bad",
+        );
         (r, None)
     })?;
     assert!(matches!(outcome, ImportOutcome::Refused { .. }));
@@ -730,7 +742,7 @@ fn rollback_switches_to_kept_versions_only() -> R {
     );
     let refused = rollback(&locked, "stable", 7, now);
     assert!(
-        matches!(&refused, Err(e) if e.class() == ErrorClass::Refused),
+        matches!(&refused, Err(e) if e.kind() == StoreErrorKind::Refused),
         "{refused:?}"
     );
     assert!(rollback(&locked, "../x", 1, now).is_err());
@@ -757,7 +769,7 @@ fn a_second_writer_is_refused_while_the_lock_is_held() -> R {
     let import_err = run_import(&v1, &root)
         .err()
         .ok_or("import ran while locked")?;
-    assert_eq!(import_err.class(), ErrorClass::Locked);
+    assert_eq!(import_err.kind(), StoreErrorKind::Locked);
     assert!(import_err.to_string().contains("store is locked"));
     drop(held);
     assert!(store.lock().is_ok());
@@ -773,10 +785,10 @@ fn the_store_folder_must_be_empty_or_a_store() -> R {
     let err = Store::open_or_create(&busy)
         .err()
         .ok_or("took over a folder")?;
-    assert_eq!(err.class(), ErrorClass::NotAStore);
+    assert_eq!(err.kind(), StoreErrorKind::NotAStore);
     assert_eq!(
-        Store::open(&busy).err().map(|e| e.class()),
-        Some(ErrorClass::NotAStore)
+        Store::open(&busy).err().map(|e| e.kind()),
+        Some(StoreErrorKind::NotAStore)
     );
     let empty = dir.path().join("empty");
     fs::create_dir(&empty)?;
@@ -784,8 +796,8 @@ fn the_store_folder_must_be_empty_or_a_store() -> R {
     drop(Store::open_or_create(&empty)?);
     Store::open(&empty)?;
     assert_eq!(
-        Store::create(&empty).err().map(|e| e.class()),
-        Some(ErrorClass::Refused)
+        Store::create(&empty).err().map(|e| e.kind()),
+        Some(StoreErrorKind::Refused)
     );
     fs::write(
         empty.join(layout::MARKER),
@@ -858,7 +870,7 @@ fn a_different_bundle_cannot_take_a_kept_sequence() -> R {
     // The fake verifier lets the fork through (as `allow_fork` would); the
     // store still cannot keep two versions 1.
     let err = run_import(&fork, &root).err().ok_or("fork stored")?;
-    assert_eq!(err.class(), ErrorClass::Conflict);
+    assert_eq!(err.kind(), StoreErrorKind::Conflict);
     assert!(staging_is_empty(&root)?);
     let store = Store::open(&root)?;
     assert_eq!(seqs(&store.history("stable")?), [1]);
@@ -877,7 +889,7 @@ fn commit_refuses_a_verifier_that_skipped_an_artifact() -> R {
         passing(&v1, &mut seen)(&mut only_metadata, ctx)
     });
     let err = result.err().ok_or("committed an incomplete version")?;
-    assert_eq!(err.class(), ErrorClass::Refused);
+    assert_eq!(err.kind(), StoreErrorKind::Refused);
     assert!(staging_is_empty(&root)?);
     assert_eq!(Store::open(&root)?.current("stable")?, None);
     Ok(())
@@ -1063,8 +1075,8 @@ fn reimporting_a_kept_older_version_switches_back_to_it() -> R {
     assert_eq!(
         audit(&store, Some("nightly"), false)
             .err()
-            .map(|e| e.class()),
-        Some(ErrorClass::Refused)
+            .map(|e| e.kind()),
+        Some(StoreErrorKind::Refused)
     );
     Ok(())
 }
@@ -1129,7 +1141,7 @@ fn rollback_refuses_a_version_that_no_longer_matches_its_records() -> R {
     let err = rollback(&store.lock()?, "stable", 1, jiff::Timestamp::UNIX_EPOCH)
         .err()
         .ok_or("rolled back to a tampered version")?;
-    assert_eq!(err.class(), ErrorClass::Damaged);
+    assert_eq!(err.kind(), StoreErrorKind::Damaged);
     assert!(err.to_string().contains("files/sub/weights.bin"), "{err}");
     assert_eq!(store.current("stable")?, Some(2));
     assert_eq!(seqs(&store.history("stable")?), [1, 2]);
@@ -1147,7 +1159,7 @@ fn gated_drift_is_refused_until_accepted_and_then_recorded() -> R {
     let root = dir.path().join("store");
     let key = key()?;
     let mut p = policy();
-    p.drift_needs_acceptance = ["file_changed".to_owned()].into_iter().collect();
+    p.drift_needs_acceptance = [crate::diff::DriftClass::FileChanged].into_iter().collect();
     let mut none = opts(Some(&key));
     none.accepted_drift = Vec::new();
     let mut seen = None;
@@ -1156,11 +1168,11 @@ fn gated_drift_is_refused_until_accepted_and_then_recorded() -> R {
     match import(&v2, &root, &p, &none, passing(&v2, &mut seen))? {
         ImportOutcome::Refused { report, drift } => {
             assert_eq!(report.failure(), Some(Failure::Drift), "{report:?}");
-            assert_eq!(Failure::Drift.exit_code(), 8);
+            assert_eq!(Failure::Drift.class(), crate::Class::Drift);
             let gate = report
                 .checks
                 .iter()
-                .find(|c| c.name == DRIFT_CHECK)
+                .find(|c| c.name == crate::verify::CheckName::DriftAccepted)
                 .ok_or("no drift.accepted check")?;
             assert!(gate.detail.contains("file_changed"), "{}", gate.detail);
             assert!(drift.is_some());
@@ -1173,7 +1185,7 @@ fn gated_drift_is_refused_until_accepted_and_then_recorded() -> R {
     assert!(staging_is_empty(&root)?);
     // Accepting another class does not help; naming this one does.
     let mut other = opts(Some(&key));
-    other.accepted_drift = vec!["tokenizer".into()];
+    other.accepted_drift = vec![crate::diff::DriftClass::Tokenizer];
     assert!(matches!(
         import(&v2, &root, &p, &other, passing(&v2, &mut seen))?,
         ImportOutcome::Refused { .. }

@@ -3,8 +3,9 @@
 //! Hashing happens in the same pass as parsing: [`HashingReader`] sits
 //! between the file and the parser's buffer, so every byte read is hashed
 //! exactly once, and [`HashingReader::drain`] hashes what the parser did not
-//! need. DESIGN.md measured sha2 at ~1.3 GB/s from a 64 KiB–1 MiB read buffer
-//! and only ~0.9 GB/s from a memory map, so there is no mmap here.
+//! need. sha2 reads at ~1.3 GB/s from a 64 KiB–1 MiB read buffer and only
+//! ~0.9 GB/s from a memory map (docs/performance.md, "Reference rates"), so
+//! there is no mmap here.
 
 use std::fmt;
 use std::io::{self, Read};

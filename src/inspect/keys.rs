@@ -26,7 +26,7 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 use unicode_normalization::UnicodeNormalization as _;
 
-use crate::describe::text::is_invisible;
+use crate::safe::is_invisible;
 
 /// Most keys one document (a GGUF header, a JSON file, a safetensors
 /// header) has checked for shadowing: 2^19. Past it the document's key
@@ -223,7 +223,7 @@ impl KeySet {
 /// A raw key for a message: lossy UTF-8 with every hidden character
 /// (NUL included) written as a visible escape.
 pub(crate) fn shown(raw: &[u8]) -> String {
-    crate::describe::text::visible(&String::from_utf8_lossy(raw))
+    crate::safe::visible(&String::from_utf8_lossy(raw))
 }
 
 #[cfg(test)]

@@ -74,6 +74,18 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The class of this error (its exit code at the CLI).
+    pub fn class(&self) -> crate::Class {
+        use crate::Class;
+        match self {
+            Error::Io { .. } | Error::NotAFile { .. } => Class::Io,
+            Error::TooManyFiles { .. } => Class::Malformed,
+            Error::NoModelFiles { .. } => Class::Usage,
+        }
+    }
+}
+
 /// Options of one scan.
 #[derive(Debug, Clone)]
 pub struct ScanOptions {

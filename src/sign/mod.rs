@@ -1,24 +1,12 @@
-//! The only code that touches secret keys: key generation, key files, and
-//! appending a signed link to a bundle's chain.
-//!
-//! Appending (docs/bundle-format.md, "Appending a link"): take an exclusive
-//! lock on the bundle; walk it; write the new tail — link header, envelope,
-//! padding, new end-of-archive marker — at the old end-marker offset in one
-//! write; fsync. Bytes before the old end marker never change. If a previous
-//! append was interrupted, the incomplete tail it left is cut off first.
+//! The only code that holds secret keys: key generation and key files.
+//! Appending a signed link to a bundle is the bundle's own job
+//! (`crate::bundle::append`); it signs with a [`SigningKey`] from here.
 
 pub mod key;
 
-use std::fs::{File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 pub use key::{SigningKey, key_file_paths, keygen, load_public_key, write_key_files};
-
-use crate::bundle::chain::{self, LinkInfo, LinkPredicate, PreviousLink};
-use crate::bundle::{self, ReadLimits, layout, read, tar};
-use crate::envelope::{Envelope, PAYLOAD_TYPE_IN_TOTO, Signature};
-use crate::filelock::ExclusiveLock;
 
 /// Errors of key handling and signing.
 #[derive(Debug, thiserror::Error)]
@@ -71,201 +59,28 @@ pub enum Error {
     /// Public key problem.
     #[error(transparent)]
     Envelope(#[from] crate::envelope::Error),
-    /// Bad role or note.
-    #[error("{0}")]
-    Option(String),
-    /// The bundle is malformed, locked, or damaged before its chain.
-    #[error(transparent)]
-    Bundle(#[from] Box<bundle::Error>),
 }
 
 impl Error {
+    /// The class of this error (its exit code at the CLI): a key that
+    /// cannot be used to sign is a trust failure.
+    pub fn class(&self) -> crate::Class {
+        use crate::Class;
+        match self {
+            Error::Io { .. } | Error::KeyFileExists { .. } | Error::Random(_) => Class::Io,
+            Error::KeyFileTooLarge { .. }
+            | Error::PassphraseRequired
+            | Error::WrongPassphrase
+            | Error::KeyFormat(_)
+            | Error::Envelope(_) => Class::Trust,
+            Error::InKeyFile { source, .. } => source.class(),
+        }
+    }
+
     fn at(self, path: &Path) -> Self {
         Error::InKeyFile {
             path: path.to_path_buf(),
             source: Box::new(self),
         }
     }
-}
-
-impl From<bundle::Error> for Error {
-    fn from(e: bundle::Error) -> Self {
-        Error::Bundle(Box::new(e))
-    }
-}
-
-/// Options of one signature.
-#[derive(Debug, Clone)]
-pub struct SignOptions {
-    /// The signer's role (`maintainer`, `transfer`, …).
-    pub role: String,
-    /// Optional note.
-    pub note: Option<String>,
-    /// Signing time; default now.
-    pub time: Option<jiff::Timestamp>,
-}
-
-/// What `sign` did.
-#[derive(Debug, Clone)]
-pub struct Signed {
-    /// The new link, as written.
-    pub link: LinkInfo,
-    /// Bundle size afterwards.
-    pub bundle_bytes: u64,
-    /// When an interrupted earlier append was repaired: the offset the file
-    /// was cut at.
-    pub repaired_at: Option<u64>,
-}
-
-/// `lbom sign`: append one link to `bundle_path`'s chain.
-pub fn sign(bundle_path: &Path, key: &SigningKey, options: &SignOptions) -> Result<Signed, Error> {
-    append_link(bundle_path, key, options)
-}
-
-pub(crate) fn append_link(
-    path: &Path,
-    key: &SigningKey,
-    options: &SignOptions,
-) -> Result<Signed, Error> {
-    chain::check_role_and_note(&options.role, options.note.as_deref()).map_err(Error::Option)?;
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let opened_file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)
-        .map_err(io)?;
-    let Some(mut file) = ExclusiveLock::try_new(opened_file).map_err(io)? else {
-        return Err(bundle::Error::Locked {
-            path: path.to_path_buf(),
-        }
-        .into());
-    };
-    let limits = ReadLimits::default();
-    let file_len = file.metadata().map_err(io)?.len();
-    let (opened, repaired_at) = open_or_repair(path, &mut file, file_len, &limits)?;
-
-    // A link no reader would accept is never written (docs/bundle-format.md,
-    // "Reader limits").
-    let most = limits.max_links.min(layout::MAX_LINKS as usize);
-    if opened.links.len() >= most {
-        return Err(Error::Option(format!(
-            "the chain already holds {most} links, the most a reader accepts"
-        )));
-    }
-    let index = u32::try_from(opened.links.len() + 1).unwrap_or(u32::MAX);
-    let previous = opened.links.last().map(|(entry, info)| PreviousLink {
-        path: entry.name.to_string(),
-        sha256: info.entry_sha256,
-    });
-    let time = options.time.unwrap_or_else(jiff::Timestamp::now);
-    let predicate = LinkPredicate {
-        index,
-        role: options.role.clone(),
-        keyid: key.key_id(),
-        time: bundle::manifest::format_time(
-            jiff::Timestamp::from_second(time.as_second()).unwrap_or(time),
-        ),
-        note: options.note.clone(),
-        previous,
-    };
-    let payload = chain::link_payload(&opened.manifest_sha256, &predicate);
-    let mut envelope = Envelope::new(PAYLOAD_TYPE_IN_TOTO, payload);
-    let sig = key.sign(&envelope.pae());
-    envelope.signatures.push(Signature {
-        keyid: key.key_id().to_string(),
-        sig,
-    });
-    let bytes = envelope.encode();
-    let name = bundle::BundlePath::new(&layout::link_name(index)).map_err(|source| {
-        bundle::Error::InputName {
-            path: path.to_path_buf(),
-            source,
-        }
-    })?;
-    let tail = tar::entry_with_end_marker(&name, &bytes).map_err(|source| bundle::Error::Tar {
-        path: path.to_path_buf(),
-        source,
-    })?;
-
-    // One positioned write of the whole tail, then fsync: a crash leaves the
-    // old bundle (with a torn tail that the next sign cuts off) or the new one.
-    let at = opened.layout.end_offset;
-    file.seek(SeekFrom::Start(at)).map_err(io)?;
-    file.write_all(&tail).map_err(io)?;
-    let new_len = at.saturating_add(tail.len() as u64);
-    file.sync_all().map_err(io)?;
-    let (_, info) =
-        chain::parse_link(name.as_str(), &bytes).map_err(|e| Error::Option(e.to_string()))?;
-    Ok(Signed {
-        link: info,
-        bundle_bytes: new_len,
-        repaired_at,
-    })
-}
-
-/// Open the bundle; if it ends with the torn tail of an interrupted append,
-/// cut the tail off (only after the manifest and complete links).
-fn open_or_repair(
-    path: &Path,
-    file: &mut File,
-    file_len: u64,
-    limits: &ReadLimits,
-) -> Result<(read::OpenBundle, Option<u64>), Error> {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let (entries, outcome) = tar::walk_entries(file, file_len, limits);
-    let damage = match outcome {
-        Ok(end_offset) => {
-            let layout = tar::TarLayout {
-                entries,
-                end_offset,
-            };
-            return Ok((
-                read::open_layout(path, file, file_len, layout, limits)?,
-                None,
-            ));
-        }
-        Err(e) => e,
-    };
-    let Some(mut cut) = damage.incomplete_tail_offset() else {
-        return Err(read::tar_error(path, damage, false).into());
-    };
-    let mut entries = entries;
-    let end_of_last = entries.last().map_or(0, tar::TarEntry::end_offset);
-    // An end marker short or missing right after the last link means the
-    // append that wrote that link never finished: the link goes too, and so
-    // does a last link that does not parse (its data pages may be lost).
-    // A zero block followed by data is different: appends never shrink the
-    // file, so the data belongs to the *next* append, whose header was lost;
-    // the link before it is complete and stays (cut at the zero block).
-    let unfinished_marker =
-        matches!(damage, tar::TarError::Truncated { what, .. } if what.contains("end-of-archive"));
-    if let Some(last) = entries.last()
-        && last.name.as_str().starts_with(layout::CHAIN_DIR)
-        && cut == end_of_last
-    {
-        let bytes = read::read_entry(path, file, last, limits.max_link_bytes)?;
-        if unfinished_marker || chain::parse_link(last.name.as_str(), &bytes).is_err() {
-            cut = last.header_offset;
-            entries.pop();
-        }
-    }
-    let after_manifest = entries.iter().any(|e| e.name.as_str() == layout::MANIFEST);
-    let at_end = entries.last().map_or(0, tar::TarEntry::end_offset);
-    if !after_manifest || cut != at_end {
-        return Err(read::tar_error(path, damage, false).into());
-    }
-    let layout = tar::TarLayout {
-        entries,
-        end_offset: cut,
-    };
-    let opened = read::open_layout(path, file, file_len, layout, limits)?;
-    file.set_len(cut).map_err(io)?;
-    file.sync_all().map_err(io)?;
-    Ok((opened, Some(cut)))
 }

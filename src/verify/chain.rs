@@ -1,5 +1,5 @@
 //! The signature chain against the policy (docs/bundle-format.md §7;
-//! DESIGN.md, "Trust and policy"): `chain.links`, `chain.signatures`,
+//! docs/policy.md §4.2, §4.3 and §5): `chain.links`, `chain.signatures`,
 //! `chain.signers`, `chain.threshold`, `chain.required_roles`.
 //!
 //! Signers are counted by public key, never by link and never by the
@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::Signer;
 use super::policy::{Policy, TrustedKey, UnknownSigners};
 use super::report::Failure;
-use super::run::{Step, Verdict};
+use super::verdict::{Step, Verdict};
 use std::fs::File;
 
 use crate::bundle::manifest::parse_time;

@@ -21,17 +21,13 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt as _;
 
-use super::ArtifactSink;
 use super::report::Failure;
-use super::run::{Step, Verdict};
-use super::sbom_check;
-use super::structure::{Opened, error_text};
+use super::structure::error_text;
+use super::verdict::{Step, Verdict};
 use crate::bundle::attestation::{self, AttestationError};
 use crate::bundle::tar::TarEntry;
 use crate::bundle::zstd_frame::{self, BlockWalk, FrameError};
-use crate::bundle::{
-    BundlePath, Encoding, ManifestEntry, OpenBundle, ReadLimits, Role, layout, read,
-};
+use crate::bundle::{BundlePath, Encoding, ManifestEntry, OpenBundle, ReadLimits, Role, read};
 use crate::inspect::digest::{Hasher, READ_BUFFER_BYTES, Sha256Digest};
 use crate::inspect::{Format, ModelFacts, ScanOptions, SeekRead};
 use crate::limits::Limits;
@@ -53,7 +49,7 @@ pub(crate) fn integrity(detail: impl Into<String>) -> Verdict {
     Verdict::fail(Failure::Integrity, detail)
 }
 
-fn io_fail(what: &str, e: &io::Error) -> Verdict {
+pub(super) fn io_fail(what: &str, e: &io::Error) -> Verdict {
     Verdict::fail(Failure::Io, format!("{what}: {e}"))
 }
 
@@ -205,7 +201,7 @@ impl Read for Source<'_> {
 }
 
 /// Why streaming one entry stopped.
-enum Problem {
+pub(super) enum Problem {
     Integrity(String),
     Io(String),
 }
@@ -311,13 +307,13 @@ impl Seek for Window<'_> {
 
 /// One artifact, streamed: fresh facts, and whether a zip's pickles could
 /// not be scanned (no random access into a zstd entry).
-struct Scanned {
-    facts: ModelFacts,
-    digest: Sha256Digest,
-    zip_unscanned: bool,
+pub(super) struct Scanned {
+    pub facts: ModelFacts,
+    pub digest: Sha256Digest,
+    pub zip_unscanned: bool,
     /// What `facts` take in memory ([`ModelFacts::memory_bytes`]): what it
     /// counts against [`ReadLimits::max_facts_bytes`].
-    facts_bytes: u64,
+    pub facts_bytes: u64,
 }
 
 /// Open an entry's decoded stream.
@@ -390,7 +386,7 @@ fn classify(tee: &mut Tee<'_>, e: &io::Error) -> Problem {
     clippy::too_many_arguments,
     reason = "two call sites, each argument its own"
 )]
-fn scan_artifact(
+pub(super) fn scan_artifact(
     file: &File,
     t: &TarEntry,
     m: &ManifestEntry,
@@ -449,6 +445,24 @@ fn scan_artifact(
             Err(e) => return Err(classify(&mut tee, &e)),
         }
     }
+    let digest = check_drained(&mut tee, m)?;
+    let zip_unscanned = !raw && facts.format == Format::PytorchZip;
+    facts.model_path = artifact.as_str().to_owned();
+    facts.model_filename = file_name;
+    facts.sha256 = Some(digest);
+    let facts_bytes = facts.memory_bytes();
+    Ok(Scanned {
+        facts,
+        digest,
+        zip_unscanned,
+        facts_bytes,
+    })
+}
+
+/// After an artifact was read to its end: its decoded size, what follows
+/// its zstd frame, its stored bytes (format version 2) and its SHA-256
+/// against the manifest; the writer flushed. Returns the digest.
+fn check_drained(tee: &mut Tee<'_>, m: &ManifestEntry) -> Result<Sha256Digest, Problem> {
     let read = tee.hasher.bytes();
     if read != m.size {
         return Err(Problem::Integrity(format!(
@@ -478,36 +492,26 @@ fn scan_artifact(
         w.flush()
             .map_err(|e| Problem::Io(format!("the import sink failed: {e}")))?;
     }
-    let digest = tee.hasher.finish();
+    let digest = std::mem::take(&mut tee.hasher).finish();
     if digest != m.sha256 {
         return Err(Problem::Integrity(format!(
             "SHA-256 is {digest}, the manifest says {}",
             m.sha256
         )));
     }
-    let zip_unscanned = !raw && facts.format == Format::PytorchZip;
-    facts.model_path = artifact.as_str().to_owned();
-    facts.model_filename = file_name;
-    facts.sha256 = Some(digest);
-    let facts_bytes = facts.memory_bytes();
-    Ok(Scanned {
-        facts,
-        digest,
-        zip_unscanned,
-        facts_bytes,
-    })
+    Ok(digest)
 }
 
 /// The facts kept so far, against [`ReadLimits::max_facts_bytes`]: each
 /// artifact's [`ModelFacts::memory_bytes`] and its place in the list.
 #[derive(Debug, Default)]
-struct FactsBudget {
+pub(super) struct FactsBudget {
     used: u64,
 }
 
 impl FactsBudget {
     /// Count one artifact's facts; `Err` once the total is over `max`.
-    fn add(&mut self, bytes: u64, max: u64) -> Result<(), u64> {
+    pub(super) fn add(&mut self, bytes: u64, max: u64) -> Result<(), u64> {
         let slot = size_of::<(BundlePath, ModelFacts)>() as u64;
         self.used = self.used.saturating_add(bytes).saturating_add(slot);
         if self.used > max {
@@ -523,7 +527,7 @@ impl FactsBudget {
 /// earlier one had failed or the facts held went over
 /// `max_facts_bytes` (the ordered walk stops at that point before it needs
 /// them, and scans any it does need itself).
-fn scan_ahead(
+pub(super) fn scan_ahead(
     bundle: &OpenBundle,
     file: &File,
     limits: &Limits,
@@ -618,167 +622,3 @@ fn scan_ahead(
 /// At most this many threads scan ahead: beyond it the disk, not SHA-256,
 /// bounds a verify on the machines lbom targets.
 const MAX_SCAN_THREADS: usize = 4;
-
-/// `entries.digests`: every entry's decoded size and SHA-256 equal the
-/// manifest; verified bytes reach `sink`. The fresh scans come back with
-/// the `sbom.consistent` verdict.
-pub(crate) fn stream(
-    opened: &Opened,
-    file: &mut File,
-    limits: &ReadLimits,
-    sink: &mut dyn ArtifactSink,
-) -> Step<Streamed> {
-    let bundle = &opened.bundle;
-    let inspect_limits = Limits::default();
-    let mut ahead = if sink.keeps_bytes() {
-        BTreeMap::new()
-    } else {
-        scan_ahead(bundle, file, &inspect_limits, limits.max_facts_bytes)
-    };
-    let mut budget = FactsBudget::default();
-    let mut buf = vec![0u8; READ_BUFFER_BYTES];
-    // Sized once: a list doubled while it grows holds both copies.
-    let artifacts = bundle
-        .manifest
-        .entries
-        .iter()
-        .filter(|m| m.role == Role::Artifact)
-        .count();
-    let mut facts: Vec<(BundlePath, ModelFacts)> = Vec::with_capacity(artifacts);
-    let mut pending: Option<(BundlePath, Box<Scanned>)> = None;
-    let mut sbom_problem: Option<String> = None;
-    let mut unscanned_zips: Vec<String> = Vec::new();
-    let mut decoded: u64 = 0;
-    let mut attestation_entry = None;
-    for (i, (m, t)) in bundle
-        .manifest
-        .entries
-        .iter()
-        .zip(&bundle.layout.entries)
-        .enumerate()
-    {
-        match m.role {
-            Role::Artifact => {
-                let artifact = m.artifact_path().ok_or_else(|| {
-                    Verdict::fail(
-                        Failure::Malformed,
-                        format!("entry {} is not an artifact name", m.path),
-                    )
-                })?;
-                let writer = sink
-                    .begin(&artifact, m)
-                    .map_err(|e| io_fail(&format!("the import sink refused {artifact}"), &e))?;
-                // A result scanned ahead stands only where no writer waits
-                // for the bytes.
-                let early = match writer {
-                    None => ahead.remove(&i),
-                    Some(_) => None,
-                };
-                let scanned = match early {
-                    Some(result) => result,
-                    None => scan_artifact(file, t, m, &artifact, writer, &mut buf, &inspect_limits)
-                        .map(Box::new),
-                };
-                let scanned = scanned.map_err(|p| match p {
-                    Problem::Integrity(why) => integrity(format!("entry {}: {why}", m.path)),
-                    Problem::Io(why) => {
-                        Verdict::fail(Failure::Io, format!("entry {}: {why}", m.path))
-                    }
-                })?;
-                sink.finish(&artifact, m)
-                    .map_err(|e| io_fail(&format!("the import sink failed on {artifact}"), &e))?;
-                budget
-                    .add(scanned.facts_bytes, limits.max_facts_bytes)
-                    .map_err(|used| {
-                        Verdict::fail(
-                            Failure::Malformed,
-                            format!(
-                                "entry {}: the scan facts of the artifacts up to it take {used} bytes, more than the {}-byte reader limit",
-                                m.path, limits.max_facts_bytes
-                            ),
-                        )
-                    })?;
-                decoded = decoded.saturating_add(m.size);
-                pending = Some((artifact, scanned));
-            }
-            Role::Sbom => {
-                let bytes = read_small(bundle, file, t, limits.max_sbom_bytes)?;
-                check_small(m, &bytes)?;
-                sink.metadata(&m.path, &bytes)
-                    .map_err(|e| io_fail(&format!("the import sink failed on {}", m.path), &e))?;
-                let Some((artifact, scanned)) = pending.take() else {
-                    return Err(Verdict::fail(
-                        Failure::Malformed,
-                        format!("entry {} follows no artifact", m.path),
-                    ));
-                };
-                if sbom_problem.is_none()
-                    && let Err(why) = sbom_check::compare(
-                        &bytes,
-                        &scanned.facts,
-                        &scanned.digest,
-                        opened.bundle.times.created,
-                        scanned.zip_unscanned,
-                    )
-                {
-                    sbom_problem = Some(format!("{}: {why}", m.path));
-                }
-                if scanned.zip_unscanned {
-                    unscanned_zips.push(artifact.to_string());
-                }
-                let scanned = *scanned;
-                facts.push((artifact, scanned.facts));
-            }
-            Role::Attestation => {
-                // Checked by `attestation.subjects`; read again below only
-                // for a sink that keeps it.
-                attestation_entry = Some((m, t));
-            }
-        }
-    }
-    // The small entries reach the sink one at a time, as read: the manifest
-    // bytes already held, the attestation and each link read again (each
-    // must still be the bytes checked). A sink that keeps nothing gets
-    // nothing: `verify` holds no attestation while it streams.
-    if sink.keeps_bytes() {
-        let (m, t) = attestation_entry
-            .ok_or_else(|| Verdict::fail(Failure::Malformed, "the bundle has no attestation"))?;
-        let bytes = read_small(bundle, file, t, limits.max_attestation_bytes)?;
-        check_small(m, &bytes)?;
-        sink.metadata(&m.path, &bytes)
-            .map_err(|e| io_fail(&format!("the import sink failed on {}", m.path), &e))?;
-    }
-    let name = BundlePath::new(layout::MANIFEST)
-        .map_err(|e| Verdict::fail(Failure::Malformed, e.to_string()))?;
-    sink.metadata(&name, &bundle.manifest_bytes)
-        .map_err(|e| io_fail(&format!("the import sink failed on {name}"), &e))?;
-    for (t, info) in &bundle.links {
-        let bytes = read_small(bundle, file, t, limits.max_link_bytes)?;
-        if Sha256Digest::of(&bytes) != info.entry_sha256 {
-            return Err(integrity(format!(
-                "entry {} changed while it was read",
-                t.name
-            )));
-        }
-        sink.metadata(&t.name, &bytes)
-            .map_err(|e| io_fail(&format!("the import sink failed on {}", t.name), &e))?;
-    }
-    let sbom = match sbom_problem {
-        Some(why) => integrity(why),
-        None if unscanned_zips.is_empty() => Verdict::pass(format!(
-            "{} SBOM(s) agree with a fresh scan of their artifacts",
-            facts.len()
-        )),
-        None => Verdict::pass(format!(
-            "{} SBOM(s) agree with a fresh scan of their artifacts; not re-checked: the pickle contents of zstd-encoded zip archive(s) {} (no random access into a compressed entry), only their name, format and size",
-            facts.len(),
-            unscanned_zips.join(", ")
-        )),
-    };
-    let detail = format!(
-        "{} artifact(s) ({decoded} bytes decoded), their SBOMs, the attestation and {} link(s) match the manifest",
-        facts.len(),
-        bundle.links.len()
-    );
-    Ok((Streamed { facts, sbom }, Verdict::pass(detail)))
-}

@@ -2,15 +2,17 @@
 //!
 //! [`verify()`](run::verify) runs every check in a fixed order and records each in a
 //! [`Report`]: archive structure and manifest first, then the signature
-//! chain, and only then any artifact byte (DESIGN.md: "never trusts what it
-//! has not checked"). The first failing stage stops the run; the checks it
+//! chain, and only then any artifact byte (docs/policy.md §9: nothing is
+//! trusted before it is checked). The first failing stage stops the run; the checks it
 //! did not reach are reported as skipped, so a report never claims a check
 //! it did not make.
 //!
-//! - [`run`]: [`verify()`](run::verify) and the check order ([`CHECK_NAMES`]);
-//!   the stages are `structure` (archive.structure, manifest.form), `chain`
+//! - [`run`]: [`verify()`](run::verify), the order of the stages; [`check`]:
+//!   the checks by name ([`CheckName`]); `verdict`: what each stage returns.
+//!   The stages are `structure` (archive.structure, manifest.form), `chain`
 //!   (chain.*), `rules` (caps, time, demo keys, content rules, history),
-//!   `entries` (attestation.subjects, entries.digests: one streamed read of
+//!   `entries` (attestation.subjects, and reading one artifact: hashed,
+//!   decoded, scanned), `digests` (entries.digests: the one ordered read of
 //!   every byte) and `sbom_check` (sbom.consistent).
 //! - [`policy`]: the TOML trust policy (docs/policy.md).
 //! - [`report`]: checks, outcomes and the failure classes behind exit codes.
@@ -19,6 +21,8 @@
 //!   so that verifying and extracting read the bundle once.
 
 mod chain;
+pub mod check;
+mod digests;
 mod entries;
 pub mod policy;
 pub mod report;
@@ -29,6 +33,7 @@ mod sides;
 mod structure;
 #[cfg(test)]
 mod tests;
+mod verdict;
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -41,9 +46,10 @@ use crate::inspect::digest::Sha256Digest;
 use crate::inspect::facts::ModelFacts;
 use crate::inspect::side::SideFiles;
 
+pub use check::CheckName;
 pub use policy::Policy;
-pub use report::{Check, Failure, Outcome, Report};
-pub use run::{CHECK_NAMES, Unverified, scan_unverified, verify};
+pub use report::{Check, Failure, Outcome, Report, VerifyDocument};
+pub use run::{Unverified, scan_unverified, verify};
 
 /// What a store knows about one channel, for the rollback and fork checks.
 /// Built by `import` from the store; `verify --store` reads the same.

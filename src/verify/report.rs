@@ -4,8 +4,11 @@
 
 use serde::Serialize;
 
-/// Why a bundle was refused. Each class has its own exit code (DESIGN.md,
-/// "Exit codes"), so a script can tell "tampered" from "not allowed".
+use super::check::CheckName;
+
+/// Why a bundle was refused. Each has its own [`crate::Class`] and exit code
+/// (docs/policy.md, "Checks and exit codes"), so a script can tell
+/// "tampered" from "not allowed".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Failure {
@@ -31,16 +34,17 @@ pub enum Failure {
 }
 
 impl Failure {
-    /// The process exit code for this class.
-    pub fn exit_code(self) -> u8 {
+    /// The class behind the exit code.
+    pub fn class(self) -> crate::Class {
+        use crate::Class;
         match self {
-            Failure::Malformed => 3,
-            Failure::Integrity => 4,
-            Failure::Trust => 5,
-            Failure::Policy => 6,
-            Failure::Rollback => 7,
-            Failure::Drift => 8,
-            Failure::Io => 10,
+            Failure::Malformed => Class::Malformed,
+            Failure::Integrity => Class::Integrity,
+            Failure::Trust => Class::Trust,
+            Failure::Policy => Class::Policy,
+            Failure::Rollback => Class::Rollback,
+            Failure::Drift => Class::Drift,
+            Failure::Io => Class::Io,
         }
     }
 }
@@ -65,7 +69,7 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
     /// Stable dotted name (`archive.structure`, `chain.threshold`, …).
-    pub name: String,
+    pub name: CheckName,
     /// Its outcome.
     #[serde(flatten)]
     pub outcome: Outcome,
@@ -82,9 +86,9 @@ pub struct Report {
 
 impl Report {
     /// Record a check.
-    pub fn push(&mut self, name: impl Into<String>, outcome: Outcome, detail: impl Into<String>) {
+    pub fn push(&mut self, name: CheckName, outcome: Outcome, detail: impl Into<String>) {
         self.checks.push(Check {
-            name: name.into(),
+            name,
             outcome,
             detail: detail.into(),
         });
@@ -109,6 +113,48 @@ impl Report {
     }
 }
 
+/// The document `lbom verify --format json` prints: the bundle, the
+/// policy, every check and, when verified, what the bundle is and who
+/// signed it. The exit code is the caller's (the binary's table).
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyDocument<'a> {
+    /// The bundle as named.
+    pub bundle: &'a std::path::Path,
+    /// The policy file and its digest.
+    pub policy: &'a super::policy::PolicySource,
+    /// Whether every check passed.
+    pub verified: bool,
+    /// The process's exit code.
+    pub exit_code: u8,
+    /// The manifest's SHA-256, when verified.
+    pub manifest_sha256: Option<crate::inspect::digest::Sha256Digest>,
+    /// Every link's signer, when verified.
+    pub signers: Option<&'a [super::Signer]>,
+    /// Every check.
+    pub checks: &'a [Check],
+}
+
+impl<'a> VerifyDocument<'a> {
+    /// The document of one run of `verify`.
+    pub fn new(
+        bundle: &'a std::path::Path,
+        policy: &'a super::Policy,
+        report: &'a Report,
+        verified: Option<&'a super::Verified>,
+        exit_code: u8,
+    ) -> Self {
+        Self {
+            bundle,
+            policy: &policy.source,
+            verified: report.passed(),
+            exit_code,
+            manifest_sha256: verified.map(|v| v.manifest_sha256),
+            signers: verified.map(|v| v.signers.as_slice()),
+            checks: &report.checks,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,21 +162,33 @@ mod tests {
     #[test]
     fn the_first_failure_decides_and_warnings_do_not_fail() {
         let mut r = Report::default();
-        r.push("a", Outcome::Pass, "fine");
-        r.push("b", Outcome::Warn, "demo key");
+        r.push(CheckName::ArchiveStructure, Outcome::Pass, "fine");
+        r.push(CheckName::TrustDemoKey, Outcome::Warn, "demo key");
         assert!(r.passed());
-        r.push("c", Outcome::Fail(Failure::Trust), "bad signature");
-        r.push("d", Outcome::Fail(Failure::Integrity), "bad hash");
+        r.push(
+            CheckName::ChainSignatures,
+            Outcome::Fail(Failure::Trust),
+            "bad signature",
+        );
+        r.push(
+            CheckName::EntriesDigests,
+            Outcome::Fail(Failure::Integrity),
+            "bad hash",
+        );
         assert_eq!(r.failure(), Some(Failure::Trust));
-        assert_eq!(r.failure().map(Failure::exit_code), Some(5));
+        assert_eq!(r.failure().map(Failure::class), Some(crate::Class::Trust));
         assert_eq!(r.warnings().count(), 1);
     }
 
     #[test]
     fn json_names_the_status_and_class() -> Result<(), serde_json::Error> {
         let mut r = Report::default();
-        r.push("chain.signatures", Outcome::Fail(Failure::Trust), "x");
-        r.push("archive.structure", Outcome::Pass, "y");
+        r.push(
+            CheckName::ChainSignatures,
+            Outcome::Fail(Failure::Trust),
+            "x",
+        );
+        r.push(CheckName::ArchiveStructure, Outcome::Pass, "y");
         let v = serde_json::to_value(&r)?;
         assert_eq!(v["checks"][0]["status"], "fail");
         assert_eq!(v["checks"][0]["failure"], "trust");

@@ -9,15 +9,15 @@ use super::ChannelState;
 use super::chain::CheckedLink;
 use super::policy::{Caps, Clock, NO_LICENCE, Policy};
 use super::report::Failure;
-use super::run::{Step, Verdict};
 use super::structure::Opened;
+use super::verdict::{Step, Verdict};
 use crate::bundle::manifest::parse_time;
 use crate::bundle::{BundlePath, Manifest, OpenBundle};
 use crate::describe::licence::{self, LicenceId};
-use crate::describe::text::visible;
 use crate::envelope::is_demo_key;
 use crate::inspect::ModelFacts;
 use crate::inspect::digest::Sha256Digest;
+use crate::safe::visible;
 
 /// Clock skew tolerated for times in the future: 5 minutes.
 pub const MAX_CLOCK_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_secs(300);
@@ -398,7 +398,7 @@ pub(crate) fn findings(facts: &[(BundlePath, ModelFacts)], policy: &Policy) -> S
                     "{path}: finding {} ({}): {}",
                     bad.code,
                     bad.severity,
-                    crate::describe::text::visible(&bad.message)
+                    crate::safe::visible(&bad.message)
                 ),
             ));
         }
@@ -410,8 +410,7 @@ pub(crate) fn findings(facts: &[(BundlePath, ModelFacts)], policy: &Policy) -> S
 }
 
 /// `store.history`: the bundle moves its channel forward by one step
-/// from the newest version the store holds (DESIGN.md, "Import, baselines
-/// and drift"); otherwise it is a rollback or a fork, refused unless the
+/// from the newest version the store holds (docs/policy.md §7); otherwise it is a rollback or a fork, refused unless the
 /// policy allows it.
 pub(crate) fn history(bundle: &OpenBundle, channel: &ChannelState, policy: &Policy) -> Step<()> {
     let m = &bundle.manifest;

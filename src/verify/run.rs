@@ -1,81 +1,26 @@
 //! The order of the checks, and the rule that the first failure stops the
-//! run (DESIGN.md, "The transfer bundle": never trust what has not been
+//! run (docs/policy.md §9, [P32] and [P33]: nothing is trusted before it is
 //! checked). Each stage lives in its own module; this one only sequences
 //! them and records what they found.
 
 use std::fs::File;
 use std::path::Path;
 
+use super::check::CheckName;
 use super::report::{Failure, Outcome, Report};
 use super::sides::SideCapture;
+use super::verdict::{Step, Verdict};
 use super::{ArtifactSink, HashOnly, Policy, Verified, VerifyContext};
-use super::{chain, entries, rules, structure};
+use super::{chain, digests, entries, rules, structure};
 use crate::bundle::{BundlePath, ReadLimits};
 use crate::inspect::ModelFacts;
 use crate::inspect::side::SideFiles;
 use crate::limits::Limits;
 
-/// Every check, in the order made. The names are an interface
-/// (docs/policy.md, "Checks").
-pub const CHECK_NAMES: [&str; 18] = [
-    "archive.structure",
-    "manifest.form",
-    "policy.caps",
-    "chain.links",
-    "chain.signatures",
-    "chain.signers",
-    "chain.threshold",
-    "chain.required_roles",
-    "bundle.expiry",
-    "bundle.age",
-    "trust.demo_key",
-    "attestation.subjects",
-    "entries.digests",
-    "sbom.consistent",
-    "policy.formats",
-    "policy.licences",
-    "policy.findings",
-    "store.history",
-];
-
 /// Detail of a check not reached because an earlier one failed.
 pub const NOT_CHECKED: &str = "not checked: an earlier check failed";
 /// Detail of `store.history` when no channel state was given.
-pub const NO_STORE: &str = "no --store given";
-
-/// What one check found: its outcome and one sentence.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Verdict {
-    pub outcome: Outcome,
-    pub detail: String,
-}
-
-impl Verdict {
-    pub fn pass(detail: impl Into<String>) -> Self {
-        Self {
-            outcome: Outcome::Pass,
-            detail: detail.into(),
-        }
-    }
-
-    pub fn warn(detail: impl Into<String>) -> Self {
-        Self {
-            outcome: Outcome::Warn,
-            detail: detail.into(),
-        }
-    }
-
-    pub fn fail(failure: Failure, detail: impl Into<String>) -> Self {
-        Self {
-            outcome: Outcome::Fail(failure),
-            detail: detail.into(),
-        }
-    }
-}
-
-/// A stage's result: a value for later stages and a passing verdict, or a
-/// failing verdict that stops the run.
-pub(crate) type Step<T> = Result<(T, Verdict), Verdict>;
+pub const NO_STORE: &str = "no store given";
 
 /// The report being built.
 struct Run {
@@ -85,7 +30,7 @@ struct Run {
 
 impl Run {
     /// Record a stage; `None` stops the run.
-    fn step<T>(&mut self, name: &'static str, result: Step<T>) -> Option<T> {
+    fn step<T>(&mut self, name: CheckName, result: Step<T>) -> Option<T> {
         match result {
             Ok((value, verdict)) if !matches!(verdict.outcome, Outcome::Fail(_)) => {
                 self.report.push(name, verdict.outcome, verdict.detail);
@@ -106,19 +51,19 @@ impl Run {
     /// Every check not recorded is skipped, and says why.
     fn finish(mut self) -> Report {
         let done = self.report.checks.len();
-        for name in CHECK_NAMES.iter().skip(done) {
-            let detail = if *name == "store.history" && !self.has_channel {
+        for name in CheckName::verify_checks().skip(done) {
+            let detail = if name == CheckName::StoreHistory && !self.has_channel {
                 NO_STORE
             } else {
                 NOT_CHECKED
             };
-            self.report.push(*name, Outcome::Skipped, detail);
+            self.report.push(name, Outcome::Skipped, detail);
         }
         self.report
     }
 }
 
-/// Check `bundle` against `policy`: every check of [`CHECK_NAMES`] in order,
+/// Check `bundle` against `policy`: every check of [`CheckName::verify_checks`] in order,
 /// stopping at the first failure. Verified content streams into `sink` as it
 /// is checked (`sink.finish` only after an artifact's digest matched); the
 /// caller must discard what the sink received unless the report passed.
@@ -181,7 +126,7 @@ fn stream_and_describe(
     capture: &mut SideCapture<'_>,
     keep_facts: bool,
 ) -> Step<(entries::Streamed, Vec<ModelFacts>)> {
-    let (mut streamed, verdict) = entries::stream(opened, file, limits, capture)?;
+    let (mut streamed, verdict) = digests::stream(opened, file, limits, capture)?;
     let models = if keep_facts {
         let model_files: Vec<(BundlePath, ModelFacts)> = streamed
             .facts
@@ -210,9 +155,9 @@ pub fn scan_unverified(bundle: &Path, limits: &ReadLimits) -> Result<Unverified,
     };
     let mut scan = || {
         let (mut file, walked): (File, _) =
-            run.step("archive.structure", structure::walk(bundle, limits))?;
+            run.step(CheckName::ArchiveStructure, structure::walk(bundle, limits))?;
         let mut opened = run.step(
-            "manifest.form",
+            CheckName::ManifestForm,
             structure::form(bundle, &mut file, walked, limits),
         )?;
         let form = chain::form(&mut opened.bundle, &mut file, limits).map(|()| {
@@ -223,15 +168,15 @@ pub fn scan_unverified(bundle: &Path, limits: &ReadLimits) -> Result<Unverified,
                 ),
             )
         });
-        run.step("chain.links", form)?;
+        run.step(CheckName::ChainLinks, form)?;
         run.step(
-            "attestation.subjects",
+            CheckName::AttestationSubjects,
             entries::attestation(&opened.bundle, &mut file, limits),
         )?;
         let mut hash_only = HashOnly;
         let mut capture = SideCapture::new(&mut hash_only, Limits::default());
         let (_, models) = run.step(
-            "entries.digests",
+            CheckName::EntriesDigests,
             stream_and_describe(&opened, &mut file, limits, &mut capture, false),
         )?;
         Some(Unverified {
@@ -252,35 +197,40 @@ fn run_stages(
     ctx: &VerifyContext,
     sink: &mut dyn ArtifactSink,
 ) -> Option<Verified> {
-    let (mut file, walked): (File, _) =
-        run.step("archive.structure", structure::walk(bundle, &ctx.limits))?;
+    let (mut file, walked): (File, _) = run.step(
+        CheckName::ArchiveStructure,
+        structure::walk(bundle, &ctx.limits),
+    )?;
     let mut opened = run.step(
-        "manifest.form",
+        CheckName::ManifestForm,
         structure::form(bundle, &mut file, walked, &ctx.limits),
     )?;
     run.step(
-        "policy.caps",
+        CheckName::PolicyCaps,
         rules::caps(&opened.bundle.manifest, &policy.caps),
     )?;
     let times = run.step(
-        "chain.links",
+        CheckName::ChainLinks,
         chain::links(&mut opened.bundle, &mut file, &ctx.limits),
     )?;
     let links = run.step(
-        "chain.signatures",
+        CheckName::ChainSignatures,
         chain::signatures(&opened.bundle, &mut file, &ctx.limits, policy),
     )?;
-    run.step("chain.signers", chain::signers(&links, policy))?;
-    run.step("chain.threshold", chain::threshold(&links, policy))?;
+    run.step(CheckName::ChainSigners, chain::signers(&links, policy))?;
+    run.step(CheckName::ChainThreshold, chain::threshold(&links, policy))?;
     run.step(
-        "chain.required_roles",
+        CheckName::ChainRequiredRoles,
         chain::required_roles(&links, policy),
     )?;
-    run.step("bundle.expiry", rules::expiry(&opened, &times, policy, ctx))?;
-    run.step("bundle.age", rules::age(&opened, policy, ctx))?;
-    run.step("trust.demo_key", rules::demo_keys(&links))?;
     run.step(
-        "attestation.subjects",
+        CheckName::BundleExpiry,
+        rules::expiry(&opened, &times, policy, ctx),
+    )?;
+    run.step(CheckName::BundleAge, rules::age(&opened, policy, ctx))?;
+    run.step(CheckName::TrustDemoKey, rules::demo_keys(&links))?;
+    run.step(
+        CheckName::AttestationSubjects,
         entries::attestation(&opened.bundle, &mut file, &ctx.limits),
     )?;
     let mut capture = SideCapture::new(sink, Limits::default());
@@ -289,16 +239,25 @@ fn run_stages(
     // the models, so none are kept (`import` describes the bundle again,
     // from the facts it records: drift_gate).
     let (streamed, _) = run.step(
-        "entries.digests",
+        CheckName::EntriesDigests,
         stream_and_describe(&opened, &mut file, &ctx.limits, &mut capture, true),
     )?;
-    run.step("sbom.consistent", streamed.sbom.clone().into_step())?;
-    run.step("policy.formats", rules::formats(&streamed.facts, policy))?;
-    run.step("policy.licences", rules::licences(&streamed.facts, policy))?;
-    run.step("policy.findings", rules::findings(&streamed.facts, policy))?;
+    run.step(CheckName::SbomConsistent, streamed.sbom.clone().into_step())?;
+    run.step(
+        CheckName::PolicyFormats,
+        rules::formats(&streamed.facts, policy),
+    )?;
+    run.step(
+        CheckName::PolicyLicences,
+        rules::licences(&streamed.facts, policy),
+    )?;
+    run.step(
+        CheckName::PolicyFindings,
+        rules::findings(&streamed.facts, policy),
+    )?;
     if let Some(channel) = &ctx.channel {
         run.step(
-            "store.history",
+            CheckName::StoreHistory,
             rules::history(&opened.bundle, channel, policy),
         )?;
     }
@@ -311,14 +270,4 @@ fn run_stages(
         facts: streamed.facts,
         sides: capture.sides,
     })
-}
-
-impl Verdict {
-    /// A verdict computed earlier, as a stage result.
-    pub(crate) fn into_step(self) -> Step<()> {
-        match self.outcome {
-            Outcome::Fail(_) => Err(self),
-            _ => Ok(((), self)),
-        }
-    }
 }

@@ -14,9 +14,9 @@
 use serde_json::{Map, Value};
 
 use crate::describe::DocumentInfo;
-use crate::describe::text::visible;
 use crate::inspect::ModelFacts;
 use crate::inspect::digest::Sha256Digest;
+use crate::safe::visible;
 
 /// The longest SBOM value quoted in a report detail, in characters.
 const MAX_QUOTE_CHARS: usize = 80;

@@ -6,7 +6,7 @@ use std::fs::File;
 use std::path::Path;
 
 use super::report::Failure;
-use super::run::{Step, Verdict};
+use super::verdict::{Step, Verdict};
 use crate::bundle::tar::{self, TarError, TarLayout};
 use crate::bundle::{self, OpenBundle, ReadLimits, layout, read};
 

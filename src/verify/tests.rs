@@ -11,16 +11,17 @@ use super::policy::{
     UnknownSigners,
 };
 use super::{
-    ArtifactSink, CHECK_NAMES, ChannelState, Failure, HashOnly, Outcome, Report, VerifyContext,
+    ArtifactSink, ChannelState, CheckName, Failure, HashOnly, Outcome, Report, VerifyContext,
     verify,
 };
 use crate::bundle::pack::Compression;
 use crate::bundle::pack::tests::{options, pack_test};
 use crate::bundle::tar::{self, END_MARKER_LEN};
 use crate::bundle::{BundlePath, Encoding, Manifest, ManifestEntry, ReadLimits};
+use crate::bundle::{SignOptions, sign};
 use crate::inspect::Format;
 use crate::inspect::digest::Sha256Digest;
-use crate::sign::{SignOptions, SigningKey, sign};
+use crate::sign::SigningKey;
 
 type R = Result<(), Box<dyn std::error::Error>>;
 
@@ -56,7 +57,7 @@ fn key(n: u8) -> Result<SigningKey, crate::sign::Error> {
     SigningKey::from_seed(&[n; 32])
 }
 
-fn sign_as(bundle: &Path, k: &SigningKey, role: &str) -> Result<(), crate::sign::Error> {
+fn sign_as(bundle: &Path, k: &SigningKey, role: &str) -> Result<(), crate::bundle::Error> {
     sign(
         bundle,
         k,
@@ -150,13 +151,13 @@ fn run(bundle: &Path, p: &Policy, c: &VerifyContext) -> Report {
 }
 
 fn outcome(r: &Report, name: &str) -> Option<Outcome> {
-    r.checks.iter().find(|c| c.name == name).map(|c| c.outcome)
+    r.checks.iter().find(|c| c.name == *name).map(|c| c.outcome)
 }
 
 fn detail<'a>(r: &'a Report, name: &str) -> &'a str {
     r.checks
         .iter()
-        .find(|c| c.name == name)
+        .find(|c| c.name == *name)
         .map_or("", |c| c.detail.as_str())
 }
 
@@ -164,8 +165,9 @@ fn detail<'a>(r: &'a Report, name: &str) -> &'a str {
 /// every check before it passed or warned, every later one was skipped.
 fn assert_fails(r: &Report, name: &str, failure: Failure) {
     let names: Vec<&str> = r.checks.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, CHECK_NAMES, "{r:#?}");
-    let at = CHECK_NAMES.iter().position(|n| *n == name);
+    let all: Vec<&str> = CheckName::verify_checks().map(CheckName::as_str).collect();
+    assert_eq!(names, all, "{r:#?}");
+    let at = all.iter().position(|n| *n == name);
     assert!(at.is_some(), "no check {name}");
     let at = at.unwrap_or(0);
     for (i, c) in r.checks.iter().enumerate() {
@@ -187,7 +189,8 @@ fn assert_fails(r: &Report, name: &str, failure: Failure) {
 fn assert_passes(r: &Report) {
     assert!(r.passed(), "{r:#?}");
     let names: Vec<&str> = r.checks.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, CHECK_NAMES);
+    let all: Vec<&str> = CheckName::verify_checks().map(CheckName::as_str).collect();
+    assert_eq!(names, all);
     for c in &r.checks {
         if c.name == "store.history" {
             continue;
@@ -360,7 +363,10 @@ fn a_good_bundle_passes_every_check_and_streams_into_the_sink() -> R {
     let (report, verified) = verify(&b, &p, &ctx()?, &mut sink);
     assert_passes(&report);
     assert_eq!(outcome(&report, "store.history"), Some(Outcome::Skipped));
-    assert_eq!(detail(&report, "store.history"), "no --store given");
+    assert_eq!(
+        detail(&report, "store.history"),
+        crate::verify::run::NO_STORE
+    );
     let v = verified.ok_or("no Verified")?;
     assert_eq!(v.signers.len(), 1);
     assert_eq!(

@@ -4,8 +4,13 @@
 //! Each test crate uses a different subset of these helpers.
 #![allow(dead_code)]
 
+/// The binary's exit-code table, the one the CLI uses.
+#[path = "../../src/bin/lbom/codes.rs"]
+pub mod codes;
 pub mod hostile_models;
 
+/// The failure classes, for `codes` (which names them `super::Class`).
+use lbom::Class;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::path::{Path, PathBuf};

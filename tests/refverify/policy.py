@@ -22,10 +22,10 @@ MAX_ROLES = 256  # [P9]
 SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")  # bundle-format.md §7 "Key id"
 FORMATS = ["gguf", "safetensors", "pickle", "pytorch-zip", "json", "unknown"]  # §4.4
 SEVERITIES = ["none", "info", "warning", "error"]
-DRIFT_CLASSES = [  # §8
-    "file_added", "file_removed", "file_renamed", "file_changed", "format", "architecture",
-    "parameter_count", "quantization", "tensor_types", "tensors", "context_length", "vocab_size",
-    "tokenizer", "chat_template", "licence", "base_model", "name_version", "metadata", "findings",
+DRIFT_CLASSES = [  # §8, in order of consequence
+    "format", "architecture", "quantization", "tokenizer", "chat_template", "licence", "base_model",
+    "tensors", "tensor_types", "parameter_count", "context_length", "vocab_size", "name_version",
+    "metadata", "findings", "file_changed", "file_removed", "file_added", "file_renamed",
 ]
 DEFAULT_DRIFT = ["format", "architecture", "quantization", "tokenizer", "chat_template", "licence", "base_model"]
 SIZE_UNITS = {

@@ -30,7 +30,7 @@ pub fn verify_json_args<'a>(bundle: &'a Path, policy: &'a Path) -> [&'a OsStr; 6
     ]
 }
 
-/// The staging folder inside a store (DESIGN.md, "Import").
+/// The staging folder inside a store (docs/store.md).
 pub const STAGING: &str = ".staging";
 
 /// Address-space cap on hostile input (as `tests/common`'s hostile scans).

@@ -1,6 +1,6 @@
 //! The tamper matrix: one signed base bundle, and every tampered variant of
 //! it derived as bytes, each with the exit code and the failing check that
-//! `lbom verify` / `lbom import` must report (DESIGN.md, "Exit codes";
+//! `lbom verify` / `lbom import` must report (README, "Exit codes";
 //! docs/bundle-format.md for the layout the edits follow).
 //!
 //! The base is built by the library's own `pack` and `sign` (what a
@@ -17,6 +17,7 @@ pub mod harness;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
+use lbom::bundle::SignOptions;
 use lbom::bundle::chain::{LinkPredicate, PreviousLink, link_payload};
 use lbom::bundle::manifest::{Encoding, Manifest, format_time};
 use lbom::bundle::pack::{Compression, PackOptions};
@@ -24,7 +25,7 @@ use lbom::bundle::{BundlePath, layout, tar as btar};
 use lbom::envelope::{Envelope, PAYLOAD_TYPE_IN_TOTO, Signature};
 use lbom::inspect::digest::Sha256Digest;
 use lbom::limits::Limits;
-use lbom::sign::{SignOptions, SigningKey};
+use lbom::sign::SigningKey;
 
 /// Anything-goes result for test code.
 pub type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -193,7 +194,7 @@ pub struct PackSpec<'a> {
     pub compress: Compression,
 }
 
-/// `lbom::bundle::pack` into `out`, then one `lbom::sign::sign` per
+/// `lbom::bundle::pack` into `out`, then one `lbom::bundle::sign` per
 /// (key, role), all at `link_time`. Returns the bundle bytes.
 pub fn pack_and_sign(
     spec: &PackSpec<'_>,
@@ -217,7 +218,7 @@ pub fn pack_and_sign(
     };
     lbom::bundle::pack(&options, &mut |_| {})?;
     for (key, role) in signers {
-        lbom::sign::sign(
+        lbom::bundle::sign(
             out,
             key,
             &SignOptions {

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use lbom::diff::DriftClass;
 
 /// Make local LLM model files safe to move and to trust.
 #[derive(Debug, Parser)]
@@ -248,11 +249,51 @@ pub struct ImportArgs {
     #[arg(long, value_name = "VAR")]
     pub passphrase_env: Option<String>,
     /// Accept drift of this class (repeat for each; see docs/drift.md).
-    #[arg(long, value_name = "CLASS")]
-    pub accept_drift: Vec<String>,
+    #[arg(long, value_name = "CLASS", value_parser = DriftClassParser)]
+    pub accept_drift: Vec<DriftClass>,
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+}
+
+/// `--accept-drift CLASS`: a [`DriftClass`] by its stable name, the
+/// possible values listed in `--help`. Not clap's derived value enum: clap
+/// would echo a refused value raw, and the value may hold anything a
+/// terminal obeys (docs/threat-model.md, G13); this parser escapes it.
+#[derive(Debug, Clone, Copy)]
+pub struct DriftClassParser;
+
+impl clap::builder::TypedValueParser for DriftClassParser {
+    type Value = DriftClass;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<DriftClass, clap::Error> {
+        let raw = value.to_string_lossy();
+        DriftClass::from_name(&raw).ok_or_else(|| {
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidValue,
+                format!(
+                    "--accept-drift {} is not a drift class (one of: {})\n",
+                    lbom::safe::visible(&format!("{raw:?}")),
+                    DriftClass::names().join(", ")
+                ),
+            )
+        })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            DriftClass::ALL
+                .into_iter()
+                .map(|c| clap::builder::PossibleValue::new(c.as_str())),
+        ))
+    }
 }
 
 /// Output formats of `diff`.

@@ -6,12 +6,15 @@ mod output;
 
 mod cli;
 mod cmd;
+mod codes;
 mod exit;
 mod progress;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+/// The failure classes, for `codes` (which names them `super::Class`).
+use lbom::Class;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

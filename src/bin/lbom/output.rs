@@ -1,7 +1,7 @@
 //! Where command output goes: stdout, or a file replaced atomically so a
 //! reader never sees half a report.
 //!
-//! Output is written only through `lbom::describe::safe` (docs/threat-model.md,
+//! Output is written only through `lbom::safe` (docs/threat-model.md,
 //! G13): [`Output`] hands out a `TextOut` or writes JSON with hidden
 //! characters escaped, and never a raw writer; stderr lines go through
 //! [`note`]. `clippy.toml` forbids `println!` and friends and direct
@@ -13,7 +13,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use lbom::describe::safe::{self, TextOut};
+use lbom::safe::{self, TextOut};
 use serde::Serialize;
 
 /// One line on stderr, every hidden character escaped. Write errors are
@@ -70,7 +70,7 @@ impl Output {
         }
     }
 
-    /// Text lines (see `lbom::describe::safe::TextOut`).
+    /// Text lines (see `lbom::safe::TextOut`).
     pub fn text(&mut self) -> TextOut<'_> {
         TextOut::new(self.writer())
     }

@@ -157,8 +157,7 @@ pub fn pack(
     let created = match options.created {
         Some(t) => t,
         None => {
-            let epoch = std::env::var("SOURCE_DATE_EPOCH").ok();
-            DocumentInfo::from_source_date_epoch(epoch.as_deref())
+            DocumentInfo::from_environment()
                 .map_err(|e| Error::Option(e.to_string()))?
                 .created
         }
@@ -286,19 +285,15 @@ pub fn pack(
 
     let link = match &options.first_link {
         Some(l) => {
-            let signed = crate::sign::append_link(
+            let signed = super::append::sign(
                 tmp.path(),
                 l.key,
-                &crate::sign::SignOptions {
+                &super::append::SignOptions {
                     role: l.role.clone(),
                     note: l.note.clone(),
                     time: Some(created),
                 },
-            )
-            .map_err(|e| match e {
-                crate::sign::Error::Bundle(b) => *b,
-                other => Error::Sign(Box::new(other)),
-            })?;
+            )?;
             bytes = signed.bundle_bytes;
             Some(signed.link)
         }
@@ -1426,7 +1421,7 @@ fn write_zstd<R: Read>(
     let mut facts = opened.take_facts(facts)?;
     tw.finish_entry(open, stored_size).map_err(tar_err)?;
     // The SBOM names the artifact by the digest the pipeline computed
-    // (DESIGN.md: "SHA-256 hash" in each per-file SBOM).
+    // (docs/bundle-format.md: each per-file SBOM names its artifact's SHA-256).
     facts.sha256 = Some(sha256);
     let sbom = raw::render_sbom(&facts, ctx.info).map_err(|source| Error::Sbom {
         path: path.clone(),

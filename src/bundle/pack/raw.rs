@@ -410,8 +410,9 @@ fn fill(
     }
     let sha256 = hasher.finish();
 
-    // The SBOM names the artifact by the digest just computed (DESIGN.md:
-    // "SHA-256 hash" in each per-file SBOM), in the size reserved for it.
+    // The SBOM names the artifact by the digest just computed
+    // (docs/bundle-format.md: each per-file SBOM names its artifact's
+    // SHA-256), in the size reserved for it.
     facts.sha256 = Some(sha256);
     let bytes = render_sbom(&facts, &sbom.info).map_err(|source| Error::Sbom {
         path: path.clone(),

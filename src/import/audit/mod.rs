@@ -184,7 +184,26 @@ pub struct AuditReport {
     pub channels: Vec<ChannelAudit>,
 }
 
+/// The document `lbom audit --format json` prints: whether the audit
+/// passed, then the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditDocument<'a> {
+    /// Whether nothing differs from the records.
+    pub passed: bool,
+    /// What was found.
+    #[serde(flatten)]
+    pub report: &'a AuditReport,
+}
+
 impl AuditReport {
+    /// This report as the document `audit --format json` prints.
+    pub fn document(&self) -> AuditDocument<'_> {
+        AuditDocument {
+            passed: self.passed(),
+            report: self,
+        }
+    }
+
     /// Every problem, in report order.
     pub fn problems(&self) -> impl Iterator<Item = &Problem> {
         self.problems
@@ -251,7 +270,7 @@ impl AuditReport {
 /// Store paths can hold names planted by anyone with write access: shown
 /// escaped, like every untrusted string lbom prints.
 fn visible(s: &str) -> String {
-    crate::describe::text::visible(s)
+    crate::safe::visible(s)
 }
 
 /// One problem line of the text report, terminal-safe: its code, path and

@@ -122,26 +122,8 @@ pub(crate) fn audit_version_with(
     };
     let prefix = format!("{channel}/{seq}");
     let shown = |rel: &str| format!("{prefix}/{rel}");
-    let dir = match store.open_version(channel, seq) {
-        Ok(Some(d)) => d,
-        Ok(None) => {
-            v.problems.push(problem(
-                ProblemKind::VersionMissing,
-                &prefix,
-                "the version folder is gone",
-            ));
-            return Ok(v);
-        }
-        Err(StoreError::Damaged { reason, .. }) => {
-            v.problems
-                .push(problem(ProblemKind::NotAFolder, &prefix, reason));
-            return Ok(v);
-        }
-        Err(e) => {
-            v.problems
-                .push(problem(ProblemKind::Unreadable, &prefix, e.to_string()));
-            return Ok(v);
-        }
+    let Some(dir) = open_version_dir(store, channel, seq, &prefix, &mut v.problems) else {
+        return Ok(v);
     };
     let dir = Arc::new(dir);
     if let Ok(s) = dir.stat_self() {
@@ -155,26 +137,13 @@ pub(crate) fn audit_version_with(
             return Ok(v);
         }
     };
-    if let Some(want) = recorded_record
-        && want != record_sha256
-    {
-        v.problems.push(problem(
-            ProblemKind::Record,
-            shown(RECORD),
-            format!("sha256 {record_sha256}, the history records {want}"),
-        ));
-    }
-    if record.channel != channel || record.sequence != seq {
-        v.problems.push(problem(
-            ProblemKind::Record,
-            shown(RECORD),
-            format!(
-                "records {} #{}, not this version",
-                crate::describe::text::visible(&record.channel),
-                record.sequence
-            ),
-        ));
-    }
+    v.problems.extend(record_problems(
+        &record,
+        &record_sha256,
+        recorded_record,
+        (channel, seq),
+        &shown(RECORD),
+    ));
     let manifest_rel = format!("{BUNDLE_DIR}/{}", layout::MANIFEST);
     let Some(manifest) = read_manifest(&dir, &manifest_rel, &record, &mut v, &shown) else {
         return Ok(v);
@@ -218,6 +187,62 @@ pub(crate) fn audit_version_with(
     v.problems.extend(problems);
     v.problems.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(v)
+}
+
+/// The version folder, or the problem that it cannot be opened as one.
+fn open_version_dir(
+    store: &Store,
+    channel: &str,
+    seq: u64,
+    prefix: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<DirHandle> {
+    let found = match store.open_version(channel, seq) {
+        Ok(Some(d)) => return Some(d),
+        Ok(None) => problem(
+            ProblemKind::VersionMissing,
+            prefix,
+            "the version folder is gone",
+        ),
+        Err(StoreError::Damaged { reason, .. }) => problem(ProblemKind::NotAFolder, prefix, reason),
+        Err(e) => problem(ProblemKind::Unreadable, prefix, e.to_string()),
+    };
+    problems.push(found);
+    None
+}
+
+/// Whether the import record is the one the history recorded, and names
+/// this version (`at`: its channel and sequence; `shown`: its path).
+fn record_problems(
+    record: &ImportRecord,
+    record_sha256: &Sha256Digest,
+    recorded_record: Option<Sha256Digest>,
+    at: (&str, u64),
+    shown: &str,
+) -> Vec<Problem> {
+    let (channel, seq) = at;
+    let mut problems = Vec::new();
+    if let Some(want) = recorded_record
+        && want != *record_sha256
+    {
+        problems.push(problem(
+            ProblemKind::Record,
+            shown.to_owned(),
+            format!("sha256 {record_sha256}, the history records {want}"),
+        ));
+    }
+    if record.channel != channel || record.sequence != seq {
+        problems.push(problem(
+            ProblemKind::Record,
+            shown.to_owned(),
+            format!(
+                "records {} #{}, not this version",
+                crate::safe::visible(&record.channel),
+                record.sequence
+            ),
+        ));
+    }
+    problems
 }
 
 /// Files with more links than the census counts. A count can rise for a

@@ -35,7 +35,7 @@ fn a_staged_folder_swapped_before_its_rename_is_refused() -> R {
     let err = commit(&locked, staged, &verified, &info(), None)
         .err()
         .ok_or("committed a folder it did not stage")?;
-    assert_eq!(err.class(), ErrorClass::Damaged, "{err}");
+    assert_eq!(err.kind(), StoreErrorKind::Damaged, "{err}");
     assert!(
         err.to_string()
             .contains("is no longer the folder this import staged"),
@@ -73,7 +73,7 @@ fn recovery_completes_a_recorded_switch_and_refuses_a_current_the_history_does_n
         .recover()
         .err()
         .ok_or("recovered a forged current")?;
-    assert_eq!(err.class(), ErrorClass::Damaged);
+    assert_eq!(err.kind(), StoreErrorKind::Damaged);
     assert!(err.to_string().contains("made version 2 current"), "{err}");
     let report = audit(&store, None, false)?;
     assert!(
@@ -110,7 +110,7 @@ fn a_deleted_or_planted_channel_is_refused_and_an_empty_unregistered_one_removed
         run_import(&v2, &root).map(|_| ()),
     ] {
         let err = result.err().ok_or("a planted channel was accepted")?;
-        assert_eq!(err.class(), ErrorClass::Damaged);
+        assert_eq!(err.kind(), StoreErrorKind::Damaged);
         assert!(
             err.to_string().contains("planted: store is damaged"),
             "{err}"
@@ -149,8 +149,8 @@ fn a_deleted_or_planted_channel_is_refused_and_an_empty_unregistered_one_removed
     // An import into the deleted channel would start it over at version 1,
     // without the history that stops a rollback: refused.
     assert_eq!(
-        run_import(&v1, &root).err().map(|e| e.class()),
-        Some(ErrorClass::Damaged)
+        run_import(&v1, &root).err().map(|e| e.kind()),
+        Some(StoreErrorKind::Damaged)
     );
     Ok(())
 }

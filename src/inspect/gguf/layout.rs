@@ -77,10 +77,38 @@ pub(super) fn check(
         }
     }
 
+    let max_end = check_order(tensors, &mut spans, alignment, findings);
+
+    if all_known && all_inside {
+        let data_end = data_start.saturating_add(max_end);
+        // Padding after the last tensor is allowed; a file without tensors
+        // may still be padded up to the data section start.
+        let allowed = alignment
+            .and_then(|a| align_up(data_end, a))
+            .unwrap_or(data_end);
+        if file_len > allowed {
+            let extra = file_len - data_end;
+            findings.push(Finding::warning(
+                "gguf.trailing_bytes",
+                format!("gguf file has {extra} bytes after the end of the last tensor (offset {data_end}), more than alignment padding"),
+            ));
+        }
+    }
+}
+
+/// The tensors with a known size in data order (`spans`: offset, end and
+/// index, relative to the data section): overlaps and gaps past the
+/// alignment padding. Returns where the last of them ends.
+fn check_order(
+    tensors: &[TensorInfo],
+    spans: &mut [(u64, u64, usize)],
+    alignment: Option<u64>,
+    findings: &mut Findings,
+) -> u64 {
     spans.sort_unstable();
     let mut max_end = 0u64;
     let mut max_end_index: Option<usize> = None;
-    for &(offset, end, i) in &spans {
+    for &(offset, end, i) in spans.iter() {
         let name = tensors.get(i).map_or("", |t| t.name.as_str());
         if end == offset {
             continue; // an empty tensor occupies no bytes
@@ -110,20 +138,5 @@ pub(super) fn check(
             max_end_index = Some(i);
         }
     }
-
-    if all_known && all_inside {
-        let data_end = data_start.saturating_add(max_end);
-        // Padding after the last tensor is allowed; a file without tensors
-        // may still be padded up to the data section start.
-        let allowed = alignment
-            .and_then(|a| align_up(data_end, a))
-            .unwrap_or(data_end);
-        if file_len > allowed {
-            let extra = file_len - data_end;
-            findings.push(Finding::warning(
-                "gguf.trailing_bytes",
-                format!("gguf file has {extra} bytes after the end of the last tensor (offset {data_end}), more than alignment padding"),
-            ));
-        }
-    }
+    max_end
 }

@@ -99,12 +99,7 @@ fn scan_archive<R: Read + Seek>(
             "the archive declares {declared} entries, over the limit of {}",
             limits.zip_max_entries
         );
-        facts.push(Finding::warning(
-            "pickle.limit_exceeded",
-            format!("zip not scanned: {why}"),
-        ));
-        *cut_short = Some(why);
-        return Ok(());
+        return not_scanned(facts, cut_short, why);
     }
     reader.seek(SeekFrom::Start(0))?;
     // The zip crate keeps every name, extra field and comment of the
@@ -119,12 +114,7 @@ fn scan_archive<R: Read + Seek>(
             "its central directory takes more than {} bytes",
             limits.zip_max_directory_bytes
         );
-        facts.push(Finding::warning(
-            "pickle.limit_exceeded",
-            format!("zip not scanned: {why}"),
-        ));
-        *cut_short = Some(why);
-        return Ok(());
+        return not_scanned(facts, cut_short, why);
     }
     let mut archive = match built {
         Ok(a) => a,
@@ -136,12 +126,7 @@ fn scan_archive<R: Read + Seek>(
             archive.len(),
             limits.zip_max_entries
         );
-        facts.push(Finding::warning(
-            "pickle.limit_exceeded",
-            format!("zip not scanned: {why}"),
-        ));
-        *cut_short = Some(why);
-        return Ok(());
+        return not_scanned(facts, cut_short, why);
     }
     if archive.has_duplicate_names() {
         // The index keeps one entry per name: a loader may read the other.
@@ -193,6 +178,20 @@ fn scan_archive<R: Read + Seek>(
             break;
         }
     }
+    Ok(())
+}
+
+/// The archive is over a limit and not scanned: say so, and why.
+fn not_scanned(
+    facts: &mut ModelFacts,
+    cut_short: &mut Option<String>,
+    why: String,
+) -> io::Result<()> {
+    facts.push(Finding::warning(
+        "pickle.limit_exceeded",
+        format!("zip not scanned: {why}"),
+    ));
+    *cut_short = Some(why);
     Ok(())
 }
 

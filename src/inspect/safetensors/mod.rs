@@ -55,6 +55,7 @@
 //! | `safetensors.limit_exceeded` | entries and metadata beyond `Limits::header_max_kept_bytes`, or a string longer than it |
 //! | `safetensors.keys_unchecked` | (info) keys past the most one header has checked for shadowing |
 
+mod key_findings;
 mod stream;
 
 use std::collections::BTreeMap;
@@ -63,8 +64,6 @@ use std::io::{self, Read};
 use serde_json::Value;
 
 use super::facts::{Finding, Format, ModelFacts, TensorSummary, TensorTypeStat};
-use super::strict_json::{KeyIssue, KeyProblem};
-use crate::describe::text::visible;
 use crate::limits::Limits;
 use stream::{Field, Item, ParseFailure, RawTensor, StreamError};
 
@@ -264,9 +263,10 @@ fn check_header<R: Read>(
             };
             match place.get(name) {
                 Some(&at) => {
-                    if let Some(slot) = items.get_mut(at) {
-                        *slot = item;
-                    }
+                    let slot = items
+                        .get_mut(at)
+                        .ok_or_else(|| format!("lost the first place of {name:?}"))?;
+                    *slot = item;
                 }
                 None => {
                     place.insert(name.to_owned(), items.len());
@@ -306,31 +306,7 @@ fn check_header<R: Read>(
             return Ok(());
         }
     };
-    for problem in &checks.problems {
-        report.push(facts, key_finding(problem));
-    }
-    if checks.unlisted > 0 {
-        report.push(
-            facts,
-            Finding::error(
-                "key.confusable",
-                format!("header: {} more key problems not listed", checks.unlisted),
-            ),
-        );
-    }
-    if checks.unchecked > 0 {
-        report.push(
-            facts,
-            Finding::info(
-                "safetensors.keys_unchecked",
-                format!(
-                    "header: the keys after the first {} were not checked for shadowing ({} more)",
-                    crate::inspect::keys::MAX_KEYS_CHECKED,
-                    checks.unchecked
-                ),
-            ),
-        );
-    }
+    key_findings::report_key_checks(&checks, report, facts);
     if let Some(message) = limit {
         report.push(facts, Finding::error("safetensors.limit_exceeded", message));
         return Ok(());
@@ -350,9 +326,21 @@ fn check_header<R: Read>(
     // Upstream sorts by (begin, end); the name makes the order total.
     entries.sort_by(|a, b| a.offsets.cmp(&b.offsets).then_with(|| a.name.cmp(&b.name)));
 
-    let data_end = check_layout(&entries, report, facts);
     // The header fit in the file, so this cannot underflow.
     let data_len = file_len.saturating_sub(PREFIX_BYTES).saturating_sub(n);
+    check_data_section(&entries, data_len, report, facts);
+    fill_summary(&entries, report, facts);
+    Ok(())
+}
+
+/// The tensors' byte ranges against a data section of `data_len` bytes.
+fn check_data_section(
+    entries: &[Entry],
+    data_len: u64,
+    report: &mut Reporter,
+    facts: &mut ModelFacts,
+) {
+    let data_end = check_layout(entries, report, facts);
     if data_end > data_len {
         report.push(facts, Finding::error("safetensors.truncated", format!("tensor data ends at byte {data_end} of the data section, which holds only {data_len} bytes")));
     } else if data_end < data_len {
@@ -365,8 +353,6 @@ fn check_header<R: Read>(
             ),
         );
     }
-    fill_summary(&entries, report, facts);
-    Ok(())
 }
 
 /// A reader that counts the bytes it gave and notes when its input ended.
@@ -382,53 +368,6 @@ impl<R: Read> Read for Counted<R> {
         self.read = self.read.saturating_add(n as u64);
         self.ended |= n == 0 && !buf.is_empty();
         Ok(n)
-    }
-}
-
-/// The finding for a key of the header that could hide behind another.
-/// The header is still described as the safetensors crate reads it
-/// (`HashMetadata` in safetensors/src/tensor.rs): serde keeps the last of a
-/// repeated tensor name or `__metadata__` entry, and refuses a repeated
-/// `__metadata__` or a repeated field of a tensor entry.
-fn key_finding(p: &KeyProblem) -> Finding {
-    let key = visible(&p.key);
-    let place = match (p.depth, p.parent.as_deref()) {
-        (1, _) if p.key == METADATA_KEY => "the header".to_owned(),
-        (1, _) => format!("tensor name '{key}'"),
-        (2, Some(METADATA_KEY)) => format!("__metadata__ key '{key}'"),
-        (_, Some(parent)) => format!("key '{key}' inside '{}'", visible(parent)),
-        (_, None) => format!("key '{key}'"),
-    };
-    match &p.issue {
-        KeyIssue::Repeated { .. } => {
-            let effect = match (p.depth, p.parent.as_deref()) {
-                (1, _) if p.key == METADATA_KEY => "the safetensors loader refuses the file",
-                (1, _) | (2, Some(METADATA_KEY)) => {
-                    "the safetensors loader and Python's json keep the last one, which lbom describes"
-                }
-                _ => "the safetensors loader refuses the file (serde: duplicate field)",
-            };
-            let what = if p.depth == 1 && p.key == METADATA_KEY {
-                "__metadata__".to_owned()
-            } else {
-                place
-            };
-            Finding::error(
-                "safetensors.duplicate_key",
-                format!("header repeats {what}: {effect}"),
-            )
-        }
-        KeyIssue::Nul => Finding::error(
-            "key.nul",
-            format!("header {place} holds a NUL character: a C-string reader cuts it there"),
-        ),
-        KeyIssue::Confusable { earlier } => Finding::error(
-            "key.confusable",
-            format!(
-                "header {place} looks the same as '{}' (up to a NUL, or after NFKC without invisible characters) but is another key to the safetensors loader",
-                visible(earlier)
-            ),
-        ),
     }
 }
 

@@ -8,9 +8,9 @@
 //! (`config.json`, `tokenizer_config.json`, …) and the tokenizer files it
 //! only hashes (`tokenizer.json`, `special_tokens_map.json`, …).
 
-use crate::describe::text::visible;
 use crate::inspect::facts::Finding;
 use crate::inspect::strict_json::{self, KeyIssue, Parsed};
+use crate::safe::visible;
 
 /// Whether a side file's name says it is JSON (its keys are then checked).
 pub(crate) fn is_json(name: &str) -> bool {

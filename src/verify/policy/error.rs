@@ -141,12 +141,21 @@ pub enum PolicyError {
 }
 
 impl PolicyError {
-    /// Whether the error is an I/O failure (exit 10) rather than a wrong
-    /// policy or argument (exit 2): the CLI maps exit codes with this.
-    pub fn is_io(&self) -> bool {
-        matches!(
-            self,
-            PolicyError::Io { .. } | PolicyError::KeyFile { .. } | PolicyError::InitKeyFile { .. }
-        )
+    /// The class of this error: an I/O failure, or a wrong policy or
+    /// argument (usage).
+    pub fn class(&self) -> crate::Class {
+        use crate::Class;
+        match self {
+            PolicyError::Io { .. }
+            | PolicyError::KeyFile { .. }
+            | PolicyError::InitKeyFile { .. } => Class::Io,
+            PolicyError::TooLarge { .. }
+            | PolicyError::NotUtf8 { .. }
+            | PolicyError::Toml { .. }
+            | PolicyError::Invalid { .. }
+            | PolicyError::TrustArg { .. }
+            | PolicyError::ThresholdArg { .. }
+            | PolicyError::Init(_) => Class::Usage,
+        }
     }
 }

@@ -11,10 +11,9 @@ use std::path::{Path, PathBuf};
 
 use super::error::PolicyError;
 use super::load::{KeyProblem, from_toml_with, load_key_file, resolve_path};
-use super::{
-    Caps, DEFAULT_ALLOWED_FORMATS, DEFAULT_DRIFT_NEEDS_ACCEPTANCE, DRIFT_CLASSES, POLICY_VERSION,
-};
+use super::{Caps, DEFAULT_ALLOWED_FORMATS, DEFAULT_DRIFT_NEEDS_ACCEPTANCE, POLICY_VERSION};
 use crate::bundle::manifest::check_label;
+use crate::diff::DriftClass;
 use crate::envelope::{PublicKey, is_demo_key};
 
 /// Longest `--trust` or `--threshold` argument parsed (paths are < 4 KiB).
@@ -454,10 +453,10 @@ fn render_rules(t: &mut String) {
         caps.max_path_bytes,
     );
     t.push_str(TIME_AND_HISTORY);
-    let others: Vec<&str> = DRIFT_CLASSES
-        .iter()
-        .copied()
+    let others: Vec<&str> = DriftClass::ALL
+        .into_iter()
         .filter(|c| !DEFAULT_DRIFT_NEEDS_ACCEPTANCE.contains(c))
+        .map(DriftClass::as_str)
         .collect();
     t.push_str(DRIFT_INTRO);
     comment(
@@ -467,7 +466,7 @@ fn render_rules(t: &mut String) {
     let _ = writeln!(
         t,
         "require_acceptance = {}",
-        toml_list(DEFAULT_DRIFT_NEEDS_ACCEPTANCE.iter().copied())
+        toml_list(DEFAULT_DRIFT_NEEDS_ACCEPTANCE.iter().map(|c| c.as_str()))
     );
 }
 

@@ -13,10 +13,11 @@ use super::error::{At, PolicyError};
 use super::raw::{RawCaps, RawContent, RawDrift, RawKey, RawPolicy, RawSignatures, VersionOnly};
 use super::values;
 use super::{
-    Caps, Clock, ContentRules, DEFAULT_DRIFT_NEEDS_ACCEPTANCE, DRIFT_CLASSES, HistoryRules,
-    MAX_POLICY_BYTES, POLICY_VERSION, Policy, PolicySource, TimeRules, TrustedKey, UnknownSigners,
+    Caps, Clock, ContentRules, DEFAULT_DRIFT_NEEDS_ACCEPTANCE, HistoryRules, MAX_POLICY_BYTES,
+    POLICY_VERSION, Policy, PolicySource, TimeRules, TrustedKey, UnknownSigners,
 };
 use crate::bundle::manifest::check_label;
+use crate::diff::DriftClass;
 use crate::envelope::{KeyId, PublicKey};
 use crate::inspect::digest::Sha256Digest;
 use crate::inspect::open::open_regular;
@@ -335,7 +336,47 @@ fn one_key(
     check_label("key name", &name)
         .map_err(|p| cx.invalid(Some(name_span), &format!("{at}.name"), p))?;
 
-    let key = match (raw.public_key, raw.pem) {
+    let key = key_material(
+        cx,
+        at,
+        span.clone(),
+        &name,
+        (raw.public_key, raw.pem),
+        resolve,
+    )?;
+    check_pin(cx, at, &name, raw.key_id, &key)?;
+
+    let roles_at = format!("{at}.roles");
+    let Some(roles) = raw.roles else {
+        return Err(cx.invalid(
+            Some(span),
+            &roles_at,
+            format!("missing; say which roles key {name:?} may sign as"),
+        ));
+    };
+    let roles_span = roles.span();
+    let roles = labels(cx, &roles_at, "role", roles.into_inner())?;
+    if roles.is_empty() {
+        return Err(cx.invalid(
+            Some(roles_span),
+            &roles_at,
+            format!("is empty; key {name:?} could sign as nothing"),
+        ));
+    }
+    Ok(TrustedKey { name, key, roles })
+}
+
+/// The public key of `[[keys]]` entry `at` named `name`, from exactly one
+/// of its `public_key` (a file, through `resolve`) and `pem`.
+fn key_material(
+    cx: &Ctx<'_>,
+    at: &str,
+    span: Range<usize>,
+    name: &str,
+    (public_key, pem): (Option<Spanned<String>>, Option<Spanned<String>>),
+    resolve: &mut KeyResolver<'_>,
+) -> Result<PublicKey, PolicyError> {
+    Ok(match (public_key, pem) {
         (Some(_), Some(pem)) => {
             return Err(cx.invalid(
                 Some(pem.span()),
@@ -380,9 +421,18 @@ fn one_key(
                 cx.invalid(Some(pem_span), &format!("{at}.pem"), format!("the key {p}"))
             })?
         }
-    };
+    })
+}
 
-    if let Some(pin) = raw.key_id {
+/// A `key_id` pin, when given, is the key's id.
+fn check_pin(
+    cx: &Ctx<'_>,
+    at: &str,
+    name: &str,
+    key_id: Option<Spanned<String>>,
+    key: &PublicKey,
+) -> Result<(), PolicyError> {
+    if let Some(pin) = key_id {
         let pin_span = pin.span();
         let expected: KeyId = pin.get_ref().parse().map_err(|_| {
             cx.invalid(
@@ -405,25 +455,7 @@ fn one_key(
             ));
         }
     }
-
-    let roles_at = format!("{at}.roles");
-    let Some(roles) = raw.roles else {
-        return Err(cx.invalid(
-            Some(span),
-            &roles_at,
-            format!("missing; say which roles key {name:?} may sign as"),
-        ));
-    };
-    let roles_span = roles.span();
-    let roles = labels(cx, &roles_at, "role", roles.into_inner())?;
-    if roles.is_empty() {
-        return Err(cx.invalid(
-            Some(roles_span),
-            &roles_at,
-            format!("is empty; key {name:?} could sign as nothing"),
-        ));
-    }
-    Ok(TrustedKey { name, key, roles })
+    Ok(())
 }
 
 type Signatures = (BTreeSet<String>, BTreeMap<String, u32>, UnknownSigners);
@@ -652,36 +684,32 @@ fn time(cx: &Ctx<'_>, raw: super::raw::RawTime) -> Result<TimeRules, PolicyError
     Ok(rules)
 }
 
-fn drift(cx: &Ctx<'_>, raw: RawDrift) -> Result<BTreeSet<String>, PolicyError> {
+fn drift(cx: &Ctx<'_>, raw: RawDrift) -> Result<BTreeSet<DriftClass>, PolicyError> {
     let Some(list) = raw.require_acceptance else {
-        return Ok(DEFAULT_DRIFT_NEEDS_ACCEPTANCE
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect());
+        return Ok(DEFAULT_DRIFT_NEEDS_ACCEPTANCE.iter().copied().collect());
     };
     let key = "drift.require_acceptance";
     let mut out = BTreeSet::new();
     for item in list.into_inner() {
         let span = item.span();
-        let class = item.into_inner();
-        if !DRIFT_CLASSES.contains(&class.as_str()) {
+        let name = item.into_inner();
+        let Some(class) = DriftClass::from_name(&name) else {
             return Err(cx.invalid(
                 Some(span),
                 key,
                 format!(
-                    "unknown drift class {class:?}; expected one of {}",
-                    DRIFT_CLASSES.join(", ")
+                    "unknown drift class {name:?}; expected one of {}",
+                    DriftClass::names().join(", ")
                 ),
             ));
-        }
-        if out.contains(&class) {
+        };
+        if !out.insert(class) {
             return Err(cx.invalid(
                 Some(span),
                 key,
-                format!("drift class {class:?} is listed twice"),
+                format!("drift class {name:?} is listed twice"),
             ));
         }
-        out.insert(class);
     }
     Ok(out)
 }

@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::diff::DriftClass;
 use crate::envelope::{KeyId, PublicKey, is_demo_key};
 use crate::inspect::digest::Sha256Digest;
 use crate::inspect::facts::{Format, Severity};
@@ -42,14 +43,14 @@ pub const MAX_POLICY_BYTES: u64 = 1 << 20;
 /// Drift classes an import refuses unless accepted, when the policy does not
 /// say: the changes that silently alter what a deployment runs or may run
 /// (docs/policy.md, "Drift").
-pub const DEFAULT_DRIFT_NEEDS_ACCEPTANCE: &[&str] = &[
-    "format",
-    "architecture",
-    "quantization",
-    "tokenizer",
-    "chat_template",
-    "licence",
-    "base_model",
+pub const DEFAULT_DRIFT_NEEDS_ACCEPTANCE: &[DriftClass] = &[
+    DriftClass::Format,
+    DriftClass::Architecture,
+    DriftClass::Quantization,
+    DriftClass::Tokenizer,
+    DriftClass::ChatTemplate,
+    DriftClass::Licence,
+    DriftClass::BaseModel,
 ];
 
 /// Formats allowed when the policy does not say: no pickle-based format.
@@ -81,11 +82,11 @@ pub struct Policy {
     /// Rollback and fork handling.
     pub history: HistoryRules,
     /// Drift classes an import refuses unless accepted by name.
-    pub drift_needs_acceptance: BTreeSet<String>,
+    pub drift_needs_acceptance: BTreeSet<DriftClass>,
 }
 
 /// Where a policy came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PolicySource {
     /// The file.
     pub path: PathBuf,
@@ -174,29 +175,6 @@ pub struct HistoryRules {
     /// `previous` is not the channel's newest.
     pub allow_fork: bool,
 }
-
-/// The stable drift class names (issue "Drift"; docs/policy.md lists them).
-pub const DRIFT_CLASSES: &[&str] = &[
-    "file_added",
-    "file_removed",
-    "file_renamed",
-    "file_changed",
-    "format",
-    "architecture",
-    "parameter_count",
-    "quantization",
-    "tensor_types",
-    "tensors",
-    "context_length",
-    "vocab_size",
-    "tokenizer",
-    "chat_template",
-    "licence",
-    "base_model",
-    "name_version",
-    "metadata",
-    "findings",
-];
 
 impl Default for Caps {
     /// 10 000 entries, 256 GiB per entry, 1 TiB in all, 255-byte paths.

@@ -13,22 +13,13 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<u8> {
     let report = lbom::import::audit(&store, args.channel.as_deref(), args.all)?;
     let mut out = Output::open(None)?;
     match args.format {
-        ReportFormat::Json => {
-            let json = serde_json::json!({
-                "passed": report.passed(),
-                "store": report.store,
-                "problems": report.problems,
-                "notes": report.notes,
-                "channels": report.channels,
-            });
-            out.json(&json)?;
-        }
+        ReportFormat::Json => out.json(&report.document())?,
         ReportFormat::Text => out.text().document(&report.render_text())?,
     }
     out.finish()?;
     Ok(if report.passed() {
         exit::SUCCESS
     } else {
-        exit::INTEGRITY
+        exit::codes::of(lbom::Class::Integrity)
     })
 }

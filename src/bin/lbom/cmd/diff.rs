@@ -7,8 +7,8 @@ use crate::output::Output;
 /// Print the drift from OLD to NEW; exit 0 for none, 1 for drift (as
 /// `diff` does), 2 and up for errors.
 pub fn run(args: &DiffArgs) -> anyhow::Result<u8> {
-    let old = lbom::diff::load(&args.old, args.channel.as_deref())?;
-    let new = lbom::diff::load(&args.new, args.channel.as_deref())?;
+    let old = lbom::import::load_side(&args.old, args.channel.as_deref())?;
+    let new = lbom::import::load_side(&args.new, args.channel.as_deref())?;
     let report = lbom::diff::diff(&old, &new);
     let mut out = Output::open(None)?;
     match args.format {

@@ -1,28 +1,18 @@
 //! `lbom import`.
 
 use lbom::bundle::ReadLimits;
-use lbom::import::{Committed, ImportOptions, ImportOutcome};
+use lbom::import::{Committed, ImportDocument, ImportOptions, ImportOutcome};
 use lbom::outln;
 use lbom::sign::SigningKey;
 use lbom::verify::Policy;
-use lbom::verify::policy::DRIFT_CLASSES;
 
 use crate::cli::{ImportArgs, ReportFormat};
-use crate::exit::{self, UsageError};
+use crate::exit;
 use crate::output::Output;
 
 /// Verify while extracting into the store; commit only when every check
 /// passed. Prints the report and what was committed.
 pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
-    for class in &args.accept_drift {
-        if !DRIFT_CLASSES.contains(&class.as_str()) {
-            return Err(UsageError(format!(
-                "--accept-drift {class:?} is not a drift class (one of: {})",
-                DRIFT_CLASSES.join(", ")
-            ))
-            .into());
-        }
-    }
     let policy = Policy::load(&args.policy)?;
     let passphrase = super::passphrase(args.passphrase_env.as_deref())?;
     let key = match &args.key {
@@ -46,26 +36,14 @@ pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
         ImportOutcome::Refused { report, drift } => (
             report,
             drift.as_ref(),
-            report.failure().map_or(exit::IO, |f| f.exit_code()),
+            exit::codes::of(report.failure().map_or(lbom::Class::Io, |f| f.class())),
         ),
         ImportOutcome::Imported { report, drift, .. } => (report, drift.as_ref(), exit::SUCCESS),
     };
     let mut out = Output::open(None)?;
     match args.format {
         ReportFormat::Json => {
-            let committed = match &outcome {
-                ImportOutcome::Imported { committed, .. } => serde_json::to_value(committed)?,
-                ImportOutcome::Refused { .. } => serde_json::Value::Null,
-            };
-            let json = serde_json::json!({
-                "bundle": args.bundle,
-                "store": args.into,
-                "imported": matches!(outcome, ImportOutcome::Imported { .. }),
-                "exit_code": code,
-                "committed": committed,
-                "drift": drift,
-                "checks": report.checks,
-            });
+            let json = ImportDocument::new(&args.bundle, &args.into, &outcome, code);
             out.json(&json)?;
         }
         ReportFormat::Text => {
@@ -92,6 +70,9 @@ pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
     out.finish()?;
     if !quiet {
         super::verify::warn_checks(report);
+    }
+    if report.failure() == Some(lbom::verify::Failure::Drift) {
+        note!("hint: name each class with --accept-drift CLASS after review");
     }
     Ok(code)
 }

@@ -1,8 +1,8 @@
 //! `lbom inspect`.
 
 use lbom::bundle::BundleInfo;
-use lbom::describe::safe::TextOut;
 use lbom::outln;
+use lbom::safe::TextOut;
 
 use crate::cli::{InspectArgs, ReportFormat};
 use crate::exit;
@@ -10,7 +10,7 @@ use crate::output::Output;
 
 /// Show everything the bundle claims, saying that none of it is verified.
 pub fn run(args: &InspectArgs) -> anyhow::Result<u8> {
-    let info = lbom::bundle::inspect(&args.bundle)?;
+    let info = lbom::bundle::read_info(&args.bundle)?;
     let mut out = Output::open(None)?;
     match args.format {
         ReportFormat::Json => out.json(&info)?,

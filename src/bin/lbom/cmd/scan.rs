@@ -11,8 +11,7 @@ use crate::progress::ScanBar;
 
 /// Scan, write the chosen format, and exit 1 when `--fail-on` is met.
 pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<u8> {
-    let info =
-        DocumentInfo::from_source_date_epoch(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref())?;
+    let info = DocumentInfo::from_environment()?;
     let options = ScanOptions {
         hash: !args.no_hash,
         jobs: args.jobs.map(usize::from),
@@ -29,7 +28,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<u8> {
         ColorChoice::Auto => out.is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
     // Each writer escapes untrusted values for its own syntax; what it
-    // wrote then goes through lbom::describe::safe all the same.
+    // wrote then goes through lbom::safe all the same.
     let mut rendered = Vec::new();
     let w = &mut rendered;
     match args.format {

@@ -1,7 +1,8 @@
 //! `lbom sign`.
 
+use lbom::bundle::SignOptions;
 use lbom::outln;
-use lbom::sign::{SignOptions, SigningKey};
+use lbom::sign::SigningKey;
 
 use crate::cli::SignArgs;
 use crate::exit;
@@ -16,7 +17,7 @@ pub fn run(args: &SignArgs) -> anyhow::Result<u8> {
         note: args.note.clone(),
         time: None,
     };
-    let signed = lbom::sign::sign(&args.bundle, &key, &options)?;
+    let signed = lbom::bundle::sign(&args.bundle, &key, &options)?;
     if let Some(offset) = signed.repaired_at {
         note!(
             "lbom: {}: removed an incomplete link left by an interrupted sign (from byte {offset})",

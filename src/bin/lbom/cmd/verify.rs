@@ -3,10 +3,12 @@
 use std::path::Path;
 
 use lbom::bundle::ReadLimits;
-use lbom::describe::safe::TextOut;
 use lbom::import::Store;
 use lbom::outln;
-use lbom::verify::{ChannelState, HashOnly, Outcome, Policy, Report, VerifyContext};
+use lbom::safe::TextOut;
+use lbom::verify::{
+    ChannelState, HashOnly, Outcome, Policy, Report, VerifyContext, VerifyDocument,
+};
 
 use crate::cli::{ReportFormat, VerifyArgs};
 use crate::exit;
@@ -26,19 +28,13 @@ pub fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<u8> {
         limits: lbom::bundle::ReadLimits::default(),
     };
     let (report, verified) = lbom::verify::verify(&args.bundle, &policy, &ctx, &mut HashOnly);
-    let code = report.failure().map_or(exit::SUCCESS, |f| f.exit_code());
+    let code = report
+        .failure()
+        .map_or(exit::SUCCESS, |f| exit::codes::of(f.class()));
     let mut out = Output::open(None)?;
     match args.format {
         ReportFormat::Json => {
-            let json = serde_json::json!({
-                "bundle": args.bundle,
-                "policy": {"path": policy.source.path, "sha256": policy.source.sha256},
-                "verified": report.passed(),
-                "exit_code": code,
-                "manifest_sha256": verified.as_ref().map(|v| v.manifest_sha256),
-                "signers": verified.as_ref().map(|v| &v.signers),
-                "checks": report.checks,
-            });
+            let json = VerifyDocument::new(&args.bundle, &policy, &report, verified.as_ref(), code);
             out.json(&json)?;
         }
         ReportFormat::Text => {

@@ -4,9 +4,9 @@
 use std::io::Read;
 
 use super::{MAX_DIMS, MAX_DIMS_KEPT, Parser, Stop, TensorInfo, element_count, ggml_type};
-use crate::describe::text::visible;
 use crate::inspect::facts::Finding;
 use crate::inspect::keys::{Clash, KeyCheck, KeySet, shown};
+use crate::safe::visible;
 
 impl<R: Read> Parser<'_, R> {
     pub(super) fn read_tensor_infos(&mut self) -> Result<(), Stop> {

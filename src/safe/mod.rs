@@ -9,14 +9,14 @@
 //! terminal. So output is written only through:
 //!
 //! - [`TextOut`] for text: each line is formatted whole and every
-//!   [hidden](super::text::is_hidden) character in it, line feed included,
+//!   [hidden](is_hidden) character in it, line feed included,
 //!   is written as a visible `\u{..}` escape; the line break comes only
 //!   from [`TextOut::line`]. One line of untrusted text can never make two.
 //!   [`outln!`](crate::outln) is the `writeln!` of this writer.
 //! - [`TextOut::document`] for a multi-line document rendered by a writer
 //!   of its own syntax (a table, SPDX tag-value, Markdown): every hidden
 //!   character but the line feed is escaped; the writer escapes line feeds
-//!   in the values it prints (each does, with [`visible`](super::text::visible)).
+//!   in the values it prints (each does, with [`visible`]).
 //! - [`json_bytes`] / [`write_json`] for JSON: the exact value, with every
 //!   hidden character written as a JSON `\uXXXX` escape, so the value is
 //!   faithful and the bytes hold none of them raw.
@@ -26,7 +26,10 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::text::{is_hidden, push_visible, visible};
+mod chars;
+
+pub(crate) use chars::push_visible;
+pub use chars::{is_hidden, is_invisible, shorten, visible};
 
 /// A text writer whose lines cannot hold a hidden character (see the
 /// module docs).

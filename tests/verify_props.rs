@@ -28,10 +28,9 @@ mod tamper;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use lbom::bundle::{Compression, FirstLink, PackOptions, ReadLimits, pack};
+use lbom::bundle::{Compression, FirstLink, PackOptions, pack};
 use lbom::inspect::Format;
-use lbom::inspect::digest::Sha256Digest;
-use lbom::limits::Limits;
+use lbom::io::digest::Sha256Digest;
 use lbom::sign::{SignOptions, SigningKey, sign};
 use lbom::verify::policy::{
     Caps, Clock, ContentRules, HistoryRules, PolicySource, TimeRules, TrustedKey, UnknownSigners,
@@ -215,7 +214,8 @@ fn context() -> Result<VerifyContext, jiff::Error> {
     Ok(VerifyContext {
         now: jiff::Timestamp::from_second(86_400)?,
         channel: None,
-        limits: ReadLimits::default(),
+        caps: lbom::bundle::Caps::default(),
+        jobs: None,
     })
 }
 
@@ -250,7 +250,7 @@ fn make_bundle(
                 role: "maintainer".into(),
                 note: None,
             }),
-            limits: Limits::default(),
+            caps: lbom::bundle::Caps::default(),
             jobs: None,
         },
         &mut |_| {},

@@ -29,7 +29,7 @@ use super::licence::{self, LicenceId};
 use super::text::{file_name, model_fact_pairs, shorten, visible};
 use super::{DocumentInfo, Error};
 use crate::inspect::ModelFacts;
-use crate::inspect::digest::Sha256Digest;
+use crate::io::digest::Sha256Digest;
 
 /// The spec version written.
 pub const SPEC_VERSION: &str = "1.5";

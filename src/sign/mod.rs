@@ -18,7 +18,7 @@ pub use key::{SigningKey, key_file_paths, keygen, load_public_key, write_key_fil
 use crate::bundle::chain::{self, LinkInfo, LinkPredicate, PreviousLink};
 use crate::bundle::{self, ReadLimits, layout, read, tar};
 use crate::envelope::{Envelope, PAYLOAD_TYPE_IN_TOTO, Signature};
-use crate::filelock::ExclusiveLock;
+use crate::io::lock::ExclusiveLock;
 
 /// Errors of key handling and signing.
 #[derive(Debug, thiserror::Error)]

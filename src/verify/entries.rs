@@ -30,10 +30,11 @@ use crate::bundle::attestation::{self, AttestationError};
 use crate::bundle::tar::TarEntry;
 use crate::bundle::zstd_frame::{self, BlockWalk, FrameError};
 use crate::bundle::{
-    BundlePath, Encoding, ManifestEntry, OpenBundle, ReadLimits, Role, layout, read,
+    BundlePath, Caps, Encoding, ManifestEntry, OpenBundle, ReadLimits, Role, layout, read,
 };
-use crate::inspect::digest::{Hasher, READ_BUFFER_BYTES, Sha256Digest};
 use crate::inspect::{Format, ModelFacts, ScanOptions, SeekRead};
+use crate::io::digest::{Hasher, READ_BUFFER_BYTES, Sha256Digest};
+use crate::io::tee::{HashingTee, Stopped, WriteBranch};
 use crate::limits::Limits;
 
 /// Largest zstd window accepted (docs/bundle-format.md [B56]): the frame
@@ -211,49 +212,21 @@ enum Problem {
 }
 
 /// Hashes every decoded byte once, bounds them by the manifest size, and
-/// passes them on to the sink's writer.
-struct Tee<'f> {
-    source: Source<'f>,
-    hasher: Hasher,
-    limit: u64,
-    writer: Option<Box<dyn Write + Send>>,
-    problem: Option<Problem>,
-}
+/// passes them on to the sink's writer: the one hashing tee
+/// (`crate::io::tee`), whose failures are final.
+type Tee<'f> = HashingTee<Source<'f>, WriteBranch<Box<dyn Write + Send>>>;
 
-impl Read for Tee<'_> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        // A problem is final: a reader that swallowed the error must not
-        // get the bytes after a gap.
-        if self.problem.is_some() {
-            return Err(io::Error::other("entry streaming already failed"));
-        }
-        // Never ask for more than one byte past the manifest size: enough
-        // to notice an entry that decodes to more, never more to hold.
-        let room = self
-            .limit
-            .saturating_sub(self.hasher.bytes())
-            .saturating_add(1);
-        let want = out.len().min(usize::try_from(room).unwrap_or(usize::MAX));
-        let Some(window) = out.get_mut(..want) else {
-            return Ok(0);
-        };
-        let n = self.source.read(window)?;
-        let got = window.get(..n).unwrap_or_default();
-        if self.hasher.bytes().saturating_add(n as u64) > self.limit {
-            self.problem = Some(Problem::Integrity(format!(
-                "decodes to more than the manifest's {} bytes",
-                self.limit
-            )));
-            return Err(io::Error::other("entry is longer than its manifest size"));
-        }
-        self.hasher.update(got);
-        if let Some(w) = self.writer.as_mut()
-            && let Err(e) = w.write_all(got)
-        {
-            self.problem = Some(Problem::Io(format!("the import sink failed: {e}")));
-            return Err(e);
-        }
-        Ok(n)
+/// The tee's own problem, when it stopped for good: the entry decoded to
+/// more than its manifest size, or the import sink failed.
+fn tee_problem(tee: &Tee<'_>, limit: u64) -> Option<Problem> {
+    match tee.stopped()? {
+        Stopped::Overran => Some(Problem::Integrity(format!(
+            "decodes to more than the manifest's {limit} bytes"
+        ))),
+        Stopped::Branch => Some(Problem::Io(format!(
+            "the import sink failed: {}",
+            tee.branch().failure().unwrap_or("unknown error")
+        ))),
     }
 }
 
@@ -369,17 +342,18 @@ fn open_source<'f>(file: &'f File, t: &TarEntry, m: &ManifestEntry) -> Result<So
 
 /// What a failed read means: the sink's or the limit's own problem, the
 /// disk, or (for zstd) data that does not decode.
-fn classify(tee: &mut Tee<'_>, e: &io::Error) -> Problem {
-    if let Some(p) = tee.problem.take() {
+fn classify(tee: &Tee<'_>, limit: u64, e: &io::Error) -> Problem {
+    if let Some(p) = tee_problem(tee, limit) {
         return p;
     }
-    if let Some(disk) = &tee.source.stored().failed {
+    let source = tee.inner();
+    if let Some(disk) = &source.stored().failed {
         return Problem::Io(disk.clone());
     }
-    if let Some(frame) = &tee.source.stored().frame_error {
+    if let Some(frame) = &source.stored().frame_error {
         return Problem::Integrity(frame.to_string());
     }
-    match tee.source {
+    match source {
         Source::Zstd(_) => Problem::Integrity(format!("does not decode as zstd: {e}")),
         Source::Raw(_) => Problem::Io(e.to_string()),
     }
@@ -401,13 +375,8 @@ fn scan_artifact(
 ) -> Result<Scanned, Problem> {
     let source = open_source(file, t, m)?;
     let raw = matches!(source, Source::Raw(_));
-    let mut tee = Tee {
-        source,
-        hasher: Hasher::new(),
-        limit: m.size,
-        writer,
-        problem: None,
-    };
+    let mut tee: Tee<'_> =
+        HashingTee::with_branch(source, true, WriteBranch::new(writer)).limited(m.size);
     let file_name = artifact
         .as_str()
         .rsplit('/')
@@ -436,9 +405,9 @@ fn scan_artifact(
     );
     let mut facts = match scanned {
         Ok(f) => f,
-        Err(e) => return Err(classify(&mut tee, &e)),
+        Err(e) => return Err(classify(&tee, m.size, &e)),
     };
-    if let Some(p) = tee.problem.take() {
+    if let Some(p) = tee_problem(&tee, m.size) {
         return Err(p);
     }
     loop {
@@ -446,45 +415,10 @@ fn scan_artifact(
             Ok(0) => break,
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(classify(&mut tee, &e)),
+            Err(e) => return Err(classify(&tee, m.size, &e)),
         }
     }
-    let read = tee.hasher.bytes();
-    if read != m.size {
-        return Err(Problem::Integrity(format!(
-            "decodes to {read} bytes, the manifest says {}",
-            m.size
-        )));
-    }
-    let unread = tee.source.unread();
-    if unread > 0 {
-        return Err(Problem::Integrity(format!(
-            "has {unread} stored bytes after its one zstd frame"
-        )));
-    }
-    // Version 2 binds the bytes as stored: a re-encoding that decodes to
-    // the same content is still another file (docs/bundle-format.md [B57]).
-    if let (Some(hasher), Some(want)) = (&tee.source.stored().stored, m.stored_sha256) {
-        let got = hasher.clone().finish();
-        if hasher.bytes() != m.stored_size || got != want {
-            return Err(Problem::Integrity(format!(
-                "its {} stored bytes have SHA-256 {got}, the manifest says {} bytes with {want}",
-                hasher.bytes(),
-                m.stored_size
-            )));
-        }
-    }
-    if let Some(mut w) = tee.writer.take() {
-        w.flush()
-            .map_err(|e| Problem::Io(format!("the import sink failed: {e}")))?;
-    }
-    let digest = tee.hasher.finish();
-    if digest != m.sha256 {
-        return Err(Problem::Integrity(format!(
-            "SHA-256 is {digest}, the manifest says {}",
-            m.sha256
-        )));
-    }
+    let digest = finish_entry(tee, m)?;
     let zip_unscanned = !raw && facts.format == Format::PytorchZip;
     facts.model_path = artifact.as_str().to_owned();
     facts.model_filename = file_name;
@@ -496,6 +430,50 @@ fn scan_artifact(
         zip_unscanned,
         facts_bytes,
     })
+}
+
+/// An entry streamed to its end: its decoded size, what is stored after
+/// its frame, its stored digest (version 2) and its digest must all be the
+/// manifest's; the sink's writer is flushed. Returns the digest.
+fn finish_entry(tee: Tee<'_>, m: &ManifestEntry) -> Result<Sha256Digest, Problem> {
+    let read = tee.position();
+    if read != m.size {
+        return Err(Problem::Integrity(format!(
+            "decodes to {read} bytes, the manifest says {}",
+            m.size
+        )));
+    }
+    let unread = tee.inner().unread();
+    if unread > 0 {
+        return Err(Problem::Integrity(format!(
+            "has {unread} stored bytes after its one zstd frame"
+        )));
+    }
+    // Version 2 binds the bytes as stored: a re-encoding that decodes to
+    // the same content is still another file (docs/bundle-format.md [B57]).
+    if let (Some(hasher), Some(want)) = (&tee.inner().stored().stored, m.stored_sha256) {
+        let got = hasher.clone().finish();
+        if hasher.bytes() != m.stored_size || got != want {
+            return Err(Problem::Integrity(format!(
+                "its {} stored bytes have SHA-256 {got}, the manifest says {} bytes with {want}",
+                hasher.bytes(),
+                m.stored_size
+            )));
+        }
+    }
+    let (_, hasher, branch) = tee.into_parts();
+    if let Some(mut w) = branch.into_inner() {
+        w.flush()
+            .map_err(|e| Problem::Io(format!("the import sink failed: {e}")))?;
+    }
+    let digest = hasher.map_or_else(|| Hasher::new().finish(), Hasher::finish);
+    if digest != m.sha256 {
+        return Err(Problem::Integrity(format!(
+            "SHA-256 is {digest}, the manifest says {}",
+            m.sha256
+        )));
+    }
+    Ok(digest)
 }
 
 /// The facts kept so far, against [`ReadLimits::max_facts_bytes`]: each
@@ -528,6 +506,7 @@ fn scan_ahead(
     file: &File,
     limits: &Limits,
     max_facts_bytes: u64,
+    jobs: Option<usize>,
 ) -> BTreeMap<usize, Result<Box<Scanned>, Problem>> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -547,8 +526,8 @@ fn scan_ahead(
         .filter(|(_, (m, _))| m.role == Role::Artifact && m.encoding == Encoding::Raw)
         .filter_map(|(i, (m, t))| m.artifact_path().map(|p| (i, m, t, p)))
         .collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
+    let threads = jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
         .min(MAX_SCAN_THREADS)
         .min(work.len());
     if threads < 2 {
@@ -625,15 +604,17 @@ const MAX_SCAN_THREADS: usize = 4;
 pub(crate) fn stream(
     opened: &Opened,
     file: &mut File,
-    limits: &ReadLimits,
+    caps: &Caps,
+    jobs: Option<usize>,
     sink: &mut dyn ArtifactSink,
 ) -> Step<Streamed> {
     let bundle = &opened.bundle;
-    let inspect_limits = Limits::default();
+    let limits = &caps.read;
+    let inspect_limits = &caps.scan;
     let mut ahead = if sink.keeps_bytes() {
         BTreeMap::new()
     } else {
-        scan_ahead(bundle, file, &inspect_limits, limits.max_facts_bytes)
+        scan_ahead(bundle, file, inspect_limits, limits.max_facts_bytes, jobs)
     };
     let mut budget = FactsBudget::default();
     let mut buf = vec![0u8; READ_BUFFER_BYTES];
@@ -676,7 +657,7 @@ pub(crate) fn stream(
                 };
                 let scanned = match early {
                     Some(result) => result,
-                    None => scan_artifact(file, t, m, &artifact, writer, &mut buf, &inspect_limits)
+                    None => scan_artifact(file, t, m, &artifact, writer, &mut buf, inspect_limits)
                         .map(Box::new),
                 };
                 let scanned = scanned.map_err(|p| match p {

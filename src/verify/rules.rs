@@ -17,7 +17,7 @@ use crate::describe::licence::{self, LicenceId};
 use crate::describe::text::visible;
 use crate::envelope::is_demo_key;
 use crate::inspect::ModelFacts;
-use crate::inspect::digest::Sha256Digest;
+use crate::io::digest::Sha256Digest;
 
 /// Clock skew tolerated for times in the future: 5 minutes.
 pub const MAX_CLOCK_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_secs(300);

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use crate::describe::DocumentInfo;
 use crate::describe::text::visible;
 use crate::inspect::ModelFacts;
-use crate::inspect::digest::Sha256Digest;
+use crate::io::digest::Sha256Digest;
 
 /// The longest SBOM value quoted in a report detail, in characters.
 const MAX_QUOTE_CHARS: usize = 80;

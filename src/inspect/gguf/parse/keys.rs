@@ -8,9 +8,9 @@ use serde_json::Value as Json;
 
 use super::{Mode, Parser, Stop, TOKENIZER_KEYS, ValueFlags, is_template_key, vt};
 use crate::describe::text::visible;
-use crate::inspect::digest::Hasher;
 use crate::inspect::facts::Finding;
 use crate::inspect::keys::{Clash, KeyCheck, c_string, fold, shown};
+use crate::io::digest::Hasher;
 
 impl<R: Read> Parser<'_, R> {
     pub(super) fn read_kvs(&mut self) -> Result<(), Stop> {

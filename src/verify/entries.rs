@@ -37,6 +37,10 @@ use crate::io::digest::{Hasher, READ_BUFFER_BYTES, Sha256Digest};
 use crate::io::tee::{HashingTee, Stopped, WriteBranch};
 use crate::limits::Limits;
 
+mod ahead;
+
+use ahead::scan_ahead;
+
 /// Largest zstd window accepted (docs/bundle-format.md [B56]): the frame
 /// header is refused above it, and the decoder is capped at it too.
 const ZSTD_WINDOW_LOG_MAX: u32 = zstd_frame::MAX_WINDOW_LOG;
@@ -496,107 +500,109 @@ impl FactsBudget {
     }
 }
 
-/// The artifacts scanned on several threads, by index of their manifest
-/// entry. Missing: other entries, and artifacts no thread took because an
-/// earlier one had failed or the facts held went over
-/// `max_facts_bytes` (the ordered walk stops at that point before it needs
-/// them, and scans any it does need itself).
-fn scan_ahead(
-    bundle: &OpenBundle,
-    file: &File,
-    limits: &Limits,
-    max_facts_bytes: u64,
-    jobs: Option<usize>,
-) -> BTreeMap<usize, Result<Box<Scanned>, Problem>> {
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-    let work: Vec<(usize, &ManifestEntry, &TarEntry, BundlePath)> = bundle
-        .manifest
-        .entries
-        .iter()
-        .zip(&bundle.layout.entries)
-        .enumerate()
-        // Raw entries only: a zstd decoder may hold a window of up to
-        // 2^ZSTD_WINDOW_LOG_MAX bytes, and a hostile bundle must not get one
-        // per thread; zstd entries stay on the ordered walk, one at a time.
-        // A raw artifact's header is inspected here too, so up to four
-        // headers' worth of parser memory (each within `Limits`, and each
-        // made of bytes the bundle really holds) can be live at once
-        // instead of one: the price of hashing on every CPU.
-        .filter(|(_, (m, _))| m.role == Role::Artifact && m.encoding == Encoding::Raw)
-        .filter_map(|(i, (m, t))| m.artifact_path().map(|p| (i, m, t, p)))
-        .collect();
-    let threads = jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
-        .min(MAX_SCAN_THREADS)
-        .min(work.len());
-    if threads < 2 {
-        return BTreeMap::new();
-    }
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    // The facts the threads hold, against the same cap as the ordered walk:
-    // a thread stops once the total is over it, so what waits here for the
-    // walk is at most the cap and one artifact per thread.
-    let facts_held = AtomicU64::new(0);
-    // Each result goes straight into the one map the walk takes it from:
-    // no per-thread list to gather and copy.
-    // Boxed: the map's nodes stay small, and each result's memory is
-    // given back as the walk takes it.
-    let results: Mutex<BTreeMap<usize, Result<Box<Scanned>, Problem>>> =
-        Mutex::new(BTreeMap::new());
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut buf = vec![0u8; READ_BUFFER_BYTES];
-                    // Items are taken in bundle order, so every artifact before
-                    // a failed one was taken (and finished) before the stop.
-                    while !failed.load(Ordering::Acquire) {
-                        let Some((i, m, t, artifact)) =
-                            work.get(next.fetch_add(1, Ordering::AcqRel))
-                        else {
-                            break;
-                        };
-                        let result = scan_artifact(file, t, m, artifact, None, &mut buf, limits)
-                            .map(Box::new);
-                        let over = match &result {
-                            Ok(s) => {
-                                let add = s.facts_bytes;
-                                facts_held
-                                    .fetch_add(add, Ordering::AcqRel)
-                                    .saturating_add(add)
-                                    > max_facts_bytes
-                            }
-                            Err(_) => true,
-                        };
-                        if over {
-                            failed.store(true, Ordering::Release);
-                        }
-                        // A poisoned map (a thread panicked holding it) keeps
-                        // what it has; the walk scans anything missing itself.
-                        match results.lock() {
-                            Ok(mut map) => map.insert(*i, result),
-                            Err(poisoned) => poisoned.into_inner().insert(*i, result),
-                        };
-                    }
-                })
-            })
-            .collect();
-        // Joined by hand: a thread that panicked leaves its artifacts to
-        // the ordered walk instead of taking the verifier down.
-        for h in handles {
-            let _ = h.join();
-        }
-    });
-    results
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+/// The artifact path of an artifact entry.
+fn artifact_of(m: &ManifestEntry) -> Result<BundlePath, Verdict> {
+    m.artifact_path().ok_or_else(|| {
+        Verdict::fail(
+            Failure::Malformed,
+            format!("entry {} is not an artifact name", m.path),
+        )
+    })
 }
 
-/// At most this many threads scan ahead: beyond it the disk, not SHA-256,
-/// bounds a verify on the machines lbom targets.
-const MAX_SCAN_THREADS: usize = 4;
+impl Problem {
+    /// The verdict on entry `m`.
+    fn verdict(self, m: &ManifestEntry) -> Verdict {
+        match self {
+            Problem::Integrity(why) => integrity(format!("entry {}: {why}", m.path)),
+            Problem::Io(why) => Verdict::fail(Failure::Io, format!("entry {}: {why}", m.path)),
+        }
+    }
+}
+
+impl FactsBudget {
+    /// [`Self::add`] for entry `m`, as a verdict.
+    fn charge(&mut self, m: &ManifestEntry, bytes: u64, max: u64) -> Result<(), Verdict> {
+        self.add(bytes, max).map_err(|used| {
+            Verdict::fail(
+                Failure::Malformed,
+                format!(
+                    "entry {}: the scan facts of the artifacts up to it take {used} bytes, more than the {max}-byte reader limit",
+                    m.path
+                ),
+            )
+        })
+    }
+}
+
+/// What the SBOM entry `m` (its `bytes`) says that the fresh scan does not.
+fn compare_sbom(
+    m: &ManifestEntry,
+    bytes: &[u8],
+    scanned: &Scanned,
+    opened: &Opened,
+) -> Option<String> {
+    sbom_check::compare(
+        bytes,
+        &scanned.facts,
+        &scanned.digest,
+        opened.bundle.times.created,
+        scanned.zip_unscanned,
+    )
+    .err()
+    .map(|why| format!("{}: {why}", m.path))
+}
+
+/// The small entries reach the sink one at a time, as read: the manifest
+/// bytes already held, the attestation and each link read again (each must
+/// still be the bytes checked). A sink that keeps nothing gets nothing:
+/// `verify` holds no attestation while it streams.
+fn hand_small_entries(
+    bundle: &OpenBundle,
+    file: &mut File,
+    limits: &ReadLimits,
+    sink: &mut dyn ArtifactSink,
+    attestation_entry: Option<(&ManifestEntry, &TarEntry)>,
+) -> Result<(), Verdict> {
+    if sink.keeps_bytes() {
+        let (m, t) = attestation_entry
+            .ok_or_else(|| Verdict::fail(Failure::Malformed, "the bundle has no attestation"))?;
+        let bytes = read_small(bundle, file, t, limits.max_attestation_bytes)?;
+        check_small(m, &bytes)?;
+        sink.metadata(&m.path, &bytes)
+            .map_err(|e| io_fail(&format!("the import sink failed on {}", m.path), &e))?;
+    }
+    let name = BundlePath::new(layout::MANIFEST)
+        .map_err(|e| Verdict::fail(Failure::Malformed, e.to_string()))?;
+    sink.metadata(&name, &bundle.manifest_bytes)
+        .map_err(|e| io_fail(&format!("the import sink failed on {name}"), &e))?;
+    for (t, info) in &bundle.links {
+        let bytes = read_small(bundle, file, t, limits.max_link_bytes)?;
+        if Sha256Digest::of(&bytes) != info.entry_sha256 {
+            return Err(integrity(format!(
+                "entry {} changed while it was read",
+                t.name
+            )));
+        }
+        sink.metadata(&t.name, &bytes)
+            .map_err(|e| io_fail(&format!("the import sink failed on {}", t.name), &e))?;
+    }
+    Ok(())
+}
+
+/// The `sbom.consistent` verdict over `artifacts` SBOMs.
+fn sbom_verdict(problem: Option<String>, unscanned_zips: &[String], artifacts: usize) -> Verdict {
+    match problem {
+        Some(why) => integrity(why),
+        None if unscanned_zips.is_empty() => Verdict::pass(format!(
+            "{artifacts} SBOM(s) agree with a fresh scan of their artifacts"
+        )),
+        None => Verdict::pass(format!(
+            "{artifacts} SBOM(s) agree with a fresh scan of their artifacts; not re-checked: the pickle contents of zstd-encoded zip archive(s) {} (no random access into a compressed entry), only their name, format and size",
+            unscanned_zips.join(", ")
+        )),
+    }
+}
 
 /// `entries.digests`: every entry's decoded size and SHA-256 equal the
 /// manifest; verified bytes reach `sink`. The fresh scans come back with
@@ -640,12 +646,7 @@ pub(crate) fn stream(
     {
         match m.role {
             Role::Artifact => {
-                let artifact = m.artifact_path().ok_or_else(|| {
-                    Verdict::fail(
-                        Failure::Malformed,
-                        format!("entry {} is not an artifact name", m.path),
-                    )
-                })?;
+                let artifact = artifact_of(m)?;
                 let writer = sink
                     .begin(&artifact, m)
                     .map_err(|e| io_fail(&format!("the import sink refused {artifact}"), &e))?;
@@ -660,25 +661,10 @@ pub(crate) fn stream(
                     None => scan_artifact(file, t, m, &artifact, writer, &mut buf, inspect_limits)
                         .map(Box::new),
                 };
-                let scanned = scanned.map_err(|p| match p {
-                    Problem::Integrity(why) => integrity(format!("entry {}: {why}", m.path)),
-                    Problem::Io(why) => {
-                        Verdict::fail(Failure::Io, format!("entry {}: {why}", m.path))
-                    }
-                })?;
+                let scanned = scanned.map_err(|p| p.verdict(m))?;
                 sink.finish(&artifact, m)
                     .map_err(|e| io_fail(&format!("the import sink failed on {artifact}"), &e))?;
-                budget
-                    .add(scanned.facts_bytes, limits.max_facts_bytes)
-                    .map_err(|used| {
-                        Verdict::fail(
-                            Failure::Malformed,
-                            format!(
-                                "entry {}: the scan facts of the artifacts up to it take {used} bytes, more than the {}-byte reader limit",
-                                m.path, limits.max_facts_bytes
-                            ),
-                        )
-                    })?;
+                budget.charge(m, scanned.facts_bytes, limits.max_facts_bytes)?;
                 decoded = decoded.saturating_add(m.size);
                 pending = Some((artifact, scanned));
             }
@@ -693,16 +679,8 @@ pub(crate) fn stream(
                         format!("entry {} follows no artifact", m.path),
                     ));
                 };
-                if sbom_problem.is_none()
-                    && let Err(why) = sbom_check::compare(
-                        &bytes,
-                        &scanned.facts,
-                        &scanned.digest,
-                        opened.bundle.times.created,
-                        scanned.zip_unscanned,
-                    )
-                {
-                    sbom_problem = Some(format!("{}: {why}", m.path));
+                if sbom_problem.is_none() {
+                    sbom_problem = compare_sbom(m, &bytes, &scanned, opened);
                 }
                 if scanned.zip_unscanned {
                     unscanned_zips.push(artifact.to_string());
@@ -717,45 +695,8 @@ pub(crate) fn stream(
             }
         }
     }
-    // The small entries reach the sink one at a time, as read: the manifest
-    // bytes already held, the attestation and each link read again (each
-    // must still be the bytes checked). A sink that keeps nothing gets
-    // nothing: `verify` holds no attestation while it streams.
-    if sink.keeps_bytes() {
-        let (m, t) = attestation_entry
-            .ok_or_else(|| Verdict::fail(Failure::Malformed, "the bundle has no attestation"))?;
-        let bytes = read_small(bundle, file, t, limits.max_attestation_bytes)?;
-        check_small(m, &bytes)?;
-        sink.metadata(&m.path, &bytes)
-            .map_err(|e| io_fail(&format!("the import sink failed on {}", m.path), &e))?;
-    }
-    let name = BundlePath::new(layout::MANIFEST)
-        .map_err(|e| Verdict::fail(Failure::Malformed, e.to_string()))?;
-    sink.metadata(&name, &bundle.manifest_bytes)
-        .map_err(|e| io_fail(&format!("the import sink failed on {name}"), &e))?;
-    for (t, info) in &bundle.links {
-        let bytes = read_small(bundle, file, t, limits.max_link_bytes)?;
-        if Sha256Digest::of(&bytes) != info.entry_sha256 {
-            return Err(integrity(format!(
-                "entry {} changed while it was read",
-                t.name
-            )));
-        }
-        sink.metadata(&t.name, &bytes)
-            .map_err(|e| io_fail(&format!("the import sink failed on {}", t.name), &e))?;
-    }
-    let sbom = match sbom_problem {
-        Some(why) => integrity(why),
-        None if unscanned_zips.is_empty() => Verdict::pass(format!(
-            "{} SBOM(s) agree with a fresh scan of their artifacts",
-            facts.len()
-        )),
-        None => Verdict::pass(format!(
-            "{} SBOM(s) agree with a fresh scan of their artifacts; not re-checked: the pickle contents of zstd-encoded zip archive(s) {} (no random access into a compressed entry), only their name, format and size",
-            facts.len(),
-            unscanned_zips.join(", ")
-        )),
-    };
+    hand_small_entries(bundle, file, limits, sink, attestation_entry)?;
+    let sbom = sbom_verdict(sbom_problem, &unscanned_zips, facts.len());
     let detail = format!(
         "{} artifact(s) ({decoded} bytes decoded), their SBOMs, the attestation and {} link(s) match the manifest",
         facts.len(),

@@ -1,6 +1,6 @@
 //! Criterion micro-benchmarks of lbom's hot paths (issue 6):
 //!
-//! - SHA-256 through `inspect::digest::Hasher` over 1 MiB and 64 MiB buffers
+//! - SHA-256 through `io::digest::Hasher` over 1 MiB and 64 MiB buffers
 //!   (the digest every scan, pack, verify and import computes);
 //! - the GGUF header parser on a 250,000-token vocabulary (the header-only
 //!   scan of a large tokenizer);
@@ -19,8 +19,8 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use lbom::bundle::layout::MANIFEST_SCHEMA;
 use lbom::bundle::manifest::Tool;
 use lbom::bundle::{BundlePath, Encoding, Manifest, ManifestEntry, Role};
-use lbom::inspect::digest::{Hasher, Sha256Digest};
 use lbom::inspect::{gguf, safetensors};
+use lbom::io::digest::{Hasher, Sha256Digest};
 use lbom::limits::Limits;
 
 const MIB: usize = 1 << 20;

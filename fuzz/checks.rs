@@ -12,8 +12,8 @@ use std::path::Path;
 
 use lbom::bundle::ReadLimits;
 use lbom::envelope::Envelope;
-use lbom::inspect::digest::Sha256Digest;
 use lbom::inspect::{ScanOptions, SeekRead, inspect_reader};
+use lbom::io::digest::Sha256Digest;
 use lbom::limits::Limits;
 
 /// What a target does with one input.

@@ -16,7 +16,7 @@ use base64::engine::general_purpose::{
 use ed25519_dalek::pkcs8::{DecodePublicKey as _, EncodePublicKey as _};
 use serde::{Deserialize, Serialize};
 
-use crate::inspect::digest::Sha256Digest;
+use crate::io::digest::Sha256Digest;
 
 /// The payload type of every lbom envelope: an in-toto Statement (in-toto
 /// attestation framework, spec v1, "Envelope layer").
@@ -121,7 +121,7 @@ impl fmt::Debug for KeyId {
 }
 
 impl FromStr for KeyId {
-    type Err = crate::inspect::digest::ParseDigestError;
+    type Err = crate::io::digest::ParseDigestError;
     /// Parses a key id for *comparison* (e.g. against [`DEMO_KEY_IDS`]); a
     /// parsed id proves nothing about any key.
     fn from_str(s: &str) -> Result<Self, Self::Err> {

@@ -3,7 +3,9 @@
 //! The modules follow the pipeline a model takes:
 //! [`inspect`] (format parsers) → [`describe`] (SBOM writers) → [`bundle`]
 //! (pack, read) → [`sign`] (keys, DSSE chain) → [`verify`] (checks, policy)
-//! → [`import`] (store, baseline).
+//! → [`import`] (store, baseline). Under all of them, [`io`]: digests,
+//! opening files safely, aligned buffers, the hashing tee, the background
+//! writer, direct I/O and file locks.
 //!
 //! ```
 //! use lbom::inspect::{inspect_path, ScanOptions};
@@ -25,11 +27,10 @@ pub mod bundle;
 pub mod class;
 pub mod describe;
 pub mod diff;
-pub(crate) mod directio;
 pub mod envelope;
-pub(crate) mod filelock;
 pub mod import;
 pub mod inspect;
+pub mod io;
 pub mod limits;
 pub mod safe;
 pub mod sign;

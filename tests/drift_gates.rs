@@ -91,7 +91,7 @@ fn pack_delivery(folder: &Path, output: &Path, previous: Option<&Path>) -> Res<(
             role: "maintainer".into(),
             note: None,
         }),
-        limits: lbom::limits::Limits::default(),
+        caps: lbom::bundle::Caps::default(),
         jobs: Some(1),
     };
     pack(&options, &mut |_| {})?;
@@ -240,7 +240,8 @@ fn import(
 ) -> Res<(u8, Option<lbom::diff::DriftReport>)> {
     let options = ImportOptions {
         now: jiff::Timestamp::now(),
-        limits: lbom::bundle::ReadLimits::default(),
+        caps: lbom::bundle::Caps::default(),
+        jobs: None,
         accepted_drift: accepted.to_vec(),
         receipt_key: None,
     };
@@ -494,9 +495,8 @@ fn scan_verify_and_the_store_describe_a_folder_alike() -> TestResult {
             &lbom::inspect::NoProgress,
         )?;
         let bundle = corpus.base_bundle(base);
-        let unverified =
-            lbom::verify::scan_unverified(&bundle, &lbom::bundle::ReadLimits::default())
-                .map_err(|r| fail(format!("{r:?}")))?;
+        let unverified = lbom::verify::scan_unverified(&bundle, &lbom::bundle::Caps::default())
+            .map_err(|r| fail(format!("{r:?}")))?;
         let work = tempfile::tempdir()?;
         let store = work.path().join("store");
         let (code, _) = import(&bundle, &store, &policy, &[])?;

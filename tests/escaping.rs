@@ -34,7 +34,7 @@ use lbom::bundle::layout;
 use lbom::bundle::manifest::format_time;
 use lbom::bundle::pack::Compression;
 use lbom::envelope::PAYLOAD_TYPE_IN_TOTO;
-use lbom::inspect::digest::Sha256Digest;
+use lbom::io::digest::Sha256Digest;
 use serde_json::Value;
 use tamper::{Entry, Keys, PackSpec, Res, Times};
 

@@ -61,7 +61,7 @@ fn check_recorded_digest(bundle: &Path) -> TestResult {
         .split_whitespace()
         .next()
         .ok_or_else(|| fail("empty .sha256 file"))?;
-    let got = lbom::inspect::digest::Sha256Digest::of(&std::fs::read(bundle)?).to_hex();
+    let got = lbom::io::digest::Sha256Digest::of(&std::fs::read(bundle)?).to_hex();
     if got != want {
         return Err(fail(format!(
             "{} has sha256 {got}, its .sha256 file says {want}",

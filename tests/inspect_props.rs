@@ -4,8 +4,8 @@
 
 use std::io::Cursor;
 
-use lbom::inspect::digest::Sha256Digest;
 use lbom::inspect::{ScanOptions, SeekRead, inspect_reader};
+use lbom::io::digest::Sha256Digest;
 use lbom::limits::Limits;
 use proptest::prelude::*;
 

@@ -309,7 +309,8 @@ fn library_verify_refuses_every_hostile_archive() -> TestResult {
         let ctx = lbom::verify::VerifyContext {
             now: jiff::Timestamp::now(),
             channel: None,
-            limits: lbom::bundle::ReadLimits::default(),
+            caps: lbom::bundle::Caps::default(),
+            jobs: None,
         };
         let start = std::time::Instant::now();
         let (report, _) =

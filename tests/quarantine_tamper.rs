@@ -678,7 +678,8 @@ fn library_verify_agrees_with_the_matrix() -> TestResult {
         let ctx = lbom::verify::VerifyContext {
             now: jiff::Timestamp::now(),
             channel: None,
-            limits: lbom::bundle::ReadLimits::default(),
+            caps: lbom::bundle::Caps::default(),
+            jobs: None,
         };
         let (report, _) =
             lbom::verify::run::verify(&path, &policy, &ctx, &mut lbom::verify::HashOnly);

@@ -22,7 +22,7 @@ use lbom::bundle::chain::{LinkPredicate, PreviousLink, link_payload};
 use lbom::bundle::layout;
 use lbom::bundle::manifest::format_time;
 use lbom::envelope::{Envelope, PAYLOAD_TYPE_IN_TOTO};
-use lbom::inspect::digest::Sha256Digest;
+use lbom::io::digest::Sha256Digest;
 use lbom::sign::SigningKey;
 use lbom::verify::{HashOnly, Outcome, Policy, VerifyContext};
 use serde_json::Value;
@@ -363,7 +363,8 @@ fn verdict(dir: &Path, policy: &Policy, bytes: &[u8]) -> Res<(String, u8, String
     let ctx = VerifyContext {
         now: jiff::Timestamp::now(),
         channel: None,
-        limits: lbom::bundle::ReadLimits::default(),
+        caps: lbom::bundle::Caps::default(),
+        jobs: None,
     };
     let (report, _) = lbom::verify::verify(&path, policy, &ctx, &mut HashOnly);
     Ok(report

@@ -28,11 +28,10 @@ mod tamper;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use lbom::bundle::{Compression, FirstLink, PackOptions, ReadLimits, pack};
+use lbom::bundle::{Compression, FirstLink, PackOptions, pack};
 use lbom::bundle::{SignOptions, sign};
 use lbom::inspect::Format;
-use lbom::inspect::digest::Sha256Digest;
-use lbom::limits::Limits;
+use lbom::io::digest::Sha256Digest;
 use lbom::sign::SigningKey;
 use lbom::verify::policy::{
     Caps, Clock, ContentRules, HistoryRules, PolicySource, TimeRules, TrustedKey, UnknownSigners,
@@ -216,7 +215,8 @@ fn context() -> Result<VerifyContext, jiff::Error> {
     Ok(VerifyContext {
         now: jiff::Timestamp::from_second(86_400)?,
         channel: None,
-        limits: ReadLimits::default(),
+        caps: lbom::bundle::Caps::default(),
+        jobs: None,
     })
 }
 
@@ -251,7 +251,7 @@ fn make_bundle(
                 role: "maintainer".into(),
                 note: None,
             }),
-            limits: Limits::default(),
+            caps: lbom::bundle::Caps::default(),
             jobs: None,
         },
         &mut |_| {},

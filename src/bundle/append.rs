@@ -14,7 +14,7 @@ use std::path::Path;
 use super::chain::{self, LinkInfo, LinkPredicate, PreviousLink};
 use super::{BundlePath, Error, ReadLimits, layout, read, tar};
 use crate::envelope::{Envelope, PAYLOAD_TYPE_IN_TOTO, Signature};
-use crate::filelock::ExclusiveLock;
+use crate::io::lock::ExclusiveLock;
 use crate::sign::SigningKey;
 
 /// Options of one signature.

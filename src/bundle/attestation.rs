@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::layout;
 use super::manifest::{Encoding, Form, Manifest, Previous, check_written_form, parse_time};
-use crate::inspect::digest::Sha256Digest;
+use crate::io::digest::Sha256Digest;
 
 /// One subject (and one resolved dependency): an artifact path and its
 /// SHA-256, the only digest algorithm the format writes or accepts.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::layout;
 use crate::envelope::{Envelope, KeyId, PAYLOAD_TYPE_IN_TOTO};
-use crate::inspect::digest::Sha256Digest;
+use crate::io::digest::Sha256Digest;
 
 /// Longest note, in bytes: 1024.
 pub const MAX_NOTE_BYTES: usize = 1024;

@@ -16,7 +16,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::layout;
 use super::path::BundlePath;
-use crate::inspect::digest::Sha256Digest;
+use crate::io::digest::Sha256Digest;
 
 /// What an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

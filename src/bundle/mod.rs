@@ -137,6 +137,19 @@ impl Default for ReadLimits {
     }
 }
 
+/// Every cap a bundle must satisfy, carried alike by what writes one
+/// (`pack`) and what reads one (`verify`, `import`): a bundle packed under
+/// some `Caps` is accepted by a reader under the same `Caps`, so a library
+/// caller cannot pack what its own verifier then refuses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Caps {
+    /// Caps on parsing each model file: pack's parse and the reader's
+    /// re-scan must see the same facts, so they use the same caps.
+    pub scan: crate::limits::Limits,
+    /// Caps on the bundle itself: entry counts and sizes.
+    pub read: ReadLimits,
+}
+
 /// Errors packing, reading or appending to a bundle.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -18,7 +18,7 @@ use super::summary::{self, SbomSummary};
 use super::tar::{self, TarEntry, TarError, TarLayout};
 use super::{BundlePath, Error, ReadLimits, layout};
 use crate::envelope::Envelope;
-use crate::inspect::digest::Sha256Digest;
+use crate::io::digest::Sha256Digest;
 
 /// A bundle whose structure, layout and small entries have been read and
 /// checked for form. Signatures and artifact hashes are NOT checked.

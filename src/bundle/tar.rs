@@ -633,8 +633,7 @@ pub struct OpenEntry {
 impl TarWriter {
     /// Write into `file` from offset `offset` (0 for a new bundle).
     pub fn new(file: File, offset: u64) -> io::Result<Self> {
-        let mut file =
-            io::BufWriter::with_capacity(crate::inspect::digest::READ_BUFFER_BYTES, file);
+        let mut file = io::BufWriter::with_capacity(crate::io::digest::READ_BUFFER_BYTES, file);
         file.seek(SeekFrom::Start(offset))?;
         Ok(Self { file, offset })
     }
@@ -684,25 +683,14 @@ impl TarWriter {
         })
     }
 
-    /// Lay out an entry of `size` bytes that other handles write (header,
-    /// data and padding) with positioned writes, and move past it; returns
-    /// where it lies and its header. Pack lays out raw artifacts and their
-    /// SBOMs this way so that workers can fill several at once.
-    pub fn lay_out(
-        &mut self,
-        name: &BundlePath,
-        size: u64,
-    ) -> Result<(TarEntry, [u8; 512]), TarError> {
-        let header = encode_header(name, size)?;
-        let entry = TarEntry {
-            name: name.clone(),
-            header_offset: self.offset,
-            data_offset: self.offset.saturating_add(BLOCK),
-            size,
-        };
-        self.offset = entry.end_offset();
-        self.file.seek(SeekFrom::Start(self.offset))?;
-        Ok((entry, header))
+    /// Move past entries other handles write (header, data and padding,
+    /// with positioned writes): the next entry starts at `offset`. Pack
+    /// places raw artifacts and their SBOMs this way, by its plan, so that
+    /// workers can fill several at once.
+    pub fn skip_to(&mut self, offset: u64) -> io::Result<()> {
+        self.offset = offset;
+        self.file.seek(SeekFrom::Start(offset))?;
+        Ok(())
     }
 
     /// Write a whole small entry.

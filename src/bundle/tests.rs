@@ -9,7 +9,7 @@ use super::pack::tests::{options, pack_test};
 use super::{Error, layout, read};
 use crate::bundle::{SignOptions, sign};
 use crate::envelope::Envelope;
-use crate::inspect::digest::Sha256Digest;
+use crate::io::digest::Sha256Digest;
 use crate::sign::SigningKey;
 
 type R = Result<(), Box<dyn std::error::Error>>;
@@ -699,7 +699,7 @@ fn the_chain_stops_at_the_link_limit() -> R {
             // names the right bytes is verify's question, not the reader's.
             previous: (index > 1).then(|| super::chain::PreviousLink {
                 path: layout::link_name(index - 1),
-                sha256: crate::inspect::digest::Sha256Digest::of(b"link"),
+                sha256: crate::io::digest::Sha256Digest::of(b"link"),
             }),
         };
         let mut env = Envelope::new(

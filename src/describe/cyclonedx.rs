@@ -29,7 +29,7 @@ use super::licence::{self, LicenceId};
 use super::text::{file_name, model_fact_pairs};
 use super::{DocumentInfo, Error};
 use crate::inspect::ModelFacts;
-use crate::inspect::digest::Sha256Digest;
+use crate::io::digest::Sha256Digest;
 use crate::safe::{shorten, visible};
 
 /// The spec version written.

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::inspect::digest::Sha256Digest;
 use crate::inspect::facts::ShardSummary;
 use crate::inspect::{Finding, Format, ModelFacts, TensorTypeStat};
+use crate::io::digest::Sha256Digest;
 
 use super::DocumentInfo;
 

@@ -20,7 +20,7 @@ use super::licence::{self, LicenceId};
 use super::text::{file_name, is_plain_https, model_fact_pairs};
 use super::{DocumentInfo, Error};
 use crate::inspect::ModelFacts;
-use crate::inspect::digest::Sha256Digest;
+use crate::io::digest::Sha256Digest;
 use crate::safe::{shorten, visible};
 
 /// Longest single-line value written (names, licence names).
@@ -111,7 +111,7 @@ fn build(facts: &[ModelFacts], info: &DocumentInfo) -> Result<Document, Error> {
 
 /// SHA-256 over the facts (without the local path) and the creation info.
 fn content_digest(facts: &[ModelFacts], info: &DocumentInfo) -> Result<String, Error> {
-    let mut hasher = crate::inspect::digest::Hasher::new();
+    let mut hasher = crate::io::digest::Hasher::new();
     hasher.update(info.created_utc().as_bytes());
     hasher.update(info.tool_name.as_bytes());
     hasher.update(info.tool_version.as_bytes());

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use super::{Change, FileDrift, FileRecord};
-use crate::inspect::digest::Sha256Digest;
 use crate::inspect::facts::ModelFacts;
+use crate::io::digest::Sha256Digest;
 
 /// Files whose change a model-level change already explains: the paths and
 /// digests (file and shards) of each changed model pair, and the side files

@@ -28,8 +28,8 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::inspect::digest::Sha256Digest;
 use crate::inspect::facts::{Format, ModelFacts, Severity, TensorTypeStat};
+use crate::io::digest::Sha256Digest;
 
 pub use load::side_of_bundle;
 pub use render::{render_markdown, render_text};

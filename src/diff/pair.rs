@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use crate::inspect::digest::Sha256Digest;
 use crate::inspect::facts::ModelFacts;
+use crate::io::digest::Sha256Digest;
 
 /// Pair the models of both sides (docs/drift.md, "Models are paired"):
 /// by path, then by SHA-256 (a renamed file); then the models left on both
@@ -108,7 +108,7 @@ fn layout_key(m: &ModelFacts, shapes: bool) -> Option<Sha256Digest> {
         .map(|t| (t.name.as_str(), t.shape.as_slice()))
         .collect();
     rows.sort_unstable();
-    let mut h = crate::inspect::digest::Hasher::new();
+    let mut h = crate::io::digest::Hasher::new();
     h.update(if shapes { b"layout\n" } else { b"names\n" });
     for (name, shape) in rows {
         h.update(&(name.len() as u64).to_le_bytes());
@@ -132,7 +132,7 @@ fn identity_key(m: &ModelFacts, named: bool) -> Option<Sha256Digest> {
     } else {
         None
     };
-    let mut h = crate::inspect::digest::Hasher::new();
+    let mut h = crate::io::digest::Hasher::new();
     h.update(if named { b"identity\n" } else { b"family\n" });
     for part in [Some(m.format.as_str()), Some(arch), name]
         .into_iter()

@@ -13,8 +13,8 @@ use std::io::{self, Write};
 
 use super::{Capped, Change, DriftReport, FileDrift, KeyChange, ModelDrift};
 use crate::describe::text::human_count;
-use crate::inspect::digest::Sha256Digest;
 use crate::inspect::facts::TensorTypeStat;
+use crate::io::digest::Sha256Digest;
 use crate::safe::visible;
 
 /// How a renderer writes untrusted strings.

@@ -24,7 +24,7 @@ use super::sink::Staged;
 use crate::bundle::manifest::check_label;
 use crate::bundle::{Role, layout};
 use crate::envelope::Envelope;
-use crate::inspect::digest::Sha256Digest;
+use crate::io::digest::Sha256Digest;
 use crate::verify::Verified;
 
 /// What a commit did.

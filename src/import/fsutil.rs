@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt as _;
 
 use super::error::StoreError;
 use super::handle::{DirHandle, EntryType, MAX_TREE_DEPTH};
-use crate::inspect::digest::{Hasher, READ_BUFFER_BYTES, Sha256Digest};
+use crate::io::digest::{Hasher, READ_BUFFER_BYTES, Sha256Digest};
 
 /// Mode of a committed file: read-only for everyone.
 pub(crate) const FILE_MODE: u32 = 0o444;

@@ -13,7 +13,7 @@ use super::handle::DirHandle;
 use super::record::{HistoryAction, HistoryEntry, ImportRecord, read_history};
 use super::registry;
 use crate::bundle::manifest::check_label;
-use crate::inspect::digest::Sha256Digest;
+use crate::io::digest::Sha256Digest;
 use crate::verify::ChannelState;
 
 pub use super::paths::{
@@ -387,8 +387,7 @@ pub(crate) fn read_facts(
             format!("is {} bytes, more than the {limit}-byte limit", stat.size),
         ));
     }
-    let mut hashing =
-        crate::inspect::digest::HashingReader::new(std::io::Read::take(file, limit), true);
+    let mut hashing = crate::io::tee::HashingTee::new(std::io::Read::take(file, limit), true);
     let parsed: Result<Vec<crate::inspect::facts::ModelFacts>, _> =
         serde_json::from_reader(std::io::BufReader::new(&mut hashing));
     // What the parse left unread is hashed too: the digest covers the file.

@@ -2,7 +2,7 @@
 //! runs under the lock.
 //!
 //! Writers (import, rollback) hold an exclusive `flock` on `STORE/.lock`
-//! (`filelock::ExclusiveLock`, as `lbom sign` locks a bundle) for their whole
+//! (`crate::io::lock::ExclusiveLock`, as `lbom sign` locks a bundle) for their whole
 //! run; a second writer is refused at once rather than queued. Readers
 //! (`audit`, `log`, `channel_state`) take no lock: every state a writer can
 //! leave is a consistent one (docs/store.md, "Commit protocol").
@@ -18,7 +18,7 @@ use super::paths::{
 };
 use super::record::{read_history, truncate_torn};
 use super::registry;
-use crate::filelock::ExclusiveLock;
+use crate::io::lock::ExclusiveLock;
 
 /// A store held under its exclusive lock; released on drop.
 #[derive(Debug)]

@@ -70,7 +70,6 @@ pub mod sink;
 mod structure;
 #[cfg(test)]
 mod tests;
-mod writer;
 
 use std::path::Path;
 
@@ -87,7 +86,7 @@ pub use rollback::{RolledBack, rollback};
 pub use sides::{LoadError, load_side, side_of_version};
 pub use sink::{ImportSink, Staged};
 
-use crate::bundle::{ReadLimits, manifest::check_label};
+use crate::bundle::{Caps, manifest::check_label};
 use crate::diff::{DriftClass, DriftReport};
 use crate::sign::SigningKey;
 use crate::verify::{
@@ -99,8 +98,10 @@ use crate::verify::{
 pub struct ImportOptions<'a> {
     /// The time checks and records use.
     pub now: jiff::Timestamp,
-    /// Reader caps.
-    pub limits: ReadLimits,
+    /// The caps the bundle must satisfy, as `pack` was given them.
+    pub caps: Caps,
+    /// Threads scanning raw artifacts while verifying; `None`: one per CPU.
+    pub jobs: Option<usize>,
     /// Drift classes the operator accepted (recorded in the history).
     pub accepted_drift: Vec<DriftClass>,
     /// Sign a receipt with this key (`--key STATION.key`).
@@ -314,7 +315,7 @@ pub fn import(
     let bundle_bytes = std::fs::metadata(bundle)
         .map_err(error::io_at(bundle))?
         .len();
-    let peeked = crate::bundle::read::open(bundle, &options.limits)
+    let peeked = crate::bundle::read::open(bundle, &options.caps.read)
         .ok()
         .map(|b| b.manifest.channel)
         .filter(|c| check_label("channel", c).is_ok());
@@ -326,7 +327,8 @@ pub fn import(
     let context = VerifyContext {
         now: options.now,
         channel: channel_state,
-        limits: options.limits.clone(),
+        caps: options.caps.clone(),
+        jobs: options.jobs,
     };
     // Read under the lock, like the channel state: the drift is computed
     // against the version that is current when this import commits.

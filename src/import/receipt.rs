@@ -10,7 +10,7 @@ use super::error::StoreError;
 use super::record::StoredFile;
 use crate::bundle::{Role, layout};
 use crate::envelope::{Envelope, PAYLOAD_TYPE_IN_TOTO, Signature};
-use crate::inspect::digest::Sha256Digest;
+use crate::io::digest::Sha256Digest;
 use crate::sign::SigningKey;
 use crate::verify::{Report, Verified};
 

@@ -11,7 +11,7 @@ use super::error::{StoreError, io_at};
 use super::handle::DirHandle;
 use super::paths::{HISTORY, RECORD};
 use crate::bundle::manifest::Previous;
-use crate::inspect::digest::Sha256Digest;
+use crate::io::digest::Sha256Digest;
 use crate::verify::{Signer, Verified};
 
 /// `schema` of `import.json`.

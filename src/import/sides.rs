@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 
 use super::layout::FILES_DIR;
 use super::{Baseline, Store, StoreError};
-use crate::bundle::ReadLimits;
 use crate::diff::{Side, side_of_bundle};
 use crate::inspect::delivery::describe_files;
 use crate::inspect::side::{Capture, CaptureRule, SideFiles, read_capturing, role_of};
@@ -202,7 +201,7 @@ pub fn load_side(arg: &Path, channel: Option<&str>) -> Result<Side, LoadError> {
     }
     let label = arg.display().to_string();
     let mut head = Vec::with_capacity(512);
-    crate::inspect::open::open_regular(arg)
+    crate::io::open::open_regular(arg)
         .map_err(io)?
         .0
         .take(512)
@@ -213,7 +212,7 @@ pub fn load_side(arg: &Path, channel: Option<&str>) -> Result<Side, LoadError> {
         .find(|b| !b.is_ascii_whitespace())
         .is_some_and(|b| matches!(b, b'{' | b'['));
     if json {
-        let (file, len) = crate::inspect::open::open_regular(arg).map_err(io)?;
+        let (file, len) = crate::io::open::open_regular(arg).map_err(io)?;
         if len > MAX_SCAN_JSON_BYTES {
             return Err(io(std::io::Error::other(format!(
                 "{len} bytes is more than the {MAX_SCAN_JSON_BYTES}-byte limit for a scan JSON"
@@ -225,7 +224,7 @@ pub fn load_side(arg: &Path, channel: Option<&str>) -> Result<Side, LoadError> {
             .map_err(io)?;
         return Ok(Side::from_scan_json(&bytes, label)?);
     }
-    match crate::verify::scan_unverified(arg, &ReadLimits::default()) {
+    match crate::verify::scan_unverified(arg, &crate::bundle::Caps::default()) {
         Ok(read) => Ok(side_of_bundle(label, &read.manifest, read.models)),
         Err(report) => {
             let failed = report.checks.iter().find_map(|c| match c.outcome {

@@ -37,9 +37,11 @@ use super::layout::{Store, record_in};
 use super::lock::LockedStore;
 use super::paths::{BUNDLE_DIR, FACTS, FILES_DIR, STAGED_PREFIX};
 use super::record::StoredFile;
-use super::writer::Background;
 use crate::bundle::{BundlePath, Manifest, ManifestEntry, ReadLimits, layout};
-use crate::inspect::digest::Sha256Digest;
+use crate::io::digest::Hasher;
+use crate::io::digest::Sha256Digest;
+use crate::io::tee::{HashingTee, HashingWriter};
+use crate::io::writer::{Background, DIRECT_FROM_BYTES};
 use crate::verify::ArtifactSink;
 
 /// The current version's files, by content, for sharing.
@@ -222,7 +224,7 @@ impl LockedStore {
             Some(c) => load_baseline(self, c)?,
             None => ShareBaseline::default(),
         };
-        let background = Background::start().map_err(|source| StoreError::Io {
+        let background = Background::start(fsutil::FILE_MODE).map_err(|source| StoreError::Io {
             path: dir.path().to_path_buf(),
             source,
         })?;
@@ -386,12 +388,10 @@ fn copy_checked(
         .map_err(to_io)?
         .ok_or_else(|| io::Error::other("the baseline file vanished while it was shared"))?;
     let mut out = parent.create_file(name).map_err(to_io)?;
-    let mut tee = TeeHash {
-        inner: from,
-        hasher: crate::inspect::digest::Hasher::new(),
-    };
+    let mut tee = HashingTee::new(from, true);
     io::copy(&mut tee, &mut out)?;
-    let (n, digest) = (tee.hasher.bytes(), tee.hasher.finish());
+    let (n, digest) = tee.drain(|_| {})?;
+    let digest = digest.unwrap_or_else(|| Hasher::new().finish());
     if n != entry.size || digest != entry.sha256 {
         drop(out);
         parent.unlink(name).map_err(to_io)?;
@@ -401,19 +401,6 @@ fn copy_checked(
         )));
     }
     fsutil::seal_file(&out)
-}
-
-struct TeeHash {
-    inner: std::fs::File,
-    hasher: crate::inspect::digest::Hasher,
-}
-
-impl io::Read for TeeHash {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(buf.get(..n).unwrap_or_default());
-        Ok(n)
-    }
 }
 
 impl ArtifactSink for ImportSink {
@@ -432,12 +419,14 @@ impl ArtifactSink for ImportSink {
             return Ok(None);
         }
         let file = parent.create_file(name).map_err(to_io)?;
-        Ok(Some(Box::new(self.background.writer(
-            file,
-            parent,
-            name.into(),
-            entry.size,
-        )?)))
+        // Reopened O_DIRECT through the folder's handle, never by path
+        // (docs/store.md, "No link is ever followed").
+        let direct = if entry.size >= DIRECT_FROM_BYTES {
+            parent.reopen_direct(std::ffi::OsStr::new(name), &file)
+        } else {
+            None
+        };
+        Ok(Some(Box::new(self.background.writer(file, direct)?)))
     }
 
     fn finish(&mut self, artifact: &BundlePath, entry: &ManifestEntry) -> io::Result<()> {
@@ -493,27 +482,11 @@ fn write_facts(
     file: std::fs::File,
     facts: &[&crate::inspect::facts::ModelFacts],
 ) -> io::Result<Sha256Digest> {
-    struct Hashing<W> {
-        inner: W,
-        hasher: crate::inspect::digest::Hasher,
-    }
-    impl<W: Write> Write for Hashing<W> {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            let n = self.inner.write(buf)?;
-            self.hasher.update(buf.get(..n).unwrap_or_default());
-            Ok(n)
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            self.inner.flush()
-        }
-    }
-    let mut out = Hashing {
-        inner: io::BufWriter::new(file),
-        hasher: crate::inspect::digest::Hasher::new(),
-    };
+    let mut out = HashingWriter::new(io::BufWriter::new(file));
     serde_json::to_writer(&mut out, facts).map_err(io::Error::from)?;
     out.write_all(b"\n")?;
-    let file = out.inner.into_inner().map_err(|e| e.into_error())?;
+    let (file, hasher) = out.into_parts();
+    let file = file.into_inner().map_err(|e| e.into_error())?;
     fsutil::seal_file(&file)?;
-    Ok(out.hasher.finish())
+    Ok(hasher.finish())
 }

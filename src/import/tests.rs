@@ -13,8 +13,8 @@ use crate::bundle::pack::Compression;
 use crate::bundle::pack::tests::{options, pack_test};
 use crate::bundle::{BundlePath, FirstLink, Manifest, Role, chain};
 use crate::envelope::Envelope;
-use crate::inspect::digest::Sha256Digest;
 use crate::inspect::side::{SideFiles, read_capturing, role_of};
+use crate::io::digest::Sha256Digest;
 use crate::verify::policy::{
     Caps, ContentRules, HistoryRules, PolicySource, TimeRules, UnknownSigners,
 };
@@ -189,7 +189,8 @@ fn policy() -> Policy {
 fn opts(receipt_key: Option<&SigningKey>) -> ImportOptions<'_> {
     ImportOptions {
         now: jiff::Timestamp::from_second(1_800_000_000).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
-        limits: ReadLimits::default(),
+        caps: crate::bundle::Caps::default(),
+        jobs: None,
         accepted_drift: vec![crate::diff::DriftClass::FileChanged],
         receipt_key,
     }

@@ -149,8 +149,8 @@ pub fn describe_files(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inspect::digest::Sha256Digest;
     use crate::inspect::side::Capture;
+    use crate::io::digest::Sha256Digest;
     use crate::limits::Limits;
 
     /// A folder's context is copied into each of its model files: what that

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::digest::Sha256Digest;
 use super::facts::{Finding, Format, ModelFacts, ShardSummary};
 use super::side::{Says, ShardIndex, SideFiles};
+use crate::io::digest::Sha256Digest;
 
 /// Finding codes that describe a shard's *missing* model-level metadata:
 /// only the first GGUF shard carries `general.*`, so on later shards these

@@ -11,10 +11,10 @@
 use serde_json::Value;
 
 pub use super::card::{CardFrontMatter, front_matter_is_closed, parse_front_matter};
-use super::digest::{Hasher, Sha256Digest};
 use super::facts::{Finding, ModelFacts};
 use super::reference::{local_path_finding, public_reference};
 use super::side::{ConfigSays, KEY_PREFIX, Role, Says, SideFile, TemplateSays, UNREAD};
+use crate::io::digest::{Hasher, Sha256Digest};
 
 /// Domain tag of a folder's `tokenizer_sha256` (docs/scan-report.md).
 const TOKENIZER_DIGEST_TAG: &[u8] = b"lbom-hf-tokenizer-v1\n";

@@ -2,7 +2,7 @@
 //!
 //! The format is sniffed from magic bytes; the file name only decides whether
 //! a mismatch is worth a finding. Each file is read once: the parser reads the
-//! header through a buffer over a [`digest::HashingReader`], and the rest of
+//! header through a buffer over a hashing tee (`crate::io::tee`), and the rest of
 //! the file is then drained through the same hasher.
 //!
 //! Folder scans ([`scan`]) add what a Hugging Face folder says about its
@@ -11,13 +11,11 @@
 
 pub mod card;
 pub mod delivery;
-pub mod digest;
 pub mod facts;
 pub mod gguf;
 pub mod group;
 pub mod hf;
 pub(crate) mod keys;
-pub mod open;
 pub mod pickle;
 pub mod reference;
 pub mod safetensors;
@@ -35,8 +33,9 @@ pub use scan::{NoProgress, Progress, scan};
 use std::io::{self, BufRead, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
+use crate::io::digest::HEADER_BUFFER_BYTES;
+use crate::io::tee::HashingTee;
 use crate::limits::Limits;
-use digest::{HEADER_BUFFER_BYTES, HashingReader};
 
 /// Errors that stop inspection of a path. Damaged *content* is never an
 /// error: it becomes a [`Finding`] in the report.
@@ -163,7 +162,7 @@ pub fn is_model_file_name(file_name: &str) -> bool {
 /// Inspect one model file from any sequential reader, reading it exactly once.
 ///
 /// The format parser reads the header through a buffer over a
-/// [`digest::HashingReader`]; the remainder is then drained through the same
+/// hashing tee (`crate::io::tee`); the remainder is then drained through the same
 /// hasher. `pack` passes a reader that also copies every byte into the
 /// bundle, so hashing, SBOM and packing share one read.
 ///
@@ -185,10 +184,8 @@ pub fn inspect_reader<R: Read>(
         inner: reader,
         on_progress,
     };
-    let mut buffered = BufReader::with_capacity(
-        HEADER_BUFFER_BYTES,
-        HashingReader::new(counting, options.hash),
-    );
+    let mut buffered =
+        BufReader::with_capacity(HEADER_BUFFER_BYTES, HashingTee::new(counting, options.hash));
     let head = fill_at_least(&mut buffered, 16)?;
     let sniffed = sniff(&head, file_len);
     // Bytes that match no format, under a name that claims one, go to the
@@ -274,7 +271,7 @@ pub fn inspect_file(
         path: path.to_path_buf(),
         source,
     };
-    let (file, len) = open::open_regular(path).map_err(io_err)?;
+    let (file, len) = crate::io::open::open_regular(path).map_err(io_err)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -283,7 +280,7 @@ pub fn inspect_file(
     let mut second = None;
     let mut first_bytes = [0u8; 4];
     if read_prefix(&file, &mut first_bytes).map_err(io_err)? && pickle::is_zip(&first_bytes) {
-        second = Some(open::open_regular(path).map_err(io_err)?.0);
+        second = Some(crate::io::open::open_regular(path).map_err(io_err)?.0);
     }
     let random_access = second.as_mut().map(|f| f as &mut dyn SeekRead);
     let mut facts = inspect_reader(
@@ -409,7 +406,10 @@ mod tests {
             &Limits::default(),
             &mut |_| {},
         )?;
-        assert_eq!(facts.sha256, Some(digest::Sha256Digest::of(bytes)));
+        assert_eq!(
+            facts.sha256,
+            Some(crate::io::digest::Sha256Digest::of(bytes))
+        );
         Ok(facts.format)
     }
 

@@ -3,8 +3,8 @@
 //! template injection waiting to run (CVE-2024-34359 in llama-cpp-python
 //! rendered GGUF chat templates without a sandbox).
 
-use super::digest::Sha256Digest;
 use super::facts::{Finding, ModelFacts};
+use crate::io::digest::Sha256Digest;
 
 /// A construct that has no business in a chat template but appears in Jinja
 /// server-side template injection payloads, e.g.

@@ -392,7 +392,7 @@ mod tests {
         let der = hex::decode(format!("302a300506032b6570032100{public}"))?;
         assert_eq!(
             key.key_id().to_string(),
-            crate::inspect::digest::Sha256Digest::of(&der).to_hex()
+            crate::io::digest::Sha256Digest::of(&der).to_hex()
         );
         Ok(())
     }

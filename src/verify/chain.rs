@@ -73,7 +73,7 @@ pub(crate) fn links(
         ));
     }
     let mut times = Vec::with_capacity(bundle.links.len());
-    let mut before: Option<(&str, crate::inspect::digest::Sha256Digest)> = None;
+    let mut before: Option<(&str, crate::io::digest::Sha256Digest)> = None;
     for (entry, info) in &bundle.links {
         let p = &info.predicate;
         // The form was checked when the link was read.

@@ -21,16 +21,25 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt as _;
 
+use super::ArtifactSink;
 use super::report::Failure;
-use super::structure::error_text;
 use super::verdict::{Step, Verdict};
+use super::sbom_check;
+use super::structure::{Opened, error_text};
 use crate::bundle::attestation::{self, AttestationError};
 use crate::bundle::tar::TarEntry;
 use crate::bundle::zstd_frame::{self, BlockWalk, FrameError};
-use crate::bundle::{BundlePath, Encoding, ManifestEntry, OpenBundle, ReadLimits, Role, read};
-use crate::inspect::digest::{Hasher, READ_BUFFER_BYTES, Sha256Digest};
+use crate::bundle::{
+    BundlePath, Caps, Encoding, ManifestEntry, OpenBundle, ReadLimits, Role, layout, read,
+};
 use crate::inspect::{Format, ModelFacts, ScanOptions, SeekRead};
+use crate::io::digest::{Hasher, READ_BUFFER_BYTES, Sha256Digest};
+use crate::io::tee::{HashingTee, Stopped, WriteBranch};
 use crate::limits::Limits;
+
+mod ahead;
+
+use ahead::scan_ahead;
 
 /// Largest zstd window accepted (docs/bundle-format.md [B56]): the frame
 /// header is refused above it, and the decoder is capped at it too.
@@ -49,7 +58,7 @@ pub(crate) fn integrity(detail: impl Into<String>) -> Verdict {
     Verdict::fail(Failure::Integrity, detail)
 }
 
-pub(super) fn io_fail(what: &str, e: &io::Error) -> Verdict {
+fn io_fail(what: &str, e: &io::Error) -> Verdict {
     Verdict::fail(Failure::Io, format!("{what}: {e}"))
 }
 
@@ -201,55 +210,27 @@ impl Read for Source<'_> {
 }
 
 /// Why streaming one entry stopped.
-pub(super) enum Problem {
+enum Problem {
     Integrity(String),
     Io(String),
 }
 
 /// Hashes every decoded byte once, bounds them by the manifest size, and
-/// passes them on to the sink's writer.
-struct Tee<'f> {
-    source: Source<'f>,
-    hasher: Hasher,
-    limit: u64,
-    writer: Option<Box<dyn Write + Send>>,
-    problem: Option<Problem>,
-}
+/// passes them on to the sink's writer: the one hashing tee
+/// (`crate::io::tee`), whose failures are final.
+type Tee<'f> = HashingTee<Source<'f>, WriteBranch<Box<dyn Write + Send>>>;
 
-impl Read for Tee<'_> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        // A problem is final: a reader that swallowed the error must not
-        // get the bytes after a gap.
-        if self.problem.is_some() {
-            return Err(io::Error::other("entry streaming already failed"));
-        }
-        // Never ask for more than one byte past the manifest size: enough
-        // to notice an entry that decodes to more, never more to hold.
-        let room = self
-            .limit
-            .saturating_sub(self.hasher.bytes())
-            .saturating_add(1);
-        let want = out.len().min(usize::try_from(room).unwrap_or(usize::MAX));
-        let Some(window) = out.get_mut(..want) else {
-            return Ok(0);
-        };
-        let n = self.source.read(window)?;
-        let got = window.get(..n).unwrap_or_default();
-        if self.hasher.bytes().saturating_add(n as u64) > self.limit {
-            self.problem = Some(Problem::Integrity(format!(
-                "decodes to more than the manifest's {} bytes",
-                self.limit
-            )));
-            return Err(io::Error::other("entry is longer than its manifest size"));
-        }
-        self.hasher.update(got);
-        if let Some(w) = self.writer.as_mut()
-            && let Err(e) = w.write_all(got)
-        {
-            self.problem = Some(Problem::Io(format!("the import sink failed: {e}")));
-            return Err(e);
-        }
-        Ok(n)
+/// The tee's own problem, when it stopped for good: the entry decoded to
+/// more than its manifest size, or the import sink failed.
+fn tee_problem(tee: &Tee<'_>, limit: u64) -> Option<Problem> {
+    match tee.stopped()? {
+        Stopped::Overran => Some(Problem::Integrity(format!(
+            "decodes to more than the manifest's {limit} bytes"
+        ))),
+        Stopped::Branch => Some(Problem::Io(format!(
+            "the import sink failed: {}",
+            tee.branch().failure().unwrap_or("unknown error")
+        ))),
     }
 }
 
@@ -307,13 +288,13 @@ impl Seek for Window<'_> {
 
 /// One artifact, streamed: fresh facts, and whether a zip's pickles could
 /// not be scanned (no random access into a zstd entry).
-pub(super) struct Scanned {
-    pub facts: ModelFacts,
-    pub digest: Sha256Digest,
-    pub zip_unscanned: bool,
+struct Scanned {
+    facts: ModelFacts,
+    digest: Sha256Digest,
+    zip_unscanned: bool,
     /// What `facts` take in memory ([`ModelFacts::memory_bytes`]): what it
     /// counts against [`ReadLimits::max_facts_bytes`].
-    pub facts_bytes: u64,
+    facts_bytes: u64,
 }
 
 /// Open an entry's decoded stream.
@@ -365,17 +346,18 @@ fn open_source<'f>(file: &'f File, t: &TarEntry, m: &ManifestEntry) -> Result<So
 
 /// What a failed read means: the sink's or the limit's own problem, the
 /// disk, or (for zstd) data that does not decode.
-fn classify(tee: &mut Tee<'_>, e: &io::Error) -> Problem {
-    if let Some(p) = tee.problem.take() {
+fn classify(tee: &Tee<'_>, limit: u64, e: &io::Error) -> Problem {
+    if let Some(p) = tee_problem(tee, limit) {
         return p;
     }
-    if let Some(disk) = &tee.source.stored().failed {
+    let source = tee.inner();
+    if let Some(disk) = &source.stored().failed {
         return Problem::Io(disk.clone());
     }
-    if let Some(frame) = &tee.source.stored().frame_error {
+    if let Some(frame) = &source.stored().frame_error {
         return Problem::Integrity(frame.to_string());
     }
-    match tee.source {
+    match source {
         Source::Zstd(_) => Problem::Integrity(format!("does not decode as zstd: {e}")),
         Source::Raw(_) => Problem::Io(e.to_string()),
     }
@@ -386,7 +368,7 @@ fn classify(tee: &mut Tee<'_>, e: &io::Error) -> Problem {
     clippy::too_many_arguments,
     reason = "two call sites, each argument its own"
 )]
-pub(super) fn scan_artifact(
+fn scan_artifact(
     file: &File,
     t: &TarEntry,
     m: &ManifestEntry,
@@ -397,13 +379,8 @@ pub(super) fn scan_artifact(
 ) -> Result<Scanned, Problem> {
     let source = open_source(file, t, m)?;
     let raw = matches!(source, Source::Raw(_));
-    let mut tee = Tee {
-        source,
-        hasher: Hasher::new(),
-        limit: m.size,
-        writer,
-        problem: None,
-    };
+    let mut tee: Tee<'_> =
+        HashingTee::with_branch(source, true, WriteBranch::new(writer)).limited(m.size);
     let file_name = artifact
         .as_str()
         .rsplit('/')
@@ -432,9 +409,9 @@ pub(super) fn scan_artifact(
     );
     let mut facts = match scanned {
         Ok(f) => f,
-        Err(e) => return Err(classify(&mut tee, &e)),
+        Err(e) => return Err(classify(&tee, m.size, &e)),
     };
-    if let Some(p) = tee.problem.take() {
+    if let Some(p) = tee_problem(&tee, m.size) {
         return Err(p);
     }
     loop {
@@ -442,10 +419,10 @@ pub(super) fn scan_artifact(
             Ok(0) => break,
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(classify(&mut tee, &e)),
+            Err(e) => return Err(classify(&tee, m.size, &e)),
         }
     }
-    let digest = check_drained(&mut tee, m)?;
+    let digest = finish_entry(tee, m)?;
     let zip_unscanned = !raw && facts.format == Format::PytorchZip;
     facts.model_path = artifact.as_str().to_owned();
     facts.model_filename = file_name;
@@ -459,18 +436,18 @@ pub(super) fn scan_artifact(
     })
 }
 
-/// After an artifact was read to its end: its decoded size, what follows
-/// its zstd frame, its stored bytes (format version 2) and its SHA-256
-/// against the manifest; the writer flushed. Returns the digest.
-fn check_drained(tee: &mut Tee<'_>, m: &ManifestEntry) -> Result<Sha256Digest, Problem> {
-    let read = tee.hasher.bytes();
+/// An entry streamed to its end: its decoded size, what is stored after
+/// its frame, its stored digest (version 2) and its digest must all be the
+/// manifest's; the sink's writer is flushed. Returns the digest.
+fn finish_entry(tee: Tee<'_>, m: &ManifestEntry) -> Result<Sha256Digest, Problem> {
+    let read = tee.position();
     if read != m.size {
         return Err(Problem::Integrity(format!(
             "decodes to {read} bytes, the manifest says {}",
             m.size
         )));
     }
-    let unread = tee.source.unread();
+    let unread = tee.inner().unread();
     if unread > 0 {
         return Err(Problem::Integrity(format!(
             "has {unread} stored bytes after its one zstd frame"
@@ -478,7 +455,7 @@ fn check_drained(tee: &mut Tee<'_>, m: &ManifestEntry) -> Result<Sha256Digest, P
     }
     // Version 2 binds the bytes as stored: a re-encoding that decodes to
     // the same content is still another file (docs/bundle-format.md [B57]).
-    if let (Some(hasher), Some(want)) = (&tee.source.stored().stored, m.stored_sha256) {
+    if let (Some(hasher), Some(want)) = (&tee.inner().stored().stored, m.stored_sha256) {
         let got = hasher.clone().finish();
         if hasher.bytes() != m.stored_size || got != want {
             return Err(Problem::Integrity(format!(
@@ -488,11 +465,12 @@ fn check_drained(tee: &mut Tee<'_>, m: &ManifestEntry) -> Result<Sha256Digest, P
             )));
         }
     }
-    if let Some(mut w) = tee.writer.take() {
+    let (_, hasher, branch) = tee.into_parts();
+    if let Some(mut w) = branch.into_inner() {
         w.flush()
             .map_err(|e| Problem::Io(format!("the import sink failed: {e}")))?;
     }
-    let digest = std::mem::take(&mut tee.hasher).finish();
+    let digest = hasher.map_or_else(|| Hasher::new().finish(), Hasher::finish);
     if digest != m.sha256 {
         return Err(Problem::Integrity(format!(
             "SHA-256 is {digest}, the manifest says {}",
@@ -505,13 +483,13 @@ fn check_drained(tee: &mut Tee<'_>, m: &ManifestEntry) -> Result<Sha256Digest, P
 /// The facts kept so far, against [`ReadLimits::max_facts_bytes`]: each
 /// artifact's [`ModelFacts::memory_bytes`] and its place in the list.
 #[derive(Debug, Default)]
-pub(super) struct FactsBudget {
+struct FactsBudget {
     used: u64,
 }
 
 impl FactsBudget {
     /// Count one artifact's facts; `Err` once the total is over `max`.
-    pub(super) fn add(&mut self, bytes: u64, max: u64) -> Result<(), u64> {
+    fn add(&mut self, bytes: u64, max: u64) -> Result<(), u64> {
         let slot = size_of::<(BundlePath, ModelFacts)>() as u64;
         self.used = self.used.saturating_add(bytes).saturating_add(slot);
         if self.used > max {
@@ -522,103 +500,207 @@ impl FactsBudget {
     }
 }
 
-/// The artifacts scanned on several threads, by index of their manifest
-/// entry. Missing: other entries, and artifacts no thread took because an
-/// earlier one had failed or the facts held went over
-/// `max_facts_bytes` (the ordered walk stops at that point before it needs
-/// them, and scans any it does need itself).
-pub(super) fn scan_ahead(
+/// The artifact path of an artifact entry.
+fn artifact_of(m: &ManifestEntry) -> Result<BundlePath, Verdict> {
+    m.artifact_path().ok_or_else(|| {
+        Verdict::fail(
+            Failure::Malformed,
+            format!("entry {} is not an artifact name", m.path),
+        )
+    })
+}
+
+impl Problem {
+    /// The verdict on entry `m`.
+    fn verdict(self, m: &ManifestEntry) -> Verdict {
+        match self {
+            Problem::Integrity(why) => integrity(format!("entry {}: {why}", m.path)),
+            Problem::Io(why) => Verdict::fail(Failure::Io, format!("entry {}: {why}", m.path)),
+        }
+    }
+}
+
+impl FactsBudget {
+    /// [`Self::add`] for entry `m`, as a verdict.
+    fn charge(&mut self, m: &ManifestEntry, bytes: u64, max: u64) -> Result<(), Verdict> {
+        self.add(bytes, max).map_err(|used| {
+            Verdict::fail(
+                Failure::Malformed,
+                format!(
+                    "entry {}: the scan facts of the artifacts up to it take {used} bytes, more than the {max}-byte reader limit",
+                    m.path
+                ),
+            )
+        })
+    }
+}
+
+/// What the SBOM entry `m` (its `bytes`) says that the fresh scan does not.
+fn compare_sbom(
+    m: &ManifestEntry,
+    bytes: &[u8],
+    scanned: &Scanned,
+    opened: &Opened,
+) -> Option<String> {
+    sbom_check::compare(
+        bytes,
+        &scanned.facts,
+        &scanned.digest,
+        opened.bundle.times.created,
+        scanned.zip_unscanned,
+    )
+    .err()
+    .map(|why| format!("{}: {why}", m.path))
+}
+
+/// The small entries reach the sink one at a time, as read: the manifest
+/// bytes already held, the attestation and each link read again (each must
+/// still be the bytes checked). A sink that keeps nothing gets nothing:
+/// `verify` holds no attestation while it streams.
+fn hand_small_entries(
     bundle: &OpenBundle,
-    file: &File,
-    limits: &Limits,
-    max_facts_bytes: u64,
-) -> BTreeMap<usize, Result<Box<Scanned>, Problem>> {
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-    let work: Vec<(usize, &ManifestEntry, &TarEntry, BundlePath)> = bundle
+    file: &mut File,
+    limits: &ReadLimits,
+    sink: &mut dyn ArtifactSink,
+    attestation_entry: Option<(&ManifestEntry, &TarEntry)>,
+) -> Result<(), Verdict> {
+    if sink.keeps_bytes() {
+        let (m, t) = attestation_entry
+            .ok_or_else(|| Verdict::fail(Failure::Malformed, "the bundle has no attestation"))?;
+        let bytes = read_small(bundle, file, t, limits.max_attestation_bytes)?;
+        check_small(m, &bytes)?;
+        sink.metadata(&m.path, &bytes)
+            .map_err(|e| io_fail(&format!("the import sink failed on {}", m.path), &e))?;
+    }
+    let name = BundlePath::new(layout::MANIFEST)
+        .map_err(|e| Verdict::fail(Failure::Malformed, e.to_string()))?;
+    sink.metadata(&name, &bundle.manifest_bytes)
+        .map_err(|e| io_fail(&format!("the import sink failed on {name}"), &e))?;
+    for (t, info) in &bundle.links {
+        let bytes = read_small(bundle, file, t, limits.max_link_bytes)?;
+        if Sha256Digest::of(&bytes) != info.entry_sha256 {
+            return Err(integrity(format!(
+                "entry {} changed while it was read",
+                t.name
+            )));
+        }
+        sink.metadata(&t.name, &bytes)
+            .map_err(|e| io_fail(&format!("the import sink failed on {}", t.name), &e))?;
+    }
+    Ok(())
+}
+
+/// The `sbom.consistent` verdict over `artifacts` SBOMs.
+fn sbom_verdict(problem: Option<String>, unscanned_zips: &[String], artifacts: usize) -> Verdict {
+    match problem {
+        Some(why) => integrity(why),
+        None if unscanned_zips.is_empty() => Verdict::pass(format!(
+            "{artifacts} SBOM(s) agree with a fresh scan of their artifacts"
+        )),
+        None => Verdict::pass(format!(
+            "{artifacts} SBOM(s) agree with a fresh scan of their artifacts; not re-checked: the pickle contents of zstd-encoded zip archive(s) {} (no random access into a compressed entry), only their name, format and size",
+            unscanned_zips.join(", ")
+        )),
+    }
+}
+
+/// `entries.digests`: every entry's decoded size and SHA-256 equal the
+/// manifest; verified bytes reach `sink`. The fresh scans come back with
+/// the `sbom.consistent` verdict.
+pub(crate) fn stream(
+    opened: &Opened,
+    file: &mut File,
+    caps: &Caps,
+    jobs: Option<usize>,
+    sink: &mut dyn ArtifactSink,
+) -> Step<Streamed> {
+    let bundle = &opened.bundle;
+    let limits = &caps.read;
+    let inspect_limits = &caps.scan;
+    let mut ahead = if sink.keeps_bytes() {
+        BTreeMap::new()
+    } else {
+        scan_ahead(bundle, file, inspect_limits, limits.max_facts_bytes, jobs)
+    };
+    let mut budget = FactsBudget::default();
+    let mut buf = vec![0u8; READ_BUFFER_BYTES];
+    // Sized once: a list doubled while it grows holds both copies.
+    let artifacts = bundle
+        .manifest
+        .entries
+        .iter()
+        .filter(|m| m.role == Role::Artifact)
+        .count();
+    let mut facts: Vec<(BundlePath, ModelFacts)> = Vec::with_capacity(artifacts);
+    let mut pending: Option<(BundlePath, Box<Scanned>)> = None;
+    let mut sbom_problem: Option<String> = None;
+    let mut unscanned_zips: Vec<String> = Vec::new();
+    let mut decoded: u64 = 0;
+    let mut attestation_entry = None;
+    for (i, (m, t)) in bundle
         .manifest
         .entries
         .iter()
         .zip(&bundle.layout.entries)
         .enumerate()
-        // Raw entries only: a zstd decoder may hold a window of up to
-        // 2^ZSTD_WINDOW_LOG_MAX bytes, and a hostile bundle must not get one
-        // per thread; zstd entries stay on the ordered walk, one at a time.
-        // A raw artifact's header is inspected here too, so up to four
-        // headers' worth of parser memory (each within `Limits`, and each
-        // made of bytes the bundle really holds) can be live at once
-        // instead of one: the price of hashing on every CPU.
-        .filter(|(_, (m, _))| m.role == Role::Artifact && m.encoding == Encoding::Raw)
-        .filter_map(|(i, (m, t))| m.artifact_path().map(|p| (i, m, t, p)))
-        .collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .min(MAX_SCAN_THREADS)
-        .min(work.len());
-    if threads < 2 {
-        return BTreeMap::new();
-    }
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    // The facts the threads hold, against the same cap as the ordered walk:
-    // a thread stops once the total is over it, so what waits here for the
-    // walk is at most the cap and one artifact per thread.
-    let facts_held = AtomicU64::new(0);
-    // Each result goes straight into the one map the walk takes it from:
-    // no per-thread list to gather and copy.
-    // Boxed: the map's nodes stay small, and each result's memory is
-    // given back as the walk takes it.
-    let results: Mutex<BTreeMap<usize, Result<Box<Scanned>, Problem>>> =
-        Mutex::new(BTreeMap::new());
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut buf = vec![0u8; READ_BUFFER_BYTES];
-                    // Items are taken in bundle order, so every artifact before
-                    // a failed one was taken (and finished) before the stop.
-                    while !failed.load(Ordering::Acquire) {
-                        let Some((i, m, t, artifact)) =
-                            work.get(next.fetch_add(1, Ordering::AcqRel))
-                        else {
-                            break;
-                        };
-                        let result = scan_artifact(file, t, m, artifact, None, &mut buf, limits)
-                            .map(Box::new);
-                        let over = match &result {
-                            Ok(s) => {
-                                let add = s.facts_bytes;
-                                facts_held
-                                    .fetch_add(add, Ordering::AcqRel)
-                                    .saturating_add(add)
-                                    > max_facts_bytes
-                            }
-                            Err(_) => true,
-                        };
-                        if over {
-                            failed.store(true, Ordering::Release);
-                        }
-                        // A poisoned map (a thread panicked holding it) keeps
-                        // what it has; the walk scans anything missing itself.
-                        match results.lock() {
-                            Ok(mut map) => map.insert(*i, result),
-                            Err(poisoned) => poisoned.into_inner().insert(*i, result),
-                        };
-                    }
-                })
-            })
-            .collect();
-        // Joined by hand: a thread that panicked leaves its artifacts to
-        // the ordered walk instead of taking the verifier down.
-        for h in handles {
-            let _ = h.join();
+    {
+        match m.role {
+            Role::Artifact => {
+                let artifact = artifact_of(m)?;
+                let writer = sink
+                    .begin(&artifact, m)
+                    .map_err(|e| io_fail(&format!("the import sink refused {artifact}"), &e))?;
+                // A result scanned ahead stands only where no writer waits
+                // for the bytes.
+                let early = match writer {
+                    None => ahead.remove(&i),
+                    Some(_) => None,
+                };
+                let scanned = match early {
+                    Some(result) => result,
+                    None => scan_artifact(file, t, m, &artifact, writer, &mut buf, inspect_limits)
+                        .map(Box::new),
+                };
+                let scanned = scanned.map_err(|p| p.verdict(m))?;
+                sink.finish(&artifact, m)
+                    .map_err(|e| io_fail(&format!("the import sink failed on {artifact}"), &e))?;
+                budget.charge(m, scanned.facts_bytes, limits.max_facts_bytes)?;
+                decoded = decoded.saturating_add(m.size);
+                pending = Some((artifact, scanned));
+            }
+            Role::Sbom => {
+                let bytes = read_small(bundle, file, t, limits.max_sbom_bytes)?;
+                check_small(m, &bytes)?;
+                sink.metadata(&m.path, &bytes)
+                    .map_err(|e| io_fail(&format!("the import sink failed on {}", m.path), &e))?;
+                let Some((artifact, scanned)) = pending.take() else {
+                    return Err(Verdict::fail(
+                        Failure::Malformed,
+                        format!("entry {} follows no artifact", m.path),
+                    ));
+                };
+                if sbom_problem.is_none() {
+                    sbom_problem = compare_sbom(m, &bytes, &scanned, opened);
+                }
+                if scanned.zip_unscanned {
+                    unscanned_zips.push(artifact.to_string());
+                }
+                let scanned = *scanned;
+                facts.push((artifact, scanned.facts));
+            }
+            Role::Attestation => {
+                // Checked by `attestation.subjects`; read again below only
+                // for a sink that keeps it.
+                attestation_entry = Some((m, t));
+            }
         }
-    });
-    results
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+    hand_small_entries(bundle, file, limits, sink, attestation_entry)?;
+    let sbom = sbom_verdict(sbom_problem, &unscanned_zips, facts.len());
+    let detail = format!(
+        "{} artifact(s) ({decoded} bytes decoded), their SBOMs, the attestation and {} link(s) match the manifest",
+        facts.len(),
+        bundle.links.len()
+    );
+    Ok((Streamed { facts, sbom }, Verdict::pass(detail)))
 }
-
-/// At most this many threads scan ahead: beyond it the disk, not SHA-256,
-/// bounds a verify on the machines lbom targets.
-const MAX_SCAN_THREADS: usize = 4;

@@ -22,7 +22,6 @@
 
 mod chain;
 pub mod check;
-mod digests;
 mod entries;
 pub mod policy;
 pub mod report;
@@ -40,11 +39,11 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::{BundlePath, Manifest, ManifestEntry, ReadLimits};
+use crate::bundle::{BundlePath, Caps, Manifest, ManifestEntry};
 use crate::envelope::KeyId;
-use crate::inspect::digest::Sha256Digest;
 use crate::inspect::facts::ModelFacts;
 use crate::inspect::side::SideFiles;
+use crate::io::digest::Sha256Digest;
 
 pub use check::CheckName;
 pub use policy::Policy;
@@ -69,8 +68,13 @@ pub struct VerifyContext {
     pub now: jiff::Timestamp,
     /// The channel's state in a store (`--store`, or `import`).
     pub channel: Option<ChannelState>,
-    /// Reader caps (the policy's caps are checked on top).
-    pub limits: ReadLimits,
+    /// The caps the bundle must satisfy, as `pack` was given them (the
+    /// policy's caps are checked on top).
+    pub caps: Caps,
+    /// Threads scanning raw artifacts ahead of the ordered walk; `None`:
+    /// one per CPU. At most four either way (each holds a header's worth of
+    /// parser memory).
+    pub jobs: Option<usize>,
 }
 
 /// One chain link whose signature verified, as the report and the import

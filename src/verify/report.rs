@@ -127,7 +127,7 @@ pub struct VerifyDocument<'a> {
     /// The process's exit code.
     pub exit_code: u8,
     /// The manifest's SHA-256, when verified.
-    pub manifest_sha256: Option<crate::inspect::digest::Sha256Digest>,
+    pub manifest_sha256: Option<crate::io::digest::Sha256Digest>,
     /// Every link's signer, when verified.
     pub signers: Option<&'a [super::Signer]>,
     /// Every check.

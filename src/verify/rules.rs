@@ -16,7 +16,7 @@ use crate::bundle::{BundlePath, Manifest, OpenBundle};
 use crate::describe::licence::{self, LicenceId};
 use crate::envelope::is_demo_key;
 use crate::inspect::ModelFacts;
-use crate::inspect::digest::Sha256Digest;
+use crate::io::digest::Sha256Digest;
 use crate::safe::visible;
 
 /// Clock skew tolerated for times in the future: 5 minutes.

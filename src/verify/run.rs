@@ -11,8 +11,8 @@ use super::report::{Failure, Outcome, Report};
 use super::sides::SideCapture;
 use super::verdict::{Step, Verdict};
 use super::{ArtifactSink, HashOnly, Policy, Verified, VerifyContext};
-use super::{chain, digests, entries, rules, structure};
-use crate::bundle::{BundlePath, ReadLimits};
+use super::{chain, entries, rules, structure};
+use crate::bundle::{BundlePath, Caps};
 use crate::inspect::ModelFacts;
 use crate::inspect::side::SideFiles;
 use crate::limits::Limits;
@@ -102,12 +102,13 @@ pub struct Unverified {
 pub(crate) fn describe(
     facts: Vec<(BundlePath, ModelFacts)>,
     sides: &SideFiles,
+    limits: &Limits,
 ) -> Result<Vec<ModelFacts>, Verdict> {
     let files = facts
         .into_iter()
         .map(|(p, f)| (p.as_str().to_owned(), f))
         .collect();
-    let limit = Limits::default().folder_context_max_bytes;
+    let limit = limits.folder_context_max_bytes;
     crate::inspect::delivery::describe_files(files, sides, limit)
         .map_err(|e| Verdict::fail(Failure::Malformed, e.to_string()))
 }
@@ -122,11 +123,12 @@ pub(crate) fn describe(
 fn stream_and_describe(
     opened: &structure::Opened,
     file: &mut File,
-    limits: &ReadLimits,
+    caps: &Caps,
+    jobs: Option<usize>,
     capture: &mut SideCapture<'_>,
     keep_facts: bool,
 ) -> Step<(entries::Streamed, Vec<ModelFacts>)> {
-    let (mut streamed, verdict) = digests::stream(opened, file, limits, capture)?;
+    let (mut streamed, verdict) = entries::stream(opened, file, caps, jobs, capture)?;
     let models = if keep_facts {
         let model_files: Vec<(BundlePath, ModelFacts)> = streamed
             .facts
@@ -134,10 +136,14 @@ fn stream_and_describe(
             .filter(|(_, f)| crate::inspect::delivery::is_model(f))
             .cloned()
             .collect();
-        describe(model_files, &capture.sides)?;
+        describe(model_files, &capture.sides, &caps.scan)?;
         Vec::new()
     } else {
-        describe(std::mem::take(&mut streamed.facts), &capture.sides)?
+        describe(
+            std::mem::take(&mut streamed.facts),
+            &capture.sides,
+            &caps.scan,
+        )?
     };
     Ok(((streamed, models), verdict))
 }
@@ -148,7 +154,8 @@ fn stream_and_describe(
 /// each artifact is scanned as `verify` scans it. Signatures are NOT
 /// checked: `diff` reports what changed, `verify` whether to trust it. On
 /// failure, the report says which check failed.
-pub fn scan_unverified(bundle: &Path, limits: &ReadLimits) -> Result<Unverified, Report> {
+pub fn scan_unverified(bundle: &Path, caps: &Caps) -> Result<Unverified, Report> {
+    let limits = &caps.read;
     let mut run = Run {
         report: Report::default(),
         has_channel: false,
@@ -174,10 +181,10 @@ pub fn scan_unverified(bundle: &Path, limits: &ReadLimits) -> Result<Unverified,
             entries::attestation(&opened.bundle, &mut file, limits),
         )?;
         let mut hash_only = HashOnly;
-        let mut capture = SideCapture::new(&mut hash_only, Limits::default());
+        let mut capture = SideCapture::new(&mut hash_only, caps.scan.clone());
         let (_, models) = run.step(
             CheckName::EntriesDigests,
-            stream_and_describe(&opened, &mut file, limits, &mut capture, false),
+            stream_and_describe(&opened, &mut file, caps, None, &mut capture, false),
         )?;
         Some(Unverified {
             manifest: opened.bundle.manifest,
@@ -199,11 +206,11 @@ fn run_stages(
 ) -> Option<Verified> {
     let (mut file, walked): (File, _) = run.step(
         CheckName::ArchiveStructure,
-        structure::walk(bundle, &ctx.limits),
+        structure::walk(bundle, &ctx.caps.read),
     )?;
     let mut opened = run.step(
         CheckName::ManifestForm,
-        structure::form(bundle, &mut file, walked, &ctx.limits),
+        structure::form(bundle, &mut file, walked, &ctx.caps.read),
     )?;
     run.step(
         CheckName::PolicyCaps,
@@ -211,11 +218,11 @@ fn run_stages(
     )?;
     let times = run.step(
         CheckName::ChainLinks,
-        chain::links(&mut opened.bundle, &mut file, &ctx.limits),
+        chain::links(&mut opened.bundle, &mut file, &ctx.caps.read),
     )?;
     let links = run.step(
         CheckName::ChainSignatures,
-        chain::signatures(&opened.bundle, &mut file, &ctx.limits, policy),
+        chain::signatures(&opened.bundle, &mut file, &ctx.caps.read, policy),
     )?;
     run.step(CheckName::ChainSigners, chain::signers(&links, policy))?;
     run.step(CheckName::ChainThreshold, chain::threshold(&links, policy))?;
@@ -231,16 +238,16 @@ fn run_stages(
     run.step(CheckName::TrustDemoKey, rules::demo_keys(&links))?;
     run.step(
         CheckName::AttestationSubjects,
-        entries::attestation(&opened.bundle, &mut file, &ctx.limits),
+        entries::attestation(&opened.bundle, &mut file, &ctx.caps.read),
     )?;
-    let mut capture = SideCapture::new(sink, Limits::default());
+    let mut capture = SideCapture::new(sink, ctx.caps.scan.clone());
     // The description is held to its limit, as `diff` and an import's
     // drift gate will describe the bundle; none of the checks here needs
     // the models, so none are kept (`import` describes the bundle again,
     // from the facts it records: drift_gate).
     let (streamed, _) = run.step(
         CheckName::EntriesDigests,
-        stream_and_describe(&opened, &mut file, &ctx.limits, &mut capture, true),
+        stream_and_describe(&opened, &mut file, &ctx.caps, ctx.jobs, &mut capture, true),
     )?;
     run.step(CheckName::SbomConsistent, streamed.sbom.clone().into_step())?;
     run.step(

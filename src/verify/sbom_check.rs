@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::describe::DocumentInfo;
 use crate::inspect::ModelFacts;
-use crate::inspect::digest::Sha256Digest;
+use crate::io::digest::Sha256Digest;
 use crate::safe::visible;
 
 /// The longest SBOM value quoted in a report detail, in characters.

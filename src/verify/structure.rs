@@ -50,7 +50,7 @@ pub(crate) fn classify(e: &bundle::Error) -> Failure {
 pub(crate) fn walk(path: &Path, limits: &ReadLimits) -> Step<(File, TarLayout)> {
     let io = |e: std::io::Error| Verdict::fail(Failure::Io, format!("cannot read the bundle: {e}"));
     // A FIFO or device named as the bundle is refused at once, never waited on.
-    let (mut file, file_len) = crate::inspect::open::open_regular(path).map_err(io)?;
+    let (mut file, file_len) = crate::io::open::open_regular(path).map_err(io)?;
     let (entries, outcome) = tar::walk_entries(&mut file, file_len, limits);
     match outcome {
         Ok(end_offset) => {

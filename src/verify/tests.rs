@@ -20,7 +20,7 @@ use crate::bundle::tar::{self, END_MARKER_LEN};
 use crate::bundle::{BundlePath, Encoding, Manifest, ManifestEntry, ReadLimits};
 use crate::bundle::{SignOptions, sign};
 use crate::inspect::Format;
-use crate::inspect::digest::Sha256Digest;
+use crate::io::digest::Sha256Digest;
 use crate::sign::SigningKey;
 
 type R = Result<(), Box<dyn std::error::Error>>;
@@ -137,7 +137,8 @@ fn ctx_at(seconds: i64) -> Result<VerifyContext, jiff::Error> {
     Ok(VerifyContext {
         now: jiff::Timestamp::from_second(seconds)?,
         channel: None,
-        limits: ReadLimits::default(),
+        caps: crate::bundle::Caps::default(),
+        jobs: None,
     })
 }
 
@@ -1102,7 +1103,8 @@ fn bench_verify_throughput() -> R {
     let c = VerifyContext {
         now: jiff::Timestamp::now(),
         channel: None,
-        limits: ReadLimits::default(),
+        caps: crate::bundle::Caps::default(),
+        jobs: None,
     };
     let bytes = std::fs::metadata(&path)?.len();
     for _ in 0..3 {
@@ -1756,6 +1758,48 @@ fn ignored_unknown_signers_must_still_be_chained() -> R {
             "{what}: {r:#?}"
         );
         assert_fails(&r, "chain.links", failure);
+    }
+    Ok(())
+}
+
+/// The caps travel with the bundle (`bundle::Caps`): a GGUF packed under a
+/// caller's scan caps that its header exceeds carries a finding in its
+/// SBOM. A verifier under the same caps finds the same and passes; one
+/// under other caps sees other facts and fails `sbom.consistent`, which is
+/// why pack and verify take one `Caps`, not one each.
+#[test]
+fn pack_and_verify_under_the_same_caps_agree() -> R {
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let root = inputs(dir.path())?;
+    let mut caps = crate::bundle::Caps::default();
+    caps.scan.gguf_max_kv_count = 1;
+    let out = dir.path().join("capped.lbom");
+    let mut o = options(vec![root], out.clone(), Compression::None);
+    o.caps = caps.clone();
+    pack_test(&o)?;
+    sign_as(&out, &a, "maintainer")?;
+    let p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    let mut same = ctx()?;
+    same.caps = caps;
+    assert_passes(&run(&out, &p, &same));
+    let other = run(&out, &p, &ctx()?);
+    assert_fails(&other, "sbom.consistent", Failure::Integrity);
+    Ok(())
+}
+
+/// A verifier told to scan on one thread (`VerifyContext::jobs`) reports
+/// what one on several threads reports.
+#[test]
+fn verify_honours_its_thread_count() -> R {
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let b = bundle(dir.path(), "jobs.lbom", &[(&a, "maintainer")])?;
+    let p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    for jobs in [Some(1), Some(4), None] {
+        let mut c = ctx()?;
+        c.jobs = jobs;
+        assert_passes(&run(&b, &p, &c));
     }
     Ok(())
 }

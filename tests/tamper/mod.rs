@@ -23,8 +23,7 @@ use lbom::bundle::manifest::{Encoding, Manifest, format_time};
 use lbom::bundle::pack::{Compression, PackOptions};
 use lbom::bundle::{BundlePath, layout, tar as btar};
 use lbom::envelope::{Envelope, PAYLOAD_TYPE_IN_TOTO, Signature};
-use lbom::inspect::digest::Sha256Digest;
-use lbom::limits::Limits;
+use lbom::io::digest::Sha256Digest;
 use lbom::sign::SigningKey;
 
 /// Anything-goes result for test code.
@@ -213,7 +212,7 @@ pub fn pack_and_sign(
         compress: spec.compress,
         created: Some(spec.created),
         first_link: None,
-        limits: Limits::default(),
+        caps: lbom::bundle::Caps::default(),
         jobs: None,
     };
     lbom::bundle::pack(&options, &mut |_| {})?;

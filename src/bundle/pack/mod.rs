@@ -1,36 +1,36 @@
 //! `lbom pack`: inputs → one deterministic bundle, reading each input once.
 //!
-//! The calling thread walks the inputs in bundle order and parses each
-//! header. A raw artifact's entries are laid out at once (its size is the
-//! file's, its SBOM's size is known from the parse) and the rest of the
-//! file is hashed and written by worker threads, several files at once
-//! (`raw`). A zstd artifact is packed here, through a tee whose every byte
-//! goes to the encoder while `inspect_reader` parses; its header is written
-//! last, over a placeholder, once the stored size is known.
+//! By job: `walk` lists the inputs; `plan` places every entry (pure
+//! arithmetic over names and sizes, checked against the reader's caps);
+//! `execute` reads, parses and writes the inputs in bundle order, raw
+//! artifacts finished by worker threads (`raw`), zstd ones through a pipe
+//! (`stream`); [`pack`] below ties them together and adds the attestation,
+//! the manifest and the first link.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
-use std::os::unix::fs::{FileExt as _, FileTypeExt as _, MetadataExt as _};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::mpsc;
 
 use super::attestation::{self, AttestationFacts, ExternalParameters};
 use super::manifest::{self, Encoding, Manifest, ManifestEntry, Previous, Role, Tool};
 use super::path::BundlePath;
 use super::tar::TarWriter;
-use super::{Error, UnsafeInput, layout};
+use super::{Caps, Error, layout};
 use crate::describe::DocumentInfo;
-use crate::directio::{self, AlignedChunk};
-use crate::inspect::digest::{Hasher, Sha256Digest};
-use crate::inspect::{ModelFacts, ScanOptions};
-use crate::limits::Limits;
+use crate::io::digest::Sha256Digest;
+use crate::io::writer::Flusher;
 use crate::sign::SigningKey;
 
+mod execute;
 mod names;
+mod plan;
 mod raw;
+mod stream;
+mod walk;
 
-use names::check_input_names;
+use execute::{Bundle, Context};
+use plan::{Kind, Plan};
 
 /// Bytes of an artifact's start compressed to decide `auto`: 1 MiB.
 pub const AUTO_SAMPLE_BYTES: usize = 1 << 20;
@@ -115,8 +115,10 @@ pub struct PackOptions<'a> {
     pub created: Option<jiff::Timestamp>,
     /// Optionally sign the first link at once.
     pub first_link: Option<FirstLink<'a>>,
-    /// Caps for inspection.
-    pub limits: Limits,
+    /// The caps the bundle must satisfy: each input is parsed under
+    /// `caps.scan`, and no entry is written that a reader under `caps.read`
+    /// would refuse. Verify and import with the same caps accept the bundle.
+    pub caps: Caps,
     /// Threads hashing raw artifacts; default one per CPU; at most
     /// [`MAX_PACK_WORKERS`] either way. The bundle's bytes are the same for
     /// any number.
@@ -146,177 +148,51 @@ pub fn pack(
     options: &PackOptions<'_>,
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<PackSummary, Error> {
-    manifest::check_label("name", &options.name).map_err(Error::Option)?;
-    manifest::check_label("channel", &options.channel).map_err(Error::Option)?;
-    if let Some(link) = &options.first_link {
-        super::chain::check_role_and_note(&link.role, link.note.as_deref())
-            .map_err(Error::Option)?;
-    }
-    // SOURCE_DATE_EPOCH is read by the same rule as `scan` uses
-    // (reproducible-builds.org: whole non-negative seconds), else now.
-    let created = match options.created {
-        Some(t) => t,
-        None => {
-            DocumentInfo::from_environment()
-                .map_err(|e| Error::Option(e.to_string()))?
-                .created
-        }
-    };
-    // Whole seconds: the manifest records no more, so neither does anything else.
-    let created = jiff::Timestamp::from_second(created.as_second())
-        .map_err(|e| Error::Option(e.to_string()))?;
-    let expires = match options.expires {
-        Some(d) => Some(
-            created
-                .checked_add(d)
-                .map_err(|e| Error::Option(format!("expiry: {e}")))?,
-        ),
-        None => None,
-    };
-    let (previous, sequence) = previous_and_sequence(options)?;
+    let header = Header::from_options(options)?;
     if options.output.symlink_metadata().is_ok() {
         return Err(Error::OutputExists {
             path: options.output.clone(),
         });
     }
-    // A bundle a reader would refuse is never written: at most the
-    // reader's artifact cap (docs/bundle-format.md, "Reader limits").
-    let max_artifacts =
-        u64::try_from(super::ReadLimits::default().max_artifacts).unwrap_or(u64::MAX);
-    let inputs = collect_inputs(&options.inputs, options.limits.max_files.min(max_artifacts))?;
-
-    let out_dir = match options.output.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let io_out = |source| Error::Io {
-        path: options.output.clone(),
-        source,
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".lbom-pack-")
-        .tempfile_in(&out_dir)
-        .map_err(io_out)?;
-    let file = tmp.as_file().try_clone().map_err(io_out)?;
-    let mut tw = TarWriter::new(file, 0).map_err(io_out)?;
-    let tar_err = |source| Error::Tar {
-        path: options.output.clone(),
-        source,
-    };
-
+    // No more files than either cap allows: a bundle a reader would refuse
+    // is never written (docs/bundle-format.md, "Reader limits").
+    let max_artifacts = u64::try_from(options.caps.read.max_artifacts).unwrap_or(u64::MAX);
+    let inputs = walk::collect_inputs(
+        &options.inputs,
+        options.caps.scan.max_files.min(max_artifacts),
+    )?;
+    let output = Output::create(&options.output)?;
+    let mut bundle = output.bundle(&options.caps)?;
     let info = DocumentInfo {
-        created,
+        created: header.created,
         tool_name: crate::TOOL_NAME,
         tool_version: crate::TOOL_VERSION,
     };
-    let out = raw::Output {
-        buffered: tmp.as_file().try_clone().map_err(io_out)?,
-        direct: directio::open_direct(tmp.path(), tmp.as_file()),
+    let ctx = Context {
+        output: &options.output,
+        compress: options.compress,
+        limits: &options.caps.scan,
+        info: &info,
+        workers: execute::worker_count(options.jobs),
     };
-    let flusher = Flusher::start(out.buffered.try_clone().map_err(io_out)?).map_err(io_out)?;
-    let written = write_inputs(
-        &mut tw,
-        &out,
-        &flusher,
-        &inputs,
-        &PlanContext {
-            output: &options.output,
-            compress: options.compress,
-            limits: &options.limits,
-            info: &info,
-            workers: worker_count(options.jobs),
-        },
-        on_progress,
-    );
+    let flusher = Flusher::start(output.handle()?).map_err(output.io())?;
+    let written = execute::write_inputs(&mut bundle, &flusher, &inputs, &ctx, on_progress);
     // Every trigger is gone with the threads that held one: the flush
     // thread ends. A failed input is reported before a failed flush.
-    let flushed = flusher.finish().map_err(io_out);
-    let (mut entries, subjects) = written?;
+    let flushed = flusher.finish().map_err(output.io());
+    let (entries, subjects) = written?;
     flushed?;
-    let created_text = manifest::format_time(created);
-    let expires_text = expires.map(manifest::format_time);
-    let attestation = AttestationFacts {
-        subjects: subjects
-            .iter()
-            .map(|(name, digest)| attestation::subject(name.as_str(), *digest))
-            .collect(),
-        parameters: ExternalParameters {
-            name: options.name.clone(),
-            channel: options.channel.clone(),
-            sequence,
-            previous: previous.clone(),
-            expires: expires_text.clone(),
-            compress: options.compress.as_text(),
-        },
-        created: &created_text,
-        tool_name: crate::TOOL_NAME,
-        tool_version: crate::TOOL_VERSION,
-    }
-    .to_bytes();
-    let attestation_name = fixed_name(layout::ATTESTATION)?;
-    tw.add_bytes(&attestation_name, &attestation)
-        .map_err(tar_err)?;
-    entries.push(small_entry(
-        attestation_name,
-        Role::Attestation,
-        &attestation,
-    ));
-
-    let manifest = Manifest {
-        schema: layout::MANIFEST_SCHEMA.to_owned(),
-        name: options.name.clone(),
-        channel: options.channel.clone(),
-        sequence,
-        previous,
-        created: created_text.clone(),
-        expires: expires_text,
-        tool: Tool {
-            name: crate::TOOL_NAME.to_owned(),
-            version: crate::TOOL_VERSION.to_owned(),
-        },
-        entries,
-    };
-    let manifest_bytes = manifest.to_bytes();
-    tw.add_bytes(&fixed_name(layout::MANIFEST)?, &manifest_bytes)
-        .map_err(tar_err)?;
-    let manifest_sha256 = Sha256Digest::of(&manifest_bytes);
-    let (file, mut bytes) = tw.finish().map_err(tar_err)?;
-    drop(file);
-
+    let (manifest, manifest_sha256, mut bytes) =
+        finish_bundle(bundle, &header, options, entries, &subjects)?;
     let link = match &options.first_link {
         Some(l) => {
-            let signed = super::append::sign(
-                tmp.path(),
-                l.key,
-                &super::append::SignOptions {
-                    role: l.role.clone(),
-                    note: l.note.clone(),
-                    time: Some(created),
-                },
-            )?;
+            let signed = sign_first_link(output.temporary(), l, header.created)?;
             bytes = signed.bundle_bytes;
             Some(signed.link)
         }
         None => None,
     };
-    // tempfile creates 0600; a bundle is meant to be shared.
-    std::fs::set_permissions(
-        tmp.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o644),
-    )
-    .map_err(io_out)?;
-    tmp.persist_noclobber(&options.output).map_err(|e| {
-        if e.error.kind() == io::ErrorKind::AlreadyExists {
-            Error::OutputExists {
-                path: options.output.clone(),
-            }
-        } else {
-            io_out(e.error)
-        }
-    })?;
-    File::open(&out_dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_out)?;
+    output.persist()?;
     Ok(PackSummary {
         output: options.output.clone(),
         bytes,
@@ -325,6 +201,233 @@ pub fn pack(
         link,
     })
 }
+
+/// What the manifest and the attestation say besides the entries, checked
+/// before anything is read.
+struct Header {
+    created: jiff::Timestamp,
+    created_text: String,
+    expires_text: Option<String>,
+    previous: Option<Previous>,
+    sequence: u64,
+}
+
+impl Header {
+    fn from_options(options: &PackOptions<'_>) -> Result<Self, Error> {
+        manifest::check_label("name", &options.name).map_err(Error::Option)?;
+        manifest::check_label("channel", &options.channel).map_err(Error::Option)?;
+        if let Some(link) = &options.first_link {
+            super::chain::check_role_and_note(&link.role, link.note.as_deref())
+                .map_err(Error::Option)?;
+        }
+        // SOURCE_DATE_EPOCH is read by the same rule as `scan` uses
+        // (reproducible-builds.org: whole non-negative seconds), else now.
+        let created = match options.created {
+            Some(t) => t,
+            None => {
+                DocumentInfo::from_environment()
+                    .map_err(|e| Error::Option(e.to_string()))?
+                    .created
+            }
+        };
+        // Whole seconds: the manifest records no more, so neither does
+        // anything else.
+        let created = jiff::Timestamp::from_second(created.as_second())
+            .map_err(|e| Error::Option(e.to_string()))?;
+        let expires = match options.expires {
+            Some(d) => Some(
+                created
+                    .checked_add(d)
+                    .map_err(|e| Error::Option(format!("expiry: {e}")))?,
+            ),
+            None => None,
+        };
+        let (previous, sequence) = previous_and_sequence(options)?;
+        Ok(Self {
+            created,
+            created_text: manifest::format_time(created),
+            expires_text: expires.map(manifest::format_time),
+            previous,
+            sequence,
+        })
+    }
+}
+
+/// Add the attestation and the manifest, and end the tar; returns the
+/// manifest, its digest and the bundle's length.
+fn finish_bundle(
+    mut bundle: Bundle,
+    header: &Header,
+    options: &PackOptions<'_>,
+    mut entries: Vec<ManifestEntry>,
+    subjects: &[(BundlePath, Sha256Digest)],
+) -> Result<(Manifest, Sha256Digest, u64), Error> {
+    let attestation = AttestationFacts {
+        subjects: subjects
+            .iter()
+            .map(|(name, digest)| attestation::subject(name.as_str(), *digest))
+            .collect(),
+        parameters: ExternalParameters {
+            name: options.name.clone(),
+            channel: options.channel.clone(),
+            sequence: header.sequence,
+            previous: header.previous.clone(),
+            expires: header.expires_text.clone(),
+            compress: options.compress.as_text(),
+        },
+        created: &header.created_text,
+        tool_name: crate::TOOL_NAME,
+        tool_version: crate::TOOL_VERSION,
+    }
+    .to_bytes();
+    let attestation_name = fixed_name(layout::ATTESTATION)?;
+    bundle.layout().add_small(
+        Kind::Attestation,
+        &attestation_name,
+        &attestation,
+        &options.output,
+    )?;
+    entries.push(small_entry(
+        attestation_name,
+        Role::Attestation,
+        &attestation,
+    ));
+    let manifest = Manifest {
+        schema: layout::MANIFEST_SCHEMA.to_owned(),
+        name: options.name.clone(),
+        channel: options.channel.clone(),
+        sequence: header.sequence,
+        previous: header.previous.clone(),
+        created: header.created_text.clone(),
+        expires: header.expires_text.clone(),
+        tool: Tool {
+            name: crate::TOOL_NAME.to_owned(),
+            version: crate::TOOL_VERSION.to_owned(),
+        },
+        entries,
+    };
+    let manifest_bytes = manifest.to_bytes();
+    bundle.layout().add_small(
+        Kind::Manifest,
+        &fixed_name(layout::MANIFEST)?,
+        &manifest_bytes,
+        &options.output,
+    )?;
+    let (file, bytes) = bundle.tw.finish().map_err(|source| Error::Tar {
+        path: options.output.clone(),
+        source,
+    })?;
+    drop(file);
+    Ok((manifest, Sha256Digest::of(&manifest_bytes), bytes))
+}
+
+/// Sign the bundle at `path` with the first link.
+fn sign_first_link(
+    path: &std::path::Path,
+    link: &FirstLink<'_>,
+    time: jiff::Timestamp,
+) -> Result<super::append::Signed, Error> {
+    super::append::sign(
+        path,
+        link.key,
+        &super::append::SignOptions {
+            role: link.role.clone(),
+            note: link.note.clone(),
+            time: Some(time),
+        },
+    )
+}
+
+/// The bundle being created: a temporary file beside the output, renamed
+/// into place at the end.
+struct Output<'a> {
+    path: &'a std::path::Path,
+    dir: PathBuf,
+    tmp: tempfile::NamedTempFile,
+}
+
+impl<'a> Output<'a> {
+    fn create(path: &'a std::path::Path) -> Result<Self, Error> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(".lbom-pack-")
+            .tempfile_in(&dir)
+            .map_err(|source| Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(Self { path, dir, tmp })
+    }
+
+    /// An I/O error about the output.
+    fn io(&self) -> impl Fn(io::Error) -> Error + use<'a> {
+        let path = self.path;
+        move |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// Another handle on the temporary file.
+    fn handle(&self) -> Result<File, Error> {
+        self.tmp.as_file().try_clone().map_err(self.io())
+    }
+
+    fn temporary(&self) -> &std::path::Path {
+        self.tmp.path()
+    }
+
+    /// The tar writer, an empty plan, and the handles workers write
+    /// through (O_DIRECT when the filesystem allows it).
+    fn bundle(&self, caps: &Caps) -> Result<Bundle, Error> {
+        let tw = TarWriter::new(self.handle()?, 0).map_err(self.io())?;
+        let out = raw::Output {
+            buffered: self.handle()?,
+            direct: crate::io::direct::open_direct(self.tmp.path(), self.tmp.as_file()),
+        };
+        Ok(Bundle {
+            tw,
+            plan: Plan::new(0, &caps.read),
+            out,
+        })
+    }
+
+    /// Make the bundle shareable and rename it into place without replacing
+    /// anything, then make the rename durable.
+    fn persist(self) -> Result<(), Error> {
+        let io = self.io();
+        // tempfile creates 0600; a bundle is meant to be shared.
+        std::fs::set_permissions(
+            self.tmp.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o644),
+        )
+        .map_err(&io)?;
+        self.tmp.persist_noclobber(self.path).map_err(|e| {
+            if e.error.kind() == io::ErrorKind::AlreadyExists {
+                Error::OutputExists {
+                    path: self.path.to_path_buf(),
+                }
+            } else {
+                io(e.error)
+            }
+        })?;
+        File::open(&self.dir).and_then(|d| d.sync_all()).map_err(io)
+    }
+}
+
+/// Size of one buffer handed from the reading (hashing) thread to the
+/// writing thread: the same 1 MiB `inspect` reads with, so one `read` fills
+/// one buffer and one `write` empties it.
+const CHUNK_BYTES: usize = crate::io::digest::READ_BUFFER_BYTES;
+/// Buffers in flight between the two threads: enough to keep the writer
+/// busy while the reader hashes; each is 1 MiB of RSS.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// Upper bound on pack's hashing threads: each holds four 1 MiB buffers.
+pub const MAX_PACK_WORKERS: u16 = 4;
 
 fn fixed_name(s: &str) -> Result<BundlePath, Error> {
     BundlePath::new(s).map_err(|source| Error::InputName {
@@ -406,1106 +509,11 @@ fn previous_and_sequence(options: &PackOptions<'_>) -> Result<(Option<Previous>,
     Ok((previous, sequence))
 }
 
-/// One file to pack.
-#[derive(Debug, Clone)]
-struct Input {
-    /// Its path in the bundle.
-    name: BundlePath,
-    /// Where to open it (a symlink's resolved target).
-    source: PathBuf,
-    /// (device, inode) seen when listing, re-checked after opening.
-    identity: (u64, u64),
-}
-
-/// Walk inputs: folders recursively (sorted by name), symlinks only to
-/// files inside an input, no special files; names canonical and distinct.
-fn collect_inputs(inputs: &[PathBuf], max_files: u64) -> Result<Vec<Input>, Error> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| Error::Io { path, source }
-    };
-    let roots: Vec<PathBuf> = inputs
-        .iter()
-        .map(|p| std::fs::canonicalize(p).map_err(io(p)))
-        .collect::<Result<_, _>>()?;
-    let mut out = Vec::new();
-    for (input, root) in inputs.iter().zip(&roots) {
-        let meta = std::fs::metadata(input).map_err(io(input))?;
-        if meta.is_dir() {
-            walk_dir(input, "", &roots, &mut out, max_files)?;
-        } else {
-            // A file named on the command line: the user chose it, so a
-            // symlink here is followed.
-            let name = file_name(input)?;
-            add_file(input, root, &name, &mut out, max_files)?;
-        }
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    check_input_names(&out)?;
-    if out.is_empty() {
-        return Err(Error::NoInputs);
-    }
-    Ok(out)
-}
-
-fn file_name(path: &Path) -> Result<String, Error> {
-    let unsafe_input = |reason| Error::UnsafeInput {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| unsafe_input(UnsafeInput::Special("no file name")))?;
-    name.to_str()
-        .map(str::to_owned)
-        .ok_or_else(|| unsafe_input(UnsafeInput::NotUtf8))
-}
-
-fn walk_dir(
-    dir: &Path,
-    prefix: &str,
-    roots: &[PathBuf],
-    out: &mut Vec<Input>,
-    max_files: u64,
-) -> Result<(), Error> {
-    let io = |source| Error::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let mut children: Vec<(String, PathBuf)> = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let entry = entry.map_err(io)?;
-        let path = entry.path();
-        children.push((file_name(&path)?, path));
-    }
-    children.sort();
-    for (name, path) in children {
-        let rel = if prefix.is_empty() {
-            name
-        } else {
-            format!("{prefix}/{name}")
-        };
-        let meta = std::fs::symlink_metadata(&path).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let unsafe_input = |reason| Error::UnsafeInput {
-            path: path.clone(),
-            reason,
-        };
-        let ft = meta.file_type();
-        if ft.is_dir() {
-            walk_dir(&path, &rel, roots, out, max_files)?;
-        } else if ft.is_file() {
-            add_file(&path, &path, &rel, out, max_files)?;
-        } else if ft.is_symlink() {
-            let target = std::fs::canonicalize(&path).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
-            if !roots.iter().any(|r| target.starts_with(r)) {
-                return Err(unsafe_input(UnsafeInput::SymlinkEscapes));
-            }
-            if target.is_dir() {
-                return Err(unsafe_input(UnsafeInput::SymlinkToFolder));
-            }
-            add_file(&path, &target, &rel, out, max_files)?;
-        } else {
-            return Err(unsafe_input(UnsafeInput::Special(special_kind(&ft))));
-        }
-    }
-    Ok(())
-}
-
-fn special_kind(ft: &std::fs::FileType) -> &'static str {
-    if ft.is_fifo() {
-        "FIFO"
-    } else if ft.is_socket() {
-        "socket"
-    } else if ft.is_block_device() {
-        "block device"
-    } else if ft.is_char_device() {
-        "character device"
-    } else {
-        "unknown type"
-    }
-}
-
-fn add_file(
-    shown: &Path,
-    source: &Path,
-    rel: &str,
-    out: &mut Vec<Input>,
-    max_files: u64,
-) -> Result<(), Error> {
-    let meta = std::fs::metadata(source).map_err(|e| Error::Io {
-        path: source.to_path_buf(),
-        source: e,
-    })?;
-    if !meta.is_file() {
-        let kind = special_kind(&meta.file_type());
-        return Err(Error::UnsafeInput {
-            path: shown.to_path_buf(),
-            reason: UnsafeInput::Special(kind),
-        });
-    }
-    if out.len() as u64 >= max_files {
-        return Err(Error::UnsafeInput {
-            path: shown.to_path_buf(),
-            reason: UnsafeInput::TooManyFiles(max_files),
-        });
-    }
-    let name = BundlePath::new(rel).map_err(|source| Error::InputName {
-        path: shown.to_path_buf(),
-        source,
-    })?;
-    // Every derived entry name must fit the tar profile too.
-    for derived in [
-        artifact_entry_name(&name, Encoding::Zstd),
-        sbom_entry_name(&name),
-    ] {
-        let derived = derived.map_err(|source| Error::InputName {
-            path: shown.to_path_buf(),
-            source,
-        })?;
-        super::tar::encode_header(&derived, 0).map_err(|source| Error::Tar {
-            path: shown.to_path_buf(),
-            source,
-        })?;
-    }
-    out.push(Input {
-        name,
-        source: source.to_path_buf(),
-        identity: (meta.dev(), meta.ino()),
-    });
-    Ok(())
-}
-
-/// Size of one buffer handed from the reading (hashing) thread to the
-/// writing thread: the same 1 MiB `inspect` reads with, so one `read` fills
-/// one buffer and one `write` empties it.
-const CHUNK_BYTES: usize = crate::inspect::digest::READ_BUFFER_BYTES;
-/// Buffers in flight between the two threads: enough to keep the writer
-/// busy while the reader hashes; each is 1 MiB of RSS.
-const CHUNKS_IN_FLIGHT: usize = 4;
-
-/// The reading side of the pack pipeline. Every byte read from the input is
-/// hashed here, exactly once, and the same buffer is then handed to the
-/// writer thread, which writes it into the bundle (directly or through
-/// zstd). Before this, one thread read, hashed and wrote in turn: a 1 GiB
-/// raw pack spent ~0.72 s hashing plus ~0.49 s in `write(2)` back to back
-/// (strace -c: 1035 writes, 470 µs each); with the writes on a second
-/// thread they overlap the hashing.
-struct Tee<'a, R> {
-    inner: R,
-    hasher: Hasher,
-    pipe: Pipe<'a>,
-    progress: &'a mut dyn FnMut(u64),
-}
-
-impl<R: Read> Tee<'_, R> {
-    /// Hash and send one chunk that is already in a pooled buffer.
-    fn pass_on(&mut self, buf: Chunk, n: usize) -> io::Result<()> {
-        self.hasher.update(buf.filled(n));
-        (self.progress)(n as u64);
-        self.pipe.send(buf, n)
-    }
-
-    /// Read, hash and send everything the inspector left, straight into
-    /// pooled buffers (no copy).
-    fn drain(&mut self) -> io::Result<()> {
-        loop {
-            let mut buf = self.pipe.buffer()?;
-            let n = loop {
-                match self.inner.read(buf.window()) {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    other => break other?,
-                }
-            };
-            if n == 0 {
-                self.pipe.pool.spare.push(buf);
-                return Ok(());
-            }
-            self.pass_on(buf, n)?;
-        }
-    }
-}
-
-impl<R: Read> Read for Tee<'_, R> {
-    /// What the inspector reads (the header, in small pieces): copied into
-    /// pooled buffers so the writer thread can own them.
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(out)?;
-        let mut rest = out.get(..n).unwrap_or_default();
-        while !rest.is_empty() {
-            let mut buf = self.pipe.buffer()?;
-            let window = buf.window();
-            let take = rest.len().min(window.len());
-            let (head, tail) = rest.split_at(take);
-            if let Some(dst) = window.get_mut(..take) {
-                dst.copy_from_slice(head);
-            }
-            self.pass_on(buf, take)?;
-            rest = tail;
-        }
-        Ok(n)
-    }
-}
-
-/// One pipeline buffer (page-aligned for O_DIRECT, see `crate::directio`).
-type Chunk = AlignedChunk;
-
-/// The pipeline's buffers, kept for the whole pack: allocating them per
-/// file cost a 1 GiB pack of 209 files ~0.25 s of system time (page
-/// faults on fresh memory, 859 `brk` calls; strace -c).
-#[derive(Default)]
-struct BufferPool {
-    spare: Vec<Chunk>,
-    allocated: usize,
-}
-
-/// Two channels between the reader and the writer thread: full buffers go
-/// one way (with their filled length), empty ones come back for reuse.
-struct Pipe<'a> {
-    full: mpsc::SyncSender<(Chunk, usize)>,
-    empty: mpsc::Receiver<Chunk>,
-    pool: &'a mut BufferPool,
-}
-
-impl Pipe<'_> {
-    /// A buffer of `CHUNK_BYTES`: a returned one, a spare one, a new one
-    /// while fewer than `CHUNKS_IN_FLIGHT` exist, else wait for the writer.
-    fn buffer(&mut self) -> io::Result<Chunk> {
-        if let Ok(b) = self.empty.try_recv() {
-            return Ok(b);
-        }
-        if let Some(b) = self.pool.spare.pop() {
-            return Ok(b);
-        }
-        if self.pool.allocated < CHUNKS_IN_FLIGHT {
-            self.pool.allocated += 1;
-            return Ok(Chunk::new(CHUNK_BYTES));
-        }
-        self.empty.recv().map_err(|_| writer_gone())
-    }
-
-    fn send(&mut self, buf: Chunk, n: usize) -> io::Result<()> {
-        self.full.send((buf, n)).map_err(|_| writer_gone())
-    }
-}
-
-/// The writer thread stopped early; its own error is reported on join.
-fn writer_gone() -> io::Error {
-    io::Error::new(io::ErrorKind::BrokenPipe, "bundle writer stopped")
-}
-
-/// The writer thread: write every full buffer, in order, tell the flusher,
-/// then return the sink.
-fn write_chunks<W: Write>(
-    mut sink: W,
-    full: mpsc::Receiver<(Chunk, usize)>,
-    empty: mpsc::Sender<Chunk>,
-    flusher: &mut FlushTrigger,
-) -> io::Result<W> {
-    for (buf, n) in full {
-        sink.write_all(buf.filled(n))?;
-        // The reader may have finished and dropped its end: nothing to reuse.
-        let _ = empty.send(buf);
-        flusher.wrote(n as u64);
-    }
-    Ok(sink)
-}
-
-/// What carries over from one input to the next on the planner: the zstd
-/// path's buffers and handle on the background flush, and the disk space
-/// claimed so far.
-struct Stream {
-    pool: BufferPool,
-    flusher: FlushTrigger,
-    allocated: Allocation,
-}
-
-/// Claim disk space ahead of the regions laid out for workers, with
-/// `fallocate`. Why: a direct write into a hole or past the end of the file
-/// takes the inode lock exclusively and holds it until the write is done,
-/// so the workers' direct writes went one at a time and every buffered
-/// write waited behind them. Pack none of the 2 GiB bench folder, three
-/// runs each: 1.72–2.04 s without, 1.48–1.57 s with (openssl 1.82–1.84 s).
-/// Claimed in steps of `ALLOCATE_STEP` (one call per step, not per file);
-/// `TarWriter::finish` cuts the bundle to its length.
-#[derive(Default)]
-struct Allocation {
-    to: u64,
-    unsupported: bool,
-}
-
-/// How far ahead space is claimed.
-const ALLOCATE_STEP: u64 = 64 << 20;
-
-impl Allocation {
-    fn up_to(&mut self, file: &File, end: u64) -> io::Result<()> {
-        if self.unsupported || end <= self.to {
-            return Ok(());
-        }
-        let claim = |to: u64| {
-            rustix::fs::fallocate(
-                file,
-                rustix::fs::FallocateFlags::empty(),
-                self.to,
-                to.saturating_sub(self.to),
-            )
-        };
-        let ahead = end.saturating_add(ALLOCATE_STEP);
-        match claim(ahead) {
-            Ok(()) => self.to = ahead,
-            // Near a full disk, claim only what is laid out: failing then
-            // means the bundle does not fit, and saying so now is kinder.
-            Err(rustix::io::Errno::NOSPC) => {
-                claim(end)?;
-                self.to = end;
-            }
-            // A filesystem without fallocate: the writes work, slower.
-            Err(_) => self.unsupported = true,
-        }
-        Ok(())
-    }
-}
-
-/// Bytes written between two background `fdatasync` calls. Measured on a
-/// 1 GiB pack of 209 files (3 interleaved runs, 2 vCPUs, shared machine):
-/// final fsync only 1.42–1.67 s; every 16 MiB 1.07–1.26 s; every 64 MiB
-/// 1.06–1.51 s; every 256 MiB 1.24–1.43 s (openssl 0.82–0.94 s).
-const SYNC_EVERY_BYTES: u64 = 64 << 20;
-
-/// Flushes the bundle to disk in the background while packing goes on.
-///
-/// The bundle is fsynced once at the end (`TarWriter::finish`); done only
-/// there, that fsync wrote the whole bundle while nothing else happened:
-/// 0.41–0.54 s of a 2.0–2.2 s raw pack of 1 GiB (strace -T). Asking for
-/// the flush early, on its own thread, overlaps the disk with the hashing
-/// and leaves the final fsync only the tail (0.4–6 ms for the same pack,
-/// which took 1.30 s instead of 2.05 s). With O_DIRECT most artifact bytes
-/// no longer pass through the page cache; the flush still covers the
-/// buffered rest (headers, SBOMs, region edges, zstd entries).
-/// std has no `sync_file_range`, so this is `fdatasync` on a duplicate
-/// handle, from a thread that does nothing else.
-///
-/// The duplicate shares the open file description, so an error it reports
-/// is not reported again to the final fsync: [`Flusher::finish`] returns
-/// it, and pack fails with it.
-struct Flusher {
-    requests: mpsc::SyncSender<()>,
-    thread: std::thread::JoinHandle<io::Result<()>>,
-}
-
-/// A writer's handle on the flusher: counts what it wrote and asks for a
-/// flush every `SYNC_EVERY_BYTES`.
-pub(super) struct FlushTrigger {
-    requests: mpsc::SyncSender<()>,
-    since: u64,
-}
-
-impl Flusher {
-    fn start(file: File) -> io::Result<Self> {
-        let (requests, incoming) = mpsc::sync_channel::<()>(1);
-        let thread = std::thread::Builder::new()
-            .name("lbom-flush".into())
-            .spawn(move || {
-                for () in incoming {
-                    file.sync_data()?;
-                }
-                Ok(())
-            })?;
-        Ok(Self { requests, thread })
-    }
-
-    fn trigger(&self) -> FlushTrigger {
-        FlushTrigger {
-            requests: self.requests.clone(),
-            since: 0,
-        }
-    }
-
-    /// Stop the thread (once every trigger is dropped) and return its
-    /// first error.
-    fn finish(self) -> io::Result<()> {
-        drop(self.requests);
-        match self.thread.join() {
-            Ok(result) => result,
-            Err(_) => Err(io::Error::other("bundle flush thread panicked")),
-        }
-    }
-}
-
-impl FlushTrigger {
-    /// Count written bytes; past `SYNC_EVERY_BYTES`, ask for a flush.
-    pub(super) fn wrote(&mut self, n: u64) {
-        self.since = self.since.saturating_add(n);
-        if self.since >= SYNC_EVERY_BYTES {
-            self.since = 0;
-            // Busy: the next flush covers these bytes too. Gone: it
-            // failed, and `Flusher::finish` reports why.
-            let _ = self.requests.try_send(());
-        }
-    }
-}
-
-/// Counts bytes written through it.
-struct Counting<W> {
-    inner: W,
-    written: u64,
-    /// SHA-256 of what was written: a zstd entry's stored bytes, which a
-    /// version 2 manifest binds (docs/bundle-format.md [B57]).
-    hasher: Hasher,
-}
-
-impl<W: Write> Write for Counting<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.written = self.written.saturating_add(n as u64);
-        self.hasher.update(buf.get(..n).unwrap_or_default());
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-/// zstd worker threads: fixed ≥ 1 so output never depends on the machine
-/// (zstd's output is the same for any worker count ≥ 1, not for 0).
-fn zstd_workers() -> u32 {
-    std::thread::available_parallelism()
-        .map_or(1, |n| u32::try_from(n.get().min(8)).unwrap_or(1))
-        .max(1)
-}
-
-fn decide_encoding(compress: Compression, sample: &[u8]) -> (Encoding, i32) {
-    match compress {
-        Compression::None => (Encoding::Raw, 0),
-        Compression::Zstd(level) => (Encoding::Zstd, level),
-        Compression::Auto => {
-            if sample.is_empty() {
-                return (Encoding::Raw, 0);
-            }
-            let compressed =
-                zstd::bulk::compress(sample, DEFAULT_ZSTD_LEVEL).map_or(usize::MAX, |c| c.len());
-            #[allow(
-                clippy::cast_precision_loss,
-                reason = "a ratio; sizes ≤ 1 MiB are exact in f64"
-            )]
-            let ratio = compressed as f64 / sample.len() as f64;
-            if ratio > AUTO_MAX_RATIO {
-                (Encoding::Raw, 0)
-            } else {
-                (Encoding::Zstd, DEFAULT_ZSTD_LEVEL)
-            }
-        }
-    }
-}
-
-/// What every input's planning needs besides the input.
-struct PlanContext<'a> {
-    /// The bundle being written, for messages about writing it.
-    output: &'a Path,
-    compress: Compression,
-    limits: &'a Limits,
-    info: &'a DocumentInfo,
-    workers: usize,
-}
-
-/// Hashing threads for raw artifacts: one per CPU, at most
-/// `MAX_PACK_WORKERS` (more would only queue on the disk).
-fn worker_count(jobs: Option<usize>) -> usize {
-    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
-        .clamp(1, usize::from(MAX_PACK_WORKERS))
-}
-
-/// Upper bound on pack's hashing threads: each holds four 1 MiB buffers.
-pub const MAX_PACK_WORKERS: u16 = 4;
-
-/// How long the planner waits for an outcome before it reports progress
-/// again (and checks that the workers are alive).
-const POLL: std::time::Duration = std::time::Duration::from_millis(50);
-
-type Written = (Vec<ManifestEntry>, Vec<(BundlePath, Sha256Digest)>);
-
-/// Write every input's entries (artifact, then SBOM) in bundle order; raw
-/// artifacts are finished on worker threads (`raw`), zstd ones here.
-/// Returns the manifest entries and the attestation's subjects, in order.
-/// On failure, the failure of the earliest input in bundle order is
-/// returned, whichever thread saw it first.
-fn write_inputs(
-    tw: &mut TarWriter,
-    out: &raw::Output,
-    flusher: &Flusher,
-    inputs: &[Input],
-    ctx: &PlanContext<'_>,
-    progress: &mut dyn FnMut(u64),
-) -> Result<Written, Error> {
-    let (shared, jobs) = raw::Shared::new(out, ctx.workers);
-    let (done_tx, done_rx) = mpsc::channel::<raw::Outcome>();
-    let mut slots: Vec<Option<raw::RawDone>> = inputs.iter().map(|_| None).collect();
-    let mut failures: Vec<(usize, Error)> = Vec::new();
-    let mut disk_failure: Option<Error> = None;
-    let record = |(index, outcome): raw::Outcome,
-                  slots: &mut Vec<Option<raw::RawDone>>,
-                  failures: &mut Vec<(usize, Error)>| {
-        match outcome {
-            Ok(Some(done)) => {
-                if let Some(slot) = slots.get_mut(index) {
-                    *slot = Some(done);
-                }
-            }
-            Ok(None) => {}
-            Err(e) => failures.push((index, e)),
-        }
-    };
-    let report = |progress: &mut dyn FnMut(u64)| {
-        let n = shared.read.swap(0, std::sync::atomic::Ordering::Relaxed);
-        if n > 0 {
-            progress(n);
-        }
-    };
-    std::thread::scope(|scope| {
-        let shared = &shared;
-        let workers: Vec<_> = (0..ctx.workers)
-            .map(|_| {
-                let done = done_tx.clone();
-                let trigger = flusher.trigger();
-                scope.spawn(move || raw::worker(shared, &done, trigger))
-            })
-            .collect();
-        drop(done_tx);
-        let mut stream = Stream {
-            pool: BufferPool::default(),
-            flusher: flusher.trigger(),
-            allocated: Allocation::default(),
-        };
-        // Heads in jobs waiting, in jobs being worked on, and in writers'
-        // queues; they come back as they are written.
-        let mut heads =
-            raw::ChunkPool::new(2 * ctx.workers + 2, CHUNK_BYTES + directio::BUFFER_ALIGN);
-        for (index, input) in inputs.iter().enumerate() {
-            for outcome in done_rx.try_iter() {
-                record(outcome, &mut slots, &mut failures);
-            }
-            report(progress);
-            if !failures.is_empty() {
-                break;
-            }
-            let planned = plan_input(
-                tw,
-                &mut stream,
-                &mut heads,
-                out,
-                input,
-                index,
-                ctx,
-                shared,
-                progress,
-            );
-            match planned {
-                Ok(Planned::Done(done)) => {
-                    if let Some(slot) = slots.get_mut(index) {
-                        *slot = Some(*done);
-                    }
-                }
-                Ok(Planned::Job(job)) => {
-                    // Wait for room in the queue, taking outcomes meanwhile.
-                    let mut job = *job;
-                    loop {
-                        // The receiver lives in `shared`: the queue is only
-                        // ever full, never closed.
-                        match jobs.try_send(job) {
-                            Ok(()) => break,
-                            Err(
-                                mpsc::TrySendError::Full(back)
-                                | mpsc::TrySendError::Disconnected(back),
-                            ) => job = back,
-                        }
-                        if workers
-                            .iter()
-                            .all(std::thread::ScopedJoinHandle::is_finished)
-                        {
-                            failures.push((index, worker_lost(&input.source)));
-                            break;
-                        }
-                        if let Ok(outcome) = done_rx.recv_timeout(POLL) {
-                            record(outcome, &mut slots, &mut failures);
-                        }
-                        report(progress);
-                    }
-                }
-                Err(e) => {
-                    shared
-                        .abort
-                        .store(true, std::sync::atomic::Ordering::Relaxed);
-                    failures.push((index, e));
-                    break;
-                }
-            }
-        }
-        // No more jobs: the workers finish what they hold, then stop.
-        drop(jobs);
-        drop(stream);
-        loop {
-            match done_rx.recv_timeout(POLL) {
-                Ok(outcome) => record(outcome, &mut slots, &mut failures),
-                Err(mpsc::RecvTimeoutError::Timeout) => report(progress),
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-        }
-        report(progress);
-        for worker in workers {
-            let result = worker
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("pack worker thread panicked")));
-            if let (Err(source), None) = (result, &disk_failure) {
-                disk_failure = Some(Error::Io {
-                    path: ctx.output.to_path_buf(),
-                    source,
-                });
-            }
-        }
-    });
-    // A failed write to the bundle (a full disk, say) is the cause; the
-    // jobs it stopped only saw their writer go.
-    if let Some(cause) = disk_failure {
-        return Err(cause);
-    }
-    if let Some((_, first)) = failures.into_iter().min_by_key(|(i, _)| *i) {
-        return Err(first);
-    }
-    let mut entries = Vec::with_capacity(inputs.len().saturating_mul(2).saturating_add(2));
-    let mut subjects = Vec::with_capacity(inputs.len());
-    for (input, slot) in inputs.iter().zip(slots) {
-        let done = slot.ok_or_else(|| worker_lost(&input.source))?;
-        subjects.push((input.name.clone(), done.artifact.sha256));
-        entries.push(done.artifact);
-        entries.push(done.sbom);
-    }
-    Ok((entries, subjects))
-}
-
-/// A file whose identity changed between listing and opening.
-fn replaced(path: &Path) -> Error {
-    Error::UnsafeInput {
-        path: path.to_path_buf(),
-        reason: UnsafeInput::Replaced,
-    }
-}
-
-/// Every worker stopped with jobs left (only a panic does that).
-fn worker_lost(path: &Path) -> Error {
-    Error::Io {
-        path: path.to_path_buf(),
-        source: io::Error::other("pack worker stopped before finishing this file"),
-    }
-}
-
-/// An input, planned: finished here (zstd) or handed to a worker (raw).
-enum Planned {
-    Done(Box<raw::RawDone>),
-    Job(Box<raw::RawJob>),
-}
-
-/// Open one input, check it is the file listed, choose its encoding and
-/// either pack it here (zstd) or lay out its entries and parse its header
-/// for a worker to finish (raw).
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one call site; the planner's state, passed apart to borrow it apart"
-)]
-fn plan_input(
-    tw: &mut TarWriter,
-    stream: &mut Stream,
-    heads: &mut raw::ChunkPool,
-    out: &raw::Output,
-    input: &Input,
-    index: usize,
-    ctx: &PlanContext<'_>,
-    shared: &raw::Shared<'_>,
-    progress: &mut dyn FnMut(u64),
-) -> Result<Planned, Error> {
-    let path = &input.source;
-    let io = |source| Error::Io {
-        path: path.clone(),
-        source,
-    };
-    let file = File::open(path).map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
-    if !meta.is_file() || (meta.dev(), meta.ino()) != input.identity {
-        return Err(replaced(path));
-    }
-    let len = meta.len();
-    // Read one byte more than expected so a growing file is noticed.
-    let mut file = file.take(len.saturating_add(1));
-    let mut sample = Vec::with_capacity(
-        AUTO_SAMPLE_BYTES.min(usize::try_from(len).unwrap_or(AUTO_SAMPLE_BYTES)),
-    );
-    if ctx.compress == Compression::Auto {
-        (&mut file)
-            .take(AUTO_SAMPLE_BYTES as u64)
-            .read_to_end(&mut sample)
-            .map_err(io)?;
-    }
-    let (encoding, level) = decide_encoding(ctx.compress, &sample);
-    let entry_name =
-        artifact_entry_name(&input.name, encoding).map_err(|source| Error::InputName {
-            path: path.clone(),
-            source,
-        })?;
-    let source = io::Cursor::new(sample).chain(file);
-    // A second handle, read only if the file turns out to be a zip archive
-    // (its directory is at the end; inspect reads it nowhere else). Opening
-    // it costs one syscall per file; it is checked to be the same file.
-    let random_access = File::open(path).map_err(io)?;
-    let same = random_access
-        .metadata()
-        .map(|m| (m.dev(), m.ino()) == input.identity)
-        .map_err(io)?;
-    if !same {
-        return Err(replaced(path));
-    }
-    let sbom_name = sbom_entry_name(&input.name).map_err(|source| Error::InputName {
-        path: path.clone(),
-        source,
-    })?;
-    let opened = Opened {
-        input,
-        len,
-        entry_name,
-        sbom_name,
-        random_access,
-    };
-    match encoding {
-        Encoding::Raw => {
-            let job = plan_raw(
-                tw,
-                heads,
-                &mut stream.allocated,
-                out,
-                opened,
-                source,
-                index,
-                ctx,
-                shared,
-                progress,
-            )?;
-            Ok(Planned::Job(Box::new(job)))
-        }
-        Encoding::Zstd => {
-            let done = write_zstd(tw, stream, opened, source, level, ctx, progress)?;
-            Ok(Planned::Done(Box::new(done)))
-        }
-    }
-}
-
-/// An input opened and checked, with its entry names.
-struct Opened<'a> {
-    input: &'a Input,
-    len: u64,
-    entry_name: BundlePath,
-    sbom_name: BundlePath,
-    /// For the zip reader (see `plan_input`).
-    random_access: File,
-}
-
-impl Opened<'_> {
-    /// The file's own name, which the SBOM reports.
-    fn file_name(&self) -> String {
-        self.input
-            .name
-            .as_str()
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    /// Facts from an inspector run that hashed nothing (the pack pipeline
-    /// hashes): checked to describe a file of the size opened, then named
-    /// as the bundle names it.
-    fn take_facts(&self, facts: ModelFacts) -> Result<ModelFacts, Error> {
-        if facts.file_size_bytes != self.len || facts.sha256.is_some() {
-            return Err(Error::InspectIncomplete {
-                path: self.input.source.clone(),
-            });
-        }
-        let mut facts = facts;
-        facts.model_path = self.input.name.as_str().to_owned();
-        facts.model_filename = self.file_name();
-        Ok(facts)
-    }
-}
-
-/// The inspector's options inside pack: parse only. The pipeline hashes,
-/// so the inspector stops reading once it has the header.
-const PARSE_ONLY: ScanOptions = ScanOptions {
-    hash: false,
-    jobs: Some(1),
-};
-
-/// A raw artifact: lay out its entry, parse its header through a
-/// [`raw::HeadTee`], lay out its SBOM's entry (sized with a placeholder
-/// digest of the same length as the real one), claim the disk space, and
-/// return the job that writes them.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one call site; the planner's state, passed apart to borrow it apart"
-)]
-fn plan_raw<R: Read + Send + 'static>(
-    tw: &mut TarWriter,
-    heads: &mut raw::ChunkPool,
-    allocate: &mut Allocation,
-    out: &raw::Output,
-    mut opened: Opened<'_>,
-    source: R,
-    index: usize,
-    ctx: &PlanContext<'_>,
-    shared: &raw::Shared<'_>,
-    progress: &mut dyn FnMut(u64),
-) -> Result<raw::RawJob, Error> {
-    let path = opened.input.source.clone();
-    let io = |source| Error::Io {
-        path: path.clone(),
-        source,
-    };
-    let tar_err = |source| Error::Tar {
-        path: path.clone(),
-        source,
-    };
-    let (entry, header) = tw
-        .lay_out(&opened.entry_name, opened.len)
-        .map_err(tar_err)?;
-    let skew = usize::try_from(entry.data_offset % directio::BUFFER_ALIGN as u64).unwrap_or(0);
-    let mut tee = raw::HeadTee {
-        inner: source,
-        head: heads
-            .get(&shared.abort, raw::stopped_by_failure)
-            .map_err(io)?,
-        skew,
-        kept: 0,
-        spilled: None,
-        out: &out.buffered,
-        data_offset: entry.data_offset,
-        progress,
-    };
-    let file_name = opened.file_name();
-    let facts = crate::inspect::inspect_reader(
-        &mut tee,
-        opened.len,
-        &file_name,
-        Some(&mut opened.random_access),
-        &PARSE_ONLY,
-        ctx.limits,
-        &mut |_| {},
-    )
-    .map_err(io)?;
-    let raw::HeadTee {
-        inner: source,
-        head,
-        kept,
-        spilled,
-        ..
-    } = tee;
-    let (head, hasher) = match spilled {
-        Some(hasher) => {
-            heads.put(head);
-            // The planner wrote the first bytes itself; the header goes
-            // with them.
-            out.buffered
-                .write_all_at(&header, entry.header_offset)
-                .map_err(io)?;
-            (None, hasher)
-        }
-        None => (
-            Some(raw::Head {
-                chunk: head,
-                skew,
-                len: kept,
-                back: heads.back(),
-            }),
-            Hasher::new(),
-        ),
-    };
-    let mut facts = opened.take_facts(facts)?;
-    facts.sha256 = Some(Sha256Digest([0; 32]));
-    let placeholder = raw::render_sbom(&facts, ctx.info).map_err(|source| Error::Sbom {
-        path: path.clone(),
-        source,
-    })?;
-    let (sbom, sbom_header) = tw
-        .lay_out(&opened.sbom_name, placeholder.len() as u64)
-        .map_err(tar_err)?;
-    allocate
-        .up_to(&out.buffered, sbom.end_offset())
-        .map_err(io)?;
-    Ok(raw::RawJob {
-        index,
-        path: path.clone(),
-        entry_name: opened.entry_name,
-        source: Box::new(source),
-        head,
-        header,
-        hasher,
-        data_offset: entry.data_offset,
-        len: opened.len,
-        facts,
-        sbom: raw::SbomSlot {
-            name: opened.sbom_name,
-            header: sbom_header,
-            size: sbom.size,
-            info: *ctx.info,
-        },
-    })
-}
-
-/// A zstd artifact, packed here: its stored size is known only once it is
-/// compressed, so nothing after it can be laid out before. The encoder
-/// itself runs on `zstd_workers()` threads.
-fn write_zstd<R: Read>(
-    tw: &mut TarWriter,
-    stream: &mut Stream,
-    mut opened: Opened<'_>,
-    source: R,
-    level: i32,
-    ctx: &PlanContext<'_>,
-    progress: &mut dyn FnMut(u64),
-) -> Result<raw::RawDone, Error> {
-    let path = opened.input.source.clone();
-    let len = opened.len;
-    let io = |source| Error::Io {
-        path: path.clone(),
-        source,
-    };
-    let tar_err = |source| Error::Tar {
-        path: path.clone(),
-        source,
-    };
-    let open = tw.begin_entry(&opened.entry_name).map_err(tar_err)?;
-    let file_name = opened.file_name();
-    let Stream { pool, flusher, .. } = stream;
-    let mut sink = Counting {
-        inner: tw.data(),
-        written: 0,
-        hasher: Hasher::new(),
-    };
-    let mut enc = zstd::stream::write::Encoder::new(&mut sink, level).map_err(io)?;
-    enc.multithread(zstd_workers()).map_err(io)?;
-    enc.include_checksum(true).map_err(io)?;
-    enc.set_pledged_src_size(Some(len)).map_err(io)?;
-    let (facts, read, sha256, enc) = run_inspector(
-        source,
-        enc,
-        pool,
-        flusher,
-        len,
-        &file_name,
-        &mut opened.random_access,
-        &PARSE_ONLY,
-        ctx.limits,
-        progress,
-    )
-    .map_err(io)?;
-    enc.finish().map_err(io)?;
-    let stored_size = sink.written;
-    let stored_sha256 = sink.hasher.finish();
-    if read != len {
-        return Err(Error::InputChanged {
-            path,
-            expected: len,
-            actual: read,
-        });
-    }
-    let mut facts = opened.take_facts(facts)?;
-    tw.finish_entry(open, stored_size).map_err(tar_err)?;
-    // The SBOM names the artifact by the digest the pipeline computed
-    // (docs/bundle-format.md: each per-file SBOM names its artifact's SHA-256).
-    facts.sha256 = Some(sha256);
-    let sbom = raw::render_sbom(&facts, ctx.info).map_err(|source| Error::Sbom {
-        path: path.clone(),
-        source,
-    })?;
-    tw.add_bytes(&opened.sbom_name, &sbom).map_err(tar_err)?;
-    Ok(raw::RawDone {
-        artifact: ManifestEntry {
-            path: opened.entry_name,
-            role: Role::Artifact,
-            size: len,
-            sha256,
-            encoding: Encoding::Zstd,
-            stored_size,
-            stored_sha256: Some(stored_sha256),
-        },
-        sbom: small_entry(opened.sbom_name, Role::Sbom, &sbom),
-    })
-}
-
-/// Inspect `source` while a second thread writes every byte of it into
-/// `sink`; returns the facts, the bytes read, their SHA-256 and the sink.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one call site; the arguments are the inspector's own"
-)]
-fn run_inspector<R: Read, W: Write + Send>(
-    source: R,
-    sink: W,
-    pool: &mut BufferPool,
-    flusher: &mut FlushTrigger,
-    len: u64,
-    name: &str,
-    random_access: &mut File,
-    options: &ScanOptions,
-    limits: &Limits,
-    progress: &mut dyn FnMut(u64),
-) -> io::Result<(ModelFacts, u64, Sha256Digest, W)> {
-    let (full_tx, full_rx) = mpsc::sync_channel(CHUNKS_IN_FLIGHT);
-    let (empty_tx, empty_rx) = mpsc::channel();
-    std::thread::scope(|scope| {
-        let writer = scope.spawn(move || write_chunks(sink, full_rx, empty_tx, flusher));
-        let mut tee = Tee {
-            inner: source,
-            hasher: Hasher::new(),
-            pipe: Pipe {
-                full: full_tx,
-                empty: empty_rx,
-                pool,
-            },
-            progress,
-        };
-        let facts = crate::inspect::inspect_reader(
-            &mut tee,
-            len,
-            name,
-            Some(random_access),
-            options,
-            limits,
-            &mut |_| {},
-        )
-        .and_then(|facts| tee.drain().map(|()| facts));
-        let Tee { hasher, pipe, .. } = tee;
-        let Pipe { full, empty, pool } = pipe;
-        // Closing the channel ends the writer's loop.
-        drop(full);
-        let sink = writer
-            .join()
-            .map_err(|_| io::Error::other("bundle writer thread panicked"));
-        // Every buffer back into the pool; one lost on an error path is
-        // forgotten, so the count stays true.
-        pool.spare.extend(empty.try_iter());
-        pool.allocated = pool.spare.len();
-        // The writer's own error first: the reader only saw a closed channel.
-        let sink = sink??;
-        let facts = facts?;
-        let read = hasher.bytes();
-        Ok((facts, read, hasher.finish(), sink))
-    })
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::bundle::UnsafeInput;
+    use std::path::Path;
 
     /// Pack options for tests: fixed time, the given inputs.
     pub(crate) fn options(
@@ -1524,7 +532,7 @@ pub(crate) mod tests {
             compress,
             created: Some(jiff::Timestamp::UNIX_EPOCH),
             first_link: None,
-            limits: Limits::default(),
+            caps: Caps::default(),
             jobs: None,
         }
     }
@@ -1688,6 +696,43 @@ pub(crate) mod tests {
         Ok(())
     }
 
+    /// A bundle a reader under the caller's caps would refuse is never
+    /// written (docs/bundle-format.md, "Reader limits"): an SBOM, an
+    /// attestation or a manifest over its cap, or more artifacts than the
+    /// cap, fails the pack and leaves nothing under the output name. The
+    /// plan's own proptest (`plan.rs`) covers every layout; this covers the
+    /// executor asking it.
+    #[test]
+    fn pack_refuses_what_a_reader_under_its_caps_refuses() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let input = dir.path().join("in");
+        std::fs::create_dir(&input)?;
+        std::fs::write(input.join("a.bin"), b"first")?;
+        std::fs::write(input.join("b.bin"), vec![0u8; 70_000])?;
+        type Tighten = fn(&mut Caps);
+        let cases: [(&str, Tighten); 4] = [
+            ("SBOM", |c| c.read.max_sbom_bytes = 100),
+            ("attestation", |c| c.read.max_attestation_bytes = 100),
+            ("manifest", |c| c.read.max_manifest_bytes = 100),
+            ("more than 1 files", |c| c.read.max_artifacts = 1),
+        ];
+        for (what, tighten) in cases {
+            for compress in [Compression::None, Compression::Zstd(3)] {
+                let out = dir.path().join("b.lbom");
+                let mut o = options(vec![input.clone()], out.clone(), compress);
+                tighten(&mut o.caps);
+                let err = pack_test(&o).err().ok_or(what)?;
+                assert!(err.to_string().contains(what), "{what}: {err}");
+                assert!(!out.exists(), "{what}: output left behind");
+            }
+        }
+        // The same inputs under the default caps pack.
+        let out = dir.path().join("ok.lbom");
+        pack_test(&options(vec![input], out, Compression::None))?;
+        Ok(())
+    }
+
     #[test]
     fn compression_parses() {
         assert_eq!("auto".parse(), Ok(Compression::Auto));
@@ -1707,9 +752,12 @@ pub(crate) mod tests {
                 x.to_le_bytes()[0]
             })
             .collect();
-        assert_eq!(decide_encoding(Compression::Auto, &noise).0, Encoding::Raw);
         assert_eq!(
-            decide_encoding(Compression::Auto, &[0u8; 65536]).0,
+            execute::decide_encoding(Compression::Auto, &noise).0,
+            Encoding::Raw
+        );
+        assert_eq!(
+            execute::decide_encoding(Compression::Auto, &[0u8; 65536]).0,
             Encoding::Zstd
         );
     }

@@ -3,7 +3,8 @@
 //! get, and the entry names fit what a reader keeps of them.
 
 use super::super::path::{CollisionError, check_collisions};
-use super::{Input, artifact_entry_name, sbom_entry_name};
+use super::walk::Input;
+use super::{artifact_entry_name, sbom_entry_name};
 use crate::bundle::{Encoding, Error, layout};
 
 /// Artifact paths must not collide, and neither may any entry name an

@@ -23,7 +23,8 @@
 //! handle. A header larger than the head buffer is hashed and written by
 //! the planner itself from the point it overflows (`HeadTee`), and the
 //! hasher's state goes to the worker, so memory stays bounded whatever the
-//! header size.
+//! header size. The planner reads through the one hashing tee
+//! (`crate::io::tee`) in counting mode, with a [`Head`] as its branch.
 //!
 //! O_DIRECT with several writers: a direct write and a buffered one to the
 //! same page can lose bytes (the page cache copy, written back later,
@@ -47,11 +48,14 @@ use super::super::Error;
 use super::super::manifest::{Encoding, ManifestEntry, Role};
 use super::super::path::BundlePath;
 use super::super::tar::padded;
-use super::{CHUNK_BYTES, CHUNKS_IN_FLIGHT, FlushTrigger};
+use super::{CHUNK_BYTES, CHUNKS_IN_FLIGHT};
 use crate::describe::DocumentInfo;
-use crate::directio::{self, AlignedChunk, BUFFER_ALIGN};
 use crate::inspect::ModelFacts;
-use crate::inspect::digest::Hasher;
+use crate::io::digest::Hasher;
+use crate::io::direct::{self, AlignedChunk, BUFFER_ALIGN};
+use crate::io::pool::ChunkPool;
+use crate::io::tee::Branch;
+use crate::io::writer::{FlushTrigger, write_all_vectored_at};
 
 /// The page: the unit a direct write must own whole (see the module doc).
 const PAGE: u64 = BUFFER_ALIGN as u64;
@@ -173,12 +177,18 @@ pub(super) fn worker(
             result
         });
         let mut pool = ChunkPool::new(CHUNKS_IN_FLIGHT, CHUNK_BYTES);
+        let mut filler = Filler {
+            shared,
+            pool: &mut pool,
+            writer_stopped: &writer_stopped,
+            pieces: &full_tx,
+        };
         while let Some(job) = shared.next_job() {
             let index = job.index;
             let result = if shared.abort.load(Ordering::Relaxed) {
                 Ok(None)
             } else {
-                fill(job, shared, &mut pool, &writer_stopped, &full_tx)
+                fill(job, &mut filler)
             };
             if result.is_err() {
                 shared.abort.store(true, Ordering::Relaxed);
@@ -192,72 +202,6 @@ pub(super) fn worker(
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("bundle writer thread panicked")))
     })
-}
-
-/// Page-aligned buffers, made on demand up to a bound and then reused: a
-/// worker's read buffers, and the planner's head buffers. They come back
-/// through `back` once written, which every piece carries.
-pub(super) struct ChunkPool {
-    returned: mpsc::Receiver<AlignedChunk>,
-    back: mpsc::Sender<AlignedChunk>,
-    spare: Vec<AlignedChunk>,
-    allocated: usize,
-    max: usize,
-    chunk_bytes: usize,
-}
-
-impl ChunkPool {
-    pub(super) fn new(max: usize, chunk_bytes: usize) -> Self {
-        let (back, returned) = mpsc::channel();
-        Self {
-            returned,
-            back,
-            spare: Vec::new(),
-            allocated: 0,
-            max,
-            chunk_bytes,
-        }
-    }
-
-    /// A buffer: a spare or returned one, a new one while fewer than `max`
-    /// exist, else wait for one to come back. The pool holds a sender of
-    /// its own channel, so waiting never ends by itself: it gives up with
-    /// `why()` once `stop` is set (a writer that failed drops the buffers
-    /// queued to it), or a disk error would hang the pack.
-    pub(super) fn get(
-        &mut self,
-        stop: &AtomicBool,
-        why: fn() -> io::Error,
-    ) -> io::Result<AlignedChunk> {
-        if let Some(c) = self.spare.pop() {
-            return Ok(c);
-        }
-        if let Ok(c) = self.returned.try_recv() {
-            return Ok(c);
-        }
-        if self.allocated < self.max {
-            self.allocated += 1;
-            return Ok(AlignedChunk::new(self.chunk_bytes));
-        }
-        loop {
-            if let Ok(c) = self.returned.recv_timeout(super::POLL) {
-                return Ok(c);
-            }
-            if stop.load(Ordering::Acquire) {
-                return Err(why());
-            }
-        }
-    }
-
-    /// A buffer that was not handed on.
-    pub(super) fn put(&mut self, chunk: AlignedChunk) {
-        self.spare.push(chunk);
-    }
-
-    /// Where written buffers go back to.
-    pub(super) fn back(&self) -> mpsc::Sender<AlignedChunk> {
-        self.back.clone()
-    }
 }
 
 /// A job stopped because another failed.
@@ -289,51 +233,41 @@ struct Piece {
     back: mpsc::Sender<AlignedChunk>,
 }
 
-/// Hash and write the rest of one artifact, then its padding and its SBOM.
-/// `None`: stopped because another job failed.
-fn fill(
-    job: RawJob,
-    shared: &Shared<'_>,
-    pool: &mut ChunkPool,
-    writer_stopped: &AtomicBool,
-    pieces: &mpsc::SyncSender<Piece>,
-) -> Result<Option<RawDone>, Error> {
-    let RawJob {
-        index: _,
-        path,
-        entry_name,
-        mut source,
-        head,
-        mut hasher,
-        header,
-        data_offset,
-        len,
-        mut facts,
-        sbom,
-    } = job;
-    let io = |source| Error::Io {
-        path: path.clone(),
-        source,
-    };
-    let end = data_offset.saturating_add(len);
-    let written_by_planner = hasher.bytes();
-    // Whole pages of the region that only this worker writes.
-    let direct = (
-        data_offset
-            .saturating_add(written_by_planner)
-            .next_multiple_of(PAGE),
-        end - end % PAGE,
-    );
-    let send = |piece: Piece| pieces.send(piece).map_err(|_| writer_gone());
-    let mut pos = written_by_planner;
-    // Each buffer is filled before it goes to the writer (the head's
-    // buffer too: a 1 MiB file is then one piece, three writes in all), and
-    // the last piece is held back until the end of the file is confirmed
-    // and the SBOM is rendered: it carries them (see `Piece`).
-    let mut lead = (written_by_planner == 0).then_some(header);
-    let mut pending = match head {
-        Some(head) => {
-            hasher.update(
+/// A worker's side of its writer thread: where pieces go and the buffers
+/// they are made of.
+struct Filler<'w, 's> {
+    shared: &'w Shared<'s>,
+    pool: &'w mut ChunkPool,
+    writer_stopped: &'w AtomicBool,
+    pieces: &'w mpsc::SyncSender<Piece>,
+}
+
+impl Filler<'_, '_> {
+    fn send(&self, piece: Piece) -> io::Result<()> {
+        self.pieces.send(piece).map_err(|_| writer_gone())
+    }
+
+    /// Hash and hand on the rest of `job`'s artifact, from its head on.
+    /// Each buffer is filled before it goes to the writer (the head's
+    /// buffer too: a 1 MiB file is then one piece, three writes in all),
+    /// and the last piece is held back and returned, unclamped: it carries
+    /// the padding and the SBOM once the end of the file is confirmed (see
+    /// `Piece`). `None`: stopped because another job failed.
+    fn read_rest(&mut self, job: &mut RawJob) -> io::Result<Option<Piece>> {
+        let (data_offset, len) = (job.data_offset, job.len);
+        let end = data_offset.saturating_add(len);
+        let written_by_planner = job.hasher.bytes();
+        // Whole pages of the region that only this worker writes.
+        let direct = (
+            data_offset
+                .saturating_add(written_by_planner)
+                .next_multiple_of(PAGE),
+            end - end % PAGE,
+        );
+        let mut pos = written_by_planner;
+        let mut lead = (written_by_planner == 0).then_some(job.header);
+        let mut pending = job.head.take().map(|head| {
+            job.hasher.update(
                 head.chunk
                     .filled(head.skew.saturating_add(head.len))
                     .get(head.skew..)
@@ -350,56 +284,78 @@ fn fill(
                 back: head.back,
             };
             pos = pos.saturating_add(head.len as u64);
-            Some(piece)
-        }
-        None => None,
-    };
-    let clamp = |mut piece: Piece| {
-        // A file that grew is refused below; its extra bytes are not
-        // written over the next entry.
-        piece.len = writable(piece.offset.saturating_sub(data_offset), piece.len, len);
-        piece
-    };
-    let last = loop {
-        if shared.abort.load(Ordering::Relaxed) {
-            return Ok(None);
-        }
-        let mut piece = match pending.take() {
-            Some(p) if p.skew.saturating_add(p.len) < p.chunk.len() => p,
-            other => {
-                if let Some(full) = other {
-                    send(clamp(full)).map_err(io)?;
-                }
-                let at = data_offset.saturating_add(pos);
-                Piece {
-                    chunk: pool.get(writer_stopped, writer_gone).map_err(io)?,
-                    skew: usize::try_from(at % PAGE).unwrap_or(0),
-                    len: 0,
-                    offset: at,
-                    direct,
-                    lead: lead.take(),
-                    trail: Vec::new(),
-                    back: pool.back(),
-                }
+            piece
+        });
+        loop {
+            if self.shared.abort.load(Ordering::Relaxed) {
+                return Ok(None);
             }
-        };
-        let from = piece.skew.saturating_add(piece.len);
-        let window = piece.chunk.window().get_mut(from..).unwrap_or_default();
-        let n = loop {
-            match source.read(window) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => break other.map_err(io)?,
+            let mut piece = match pending.take() {
+                Some(p) if p.skew.saturating_add(p.len) < p.chunk.len() => p,
+                other => {
+                    if let Some(full) = other {
+                        self.send(clamp(full, data_offset, len))?;
+                    }
+                    let at = data_offset.saturating_add(pos);
+                    Piece {
+                        chunk: self.pool.get(self.writer_stopped, writer_gone)?,
+                        skew: usize::try_from(at % PAGE).unwrap_or(0),
+                        len: 0,
+                        offset: at,
+                        direct,
+                        lead: lead.take(),
+                        trail: Vec::new(),
+                        back: self.pool.back(),
+                    }
+                }
+            };
+            let from = piece.skew.saturating_add(piece.len);
+            let window = piece.chunk.window().get_mut(from..).unwrap_or_default();
+            let n = loop {
+                match job.source.read(window) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    other => break other?,
+                }
+            };
+            if n == 0 {
+                return Ok(Some(piece));
             }
-        };
-        if n == 0 {
-            break piece;
+            job.hasher.update(window.get(..n).unwrap_or_default());
+            self.shared.read.fetch_add(n as u64, Ordering::Relaxed);
+            piece.len = piece.len.saturating_add(n);
+            pos = pos.saturating_add(n as u64);
+            pending = Some(piece);
         }
-        hasher.update(window.get(..n).unwrap_or_default());
-        shared.read.fetch_add(n as u64, Ordering::Relaxed);
-        piece.len = piece.len.saturating_add(n);
-        pos = pos.saturating_add(n as u64);
-        pending = Some(piece);
+    }
+}
+
+/// A piece cut to the artifact's end: a file that grew is refused, and its
+/// extra bytes are not written over the next entry.
+fn clamp(mut piece: Piece, data_offset: u64, len: u64) -> Piece {
+    piece.len = writable(piece.offset.saturating_sub(data_offset), piece.len, len);
+    piece
+}
+
+/// Hash and write the rest of one artifact, then its padding and its SBOM.
+/// `None`: stopped because another job failed.
+fn fill(mut job: RawJob, filler: &mut Filler<'_, '_>) -> Result<Option<RawDone>, Error> {
+    let path = job.path.clone();
+    let io = |source| Error::Io {
+        path: path.clone(),
+        source,
     };
+    let Some(last) = filler.read_rest(&mut job).map_err(io)? else {
+        return Ok(None);
+    };
+    let RawJob {
+        entry_name,
+        hasher,
+        data_offset,
+        len,
+        mut facts,
+        sbom,
+        ..
+    } = job;
     let read = hasher.bytes();
     if read != len {
         return Err(Error::InputChanged {
@@ -429,9 +385,9 @@ fn fill(
     trail.extend_from_slice(&sbom.header);
     trail.extend_from_slice(&bytes);
     trail.extend(zeros(padded(sbom.size) - sbom.size));
-    let mut last = clamp(last);
+    let mut last = clamp(last, data_offset, len);
     last.trail = trail;
-    send(last).map_err(io)?;
+    filler.send(last).map_err(io)?;
     Ok(Some(RawDone {
         artifact: ManifestEntry {
             path: entry_name,
@@ -511,45 +467,15 @@ fn write_piece(direct: &mut Option<&File>, buffered: &File, piece: &Piece) -> io
         return write_all_vectored_at(buffered, &[lead, before, after, &piece.trail], lead_at);
     }
     write_all_vectored_at(buffered, &[lead, before], lead_at)?;
-    directio::write_all_at(direct, buffered, middle, a)?;
+    direct::write_all_at(direct, buffered, middle, a)?;
     write_all_vectored_at(buffered, &[after, &piece.trail], b)
 }
 
-/// `pwritev` of `parts` at `offset` until every byte is written.
-fn write_all_vectored_at(file: &File, parts: &[&[u8]], offset: u64) -> io::Result<()> {
-    let mut parts: Vec<&[u8]> = parts.iter().copied().filter(|p| !p.is_empty()).collect();
-    let mut offset = offset;
-    while !parts.is_empty() {
-        let slices: Vec<io::IoSlice<'_>> = parts.iter().map(|p| io::IoSlice::new(p)).collect();
-        let mut n = rustix::io::pwritev(file, &slices, offset).map_err(io::Error::from)?;
-        if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::WriteZero,
-                "the bundle took no more bytes",
-            ));
-        }
-        offset = offset.saturating_add(n as u64);
-        // Drop what was written.
-        let mut rest = Vec::with_capacity(parts.len());
-        for p in parts {
-            if n >= p.len() {
-                n -= p.len();
-            } else {
-                rest.push(p.get(n..).unwrap_or_default());
-                n = 0;
-            }
-        }
-        parts = rest;
-    }
-    Ok(())
-}
-
-/// The planner's reader while it parses a raw artifact's header: what the
-/// parser reads is kept, unhashed, in the head buffer for the worker; past
-/// the buffer's size the planner hashes and writes (buffered) itself, so a
-/// header of any size costs bounded memory.
-pub(super) struct HeadTee<'a, R> {
-    pub(super) inner: R,
+/// The branch of the planner's tee while it parses a raw artifact's
+/// header: what the parser reads is kept, unhashed, in the head buffer for
+/// the worker; past the buffer's size the planner hashes and writes
+/// (buffered) itself, so a header of any size costs bounded memory.
+pub(super) struct HeadBranch<'a> {
     pub(super) head: AlignedChunk,
     pub(super) skew: usize,
     pub(super) kept: usize,
@@ -560,7 +486,7 @@ pub(super) struct HeadTee<'a, R> {
     pub(super) progress: &'a mut dyn FnMut(u64),
 }
 
-impl<R: Read> HeadTee<'_, R> {
+impl HeadBranch<'_> {
     fn spill(&mut self, more: &[u8]) -> io::Result<()> {
         let hasher = match &mut self.spilled {
             Some(h) => h,
@@ -582,22 +508,21 @@ impl<R: Read> HeadTee<'_, R> {
     }
 }
 
-impl<R: Read> Read for HeadTee<'_, R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(out)?;
-        let got = out.get(..n).unwrap_or_default();
+impl Branch for HeadBranch<'_> {
+    fn take(&mut self, got: &[u8]) -> io::Result<()> {
+        let n = got.len();
         (self.progress)(n as u64);
         let room = self.head.len().saturating_sub(self.skew + self.kept);
         if self.spilled.is_none() && n <= room {
             let at = self.skew + self.kept;
-            if let Some(dst) = self.head.window().get_mut(at..at + n) {
-                dst.copy_from_slice(got);
-            }
+            let dst = self.head.window().get_mut(at..at + n).ok_or_else(|| {
+                io::Error::other("pack: the head buffer is shorter than laid out")
+            })?;
+            dst.copy_from_slice(got);
             self.kept += n;
-            return Ok(n);
+            return Ok(());
         }
-        self.spill(got)?;
-        Ok(n)
+        self.spill(got)
     }
 }
 
@@ -625,8 +550,7 @@ mod tests {
         std::fs::write(&input, vec![1u8; usize::try_from(len)?])?;
         let (shared, jobs) = Shared::new(&out, 1);
         let (done_tx, done_rx) = mpsc::channel();
-        let (requests, _flushes) = mpsc::sync_channel(1);
-        let trigger = FlushTrigger { requests, since: 0 };
+        let trigger = FlushTrigger::detached();
         jobs.send(RawJob {
             index: 0,
             path: input.clone(),
@@ -678,7 +602,7 @@ mod tests {
         ] {
             let path = dir.path().join("f");
             let file = File::create_new(&path)?;
-            let direct = directio::open_direct(&path, &file);
+            let direct = direct::open_direct(&path, &file);
             let out = Output {
                 buffered: file,
                 direct,

@@ -30,7 +30,7 @@ use super::layout::{Store, current_in};
 use super::paths::{CURRENT, HISTORY};
 use super::record::{HistoryFile, read_history};
 use super::structure::{ChannelSurvey, survey};
-use crate::inspect::digest::Sha256Digest;
+use crate::io::digest::Sha256Digest;
 
 pub(crate) use version::audit_version;
 

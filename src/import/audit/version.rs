@@ -17,7 +17,7 @@ use crate::import::handle::{DirHandle, EntryStat, EntryType, MAX_TREE_DEPTH};
 use crate::import::layout::Store;
 use crate::import::paths::{BUNDLE_DIR, FACTS, FILES_DIR, RECEIPT, RECORD, parse_sequence};
 use crate::import::record::ImportRecord;
-use crate::inspect::digest::Sha256Digest;
+use crate::io::digest::Sha256Digest;
 
 /// What a version must hold: relative path → (size if known, SHA-256).
 type Expected = BTreeMap<String, (Option<u64>, Sha256Digest)>;

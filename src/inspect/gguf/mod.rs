@@ -81,10 +81,10 @@ pub use types::{GgmlType, file_type_name, ggml_type};
 
 use self::parse::{Header, Parser, Stop, TOKENIZER_KEYS};
 use self::types::{FILE_TYPE_GUESSED, KNOWN_ARCHITECTURES, value_type as vt};
-use crate::inspect::digest::{Hasher, Sha256Digest};
 use crate::inspect::facts::{
     Finding, Format, ModelFacts, SplitInfo, TensorSummary, TensorTypeStat, capped_chat_template,
 };
+use crate::io::digest::{Hasher, Sha256Digest};
 use crate::limits::Limits;
 
 /// The four magic bytes every GGUF file starts with.

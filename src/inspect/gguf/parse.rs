@@ -21,9 +21,9 @@ use std::io::{self, Read};
 use serde_json::{Map, Number, Value as Json};
 
 use super::types::{ggml_type, value_type as vt};
-use crate::inspect::digest::{Hasher, Sha256Digest};
 use crate::inspect::facts::{Finding, Severity};
 use crate::inspect::keys::KeySet;
+use crate::io::digest::{Hasher, Sha256Digest};
 use crate::limits::Limits;
 use strings::long_string_summary;
 

@@ -5,8 +5,8 @@ use serde_json::json;
 
 use super::writer::Writer;
 use super::*;
-use crate::inspect::digest::Hasher;
 use crate::inspect::facts::Severity;
+use crate::io::digest::Hasher;
 
 const TOKENS: usize = 40;
 

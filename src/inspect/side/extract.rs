@@ -9,11 +9,11 @@ use serde_json::{Map, Value};
 
 use super::json::{self, NotJson};
 use super::{Capture, Role, unread_finding};
-use crate::inspect::digest::{Hasher, Sha256Digest};
 use crate::inspect::facts::{Finding, capped_chat_template};
 use crate::inspect::hf::{CardFrontMatter, front_matter_is_closed, parse_front_matter};
 use crate::inspect::keys::fold;
 use crate::inspect::template::code_like_finding;
+use crate::io::digest::{Hasher, Sha256Digest};
 use crate::limits::Limits;
 use crate::safe::visible;
 

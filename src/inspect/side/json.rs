@@ -26,8 +26,8 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::inspect::digest::{Hasher, Sha256Digest};
 use crate::inspect::facts::capped_chat_template;
+use crate::io::digest::{Hasher, Sha256Digest};
 
 /// Why a side file is not the JSON lbom reads.
 #[derive(Debug, Clone, PartialEq, Eq)]

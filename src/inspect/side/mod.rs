@@ -20,9 +20,9 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::digest::{Hasher, Sha256Digest};
 use super::facts::Finding;
-use super::open::open_regular;
+use crate::io::digest::{Hasher, Sha256Digest};
+use crate::io::open::open_regular;
 use crate::limits::Limits;
 
 pub use extract::{ConfigSays, Says, TemplateSays, TokenizerConfigSays};

@@ -19,8 +19,8 @@ use super::{
 use crate::bundle::manifest::check_label;
 use crate::diff::DriftClass;
 use crate::envelope::{KeyId, PublicKey};
-use crate::inspect::digest::Sha256Digest;
-use crate::inspect::open::open_regular;
+use crate::io::digest::Sha256Digest;
+use crate::io::open::open_regular;
 
 /// Most `[[keys]]` tables: far above any real station, low enough that
 /// merging the roles of one key listed many times stays cheap.

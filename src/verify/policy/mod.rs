@@ -25,8 +25,8 @@ use std::path::PathBuf;
 
 use crate::diff::DriftClass;
 use crate::envelope::{KeyId, PublicKey, is_demo_key};
-use crate::inspect::digest::Sha256Digest;
 use crate::inspect::facts::{Format, Severity};
+use crate::io::digest::Sha256Digest;
 
 pub use error::{At, PolicyError};
 pub use init::{InitSpec, TrustSpec, init, key_path_from, parse_threshold_arg, parse_trust_arg};

@@ -1,6 +1,5 @@
 //! `lbom import`.
 
-use lbom::bundle::ReadLimits;
 use lbom::import::{Committed, ImportDocument, ImportOptions, ImportOutcome};
 use lbom::outln;
 use lbom::sign::SigningKey;
@@ -24,7 +23,8 @@ pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
     };
     let options = ImportOptions {
         now: jiff::Timestamp::now(),
-        limits: ReadLimits::default(),
+        caps: lbom::bundle::Caps::default(),
+        jobs: None,
         accepted_drift: args.accept_drift.clone(),
         receipt_key: key.as_ref(),
     };

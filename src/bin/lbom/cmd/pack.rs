@@ -1,7 +1,6 @@
 //! `lbom pack`.
 
 use lbom::bundle::{Compression, FirstLink, PackOptions};
-use lbom::limits::Limits;
 use lbom::outln;
 use lbom::sign::SigningKey;
 
@@ -45,7 +44,7 @@ pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
         compress,
         created: None,
         first_link,
-        limits: Limits::default(),
+        caps: lbom::bundle::Caps::default(),
         jobs: args.jobs.map(usize::from),
     };
     let bar = ByteBar::new(quiet, "packing");

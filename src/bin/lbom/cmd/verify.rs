@@ -25,7 +25,8 @@ pub fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<u8> {
     let ctx = VerifyContext {
         now: jiff::Timestamp::now(),
         channel,
-        limits: lbom::bundle::ReadLimits::default(),
+        caps: lbom::bundle::Caps::default(),
+        jobs: None,
     };
     let (report, verified) = lbom::verify::verify(&args.bundle, &policy, &ctx, &mut HashOnly);
     let code = report

@@ -7,9 +7,9 @@ use std::io::Read;
 use serde_json::Value as Json;
 
 use super::{Mode, Parser, Stop, TOKENIZER_KEYS, ValueFlags, is_template_key, vt};
-use crate::inspect::digest::Hasher;
 use crate::inspect::facts::Finding;
 use crate::inspect::keys::{Clash, KeyCheck, c_string, fold, shown};
+use crate::io::digest::Hasher;
 use crate::safe::visible;
 
 impl<R: Read> Parser<'_, R> {

@@ -9,7 +9,7 @@ use std::io::Read;
 use serde_json::{Map, Value as Json};
 
 use super::{KEPT_VALUE_COST, Parser, SKIM_BLOCK_BYTES, Stop};
-use crate::inspect::digest::{Hasher, Sha256Digest};
+use crate::io::digest::{Hasher, Sha256Digest};
 
 impl<R: Read> Parser<'_, R> {
     /// A GGUF string's bytes, in the reused scratch buffer (give it back

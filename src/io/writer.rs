@@ -1,38 +1,45 @@
-//! The import's writer thread: staged files are written and flushed to disk
-//! on a second thread while the verifier hashes the next bytes.
+//! The background writer: files written and flushed to disk on a second
+//! thread while the caller hashes the next bytes (import stages a version
+//! through it), and the two disk helpers pack's writers share with it:
+//! the background flush ([`Flusher`]) and the space claimed ahead
+//! ([`Allocation`]).
 //!
-//! Before it, the verifier's own thread wrote every chunk and fsynced every
-//! file (artifacts and each small SBOM) in turn: an import of a 512 MiB
-//! bundle of 209 files took 0.85 s against 0.44 s for `openssl dgst` over
-//! the same bytes (tests/bench/quarantine_bench.sh). Here the verifier only
-//! hands over full buffers; writes and size checks happen in order on this
-//! thread, each finished file's fsync on a third one, and
+//! Before the writer thread, import's verifier wrote every chunk and
+//! fsynced every file (artifacts and each small SBOM) in turn: an import of
+//! a 512 MiB bundle of 209 files took 0.85 s against 0.44 s for `openssl
+//! dgst` over the same bytes (tests/bench/quarantine_bench.sh). Here the
+//! caller only hands over full buffers; writes and size checks happen in
+//! order on this thread, each finished file's fsync on a third one, and
 //! [`Background::finish`] waits for all of them (and reports the first
 //! error) before anything is committed.
-//! Buffers are recycled through a small pool: fresh 1 MiB allocations cost
-//! page faults on every chunk (pack measured 0.25 s for that on 1 GiB).
-//! They are page-aligned, so that an artifact of 1 MiB or more is written
-//! with O_DIRECT (`crate::directio`): `perf` put 64 % of a buffered 1 GiB
+//! Buffers come from the one chunk pool (`super::pool`). They are
+//! page-aligned, so that a file the caller reopened O_DIRECT is written
+//! that way (`super::direct`): `perf` put 64 % of a buffered 1 GiB
 //! import's samples in the kernel's page-cache copy.
 
-use std::ffi::OsString;
-use std::fs::File;
+use std::fs::{File, Permissions};
 use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use super::fsutil;
-use super::handle::DirHandle;
-use crate::directio::{self, AlignedChunk};
+use super::direct::{self, AlignedChunk};
+use super::pool::ChunkPool;
+
+mod flush;
+
+pub(crate) use flush::{Allocation, FlushTrigger, Flusher, write_all_vectored_at};
 
 /// Size of one buffer handed to the thread (the verifier reads 1 MiB).
-const CHUNK_BYTES: usize = 1 << 20;
+const CHUNK_BYTES: usize = super::digest::READ_BUFFER_BYTES;
 /// Jobs queued before the verifier waits for the writer (bounds memory to
 /// about this many chunks, plus the pool).
 const JOBS_IN_FLIGHT: usize = 4;
-/// Spare buffers kept for reuse.
+/// Buffers in all: the queued ones, the one being written and the one
+/// being filled.
 const POOL_MAX: usize = JOBS_IN_FLIGHT + 2;
 /// Artifacts from this size on are written with O_DIRECT (whole aligned
 /// chunks; the tail buffered). The writes wait on their own thread, not in
@@ -40,21 +47,17 @@ const POOL_MAX: usize = JOBS_IN_FLIGHT + 2;
 /// nothing, while the page-cache copy it saves costs CPU the hashing needs
 /// (`perf`: 26 % of a 1 GiB import's samples with only the files of 16 MiB
 /// and more direct). Pack writes every whole page of a raw artifact
-/// directly, whatever its size (`bundle::pack::raw`).
-const DIRECT_FROM_BYTES: u64 = CHUNK_BYTES as u64;
+/// directly, whatever its size.
+pub(crate) const DIRECT_FROM_BYTES: u64 = CHUNK_BYTES as u64;
 /// Written files waiting for their fsync (each holds one descriptor).
 const SYNCS_IN_FLIGHT: usize = 64;
 
-type Pool = Arc<Mutex<Vec<AlignedChunk>>>;
+type Pool = Arc<Mutex<ChunkPool>>;
 
 enum Job {
-    /// The next artifact's file, created as `name` in `dir`, `size` bytes long when complete; `Data` goes into it.
-    Open {
-        file: File,
-        dir: DirHandle,
-        name: OsString,
-        size: u64,
-    },
+    /// The next file, with its O_DIRECT handle when the caller opened one;
+    /// `Data` goes into it.
+    Open { file: File, direct: Option<File> },
     /// The first bytes of the buffer are the next bytes of the open artifact.
     Data(AlignedChunk, usize),
     /// The open artifact is complete: check its size, make it read-only,
@@ -68,21 +71,31 @@ enum Job {
 pub(crate) struct Background {
     jobs: Option<SyncSender<Job>>,
     pool: Pool,
+    /// Set when the thread ends: a writer waiting for a buffer gives up.
+    stopped: Arc<AtomicBool>,
     thread: Option<JoinHandle<io::Result<()>>>,
 }
 
 impl Background {
-    /// Start the thread.
-    pub(crate) fn start() -> io::Result<Self> {
+    /// Start the thread; every finished file is given `mode` (the store's
+    /// read-only mode) before its fsync.
+    pub(crate) fn start(mode: u32) -> io::Result<Self> {
         let (jobs, incoming) = mpsc::sync_channel(JOBS_IN_FLIGHT);
-        let pool: Pool = Arc::new(Mutex::new(Vec::new()));
-        let returned = Arc::clone(&pool);
+        let pool = ChunkPool::new(POOL_MAX, CHUNK_BYTES);
+        let back = pool.back();
+        let stopped = Arc::new(AtomicBool::new(false));
+        let on_exit = Arc::clone(&stopped);
         let thread = std::thread::Builder::new()
             .name("lbom-import-writer".into())
-            .spawn(move || run(incoming, &returned))?;
+            .spawn(move || {
+                let result = run(incoming, &back, mode);
+                on_exit.store(true, Ordering::Release);
+                result
+            })?;
         Ok(Self {
             jobs: Some(jobs),
-            pool,
+            pool: Arc::new(Mutex::new(pool)),
+            stopped,
             thread: Some(thread),
         })
     }
@@ -94,26 +107,16 @@ impl Background {
         }
     }
 
-    /// A writer for the artifact `file`, just created as `name` in `dir`,
-    /// which the manifest says holds `size` bytes: what is written through
-    /// it lands in `file`, in order.
-    pub(crate) fn writer(
-        &self,
-        file: File,
-        dir: DirHandle,
-        name: OsString,
-        size: u64,
-    ) -> io::Result<ChunkWriter> {
-        self.send(Job::Open {
-            file,
-            dir,
-            name,
-            size,
-        })?;
+    /// A writer for `file` (new and empty; `direct`, when given, an
+    /// O_DIRECT handle on the same file): what is written through it lands
+    /// in `file`, in order.
+    pub(crate) fn writer(&self, file: File, direct: Option<File>) -> io::Result<ChunkWriter> {
+        self.send(Job::Open { file, direct })?;
         let jobs = self.jobs.clone().ok_or_else(stopped)?;
         Ok(ChunkWriter {
             jobs,
             pool: Arc::clone(&self.pool),
+            stopped: Arc::clone(&self.stopped),
             buf: None,
             filled: 0,
         })
@@ -154,7 +157,7 @@ impl Drop for Background {
     }
 }
 
-/// The verifier's sink stopped taking bytes; the reason comes from
+/// The caller's sink stopped taking bytes; the reason comes from
 /// [`Background::finish`].
 fn stopped() -> io::Error {
     io::Error::new(io::ErrorKind::BrokenPipe, "the import writer stopped")
@@ -164,7 +167,7 @@ fn stopped() -> io::Error {
 /// with the next file while the disk catches up: with the fsync on the
 /// writer, the bounded queue stalled the verifier for the whole writeback
 /// of every large artifact. `finish` still waits for every fsync.
-fn run(incoming: Receiver<Job>, pool: &Pool) -> io::Result<()> {
+fn run(incoming: Receiver<Job>, back: &mpsc::Sender<AlignedChunk>, mode: u32) -> io::Result<()> {
     let (to_sync, syncs) = mpsc::sync_channel::<File>(SYNCS_IN_FLIGHT);
     let syncer = std::thread::Builder::new()
         .name("lbom-import-sync".into())
@@ -174,7 +177,7 @@ fn run(incoming: Receiver<Job>, pool: &Pool) -> io::Result<()> {
             }
             Ok(())
         })?;
-    let written = write_all_jobs(incoming, pool, &to_sync);
+    let written = write_all_jobs(incoming, back, mode, &to_sync);
     drop(to_sync);
     let synced = syncer
         .join()
@@ -186,9 +189,11 @@ fn run(incoming: Receiver<Job>, pool: &Pool) -> io::Result<()> {
 
 fn write_all_jobs(
     incoming: Receiver<Job>,
-    pool: &Pool,
+    back: &mpsc::Sender<AlignedChunk>,
+    mode: u32,
     to_sync: &SyncSender<File>,
 ) -> io::Result<()> {
+    let seal = |file: &File| file.set_permissions(Permissions::from_mode(mode));
     let sync = |file: File| {
         to_sync
             .send(file)
@@ -198,19 +203,7 @@ fn write_all_jobs(
     let no_file = || io::Error::other("import writer: data for no open file");
     for job in incoming {
         match job {
-            Job::Open {
-                file,
-                dir,
-                name,
-                size,
-            } => {
-                // Reopened O_DIRECT through the folder's handle, never by
-                // path (docs/store.md, "No link is ever followed").
-                let direct = if size >= DIRECT_FROM_BYTES {
-                    dir.reopen_direct(&name, &file)
-                } else {
-                    None
-                };
+            Job::Open { file, direct } => {
                 current = Some(Artifact {
                     file,
                     direct,
@@ -220,13 +213,10 @@ fn write_all_jobs(
             Job::Data(buf, n) => {
                 let a = current.as_mut().ok_or_else(no_file)?;
                 let bytes = buf.filled(n);
-                directio::write_all_at(&mut a.direct, &a.file, bytes, a.offset)?;
+                direct::write_all_at(&mut a.direct, &a.file, bytes, a.offset)?;
                 a.offset = a.offset.saturating_add(bytes.len() as u64);
-                if let Ok(mut spare) = pool.lock()
-                    && spare.len() < POOL_MAX
-                {
-                    spare.push(buf);
-                }
+                // The caller may be gone (it failed): nothing to reuse then.
+                let _ = back.send(buf);
             }
             Job::Seal { path, size } => {
                 let Artifact { file, direct, .. } = current.take().ok_or_else(no_file)?;
@@ -238,12 +228,12 @@ fn write_all_jobs(
                         path.display()
                     )));
                 }
-                fsutil::make_read_only(&file)?;
+                seal(&file)?;
                 sync(file)?;
             }
             Job::Small { mut file, bytes } => {
                 file.write_all(&bytes)?;
-                fsutil::make_read_only(&file)?;
+                seal(&file)?;
                 sync(file)?;
             }
         }
@@ -259,11 +249,12 @@ struct Artifact {
     offset: u64,
 }
 
-/// Collects what the verifier writes into pooled 1 MiB buffers and hands
+/// Collects what the caller writes into pooled 1 MiB buffers and hands
 /// each full one to the thread.
 pub(crate) struct ChunkWriter {
     jobs: SyncSender<Job>,
     pool: Pool,
+    stopped: Arc<AtomicBool>,
     /// The buffer being filled (taken from the pool at the first byte).
     buf: Option<AlignedChunk>,
     /// How many of its bytes are filled.
@@ -280,20 +271,19 @@ impl ChunkWriter {
     }
 }
 
-/// A spare buffer from the pool, or a new one.
-fn pooled(pool: &Pool) -> AlignedChunk {
-    pool.lock()
-        .ok()
-        .and_then(|mut p| p.pop())
-        .unwrap_or_else(|| AlignedChunk::new(CHUNK_BYTES))
-}
-
 impl Write for ChunkWriter {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         if data.is_empty() {
             return Ok(0);
         }
-        let buf = self.buf.get_or_insert_with(|| pooled(&self.pool));
+        let buf = match &mut self.buf {
+            Some(buf) => buf,
+            None => {
+                // A poisoned pool: another writer of this import panicked.
+                let mut pool = self.pool.lock().map_err(|_| stopped())?;
+                self.buf.insert(pool.get(&self.stopped, stopped)?)
+            }
+        };
         let room = buf.window().get_mut(self.filled..).unwrap_or_default();
         let take = room.len().min(data.len());
         if let (Some(dst), Some(src)) = (room.get_mut(..take), data.get(..take)) {
@@ -323,14 +313,21 @@ impl Drop for ChunkWriter {
 mod tests {
     use super::*;
 
-    /// The folder's handle and a new file in it.
+    /// A new file in `dir`, and its O_DIRECT handle when `direct` and the
+    /// filesystem allows it.
     fn create(
         dir: &std::path::Path,
         name: &str,
-    ) -> Result<(DirHandle, File), Box<dyn std::error::Error>> {
-        let handle = DirHandle::open_root(dir)?;
-        let file = handle.create_file(name)?;
-        Ok((handle, file))
+        direct: bool,
+    ) -> Result<(File, Option<File>), Box<dyn std::error::Error>> {
+        let path = dir.join(name);
+        let file = File::create_new(&path)?;
+        let handle = if direct {
+            direct::open_direct(&path, &file)
+        } else {
+            None
+        };
+        Ok((file, handle))
     }
 
     type R = Result<(), Box<dyn std::error::Error>>;
@@ -338,12 +335,12 @@ mod tests {
     #[test]
     fn files_arrive_whole_and_in_order() -> R {
         let dir = tempfile::tempdir()?;
-        let mut bg = Background::start()?;
+        let mut bg = Background::start(0o444)?;
         let big: Vec<u8> = (0..3 * CHUNK_BYTES + 17).map(|i| (i % 251) as u8).collect();
         for (name, data) in [("a", big.as_slice()), ("b", b"small".as_slice())] {
             let path = dir.path().join(name);
-            let (handle, file) = create(dir.path(), name)?;
-            let mut w = bg.writer(file, handle, name.into(), data.len() as u64)?;
+            let (file, direct) = create(dir.path(), name, false)?;
+            let mut w = bg.writer(file, direct)?;
             // Odd write sizes cross buffer boundaries.
             for piece in data.chunks(4099) {
                 w.write_all(piece)?;
@@ -352,59 +349,60 @@ mod tests {
             bg.seal(path, data.len() as u64)?;
         }
         let small = dir.path().join("c");
-        bg.small(create(dir.path(), "c")?.1, b"sbom".to_vec())?;
+        bg.small(create(dir.path(), "c", false)?.0, b"sbom".to_vec())?;
         bg.finish()?;
         assert_eq!(std::fs::read(dir.path().join("a"))?, big);
         assert_eq!(std::fs::read(dir.path().join("b"))?, b"small");
         assert_eq!(std::fs::read(&small)?, b"sbom");
-        use std::os::unix::fs::PermissionsExt as _;
         let mode = std::fs::metadata(&small)?.permissions().mode() & 0o777;
         assert_eq!(mode, 0o444);
         Ok(())
     }
 
-    /// An artifact large enough for O_DIRECT, on the disk the repository
-    /// is on (not /tmp, which may be tmpfs), written in odd pieces: the
-    /// file holds exactly the bytes, the unaligned tail included.
+    /// A file large enough for O_DIRECT, on the disk the repository is on
+    /// (not /tmp, which may be tmpfs), written in odd pieces: the file holds
+    /// exactly the bytes, the unaligned tail included. More chunks than the
+    /// pool holds: the writer waits for buffers to come back.
     #[test]
-    fn a_large_artifact_written_direct_holds_exactly_its_bytes() -> R {
+    fn a_large_file_written_direct_holds_exactly_its_bytes() -> R {
         let dir = tempfile::tempdir_in(env!("CARGO_MANIFEST_DIR"))?;
-        let len = usize::try_from(DIRECT_FROM_BYTES)? * 3 + CHUNK_BYTES / 2 + 77;
+        let len = usize::try_from(DIRECT_FROM_BYTES)? * (POOL_MAX + 3) + CHUNK_BYTES / 2 + 77;
         let data: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
         let path = dir.path().join("large");
-        let mut bg = Background::start()?;
-        let (handle, file) = create(dir.path(), "large")?;
-        let mut w = bg.writer(file, handle, "large".into(), len as u64)?;
+        let mut bg = Background::start(0o444)?;
+        let (file, direct) = create(dir.path(), "large", true)?;
+        let mut w = bg.writer(file, direct)?;
         for piece in data.chunks(65_537) {
             w.write_all(piece)?;
         }
         drop(w);
         bg.seal(path.clone(), len as u64)?;
         bg.finish()?;
-        assert!(std::fs::read(&path)? == data, "large artifact bytes differ");
+        assert!(std::fs::read(&path)? == data, "large file bytes differ");
         Ok(())
     }
 
+    /// A write that fails (a read-only handle here, as a full disk fails)
+    /// ends the thread; a writer with more to write than the pool holds
+    /// then gives up instead of waiting for buffers the thread dropped, and
+    /// `finish` reports the cause. So does a file shorter than sealed.
     #[test]
     fn a_failed_write_or_a_size_lie_is_reported_by_finish() -> R {
         let dir = tempfile::tempdir()?;
-        // A file opened read-only: the thread's write fails.
         let path = dir.path().join("ro");
         std::fs::write(&path, b"")?;
-        let mut bg = Background::start()?;
-        // Announced small, so no O_DIRECT handle (opened by path, writable)
-        // stands in for the read-only one.
-        let handle = DirHandle::open_root(dir.path())?;
-        let mut w = bg.writer(File::open(&path)?, handle, "ro".into(), 1)?;
-        let _ = w.write_all(&vec![1u8; CHUNK_BYTES]);
+        let mut bg = Background::start(0o444)?;
+        let mut w = bg.writer(File::open(&path)?, None)?;
+        let refused = w.write_all(&vec![1u8; (POOL_MAX + JOBS_IN_FLIGHT + 2) * CHUNK_BYTES]);
+        assert!(refused.is_err(), "every byte was taken by a failed writer");
         drop(w);
         let _ = bg.seal(path.clone(), CHUNK_BYTES as u64);
         assert!(bg.finish().is_err());
         // Fewer bytes than the size sealed.
-        let mut bg = Background::start()?;
+        let mut bg = Background::start(0o444)?;
         let path = dir.path().join("short");
-        let (handle, file) = create(dir.path(), "short")?;
-        let mut w = bg.writer(file, handle, "short".into(), 4)?;
+        let (file, direct) = create(dir.path(), "short", false)?;
+        let mut w = bg.writer(file, direct)?;
         w.write_all(b"abc")?;
         drop(w);
         bg.seal(path, 4)?;

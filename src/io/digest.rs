@@ -1,14 +1,13 @@
 //! Streaming SHA-256 and the [`Sha256Digest`] value type.
 //!
-//! Hashing happens in the same pass as parsing: [`HashingReader`] sits
-//! between the file and the parser's buffer, so every byte read is hashed
-//! exactly once, and [`HashingReader::drain`] hashes what the parser did not
-//! need. sha2 reads at ~1.3 GB/s from a 64 KiB–1 MiB read buffer and only
-//! ~0.9 GB/s from a memory map (docs/performance.md, "Reference rates"), so
-//! there is no mmap here.
+//! Hashing happens in the same pass as parsing: the hashing tee
+//! (`crate::io::tee`) sits between the file and the parser's buffer, so
+//! every byte read is hashed exactly once, and its `drain` hashes what the
+//! parser did not need. sha2 reads at ~1.3 GB/s from a 64 KiBâ1 MiB read
+//! buffer and only ~0.9 GB/s from a memory map (docs/performance.md,
+//! "Reference rates"), so there is no mmap here.
 
 use std::fmt;
-use std::io::{self, Read};
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -19,13 +18,9 @@ use sha2::{Digest as _, Sha256};
 pub const READ_BUFFER_BYTES: usize = 1 << 20;
 
 /// Buffer the header parsers read through. Headers are read in small
-/// fields; the bulk of a file is hashed by [`HashingReader::drain`] with its
+/// fields; the bulk of a file is hashed by the tee's `drain` with its
 /// own reused 1 MiB buffer, so a per-file 1 MiB here only cost page faults.
 pub const HEADER_BUFFER_BYTES: usize = 64 << 10;
-
-thread_local! {
-    static DRAIN_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
 
 /// A SHA-256 digest. `Display` and serde use lowercase hex.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -123,79 +118,6 @@ impl Hasher {
     }
 }
 
-/// A reader that hashes every byte that passes through it.
-pub struct HashingReader<R> {
-    inner: R,
-    hasher: Option<Hasher>,
-    position: u64,
-}
-
-impl<R: Read> HashingReader<R> {
-    /// Wrap `inner`; with `hash == false` it only counts bytes.
-    pub fn new(inner: R, hash: bool) -> Self {
-        Self {
-            inner,
-            hasher: hash.then(Hasher::new),
-            position: 0,
-        }
-    }
-
-    /// Bytes read so far.
-    pub fn position(&self) -> u64 {
-        self.position
-    }
-
-    /// Read (and hash) everything left, calling `progress` with each chunk's
-    /// length. Returns the digest, if hashing.
-    pub fn drain(self, mut progress: impl FnMut(u64)) -> io::Result<(u64, Option<Sha256Digest>)> {
-        if self.hasher.is_some() {
-            // One buffer per thread for the life of the process: a fresh
-            // 1 MiB allocation per file cost ~1 ms of page faults each,
-            // which dominated folders of many small files.
-            return DRAIN_BUFFER.with(|cell| {
-                let mut buf = cell.borrow_mut();
-                buf.resize(READ_BUFFER_BYTES, 0);
-                self.drain_with(&mut buf, &mut progress)
-            });
-        }
-        Ok((self.position, self.hasher.map(Hasher::finish)))
-    }
-
-    fn drain_with(
-        mut self,
-        buf: &mut [u8],
-        progress: &mut impl FnMut(u64),
-    ) -> io::Result<(u64, Option<Sha256Digest>)> {
-        loop {
-            let n = match self.read(buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            progress(n as u64);
-        }
-        Ok((self.position, self.hasher.map(Hasher::finish)))
-    }
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if let (Some(h), Some(chunk)) = (self.hasher.as_mut(), buf.get(..n)) {
-            h.update(chunk);
-        }
-        self.position += n as u64;
-        Ok(n)
-    }
-}
-
-/// Hash everything `reader` yields.
-pub fn sha256_reader(reader: impl Read) -> io::Result<Sha256Digest> {
-    let (_, digest) = HashingReader::new(reader, true).drain(|_| {})?;
-    Ok(digest.unwrap_or(Sha256Digest(Sha256::digest([]).into())))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,8 +130,8 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert_eq!(
-            sha256_reader(&b""[..]).map(|d| d.to_hex()).ok().as_deref(),
-            Some("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+            Hasher::new().finish().to_hex(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
     }
 

@@ -32,35 +32,10 @@ const LONG_FUNCTIONS: &[(&str, &str, &str)] = &[
         "change",
         "plain dispatch: one arm per drift class, each its one line of text",
     ),
-    // arch-io splits pack into plan, executor and walker (issue 14 item 1);
-    // these leave the list when that lands.
-    (
-        "src/bundle/pack/mod.rs",
-        "pack",
-        "being split (issue 14 item 1)",
-    ),
-    (
-        "src/bundle/pack/mod.rs",
-        "write_inputs",
-        "being split (issue 14 item 1)",
-    ),
-    (
-        "src/bundle/pack/mod.rs",
-        "plan_raw",
-        "being split (issue 14 item 1)",
-    ),
-    (
-        "src/bundle/pack/raw.rs",
-        "fill",
-        "being split (issue 14 item 1)",
-    ),
 ];
 
 /// Files allowed over [`MAX_FILE_LINES`]: (file, why).
-const LONG_FILES: &[(&str, &str)] = &[(
-    "src/bundle/pack/mod.rs",
-    "being split into plan, executor and walker (issue 14 item 1)",
-)];
+const LONG_FILES: &[(&str, &str)] = &[];
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -23,9 +23,9 @@ use std::os::unix::fs::FileExt as _;
 
 use super::ArtifactSink;
 use super::report::Failure;
-use super::verdict::{Step, Verdict};
 use super::sbom_check;
 use super::structure::{Opened, error_text};
+use super::verdict::{Step, Verdict};
 use crate::bundle::attestation::{self, AttestationError};
 use crate::bundle::tar::TarEntry;
 use crate::bundle::zstd_frame::{self, BlockWalk, FrameError};

@@ -30,7 +30,7 @@ const LONG_FUNCTIONS: &[(&str, &str, &str)] = &[
     (
         "src/diff/render.rs",
         "change",
-        "plain dispatch: one arm per drift class, each its one line of text",
+        "plain dispatch: one arm per kind of change, each rendering only its own fields",
     ),
 ];
 

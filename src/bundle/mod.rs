@@ -299,8 +299,8 @@ impl Error {
             | Error::InputChanged { .. }
             | Error::OutputExists { .. }
             | Error::Locked { .. } => Class::Io,
-            Error::Tar { .. }
-            | Error::IncompleteTail { .. }
+            Error::Tar { source, .. } => source.class(),
+            Error::IncompleteTail { .. }
             | Error::Layout { .. }
             | Error::Json { .. }
             | Error::Envelope { .. }

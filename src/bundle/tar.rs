@@ -191,6 +191,27 @@ impl std::fmt::Display for Truncation {
 }
 
 impl TarError {
+    /// The class of this error: reading failed (I/O), or the bytes break
+    /// the profile (malformed).
+    pub fn class(&self) -> crate::Class {
+        match self {
+            TarError::Io(_) => crate::Class::Io,
+            TarError::Checksum { .. }
+            | TarError::NotUstar { .. }
+            | TarError::EntryType { .. }
+            | TarError::Field { .. }
+            | TarError::Name { .. }
+            | TarError::NameTooLong { .. }
+            | TarError::Truncated { .. }
+            | TarError::TrailingData { .. }
+            | TarError::BadEndMarker { .. }
+            | TarError::FieldOverflow { .. }
+            | TarError::Padding { .. }
+            | TarError::TooManyEntries { .. }
+            | TarError::NamesTooLong { .. } => crate::Class::Malformed,
+        }
+    }
+
     /// Where an incomplete tail starts, when this error is the kind an
     /// interrupted append leaves (a torn header, a short entry, a short
     /// end marker). Used by `sign` to repair, and by readers to say so.

@@ -73,6 +73,14 @@ fn bundle_cases() -> Vec<Case> {
             },
             3,
         ),
+        // A read that failed under the tar walk is I/O, as `verify` has it.
+        (
+            E::Tar {
+                path: path(),
+                source: crate::bundle::tar::TarError::Io(io()),
+            },
+            10,
+        ),
         (
             E::IncompleteTail {
                 path: path(),

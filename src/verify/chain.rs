@@ -221,10 +221,7 @@ fn reread_link(
     limits: &ReadLimits,
 ) -> Result<Envelope, Verdict> {
     let (envelope, again) = read::read_link(&bundle.path, file, entry, limits).map_err(|e| {
-        let class = match e {
-            crate::bundle::Error::Io { .. } => Failure::Io,
-            _ => Failure::Malformed,
-        };
+        let class = super::structure::classify(&e);
         Verdict::fail(class, super::structure::error_text(&e))
     })?;
     if again.entry_sha256 != info.entry_sha256 {

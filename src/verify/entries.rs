@@ -70,10 +70,7 @@ pub(crate) fn read_small(
     max: u64,
 ) -> Result<Vec<u8>, Verdict> {
     read::read_entry(&bundle.path, file, t, max).map_err(|e| {
-        let class = match e {
-            crate::bundle::Error::Io { .. } => Failure::Io,
-            _ => Failure::Malformed,
-        };
+        let class = super::structure::classify(&e);
         Verdict::fail(class, error_text(&e))
     })
 }

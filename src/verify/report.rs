@@ -34,6 +34,22 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// The failure of a check whose reading of the bundle failed with
+    /// `class` (a [`crate::bundle::Error`]'s): the reader's own refusals
+    /// are malformed input.
+    pub fn of_reading(class: crate::Class) -> Failure {
+        use crate::Class;
+        match class {
+            Class::Io => Failure::Io,
+            Class::Usage | Class::Malformed => Failure::Malformed,
+            Class::Integrity => Failure::Integrity,
+            Class::Trust => Failure::Trust,
+            Class::Policy => Failure::Policy,
+            Class::Rollback => Failure::Rollback,
+            Class::Drift => Failure::Drift,
+        }
+    }
+
     /// The class behind the exit code.
     pub fn class(self) -> crate::Class {
         use crate::Class;

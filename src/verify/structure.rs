@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::report::Failure;
 use super::verdict::{Step, Verdict};
-use crate::bundle::tar::{self, TarError, TarLayout};
+use crate::bundle::tar::{self, TarLayout};
 use crate::bundle::{self, OpenBundle, ReadLimits, layout, read};
 
 /// A bundle whose structure and manifest passed (its times parsed by the
@@ -32,16 +32,10 @@ pub(crate) fn error_text(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// Reading errors are I/O; everything else the reader refuses is malformed.
+/// Reading errors are I/O; everything else the reader refuses is malformed
+/// (the error's own class decides).
 pub(crate) fn classify(e: &bundle::Error) -> Failure {
-    match e {
-        bundle::Error::Io { .. }
-        | bundle::Error::Tar {
-            source: TarError::Io(_),
-            ..
-        } => Failure::Io,
-        _ => Failure::Malformed,
-    }
+    Failure::of_reading(e.class())
 }
 
 /// `archive.structure`: the tar profile (docs/bundle-format.md §2–3) —

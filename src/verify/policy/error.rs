@@ -110,7 +110,7 @@ pub enum PolicyError {
         source: std::io::Error,
     },
     /// A `--trust NAME=KEY.pub:ROLE[,ROLE]...` argument is malformed.
-    #[error("--trust {arg:?}: {problem}")]
+    #[error("trusted key {arg:?}: {problem}")]
     TrustArg {
         /// The argument.
         arg: String,
@@ -118,7 +118,7 @@ pub enum PolicyError {
         problem: String,
     },
     /// A `--threshold ROLE=N` argument is malformed.
-    #[error("--threshold {arg:?}: {problem}")]
+    #[error("threshold {arg:?}: {problem}")]
     ThresholdArg {
         /// The argument.
         arg: String,

@@ -180,7 +180,7 @@ pub fn init(spec: &InitSpec) -> Result<String, PolicyError> {
 fn load_keys(trust: &[TrustSpec]) -> Result<Vec<Loaded>, PolicyError> {
     if trust.is_empty() {
         return Err(PolicyError::Init(
-            "no --trust given; a policy must trust at least one key".to_owned(),
+            "no trusted key given; a policy must trust at least one key".to_owned(),
         ));
     }
     let mut out: Vec<Loaded> = Vec::with_capacity(trust.len());
@@ -255,12 +255,12 @@ fn required_roles(spec: &InitSpec, loaded: &[Loaded]) -> Result<Vec<String>, Pol
         check_label("role", role).map_err(PolicyError::Init)?;
         if out.contains(role) {
             return Err(PolicyError::Init(format!(
-                "--require {role:?} is given twice"
+                "required role {role:?} is given twice"
             )));
         }
         if !loaded.iter().any(|l| l.spec.roles.contains(role)) {
             return Err(PolicyError::Init(format!(
-                "--require {role:?}: no --trust key may sign as {role:?}, so no bundle could ever pass"
+                "required role {role:?}: no trusted key may sign as {role:?}, so no bundle could ever pass"
             )));
         }
         out.push(role.clone());
@@ -277,12 +277,12 @@ fn thresholds(
     for (role, n) in &spec.thresholds {
         if !required.contains(role) {
             return Err(PolicyError::Init(format!(
-                "--threshold {role}={n}: {role:?} is not a required role"
+                "threshold {role}={n}: {role:?} is not a required role"
             )));
         }
         if *n == 0 {
             return Err(PolicyError::Init(format!(
-                "--threshold {role}=0: expected 1 or more"
+                "threshold {role}=0: expected 1 or more"
             )));
         }
         let distinct: BTreeSet<_> = loaded
@@ -292,13 +292,13 @@ fn thresholds(
             .collect();
         if u64::from(*n) > u64::try_from(distinct.len()).unwrap_or(u64::MAX) {
             return Err(PolicyError::Init(format!(
-                "--threshold {role}={n}: only {} distinct trusted keys may sign as {role:?}, so no bundle could ever pass",
+                "threshold {role}={n}: only {} distinct trusted keys may sign as {role:?}, so no bundle could ever pass",
                 distinct.len()
             )));
         }
         if out.insert(role.clone(), *n).is_some() {
             return Err(PolicyError::Init(format!(
-                "--threshold {role} is given twice"
+                "threshold {role} is given twice"
             )));
         }
     }

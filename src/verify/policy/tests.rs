@@ -1094,7 +1094,7 @@ fn init_refuses_what_could_never_pass_or_cannot_be_read() -> TestResult {
     std::fs::write(&bad, "not a key")?;
     let t = |roles: &[&str]| vec![trust("a", &a, roles)];
     let cases: Vec<(InitSpec, &str)> = vec![
-        (InitSpec::default(), "no --trust"),
+        (InitSpec::default(), "no trusted key"),
         (
             InitSpec {
                 trust: vec![trust("a", &bad, &["m"])],
@@ -1129,7 +1129,7 @@ fn init_refuses_what_could_never_pass_or_cannot_be_read() -> TestResult {
                 require: vec!["t".into()],
                 ..InitSpec::default()
             },
-            "no --trust key may sign as",
+            "no trusted key may sign as",
         ),
         (
             InitSpec {
@@ -1233,7 +1233,7 @@ fn trust_arguments_parse_strictly() {
         match parse_trust_arg(arg) {
             Err(e @ PolicyError::TrustArg { .. }) => {
                 let msg = e.to_string();
-                assert!(msg.starts_with("--trust "), "{msg}");
+                assert!(msg.starts_with("trusted key "), "{msg}");
                 assert!(!msg.contains('\n'), "{msg}");
                 assert!(msg.len() < 600, "{msg}");
             }
@@ -1276,7 +1276,7 @@ fn threshold_arguments_parse_strictly() {
     ] {
         match parse_threshold_arg(arg) {
             Err(e @ PolicyError::ThresholdArg { .. }) => {
-                assert!(e.to_string().starts_with("--threshold "));
+                assert!(e.to_string().starts_with("threshold "));
                 assert!(e.to_string().len() < 600);
             }
             other => fail(arg, &format!("{other:?}")),

@@ -2,6 +2,8 @@
 
 use std::io::Write;
 
+use anyhow::Context as _;
+
 use lbom::verify::policy::{InitSpec, init, key_path_from, parse_threshold_arg, parse_trust_arg};
 
 use crate::cli::PolicyInitArgs;
@@ -15,7 +17,7 @@ pub fn init_policy(args: &PolicyInitArgs) -> anyhow::Result<u8> {
     };
     let mut trust = Vec::with_capacity(args.trust.len());
     for arg in &args.trust {
-        let mut spec = parse_trust_arg(arg)?;
+        let mut spec = parse_trust_arg(arg).context("--trust")?;
         // Key paths on the command line are relative to here; the policy
         // resolves them from its own folder.
         if spec.key_path.is_relative()
@@ -29,7 +31,8 @@ pub fn init_policy(args: &PolicyInitArgs) -> anyhow::Result<u8> {
         .threshold
         .iter()
         .map(|t| parse_threshold_arg(t))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()
+        .context("--threshold")?;
     let text = init(&InitSpec {
         trust,
         require: args.require.clone(),

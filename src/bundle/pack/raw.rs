@@ -356,14 +356,7 @@ fn fill(mut job: RawJob, filler: &mut Filler<'_, '_>) -> Result<Option<RawDone>,
         sbom,
         ..
     } = job;
-    let read = hasher.bytes();
-    if read != len {
-        return Err(Error::InputChanged {
-            path,
-            expected: len,
-            actual: read,
-        });
-    }
+    read_whole(&path, len, hasher.bytes())?;
     let sha256 = hasher.finish();
     // The SBOM names the artifact by the digest just computed (DESIGN.md:
     // "SHA-256 hash" in each per-file SBOM), in the size reserved for it.
@@ -398,6 +391,20 @@ fn fill(mut job: RawJob, filler: &mut Filler<'_, '_>) -> Result<Option<RawDone>,
         },
         sbom: super::small_entry(sbom.name, Role::Sbom, &bytes),
     }))
+}
+
+/// An input read to its end must have been `len` bytes, as when it was
+/// opened: one that grew or shrank while it was read is refused
+/// (docs/bundle-format.md [B18]).
+pub(super) fn read_whole(path: &std::path::Path, len: u64, read: u64) -> Result<(), Error> {
+    if read != len {
+        return Err(Error::InputChanged {
+            path: path.to_path_buf(),
+            expected: len,
+            actual: read,
+        });
+    }
+    Ok(())
 }
 
 /// Tar padding: fewer than 512 zero bytes.

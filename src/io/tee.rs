@@ -231,6 +231,12 @@ impl<R: Read, B: Branch> Read for HashingTee<R, B> {
     }
 }
 
+/// Hash a reader to its end: (bytes, SHA-256).
+pub(crate) fn hash_to_end(reader: impl Read) -> io::Result<(u64, Sha256Digest)> {
+    let (n, digest) = HashingTee::new(reader, true).drain(|_| {})?;
+    Ok((n, digest.unwrap_or_else(|| Hasher::new().finish())))
+}
+
 /// A branch that lends its own buffers, so the rest of a stream can be read
 /// straight into them instead of being copied (pack's bundle pipeline).
 pub(crate) trait Lending: Branch {
@@ -378,6 +384,7 @@ mod tests {
         assert_eq!((n, digest), (2, None));
         let (n, digest) = HashingTee::new(&b"abc"[..], true).drain(|_| {})?;
         assert_eq!((n, digest), (3, Some(Sha256Digest::of(b"abc"))));
+        assert_eq!(hash_to_end(&b""[..])?, (0, Sha256Digest::of(b"")));
         Ok(())
     }
 

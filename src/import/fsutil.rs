@@ -2,12 +2,11 @@
 //! handles ([`super::handle`]): none of them follows a symbolic link.
 
 use std::fs::{File, Permissions};
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::fs::PermissionsExt as _;
 
 use super::error::StoreError;
 use super::handle::{DirHandle, EntryType, MAX_TREE_DEPTH};
-use crate::io::digest::{Hasher, READ_BUFFER_BYTES, Sha256Digest};
 
 /// Mode of a committed file: read-only for everyone.
 pub(crate) const FILE_MODE: u32 = 0o444;
@@ -81,22 +80,6 @@ impl OpenFolders {
         };
         Ok((here, file))
     }
-}
-
-/// Hash a reader to its end: (bytes, SHA-256).
-pub(crate) fn hash_reader(mut reader: impl Read) -> io::Result<(u64, Sha256Digest)> {
-    let mut hasher = Hasher::new();
-    let mut buf = vec![0u8; READ_BUFFER_BYTES];
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hasher.update(buf.get(..n).unwrap_or_default());
-    }
-    Ok((hasher.bytes(), hasher.finish()))
 }
 
 /// Make an open file read-only and flush it to disk.

@@ -338,7 +338,7 @@ impl ImportSink {
         if stat.size != entry.size {
             return None;
         }
-        let (n, digest) = fsutil::hash_reader(file).ok()?;
+        let (n, digest) = crate::io::tee::hash_to_end(file).ok()?;
         (n == entry.size && digest == entry.sha256).then(|| PendingShare {
             name: name.to_owned(),
             dir,

@@ -2,8 +2,8 @@
 //!
 //! The format is sniffed from magic bytes; the file name only decides whether
 //! a mismatch is worth a finding. Each file is read once: the parser reads the
-//! header through a buffer over a hashing tee (`crate::io::tee`), and the rest of
-//! the file is then drained through the same hasher.
+//! header through a buffer over the hashing tee (`crate::io::tee`), and the
+//! rest of the file is then drained through the same hasher.
 //!
 //! Folder scans ([`scan`]) add what a Hugging Face folder says about its
 //! models ([`hf`]) and group split GGUF and sharded safetensors into one
@@ -161,8 +161,8 @@ pub fn is_model_file_name(file_name: &str) -> bool {
 
 /// Inspect one model file from any sequential reader, reading it exactly once.
 ///
-/// The format parser reads the header through a buffer over a
-/// hashing tee (`crate::io::tee`); the remainder is then drained through the same
+/// The format parser reads the header through a buffer over the hashing
+/// tee (`crate::io::tee`); the remainder is then drained through the same
 /// hasher. `pack` passes a reader that also copies every byte into the
 /// bundle, so hashing, SBOM and packing share one read.
 ///

@@ -4,17 +4,20 @@
 //! libc only), so `inspect`, `bundle`, `verify` and `import` can all build
 //! on it without knowing about each other. What lives here:
 //!
-//! - [`digest`]: [`Sha256Digest`](digest::Sha256Digest), the streaming
-//!   [`Hasher`](digest::Hasher) and the reader that hashes as it parses;
+//! - [`digest`]: [`Sha256Digest`](digest::Sha256Digest) and the streaming
+//!   [`Hasher`](digest::Hasher);
 //! - `open`: opening an input without hanging on a FIFO or reading a device;
 //! - `direct`: page-aligned buffers and O_DIRECT writes with a buffered
 //!   fallback;
 //! - `pool`: the one bounded pool of aligned chunks that pack and import
 //!   recycle their buffers through;
-//! - `tee`: the one hashing tee: every byte read is hashed once and handed
-//!   on to a sink;
-//! - `writer`: the background flush (`fdatasync` every so many bytes) and
-//!   the `fallocate` reservation ahead of the writes;
+//! - `tee`: the one hashing tee: every byte read is hashed once (or only
+//!   counted) and handed on to a branch: nothing, a writer, pack's pipe or
+//!   a raw artifact's head buffer; and its mirror for writes;
+//! - `writer`: the background writer that import stages files through
+//!   (writes and fsyncs on their own threads), and for pack's writers the
+//!   background flush (`fdatasync` every so many bytes), the `fallocate`
+//!   reservation ahead of the writes and positioned vectored writes;
 //! - `lock`: an exclusive `flock` released explicitly.
 
 pub mod digest;

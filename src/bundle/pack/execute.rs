@@ -484,17 +484,7 @@ impl Planner<'_, '_> {
             progress,
         };
         let mut tee = HashingTee::with_branch(source, false, branch);
-        let file_name = opened.file_name();
-        let facts = crate::inspect::inspect_reader(
-            &mut tee,
-            opened.len,
-            &file_name,
-            Some(&mut opened.random_access),
-            &PARSE_ONLY,
-            self.ctx.limits,
-            &mut |_| {},
-        )
-        .map_err(io)?;
+        let facts = opened.parse(&mut tee, self.ctx.limits).map_err(io)?;
         let (source, _, branch) = tee.into_parts();
         match branch.spilled {
             Some(hasher) => {
@@ -657,6 +647,21 @@ impl Opened<'_> {
             .next()
             .unwrap_or_default()
             .to_owned()
+    }
+
+    /// Parse the file's header from `reader` (parse only: the caller's
+    /// pipeline hashes).
+    pub(super) fn parse(&mut self, reader: impl Read, limits: &Limits) -> io::Result<ModelFacts> {
+        let file_name = self.file_name();
+        crate::inspect::inspect_reader(
+            reader,
+            self.len,
+            &file_name,
+            Some(&mut self.random_access),
+            &PARSE_ONLY,
+            limits,
+            &mut |_| {},
+        )
     }
 
     /// Facts from an inspector run that hashed nothing (the pack pipeline

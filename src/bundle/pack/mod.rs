@@ -513,6 +513,7 @@ fn previous_and_sequence(options: &PackOptions<'_>) -> Result<(Option<Previous>,
 pub(crate) mod tests {
     use super::*;
     use crate::bundle::UnsafeInput;
+    use std::io::Read;
     use std::path::Path;
 
     /// Pack options for tests: fixed time, the given inputs.
@@ -730,6 +731,50 @@ pub(crate) mod tests {
         // The same inputs under the default caps pack.
         let out = dir.path().join("ok.lbom");
         pack_test(&options(vec![input], out, Compression::None))?;
+        Ok(())
+    }
+
+    /// The planner's parse reads the header only (`PARSE_ONLY`): the rest
+    /// of a raw artifact is the workers' to read, hash and write. A parse
+    /// that read on would spill the whole file through the planner (one
+    /// thread, buffered writes) with the same bytes in the bundle, so only
+    /// the count shows it: a 4 MiB safetensors file with a small header
+    /// must cost the parse less than 1 MiB of reading.
+    #[test]
+    fn the_planners_parse_reads_the_header_only() -> Result<(), Box<dyn std::error::Error>> {
+        struct Counted<'a> {
+            inner: &'a [u8],
+            read: &'a std::cell::Cell<usize>,
+        }
+        impl Read for Counted<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = self.inner.read(buf)?;
+                self.read.set(self.read.get() + n);
+                Ok(n)
+            }
+        }
+        let body = 4usize << 20;
+        let header = format!(
+            "{{\"w\":{{\"dtype\":\"U8\",\"shape\":[{body}],\"data_offsets\":[0,{body}]}}}}"
+        );
+        let mut file = (header.len() as u64).to_le_bytes().to_vec();
+        file.extend_from_slice(header.as_bytes());
+        file.resize(file.len() + body, 7);
+        let read = std::cell::Cell::new(0);
+        let facts = crate::inspect::inspect_reader(
+            Counted {
+                inner: &file,
+                read: &read,
+            },
+            file.len() as u64,
+            "w.safetensors",
+            None,
+            &execute::PARSE_ONLY,
+            &crate::limits::Limits::default(),
+            &mut |_| {},
+        )?;
+        assert_eq!(facts.file_size_bytes, file.len() as u64);
+        assert!(read.get() < 1 << 20, "the parse read {} bytes", read.get());
         Ok(())
     }
 

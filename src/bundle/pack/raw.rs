@@ -9,22 +9,22 @@
 //! raw entry's size is the file's size, and the SBOM's size is known as soon
 //! as the header is parsed, because everything in it that depends on the
 //! digest has a fixed length (64 hex digits, and a serial number that is a
-//! UUID). So the calling thread (the planner, `super::pack`) walks the
-//! inputs in bundle order, parses each header and lays out the artifact's
-//! and the SBOM's entries; the workers here write them: the artifact's tar
-//! header, the rest of the artifact, hashed in the same pass, then the
-//! SBOM's entry once the digest is known (rendered again and checked to
-//! have the size laid out). Disk space is claimed ahead (`fallocate`, see
-//! `super::Allocation`).
+//! UUID). So the calling thread (the planner, `super::execute`) walks the
+//! inputs in bundle order, parses each header and places the artifact's
+//! and the SBOM's entries (`super::plan`); the workers here write them: the
+//! artifact's tar header, the rest of the artifact, hashed in the same pass,
+//! then the SBOM's entry once the digest is known (rendered again and
+//! checked to have the size laid out). Disk space is claimed ahead (`fallocate`, see
+//! `crate::io::writer::Allocation`).
 //!
 //! One read per byte still holds: the bytes the parser read are handed to
 //! the worker in the buffer they were read into (the head), unhashed and
 //! unwritten, and the worker hashes them first, then reads on from the same
 //! handle. A header larger than the head buffer is hashed and written by
-//! the planner itself from the point it overflows (`HeadTee`), and the
+//! the planner itself from the point it overflows ([`HeadBranch`]), and the
 //! hasher's state goes to the worker, so memory stays bounded whatever the
 //! header size. The planner reads through the one hashing tee
-//! (`crate::io::tee`) in counting mode, with a [`Head`] as its branch.
+//! (`crate::io::tee`) in counting mode, with a [`HeadBranch`] as its branch.
 //!
 //! O_DIRECT with several writers: a direct write and a buffered one to the
 //! same page can lose bytes (the page cache copy, written back later,
@@ -356,14 +356,7 @@ fn fill(mut job: RawJob, filler: &mut Filler<'_, '_>) -> Result<Option<RawDone>,
         sbom,
         ..
     } = job;
-    let read = hasher.bytes();
-    if read != len {
-        return Err(Error::InputChanged {
-            path,
-            expected: len,
-            actual: read,
-        });
-    }
+    read_whole(&path, len, hasher.bytes())?;
     let sha256 = hasher.finish();
 
     // The SBOM names the artifact by the digest just computed
@@ -400,6 +393,20 @@ fn fill(mut job: RawJob, filler: &mut Filler<'_, '_>) -> Result<Option<RawDone>,
         },
         sbom: super::small_entry(sbom.name, Role::Sbom, &bytes),
     }))
+}
+
+/// An input read to its end must have been `len` bytes, as when it was
+/// opened: one that grew or shrank while it was read is refused
+/// (docs/bundle-format.md [B18]).
+pub(super) fn read_whole(path: &std::path::Path, len: u64, read: u64) -> Result<(), Error> {
+    if read != len {
+        return Err(Error::InputChanged {
+            path: path.to_path_buf(),
+            expected: len,
+            actual: read,
+        });
+    }
+    Ok(())
 }
 
 /// Tar padding: fewer than 512 zero bytes.

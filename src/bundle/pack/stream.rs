@@ -16,7 +16,7 @@ use std::sync::mpsc;
 
 use super::super::Error;
 use super::super::manifest::{Encoding, ManifestEntry, Role};
-use super::execute::{Context, Layout, Opened, PARSE_ONLY, Stream};
+use super::execute::{Context, Layout, Opened, Stream};
 use super::plan::Kind;
 use super::{CHUNKS_IN_FLIGHT, raw, small_entry};
 use crate::inspect::ModelFacts;
@@ -63,13 +63,7 @@ pub(super) fn write_zstd<R: Read>(
     let (_, stored) = sink.into_parts();
     let stored_size = stored.bytes();
     let stored_sha256 = stored.finish();
-    if read != len {
-        return Err(Error::InputChanged {
-            path,
-            expected: len,
-            actual: read,
-        });
-    }
+    raw::read_whole(&path, len, read)?;
     let mut facts = opened.take_facts(facts)?;
     let written = layout.tw.finish_entry(open, stored_size).map_err(tar_err)?;
     layout.placed_as_written(
@@ -115,7 +109,6 @@ fn inspect_through_pipe<R: Read, W: Write + Send>(
     let writer_stopped = AtomicBool::new(false);
     let back = stream.pool.back();
     let flusher = &mut stream.flusher;
-    let file_name = opened.file_name();
     let result = std::thread::scope(|scope| {
         let writer = scope.spawn(|| {
             let result = write_chunks(sink, full_rx, &back, flusher);
@@ -129,16 +122,9 @@ fn inspect_through_pipe<R: Read, W: Write + Send>(
             progress,
         };
         let mut tee = HashingTee::with_branch(source, true, pipe);
-        let facts = crate::inspect::inspect_reader(
-            &mut tee,
-            opened.len,
-            &file_name,
-            Some(&mut opened.random_access),
-            &PARSE_ONLY,
-            limits,
-            &mut |_| {},
-        )
-        .and_then(|facts| tee.drain_lent().map(|()| facts));
+        let facts = opened
+            .parse(&mut tee, limits)
+            .and_then(|facts| tee.drain_lent().map(|()| facts));
         let read = tee.position();
         let (_, hasher, pipe) = tee.into_parts();
         // Closing the channel ends the writer's loop.

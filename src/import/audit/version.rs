@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use super::{Problem, ProblemKind, VersionAudit, problem};
 use crate::bundle::{Manifest, ReadLimits, Role, layout};
 use crate::import::error::StoreError;
-use crate::import::fsutil::{self, DIR_MODE, FILE_MODE};
+use crate::import::fsutil::{DIR_MODE, FILE_MODE};
 use crate::import::handle::{DirHandle, EntryStat, EntryType, MAX_TREE_DEPTH};
 use crate::import::layout::Store;
 use crate::import::paths::{BUNDLE_DIR, FACTS, FILES_DIR, RECEIPT, RECORD, parse_sequence};
@@ -554,7 +554,7 @@ fn check_file(
             )),
         );
     }
-    match fsutil::hash_reader(file) {
+    match crate::io::tee::hash_to_end(file) {
         Ok((n, got)) if got == *sha256 => (n, None),
         Ok((n, got)) => (
             n,

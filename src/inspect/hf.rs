@@ -314,7 +314,7 @@ mod tests {
             Some(&Value::String("license: mit".into()))
         );
         let codes: Vec<_> = facts.findings.iter().map(|f| f.code.as_str()).collect();
-        assert_eq!(codes, ["template.code_like", "model.local_path_leak"]);
+        assert_eq!(codes, ["template.code_execution", "model.local_path_leak"]);
         Ok(())
     }
 }

@@ -821,7 +821,7 @@ fn size_label_vocab_architecture_and_template_checks() {
         "model.unknown_architecture",
         "model.size_label_mismatch",
         "model.vocab_mismatch",
-        "template.code_like",
+        "template.code_execution",
     ] {
         assert!(has(&facts, code), "{code}: {:?}", codes(&facts));
     }
@@ -829,7 +829,7 @@ fn size_label_vocab_architecture_and_template_checks() {
         facts
             .findings
             .iter()
-            .filter(|f| f.code == "template.code_like")
+            .filter(|f| f.code == "template.code_execution")
             .count(),
         1
     );

@@ -31,6 +31,10 @@ fn roles_by_name() {
         role("processor_config.json").map(|r| r.2),
         Some(Role::ProcessorConfig)
     );
+    assert_eq!(
+        role("preprocessor_config.json").map(|r| r.2),
+        Some(Role::ProcessorConfig)
+    );
     assert_eq!(role("setup.py"), None);
     assert_eq!(role("LICENSE.txt").map(|r| r.2), Some(Role::Licence));
     assert_eq!(
@@ -61,6 +65,10 @@ fn keys_feed_their_classes() {
         &[Feeds::ChatTemplate]
     );
     assert!(feeds("side:processor_config.json").is_empty());
+    assert_eq!(
+        feeds("side:preprocessor_config.json#chat_template"),
+        &[Feeds::ChatTemplate]
+    );
     assert_eq!(feeds("side:modeling_x.py"), &[Feeds::Architecture]);
     assert_eq!(feeds("side:tokenization_x.py"), &[Feeds::Tokenizer]);
     assert_eq!(feeds("side:README.md#base_model"), &[Feeds::BaseModel]);
@@ -253,4 +261,79 @@ fn key_findings_count_against_the_delivery_budget() {
     assert_eq!(count("f0999"), 2);
     let total: usize = (0..1000).map(|i| count(&format!("f{i:04}"))).sum();
     assert!(total < 1000 * 3, "{total}");
+}
+
+/// Every place a folder carries a template is judged, each file when
+/// several exist, every entry of a list, JSON escapes decoded
+/// (docs/findings.md, "Chat templates").
+#[test]
+fn every_template_location_of_a_folder_is_judged() {
+    const HOSTILE: &str = "{{ lipsum.__globals__['os'].popen('id').read() }}";
+    const BENIGN: &str = "{% for m in messages %}{{ m.content }}{% endfor %}";
+    let escaped: String = HOSTILE
+        .chars()
+        .map(|c| match c {
+            '_' | '{' | '}' => format!("\\u{:04x}", u32::from(c)),
+            c => c.to_string(),
+        })
+        .collect();
+    let json = |v: &str| serde_json::to_string(v).unwrap_or_default();
+    let list = format!(
+        r#"{{"chat_template":[{{"name":"default","template":{}}},{{"name":"tool_use","template":{}}}]}}"#,
+        json(BENIGN),
+        json(HOSTILE)
+    );
+    let cases: Vec<(&str, String)> = vec![
+        ("chat_template.jinja", HOSTILE.into()),
+        (
+            "chat_template.json",
+            format!(r#"{{"chat_template":{}}}"#, json(HOSTILE)),
+        ),
+        ("tokenizer_config.json", list),
+        ("additional_chat_templates/rag.jinja", HOSTILE.into()),
+        (
+            "processor_config.json",
+            format!(r#"{{"chat_template":"{escaped}"}}"#),
+        ),
+        (
+            "preprocessor_config.json",
+            format!(r#"{{"chat_template":{}}}"#, json(HOSTILE)),
+        ),
+    ];
+    let limits = Limits::default();
+    for (hostile_file, text) in &cases {
+        // The hostile file beside benign versions of every other location.
+        let mut sides = SideFiles::default();
+        for (name, _) in &cases {
+            let bytes = if name == hostile_file {
+                text.clone()
+            } else if name.ends_with(".jinja") {
+                BENIGN.into()
+            } else {
+                format!(r#"{{"chat_template":{}}}"#, json(BENIGN))
+            };
+            sides.add(
+                &Path::new("m").join(name),
+                Sha256Digest::of(bytes.as_bytes()),
+                Capture::Whole(bytes.as_bytes()),
+                &limits,
+            );
+        }
+        let ctx = crate::inspect::hf::FolderContext::from_side_files(sides.folder(Path::new("m")));
+        let mut facts = crate::inspect::facts::ModelFacts::default();
+        if let Some(ctx) = ctx {
+            ctx.apply(&mut facts);
+        }
+        let found: Vec<&str> = facts
+            .findings
+            .iter()
+            .filter(|f| f.code == "template.code_execution")
+            .map(|f| f.message.as_str())
+            .collect();
+        assert_eq!(found.len(), 1, "{hostile_file}: {found:?}");
+        assert!(
+            found.iter().all(|m| m.contains(hostile_file)),
+            "{hostile_file}: {found:?}"
+        );
+    }
 }

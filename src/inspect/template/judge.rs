@@ -60,6 +60,29 @@ const UNSAFE_ATTRIBUTES: &[&str] = &[
     "co_code",
 ];
 
+/// The Python objects a renderer hands every template (Jinja2's default
+/// globals and what chat-template runtimes add): none has items, so a
+/// subscript on one is always Jinja2's `getattr` fallback.
+const GLOBAL_OBJECTS: &[&str] = &[
+    "cycler",
+    "joiner",
+    "namespace",
+    "lipsum",
+    "range",
+    "dict",
+    "self",
+    "loop",
+    "caller",
+    "varargs",
+    "kwargs",
+    "raise_exception",
+    "strftime_now",
+    "config",
+    "request",
+    "url_for",
+    "get_flashed_messages",
+];
+
 /// Filters that take an attribute name (a dotted path) as their
 /// `attribute` argument, and whether their first positional argument is
 /// that name too.
@@ -95,59 +118,129 @@ pub(crate) struct Judgement {
 /// Judge the parsed template `root`.
 pub(crate) fn judge(root: &Stmt<'_>) -> Judgement {
     let mut env = Env::new();
-    collect_assignments(root, &mut env, 0);
+    let mut derived = Derived::default();
+    collect_assignments(root, &mut env, &mut derived, 0);
     let mut judge = Judge {
         env,
+        derived,
         out: Judgement::default(),
     };
     judge.stmt(root, 0);
     judge.out
 }
 
+/// Variables that hold what a lookup by a render-time name returned
+/// (`{% set g = lipsum[name] %}`), and the template's macros.
+#[derive(Default)]
+struct Derived<'a> {
+    by_render_time_name: std::collections::HashSet<&'a str>,
+    macros: std::collections::HashSet<&'a str>,
+}
+
 /// Record every `{% set name = … %}` (and `with` assignment): a variable
 /// set once to a foldable value is known; set again, or bound by a loop,
-/// a macro or a block, it is not.
-fn collect_assignments<'a>(stmt: &Stmt<'a>, env: &mut Env<'a>, depth: usize) {
+/// a macro or a block, it is not. A variable set from a lookup by a
+/// render-time name is remembered as such.
+fn collect_assignments<'a>(
+    stmt: &Stmt<'a>,
+    env: &mut Env<'a>,
+    derived: &mut Derived<'a>,
+    depth: usize,
+) {
     if depth > MAX_WALK_DEPTH {
         return;
     }
-    let bind = |env: &mut Env<'a>, target: &Expr<'a>, value: Option<&Expr<'a>>| {
-        let mut names = Vec::new();
-        target_names(target, &mut names);
-        let single = names.len() == 1;
-        for name in names {
-            let folded = match value {
-                Some(v) if single && !env.contains_key(name) => fold(v, env),
-                _ => None,
-            };
-            env.insert(name, folded);
-        }
-    };
     match stmt {
-        Stmt::Set(s) => bind(env, &s.target, Some(&s.expr)),
-        Stmt::SetBlock(s) => bind(env, &s.target, None),
+        Stmt::Set(s) => bind(env, derived, &s.target, Some(&s.expr)),
+        Stmt::SetBlock(s) => bind(env, derived, &s.target, None),
         Stmt::WithBlock(w) => {
             for (target, value) in &w.assignments {
-                bind(env, target, Some(value));
+                bind(env, derived, target, Some(value));
             }
         }
-        Stmt::ForLoop(f) => bind(env, &f.target, None),
+        Stmt::ForLoop(f) => bind(env, derived, &f.target, None),
         Stmt::Macro(m) => {
             env.insert(m.name, None);
+            derived.macros.insert(m.name);
             for arg in &m.args {
-                bind(env, arg, None);
+                bind(env, derived, arg, None);
             }
         }
-        Stmt::Import(i) => bind(env, &i.name, None),
+        Stmt::Import(i) => bind(env, derived, &i.name, None),
         Stmt::FromImport(i) => {
             for (name, alias) in &i.names {
-                bind(env, alias.as_ref().unwrap_or(name), None);
+                bind(env, derived, alias.as_ref().unwrap_or(name), None);
             }
         }
         _ => {}
     }
     for child in children(stmt) {
-        collect_assignments(child, env, depth + 1);
+        collect_assignments(child, env, derived, depth + 1);
+    }
+}
+
+/// Whether a subscript's key is a name known only at render time (not
+/// folded, and not a computed string, which is judged on its own).
+fn render_time_key(key: &Expr<'_>, env: &Env<'_>) -> bool {
+    fold(key, env).is_none() && !builds_a_string(key)
+}
+
+/// Whether `expr` is what a subscript by a render-time name returned: it
+/// ends in one (`a[x]`, `a[x]()`), or is a variable set to one. A constant
+/// step in between (`a[x].b`) ends the walk: a name the template fixes is
+/// judged on its own, and on an object the request picked it fails.
+fn looked_up_by_render_time_name(
+    expr: &Expr<'_>,
+    env: &Env<'_>,
+    derived: &Derived<'_>,
+    depth: usize,
+) -> bool {
+    if depth > MAX_WALK_DEPTH {
+        return false;
+    }
+    let next = depth + 1;
+    match expr {
+        Expr::Var(v) => derived.by_render_time_name.contains(v.id),
+        Expr::GetItem(g) => render_time_key(&g.subscript_expr, env),
+        Expr::Call(c) => looked_up_by_render_time_name(&c.expr, env, derived, next),
+        _ => false,
+    }
+}
+
+/// The variable a chain of lookups starts at.
+fn root_var<'a>(expr: &Expr<'a>) -> Option<&'a str> {
+    let mut at = expr;
+    loop {
+        at = match at {
+            Expr::Var(v) => return Some(v.id),
+            Expr::GetAttr(g) => &g.expr,
+            Expr::GetItem(g) => &g.expr,
+            Expr::Call(c) => &c.expr,
+            _ => return None,
+        };
+    }
+}
+
+/// Bind the names of `target` to `value` (`None`: a value not known).
+fn bind<'a>(
+    env: &mut Env<'a>,
+    derived: &mut Derived<'a>,
+    target: &Expr<'a>,
+    value: Option<&Expr<'a>>,
+) {
+    let mut names = Vec::new();
+    target_names(target, &mut names);
+    let single = names.len() == 1;
+    let dynamic = value.is_some_and(|v| looked_up_by_render_time_name(v, env, derived, 0));
+    for name in names {
+        let folded = match value {
+            Some(v) if single && !env.contains_key(name) => fold(v, env),
+            _ => None,
+        };
+        env.insert(name, folded);
+        if dynamic {
+            derived.by_render_time_name.insert(name);
+        }
     }
 }
 
@@ -182,6 +275,7 @@ fn children<'s, 'a>(stmt: &'s Stmt<'a>) -> Box<dyn Iterator<Item = &'s Stmt<'a>>
 
 struct Judge<'a> {
     env: Env<'a>,
+    derived: Derived<'a>,
     out: Judgement,
 }
 
@@ -373,7 +467,27 @@ impl<'a> Judge<'a> {
                     "a subscript whose name is built at render time{on} (Jinja2 falls back to getattr)"
                 ));
             }
-            None => {}
+            None => {
+                // A name from the request: on data (a message, a tool
+                // schema) it is an item lookup, as real templates do; on
+                // a global object it can only be getattr, and a second
+                // such lookup on the first's result walks the object graph
+                // (`''[a][b][c]()` with `__class__`, `__base__`, …).
+                let global = root_var(on).is_some_and(|v| {
+                    GLOBAL_OBJECTS.contains(&v) || self.derived.macros.contains(v)
+                });
+                if global {
+                    let on = root_name(on);
+                    self.reach(format!(
+                        "a subscript by a name chosen at render time{on} (Jinja2 falls back to getattr)"
+                    ));
+                } else if looked_up_by_render_time_name(on, &self.env, &self.derived, 0) {
+                    let on = root_name(on);
+                    self.reach(format!(
+                        "subscripts by names chosen at render time, one on another's result{on}"
+                    ));
+                }
+            }
         }
     }
 

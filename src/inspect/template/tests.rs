@@ -156,6 +156,13 @@ fn names_a_renderer_reads_from_the_request_are_code_execution() {
         "{{ messages|map(attribute=messages[0].content)|list }}",
         "{{ messages|selectattr(x) }}",
         "{{ lipsum[(lipsum|string)[18] * 2 ~ 'globals' ~ (lipsum|string)[18] * 2] }}",
+        // Every name from the request, none in the template.
+        "{{ lipsum[messages[0].content][messages[1].content].popen(messages[2].content).read() }}",
+        "{{ ''[messages[0].content][messages[1].content][messages[2].content]() }}",
+        "{% set g = messages[a][b] %}{{ g }}",
+        "{% set g = cycler[messages[0].content] %}{% set os = g[x] %}{{ os.popen(y) }}",
+        "{% set first = messages[m.a] %}{% set second = first[m.b] %}{{ second[m.c]() }}",
+        "{% macro f() %}{% endmacro %}{{ f[x] }}",
     ] {
         assert!(!reaches(t).is_empty(), "{t}");
     }
@@ -165,6 +172,8 @@ fn names_a_renderer_reads_from_the_request_are_code_execution() {
         "{{ tools[call['name']] }}{{ message[key] }}{{ m.content[0:10] }}",
         "{{ messages|map(attribute='role')|join(',') }}{{ messages|selectattr('role', 'equalto', 'user')|list }}",
         "{{ msgs|sort(attribute='a.b.0') }}",
+        "{% for k in param %}{{ param[k] }}{% endfor %}{% set m = messages[idx] %}{{ m['role'] }}{{ m.get('x') }}",
+        "{{ loop_messages[j]['role'] }}{{ message.tool_calls[i].function.arguments[key] }}",
     ] {
         assert!(reaches(t).is_empty(), "{t}: {:?}", reaches(t));
     }

@@ -74,11 +74,13 @@ pub struct Limits {
     /// (docs/findings.md, "Chat templates"). Its syntax tree, and so the
     /// parser's memory and the judge's work, grows with its tokens.
     pub template_max_tokens: u64,
-    /// Most tokens of one `{{ … }}` or `{% … %}` tag: 500 (real templates:
-    /// at most 57). A tag's syntax tree nests at most one level per token
-    /// (`a.b.c…`), so this bounds the depth the parser builds, the judge
-    /// walks and the tree's drop recurses.
-    pub template_max_tag_tokens: u64,
+    /// Most operators of one `{{ … }}` or `{% … %}` tag (`.`, `[`, `(`,
+    /// `|`, `~`, `+`, comparisons, `and`, `not`, …: the tokens that can nest
+    /// its syntax tree one level deeper): 500 (real templates: at most 57
+    /// tokens of any kind in a tag). This bounds the depth the parser
+    /// builds, the judge walks and the tree's drop recurses; a long flat
+    /// literal (a tool schema in a `{% set %}`) does not count against it.
+    pub template_max_tag_operators: u64,
     /// A chat template longer than this gets `template.very_long`: 256 KiB
     /// (the longest real template of the corpus is 17 KB).
     pub template_long_bytes: u64,
@@ -107,7 +109,7 @@ impl Default for Limits {
             max_files: 1_000_000,
             template_max_bytes: 16 << 20,
             template_max_tokens: 50_000,
-            template_max_tag_tokens: 500,
+            template_max_tag_operators: 500,
             template_long_bytes: 256 << 10,
         }
     }

@@ -113,15 +113,17 @@ fn scan_tokens(template: &str, limits: &Limits) -> Result<TokenScan, Stop> {
     let mut total = 0u64;
     let mut in_tag = 0u64;
     let mut after_dot = false;
+    let mut last: Option<Token<'_>> = None;
     // A statement tag's first token, while it may be `generation`.
     let mut pending: Option<(usize, usize, &'static str)> = None;
     for token in tokenize(template, false, SyntaxConfig, WhitespaceConfig::default()) {
         let (token, span) = token.map_err(|e| Stop::Syntax(describe_error(&e)))?;
         total += 1;
-        let first_in_block = in_tag == 0;
+        let first_in_block = matches!(last, Some(Token::BlockStart));
         match &token {
             Token::VariableStart | Token::BlockStart => in_tag = 0,
-            _ => in_tag += 1,
+            t if deepens(t) => in_tag += 1,
+            _ => {}
         }
         match (&token, pending.take()) {
             (Token::BlockEnd, Some(name)) => scan.generation.push(name),
@@ -152,20 +154,50 @@ fn scan_tokens(template: &str, limits: &Limits) -> Result<TokenScan, Stop> {
             _ => {}
         }
         after_dot = matches!(token, Token::Dot);
+        last = Some(token);
         if total > limits.template_max_tokens {
             return Err(Stop::Limit(format!(
                 "it has more than {} tokens",
                 limits.template_max_tokens
             )));
         }
-        if in_tag > limits.template_max_tag_tokens {
+        if in_tag > limits.template_max_tag_operators {
             return Err(Stop::Limit(format!(
-                "one of its tags has more than {} tokens",
-                limits.template_max_tag_tokens
+                "one of its tags has more than {} operators",
+                limits.template_max_tag_operators
             )));
         }
     }
     Ok(scan)
+}
+
+/// Whether a token can nest the syntax tree one level deeper: an operator,
+/// a postfix (`.`, `[`, `(`, `|`), an opening brace, or a keyword operator.
+/// Literals, names, commas and colons make a tree wider, not deeper.
+fn deepens(token: &Token<'_>) -> bool {
+    match token {
+        Token::Ident(word) => matches!(*word, "and" | "or" | "not" | "is" | "in" | "if" | "else"),
+        Token::Plus
+        | Token::Minus
+        | Token::Mul
+        | Token::Div
+        | Token::FloorDiv
+        | Token::Pow
+        | Token::Mod
+        | Token::Dot
+        | Token::Tilde
+        | Token::Pipe
+        | Token::Eq
+        | Token::Ne
+        | Token::Gt
+        | Token::Gte
+        | Token::Lt
+        | Token::Lte
+        | Token::BracketOpen
+        | Token::ParenOpen
+        | Token::BraceOpen => true,
+        _ => false,
+    }
 }
 
 /// A string literal that names internals, or holds a dunder.

@@ -184,10 +184,18 @@ fn the_work_is_bounded_by_the_limits() {
     let limits = Limits::default();
     let many = "{{ a }}".repeat(usize::try_from(limits.template_max_tokens).unwrap_or(0));
     assert!(analyse(&many, &limits).limit.is_some());
-    let chain = format!("{{{{ a{} }}}}", ".b".repeat(300));
+    let chain = format!("{{{{ a{} }}}}", ".b".repeat(600));
     assert!(analyse(&chain, &limits).limit.is_some());
     let under = format!("{{{{ a{} }}}}", ".b".repeat(200));
     assert_eq!(analyse(&under, &limits), Analysis::default());
+    // A long flat literal (a tool schema in a `{% set %}`) nests nothing:
+    // only the tokens that deepen the tree count against a tag.
+    let entries: Vec<String> = (0..2000).map(|i| format!("'k{i}': 'v'")).collect();
+    let flat = format!(
+        "{{% set schema = {{{}}} %}}{{{{ schema|tojson }}}}",
+        entries.join(", ")
+    );
+    assert_eq!(analyse(&flat, &limits), Analysis::default());
 }
 
 /// The deepest trees the caps allow are parsed, judged and dropped within
@@ -195,17 +203,27 @@ fn the_work_is_bounded_by_the_limits() {
 #[test]
 fn the_deepest_trees_the_caps_allow_fit_a_two_mib_stack() {
     let limits = Limits::default();
-    let per_tag = usize::try_from(limits.template_max_tag_tokens).unwrap_or(0);
+    let per_tag = usize::try_from(limits.template_max_tag_operators).unwrap_or(0);
     let inputs = [
-        format!("{{{{ a{} }}}}", ".b".repeat(per_tag / 2 - 2)),
-        format!("{{{{ a{} }}}}", " ~ a".repeat(per_tag / 2 - 2)),
-        format!("{{{{ a{} }}}}", "|f".repeat(per_tag / 2 - 2)),
+        format!("{{{{ a{} }}}}", ".b".repeat(per_tag - 2)),
+        format!("{{{{ a{} }}}}", " ~ a".repeat(per_tag - 2)),
+        format!("{{{{ a{} }}}}", "|f".repeat(per_tag - 2)),
+        format!("{{{{ a{} }}}}", "()".repeat(per_tag - 2)),
+        format!("{{{{ m{} }}}}", "[x]()".repeat(per_tag / 2 - 2)),
         format!("{{{{ {}a{} }}}}", "(".repeat(140), ")".repeat(140)),
         format!("{{{{ {}a{} }}}}", "[".repeat(140), "]".repeat(140)),
         format!("{}x{}", "{% if a %}".repeat(140), "{% endif %}".repeat(140)),
         format!("{{{{ {}a{} }}}}", "(".repeat(10_000), ")".repeat(10_000)),
-        format!("{{{{ {}a }}}}", "not ".repeat(400)),
-        format!("{{{{ {}a }}}}", "-".repeat(490)),
+        format!("{{{{ {}a }}}}", "not ".repeat(per_tag - 2)),
+        format!("{{{{ {}a }}}}", "-".repeat(per_tag - 2)),
+        // Folded: a set value and a subscript key, at the deepest a tag allows.
+        format!(
+            "{{% set x = 'a'{} %}}{{{{ x }}}}",
+            " ~ 'a'".repeat(per_tag - 3)
+        ),
+        format!("{{{{ m['a'{}] }}}}", " ~ 'a'".repeat(per_tag - 5)),
+        format!("{{{{ m{} }}}}", "[x]".repeat(per_tag - 2)),
+        format!("{{{{ m|attr('a'{}) }}}}", " ~ 'a'".repeat(per_tag - 6)),
     ];
     let handle = std::thread::Builder::new()
         .stack_size(2 << 20)

@@ -83,15 +83,30 @@ impl Says {
     }
 
     /// What is left of this when the delivery's budget is spent: a template
-    /// keeps its digest (not its text), any other file is not read.
+    /// keeps its digest (not its text), any other file is not read. A
+    /// template's first error finding stays (one per file, as for key
+    /// findings): padding a delivery past the budget must not turn a
+    /// refused template into a warning.
     pub(crate) fn shed(self, name: &str, budget: u64) -> Says {
         let why = format!("the delivery's side files already hold {budget} bytes of facts");
+        let first_error = |t: &TemplateSays| {
+            t.findings
+                .iter()
+                .find(|f| f.severity == crate::inspect::facts::Severity::Error)
+                .cloned()
+        };
         match self {
             Says::Template(t) => Says::Template(TemplateSays {
                 sha256: t.sha256,
                 text: None,
-                findings: vec![unread_finding(name, &why)],
+                findings: std::iter::once(unread_finding(name, &why))
+                    .chain(first_error(&t))
+                    .collect(),
             }),
+            Says::TokenizerConfig(TokenizerConfigSays { templates: t, .. })
+            | Says::ProcessorConfig { templates: t, .. } => {
+                Says::Unread(first_error(&t).unwrap_or_else(|| unread_finding(name, &why)))
+            }
             Says::Digest => Says::Digest,
             Says::Index(_) => Says::Index(bad_index(name, &format!("was not read: {why}"))),
             _ => Says::Unread(unread_finding(name, &why)),
@@ -180,12 +195,24 @@ pub(crate) fn extract(
         }
         (Role::ChatTemplate | Role::NamedTemplate, Capture::Nothing) => {
             // The file is the template: its digest is known, its text is
-            // not, and it was not checked for code.
+            // not, and it was not judged (an error: docs/findings.md,
+            // "Chat templates").
             return Says::Template(TemplateSays {
                 sha256: Some(*sha256),
                 text: None,
-                findings: vec![unread_finding(name, "too large to check")],
+                findings: vec![
+                    unread_finding(name, "too large to check"),
+                    template_not_judged(name, limits),
+                ],
             });
+        }
+        (
+            Role::TokenizerConfig | Role::ChatTemplateJson | Role::ProcessorConfig,
+            Capture::Nothing,
+        ) => {
+            // Python's json reads it whatever its size, and a renderer
+            // renders the template it may hold: not judged is an error.
+            return Says::Unread(template_not_judged(name, limits));
         }
         (_, Capture::Nothing) => return Says::Unread(unread_finding(name, "too large")),
         (Role::Card, Capture::Whole(b) | Capture::Prefix(b)) => {
@@ -224,6 +251,18 @@ pub(crate) fn extract(
             format!("{name} is not valid JSON: {e}"),
         ))
     })
+}
+
+/// A side file too large to read, whose chat template(s) were therefore
+/// not judged.
+fn template_not_judged(name: &str, limits: &Limits) -> Finding {
+    Finding::error(
+        "template.limit_exceeded",
+        format!(
+            "{name} is larger than {} bytes: not read, so the chat template it holds or may hold was not judged (its digest stands for everything it could say)",
+            limits.side_file_max_bytes
+        ),
+    )
 }
 
 fn config(bytes: &[u8]) -> Result<ConfigSays, NotJson> {

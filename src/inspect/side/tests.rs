@@ -143,9 +143,13 @@ fn a_template_edit_in_tokenizer_config_is_not_a_settings_edit()
         extract("tokenizer_config.json", Role::TokenizerConfig, &Sha256Digest::of(b"{"), Capture::Whole(b"{"), &limits),
         Says::Unread(ref f) if f.code == "hf.invalid_json"
     ));
-    // Too large: not read either.
+    // Too large: not read either, and the template it may hold not judged.
     assert!(matches!(
         extract("tokenizer_config.json", Role::TokenizerConfig, &Sha256Digest::of(b"{}"), Capture::Nothing, &limits),
+        Says::Unread(ref f) if f.code == "template.limit_exceeded"
+    ));
+    assert!(matches!(
+        extract("config.json", Role::Config, &Sha256Digest::of(b"{}"), Capture::Nothing, &limits),
         Says::Unread(ref f) if f.code == "hf.side_file_unread"
     ));
     Ok(())
@@ -336,4 +340,53 @@ fn every_template_location_of_a_folder_is_judged() {
             "{hostile_file}: {found:?}"
         );
     }
+}
+
+/// Padding a delivery past its budget of side-file facts does not turn a
+/// hostile template into a warning: its error stays, one per file.
+#[test]
+fn a_template_shed_past_the_budget_keeps_its_error() {
+    let limits = Limits {
+        side_facts_max_bytes: 600,
+        ..Limits::default()
+    };
+    let hostile = "{{ cycler.__init__.__globals__ }}";
+    let config = format!(r#"{{"chat_template":"{hostile}"}}"#);
+    let mut sides = SideFiles::default();
+    let padding = "x".repeat(500);
+    sides.add(
+        Path::new("m/additional_chat_templates/pad.jinja"),
+        Sha256Digest::of(padding.as_bytes()),
+        Capture::Whole(padding.as_bytes()),
+        &limits,
+    );
+    for (name, body) in [
+        ("chat_template.jinja", hostile),
+        ("tokenizer_config.json", config.as_str()),
+        ("processor_config.json", config.as_str()),
+    ] {
+        sides.add(
+            &Path::new("m").join(name),
+            Sha256Digest::of(body.as_bytes()),
+            Capture::Whole(body.as_bytes()),
+            &limits,
+        );
+    }
+    let ctx = crate::inspect::hf::FolderContext::from_side_files(sides.folder(Path::new("m")));
+    let mut facts = crate::inspect::facts::ModelFacts::default();
+    if let Some(ctx) = ctx {
+        ctx.apply(&mut facts);
+    }
+    let errors = facts
+        .findings
+        .iter()
+        .filter(|f| f.code == "template.code_execution")
+        .count();
+    let shed = facts
+        .findings
+        .iter()
+        .filter(|f| f.code == "hf.side_file_unread")
+        .count();
+    assert!(shed >= 1, "nothing was shed: {:?}", facts.findings);
+    assert_eq!(errors, 3, "{:?}", facts.findings);
 }

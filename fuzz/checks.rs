@@ -30,6 +30,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("key_files", key_files),
     ("policy_file", policy_file),
     ("side_files", side_files),
+    ("chat_template", chat_template),
 ];
 
 /// The GGUF reader: findings, never panics, no allocation the input length
@@ -214,4 +215,18 @@ pub fn side_files(data: &[u8]) {
             assert!(text.len() <= lbom::inspect::facts::CHAT_TEMPLATE_TEXT_MAX + 200);
         }
     }
+}
+
+/// Chat templates: tokenized, parsed and judged within the template limits
+/// (src/inspect/template/), on any text. Whatever reaches internals is an
+/// error finding; a template that does not parse is one too.
+pub fn chat_template(data: &[u8]) {
+    let limits = Limits::default();
+    let text = String::from_utf8_lossy(data);
+    let analysis = lbom::inspect::template::analyse(&text, &limits);
+    let findings = analysis.findings("fuzz");
+    let has = |code: &str| findings.iter().any(|f| f.code == code);
+    assert_eq!(!analysis.reaches.is_empty(), has("template.code_execution"));
+    assert_eq!(analysis.unparsed.is_some(), has("template.unparsed"));
+    assert_eq!(analysis.limit.is_some(), has("template.limit_exceeded"));
 }

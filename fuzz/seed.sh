@@ -34,3 +34,5 @@ mapfile -t policies < <(find docs/examples -type f -name '*.toml' 2>/dev/null | 
 seed policy_file "${policies[@]}"
 mapfile -t sides < <(find fixtures -type f -size -2M \( -name '*.json' -o -name '*.jinja' -o -name 'README.md' \) | sort)
 seed side_files "${sides[@]}"
+mapfile -t templates < <(find tests/vectors/templates -type f -name '*.jinja' | sort)
+seed chat_template "${templates[@]}"

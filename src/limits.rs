@@ -62,6 +62,28 @@ pub struct Limits {
     pub folder_context_max_bytes: u64,
     /// Most files one scan visits below a folder: 1,000,000.
     pub max_files: u64,
+    /// Most bytes of chat templates one GGUF file's header may hold, all
+    /// its template keys together: 16 MiB (as `side_file_max_bytes` for a
+    /// folder's template files). Each template is judged as it is read and
+    /// only the default one's bytes are kept; past this the header is
+    /// `gguf.limit_exceeded`.
+    pub template_max_bytes: u64,
+    /// Most Jinja tokens of one chat template parsed and judged: 50,000
+    /// (the real templates of tests/vectors/templates/real have at most
+    /// 2,461); a template with more is `template.limit_exceeded`
+    /// (docs/findings.md, "Chat templates"). Its syntax tree, and so the
+    /// parser's memory and the judge's work, grows with its tokens.
+    pub template_max_tokens: u64,
+    /// Most operators of one `{{ … }}` or `{% … %}` tag (`.`, `[`, `(`,
+    /// `|`, `~`, `+`, comparisons, `and`, `not`, …: the tokens that can nest
+    /// its syntax tree one level deeper): 500 (real templates: at most 57
+    /// tokens of any kind in a tag). This bounds the depth the parser
+    /// builds, the judge walks and the tree's drop recurses; a long flat
+    /// literal (a tool schema in a `{% set %}`) does not count against it.
+    pub template_max_tag_operators: u64,
+    /// A chat template longer than this gets `template.very_long`: 256 KiB
+    /// (the longest real template of the corpus is 17 KB).
+    pub template_long_bytes: u64,
 }
 
 impl Default for Limits {
@@ -85,6 +107,10 @@ impl Default for Limits {
             side_facts_max_bytes: 32 << 20,
             folder_context_max_bytes: 8 << 20,
             max_files: 1_000_000,
+            template_max_bytes: 16 << 20,
+            template_max_tokens: 50_000,
+            template_max_tag_operators: 500,
+            template_long_bytes: 256 << 10,
         }
     }
 }

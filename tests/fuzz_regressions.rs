@@ -62,6 +62,7 @@ fn corpora(target: &str) -> Vec<&'static str> {
             "fixtures/hf-cache",
             "fixtures/drift",
         ],
+        "chat_template" => vec!["tests/vectors/templates"],
         _ => Vec::new(),
     }
 }

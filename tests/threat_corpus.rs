@@ -470,13 +470,11 @@ fn meets_the_corpus_verdicts(class: &str) -> TestResult {
 }
 
 #[test]
-#[ignore = "the scanner work of issues 15 and 20 for this class is not done yet; docs/threat-corpus.md lists what lbom misses"]
 fn lbom_meets_the_template_verdicts() -> TestResult {
     meets_the_corpus_verdicts("template")
 }
 
 #[test]
-#[ignore = "the scanner work of issues 15 and 20 for this class is not done yet; docs/threat-corpus.md lists what lbom misses"]
 fn lbom_meets_the_template_carrier_verdicts() -> TestResult {
     meets_the_corpus_verdicts("template_carrier")
 }

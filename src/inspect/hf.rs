@@ -202,9 +202,11 @@ impl FolderContext {
             for (key, d) in &self.template_keys {
                 facts.metadata.insert(key.clone(), hex(d));
             }
-            for f in &self.template_findings {
-                facts.push(f.clone());
-            }
+        }
+        // A hostile template beside weights that carry their own is still
+        // delivered with the model, to whatever renders the folder's.
+        for f in &self.template_findings {
+            facts.push(f.clone());
         }
         for (key, value) in &self.keys {
             facts.metadata.insert(key.clone(), value.clone());
@@ -314,7 +316,7 @@ mod tests {
             Some(&Value::String("license: mit".into()))
         );
         let codes: Vec<_> = facts.findings.iter().map(|f| f.code.as_str()).collect();
-        assert_eq!(codes, ["template.code_like", "model.local_path_leak"]);
+        assert_eq!(codes, ["template.code_execution", "model.local_path_leak"]);
         Ok(())
     }
 }

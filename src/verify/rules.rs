@@ -381,8 +381,14 @@ fn is_model(f: &ModelFacts) -> bool {
     )
 }
 
-/// `policy.findings`: no finding of the fresh scan at or above `fail_on`.
-pub(crate) fn findings(facts: &[(BundlePath, ModelFacts)], policy: &Policy) -> Step<()> {
+/// `policy.findings`: no finding of the fresh scan at or above `fail_on`,
+/// in an artifact or in a model as its folder describes it (the findings
+/// of its side files: a chat template, a repeated key).
+pub(crate) fn findings(
+    facts: &[(BundlePath, ModelFacts)],
+    described: &[ModelFacts],
+    policy: &Policy,
+) -> Step<()> {
     let Some(fail_on) = policy.content.fail_on else {
         let total: usize = facts.iter().map(|(_, f)| f.findings.len()).sum();
         return Ok((
@@ -390,7 +396,9 @@ pub(crate) fn findings(facts: &[(BundlePath, ModelFacts)], policy: &Policy) -> S
             Verdict::pass(format!("{total} finding(s); the policy fails on none")),
         ));
     };
-    for (path, f) in facts {
+    let artifacts = facts.iter().map(|(p, f)| (p.as_str(), f));
+    let models = described.iter().map(|m| (m.model_path.as_str(), m));
+    for (path, f) in artifacts.chain(models) {
         if let Some(bad) = f.findings.iter().find(|x| x.severity >= fail_on) {
             return Err(Verdict::fail(
                 Failure::Policy,

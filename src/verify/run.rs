@@ -116,10 +116,11 @@ pub(crate) fn describe(
 /// `entries.digests`, then the bundle's models described from what it
 /// found: the description's limit is part of the step. With `keep_facts`
 /// (`verify`, `import`: the facts are checked and recorded afterwards) the
-/// description is only checked against its limit, from copies of the model
-/// files' facts alone (the other files are described as scanned: they add
-/// nothing), and no models are returned; otherwise the facts are taken
-/// into the models.
+/// models are described from copies of the model files' facts alone (the
+/// other files are described as scanned: they add nothing), for
+/// `policy.findings` to judge what their folders add (a side file's chat
+/// template: docs/findings.md, "Chat templates"); otherwise the facts are
+/// taken into the models.
 fn stream_and_describe(
     opened: &structure::Opened,
     file: &mut File,
@@ -136,8 +137,7 @@ fn stream_and_describe(
             .filter(|(_, f)| crate::inspect::delivery::is_model(f))
             .cloned()
             .collect();
-        describe(model_files, &capture.sides, &caps.scan)?;
-        Vec::new()
+        describe(model_files, &capture.sides, &caps.scan)?
     } else {
         describe(
             std::mem::take(&mut streamed.facts),
@@ -242,10 +242,10 @@ fn run_stages(
     )?;
     let mut capture = SideCapture::new(sink, ctx.caps.scan.clone());
     // The description is held to its limit, as `diff` and an import's
-    // drift gate will describe the bundle; none of the checks here needs
-    // the models, so none are kept (`import` describes the bundle again,
-    // from the facts it records: drift_gate).
-    let (streamed, _) = run.step(
+    // drift gate will describe the bundle; its models are judged by
+    // `policy.findings` (`import` describes the bundle again, from the facts
+    // it records: drift_gate).
+    let (streamed, described) = run.step(
         CheckName::EntriesDigests,
         stream_and_describe(&opened, &mut file, &ctx.caps, ctx.jobs, &mut capture, true),
     )?;
@@ -260,7 +260,7 @@ fn run_stages(
     )?;
     run.step(
         CheckName::PolicyFindings,
-        rules::findings(&streamed.facts, policy),
+        rules::findings(&streamed.facts, &described, policy),
     )?;
     if let Some(channel) = &ctx.channel {
         run.step(

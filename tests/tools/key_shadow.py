@@ -166,7 +166,7 @@ def gguf_cases():
                             expect[key].encode()).hexdigest()
                     if "chat_template" in key and HOSTILE_TEMPLATE in template_values:
                         # Every template-like value is scanned, read or not.
-                        require = require + ["template.code_like"]
+                        require = require + ["template.code_execution"]
                     reference = None
                     if key.startswith("tokenizer.ggml.") and key in expect:
                         reference = rel.replace(".gguf", ".ref.gguf")
@@ -249,13 +249,13 @@ def json_cases():
         read = last_wins(text)["chat_template"]
         json_case(f"json/hf-template-twice-{order}",
                   {"model.safetensors": model, "tokenizer_config.json": text},
-                  ["hf.duplicate_key", "template.code_like"], [],
+                  ["hf.duplicate_key", "template.code_execution"], [],
                   facts={"chat_template_sha256": hashlib.sha256(read.encode()).hexdigest()})
         text = '{"chat_template":%s,"\uff43hat_template":%s}' % (json.dumps(first), json.dumps(second))
         read = last_wins(text)["chat_template"]
         json_case(f"json/hf-template-lookalike-{order}",
                   {"model.safetensors": model, "tokenizer_config.json": text},
-                  ["key.confusable", "template.code_like"], [],
+                  ["key.confusable", "template.code_execution"], [],
                   facts={"chat_template_sha256": hashlib.sha256(read.encode()).hexdigest()})
     # Files lbom only hashes: their keys are checked all the same.
     for name, text in (

@@ -56,7 +56,7 @@
 //! `model.size_label_mismatch` (a factor of two either way, see
 //! `checks::size_label_range`), `model.vocab_mismatch`,
 //! `model.unknown_architecture`, `model.local_path_leak`,
-//! `template.code_like`. Info: `gguf.file_type_missing`,
+//! `template.*` (docs/findings.md, "Chat templates"). Info: `gguf.file_type_missing`,
 //! `gguf.non_finite_float`. Whole-model checks (size label, file type
 //! against tensor types) are skipped for a shard of a split model and after
 //! a damaged header. At most 32 findings of one code are listed; one more
@@ -296,10 +296,8 @@ fn fill_metadata(
     if let Some(f) = vocab_mismatch(facts, header) {
         findings.push(f);
     }
-    for (source, text) in &header.templates {
-        if let Some(f) = super::template::code_like_finding(source, text) {
-            findings.push(f);
-        }
+    for f in &header.template_findings {
+        findings.push(f.clone());
     }
 }
 

@@ -92,10 +92,11 @@ pub(super) struct Header {
     pub token_count: Option<u64>,
     /// Raw bytes of `tokenizer.chat_template`.
     pub chat_template: Option<Vec<u8>>,
-    /// Every template-like string value (`tokenizer.chat_template`,
-    /// `tokenizer.chat_template.<name>`, and keys that look like them), as
-    /// (where it was found, text), shadowed ones included.
-    pub templates: Vec<(String, String)>,
+    /// The findings of every template-like string value
+    /// (`tokenizer.chat_template`, `tokenizer.chat_template.<name>`, and
+    /// keys that look like them), shadowed ones included: each is judged
+    /// as it is read and its text not kept (src/inspect/template/).
+    pub template_findings: Vec<Finding>,
     /// Digest of each tokenizer key's canonical encoding (see `mod.rs`).
     pub tokenizer_parts: BTreeMap<&'static str, Sha256Digest>,
     pub tensors: Vec<TensorInfo>,
@@ -184,6 +185,8 @@ pub(super) struct Parser<'a, R> {
     keys: KeySet,
     /// Bytes kept so far, against `Limits::header_max_kept_bytes`.
     kept: u64,
+    /// Template bytes read so far, against `Limits::template_max_bytes`.
+    template_bytes: u64,
 }
 
 /// Whether llama.cpp reads `key` as a chat template (docs/drift.md).
@@ -213,6 +216,7 @@ impl<'a, R: Read> Parser<'a, R> {
             flags: ValueFlags::default(),
             keys: KeySet::default(),
             kept: 0,
+            template_bytes: 0,
         }
     }
 
@@ -546,12 +550,19 @@ impl<'a, R: Read> Parser<'a, R> {
                     let digest = self.skim_string(len, json, "string value")?;
                     return Ok(digest.map(|d| long_string_summary(len, &d)));
                 }
-                // A captured template is kept three times (raw, text, JSON).
-                let copies = if capture { 3 } else { 1 };
-                self.keep(len.saturating_mul(copies), "string value")?;
+                // A captured template is held once, judged and dropped
+                // (the default one kept as its raw bytes): its own budget,
+                // so that a multi-megabyte template is still judged.
+                if capture {
+                    self.keep_template(len)?;
+                } else {
+                    self.keep(len, "string value")?;
+                }
                 let bytes = self.string_body(len, "string value")?;
                 self.canon(&bytes);
-                let out = if json {
+                let out = if json && capture && !inline {
+                    Some(long_string_summary(len, &Sha256Digest::of(&bytes)))
+                } else if json {
                     let text = match std::str::from_utf8(&bytes) {
                         Ok(s) => s.to_owned(),
                         Err(_) => {
@@ -564,9 +575,10 @@ impl<'a, R: Read> Parser<'a, R> {
                     None
                 };
                 if capture {
-                    self.captured = Some(bytes.clone());
+                    self.captured = Some(bytes);
+                } else {
+                    self.recycle(bytes);
                 }
-                self.recycle(bytes);
                 out
             }
             vt::ARRAY => self.array(depth, mode, key)?,

@@ -821,7 +821,7 @@ fn size_label_vocab_architecture_and_template_checks() {
         "model.unknown_architecture",
         "model.size_label_mismatch",
         "model.vocab_mismatch",
-        "template.code_like",
+        "template.code_execution",
     ] {
         assert!(has(&facts, code), "{code}: {:?}", codes(&facts));
     }
@@ -829,11 +829,53 @@ fn size_label_vocab_architecture_and_template_checks() {
         facts
             .findings
             .iter()
-            .filter(|f| f.code == "template.code_like")
+            .filter(|f| f.code == "template.code_execution")
             .count(),
         1
     );
     assert_eq!(facts.vocab_size, Some(41));
+}
+
+/// A payload at the end of a multi-megabyte named template is judged (the
+/// templates have their own budget, `Limits::template_max_bytes`), and the
+/// default template's bytes still give its digest; past the budget the
+/// header is refused.
+#[test]
+fn a_payload_at_the_end_of_a_multi_megabyte_named_template_is_judged() {
+    let big = format!(
+        "{}{{{{ cycler.__init__.__globals__.os.popen('id').read() }}}}",
+        "x".repeat(5 << 20)
+    );
+    let mut w = sample(3, false);
+    // `sample` carries TEMPLATE as tokenizer.chat_template.
+    w.kv_str("tokenizer.chat_template.rag", &big);
+    let facts = run(&w.build(), "m.gguf");
+    let found: Vec<&str> = facts
+        .findings
+        .iter()
+        .filter(|f| f.code == "template.code_execution")
+        .map(|f| f.message.as_str())
+        .collect();
+    assert_eq!(found.len(), 1, "{:?}", codes(&facts));
+    assert!(
+        found
+            .iter()
+            .all(|m| m.contains("tokenizer.chat_template.rag"))
+    );
+    assert!(has(&facts, "template.very_long"));
+    assert!(!has(&facts, "gguf.limit_exceeded"), "{:?}", codes(&facts));
+    assert_eq!(
+        facts.chat_template_sha256,
+        Some(Sha256Digest::of(TEMPLATE.as_bytes()))
+    );
+
+    let mut w = sample(3, false);
+    w.kv_str("tokenizer.chat_template.d", &big)
+        .kv_str("tokenizer.chat_template.a", &big)
+        .kv_str("tokenizer.chat_template.b", &big)
+        .kv_str("tokenizer.chat_template.c", &big);
+    let facts = run(&w.build(), "m.gguf");
+    assert!(has(&facts, "gguf.limit_exceeded"), "{:?}", codes(&facts));
 }
 
 #[test]

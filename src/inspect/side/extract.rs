@@ -12,7 +12,7 @@ use super::{Capture, Role, unread_finding};
 use crate::inspect::facts::{Finding, capped_chat_template};
 use crate::inspect::hf::{CardFrontMatter, front_matter_is_closed, parse_front_matter};
 use crate::inspect::keys::fold;
-use crate::inspect::template::code_like_finding;
+use crate::inspect::template::template_findings;
 use crate::io::digest::{Hasher, Sha256Digest};
 use crate::limits::Limits;
 use crate::safe::visible;
@@ -83,15 +83,30 @@ impl Says {
     }
 
     /// What is left of this when the delivery's budget is spent: a template
-    /// keeps its digest (not its text), any other file is not read.
+    /// keeps its digest (not its text), any other file is not read. A
+    /// template's first error finding stays (one per file, as for key
+    /// findings): padding a delivery past the budget must not turn a
+    /// refused template into a warning.
     pub(crate) fn shed(self, name: &str, budget: u64) -> Says {
         let why = format!("the delivery's side files already hold {budget} bytes of facts");
+        let first_error = |t: &TemplateSays| {
+            t.findings
+                .iter()
+                .find(|f| f.severity == crate::inspect::facts::Severity::Error)
+                .cloned()
+        };
         match self {
             Says::Template(t) => Says::Template(TemplateSays {
                 sha256: t.sha256,
                 text: None,
-                findings: vec![unread_finding(name, &why)],
+                findings: std::iter::once(unread_finding(name, &why))
+                    .chain(first_error(&t))
+                    .collect(),
             }),
+            Says::TokenizerConfig(TokenizerConfigSays { templates: t, .. })
+            | Says::ProcessorConfig { templates: t, .. } => {
+                Says::Unread(first_error(&t).unwrap_or_else(|| unread_finding(name, &why)))
+            }
             Says::Digest => Says::Digest,
             Says::Index(_) => Says::Index(bad_index(name, &format!("was not read: {why}"))),
             _ => Says::Unread(unread_finding(name, &why)),
@@ -142,7 +157,7 @@ pub struct TemplateSays {
     pub sha256: Option<Sha256Digest>,
     /// The default template's text, capped (`capped_chat_template`).
     pub text: Option<String>,
-    /// `template.code_like` for every template of the file that has it.
+    /// The template findings (`template.*`) of every template of the file.
     pub findings: Vec<Finding>,
 }
 
@@ -180,12 +195,24 @@ pub(crate) fn extract(
         }
         (Role::ChatTemplate | Role::NamedTemplate, Capture::Nothing) => {
             // The file is the template: its digest is known, its text is
-            // not, and it was not checked for code.
+            // not, and it was not judged (an error: docs/findings.md,
+            // "Chat templates").
             return Says::Template(TemplateSays {
                 sha256: Some(*sha256),
                 text: None,
-                findings: vec![unread_finding(name, "too large to check")],
+                findings: vec![
+                    unread_finding(name, "too large to check"),
+                    template_not_judged(name, limits),
+                ],
             });
+        }
+        (
+            Role::TokenizerConfig | Role::ChatTemplateJson | Role::ProcessorConfig,
+            Capture::Nothing,
+        ) => {
+            // Python's json reads it whatever its size, and a renderer
+            // renders the template it may hold: not judged is an error.
+            return Says::Unread(template_not_judged(name, limits));
         }
         (_, Capture::Nothing) => return Says::Unread(unread_finding(name, "too large")),
         (Role::Card, Capture::Whole(b) | Capture::Prefix(b)) => {
@@ -202,17 +229,17 @@ pub(crate) fn extract(
     };
     let parsed = match role {
         Role::Config => config(bytes).map(Says::Config),
-        Role::TokenizerConfig => tokenizer_config(name, bytes).map(Says::TokenizerConfig),
+        Role::TokenizerConfig => tokenizer_config(name, bytes, limits).map(Says::TokenizerConfig),
         Role::ChatTemplate | Role::NamedTemplate => {
             let text = String::from_utf8_lossy(bytes);
             Ok(Says::Template(TemplateSays {
                 sha256: Some(*sha256),
                 text: Some(capped_chat_template(&text)),
-                findings: code_like_finding(name, &text).into_iter().collect(),
+                findings: template_findings(name, &text, limits),
             }))
         }
-        Role::ChatTemplateJson => chat_template_json(name, bytes).map(Says::Template),
-        Role::ProcessorConfig => processor_config(name, bytes),
+        Role::ChatTemplateJson => chat_template_json(name, bytes, limits).map(Says::Template),
+        Role::ProcessorConfig => processor_config(name, bytes, limits),
         Role::ShardIndex => Ok(Says::Index(index(name, bytes, limits.side_facts_max_bytes))),
         Role::Tokenizer | Role::ModelCode | Role::Licence | Role::GenerationConfig | Role::Card => {
             Ok(Says::Digest)
@@ -224,6 +251,18 @@ pub(crate) fn extract(
             format!("{name} is not valid JSON: {e}"),
         ))
     })
+}
+
+/// A side file too large to read, whose chat template(s) were therefore
+/// not judged.
+fn template_not_judged(name: &str, limits: &Limits) -> Finding {
+    Finding::error(
+        "template.limit_exceeded",
+        format!(
+            "{name} is larger than {} bytes: not read, so the chat template it holds or may hold was not judged (its digest stands for everything it could say)",
+            limits.side_file_max_bytes
+        ),
+    )
 }
 
 fn config(bytes: &[u8]) -> Result<ConfigSays, NotJson> {
@@ -255,11 +294,12 @@ fn config(bytes: &[u8]) -> Result<ConfigSays, NotJson> {
     })
 }
 
-/// Read a `chat_template` value found in `source`, checking every
-/// template in it for code-like constructs.
+/// Read a `chat_template` value found in `source`, judging every template
+/// in it (a string, or every entry of a list of named templates).
 fn read_templates(
     source: &str,
     raw: &serde_json::value::RawValue,
+    limits: &Limits,
 ) -> Result<(json::Templates, Vec<Finding>), NotJson> {
     let mut findings = Vec::new();
     let found = json::templates(raw, &mut |entry, text| {
@@ -268,7 +308,7 @@ fn read_templates(
         } else {
             format!("{source} ({entry})")
         };
-        findings.extend(code_like_finding(&at, text));
+        findings.extend(template_findings(&at, text, limits));
     })?;
     Ok((found, findings))
 }
@@ -282,19 +322,26 @@ fn is_template_like(key: &str) -> bool {
 /// The templates a file's reader does not use are scanned too: an earlier
 /// repeat of `chat_template` (Python's json keeps the last) and members
 /// that only look like it. Their findings are kept beside the used ones.
-#[derive(Default)]
-struct Shadowed {
+struct Shadowed<'l> {
     findings: Vec<Finding>,
+    limits: &'l Limits,
 }
 
-impl Shadowed {
+impl<'l> Shadowed<'l> {
+    fn new(limits: &'l Limits) -> Self {
+        Shadowed {
+            findings: Vec::new(),
+            limits,
+        }
+    }
+
     /// Scan the member `key` of `name`, which no reader uses.
     fn scan(&mut self, name: &str, key: &str, raw: &RawValue) {
         let source = format!(
             "{name}: key '{}' (a value Python's json does not use)",
             visible(key)
         );
-        if let Ok((_, findings)) = read_templates(&source, raw) {
+        if let Ok((_, findings)) = read_templates(&source, raw, self.limits) {
             self.findings.extend(findings);
         }
     }
@@ -318,17 +365,21 @@ fn template_says(found: json::Templates, findings: Vec<Finding>) -> TemplateSays
     }
 }
 
-fn tokenizer_config(name: &str, bytes: &[u8]) -> Result<TokenizerConfigSays, NotJson> {
+fn tokenizer_config(
+    name: &str,
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<TokenizerConfigSays, NotJson> {
     let mut settings = Hasher::new();
     settings.update(b"{");
     let mut template_member = None;
     let mut templates = TemplateSays::default();
     let mut model_max_length = None;
-    let mut shadowed = Shadowed::default();
+    let mut shadowed = Shadowed::new(limits);
     json::members(bytes, &mut |key, raw| {
         if key == "chat_template" {
             // The last of a repeated member wins, as for Python's json.
-            let (found, findings) = read_templates(&format!("{name} chat_template"), raw)?;
+            let (found, findings) = read_templates(&format!("{name} chat_template"), raw, limits)?;
             template_member = Some(match (found.is_string, found.default_sha256) {
                 (true, Some(d)) => d,
                 _ => json::canonical_digest(raw)?,
@@ -359,12 +410,12 @@ fn tokenizer_config(name: &str, bytes: &[u8]) -> Result<TokenizerConfigSays, Not
     })
 }
 
-fn chat_template_json(name: &str, bytes: &[u8]) -> Result<TemplateSays, NotJson> {
+fn chat_template_json(name: &str, bytes: &[u8], limits: &Limits) -> Result<TemplateSays, NotJson> {
     let mut says = TemplateSays::default();
-    let mut shadowed = Shadowed::default();
+    let mut shadowed = Shadowed::new(limits);
     json::members(bytes, &mut |key, raw| {
         if key == "chat_template" {
-            let (found, findings) = read_templates(name, raw)?;
+            let (found, findings) = read_templates(name, raw, limits)?;
             shadowed.replaced(&says);
             says = template_says(found, findings);
         } else if is_template_like(key) {
@@ -376,13 +427,13 @@ fn chat_template_json(name: &str, bytes: &[u8]) -> Result<TemplateSays, NotJson>
     Ok(says)
 }
 
-fn processor_config(name: &str, bytes: &[u8]) -> Result<Says, NotJson> {
+fn processor_config(name: &str, bytes: &[u8], limits: &Limits) -> Result<Says, NotJson> {
     let mut template_member = None;
     let mut templates = TemplateSays::default();
-    let mut shadowed = Shadowed::default();
+    let mut shadowed = Shadowed::new(limits);
     json::members(bytes, &mut |key, raw| {
         if key == "chat_template" {
-            let (found, findings) = read_templates(&format!("{name} chat_template"), raw)?;
+            let (found, findings) = read_templates(&format!("{name} chat_template"), raw, limits)?;
             template_member = Some(match (found.is_string, found.default_sha256) {
                 (true, Some(d)) => d,
                 _ => json::canonical_digest(raw)?,

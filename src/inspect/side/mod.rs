@@ -43,8 +43,9 @@ pub enum Role {
     ChatTemplate,
     /// `chat_template.json`: `{"chat_template": …}`.
     ChatTemplateJson,
-    /// `processor_config.json`: a multimodal processor's settings, and
-    /// perhaps its chat template(s) under `chat_template`.
+    /// `processor_config.json` or `preprocessor_config.json`: a multimodal
+    /// processor's settings, and perhaps its chat template(s) under
+    /// `chat_template` (transformers reads a template from either).
     ProcessorConfig,
     /// `additional_chat_templates/<name>.jinja`: a named chat template.
     NamedTemplate,
@@ -126,7 +127,7 @@ fn role_of_name(name: &str) -> Option<Role> {
         "generation_config.json" => Role::GenerationConfig,
         "chat_template.jinja" => Role::ChatTemplate,
         "chat_template.json" => Role::ChatTemplateJson,
-        "processor_config.json" => Role::ProcessorConfig,
+        "processor_config.json" | "preprocessor_config.json" => Role::ProcessorConfig,
         "README.md" => Role::Card,
         n if TOKENIZER_FILES.contains(&n) => Role::Tokenizer,
         n if n.ends_with(".tiktoken") && n.len() > ".tiktoken".len() => Role::Tokenizer,

@@ -31,6 +31,10 @@ fn roles_by_name() {
         role("processor_config.json").map(|r| r.2),
         Some(Role::ProcessorConfig)
     );
+    assert_eq!(
+        role("preprocessor_config.json").map(|r| r.2),
+        Some(Role::ProcessorConfig)
+    );
     assert_eq!(role("setup.py"), None);
     assert_eq!(role("LICENSE.txt").map(|r| r.2), Some(Role::Licence));
     assert_eq!(
@@ -61,6 +65,10 @@ fn keys_feed_their_classes() {
         &[Feeds::ChatTemplate]
     );
     assert!(feeds("side:processor_config.json").is_empty());
+    assert_eq!(
+        feeds("side:preprocessor_config.json#chat_template"),
+        &[Feeds::ChatTemplate]
+    );
     assert_eq!(feeds("side:modeling_x.py"), &[Feeds::Architecture]);
     assert_eq!(feeds("side:tokenization_x.py"), &[Feeds::Tokenizer]);
     assert_eq!(feeds("side:README.md#base_model"), &[Feeds::BaseModel]);
@@ -135,9 +143,13 @@ fn a_template_edit_in_tokenizer_config_is_not_a_settings_edit()
         extract("tokenizer_config.json", Role::TokenizerConfig, &Sha256Digest::of(b"{"), Capture::Whole(b"{"), &limits),
         Says::Unread(ref f) if f.code == "hf.invalid_json"
     ));
-    // Too large: not read either.
+    // Too large: not read either, and the template it may hold not judged.
     assert!(matches!(
         extract("tokenizer_config.json", Role::TokenizerConfig, &Sha256Digest::of(b"{}"), Capture::Nothing, &limits),
+        Says::Unread(ref f) if f.code == "template.limit_exceeded"
+    ));
+    assert!(matches!(
+        extract("config.json", Role::Config, &Sha256Digest::of(b"{}"), Capture::Nothing, &limits),
         Says::Unread(ref f) if f.code == "hf.side_file_unread"
     ));
     Ok(())
@@ -253,4 +265,128 @@ fn key_findings_count_against_the_delivery_budget() {
     assert_eq!(count("f0999"), 2);
     let total: usize = (0..1000).map(|i| count(&format!("f{i:04}"))).sum();
     assert!(total < 1000 * 3, "{total}");
+}
+
+/// Every place a folder carries a template is judged, each file when
+/// several exist, every entry of a list, JSON escapes decoded
+/// (docs/findings.md, "Chat templates").
+#[test]
+fn every_template_location_of_a_folder_is_judged() {
+    const HOSTILE: &str = "{{ lipsum.__globals__['os'].popen('id').read() }}";
+    const BENIGN: &str = "{% for m in messages %}{{ m.content }}{% endfor %}";
+    let escaped: String = HOSTILE
+        .chars()
+        .map(|c| match c {
+            '_' | '{' | '}' => format!("\\u{:04x}", u32::from(c)),
+            c => c.to_string(),
+        })
+        .collect();
+    let json = |v: &str| serde_json::to_string(v).unwrap_or_default();
+    let list = format!(
+        r#"{{"chat_template":[{{"name":"default","template":{}}},{{"name":"tool_use","template":{}}}]}}"#,
+        json(BENIGN),
+        json(HOSTILE)
+    );
+    let cases: Vec<(&str, String)> = vec![
+        ("chat_template.jinja", HOSTILE.into()),
+        (
+            "chat_template.json",
+            format!(r#"{{"chat_template":{}}}"#, json(HOSTILE)),
+        ),
+        ("tokenizer_config.json", list),
+        ("additional_chat_templates/rag.jinja", HOSTILE.into()),
+        (
+            "processor_config.json",
+            format!(r#"{{"chat_template":"{escaped}"}}"#),
+        ),
+        (
+            "preprocessor_config.json",
+            format!(r#"{{"chat_template":{}}}"#, json(HOSTILE)),
+        ),
+    ];
+    let limits = Limits::default();
+    for (hostile_file, text) in &cases {
+        // The hostile file beside benign versions of every other location.
+        let mut sides = SideFiles::default();
+        for (name, _) in &cases {
+            let bytes = if name == hostile_file {
+                text.clone()
+            } else if name.ends_with(".jinja") {
+                BENIGN.into()
+            } else {
+                format!(r#"{{"chat_template":{}}}"#, json(BENIGN))
+            };
+            sides.add(
+                &Path::new("m").join(name),
+                Sha256Digest::of(bytes.as_bytes()),
+                Capture::Whole(bytes.as_bytes()),
+                &limits,
+            );
+        }
+        let ctx = crate::inspect::hf::FolderContext::from_side_files(sides.folder(Path::new("m")));
+        let mut facts = crate::inspect::facts::ModelFacts::default();
+        if let Some(ctx) = ctx {
+            ctx.apply(&mut facts);
+        }
+        let found: Vec<&str> = facts
+            .findings
+            .iter()
+            .filter(|f| f.code == "template.code_execution")
+            .map(|f| f.message.as_str())
+            .collect();
+        assert_eq!(found.len(), 1, "{hostile_file}: {found:?}");
+        assert!(
+            found.iter().all(|m| m.contains(hostile_file)),
+            "{hostile_file}: {found:?}"
+        );
+    }
+}
+
+/// Padding a delivery past its budget of side-file facts does not turn a
+/// hostile template into a warning: its error stays, one per file.
+#[test]
+fn a_template_shed_past_the_budget_keeps_its_error() {
+    let limits = Limits {
+        side_facts_max_bytes: 600,
+        ..Limits::default()
+    };
+    let hostile = "{{ cycler.__init__.__globals__ }}";
+    let config = format!(r#"{{"chat_template":"{hostile}"}}"#);
+    let mut sides = SideFiles::default();
+    let padding = "x".repeat(500);
+    sides.add(
+        Path::new("m/additional_chat_templates/pad.jinja"),
+        Sha256Digest::of(padding.as_bytes()),
+        Capture::Whole(padding.as_bytes()),
+        &limits,
+    );
+    for (name, body) in [
+        ("chat_template.jinja", hostile),
+        ("tokenizer_config.json", config.as_str()),
+        ("processor_config.json", config.as_str()),
+    ] {
+        sides.add(
+            &Path::new("m").join(name),
+            Sha256Digest::of(body.as_bytes()),
+            Capture::Whole(body.as_bytes()),
+            &limits,
+        );
+    }
+    let ctx = crate::inspect::hf::FolderContext::from_side_files(sides.folder(Path::new("m")));
+    let mut facts = crate::inspect::facts::ModelFacts::default();
+    if let Some(ctx) = ctx {
+        ctx.apply(&mut facts);
+    }
+    let errors = facts
+        .findings
+        .iter()
+        .filter(|f| f.code == "template.code_execution")
+        .count();
+    let shed = facts
+        .findings
+        .iter()
+        .filter(|f| f.code == "hf.side_file_unread")
+        .count();
+    assert!(shed >= 1, "nothing was shed: {:?}", facts.findings);
+    assert_eq!(errors, 3, "{:?}", facts.findings);
 }

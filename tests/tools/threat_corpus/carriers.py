@@ -23,7 +23,7 @@ import rawmodel as rm
 import templates as tp
 
 CLS = "template_carrier"
-CODES = ["template.code_like"]
+CODES = ["template.code_execution"]
 
 
 def hostile_text(hostile, stem):

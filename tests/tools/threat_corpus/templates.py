@@ -314,7 +314,9 @@ def build(corpus, repo, hostile):
                         f"real {e['family']} chat template ({e['file']}) as tokenizer.chat_template",
                         "benign", "a real model family's template, as published", commit=False)
     for e in hostile:
-        codes = ["template.code_like"] if e["expected_severity"] != NONE else []
+        codes = {"error": ["template.code_execution"],
+                 "warning": ["template.very_long"] if e["file"].startswith("very-long")
+                 else ["template.loads_template"]}.get(e["expected_severity"], [])
         corpus.add_file(f"template/hostile/{e['file'][:-len('.jinja')]}.gguf",
                         rawmodel.gguf_writer(tensors, template=e["text"]), CLS,
                         e["technique"] + " (tokenizer.chat_template)", e["verdict"], e["why"],

@@ -9,6 +9,7 @@ use serde_json::Value as Json;
 use super::{Mode, Parser, Stop, TOKENIZER_KEYS, ValueFlags, is_template_key, vt};
 use crate::inspect::facts::Finding;
 use crate::inspect::keys::{Clash, KeyCheck, c_string, fold, shown};
+use crate::inspect::template::template_findings;
 use crate::io::digest::Hasher;
 use crate::safe::visible;
 
@@ -61,16 +62,17 @@ impl<R: Read> Parser<'_, R> {
         let value = value?.unwrap_or(Json::Null);
         self.report_flags(&raw_key);
         if let Some(raw) = self.captured.take() {
-            let text = String::from_utf8_lossy(&raw).into_owned();
             let source = if shadowed {
                 format!("metadata key '{shown_key}' (shadowed: llama.cpp never reads it)")
             } else {
                 format!("metadata key '{shown_key}'")
             };
+            let text = String::from_utf8_lossy(&raw);
+            let findings = template_findings(&source, &text, self.limits);
+            self.header.template_findings.extend(findings);
             if key == "tokenizer.chat_template" && !shadowed {
                 self.header.chat_template = Some(raw);
             }
-            self.header.templates.push((source, text));
         }
         if shadowed {
             return Ok(());

@@ -111,6 +111,24 @@ impl<R: Read> Parser<'_, R> {
     }
 }
 
+impl<R: Read> Parser<'_, R> {
+    /// Charge a chat template of `len` bytes to the per-file template
+    /// budget, `Limits::template_max_bytes` (and its entry to the kept
+    /// budget).
+    pub(super) fn keep_template(&mut self, len: u64) -> Result<(), Stop> {
+        self.template_bytes = self.template_bytes.saturating_add(len);
+        let max = self.limits.template_max_bytes;
+        if self.template_bytes > max {
+            let pos = self.pos;
+            return Err(self.fatal(
+                "gguf.limit_exceeded",
+                format!("gguf header: the chat template at offset {pos} takes the file's templates past the {max}-byte limit"),
+            ));
+        }
+        self.keep(0, "chat template")
+    }
+}
+
 /// A metadata string too long to list, as `{"type":"string","bytes":N,
 /// "sha256":…}` (the SHA-256 of its bytes), the way long arrays are listed.
 pub(super) fn long_string_summary(len: u64, digest: &Sha256Digest) -> Json {

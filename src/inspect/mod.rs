@@ -16,6 +16,7 @@ pub mod facts;
 pub mod gguf;
 pub mod group;
 pub mod hf;
+pub mod hidden;
 pub(crate) mod keys;
 pub mod open;
 pub mod pickle;
@@ -179,21 +180,30 @@ pub fn inspect_reader<R: Read>(
     );
     let head = fill_at_least(&mut buffered, 16)?;
     let sniffed = sniff(&head, file_len);
-    // Bytes that match no format, under a name that claims one, go to the
-    // claimed format's parser: its precise structural finding (a header
-    // length beyond the file, an unknown opcode) says more than "not a
-    // model". `.bin` claims nothing specific enough for that.
+    // Bytes that match no format, under a name that claims safetensors or
+    // pickle, go to the claimed format's parser: its precise structural
+    // finding (a header length beyond the file, an unknown opcode) says
+    // more than "not a model". GGUF has a magic, so bytes without it are
+    // not GGUF: `unknown`, and the name a mismatch (docs/findings.md,
+    // "from the bytes, never the name"). `.bin` claims nothing specific
+    // enough for a fallback.
     let parse_as = match (sniffed, claimed_format(file_name)) {
-        (Sniffed::Unknown, Some(Format::Gguf)) => Sniffed::Gguf,
         (Sniffed::Unknown, Some(Format::Safetensors)) => Sniffed::Safetensors,
         (Sniffed::Unknown, Some(Format::Pickle)) if !is_bin(file_name) => Sniffed::Pickle,
         (s, _) => s,
     };
+    let mut random_access = random_access;
+    let mut unclaimed = Vec::new();
     let mut facts = match parse_as {
-        Sniffed::Gguf => gguf::inspect(&mut buffered, file_len, file_name, limits)?,
+        Sniffed::Gguf => {
+            let (facts, ranges) =
+                gguf::inspect_with_unclaimed(&mut buffered, file_len, file_name, limits)?;
+            unclaimed = ranges;
+            facts
+        }
         Sniffed::Safetensors => safetensors::inspect(&mut buffered, file_len, file_name, limits)?,
         Sniffed::Pickle => pickle::inspect(&mut buffered, file_len, file_name, limits)?,
-        Sniffed::Zip => match random_access {
+        Sniffed::Zip => match random_access.as_deref_mut() {
             Some(seekable) => {
                 seekable.rewind()?;
                 pickle::inspect_zip(&mut &mut *seekable, file_len, file_name, limits)?
@@ -219,6 +229,29 @@ pub fn inspect_reader<R: Read>(
             ..ModelFacts::default()
         },
     };
+    if !unclaimed.is_empty() {
+        // Bytes no tensor claims: read where the stream is (it is read to
+        // the end for the digest anyway), or by seeking when not hashing.
+        let pos = buffered
+            .get_ref()
+            .position()
+            .saturating_sub(buffered.buffer().len() as u64);
+        let seek = match random_access.as_mut() {
+            Some(r) if !options.hash => Some(&mut **r as &mut dyn SeekRead),
+            _ => None,
+        };
+        let found = hidden::read_ranges(&unclaimed, &mut buffered, pos, seek)?;
+        let outcome = hidden::search(&found);
+        for f in hidden::findings(
+            &found,
+            outcome,
+            "gguf.polyglot",
+            "gguf.unclaimed_unscanned",
+            "gguf bytes that no tensor claims",
+        ) {
+            facts.push(f);
+        }
+    }
     let fell_back = parse_as != sniffed;
     if !(fell_back && facts.worst_severity() == Some(Severity::Error)) {
         check_claimed_format(file_name, facts.format, &mut facts);
@@ -270,7 +303,11 @@ pub fn inspect_file(
     // The zip reader needs its own handle to seek; the stream stays sequential.
     let mut second = None;
     let mut first_bytes = [0u8; 4];
-    if read_prefix(&file, &mut first_bytes).map_err(io_err)? && pickle::is_zip(&first_bytes) {
+    // GGUF: without hashing, the bytes no tensor claims are read by seeking
+    // rather than by reading the tensor data.
+    let wants_seek =
+        |head: &[u8]| pickle::is_zip(head) || (!options.hash && gguf::is_gguf_magic(head));
+    if read_prefix(&file, &mut first_bytes).map_err(io_err)? && wants_seek(&first_bytes) {
         second = Some(open::open_regular(path).map_err(io_err)?.0);
     }
     let random_access = second.as_mut().map(|f| f as &mut dyn SeekRead);

@@ -157,6 +157,47 @@ pub fn inspect<R: Read>(
     Ok(facts)
 }
 
+/// What [`probe`] found at the start of some bytes.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Probe {
+    /// Bytes walked.
+    pub(crate) len: u64,
+    /// Imports seen before the walk ended (a loader has run them by then).
+    pub(crate) imports: Vec<String>,
+    /// How the walk ended.
+    pub(crate) end: ProbeEnd,
+}
+
+/// How a [`probe`] ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ProbeEnd {
+    /// At STOP: a whole pickle.
+    Complete,
+    /// The bytes or the walking budget ran out inside what parses as a pickle.
+    Unfinished,
+    /// At something CPython's unpickler rejects.
+    Malformed,
+}
+
+/// Walk the pickle `bytes` start with, at most `budget` bytes. For bytes
+/// found where a file format has no place for a pickle (bytes no tensor
+/// claims): never unpickled, only walked.
+pub(crate) fn probe(bytes: &[u8], budget: u64) -> Probe {
+    let mut report = Report::default();
+    let mut src = Source::new(bytes, budget, Some(bytes.len() as u64));
+    let outcome = scan::scan_one(&mut src, &mut report);
+    let end = match outcome {
+        Ok(_) => ProbeEnd::Complete,
+        Err(Stop::Truncated | Stop::Limit(_)) => ProbeEnd::Unfinished,
+        Err(Stop::Malformed(_) | Stop::Io(_)) => ProbeEnd::Malformed,
+    };
+    Probe {
+        len: src.consumed(),
+        imports: report.imports.into_iter().collect(),
+        end,
+    }
+}
+
 fn new_facts(format: Format, file_name: &str, file_len: u64) -> ModelFacts {
     ModelFacts {
         model_filename: file_name.to_owned(),

@@ -538,25 +538,21 @@ fn lbom_meets_the_template_carrier_verdicts() -> TestResult {
 }
 
 #[test]
-#[ignore = "the scanner work of issues 15 and 20 for this class is not done yet; docs/threat-corpus.md lists what lbom misses"]
 fn lbom_meets_the_pickle_verdicts() -> TestResult {
     meets_the_corpus_verdicts("pickle")
 }
 
 #[test]
-#[ignore = "the scanner work of issues 15 and 20 for this class is not done yet; docs/threat-corpus.md lists what lbom misses"]
 fn lbom_meets_the_pickle_container_verdicts() -> TestResult {
     meets_the_corpus_verdicts("pickle_container")
 }
 
 #[test]
-#[ignore = "the scanner work of issues 15 and 20 for this class is not done yet; docs/threat-corpus.md lists what lbom misses"]
 fn lbom_meets_the_pickle_hidden_verdicts() -> TestResult {
     meets_the_corpus_verdicts("pickle_hidden")
 }
 
 #[test]
-#[ignore = "the scanner work of issues 15 and 20 for this class is not done yet; docs/threat-corpus.md lists what lbom misses"]
 fn lbom_meets_the_structure_verdicts() -> TestResult {
     meets_the_corpus_verdicts("structure")
 }

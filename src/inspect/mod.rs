@@ -18,6 +18,7 @@ pub mod group;
 pub mod hf;
 pub mod hidden;
 pub(crate) mod keys;
+pub mod numpy;
 pub mod open;
 pub mod pickle;
 pub mod reference;
@@ -109,9 +110,19 @@ pub enum Sniffed {
     Pickle,
     /// A zip archive (PyTorch's `torch.save` format when it holds `data.pkl`).
     Zip,
+    /// A NumPy `.npy` array.
+    Numpy,
+    /// A 7z archive.
+    SevenZip,
+    /// A compressed stream (zlib, gzip, bzip2, lzma, xz): a pickle when its
+    /// decompressed bytes start like one (joblib).
+    Compressed(pickle::Compression),
     /// None of the above.
     Unknown,
 }
+
+/// The magic of 7z archives.
+pub const SEVEN_ZIP_MAGIC: &[u8] = b"7z\xbc\xaf\x27\x1c";
 
 /// Decide the format from the first bytes (at least 16 when the file has them).
 pub fn sniff(head: &[u8], file_len: u64) -> Sniffed {
@@ -123,6 +134,12 @@ pub fn sniff(head: &[u8], file_len: u64) -> Sniffed {
         Sniffed::Safetensors
     } else if pickle::is_pickle_start(head) {
         Sniffed::Pickle
+    } else if numpy::is_npy(head) {
+        Sniffed::Numpy
+    } else if head.starts_with(SEVEN_ZIP_MAGIC) {
+        Sniffed::SevenZip
+    } else if let Some(kind) = pickle::sniff_compression(head) {
+        Sniffed::Compressed(kind)
     } else {
         Sniffed::Unknown
     }
@@ -138,8 +155,11 @@ pub fn claimed_format(file_name: &str) -> Option<Format> {
         "gguf" => Some(Format::Gguf),
         "safetensors" => Some(Format::Safetensors),
         // `.bin` is pickle or zip for PyTorch, but also raw tensors for other
-        // tools: claimed as pickle only for the mismatch rule below.
-        "pt" | "pth" | "ckpt" | "pkl" | "pickle" | "bin" => Some(Format::Pickle),
+        // tools: claimed as pickle only for the mismatch rule below. joblib
+        // files are pickles, compressed or not.
+        "pt" | "pth" | "ckpt" | "pkl" | "pickle" | "bin" | "joblib" => Some(Format::Pickle),
+        "npy" => Some(Format::Numpy),
+        "7z" => Some(Format::SevenZip),
         _ => None,
     }
 }
@@ -220,6 +240,22 @@ pub fn inspect_reader<R: Read>(
                 facts
             }
         },
+        Sniffed::Numpy => numpy::inspect(&mut buffered, file_len, file_name, limits)?,
+        Sniffed::SevenZip => {
+            let mut facts = ModelFacts {
+                format: Format::SevenZip,
+                ..ModelFacts::default()
+            };
+            facts.push(Finding::error(
+                "pickle.archive_not_scanned",
+                "7z archive: lbom does not read 7z, so what it holds (pickles, torch checkpoints) was not scanned; extract it and scan the files",
+            ));
+            facts
+        }
+        Sniffed::Compressed(kind) => {
+            pickle::inspect_compressed(&mut buffered, kind, file_len, file_name, limits)?
+                .unwrap_or_default()
+        }
         Sniffed::Unknown => ModelFacts {
             format: if json_document(&head, file_len, &mut buffered) {
                 Format::Json

@@ -1151,3 +1151,138 @@ fn what_a_header_makes_the_parser_keep_is_bounded() {
     assert_eq!(codes(&facts), vec!["gguf.limit_exceeded"]);
     assert!(facts.metadata.len() < 2_000);
 }
+
+// ---- bytes no tensor claims (docs/findings.md) -------------------------------
+
+/// `posix.system("echo")` at protocol 2, as CPython writes it.
+const HIDDEN_PICKLE: &[u8] =
+    b"\x80\x02cposix\nsystem\nq\x00X\x04\x00\x00\x00echoq\x01\x85q\x02Rq\x03.";
+
+/// A GGUF with `payload` in each place no tensor claims: the padding before
+/// the data section, a gap between tensors, after the last tensor, and as
+/// the bytes of a tensor of unknown type.
+fn with_hidden(payload: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+    let mut out = Vec::new();
+    // Padding before the data section (alignment 4096).
+    let mut w = Writer::new(3, false);
+    w.alignment = 4096;
+    w.kv_u32("general.alignment", 4096)
+        .kv_u32("general.file_type", 0)
+        .tensor("a", &[8], 0);
+    let mut bytes = w.build();
+    let at = w.header_len() + 7;
+    if let Some(slot) = bytes.get_mut(at..at + payload.len()) {
+        slot.copy_from_slice(payload);
+    }
+    out.push(("alignment padding", bytes));
+    // A gap between two tensors (itself an error: llama.cpp refuses it).
+    let mut w = Writer::new(3, false);
+    let mut gap = payload.to_vec();
+    gap.resize(256 - 32, 0);
+    w.kv_u32("general.file_type", 0)
+        .tensor_info("a", 1, &[8], 0, 0)
+        .tensor_info("b", 1, &[8], 0, 256)
+        .data(&[1; 32])
+        .data(&gap)
+        .data(&[2; 32]);
+    out.push(("gap", w.build()));
+    // After the last tensor.
+    let mut w = Writer::new(3, false);
+    w.kv_u32("general.file_type", 0).tensor("a", &[8], 0);
+    w.trailing = payload.to_vec();
+    out.push(("tail", w.build()));
+    // The bytes of a tensor of unknown type.
+    let mut w = Writer::new(3, false);
+    let mut hidden = payload.to_vec();
+    hidden.resize(hidden.len().div_ceil(32) * 32, 0);
+    w.kv_u32("general.file_type", 0)
+        .tensor_info("mystery", 1, &[hidden.len() as u64], 200, 0)
+        .tensor_info("b", 1, &[8], 0, hidden.len() as u64)
+        .data(&hidden)
+        .data(&[2; 32]);
+    out.push(("unknown-type tensor", w.build()));
+    out
+}
+
+/// Every way `inspect_reader` reads: hashing the stream, not hashing with
+/// a second handle to seek, not hashing without one.
+fn every_read(bytes: &[u8]) -> Vec<ModelFacts> {
+    let mut out = Vec::new();
+    for (hash, seek) in [(true, false), (false, true), (false, false)] {
+        let mut cursor = std::io::Cursor::new(bytes);
+        let random: Option<&mut dyn crate::inspect::SeekRead> =
+            if seek { Some(&mut cursor) } else { None };
+        let options = crate::inspect::ScanOptions {
+            hash,
+            jobs: Some(1),
+        };
+        match crate::inspect::inspect_reader(
+            bytes,
+            bytes.len() as u64,
+            "m.gguf",
+            random,
+            &options,
+            &Limits::default(),
+            &mut |_| {},
+        ) {
+            Ok(facts) => out.push(facts),
+            Err(e) => unreachable!("in-memory reads cannot fail: {e}"),
+        }
+    }
+    out
+}
+
+#[test]
+fn content_hidden_where_no_tensor_claims_is_an_error_wherever_it_is() {
+    let zip = b"PK\x03\x04\x14\x00\x00\x00\x00\x00archive/data.pkl".to_vec();
+    let payloads: Vec<(&str, Vec<u8>)> = vec![
+        ("pickle", HIDDEN_PICKLE.to_vec()),
+        (
+            "pickle after junk",
+            [&b"\x01\x02junk"[..], HIDDEN_PICKLE].concat(),
+        ),
+        ("zip", zip),
+        ("elf", b"\x7fELF\x02\x01\x01\x00".to_vec()),
+        ("gguf", b"GGUF\x03\x00\x00\x00".to_vec()),
+        ("7z", b"7z\xbc\xaf\x27\x1c\x00\x04".to_vec()),
+    ];
+    for (what, payload) in &payloads {
+        for (place, bytes) in with_hidden(payload) {
+            for facts in every_read(&bytes) {
+                assert!(
+                    facts
+                        .findings
+                        .iter()
+                        .any(|f| f.code == "gguf.polyglot" && f.severity == Severity::Error),
+                    "{what} in the {place}: {:?}",
+                    facts.findings
+                );
+            }
+        }
+        // The same bytes inside a tensor's data are weights: never judged.
+        let mut w = Writer::new(3, false);
+        let mut data = payload.clone();
+        data.resize(64, 0);
+        w.kv_u32("general.file_type", 0)
+            .tensor_info("t", 1, &[16], 0, 0)
+            .data(&data);
+        for facts in every_read(&w.build()) {
+            assert!(
+                facts.findings.is_empty(),
+                "{what} as weights: {:?}",
+                facts.findings
+            );
+        }
+    }
+    // Zeros in the same places hold nothing (the gap and the unknown type
+    // are errors of their own, but not polyglots).
+    for (place, bytes) in with_hidden(&[0; 40]) {
+        for facts in every_read(&bytes) {
+            assert!(
+                !facts.findings.iter().any(|f| f.code == "gguf.polyglot"),
+                "zeros in the {place}: {:?}",
+                facts.findings
+            );
+        }
+    }
+}

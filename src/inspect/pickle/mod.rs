@@ -15,15 +15,19 @@
 //! | `pickle.malformed` | error | unknown opcode, bad or oversized length, truncated argument, STOP missing, stack underflow |
 //! | `pickle.trailing_malformed` | warning | bytes after a complete pickle start like another pickle but are not one |
 //! | `pickle.limit_exceeded` | warning | a scan cap (`Limits`) was reached; what follows was not examined |
-//! | `pickle.zip_malformed` | error | the zip archive or a `.pkl` entry cannot be read, or names repeat |
+//! | `pickle.zip_malformed` | error | the zip archive or an entry cannot be read, or names repeat |
 //! | `pickle.zip_bomb` | warning | an entry over 1 MiB declares a decompressed size over 100× its compressed size |
-//! | `pickle.zip_no_pickle` | info | a zip archive without any `.pkl` entry |
+//! | `pickle.zip_no_pickle` | info | a zip archive none of whose entries (nested archives included) is a pickle |
+//! | `pickle.unexpected_entry` | warning | a zip entry not named `.pkl` holds a pickle (scanned; the verdict says what it imports) |
+//! | `pickle.archive_not_scanned` | error | a 7z archive: not read, so refused |
+//! | `pickle.compressed` | info | a zlib/gzip/bzip2/lzma/xz-compressed pickle (joblib), scanned decompressed |
 //!
 //! Imports are recorded as CPython's `find_class` receives them; protocol 0–2
 //! Python 2 names (`__builtin__`, `copy_reg`) are not mapped to Python 3
 //! names, so they never match the allow-list (fail closed).
 
 mod allowlist;
+mod compressed;
 mod opcodes;
 mod scan;
 mod zip;
@@ -34,6 +38,7 @@ use super::facts::{Finding, Format, ModelFacts, Severity};
 use crate::limits::Limits;
 use scan::{Report, Source, Stop};
 
+pub use compressed::{Compression, inspect as inspect_compressed, sniff as sniff_compression};
 pub use zip::{inspect_zip, is_zip};
 
 pub use allowlist::{Entry as AllowedCallable, entries as allow_list, is_safe_import};
@@ -129,6 +134,26 @@ pub(crate) fn probe(bytes: &[u8], budget: u64) -> Probe {
         imports: report.imports.into_iter().collect(),
         end,
     }
+}
+
+/// Scan the pickle stream a container holds (an object array's data, a
+/// decompressed joblib file) as a raw pickle file is scanned, into `facts`:
+/// findings, imports and the `pickle.code_execution` verdict. `place`
+/// names it in messages (" in the object array"). `Err` only for errors
+/// of `reader` itself.
+pub(crate) fn scan_embedded<R: Read>(
+    reader: R,
+    size: Option<u64>,
+    limits: &Limits,
+    facts: &mut ModelFacts,
+    place: &str,
+) -> io::Result<()> {
+    let mut report = Report::default();
+    let mut src = Source::new(reader, limits.pickle_max_scan_bytes, size);
+    let mut cut_short = None;
+    scan_stream(&mut src, &mut report, facts, &mut cut_short, place)?;
+    finish(facts, report, cut_short);
+    Ok(())
 }
 
 fn new_facts(format: Format, file_name: &str, file_len: u64) -> ModelFacts {

@@ -97,6 +97,7 @@ pub fn read_ranges<R: BufRead>(
     let mut out = Unclaimed::default();
     let mut budget = MAX_UNCLAIMED_BYTES;
     let mut random = random_access;
+    let mut scratch = Vec::new();
     for &(start, end) in ranges {
         let len = end.saturating_sub(start);
         let take = len.min(budget);
@@ -117,7 +118,7 @@ pub fn read_ranges<R: BufRead>(
                     // stream is; never rewound.
                     continue;
                 }
-                io::copy(&mut stream.take(start - pos), &mut io::sink())?;
+                skip(stream, start - pos, &mut scratch)?;
                 stream.take(take).read_to_end(&mut bytes)?;
                 pos = start + bytes.len() as u64;
             }
@@ -127,9 +128,47 @@ pub fn read_ranges<R: BufRead>(
     Ok(out)
 }
 
+/// Read and drop `n` bytes (tensor data, on the way to the next range).
+/// Long skips go through a 1 MiB buffer, which a `BufReader` passes
+/// straight to the file, so tensor data is read in large reads as the
+/// digest's own drain would.
+fn skip<R: BufRead>(stream: &mut R, n: u64, scratch: &mut Vec<u8>) -> io::Result<()> {
+    let mut left = n;
+    while left > 0 {
+        let buffered = stream.fill_buf()?.len();
+        if buffered == 0 {
+            return Ok(());
+        }
+        if buffered as u64 >= left || left < 64 << 10 {
+            let k = usize::try_from(left).unwrap_or(usize::MAX).min(buffered);
+            stream.consume(k);
+            left -= k as u64;
+            continue;
+        }
+        stream.consume(buffered);
+        left -= buffered as u64;
+        if scratch.is_empty() {
+            scratch.resize(super::digest::READ_BUFFER_BYTES, 0);
+        }
+        while left >= scratch.len() as u64 {
+            match stream.read(scratch) {
+                Ok(0) => return Ok(()),
+                Ok(k) => left -= k as u64,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Search the segments for pickles and for [`SIGNATURES`]. `Err` carries
 /// the hits found before the walking budget ran out.
 pub fn search(unclaimed: &Unclaimed) -> Result<Vec<Hit>, Vec<Hit>> {
+    search_within(unclaimed, MAX_PROBE_TOTAL)
+}
+
+fn search_within(unclaimed: &Unclaimed, probe_total: u64) -> Result<Vec<Hit>, Vec<Hit>> {
     let mut hits = Vec::new();
     let mut probed = 0u64;
     for (base, bytes) in &unclaimed.segments {
@@ -157,7 +196,7 @@ pub fn search(unclaimed: &Unclaimed) -> Result<Vec<Hit>, Vec<Hit>> {
             }
             let mut step = 1usize;
             if pickle::is_pickle_start(rest) {
-                if probed >= MAX_PROBE_TOTAL {
+                if probed >= probe_total {
                     return Err(hits);
                 }
                 let found = pickle::probe(rest, MAX_PROBE_BYTES);
@@ -313,7 +352,7 @@ mod tests {
         let mut block = b"(l".repeat(2000);
         block.push(0xff);
         let bytes = block.repeat(40);
-        let outcome = search(&one(0, &bytes));
+        let outcome = search_within(&one(0, &bytes), 4 << 20);
         assert!(outcome.is_err());
         let f = findings(&one(0, &[]), outcome, "x.hidden", "x.unscanned", "bytes");
         assert!(f.iter().any(|f| f.code == "x.unscanned"));
@@ -321,8 +360,15 @@ mod tests {
 
     #[test]
     fn ranges_are_read_from_a_stream_or_by_seeking() -> io::Result<()> {
-        let file: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
-        let ranges = [(100u64, 110u64), (5000, 5004), (9990, 10_000)];
+        // Short skips, and long ones past the stream's buffer.
+        let file: Vec<u8> = (0..=250u8).cycle().take(5 << 20).collect();
+        let ranges = [
+            (100u64, 110u64),
+            (5000, 5004),
+            (9990, 10_000),
+            (3 << 20, (3 << 20) + 77),
+            ((5 << 20) - 10, 5 << 20),
+        ];
         let expect: Vec<(u64, Vec<u8>)> = ranges
             .iter()
             .map(|&(s, e)| {

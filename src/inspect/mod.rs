@@ -159,6 +159,8 @@ pub fn claimed_format(file_name: &str) -> Option<Format> {
         // files are pickles, compressed or not.
         "pt" | "pth" | "ckpt" | "pkl" | "pickle" | "bin" | "joblib" => Some(Format::Pickle),
         "npy" => Some(Format::Numpy),
+        // NumPy's .npz and plain zips may hold pickles (torch zips, object arrays).
+        "npz" | "zip" => Some(Format::PytorchZip),
         "7z" => Some(Format::SevenZip),
         _ => None,
     }
@@ -472,6 +474,31 @@ mod tests {
         )?;
         assert_eq!(facts.sha256, Some(digest::Sha256Digest::of(bytes)));
         Ok(facts.format)
+    }
+
+    #[test]
+    fn pickle_containers_are_walked_and_judged_by_their_bytes() -> Result<(), io::Error> {
+        // A folder scan inspects the names that can hold pickles.
+        for name in [
+            "m.npy", "m.npz", "m.joblib", "m.7z", "m.zip", "m.pt", "m.bin",
+        ] {
+            assert!(is_model_file_name(name), "{name}");
+        }
+        // The bytes decide the format, whatever the name.
+        assert_eq!(
+            format_of(b"7z\xbc\xaf\x27\x1c\x00\x04rest", "x.txt")?,
+            Format::SevenZip
+        );
+        assert_eq!(
+            format_of(b"\x93NUMPY\x01\x00\x02\x00{}", "x")?,
+            Format::Numpy
+        );
+        // Compressed bytes that are not a pickle are not called one.
+        assert_eq!(
+            format_of(b"\x1f\x8b\x08\x00 not gzip", "x")?,
+            Format::Unknown
+        );
+        Ok(())
     }
 
     #[test]

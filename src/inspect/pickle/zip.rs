@@ -422,15 +422,14 @@ fn merge_report(from: Report, into: &mut Report) {
 fn merge_facts(sub: ModelFacts, facts: &mut ModelFacts, report: &mut Report, walk: &mut Walk) {
     for f in sub.findings {
         if f.code == "pickle.code_execution" {
+            // The member held a pickle (its verdict is the archive's).
+            report.pickles = report.pickles.saturating_add(1);
             continue;
         }
         if f.code == "pickle.limit_exceeded" && walk.cut_short.is_none() {
             walk.cut_short = Some(f.message.clone());
         }
         facts.push(f);
-    }
-    if !sub.pickle_imports.is_empty() {
-        report.pickles = report.pickles.saturating_add(1);
     }
     report.imports.extend(sub.pickle_imports);
 }

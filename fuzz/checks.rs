@@ -31,6 +31,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("policy_file", policy_file),
     ("side_files", side_files),
     ("chat_template", chat_template),
+    ("pickle_containers", pickle_containers),
 ];
 
 /// The GGUF reader: findings, never panics, no allocation the input length
@@ -63,6 +64,57 @@ pub fn pickle_scan(data: &[u8]) {
     let _ = lbom::inspect::pickle::inspect(&mut reader, data.len() as u64, "fuzz.pkl", &limits);
     let mut cursor = std::io::Cursor::new(data);
     let _ = lbom::inspect::pickle::inspect_zip(&mut cursor, data.len() as u64, "fuzz.pt", &limits);
+}
+
+/// Where pickles hide (docs/findings.md): the NPY header reader, the
+/// compressed-pickle readers (each decoder on the raw input, whatever its
+/// magic), the search of bytes no tensor claims, and the one-pass path
+/// under the names that route to them. Bounded: the decoders read no more
+/// than the walker's budget.
+pub fn pickle_containers(data: &[u8]) {
+    let limits = Limits {
+        pickle_max_scan_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let mut reader = data;
+    let _ = lbom::inspect::numpy::inspect(&mut reader, data.len() as u64, "fuzz.npy", &limits);
+    use lbom::inspect::pickle::Compression;
+    for kind in [
+        Compression::Zlib,
+        Compression::Gzip,
+        Compression::Bzip2,
+        Compression::Lzma,
+        Compression::Xz,
+    ] {
+        let mut reader = data;
+        let _ = lbom::inspect::pickle::inspect_compressed(
+            &mut reader,
+            kind,
+            data.len() as u64,
+            "fuzz.joblib",
+            &limits,
+        );
+    }
+    let unclaimed = lbom::inspect::hidden::Unclaimed {
+        segments: vec![(0, data.to_vec())],
+        skipped: 0,
+    };
+    let _ = lbom::inspect::hidden::search(&unclaimed);
+    for name in ["fuzz.npy", "fuzz.joblib", "fuzz.npz", "fuzz.7z"] {
+        let mut cursor = std::io::Cursor::new(data);
+        let random_access: Option<&mut dyn SeekRead> = Some(&mut cursor);
+        if let Ok(facts) = inspect_reader(
+            data,
+            data.len() as u64,
+            name,
+            random_access,
+            &ScanOptions::default(),
+            &limits,
+            &mut |_| {},
+        ) {
+            assert_eq!(facts.sha256, Some(Sha256Digest::of(data)));
+        }
+    }
 }
 
 /// The whole one-pass path: sniffing, dispatch, hashing and draining. The

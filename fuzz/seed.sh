@@ -17,6 +17,8 @@ mapfile -t models < <(find fixtures tests/vectors/models -type f -size -2M \( -n
 for t in gguf_header safetensors_header pickle_scan inspect_any; do
     seed "$t" "${models[@]}"
 done
+mapfile -t containers < <(find tests/vectors/threats -type f -size -2M ! -name '*.json' ! -name '*.md' | sort)
+seed pickle_containers "${containers[@]}"
 mapfile -t bundles < <(find tests/vectors -type f \( -name '*.lbom' -o -name '*.tar' \) | sort)
 seed bundle_reader "${bundles[@]}"
 mapfile -t links < <(find tests/vectors -type f -name '*.dsse.json' | sort)

@@ -13,6 +13,7 @@ const AREAS: &[&str] = &[
     "gguf",
     "safetensors",
     "pickle",
+    "numpy",
     "quant",
     "model",
     "template",

@@ -53,6 +53,11 @@ fn corpora(target: &str) -> Vec<&'static str> {
                 "fixtures/misc",
             ]
         }
+        "pickle_containers" => vec![
+            "tests/vectors/threats/containers",
+            "tests/vectors/threats/hidden",
+            "tests/vectors/threats/pickle",
+        ],
         "bundle_reader" => vec!["tests/vectors/quarantine", "tests/vectors/bundle"],
         "envelope_link" => vec!["tests/vectors/bundle"],
         "key_files" => vec!["keys", "tests/vectors/bundle"],

@@ -80,8 +80,8 @@ proptest! {
 #[test]
 fn a_file_named_gguf_that_is_not_gguf_is_an_error() -> Result<(), std::io::Error> {
     use lbom::inspect::{Format, Severity};
-    // Unrecognised bytes go to the parser the name claims, whose own error
-    // says what is wrong with them.
+    // The format comes from the bytes, never the name: bytes that are not
+    // GGUF under a `.gguf` name are `unknown`, and the name is a mismatch.
     let facts = inspect(b"hello, I am plain text", "model.gguf")?;
     let has = |facts: &lbom::inspect::ModelFacts, code: &str| {
         facts
@@ -89,7 +89,13 @@ fn a_file_named_gguf_that_is_not_gguf_is_an_error() -> Result<(), std::io::Error
             .iter()
             .any(|f| f.code == code && f.severity == Severity::Error)
     };
-    assert!(has(&facts, "gguf.bad_magic"), "{:?}", facts.findings);
+    assert_eq!(facts.format, Format::Unknown);
+    assert!(has(&facts, "format.name_mismatch"), "{:?}", facts.findings);
+    assert!(
+        !facts.findings.iter().any(|f| f.code.starts_with("gguf.")),
+        "{:?}",
+        facts.findings
+    );
     // Bytes of another known format under the name are a disguise.
     let mut safetensors = 2u64.to_le_bytes().to_vec();
     safetensors.extend(b"{}");

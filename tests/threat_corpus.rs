@@ -391,6 +391,62 @@ fn every_allow_listed_callable_names_its_source() -> TestResult {
     Ok(())
 }
 
+/// The allow-list table as tests/tools/threat_corpus/allowlist.py prints it.
+fn allow_list_markdown(doc: &Value) -> String {
+    let mut out =
+        String::from("| callable | source | why it cannot run attacker code |\n|---|---|---|");
+    for e in list(doc, "entries") {
+        let names: Vec<String> = list(e, "names")
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|n| format!("`{n}`"))
+            .collect();
+        out.push_str(&format!(
+            "\n| {} | {} | {} |",
+            names.join(", "),
+            text(e, "source"),
+            text(e, "why_safe")
+        ));
+    }
+    out
+}
+
+/// One allow-list: the table lbom compiles in is the committed JSON, and
+/// both documents print that table, row for row.
+#[test]
+fn the_allow_list_is_one_table_in_the_code_and_the_docs() -> TestResult {
+    let doc = read_json(&threats().join("allowlist.json"))?;
+    let compiled = lbom::inspect::pickle::allow_list();
+    let committed = list(&doc, "entries");
+    if compiled.len() != committed.len() {
+        return Err(fail(format!(
+            "lbom allows {} rows, allowlist.json has {}",
+            compiled.len(),
+            committed.len()
+        )));
+    }
+    for (row, e) in compiled.iter().zip(committed) {
+        let names: Vec<&str> = list(e, "names").iter().filter_map(Value::as_str).collect();
+        if row.names != names || row.source != text(e, "source") {
+            return Err(fail(format!(
+                "row {} differs from allowlist.json",
+                row.callable
+            )));
+        }
+    }
+    let table = allow_list_markdown(&doc);
+    for page in ["docs/findings.md", "docs/threat-corpus.md"] {
+        let text = fs::read_to_string(repo().join(page))?;
+        if !text.contains(&table) {
+            return Err(fail(format!(
+                "{page} does not print the allow-list of tests/vectors/threats/allowlist.json \
+                 (tests/tools/threat_corpus/allowlist.py markdown())"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// What lbom must say about each case (docs/threat-corpus.md): malicious, an
 /// error finding; benign, no error finding (a pickle's `pickle.code_execution`
 /// warning is allowed); warning, a warning and no error. The corpus (large
@@ -480,25 +536,21 @@ fn lbom_meets_the_template_carrier_verdicts() -> TestResult {
 }
 
 #[test]
-#[ignore = "the scanner work of issues 15 and 20 for this class is not done yet; docs/threat-corpus.md lists what lbom misses"]
 fn lbom_meets_the_pickle_verdicts() -> TestResult {
     meets_the_corpus_verdicts("pickle")
 }
 
 #[test]
-#[ignore = "the scanner work of issues 15 and 20 for this class is not done yet; docs/threat-corpus.md lists what lbom misses"]
 fn lbom_meets_the_pickle_container_verdicts() -> TestResult {
     meets_the_corpus_verdicts("pickle_container")
 }
 
 #[test]
-#[ignore = "the scanner work of issues 15 and 20 for this class is not done yet; docs/threat-corpus.md lists what lbom misses"]
 fn lbom_meets_the_pickle_hidden_verdicts() -> TestResult {
     meets_the_corpus_verdicts("pickle_hidden")
 }
 
 #[test]
-#[ignore = "the scanner work of issues 15 and 20 for this class is not done yet; docs/threat-corpus.md lists what lbom misses"]
 fn lbom_meets_the_structure_verdicts() -> TestResult {
     meets_the_corpus_verdicts("structure")
 }

@@ -82,6 +82,11 @@ pub enum Format {
     PytorchZip,
     /// A JSON side file of a model folder (config.json, tokenizer.json, …).
     Json,
+    /// A NumPy `.npy` array (its data a pickle when the dtype holds objects).
+    Numpy,
+    /// A 7z archive: not read, so refused (`pickle.archive_not_scanned`).
+    #[serde(rename = "7z")]
+    SevenZip,
     /// Anything else.
     #[default]
     Unknown,
@@ -96,12 +101,17 @@ impl Format {
             Format::Pickle => "pickle",
             Format::PytorchZip => "pytorch-zip",
             Format::Json => "json",
+            Format::Numpy => "numpy",
+            Format::SevenZip => "7z",
             Format::Unknown => "unknown",
         }
     }
-    /// Whether loading a file of this format can run arbitrary code.
+    /// Whether loading a file of this format can run arbitrary code. A 7z
+    /// archive is unread, so it counts as able to (it may hold pickles);
+    /// NumPy's loader refuses object arrays unless asked (`allow_pickle`),
+    /// and their pickle is judged on its own.
     pub fn is_code_capable(self) -> bool {
-        matches!(self, Format::Pickle | Format::PytorchZip)
+        matches!(self, Format::Pickle | Format::PytorchZip | Format::SevenZip)
     }
 }
 

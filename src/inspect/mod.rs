@@ -15,7 +15,9 @@ pub mod facts;
 pub mod gguf;
 pub mod group;
 pub mod hf;
+pub mod hidden;
 pub(crate) mod keys;
+pub mod numpy;
 pub mod pickle;
 pub mod reference;
 pub mod safetensors;
@@ -119,9 +121,19 @@ pub enum Sniffed {
     Pickle,
     /// A zip archive (PyTorch's `torch.save` format when it holds `data.pkl`).
     Zip,
+    /// A NumPy `.npy` array.
+    Numpy,
+    /// A 7z archive.
+    SevenZip,
+    /// A compressed stream (zlib, gzip, bzip2, lzma, xz): a pickle when its
+    /// decompressed bytes start like one (joblib).
+    Compressed(pickle::Compression),
     /// None of the above.
     Unknown,
 }
+
+/// The magic of 7z archives.
+pub const SEVEN_ZIP_MAGIC: &[u8] = b"7z\xbc\xaf\x27\x1c";
 
 /// Decide the format from the first bytes (at least 16 when the file has them).
 pub fn sniff(head: &[u8], file_len: u64) -> Sniffed {
@@ -133,6 +145,12 @@ pub fn sniff(head: &[u8], file_len: u64) -> Sniffed {
         Sniffed::Safetensors
     } else if pickle::is_pickle_start(head) {
         Sniffed::Pickle
+    } else if numpy::is_npy(head) {
+        Sniffed::Numpy
+    } else if head.starts_with(SEVEN_ZIP_MAGIC) {
+        Sniffed::SevenZip
+    } else if let Some(kind) = pickle::sniff_compression(head) {
+        Sniffed::Compressed(kind)
     } else {
         Sniffed::Unknown
     }
@@ -148,8 +166,13 @@ pub fn claimed_format(file_name: &str) -> Option<Format> {
         "gguf" => Some(Format::Gguf),
         "safetensors" => Some(Format::Safetensors),
         // `.bin` is pickle or zip for PyTorch, but also raw tensors for other
-        // tools: claimed as pickle only for the mismatch rule below.
-        "pt" | "pth" | "ckpt" | "pkl" | "pickle" | "bin" => Some(Format::Pickle),
+        // tools: claimed as pickle only for the mismatch rule below. joblib
+        // files are pickles, compressed or not.
+        "pt" | "pth" | "ckpt" | "pkl" | "pickle" | "bin" | "joblib" => Some(Format::Pickle),
+        "npy" => Some(Format::Numpy),
+        // NumPy's .npz and plain zips may hold pickles (torch zips, object arrays).
+        "npz" | "zip" => Some(Format::PytorchZip),
+        "7z" => Some(Format::SevenZip),
         _ => None,
     }
 }
@@ -188,21 +211,30 @@ pub fn inspect_reader<R: Read>(
         BufReader::with_capacity(HEADER_BUFFER_BYTES, HashingTee::new(counting, options.hash));
     let head = fill_at_least(&mut buffered, 16)?;
     let sniffed = sniff(&head, file_len);
-    // Bytes that match no format, under a name that claims one, go to the
-    // claimed format's parser: its precise structural finding (a header
-    // length beyond the file, an unknown opcode) says more than "not a
-    // model". `.bin` claims nothing specific enough for that.
+    // Bytes that match no format, under a name that claims safetensors or
+    // pickle, go to the claimed format's parser: its precise structural
+    // finding (a header length beyond the file, an unknown opcode) says
+    // more than "not a model". GGUF has a magic, so bytes without it are
+    // not GGUF: `unknown`, and the name a mismatch (docs/findings.md,
+    // "from the bytes, never the name"). `.bin` claims nothing specific
+    // enough for a fallback.
     let parse_as = match (sniffed, claimed_format(file_name)) {
-        (Sniffed::Unknown, Some(Format::Gguf)) => Sniffed::Gguf,
         (Sniffed::Unknown, Some(Format::Safetensors)) => Sniffed::Safetensors,
         (Sniffed::Unknown, Some(Format::Pickle)) if !is_bin(file_name) => Sniffed::Pickle,
         (s, _) => s,
     };
+    let mut random_access = random_access;
+    let mut unclaimed = Vec::new();
     let mut facts = match parse_as {
-        Sniffed::Gguf => gguf::inspect(&mut buffered, file_len, file_name, limits)?,
+        Sniffed::Gguf => {
+            let (facts, ranges) =
+                gguf::inspect_with_unclaimed(&mut buffered, file_len, file_name, limits)?;
+            unclaimed = ranges;
+            facts
+        }
         Sniffed::Safetensors => safetensors::inspect(&mut buffered, file_len, file_name, limits)?,
         Sniffed::Pickle => pickle::inspect(&mut buffered, file_len, file_name, limits)?,
-        Sniffed::Zip => match random_access {
+        Sniffed::Zip => match random_access.as_deref_mut() {
             Some(seekable) => {
                 seekable.rewind()?;
                 pickle::inspect_zip(&mut &mut *seekable, file_len, file_name, limits)?
@@ -219,6 +251,22 @@ pub fn inspect_reader<R: Read>(
                 facts
             }
         },
+        Sniffed::Numpy => numpy::inspect(&mut buffered, file_len, file_name, limits)?,
+        Sniffed::SevenZip => {
+            let mut facts = ModelFacts {
+                format: Format::SevenZip,
+                ..ModelFacts::default()
+            };
+            facts.push(Finding::error(
+                "pickle.archive_not_scanned",
+                "7z archive: lbom does not read 7z, so what it holds (pickles, torch checkpoints) was not scanned; extract it and scan the files",
+            ));
+            facts
+        }
+        Sniffed::Compressed(kind) => {
+            pickle::inspect_compressed(&mut buffered, kind, file_len, file_name, limits)?
+                .unwrap_or_default()
+        }
         Sniffed::Unknown => ModelFacts {
             format: if json_document(&head, file_len, &mut buffered) {
                 Format::Json
@@ -228,6 +276,29 @@ pub fn inspect_reader<R: Read>(
             ..ModelFacts::default()
         },
     };
+    if !unclaimed.is_empty() {
+        // Bytes no tensor claims: read where the stream is (it is read to
+        // the end for the digest anyway), or by seeking when not hashing.
+        let pos = buffered
+            .get_ref()
+            .position()
+            .saturating_sub(buffered.buffer().len() as u64);
+        let seek = match random_access.as_mut() {
+            Some(r) if !options.hash => Some(&mut **r as &mut dyn SeekRead),
+            _ => None,
+        };
+        let found = hidden::read_ranges(&unclaimed, &mut buffered, pos, seek)?;
+        let outcome = hidden::search(&found);
+        for f in hidden::findings(
+            &found,
+            outcome,
+            "gguf.polyglot",
+            "gguf.unclaimed_unscanned",
+            "gguf bytes that no tensor claims",
+        ) {
+            facts.push(f);
+        }
+    }
     let fell_back = parse_as != sniffed;
     if !(fell_back && facts.worst_severity() == Some(Severity::Error)) {
         check_claimed_format(file_name, facts.format, &mut facts);
@@ -279,7 +350,11 @@ pub fn inspect_file(
     // The zip reader needs its own handle to seek; the stream stays sequential.
     let mut second = None;
     let mut first_bytes = [0u8; 4];
-    if read_prefix(&file, &mut first_bytes).map_err(io_err)? && pickle::is_zip(&first_bytes) {
+    // GGUF: without hashing, the bytes no tensor claims are read by seeking
+    // rather than by reading the tensor data.
+    let wants_seek =
+        |head: &[u8]| pickle::is_zip(head) || (!options.hash && gguf::is_gguf_magic(head));
+    if read_prefix(&file, &mut first_bytes).map_err(io_err)? && wants_seek(&first_bytes) {
         second = Some(crate::io::open::open_regular(path).map_err(io_err)?.0);
     }
     let random_access = second.as_mut().map(|f| f as &mut dyn SeekRead);
@@ -411,6 +486,31 @@ mod tests {
             Some(crate::io::digest::Sha256Digest::of(bytes))
         );
         Ok(facts.format)
+    }
+
+    #[test]
+    fn pickle_containers_are_walked_and_judged_by_their_bytes() -> Result<(), io::Error> {
+        // A folder scan inspects the names that can hold pickles.
+        for name in [
+            "m.npy", "m.npz", "m.joblib", "m.7z", "m.zip", "m.pt", "m.bin",
+        ] {
+            assert!(is_model_file_name(name), "{name}");
+        }
+        // The bytes decide the format, whatever the name.
+        assert_eq!(
+            format_of(b"7z\xbc\xaf\x27\x1c\x00\x04rest", "x.txt")?,
+            Format::SevenZip
+        );
+        assert_eq!(
+            format_of(b"\x93NUMPY\x01\x00\x02\x00{}", "x")?,
+            Format::Numpy
+        );
+        // Compressed bytes that are not a pickle are not called one.
+        assert_eq!(
+            format_of(b"\x1f\x8b\x08\x00 not gzip", "x")?,
+            Format::Unknown
+        );
+        Ok(())
     }
 
     #[test]

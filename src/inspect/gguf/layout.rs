@@ -3,14 +3,19 @@
 //!
 //! ggml (`gguf.cpp`) expects tensor `i` at offset `sum of padded sizes of
 //! tensors 0..i`, each padded to `general.alignment`, counted from the data
-//! section start (the end of the header rounded up to the alignment). It does
-//! not compare the extents with the file size and accepts trailing bytes, so
-//! a file cut inside its tensor data loads until something reads past the
-//! end. Here each tensor must lie inside the file (`gguf.tensor_out_of_bounds`),
-//! start on an aligned offset (`gguf.tensor_misaligned`), not overlap another
-//! (`gguf.tensors_overlap`), and follow the previous one with no more than
-//! padding in between (`gguf.gap`); bytes after the last tensor beyond its
-//! padding are `gguf.trailing_bytes`.
+//! section start (the end of the header rounded up to the alignment), and
+//! refuses any other offset. It does not compare the extents with the file
+//! size and accepts trailing bytes, so a file cut inside its tensor data
+//! loads until something reads past the end. Here each tensor must lie
+//! inside the file (`gguf.tensor_out_of_bounds`), start on an aligned offset
+//! (`gguf.tensor_misaligned`), not overlap another (`gguf.tensors_overlap`),
+//! and follow the previous one with no more than padding in between
+//! (`gguf.gap`, an error as in ggml); bytes after the last tensor beyond its
+//! padding are `gguf.trailing_bytes` (a warning: ggml loads the file).
+//!
+//! [`unclaimed`] lists the bytes no tensor claims (the padding before the
+//! data section, gaps, padding, the bytes of tensors of unknown type, the
+//! tail), which `hidden.rs` scans for another format's content.
 
 use super::parse::{Findings, TensorInfo};
 use crate::inspect::facts::Finding;
@@ -19,6 +24,43 @@ use crate::inspect::facts::Finding;
 pub(super) fn align_up(x: u64, align: u64) -> Option<u64> {
     let mask = align.checked_sub(1)?;
     x.checked_add(mask).map(|v| v & !mask)
+}
+
+/// The byte ranges `[start, end)` of the file that no tensor claims, from
+/// the end of the header to the end of the file: the padding before the
+/// data section, padding and gaps between tensors, the bytes of tensors
+/// whose size is unknown (an unknown ggml type) or that run past the end,
+/// and whatever follows the last tensor. Sorted, disjoint, non-empty.
+pub(super) fn unclaimed(
+    tensors: &[TensorInfo],
+    header_end: u64,
+    alignment: Option<u64>,
+    file_len: u64,
+) -> Vec<(u64, u64)> {
+    let data_start = alignment
+        .and_then(|a| align_up(header_end, a))
+        .unwrap_or(header_end);
+    let mut claimed: Vec<(u64, u64)> = tensors
+        .iter()
+        .filter_map(|t| {
+            let start = data_start.checked_add(t.offset)?;
+            let end = start.checked_add(t.size?)?;
+            (end <= file_len && start < end).then_some((start, end))
+        })
+        .collect();
+    claimed.sort_unstable();
+    let mut out = Vec::new();
+    let mut at = header_end.min(file_len);
+    for (start, end) in claimed {
+        if start > at {
+            out.push((at, start));
+        }
+        at = at.max(end);
+    }
+    if file_len > at {
+        out.push((at, file_len));
+    }
+    out
 }
 
 /// Check the data section. `alignment` is `None` when `general.alignment`
@@ -127,9 +169,11 @@ fn check_order(
                 .unwrap_or(max_end);
             if offset > expected {
                 let gap = offset - expected;
-                findings.push(Finding::warning(
+                // gguf.cpp refuses a tensor whose offset is not the padded
+                // end of the one before it.
+                findings.push(Finding::error(
                     "gguf.gap",
-                    format!("gguf tensor '{name}' starts at data offset {offset}, {gap} bytes after the previous tensor and its padding"),
+                    format!("gguf tensor '{name}' starts at data offset {offset}, {gap} bytes after the previous tensor and its padding (llama.cpp refuses the file)"),
                 ));
             }
         }

@@ -47,9 +47,13 @@
 //! `gguf.bad_dims` (`n_dims` 0 or over 4, element count over `i64::MAX`),
 //! `gguf.tensor_size_mismatch` (row not a multiple of the block size),
 //! `gguf.tensor_misaligned`, `gguf.tensor_out_of_bounds`,
-//! `gguf.tensors_overlap`, `gguf.invalid_utf8` (the spec makes every string
-//! UTF-8; converted lossily for the report).
-//! Warnings: `gguf.unknown_tensor_type`, `gguf.trailing_bytes`, `gguf.gap`,
+//! `gguf.tensors_overlap`, `gguf.gap`, `gguf.unknown_tensor_type`,
+//! `gguf.tensor_name_too_long` (each refused by llama.cpp), and, found by
+//! the caller in the bytes [`inspect_with_unclaimed`] lists,
+//! `gguf.polyglot` and `gguf.unclaimed_unscanned`.
+//! Warnings: `gguf.invalid_utf8` (the spec makes every string UTF-8,
+//! llama.cpp loads it anyway; converted lossily for the report),
+//! `gguf.old_version`, `gguf.trailing_bytes`,
 //! `gguf.bad_bool` (a bool byte other than 0/1, read as
 //! true), `quant.label_mismatch` (rule in `checks::label_mismatch`; also an
 //! unknown `general.file_type` code), `quant.filename_mismatch`,
@@ -111,6 +115,19 @@ pub fn inspect<R: Read>(
     file_name: &str,
     limits: &Limits,
 ) -> io::Result<ModelFacts> {
+    inspect_with_unclaimed(reader, file_len, file_name, limits).map(|(facts, _)| facts)
+}
+
+/// [`inspect`], also returning the byte ranges `[start, end)` that no tensor
+/// claims (docs/findings.md, "Bytes no tensor claims"), for the caller to
+/// scan once it reads past the header. Empty when the header is damaged:
+/// its error says more than any content found after it.
+pub fn inspect_with_unclaimed<R: Read>(
+    reader: &mut R,
+    file_len: u64,
+    file_name: &str,
+    limits: &Limits,
+) -> io::Result<(ModelFacts, Vec<(u64, u64)>)> {
     let mut parser = Parser::new(reader, file_len, limits);
     let complete = match parser.run() {
         Ok(()) => true,
@@ -138,6 +155,7 @@ pub fn inspect<R: Read>(
     let alignment = alignment(&header, &mut findings);
     facts.alignment = alignment.raw;
     fill_tensors(&mut facts, &header, &mut findings);
+    let mut unclaimed = Vec::new();
     if complete && let Some(header_end) = header.header_end {
         layout::check(
             &header.tensors,
@@ -146,13 +164,14 @@ pub fn inspect<R: Read>(
             file_len,
             &mut findings,
         );
+        unclaimed = layout::unclaimed(&header.tensors, header_end, alignment.valid, file_len);
     }
     fill_metadata(&mut facts, &header, file_name, complete, &mut findings);
     facts.metadata = header.metadata;
     for finding in findings.finish() {
         facts.push(finding);
     }
-    Ok(facts)
+    Ok((facts, unclaimed))
 }
 
 /// `general.alignment` as found (`raw`) and as usable for layout checks.

@@ -377,10 +377,12 @@ impl<'a, R: Read> Parser<'a, R> {
         match std::str::from_utf8(bytes) {
             Ok(s) => s.to_owned(),
             Err(_) => {
-                // The GGUF spec makes every string UTF-8; bytes that are
-                // not are damage (or a parser-differential trick), so an
-                // error, still reported lossily so the report is readable.
-                self.findings.push(Finding::error(
+                // The GGUF spec makes every string UTF-8, but llama.cpp
+                // loads strings as bytes and does not check: a warning
+                // (severity follows the loader, docs/findings.md), with
+                // the lossy conversion shown so a reader sees the text
+                // was changed for the report.
+                self.findings.push(Finding::warning(
                     "gguf.invalid_utf8",
                     format!("gguf header: {what} is not valid UTF-8 (converted lossily)"),
                 ));
@@ -423,6 +425,14 @@ impl<'a, R: Read> Parser<'a, R> {
         }
         self.version = version;
         self.header.version = Some(version);
+        if version == 1 {
+            // gguf.cpp: "GGUFv1 is no longer supported"; lbom still reads
+            // it (its layout is documented), so it is described, not refused.
+            self.findings.push(Finding::warning(
+                "gguf.old_version",
+                "gguf header: version 1, which llama.cpp no longer loads",
+            ));
+        }
 
         let tensor_count = self.len("tensor count")?;
         self.header.tensor_count = Some(tensor_count);

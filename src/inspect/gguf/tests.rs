@@ -99,12 +99,25 @@ fn sha(bytes: &[u8]) -> String {
 // ---- round trips -----------------------------------------------------------
 
 fn check_sample_facts(facts: &ModelFacts, version: u32, big: bool) {
-    assert!(
-        facts.findings.is_empty(),
+    // Version 1 is read, with the warning that llama.cpp no longer loads it.
+    let expected: &[&str] = if version == 1 {
+        &["gguf.old_version"]
+    } else {
+        &[]
+    };
+    assert_eq!(
+        codes(facts),
+        expected,
         "v{version} big={big}: {:?}",
         facts.findings
     );
-    assert!(facts.warnings.is_empty());
+    assert!(
+        facts
+            .findings
+            .iter()
+            .all(|f| f.severity == Severity::Warning)
+    );
+    assert_eq!(facts.warnings.len(), expected.len());
     assert_eq!(facts.format, Format::Gguf);
     assert_eq!(facts.format_version, Some(version));
     assert_eq!(
@@ -580,6 +593,9 @@ fn overlap_gap_misalignment_trailing() {
         .data(&[0; 160]);
     let facts = run(&w.build(), "m.gguf");
     assert!(has(&facts, "gguf.gap"), "{:?}", codes(&facts));
+    // gguf.cpp wants each tensor at the previous one's padded end: a gap is
+    // refused by the loader, so it is an error.
+    assert_eq!(facts.worst_severity(), Some(Severity::Error));
     assert!(!has(&facts, "gguf.tensors_overlap"));
 
     let mut w = Writer::new(3, false);
@@ -636,14 +652,21 @@ fn bad_alignment_values() {
 }
 
 #[test]
-fn unknown_tensor_types_are_reported_not_fatal() {
+fn unknown_tensor_types_are_errors_but_not_fatal() {
     let mut w = Writer::new(3, false);
     w.tensor_info("mystery", 2, &[32, 2], 200, 0)
         .data(&[0; 64])
         .tensor_info("b", 1, &[8], 0, 64)
         .data(&[0; 32]);
     let facts = run(&w.build(), "m.gguf");
-    assert!(has(&facts, "gguf.unknown_tensor_type"));
+    // gguf.cpp refuses a type outside ggml's enum: an error, and the rest
+    // of the header is still described.
+    assert!(
+        facts
+            .findings
+            .iter()
+            .any(|f| f.code == "gguf.unknown_tensor_type" && f.severity == Severity::Error)
+    );
     assert_eq!(
         facts
             .tensors
@@ -653,11 +676,6 @@ fn unknown_tensor_types_are_reported_not_fatal() {
     );
     assert_eq!(facts.tensors.get(1).map(|t| t.size_bytes), Some(Some(32)));
     assert_eq!(facts.parameter_count, Some(64 + 8));
-    assert!(
-        facts.worst_severity() < Some(Severity::Error),
-        "{:?}",
-        facts.findings
-    );
 }
 
 #[test]
@@ -721,6 +739,56 @@ fn non_finite_floats_become_strings() {
 }
 
 #[test]
+fn tensor_names_of_ggml_max_name_bytes_or_more_are_refused() {
+    // gguf.cpp refuses `name.length() >= GGML_MAX_NAME` (64): every length
+    // around the limit and far past it.
+    for len in [1usize, 62, 63, 64, 65, 255, 4096] {
+        let mut w = Writer::new(3, false);
+        w.kv_u32("general.file_type", 0)
+            .tensor(&"n".repeat(len), &[8], 0);
+        let facts = run(&w.build(), "m.gguf");
+        let flagged = facts
+            .findings
+            .iter()
+            .any(|f| f.code == "gguf.tensor_name_too_long" && f.severity == Severity::Error);
+        assert_eq!(
+            flagged,
+            len >= 64,
+            "name of {len} bytes: {:?}",
+            codes(&facts)
+        );
+    }
+}
+
+#[test]
+fn q8_1_tensors_are_sized_as_ggml_sizes_them() {
+    // Two Q8_1 tensors back to back, each 2 rows of 32 elements: ggml's
+    // block_q8_1 is 36 bytes, so the second starts at 72 padded to 96. With
+    // gguf-py's 40-byte block the first would end at 80 and "overlap".
+    let mut w = Writer::new(3, false);
+    w.kv_u32("general.file_type", 0)
+        .tensor_info("a", 2, &[32, 2], 9, 0)
+        .tensor_info("b", 2, &[32, 2], 9, 96)
+        .data(&[1; 72])
+        .data(&[0; 24])
+        .data(&[2; 72]);
+    let facts = run(&w.build(), "m.gguf");
+    assert_eq!(
+        facts
+            .tensors
+            .iter()
+            .map(|t| t.size_bytes)
+            .collect::<Vec<_>>(),
+        vec![Some(72), Some(72)]
+    );
+    assert!(
+        facts.worst_severity() < Some(Severity::Error),
+        "{:?}",
+        facts.findings
+    );
+}
+
+#[test]
 fn invalid_utf8_is_converted_lossily() {
     let mut w = Writer::new(3, false);
     let value = w.string(b"ab\xffcd");
@@ -733,7 +801,7 @@ fn invalid_utf8_is_converted_lossily() {
         facts
             .findings
             .iter()
-            .filter(|f| f.code == "gguf.invalid_utf8")
+            .filter(|f| f.code == "gguf.invalid_utf8" && f.severity == Severity::Warning)
             .count(),
         2
     );
@@ -1124,4 +1192,139 @@ fn what_a_header_makes_the_parser_keep_is_bounded() {
     let facts = run_with(&bytes, bytes.len() as u64, "m.gguf", &limits);
     assert_eq!(codes(&facts), vec!["gguf.limit_exceeded"]);
     assert!(facts.metadata.len() < 2_000);
+}
+
+// ---- bytes no tensor claims (docs/findings.md) -------------------------------
+
+/// `posix.system("echo")` at protocol 2, as CPython writes it.
+const HIDDEN_PICKLE: &[u8] =
+    b"\x80\x02cposix\nsystem\nq\x00X\x04\x00\x00\x00echoq\x01\x85q\x02Rq\x03.";
+
+/// A GGUF with `payload` in each place no tensor claims: the padding before
+/// the data section, a gap between tensors, after the last tensor, and as
+/// the bytes of a tensor of unknown type.
+fn with_hidden(payload: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+    let mut out = Vec::new();
+    // Padding before the data section (alignment 4096).
+    let mut w = Writer::new(3, false);
+    w.alignment = 4096;
+    w.kv_u32("general.alignment", 4096)
+        .kv_u32("general.file_type", 0)
+        .tensor("a", &[8], 0);
+    let mut bytes = w.build();
+    let at = w.header_len() + 7;
+    if let Some(slot) = bytes.get_mut(at..at + payload.len()) {
+        slot.copy_from_slice(payload);
+    }
+    out.push(("alignment padding", bytes));
+    // A gap between two tensors (itself an error: llama.cpp refuses it).
+    let mut w = Writer::new(3, false);
+    let mut gap = payload.to_vec();
+    gap.resize(256 - 32, 0);
+    w.kv_u32("general.file_type", 0)
+        .tensor_info("a", 1, &[8], 0, 0)
+        .tensor_info("b", 1, &[8], 0, 256)
+        .data(&[1; 32])
+        .data(&gap)
+        .data(&[2; 32]);
+    out.push(("gap", w.build()));
+    // After the last tensor.
+    let mut w = Writer::new(3, false);
+    w.kv_u32("general.file_type", 0).tensor("a", &[8], 0);
+    w.trailing = payload.to_vec();
+    out.push(("tail", w.build()));
+    // The bytes of a tensor of unknown type.
+    let mut w = Writer::new(3, false);
+    let mut hidden = payload.to_vec();
+    hidden.resize(hidden.len().div_ceil(32) * 32, 0);
+    w.kv_u32("general.file_type", 0)
+        .tensor_info("mystery", 1, &[hidden.len() as u64], 200, 0)
+        .tensor_info("b", 1, &[8], 0, hidden.len() as u64)
+        .data(&hidden)
+        .data(&[2; 32]);
+    out.push(("unknown-type tensor", w.build()));
+    out
+}
+
+/// Every way `inspect_reader` reads: hashing the stream, not hashing with
+/// a second handle to seek, not hashing without one.
+fn every_read(bytes: &[u8]) -> Vec<ModelFacts> {
+    let mut out = Vec::new();
+    for (hash, seek) in [(true, false), (false, true), (false, false)] {
+        let mut cursor = std::io::Cursor::new(bytes);
+        let random: Option<&mut dyn crate::inspect::SeekRead> =
+            if seek { Some(&mut cursor) } else { None };
+        let options = crate::inspect::ScanOptions {
+            hash,
+            jobs: Some(1),
+        };
+        match crate::inspect::inspect_reader(
+            bytes,
+            bytes.len() as u64,
+            "m.gguf",
+            random,
+            &options,
+            &Limits::default(),
+            &mut |_| {},
+        ) {
+            Ok(facts) => out.push(facts),
+            Err(e) => unreachable!("in-memory reads cannot fail: {e}"),
+        }
+    }
+    out
+}
+
+#[test]
+fn content_hidden_where_no_tensor_claims_is_an_error_wherever_it_is() {
+    let zip = b"PK\x03\x04\x14\x00\x00\x00\x00\x00archive/data.pkl".to_vec();
+    let payloads: Vec<(&str, Vec<u8>)> = vec![
+        ("pickle", HIDDEN_PICKLE.to_vec()),
+        (
+            "pickle after junk",
+            [&b"\x01\x02junk"[..], HIDDEN_PICKLE].concat(),
+        ),
+        ("zip", zip),
+        ("elf", b"\x7fELF\x02\x01\x01\x00".to_vec()),
+        ("gguf", b"GGUF\x03\x00\x00\x00".to_vec()),
+        ("7z", b"7z\xbc\xaf\x27\x1c\x00\x04".to_vec()),
+    ];
+    for (what, payload) in &payloads {
+        for (place, bytes) in with_hidden(payload) {
+            for facts in every_read(&bytes) {
+                assert!(
+                    facts
+                        .findings
+                        .iter()
+                        .any(|f| f.code == "gguf.polyglot" && f.severity == Severity::Error),
+                    "{what} in the {place}: {:?}",
+                    facts.findings
+                );
+            }
+        }
+        // The same bytes inside a tensor's data are weights: never judged.
+        let mut w = Writer::new(3, false);
+        let mut data = payload.clone();
+        data.resize(64, 0);
+        w.kv_u32("general.file_type", 0)
+            .tensor_info("t", 1, &[16], 0, 0)
+            .data(&data);
+        for facts in every_read(&w.build()) {
+            assert!(
+                facts.findings.is_empty(),
+                "{what} as weights: {:?}",
+                facts.findings
+            );
+        }
+    }
+    // Zeros in the same places hold nothing (the gap and the unknown type
+    // are errors of their own, but not polyglots).
+    for (place, bytes) in with_hidden(&[0; 40]) {
+        for facts in every_read(&bytes) {
+            assert!(
+                !facts.findings.iter().any(|f| f.code == "gguf.polyglot"),
+                "zeros in the {place}: {:?}",
+                facts.findings
+            );
+        }
+    }
 }

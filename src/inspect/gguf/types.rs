@@ -2,10 +2,11 @@
 //! file types and known architectures.
 //!
 //! Sources (checked November 2026):
-//! - ggml `ggml/include/ggml.h` `enum ggml_type` and gguf-py
-//!   `gguf/constants.py` `GGMLQuantizationType` / `GGML_QUANT_SIZES`
-//!   (block size, bytes per block); `Q2_0` (id 42, `QK2_0 = 64`, 18-byte
-//!   block) is in ggml.h / ggml-common.h but not yet in gguf-py 0.19.
+//! - ggml `include/ggml.h` `enum ggml_type` (ids), `src/ggml.c`
+//!   `type_traits` (block size) and `src/ggml-common.h` (`sizeof` of each
+//!   block struct), ggml-org/ggml commit d99724f2b141 (August 2026). gguf-py's
+//!   `GGML_QUANT_SIZES` is not the reference: it says 40 bytes for Q8_1
+//!   where ggml has 36, and it lacks `Q2_0` (id 42).
 //! - llama.cpp `include/llama.h` `enum llama_ftype`, mirrored by gguf-py
 //!   `LlamaFileType`; `MOSTLY_Q2_0 = 41` is in llama.h only so far.
 //! - the "main" ggml type of each file type: `llama_model_quantize_impl`
@@ -82,36 +83,46 @@ const fn t(name: &'static str, block_size: u64, type_size: u64) -> Option<GgmlTy
 
 /// `QK_K` in ggml-common.h: elements per K-quant super-block.
 const QK_K: u64 = 256;
+/// `sizeof(ggml_half)`: ggml-common.h stores block scales as IEEE half (uint16_t).
+const HALF: u64 = 2;
+/// `K_SCALE_SIZE` in ggml-common.h: packed 6-bit scales and mins of Q4_K/Q5_K.
+const K_SCALE_SIZE: u64 = 12;
 
 /// The ggml tensor type with this id, or `None` for an unknown or removed id.
 ///
-/// Block sizes and byte sizes follow gguf-py `GGML_QUANT_SIZES`, written
-/// out with the same `QK_K` arithmetic so each row can be compared by eye.
+/// ggml is the reference, not gguf-py (docs/findings.md, "Tensor sizes"):
+/// the block size is ggml's `type_traits[type].blck_size` (ggml/src/ggml.c)
+/// and the byte size is `sizeof(block_…)`, written here as the right-hand
+/// side of the `static_assert` that pins that struct's size in
+/// ggml/src/ggml-common.h, so each row can be compared with it by eye.
+/// gguf-py's `GGML_QUANT_SIZES` disagrees on Q8_1 (it says 40 bytes; ggml's
+/// `block_q8_1` holds two halves and 32 quants, 36 bytes).
+/// `types::tests::ggml_type_sizes_follow_ggml` names the source of each row.
 pub fn ggml_type(id: u32) -> Option<GgmlType> {
     match id {
         0 => t("F32", 1, 4),
-        1 => t("F16", 1, 2),
-        2 => t("Q4_0", 32, 2 + 16),
-        3 => t("Q4_1", 32, 2 + 2 + 16),
+        1 => t("F16", 1, HALF),
+        2 => t("Q4_0", 32, HALF + 32 / 2),
+        3 => t("Q4_1", 32, 2 * HALF + 32 / 2),
         // 4 (Q4_2) and 5 (Q4_3): support removed from ggml.
-        6 => t("Q5_0", 32, 2 + 4 + 16),
-        7 => t("Q5_1", 32, 2 + 2 + 4 + 16),
-        8 => t("Q8_0", 32, 2 + 32),
-        9 => t("Q8_1", 32, 4 + 4 + 32),
-        10 => t("Q2_K", QK_K, 2 + 2 + QK_K / 16 + QK_K / 4),
-        11 => t("Q3_K", QK_K, 2 + QK_K / 4 + QK_K / 8 + 12),
-        12 => t("Q4_K", QK_K, 2 + 2 + QK_K / 2 + 12),
-        13 => t("Q5_K", QK_K, 2 + 2 + QK_K / 2 + QK_K / 8 + 12),
-        14 => t("Q6_K", QK_K, 2 + QK_K / 2 + QK_K / 4 + QK_K / 16),
-        15 => t("Q8_K", QK_K, 4 + QK_K + QK_K / 8),
-        16 => t("IQ2_XXS", QK_K, 2 + QK_K / 4),
-        17 => t("IQ2_XS", QK_K, 2 + QK_K / 4 + QK_K / 32),
-        18 => t("IQ3_XXS", QK_K, 2 + QK_K / 4 + QK_K / 8),
-        19 => t("IQ1_S", QK_K, 2 + QK_K / 8 + QK_K / 16),
-        20 => t("IQ4_NL", 32, 2 + 16),
-        21 => t("IQ3_S", QK_K, 2 + QK_K / 4 + QK_K / 8 + QK_K / 32 + 4),
-        22 => t("IQ2_S", QK_K, 2 + QK_K / 4 + QK_K / 16),
-        23 => t("IQ4_XS", QK_K, 2 + 2 + QK_K / 2 + QK_K / 64),
+        6 => t("Q5_0", 32, HALF + 4 + 32 / 2),
+        7 => t("Q5_1", 32, 2 * HALF + 4 + 32 / 2),
+        8 => t("Q8_0", 32, HALF + 32),
+        9 => t("Q8_1", 32, 2 * HALF + 32),
+        10 => t("Q2_K", QK_K, 2 * HALF + QK_K / 16 + QK_K / 4),
+        11 => t("Q3_K", QK_K, HALF + QK_K / 4 + QK_K / 8 + 12),
+        12 => t("Q4_K", QK_K, 2 * HALF + K_SCALE_SIZE + QK_K / 2),
+        13 => t("Q5_K", QK_K, 2 * HALF + K_SCALE_SIZE + QK_K / 2 + QK_K / 8),
+        14 => t("Q6_K", QK_K, HALF + QK_K / 16 + 3 * QK_K / 4),
+        15 => t("Q8_K", QK_K, 4 + QK_K + QK_K / 16 * 2),
+        16 => t("IQ2_XXS", QK_K, HALF + QK_K / 8 * 2),
+        17 => t("IQ2_XS", QK_K, HALF + QK_K / 8 * 2 + QK_K / 32),
+        18 => t("IQ3_XXS", QK_K, HALF + 3 * (QK_K / 8)),
+        19 => t("IQ1_S", QK_K, HALF + QK_K / 8 + QK_K / 16),
+        20 => t("IQ4_NL", 32, HALF + 32 / 2),
+        21 => t("IQ3_S", QK_K, HALF + 13 * (QK_K / 32) + QK_K / 64),
+        22 => t("IQ2_S", QK_K, HALF + QK_K / 4 + QK_K / 16),
+        23 => t("IQ4_XS", QK_K, HALF + 2 + QK_K / 64 + QK_K / 2),
         24 => t("I8", 1, 1),
         25 => t("I16", 1, 2),
         26 => t("I32", 1, 4),
@@ -120,13 +131,13 @@ pub fn ggml_type(id: u32) -> Option<GgmlType> {
         29 => t("IQ1_M", QK_K, QK_K / 8 + QK_K / 16 + QK_K / 32),
         30 => t("BF16", 1, 2),
         // 31-33 (Q4_0_4_4, Q4_0_4_8, Q4_0_8_8): removed from GGUF files.
-        34 => t("TQ1_0", QK_K, 2 + 4 * 13),
-        35 => t("TQ2_0", QK_K, 2 + 64),
+        34 => t("TQ1_0", QK_K, HALF + QK_K / 64 + (QK_K - 4 * QK_K / 64) / 5),
+        35 => t("TQ2_0", QK_K, HALF + QK_K / 4),
         // 36-38 (IQ4_NL_4_4, IQ4_NL_4_8, IQ4_NL_8_8): removed.
-        39 => t("MXFP4", 32, 1 + 16),
-        40 => t("NVFP4", 64, 4 + 32),
-        41 => t("Q1_0", 128, 2 + 16),
-        42 => t("Q2_0", 64, 2 + 16),
+        39 => t("MXFP4", 32, 1 + 32 / 2),
+        40 => t("NVFP4", 64, (64 / 16) + 64 / 2),
+        41 => t("Q1_0", 128, HALF + 128 / 8),
+        42 => t("Q2_0", 64, HALF + 64 / 4),
         _ => None,
     }
 }
@@ -402,57 +413,282 @@ mod tests {
         assert_eq!(file_type_name(u64::MAX), None);
     }
 
+    /// Every row of [`ggml_type`] against ggml itself (ggml-org/ggml commit
+    /// d99724f2b141, `include/ggml.h` for ids, `src/ggml.c` `type_traits` for
+    /// block sizes, `src/ggml-common.h` for the block structs' sizes): id,
+    /// name, elements per block, bytes per block, and where each number is
+    /// stated. The byte counts are the static_asserts evaluated by hand.
+    const GGML_REFERENCE: &[(u32, &str, u64, u64, &str)] = &[
+        (
+            0,
+            "F32",
+            1,
+            4,
+            "ggml.c type_traits[GGML_TYPE_F32]: blck_size 1, sizeof(float)",
+        ),
+        (
+            1,
+            "F16",
+            1,
+            2,
+            "ggml.c type_traits[GGML_TYPE_F16]: blck_size 1, sizeof(ggml_fp16_t)",
+        ),
+        (
+            2,
+            "Q4_0",
+            32,
+            18,
+            "ggml-common.h QK4_0 32; sizeof(block_q4_0) == sizeof(ggml_half) + QK4_0 / 2",
+        ),
+        (
+            3,
+            "Q4_1",
+            32,
+            20,
+            "ggml-common.h QK4_1 32; sizeof(block_q4_1) == 2 * sizeof(ggml_half) + QK4_1 / 2",
+        ),
+        (
+            6,
+            "Q5_0",
+            32,
+            22,
+            "ggml-common.h QK5_0 32; sizeof(block_q5_0) == sizeof(ggml_half) + sizeof(uint32_t) + QK5_0 / 2",
+        ),
+        (
+            7,
+            "Q5_1",
+            32,
+            24,
+            "ggml-common.h QK5_1 32; sizeof(block_q5_1) == 2 * sizeof(ggml_half) + sizeof(uint32_t) + QK5_1 / 2",
+        ),
+        (
+            8,
+            "Q8_0",
+            32,
+            34,
+            "ggml-common.h QK8_0 32; sizeof(block_q8_0) == sizeof(ggml_half) + QK8_0",
+        ),
+        (
+            9,
+            "Q8_1",
+            32,
+            36,
+            "ggml-common.h QK8_1 32; sizeof(block_q8_1) == 2*sizeof(ggml_half) + QK8_1 (gguf-py says 40)",
+        ),
+        (
+            10,
+            "Q2_K",
+            256,
+            84,
+            "ggml-common.h QK_K 256; sizeof(block_q2_K) == 2*sizeof(ggml_half) + QK_K/16 + QK_K/4",
+        ),
+        (
+            11,
+            "Q3_K",
+            256,
+            110,
+            "ggml-common.h sizeof(block_q3_K) == sizeof(ggml_half) + QK_K / 4 + QK_K / 8 + 12",
+        ),
+        (
+            12,
+            "Q4_K",
+            256,
+            144,
+            "ggml-common.h sizeof(block_q4_K) == 2*sizeof(ggml_half) + K_SCALE_SIZE (12) + QK_K/2",
+        ),
+        (
+            13,
+            "Q5_K",
+            256,
+            176,
+            "ggml-common.h sizeof(block_q5_K) == 2*sizeof(ggml_half) + K_SCALE_SIZE + QK_K/2 + QK_K/8",
+        ),
+        (
+            14,
+            "Q6_K",
+            256,
+            210,
+            "ggml-common.h sizeof(block_q6_K) == sizeof(ggml_half) + QK_K / 16 + 3*QK_K/4",
+        ),
+        (
+            15,
+            "Q8_K",
+            256,
+            292,
+            "ggml-common.h sizeof(block_q8_K) == sizeof(float) + QK_K + QK_K/16*sizeof(int16_t)",
+        ),
+        (
+            16,
+            "IQ2_XXS",
+            256,
+            66,
+            "ggml-common.h sizeof(block_iq2_xxs) == sizeof(ggml_half) + QK_K/8*sizeof(uint16_t)",
+        ),
+        (
+            17,
+            "IQ2_XS",
+            256,
+            74,
+            "ggml-common.h sizeof(block_iq2_xs) == sizeof(ggml_half) + QK_K/8*sizeof(uint16_t) + QK_K/32",
+        ),
+        (
+            18,
+            "IQ3_XXS",
+            256,
+            98,
+            "ggml-common.h sizeof(block_iq3_xxs) == sizeof(ggml_half) + 3*(QK_K/8)",
+        ),
+        (
+            19,
+            "IQ1_S",
+            256,
+            50,
+            "ggml-common.h sizeof(block_iq1_s) == sizeof(ggml_half) + QK_K/8 + QK_K/16",
+        ),
+        (
+            20,
+            "IQ4_NL",
+            32,
+            18,
+            "ggml-common.h QK4_NL 32; sizeof(block_iq4_nl) == sizeof(ggml_half) + QK4_NL/2",
+        ),
+        (
+            21,
+            "IQ3_S",
+            256,
+            110,
+            "ggml-common.h sizeof(block_iq3_s) == sizeof(ggml_half) + 13*(QK_K/32) + IQ3S_N_SCALE (QK_K/64)",
+        ),
+        (
+            22,
+            "IQ2_S",
+            256,
+            82,
+            "ggml-common.h sizeof(block_iq2_s) == sizeof(ggml_half) + QK_K/4 + QK_K/16",
+        ),
+        (
+            23,
+            "IQ4_XS",
+            256,
+            136,
+            "ggml-common.h sizeof(block_iq4_xs) == sizeof(ggml_half) + sizeof(uint16_t) + QK_K/64 + QK_K/2",
+        ),
+        (
+            24,
+            "I8",
+            1,
+            1,
+            "ggml.c type_traits[GGML_TYPE_I8]: blck_size 1, sizeof(int8_t)",
+        ),
+        (
+            25,
+            "I16",
+            1,
+            2,
+            "ggml.c type_traits[GGML_TYPE_I16]: blck_size 1, sizeof(int16_t)",
+        ),
+        (
+            26,
+            "I32",
+            1,
+            4,
+            "ggml.c type_traits[GGML_TYPE_I32]: blck_size 1, sizeof(int32_t)",
+        ),
+        (
+            27,
+            "I64",
+            1,
+            8,
+            "ggml.c type_traits[GGML_TYPE_I64]: blck_size 1, sizeof(int64_t)",
+        ),
+        (
+            28,
+            "F64",
+            1,
+            8,
+            "ggml.c type_traits[GGML_TYPE_F64]: blck_size 1, sizeof(double)",
+        ),
+        (
+            29,
+            "IQ1_M",
+            256,
+            56,
+            "ggml-common.h sizeof(block_iq1_m) == QK_K/8 + QK_K/16 + QK_K/32",
+        ),
+        (
+            30,
+            "BF16",
+            1,
+            2,
+            "ggml.c type_traits[GGML_TYPE_BF16]: blck_size 1, sizeof(ggml_bf16_t)",
+        ),
+        (
+            34,
+            "TQ1_0",
+            256,
+            54,
+            "ggml-common.h sizeof(block_tq1_0) == sizeof(ggml_half) + QK_K / 64 + (QK_K - 4 * QK_K / 64) / 5",
+        ),
+        (
+            35,
+            "TQ2_0",
+            256,
+            66,
+            "ggml-common.h sizeof(block_tq2_0) == sizeof(ggml_half) + QK_K / 4",
+        ),
+        (
+            39,
+            "MXFP4",
+            32,
+            17,
+            "ggml-common.h QK_MXFP4 32; sizeof(block_mxfp4) == sizeof(uint8_t) + QK_MXFP4/2",
+        ),
+        (
+            40,
+            "NVFP4",
+            64,
+            36,
+            "ggml-common.h QK_NVFP4 64; sizeof(block_nvfp4) == sizeof(uint8_t)*(QK_NVFP4/QK_NVFP4_SUB (16)) + QK_NVFP4/2",
+        ),
+        (
+            41,
+            "Q1_0",
+            128,
+            18,
+            "ggml-common.h QK1_0 128; sizeof(block_q1_0) == sizeof(ggml_half) + QK1_0 / 8",
+        ),
+        (
+            42,
+            "Q2_0",
+            64,
+            18,
+            "ggml-common.h QK2_0 64; sizeof(block_q2_0) == sizeof(ggml_half) + QK2_0 / 4",
+        ),
+    ];
+
     #[test]
-    fn ggml_type_sizes_follow_ggml_quant_sizes() {
-        // (id, block, bytes) as printed by gguf-py 0.19 GGML_QUANT_SIZES.
-        let expected: &[(u32, u64, u64)] = &[
-            (0, 1, 4),
-            (1, 1, 2),
-            (2, 32, 18),
-            (3, 32, 20),
-            (6, 32, 22),
-            (7, 32, 24),
-            (8, 32, 34),
-            (9, 32, 40),
-            (10, 256, 84),
-            (11, 256, 110),
-            (12, 256, 144),
-            (13, 256, 176),
-            (14, 256, 210),
-            (15, 256, 292),
-            (16, 256, 66),
-            (17, 256, 74),
-            (18, 256, 98),
-            (19, 256, 50),
-            (20, 32, 18),
-            (21, 256, 110),
-            (22, 256, 82),
-            (23, 256, 136),
-            (24, 1, 1),
-            (25, 1, 2),
-            (26, 1, 4),
-            (27, 1, 8),
-            (28, 1, 8),
-            (29, 256, 56),
-            (30, 1, 2),
-            (34, 256, 54),
-            (35, 256, 66),
-            (39, 32, 17),
-            (40, 64, 36),
-            (41, 128, 18),
-            (42, 64, 18),
-        ];
-        for &(id, block, bytes) in expected {
-            let ty = ggml_type(id);
+    fn ggml_type_sizes_follow_ggml() {
+        for &(id, name, block, bytes, source) in GGML_REFERENCE {
             assert_eq!(
-                ty.map(|t| (t.block_size, t.type_size)),
-                Some((block, bytes)),
-                "id {id}"
+                ggml_type(id).map(|t| (t.name, t.block_size, t.type_size)),
+                Some((name, block, bytes)),
+                "ggml type {id}: {source}"
             );
         }
-        for id in [4, 5, 31, 32, 33, 36, 37, 38, 43, 1000, u32::MAX] {
-            assert_eq!(ggml_type(id), None, "id {id}");
+        // Every id ggml.h's `enum ggml_type` does not define (removed ones:
+        // 4, 5, 31-33, 36-38; GGML_TYPE_COUNT is 43) is unknown, and so is
+        // every id past the enum.
+        for id in (0..=1024u32).chain([u32::MAX]) {
+            if !GGML_REFERENCE.iter().any(|r| r.0 == id) {
+                assert_eq!(ggml_type(id), None, "id {id} is not a ggml type");
+            }
         }
+    }
+
+    #[test]
+    fn q8_1_blocks_are_36_bytes_as_in_ggml_not_40_as_in_gguf_py() {
+        // block_q8_1 { ggml_half d; ggml_half s; int8_t qs[QK8_1]; }.
+        assert_eq!(ggml_type(9).map(|t| t.type_size), Some(2 + 2 + 32));
     }
 
     #[test]

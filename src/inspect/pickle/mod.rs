@@ -3,8 +3,9 @@
 //!
 //! Loading a pickle runs whatever callables it imports, so every pickle-based
 //! file gets a `pickle.code_execution` finding: a warning when every import
-//! is in [`SAFE_IMPORTS`] (the callables `torch.save` and numpy need to
-//! rebuild tensors), an error otherwise.
+//! is on the allow-list ([`allow_list`]: what torch's `weights_only` loader
+//! and real checkpoints need, each entry with its source), an error
+//! otherwise.
 //!
 //! Finding codes:
 //!
@@ -14,14 +15,19 @@
 //! | `pickle.malformed` | error | unknown opcode, bad or oversized length, truncated argument, STOP missing, stack underflow |
 //! | `pickle.trailing_malformed` | warning | bytes after a complete pickle start like another pickle but are not one |
 //! | `pickle.limit_exceeded` | warning | a scan cap (`Limits`) was reached; what follows was not examined |
-//! | `pickle.zip_malformed` | error | the zip archive or a `.pkl` entry cannot be read, or names repeat |
+//! | `pickle.zip_malformed` | error | the zip archive or an entry cannot be read, or names repeat |
 //! | `pickle.zip_bomb` | warning | an entry over 1 MiB declares a decompressed size over 100× its compressed size |
-//! | `pickle.zip_no_pickle` | info | a zip archive without any `.pkl` entry |
+//! | `pickle.zip_no_pickle` | info | a zip archive none of whose entries (nested archives included) is a pickle |
+//! | `pickle.unexpected_entry` | warning | a zip entry not named `.pkl` holds a pickle (scanned; the verdict says what it imports) |
+//! | `pickle.archive_not_scanned` | error | a 7z archive: not read, so refused |
+//! | `pickle.compressed` | info | a zlib/gzip/bzip2/lzma/xz-compressed pickle (joblib), scanned decompressed |
 //!
 //! Imports are recorded as CPython's `find_class` receives them; protocol 0–2
 //! Python 2 names (`__builtin__`, `copy_reg`) are not mapped to Python 3
 //! names, so they never match the allow-list (fail closed).
 
+mod allowlist;
+mod compressed;
 mod opcodes;
 mod scan;
 mod zip;
@@ -32,78 +38,10 @@ use super::facts::{Finding, Format, ModelFacts, Severity};
 use crate::limits::Limits;
 use scan::{Report, Source, Stop};
 
+pub use compressed::{Compression, inspect as inspect_compressed, sniff as sniff_compression};
 pub use zip::{inspect_zip, is_zip};
 
-/// Imports that only rebuild tensors, containers and numpy arrays from
-/// values the same pickle provides. Anything else is treated as able to run
-/// arbitrary code. Each entry and why it is safe:
-///
-/// * `collections.OrderedDict` — the state-dict container; a dict subclass
-///   whose construction and `__setitem__` run no user code.
-/// * `torch._utils._rebuild_tensor`, `_rebuild_tensor_v2` — make a tensor
-///   view of a storage (the storage comes from torch's own persistent-load
-///   hook, not from the pickle), with size, stride and flags.
-/// * `torch._utils._rebuild_parameter`, `_rebuild_parameter_with_state` —
-///   wrap such a tensor in `nn.Parameter`; the state is set as attributes.
-/// * `torch._tensor._rebuild_from_type_v2` — calls its first argument, which
-///   is itself an import and so must be on this list, then sets state.
-/// * `torch.<Type>Storage`, `torch.storage.UntypedStorage` — storage classes
-///   named in persistent ids; used as type tags by torch's loader.
-/// * `torch.Size` (a tuple subclass), `torch.device` (parses a device string).
-/// * `numpy.core.multiarray._reconstruct` and its numpy 2 name
-///   `numpy._core.multiarray._reconstruct` — `ndarray.__new__` of a subtype
-///   that must itself be on this list; `numpy.ndarray`, `numpy.dtype` —
-///   construct an array or a dtype from shape and type codes;
-///   `numpy.core.multiarray.scalar` (and `numpy._core…`) — a scalar from a
-///   dtype and raw bytes.
-///
-/// Deliberately absent: everything in `builtins`/`__builtin__` (`eval`,
-/// `exec`, `getattr`, `setattr`, `__import__`, even `set` or `bytearray`, so
-/// the rule stays "no builtins at all"), `_codecs.encode` (torch's own
-/// weights-only loader allows it for protocol 2 bytes, but codec lookup is
-/// by name and lbom keeps the list to constructors), `os`, `posix`, `nt`,
-/// `subprocess`, `runpy`, `webbrowser`, `pty`, `socket`, `shutil`,
-/// `importlib`, `operator.attrgetter`, `functools.partial`, and any class of
-/// the user's own code.
-pub const SAFE_IMPORTS: &[&str] = &[
-    "collections.OrderedDict",
-    "torch._utils._rebuild_tensor",
-    "torch._utils._rebuild_tensor_v2",
-    "torch._utils._rebuild_parameter",
-    "torch._utils._rebuild_parameter_with_state",
-    "torch._tensor._rebuild_from_type_v2",
-    "torch.Size",
-    "torch.device",
-    "torch.storage.UntypedStorage",
-    "torch.DoubleStorage",
-    "torch.FloatStorage",
-    "torch.HalfStorage",
-    "torch.BFloat16Storage",
-    "torch.LongStorage",
-    "torch.IntStorage",
-    "torch.ShortStorage",
-    "torch.CharStorage",
-    "torch.ByteStorage",
-    "torch.BoolStorage",
-    "torch.ComplexFloatStorage",
-    "torch.ComplexDoubleStorage",
-    "torch.QInt8Storage",
-    "torch.QUInt8Storage",
-    "torch.QInt32Storage",
-    "torch.QUInt4x2Storage",
-    "torch.QUInt2x4Storage",
-    "numpy.core.multiarray._reconstruct",
-    "numpy._core.multiarray._reconstruct",
-    "numpy.core.multiarray.scalar",
-    "numpy._core.multiarray.scalar",
-    "numpy.ndarray",
-    "numpy.dtype",
-];
-
-/// Whether an import is on the allow-list.
-pub fn is_safe_import(name: &str) -> bool {
-    SAFE_IMPORTS.contains(&name)
-}
+pub use allowlist::{Entry as AllowedCallable, entries as allow_list, is_safe_import};
 
 /// Whether the first bytes start a pickle: PROTO with protocol 2–5 followed
 /// by a known opcode, or one of the few ways protocol 0/1 pickles of
@@ -155,6 +93,67 @@ pub fn inspect<R: Read>(
     scan_stream(&mut src, &mut report, &mut facts, &mut cut_short, "")?;
     finish(&mut facts, report, cut_short);
     Ok(facts)
+}
+
+/// What [`probe`] found at the start of some bytes.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Probe {
+    /// Bytes walked.
+    pub(crate) len: u64,
+    /// Imports seen before the walk ended (a loader has run them by then).
+    pub(crate) imports: Vec<String>,
+    /// How the walk ended.
+    pub(crate) end: ProbeEnd,
+}
+
+/// How a [`probe`] ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ProbeEnd {
+    /// At STOP: a whole pickle.
+    Complete,
+    /// The bytes or the walking budget ran out inside what parses as a pickle.
+    Unfinished,
+    /// At something CPython's unpickler rejects.
+    Malformed,
+}
+
+/// Walk the pickle `bytes` start with, at most `budget` bytes. For bytes
+/// found where a file format has no place for a pickle (bytes no tensor
+/// claims): never unpickled, only walked.
+pub(crate) fn probe(bytes: &[u8], budget: u64) -> Probe {
+    let mut report = Report::default();
+    let mut src = Source::new(bytes, budget, Some(bytes.len() as u64));
+    let outcome = scan::scan_one(&mut src, &mut report);
+    let end = match outcome {
+        Ok(_) => ProbeEnd::Complete,
+        Err(Stop::Truncated | Stop::Limit(_)) => ProbeEnd::Unfinished,
+        Err(Stop::Malformed(_) | Stop::Io(_)) => ProbeEnd::Malformed,
+    };
+    Probe {
+        len: src.consumed(),
+        imports: report.imports.into_iter().collect(),
+        end,
+    }
+}
+
+/// Scan the pickle stream a container holds (an object array's data, a
+/// decompressed joblib file) as a raw pickle file is scanned, into `facts`:
+/// findings, imports and the `pickle.code_execution` verdict. `place`
+/// names it in messages (" in the object array"). `Err` only for errors
+/// of `reader` itself.
+pub(crate) fn scan_embedded<R: Read>(
+    reader: R,
+    size: Option<u64>,
+    limits: &Limits,
+    facts: &mut ModelFacts,
+    place: &str,
+) -> io::Result<()> {
+    let mut report = Report::default();
+    let mut src = Source::new(reader, limits.pickle_max_scan_bytes, size);
+    let mut cut_short = None;
+    scan_stream(&mut src, &mut report, facts, &mut cut_short, place)?;
+    finish(facts, report, cut_short);
+    Ok(())
 }
 
 fn new_facts(format: Format, file_name: &str, file_len: u64) -> ModelFacts {
@@ -310,7 +309,7 @@ fn finish(facts: &mut ModelFacts, report: Report, cut_short: Option<String>) {
     } else {
         Finding::warning(
             "pickle.code_execution",
-            "loading this file runs pickle code; it imports only tensor-rebuilding callables",
+            "loading this file runs pickle code; it imports only allow-listed callables",
         )
     };
     facts.push(finding);

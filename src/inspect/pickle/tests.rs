@@ -599,7 +599,7 @@ const NUMPY_P4: &[u8] = b"\x80\x04\x95\xbb\x00\x00\x00\x00\x00\x00\x00}\x94(\x8c
 const NUMPY_P2: &[u8] = b"\x80\x02}q\x00(X\x01\x00\x00\x00aq\x01cnumpy._core.multiarray\x0a_reconstruct\x0aq\x02cnumpy\x0andarray\x0aq\x03K\x00\x85q\x04c_codecs\x0aencode\x0aq\x05X\x01\x00\x00\x00bq\x06X\x06\x00\x00\x00latin1q\x07\x86q\x08Rq\x09\x87q\x0aRq\x0b(K\x01K\x03\x85q\x0ccnumpy\x0adtype\x0aq\x0dX\x02\x00\x00\x00f4q\x0e\x89\x88\x87q\x0fRq\x10(K\x03X\x01\x00\x00\x00<q\x11NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tq\x12b\x89h\x05X\x0d\x00\x00\x00\x00\x00\x00\x00\x00\x00\xc2\x80?\x00\x00\x00@q\x13h\x07\x86q\x14Rq\x15tq\x16bX\x01\x00\x00\x00sq\x17cnumpy._core.multiarray\x0ascalar\x0aq\x18h\x10h\x05X\x05\x00\x00\x00\x00\x00\xc3\x80?q\x19h\x07\x86q\x1aRq\x1b\x86q\x1cRq\x1du.";
 
 #[test]
-fn numpy_arrays_are_warnings_except_through_codecs() {
+fn numpy_arrays_are_warnings_in_every_protocol() {
     let facts = run(NUMPY_P4);
     assert_eq!(
         facts.pickle_imports,
@@ -611,8 +611,237 @@ fn numpy_arrays_are_warnings_except_through_codecs() {
         ]
     );
     assert_eq!(verdict(&facts), Some(Severity::Warning));
-    // Protocol 2 spells bytes as _codecs.encode(str, "latin1"): not on the list.
+    // Protocol 2 spells bytes as _codecs.encode(str, "latin1"), which
+    // torch's weights_only loader allows (issue 20 item 4): a warning too.
     let facts = run(NUMPY_P2);
     assert!(facts.pickle_imports.contains(&"_codecs.encode".to_owned()));
+    assert_eq!(verdict(&facts), Some(Severity::Warning));
+}
+
+// ---- every place a pickle hides, by content (issue 20 item 3) ----------
+
+/// `m` wrapped in `depth` zips, each holding the one inside as `name`.
+fn nested(inner: Vec<u8>, depth: usize, name: &str, method: CompressionMethod) -> Vec<u8> {
+    (0..depth).fold(inner, |bytes, _| zip_of(&[(name, &bytes, method)]))
+}
+
+#[test]
+fn a_pickle_is_found_in_a_zip_whatever_its_name_and_however_deep() {
+    let names = [
+        "archive/extra.pkl",
+        "archive/config.json",
+        "archive/weights",
+        "data.txt",
+        "archive/data/0",
+        "a/b/c/d/model.bin",
+    ];
+    for method in [CompressionMethod::Stored, CompressionMethod::Deflated] {
+        for name in names {
+            for (protocol, payload) in SYSTEM.iter().enumerate() {
+                let torch = zip_of(&[
+                    ("archive/data.pkl", TORCH_STATE_P2, method),
+                    (name, payload, method),
+                ]);
+                for depth in 0..4 {
+                    let outer_name = if depth % 2 == 0 { "inner.zip" } else { "x.bin" };
+                    let bytes = nested(torch.clone(), depth, outer_name, method);
+                    let facts = run_zip(&bytes, &Limits::default());
+                    assert_eq!(
+                        verdict(&facts),
+                        Some(Severity::Error),
+                        "{name} protocol {protocol} depth {depth} {method:?}: {:?}",
+                        facts.findings
+                    );
+                    assert!(facts.pickle_imports.contains(&"posix.system".to_owned()));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn benign_archives_nested_or_not_are_warnings_and_data_is_not_a_pickle() {
+    let stored = CompressionMethod::Stored;
+    // Tensor data that starts like a pickle by chance (PROTO 2 then junk)
+    // is not one: no error, no finding about it.
+    let torch = zip_of(&[
+        ("archive/data.pkl", TORCH_STATE_P4, stored),
+        (
+            "archive/data/0",
+            b"\x80\x02\x00\x00\x00\x00\x00\x00\x00\x00",
+            stored,
+        ),
+        ("archive/data/1", b"(d\xff\xff\xff\xff", stored),
+        ("archive/version", b"3\n", stored),
+    ]);
+    for depth in 0..4 {
+        let facts = run_zip(
+            &nested(torch.clone(), depth, "m.zip", stored),
+            &Limits::default(),
+        );
+        assert_eq!(codes(&facts), ["pickle.code_execution"], "depth {depth}");
+        assert_eq!(verdict(&facts), Some(Severity::Warning));
+    }
+}
+
+#[test]
+fn nesting_past_the_limit_is_an_error() {
+    let torch = zip_of(&[(
+        "archive/data.pkl",
+        TORCH_STATE_P2,
+        CompressionMethod::Stored,
+    )]);
+    let facts = run_zip(
+        &nested(torch, 12, "z.zip", CompressionMethod::Stored),
+        &Limits::default(),
+    );
+    assert!(
+        codes(&facts).contains(&"pickle.limit_exceeded"),
+        "{:?}",
+        facts.findings
+    );
     assert_eq!(verdict(&facts), Some(Severity::Error));
+}
+
+#[test]
+fn nested_archives_share_one_memory_budget() {
+    // A nested zip larger than what is left of the budget is not read:
+    // fail closed, without holding it.
+    let big = zip_of(&[
+        (
+            "archive/data.pkl",
+            TORCH_STATE_P2,
+            CompressionMethod::Stored,
+        ),
+        (
+            "archive/data/0",
+            &vec![7u8; 300_000],
+            CompressionMethod::Stored,
+        ),
+    ]);
+    let bytes = nested(big, 1, "big.zip", CompressionMethod::Deflated);
+    let limits = Limits {
+        pickle_max_scan_bytes: 100_000,
+        ..Limits::default()
+    };
+    let facts = run_zip(&bytes, &limits);
+    assert!(
+        codes(&facts).contains(&"pickle.limit_exceeded"),
+        "{:?}",
+        facts.findings
+    );
+    assert_eq!(verdict(&facts), Some(Severity::Error));
+}
+
+/// `bytes` compressed by an independent encoder (flate2, bzip2).
+fn compress(kind: Compression, bytes: &[u8]) -> Vec<u8> {
+    fn finish<W: Write>(
+        mut w: W,
+        bytes: &[u8],
+        done: impl FnOnce(W) -> std::io::Result<Vec<u8>>,
+    ) -> Vec<u8> {
+        assert!(w.write_all(bytes).is_ok());
+        done(w).unwrap_or_default()
+    }
+    let level = flate2::Compression::default();
+    match kind {
+        Compression::Zlib => finish(
+            flate2::write::ZlibEncoder::new(Vec::new(), level),
+            bytes,
+            |w| w.finish(),
+        ),
+        Compression::Gzip => finish(
+            flate2::write::GzEncoder::new(Vec::new(), level),
+            bytes,
+            |w| w.finish(),
+        ),
+        Compression::Bzip2 => finish(
+            bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default()),
+            bytes,
+            |w| w.finish(),
+        ),
+        // lzma and xz files come from Python's lzma module in the threat
+        // corpus (tests/threat_corpus.rs).
+        Compression::Lzma | Compression::Xz => unreachable!("not written here"),
+    }
+}
+
+fn run_compressed(bytes: &[u8], limits: &Limits) -> Option<ModelFacts> {
+    let kind = sniff_compression(bytes)?;
+    let mut reader = bytes;
+    match inspect_compressed(&mut reader, kind, bytes.len() as u64, "m.joblib", limits) {
+        Ok(facts) => facts,
+        Err(e) => unreachable!("in-memory reads cannot fail: {e}"),
+    }
+}
+
+#[test]
+fn compressed_pickles_are_scanned_decompressed() {
+    for kind in [Compression::Zlib, Compression::Gzip, Compression::Bzip2] {
+        for (protocol, payload) in SYSTEM.iter().enumerate() {
+            let bytes = compress(kind, payload);
+            assert_eq!(sniff_compression(&bytes), Some(kind));
+            let facts = run_compressed(&bytes, &Limits::default());
+            assert_eq!(
+                facts.as_ref().and_then(verdict),
+                Some(Severity::Error),
+                "{kind:?} protocol {protocol}"
+            );
+            assert_eq!(facts.map(|f| f.format), Some(Format::Pickle));
+        }
+        let facts = run_compressed(&compress(kind, ODICT[2]), &Limits::default());
+        assert_eq!(
+            facts.as_ref().and_then(verdict),
+            Some(Severity::Warning),
+            "{kind:?}"
+        );
+        // Compressed bytes that are not a pickle are not described as one.
+        assert!(run_compressed(&compress(kind, b"just some text"), &Limits::default()).is_none());
+    }
+}
+
+#[test]
+fn decompression_is_bounded() {
+    // A pickle that declares a 4 GiB bytes object, compressed from zeros:
+    // the walker reads at most its budget of decompressed bytes and the
+    // verdict is an error (fail closed), not a 4 GiB inflation.
+    let mut payload = b"\x80\x04\x8e".to_vec();
+    payload.extend((4u64 << 30).to_le_bytes());
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    assert!(encoder.write_all(&payload).is_ok());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        assert!(encoder.write_all(&zeros).is_ok());
+    }
+    let bytes = encoder.finish().unwrap_or_default();
+    let limits = Limits {
+        pickle_max_scan_bytes: 4 << 20,
+        ..Limits::default()
+    };
+    let facts = run_compressed(&bytes, &limits);
+    assert_eq!(facts.as_ref().and_then(verdict), Some(Severity::Error));
+    assert!(facts.is_some_and(|f| codes(&f).contains(&"pickle.limit_exceeded")),);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Random tensor data in a benign torch zip never raises an error.
+    #[test]
+    fn random_entries_beside_a_benign_pickle_are_no_error(
+        entries in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..256), 1..8),
+        lead in prop::sample::select(vec![0x80u8, b'(', b'}', b']', b'c', 0]),
+    ) {
+        let mut owned: Vec<(String, Vec<u8>)> = vec![("archive/data.pkl".into(), TORCH_STATE_P2.to_vec())];
+        for (i, mut e) in entries.into_iter().enumerate() {
+            e.insert(0, lead);
+            owned.push((format!("archive/data/{i}"), e));
+        }
+        let refs: Vec<(&str, &[u8], CompressionMethod)> = owned
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.as_slice(), CompressionMethod::Stored))
+            .collect();
+        let facts = run_zip(&zip_of(&refs), &Limits::default());
+        prop_assert!(verdict(&facts) != Some(Severity::Error), "{:?}", facts.findings);
+    }
 }

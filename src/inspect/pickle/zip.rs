@@ -1,11 +1,20 @@
-//! torch.save zip archives (`<archive>/data.pkl` plus raw storages): every
-//! entry whose name ends in `.pkl` is scanned with the opcode walker.
+//! Zip archives: torch.save files (`<archive>/data.pkl` plus raw storages),
+//! `.npz` arrays, and zips of those. Every entry is judged by its bytes, not
+//! its name: a `.pkl` entry, and any entry that starts like a pickle and
+//! walks as one, is scanned with the opcode walker (CVE-2025-1889 hid a
+//! torch zip's pickle under another name); an entry that is itself a zip is
+//! read and walked the same way; an `.npy` member's object array is scanned
+//! as a pickle.
 //!
 //! Bounds: the entry count is read from every end-of-central-directory
 //! record in the archive's tail and checked against `Limits::zip_max_entries`
-//! before the `zip` crate builds its index; `.pkl` entries share one
-//! decompressed-byte budget (`Limits::pickle_max_scan_bytes`), and the walker
-//! stops at STOP, so a bomb is never inflated past that budget.
+//! before the `zip` crate builds its index; at most 64 bytes of each entry
+//! are decompressed to tell what it is; the pickles of all entries, nested
+//! archives included, share one decompressed-byte budget
+//! (`Limits::pickle_max_scan_bytes`) and the walker stops at STOP, so a bomb
+//! is never inflated past that budget; nested archives are read into memory
+//! within a budget of the same size in all, at most eight deep. A cap
+//! reached makes the verdict an error (fail closed).
 
 use std::io::{self, Read, Seek, SeekFrom};
 
@@ -15,6 +24,7 @@ use ::zip::result::ZipError;
 use super::scan::{Report, Source};
 use super::{finish, new_facts, scan_stream};
 use crate::inspect::facts::{Finding, Format, ModelFacts};
+use crate::inspect::numpy;
 use crate::limits::Limits;
 
 /// `PK\x03\x04`, a local file header: how zip archives (and torch.save files) begin.
@@ -47,7 +57,13 @@ pub fn inspect_zip<R: Read + Seek>(
 ) -> io::Result<ModelFacts> {
     let mut facts = new_facts(Format::PytorchZip, file_name, file_len);
     let mut report = Report::default();
-    let mut cut_short = None;
+    let mut walk = Walk {
+        scan_left: limits.pickle_max_scan_bytes,
+        nested_left: limits.pickle_max_scan_bytes,
+        depth: 1,
+        cut_short: None,
+        place: String::new(),
+    };
     let mut watched = Watch {
         inner: reader,
         failure: None,
@@ -59,8 +75,9 @@ pub fn inspect_zip<R: Read + Seek>(
         limits,
         &mut facts,
         &mut report,
-        &mut cut_short,
+        &mut walk,
     );
+    let cut_short = walk.cut_short;
     // A failure of the reader itself is an I/O error, whatever the zip
     // layer made of it; everything else the zip layer reports is damage.
     if let Some(failure) = watched.failure {
@@ -76,7 +93,7 @@ pub fn inspect_zip<R: Read + Seek>(
         if !facts.findings.iter().any(|f| f.code.starts_with("pickle.")) {
             facts.push(Finding::info(
                 "pickle.zip_no_pickle",
-                "zip archive holds no .pkl entry",
+                "zip archive holds no pickle (no entry is one, whatever its name)",
             ));
         }
         return Ok(facts);
@@ -91,15 +108,21 @@ fn scan_archive<R: Read + Seek>(
     limits: &Limits,
     facts: &mut ModelFacts,
     report: &mut Report,
-    cut_short: &mut Option<String>,
+    walk: &mut Walk,
 ) -> io::Result<()> {
+    let cut_short = &mut walk.cut_short;
     let declared = declared_entry_count(reader, file_len)?;
     if declared > limits.zip_max_entries {
         let why = format!(
             "the archive declares {declared} entries, over the limit of {}",
             limits.zip_max_entries
         );
-        return not_scanned(facts, cut_short, why);
+        facts.push(Finding::warning(
+            "pickle.limit_exceeded",
+            format!("zip not scanned: {why}"),
+        ));
+        *cut_short = Some(why);
+        return Ok(());
     }
     reader.seek(SeekFrom::Start(0))?;
     // The zip crate keeps every name, extra field and comment of the
@@ -114,7 +137,12 @@ fn scan_archive<R: Read + Seek>(
             "its central directory takes more than {} bytes",
             limits.zip_max_directory_bytes
         );
-        return not_scanned(facts, cut_short, why);
+        facts.push(Finding::warning(
+            "pickle.limit_exceeded",
+            format!("zip not scanned: {why}"),
+        ));
+        *cut_short = Some(why);
+        return Ok(());
     }
     let mut archive = match built {
         Ok(a) => a,
@@ -126,7 +154,12 @@ fn scan_archive<R: Read + Seek>(
             archive.len(),
             limits.zip_max_entries
         );
-        return not_scanned(facts, cut_short, why);
+        facts.push(Finding::warning(
+            "pickle.limit_exceeded",
+            format!("zip not scanned: {why}"),
+        ));
+        *cut_short = Some(why);
+        return Ok(());
     }
     if archive.has_duplicate_names() {
         // The index keeps one entry per name: a loader may read the other.
@@ -143,7 +176,6 @@ fn scan_archive<R: Read + Seek>(
         )),
         Err(e) => return malformed(facts, "cannot be read", e),
     }
-    let mut used: u64 = 0;
     for index in 0..archive.len() {
         let mut entry = match archive.by_index(index) {
             Ok(entry) => entry,
@@ -158,41 +190,248 @@ fn scan_archive<R: Read + Seek>(
                 format!("zip entry {name:?} declares {size} bytes from {packed} compressed"),
             ));
         }
-        if !name.to_ascii_lowercase().ends_with(".pkl") {
-            continue;
-        }
-        let budget = limits.pickle_max_scan_bytes.saturating_sub(used);
-        let place = format!(" {name:?}");
-        let mut src = Source::new(&mut entry, budget, Some(size));
-        let outcome = scan_stream(&mut src, report, facts, cut_short, &place);
-        used = used.saturating_add(src.consumed());
+        let place = format!("{}{name:?}", walk.place);
+        let outcome = scan_entry(&mut entry, &name, &place, size, limits, walk, facts, report);
         if let Err(e) = outcome {
             // Decompression and CRC errors, or the reader's own (see `Watch`).
             facts.push(Finding::error(
                 "pickle.zip_malformed",
-                format!("zip entry {name:?} cannot be decompressed: {e}"),
+                format!("zip entry {place} cannot be decompressed: {e}"),
             ));
             continue;
         }
-        if cut_short.is_some() {
+        if walk.cut_short.is_some() {
             break;
         }
     }
     Ok(())
 }
 
-/// The archive is over a limit and not scanned: say so, and why.
-fn not_scanned(
+/// What a walk through an archive and the archives inside it shares.
+pub(super) struct Walk {
+    /// Decompressed bytes the pickle walker may still read
+    /// (`Limits::pickle_max_scan_bytes` for the whole file).
+    scan_left: u64,
+    /// Bytes of nested archives that may still be held in memory.
+    nested_left: u64,
+    /// Archives entered so far, the outer one included.
+    depth: usize,
+    /// Why the scan stopped early, if it did.
+    cut_short: Option<String>,
+    /// `"outer.zip" in ` prefixes for messages about nested entries.
+    place: String,
+}
+
+/// Deepest nesting of archives read (torch zip in a zip in a zip is 3).
+const MAX_NESTING: usize = 8;
+/// Bytes of first content read from each entry to decide what it holds.
+const SNIFF_BYTES: u64 = 64;
+
+/// Scan one entry by what its bytes are, whatever its name says: a pickle
+/// (`.pkl`, or any entry starting like one: CVE-2025-1889 hid the pickle
+/// of a torch zip under another name), a zip (nested archives, `.npz`
+/// members), a NumPy array (object arrays hold pickles). `Err` when the
+/// entry cannot be read.
+#[allow(clippy::too_many_arguments)]
+fn scan_entry<E: Read>(
+    entry: &mut E,
+    name: &str,
+    place: &str,
+    size: u64,
+    limits: &Limits,
+    walk: &mut Walk,
     facts: &mut ModelFacts,
-    cut_short: &mut Option<String>,
-    why: String,
+    report: &mut Report,
 ) -> io::Result<()> {
+    let mut head = Vec::with_capacity(SNIFF_BYTES as usize);
+    entry.by_ref().take(SNIFF_BYTES).read_to_end(&mut head)?;
+    let named_pickle = name.to_ascii_lowercase().ends_with(".pkl");
+    let mut stream = io::Cursor::new(head.clone()).chain(entry);
+    if named_pickle {
+        let mut src = Source::new(&mut stream, walk.scan_left, Some(size));
+        let outcome = scan_stream(
+            &mut src,
+            report,
+            facts,
+            &mut walk.cut_short,
+            &format!(" {place}"),
+        );
+        walk.scan_left = walk.scan_left.saturating_sub(src.consumed());
+        return outcome;
+    }
+    if is_zip(&head) {
+        return scan_nested(&mut stream, place, size, limits, walk, facts, report);
+    }
+    if numpy::is_npy(&head) {
+        return match numpy::read_header(&mut stream)? {
+            Err(why) => {
+                facts.push(Finding::error(
+                    "numpy.malformed",
+                    format!("npy entry {place} is malformed: {why}"),
+                ));
+                Ok(())
+            }
+            Ok(header) => {
+                // The member's pickle shares the file's walking budget.
+                let sub_limits = Limits {
+                    pickle_max_scan_bytes: walk.scan_left,
+                    ..limits.clone()
+                };
+                let mut counted = Counted {
+                    inner: &mut stream,
+                    read: 0,
+                };
+                let mut sub = new_facts(Format::Numpy, "", 0);
+                let outcome = numpy::scan_objects(
+                    &mut counted,
+                    &header,
+                    &sub_limits,
+                    &mut sub,
+                    &format!(" entry {place}"),
+                );
+                walk.scan_left = walk.scan_left.saturating_sub(counted.read);
+                outcome?;
+                merge_facts(sub, facts, report, walk);
+                Ok(())
+            }
+        };
+    }
+    if !super::is_pickle_start(&head) {
+        return Ok(());
+    }
+    // Starts like a pickle under a name that does not say so: tensor data
+    // can start that way by chance, so it counts as a pickle only when the
+    // walk shows one (as in bytes no tensor claims, docs/findings.md).
+    let mut sub_report = Report::default();
+    let mut sub_facts = new_facts(Format::Pickle, "", 0);
+    let mut sub_cut = None;
+    let mut src = Source::new(&mut stream, walk.scan_left, Some(size));
+    let outcome = scan_stream(
+        &mut src,
+        &mut sub_report,
+        &mut sub_facts,
+        &mut sub_cut,
+        &format!(" {place}"),
+    );
+    let consumed = src.consumed();
+    walk.scan_left = walk.scan_left.saturating_sub(consumed);
+    outcome?;
+    let is_pickle = !sub_report.imports.is_empty()
+        || sub_cut.is_some()
+        || (sub_report.pickles > 0 && consumed >= 16);
+    if !is_pickle {
+        return Ok(());
+    }
     facts.push(Finding::warning(
-        "pickle.limit_exceeded",
-        format!("zip not scanned: {why}"),
+        "pickle.unexpected_entry",
+        format!("zip entry {place} holds a pickle although its name does not say so (the CVE-2025-1889 pattern)"),
     ));
-    *cut_short = Some(why);
+    for f in sub_facts.findings {
+        facts.push(f);
+    }
+    merge_report(sub_report, report);
+    if walk.cut_short.is_none() {
+        walk.cut_short = sub_cut;
+    }
     Ok(())
+}
+
+/// A zip inside the archive: read into memory (within the walk's budget)
+/// and walked like the outer one.
+fn scan_nested<E: Read>(
+    stream: &mut E,
+    place: &str,
+    size: u64,
+    limits: &Limits,
+    walk: &mut Walk,
+    facts: &mut ModelFacts,
+    report: &mut Report,
+) -> io::Result<()> {
+    if walk.depth >= MAX_NESTING {
+        let why = format!("zip entry {place} is an archive nested more than {MAX_NESTING} deep");
+        facts.push(Finding::warning(
+            "pickle.limit_exceeded",
+            format!("not scanned: {why}"),
+        ));
+        walk.cut_short = Some(why);
+        return Ok(());
+    }
+    if size > walk.nested_left {
+        let why = format!(
+            "zip entry {place} is an archive of {size} bytes, over the {} bytes left for reading nested archives",
+            walk.nested_left
+        );
+        facts.push(Finding::warning(
+            "pickle.limit_exceeded",
+            format!("not scanned: {why}"),
+        ));
+        walk.cut_short = Some(why);
+        return Ok(());
+    }
+    let mut bytes = Vec::new();
+    stream.take(size).read_to_end(&mut bytes)?;
+    walk.nested_left = walk.nested_left.saturating_sub(bytes.len() as u64);
+    let len = bytes.len() as u64;
+    let mut inner = Watch {
+        inner: io::Cursor::new(bytes),
+        failure: None,
+        budget: std::rc::Rc::new(ReadBudget::default()),
+    };
+    let outer_place = std::mem::replace(&mut walk.place, format!("{place} > "));
+    walk.depth += 1;
+    let outcome = scan_archive(&mut inner, len, limits, facts, report, walk);
+    walk.depth -= 1;
+    walk.place = outer_place;
+    if let Err(e) = outcome {
+        facts.push(Finding::error(
+            "pickle.zip_malformed",
+            format!("zip entry {place} is an archive that cannot be read: {e}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Counts the bytes read through it.
+struct Counted<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read = self.read.saturating_add(n as u64);
+        Ok(n)
+    }
+}
+
+/// Add one scan's imports and counts to another's.
+fn merge_report(from: Report, into: &mut Report) {
+    into.imports.extend(from.imports);
+    into.called.extend(from.called);
+    into.calls = into.calls.saturating_add(from.calls);
+    into.pickles = into.pickles.saturating_add(from.pickles);
+    if into.incomplete.is_none() {
+        into.incomplete = from.incomplete;
+    }
+}
+
+/// Fold the facts of an embedded scan (an `.npy` member's object array)
+/// into the archive's: its findings but its own verdict, which the
+/// archive's verdict replaces, and its imports.
+fn merge_facts(sub: ModelFacts, facts: &mut ModelFacts, report: &mut Report, walk: &mut Walk) {
+    for f in sub.findings {
+        if f.code == "pickle.code_execution" {
+            // The member held a pickle (its verdict is the archive's).
+            report.pickles = report.pickles.saturating_add(1);
+            continue;
+        }
+        if f.code == "pickle.limit_exceeded" && walk.cut_short.is_none() {
+            walk.cut_short = Some(f.message.clone());
+        }
+        facts.push(f);
+    }
+    report.imports.extend(sub.pickle_imports);
 }
 
 /// Report a zip error as damage (`inspect_zip` turns it back into an I/O

@@ -246,6 +246,8 @@ pub(super) const ALL_FORMATS: &[Format] = &[
     Format::Pickle,
     Format::PytorchZip,
     Format::Json,
+    Format::Numpy,
+    Format::SevenZip,
     Format::Unknown,
 ];
 

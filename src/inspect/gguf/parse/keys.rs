@@ -143,7 +143,7 @@ impl<R: Read> Parser<'_, R> {
             ));
         }
         if flags.invalid_utf8 {
-            self.findings.push(Finding::error(
+            self.findings.push(Finding::warning(
                 "gguf.invalid_utf8",
                 format!("gguf metadata: key '{key}' holds a string that is not valid UTF-8 (converted lossily)"),
             ));

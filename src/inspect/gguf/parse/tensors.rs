@@ -8,13 +8,24 @@ use crate::inspect::facts::Finding;
 use crate::inspect::keys::{Clash, KeyCheck, KeySet, shown};
 use crate::safe::visible;
 
+/// ggml.h `GGML_MAX_NAME`: a tensor name must be shorter (it is kept in a
+/// `char[GGML_MAX_NAME]` with its terminating NUL).
+pub(crate) const GGML_MAX_NAME: usize = 64;
+
 impl<R: Read> Parser<'_, R> {
     pub(super) fn read_tensor_infos(&mut self) -> Result<(), Stop> {
         let count = self.header.tensor_count.unwrap_or(0);
         let mut names = KeySet::default();
         for _ in 0..count {
-            let (info, check) = self.read_tensor_info(&mut names)?;
+            let (info, check, name_len) = self.read_tensor_info(&mut names)?;
             let name = visible(&info.name);
+            if name_len >= GGML_MAX_NAME {
+                // gguf.cpp: `name.length() >= GGML_MAX_NAME` refuses the file.
+                self.findings.push(Finding::error(
+                    "gguf.tensor_name_too_long",
+                    format!("gguf tensor name '{name}' is {name_len} bytes; llama.cpp refuses names of {GGML_MAX_NAME} bytes or more (GGML_MAX_NAME)"),
+                ));
+            }
             if check.nul {
                 self.findings.push(Finding::error(
                     "key.nul",
@@ -46,14 +57,15 @@ impl<R: Read> Parser<'_, R> {
     pub(super) fn read_tensor_info(
         &mut self,
         names: &mut KeySet,
-    ) -> Result<(TensorInfo, KeyCheck), Stop> {
+    ) -> Result<(TensorInfo, KeyCheck, usize), Stop> {
         let name_bytes = self.string("tensor name")?;
+        let name_len = name_bytes.len();
         // Kept twice more: in the tensor table and in the duplicate check.
         self.keep(2 * name_bytes.len() as u64, "tensor name")?;
         let name = self.lossy(&name_bytes, "a tensor name");
         let check = names.add(&name_bytes);
         self.recycle(name_bytes);
-        Ok((self.read_tensor_shape(name)?, check))
+        Ok((self.read_tensor_shape(name)?, check, name_len))
     }
 
     /// The rest of a tensor info, after its name.
@@ -103,9 +115,12 @@ impl<R: Read> Parser<'_, R> {
             return Ok(info);
         };
         let Some(ty) = ggml_type(type_id) else {
-            self.findings.push(Finding::warning(
+            // gguf.cpp refuses a type outside ggml's enum; its bytes are
+            // claimed by no tensor, so they are scanned for hidden content
+            // (docs/findings.md, "Bytes no tensor claims").
+            self.findings.push(Finding::error(
                 "gguf.unknown_tensor_type",
-                format!("gguf tensor '{}' has unknown ggml type id {type_id}; its size cannot be checked", info.name),
+                format!("gguf tensor '{}' has unknown ggml type id {type_id}: llama.cpp refuses the file, and its bytes are claimed by no tensor", info.name),
             ));
             return Ok(info);
         };

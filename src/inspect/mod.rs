@@ -182,6 +182,41 @@ pub fn is_model_file_name(file_name: &str) -> bool {
     claimed_format(file_name).is_some()
 }
 
+/// The parser for bytes sniffed as `sniffed` under `file_name`. Bytes that
+/// match no format, under a name that claims safetensors or pickle, go to
+/// the claimed format's parser: its precise structural finding (a header
+/// length beyond the file, an unknown opcode) says more than "not a model".
+/// GGUF has a magic, so bytes without it are not GGUF: `unknown`, and the
+/// name a mismatch (docs/findings.md, "from the bytes, never the name").
+/// `.bin` claims nothing specific enough for a fallback.
+fn parser_for(sniffed: Sniffed, file_name: &str) -> Sniffed {
+    match (sniffed, claimed_format(file_name)) {
+        (Sniffed::Unknown, Some(Format::Safetensors)) => Sniffed::Safetensors,
+        (Sniffed::Unknown, Some(Format::Pickle)) if !is_bin(file_name) => Sniffed::Pickle,
+        (s, _) => s,
+    }
+}
+
+/// The file changed size while it was read: the digest describes bytes
+/// nobody else will see.
+fn changed_while_read(file_len: u64, read: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        format!("file changed while being read: expected {file_len} bytes, read {read}"),
+    )
+}
+
+/// The facts of a container lbom recognised but could not look into: its
+/// format and an error finding that says why.
+fn not_scanned(format: Format, code: &'static str, why: &'static str) -> ModelFacts {
+    let mut facts = ModelFacts {
+        format,
+        ..ModelFacts::default()
+    };
+    facts.push(Finding::error(code, why));
+    facts
+}
+
 /// Inspect one model file from any sequential reader, reading it exactly once.
 ///
 /// The format parser reads the header through a buffer over the hashing
@@ -211,18 +246,7 @@ pub fn inspect_reader<R: Read>(
         BufReader::with_capacity(HEADER_BUFFER_BYTES, HashingTee::new(counting, options.hash));
     let head = fill_at_least(&mut buffered, 16)?;
     let sniffed = sniff(&head, file_len);
-    // Bytes that match no format, under a name that claims safetensors or
-    // pickle, go to the claimed format's parser: its precise structural
-    // finding (a header length beyond the file, an unknown opcode) says
-    // more than "not a model". GGUF has a magic, so bytes without it are
-    // not GGUF: `unknown`, and the name a mismatch (docs/findings.md,
-    // "from the bytes, never the name"). `.bin` claims nothing specific
-    // enough for a fallback.
-    let parse_as = match (sniffed, claimed_format(file_name)) {
-        (Sniffed::Unknown, Some(Format::Safetensors)) => Sniffed::Safetensors,
-        (Sniffed::Unknown, Some(Format::Pickle)) if !is_bin(file_name) => Sniffed::Pickle,
-        (s, _) => s,
-    };
+    let parse_as = parser_for(sniffed, file_name);
     let mut random_access = random_access;
     let mut unclaimed = Vec::new();
     let mut facts = match parse_as {
@@ -239,30 +263,18 @@ pub fn inspect_reader<R: Read>(
                 seekable.rewind()?;
                 pickle::inspect_zip(&mut &mut *seekable, file_len, file_name, limits)?
             }
-            None => {
-                let mut facts = ModelFacts {
-                    format: Format::PytorchZip,
-                    ..ModelFacts::default()
-                };
-                facts.push(Finding::error(
-                    "pickle.zip_not_scanned",
-                    "zip archive read as a stream: its pickles were not scanned",
-                ));
-                facts
-            }
+            None => not_scanned(
+                Format::PytorchZip,
+                "pickle.zip_not_scanned",
+                "zip archive read as a stream: its pickles were not scanned",
+            ),
         },
         Sniffed::Numpy => numpy::inspect(&mut buffered, file_len, file_name, limits)?,
-        Sniffed::SevenZip => {
-            let mut facts = ModelFacts {
-                format: Format::SevenZip,
-                ..ModelFacts::default()
-            };
-            facts.push(Finding::error(
-                "pickle.archive_not_scanned",
-                "7z archive: lbom does not read 7z, so what it holds (pickles, torch checkpoints) was not scanned; extract it and scan the files",
-            ));
-            facts
-        }
+        Sniffed::SevenZip => not_scanned(
+            Format::SevenZip,
+            "pickle.archive_not_scanned",
+            "7z archive: lbom does not read 7z, so what it holds (pickles, torch checkpoints) was not scanned; extract it and scan the files",
+        ),
         Sniffed::Compressed(kind) => {
             pickle::inspect_compressed(&mut buffered, kind, file_len, file_name, limits)?
                 .unwrap_or_default()
@@ -308,12 +320,7 @@ pub fn inspect_reader<R: Read>(
     // drop the buffer and hash the rest straight from the source.
     let (read, digest) = buffered.into_inner().drain(|_| {})?;
     if options.hash && read != file_len {
-        // The file changed size while we read it: the digest describes
-        // bytes nobody else will see.
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            format!("file changed while being read: expected {file_len} bytes, read {read}"),
-        ));
+        return Err(changed_while_read(file_len, read));
     }
     facts.model_filename = file_name.to_owned();
     facts.file_size_bytes = file_len;

@@ -117,12 +117,7 @@ fn scan_archive<R: Read + Seek>(
             "the archive declares {declared} entries, over the limit of {}",
             limits.zip_max_entries
         );
-        facts.push(Finding::warning(
-            "pickle.limit_exceeded",
-            format!("zip not scanned: {why}"),
-        ));
-        *cut_short = Some(why);
-        return Ok(());
+        return not_scanned(facts, cut_short, why);
     }
     reader.seek(SeekFrom::Start(0))?;
     // The zip crate keeps every name, extra field and comment of the
@@ -137,12 +132,7 @@ fn scan_archive<R: Read + Seek>(
             "its central directory takes more than {} bytes",
             limits.zip_max_directory_bytes
         );
-        facts.push(Finding::warning(
-            "pickle.limit_exceeded",
-            format!("zip not scanned: {why}"),
-        ));
-        *cut_short = Some(why);
-        return Ok(());
+        return not_scanned(facts, cut_short, why);
     }
     let mut archive = match built {
         Ok(a) => a,
@@ -154,12 +144,7 @@ fn scan_archive<R: Read + Seek>(
             archive.len(),
             limits.zip_max_entries
         );
-        facts.push(Finding::warning(
-            "pickle.limit_exceeded",
-            format!("zip not scanned: {why}"),
-        ));
-        *cut_short = Some(why);
-        return Ok(());
+        return not_scanned(facts, cut_short, why);
     }
     if archive.has_duplicate_names() {
         // The index keeps one entry per name: a loader may read the other.
@@ -207,6 +192,20 @@ fn scan_archive<R: Read + Seek>(
     Ok(())
 }
 
+/// The archive is over a limit and not scanned: say so, and why.
+fn not_scanned(
+    facts: &mut ModelFacts,
+    cut_short: &mut Option<String>,
+    why: String,
+) -> io::Result<()> {
+    facts.push(Finding::warning(
+        "pickle.limit_exceeded",
+        format!("zip not scanned: {why}"),
+    ));
+    *cut_short = Some(why);
+    Ok(())
+}
+
 /// What a walk through an archive and the archives inside it shares.
 pub(super) struct Walk {
     /// Decompressed bytes the pickle walker may still read
@@ -226,6 +225,50 @@ pub(super) struct Walk {
 const MAX_NESTING: usize = 8;
 /// Bytes of first content read from each entry to decide what it holds.
 const SNIFF_BYTES: u64 = 64;
+
+/// A NumPy array entry: its header, and the pickle an object array holds,
+/// walked within the file's budget.
+fn scan_npy_entry<S: Read>(
+    stream: &mut S,
+    place: &str,
+    limits: &Limits,
+    walk: &mut Walk,
+    facts: &mut ModelFacts,
+    report: &mut Report,
+) -> io::Result<()> {
+    match numpy::read_header(stream)? {
+        Err(why) => {
+            facts.push(Finding::error(
+                "numpy.malformed",
+                format!("npy entry {place} is malformed: {why}"),
+            ));
+            Ok(())
+        }
+        Ok(header) => {
+            // The member's pickle shares the file's walking budget.
+            let sub_limits = Limits {
+                pickle_max_scan_bytes: walk.scan_left,
+                ..limits.clone()
+            };
+            let mut counted = Counted {
+                inner: stream,
+                read: 0,
+            };
+            let mut sub = new_facts(Format::Numpy, "", 0);
+            let outcome = numpy::scan_objects(
+                &mut counted,
+                &header,
+                &sub_limits,
+                &mut sub,
+                &format!(" entry {place}"),
+            );
+            walk.scan_left = walk.scan_left.saturating_sub(counted.read);
+            outcome?;
+            merge_facts(sub, facts, report, walk);
+            Ok(())
+        }
+    }
+}
 
 /// Scan one entry by what its bytes are, whatever its name says: a pickle
 /// (`.pkl`, or any entry starting like one: CVE-2025-1889 hid the pickle
@@ -263,38 +306,7 @@ fn scan_entry<E: Read>(
         return scan_nested(&mut stream, place, size, limits, walk, facts, report);
     }
     if numpy::is_npy(&head) {
-        return match numpy::read_header(&mut stream)? {
-            Err(why) => {
-                facts.push(Finding::error(
-                    "numpy.malformed",
-                    format!("npy entry {place} is malformed: {why}"),
-                ));
-                Ok(())
-            }
-            Ok(header) => {
-                // The member's pickle shares the file's walking budget.
-                let sub_limits = Limits {
-                    pickle_max_scan_bytes: walk.scan_left,
-                    ..limits.clone()
-                };
-                let mut counted = Counted {
-                    inner: &mut stream,
-                    read: 0,
-                };
-                let mut sub = new_facts(Format::Numpy, "", 0);
-                let outcome = numpy::scan_objects(
-                    &mut counted,
-                    &header,
-                    &sub_limits,
-                    &mut sub,
-                    &format!(" entry {place}"),
-                );
-                walk.scan_left = walk.scan_left.saturating_sub(counted.read);
-                outcome?;
-                merge_facts(sub, facts, report, walk);
-                Ok(())
-            }
-        };
+        return scan_npy_entry(&mut stream, place, limits, walk, facts, report);
     }
     if !super::is_pickle_start(&head) {
         return Ok(());

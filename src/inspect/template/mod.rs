@@ -20,8 +20,8 @@ use minijinja::machinery::{Token, WhitespaceConfig, parse, tokenize};
 use minijinja::syntax::SyntaxConfig;
 
 use super::facts::Finding;
-use crate::safe::visible;
 use crate::limits::Limits;
+use crate::safe::visible;
 
 /// Most ways of reaching internals listed in one finding's message.
 const LISTED_REASONS: usize = 6;

@@ -11,7 +11,9 @@
 
 pub mod cyclonedx;
 pub mod hf_readme;
+pub mod identity;
 pub mod json;
+pub mod lbom_keys;
 pub mod licence;
 pub mod safe;
 pub mod spdx;

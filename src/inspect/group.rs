@@ -377,7 +377,9 @@ fn merge_common(shards: Vec<Inspected>, findings: &mut Vec<Finding>) -> ModelFac
 /// dominant dtype follows, and the size label is checked against the whole
 /// model (each shard alone holds only part of it).
 fn recheck_model_level(merged: &mut ModelFacts) {
-    if let Some((ty, _)) = merged.tensor_types.iter().max_by_key(|(_, s)| s.parameters) {
+    if merged.format == Format::Safetensors {
+        merged.dtype = super::safetensors::dtype(&merged.tensors);
+    } else if let Some((ty, _)) = merged.tensor_types.iter().max_by_key(|(_, s)| s.parameters) {
         merged.dtype = Some(ty.clone());
     }
     if let (Some(label), Some(params)) = (merged.size_label.clone(), merged.parameter_count)

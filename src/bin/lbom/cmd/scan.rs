@@ -4,7 +4,7 @@ use lbom::describe::{self, DocumentInfo, hf_readme::HfReadmeOptions};
 use lbom::inspect::{ScanOptions, Severity};
 use lbom::limits::Limits;
 
-use crate::cli::{ColorChoice, FailOn, ScanArgs, ScanFormat};
+use crate::cli::{CdxVersion, ColorChoice, FailOn, ScanArgs, ScanFormat};
 use crate::exit;
 use crate::output::Output;
 use crate::progress::ScanBar;
@@ -37,7 +37,13 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<u8> {
         ScanFormat::Table => describe::table::write(&models, color, w)?,
         ScanFormat::Spdx => describe::spdx::write_tag_value(&models, &info, w)?,
         ScanFormat::SpdxJson => describe::spdx::write_json(&models, &info, w)?,
-        ScanFormat::Cyclonedx => describe::cyclonedx::write_json(&models, &info, w)?,
+        ScanFormat::Cyclonedx => {
+            let version = match args.spec_version {
+                CdxVersion::V1_5 => describe::cyclonedx::SpecVersion::V1_5,
+                CdxVersion::V1_6 => describe::cyclonedx::SpecVersion::V1_6,
+            };
+            describe::cyclonedx::write_json_version(&models, &info, version, w)?
+        }
         ScanFormat::HfReadme => {
             let opts = HfReadmeOptions {
                 title: args.hf_title.clone(),

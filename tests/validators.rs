@@ -741,3 +741,27 @@ fn split_model_ml_bom_fills_every_first_class_field() -> TestResult {
     python_tool("validate_cdx.py", &[os(&out)])?;
     Ok(())
 }
+
+/// `--format sarif` of every fixture family validates against the SARIF
+/// 2.1.0 schema (tests/schemas/), and every finding of the JSON report is
+/// one of its results.
+#[test]
+fn sarif_output_validates_against_the_sarif_2_1_0_schema() -> TestResult {
+    venv()?;
+    let dir = tempfile::tempdir()?;
+    for (label, target) in sbom_targets() {
+        let out = dir.path().join(format!("{label}.sarif"));
+        scan_to(&target, "sarif", &out, &[])?;
+        python_tool("validate_sarif.py", &[os(&out)])?;
+        let log: Value = serde_json::from_slice(&std::fs::read(&out)?)?;
+        let results = log
+            .pointer("/runs/0/results")
+            .and_then(Value::as_array)
+            .map(Vec::len)
+            .unwrap_or_default();
+        let reports = scan_json(&[os(&target)])?;
+        let findings: usize = reports.iter().map(|r| findings(r).len()).sum();
+        assert_eq!(results, findings, "{label}: results vs findings");
+    }
+    Ok(())
+}

@@ -16,6 +16,7 @@ pub mod json;
 pub mod lbom_keys;
 pub mod licence;
 pub mod safe;
+pub mod sarif;
 pub mod spdx;
 pub mod table;
 pub mod text;

@@ -65,6 +65,8 @@ pub enum ScanFormat {
     Cyclonedx,
     /// A Hugging Face model card (README.md).
     HfReadme,
+    /// SARIF 2.1.0: the findings, for CI code scanning.
+    Sarif,
 }
 
 /// CycloneDX spec versions `scan` writes.

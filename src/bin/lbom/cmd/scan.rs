@@ -44,6 +44,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<u8> {
             };
             describe::cyclonedx::write_json_version(&models, &info, version, w)?
         }
+        ScanFormat::Sarif => describe::sarif::write(&models, &info, w)?,
         ScanFormat::HfReadme => {
             let opts = HfReadmeOptions {
                 title: args.hf_title.clone(),
@@ -56,7 +57,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<u8> {
         }
     }
     match args.format {
-        ScanFormat::Json | ScanFormat::SpdxJson | ScanFormat::Cyclonedx => {
+        ScanFormat::Json | ScanFormat::SpdxJson | ScanFormat::Cyclonedx | ScanFormat::Sarif => {
             out.json_document(&rendered)?;
         }
         ScanFormat::Table if color => out.text_with_colour().document_bytes(&rendered)?,

@@ -765,3 +765,53 @@ fn sarif_output_validates_against_the_sarif_2_1_0_schema() -> TestResult {
     }
     Ok(())
 }
+
+/// `--format spdx3` of every fixture family (and the split model with its
+/// card) validates with spdx3-validate's engine: the SPDX 3.0.1 JSON schema
+/// and the SHACL shapes of the model (tests/tools/validate_spdx3.py, with
+/// the 3.0.1 files committed in tests/schemas/spdx-3.0.1/).
+#[test]
+fn spdx3_output_validates_with_spdx3_validate() -> TestResult {
+    venv()?;
+    let dir = tempfile::tempdir()?;
+    // SHACL validation of the whole fixture tree takes minutes (pyshacl
+    // with the model's ontology); one file of each family and the split
+    // model with its card cover every element type the writer emits.
+    let targets = [
+        ("gguf", fixture("gguf/tiny-llama-Q4_K_M.gguf")),
+        ("safetensors-folder", fixture("safetensors/tiny-llama")),
+        ("hf-cache", fixture("hf-cache")),
+        ("split-gguf", fixture("gguf/split")),
+    ];
+    let mut outs = Vec::new();
+    for (label, target) in &targets {
+        let out = dir.path().join(format!("{label}.spdx3.json"));
+        scan_to(target, "spdx3", &out, &[])?;
+        outs.push(out);
+    }
+    let args: Vec<&OsStr> = outs.iter().map(|p| os(p)).collect();
+    python_tool("validate_spdx3.py", &args)?;
+    // The split model: an AI package with the facts of its ML-BOM.
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("split-gguf.spdx3.json"))?)?;
+    let graph = doc["@graph"].as_array().cloned().unwrap_or_default();
+    let model = graph
+        .iter()
+        .find(|e| e["type"] == "ai_AIPackage" && e["software_packageVersion"] == "v0.1")
+        .ok_or("no AI package for the model")?;
+    assert_eq!(
+        model["software_packageUrl"],
+        "pkg:huggingface/example/lbom-tiny-llama"
+    );
+    assert_eq!(model["ai_domain"][0], "text-generation");
+    assert_eq!(model["ai_typeOfModel"][1], "LlamaForCausalLM");
+    let kinds: Vec<&str> = graph
+        .iter()
+        .filter(|e| e["type"] == "Relationship")
+        .filter_map(|e| e["relationshipType"].as_str())
+        .collect();
+    for k in ["contains", "hasDeclaredLicense", "ancestorOf", "trainedOn"] {
+        assert!(kinds.contains(&k), "no {k} relationship: {kinds:?}");
+    }
+    Ok(())
+}

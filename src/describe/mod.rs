@@ -18,6 +18,7 @@ pub mod licence;
 pub mod safe;
 pub mod sarif;
 pub mod spdx;
+pub mod spdx3;
 pub mod table;
 pub mod text;
 

@@ -61,6 +61,8 @@ pub enum ScanFormat {
     Spdx,
     /// SPDX 2.3 JSON.
     SpdxJson,
+    /// SPDX 3.0.1 JSON-LD with the AI profile (AIPackage).
+    Spdx3,
     /// CycloneDX JSON ML-BOM.
     Cyclonedx,
     /// A Hugging Face model card (README.md).

@@ -37,6 +37,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<u8> {
         ScanFormat::Table => describe::table::write(&models, color, w)?,
         ScanFormat::Spdx => describe::spdx::write_tag_value(&models, &info, w)?,
         ScanFormat::SpdxJson => describe::spdx::write_json(&models, &info, w)?,
+        ScanFormat::Spdx3 => describe::spdx3::write(&models, &info, w)?,
         ScanFormat::Cyclonedx => {
             let version = match args.spec_version {
                 CdxVersion::V1_5 => describe::cyclonedx::SpecVersion::V1_5,
@@ -57,7 +58,11 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<u8> {
         }
     }
     match args.format {
-        ScanFormat::Json | ScanFormat::SpdxJson | ScanFormat::Cyclonedx | ScanFormat::Sarif => {
+        ScanFormat::Json
+        | ScanFormat::SpdxJson
+        | ScanFormat::Spdx3
+        | ScanFormat::Cyclonedx
+        | ScanFormat::Sarif => {
             out.json_document(&rendered)?;
         }
         ScanFormat::Table if color => out.text_with_colour().document_bytes(&rendered)?,

@@ -663,7 +663,7 @@ fn gnu_tar_lists_and_extracts_the_original_bytes() -> TestResult {
 }
 
 #[test]
-fn every_sbom_is_valid_cyclonedx_1_5() -> TestResult {
+fn every_sbom_is_valid_cyclonedx_1_6() -> TestResult {
     let dir = tempfile::tempdir()?;
     pack(dir.path(), "b.lbom", &[])?;
     let out = extract(dir.path(), "b.lbom", "x")?;
@@ -677,7 +677,7 @@ fn every_sbom_is_valid_cyclonedx_1_5() -> TestResult {
     }
     assert_eq!(count, model_files()?.len());
     args.push("--spec".into());
-    args.push("1.5".into());
+    args.push("1.6".into());
     let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
     python(&refs)?;
     Ok(())
@@ -1503,7 +1503,7 @@ fn inspect_text_is_marked_untrusted_and_lists_entries_and_links() -> TestResult 
     assert_eq!(
         middle
             .lines()
-            .filter(|l| l.contains("CycloneDX 1.5"))
+            .filter(|l| l.contains("CycloneDX 1.6"))
             .count(),
         model_files()?.len()
     );

@@ -109,16 +109,27 @@ fn venv_is_ready() -> TestResult {
 fn cyclonedx_output_validates_against_its_declared_schema() -> TestResult {
     venv()?;
     let dir = tempfile::tempdir()?;
-    for (label, target) in sbom_targets() {
-        let out = dir.path().join(format!("{label}.cdx.json"));
-        scan_to(&target, "cyclonedx", &out, &[])?;
-        let bom: Value = serde_json::from_slice(&std::fs::read(&out)?)?;
-        let spec = field(&bom, "specVersion").as_str().unwrap_or_default();
-        assert!(
-            spec == "1.6" || spec == "1.5",
-            "{label}: specVersion {spec:?}, expected 1.6 or 1.5"
-        );
-        python_tool("validate_cdx.py", &[os(&out)])?;
+    let mut targets = sbom_targets();
+    targets.push(("split-gguf", fixture("gguf/split")));
+    targets.push(("hf-cache", fixture("hf-cache")));
+    for (label, target) in targets {
+        // 1.6 by default; 1.5 on request.
+        for (spec, extra) in [("1.6", &[][..]), ("1.5", &["--spec-version", "1.5"][..])] {
+            let out = dir.path().join(format!("{label}-{spec}.cdx.json"));
+            scan_to(&target, "cyclonedx", &out, extra)?;
+            let bom: Value = serde_json::from_slice(&std::fs::read(&out)?)?;
+            assert_eq!(
+                field(&bom, "specVersion").as_str(),
+                Some(spec),
+                "{label}: specVersion"
+            );
+            // The validator checks the document against the official schema
+            // of the version it declares, in its strict variant.
+            python_tool(
+                "validate_cdx.py",
+                &[os(&out), OsStr::new("--spec"), OsStr::new(spec)],
+            )?;
+        }
     }
     Ok(())
 }
@@ -232,7 +243,9 @@ fn layout_independent(report: &Value) -> Value {
             obj.remove(volatile);
         }
         if let Some(Value::Object(meta)) = obj.get_mut("metadata") {
-            meta.retain(|k, _| !k.starts_with("GGUF."));
+            // l-bom's copies of the format version and byte order
+            // (docs/scan-report.md) differ by layout like the fields.
+            meta.retain(|k, _| !k.starts_with("GGUF.") && k != "gguf_version" && k != "endianness");
         }
     }
     v
@@ -653,5 +666,152 @@ fn usage_and_io_errors_have_their_exit_codes() -> TestResult {
         "the error names the file: {}",
         run.stderr
     );
+    Ok(())
+}
+
+/// The closing note's ML-BOM: the split GGUF fixture with its Hub card and
+/// config.json (fixtures/README.md) fills every CycloneDX 1.6 field lbom
+/// writes, each from what the files say.
+#[test]
+fn split_model_ml_bom_fills_every_first_class_field() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let out = dir.path().join("split.cdx.json");
+    scan_to(&fixture("gguf/split"), "cyclonedx", &out, &[])?;
+    let bom: Value = serde_json::from_slice(&std::fs::read(&out)?)?;
+    let at = |p: &str| bom.pointer(p).cloned().unwrap_or(Value::Null);
+    let c = "/metadata/component";
+    for (pointer, want) in [
+        ("/specVersion", "1.6"),
+        ("/type", "machine-learning-model"),
+        ("/version", "v0.1"),
+        ("/supplier/name", "Example Org"),
+        ("/manufacturer/name", "Example Org"),
+        ("/authors/0/name", "lbom test suite"),
+        ("/purl", "pkg:huggingface/example/lbom-tiny-llama"),
+        (
+            "/externalReferences/0/url",
+            "https://huggingface.co/example/lbom-tiny-llama",
+        ),
+        ("/pedigree/ancestors/0/name", "TinyLlama Base"),
+        (
+            "/pedigree/ancestors/0/purl",
+            "pkg:huggingface/example/tinyllama-base",
+        ),
+        ("/modelCard/modelParameters/task", "text-generation"),
+        ("/modelCard/modelParameters/architectureFamily", "llama"),
+        (
+            "/modelCard/modelParameters/modelArchitecture",
+            "LlamaForCausalLM",
+        ),
+        ("/modelCard/modelParameters/datasets/0/name", "TinyStories"),
+        ("/modelCard/modelParameters/inputs/0/format", "text"),
+        ("/modelCard/modelParameters/outputs/0/format", "text"),
+        (
+            "/modelCard/considerations/technicalLimitations/0",
+            "Any real use: the weights are random.",
+        ),
+        (
+            "/modelCard/considerations/ethicalConsiderations/0/name",
+            "Every output is noise; do not rely on it.",
+        ),
+        ("/licenses/0/license/id", "Apache-2.0"),
+    ] {
+        let full = if pointer == "/specVersion" {
+            pointer.to_owned()
+        } else {
+            format!("{c}{pointer}")
+        };
+        assert_eq!(at(&full).as_str(), Some(want), "{full}");
+    }
+    // The three shards are files the model depends on, each with its hash.
+    let model_ref = at(&format!("{c}/bom-ref"));
+    let deps = at("/dependencies/0");
+    assert_eq!(deps["ref"], model_ref);
+    assert_eq!(deps["dependsOn"].as_array().map(Vec::len), Some(3));
+    for n in 0..3 {
+        let shard = at(&format!("/components/{n}"));
+        assert_eq!(shard["type"], "file");
+        let path = fixture("gguf/split").join(shard["name"].as_str().unwrap_or_default());
+        let digest = hex::encode(Sha256::digest(std::fs::read(&path)?));
+        assert_eq!(
+            shard["hashes"][0]["content"].as_str(),
+            Some(digest.as_str())
+        );
+    }
+    python_tool("validate_cdx.py", &[os(&out)])?;
+    Ok(())
+}
+
+/// `--format sarif` of every fixture family validates against the SARIF
+/// 2.1.0 schema (tests/schemas/), and every finding of the JSON report is
+/// one of its results.
+#[test]
+fn sarif_output_validates_against_the_sarif_2_1_0_schema() -> TestResult {
+    venv()?;
+    let dir = tempfile::tempdir()?;
+    for (label, target) in sbom_targets() {
+        let out = dir.path().join(format!("{label}.sarif"));
+        scan_to(&target, "sarif", &out, &[])?;
+        python_tool("validate_sarif.py", &[os(&out)])?;
+        let log: Value = serde_json::from_slice(&std::fs::read(&out)?)?;
+        let results = log
+            .pointer("/runs/0/results")
+            .and_then(Value::as_array)
+            .map(Vec::len)
+            .unwrap_or_default();
+        let reports = scan_json(&[os(&target)])?;
+        let findings: usize = reports.iter().map(|r| findings(r).len()).sum();
+        assert_eq!(results, findings, "{label}: results vs findings");
+    }
+    Ok(())
+}
+
+/// `--format spdx3` of every fixture family (and the split model with its
+/// card) validates with spdx3-validate's engine: the SPDX 3.0.1 JSON schema
+/// and the SHACL shapes of the model (tests/tools/validate_spdx3.py, with
+/// the 3.0.1 files committed in tests/schemas/spdx-3.0.1/).
+#[test]
+fn spdx3_output_validates_with_spdx3_validate() -> TestResult {
+    venv()?;
+    let dir = tempfile::tempdir()?;
+    // SHACL validation of the whole fixture tree takes minutes (pyshacl
+    // with the model's ontology); one file of each family and the split
+    // model with its card cover every element type the writer emits.
+    let targets = [
+        ("gguf", fixture("gguf/tiny-llama-Q4_K_M.gguf")),
+        ("safetensors-folder", fixture("safetensors/tiny-llama")),
+        ("hf-cache", fixture("hf-cache")),
+        ("split-gguf", fixture("gguf/split")),
+    ];
+    let mut outs = Vec::new();
+    for (label, target) in &targets {
+        let out = dir.path().join(format!("{label}.spdx3.json"));
+        scan_to(target, "spdx3", &out, &[])?;
+        outs.push(out);
+    }
+    let args: Vec<&OsStr> = outs.iter().map(|p| os(p)).collect();
+    python_tool("validate_spdx3.py", &args)?;
+    // The split model: an AI package with the facts of its ML-BOM.
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("split-gguf.spdx3.json"))?)?;
+    let graph = doc["@graph"].as_array().cloned().unwrap_or_default();
+    let model = graph
+        .iter()
+        .find(|e| e["type"] == "ai_AIPackage" && e["software_packageVersion"] == "v0.1")
+        .ok_or("no AI package for the model")?;
+    assert_eq!(
+        model["software_packageUrl"],
+        "pkg:huggingface/example/lbom-tiny-llama"
+    );
+    assert_eq!(model["ai_domain"][0], "text-generation");
+    assert_eq!(model["ai_typeOfModel"][1], "LlamaForCausalLM");
+    let kinds: Vec<&str> = graph
+        .iter()
+        .filter(|e| e["type"] == "Relationship")
+        .filter_map(|e| e["relationshipType"].as_str())
+        .collect();
+    for k in ["contains", "hasDeclaredLicense", "ancestorOf", "trainedOn"] {
+        assert!(kinds.contains(&k), "no {k} relationship: {kinds:?}");
+    }
     Ok(())
 }

@@ -119,7 +119,7 @@ fn pack_is_deterministic_and_gnu_tar_reads_it() -> R {
     assert!(
         info.sboms
             .iter()
-            .all(|s| s.format.as_deref() == Some("CycloneDX 1.5")),
+            .all(|s| s.format.as_deref() == Some("CycloneDX 1.6")),
         "{:?}",
         info.sboms
     );

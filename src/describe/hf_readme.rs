@@ -16,11 +16,11 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
+use super::identity::{Identity, identity};
 use super::licence;
-use super::text::{
-    file_name, findings_summary, grouped, human_bytes, human_count, is_plain_https, public_model_id,
-};
+use super::text::{file_name, findings_summary, grouped, human_bytes, human_count, is_plain_https};
 use super::{DocumentInfo, Error};
+use crate::inspect::hub_id::public_model_id;
 use crate::inspect::{Format, ModelFacts};
 use crate::safe::{is_hidden, shorten, visible};
 
@@ -160,6 +160,32 @@ fn front_matter(
     }
     if let Some(library) = library_name(facts) {
         fields.push(("library_name", Yaml::Str(library.to_owned())));
+    }
+    // What the files and their cards say of the model's use (the Hub's
+    // `language`, `datasets` and `pipeline_tag` card keys).
+    let ids: Vec<Identity> = facts.iter().map(identity).collect();
+    let mut languages: Vec<String> = Vec::new();
+    let mut datasets: Vec<String> = Vec::new();
+    for id in &ids {
+        for l in &id.languages {
+            if !languages.contains(l) {
+                languages.push(l.clone());
+            }
+        }
+        for d in &id.datasets {
+            if !datasets.contains(&d.name) {
+                datasets.push(d.name.clone());
+            }
+        }
+    }
+    if !languages.is_empty() {
+        fields.push(("language", Yaml::List(languages)));
+    }
+    if !datasets.is_empty() {
+        fields.push(("datasets", Yaml::List(datasets)));
+    }
+    if let Some(task) = ids.iter().find_map(|id| id.task.clone()) {
+        fields.push(("pipeline_tag", Yaml::Str(task)));
     }
     fields.push(("tags", Yaml::List(tags(facts))));
 
@@ -327,16 +353,28 @@ fn tags(facts: &[ModelFacts]) -> Vec<String> {
 }
 
 /// Untrusted text for Markdown: hidden characters made visible, bounded,
-/// `& < >` as entities (no HTML), and Markdown punctuation escaped.
+/// `& < >` as entities (no HTML), and the Markdown punctuation that could
+/// start markup backslash-escaped (CommonMark §2.4). The rest is left as
+/// written so that a finding's message can be found in the card's text:
+/// `_` between two letters or digits cannot open or close emphasis
+/// (CommonMark §6.2, intraword `_`), `(`, `)` and `!` make a link or image
+/// only after `[`, which is escaped, and `#` makes a heading only first.
 fn md(raw: &str, max: usize) -> String {
+    let text: Vec<char> = shorten(&visible(raw), max).chars().collect();
     let mut out = String::new();
-    for c in shorten(&visible(raw), max).chars() {
+    for (i, &c) in text.iter().enumerate() {
+        let word = |j: Option<usize>| {
+            j.and_then(|j| text.get(j))
+                .is_some_and(|c| c.is_alphanumeric())
+        };
+        let intraword = word(i.checked_sub(1)) && word(i.checked_add(1));
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '$' | '#' | '!' | '(' | ')' | '{'
-            | '}' => {
+            '_' if intraword => out.push(c),
+            '#' if i > 0 => out.push(c),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '$' | '#' | '{' | '}' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -403,7 +441,28 @@ fn model_section(s: &mut String, m: &ModelFacts) {
         ("Dtype", text(&m.dtype)),
         ("Context length", m.context_length.map(grouped)),
         ("Vocabulary size", m.vocab_size.map(grouped)),
-        ("Licence", text(&m.license)),
+        // The licence's own name (`general.license.name` when the id is
+        // `other`), as l-bom's card shows it.
+        (
+            "Licence",
+            licence::declared(m).map(|d| md(&d.raw, MAX_CELL_CHARS)),
+        ),
+        (
+            "Languages",
+            Some(identity(m).languages)
+                .filter(|l| !l.is_empty())
+                .map(|l| md(&l.join(", "), MAX_CELL_CHARS)),
+        ),
+        (
+            "Datasets",
+            Some(identity(m).datasets)
+                .filter(|d| !d.is_empty())
+                .map(|d| {
+                    let names: Vec<String> = d.into_iter().map(|d| d.name).collect();
+                    md(&names.join(", "), MAX_CELL_CHARS)
+                }),
+        ),
+        ("Task", identity(m).task.map(|t| md(&t, MAX_CELL_CHARS))),
         (
             "Base model",
             m.base_model
@@ -593,6 +652,8 @@ mod tests {
                 "license",
                 "base_model",
                 "library_name",
+                // The fixture's `general.tags` name the Hub task.
+                "pipeline_tag",
                 "tags"
             ]
         );
@@ -613,12 +674,30 @@ mod tests {
         );
         assert_eq!(tags.last().map(String::as_str), Some("lbom-sbom"));
         assert!(text.contains("| Parameters | 1.2B (1,235,814,400) |"));
-        assert!(text.contains("| Quantization | Q4\\_K\\_M |"));
+        // Intraword `_` cannot make emphasis: the value stays findable.
+        assert!(text.contains("| Quantization | Q4_K_M |"));
         assert!(text.contains("### Findings: 1 info"));
         assert_eq!(
             text,
             card(&[fixtures::gguf_llama()], &HfReadmeOptions::default())
         );
+    }
+
+    /// What could start Markdown markup is escaped; the rest stays as
+    /// written, so the card's text can be searched for a finding.
+    #[test]
+    fn markdown_escapes_only_what_can_start_markup() {
+        assert_eq!(
+            md("general.size_label is off", 100),
+            "general.size_label is off"
+        );
+        assert_eq!(
+            md("_x_ *y* `z` [a](b) #h", 100),
+            "\\_x\\_ \\*y\\* \\`z\\` \\[a\\](b) #h"
+        );
+        assert_eq!(md("# heading", 100), "\\# heading");
+        assert_eq!(md("a_ b _c", 100), "a\\_ b \\_c");
+        assert_eq!(md("<b>&", 100), "&lt;b&gt;&amp;");
     }
 
     #[test]
@@ -681,6 +760,8 @@ mod tests {
                 "license",
                 "models",
                 "library_name",
+                // The fixture's `general.tags` name the Hub task.
+                "pipeline_tag",
                 "tags"
             ]
         );

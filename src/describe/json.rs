@@ -11,6 +11,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
+use super::lbom_keys::with_lbom_keys;
 use super::{DocumentInfo, Error};
 use crate::inspect::ModelFacts;
 
@@ -37,7 +38,8 @@ pub fn write(facts: &[ModelFacts], info: &DocumentInfo, out: &mut dyn Write) -> 
         tool_version: info.tool_version,
         facts,
     };
-    match facts {
+    let facts: Vec<ModelFacts> = facts.iter().map(with_lbom_keys).collect();
+    match facts.as_slice() {
         [one] => serde_json::to_writer_pretty(&mut *out, &report(one))?,
         many => {
             serde_json::to_writer_pretty(&mut *out, &many.iter().map(report).collect::<Vec<_>>())?

@@ -11,9 +11,13 @@
 
 pub mod cyclonedx;
 pub mod hf_readme;
+pub mod identity;
 pub mod json;
+pub mod lbom_keys;
 pub mod licence;
+pub mod sarif;
 pub mod spdx;
+pub mod spdx3;
 pub mod table;
 pub mod text;
 

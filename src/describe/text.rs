@@ -35,7 +35,9 @@ pub(crate) fn model_fact_pairs(m: &ModelFacts) -> Vec<(&'static str, String)> {
         ("license", m.license.clone()),
         (
             "base_model",
-            m.base_model.as_deref().and_then(public_model_id),
+            m.base_model
+                .as_deref()
+                .and_then(crate::inspect::hub_id::public_model_id),
         ),
         ("training_framework", m.training_framework.clone()),
         ("format_version", m.format_version.map(|n| n.to_string())),
@@ -170,61 +172,6 @@ mod tests {
         assert_eq!(file_name("c.gguf"), "c.gguf");
         assert_eq!(file_name("dir/"), "unnamed");
         assert_eq!(file_name(".."), "unnamed");
-    }
-}
-
-/// A base model reference fit to publish: a Hub repo id (`owner/name`,
-/// Hub rules: `[A-Za-z0-9._-]`, no leading `.`/`-`, at most 96 characters)
-/// or an `https://huggingface.co/owner/name…` URL turned into its id.
-/// Anything else, notably a local path, gives `None`: l-bom published local
-/// paths as `base_model`.
-pub(crate) fn public_model_id(raw: &str) -> Option<String> {
-    let raw = raw.trim();
-    let id = match raw.strip_prefix("https://huggingface.co/") {
-        Some(rest) => {
-            let mut parts = rest.split('/');
-            format!("{}/{}", parts.next()?, parts.next()?)
-        }
-        None => raw.to_owned(),
-    };
-    let (owner, name) = id.split_once('/')?;
-    let part_ok = |p: &str| {
-        !p.is_empty()
-            && !p.starts_with(['.', '-'])
-            && !p.contains("..")
-            && p.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-    };
-    (id.len() <= 96 && part_ok(owner) && part_ok(name)).then_some(id)
-}
-
-#[cfg(test)]
-mod public_id_tests {
-    use super::public_model_id;
-
-    #[test]
-    fn only_hub_ids_are_public() {
-        assert_eq!(
-            public_model_id("meta-llama/Llama-3.2-1B").as_deref(),
-            Some("meta-llama/Llama-3.2-1B")
-        );
-        assert_eq!(
-            public_model_id("https://huggingface.co/Qwen/Qwen2.5-7B/tree/main").as_deref(),
-            Some("Qwen/Qwen2.5-7B")
-        );
-        for local in [
-            "/home/a/base",
-            "./base",
-            "../x/y",
-            "C:\\m\\x",
-            "models/base/x",
-            "~/x/y",
-            "a/..",
-            "file:///x/y",
-            "a b/c",
-        ] {
-            assert_eq!(public_model_id(local), None, "{local}");
-        }
     }
 }
 

@@ -270,7 +270,11 @@ fn name_version(a: &ModelFacts, b: &ModelFacts) -> Option<Change> {
 fn owners(key: &str) -> Vec<DriftClass> {
     let one = |c: DriftClass| vec![c];
     match key {
-        "general.architecture" | "config.model_type" => one(DriftClass::Architecture),
+        // config.json's class (`architectures[0]`) is the architecture
+        // as much as its `model_type` (docs/scan-report.md).
+        "general.architecture" | "config.model_type" | "architecture_class" => {
+            one(DriftClass::Architecture)
+        }
         "general.file_type"
         | "general.quantization_version"
         | "config.torch_dtype"

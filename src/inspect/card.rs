@@ -29,10 +29,44 @@ pub struct CardFrontMatter {
     pub base_model: Option<String>,
     /// `library_name:`
     pub library_name: Option<String>,
+    /// `pipeline_tag:` (the Hub's task name, `text-generation`).
+    pub pipeline_tag: Option<String>,
+    /// `language:` (a scalar or a list), in order.
+    pub languages: Vec<String>,
+    /// `datasets:` (a scalar or a list), in order.
+    pub datasets: Vec<String>,
+    /// What the card's body says under the headings the Hub's card
+    /// template uses for them ([`CONSIDERATION_HEADINGS`]): kind → text,
+    /// white space collapsed, at most [`SECTION_MAX_CHARS`] characters.
+    pub considerations: BTreeMap<String, String>,
     /// The raw lines of every block of each key of [`RECORDED_KEYS`]
     /// present, joined with `\n` (repeated keys one after the other).
     pub blocks: BTreeMap<String, String>,
 }
+
+/// Most items kept of a list key (`language`, `datasets`).
+pub const LIST_MAX_ITEMS: usize = 64;
+/// Most characters kept of one value or one body section.
+pub const SECTION_MAX_CHARS: usize = 2000;
+
+/// Body headings (lowercase words a heading contains) → the kind of
+/// consideration their text is, as CycloneDX's `modelCard.considerations`
+/// names them. The words are those of the Hub's model card template
+/// (huggingface_hub `templates/modelcard_template.md`: "Uses", "Direct
+/// Use", "Out-of-Scope Use", "Bias, Risks, and Limitations").
+pub const CONSIDERATION_HEADINGS: &[(&str, &str)] = &[
+    ("bias", "ethicalConsiderations"),
+    ("risk", "ethicalConsiderations"),
+    ("ethic", "ethicalConsiderations"),
+    ("out-of-scope", "technicalLimitations"),
+    ("limitation", "technicalLimitations"),
+    ("intended use", "useCases"),
+    ("direct use", "useCases"),
+    ("uses", "useCases"),
+    ("intended users", "users"),
+    ("trade-off", "performanceTradeoffs"),
+    ("tradeoff", "performanceTradeoffs"),
+];
 
 /// Whether `text` starts with a front matter that ends (its closing `---`
 /// line is in `text`).
@@ -53,7 +87,7 @@ pub fn parse_front_matter(text: &str) -> CardFrontMatter {
     // value is still to come as list items.
     let mut current: Option<String> = None;
     let mut pending_list = false;
-    for line in lines {
+    for line in lines.by_ref() {
         if line.trim_end() == "---" {
             break;
         }
@@ -86,7 +120,67 @@ pub fn parse_front_matter(text: &str) -> CardFrontMatter {
             set_card_key(&mut card, &key, unquote(item), true);
         }
     }
+    card.considerations = body_considerations(lines);
     card
+}
+
+/// The body's sections under the headings of [`CONSIDERATION_HEADINGS`]:
+/// each section's text up to the next heading of its level or above
+/// (several sections of one kind joined), lines joined with single spaces.
+fn body_considerations<'a>(lines: impl Iterator<Item = &'a str>) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
+    // (kind, heading level) of the section being read.
+    let mut current: Option<(&str, usize)> = None;
+    let mut in_code = false;
+    for line in lines {
+        let trimmed = line.trim();
+        if trimmed.starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            continue;
+        }
+        let level = trimmed.bytes().take_while(|&b| b == b'#').count();
+        if level > 0 && trimmed.as_bytes().get(level) == Some(&b' ') {
+            let title = trimmed
+                .get(level..)
+                .unwrap_or_default()
+                .trim()
+                .to_lowercase();
+            let kind = CONSIDERATION_HEADINGS
+                .iter()
+                .find(|(word, _)| title.contains(word))
+                .map(|(_, kind)| *kind);
+            match (kind, current) {
+                (Some(kind), _) => current = Some((kind, level)),
+                // A subheading stays in its section.
+                (None, Some((_, open))) if level > open => {}
+                (None, _) => current = None,
+            }
+            continue;
+        }
+        let Some((kind, _)) = current else { continue };
+        // Comments and the template's "[More Information Needed]" say nothing.
+        if trimmed.is_empty()
+            || trimmed.starts_with("<!--")
+            || trimmed.eq_ignore_ascii_case("[more information needed]")
+        {
+            continue;
+        }
+        let text = out.entry(kind.to_owned()).or_default();
+        if text.chars().count() >= SECTION_MAX_CHARS {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(trimmed);
+        if text.chars().count() > SECTION_MAX_CHARS {
+            *text = text.chars().take(SECTION_MAX_CHARS).collect();
+        }
+    }
+    out
 }
 
 fn record_block(card: &mut CardFrontMatter, key: &str, line: &str, starts: bool) {
@@ -109,6 +203,33 @@ fn set_card_key(card: &mut CardFrontMatter, key: &str, value: String, item: bool
         "license_link" => &mut card.license_link,
         "base_model" => &mut card.base_model,
         "library_name" => &mut card.library_name,
+        "pipeline_tag" => &mut card.pipeline_tag,
+        "language" | "datasets" => {
+            let list = if key == "language" {
+                &mut card.languages
+            } else {
+                &mut card.datasets
+            };
+            // A scalar replaces an earlier occurrence; items add up.
+            if !item {
+                list.clear();
+            }
+            // A flow list `[en, fr]` on the key's line.
+            let inner = value
+                .strip_prefix('[')
+                .and_then(|v| v.strip_suffix(']'))
+                .map(str::to_owned);
+            let items: Vec<String> = match inner {
+                Some(flow) => flow.split(',').map(unquote).collect(),
+                None => vec![value],
+            };
+            for it in items {
+                if !it.is_empty() && list.len() < LIST_MAX_ITEMS {
+                    list.push(it.chars().take(SECTION_MAX_CHARS).collect());
+                }
+            }
+            return;
+        }
         _ => return,
     };
     if value.is_empty() || (item && slot.is_some()) {
@@ -180,6 +301,29 @@ mod tests {
         // Edits elsewhere leave the blocks alone.
         let tags = parse_front_matter(&base.replace("- a", "- b"));
         assert_eq!(card.blocks, tags.blocks);
+    }
+
+    #[test]
+    fn languages_datasets_task_and_considerations() {
+        let card = parse_front_matter(
+            "---\nlanguage:\n- en\n- fr\ndatasets: [\"a/b\", c]\npipeline_tag: text-generation\n---\n# Model\n## Uses\n### Direct Use\nChat.\n## Bias, Risks, and Limitations\n[More Information Needed]\nMay be wrong.\n```\n# not a heading\n```\n## Training\nsecret\n",
+        );
+        assert_eq!(card.languages, ["en", "fr"]);
+        assert_eq!(card.datasets, ["a/b", "c"]);
+        assert_eq!(card.pipeline_tag.as_deref(), Some("text-generation"));
+        assert_eq!(
+            card.considerations.get("useCases").map(String::as_str),
+            Some("Chat.")
+        );
+        assert_eq!(
+            card.considerations
+                .get("ethicalConsiderations")
+                .map(String::as_str),
+            Some("May be wrong.")
+        );
+        assert_eq!(card.considerations.len(), 2);
+        let scalar = parse_front_matter("---\nlanguage: en\n---\n");
+        assert_eq!(scalar.languages, ["en"]);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::facts::{Format, ModelFacts};
 use super::group::{Inspected, group};
 use super::hf::FolderContext;
 use super::side::SideFiles;
-use super::walk::hub_repo_id;
+use super::walk::{hub_repo_id, hub_revision};
 
 /// Apply each file's folder context (and a Hub cache's repository name)
 /// to the files, in place.
@@ -55,12 +55,7 @@ fn apply_folders_within(
             ctx.apply(&mut file.facts);
         }
         if let Some(repo) = hub_repo_id(&file.path) {
-            if file.facts.name.is_none() {
-                file.facts.name = Some(repo.clone());
-            }
-            file.facts
-                .metadata
-                .insert("hf_repo_id".into(), Value::String(repo));
+            name_hub_repo(&mut file.facts, repo, hub_revision(&file.path));
         }
         if counted {
             added = added.saturating_add(file.facts.memory_bytes().saturating_sub(before));
@@ -70,6 +65,23 @@ fn apply_folders_within(
         }
     }
     Ok(added)
+}
+
+/// Record the Hub repository (`org/name`) a file's cache folder names: its
+/// `hf_repo_id` and the snapshot's commit (`hf_revision`), and its name
+/// when the file has none.
+pub fn name_hub_repo(facts: &mut ModelFacts, repo: String, revision: Option<String>) {
+    if facts.name.is_none() {
+        facts.name = Some(repo.clone());
+    }
+    facts
+        .metadata
+        .insert("hf_repo_id".into(), Value::String(repo));
+    if let Some(rev) = revision {
+        facts
+            .metadata
+            .insert("hf_revision".into(), Value::String(rev));
+    }
 }
 
 /// Describing a delivery's models would add more than the limit to its

@@ -38,10 +38,47 @@ pub struct Inspected {
 }
 
 /// Merge the shards of each split or sharded model into one entry, keeping
-/// the order of first appearance.
+/// the order of first appearance: every file of a delivery is there, so a
+/// shard not among them is missing.
 pub fn group(files: Vec<Inspected>, sides: &SideFiles) -> Vec<ModelFacts> {
+    group_chosen(files, sides, None)
+}
+
+/// [`group`] for a scan, where `named` holds the files the user named one by
+/// one (the others were found by walking a folder). A file named on the
+/// command line is described as that file (docs/scan-report.md, "Split and
+/// sharded models"): the shards of a model are merged when a folder holding
+/// them was scanned or every shard was named; a shard named without all the
+/// others stays one entry with its own hash and facts, and a sibling is
+/// reported missing only when it is absent from the shard's folder on disk.
+pub fn group_scanned(
+    files: Vec<Inspected>,
+    sides: &SideFiles,
+    named: &BTreeSet<PathBuf>,
+) -> Vec<ModelFacts> {
+    group_chosen(files, sides, Some(named))
+}
+
+fn group_chosen(
+    files: Vec<Inspected>,
+    sides: &SideFiles,
+    named: Option<&BTreeSet<PathBuf>>,
+) -> Vec<ModelFacts> {
     let mut slots: Vec<Option<Inspected>> = files.into_iter().map(Some).collect();
     let mut out: Vec<(usize, ModelFacts)> = Vec::new();
+    // Shards described alone: kept out of every later grouping.
+    let mut alone: Vec<(usize, Inspected)> = Vec::new();
+    let partial = |slots: &[Option<Inspected>], members: &[usize], expected: usize| {
+        named.is_some_and(|named| {
+            members.len() < expected
+                && members.iter().all(|&n| {
+                    slots
+                        .get(n)
+                        .and_then(Option::as_ref)
+                        .is_some_and(|i| named.contains(&i.path))
+                })
+        })
+    };
 
     // Sharded safetensors, driven by each folder's index file.
     let dirs: BTreeSet<PathBuf> = slots
@@ -62,6 +99,15 @@ pub fn group(files: Vec<Inspected>, sides: &SideFiles) -> Vec<ModelFacts> {
                 })
                 .map(|(n, _)| n)
                 .collect();
+            if partial(&slots, &members, index.shard_names.len()) {
+                for n in members {
+                    if let Some(mut shard) = slots.get_mut(n).and_then(Option::take) {
+                        lone_safetensors_shard(&mut shard, &dir, index_name, index);
+                        alone.push((n, shard));
+                    }
+                }
+                continue;
+            }
             if let Some(&first) = members.first() {
                 let shards: Vec<Inspected> = members
                     .iter()
@@ -84,7 +130,17 @@ pub fn group(files: Vec<Inspected>, sides: &SideFiles) -> Vec<ModelFacts> {
             splits.entry((dir, prefix, count)).or_default().push(n);
         }
     }
-    for ((_, prefix, count), members) in splits {
+    for ((dir, prefix, count), members) in splits {
+        let expected = usize::try_from(count).unwrap_or(usize::MAX);
+        if partial(&slots, &members, expected) {
+            for n in members {
+                if let Some(mut shard) = slots.get_mut(n).and_then(Option::take) {
+                    lone_gguf_shard(&mut shard, &dir, &prefix, count);
+                    alone.push((n, shard));
+                }
+            }
+            continue;
+        }
         if let Some(&first) = members.first() {
             let shards: Vec<Inspected> = members
                 .iter()
@@ -94,6 +150,7 @@ pub fn group(files: Vec<Inspected>, sides: &SideFiles) -> Vec<ModelFacts> {
         }
     }
 
+    out.extend(alone.into_iter().map(|(n, i)| (n, i.facts)));
     out.extend(
         slots
             .into_iter()
@@ -102,6 +159,104 @@ pub fn group(files: Vec<Inspected>, sides: &SideFiles) -> Vec<ModelFacts> {
     );
     out.sort_by_key(|(n, _)| *n);
     out.into_iter().map(|(_, f)| f).collect()
+}
+
+/// Whether `name`, a sibling of a shard in `dir`, is absent on disk. A
+/// relative path with no folder part is in the current directory. Only a
+/// plain file name is looked up: an index naming `../x` is refused by
+/// `shards.bad_name`, never followed.
+fn absent_beside(dir: &Path, name: &str) -> bool {
+    let plain = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains('/')
+        && !name.contains('\\');
+    let folder = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    plain && std::fs::symlink_metadata(folder.join(name)).is_err()
+}
+
+/// A shard of a split GGUF named without its siblings: described as its own
+/// file, with a note saying it is one shard, and an error for each sibling
+/// absent from its folder.
+fn lone_gguf_shard(shard: &mut Inspected, dir: &Path, prefix: &str, count: u64) {
+    let name = shard.facts.model_filename.clone();
+    let no = split_name(&name).map_or(0, |(_, no, _)| no);
+    if let Some(f) = split_key_finding(&shard.facts, no, count) {
+        shard.facts.push(f);
+    }
+    let missing: Vec<String> = (1..=count)
+        .filter(|&n| n != no)
+        .filter(|&n| absent_beside(dir, &format!("{prefix}-{n:05}-of-{count:05}.gguf")))
+        .map(|n| n.to_string())
+        .collect();
+    shard.facts.push(Finding::info(
+        "shards.scanned_alone",
+        format!(
+            "{name} is shard {no} of {count} of split model {prefix}, described alone (its own hash and tensors); scan its folder or every shard to describe the whole model"
+        ),
+    ));
+    if !missing.is_empty() {
+        shard.facts.push(Finding::error(
+            "split.missing_shard",
+            format!(
+                "split model {prefix} has {count} shards but shard(s) {} are missing beside {name}",
+                missing.join(", ")
+            ),
+        ));
+    }
+}
+
+/// A safetensors shard named without the other shards its folder's index
+/// lists: described as its own file, with a note, and an error for each
+/// shard the index names that is absent from the folder.
+fn lone_safetensors_shard(shard: &mut Inspected, dir: &Path, index_name: &str, index: &ShardIndex) {
+    let name = shard.facts.model_filename.clone();
+    shard.facts.push(Finding::info(
+        "shards.scanned_alone",
+        format!(
+            "{name} is one of the {} shards {index_name} lists, described alone (its own hash and tensors); scan its folder or every shard to describe the whole model",
+            index.shard_names.len()
+        ),
+    ));
+    for missing in index
+        .shard_names
+        .iter()
+        .filter(|n| **n != name && absent_beside(dir, n))
+    {
+        shard.facts.push(Finding::error(
+            "shards.missing",
+            format!("{index_name} names shard {missing}, which is missing"),
+        ));
+    }
+}
+
+/// `split.inconsistent` when a shard's split keys disagree with its name.
+fn split_key_finding(facts: &ModelFacts, no: u64, count: u64) -> Option<Finding> {
+    match facts.split {
+        Some(k) if k.no.checked_add(1) == Some(no) && k.count == count => None,
+        Some(k) => Some(Finding::error(
+            "split.inconsistent",
+            format!(
+                "{} says it is shard {} of {} but its split keys say {} of {}",
+                facts.model_filename,
+                no,
+                count,
+                k.no.saturating_add(1),
+                k.count
+            ),
+        )),
+        None => Some(Finding::error(
+            "split.inconsistent",
+            format!(
+                "{} is named as a shard but has no split.* keys",
+                facts.model_filename
+            ),
+        )),
+    }
 }
 
 /// `NAME-00001-of-00003.gguf` → (`NAME`, 1, 3), as llama.cpp's gguf-split names shards.
@@ -140,27 +295,7 @@ fn merge_gguf(prefix: &str, count: u64, mut shards: Vec<Inspected>) -> ModelFact
         let Some((_, no, _)) = split_name(&s.facts.model_filename) else {
             continue;
         };
-        match s.facts.split {
-            Some(k) if k.no.checked_add(1) == Some(no) && k.count == count => {}
-            Some(k) => findings.push(Finding::error(
-                "split.inconsistent",
-                format!(
-                    "{} says it is shard {} of {} but its split keys say {} of {}",
-                    s.facts.model_filename,
-                    no,
-                    count,
-                    k.no.saturating_add(1),
-                    k.count
-                ),
-            )),
-            None => findings.push(Finding::error(
-                "split.inconsistent",
-                format!(
-                    "{} is named as a shard but has no split.* keys",
-                    s.facts.model_filename
-                ),
-            )),
-        }
+        findings.extend(split_key_finding(&s.facts, no, count));
     }
     let mut merged = merge_common(shards, &mut findings);
     let expected_tensors = merged.split.and_then(|s| s.tensors_count);
@@ -242,7 +377,9 @@ fn merge_common(shards: Vec<Inspected>, findings: &mut Vec<Finding>) -> ModelFac
 /// dominant dtype follows, and the size label is checked against the whole
 /// model (each shard alone holds only part of it).
 fn recheck_model_level(merged: &mut ModelFacts) {
-    if let Some((ty, _)) = merged.tensor_types.iter().max_by_key(|(_, s)| s.parameters) {
+    if merged.format == Format::Safetensors {
+        merged.dtype = super::safetensors::dtype(&merged.tensors);
+    } else if let Some((ty, _)) = merged.tensor_types.iter().max_by_key(|(_, s)| s.parameters) {
         merged.dtype = Some(ty.clone());
     }
     if let (Some(label), Some(params)) = (merged.size_label.clone(), merged.parameter_count)

@@ -148,6 +148,12 @@ impl FolderContext {
         if facts.architecture.is_none() {
             facts.architecture = config.architecture.clone();
         }
+        // The class is its own fact, as l-bom reports it (docs/scan-report.md).
+        if let Some(class) = &config.architecture_class {
+            facts
+                .metadata
+                .insert("architecture_class".into(), Value::String(class.clone()));
+        }
         if facts.context_length.is_none() {
             facts.context_length = config.context_length.or(self.model_max_length);
         }
@@ -211,6 +217,7 @@ impl FolderContext {
         for (key, value) in &self.keys {
             facts.metadata.insert(key.clone(), value.clone());
         }
+        self.apply_card(facts);
         if facts.license.is_none() {
             facts.license = self.card.license.clone();
         }
@@ -221,6 +228,16 @@ impl FolderContext {
                 Some(b) => facts.base_model = Some(b),
                 None => facts.push(local_path_finding("README.md base_model")),
             }
+        }
+        // config.json's `_name_or_path` is where the model was saved from:
+        // a base model only when it is a Hub id, never a local path.
+        if facts.base_model.is_none()
+            && let Some(id) = config
+                .name_or_path
+                .as_deref()
+                .and_then(super::hub_id::public_model_id)
+        {
+            facts.base_model = Some(id);
         }
         if let Some(vocab) = facts.vocab_size
             && let Some(rows) = embedding_rows(facts)
@@ -239,6 +256,39 @@ impl FolderContext {
         }
         for f in &self.findings {
             facts.push(f.clone());
+        }
+    }
+}
+
+impl FolderContext {
+    /// What the model card says of the model's use (docs/scan-report.md,
+    /// "Folder models"): its task, languages, datasets and the body's
+    /// considerations, as `card.*` metadata keys.
+    fn apply_card(&self, facts: &mut ModelFacts) {
+        let card = &self.card;
+        let list = |items: &[String]| {
+            Value::Array(items.iter().map(|i| Value::String(i.clone())).collect())
+        };
+        if let Some(tag) = &card.pipeline_tag {
+            facts
+                .metadata
+                .insert("card.pipeline_tag".into(), Value::String(tag.clone()));
+        }
+        if !card.languages.is_empty() {
+            facts
+                .metadata
+                .insert("card.languages".into(), list(&card.languages));
+        }
+        if !card.datasets.is_empty() {
+            facts
+                .metadata
+                .insert("card.datasets".into(), list(&card.datasets));
+        }
+        for (kind, text) in &card.considerations {
+            facts.metadata.insert(
+                format!("card.considerations.{kind}"),
+                Value::String(text.clone()),
+            );
         }
     }
 }
@@ -317,6 +367,42 @@ mod tests {
         );
         let codes: Vec<_> = facts.findings.iter().map(|f| f.code.as_str()).collect();
         assert_eq!(codes, ["template.code_execution", "model.local_path_leak"]);
+        Ok(())
+    }
+
+    /// The family as GGUF names it, the class as its own key, and
+    /// `_name_or_path` as base model only when it is a Hub id.
+    #[test]
+    fn config_family_class_and_name_or_path() -> std::io::Result<()> {
+        for (name_or_path, base) in [
+            ("meta-llama/Llama-3.2-1B", Some("meta-llama/Llama-3.2-1B")),
+            ("/home/me/checkpoints/final", None),
+            ("./out", None),
+            ("C:\\models\\x", None),
+        ] {
+            let dir = tempfile::tempdir()?;
+            std::fs::write(
+                dir.path().join("config.json"),
+                serde_json::json!({
+                    "architectures": ["LlamaForCausalLM"],
+                    "model_type": "llama",
+                    "_name_or_path": name_or_path,
+                })
+                .to_string(),
+            )?;
+            let mut sides = SideFiles::default();
+            sides.read_folder(dir.path(), &Limits::default());
+            let ctx = FolderContext::from_side_files(sides.folder(dir.path()))
+                .ok_or_else(|| std::io::Error::other("no ctx"))?;
+            let mut facts = ModelFacts::default();
+            ctx.apply(&mut facts);
+            assert_eq!(facts.architecture.as_deref(), Some("llama"));
+            assert_eq!(
+                facts.metadata.get("architecture_class"),
+                Some(&Value::String("LlamaForCausalLM".into()))
+            );
+            assert_eq!(facts.base_model.as_deref(), base, "{name_or_path}");
+        }
         Ok(())
     }
 }

@@ -16,6 +16,7 @@ pub mod gguf;
 pub mod group;
 pub mod hf;
 pub mod hidden;
+pub(crate) mod hub_id;
 pub(crate) mod keys;
 pub mod numpy;
 pub mod pickle;

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::delivery::apply_folders;
+use super::delivery::{apply_folders, name_hub_repo};
 use super::facts::{Finding, ModelFacts};
-use super::group::{Inspected, group};
+use super::group::{Inspected, group_scanned};
 use super::side::SideFiles;
 use super::walk;
 use super::{Error, ScanOptions, inspect_file};
@@ -39,6 +39,13 @@ pub fn scan(
     progress: &dyn Progress,
 ) -> Result<Vec<ModelFacts>, Error> {
     let walk = walk::expand(paths, limits)?;
+    // Files the user named one by one (not found in a folder): each is
+    // described as that file unless all its shards were named too.
+    let named: BTreeSet<PathBuf> = paths
+        .iter()
+        .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
+        .cloned()
+        .collect();
     let sizes: u64 = walk
         .targets
         .iter()
@@ -89,6 +96,24 @@ pub fn scan(
         sides.read_folder(dir, limits);
     }
     apply_folders(&mut files, &sides);
+    // A file named relative to a Hub cache snapshot (`lbom scan
+    // model.safetensors` inside it) is in the cache all the same: its
+    // folder is resolved on disk, so the report does not depend on the
+    // current directory.
+    for file in &mut files {
+        if file.facts.metadata.contains_key("hf_repo_id") {
+            continue;
+        }
+        let folder = match file.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        if let Ok(abs) = std::fs::canonicalize(folder)
+            && let Some(repo) = walk::hub_repo_id(&abs)
+        {
+            name_hub_repo(&mut file.facts, repo, walk::hub_revision(&abs));
+        }
+    }
     for skipped in walk.skipped {
         let mut facts = ModelFacts {
             model_path: skipped.path.display().to_string(),
@@ -105,5 +130,5 @@ pub fn scan(
             facts,
         });
     }
-    Ok(group(files, &sides))
+    Ok(group_scanned(files, &sides, &named))
 }

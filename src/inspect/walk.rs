@@ -166,6 +166,18 @@ pub fn hub_repo_id(path: &Path) -> Option<String> {
     })
 }
 
+/// The commit of a Hub cache snapshot a path is in
+/// (`…/models--org--name/snapshots/<rev>/…`), if it is in one.
+pub fn hub_revision(path: &Path) -> Option<String> {
+    path.ancestors().find_map(|p| {
+        let snapshots = p.parent()?;
+        let repo = snapshots.parent()?;
+        let in_cache = snapshots.file_name()? == "snapshots"
+            && repo.file_name()?.to_str()?.starts_with("models--");
+        in_cache.then(|| p.file_name()?.to_str().map(str::to_owned))?
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,6 +256,7 @@ mod tests {
             .unwrap_or_default();
         assert!(target.ends_with("snapshots/0123/model.safetensors"));
         assert_eq!(hub_repo_id(&target).as_deref(), Some("example/tiny"));
+        assert_eq!(hub_revision(&target).as_deref(), Some("0123"));
         Ok(())
     }
 

@@ -3,7 +3,10 @@
 //!
 //! The expected component is rebuilt with the very writer `pack` uses
 //! ([`crate::describe::cyclonedx::write_json`]) from the fresh facts, and
-//! compared with the SBOM's component as JSON values: the name, model card,
+//! compared with the SBOM's component (CycloneDX 1.6: `metadata.component`,
+//! with `components` and `dependencies` compared whole; 1.5: the one entry
+//! of `components`, docs/bundle-format.md, "Per-file SBOMs") as JSON
+//! values: the name, model card,
 //! licence and every `lbom:` property (format, architecture, parameter
 //! count, quantization and file type, context length, vocabulary size,
 //! tokenizer and chat-template digests, tensor types, findings). Nothing an
@@ -14,6 +17,7 @@
 use serde_json::{Map, Value};
 
 use crate::describe::DocumentInfo;
+use crate::describe::cyclonedx::SpecVersion;
 use crate::inspect::ModelFacts;
 use crate::io::digest::Sha256Digest;
 use crate::safe::visible;
@@ -42,32 +46,59 @@ pub(crate) fn compare(
     created: jiff::Timestamp,
     zip_unscanned: bool,
 ) -> Result<(), String> {
-    let expected = expected_document(fresh, created)?;
-    if sbom.len() > expected.len().saturating_add(MAX_SBOM_SLACK_BYTES) {
+    // The bound holds for either spec version a bundle may carry.
+    let bound = [SpecVersion::V1_6, SpecVersion::V1_5]
+        .into_iter()
+        .map(|v| expected_document(fresh, created, v).map(|d| d.len()))
+        .try_fold(0usize, |m, n| n.map(|n| m.max(n)))?;
+    if sbom.len() > bound.saturating_add(MAX_SBOM_SLACK_BYTES) {
         return Err(format!(
-            "the SBOM is {} bytes, more than {MAX_SBOM_SLACK_BYTES} bytes over the {} of the SBOM a fresh scan gives",
+            "the SBOM is {} bytes, more than {MAX_SBOM_SLACK_BYTES} bytes over the {bound} of the SBOM a fresh scan gives",
             sbom.len(),
-            expected.len()
         ));
     }
     let value: Value =
         serde_json::from_slice(sbom).map_err(|e| format!("the SBOM is not JSON: {e}"))?;
-    if value.get("bomFormat").and_then(Value::as_str) != Some("CycloneDX")
-        || value.get("specVersion").and_then(Value::as_str)
-            != Some(crate::describe::cyclonedx::SPEC_VERSION)
-    {
-        return Err("the SBOM is not a CycloneDX 1.5 document".into());
-    }
-    let mut have = only_component(&value)?.clone();
+    let version = (value.get("bomFormat").and_then(Value::as_str) == Some("CycloneDX"))
+        .then(|| value.get("specVersion").and_then(Value::as_str))
+        .flatten()
+        .and_then(SpecVersion::parse)
+        .ok_or("the SBOM is not a CycloneDX 1.5 or 1.6 document")?;
+    let expected: Value = serde_json::from_slice(&expected_document(fresh, created, version)?)
+        .map_err(|e| format!("cannot describe the fresh scan: {e}"))?;
+    let mut have = subject(&value, version)?.clone();
     check_hashes(have.remove("hashes"), digest)?;
-    let mut want = expected_component(&expected)?;
+    let mut want = subject(&expected, version)?.clone();
     want.remove("hashes");
     if zip_unscanned {
         return compare_stream_facts(&want, &have);
     }
-    match first_difference(&want, &have) {
-        None => Ok(()),
-        Some(d) => Err(d),
+    if let Some(d) = first_difference(&want, &have) {
+        return Err(d);
+    }
+    // 1.6: the files the model is made of, and what depends on what.
+    if version == SpecVersion::V1_6 {
+        for key in ["components", "dependencies"] {
+            if value.get(key) != expected.get(key) {
+                return Err(format!(
+                    "the SBOM's {key} differ from what the artifact's scan gives"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The component a bundle SBOM describes: 1.6 `metadata.component`, 1.5
+/// the one entry of `components`.
+fn subject(bom: &Value, version: SpecVersion) -> Result<&Map<String, Value>, String> {
+    match version {
+        SpecVersion::V1_5 => only_component(bom),
+        SpecVersion::V1_6 => bom
+            .get("metadata")
+            .and_then(|m| m.get("component"))
+            .and_then(Value::as_object)
+            .ok_or_else(|| "the SBOM names no metadata.component".to_owned()),
     }
 }
 
@@ -105,8 +136,12 @@ fn check_hashes(hashes: Option<Value>, digest: &Sha256Digest) -> Result<(), Stri
     }
 }
 
-/// The SBOM `pack` would write for these facts.
-fn expected_document(fresh: &ModelFacts, created: jiff::Timestamp) -> Result<Vec<u8>, String> {
+/// The SBOM `pack` would write for these facts in this spec version.
+fn expected_document(
+    fresh: &ModelFacts,
+    created: jiff::Timestamp,
+    version: SpecVersion,
+) -> Result<Vec<u8>, String> {
     let mut facts = fresh.clone();
     facts.sha256 = None;
     let info = DocumentInfo {
@@ -115,16 +150,14 @@ fn expected_document(fresh: &ModelFacts, created: jiff::Timestamp) -> Result<Vec
         tool_version: crate::TOOL_VERSION,
     };
     let mut out = Vec::new();
-    crate::describe::cyclonedx::write_json(std::slice::from_ref(&facts), &info, &mut out)
-        .map_err(|e| format!("cannot describe the fresh scan: {e}"))?;
+    crate::describe::cyclonedx::write_json_version(
+        std::slice::from_ref(&facts),
+        &info,
+        version,
+        &mut out,
+    )
+    .map_err(|e| format!("cannot describe the fresh scan: {e}"))?;
     Ok(out)
-}
-
-/// The component of [`expected_document`]'s bytes.
-fn expected_component(document: &[u8]) -> Result<Map<String, Value>, String> {
-    let value: Value = serde_json::from_slice(document)
-        .map_err(|e| format!("cannot describe the fresh scan: {e}"))?;
-    only_component(&value).cloned()
 }
 
 fn quote(v: Option<&Value>) -> String {
@@ -258,4 +291,47 @@ fn compare_stream_facts(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::describe::cyclonedx::write_json_version;
+
+    fn document(facts: &ModelFacts, created: jiff::Timestamp, v: SpecVersion) -> Vec<u8> {
+        let info = DocumentInfo {
+            created,
+            tool_name: crate::TOOL_NAME,
+            tool_version: crate::TOOL_VERSION,
+        };
+        let mut out = Vec::new();
+        let _ = write_json_version(std::slice::from_ref(facts), &info, v, &mut out);
+        out
+    }
+
+    /// Bundles packed when 1.5 was the default still verify; 1.6 is what
+    /// pack writes now; a lie in either fails; other versions are refused.
+    #[test]
+    fn both_spec_versions_are_checked_and_others_refused() {
+        let digest = Sha256Digest::of(b"weights");
+        let facts = ModelFacts {
+            model_filename: "m.gguf".into(),
+            architecture: Some("llama".into()),
+            sha256: Some(digest),
+            ..ModelFacts::default()
+        };
+        let created = jiff::Timestamp::UNIX_EPOCH;
+        for v in [SpecVersion::V1_5, SpecVersion::V1_6] {
+            let sbom = document(&facts, created, v);
+            assert_eq!(compare(&sbom, &facts, &digest, created, false), Ok(()));
+            let lie = String::from_utf8_lossy(&sbom).replace("\"llama\"", "\"mistral\"");
+            assert!(compare(lie.as_bytes(), &facts, &digest, created, false).is_err());
+        }
+        let sbom = document(&facts, created, SpecVersion::V1_6);
+        let old = String::from_utf8_lossy(&sbom).replace("\"1.6\"", "\"1.4\"");
+        assert!(
+            compare(old.as_bytes(), &facts, &digest, created, false)
+                .is_err_and(|e| e.contains("1.5 or 1.6"))
+        );
+    }
 }

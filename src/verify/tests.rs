@@ -296,9 +296,10 @@ fn drop_hashes(entries: &mut [(String, Vec<u8>)], name: &str) {
         if n == name
             && let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(b)
         {
+            // CycloneDX 1.6: the model is the document's subject.
             if let Some(c) = v
-                .get_mut("components")
-                .and_then(|c| c.get_mut(0))
+                .get_mut("metadata")
+                .and_then(|m| m.get_mut("component"))
                 .and_then(|c| c.as_object_mut())
             {
                 c.remove("hashes");

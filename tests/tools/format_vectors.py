@@ -430,12 +430,22 @@ def main():
                     e["path"] = "artifacts/" + new + suffix
             if e["path"] == "sboms/" + old + ".cdx.json":
                 sbom = json.loads(b.data.pop(e["path"]))
-                c = sbom["components"][0]
+                # CycloneDX 1.6 (lbom's default): the artifact is the
+                # document's subject; 1.5: the one component.
+                if sbom.get("specVersion") == "1.6":
+                    c = sbom["metadata"]["component"]
+                else:
+                    c = sbom["components"][0]
+                old_ref = c.get("bom-ref")
                 c["name"] = new.rsplit("/", 1)[-1]
                 # CycloneDX bom-ref as lbom's SBOMs write it: the name's
                 # characters of [A-Za-z0-9._-], at most 48.
                 safe = "".join(ch for ch in c["name"] if ch.isascii() and (ch.isalnum() or ch in "._-"))
                 c["bom-ref"] = "model-1-" + safe[:48]
+                # 1.6 dependencies name the subject by its bom-ref.
+                for d in sbom.get("dependencies", []):
+                    if d.get("ref") == old_ref:
+                        d["ref"] = c["bom-ref"]
                 e["path"] = "sboms/" + new + ".cdx.json"
                 b.data[e["path"]] = pretty(sbom)[:-1]
         b.attestation = derived_attestation(b.manifest, compress)

@@ -62,10 +62,25 @@ pub enum ScanFormat {
     Spdx,
     /// SPDX 2.3 JSON.
     SpdxJson,
+    /// SPDX 3.0.1 JSON-LD with the AI profile (AIPackage).
+    Spdx3,
     /// CycloneDX JSON ML-BOM.
     Cyclonedx,
     /// A Hugging Face model card (README.md).
     HfReadme,
+    /// SARIF 2.1.0: the findings, for CI code scanning.
+    Sarif,
+}
+
+/// CycloneDX spec versions `scan` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CdxVersion {
+    /// CycloneDX 1.5 (facts as properties).
+    #[value(name = "1.5")]
+    V1_5,
+    /// CycloneDX 1.6 (facts in first-class fields).
+    #[value(name = "1.6")]
+    V1_6,
 }
 
 /// Finding severity that makes `scan` exit 1.
@@ -112,6 +127,9 @@ pub struct ScanArgs {
     /// Colour the table.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// cyclonedx: the CycloneDX spec version to write.
+    #[arg(long, value_enum, value_name = "V", default_value_t = CdxVersion::V1_6)]
+    pub spec_version: CdxVersion,
     /// hf-readme: title of the model card / Space.
     #[arg(long, value_name = "T")]
     pub hf_title: Option<String>,

@@ -339,8 +339,11 @@ fn fill_quantization(
         .clone()
         .unwrap_or_else(|| "none".to_owned());
     match code.map(|c| (c, file_type_name(c))) {
-        // Shards after the first carry only the split keys.
-        None if !complete || facts.split.is_some_and(|s| s.no > 0) => {}
+        // Shards after the first carry only the split keys: their own
+        // tensors say nothing of the model's quantization, so none is
+        // invented (the grouped model takes the first shard's).
+        None if facts.split.is_some_and(|s| s.no > 0) => facts.quantization = None,
+        None if !complete => {}
         None => findings.push(Finding::info(
             "gguf.file_type_missing",
             format!("general.file_type is absent or not a non-negative integer; quantization {derived} is derived from the tensor types"),

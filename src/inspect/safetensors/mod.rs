@@ -646,19 +646,22 @@ fn fill_summary(entries: &[Entry], report: &mut Reporter, facts: &mut ModelFacts
     }
     facts.tensor_count = Some(entries.len() as u64);
     facts.parameter_count = parameters;
-    facts.dtype = dominant_dtype(&facts.tensor_types);
+    facts.dtype = dtype(&facts.tensors);
     facts.quantization = quantization(&facts.tensor_types);
 }
 
-/// The dtype holding the most parameters (ties: the alphabetically first).
-fn dominant_dtype(types: &BTreeMap<String, TensorTypeStat>) -> Option<String> {
-    let mut best: Option<(&String, u64)> = None;
-    for (name, stat) in types {
-        if best.is_none_or(|(_, p)| stat.parameters > p) {
-            best = Some((name, stat.parameters));
+/// l-bom's `dtype` of a safetensors model: the tensors' one dtype, or
+/// `mixed` when they have several (l-bom `parsers/safetensors.py`).
+pub(crate) fn dtype(tensors: &[TensorSummary]) -> Option<String> {
+    let mut first: Option<&str> = None;
+    for t in tensors {
+        match first {
+            None => first = Some(&t.dtype),
+            Some(d) if d != t.dtype => return Some("mixed".to_owned()),
+            Some(_) => {}
         }
     }
-    best.map(|(name, _)| name.clone())
+    first.map(str::to_owned)
 }
 
 /// The quantization summary: safetensors has no quantization label, so this

@@ -67,7 +67,16 @@ impl Says {
             ),
             Says::TokenizerConfig(t) => ITEM + text(&t.templates),
             Says::Template(t) | Says::ProcessorConfig { templates: t, .. } => ITEM + text(t),
-            Says::Card(c) => ITEM + c.blocks.values().map(|b| b.len() as u64).sum::<u64>(),
+            Says::Card(c) => {
+                ITEM + c.blocks.values().map(|b| b.len() as u64).sum::<u64>()
+                    + c.languages
+                        .iter()
+                        .chain(&c.datasets)
+                        .chain(c.considerations.values())
+                        .chain(&c.pipeline_tag)
+                        .map(|v| v.len() as u64 + ITEM)
+                        .sum::<u64>()
+            }
             Says::Index(i) => i
                 .weight_map
                 .iter()
@@ -117,8 +126,13 @@ impl Says {
 /// The values of `config.json` lbom uses.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConfigSays {
-    /// `architectures[0]`, else `model_type`.
+    /// `model_type` (the family, `llama`, as GGUF's
+    /// `general.architecture` names it), else `architectures[0]`.
     pub architecture: Option<String>,
+    /// `architectures[0]`: the transformers class (`LlamaForCausalLM`).
+    pub architecture_class: Option<String>,
+    /// `_name_or_path`: the Hub id or local path the model was saved from.
+    pub name_or_path: Option<String>,
     /// `max_position_embeddings`, `n_positions`, `max_seq_len`,
     /// `seq_length` or `n_ctx`, the first present.
     pub context_length: Option<u64>,
@@ -272,10 +286,20 @@ fn config(bytes: &[u8]) -> Result<ConfigSays, NotJson> {
     let get = |key: &str| map.get(key);
     let get_u64 = |keys: &[&str]| keys.iter().find_map(|k| get(k).and_then(Value::as_u64));
     Ok(ConfigSays {
-        architecture: get("architectures")
+        architecture: get("model_type")
+            .and_then(Value::as_str)
+            .or_else(|| {
+                get("architectures")
+                    .and_then(|a| a.get(0))
+                    .and_then(Value::as_str)
+            })
+            .map(str::to_owned),
+        architecture_class: get("architectures")
             .and_then(|a| a.get(0))
             .and_then(Value::as_str)
-            .or_else(|| get("model_type").and_then(Value::as_str))
+            .map(str::to_owned),
+        name_or_path: get("_name_or_path")
+            .and_then(Value::as_str)
             .map(str::to_owned),
         context_length: get_u64(&[
             "max_position_embeddings",

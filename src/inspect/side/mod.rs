@@ -307,14 +307,24 @@ impl SideFiles {
     }
 }
 
-/// Paths of the entries of `dir` that may be side files, sorted.
+/// Paths of the entries of `dir` that may be side files, sorted. The empty
+/// folder is the current directory (the folder of a file named without
+/// one, `lbom scan model.safetensors`): its entries keep paths without a
+/// folder part, so they land in the same folder as that file.
 fn names_in(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let here = dir.as_os_str().is_empty();
+    let Ok(entries) = std::fs::read_dir(if here { Path::new(".") } else { dir }) else {
         return Vec::new();
     };
     let mut out: Vec<PathBuf> = entries
         .flatten()
-        .map(|e| e.path())
+        .map(|e| {
+            if here {
+                dir.join(e.file_name())
+            } else {
+                e.path()
+            }
+        })
         .filter(|p| role_of(p).is_some())
         .collect();
     out.sort();

@@ -33,7 +33,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Policy(PolicyCommand::Init(args)) => policy::init_policy(args),
         Command::Version => {
             let mut out = crate::output::Output::open(None)?;
-            lbom::outln!(out.text(), "lbom {}", lbom::TOOL_VERSION)?;
+            // The bare version, as l-bom prints it (README, "Switching from l-bom").
+            lbom::outln!(out.text(), "{}", lbom::TOOL_VERSION)?;
             out.finish()?;
             Ok(crate::exit::SUCCESS)
         }

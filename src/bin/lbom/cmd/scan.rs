@@ -4,7 +4,7 @@ use lbom::describe::{self, DocumentInfo, hf_readme::HfReadmeOptions};
 use lbom::inspect::{ScanOptions, Severity};
 use lbom::limits::Limits;
 
-use crate::cli::{ColorChoice, FailOn, ScanArgs, ScanFormat};
+use crate::cli::{CdxVersion, ColorChoice, FailOn, ScanArgs, ScanFormat};
 use crate::exit;
 use crate::output::Output;
 use crate::progress::ScanBar;
@@ -36,7 +36,15 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<u8> {
         ScanFormat::Table => describe::table::write(&models, color, w)?,
         ScanFormat::Spdx => describe::spdx::write_tag_value(&models, &info, w)?,
         ScanFormat::SpdxJson => describe::spdx::write_json(&models, &info, w)?,
-        ScanFormat::Cyclonedx => describe::cyclonedx::write_json(&models, &info, w)?,
+        ScanFormat::Spdx3 => describe::spdx3::write(&models, &info, w)?,
+        ScanFormat::Cyclonedx => {
+            let version = match args.spec_version {
+                CdxVersion::V1_5 => describe::cyclonedx::SpecVersion::V1_5,
+                CdxVersion::V1_6 => describe::cyclonedx::SpecVersion::V1_6,
+            };
+            describe::cyclonedx::write_json_version(&models, &info, version, w)?
+        }
+        ScanFormat::Sarif => describe::sarif::write(&models, &info, w)?,
         ScanFormat::HfReadme => {
             let opts = HfReadmeOptions {
                 title: args.hf_title.clone(),
@@ -49,7 +57,11 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<u8> {
         }
     }
     match args.format {
-        ScanFormat::Json | ScanFormat::SpdxJson | ScanFormat::Cyclonedx => {
+        ScanFormat::Json
+        | ScanFormat::SpdxJson
+        | ScanFormat::Spdx3
+        | ScanFormat::Cyclonedx
+        | ScanFormat::Sarif => {
             out.json_document(&rendered)?;
         }
         ScanFormat::Table if color => out.text_with_colour().document_bytes(&rendered)?,

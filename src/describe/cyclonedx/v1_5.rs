@@ -1,4 +1,6 @@
-//! CycloneDX 1.5 JSON ML-BOM, written with the `cyclonedx-bom` crate.
+//! CycloneDX 1.5 JSON ML-BOM, written with the `cyclonedx-bom` crate
+//! (`--spec-version 1.5`, and the SBOMs of bundles packed before 1.6 was
+//! the default: `verify` rebuilds those with this writer).
 //!
 //! 1.5 is the newest spec version cyclonedx-bom 0.8.1 writes (its
 //! `SpecVersion` stops at `V1_5`), and the first with `machine-learning-model`
@@ -25,22 +27,21 @@ use cyclonedx_bom::models::property::{Properties, Property};
 use cyclonedx_bom::models::tool::Tools;
 use cyclonedx_bom::validation::Validate;
 
-use super::licence::{self, LicenceId};
-use super::text::{file_name, model_fact_pairs};
-use super::{DocumentInfo, Error};
+use crate::describe::identity::is_class_name;
+use crate::describe::licence::{self, LicenceId};
+use crate::describe::text::{file_name, model_fact_pairs};
+use crate::describe::{DocumentInfo, Error};
 use crate::inspect::ModelFacts;
 use crate::io::digest::Sha256Digest;
 use crate::safe::{shorten, visible};
 
-/// The spec version written.
-pub const SPEC_VERSION: &str = "1.5";
 /// Longest untrusted value written into a name, description or property.
 const MAX_VALUE_CHARS: usize = 1024;
 /// Longest name part of a bom-ref (the index keeps refs unique).
 const MAX_REF_CHARS: usize = 48;
 
 /// Write the BOM, pretty-printed with a trailing newline.
-pub fn write_json(
+pub(super) fn write_json(
     facts: &[ModelFacts],
     info: &DocumentInfo,
     out: &mut dyn Write,
@@ -71,21 +72,7 @@ fn render(bom: Bom) -> Result<Vec<u8>, Error> {
 /// set as RFC 9562 §5.5 (version 5, name-based with SHA-1) does, though the
 /// name here is hashed with SHA-256. The crate checks the URN shape.
 fn serial_number(digest: &Sha256Digest) -> Result<UrnUuid, Error> {
-    let mut b = [0u8; 16];
-    b.copy_from_slice(digest.as_bytes().get(..16).unwrap_or(&[0u8; 16]));
-    b[6] = (b[6] & 0x0f) | 0x50;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    let part = |r: std::ops::Range<usize>| h.get(r).unwrap_or_default();
-    let urn = format!(
-        "urn:uuid:{}-{}-{}-{}-{}",
-        part(0..8),
-        part(8..12),
-        part(12..16),
-        part(16..20),
-        part(20..32)
-    );
-    UrnUuid::new(urn).map_err(|e| Error::CycloneDx(format!("{e:?}")))
+    UrnUuid::new(super::serial_urn(digest)).map_err(|e| Error::CycloneDx(format!("{e:?}")))
 }
 
 fn build(facts: &[ModelFacts], info: &DocumentInfo) -> Result<Bom, Error> {
@@ -201,14 +188,6 @@ fn licences(m: &ModelFacts) -> Option<Licenses> {
         LicenceId::Ref(_) => LicenseChoice::License(License::named_license(&value(&declared.raw))),
     };
     Some(Licenses(vec![choice]))
-}
-
-/// A transformers class name (`LlamaForCausalLM`), as config.json's
-/// `architectures` gives it, rather than a family (`llama`).
-fn is_class_name(arch: &str) -> bool {
-    arch.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-        && arch.chars().all(|c| c.is_ascii_alphanumeric())
-        && (arch.contains("For") || arch.ends_with("Model"))
 }
 
 /// Only what the file says: GGUF's `general.architecture` is a family;

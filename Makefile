@@ -56,6 +56,7 @@ demo:
 	$(LBOM) verify $(DEMO)/demo-v1.lbom --policy docs/examples/demo.toml
 	chmod -R u+w $(DEMO)/store 2>/dev/null || true
 	rm -rf $(DEMO)/store
+	$(LBOM) store init $(DEMO)/store
 	$(LBOM) import $(DEMO)/demo-v1.lbom --into $(DEMO)/store --policy docs/examples/demo.toml
 	$(LBOM) audit $(DEMO)/store
 	@echo "== release 2: re-quantized, chat template edited; the policy wants both accepted by name"

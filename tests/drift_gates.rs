@@ -124,8 +124,8 @@ fn write_policy(dir: &Path) -> Res<PathBuf> {
     }
     let text = std::fs::read_to_string(&path)?;
     let widened = text.replace(
-        "allowed_formats = [\"gguf\", \"safetensors\", \"json\"]",
-        "allowed_formats = [\"gguf\", \"safetensors\", \"json\", \"unknown\"]",
+        "allowed_formats = [\"gguf\", \"safetensors\", \"json\", \"text\", \"tiktoken\", \"sentencepiece\"]",
+        "allowed_formats = [\"gguf\", \"safetensors\", \"json\", \"text\", \"tiktoken\", \"sentencepiece\", \"unknown\"]",
     );
     if widened == text {
         return Err(fail(
@@ -247,6 +247,7 @@ fn import(
         limits: lbom::bundle::ReadLimits::default(),
         accepted_drift: accepted.iter().map(|c| c.as_str().to_owned()).collect(),
         receipt_key: None,
+        create_store: true,
     };
     let outcome = lbom::import::import(bundle, store, policy, &options, |sink, ctx| {
         lbom::verify::verify(bundle, policy, ctx, sink)
@@ -455,6 +456,7 @@ fn the_binary_refuses_with_exit_8_until_every_class_is_accepted() -> TestResult 
                 bundle.into(),
                 "--into".into(),
                 store.clone().into(),
+                "--create".into(),
                 "--policy".into(),
                 corpus.policy_path.clone().into(),
             ];

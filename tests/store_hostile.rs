@@ -109,6 +109,7 @@ impl World {
             self.bundle(n)?.as_os_str(),
             "--into".as_ref(),
             store.as_os_str(),
+            "--create".as_ref(),
             "--policy".as_ref(),
             self.policy.as_os_str(),
         ])

@@ -10,6 +10,7 @@
 pub mod attestation;
 pub mod chain;
 pub mod manifest;
+pub mod marker;
 pub mod pack;
 pub mod path;
 pub mod read;
@@ -156,19 +157,35 @@ pub enum Error {
         #[source]
         source: tar::TarError,
     },
-    /// The bundle ends with an incomplete entry: what an interrupted
-    /// `lbom sign` leaves. `sign` repairs it; readers refuse it.
+    /// The bundle ends with an incomplete entry, and the marker of an
+    /// interrupted `lbom sign` names where it starts ([`marker`]). `sign`
+    /// repairs it; readers refuse it.
     #[error(
-        "{path}: bundle ends with an incomplete entry at offset {offset} (an interrupted sign?): run sign again to repair it, or restore the file"
+        "{path}: an interrupted `lbom sign` left an incomplete link at offset {offset}: run the same `lbom sign` again to finish it"
     )]
     IncompleteTail {
         /// The bundle.
         path: PathBuf,
         /// Where the incomplete tail starts.
         offset: u64,
-        /// The structural error found there.
-        #[source]
-        source: tar::TarError,
+        /// The structural error found there (not a source: the message
+        /// says all a person acts on).
+        damage: tar::TarError,
+    },
+    /// The bundle ends with an incomplete entry and no `sign` was
+    /// interrupted on it: the file was cut short (a copy that did not
+    /// finish). Nothing repairs it but the whole file.
+    #[error(
+        "{path}: the bundle is cut short (it ends inside an entry at offset {offset}): copy it again from its source; lbom does not repair a truncated copy"
+    )]
+    CutShort {
+        /// The bundle.
+        path: PathBuf,
+        /// Where the incomplete entry starts.
+        offset: u64,
+        /// The structural error found there (not a source: the message
+        /// says all a person acts on).
+        damage: tar::TarError,
     },
     /// The entries are not in the bundle layout.
     #[error("{path}: {message}")]

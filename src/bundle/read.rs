@@ -69,14 +69,28 @@ pub fn open(path: &Path, limits: &ReadLimits) -> Result<OpenBundle, Error> {
     open_layout(path, &mut file, file_len, layout, limits)
 }
 
-/// Map a walker error: damage that `sign` can repair (a torn tail after the
-/// manifest) gets its own message.
-pub(crate) fn tar_error(path: &Path, source: TarError, repairable: bool) -> Error {
+/// Map a walker error: a bundle that ends inside an entry after its
+/// manifest gets its own message, which tells a tail torn by an
+/// interrupted `sign` (its marker names the offset: [`super::marker`])
+/// from a copy cut short.
+pub(crate) fn tar_error(path: &Path, source: TarError, after_manifest: bool) -> Error {
+    let marker = || super::marker::read_marker(path);
+    let cut_short = matches!(
+        source,
+        TarError::Truncated { .. } | TarError::BadEndMarker { .. }
+    );
     match source.incomplete_tail_offset() {
-        Some(offset) if offset > 0 && repairable => Error::IncompleteTail {
+        Some(offset) if offset > 0 && after_manifest && marker().is_some_and(|m| m <= offset) => {
+            Error::IncompleteTail {
+                path: path.to_path_buf(),
+                offset: marker().unwrap_or(offset),
+                damage: source,
+            }
+        }
+        Some(offset) if offset > 0 && cut_short => Error::CutShort {
             path: path.to_path_buf(),
             offset,
-            source,
+            damage: source,
         },
         _ => Error::Tar {
             path: path.to_path_buf(),

@@ -52,6 +52,16 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// `import` without `--create` into a folder that is missing or holds
+    /// no store: creating a store is explicit, so that a mistyped path is
+    /// never a new store that trusts its first bundle.
+    #[error(
+        "{path}: no lbom store here; create one with `lbom store init {path}` (or `lbom import --create`), or check the path"
+    )]
+    NoStore {
+        /// The folder named.
+        path: PathBuf,
+    },
     /// The store's files are inconsistent or malformed.
     #[error("{path}: store is damaged: {reason}")]
     Damaged {
@@ -89,7 +99,7 @@ impl StoreError {
         match self {
             StoreError::Io { .. } => ErrorClass::Io,
             StoreError::Locked { .. } => ErrorClass::Locked,
-            StoreError::NotAStore { .. } => ErrorClass::NotAStore,
+            StoreError::NotAStore { .. } | StoreError::NoStore { .. } => ErrorClass::NotAStore,
             StoreError::Damaged { .. } => ErrorClass::Damaged,
             StoreError::Refused(_) => ErrorClass::Refused,
             StoreError::Conflict(_) => ErrorClass::Conflict,

@@ -97,6 +97,9 @@ pub struct ImportOptions<'a> {
     pub accepted_drift: Vec<String>,
     /// Sign a receipt with this key (`--key STATION.key`).
     pub receipt_key: Option<&'a SigningKey>,
+    /// Create the store when the folder is missing or empty (`--create`);
+    /// otherwise such a folder is [`StoreError::NoStore`].
+    pub create_store: bool,
 }
 
 /// What an import did.
@@ -221,7 +224,7 @@ fn drift_gate(
     Ok(Some(drift))
 }
 
-/// `lbom import`: open (or create) the store, lock it, recover what an
+/// `lbom import`: open (or, when asked, create) the store, lock it, recover what an
 /// interrupted writer left, run `verifier` with an [`ImportSink`] so the
 /// bundle is read once, and commit only when every check passed.
 ///
@@ -237,7 +240,11 @@ pub fn import(
     options: &ImportOptions<'_>,
     verifier: impl FnOnce(&mut dyn ArtifactSink, &VerifyContext) -> (Report, Option<Verified>),
 ) -> Result<ImportOutcome, StoreError> {
-    let locked = Store::open_or_create(store_path)?;
+    let locked = if options.create_store {
+        Store::open_or_create(store_path)?
+    } else {
+        Store::open_existing(store_path)?
+    };
     locked.recover()?;
     let bundle_bytes = std::fs::metadata(bundle)
         .map_err(error::io_at(bundle))?

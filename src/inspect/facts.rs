@@ -82,6 +82,17 @@ pub enum Format {
     PytorchZip,
     /// A JSON side file of a model folder (config.json, tokenizer.json, …).
     Json,
+    /// UTF-8 text without control characters: a model card, a licence,
+    /// `.gitattributes`, `vocab.txt`, `merges.txt`, a chat template
+    /// (`side_format`).
+    Text,
+    /// A tiktoken BPE file: lines of a base64 token and its rank.
+    Tiktoken,
+    /// A SentencePiece model (`tokenizer.model`): protobuf `ModelProto`.
+    Sentencepiece,
+    /// Text under a script's file name (`*.py`, `*.sh`, …): code a loader
+    /// may run (`trust_remote_code`).
+    Code,
     /// Anything else.
     #[default]
     Unknown,
@@ -96,12 +107,16 @@ impl Format {
             Format::Pickle => "pickle",
             Format::PytorchZip => "pytorch-zip",
             Format::Json => "json",
+            Format::Text => "text",
+            Format::Tiktoken => "tiktoken",
+            Format::Sentencepiece => "sentencepiece",
+            Format::Code => "code",
             Format::Unknown => "unknown",
         }
     }
     /// Whether loading a file of this format can run arbitrary code.
     pub fn is_code_capable(self) -> bool {
-        matches!(self, Format::Pickle | Format::PytorchZip)
+        matches!(self, Format::Pickle | Format::PytorchZip | Format::Code)
     }
 }
 

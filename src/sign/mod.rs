@@ -192,11 +192,20 @@ pub(crate) fn append_link(
 
     // One positioned write of the whole tail, then fsync: a crash leaves the
     // old bundle (with a torn tail that the next sign cuts off) or the new one.
+    // The marker first (bundle::marker): if this append is interrupted,
+    // the next sign and every reader tell its torn tail from a truncated
+    // copy, and the next sign cuts exactly what this one wrote.
     let at = opened.layout.end_offset;
+    let marker_io = |source| Error::Io {
+        path: bundle::marker::marker_path(path),
+        source,
+    };
+    bundle::marker::write_marker(path, at).map_err(marker_io)?;
     file.seek(SeekFrom::Start(at)).map_err(io)?;
     file.write_all(&tail).map_err(io)?;
     let new_len = at.saturating_add(tail.len() as u64);
     file.sync_all().map_err(io)?;
+    bundle::marker::remove_marker(path).map_err(marker_io)?;
     let (_, info) =
         chain::parse_link(name.as_str(), &bytes).map_err(|e| Error::Option(e.to_string()))?;
     Ok(Signed {
@@ -207,7 +216,10 @@ pub(crate) fn append_link(
 }
 
 /// Open the bundle; if it ends with the torn tail of an interrupted append,
-/// cut the tail off (only after the manifest and complete links).
+/// cut the tail off where that append's marker says it started
+/// ([`bundle::marker`]), and only there: after the manifest and every
+/// complete link. Without a marker the damage is a copy cut short, which no
+/// cut repairs: it is refused, and nothing is removed.
 fn open_or_repair(
     path: &Path,
     file: &mut File,
@@ -218,7 +230,7 @@ fn open_or_repair(
         path: path.to_path_buf(),
         source,
     };
-    let (entries, outcome) = tar::walk_entries(file, file_len, limits);
+    let (mut entries, outcome) = tar::walk_entries(file, file_len, limits);
     let damage = match outcome {
         Ok(end_offset) => {
             let layout = tar::TarLayout {
@@ -232,32 +244,18 @@ fn open_or_repair(
         }
         Err(e) => e,
     };
-    let Some(mut cut) = damage.incomplete_tail_offset() else {
-        return Err(read::tar_error(path, damage, false).into());
+    let after_manifest =
+        |entries: &[tar::TarEntry]| entries.iter().any(|e| e.name.as_str() == layout::MANIFEST);
+    let started = bundle::marker::read_marker(path).filter(|&m| m < file_len);
+    let Some(cut) = started.filter(|_| damage.incomplete_tail_offset().is_some()) else {
+        let manifest_seen = after_manifest(&entries);
+        return Err(read::tar_error(path, damage, manifest_seen).into());
     };
-    let mut entries = entries;
-    let end_of_last = entries.last().map_or(0, tar::TarEntry::end_offset);
-    // An end marker short or missing right after the last link means the
-    // append that wrote that link never finished: the link goes too, and so
-    // does a last link that does not parse (its data pages may be lost).
-    // A zero block followed by data is different: appends never shrink the
-    // file, so the data belongs to the *next* append, whose header was lost;
-    // the link before it is complete and stays (cut at the zero block).
-    let unfinished_marker =
-        matches!(damage, tar::TarError::Truncated { what, .. } if what.contains("end-of-archive"));
-    if let Some(last) = entries.last()
-        && last.name.as_str().starts_with(layout::CHAIN_DIR)
-        && cut == end_of_last
-    {
-        let bytes = read::read_entry(path, file, last, limits.max_link_bytes)?;
-        if unfinished_marker || chain::parse_link(last.name.as_str(), &bytes).is_err() {
-            cut = last.header_offset;
-            entries.pop();
-        }
-    }
-    let after_manifest = entries.iter().any(|e| e.name.as_str() == layout::MANIFEST);
+    // What the interrupted append wrote starts at `cut`: the entries
+    // before it were complete before it began.
+    entries.retain(|e| e.header_offset < cut);
     let at_end = entries.last().map_or(0, tar::TarEntry::end_offset);
-    if !after_manifest || cut != at_end {
+    if !after_manifest(&entries) || cut != at_end {
         return Err(read::tar_error(path, damage, false).into());
     }
     let layout = tar::TarLayout {

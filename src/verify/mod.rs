@@ -21,6 +21,7 @@
 mod chain;
 mod entries;
 pub mod policy;
+pub mod preview;
 pub mod report;
 mod rules;
 pub mod run;

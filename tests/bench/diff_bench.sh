@@ -61,7 +61,7 @@ for v in 1 2; do
     # Named in case the policy gates file classes.
     [[ $v == 2 ]] && accept=(--accept-drift file_added --accept-drift file_removed \
         --accept-drift file_renamed --accept-drift file_changed)
-    "$lbom" import --quiet "$work/v$v.lbom" --into "$work/store" --policy "$work/policy.toml" \
+    "$lbom" import --quiet "$work/v$v.lbom" --into "$work/store" --create --policy "$work/policy.toml" \
         "${accept[@]}" | grep -v "^pass" || true
     [[ -d "$work/store/ch/$v" ]] || { say "diff_bench: import of version $v failed"; exit 1; }
 done

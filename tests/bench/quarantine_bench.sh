@@ -123,7 +123,7 @@ rm -rf "$extracted"
 # ---- import ------------------------------------------------------------------
 store="$work/store"
 fresh_store() { chmod -R u+w "$store" 2>/dev/null || true; rm -rf "$store"; sync; }
-if median_seconds -p fresh_store "$lbom" import --quiet "$bundle" --into "$store" --policy "$work/policy.toml"; then
+if median_seconds -p fresh_store "$lbom" import --quiet "$bundle" --into "$store" --create --policy "$work/policy.toml"; then
     lbom_import=$med
     row "lbom import" "$med" "$ssl"
     r=$(calc "$(mbps "$med") / $ssl")

@@ -45,6 +45,9 @@ pub enum Command {
     /// Write trust policies.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Create model stores.
+    #[command(subcommand)]
+    Store(StoreCommand),
 
     /// Print lbom's version.
     Version,
@@ -235,9 +238,13 @@ pub struct ImportArgs {
     /// The bundle to import.
     #[arg(value_name = "FILE.lbom")]
     pub bundle: PathBuf,
-    /// The model store (created when missing or empty).
+    /// The model store (see `lbom store init`).
     #[arg(long, value_name = "STORE")]
     pub into: PathBuf,
+    /// Create the store when STORE is missing or an empty folder (without
+    /// it, importing into a folder that holds no store is an error).
+    #[arg(long)]
+    pub create: bool,
     /// The trust policy.
     #[arg(long, value_name = "P")]
     pub policy: PathBuf,
@@ -351,6 +358,22 @@ pub struct PolicyInitArgs {
     /// Signatures a role needs, in unique keys: ROLE=N (default 1).
     #[arg(long, value_name = "ROLE=N")]
     pub threshold: Vec<String>,
+}
+
+/// `lbom store`.
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Create an empty model store (a missing or empty folder).
+    Init(StoreInitArgs),
+}
+
+/// `lbom store init`.
+#[derive(Debug, Args)]
+pub struct StoreInitArgs {
+    /// The folder to make a store (created when missing; refused when it
+    /// holds anything).
+    #[arg(value_name = "STORE")]
+    pub store: PathBuf,
 }
 
 /// Text for people or JSON for machines.

@@ -112,7 +112,7 @@ fn classify_bundle(e: &lbom::bundle::Error) -> (u8, Option<&'static str>) {
             IO,
             Some("wait for the other `lbom sign` to finish, then sign again"),
         ),
-        E::IncompleteTail { .. } => (MALFORMED, None),
+        E::IncompleteTail { .. } | E::CutShort { .. } => (MALFORMED, None),
         E::Option(_) | E::NoInputs => (USAGE, None),
         E::Sign(inner) => classify_sign(inner),
         _ => (MALFORMED, None),
@@ -121,6 +121,10 @@ fn classify_bundle(e: &lbom::bundle::Error) -> (u8, Option<&'static str>) {
 
 fn classify_store(e: &lbom::import::StoreError) -> (u8, Option<&'static str>) {
     use lbom::import::ErrorClass as C;
+    if matches!(e, lbom::import::StoreError::NoStore { .. }) {
+        // Its message says what to do.
+        return (USAGE, None);
+    }
     match e.class() {
         C::Io => (IO, None),
         C::Locked => (
@@ -129,9 +133,7 @@ fn classify_store(e: &lbom::import::StoreError) -> (u8, Option<&'static str>) {
         ),
         C::NotAStore => (
             USAGE,
-            Some(
-                "name a store folder made by `lbom import` (import creates one in a missing or empty folder)",
-            ),
+            Some("name a store made by `lbom store init` or `lbom import --create`"),
         ),
         C::Damaged => (
             INTEGRITY,

@@ -1079,12 +1079,22 @@ fn init_checks_relative_key_paths_from_the_policy_folder() -> TestResult {
             .iter()
             .any(|n| matches!(n, PolicyNote::DemoKey { .. }))
     );
-    // Written into docs/examples/, the same string would name another file.
-    let e = init(&spec("docs/examples"))
+    // Written into docs/examples/, the path the command line gave (from
+    // the current folder) is rewritten from the policy's folder, where it
+    // is resolved: the policy loads there and trusts the same key.
+    let text = init(&spec("docs/examples"))?;
+    assert!(
+        text.contains("public_key = \"../../keys/demo-maintainer.pub\""),
+        "{text}"
+    );
+    let p = Policy::from_toml(&text, &repo_path("docs/examples/policy.toml"))?;
+    assert!(p.key_named("demo").is_some());
+    // A policy folder that does not exist is named as such.
+    let e = init(&spec("no/such/folder"))
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
-    assert!(e.contains("resolved against the policy's folder"), "{e}");
+    assert!(e.contains("does not exist"), "{e}");
     Ok(())
 }
 

@@ -246,6 +246,10 @@ pub(super) const ALL_FORMATS: &[Format] = &[
     Format::Pickle,
     Format::PytorchZip,
     Format::Json,
+    Format::Text,
+    Format::Tiktoken,
+    Format::Sentencepiece,
+    Format::Code,
     Format::Unknown,
 ];
 

@@ -37,6 +37,7 @@ pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
         limits: ReadLimits::default(),
         accepted_drift: args.accept_drift.clone(),
         receipt_key: key.as_ref(),
+        create_store: args.create,
     };
     let outcome =
         lbom::import::import(&args.bundle, &args.into, &policy, &options, |sink, ctx| {

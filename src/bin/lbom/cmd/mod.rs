@@ -14,7 +14,7 @@ mod scan;
 mod sign;
 mod verify;
 
-use crate::cli::{Cli, Command, PolicyCommand};
+use crate::cli::{Cli, Command, PolicyCommand, StoreCommand};
 
 /// Run the command; `Ok` carries the exit code.
 pub fn run(cli: &Cli) -> anyhow::Result<u8> {
@@ -31,6 +31,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Rollback(args) => rollback::run(args),
         Command::Log(args) => log::run(args),
         Command::Policy(PolicyCommand::Init(args)) => policy::init_policy(args),
+        Command::Store(StoreCommand::Init(args)) => {
+            lbom::import::Store::create(&args.store)?;
+            note!("lbom: created an empty store in {}", args.store.display());
+            Ok(crate::exit::SUCCESS)
+        }
         Command::Version => {
             let mut out = crate::output::Output::open(None)?;
             lbom::outln!(out.text(), "lbom {}", lbom::TOOL_VERSION)?;

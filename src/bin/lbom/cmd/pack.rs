@@ -75,7 +75,28 @@ pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
         )?;
     }
     out.finish()?;
+    warn_station_refusals(&summary.output, quiet);
     Ok(exit::SUCCESS)
+}
+
+/// Tell the maintainer now what a station with a default policy would
+/// refuse (docs/policy.md, section 4.4), rather than the station later.
+fn warn_station_refusals(bundle: &std::path::Path, quiet: bool) {
+    if quiet {
+        return;
+    }
+    match lbom::verify::preview::default_policy_refusals(bundle) {
+        Ok(refusals) => {
+            for r in &refusals {
+                note!(
+                    "lbom: warning: a station with a default policy would refuse {}: {}",
+                    r.path,
+                    r.reason
+                );
+            }
+        }
+        Err(e) => note!("lbom: warning: could not read the bundle back to check it: {e}"),
+    }
 }
 
 /// A bundle name from the first input: its file name with anything outside

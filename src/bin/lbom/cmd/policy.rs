@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use lbom::verify::policy::{InitSpec, init, key_path_from, parse_threshold_arg, parse_trust_arg};
+use lbom::verify::policy::{InitSpec, init, parse_threshold_arg, parse_trust_arg};
 
 use crate::cli::PolicyInitArgs;
 use crate::exit;
@@ -13,18 +13,11 @@ pub fn init_policy(args: &PolicyInitArgs) -> anyhow::Result<u8> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    let mut trust = Vec::with_capacity(args.trust.len());
-    for arg in &args.trust {
-        let mut spec = parse_trust_arg(arg)?;
-        // Key paths on the command line are relative to here; the policy
-        // resolves them from its own folder.
-        if spec.key_path.is_relative()
-            && let Some(p) = key_path_from(&dir, &spec.key_path)
-        {
-            spec.key_path = p;
-        }
-        trust.push(spec);
-    }
+    let trust = args
+        .trust
+        .iter()
+        .map(|t| parse_trust_arg(t))
+        .collect::<Result<Vec<_>, _>>()?;
     let thresholds = args
         .threshold
         .iter()

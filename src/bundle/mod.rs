@@ -13,6 +13,7 @@ pub mod manifest;
 pub mod marker;
 pub mod pack;
 pub mod path;
+pub mod previous;
 pub mod read;
 pub mod summary;
 pub mod tar;
@@ -176,16 +177,26 @@ pub enum Error {
     /// interrupted on it: the file was cut short (a copy that did not
     /// finish). Nothing repairs it but the whole file.
     #[error(
-        "{path}: the bundle is cut short (it ends inside an entry at offset {offset}): copy it again from its source; lbom does not repair a truncated copy"
+        "{path}: the bundle is cut short: its {file_len} bytes end inside the entry at offset {offset}; copy it again from its source (lbom does not repair a truncated copy)"
     )]
     CutShort {
         /// The bundle.
         path: PathBuf,
         /// Where the incomplete entry starts.
         offset: u64,
+        /// The file's length.
+        file_len: u64,
         /// The structural error found there (not a source: the message
         /// says all a person acts on).
         damage: tar::TarError,
+    },
+    /// The file is not a bundle at all: its first block is no tar header.
+    #[error("{path}: not an lbom bundle: {what}")]
+    NotABundle {
+        /// The file.
+        path: PathBuf,
+        /// What its bytes are instead, and what to do.
+        what: String,
     },
     /// The entries are not in the bundle layout.
     #[error("{path}: {message}")]

@@ -350,7 +350,40 @@ pub fn import(
 /// from a store whose structure is sound (docs/store.md, "Structure").
 pub fn history(store: &Store, channel: &str) -> Result<Vec<HistoryEntry>, StoreError> {
     store.check_structure()?;
-    store.history(channel)
+    let channel = store.resolve_channel(Some(channel))?;
+    store.history(&channel)
+}
+
+impl Store {
+    /// The channel a command names, checked against the store's channels:
+    /// a named channel must exist (a typo is not an empty history); with
+    /// none named, the store's only channel. The errors list the channels
+    /// there are.
+    pub fn resolve_channel(&self, requested: Option<&str>) -> Result<String, StoreError> {
+        let channels = self.channels()?;
+        let listed = || {
+            if channels.is_empty() {
+                "it has no channel yet".to_owned()
+            } else {
+                format!("its channels: {}", channels.join(", "))
+            }
+        };
+        match (requested, channels.as_slice()) {
+            (Some(c), known) if known.iter().any(|k| k == c) => Ok(c.to_owned()),
+            (Some(c), _) => Err(StoreError::Refused(format!(
+                "{}: no channel {:?} in this store; {}",
+                self.root().display(),
+                crate::describe::text::visible(c),
+                listed()
+            ))),
+            (None, [only]) => Ok(only.clone()),
+            (None, _) => Err(StoreError::Refused(format!(
+                "{}: name a channel with --channel; {}",
+                self.root().display(),
+                listed()
+            ))),
+        }
+    }
 }
 
 fn file_name(path: &Path) -> String {

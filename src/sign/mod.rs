@@ -8,6 +8,7 @@
 //! append was interrupted, the incomplete tail it left is cut off first.
 
 pub mod key;
+pub mod roles;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
@@ -53,8 +54,8 @@ pub enum Error {
     /// Decryption failed.
     #[error("wrong passphrase, or a damaged encrypted key")]
     WrongPassphrase,
-    /// Not an Ed25519 PKCS#8 key.
-    #[error("not an Ed25519 PKCS#8 key: {0}")]
+    /// Not an Ed25519 PKCS#8 secret key: why, in one sentence.
+    #[error("{0}")]
     KeyFormat(String),
     /// The OS random source failed.
     #[error("could not get random bytes: {0}")]

@@ -151,10 +151,11 @@ pub struct PackArgs {
     /// The bundle to write (FILE.lbom); refused if it exists.
     #[arg(long, short, value_name = "FILE")]
     pub output: PathBuf,
-    /// Bundle name (default: the first input's name).
+    /// Bundle name: the model (default: the previous bundle's, else the
+    /// first input's name).
     #[arg(long)]
     pub name: Option<String>,
-    /// Release channel (default: "default").
+    /// Release channel (default: the previous bundle's, else "default").
     #[arg(long)]
     pub channel: Option<String>,
     /// Monotonic sequence number on the channel (default: previous + 1, or 1).
@@ -176,9 +177,13 @@ pub struct PackArgs {
     /// Sign at once with this key (PKCS#8 PEM).
     #[arg(long, value_name = "KEY", requires = "role")]
     pub key: Option<PathBuf>,
-    /// The signer's role for the first link.
+    /// The signer's role for the first link (maintainer, reviewer,
+    /// transfer or station).
     #[arg(long, value_name = "ROLE", requires = "key")]
     pub role: Option<String>,
+    /// Allow a --role other than lbom's own (a typo is refused without it).
+    #[arg(long, requires = "role")]
+    pub custom_role: bool,
     /// Passphrase of an encrypted key, from this environment variable.
     #[arg(long, value_name = "VAR")]
     pub passphrase_env: Option<String>,
@@ -193,9 +198,12 @@ pub struct SignArgs {
     /// Secret key (PKCS#8 PEM).
     #[arg(long, value_name = "KEY")]
     pub key: PathBuf,
-    /// The signer's role (maintainer, transfer, station, …).
+    /// The signer's role (maintainer, reviewer, transfer or station).
     #[arg(long, value_name = "ROLE")]
     pub role: String,
+    /// Allow a --role other than lbom's own (a typo is refused without it).
+    #[arg(long)]
+    pub custom_role: bool,
     /// A note carried in the signed link.
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
@@ -314,9 +322,9 @@ pub struct RollbackArgs {
     /// The model store.
     #[arg(value_name = "STORE")]
     pub store: PathBuf,
-    /// The channel.
+    /// The channel (may be left out when the store has one).
     #[arg(long, value_name = "C")]
-    pub channel: String,
+    pub channel: Option<String>,
     /// The kept version to switch `current` to.
     #[arg(long, value_name = "SEQ")]
     pub to: u64,
@@ -328,9 +336,9 @@ pub struct LogArgs {
     /// The model store.
     #[arg(value_name = "STORE")]
     pub store: PathBuf,
-    /// The channel.
+    /// The channel (may be left out when the store has one).
     #[arg(long, value_name = "C")]
-    pub channel: String,
+    pub channel: Option<String>,
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,

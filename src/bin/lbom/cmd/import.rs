@@ -24,6 +24,9 @@ pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
         }
     }
     let policy = Policy::load(&args.policy)?;
+    if !quiet {
+        super::verify::warn_policy_notes(&policy);
+    }
     let passphrase = super::passphrase(args.passphrase_env.as_deref())?;
     let key = match &args.key {
         Some(k) => Some(SigningKey::load(

@@ -30,7 +30,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Audit(args) => audit::run(args),
         Command::Rollback(args) => rollback::run(args),
         Command::Log(args) => log::run(args),
-        Command::Policy(PolicyCommand::Init(args)) => policy::init_policy(args),
+        Command::Policy(PolicyCommand::Init(args)) => policy::init_policy(args, cli.quiet),
         Command::Store(StoreCommand::Init(args)) => {
             lbom::import::Store::create(&args.store)?;
             note!("lbom: created an empty store in {}", args.store.display());

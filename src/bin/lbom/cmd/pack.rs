@@ -13,6 +13,9 @@ use crate::progress::ByteBar;
 /// Pack, optionally sign, and print the manifest digest.
 pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
     let compress: Compression = args.compress.parse().map_err(UsageError)?;
+    if let Some(role) = &args.role {
+        lbom::sign::roles::check_signing_role(role, args.custom_role).map_err(UsageError)?;
+    }
     let expires = args.expires.as_deref().map(parse_duration).transpose()?;
     let passphrase = super::passphrase(args.passphrase_env.as_deref())?;
     let key = match &args.key {
@@ -30,15 +33,17 @@ pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
         }),
         _ => None,
     };
-    let name = match &args.name {
-        Some(n) => n.clone(),
-        None => default_name(&args.paths),
-    };
+    let (name, channel) = lbom::bundle::previous::name_and_channel(
+        args.previous.as_deref(),
+        args.name.as_deref(),
+        args.channel.as_deref(),
+        || default_name(&args.paths),
+    )?;
     let options = PackOptions {
         inputs: args.paths.clone(),
         output: args.output.clone(),
         name,
-        channel: args.channel.clone().unwrap_or_else(|| "default".into()),
+        channel,
         sequence: args.sequence,
         previous: args.previous.clone(),
         expires,

@@ -8,7 +8,7 @@ use crate::cli::PolicyInitArgs;
 use crate::exit;
 
 /// Write a commented policy with safe defaults; refuse to overwrite.
-pub fn init_policy(args: &PolicyInitArgs) -> anyhow::Result<u8> {
+pub fn init_policy(args: &PolicyInitArgs, quiet: bool) -> anyhow::Result<u8> {
     let dir = match args.output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -48,5 +48,9 @@ pub fn init_policy(args: &PolicyInitArgs) -> anyhow::Result<u8> {
     file.write_all(text.as_bytes())?;
     file.sync_all()?;
     note!("lbom: wrote {}", args.output.display());
+    if !quiet {
+        let written = lbom::verify::Policy::from_toml(&text, &args.output)?;
+        super::verify::warn_policy_notes(&written);
+    }
     Ok(exit::SUCCESS)
 }

@@ -16,6 +16,9 @@ use crate::output::Output;
 /// failure's code.
 pub fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<u8> {
     let policy = Policy::load(&args.policy)?;
+    if !quiet {
+        warn_policy_notes(&policy);
+    }
     let channel = match &args.store {
         Some(store) => Some(channel_state(store, &args.bundle)?),
         None => None,
@@ -72,6 +75,19 @@ fn channel_state(store: &Path, bundle: &Path) -> anyhow::Result<ChannelState> {
     let store = Store::open(store)?;
     let opened = lbom::bundle::open(bundle, &ReadLimits::default())?;
     Ok(store.channel_state(&opened.manifest.channel)?)
+}
+
+/// What the operator should know about the policy (a trusted demo key, one
+/// key for several required roles, a key listed twice: docs/policy.md,
+/// section 5), on stderr before the report.
+pub fn warn_policy_notes(policy: &Policy) {
+    for n in policy.notes() {
+        let kind = match n {
+            lbom::verify::policy::PolicyNote::DemoKey { .. } => "warning",
+            _ => "note",
+        };
+        note!("lbom: {kind}: policy {}: {n}", policy.source.path.display());
+    }
 }
 
 /// Print each warning of the report on stderr too, where an operator

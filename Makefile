@@ -31,7 +31,8 @@ test: venv fmt-check clippy cargo-test bench-smoke fuzz-smoke
 
 ## demo: scan fixtures/ in every format, pack + sign + countersign, verify, import, audit (out/demo/)
 demo:
-	$(CARGO) build --quiet
+	# Only the binary, with cargo's progress shown: the first build takes minutes.
+	$(CARGO) build --bin lbom
 	# A fresh folder each time: nothing left by an earlier run can pass for this one's output.
 	if [ -d $(DEMO) ]; then chmod -R u+w $(DEMO) && rm -rf $(DEMO); fi
 	mkdir -p $(DEMO)
@@ -95,7 +96,7 @@ bench-peers:
 bench-smoke: bench-peers
 	$(CARGO) build --quiet
 	LBOM_BIN=$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/debug/lbom LBOM_BENCH_MB=8 LBOM_BENCH_RUNS=1 \
-	    LBOM_BENCH_WARMUP=0 LBOM_BENCH_SCALING=0 LBOM_BENCH_STRICT=0 LBOM_BENCH_DIFF_FILES=200 \
+	    LBOM_BENCH_WARMUP=0 LBOM_BENCH_SCALING=0 LBOM_BENCH_STRICT=0 LBOM_BENCH_DIFF_FILES=200 LBOM_BENCH_TIMING=0 \
 	    tests/bench/run_all.sh
 
 ## bench-micro: criterion micro-benchmarks (benches/micro.rs): SHA-256, GGUF and safetensors
@@ -118,6 +119,10 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := gguf_header safetensors_header pickle_scan inspect_any bundle_reader envelope_link key_files policy_file side_files
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	# The fuzz crate is its own workspace with its own lock: refuse a stale one
+	# rather than let the build rewrite a committed file (tests/clean_clone.rs).
+	$(CARGO) metadata --locked --format-version 1 --manifest-path fuzz/Cargo.toml > /dev/null || \
+	    { echo "fuzz/Cargo.lock does not match Cargo.toml: run 'cargo update --workspace --manifest-path fuzz/Cargo.toml' and commit it" >&2; exit 1; }
 	fuzz/seed.sh
 	for t in $(FUZZ_TARGETS); do \
 	    RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$t fuzz/corpus/$$t -- \

@@ -31,6 +31,7 @@ pub(crate) mod filelock;
 pub mod import;
 pub mod inspect;
 pub mod limits;
+pub mod progress;
 pub mod sign;
 pub mod verify;
 

@@ -238,6 +238,9 @@ pub struct VerifyArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+    /// Text: also list the checks a failure left unmade (`skip`).
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 /// `lbom import`.
@@ -268,6 +271,9 @@ pub struct ImportArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+    /// Text: also list the checks a failure left unmade (`skip`).
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 /// Output formats of `diff`.

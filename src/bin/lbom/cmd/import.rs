@@ -42,10 +42,16 @@ pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
         receipt_key: key.as_ref(),
         create_store: args.create,
     };
-    let outcome =
-        lbom::import::import(&args.bundle, &args.into, &policy, &options, |sink, ctx| {
-            lbom::verify::verify(&args.bundle, &policy, ctx, sink)
-        })?;
+    let mut bar = crate::progress::ReadBar::start(
+        quiet,
+        "importing",
+        lbom::progress::file_bytes(&args.bundle),
+    );
+    let outcome = lbom::import::import(&args.bundle, &args.into, &policy, &options, |sink, ctx| {
+        lbom::verify::verify(&args.bundle, &policy, ctx, sink)
+    });
+    bar.finish();
+    let outcome = outcome?;
     let (report, drift, code) = match &outcome {
         ImportOutcome::Refused { report, drift } => (
             report,
@@ -74,7 +80,7 @@ pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
         }
         ReportFormat::Text => {
             let mut text = out.text();
-            super::verify::write_checks(report, &mut text)?;
+            super::verify::write_checks(report, &mut text, args.verbose)?;
             if let Some(d) = drift.filter(|d| !d.is_empty()) {
                 outln!(text)?;
                 let mut rendered = Vec::new();
@@ -84,17 +90,24 @@ pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
             }
             let line = match &outcome {
                 ImportOutcome::Refused { .. } => format!(
-                    "REFUSED {}: nothing in {} changed (exit {code})",
-                    args.bundle.display(),
+                    "{}; nothing in {} changed",
+                    super::verify::refused_line(report, &args.bundle, code),
                     args.into.display()
                 ),
-                ImportOutcome::Imported { committed, .. } => summary(committed, args),
+                ImportOutcome::Imported {
+                    committed,
+                    verified,
+                    ..
+                } => {
+                    super::verify::write_signers(&verified.signers, &mut text)?;
+                    summary(committed, args)
+                }
             };
             outln!(text, "{line}")?;
         }
     }
     out.finish()?;
-    if !quiet {
+    if !quiet && args.format == ReportFormat::Json {
         super::verify::warn_checks(report);
     }
     Ok(code)

@@ -27,7 +27,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Verify(args) => verify::run(args, cli.quiet),
         Command::Import(args) => import::run(args, cli.quiet),
         Command::Diff(args) => diff::run(args),
-        Command::Audit(args) => audit::run(args),
+        Command::Audit(args) => audit::run(args, cli.quiet),
         Command::Rollback(args) => rollback::run(args),
         Command::Log(args) => log::run(args),
         Command::Policy(PolicyCommand::Init(args)) => policy::init_policy(args, cli.quiet),

@@ -53,7 +53,7 @@ pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
         limits: Limits::default(),
         jobs: args.jobs.map(usize::from),
     };
-    let bar = ByteBar::new(quiet, "packing");
+    let bar = ByteBar::new(quiet, "packing", lbom::progress::tree_bytes(&args.paths));
     let summary = lbom::bundle::pack(&options, &mut |n| bar.advance(n));
     bar.finish();
     let summary = summary?;

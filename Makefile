@@ -9,7 +9,7 @@ export LBOM_VENV
 DEMO := out/demo
 LBOM := $(or $(CARGO_TARGET_DIR),target)/debug/lbom
 
-.PHONY: test venv fmt-check clippy cargo-test demo fixtures bench bench-peers bench-smoke bench-micro fuzz fuzz-smoke \
+.PHONY: test venv fmt-check clippy cargo-test demo man fixtures bench bench-peers bench-smoke bench-micro fuzz fuzz-smoke \
 	compare-scanners
 
 venv:
@@ -74,6 +74,11 @@ demo:
 	$(LBOM) audit $(DEMO)/store
 	$(LBOM) log $(DEMO)/store --channel demo
 	@echo "demo outputs in $(DEMO)/: $$(ls $(DEMO) | tr '\n' ' ')"
+
+## man: man pages from the clap definitions (clap_mangen) into out/man/ (man -l out/man/lbom.1)
+man:
+	$(CARGO) build --bin lbom
+	$(LBOM) man out/man
 
 ## fixtures: regenerate fixtures/ with the independent writers (deterministic)
 fixtures: venv

@@ -227,3 +227,95 @@ fn a_failed_verify_says_why_once() -> TestResult {
     }));
     Ok(())
 }
+
+#[test]
+fn an_encrypted_key_asks_for_its_passphrase_on_a_terminal_only() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let d = dir.path();
+    let mut keygen = common::lbom(["keygen", "enc", "--passphrase-env", "LBOM_TEST_PASS"]);
+    keygen.current_dir(d).env("LBOM_TEST_PASS", "correct horse");
+    let run = run_bounded(&mut keygen, Duration::from_secs(60))?;
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    let model = d.join("m");
+    std::fs::create_dir(&model)?;
+    std::fs::write(model.join("a.txt"), b"hello\n")?;
+    let packed = in_pipe(
+        d,
+        &[
+            "pack".as_ref(),
+            model.as_os_str(),
+            "-o".as_ref(),
+            "b.lbom".as_ref(),
+        ],
+    )?;
+    assert_eq!(packed.code(), Some(0), "{}", packed.stderr);
+    let sign: Vec<&OsStr> = vec![
+        "sign".as_ref(),
+        "b.lbom".as_ref(),
+        "--key".as_ref(),
+        "enc.key".as_ref(),
+        "--role".as_ref(),
+        "transfer".as_ref(),
+    ];
+    // In a pipe: an error that names the option, nothing written.
+    let piped = in_pipe(d, &sign)?;
+    assert_eq!(piped.code(), Some(5), "{}", piped.stderr);
+    assert!(
+        piped.stderr.contains("--passphrase-env"),
+        "{}",
+        piped.stderr
+    );
+    // On a terminal: asked, without echo, and signed.
+    let script = repo().join("tests/tools/pty_run.py");
+    let mut cmd = std::process::Command::new(common::venv()?.join("bin/python"));
+    cmd.arg(script)
+        .arg("120")
+        .arg(env!("CARGO_BIN_EXE_lbom"))
+        .args(&sign)
+        .current_dir(d)
+        .env("PTY_ANSWER", "correct horse");
+    let run = run_bounded(&mut cmd, Duration::from_secs(120))?;
+    let screen = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert_eq!(run.code(), Some(0), "{screen}");
+    assert!(screen.contains("Passphrase for enc.key: "), "{screen}");
+    assert!(
+        !screen.contains("correct horse"),
+        "the passphrase was echoed: {screen}"
+    );
+    assert!(screen.contains("link 1 signed as transfer"), "{screen}");
+    Ok(())
+}
+
+#[test]
+fn completions_and_man_pages_come_from_the_command_definitions() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    for (shell, marker) in [
+        ("bash", "_lbom()"),
+        ("zsh", "#compdef lbom"),
+        ("fish", "complete -c lbom"),
+    ] {
+        let run = in_pipe(dir.path(), &["completions".as_ref(), shell.as_ref()])?;
+        assert_eq!(run.code(), Some(0), "{}", run.stderr);
+        let script = String::from_utf8_lossy(&run.stdout).into_owned();
+        assert!(script.contains(marker), "{shell}: {script}");
+        assert!(script.contains("accept-drift"), "{shell}");
+    }
+    let man = dir.path().join("man");
+    let run = in_pipe(dir.path(), &["man".as_ref(), man.as_os_str()])?;
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    for page in [
+        "lbom.1",
+        "lbom-verify.1",
+        "lbom-import.1",
+        "lbom-store-init.1",
+    ] {
+        let text = std::fs::read_to_string(man.join(page))?;
+        assert!(text.contains(".TH"), "{page}");
+    }
+    let verify = std::fs::read_to_string(man.join("lbom-verify.1"))?;
+    assert!(
+        verify.contains("lbom verify my\\-model.lbom"),
+        "no example in the man page"
+    );
+    Ok(())
+}

@@ -4,6 +4,9 @@
 
     pty_run.py COLUMNS COMMAND [ARG...]
 
+With PTY_ANSWER=TEXT in the environment, TEXT and a line feed are typed
+once the command has written "Passphrase" (a prompt for an encrypted key).
+
 Used by tests/progress.rs to see lbom's progress bars as a person at a
 terminal sees them (a bar is drawn only when stderr is a terminal), and by
 hand to capture a long run for a report.
@@ -25,6 +28,7 @@ def main():
     if pid == 0:
         os.execvp(sys.argv[2], sys.argv[2:])
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    answer = os.environ.get("PTY_ANSWER")
     out = bytearray()
     while True:
         try:
@@ -34,6 +38,9 @@ def main():
         if not chunk:
             break
         out.extend(chunk)
+        if answer is not None and b"Passphrase" in out:
+            os.write(fd, answer.encode() + b"\n")
+            answer = None
     _, status = os.waitpid(pid, 0)
     sys.stdout.buffer.write(bytes(out))
     sys.stdout.flush()

@@ -3,7 +3,6 @@
 use lbom::bundle::ReadLimits;
 use lbom::import::{Committed, ImportOptions, ImportOutcome};
 use lbom::outln;
-use lbom::sign::SigningKey;
 use lbom::verify::Policy;
 use lbom::verify::policy::DRIFT_CLASSES;
 
@@ -27,12 +26,8 @@ pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
     if !quiet {
         super::verify::warn_policy_notes(&policy);
     }
-    let passphrase = super::passphrase(args.passphrase_env.as_deref())?;
     let key = match &args.key {
-        Some(k) => Some(SigningKey::load(
-            k,
-            passphrase.as_deref().map(|p| p.as_slice()),
-        )?),
+        Some(k) => Some(super::load_signing_key(k, args.passphrase_env.as_deref())?),
         None => None,
     };
     let options = ImportOptions {

@@ -3,7 +3,6 @@
 use lbom::bundle::{Compression, FirstLink, PackOptions};
 use lbom::limits::Limits;
 use lbom::outln;
-use lbom::sign::SigningKey;
 
 use crate::cli::PackArgs;
 use crate::exit::{self, UsageError};
@@ -17,11 +16,10 @@ pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
         lbom::sign::roles::check_signing_role(role, args.custom_role).map_err(UsageError)?;
     }
     let expires = args.expires.as_deref().map(parse_duration).transpose()?;
-    let passphrase = super::passphrase(args.passphrase_env.as_deref())?;
     let key = match &args.key {
-        Some(path) => Some(SigningKey::load(
+        Some(path) => Some(super::load_signing_key(
             path,
-            passphrase.as_deref().map(|p| p.as_slice()),
+            args.passphrase_env.as_deref(),
         )?),
         None => None,
     };

@@ -1,7 +1,7 @@
 //! `lbom sign`.
 
 use lbom::outln;
-use lbom::sign::{SignOptions, SigningKey};
+use lbom::sign::SignOptions;
 
 use crate::cli::SignArgs;
 use crate::exit::{self, UsageError};
@@ -10,8 +10,7 @@ use crate::output::Output;
 /// Append one link; print its index, role and key id.
 pub fn run(args: &SignArgs) -> anyhow::Result<u8> {
     lbom::sign::roles::check_signing_role(&args.role, args.custom_role).map_err(UsageError)?;
-    let passphrase = super::passphrase(args.passphrase_env.as_deref())?;
-    let key = SigningKey::load(&args.key, passphrase.as_deref().map(|p| p.as_slice()))?;
+    let key = super::load_signing_key(&args.key, args.passphrase_env.as_deref())?;
     let options = SignOptions {
         role: args.role.clone(),
         note: args.note.clone(),

@@ -287,3 +287,73 @@ fn compare_stream_facts(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inspect::{Format, ScanOptions, inspect_reader};
+    use crate::limits::Limits;
+
+    fn facts(bytes: &[u8], name: &str) -> ModelFacts {
+        let mut f = inspect_reader(
+            bytes,
+            bytes.len() as u64,
+            name,
+            None,
+            &ScanOptions::default(),
+            &Limits::default(),
+            &mut |_| {},
+        )
+        .unwrap_or_default();
+        f.model_path = name.to_owned();
+        f
+    }
+
+    /// The SBOM `pack` writes for `f` (with its digest).
+    fn sbom_for(f: &ModelFacts, created: jiff::Timestamp) -> Vec<u8> {
+        let info = DocumentInfo {
+            created,
+            tool_name: crate::TOOL_NAME,
+            tool_version: crate::TOOL_VERSION,
+        };
+        let mut out = Vec::new();
+        let _ = crate::describe::cyclonedx::write_json(std::slice::from_ref(f), &info, &mut out);
+        out
+    }
+
+    /// An SBOM an earlier lbom wrote, calling a side file `unknown`, still
+    /// agrees with a scan that now names its format; no other claim does.
+    #[test]
+    fn an_sbom_from_before_side_formats_passes_and_nothing_else_does() {
+        let created = jiff::Timestamp::UNIX_EPOCH;
+        for (bytes, name, now) in [
+            (&b"hello\n"[..], "a.txt", Format::Text),
+            (b"IQ== 0\nIg== 1\n", "x.tiktoken", Format::Tiktoken),
+            (b"import os\n", "modeling_x.py", Format::Code),
+        ] {
+            let fresh = facts(bytes, name);
+            assert_eq!(fresh.format, now);
+            let digest = fresh.sha256.unwrap_or(Sha256Digest([0; 32]));
+            let mut old = fresh.clone();
+            old.format = Format::Unknown;
+            assert_eq!(
+                compare(&sbom_for(&old, created), &fresh, &digest, created, false),
+                Ok(())
+            );
+            assert_eq!(
+                compare(&sbom_for(&fresh, created), &fresh, &digest, created, false),
+                Ok(())
+            );
+            let mut lie = fresh.clone();
+            lie.format = Format::Json;
+            assert!(compare(&sbom_for(&lie, created), &fresh, &digest, created, false).is_err());
+        }
+        // A binary that is still unknown may not be called text.
+        let fresh = facts(b"\x00\x01\x02", "blob.dat");
+        assert_eq!(fresh.format, Format::Unknown);
+        let digest = fresh.sha256.unwrap_or(Sha256Digest([0; 32]));
+        let mut lie = fresh.clone();
+        lie.format = Format::Text;
+        assert!(compare(&sbom_for(&lie, created), &fresh, &digest, created, false).is_err());
+    }
+}

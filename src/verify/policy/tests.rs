@@ -61,10 +61,19 @@ fn a_minimal_policy_gets_the_documented_defaults() -> TestResult {
             .iter()
             .map(|f| f.as_str())
             .collect::<Vec<_>>(),
-        ["gguf", "safetensors", "json"]
+        [
+            "gguf",
+            "safetensors",
+            "json",
+            "text",
+            "tiktoken",
+            "sentencepiece"
+        ]
     );
     assert!(!p.content.allowed_formats.contains(&Format::Pickle));
     assert!(!p.content.allowed_formats.contains(&Format::PytorchZip));
+    assert!(!p.content.allowed_formats.contains(&Format::Code));
+    assert!(!p.content.allowed_formats.contains(&Format::Unknown));
     assert_eq!(p.content.allowed_licences, None);
     assert_eq!(p.content.fail_on, Some(Severity::Error));
     assert_eq!(p.caps.max_entries, 10_000);
@@ -912,11 +921,7 @@ fn the_example_policies_load() -> TestResult {
     );
     let mut defaults = load(&valid())?;
     defaults.source = demo.source.clone();
-    // The one departure from the defaults: the demo folder's README.md.
-    defaults
-        .content
-        .allowed_formats
-        .insert(crate::inspect::Format::Unknown);
+    // The demo's rules are the defaults: its folder's README.md is text.
     assert_eq!(
         (
             demo.content.clone(),

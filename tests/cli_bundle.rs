@@ -921,7 +921,7 @@ fn pack_refuses_inconsistent_chain_options_and_bad_labels() -> TestResult {
         ),
         (
             &["--previous", "one.lbom", "--channel", "beta"],
-            "lbom: previous bundle is on channel \"stable\", not \"beta\"\n",
+            "lbom: --channel \"beta\": the previous bundle is on channel \"stable\"; leave out --channel to keep it\n",
         ),
         (
             &["--expires", "0d"],

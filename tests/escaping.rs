@@ -485,7 +485,7 @@ roles = ["transfer"]
 required_roles = ["maintainer", "transfer"]
 
 [content]
-allowed_formats = ["gguf", "safetensors", "json", "unknown"]
+allowed_formats = ["gguf", "safetensors", "json", "text", "tiktoken", "sentencepiece", "code", "unknown"]
 fail_on = "none"
 
 [drift]

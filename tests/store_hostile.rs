@@ -210,7 +210,7 @@ roles = ["transfer"]
 required_roles = ["maintainer", "transfer"]
 
 [content]
-allowed_formats = ["gguf", "safetensors", "json", "unknown"]
+allowed_formats = ["gguf", "safetensors", "json", "text", "tiktoken", "sentencepiece", "code", "unknown"]
 "#,
             public("demo-maintainer.pub"),
             public("demo-transfer.pub")

@@ -5,7 +5,9 @@
     pty_run.py COLUMNS COMMAND [ARG...]
 
 With PTY_ANSWER=TEXT in the environment, TEXT and a line feed are typed
-once the command has written "Passphrase" (a prompt for an encrypted key).
+once the command has written "Passphrase" (a prompt for an encrypted key)
+and turned the terminal's echo off, as a person types after the prompt:
+typed earlier, the terminal itself would echo it.
 
 Used by tests/progress.rs to see lbom's progress bars as a person at a
 terminal sees them (a bar is drawn only when stderr is a terminal), and by
@@ -18,6 +20,7 @@ import pty
 import struct
 import sys
 import termios
+import time
 
 
 def main():
@@ -39,6 +42,9 @@ def main():
             break
         out.extend(chunk)
         if answer is not None and b"Passphrase" in out:
+            deadline = time.monotonic() + 10
+            while termios.tcgetattr(fd)[3] & termios.ECHO and time.monotonic() < deadline:
+                time.sleep(0.01)
             os.write(fd, answer.encode() + b"\n")
             answer = None
     _, status = os.waitpid(pid, 0)

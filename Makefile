@@ -9,7 +9,7 @@ export LBOM_VENV
 DEMO := out/demo
 LBOM := $(or $(CARGO_TARGET_DIR),target)/debug/lbom
 
-.PHONY: test venv fmt-check clippy cargo-test demo fixtures bench bench-peers bench-smoke bench-micro fuzz fuzz-smoke \
+.PHONY: test venv fmt-check clippy cargo-test demo man fixtures bench bench-peers bench-smoke bench-micro fuzz fuzz-smoke \
 	compare-scanners
 
 venv:
@@ -31,7 +31,8 @@ test: venv fmt-check clippy cargo-test bench-smoke fuzz-smoke
 
 ## demo: scan fixtures/ in every format, pack + sign + countersign, verify, import, audit (out/demo/)
 demo:
-	$(CARGO) build --quiet
+	# Only the binary, with cargo's progress shown: the first build takes minutes.
+	$(CARGO) build --bin lbom
 	# A fresh folder each time: nothing left by an earlier run can pass for this one's output.
 	if [ -d $(DEMO) ]; then chmod -R u+w $(DEMO) && rm -rf $(DEMO); fi
 	mkdir -p $(DEMO)
@@ -56,6 +57,7 @@ demo:
 	$(LBOM) verify $(DEMO)/demo-v1.lbom --policy docs/examples/demo.toml
 	chmod -R u+w $(DEMO)/store 2>/dev/null || true
 	rm -rf $(DEMO)/store
+	$(LBOM) store init $(DEMO)/store
 	$(LBOM) import $(DEMO)/demo-v1.lbom --into $(DEMO)/store --policy docs/examples/demo.toml
 	$(LBOM) audit $(DEMO)/store
 	@echo "== release 2: re-quantized, chat template edited; the policy wants both accepted by name"
@@ -72,6 +74,11 @@ demo:
 	$(LBOM) audit $(DEMO)/store
 	$(LBOM) log $(DEMO)/store --channel demo
 	@echo "demo outputs in $(DEMO)/: $$(ls $(DEMO) | tr '\n' ' ')"
+
+## man: man pages from the clap definitions (clap_mangen) into out/man/ (man -l out/man/lbom.1)
+man:
+	$(CARGO) build --bin lbom
+	$(LBOM) man out/man
 
 ## fixtures: regenerate fixtures/ with the independent writers (deterministic)
 fixtures: venv
@@ -94,7 +101,7 @@ bench-peers:
 bench-smoke: bench-peers
 	$(CARGO) build --quiet
 	LBOM_BIN=$(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/debug/lbom LBOM_BENCH_MB=8 LBOM_BENCH_RUNS=1 \
-	    LBOM_BENCH_WARMUP=0 LBOM_BENCH_SCALING=0 LBOM_BENCH_STRICT=0 LBOM_BENCH_DIFF_FILES=200 \
+	    LBOM_BENCH_WARMUP=0 LBOM_BENCH_SCALING=0 LBOM_BENCH_STRICT=0 LBOM_BENCH_DIFF_FILES=200 LBOM_BENCH_TIMING=0 \
 	    tests/bench/run_all.sh
 
 ## bench-micro: criterion micro-benchmarks (benches/micro.rs): SHA-256, GGUF and safetensors
@@ -117,6 +124,10 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := gguf_header safetensors_header pickle_scan inspect_any bundle_reader envelope_link key_files policy_file side_files chat_template pickle_containers
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	# The fuzz crate is its own workspace with its own lock: refuse a stale one
+	# rather than let the build rewrite a committed file (tests/clean_clone.rs).
+	$(CARGO) metadata --locked --format-version 1 --manifest-path fuzz/Cargo.toml > /dev/null || \
+	    { echo "fuzz/Cargo.lock does not match Cargo.toml: run 'cargo update --workspace --manifest-path fuzz/Cargo.toml' and commit it" >&2; exit 1; }
 	fuzz/seed.sh
 	for t in $(FUZZ_TARGETS); do \
 	    RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$t fuzz/corpus/$$t -- \

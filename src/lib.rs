@@ -32,6 +32,7 @@ pub mod import;
 pub mod inspect;
 pub mod io;
 pub mod limits;
+pub mod progress;
 pub mod safe;
 pub mod sign;
 pub mod verify;

@@ -921,7 +921,7 @@ fn pack_refuses_inconsistent_chain_options_and_bad_labels() -> TestResult {
         ),
         (
             &["--previous", "one.lbom", "--channel", "beta"],
-            "lbom: previous bundle is on channel \"stable\", not \"beta\"\n",
+            "lbom: --channel \"beta\": the previous bundle is on channel \"stable\"; leave out --channel to keep it\n",
         ),
         (
             &["--expires", "0d"],
@@ -1158,6 +1158,24 @@ fn truncate(path: &Path, len: u64) -> TestResult {
     Ok(())
 }
 
+/// The marker an interrupted `lbom sign` leaves beside the bundle, naming
+/// the offset its link starts at (docs/bundle-format.md, section 8).
+fn interrupted_sign_marker(bundle: &Path, offset: u64) -> TestResult {
+    let mut name = bundle.file_name().ok_or("no name")?.to_os_string();
+    name.push(".signing");
+    fs::write(
+        bundle.with_file_name(name),
+        format!("lbom sign in progress; link starts at offset {offset}\n"),
+    )?;
+    Ok(())
+}
+
+fn marker_exists(bundle: &Path) -> bool {
+    let mut name = bundle.file_name().unwrap_or_default().to_os_string();
+    name.push(".signing");
+    bundle.with_file_name(name).exists()
+}
+
 #[test]
 fn a_torn_last_link_is_refused_by_inspect_and_repaired_by_sign() -> TestResult {
     let dir = tempfile::tempdir()?;
@@ -1169,10 +1187,12 @@ fn a_torn_last_link_is_refused_by_inspect_and_repaired_by_sign() -> TestResult {
         .to_vec();
     // Link 2's header starts where the one-link bundle's end marker was.
     let torn_at = one_link_len - 1024;
-    // Cut in the middle of link 2's envelope: header + 200 data bytes.
+    // Cut in the middle of link 2's envelope: header + 200 data bytes, by
+    // a sign that was interrupted (its marker is left beside the bundle).
     truncate(&bundle, torn_at + 512 + 200)?;
-    lbom(dir.path()).args(["inspect", "b.lbom"]).assert().failure().stdout("").stderr(format!(
-        "lbom: b.lbom: bundle ends with an incomplete entry at offset {torn_at} (an interrupted sign?): run sign again to repair it, or restore the file: bundle is truncated at offset {torn_at}: entry data is incomplete\n"
+    interrupted_sign_marker(&bundle, torn_at)?;
+    lbom(dir.path()).args(["inspect", "b.lbom"]).assert().code(3).stdout("").stderr(format!(
+        "lbom: b.lbom: an interrupted `lbom sign` left an incomplete link at offset {torn_at}: run the same `lbom sign` again to finish it\n"
     ));
 
     let key = demo_key("demo-transfer.key");
@@ -1195,6 +1215,7 @@ fn a_torn_last_link_is_refused_by_inspect_and_repaired_by_sign() -> TestResult {
         same_prefix(&repaired, &one_link, keep),
         "repair changed bytes before the torn link"
     );
+    assert!(!marker_exists(&bundle), "sign left its marker behind");
     let out = extract(dir.path(), "b.lbom", "x")?;
     assert!(verify_dsse(
         &out.join("chain/0001.dsse.json"),
@@ -1225,9 +1246,11 @@ fn a_link_whose_end_marker_is_short_is_cut_and_signed_again() -> TestResult {
     let bundle = dir.path().join("b.lbom");
     let one_link_len = two_link_bundle(dir.path())?;
     let full = fs::metadata(&bundle)?.len();
-    // Link 2 complete, half of its end marker missing: its append never
-    // finished, so link 2 goes (section 8).
+    // Link 2 complete, half of its end marker missing, and the marker of
+    // the sign that wrote it: its append never finished, so link 2 goes
+    // (section 8).
     truncate(&bundle, full - 512)?;
+    interrupted_sign_marker(&bundle, one_link_len - 1024)?;
     lbom(dir.path())
         .args(["inspect", "b.lbom"])
         .assert()
@@ -1267,6 +1290,7 @@ fn sign_after_damage(
     let mut bytes = original.clone();
     damage(&mut bytes, torn_at);
     fs::write(&bundle, &bytes)?;
+    interrupted_sign_marker(&bundle, one_link_len - 1024)?;
     let out = lbom(dir)
         .args(["sign", "b.lbom", "--key"])
         .arg(demo_key("demo-transfer.key"))
@@ -1339,10 +1363,10 @@ fn torn_tails_of_other_shapes_are_repaired_without_losing_complete_links() -> Te
     assert!(same_prefix(&after, &original, torn_at));
     assert_eq!(verified_links(dir.path())?, 2);
 
-    // Garbage in the end marker after a complete link 2: links 1 and 2
-    // stay, the new link is 3 and every earlier byte is kept.
+    // Garbage in the end marker after link 2, whose sign's marker is still
+    // there: link 2's append never finished, so it goes and link 1 stays.
     let dir = tempfile::tempdir()?;
-    let (original, _, stderr, code) = sign_after_damage(dir.path(), |b, _| {
+    let (original, torn_at, stderr, code) = sign_after_damage(dir.path(), |b, _| {
         let end = b.len();
         if let Some(marker) = b.get_mut(end - 1024..end - 1000) {
             marker.fill(b'x');
@@ -1350,8 +1374,64 @@ fn torn_tails_of_other_shapes_are_repaired_without_losing_complete_links() -> Te
     })?;
     assert_eq!(code, Some(0), "{stderr}");
     let after = fs::read(dir.path().join("b.lbom"))?;
-    assert!(same_prefix(&after, &original, original.len() - 1024));
-    assert_eq!(verified_links(dir.path())?, 3);
+    assert!(same_prefix(&after, &original, torn_at));
+    assert_eq!(verified_links(dir.path())?, 2);
+    Ok(())
+}
+
+#[test]
+fn a_copy_cut_short_is_named_as_such_and_sign_never_removes_a_complete_link() -> TestResult {
+    // The same damage as an interrupted sign leaves, but no sign was
+    // interrupted on this file (no marker): a copy that did not finish.
+    // Every reader says to copy it again; sign refuses and changes nothing,
+    // so the complete link 2 before the cut is never removed (issue 16).
+    for cut_back in [512_u64, 1024, 1024 + 300, 1024 + 512 + 7] {
+        let dir = tempfile::tempdir()?;
+        let bundle = dir.path().join("b.lbom");
+        two_link_bundle(dir.path())?;
+        let full = fs::metadata(&bundle)?.len();
+        truncate(&bundle, full - cut_back)?;
+        let before = fs::read(&bundle)?;
+        lbom(dir.path())
+            .args(["policy", "init", "-o", "p.toml", "--trust"])
+            .arg(format!(
+                "m={}:maintainer",
+                demo_key("demo-maintainer.pub").display()
+            ))
+            .assert()
+            .success();
+        for args in [
+            vec!["inspect", "b.lbom"],
+            vec!["verify", "b.lbom", "--policy", "p.toml"],
+        ] {
+            let out = lbom(dir.path()).args(&args).output()?;
+            assert_eq!(out.status.code(), Some(3), "{args:?}");
+            let stderr = format!(
+                "{}{}",
+                String::from_utf8(out.stdout)?,
+                String::from_utf8(out.stderr)?
+            );
+            assert!(
+                stderr.contains("the bundle is cut short")
+                    && stderr.contains("copy it again from its source")
+                    && !stderr.contains("sign again"),
+                "{args:?} cut back {cut_back}: {stderr}"
+            );
+        }
+        let out = lbom(dir.path())
+            .args(["sign", "b.lbom", "--key"])
+            .arg(demo_key("demo-transfer.key"))
+            .args(["--role", "transfer"])
+            .output()?;
+        let stderr = String::from_utf8(out.stderr)?;
+        assert_eq!(out.status.code(), Some(3), "{stderr}");
+        assert!(stderr.contains("copy it again"), "{stderr}");
+        assert!(
+            fs::read(&bundle)? == before,
+            "sign changed a truncated copy"
+        );
+        assert!(!marker_exists(&bundle));
+    }
     Ok(())
 }
 

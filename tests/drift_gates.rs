@@ -98,10 +98,10 @@ fn pack_delivery(folder: &Path, output: &Path, previous: Option<&Path>) -> Res<(
     Ok(())
 }
 
-/// The policy `lbom policy init` writes, with the formats of a Hugging
-/// Face folder's documents (README.md, LICENSE, merges.txt, *.jinja,
-/// tokenizer.model are `unknown`) allowed: the content rule is not what is
-/// tested here, the `[drift]` section is left as written.
+/// The policy `lbom policy init` writes, with the custom code (`*.py`,
+/// format `code`) and unknown files of the mutated folders allowed as
+/// well: the content rule is not what is tested here, the `[drift]`
+/// section is left as written.
 fn write_policy(dir: &Path) -> Res<PathBuf> {
     let path = dir.join("policy.toml");
     let trust = format!(
@@ -124,8 +124,8 @@ fn write_policy(dir: &Path) -> Res<PathBuf> {
     }
     let text = std::fs::read_to_string(&path)?;
     let widened = text.replace(
-        "allowed_formats = [\"gguf\", \"safetensors\", \"json\"]",
-        "allowed_formats = [\"gguf\", \"safetensors\", \"json\", \"unknown\"]",
+        "allowed_formats = [\"gguf\", \"safetensors\", \"json\", \"text\", \"tiktoken\", \"sentencepiece\"]",
+        "allowed_formats = [\"gguf\", \"safetensors\", \"json\", \"text\", \"tiktoken\", \"sentencepiece\", \"code\", \"unknown\"]",
     );
     if widened == text {
         return Err(fail(
@@ -244,6 +244,7 @@ fn import(
         jobs: None,
         accepted_drift: accepted.to_vec(),
         receipt_key: None,
+        create_store: true,
     };
     let outcome = lbom::import::import(bundle, store, policy, &options, |sink, ctx| {
         lbom::verify::verify(bundle, policy, ctx, sink)
@@ -455,6 +456,7 @@ fn the_binary_refuses_with_exit_8_until_every_class_is_accepted() -> TestResult 
                 bundle.into(),
                 "--into".into(),
                 store.clone().into(),
+                "--create".into(),
                 "--policy".into(),
                 corpus.policy_path.clone().into(),
             ];

@@ -485,7 +485,7 @@ roles = ["transfer"]
 required_roles = ["maintainer", "transfer"]
 
 [content]
-allowed_formats = ["gguf", "safetensors", "json", "unknown"]
+allowed_formats = ["gguf", "safetensors", "json", "text", "tiktoken", "sentencepiece", "code", "unknown"]
 fail_on = "none"
 
 [drift]
@@ -742,6 +742,7 @@ fn every_untrusted_string_is_escaped_on_every_output_path() -> TestResult {
                 os(b),
                 os("--into"),
                 os(&store),
+                os("--create"),
                 os("--policy"),
                 os(&policy),
                 os("--format"),
@@ -857,6 +858,7 @@ fn every_untrusted_string_is_escaped_on_every_output_path() -> TestResult {
             os(&b2),
             os("--into"),
             os(&store),
+            os("--create"),
             os("--policy"),
             os(&policy),
             os("--accept-drift"),

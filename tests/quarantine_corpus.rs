@@ -159,6 +159,7 @@ fn import_refuses_a_sample_and_leaves_staging_empty() -> TestResult {
                 file.as_os_str(),
                 "--into".as_ref(),
                 sb.store.as_os_str(),
+                "--create".as_ref(),
                 "--policy".as_ref(),
                 policy.as_os_str(),
             ]),

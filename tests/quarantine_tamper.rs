@@ -182,6 +182,7 @@ fn import(
         file.as_os_str(),
         "--into".as_ref(),
         sb.store.as_os_str(),
+        "--create".as_ref(),
         "--policy".as_ref(),
         policy.as_os_str(),
     ]))
@@ -426,6 +427,7 @@ fn import_killed_at_any_moment_leaves_the_old_or_the_new_version() -> TestResult
         h.two.as_os_str(),
         "--into".as_ref(),
         timing.as_os_str(),
+        "--create".as_ref(),
         "--policy".as_ref(),
         pol.standard.as_os_str(),
     ]))?;
@@ -453,6 +455,7 @@ fn import_killed_at_any_moment_leaves_the_old_or_the_new_version() -> TestResult
                 h.two.as_os_str(),
                 "--into".as_ref(),
                 sb.store.as_os_str(),
+                "--create".as_ref(),
                 "--policy".as_ref(),
                 pol.standard.as_os_str(),
             ])

@@ -185,8 +185,7 @@ fn policy(
     }
     text += &format!("[signatures]\n{signatures}\n\n");
     if !extra.contains("[content]") {
-        text +=
-            "[content]\nallowed_formats = [\"gguf\", \"safetensors\", \"json\", \"unknown\"]\n\n";
+        text += "[content]\nallowed_formats = [\"gguf\", \"safetensors\", \"json\", \"text\", \"tiktoken\", \"sentencepiece\", \"code\", \"unknown\"]\n\n";
     }
     if !extra.contains("[time]") {
         text += "[time]\nmax_age = \"none\"\n\n";
@@ -295,7 +294,7 @@ fn fresh_cases(dir: &Path) -> Result<(Vec<Case>, PathBuf), Box<dyn std::error::E
             "all-formats-no-findings",
             &[],
             two,
-            "[content]\nallowed_formats = [\"gguf\", \"safetensors\", \"pickle\", \"pytorch-zip\", \"json\", \"unknown\"]\nfail_on = \"none\"\n",
+            "[content]\nallowed_formats = [\"gguf\", \"safetensors\", \"pickle\", \"pytorch-zip\", \"json\", \"text\", \"tiktoken\", \"sentencepiece\", \"code\", \"unknown\"]\nfail_on = \"none\"\n",
         )?,
     );
 

@@ -109,6 +109,7 @@ impl World {
             self.bundle(n)?.as_os_str(),
             "--into".as_ref(),
             store.as_os_str(),
+            "--create".as_ref(),
             "--policy".as_ref(),
             self.policy.as_os_str(),
         ])
@@ -209,7 +210,7 @@ roles = ["transfer"]
 required_roles = ["maintainer", "transfer"]
 
 [content]
-allowed_formats = ["gguf", "safetensors", "json", "unknown"]
+allowed_formats = ["gguf", "safetensors", "json", "text", "tiktoken", "sentencepiece", "code", "unknown"]
 "#,
             public("demo-maintainer.pub"),
             public("demo-transfer.pub")

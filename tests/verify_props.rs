@@ -188,6 +188,10 @@ fn policy(m: &SigningKey, t: &SigningKey) -> Policy {
                 Format::Pickle,
                 Format::PytorchZip,
                 Format::Json,
+                Format::Text,
+                Format::Tiktoken,
+                Format::Sentencepiece,
+                Format::Code,
                 Format::Unknown,
             ]
             .into_iter()

@@ -105,11 +105,20 @@ pub fn sign(path: &Path, key: &SigningKey, options: &SignOptions) -> Result<Sign
 
     // One positioned write of the whole tail, then fsync: a crash leaves the
     // old bundle (with a torn tail that the next sign cuts off) or the new one.
+    // The marker first (`super::marker`): if this append is interrupted,
+    // the next sign and every reader tell its torn tail from a truncated
+    // copy, and the next sign cuts exactly what this one wrote.
     let at = opened.layout.end_offset;
+    let marker_io = |source| Error::Io {
+        path: super::marker::marker_path(path),
+        source,
+    };
+    super::marker::write_marker(path, at).map_err(marker_io)?;
     file.seek(SeekFrom::Start(at)).map_err(io)?;
     file.write_all(&tail).map_err(io)?;
     let new_len = at.saturating_add(tail.len() as u64);
     file.sync_all().map_err(io)?;
+    super::marker::remove_marker(path).map_err(marker_io)?;
     let (_, info) =
         chain::parse_link(name.as_str(), &bytes).map_err(|e| Error::Option(e.to_string()))?;
     Ok(Signed {
@@ -120,7 +129,10 @@ pub fn sign(path: &Path, key: &SigningKey, options: &SignOptions) -> Result<Sign
 }
 
 /// Open the bundle; if it ends with the torn tail of an interrupted append,
-/// cut the tail off (only after the manifest and complete links).
+/// cut the tail off where that append's marker says it started
+/// (`super::marker`), and only there: after the manifest and every
+/// complete link. Without a marker the damage is a copy cut short, which no
+/// cut repairs: it is refused, and nothing is removed.
 fn open_or_repair(
     path: &Path,
     file: &mut File,
@@ -145,32 +157,19 @@ fn open_or_repair(
         }
         Err(e) => e,
     };
-    let Some(mut cut) = damage.incomplete_tail_offset() else {
-        return Err(read::tar_error(path, damage, false));
+    let after_manifest =
+        |entries: &[tar::TarEntry]| entries.iter().any(|e| e.name.as_str() == layout::MANIFEST);
+    let started = super::marker::read_marker(path).filter(|&m| m < file_len);
+    let Some(cut) = started.filter(|_| damage.incomplete_tail_offset().is_some()) else {
+        let manifest_seen = after_manifest(&entries);
+        return Err(read::tar_error(path, damage, manifest_seen));
     };
+    // What the interrupted append wrote starts at `cut`: the entries
+    // before it were complete before it began.
     let mut entries = entries;
-    let end_of_last = entries.last().map_or(0, tar::TarEntry::end_offset);
-    // An end marker short or missing right after the last link means the
-    // append that wrote that link never finished: the link goes too, and so
-    // does a last link that does not parse (its data pages may be lost).
-    // A zero block followed by data is different: appends never shrink the
-    // file, so the data belongs to the *next* append, whose header was lost;
-    // the link before it is complete and stays (cut at the zero block).
-    let unfinished_marker =
-        matches!(damage, tar::TarError::Truncated { what, .. } if what.is_end_marker());
-    if let Some(last) = entries.last()
-        && last.name.as_str().starts_with(layout::CHAIN_DIR)
-        && cut == end_of_last
-    {
-        let bytes = read::read_entry(path, file, last, limits.max_link_bytes)?;
-        if unfinished_marker || chain::parse_link(last.name.as_str(), &bytes).is_err() {
-            cut = last.header_offset;
-            entries.pop();
-        }
-    }
-    let after_manifest = entries.iter().any(|e| e.name.as_str() == layout::MANIFEST);
+    entries.retain(|e| e.header_offset < cut);
     let at_end = entries.last().map_or(0, tar::TarEntry::end_offset);
-    if !after_manifest || cut != at_end {
+    if !after_manifest(&entries) || cut != at_end {
         return Err(read::tar_error(path, damage, false));
     }
     let layout = tar::TarLayout {

@@ -12,8 +12,10 @@ pub mod append;
 pub mod attestation;
 pub mod chain;
 pub mod manifest;
+pub mod marker;
 pub mod pack;
 pub mod path;
+pub mod previous;
 pub mod read;
 pub mod summary;
 pub mod tar;
@@ -172,19 +174,45 @@ pub enum Error {
         #[source]
         source: tar::TarError,
     },
-    /// The bundle ends with an incomplete entry: what an interrupted
-    /// `lbom sign` leaves. `sign` repairs it; readers refuse it.
+    /// The bundle ends with an incomplete entry, and the marker of an
+    /// interrupted `lbom sign` names where it starts ([`marker`]). `sign`
+    /// repairs it; readers refuse it.
     #[error(
-        "{path}: bundle ends with an incomplete entry at offset {offset} (an interrupted sign?): run sign again to repair it, or restore the file"
+        "{path}: an interrupted `lbom sign` left an incomplete link at offset {offset}: run the same `lbom sign` again to finish it"
     )]
     IncompleteTail {
         /// The bundle.
         path: PathBuf,
         /// Where the incomplete tail starts.
         offset: u64,
-        /// The structural error found there.
-        #[source]
-        source: tar::TarError,
+        /// The structural error found there (not a source: the message
+        /// says all a person acts on).
+        damage: tar::TarError,
+    },
+    /// The bundle ends with an incomplete entry and no `sign` was
+    /// interrupted on it: the file was cut short (a copy that did not
+    /// finish). Nothing repairs it but the whole file.
+    #[error(
+        "{path}: the bundle is cut short: its {file_len} bytes end inside the entry at offset {offset}; copy it again from its source (lbom does not repair a truncated copy)"
+    )]
+    CutShort {
+        /// The bundle.
+        path: PathBuf,
+        /// Where the incomplete entry starts.
+        offset: u64,
+        /// The file's length.
+        file_len: u64,
+        /// The structural error found there (not a source: the message
+        /// says all a person acts on).
+        damage: tar::TarError,
+    },
+    /// The file is not a bundle at all: its first block is no tar header.
+    #[error("{path}: not an lbom bundle: {what}")]
+    NotABundle {
+        /// The file.
+        path: PathBuf,
+        /// What its bytes are instead, and what to do.
+        what: String,
     },
     /// The entries are not in the bundle layout.
     #[error("{path}: {message}")]
@@ -301,6 +329,8 @@ impl Error {
             | Error::Locked { .. } => Class::Io,
             Error::Tar { source, .. } => source.class(),
             Error::IncompleteTail { .. }
+            | Error::CutShort { .. }
+            | Error::NotABundle { .. }
             | Error::Layout { .. }
             | Error::Json { .. }
             | Error::Envelope { .. }

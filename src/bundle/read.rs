@@ -69,20 +69,64 @@ pub fn open(path: &Path, limits: &ReadLimits) -> Result<OpenBundle, Error> {
     open_layout(path, &mut file, file_len, layout, limits)
 }
 
-/// Map a walker error: damage that `sign` can repair (a torn tail after the
-/// manifest) gets its own message.
-pub(crate) fn tar_error(path: &Path, source: TarError, repairable: bool) -> Error {
+/// Map a walker error: a bundle that ends inside an entry after its
+/// manifest gets its own message, which tells a tail torn by an
+/// interrupted `sign` (its marker names the offset: [`super::marker`])
+/// from a copy cut short.
+pub(crate) fn tar_error(path: &Path, source: TarError, after_manifest: bool) -> Error {
+    let marker = || super::marker::read_marker(path);
+    let cut_short = matches!(
+        source,
+        TarError::Truncated { .. } | TarError::BadEndMarker { .. }
+    );
     match source.incomplete_tail_offset() {
-        Some(offset) if offset > 0 && repairable => Error::IncompleteTail {
+        Some(offset) if offset > 0 && after_manifest && marker().is_some_and(|m| m <= offset) => {
+            Error::IncompleteTail {
+                path: path.to_path_buf(),
+                offset: marker().unwrap_or(offset),
+                damage: source,
+            }
+        }
+        Some(offset) if offset > 0 && cut_short => Error::CutShort {
             path: path.to_path_buf(),
             offset,
-            source,
+            file_len: std::fs::metadata(path).map_or(0, |m| m.len()),
+            damage: source,
         },
+        _ if matches!(
+            source,
+            TarError::Checksum { offset: 0 } | TarError::NotUstar { offset: 0 }
+        ) =>
+        {
+            Error::NotABundle {
+                path: path.to_path_buf(),
+                what: what_it_is_instead(path),
+            }
+        }
         _ => Error::Tar {
             path: path.to_path_buf(),
             source,
         },
     }
+}
+
+/// What a file that is no tar archive is, for [`Error::NotABundle`]: the
+/// model formats by their magic, or "not a tar archive".
+fn what_it_is_instead(path: &Path) -> String {
+    use crate::inspect::Sniffed;
+    let mut head = Vec::with_capacity(64);
+    let len = std::fs::metadata(path).map_or(0, |m| m.len());
+    let _ = File::open(path).and_then(|f| f.take(64).read_to_end(&mut head));
+    let model = match crate::inspect::sniff(&head, len) {
+        Sniffed::Gguf => "a GGUF model file",
+        Sniffed::Safetensors => "a safetensors model file",
+        Sniffed::Pickle => "a pickle file",
+        Sniffed::Zip => "a zip archive",
+        _ => return "it is not a tar archive (a bundle is one, made by `lbom pack`)".to_owned(),
+    };
+    format!(
+        "it is {model}; `lbom scan` and `lbom diff` read model files, `lbom pack` makes a bundle of them"
+    )
 }
 
 /// Check the layout of already-walked entries and read the small entries:

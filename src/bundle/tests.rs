@@ -325,14 +325,25 @@ fn interrupted_sign_is_refused_by_readers_and_repaired_by_retry() -> R {
         .end_offset;
     let prefix = prefix_digest(&bundle, keep)?;
     let signed = sign(&bundle, &key(2)?, &sign_opts("transfer"))?;
-    // Simulate a crash in the middle of the second link's data.
+    // Simulate a crash in the middle of the second link's data: the file
+    // cut short, and the marker the interrupted sign wrote first.
     for cut in [keep + 100, keep + 700, signed.bundle_bytes - 600] {
         let f = std::fs::OpenOptions::new().write(true).open(&bundle)?;
         f.set_len(cut)?;
         drop(f);
+        // Without the marker, the same bytes are a copy cut short: refused
+        // as such, and sign does not touch them.
         let refused = read::open(&bundle, &super::ReadLimits::default());
         assert!(
-            matches!(refused, Err(Error::IncompleteTail { offset, .. }) if offset >= keep),
+            matches!(refused, Err(Error::CutShort { .. })),
+            "cut {cut}: {refused:?}"
+        );
+        assert!(sign(&bundle, &key(2)?, &sign_opts("transfer")).is_err());
+        assert_eq!(std::fs::metadata(&bundle)?.len(), cut);
+        super::marker::write_marker(&bundle, keep)?;
+        let refused = read::open(&bundle, &super::ReadLimits::default());
+        assert!(
+            matches!(refused, Err(Error::IncompleteTail { offset, .. }) if offset == keep),
             "cut {cut} keep {keep}: {refused:?}"
         );
         let retry = sign(&bundle, &key(2)?, &sign_opts("transfer"))?;

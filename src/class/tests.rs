@@ -53,6 +53,8 @@ fn bundle_variant(e: &crate::bundle::Error) -> usize {
         E::OutputExists { .. } => 13,
         E::Option(_) => 14,
         E::Locked { .. } => 15,
+        E::CutShort { .. } => 16,
+        E::NotABundle { .. } => 17,
     }
 }
 
@@ -85,7 +87,23 @@ fn bundle_cases() -> Vec<Case> {
             E::IncompleteTail {
                 path: path(),
                 offset: 0,
-                source: tar(),
+                damage: tar(),
+            },
+            3,
+        ),
+        (
+            E::CutShort {
+                path: path(),
+                offset: 0,
+                file_len: 1,
+                damage: tar(),
+            },
+            3,
+        ),
+        (
+            E::NotABundle {
+                path: path(),
+                what: "a GGUF model file".into(),
             },
             3,
         ),
@@ -230,6 +248,7 @@ fn store_variant(e: &crate::import::StoreError) -> usize {
         E::Refused(_) => 4,
         E::Conflict(_) => 5,
         E::SwitchPending { .. } => 6,
+        E::NoStore { .. } => 7,
     }
 }
 
@@ -259,6 +278,7 @@ fn store_cases() -> Vec<Case> {
             4,
         ),
         (E::Refused("r".into()), 2),
+        (E::NoStore { path: path() }, 2),
         (E::Conflict("c".into()), 7),
         (
             E::SwitchPending {

@@ -52,6 +52,16 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// `import` without `--create` into a folder that is missing or holds
+    /// no store: creating a store is explicit, so that a mistyped path is
+    /// never a new store that trusts its first bundle.
+    #[error(
+        "{path}: no lbom store here; create one with `lbom store init {path}` (or `lbom import --create`), or check the path"
+    )]
+    NoStore {
+        /// The folder named.
+        path: PathBuf,
+    },
     /// The store's files are inconsistent or malformed.
     #[error("{path}: store is damaged: {reason}")]
     Damaged {
@@ -100,7 +110,7 @@ impl StoreError {
         match self {
             StoreError::Io { .. } => StoreErrorKind::Io,
             StoreError::Locked { .. } => StoreErrorKind::Locked,
-            StoreError::NotAStore { .. } => StoreErrorKind::NotAStore,
+            StoreError::NotAStore { .. } | StoreError::NoStore { .. } => StoreErrorKind::NotAStore,
             StoreError::Damaged { .. } => StoreErrorKind::Damaged,
             StoreError::Refused(_) => StoreErrorKind::Refused,
             StoreError::Conflict(_) => StoreErrorKind::Conflict,

@@ -274,15 +274,21 @@ impl Store {
                 versions.insert(entry.sequence, entry.manifest_sha256);
             }
         }
+        let mut model = None;
         let current = match self.current(channel)? {
             None => None,
             Some(seq) => {
                 let (record, _) = self.record(channel, seq)?;
                 versions.insert(seq, record.manifest_sha256);
+                model = Some(record.name);
                 Some((seq, record.manifest_sha256, record.created))
             }
         };
-        Ok(ChannelState { current, versions })
+        Ok(ChannelState {
+            current,
+            versions,
+            model,
+        })
     }
 
     /// Whether `sequence` is a committed version of `channel` (recorded in

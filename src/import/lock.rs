@@ -69,6 +69,23 @@ impl Store {
         })
     }
 
+    /// Open an existing store and lock it. A missing folder, or one without
+    /// a store marker, is [`StoreError::NoStore`]: `import` creates a store
+    /// only when asked (`--create`, [`Store::open_or_create`]).
+    pub fn open_existing(path: &Path) -> Result<LockedStore, StoreError> {
+        let no_store = || StoreError::NoStore {
+            path: path.to_path_buf(),
+        };
+        let dir = open_root(path).map_err(|e| match e {
+            StoreError::NotAStore { .. } if !path.exists() => no_store(),
+            other => other,
+        })?;
+        match read_marker(&dir)? {
+            Marker::Store => Store::from_handle(path, dir).lock(),
+            Marker::Missing => Err(no_store()),
+        }
+    }
+
     /// Open a store and lock it, creating it when `path` is missing or an
     /// empty folder (see [`Store::create`] for how). A folder holding
     /// anything else is refused, never taken over.

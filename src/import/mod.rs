@@ -106,6 +106,9 @@ pub struct ImportOptions<'a> {
     pub accepted_drift: Vec<DriftClass>,
     /// Sign a receipt with this key (`--key STATION.key`).
     pub receipt_key: Option<&'a SigningKey>,
+    /// Create the store when the folder is missing or empty (`--create`);
+    /// otherwise such a folder is [`StoreError::NoStore`].
+    pub create_store: bool,
 }
 
 /// What an import did.
@@ -294,7 +297,7 @@ fn drift_gate(
     Ok(Some(drift))
 }
 
-/// `lbom import`: open (or create) the store, lock it, recover what an
+/// `lbom import`: open (or, when asked, create) the store, lock it, recover what an
 /// interrupted writer left, run `verifier` with an [`ImportSink`] so the
 /// bundle is read once, and commit only when every check passed.
 ///
@@ -310,7 +313,11 @@ pub fn import(
     options: &ImportOptions<'_>,
     verifier: impl FnOnce(&mut dyn ArtifactSink, &VerifyContext) -> (Report, Option<Verified>),
 ) -> Result<ImportOutcome, StoreError> {
-    let locked = Store::open_or_create(store_path)?;
+    let locked = if options.create_store {
+        Store::open_or_create(store_path)?
+    } else {
+        Store::open_existing(store_path)?
+    };
     locked.recover()?;
     let bundle_bytes = std::fs::metadata(bundle)
         .map_err(error::io_at(bundle))?
@@ -516,7 +523,40 @@ impl Admission<'_> {
 /// from a store whose structure is sound (docs/store.md, "Structure").
 pub fn history(store: &Store, channel: &str) -> Result<Vec<HistoryEntry>, StoreError> {
     store.check_structure()?;
-    store.history(channel)
+    let channel = store.resolve_channel(Some(channel))?;
+    store.history(&channel)
+}
+
+impl Store {
+    /// The channel a command names, checked against the store's channels:
+    /// a named channel must exist (a typo is not an empty history); with
+    /// none named, the store's only channel. The errors list the channels
+    /// there are.
+    pub fn resolve_channel(&self, requested: Option<&str>) -> Result<String, StoreError> {
+        let channels = self.channels()?;
+        let listed = || {
+            if channels.is_empty() {
+                "it has no channel yet".to_owned()
+            } else {
+                format!("its channels: {}", channels.join(", "))
+            }
+        };
+        match (requested, channels.as_slice()) {
+            (Some(c), known) if known.iter().any(|k| k == c) => Ok(c.to_owned()),
+            (Some(c), _) => Err(StoreError::Refused(format!(
+                "{}: no channel {:?} in this store; {}",
+                self.root().display(),
+                crate::safe::visible(c),
+                listed()
+            ))),
+            (None, [only]) => Ok(only.clone()),
+            (None, _) => Err(StoreError::Refused(format!(
+                "{}: name a channel with --channel; {}",
+                self.root().display(),
+                listed()
+            ))),
+        }
+    }
 }
 
 fn file_name(path: &Path) -> String {

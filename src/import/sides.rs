@@ -211,6 +211,9 @@ pub fn load_side(arg: &Path, channel: Option<&str>) -> Result<Side, LoadError> {
         .iter()
         .find(|b| !b.is_ascii_whitespace())
         .is_some_and(|b| matches!(b, b'{' | b'['));
+    if is_model_file(&head, meta.len()) {
+        return model_file_side(arg, label);
+    }
     if json {
         let (file, len) = crate::io::open::open_regular(arg).map_err(io)?;
         if len > MAX_SCAN_JSON_BYTES {
@@ -241,6 +244,39 @@ pub fn load_side(arg: &Path, channel: Option<&str>) -> Result<Side, LoadError> {
             })
         }
     }
+}
+
+/// Whether the first bytes are a model file's (GGUF, safetensors, a pickle
+/// or a zip), not a bundle's tar header.
+fn is_model_file(head: &[u8], len: u64) -> bool {
+    use crate::inspect::Sniffed;
+    !matches!(crate::inspect::sniff(head, len), Sniffed::Unknown)
+}
+
+/// A model file named directly: scanned as `lbom scan` scans it, and
+/// compared as its scan JSON would be (`lbom diff a.gguf b.gguf`).
+fn model_file_side(arg: &Path, label: String) -> Result<Side, LoadError> {
+    let models = crate::inspect::scan(
+        &[arg.to_path_buf()],
+        &crate::inspect::ScanOptions::default(),
+        &crate::limits::Limits::default(),
+        &crate::inspect::NoProgress,
+    )
+    .map_err(|e| LoadError::Io {
+        path: arg.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let info = crate::describe::DocumentInfo {
+        created: jiff::Timestamp::UNIX_EPOCH,
+        tool_name: crate::TOOL_NAME,
+        tool_version: crate::TOOL_VERSION,
+    };
+    let mut json = Vec::new();
+    crate::describe::json::write(&models, &info, &mut json).map_err(|e| LoadError::Io {
+        path: arg.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    Ok(Side::from_scan_json(&json, label)?)
 }
 
 /// A store (its channel's current version) or a version folder below one.

@@ -193,6 +193,7 @@ fn opts(receipt_key: Option<&SigningKey>) -> ImportOptions<'_> {
         jobs: None,
         accepted_drift: vec![crate::diff::DriftClass::FileChanged],
         receipt_key,
+        create_store: true,
     }
 }
 
@@ -246,6 +247,57 @@ fn two_versions(dir: &Path) -> Result<(PathBuf, PathBuf), BoxError> {
         Some(&v1),
     )?;
     Ok((v1, v2))
+}
+
+/// docs/store.md [S13]: a missing or empty folder is no store unless the
+/// import asks to create one; nothing is created, and the error names it.
+#[test]
+fn import_never_creates_a_store_unless_asked() -> R {
+    let dir = tempfile::tempdir()?;
+    let (v1, _) = two_versions(dir.path())?;
+    let empty = dir.path().join("empty");
+    fs::create_dir(&empty)?;
+    for root in [
+        dir.path().join("typo/store"),
+        dir.path().join("missing"),
+        empty.clone(),
+    ] {
+        let existed = root.exists();
+        let mut seen = None;
+        let options = ImportOptions {
+            create_store: false,
+            ..opts(None)
+        };
+        let result = import(&v1, &root, &policy(), &options, passing(&v1, &mut seen));
+        assert!(
+            matches!(&result, Err(StoreError::NoStore { path }) if *path == root),
+            "{root:?}: {result:?}"
+        );
+        assert_eq!(
+            result.err().map(|e| e.kind()),
+            Some(StoreErrorKind::NotAStore)
+        );
+        assert_eq!(seen, None, "the verifier ran");
+        assert_eq!(root.exists(), existed, "{root:?} was created");
+        if existed {
+            assert_eq!(fs::read_dir(&root)?.count(), 0, "something was written");
+        }
+    }
+    // Asked, it is created; then an import without --create finds it.
+    committed(run_import(&v1, &empty)?)?;
+    let mut seen = None;
+    let options = ImportOptions {
+        create_store: false,
+        ..opts(None)
+    };
+    let again = import(&v1, &empty, &policy(), &options, passing(&v1, &mut seen))?;
+    assert!(matches!(
+        committed(again)?,
+        Committed::AlreadyCurrent { .. }
+    ));
+    // `store init` refuses a store.
+    assert!(Store::create(&empty).is_err());
+    Ok(())
 }
 
 #[test]

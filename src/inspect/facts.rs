@@ -87,6 +87,17 @@ pub enum Format {
     /// A 7z archive: not read, so refused (`pickle.archive_not_scanned`).
     #[serde(rename = "7z")]
     SevenZip,
+    /// UTF-8 text without control characters: a model card, a licence,
+    /// `.gitattributes`, `vocab.txt`, `merges.txt`, a chat template
+    /// (`side_format`).
+    Text,
+    /// A tiktoken BPE file: lines of a base64 token and its rank.
+    Tiktoken,
+    /// A SentencePiece model (`tokenizer.model`): protobuf `ModelProto`.
+    Sentencepiece,
+    /// Text under a script's file name (`*.py`, `*.sh`, …): code a loader
+    /// may run (`trust_remote_code`).
+    Code,
     /// Anything else.
     #[default]
     Unknown,
@@ -103,6 +114,10 @@ impl Format {
             Format::Json => "json",
             Format::Numpy => "numpy",
             Format::SevenZip => "7z",
+            Format::Text => "text",
+            Format::Tiktoken => "tiktoken",
+            Format::Sentencepiece => "sentencepiece",
+            Format::Code => "code",
             Format::Unknown => "unknown",
         }
     }
@@ -111,7 +126,10 @@ impl Format {
     /// NumPy's loader refuses object arrays unless asked (`allow_pickle`),
     /// and their pickle is judged on its own.
     pub fn is_code_capable(self) -> bool {
-        matches!(self, Format::Pickle | Format::PytorchZip | Format::SevenZip)
+        matches!(
+            self,
+            Format::Pickle | Format::PytorchZip | Format::SevenZip | Format::Code
+        )
     }
 }
 

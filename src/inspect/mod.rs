@@ -24,6 +24,7 @@ pub mod reference;
 pub mod safetensors;
 pub mod scan;
 pub mod side;
+pub mod side_format;
 pub(crate) mod strict_json;
 pub mod template;
 pub mod walk;
@@ -281,11 +282,7 @@ pub fn inspect_reader<R: Read>(
                 .unwrap_or_default()
         }
         Sniffed::Unknown => ModelFacts {
-            format: if json_document(&head, file_len, &mut buffered) {
-                Format::Json
-            } else {
-                Format::Unknown
-            },
+            format: side_file_format(&head, file_len, file_name, &mut buffered)?,
             ..ModelFacts::default()
         },
     };
@@ -402,27 +399,56 @@ fn fill_at_least<R: Read>(reader: &mut BufReader<R>, want: usize) -> io::Result<
     Ok(buf.get(..want.min(buf.len())).unwrap_or_default().to_vec())
 }
 
-/// Largest file tested for being one JSON document (tokenizer.json of a
-/// 250k-token vocabulary is about 20 MiB).
-const MAX_JSON_SNIFF_BYTES: u64 = 64 << 20;
-
-/// Whether the stream is exactly one JSON document (a model folder's
-/// config, tokenizer or index file): decided from the bytes, by parsing
-/// them without keeping anything (serde_json's `IgnoredAny`, skipped with
-/// an explicit stack, not recursion), so `policy.formats` can allow JSON side files
-/// and nothing that merely has a `.json` name. What is read here passes
-/// through the hasher like any parser's reads.
-fn json_document<R: Read>(head: &[u8], file_len: u64, reader: &mut R) -> bool {
+/// The format of a file that is no model: one JSON document (a model
+/// folder's config, tokenizer or index file), or one of the side-file
+/// formats of [`side_format`], decided from the bytes. JSON is parsed
+/// without keeping anything (serde_json's `IgnoredAny`, skipped with an
+/// explicit stack, not recursion), so `policy.formats` can allow JSON side
+/// files and nothing that merely has a `.json` name. Every byte read here
+/// is also shown to the side-file sniffer, and passes through the hasher
+/// like any parser's reads; files over [`side_format::MAX_SIDE_SNIFF_BYTES`]
+/// are `unknown` unread.
+fn side_file_format<R: Read>(
+    head: &[u8],
+    file_len: u64,
+    file_name: &str,
+    reader: &mut R,
+) -> io::Result<Format> {
     use serde::Deserialize as _;
-    let opens = head
+    if file_len > side_format::MAX_SIDE_SNIFF_BYTES {
+        return Ok(Format::Unknown);
+    }
+    let mut sniffer = side_format::SideSniffer::new(file_len);
+    let mut observed = Observed {
+        inner: reader.take(file_len),
+        sniffer: &mut sniffer,
+    };
+    let opens_json = head
         .iter()
         .find(|b| !b.is_ascii_whitespace())
         .is_some_and(|b| matches!(b, b'{' | b'['));
-    if !opens || file_len > MAX_JSON_SNIFF_BYTES {
-        return false;
+    if opens_json {
+        let mut de = serde_json::Deserializer::from_reader(&mut observed);
+        if serde::de::IgnoredAny::deserialize(&mut de).is_ok() && de.end().is_ok() {
+            return Ok(Format::Json);
+        }
     }
-    let mut de = serde_json::Deserializer::from_reader(reader.take(file_len));
-    serde::de::IgnoredAny::deserialize(&mut de).is_ok() && de.end().is_ok()
+    io::copy(&mut observed, &mut io::sink())?;
+    Ok(sniffer.verdict(file_name))
+}
+
+/// Shows every byte read to a [`side_format::SideSniffer`].
+struct Observed<'a, R> {
+    inner: R,
+    sniffer: &'a mut side_format::SideSniffer,
+}
+
+impl<R: Read> Read for Observed<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sniffer.feed(buf.get(..n).unwrap_or_default());
+        Ok(n)
+    }
 }
 
 fn is_bin(file_name: &str) -> bool {
@@ -530,23 +556,29 @@ mod tests {
         assert_eq!(format_of(b" [1, 2, {\"a\": null}] ", "x")?, Format::Json);
         // A name is not enough; nor is a prefix of JSON, or JSON followed by
         // anything but whitespace.
-        for not_json in [&b"hello"[..], b"{\"a\": 1", b"[1] [2]", b"{}\x00", b""] {
+        // Those that are text are text, which the sniffer saw while the
+        // JSON parser read (vocab.txt begins "[PAD]").
+        for not_json in [
+            &b"hello"[..],
+            b"{\"a\": 1",
+            b"[1] [2]",
+            b"",
+            b"[PAD]\n[UNK]\n",
+        ] {
             assert_eq!(
                 format_of(not_json, "config.json")?,
-                Format::Unknown,
+                Format::Text,
                 "{not_json:?}"
             );
         }
+        assert_eq!(format_of(b"{}\x00", "config.json")?, Format::Unknown);
         // Deep nesting: skipped without recursion (serde_json's
         // `ignore_value` keeps its own stack), so no stack overflow; it is
         // valid JSON, and unbalanced it is not.
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         assert_eq!(format_of(deep.as_bytes(), "deep.json")?, Format::Json);
         let unbalanced = "[".repeat(100_000);
-        assert_eq!(
-            format_of(unbalanced.as_bytes(), "deep.json")?,
-            Format::Unknown
-        );
+        assert_eq!(format_of(unbalanced.as_bytes(), "deep.json")?, Format::Text);
         Ok(())
     }
 }

@@ -83,7 +83,7 @@ impl SigningKey {
             }
             (true, None) => return Err(Error::PassphraseRequired),
             (false, _) => ed25519_dalek::SigningKey::from_pkcs8_pem(pem)
-                .map_err(|e| Error::KeyFormat(e.to_string()))?,
+                .map_err(|_| Error::KeyFormat(not_a_secret_key(pem)))?,
         };
         Self::from_dalek(inner)
     }
@@ -91,7 +91,7 @@ impl SigningKey {
     /// PKCS#8 PEM, encrypted (scrypt log2 N = [`SCRYPT_LOG_N`], r = 8,
     /// p = 1; AES-256-CBC) when a passphrase is given.
     pub fn to_pem(&self, passphrase: Option<&[u8]>) -> Result<Zeroizing<String>, Error> {
-        let format = |e: &dyn fmt::Display| Error::KeyFormat(e.to_string());
+        let format = |e: &dyn fmt::Display| Error::KeyFormat(format!("cannot encode the key: {e}"));
         let Some(passphrase) = passphrase else {
             return self
                 .inner
@@ -126,6 +126,26 @@ impl SigningKey {
     }
 }
 
+/// Why a PEM text is not a key `sign` can use, in words a person acts on
+/// (the decoder's ASN.1 detail helps nobody holding the wrong file).
+fn not_a_secret_key(pem: &str) -> String {
+    let label = pem
+        .lines()
+        .next()
+        .and_then(|l| l.trim().strip_prefix("-----BEGIN "))
+        .and_then(|l| l.strip_suffix("-----"))
+        .unwrap_or("");
+    match label {
+        "PUBLIC KEY" => "this is a public key (NAME.pub); signing needs the secret key, NAME.key, from the same `lbom keygen`".to_owned(),
+        "PRIVATE KEY" => "a PKCS#8 secret key, but not an Ed25519 one; use a key made by `lbom keygen`".to_owned(),
+        "" => "not a PEM key file; use the NAME.key file `lbom keygen` wrote".to_owned(),
+        other => format!(
+            "a {} PEM block, not the Ed25519 PKCS#8 secret key `lbom keygen` writes",
+            crate::safe::visible(&other.chars().take(40).collect::<String>())
+        ),
+    }
+}
+
 /// Largest scrypt cost a key file may ask for: N = 2^20 with r = 8 is
 /// 1 GiB of memory (128·r·N bytes), 32 times what `keygen` writes. The cost
 /// is read from the file before anything is derived, so a planted key file
@@ -139,7 +159,11 @@ const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
 /// Refuse an encrypted key whose key-derivation cost is beyond the caps.
 fn check_encryption_cost(pem: &str) -> Result<(), Error> {
     use pkcs8::pkcs5::{EncryptionScheme, pbes2::Kdf};
-    let format = |e: &dyn fmt::Display| Error::KeyFormat(e.to_string());
+    let format = |e: &dyn fmt::Display| {
+        Error::KeyFormat(format!(
+            "not an encrypted key file `lbom keygen --passphrase-env` writes ({e})"
+        ))
+    };
     let (_, der) = pkcs8::Document::from_pem(pem).map_err(|e| format(&e))?;
     let info =
         pkcs8::EncryptedPrivateKeyInfoRef::try_from(der.as_bytes()).map_err(|e| format(&e))?;

@@ -3,6 +3,7 @@
 //! (`crate::bundle::append`); it signs with a [`SigningKey`] from here.
 
 pub mod key;
+pub mod roles;
 
 use std::path::{Path, PathBuf};
 
@@ -41,8 +42,8 @@ pub enum Error {
     /// Decryption failed.
     #[error("wrong passphrase, or a damaged encrypted key")]
     WrongPassphrase,
-    /// Not an Ed25519 PKCS#8 key.
-    #[error("not an Ed25519 PKCS#8 key: {0}")]
+    /// Not an Ed25519 PKCS#8 secret key: why, in one sentence.
+    #[error("{0}")]
     KeyFormat(String),
     /// The OS random source failed.
     #[error("could not get random bytes: {0}")]

@@ -24,6 +24,7 @@ mod chain;
 pub mod check;
 mod entries;
 pub mod policy;
+pub mod preview;
 pub mod report;
 mod rules;
 pub mod run;
@@ -59,6 +60,9 @@ pub struct ChannelState {
     pub current: Option<(u64, Sha256Digest, String)>,
     /// Every kept version: sequence → manifest digest.
     pub versions: BTreeMap<u64, Sha256Digest>,
+    /// The bundle name (the model) of the version `current` points to: a
+    /// bundle of another name is another model, refused on this channel.
+    pub model: Option<String>,
 }
 
 /// Everything a verification needs besides the bundle and the policy.

@@ -438,11 +438,25 @@ pub(crate) fn history(bundle: &OpenBundle, channel: &ChannelState, policy: &Poli
     let Some((&newest, &newest_digest)) = known.iter().next_back() else {
         return Ok(((), Verdict::pass("first import: trust on first use")));
     };
+    // Another model on this channel is neither a newer nor an older
+    // version of it: no history rule can make it one (issue 16).
+    if let Some(model) = &channel.model
+        && *model != m.name
+    {
+        return Err(Verdict::fail(
+            Failure::Rollback,
+            format!(
+                "this bundle is {:?}, a different model from {model:?}, which channel {} holds; import it on a channel of its own (pack --channel)",
+                m.name, m.channel
+            ),
+        ));
+    }
     let rollback = |why: String| allow_or_fail(policy.history.allow_rollback, "rollback", why);
     let fork = |why: String| allow_or_fail(policy.history.allow_fork, "fork", why);
     if let Some((seq, _)) = known.iter().find(|(_, d)| **d == digest) {
         return rollback(format!(
-            "this bundle is sequence {seq}, a version the channel has since left"
+            "this bundle is version {seq}, which the store keeps already; to make it current again, run `lbom rollback STORE --channel {} --to {seq}`",
+            m.channel
         ));
     }
     if m.sequence < newest {

@@ -730,6 +730,7 @@ fn expiry_and_clock_rules() -> R {
     c.channel = Some(ChannelState {
         current: Some((0, Sha256Digest::of(b"x"), "1970-01-02T00:00:00Z".into())),
         versions: BTreeMap::new(),
+        model: None,
     });
     // Created before the baseline (a day after this bundle): too old
     // whatever the clock says [P30].
@@ -739,6 +740,7 @@ fn expiry_and_clock_rules() -> R {
     c.channel = Some(ChannelState {
         current: Some((0, Sha256Digest::of(b"x"), "1970-02-15T00:00:00Z".into())),
         versions: BTreeMap::new(),
+        model: None,
     });
     assert_fails(&run(&b, &untrusted, &c), "bundle.expiry", Failure::Trust);
     // Without a baseline both time checks only warn.
@@ -950,6 +952,7 @@ fn store_history_rules() -> R {
         c.channel = Some(ChannelState {
             current: current.map(|(s, d)| (s, d, "1970-01-01T00:00:00Z".to_owned())),
             versions: versions.iter().copied().collect(),
+            model: None,
         });
         Ok(c)
     };

@@ -49,7 +49,7 @@ for i in $(seq 1 $((versions + 1))); do
     --key "$keys/demo-maintainer.key" --role maintainer "${previous[@]}" > /dev/null
   "$lbom" sign "v$i.lbom" --key "$keys/demo-transfer.key" --role transfer > /dev/null
   if [ "$i" -le "$versions" ]; then
-    "$lbom" import "v$i.lbom" --into store --policy station.toml --quiet > /dev/null 2>&1
+    "$lbom" import "v$i.lbom" --into store --create --policy station.toml --quiet > /dev/null 2>&1
   fi
   previous=(--previous "v$i.lbom")
 done
@@ -76,6 +76,6 @@ printf '%-32s %6s ms\n' "verify --store" "$(median_ms "$lbom" verify "$next" --p
 printf '%-32s %6s ms\n' "audit (current)" "$(median_ms "$lbom" audit store)"
 printf '%-32s %6s ms\n' "audit --all" "$(median_ms "$lbom" audit store --all)"
 s=$(date +%s%N)
-"$lbom" import "$next" --into store --policy station.toml --quiet > /dev/null 2>&1
+"$lbom" import "$next" --into store --create --policy station.toml --quiet > /dev/null 2>&1
 e=$(date +%s%N)
 printf '%-32s %6s ms\n' "import (one more version)" "$(((e - s) / 1000000))"

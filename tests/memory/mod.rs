@@ -116,7 +116,12 @@ pub fn run(station: &Station, cmd: Cmd, bundle: &Path, other: &Path, work: &Path
         }
         Cmd::Import => {
             let store = work.join("store");
-            args.extend([bundle.into(), "--into".into(), store.into()]);
+            args.extend([
+                bundle.into(),
+                "--into".into(),
+                store.into(),
+                "--create".into(),
+            ]);
             args.extend(["--policy".into(), (&station.policy).into()]);
             args.extend(["--format".into(), "json".into()]);
         }

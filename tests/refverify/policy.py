@@ -20,7 +20,10 @@ MAX_KEY_FILE = 64 << 10  # [P13]
 MAX_KEYS = 1000  # [P9]
 MAX_ROLES = 256  # [P9]
 SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")  # bundle-format.md §7 "Key id"
-FORMATS = ["gguf", "safetensors", "pickle", "pytorch-zip", "json", "unknown"]  # §4.4
+FORMATS = [  # §4.4
+    "gguf", "safetensors", "pickle", "pytorch-zip", "json", "text", "tiktoken", "sentencepiece", "code",
+    "unknown",
+]
 SEVERITIES = ["none", "info", "warning", "error"]
 DRIFT_CLASSES = [  # §8, in order of consequence
     "format", "architecture", "quantization", "tokenizer", "chat_template", "licence", "base_model",
@@ -312,7 +315,7 @@ def load(path: str) -> Policy:
 
     content = doc.get("content", {})
     only_keys(content, ["allowed_formats", "allowed_licences", "fail_on"], "content")
-    formats = content.get("allowed_formats", ["gguf", "safetensors", "json"])
+    formats = content.get("allowed_formats", ["gguf", "safetensors", "json", "text", "tiktoken", "sentencepiece"])
     if not isinstance(formats, list) or not formats:
         raise invalid("content.allowed_formats", "must be a non-empty list ([P19])")
     for item in formats:

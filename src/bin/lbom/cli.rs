@@ -22,33 +22,94 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Inspect model files or folders and write an SBOM.
+    #[command(
+        after_help = "Examples:\n  lbom scan model.gguf\n  lbom scan ./my-model/ --format table\n  lbom scan ./models --format cyclonedx -o sbom.cdx.json --fail-on error"
+    )]
     Scan(ScanArgs),
     /// Create an Ed25519 key pair: NAME.key (secret, 0600) and NAME.pub.
+    #[command(
+        after_help = "Examples:\n  lbom keygen release\n  LBOM_PASS=... lbom keygen release --passphrase-env LBOM_PASS"
+    )]
     Keygen(KeygenArgs),
     /// Pack models into a transfer bundle (FILE.lbom), optionally signing it.
+    #[command(
+        after_help = "Examples:\n  lbom pack ./my-model/ -o my-model.lbom --channel stable --key release.key --role maintainer\n  lbom pack ./my-model-v2/ -o v2.lbom --previous my-model.lbom --key release.key --role maintainer"
+    )]
     Pack(PackArgs),
     /// Append one signature link to a bundle's chain.
+    #[command(
+        after_help = "Example:\n  lbom sign my-model.lbom --key desk.key --role transfer --note \"USB 7, 2026-11-24\""
+    )]
     Sign(SignArgs),
     /// Show a bundle's contents and chain without trusting any of it.
+    #[command(
+        after_help = "Examples:\n  lbom inspect my-model.lbom\n  lbom inspect my-model.lbom --format json"
+    )]
     Inspect(InspectArgs),
     /// Check a bundle against a trust policy; report every check.
+    #[command(
+        after_help = "Examples:\n  lbom verify my-model.lbom --policy station.toml\n  lbom verify my-model.lbom --policy station.toml --store /srv/models --format json"
+    )]
     Verify(VerifyArgs),
     /// Verify a bundle while extracting it into a model store; commit atomically.
+    #[command(
+        after_help = "Examples:\n  lbom store init /srv/models\n  lbom import my-model.lbom --into /srv/models --policy station.toml --key station.key\n  lbom import v2.lbom --into /srv/models --policy station.toml --accept-drift quantization"
+    )]
     Import(ImportArgs),
     /// Report drift between two bundles, store baselines or scan JSONs.
+    #[command(
+        after_help = "Examples:\n  lbom diff /srv/models my-model-v2.lbom\n  lbom diff v1.lbom v2.lbom --format markdown > review.md\n  lbom diff old.gguf new.gguf"
+    )]
     Diff(DiffArgs),
     /// Re-hash a store's versions against their recorded baselines.
+    #[command(
+        after_help = "Examples:\n  lbom audit /srv/models\n  lbom audit /srv/models --all --format json"
+    )]
     Audit(AuditArgs),
     /// Point a channel's `current` back to a kept version.
+    #[command(after_help = "Example:\n  lbom rollback /srv/models --channel stable --to 3")]
     Rollback(RollbackArgs),
     /// Show a channel's import and rollback history.
+    #[command(after_help = "Example:\n  lbom log /srv/models --channel stable")]
     Log(LogArgs),
     /// Write trust policies.
     #[command(subcommand)]
+    #[command(
+        after_help = "Example:\n  lbom policy init -o station.toml --trust alice=alice.pub:maintainer --trust desk=desk.pub:transfer"
+    )]
     Policy(PolicyCommand),
+    /// Create model stores.
+    #[command(subcommand)]
+    #[command(after_help = "Example:\n  lbom store init /srv/models")]
+    Store(StoreCommand),
 
-    /// Print lbom's version.
+    /// Print lbom's version, bare (`0.1.0`), for scripts.
+    #[command(after_help = "Example:\n  lbom version")]
     Version,
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  lbom completions bash > /etc/bash_completion.d/lbom\n  lbom completions zsh > ~/.zfunc/_lbom"
+    )]
+    Completions(CompletionsArgs),
+    /// Write man pages (lbom.1 and one per command) into a folder.
+    #[command(hide = true, after_help = "Example:\n  lbom man out/man")]
+    Man(ManArgs),
+}
+
+/// `lbom completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `lbom man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The folder to write the pages into (created when missing).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 /// Output formats of `scan`.
@@ -167,10 +228,11 @@ pub struct PackArgs {
     /// The bundle to write (FILE.lbom); refused if it exists.
     #[arg(long, short, value_name = "FILE")]
     pub output: PathBuf,
-    /// Bundle name (default: the first input's name).
+    /// Bundle name: the model (default: the previous bundle's, else the
+    /// first input's name).
     #[arg(long)]
     pub name: Option<String>,
-    /// Release channel (default: "default").
+    /// Release channel (default: the previous bundle's, else "default").
     #[arg(long)]
     pub channel: Option<String>,
     /// Monotonic sequence number on the channel (default: previous + 1, or 1).
@@ -185,17 +247,22 @@ pub struct PackArgs {
     /// Artifact compression: auto, none, zstd or zstd:LEVEL.
     #[arg(long, default_value = "auto", value_name = "MODE")]
     pub compress: String,
-    /// Files hashed in parallel, 1 to 4 (default: one per core, at most 4);
-    /// the bundle is the same for any number.
-    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=i64::from(lbom::bundle::pack::MAX_PACK_WORKERS)))]
+    /// Files hashed in parallel, as for scan (default: one per core); pack
+    /// uses at most 4, and the bundle is the same for any number.
+    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub jobs: Option<u16>,
     /// Sign at once with this key (PKCS#8 PEM).
     #[arg(long, value_name = "KEY", requires = "role")]
     pub key: Option<PathBuf>,
-    /// The signer's role for the first link.
+    /// The signer's role for the first link (maintainer, reviewer,
+    /// transfer or station).
     #[arg(long, value_name = "ROLE", requires = "key")]
     pub role: Option<String>,
-    /// Passphrase of an encrypted key, from this environment variable.
+    /// Allow a --role other than lbom's own (a typo is refused without it).
+    #[arg(long, requires = "role")]
+    pub custom_role: bool,
+    /// Passphrase of an encrypted key, from this environment variable
+    /// (without it, lbom asks on a terminal).
     #[arg(long, value_name = "VAR")]
     pub passphrase_env: Option<String>,
 }
@@ -209,13 +276,17 @@ pub struct SignArgs {
     /// Secret key (PKCS#8 PEM).
     #[arg(long, value_name = "KEY")]
     pub key: PathBuf,
-    /// The signer's role (maintainer, transfer, station, …).
+    /// The signer's role (maintainer, reviewer, transfer or station).
     #[arg(long, value_name = "ROLE")]
     pub role: String,
+    /// Allow a --role other than lbom's own (a typo is refused without it).
+    #[arg(long)]
+    pub custom_role: bool,
     /// A note carried in the signed link.
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
-    /// Passphrase of an encrypted key, from this environment variable.
+    /// Passphrase of an encrypted key, from this environment variable
+    /// (without it, lbom asks on a terminal).
     #[arg(long, value_name = "VAR")]
     pub passphrase_env: Option<String>,
 }
@@ -246,6 +317,9 @@ pub struct VerifyArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+    /// Text: also list the checks a failure left unmade (`skip`).
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 /// `lbom import`.
@@ -254,16 +328,21 @@ pub struct ImportArgs {
     /// The bundle to import.
     #[arg(value_name = "FILE.lbom")]
     pub bundle: PathBuf,
-    /// The model store (created when missing or empty).
+    /// The model store (see `lbom store init`).
     #[arg(long, value_name = "STORE")]
     pub into: PathBuf,
+    /// Create the store when STORE is missing or an empty folder (without
+    /// it, importing into a folder that holds no store is an error).
+    #[arg(long)]
+    pub create: bool,
     /// The trust policy.
     #[arg(long, value_name = "P")]
     pub policy: PathBuf,
     /// Sign a receipt with this station key (PKCS#8 PEM).
     #[arg(long, value_name = "STATION.key")]
     pub key: Option<PathBuf>,
-    /// Passphrase of an encrypted key, from this environment variable.
+    /// Passphrase of an encrypted key, from this environment variable
+    /// (without it, lbom asks on a terminal).
     #[arg(long, value_name = "VAR")]
     pub passphrase_env: Option<String>,
     /// Accept drift of this class (repeat for each; see docs/drift.md).
@@ -272,6 +351,9 @@ pub struct ImportArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+    /// Text: also list the checks a failure left unmade (`skip`).
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 /// `--accept-drift CLASS`: a [`DriftClass`] by its stable name, the
@@ -366,9 +448,9 @@ pub struct RollbackArgs {
     /// The model store.
     #[arg(value_name = "STORE")]
     pub store: PathBuf,
-    /// The channel.
+    /// The channel (may be left out when the store has one).
     #[arg(long, value_name = "C")]
-    pub channel: String,
+    pub channel: Option<String>,
     /// The kept version to switch `current` to.
     #[arg(long, value_name = "SEQ")]
     pub to: u64,
@@ -380,9 +462,9 @@ pub struct LogArgs {
     /// The model store.
     #[arg(value_name = "STORE")]
     pub store: PathBuf,
-    /// The channel.
+    /// The channel (may be left out when the store has one).
     #[arg(long, value_name = "C")]
-    pub channel: String,
+    pub channel: Option<String>,
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
@@ -392,6 +474,9 @@ pub struct LogArgs {
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
     /// Write a commented policy with safe defaults.
+    #[command(
+        after_help = "Example:\n  lbom policy init -o station.toml --trust alice=keys/alice.pub:maintainer --trust desk=keys/desk.pub:transfer --threshold maintainer=1"
+    )]
     Init(PolicyInitArgs),
 }
 
@@ -410,6 +495,23 @@ pub struct PolicyInitArgs {
     /// Signatures a role needs, in unique keys: ROLE=N (default 1).
     #[arg(long, value_name = "ROLE=N")]
     pub threshold: Vec<String>,
+}
+
+/// `lbom store`.
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Create an empty model store (a missing or empty folder).
+    #[command(after_help = "Example:\n  lbom store init /srv/models")]
+    Init(StoreInitArgs),
+}
+
+/// `lbom store init`.
+#[derive(Debug, Args)]
+pub struct StoreInitArgs {
+    /// The folder to make a store (created when missing; refused when it
+    /// holds anything).
+    #[arg(value_name = "STORE")]
+    pub store: PathBuf,
 }
 
 /// Text for people or JSON for machines.
@@ -464,7 +566,51 @@ mod tests {
         assert!(Cli::try_parse_from(["lbom", "scan", "x", "--jobs", "0"]).is_err());
         assert!(Cli::try_parse_from(["lbom", "pack", "x", "-o", "y", "--jobs", "0"]).is_err());
         assert!(Cli::try_parse_from(["lbom", "pack", "x", "-o", "y", "--jobs", "2"]).is_ok());
-        assert!(Cli::try_parse_from(["lbom", "pack", "x", "-o", "y", "--jobs", "5"]).is_err());
+        // --jobs means the same on every command: any number a scan takes.
+        assert!(Cli::try_parse_from(["lbom", "pack", "x", "-o", "y", "--jobs", "5"]).is_ok());
+        assert!(Cli::try_parse_from(["lbom", "pack", "x", "-o", "y", "--jobs", "1025"]).is_err());
+    }
+
+    #[test]
+    fn every_command_has_an_example_in_its_help() {
+        let mut cli = Cli::command();
+        cli.build();
+        let mut stack: Vec<&clap::Command> = cli
+            .get_subcommands()
+            .filter(|s| s.get_name() != "help")
+            .collect();
+        let mut seen = 0;
+        while let Some(c) = stack.pop() {
+            seen += 1;
+            let after = c
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            assert!(
+                after.starts_with("Example") && after.contains("  lbom "),
+                "{} has no example: {after:?}",
+                c.get_name()
+            );
+            stack.extend(c.get_subcommands().filter(|s| s.get_name() != "help"));
+        }
+        assert!(seen >= 15, "{seen}");
+    }
+
+    #[test]
+    fn accept_drift_help_lists_every_drift_class() {
+        let mut cli = Cli::command();
+        cli.build();
+        let help = cli
+            .find_subcommand_mut("import")
+            .map(|c| c.render_long_help().to_string())
+            .unwrap_or_default();
+        for class in lbom::diff::DriftClass::ALL {
+            assert!(
+                help.contains(class.as_str()),
+                "{} missing from:\n{help}",
+                class.as_str()
+            );
+        }
     }
 
     #[test]

@@ -73,13 +73,15 @@ fn hint(cause: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
 
 fn store_hint(e: &lbom::import::StoreError) -> Option<&'static str> {
     use lbom::import::StoreErrorKind as K;
+    if matches!(e, lbom::import::StoreError::NoStore { .. }) {
+        // Its message says what to do.
+        return None;
+    }
     match e.kind() {
         K::Locked => {
             Some("another lbom import or rollback holds the store; wait for it, then retry")
         }
-        K::NotAStore => Some(
-            "name a store folder made by `lbom import` (import creates one in a missing or empty folder)",
-        ),
+        K::NotAStore => Some("name a store made by `lbom store init` or `lbom import --create`"),
         K::Damaged => Some("run `lbom audit STORE --all` to see what changed"),
         K::Io | K::Conflict | K::Refused => None,
     }

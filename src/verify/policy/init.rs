@@ -24,8 +24,9 @@ const MAX_ARG_CHARS: usize = 8192;
 pub struct TrustSpec {
     /// The key's name in the policy.
     pub name: String,
-    /// The public key file, as given (recorded as given in the policy,
-    /// where it is resolved against the policy file's folder).
+    /// The public key file, as given on the command line: relative to the
+    /// current folder. The policy records it relative to its own folder
+    /// ([`InitSpec::policy_dir`]), where a relative path is resolved.
     pub key_path: PathBuf,
     /// Roles it may sign as, in the order given.
     pub roles: Vec<String>,
@@ -41,9 +42,10 @@ pub struct InitSpec {
     /// Thresholds (`--threshold ROLE=N`); a required role not named needs 1.
     pub thresholds: Vec<(String, u32)>,
     /// The folder the policy will be written to (`-o`'s parent). When
-    /// given, each relative key path must also name the same key from
-    /// there, since that is where the policy resolves it: otherwise init
-    /// would write a policy that does not load.
+    /// given, each relative key path is written relative to it (the policy
+    /// resolves it from there), and must name the key init read from
+    /// there: otherwise init would write a policy that does not load.
+    /// `None`: paths are written as given.
     pub policy_dir: Option<PathBuf>,
 }
 
@@ -152,8 +154,9 @@ struct Loaded {
 /// rather than at the first verify; the policy records each path as given
 /// with its key id pinned. Required roles default to every role in `trust`.
 pub fn init(spec: &InitSpec) -> Result<String, PolicyError> {
-    let loaded = load_keys(&spec.trust)?;
+    let mut loaded = load_keys(&spec.trust)?;
     if let Some(dir) = &spec.policy_dir {
+        write_relative_to(dir, &mut loaded)?;
         check_resolves_from(dir, &loaded)?;
     }
     let required = required_roles(spec, &loaded)?;
@@ -215,6 +218,43 @@ fn load_keys(trust: &[TrustSpec]) -> Result<Vec<Loaded>, PolicyError> {
         });
     }
     Ok(out)
+}
+
+/// Rewrite each relative key path (given relative to the current folder)
+/// relative to the policy's folder `dir`, where the policy resolves it:
+/// `-o station/p.toml --trust a=keys/a.pub:maintainer` writes
+/// `../keys/a.pub`.
+fn write_relative_to(dir: &Path, loaded: &mut [Loaded]) -> Result<(), PolicyError> {
+    let shown = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    if !shown.is_dir() {
+        return Err(PolicyError::Init(format!(
+            "the policy's folder {} does not exist; create it first",
+            shown.display()
+        )));
+    }
+    for l in loaded.iter_mut() {
+        if l.spec.key_path.is_absolute() {
+            continue;
+        }
+        let from_policy = key_path_from(shown, &l.spec.key_path).ok_or_else(|| {
+            PolicyError::Init(format!(
+                "cannot express key file {} relative to the policy's folder {}",
+                l.spec.key_path.display(),
+                shown.display()
+            ))
+        })?;
+        l.written = from_policy.to_str().map(str::to_owned).ok_or_else(|| {
+            PolicyError::Init(format!(
+                "key file {} is not a UTF-8 path, which TOML cannot hold",
+                from_policy.display()
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// Each key path, resolved as the written policy will resolve it, names
@@ -522,12 +562,15 @@ const CONTENT_INTRO: &str = "\
 # ---------------------------------------------------------------------------
 [content]
 # Formats an artifact may have, as found in its bytes: gguf, safetensors,
-# json, pickle, pytorch-zip, unknown. Pickle-based formats (pickle,
-# pytorch-zip) run code when loaded: they are off unless listed.
+# json, text, tiktoken, sentencepiece, pickle, pytorch-zip, code, unknown.
+# The default takes a model folder's weights and harmless side files (model
+# card, licence, tokenizer files, configs). Pickle-based formats (pickle,
+# pytorch-zip) and code (*.py, ...) run code when loaded, and unknown
+# binaries cannot be judged: they are off unless listed.
 ";
 
 const CONTENT_REST: &str = "\
-# allowed_formats = [\"gguf\", \"safetensors\", \"json\", \"pytorch-zip\"]
+# allowed_formats = [\"gguf\", \"safetensors\", \"json\", \"text\", \"tiktoken\", \"sentencepiece\", \"pytorch-zip\"]
 
 # SPDX licence ids a model may declare. Absent: any licence passes. Present:
 # each id of a model's licence must be listed; an empty list allows none.

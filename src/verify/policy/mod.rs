@@ -53,8 +53,17 @@ pub const DEFAULT_DRIFT_NEEDS_ACCEPTANCE: &[DriftClass] = &[
     DriftClass::BaseModel,
 ];
 
-/// Formats allowed when the policy does not say: no pickle-based format.
-pub const DEFAULT_ALLOWED_FORMATS: &[Format] = &[Format::Gguf, Format::Safetensors, Format::Json];
+/// Formats allowed when the policy does not say: the model formats and the
+/// harmless side files a real model folder carries (docs/policy.md,
+/// section 4.4); no pickle-based format, no code, nothing `unknown`.
+pub const DEFAULT_ALLOWED_FORMATS: &[Format] = &[
+    Format::Gguf,
+    Format::Safetensors,
+    Format::Json,
+    Format::Text,
+    Format::Tiktoken,
+    Format::Sentencepiece,
+];
 
 /// Default `max_age`: 90 days.
 pub const DEFAULT_MAX_AGE_SECS: i64 = 90 * 24 * 3600;

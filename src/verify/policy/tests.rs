@@ -61,10 +61,19 @@ fn a_minimal_policy_gets_the_documented_defaults() -> TestResult {
             .iter()
             .map(|f| f.as_str())
             .collect::<Vec<_>>(),
-        ["gguf", "safetensors", "json"]
+        [
+            "gguf",
+            "safetensors",
+            "json",
+            "text",
+            "tiktoken",
+            "sentencepiece"
+        ]
     );
     assert!(!p.content.allowed_formats.contains(&Format::Pickle));
     assert!(!p.content.allowed_formats.contains(&Format::PytorchZip));
+    assert!(!p.content.allowed_formats.contains(&Format::Code));
+    assert!(!p.content.allowed_formats.contains(&Format::Unknown));
     assert_eq!(p.content.allowed_licences, None);
     assert_eq!(p.content.fail_on, Some(Severity::Error));
     assert_eq!(p.caps.max_entries, 10_000);
@@ -910,11 +919,7 @@ fn the_example_policies_load() -> TestResult {
     );
     let mut defaults = load(&valid())?;
     defaults.source = demo.source.clone();
-    // The one departure from the defaults: the demo folder's README.md.
-    defaults
-        .content
-        .allowed_formats
-        .insert(crate::inspect::Format::Unknown);
+    // The demo's rules are the defaults: its folder's README.md is text.
     assert_eq!(
         (
             demo.content.clone(),
@@ -1077,12 +1082,22 @@ fn init_checks_relative_key_paths_from_the_policy_folder() -> TestResult {
             .iter()
             .any(|n| matches!(n, PolicyNote::DemoKey { .. }))
     );
-    // Written into docs/examples/, the same string would name another file.
-    let e = init(&spec("docs/examples"))
+    // Written into docs/examples/, the path the command line gave (from
+    // the current folder) is rewritten from the policy's folder, where it
+    // is resolved: the policy loads there and trusts the same key.
+    let text = init(&spec("docs/examples"))?;
+    assert!(
+        text.contains("public_key = \"../../keys/demo-maintainer.pub\""),
+        "{text}"
+    );
+    let p = Policy::from_toml(&text, &repo_path("docs/examples/policy.toml"))?;
+    assert!(p.key_named("demo").is_some());
+    // A policy folder that does not exist is named as such.
+    let e = init(&spec("no/such/folder"))
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
-    assert!(e.contains("resolved against the policy's folder"), "{e}");
+    assert!(e.contains("does not exist"), "{e}");
     Ok(())
 }
 

@@ -248,6 +248,10 @@ pub(super) const ALL_FORMATS: &[Format] = &[
     Format::Json,
     Format::Numpy,
     Format::SevenZip,
+    Format::Text,
+    Format::Tiktoken,
+    Format::Sentencepiece,
+    Format::Code,
     Format::Unknown,
 ];
 

@@ -2,7 +2,6 @@
 
 use lbom::import::{Committed, ImportDocument, ImportOptions, ImportOutcome};
 use lbom::outln;
-use lbom::sign::SigningKey;
 use lbom::verify::Policy;
 
 use crate::cli::{ImportArgs, ReportFormat};
@@ -13,12 +12,11 @@ use crate::output::Output;
 /// passed. Prints the report and what was committed.
 pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
     let policy = Policy::load(&args.policy)?;
-    let passphrase = super::passphrase(args.passphrase_env.as_deref())?;
+    if !quiet {
+        super::verify::warn_policy_notes(&policy);
+    }
     let key = match &args.key {
-        Some(k) => Some(SigningKey::load(
-            k,
-            passphrase.as_deref().map(|p| p.as_slice()),
-        )?),
+        Some(k) => Some(super::load_signing_key(k, args.passphrase_env.as_deref())?),
         None => None,
     };
     let options = ImportOptions {
@@ -27,11 +25,18 @@ pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
         jobs: None,
         accepted_drift: args.accept_drift.clone(),
         receipt_key: key.as_ref(),
+        create_store: args.create,
     };
-    let outcome =
-        lbom::import::import(&args.bundle, &args.into, &policy, &options, |sink, ctx| {
-            lbom::verify::verify(&args.bundle, &policy, ctx, sink)
-        })?;
+    let mut bar = crate::progress::ReadBar::start(
+        quiet,
+        "importing",
+        lbom::progress::file_bytes(&args.bundle),
+    );
+    let outcome = lbom::import::import(&args.bundle, &args.into, &policy, &options, |sink, ctx| {
+        lbom::verify::verify(&args.bundle, &policy, ctx, sink)
+    });
+    bar.finish();
+    let outcome = outcome?;
     let (report, drift, code) = match &outcome {
         ImportOutcome::Refused { report, drift } => (
             report,
@@ -48,7 +53,7 @@ pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
         }
         ReportFormat::Text => {
             let mut text = out.text();
-            super::verify::write_checks(report, &mut text)?;
+            super::verify::write_checks(report, &mut text, args.verbose)?;
             if let Some(d) = drift.filter(|d| !d.is_empty()) {
                 outln!(text)?;
                 let mut rendered = Vec::new();
@@ -58,17 +63,24 @@ pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
             }
             let line = match &outcome {
                 ImportOutcome::Refused { .. } => format!(
-                    "REFUSED {}: nothing in {} changed (exit {code})",
-                    args.bundle.display(),
+                    "{}; nothing in {} changed",
+                    super::verify::refused_line(report, &args.bundle, code),
                     args.into.display()
                 ),
-                ImportOutcome::Imported { committed, .. } => summary(committed, args),
+                ImportOutcome::Imported {
+                    committed,
+                    verified,
+                    ..
+                } => {
+                    super::verify::write_signers(&verified.signers, &mut text)?;
+                    summary(committed, args)
+                }
             };
             outln!(text, "{line}")?;
         }
     }
     out.finish()?;
-    if !quiet {
+    if !quiet && args.format == ReportFormat::Json {
         super::verify::warn_checks(report);
     }
     if report.failure() == Some(lbom::verify::Failure::Drift) {

@@ -10,7 +10,8 @@ use crate::output::Output;
 /// The channel's history, oldest first.
 pub fn run(args: &LogArgs) -> anyhow::Result<u8> {
     let store = Store::open(&args.store)?;
-    let history = lbom::import::history(&store, &args.channel)?;
+    let channel = store.resolve_channel(args.channel.as_deref())?;
+    let history = lbom::import::history(&store, &channel)?;
     let mut out = Output::open(None)?;
     match args.format {
         ReportFormat::Json => out.json(&history)?,
@@ -18,7 +19,7 @@ pub fn run(args: &LogArgs) -> anyhow::Result<u8> {
             let mut text = out.text();
             let w = &mut text;
             if history.is_empty() {
-                outln!(w, "channel {}: no imports", args.channel)?;
+                outln!(w, "channel {channel}: no imports")?;
             }
             for h in &history {
                 let action = match h.action {

@@ -2,7 +2,6 @@
 
 use lbom::bundle::{Compression, FirstLink, PackOptions};
 use lbom::outln;
-use lbom::sign::SigningKey;
 
 use crate::cli::PackArgs;
 use crate::exit::{self, UsageError};
@@ -12,12 +11,14 @@ use crate::progress::ByteBar;
 /// Pack, optionally sign, and print the manifest digest.
 pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
     let compress: Compression = args.compress.parse().map_err(UsageError)?;
+    if let Some(role) = &args.role {
+        lbom::sign::roles::check_signing_role(role, args.custom_role).map_err(UsageError)?;
+    }
     let expires = args.expires.as_deref().map(parse_duration).transpose()?;
-    let passphrase = super::passphrase(args.passphrase_env.as_deref())?;
     let key = match &args.key {
-        Some(path) => Some(SigningKey::load(
+        Some(path) => Some(super::load_signing_key(
             path,
-            passphrase.as_deref().map(|p| p.as_slice()),
+            args.passphrase_env.as_deref(),
         )?),
         None => None,
     };
@@ -29,15 +30,17 @@ pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
         }),
         _ => None,
     };
-    let name = match &args.name {
-        Some(n) => n.clone(),
-        None => default_name(&args.paths),
-    };
+    let (name, channel) = lbom::bundle::previous::name_and_channel(
+        args.previous.as_deref(),
+        args.name.as_deref(),
+        args.channel.as_deref(),
+        || default_name(&args.paths),
+    )?;
     let options = PackOptions {
         inputs: args.paths.clone(),
         output: args.output.clone(),
         name,
-        channel: args.channel.clone().unwrap_or_else(|| "default".into()),
+        channel,
         sequence: args.sequence,
         previous: args.previous.clone(),
         expires,
@@ -47,7 +50,7 @@ pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
         caps: lbom::bundle::Caps::default(),
         jobs: args.jobs.map(usize::from),
     };
-    let bar = ByteBar::new(quiet, "packing");
+    let bar = ByteBar::new(quiet, "packing", lbom::progress::tree_bytes(&args.paths));
     let summary = lbom::bundle::pack(&options, &mut |n| bar.advance(n));
     bar.finish();
     let summary = summary?;
@@ -74,7 +77,28 @@ pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
         )?;
     }
     out.finish()?;
+    warn_station_refusals(&summary.output, quiet);
     Ok(exit::SUCCESS)
+}
+
+/// Tell the maintainer now what a station with a default policy would
+/// refuse (docs/policy.md, section 4.4), rather than the station later.
+fn warn_station_refusals(bundle: &std::path::Path, quiet: bool) {
+    if quiet {
+        return;
+    }
+    match lbom::verify::preview::default_policy_refusals(bundle) {
+        Ok(refusals) => {
+            for r in &refusals {
+                note!(
+                    "lbom: warning: a station with a default policy would refuse {}: {}",
+                    r.path,
+                    r.reason
+                );
+            }
+        }
+        Err(e) => note!("lbom: warning: could not read the bundle back to check it: {e}"),
+    }
 }
 
 /// A bundle name from the first input: its file name with anything outside

@@ -4,29 +4,22 @@ use std::io::Write;
 
 use anyhow::Context as _;
 
-use lbom::verify::policy::{InitSpec, init, key_path_from, parse_threshold_arg, parse_trust_arg};
+use lbom::verify::policy::{InitSpec, init, parse_threshold_arg, parse_trust_arg};
 
 use crate::cli::PolicyInitArgs;
 use crate::exit;
 
 /// Write a commented policy with safe defaults; refuse to overwrite.
-pub fn init_policy(args: &PolicyInitArgs) -> anyhow::Result<u8> {
+pub fn init_policy(args: &PolicyInitArgs, quiet: bool) -> anyhow::Result<u8> {
     let dir = match args.output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    let mut trust = Vec::with_capacity(args.trust.len());
-    for arg in &args.trust {
-        let mut spec = parse_trust_arg(arg).context("--trust")?;
-        // Key paths on the command line are relative to here; the policy
-        // resolves them from its own folder.
-        if spec.key_path.is_relative()
-            && let Some(p) = key_path_from(&dir, &spec.key_path)
-        {
-            spec.key_path = p;
-        }
-        trust.push(spec);
-    }
+    let trust = args
+        .trust
+        .iter()
+        .map(|t| parse_trust_arg(t).context("--trust"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let thresholds = args
         .threshold
         .iter()
@@ -58,5 +51,9 @@ pub fn init_policy(args: &PolicyInitArgs) -> anyhow::Result<u8> {
     file.write_all(text.as_bytes())?;
     file.sync_all()?;
     note!("lbom: wrote {}", args.output.display());
+    if !quiet {
+        let written = lbom::verify::Policy::from_toml(&text, &args.output)?;
+        super::verify::warn_policy_notes(&written);
+    }
     Ok(exit::SUCCESS)
 }

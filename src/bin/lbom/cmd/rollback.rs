@@ -12,22 +12,18 @@ use crate::output::Output;
 pub fn run(args: &RollbackArgs) -> anyhow::Result<u8> {
     let store = Store::open(&args.store)?;
     let locked = store.lock()?;
-    let done = lbom::import::rollback(&locked, &args.channel, args.to, jiff::Timestamp::now())?;
+    let channel = locked.resolve_channel(args.channel.as_deref())?;
+    let done = lbom::import::rollback(&locked, &channel, args.to, jiff::Timestamp::now())?;
     let mut out = Output::open(None)?;
     let mut text = out.text();
     match done {
         RolledBack::Switched { from, to } => outln!(
             text,
-            "channel {}: current is now version {to} (was {})",
-            args.channel,
+            "channel {channel}: current is now version {to} (was {})",
             from.map_or("none".to_owned(), |f| f.to_string())
         )?,
         RolledBack::AlreadyCurrent { to } => {
-            outln!(
-                text,
-                "channel {}: version {to} is already current",
-                args.channel
-            )?;
+            outln!(text, "channel {channel}: version {to} is already current")?;
         }
     }
     out.finish()?;

@@ -2,16 +2,15 @@
 
 use lbom::bundle::SignOptions;
 use lbom::outln;
-use lbom::sign::SigningKey;
 
 use crate::cli::SignArgs;
-use crate::exit;
+use crate::exit::{self, UsageError};
 use crate::output::Output;
 
 /// Append one link; print its index, role and key id.
 pub fn run(args: &SignArgs) -> anyhow::Result<u8> {
-    let passphrase = super::passphrase(args.passphrase_env.as_deref())?;
-    let key = SigningKey::load(&args.key, passphrase.as_deref().map(|p| p.as_slice()))?;
+    lbom::sign::roles::check_signing_role(&args.role, args.custom_role).map_err(UsageError)?;
+    let key = super::load_signing_key(&args.key, args.passphrase_env.as_deref())?;
     let options = SignOptions {
         role: args.role.clone(),
         note: args.note.clone(),

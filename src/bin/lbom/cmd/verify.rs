@@ -13,11 +13,15 @@ use lbom::verify::{
 use crate::cli::{ReportFormat, VerifyArgs};
 use crate::exit;
 use crate::output::Output;
+use crate::progress::ReadBar;
 
 /// Check a bundle against a policy; print every check; exit with the first
 /// failure's code.
 pub fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<u8> {
     let policy = Policy::load(&args.policy)?;
+    if !quiet {
+        warn_policy_notes(&policy);
+    }
     let channel = match &args.store {
         Some(store) => Some(channel_state(store, &args.bundle)?),
         None => None,
@@ -28,7 +32,9 @@ pub fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<u8> {
         caps: lbom::bundle::Caps::default(),
         jobs: None,
     };
+    let mut bar = ReadBar::start(quiet, "verifying", lbom::progress::file_bytes(&args.bundle));
     let (report, verified) = lbom::verify::verify(&args.bundle, &policy, &ctx, &mut HashOnly);
+    bar.finish();
     let code = report
         .failure()
         .map_or(exit::SUCCESS, |f| exit::codes::of(f.class()));
@@ -40,25 +46,67 @@ pub fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<u8> {
         }
         ReportFormat::Text => {
             let mut text = out.text();
-            write_checks(&report, &mut text)?;
+            write_checks(&report, &mut text, args.verbose)?;
             match &verified {
-                Some(v) => outln!(
-                    text,
-                    "VERIFIED {} channel {} sequence {} (manifest sha256 {})",
-                    v.manifest.name,
-                    v.manifest.channel,
-                    v.manifest.sequence,
-                    v.manifest_sha256
-                )?,
-                None => outln!(text, "REFUSED {} (exit {code})", args.bundle.display())?,
+                Some(v) => {
+                    outln!(
+                        text,
+                        "VERIFIED {} channel {} sequence {} (manifest sha256 {})",
+                        v.manifest.name,
+                        v.manifest.channel,
+                        v.manifest.sequence,
+                        v.manifest_sha256
+                    )?;
+                    write_signers(&v.signers, &mut text)?;
+                }
+                None => outln!(text, "{}", refused_line(&report, &args.bundle, code))?,
             }
         }
     }
     out.finish()?;
-    if !quiet {
+    // Text shows each warning on stdout already; JSON readers see them
+    // here too.
+    if !quiet && args.format == ReportFormat::Json {
         warn_checks(&report);
     }
     Ok(code)
+}
+
+/// Who signed, one line per verified link.
+pub fn write_signers(signers: &[lbom::verify::Signer], w: &mut TextOut<'_>) -> std::io::Result<()> {
+    for s in signers {
+        outln!(
+            w,
+            "signed    #{} {} by {} ({}) at {}{}",
+            s.index,
+            s.role,
+            s.key_name.as_deref().unwrap_or("an unlisted key"),
+            s.key_id,
+            s.time,
+            s.note
+                .as_deref()
+                .map(|n| format!(", note {n:?}"))
+                .unwrap_or_default()
+        )?;
+    }
+    Ok(())
+}
+
+/// The one line that says why a bundle was refused.
+pub fn refused_line(report: &Report, bundle: &Path, code: u8) -> String {
+    let failed = report
+        .checks
+        .iter()
+        .find(|c| matches!(c.outcome, Outcome::Fail(_)));
+    match failed {
+        Some(c) => format!(
+            "REFUSED {}: {} failed: {} (exit {code})",
+            bundle.display(),
+            c.name,
+            c.detail
+        ),
+        None => format!("REFUSED {} (exit {code})", bundle.display()),
+    }
 }
 
 /// The state of the bundle's channel in `store` (read without the lock:
@@ -71,6 +119,19 @@ fn channel_state(store: &Path, bundle: &Path) -> anyhow::Result<ChannelState> {
     Ok(store.channel_state(&opened.manifest.channel)?)
 }
 
+/// What the operator should know about the policy (a trusted demo key, one
+/// key for several required roles, a key listed twice: docs/policy.md,
+/// section 5), on stderr before the report.
+pub fn warn_policy_notes(policy: &Policy) {
+    for n in policy.notes() {
+        let kind = match n {
+            lbom::verify::policy::PolicyNote::DemoKey { .. } => "warning",
+            _ => "note",
+        };
+        note!("lbom: {kind}: policy {}: {n}", policy.source.path.display());
+    }
+}
+
 /// Print each warning of the report on stderr too, where an operator
 /// reading only `--format json` on stdout still sees it.
 pub fn warn_checks(report: &Report) {
@@ -79,9 +140,13 @@ pub fn warn_checks(report: &Report) {
     }
 }
 
-/// One line per check: status, name, detail.
-pub fn write_checks(report: &Report, w: &mut TextOut<'_>) -> std::io::Result<()> {
+/// One line per check made: status, name, detail; the checks a failure
+/// left unmade (`skip`) only when `verbose`.
+pub fn write_checks(report: &Report, w: &mut TextOut<'_>, verbose: bool) -> std::io::Result<()> {
     for c in &report.checks {
+        if c.outcome == Outcome::Skipped && !verbose {
+            continue;
+        }
         let status = match c.outcome {
             Outcome::Pass => "pass",
             Outcome::Warn => "WARN",

@@ -1,0 +1,686 @@
+//! Mistakes are caught where they are made (issue 16 item 2): each test
+//! makes one mistake an operator makes and checks the message and the exit
+//! code. (A bundle cut short in a copy, told from a torn sign: in
+//! tests/cli_bundle.rs, `a_copy_cut_short_is_named_as_such_and_sign_never_removes_a_complete_link`.)
+
+mod common;
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{Run, TestResult, fail, fixture, repo, run_bounded};
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// `lbom ARGS` in `dir`, with the real clock (bundles must not be 56 years
+/// old for a default policy).
+fn lbom_in<I, S>(dir: &Path, args: I) -> Res<Run>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = common::lbom(args);
+    cmd.current_dir(dir).env_remove("SOURCE_DATE_EPOCH");
+    run_bounded(&mut cmd, LIMIT)
+}
+
+fn ok(run: Res<Run>, what: &str) -> Res<Run> {
+    let run = run?;
+    if run.code() != Some(0) {
+        return Err(fail(format!(
+            "{what} exited {:?}: {}",
+            run.code(),
+            run.stderr
+        )));
+    }
+    Ok(run)
+}
+
+fn demo_key(name: &str) -> PathBuf {
+    repo().join("keys").join(name)
+}
+
+fn stdout(run: &Run) -> String {
+    String::from_utf8_lossy(&run.stdout).into_owned()
+}
+
+/// A maintainer-signed bundle of `model` named `name` on `channel`.
+fn pack(dir: &Path, out: &str, model: &Path, extra: &[&str]) -> Res<PathBuf> {
+    let bundle = dir.join(out);
+    let mut args: Vec<&OsStr> = vec!["pack".as_ref(), "-q".as_ref(), model.as_os_str()];
+    args.extend(["-o".as_ref(), bundle.as_os_str()]);
+    let key = demo_key("demo-maintainer.key");
+    args.extend(["--key".as_ref(), key.as_os_str()]);
+    args.extend([OsStr::new("--role"), OsStr::new("maintainer")]);
+    args.extend(extra.iter().map(OsStr::new));
+    ok(lbom_in(dir, &args), "pack")?;
+    Ok(bundle)
+}
+
+/// A policy trusting the demo maintainer key, written into `dir`.
+fn policy(dir: &Path) -> Res<PathBuf> {
+    let p = dir.join("station.toml");
+    let trust = format!("m={}:maintainer", demo_key("demo-maintainer.pub").display());
+    ok(
+        lbom_in(
+            dir,
+            [
+                "policy".as_ref(),
+                "init".as_ref(),
+                "-o".as_ref(),
+                p.as_os_str(),
+                "--trust".as_ref(),
+                OsStr::new(&trust),
+            ],
+        ),
+        "policy init",
+    )?;
+    Ok(p)
+}
+
+fn import(dir: &Path, bundle: &Path, store: &Path, policy: &Path, extra: &[&str]) -> Res<Run> {
+    let mut args: Vec<&OsStr> = vec![
+        "import".as_ref(),
+        bundle.as_os_str(),
+        "--into".as_ref(),
+        store.as_os_str(),
+        "--policy".as_ref(),
+        policy.as_os_str(),
+    ];
+    args.extend(extra.iter().map(OsStr::new));
+    lbom_in(dir, &args)
+}
+
+#[test]
+fn relative_trust_key_paths_work_wherever_the_policy_goes() -> TestResult {
+    // Every combination of where lbom runs, where the key is named from
+    // and where the policy is written: init succeeds, writes a relative
+    // path when given one, and the policy loads from anywhere and trusts
+    // that key (verify of a bundle signed by another key fails on the
+    // signer, exit 5, not on the policy, exit 2 or 10).
+    let root = tempfile::tempdir()?;
+    let base = root.path();
+    std::fs::create_dir_all(base.join("work/keys"))?;
+    std::fs::create_dir_all(base.join("work/station/deep"))?;
+    std::fs::create_dir_all(base.join("elsewhere"))?;
+    ok(lbom_in(&base.join("work/keys"), ["keygen", "a"]), "keygen")?;
+    let abs_key = base.join("work/keys/a.pub");
+    let golden = repo().join("tests/vectors/bundle/tiny.lbom");
+    let cwds = [base.join("work"), base.join("work/station")];
+    let mut n = 0;
+    for cwd in &cwds {
+        let from_cwd = |p: &Path| -> String { pathdiff(p, cwd) };
+        let keys = [
+            from_cwd(&abs_key),
+            format!("./{}", from_cwd(&abs_key)),
+            abs_key.display().to_string(),
+        ];
+        let outputs = [
+            base.join("work/p.toml"),
+            base.join("work/station/p.toml"),
+            base.join("work/station/deep/p.toml"),
+            base.join("elsewhere/p.toml"),
+        ];
+        for key in &keys {
+            for out in &outputs {
+                for relative_output in [true, false] {
+                    n += 1;
+                    let out_arg = if relative_output {
+                        from_cwd(out)
+                    } else {
+                        out.display().to_string()
+                    };
+                    let _ = std::fs::remove_file(out);
+                    let trust = format!("a={key}:maintainer");
+                    let init = lbom_in(cwd, ["policy", "init", "-o", &out_arg, "--trust", &trust])?;
+                    assert_eq!(
+                        init.code(),
+                        Some(0),
+                        "cwd {cwd:?} key {key} -o {out_arg}: {}",
+                        init.stderr
+                    );
+                    let text = std::fs::read_to_string(out)?;
+                    let written = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("public_key = "))
+                        .unwrap_or_default()
+                        .trim_matches('"')
+                        .to_owned();
+                    assert_eq!(
+                        Path::new(&written).is_absolute(),
+                        Path::new(key).is_absolute(),
+                        "{key} written as {written}"
+                    );
+                    let verify = lbom_in(
+                        base,
+                        [
+                            "verify".as_ref(),
+                            golden.as_os_str(),
+                            "--policy".as_ref(),
+                            out.as_os_str(),
+                        ],
+                    )?;
+                    assert_eq!(
+                        verify.code(),
+                        Some(5),
+                        "the policy from cwd {cwd:?} key {key} -o {out_arg} did not load: {}",
+                        verify.stderr
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(n, 2 * 3 * 4 * 2);
+    // A policy folder that does not exist is named, and nothing is written.
+    let run = lbom_in(
+        &base.join("work"),
+        [
+            "policy",
+            "init",
+            "-o",
+            "nowhere/p.toml",
+            "--trust",
+            "a=keys/a.pub:maintainer",
+        ],
+    )?;
+    assert_eq!(run.code(), Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
+    Ok(())
+}
+
+/// `path` relative to `from` (both absolute, below one root).
+fn pathdiff(path: &Path, from: &Path) -> String {
+    let p: Vec<_> = path.components().collect();
+    let f: Vec<_> = from.components().collect();
+    let common = p.iter().zip(&f).take_while(|(a, b)| a == b).count();
+    let mut out = PathBuf::new();
+    for _ in common..f.len() {
+        out.push("..");
+    }
+    for c in p.iter().skip(common) {
+        out.push(c);
+    }
+    out.display().to_string()
+}
+
+#[test]
+fn a_role_typo_is_caught_where_it_is_signed() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let model = fixture("safetensors/tiny-llama");
+    let bundle = pack(dir.path(), "b.lbom", &model, &[])?;
+    let before = std::fs::read(&bundle)?;
+    let key = demo_key("demo-transfer.key");
+    for (args, what) in [
+        (
+            vec![
+                OsStr::new("sign"),
+                bundle.as_os_str(),
+                "--key".as_ref(),
+                key.as_os_str(),
+                "--role".as_ref(),
+                "trasnfer".as_ref(),
+            ],
+            "sign",
+        ),
+        (
+            vec![
+                OsStr::new("pack"),
+                model.as_os_str(),
+                "-o".as_ref(),
+                "typo.lbom".as_ref(),
+                "--key".as_ref(),
+                key.as_os_str(),
+                "--role".as_ref(),
+                "maintaner".as_ref(),
+            ],
+            "pack",
+        ),
+    ] {
+        let run = lbom_in(dir.path(), &args)?;
+        assert_eq!(run.code(), Some(2), "{what}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("is not one of lbom's roles")
+                && run.stderr.contains("did you mean")
+                && run.stderr.contains("--custom-role"),
+            "{what}: {}",
+            run.stderr
+        );
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    }
+    assert!(std::fs::read(&bundle)? == before, "sign wrote with a typo");
+    assert!(
+        !dir.path().join("typo.lbom").exists(),
+        "pack wrote with a typo"
+    );
+    // A role of one's own, said so.
+    ok(
+        lbom_in(
+            dir.path(),
+            [
+                OsStr::new("sign"),
+                bundle.as_os_str(),
+                "--key".as_ref(),
+                key.as_os_str(),
+                "--role".as_ref(),
+                "release-bot".as_ref(),
+                "--custom-role".as_ref(),
+            ],
+        ),
+        "sign --custom-role",
+    )?;
+    Ok(())
+}
+
+#[test]
+fn import_into_a_missing_store_is_an_error_unless_created_explicitly() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let bundle = pack(
+        dir.path(),
+        "b.lbom",
+        &fixture("safetensors/tiny-llama"),
+        &[],
+    )?;
+    let policy = policy(dir.path())?;
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty)?;
+    for store in [dir.path().join("stroe"), empty.clone()] {
+        let run = import(dir.path(), &bundle, &store, &policy, &[])?;
+        assert_eq!(run.code(), Some(2), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("no lbom store here")
+                && run.stderr.contains("lbom store init")
+                && run.stderr.contains("--create"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            !store.exists() || std::fs::read_dir(&store)?.next().is_none(),
+            "import wrote into {store:?}"
+        );
+    }
+    // store init makes one; import then finds it; init refuses it again.
+    let store = dir.path().join("store");
+    ok(
+        lbom_in(
+            dir.path(),
+            [OsStr::new("store"), "init".as_ref(), store.as_os_str()],
+        ),
+        "store init",
+    )?;
+    ok(import(dir.path(), &bundle, &store, &policy, &[]), "import")?;
+    let again = lbom_in(
+        dir.path(),
+        [OsStr::new("store"), "init".as_ref(), store.as_os_str()],
+    )?;
+    assert_eq!(again.code(), Some(2), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("is an lbom store already"),
+        "{}",
+        again.stderr
+    );
+    // --create on the empty folder.
+    ok(
+        import(dir.path(), &bundle, &empty, &policy, &["--create"]),
+        "import --create",
+    )?;
+    Ok(())
+}
+
+#[test]
+fn log_and_rollback_name_the_channels_a_store_has() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let bundle = pack(
+        dir.path(),
+        "b.lbom",
+        &fixture("safetensors/tiny-llama"),
+        &["--channel", "stable"],
+    )?;
+    let policy = policy(dir.path())?;
+    let store = dir.path().join("store");
+    ok(
+        import(dir.path(), &bundle, &store, &policy, &["--create"]),
+        "import",
+    )?;
+    let run = lbom_in(
+        dir.path(),
+        [
+            OsStr::new("log"),
+            store.as_os_str(),
+            "--channel".as_ref(),
+            "stabel".as_ref(),
+        ],
+    )?;
+    assert_eq!(run.code(), Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no channel \"stabel\"") && run.stderr.contains("its channels: stable"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(stdout(&run), "");
+    let run = lbom_in(
+        dir.path(),
+        [
+            OsStr::new("rollback"),
+            store.as_os_str(),
+            "--channel".as_ref(),
+            "stabel".as_ref(),
+            "--to".as_ref(),
+            "1".as_ref(),
+        ],
+    )?;
+    assert_eq!(run.code(), Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("its channels: stable"),
+        "{}",
+        run.stderr
+    );
+    // With one channel, --channel may be left out.
+    let run = ok(
+        lbom_in(dir.path(), [OsStr::new("log"), store.as_os_str()]),
+        "log without --channel",
+    )?;
+    assert!(stdout(&run).contains("import"), "{}", stdout(&run));
+    Ok(())
+}
+
+#[test]
+fn pack_previous_keeps_the_model_and_a_station_refuses_another_model_on_a_channel() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let model = fixture("safetensors/tiny-llama");
+    let v1 = pack(
+        dir.path(),
+        "v1.lbom",
+        &model,
+        &["--name", "tiny", "--channel", "stable"],
+    )?;
+    // v2 from another folder name, no --name or --channel: kept from v1.
+    let v2 = pack(
+        dir.path(),
+        "v2.lbom",
+        &fixture("drift/base/model.gguf"),
+        &["--previous", "v1.lbom"],
+    )?;
+    let info = ok(
+        lbom_in(
+            dir.path(),
+            [
+                OsStr::new("inspect"),
+                v2.as_os_str(),
+                "--format".as_ref(),
+                "json".as_ref(),
+            ],
+        ),
+        "inspect",
+    )?
+    .json()?;
+    assert_eq!(
+        info.pointer("/manifest/name").and_then(|v| v.as_str()),
+        Some("tiny")
+    );
+    assert_eq!(
+        info.pointer("/manifest/channel").and_then(|v| v.as_str()),
+        Some("stable")
+    );
+    assert_eq!(
+        info.pointer("/manifest/sequence").and_then(|v| v.as_u64()),
+        Some(2)
+    );
+    // Another name with --previous: refused at the maintainer's desk.
+    let run = lbom_in(
+        dir.path(),
+        [
+            OsStr::new("pack"),
+            model.as_os_str(),
+            "-o".as_ref(),
+            "other.lbom".as_ref(),
+            "--previous".as_ref(),
+            v1.as_os_str(),
+            "--name".as_ref(),
+            "other-model".as_ref(),
+        ],
+    )?;
+    assert_eq!(run.code(), Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is a different model"),
+        "{}",
+        run.stderr
+    );
+    // Another model packed on the channel without --previous reaches the
+    // station, which refuses it as a different model (exit 7).
+    let policy = policy(dir.path())?;
+    let store = dir.path().join("store");
+    ok(
+        import(dir.path(), &v1, &store, &policy, &["--create"]),
+        "import v1",
+    )?;
+    let other = pack(
+        dir.path(),
+        "other.lbom",
+        &fixture("drift/base/model.gguf"),
+        &[
+            "--name",
+            "other-model",
+            "--channel",
+            "stable",
+            "--sequence",
+            "2",
+        ],
+    )?;
+    let run = import(dir.path(), &other, &store, &policy, &[])?;
+    assert_eq!(run.code(), Some(7), "{}", stdout(&run));
+    assert!(
+        stdout(&run).contains("a different model"),
+        "{}",
+        stdout(&run)
+    );
+    Ok(())
+}
+
+#[test]
+fn reimporting_a_kept_version_after_a_rollback_says_to_roll_forward() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let model = fixture("safetensors/tiny-llama");
+    let v1 = pack(dir.path(), "v1.lbom", &model, &["--channel", "stable"])?;
+    let v2 = pack(
+        dir.path(),
+        "v2.lbom",
+        &fixture("drift/base"),
+        &["--previous", "v1.lbom"],
+    )?;
+    let policy = policy(dir.path())?;
+    let store = dir.path().join("store");
+    ok(
+        import(dir.path(), &v1, &store, &policy, &["--create"]),
+        "import v1",
+    )?;
+    let accept: Vec<&str> = lbom::diff::DriftClass::ALL
+        .iter()
+        .flat_map(|c| ["--accept-drift", c.as_str()])
+        .collect();
+    ok(
+        import(dir.path(), &v2, &store, &policy, &accept),
+        "import v2",
+    )?;
+    ok(
+        lbom_in(
+            dir.path(),
+            [
+                OsStr::new("rollback"),
+                store.as_os_str(),
+                "--to".as_ref(),
+                "1".as_ref(),
+            ],
+        ),
+        "rollback",
+    )?;
+    let run = import(dir.path(), &v2, &store, &policy, &accept)?;
+    assert_eq!(run.code(), Some(7), "{}", stdout(&run));
+    assert!(
+        stdout(&run).contains("lbom rollback STORE --channel stable --to 2"),
+        "{}",
+        stdout(&run)
+    );
+    Ok(())
+}
+
+#[test]
+fn demo_keys_and_policy_notes_are_told_at_init_verify_and_import() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let bundle = pack(
+        dir.path(),
+        "b.lbom",
+        &fixture("safetensors/tiny-llama"),
+        &[],
+    )?;
+    let p = dir.path().join("p.toml");
+    let trust = format!(
+        "m={}:maintainer,transfer",
+        demo_key("demo-maintainer.pub").display()
+    );
+    let init = ok(
+        lbom_in(
+            dir.path(),
+            [
+                OsStr::new("policy"),
+                "init".as_ref(),
+                "-o".as_ref(),
+                p.as_os_str(),
+                "--trust".as_ref(),
+                OsStr::new(&trust),
+            ],
+        ),
+        "policy init",
+    )?;
+    let verify = lbom_in(
+        dir.path(),
+        [
+            OsStr::new("verify"),
+            bundle.as_os_str(),
+            "--policy".as_ref(),
+            p.as_os_str(),
+        ],
+    )?;
+    let import = import(
+        dir.path(),
+        &bundle,
+        &dir.path().join("s"),
+        &p,
+        &["--create"],
+    )?;
+    for (what, run) in [
+        ("policy init", &init),
+        ("verify", &verify),
+        ("import", &import),
+    ] {
+        assert!(
+            run.stderr
+                .contains("is a public demo key: anyone can sign with it"),
+            "{what}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains(
+                "may sign as maintainer and transfer: one holder can meet all of these roles"
+            ),
+            "{what}: {}",
+            run.stderr
+        );
+    }
+    // -q keeps stderr for errors only.
+    let quiet = lbom_in(
+        dir.path(),
+        [
+            OsStr::new("verify"),
+            "-q".as_ref(),
+            bundle.as_os_str(),
+            "--policy".as_ref(),
+            p.as_os_str(),
+        ],
+    )?;
+    assert!(!quiet.stderr.contains("demo key"), "{}", quiet.stderr);
+    Ok(())
+}
+
+#[test]
+fn internal_messages_become_sentences_a_person_acts_on() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let bundle = pack(
+        dir.path(),
+        "b.lbom",
+        &fixture("safetensors/tiny-llama"),
+        &[],
+    )?;
+    // A public key given as the signing key.
+    let run = lbom_in(
+        dir.path(),
+        [
+            OsStr::new("sign"),
+            bundle.as_os_str(),
+            "--key".as_ref(),
+            demo_key("demo-transfer.pub").as_os_str(),
+            "--role".as_ref(),
+            "transfer".as_ref(),
+        ],
+    )?;
+    assert_ne!(run.code(), Some(0));
+    assert!(
+        run.stderr.contains("this is a public key") && run.stderr.contains("NAME.key"),
+        "{}",
+        run.stderr
+    );
+    for internal in ["ASN.1", "PKCS#8 error", "asn1", "Error {"] {
+        assert!(!run.stderr.contains(internal), "{}", run.stderr);
+    }
+    // Two model files to diff: compared as their scans, not read as tars.
+    let a = fixture("drift/base/model.gguf");
+    let b = fixture("drift/demo_v2/model.gguf");
+    let run = lbom_in(
+        dir.path(),
+        [OsStr::new("diff"), a.as_os_str(), b.as_os_str()],
+    )?;
+    assert_eq!(run.code(), Some(1), "{}", run.stderr);
+    assert!(stdout(&run).contains("quantization"), "{}", stdout(&run));
+    assert!(!run.stderr.contains("checksum"), "{}", run.stderr);
+    // A model file where a bundle is expected: said so, exit 3.
+    for cmd in ["inspect", "sign"] {
+        let mut args = vec![OsStr::new(cmd), a.as_os_str()];
+        let key = demo_key("demo-transfer.key");
+        if cmd == "sign" {
+            args.extend([
+                OsStr::new("--key"),
+                key.as_os_str(),
+                "--role".as_ref(),
+                "transfer".as_ref(),
+            ]);
+        }
+        let run = lbom_in(dir.path(), &args)?;
+        assert_eq!(run.code(), Some(3), "{cmd}: {}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("not an lbom bundle: it is a GGUF model file"),
+            "{cmd}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("checksum"), "{}", run.stderr);
+    }
+    // A bundle cut short: its size and the entry it ends in, and what to do.
+    let full = std::fs::metadata(&bundle)?.len();
+    let f = std::fs::OpenOptions::new().write(true).open(&bundle)?;
+    f.set_len(full / 2)?;
+    drop(f);
+    let run = lbom_in(dir.path(), [OsStr::new("inspect"), bundle.as_os_str()])?;
+    assert_eq!(run.code(), Some(3), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "its {} bytes end inside the entry at offset",
+            full / 2
+        )) && run.stderr.contains("copy it again"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    Ok(())
+}

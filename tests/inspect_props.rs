@@ -81,7 +81,8 @@ proptest! {
 fn a_file_named_gguf_that_is_not_gguf_is_an_error() -> Result<(), std::io::Error> {
     use lbom::inspect::{Format, Severity};
     // The format comes from the bytes, never the name: bytes that are not
-    // GGUF under a `.gguf` name are `unknown`, and the name is a mismatch.
+    // GGUF under a `.gguf` name are what the bytes are (`text` here,
+    // `unknown` for bytes of no format), and the name is a mismatch.
     let facts = inspect(b"hello, I am plain text", "model.gguf")?;
     let has = |facts: &lbom::inspect::ModelFacts, code: &str| {
         facts
@@ -89,8 +90,15 @@ fn a_file_named_gguf_that_is_not_gguf_is_an_error() -> Result<(), std::io::Error
             .iter()
             .any(|f| f.code == code && f.severity == Severity::Error)
     };
-    assert_eq!(facts.format, Format::Unknown);
+    assert_eq!(facts.format, Format::Text);
     assert!(has(&facts, "format.name_mismatch"), "{:?}", facts.findings);
+    let binary = inspect(&[0x00, 0x9f, 0x13, 0x07, 0xff, 0x00, 0x42], "model.gguf")?;
+    assert_eq!(binary.format, Format::Unknown);
+    assert!(
+        has(&binary, "format.name_mismatch"),
+        "{:?}",
+        binary.findings
+    );
     assert!(
         !facts.findings.iter().any(|f| f.code.starts_with("gguf.")),
         "{:?}",

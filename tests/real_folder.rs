@@ -170,8 +170,10 @@ fn a_real_shaped_folder_passes_a_default_policy_and_refused_kinds_do_not() -> Te
     ] {
         let sbom = tar_entry(&bundle, &format!("sboms/{file}.cdx.json"))?;
         let v: Value = serde_json::from_slice(&sbom)?;
+        // CycloneDX 1.6 describes the artifact as `metadata.component`.
         let format = v
-            .pointer("/components/0/properties")
+            .pointer("/metadata/component/properties")
+            .or_else(|| v.pointer("/components/0/properties"))
             .and_then(Value::as_array)
             .into_iter()
             .flatten()

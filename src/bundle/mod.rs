@@ -17,6 +17,7 @@ pub mod pack;
 pub mod path;
 pub mod previous;
 pub mod read;
+pub mod roles;
 pub mod summary;
 pub mod tar;
 #[cfg(test)]

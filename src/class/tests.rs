@@ -673,9 +673,9 @@ fn the_binary_table_is_the_readme_table() -> Result<(), Box<dyn StdError>> {
 #[test]
 fn every_error_variant_has_its_documented_exit_code() {
     let groups: Vec<(&str, Vec<Case>, usize)> = vec![
-        ("bundle::Error", bundle_cases(), 16),
+        ("bundle::Error", bundle_cases(), 18),
         ("sign::Error", sign_cases(), 9),
-        ("import::StoreError", store_cases(), 7),
+        ("import::StoreError", store_cases(), 8),
         ("import::LoadError", load_cases(), 5),
         ("verify::policy::PolicyError", policy_cases(), 10),
         ("describe::Error", describe_cases(), 5),

@@ -3,7 +3,6 @@
 //! (`crate::bundle::append`); it signs with a [`SigningKey`] from here.
 
 pub mod key;
-pub mod roles;
 
 use std::path::{Path, PathBuf};
 

@@ -119,3 +119,13 @@ pub fn passphrase(var: Option<&str>) -> anyhow::Result<Option<zeroize::Zeroizing
     );
     Ok(Some(bytes))
 }
+
+/// A refused signing role, with the flag that says a role of one's own is
+/// meant (the library names no flag: docs/architecture.md).
+pub(crate) fn custom_role_hint(message: String) -> String {
+    if message.contains("is not one of lbom's roles") {
+        format!("{message}; to sign as a role of your own, add --custom-role")
+    } else {
+        message
+    }
+}

@@ -12,7 +12,8 @@ use crate::progress::ByteBar;
 pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
     let compress: Compression = args.compress.parse().map_err(UsageError)?;
     if let Some(role) = &args.role {
-        lbom::sign::roles::check_signing_role(role, args.custom_role).map_err(UsageError)?;
+        lbom::bundle::roles::check_signing_role(role, args.custom_role)
+            .map_err(|m| UsageError(super::custom_role_hint(m)))?;
     }
     let expires = args.expires.as_deref().map(parse_duration).transpose()?;
     let key = match &args.key {

@@ -9,7 +9,8 @@ use crate::output::Output;
 
 /// Append one link; print its index, role and key id.
 pub fn run(args: &SignArgs) -> anyhow::Result<u8> {
-    lbom::sign::roles::check_signing_role(&args.role, args.custom_role).map_err(UsageError)?;
+    lbom::bundle::roles::check_signing_role(&args.role, args.custom_role)
+        .map_err(|m| UsageError(super::custom_role_hint(m)))?;
     let key = super::load_signing_key(&args.key, args.passphrase_env.as_deref())?;
     let options = SignOptions {
         role: args.role.clone(),

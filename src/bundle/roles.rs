@@ -5,7 +5,7 @@
 //! it requires; so a typo (`--role maintaner`) would make a well-signed
 //! bundle that every station refuses, and only the station would say so,
 //! across the air gap. `sign` and `pack --key` therefore accept only
-//! [`KNOWN_ROLES`] unless `--custom-role` says the role is meant.
+//! [`KNOWN_ROLES`] unless the signer says a role of its own is meant.
 
 /// Roles lbom's documents and default policies use.
 pub const KNOWN_ROLES: &[&str] = &["maintainer", "reviewer", "transfer", "station"];
@@ -13,7 +13,7 @@ pub const KNOWN_ROLES: &[&str] = &["maintainer", "reviewer", "transfer", "statio
 /// Check the role a signer is about to claim: a label (as every link's
 /// role, [B35]) and, unless `custom` is set, one of [`KNOWN_ROLES`]. The
 /// message names the known roles, the nearest one when it is a likely
-/// typo, and the flag for a role of one's own.
+/// typo.
 pub fn check_signing_role(role: &str, custom: bool) -> Result<(), String> {
     crate::bundle::manifest::check_label("role", role)?;
     if custom || KNOWN_ROLES.contains(&role) {
@@ -27,7 +27,7 @@ pub fn check_signing_role(role: &str, custom: bool) -> Result<(), String> {
         .map(|(_, k)| format!(" (did you mean {k:?}?)"))
         .unwrap_or_default();
     Err(format!(
-        "role {role:?} is not one of lbom's roles ({}){nearest}; to sign as a role of your own, add --custom-role",
+        "role {role:?} is not one of lbom's roles ({}){nearest}",
         KNOWN_ROLES.join(", ")
     ))
 }
@@ -85,7 +85,7 @@ mod tests {
                     let e = check_signing_role(&typo, false).err().unwrap_or_default();
                     assert!(
                         e.contains(&format!("did you mean {role:?}"))
-                            && e.contains("--custom-role"),
+                            && e.contains("not one of lbom's roles"),
                         "{typo}: {e}"
                     );
                     assert_eq!(check_signing_role(&typo, true), Ok(()));
@@ -97,7 +97,7 @@ mod tests {
             .err()
             .unwrap_or_default();
         assert!(
-            !far.contains("did you mean") && far.contains("--custom-role"),
+            !far.contains("did you mean") && far.contains("not one of lbom's roles"),
             "{far}"
         );
         assert_eq!(check_signing_role("release-bot", true), Ok(()));

@@ -127,6 +127,33 @@ pub(crate) fn findings_summary(facts: &ModelFacts) -> String {
     }
 }
 
+/// An `https://` URL with nothing that could end a quoted value or a
+/// Markdown link, at most 512 characters.
+pub(crate) fn is_plain_https(link: &str) -> bool {
+    link.starts_with("https://")
+        && link.len() <= 512
+        && link.chars().all(|c| {
+            c.is_ascii_graphic()
+                && !matches!(
+                    c,
+                    '"' | '\'' | '<' | '>' | '\\' | '`' | '(' | ')' | '[' | ']'
+                )
+        })
+}
+
+/// `1,235,814,400`.
+pub(crate) fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,31 +200,4 @@ mod tests {
         assert_eq!(file_name("dir/"), "unnamed");
         assert_eq!(file_name(".."), "unnamed");
     }
-}
-
-/// An `https://` URL with nothing that could end a quoted value or a
-/// Markdown link, at most 512 characters.
-pub(crate) fn is_plain_https(link: &str) -> bool {
-    link.starts_with("https://")
-        && link.len() <= 512
-        && link.chars().all(|c| {
-            c.is_ascii_graphic()
-                && !matches!(
-                    c,
-                    '"' | '\'' | '<' | '>' | '\\' | '`' | '(' | ')' | '[' | ']'
-                )
-        })
-}
-
-/// `1,235,814,400`.
-pub(crate) fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

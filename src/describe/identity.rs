@@ -185,34 +185,11 @@ fn hub_of(raw: &str) -> Option<HubId> {
 
 /// Read the identity facts of one model.
 pub fn identity(m: &ModelFacts) -> Identity {
-    let meta = |k: &str| m.metadata.get(k);
-    let meta_str = |k: &str| meta(k).and_then(Value::as_str).and_then(clean);
+    let meta_str = |k: &str| meta_str(m, k);
     let mut id = Identity::default();
 
-    // The model's own Hub identity: a Hub cache names it with its commit;
-    // a GGUF file may name the repository it was converted from.
-    let revision = meta_str("hf_revision").filter(|r| {
-        r.len() == 40
-            && r.bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-    });
-    id.hub = meta_str("hf_repo_id")
-        .and_then(|r| public_model_id(&r))
-        .map(|repo| HubId {
-            repo,
-            revision: revision.clone(),
-        })
-        .or_else(|| {
-            [
-                "general.source.huggingface.repository",
-                "general.source.url",
-                "general.url",
-                "general.repo_url",
-            ]
-            .into_iter()
-            .find_map(|k| meta_str(k).and_then(|v| hub_of(&v)))
-        });
-
+    let revision = revision(m);
+    id.hub = own_hub(m, revision.clone());
     id.version = meta_str("general.version").or(revision);
     id.description = meta_str("general.description");
     let organization = meta_str("general.organization").map(|name| Party { name, url: None });
@@ -228,7 +205,65 @@ pub fn identity(m: &ModelFacts) -> Identity {
         .map(|name| Party { name, url: None })
         .or_else(|| id.manufacturer.clone());
     id.authors = meta_str("general.author").into_iter().collect();
+    id.links = links(m, id.hub.as_ref());
 
+    id.ancestors = ancestors(m);
+    id.datasets = datasets(m);
+
+    id.task = task(m);
+    id.io = id.task.as_deref().and_then(|t| {
+        TASK_IO
+            .iter()
+            .find(|(task, _, _)| *task == t)
+            .map(|(_, i, o)| (*i, *o))
+    });
+    id.languages = strings(m.metadata.get("card.languages"));
+    if id.languages.is_empty() {
+        id.languages = strings(m.metadata.get("general.languages"));
+    }
+
+    (id.family, id.class) = family_and_class(m);
+    id.considerations = considerations(m);
+    id
+}
+
+/// A metadata value as clean text.
+fn meta_str(m: &ModelFacts, key: &str) -> Option<String> {
+    m.metadata.get(key).and_then(Value::as_str).and_then(clean)
+}
+
+/// The Hub commit a Hub cache names the model with (40 lowercase hex
+/// digits, else nothing).
+fn revision(m: &ModelFacts) -> Option<String> {
+    meta_str(m, "hf_revision").filter(|r| {
+        r.len() == 40
+            && r.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    })
+}
+
+/// The model's own Hub identity: a Hub cache names it with its commit;
+/// a GGUF file may name the repository it was converted from.
+fn own_hub(m: &ModelFacts, revision: Option<String>) -> Option<HubId> {
+    meta_str(m, "hf_repo_id")
+        .and_then(|r| public_model_id(&r))
+        .map(|repo| HubId { repo, revision })
+        .or_else(|| {
+            [
+                "general.source.huggingface.repository",
+                "general.source.url",
+                "general.url",
+                "general.repo_url",
+            ]
+            .into_iter()
+            .find_map(|k| meta_str(m, k).and_then(|v| hub_of(&v)))
+        })
+}
+
+/// The file's own source and licence links, then the Hub repository's
+/// page unless a key already gave it.
+fn links(m: &ModelFacts, hub: Option<&HubId>) -> Vec<Link> {
+    let mut links = Vec::new();
     for (key, kind) in [
         ("general.url", "website"),
         ("general.source.url", "distribution"),
@@ -237,65 +272,61 @@ pub fn identity(m: &ModelFacts) -> Identity {
         ("general.doi", "documentation"),
         ("general.license.link", "license"),
     ] {
-        if let Some(u) = meta(key).and_then(Value::as_str).and_then(url) {
-            id.links.push(Link {
+        if let Some(u) = m.metadata.get(key).and_then(Value::as_str).and_then(url) {
+            links.push(Link {
                 kind,
                 url: u,
                 comment: key.to_owned(),
             });
         }
     }
-    if let Some(hub) = &id.hub {
+    if let Some(hub) = hub {
         let u = format!("https://huggingface.co/{}", hub.repo);
-        if !id.links.iter().any(|l| l.url == u) {
-            id.links.push(Link {
+        if !links.iter().any(|l| l.url == u) {
+            links.push(Link {
                 kind: "distribution",
                 url: u,
                 comment: "Hugging Face Hub repository".into(),
             });
         }
     }
+    links
+}
 
-    id.ancestors = ancestors(m);
-    id.datasets = datasets(m);
-
-    let tags = strings(meta("general.tags"));
-    id.task = meta_str("card.pipeline_tag").or_else(|| {
+/// The card's pipeline tag, else the first of the file's tags that is a
+/// task lbom knows.
+fn task(m: &ModelFacts) -> Option<String> {
+    let tags = strings(m.metadata.get("general.tags"));
+    meta_str(m, "card.pipeline_tag").or_else(|| {
         tags.iter()
             .find(|t| TASK_IO.iter().any(|(task, _, _)| task == t))
             .cloned()
-    });
-    id.io = id.task.as_deref().and_then(|t| {
-        TASK_IO
-            .iter()
-            .find(|(task, _, _)| *task == t)
-            .map(|(_, i, o)| (*i, *o))
-    });
-    id.languages = strings(meta("card.languages"));
-    if id.languages.is_empty() {
-        id.languages = strings(meta("general.languages"));
-    }
+    })
+}
 
+/// (family, class): `architecture` is one or the other, the other one comes
+/// from config.json's `model_type` or the `architecture_class` key.
+fn family_and_class(m: &ModelFacts) -> (Option<String>, Option<String>) {
     match m.architecture.as_deref() {
-        Some(arch) if is_class_name(arch) => {
-            id.family = meta_str("config.model_type");
-            id.class = clean(arch);
-        }
-        Some(arch) => {
-            id.family = clean(arch);
-            id.class = meta_str("architecture_class");
-        }
-        None => {}
+        Some(arch) if is_class_name(arch) => (meta_str(m, "config.model_type"), clean(arch)),
+        Some(arch) => (clean(arch), meta_str(m, "architecture_class")),
+        None => (None, None),
     }
+}
+
+/// The card body's considerations (`card.considerations.KIND`), in key
+/// order.
+fn considerations(m: &ModelFacts) -> Vec<(String, String)> {
+    let mut out = Vec::new();
     for (key, v) in &m.metadata {
         if let (Some(kind), Some(text)) = (
             key.strip_prefix("card.considerations."),
             v.as_str().and_then(clean),
         ) {
-            id.considerations.push((kind.to_owned(), text));
+            out.push((kind.to_owned(), text));
         }
     }
-    id
+    out
 }
 
 /// `general.base_model.N.*` (gguf-py), else the model's `base_model` (a

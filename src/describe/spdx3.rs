@@ -161,6 +161,20 @@ pub fn write(facts: &[ModelFacts], info: &DocumentInfo, out: &mut dyn Write) -> 
 /// One model: its package, files, licence, ancestors and datasets.
 fn model(g: &mut Graph, m: &ModelFacts) -> String {
     let id = identity(m);
+    let fields = package_fields(g, m, &id);
+    let pkg = g.add("AIPackage", fields);
+    let files = shard_files(g, m);
+    g.relate(&pkg, "contains", files);
+    add_licence(g, m, &pkg);
+    add_ancestors(g, &id, &pkg);
+    let datasets = datasets(g, &id);
+    g.relate(&pkg, "trainedOn", datasets);
+    pkg
+}
+
+/// The model's own `ai_AIPackage` fields. Its supplier is added to the
+/// graph here, before the package, as the element order has always been.
+fn package_fields(g: &mut Graph, m: &ModelFacts, id: &Identity) -> Map<String, Value> {
     let mut fields = object(json!({
         "type": "ai_AIPackage",
         "name": value(file_name(&m.model_filename)),
@@ -189,7 +203,7 @@ fn model(g: &mut Graph, m: &ModelFacts) -> String {
     if !types.is_empty() {
         fields.insert("ai_typeOfModel".into(), json!(types));
     }
-    add_card(&mut fields, &id);
+    add_card(&mut fields, id);
     let hyper = hyperparameters(m);
     if !hyper.is_empty() {
         fields.insert("ai_hyperparameter".into(), Value::Array(hyper));
@@ -201,8 +215,17 @@ fn model(g: &mut Graph, m: &ModelFacts) -> String {
         );
         fields.insert("suppliedBy".into(), json!(org));
     }
-    let refs: Vec<Value> = id
-        .links
+    let refs = external_refs(id);
+    if !refs.is_empty() {
+        fields.insert("externalRef".into(), Value::Array(refs));
+    }
+    fields
+}
+
+/// The identity's links as `ExternalRef`s, each kind mapped to SPDX 3's
+/// `externalRefType` vocabulary.
+fn external_refs(id: &Identity) -> Vec<Value> {
+    id.links
         .iter()
         .map(|l| {
             let kind = match l.kind {
@@ -214,14 +237,12 @@ fn model(g: &mut Graph, m: &ModelFacts) -> String {
             };
             json!({ "type": "ExternalRef", "externalRefType": kind, "locator": [l.url], "comment": l.comment })
         })
-        .collect();
-    if !refs.is_empty() {
-        fields.insert("externalRef".into(), Value::Array(refs));
-    }
-    let pkg = g.add("AIPackage", fields);
+        .collect()
+}
 
-    let files: Vec<String> = m
-        .shards
+/// One `software_File` per shard; their ids, for `contains`.
+fn shard_files(g: &mut Graph, m: &ModelFacts) -> Vec<String> {
+    m.shards
         .iter()
         .map(|s| {
             let mut f = object(json!({
@@ -234,9 +255,12 @@ fn model(g: &mut Graph, m: &ModelFacts) -> String {
             }
             g.add("File", f)
         })
-        .collect();
-    g.relate(&pkg, "contains", files);
+        .collect()
+}
 
+/// The declared licence, when there is one, as the package's
+/// `hasDeclaredLicense`.
+fn add_licence(g: &mut Graph, m: &ModelFacts, pkg: &str) {
     if let Some(declared) = licence::declared(m) {
         let expression = match licence::spdx_id(&declared.raw) {
             LicenceId::Spdx(e) | LicenceId::Ref(e) => e,
@@ -248,8 +272,12 @@ fn model(g: &mut Graph, m: &ModelFacts) -> String {
                 "simplelicensing_licenseExpression": expression,
             })),
         );
-        g.relate(&pkg, "hasDeclaredLicense", vec![lic]);
+        g.relate(pkg, "hasDeclaredLicense", vec![lic]);
     }
+}
+
+/// Each base model as an `ai_AIPackage` that is `ancestorOf` the package.
+fn add_ancestors(g: &mut Graph, id: &Identity, pkg: &str) {
     for a in &id.ancestors {
         let mut f = object(json!({
             "type": "ai_AIPackage",
@@ -263,10 +291,14 @@ fn model(g: &mut Graph, m: &ModelFacts) -> String {
             f.insert("software_downloadLocation".into(), json!(u));
         }
         let base = g.add("AIPackage", f);
-        g.relate(&base, "ancestorOf", vec![pkg.clone()]);
+        g.relate(&base, "ancestorOf", vec![pkg.to_owned()]);
     }
-    let datasets: Vec<String> = id
-        .datasets
+}
+
+/// One `dataset_DatasetPackage` per training dataset; their ids, for
+/// `trainedOn`.
+fn datasets(g: &mut Graph, id: &Identity) -> Vec<String> {
+    id.datasets
         .iter()
         .map(|d| {
             let mut f = object(json!({
@@ -280,9 +312,7 @@ fn model(g: &mut Graph, m: &ModelFacts) -> String {
             }
             g.add("DatasetPackage", f)
         })
-        .collect();
-    g.relate(&pkg, "trainedOn", datasets);
-    pkg
+        .collect()
 }
 
 /// The card's considerations as the AI profile's free-text fields.

@@ -65,22 +65,58 @@ fn group_chosen(
     named: Option<&BTreeSet<PathBuf>>,
 ) -> Vec<ModelFacts> {
     let mut slots: Vec<Option<Inspected>> = files.into_iter().map(Some).collect();
-    let mut out: Vec<(usize, ModelFacts)> = Vec::new();
-    // Shards described alone: kept out of every later grouping.
-    let mut alone: Vec<(usize, Inspected)> = Vec::new();
-    let partial = |slots: &[Option<Inspected>], members: &[usize], expected: usize| {
-        named.is_some_and(|named| {
-            members.len() < expected
-                && members.iter().all(|&n| {
-                    slots
-                        .get(n)
-                        .and_then(Option::as_ref)
-                        .is_some_and(|i| named.contains(&i.path))
-                })
-        })
-    };
+    let mut out = Grouped::default();
+    group_safetensors(&mut slots, sides, named, &mut out);
+    group_gguf(&mut slots, named, &mut out);
 
-    // Sharded safetensors, driven by each folder's index file.
+    let mut models = out.models;
+    models.extend(out.alone.into_iter().map(|(n, i)| (n, i.facts)));
+    models.extend(
+        slots
+            .into_iter()
+            .enumerate()
+            .filter_map(|(n, s)| Some((n, s?.facts))),
+    );
+    models.sort_by_key(|(n, _)| *n);
+    models.into_iter().map(|(_, f)| f).collect()
+}
+
+/// What grouping has taken out of the slots so far, each entry with the
+/// slot number of its first file (to keep the order of first appearance).
+#[derive(Default)]
+struct Grouped {
+    /// Merged models.
+    models: Vec<(usize, ModelFacts)>,
+    /// Shards described alone: kept out of every later grouping.
+    alone: Vec<(usize, Inspected)>,
+}
+
+/// Whether the shards in `members` are fewer than `expected` and were all
+/// named one by one (so they are described alone rather than merged).
+fn is_partial(
+    slots: &[Option<Inspected>],
+    members: &[usize],
+    expected: usize,
+    named: Option<&BTreeSet<PathBuf>>,
+) -> bool {
+    named.is_some_and(|named| {
+        members.len() < expected
+            && members.iter().all(|&n| {
+                slots
+                    .get(n)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|i| named.contains(&i.path))
+            })
+    })
+}
+
+/// Sharded safetensors, driven by each folder's index file.
+fn group_safetensors(
+    slots: &mut [Option<Inspected>],
+    sides: &SideFiles,
+    named: Option<&BTreeSet<PathBuf>>,
+    out: &mut Grouped,
+) {
     let dirs: BTreeSet<PathBuf> = slots
         .iter()
         .flatten()
@@ -99,11 +135,11 @@ fn group_chosen(
                 })
                 .map(|(n, _)| n)
                 .collect();
-            if partial(&slots, &members, index.shard_names.len()) {
+            if is_partial(slots, &members, index.shard_names.len(), named) {
                 for n in members {
                     if let Some(mut shard) = slots.get_mut(n).and_then(Option::take) {
                         lone_safetensors_shard(&mut shard, &dir, index_name, index);
-                        alone.push((n, shard));
+                        out.alone.push((n, shard));
                     }
                 }
                 continue;
@@ -113,12 +149,19 @@ fn group_chosen(
                     .iter()
                     .filter_map(|&n| slots.get_mut(n)?.take())
                     .collect();
-                out.push((first, merge_safetensors(index_name, index, shards)));
+                out.models
+                    .push((first, merge_safetensors(index_name, index, shards)));
             }
         }
     }
+}
 
-    // Split GGUF, by file name pattern (and the split.* keys, checked).
+/// Split GGUF, by file name pattern (and the split.* keys, checked).
+fn group_gguf(
+    slots: &mut [Option<Inspected>],
+    named: Option<&BTreeSet<PathBuf>>,
+    out: &mut Grouped,
+) {
     let mut splits: BTreeMap<(PathBuf, String, u64), Vec<usize>> = BTreeMap::new();
     for (n, slot) in slots.iter().enumerate() {
         let Some(i) = slot else { continue };
@@ -132,11 +175,11 @@ fn group_chosen(
     }
     for ((dir, prefix, count), members) in splits {
         let expected = usize::try_from(count).unwrap_or(usize::MAX);
-        if partial(&slots, &members, expected) {
+        if is_partial(slots, &members, expected, named) {
             for n in members {
                 if let Some(mut shard) = slots.get_mut(n).and_then(Option::take) {
                     lone_gguf_shard(&mut shard, &dir, &prefix, count);
-                    alone.push((n, shard));
+                    out.alone.push((n, shard));
                 }
             }
             continue;
@@ -146,19 +189,9 @@ fn group_chosen(
                 .iter()
                 .filter_map(|&n| slots.get_mut(n)?.take())
                 .collect();
-            out.push((first, merge_gguf(&prefix, count, shards)));
+            out.models.push((first, merge_gguf(&prefix, count, shards)));
         }
     }
-
-    out.extend(alone.into_iter().map(|(n, i)| (n, i.facts)));
-    out.extend(
-        slots
-            .into_iter()
-            .enumerate()
-            .filter_map(|(n, s)| Some((n, s?.facts))),
-    );
-    out.sort_by_key(|(n, _)| *n);
-    out.into_iter().map(|(_, f)| f).collect()
 }
 
 /// Whether `name`, a sibling of a shard in `dir`, is absent on disk. A

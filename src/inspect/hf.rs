@@ -145,6 +145,26 @@ impl FolderContext {
     /// inputs of the drift classes in its metadata.
     pub fn apply(&self, facts: &mut ModelFacts) {
         let config = self.config.clone().unwrap_or_default();
+        self.apply_config(facts, &config);
+        self.apply_tokenizer(facts);
+        for (key, value) in &self.keys {
+            facts.metadata.insert(key.clone(), value.clone());
+        }
+        self.apply_card(facts);
+        if facts.license.is_none() {
+            facts.license = self.card.license.clone();
+        }
+        self.apply_base_model(facts, &config);
+        check_vocab(facts);
+        for f in &self.findings {
+            facts.push(f.clone());
+        }
+    }
+
+    /// What config.json (and generation_config.json's presence) says: the
+    /// architecture, sizes, framework and quantisation, and the keys the
+    /// drift classes compare.
+    fn apply_config(&self, facts: &mut ModelFacts, config: &ConfigSays) {
         if facts.architecture.is_none() {
             facts.architecture = config.architecture.clone();
         }
@@ -192,6 +212,11 @@ impl FolderContext {
                 .metadata
                 .insert("generation_config.json".into(), Value::Bool(true));
         }
+    }
+
+    /// The folder's tokenizer and chat templates, when the weights carry
+    /// none, and the templates' findings in any case.
+    fn apply_tokenizer(&self, facts: &mut ModelFacts) {
         // A tokenizer or template carried by the weights (GGUF) is the one
         // the runtime uses: the folder's are then not the model's.
         if facts.tokenizer_sha256.is_none() && self.tokenizer_sha256.is_some() {
@@ -214,13 +239,11 @@ impl FolderContext {
         for f in &self.template_findings {
             facts.push(f.clone());
         }
-        for (key, value) in &self.keys {
-            facts.metadata.insert(key.clone(), value.clone());
-        }
-        self.apply_card(facts);
-        if facts.license.is_none() {
-            facts.license = self.card.license.clone();
-        }
+    }
+
+    /// The base model, when the weights name none: the card's (a local
+    /// path there is a finding, never a fact), else config.json's.
+    fn apply_base_model(&self, facts: &mut ModelFacts, config: &ConfigSays) {
         if facts.base_model.is_none()
             && let Some(base) = &self.card.base_model
         {
@@ -239,24 +262,26 @@ impl FolderContext {
         {
             facts.base_model = Some(id);
         }
-        if let Some(vocab) = facts.vocab_size
-            && let Some(rows) = embedding_rows(facts)
-            && rows != vocab
-            && facts
-                .findings
-                .iter()
-                .all(|f| f.code != "model.vocab_mismatch")
-        {
-            facts.push(Finding::warning(
-                "model.vocab_mismatch",
-                format!(
-                    "config vocab_size {vocab} differs from the {rows} rows of the embedding tensor"
-                ),
-            ));
-        }
-        for f in &self.findings {
-            facts.push(f.clone());
-        }
+    }
+}
+
+/// A config vocab_size that the embedding tensor contradicts is a finding
+/// (once: the weights' own check may have made it already).
+fn check_vocab(facts: &mut ModelFacts) {
+    if let Some(vocab) = facts.vocab_size
+        && let Some(rows) = embedding_rows(facts)
+        && rows != vocab
+        && facts
+            .findings
+            .iter()
+            .all(|f| f.code != "model.vocab_mismatch")
+    {
+        facts.push(Finding::warning(
+            "model.vocab_mismatch",
+            format!(
+                "config vocab_size {vocab} differs from the {rows} rows of the embedding tensor"
+            ),
+        ));
     }
 }
 

@@ -87,8 +87,11 @@ fn judge_sbom(artifact: &str, sbom: &[u8]) -> Vec<StationRefusal> {
     let Ok(value) = serde_json::from_slice::<Value>(sbom) else {
         return vec![refuse("its SBOM could not be read back".into())];
     };
+    // CycloneDX 1.6 (what pack writes) describes the artifact as
+    // `metadata.component`; 1.5 as the one entry of `components`.
     let properties = value
-        .pointer("/components/0/properties")
+        .pointer("/metadata/component/properties")
+        .or_else(|| value.pointer("/components/0/properties"))
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
@@ -133,7 +136,7 @@ mod tests {
             .iter()
             .map(|(n, v)| serde_json::json!({"name": n, "value": v}))
             .collect();
-        serde_json::json!({"components": [{"properties": list}]})
+        serde_json::json!({"metadata": {"component": {"properties": list}}})
             .to_string()
             .into_bytes()
     }

@@ -3,7 +3,7 @@
 //! Hashing happens in the same pass as parsing: the hashing tee
 //! (`crate::io::tee`) sits between the file and the parser's buffer, so
 //! every byte read is hashed exactly once, and its `drain` hashes what the
-//! parser did not need. sha2 reads at ~1.3 GB/s from a 64 KiBâ1 MiB read
+//! parser did not need. sha2 reads at ~1.3 GB/s from a 64 KiB–1 MiB read
 //! buffer and only ~0.9 GB/s from a memory map (docs/performance.md,
 //! "Reference rates"), so there is no mmap here.
 

@@ -6,6 +6,7 @@
 //! declares ([`write_json_version`]), so bundles packed when 1.5 was the
 //! default still verify (docs/bundle-format.md, "Per-file SBOMs").
 
+mod facts;
 mod model;
 mod v1_5;
 mod v1_6;

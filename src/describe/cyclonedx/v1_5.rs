@@ -27,18 +27,13 @@ use cyclonedx_bom::models::property::{Properties, Property};
 use cyclonedx_bom::models::tool::Tools;
 use cyclonedx_bom::validation::Validate;
 
+use super::facts::{fact_properties, ref_chars, value};
 use crate::describe::identity::is_class_name;
 use crate::describe::licence::{self, LicenceId};
-use crate::describe::text::{file_name, model_fact_pairs};
+use crate::describe::text::file_name;
 use crate::describe::{DocumentInfo, Error};
 use crate::inspect::ModelFacts;
 use crate::io::digest::Sha256Digest;
-use crate::safe::{shorten, visible};
-
-/// Longest untrusted value written into a name, description or property.
-const MAX_VALUE_CHARS: usize = 1024;
-/// Longest name part of a bom-ref (the index keeps refs unique).
-const MAX_REF_CHARS: usize = 48;
 
 /// Write the BOM, pretty-printed with a trailing newline.
 pub(super) fn write_json(
@@ -104,25 +99,6 @@ fn build(facts: &[ModelFacts], info: &DocumentInfo) -> Result<Bom, Error> {
         spec_version: SpecVersion::V1_5,
         ..Bom::default()
     })
-}
-
-/// An untrusted string as a single-line, bounded value.
-fn value(raw: &str) -> String {
-    shorten(&visible(raw), MAX_VALUE_CHARS)
-}
-
-fn ref_chars(raw: &str) -> String {
-    let mut out = String::new();
-    for c in raw
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-    {
-        if out.len() >= MAX_REF_CHARS {
-            break;
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn sha256_hashes(digest: Option<Sha256Digest>) -> Option<Hashes> {
@@ -223,30 +199,10 @@ fn model_card(m: &ModelFacts) -> ModelCard {
 }
 
 fn properties(m: &ModelFacts) -> Vec<Property> {
-    let mut p = Vec::new();
-    let mut put = |name: String, v: &str| p.push(Property::new(name, &value(v)));
-    // The licence has its own CycloneDX field; every other fact is a property.
-    for (key, v) in model_fact_pairs(m) {
-        if key != "license" {
-            put(format!("lbom:{key}"), &v);
-        }
-    }
-    for (t, stat) in &m.tensor_types {
-        put(
-            format!("lbom:tensor_type:{}", value(t)),
-            &format!("{} tensors, {} parameters", stat.tensors, stat.parameters),
-        );
-    }
-    for import in &m.pickle_imports {
-        put("lbom:pickle_import".into(), import);
-    }
-    for f in &m.findings {
-        put(
-            format!("lbom:finding:{}", value(&f.code)),
-            &format!("{}: {}", f.severity, f.message),
-        );
-    }
-    p
+    fact_properties(m)
+        .into_iter()
+        .map(|(name, value)| Property::new(name, &value))
+        .collect()
 }
 
 #[cfg(test)]
@@ -396,7 +352,7 @@ mod tests {
         assert!(
             property(h, "lbom:training_framework")
                 .first()
-                .is_some_and(|t| t.chars().count() == MAX_VALUE_CHARS + 1)
+                .is_some_and(|t| t.chars().count() == super::super::facts::MAX_VALUE_CHARS + 1)
         );
         assert_eq!(
             h["licenses"][0]["license"]["name"]

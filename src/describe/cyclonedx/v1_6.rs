@@ -21,6 +21,7 @@ use std::io::Write;
 
 use serde_json::json;
 
+use super::facts::{fact_properties, ref_chars, value};
 use super::model::{
     Bom, Component, Considerations, Contact, DataContents, DataSet, Dependency, Entity,
     ExternalReference, Format, Hash, Metadata, ModelCard, ModelParameters, Pedigree, Property,
@@ -28,16 +29,11 @@ use super::model::{
 };
 use crate::describe::identity::{Identity, Party, identity};
 use crate::describe::licence::{self, LicenceId};
-use crate::describe::text::{file_name, model_fact_pairs};
+use crate::describe::text::file_name;
 use crate::describe::{DocumentInfo, Error};
 use crate::inspect::ModelFacts;
 use crate::io::digest::Sha256Digest;
-use crate::safe::{shorten, visible};
 
-/// Longest untrusted value written into a name, description or property.
-const MAX_VALUE_CHARS: usize = 1024;
-/// Longest name part of a bom-ref (the index keeps refs unique).
-const MAX_REF_CHARS: usize = 48;
 /// The metadata key prefix of a side file's digest (docs/scan-report.md).
 const SIDE_PREFIX: &str = "side:";
 
@@ -117,25 +113,6 @@ fn build(facts: &[ModelFacts], info: &DocumentInfo) -> Bom {
         components,
         dependencies,
     }
-}
-
-/// An untrusted string as a single-line, bounded value.
-fn value(raw: &str) -> String {
-    shorten(&visible(raw), MAX_VALUE_CHARS)
-}
-
-fn ref_chars(raw: &str) -> String {
-    let mut out = String::new();
-    for c in raw
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-    {
-        if out.len() >= MAX_REF_CHARS {
-            break;
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn sha256(digest: Option<Sha256Digest>) -> Vec<Hash> {
@@ -362,35 +339,10 @@ fn model_card(id: &Identity) -> ModelCard {
 }
 
 fn properties(m: &ModelFacts) -> Vec<Property> {
-    let mut p = Vec::new();
-    let mut put = |name: String, v: &str| {
-        p.push(Property {
-            name,
-            value: value(v),
-        })
-    };
-    // The licence has its own CycloneDX field; every other fact is a property.
-    for (key, v) in model_fact_pairs(m) {
-        if key != "license" {
-            put(format!("lbom:{key}"), &v);
-        }
-    }
-    for (t, stat) in &m.tensor_types {
-        put(
-            format!("lbom:tensor_type:{}", value(t)),
-            &format!("{} tensors, {} parameters", stat.tensors, stat.parameters),
-        );
-    }
-    for import in &m.pickle_imports {
-        put("lbom:pickle_import".into(), import);
-    }
-    for f in &m.findings {
-        put(
-            format!("lbom:finding:{}", value(&f.code)),
-            &format!("{}: {}", f.severity, f.message),
-        );
-    }
-    p
+    fact_properties(m)
+        .into_iter()
+        .map(|(name, value)| Property { name, value })
+        .collect()
 }
 
 #[cfg(test)]

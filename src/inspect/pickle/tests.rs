@@ -823,6 +823,27 @@ fn decompression_is_bounded() {
     assert!(facts.is_some_and(|f| codes(&f).contains(&"pickle.limit_exceeded")),);
 }
 
+/// Tensor data that starts with GLOBAL's byte and holds two newlines (the
+/// case proptest found: `c` `A\n` `\n`) names no importable global: no
+/// error. The same entry naming `os.system` is still a pickle.
+#[test]
+fn a_global_byte_in_tensor_data_is_a_pickle_only_when_it_names_python() {
+    let run = |data: &[u8]| {
+        let refs: Vec<(&str, &[u8], CompressionMethod)> = vec![
+            (
+                "archive/data.pkl",
+                TORCH_STATE_P2,
+                CompressionMethod::Stored,
+            ),
+            ("archive/data/0", data, CompressionMethod::Stored),
+        ];
+        verdict(&run_zip(&zip_of(&refs), &Limits::default()))
+    };
+    assert_ne!(run(b"cA\n\n"), Some(Severity::Error));
+    assert_ne!(run(b"c\x01\xfe\n\x07x\n\x00"), Some(Severity::Error));
+    assert_eq!(run(b"cos\nsystem\n(S'id'\ntR."), Some(Severity::Error));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 

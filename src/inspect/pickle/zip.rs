@@ -192,6 +192,15 @@ fn scan_archive<R: Read + Seek>(
     Ok(())
 }
 
+/// `module.name` with every dotted part a non-empty ASCII identifier.
+fn is_python_name(dotted: &str) -> bool {
+    dotted.contains('.')
+        && dotted.split('.').all(|part| {
+            part.bytes().next().is_some_and(|b| !b.is_ascii_digit())
+                && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
+}
+
 /// The archive is over a limit and not scanned: say so, and why.
 fn not_scanned(
     facts: &mut ModelFacts,
@@ -328,7 +337,11 @@ fn scan_entry<E: Read>(
     let consumed = src.consumed();
     walk.scan_left = walk.scan_left.saturating_sub(consumed);
     outcome?;
-    let is_pickle = !sub_report.imports.is_empty()
+    // An import counts only when it names something Python could import:
+    // random tensor data that happens to start with GLOBAL (`c`) reads a
+    // "module" and a "name" up to the next two newlines, which are almost
+    // never identifiers.
+    let is_pickle = sub_report.imports.iter().any(|i| is_python_name(i))
         || sub_cut.is_some()
         || (sub_report.pickles > 0 && consumed >= 16);
     if !is_pickle {

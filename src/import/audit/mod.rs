@@ -28,7 +28,7 @@ use serde::Serialize;
 use super::error::StoreError;
 use super::layout::{Store, current_in};
 use super::paths::{CURRENT, HISTORY};
-use super::record::{HistoryFile, read_history};
+use super::record::{HistoryFile, pruned_versions, read_history};
 use super::structure::{ChannelSurvey, survey};
 use crate::io::digest::Sha256Digest;
 
@@ -399,7 +399,14 @@ fn audit_channel(
     for e in &history.entries {
         recorded.insert(e.sequence, e.record_sha256);
     }
-    let mut committed: BTreeSet<u64> = recorded.keys().copied().collect();
+    // A pruned version is not kept: its folder is gone on purpose
+    // (docs/store.md, "Prune"), and one still there is an interrupted prune.
+    let pruned = pruned_versions(&history.entries);
+    let mut committed: BTreeSet<u64> = recorded
+        .keys()
+        .copied()
+        .filter(|s| !pruned.contains(s))
+        .collect();
     committed.extend(audit.current);
     for seq in &committed {
         let rel = format!("{channel}/{seq}");
@@ -412,6 +419,12 @@ fn audit_channel(
         }
     }
     for seq in surveyed.versions.difference(&committed) {
+        if pruned.contains(seq) {
+            audit.notes.push(format!(
+                "{channel}/{seq} was pruned but is still there (an interrupted prune); the next writer removes it"
+            ));
+            continue;
+        }
         audit.notes.push(format!(
             "{channel}/{seq} was never recorded (an interrupted import); the next import of that sequence replaces it"
         ));

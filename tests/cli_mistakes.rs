@@ -526,6 +526,99 @@ fn reimporting_a_kept_version_after_a_rollback_says_to_roll_forward() -> TestRes
     Ok(())
 }
 
+/// docs/store.md [S14]: `prune` keeps `current` (here the oldest, after a
+/// rollback) and the newest N, `--channel` may be left out with one
+/// channel, `log` shows what went, and a rollback to a pruned version is a
+/// usage error that says so.
+#[test]
+fn prune_keeps_current_and_the_newest_and_log_shows_it() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let v1 = pack(
+        dir.path(),
+        "v1.lbom",
+        &fixture("safetensors/tiny-llama"),
+        &["--channel", "stable"],
+    )?;
+    let v2 = pack(
+        dir.path(),
+        "v2.lbom",
+        &fixture("drift/base"),
+        &["--previous", "v1.lbom"],
+    )?;
+    let v3 = pack(
+        dir.path(),
+        "v3.lbom",
+        &fixture("drift/demo_v2"),
+        &["--previous", "v2.lbom"],
+    )?;
+    let policy = policy(dir.path())?;
+    let store = dir.path().join("store");
+    ok(
+        import(dir.path(), &v1, &store, &policy, &["--create"]),
+        "import v1",
+    )?;
+    let accept: Vec<&str> = lbom::diff::DriftClass::ALL
+        .iter()
+        .flat_map(|c| ["--accept-drift", c.as_str()])
+        .collect();
+    ok(
+        import(dir.path(), &v2, &store, &policy, &accept),
+        "import v2",
+    )?;
+    ok(
+        import(dir.path(), &v3, &store, &policy, &accept),
+        "import v3",
+    )?;
+    let s = store.as_os_str();
+    ok(
+        lbom_in(
+            dir.path(),
+            [OsStr::new("rollback"), s, "--to".as_ref(), "1".as_ref()],
+        ),
+        "rollback",
+    )?;
+    let run = ok(
+        lbom_in(
+            dir.path(),
+            [OsStr::new("prune"), s, "--keep".as_ref(), "1".as_ref()],
+        ),
+        "prune",
+    )?;
+    assert_eq!(
+        stdout(&run),
+        "channel stable: removed versions 2; kept 1, 3 (current 1)\n"
+    );
+    for (seq, kept) in [("1", true), ("2", false), ("3", true)] {
+        assert_eq!(
+            store.join("stable").join(seq).is_dir(),
+            kept,
+            "version {seq}"
+        );
+    }
+    let run = ok(lbom_in(dir.path(), [OsStr::new("log"), s]), "log")?;
+    assert!(
+        stdout(&run).contains("prune") && stdout(&run).contains("removed  2"),
+        "{}",
+        stdout(&run)
+    );
+    ok(
+        lbom_in(dir.path(), [OsStr::new("audit"), s, "--all".as_ref()]),
+        "audit",
+    )?;
+    let run = lbom_in(
+        dir.path(),
+        [OsStr::new("rollback"), s, "--to".as_ref(), "2".as_ref()],
+    )?;
+    assert_eq!(run.code(), Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("version 2 of channel stable was pruned"),
+        "{}",
+        run.stderr
+    );
+    Ok(())
+}
+
 #[test]
 fn demo_keys_and_policy_notes_are_told_at_init_verify_and_import() -> TestResult {
     let dir = tempfile::tempdir()?;

@@ -7,7 +7,7 @@
 //!   link to an outside canary (a writable copy of what was there), by the
 //!   wrong type (a file where a folder is kept, a folder where a file is),
 //!   by a FIFO and by a dangling link; then `log`, `verify --store`,
-//!   `audit`, `import` (with its recovery) and `rollback` run on it. The
+//!   `audit`, `import` (with its recovery), `rollback` and `prune` run on it. The
 //!   canary must be untouched, the planted entry never followed, and each
 //!   command must give the documented outcome: exit 4 naming the path for
 //!   the store's skeleton, removal of the entry for what interrupted
@@ -517,7 +517,8 @@ fn targets(pristine: &Path) -> Res<Vec<Target>> {
 
 /// The commands run on every attacked store, readers first (so that a
 /// writer's repair cannot hide what a reader did), then import (which
-/// recovers first), then rollback.
+/// recovers first), then rollback, then prune (which removes whichever
+/// versions are neither current nor the newest).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cmd {
     Log,
@@ -525,14 +526,16 @@ enum Cmd {
     Audit,
     Import,
     Rollback,
+    Prune,
 }
 
-const CMDS: [Cmd; 5] = [
+const CMDS: [Cmd; 6] = [
     Cmd::Log,
     Cmd::Verify,
     Cmd::Audit,
     Cmd::Import,
     Cmd::Rollback,
+    Cmd::Prune,
 ];
 
 /// What a command must do with one attacked path (docs/store.md, "No
@@ -612,6 +615,14 @@ fn args_of<'a>(w: &'a World, cmd: Cmd, store: &'a Path) -> Res<Vec<&'a OsStr>> {
             "--channel".as_ref(),
             CHANNEL.as_ref(),
             "--to".as_ref(),
+            "1".as_ref(),
+        ],
+        Cmd::Prune => vec![
+            "prune".as_ref(),
+            store.as_os_str(),
+            "--channel".as_ref(),
+            CHANNEL.as_ref(),
+            "--keep".as_ref(),
             "1".as_ref(),
         ],
     })
@@ -700,13 +711,22 @@ fn attack_case(w: &World, case_dir: &Path, t: &Target, attack: Attack) -> Res<()
             break;
         }
         let now = kind_of(&path)?;
-        let writer = matches!(cmd, Cmd::Import | Cmd::Rollback);
+        let writer = matches!(cmd, Cmd::Import | Cmd::Rollback | Cmd::Prune);
         let removed_scratch = t.path.role == PathRole::Scratch && writer && run.code() == Some(0);
+        // Prune removes a whole version, the planted entry with it (as the
+        // entry it is: the canary above says nothing was followed).
+        let pruned_with_its_version = cmd == Cmd::Prune
+            && t.path.role == PathRole::Content
+            && now.is_none()
+            && version_folder(&store, &t.rel).is_some_and(|v| !v.exists());
         if removed_scratch {
             if now.is_some() {
                 problems.push(format!("{cmd:?} left the scratch entry in place ({now:?})"));
             }
-        } else if now != Some(planted) && !(t.path.role == PathRole::Scratch && now.is_none()) {
+        } else if !pruned_with_its_version
+            && now != Some(planted)
+            && !(t.path.role == PathRole::Scratch && now.is_none())
+        {
             problems.push(format!("{cmd:?}: the planted {planted} is now {now:?}"));
         }
     }
@@ -715,6 +735,14 @@ fn attack_case(w: &World, case_dir: &Path, t: &Target, attack: Attack) -> Res<()
     } else {
         Err(problems.join("; "))
     }
+}
+
+/// The version folder `STORE/<channel>/<seq>` a store path lies in.
+fn version_folder(store: &Path, rel: &str) -> Option<PathBuf> {
+    let mut parts = rel.split('/');
+    let channel = parts.next()?;
+    let seq = parts.next().filter(|s| s.parse::<u64>().is_ok())?;
+    Some(store.join(channel).join(seq))
 }
 
 #[test]

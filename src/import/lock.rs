@@ -243,7 +243,8 @@ impl LockedStore {
     /// remove an empty channel folder the registry does not list (a crash
     /// between its creation and its registration); in each channel remove
     /// a stray `current.tmp`, cut a torn history line, and complete a switch
-    /// of `current` the history records but a crash kept from happening.
+    /// of `current` the history records but a crash kept from happening, and
+    /// remove the folders of versions the history says were pruned.
     /// Run by every writer before it changes anything.
     pub fn recover(&self) -> Result<(), StoreError> {
         self.check_structure()?;
@@ -283,6 +284,8 @@ impl LockedStore {
         if history.torn {
             truncate_torn(&dir, history.complete_len)?;
         }
+        // A prune the history records but a crash cut short.
+        super::prune::finish_prune(self, &dir)?;
         let current = current_in(&dir)?;
         let Some(last) = history.entries.last() else {
             return match current {

@@ -7,12 +7,12 @@
 //! ```text
 //! STORE/
 //!   .lbom-store                 marker: {"format":"lbom-store","version":1}
-//!   .lock                       flock'ed by every writer (import, rollback)
+//!   .lock                       flock'ed by every writer (import, rollback, prune)
 //!   .channels                   every channel created, one name per line
 //!   .staging/import-<random>/   an import in progress (emptied by every writer)
 //!   <channel>/
 //!     current -> <seq>          relative symlink: the channel's baseline
-//!     history.jsonl             one JSON line per import or rollback
+//!     history.jsonl             one JSON line per import, rollback or prune
 //!     <seq>/                    one version, immutable (folders 0555, files 0444)
 //!       files/<artifact path>   the artifacts (hard-linked when unchanged)
 //!       bundle/manifest.json    the bundle's metadata entries, by entry name:
@@ -50,6 +50,7 @@
 //! - [`audit`](mod@audit): [`audit()`] checks the structure and re-hashes
 //!   versions.
 //! - [`rollback`](mod@rollback): [`rollback()`].
+//! - [`prune`](mod@prune): [`prune()`], removing old versions.
 //! - [`sides`]: the drift sides read from disk (a store's version, a
 //!   bundle, a scan JSON) for `diff` and the import's drift gate.
 
@@ -61,6 +62,7 @@ mod handle;
 pub mod layout;
 pub mod lock;
 pub mod paths;
+pub mod prune;
 pub mod receipt;
 pub mod record;
 mod registry;
@@ -80,6 +82,7 @@ pub use commit::{Committed, commit};
 pub use error::{StoreError, StoreErrorKind};
 pub use layout::{Baseline, Store};
 pub use lock::LockedStore;
+pub use prune::{Pruned, prune};
 pub use receipt::{ReceiptInputs, receipt};
 pub use record::{HistoryAction, HistoryEntry, ImportInfo, ImportRecord, StoredFile};
 pub use rollback::{RolledBack, rollback};

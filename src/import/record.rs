@@ -3,6 +3,7 @@
 //! (`history.jsonl`, one JSON line per import or rollback) that
 //! `lbom log` prints and `audit` trusts.
 
+use std::collections::BTreeSet;
 use std::io::Write as _;
 
 use serde::{Deserialize, Serialize};
@@ -160,6 +161,9 @@ pub enum HistoryAction {
     Import,
     /// `current` was switched back to a kept version.
     Rollback,
+    /// Old versions were removed (`removed`); `current` did not change
+    /// (docs/store.md, "Prune").
+    Prune,
 }
 
 /// One line of `history.jsonl`.
@@ -195,6 +199,10 @@ pub struct HistoryEntry {
     /// instead of writing a line. Kept so that every history reads the same.
     #[serde(default)]
     pub recovered: bool,
+    /// The versions a prune removed (prune lines only; absent otherwise, so
+    /// import and rollback lines read as before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<u64>,
 }
 
 impl HistoryEntry {
@@ -216,6 +224,7 @@ impl HistoryEntry {
             signers: record.signers.clone(),
             accepted_drift: record.accepted_drift.clone(),
             recovered: false,
+            removed: Vec::new(),
         }
     }
 
@@ -238,8 +247,69 @@ impl HistoryEntry {
             signers: Vec::new(),
             accepted_drift: Vec::new(),
             recovered: false,
+            removed: Vec::new(),
         }
     }
+
+    /// The history line of a prune that removed `removed` while `record`'s
+    /// version (`current`, unchanged) stayed current.
+    pub fn prune(
+        record: &ImportRecord,
+        record_sha256: Sha256Digest,
+        removed: Vec<u64>,
+        time: jiff::Timestamp,
+    ) -> HistoryEntry {
+        HistoryEntry {
+            action: HistoryAction::Prune,
+            sequence: record.sequence,
+            from: Some(record.sequence),
+            manifest_sha256: record.manifest_sha256,
+            record_sha256,
+            time: crate::bundle::manifest::format_time(time),
+            name: record.name.clone(),
+            bundle_file: record.bundle_file.clone(),
+            signers: Vec::new(),
+            accepted_drift: Vec::new(),
+            recovered: false,
+            removed,
+        }
+    }
+}
+
+/// The versions a history keeps: every imported sequence, less those a
+/// later prune line removed (a pruned sequence imported again is kept
+/// again). docs/store.md, "Prune".
+pub fn kept_versions(entries: &[HistoryEntry]) -> BTreeSet<u64> {
+    let mut kept = BTreeSet::new();
+    for e in entries {
+        match e.action {
+            HistoryAction::Import => {
+                kept.insert(e.sequence);
+            }
+            HistoryAction::Rollback => {}
+            HistoryAction::Prune => {
+                for seq in &e.removed {
+                    kept.remove(seq);
+                }
+            }
+        }
+    }
+    kept
+}
+
+/// The versions a history says were pruned and not imported again.
+pub fn pruned_versions(entries: &[HistoryEntry]) -> BTreeSet<u64> {
+    let mut pruned = BTreeSet::new();
+    for e in entries {
+        match e.action {
+            HistoryAction::Import => {
+                pruned.remove(&e.sequence);
+            }
+            HistoryAction::Rollback => {}
+            HistoryAction::Prune => pruned.extend(e.removed.iter().copied()),
+        }
+    }
+    pruned
 }
 
 /// A history file as read: its complete lines, and the length of a torn

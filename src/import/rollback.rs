@@ -6,7 +6,7 @@ use super::audit::audit_version;
 use super::commit::{pending, switch_current};
 use super::error::StoreError;
 use super::lock::LockedStore;
-use super::record::{HistoryEntry, append_history};
+use super::record::{HistoryEntry, append_history, kept_versions, pruned_versions};
 
 /// What a rollback did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -38,27 +38,23 @@ pub fn rollback(
 ) -> Result<RolledBack, StoreError> {
     store.recover()?;
     let version = store.version_dir(channel, to_seq)?;
+    let history = store.history(channel)?;
+    if pruned_versions(&history).contains(&to_seq) {
+        return Err(StoreError::Refused(format!(
+            "version {to_seq} of channel {channel} was pruned (lbom prune): it can no longer be rolled back to (kept: {})",
+            kept_list(&history)
+        )));
+    }
     let exists = store.open_version(channel, to_seq)?.is_some();
     if !store.is_committed(channel, to_seq)? || !exists {
-        let kept: Vec<String> = store
-            .channel_state(channel)?
-            .versions
-            .keys()
-            .map(u64::to_string)
-            .collect();
         return Err(StoreError::Refused(format!(
             "channel {channel} keeps no version {to_seq} (kept: {})",
-            if kept.is_empty() {
-                "none".to_owned()
-            } else {
-                kept.join(", ")
-            }
+            kept_list(&history)
         )));
     }
     // Never switch to a version that no longer matches its records: re-hash
     // it all first (rollback is rare; a damaged target is worse).
-    let recorded = store
-        .history(channel)?
+    let recorded = history
         .iter()
         .rev()
         .find(|e| e.sequence == to_seq)
@@ -91,4 +87,14 @@ pub fn rollback(
     )?;
     switch_current(&channel_dir, to_seq).map_err(|e| pending(channel, to_seq, e))?;
     Ok(RolledBack::Switched { from, to: to_seq })
+}
+
+/// The versions a history keeps, for a refusal's message.
+fn kept_list(history: &[HistoryEntry]) -> String {
+    let kept: Vec<String> = kept_versions(history).iter().map(u64::to_string).collect();
+    if kept.is_empty() {
+        "none".to_owned()
+    } else {
+        kept.join(", ")
+    }
 }

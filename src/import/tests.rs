@@ -1262,5 +1262,6 @@ fn gated_drift_is_refused_until_accepted_and_then_recorded() -> R {
     Ok(())
 }
 
+mod prune;
 mod race;
 mod structure;

@@ -69,7 +69,10 @@ pub enum Command {
     /// Point a channel's `current` back to a kept version.
     #[command(after_help = "Example:\n  lbom rollback /srv/models --channel stable --to 3")]
     Rollback(RollbackArgs),
-    /// Show a channel's import and rollback history.
+    /// Remove a channel's old versions: keep the newest N and `current`.
+    #[command(after_help = "Example:\n  lbom prune /srv/models --channel stable --keep 3")]
+    Prune(PruneArgs),
+    /// Show a channel's import, rollback and prune history.
     #[command(after_help = "Example:\n  lbom log /srv/models --channel stable")]
     Log(LogArgs),
     /// Write trust policies.
@@ -454,6 +457,24 @@ pub struct RollbackArgs {
     /// The kept version to switch `current` to.
     #[arg(long, value_name = "SEQ")]
     pub to: u64,
+}
+
+/// `lbom prune`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// The model store.
+    #[arg(value_name = "STORE")]
+    pub store: PathBuf,
+    /// The channel (may be left out when the store has one).
+    #[arg(long, value_name = "C")]
+    pub channel: Option<String>,
+    /// How many of the newest kept versions to keep (`current` is kept
+    /// whatever its age).
+    #[arg(long, value_name = "N")]
+    pub keep: usize,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 /// `lbom log`.

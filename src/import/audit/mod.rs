@@ -28,7 +28,7 @@ use serde::Serialize;
 use super::error::StoreError;
 use super::layout::{Store, current_in};
 use super::paths::{CURRENT, HISTORY};
-use super::record::{HistoryFile, read_history};
+use super::record::{HistoryFile, pruned_versions, read_history};
 use super::structure::{ChannelSurvey, survey};
 use crate::io::digest::Sha256Digest;
 
@@ -399,23 +399,8 @@ fn audit_channel(
     for e in &history.entries {
         recorded.insert(e.sequence, e.record_sha256);
     }
-    let mut committed: BTreeSet<u64> = recorded.keys().copied().collect();
-    committed.extend(audit.current);
-    for seq in &committed {
-        let rel = format!("{channel}/{seq}");
-        if !surveyed.versions.contains(seq) && !already_named(&audit, &rel) {
-            audit.problems.push(problem(
-                ProblemKind::VersionMissing,
-                rel,
-                "recorded in the history, but its folder is missing",
-            ));
-        }
-    }
-    for seq in surveyed.versions.difference(&committed) {
-        audit.notes.push(format!(
-            "{channel}/{seq} was never recorded (an interrupted import); the next import of that sequence replaces it"
-        ));
-    }
+    let committed =
+        check_version_folders(channel, &history, &recorded, &surveyed.versions, &mut audit);
     let to_audit: Vec<u64> = if all_versions {
         committed.iter().copied().collect()
     } else {
@@ -436,6 +421,49 @@ fn audit_channel(
         });
     }
     Ok(audit)
+}
+
+/// Every kept version (recorded, not pruned, and current) must have its
+/// folder; a folder no kept version explains is a note (an interrupted
+/// import or prune). Returns the kept versions.
+fn check_version_folders(
+    channel: &str,
+    history: &HistoryFile,
+    recorded: &BTreeMap<u64, Sha256Digest>,
+    versions: &BTreeSet<u64>,
+    audit: &mut ChannelAudit,
+) -> BTreeSet<u64> {
+    // A pruned version is not kept: its folder is gone on purpose
+    // (docs/store.md, "Prune"), and one still there is an interrupted prune.
+    let pruned = pruned_versions(&history.entries);
+    let mut committed: BTreeSet<u64> = recorded
+        .keys()
+        .copied()
+        .filter(|s| !pruned.contains(s))
+        .collect();
+    committed.extend(audit.current);
+    for seq in &committed {
+        let rel = format!("{channel}/{seq}");
+        if !versions.contains(seq) && !audit.problems.iter().any(|p| p.path == rel) {
+            audit.problems.push(problem(
+                ProblemKind::VersionMissing,
+                rel,
+                "recorded in the history, but its folder is missing",
+            ));
+        }
+    }
+    for seq in versions.difference(&committed) {
+        if pruned.contains(seq) {
+            audit.notes.push(format!(
+                "{channel}/{seq} was pruned but is still there (an interrupted prune); the next writer removes it"
+            ));
+            continue;
+        }
+        audit.notes.push(format!(
+            "{channel}/{seq} was never recorded (an interrupted import); the next import of that sequence replaces it"
+        ));
+    }
+    committed
 }
 
 /// The reason of a damaged-store error, else its whole message.

@@ -25,6 +25,7 @@ pub fn run(args: &LogArgs) -> anyhow::Result<u8> {
                 let action = match h.action {
                     HistoryAction::Import => "import",
                     HistoryAction::Rollback => "rollback",
+                    HistoryAction::Prune => "prune",
                 };
                 outln!(
                     w,
@@ -51,6 +52,10 @@ pub fn run(args: &LogArgs) -> anyhow::Result<u8> {
                         s.key_name.as_deref().unwrap_or("unlisted key"),
                         s.key_id
                     )?;
+                }
+                if !h.removed.is_empty() {
+                    let removed: Vec<String> = h.removed.iter().map(u64::to_string).collect();
+                    outln!(w, "    removed  {}", removed.join(", "))?;
                 }
                 if !h.accepted_drift.is_empty() {
                     outln!(w, "    accepted drift: {}", h.accepted_drift.join(", "))?;

@@ -9,6 +9,7 @@ mod keygen;
 mod log;
 mod pack;
 mod policy;
+mod prune;
 mod rollback;
 mod scan;
 mod sign;
@@ -29,6 +30,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Diff(args) => diff::run(args),
         Command::Audit(args) => audit::run(args, cli.quiet),
         Command::Rollback(args) => rollback::run(args),
+        Command::Prune(args) => prune::run(args),
         Command::Log(args) => log::run(args),
         Command::Policy(PolicyCommand::Init(args)) => policy::init_policy(args, cli.quiet),
         Command::Store(StoreCommand::Init(args)) => {

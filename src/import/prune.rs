@@ -9,7 +9,6 @@
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
-use std::io;
 
 use serde::Serialize;
 
@@ -17,7 +16,7 @@ use super::error::StoreError;
 use super::fsutil;
 use super::handle::{DirHandle, EntryType};
 use super::lock::LockedStore;
-use super::paths::{EntryKind, STAGING};
+use super::paths::EntryKind;
 use super::record::{HistoryEntry, append_history, kept_versions, pruned_versions, read_history};
 
 /// Prefix of a pruned version's folder while it is deleted in `.staging/`.
@@ -144,17 +143,7 @@ fn remove_version(store: &LockedStore, dir: &DirHandle, seq: u64) -> Result<(), 
     if let Some(version) = dir.open_dir(&name)? {
         version.set_mode(fsutil::WRITABLE_DIR_MODE)?;
     }
-    let root = store.handle();
-    let (staging, created) = root.ensure_dir(STAGING, fsutil::WRITABLE_DIR_MODE)?;
-    if created {
-        root.sync()?;
-    }
-    let mut random = [0u8; 12];
-    getrandom::fill(&mut random).map_err(|e| StoreError::Io {
-        path: staging.path().to_path_buf(),
-        source: io::Error::other(e.to_string()),
-    })?;
-    let staged = format!("{PRUNED_PREFIX}{}", hex::encode(random));
+    let (staging, staged) = store.staging_slot(PRUNED_PREFIX)?;
     dir.rename(&name, &staging, &staged)?;
     let moved = staging.stat(&staged)?;
     if !moved.is_some_and(|m| m.same_object(&before)) {

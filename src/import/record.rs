@@ -235,8 +235,28 @@ impl HistoryEntry {
         from: Option<u64>,
         time: jiff::Timestamp,
     ) -> HistoryEntry {
+        Self::of_record(
+            HistoryAction::Rollback,
+            record,
+            record_sha256,
+            from,
+            time,
+            Vec::new(),
+        )
+    }
+
+    /// A history line about an already stored version `record` (a rollback
+    /// to it, a prune that kept it current): no signers, no drift accepted.
+    fn of_record(
+        action: HistoryAction,
+        record: &ImportRecord,
+        record_sha256: Sha256Digest,
+        from: Option<u64>,
+        time: jiff::Timestamp,
+        removed: Vec<u64>,
+    ) -> HistoryEntry {
         HistoryEntry {
-            action: HistoryAction::Rollback,
+            action,
             sequence: record.sequence,
             from,
             manifest_sha256: record.manifest_sha256,
@@ -247,7 +267,7 @@ impl HistoryEntry {
             signers: Vec::new(),
             accepted_drift: Vec::new(),
             recovered: false,
-            removed: Vec::new(),
+            removed,
         }
     }
 
@@ -259,20 +279,15 @@ impl HistoryEntry {
         removed: Vec<u64>,
         time: jiff::Timestamp,
     ) -> HistoryEntry {
-        HistoryEntry {
-            action: HistoryAction::Prune,
-            sequence: record.sequence,
-            from: Some(record.sequence),
-            manifest_sha256: record.manifest_sha256,
+        let from = Some(record.sequence);
+        Self::of_record(
+            HistoryAction::Prune,
+            record,
             record_sha256,
-            time: crate::bundle::manifest::format_time(time),
-            name: record.name.clone(),
-            bundle_file: record.bundle_file.clone(),
-            signers: Vec::new(),
-            accepted_drift: Vec::new(),
-            recovered: false,
+            from,
+            time,
             removed,
-        }
+        )
     }
 }
 

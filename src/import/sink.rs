@@ -202,9 +202,10 @@ pub struct ImportSink {
 }
 
 impl LockedStore {
-    /// Start staging an import. `channel` (when known) names the channel
-    /// whose current version files are shared from.
-    pub fn stage(&self, channel: Option<&str>) -> Result<ImportSink, StoreError> {
+    /// The staging folder (made, and the root synced, when missing) and a
+    /// fresh random name in it starting with `prefix`: where an import
+    /// stages its files and a prune moves a version before deleting it.
+    pub(crate) fn staging_slot(&self, prefix: &str) -> Result<(DirHandle, String), StoreError> {
         let root = self.handle();
         let (staging, created) =
             root.ensure_dir(super::paths::STAGING, fsutil::WRITABLE_DIR_MODE)?;
@@ -216,7 +217,13 @@ impl LockedStore {
             path: staging.path().to_path_buf(),
             source: io::Error::other(e.to_string()),
         })?;
-        let name = format!("{STAGED_PREFIX}{}", hex::encode(random));
+        Ok((staging, format!("{prefix}{}", hex::encode(random))))
+    }
+
+    /// Start staging an import. `channel` (when known) names the channel
+    /// whose current version files are shared from.
+    pub fn stage(&self, channel: Option<&str>) -> Result<ImportSink, StoreError> {
+        let (staging, name) = self.staging_slot(STAGED_PREFIX)?;
         let dir = staging.make_dir(&name, fsutil::WRITABLE_DIR_MODE)?;
         let files = dir.make_dir(FILES_DIR, fsutil::WRITABLE_DIR_MODE)?;
         let bundle = dir.make_dir(BUNDLE_DIR, fsutil::WRITABLE_DIR_MODE)?;

@@ -2,34 +2,16 @@
 //! `make test`, `make demo` works, and every `lbom` command it shows uses a
 //! subcommand and flags that exist.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
+
+use common::markdown::sh_blocks;
 
 fn readme() -> String {
     std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
         .unwrap_or_default()
-}
-
-/// The shell code blocks of a Markdown text, with `\` continuations joined.
-fn sh_blocks(text: &str) -> Vec<Vec<String>> {
-    let mut blocks = Vec::new();
-    let mut current: Option<Vec<String>> = None;
-    for line in text.lines() {
-        match (&mut current, line.trim()) {
-            (None, "```sh") => current = Some(Vec::new()),
-            (Some(_), "```") => blocks.extend(current.take()),
-            (Some(lines), l) => match lines.last_mut() {
-                Some(prev) if prev.ends_with('\\') => {
-                    prev.pop();
-                    prev.push(' ');
-                    prev.push_str(l);
-                }
-                _ => lines.push(l.to_owned()),
-            },
-            (None, _) => {}
-        }
-    }
-    blocks
 }
 
 #[test]

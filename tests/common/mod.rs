@@ -8,6 +8,7 @@
 #[path = "../../src/bin/lbom/codes.rs"]
 pub mod codes;
 pub mod hostile_models;
+pub mod markdown;
 
 /// The failure classes, for `codes` (which names them `super::Class`).
 use lbom::Class;

@@ -396,24 +396,11 @@ fn tokenizer_config(
 ) -> Result<TokenizerConfigSays, NotJson> {
     let mut settings = Hasher::new();
     settings.update(b"{");
-    let mut template_member = None;
-    let mut templates = TemplateSays::default();
     let mut model_max_length = None;
-    let mut shadowed = Shadowed::new(limits);
+    let mut chat = TemplateMember::new(limits);
     json::members(bytes, &mut |key, raw| {
-        if key == "chat_template" {
-            // The last of a repeated member wins, as for Python's json.
-            let (found, findings) = read_templates(&format!("{name} chat_template"), raw, limits)?;
-            template_member = Some(match (found.is_string, found.default_sha256) {
-                (true, Some(d)) => d,
-                _ => json::canonical_digest(raw)?,
-            });
-            shadowed.replaced(&templates);
-            templates = template_says(found, findings);
+        if chat.take(name, key, raw, limits)? {
             return Ok(());
-        }
-        if is_template_like(key) {
-            shadowed.scan(name, key, raw);
         }
         json::hash_str(&mut settings, key);
         json::hash_canonical(raw, &mut settings)?;
@@ -425,7 +412,7 @@ fn tokenizer_config(
         Ok(())
     })?;
     settings.update(b"}");
-    shadowed.into(&mut templates);
+    let (template_member, templates) = chat.finish();
     Ok(TokenizerConfigSays {
         settings: settings.finish(),
         template_member,
@@ -452,28 +439,71 @@ fn chat_template_json(name: &str, bytes: &[u8], limits: &Limits) -> Result<Templ
 }
 
 fn processor_config(name: &str, bytes: &[u8], limits: &Limits) -> Result<Says, NotJson> {
-    let mut template_member = None;
-    let mut templates = TemplateSays::default();
-    let mut shadowed = Shadowed::new(limits);
+    let mut chat = TemplateMember::new(limits);
     json::members(bytes, &mut |key, raw| {
-        if key == "chat_template" {
-            let (found, findings) = read_templates(&format!("{name} chat_template"), raw, limits)?;
-            template_member = Some(match (found.is_string, found.default_sha256) {
-                (true, Some(d)) => d,
-                _ => json::canonical_digest(raw)?,
-            });
-            shadowed.replaced(&templates);
-            templates = template_says(found, findings);
-        } else if is_template_like(key) {
-            shadowed.scan(name, key, raw);
-        }
-        Ok(())
+        chat.take(name, key, raw, limits).map(|_| ())
     })?;
-    shadowed.into(&mut templates);
+    let (template_member, templates) = chat.finish();
     Ok(Says::ProcessorConfig {
         template_member,
         templates,
     })
+}
+
+/// The `chat_template` member of a config file (`tokenizer_config.json`,
+/// `processor_config.json`): the templates it holds, the digest that member
+/// contributes, and every other template-like key scanned as shadowed.
+struct TemplateMember<'l> {
+    member: Option<Sha256Digest>,
+    templates: TemplateSays,
+    shadowed: Shadowed<'l>,
+}
+
+impl<'l> TemplateMember<'l> {
+    fn new(limits: &'l Limits) -> Self {
+        TemplateMember {
+            member: None,
+            templates: TemplateSays::default(),
+            shadowed: Shadowed::new(limits),
+        }
+    }
+
+    /// Take `key` if it is `chat_template` (the last of a repeated member
+    /// wins, as for Python's json): `Ok(true)`. Otherwise scan a
+    /// template-like key as shadowed and return `Ok(false)`.
+    fn take(
+        &mut self,
+        name: &str,
+        key: &str,
+        raw: &RawValue,
+        limits: &Limits,
+    ) -> Result<bool, NotJson> {
+        if key == "chat_template" {
+            let (found, findings) = read_templates(&format!("{name} chat_template"), raw, limits)?;
+            self.member = Some(match (found.is_string, found.default_sha256) {
+                (true, Some(d)) => d,
+                _ => json::canonical_digest(raw)?,
+            });
+            self.shadowed.replaced(&self.templates);
+            self.templates = template_says(found, findings);
+            return Ok(true);
+        }
+        if is_template_like(key) {
+            self.shadowed.scan(name, key, raw);
+        }
+        Ok(false)
+    }
+
+    /// The member's digest and its templates, shadowed ones included.
+    fn finish(self) -> (Option<Sha256Digest>, TemplateSays) {
+        let TemplateMember {
+            member,
+            mut templates,
+            shadowed,
+        } = self;
+        shadowed.into(&mut templates);
+        (member, templates)
+    }
 }
 
 fn bad_index(name: &str, why: &str) -> ShardIndex {

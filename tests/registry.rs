@@ -900,3 +900,124 @@ fn zstd_entries_are_given_back_from_their_raw_layers() -> TestResult {
     );
     Ok(())
 }
+
+/// `openssl ARGS` in `dir`, which must succeed.
+fn openssl(dir: &Path, args: &[&str]) -> Res<()> {
+    let mut cmd = std::process::Command::new("openssl");
+    cmd.args(args).current_dir(dir);
+    let run = run_bounded(&mut cmd, LIMIT)?;
+    if run.code() != Some(0) {
+        return Err(fail(format!("openssl {args:?}: {}", run.stderr.trim())));
+    }
+    Ok(())
+}
+
+/// TLS with a custom CA (made here with openssl: a CA and a server
+/// certificate for 127.0.0.1): trusted with `--ca-file`, refused without
+/// it (the built-in roots do not know the CA: exit 10, nothing sent).
+#[test]
+fn tls_with_a_custom_ca() -> TestResult {
+    let st = station(&tiny())?;
+    let d = st.dir.path();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=lbom test CA",
+    ]);
+    ca.extend([
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
+    ]);
+    openssl(d, &ca)?;
+    let mut csr = vec!["req"];
+    csr.extend(ec);
+    csr.extend([
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    openssl(d, &csr)?;
+    std::fs::write(
+        d.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )?;
+    openssl(
+        d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+    )?;
+    let reg = Registry::start_with(None, Some((&d.join("server.pem"), &d.join("server.key"))))?;
+    let target = reg.oci("models/tiny:v1");
+    run_lbom(
+        &[
+            "push",
+            s(&st.store),
+            "--channel",
+            "stable",
+            &target,
+            "--tls",
+        ],
+        10,
+    )?;
+    let out = run_lbom(
+        &[
+            "push",
+            s(&st.store),
+            "--channel",
+            "stable",
+            &target,
+            "--tls",
+            "--ca-file",
+            s(&d.join("ca.pem")),
+        ],
+        0,
+    )?;
+    let digest = pushed_digest(&out)?;
+    run_lbom(
+        &[
+            "verify",
+            &reg.oci(&format!("models/tiny@{digest}")),
+            "--policy",
+            s(&st.node_policy),
+            "--tls",
+            "--ca-file",
+            s(&d.join("ca.pem")),
+        ],
+        0,
+    )?;
+    Ok(())
+}

@@ -391,16 +391,19 @@ impl Client {
         ];
         let mut sent: u64 = 0;
         let mut hasher = Hasher::new();
-        while sent < size {
+        // Every chunk but the last goes in a PATCH; the last one rides on
+        // the closing PUT (a small blob: POST and PUT only), after the
+        // digest of everything read was checked.
+        let last = loop {
             let n = read_full(source, &mut buffer).map_err(|e| RegistryError::Http {
                 url: location.clone(),
                 reason: format!("reading the blob: {e}"),
             })?;
-            if n == 0 {
-                break;
-            }
             let chunk = buffer.get(..n).unwrap_or_default();
             hasher.update(chunk);
+            if n == 0 || sent + n as u64 >= size {
+                break n;
+            }
             let range = format!("{sent}-{}", sent + n as u64 - 1);
             let len = n.to_string();
             let answer = self.send(
@@ -418,18 +421,28 @@ impl Client {
             }
             location = self.upload_location(answer, &location)?;
             sent += n as u64;
-        }
+        };
+        let total = sent + last as u64;
         let got = hasher.finish();
-        if sent != size || got != *digest {
+        if total != size || got != *digest {
             return Err(RegistryError::Digest {
                 what: "a blob read from the store while pushing".into(),
                 want: format!("{size} bytes, sha256:{}", digest.to_hex()),
-                got: format!("{sent} bytes, sha256:{}", got.to_hex()),
+                got: format!("{total} bytes, sha256:{}", got.to_hex()),
             });
         }
         let sep = if location.contains('?') { '&' } else { '?' };
         let close = format!("{location}{sep}digest=sha256:{}", digest.to_hex());
-        let answer = self.send("PUT", &close, &[("Content-Length", "0")], &[])?;
+        let len = last.to_string();
+        let answer = self.send(
+            "PUT",
+            &close,
+            &[
+                ("Content-Type", "application/octet-stream"),
+                ("Content-Length", &len),
+            ],
+            buffer.get(..last).unwrap_or_default(),
+        )?;
         if answer.status != 201 {
             return Err(answer.unexpected());
         }

@@ -42,6 +42,9 @@ pub struct Fetched {
     pub referrers_api: bool,
 }
 
+/// Referrers of one `artifactType` read at most.
+pub const MAX_REFERRERS_OF_A_KIND: usize = 16;
+
 fn artifact_error(what: impl Into<String>) -> RegistryError {
     RegistryError::Artifact(what.into())
 }
@@ -113,9 +116,13 @@ fn referrers_of(
     subject: &Sha256Digest,
 ) -> Result<Vec<ImageManifest>, RegistryError> {
     let mut out = Vec::new();
+    // Anyone who may push to the repository may attach referrers: only the
+    // first few of a kind are read, so a flood of them costs a bounded
+    // number of requests (the right one is pushed with the model).
     for d in list
         .iter()
         .filter(|d| d.artifact_type.as_deref() == Some(artifact_type))
+        .take(MAX_REFERRERS_OF_A_KIND)
     {
         let Some(want) = d.sha256() else { continue };
         let (bytes, _) = get_manifest(client, &format!("sha256:{}", want.to_hex()), Some(&want))?;

@@ -104,7 +104,7 @@ YAML
 ((own_data)) && rm -rf "$data"
 "$lbom" policy init -o "$work/station.toml" --trust "maintainer=$work/maintainer.pub:maintainer" >/dev/null
 "$lbom" policy init -o "$work/node.toml" --trust "maintainer=$work/maintainer.pub:maintainer" \
-    --trust "station=$work/station.pub:station" >/dev/null
+    --trust "station=$work/station.pub:station" --require maintainer >/dev/null
 "$lbom" import --quiet "$work/b.lbom" --into "$work/store" --create --policy "$work/station.toml" \
     --key "$work/station.key" >/dev/null
 rm -f "$work/b.lbom"

@@ -41,6 +41,11 @@ pub struct Registry {
 impl Registry {
     /// Start one; with `htpasswd`, basic auth against that file (bcrypt).
     pub fn start(htpasswd: Option<&Path>) -> Res<Registry> {
+        Registry::start_with(htpasswd, None)
+    }
+
+    /// [`Registry::start`], serving TLS with `(certificate, key)` (PEM).
+    pub fn start_with(htpasswd: Option<&Path>, tls: Option<(&Path, &Path)>) -> Res<Registry> {
         let bin = tool(REGISTRY_BIN, "docker-registry")?;
         let dir = tempfile::tempdir()?;
         let mut last = String::new();
@@ -52,8 +57,15 @@ impl Registry {
                     p.display()
                 )
             });
+            let tls = tls.map_or(String::new(), |(cert, key)| {
+                format!(
+                    "  tls:\n    certificate: {}\n    key: {}\n",
+                    cert.display(),
+                    key.display()
+                )
+            });
             let config = format!(
-                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: lbom-test-secret\n{auth}",
+                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: lbom-test-secret\n{tls}{auth}",
                 dir.path().join("storage").display()
             );
             let config_path = dir.path().join("config.yml");

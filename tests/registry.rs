@@ -29,6 +29,36 @@ fn run_lbom(args: &[&str], want: i32) -> Res<String> {
     Ok(String::from_utf8_lossy(&run.stdout).into_owned())
 }
 
+/// `lbom ARGS` under `/usr/bin/time -f %M`, which must exit 0: its stdout
+/// and its peak RSS in KiB (the kernel's figure for the child).
+fn run_lbom_rss(args: &[&str]) -> Res<(String, u64)> {
+    let time = tool("/usr/bin/time", "time")?;
+    let rss = tempfile::NamedTempFile::new()?;
+    let mut cmd = std::process::Command::new(time);
+    cmd.arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(rss.path())
+        .arg(env!("CARGO_BIN_EXE_lbom"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .current_dir(repo());
+    let run = run_bounded(&mut cmd, LIMIT)?;
+    if run.code() != Some(0) {
+        return Err(fail(format!(
+            "lbom {args:?} exited {:?}; stderr: {}",
+            run.code(),
+            run.stderr.trim()
+        )));
+    }
+    let kib = std::fs::read_to_string(rss.path())?
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse::<u64>().ok())
+        .ok_or_else(|| fail("no peak RSS from /usr/bin/time"))?;
+    Ok((String::from_utf8_lossy(&run.stdout).into_owned(), kib))
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap_or_default()
 }
@@ -754,31 +784,30 @@ fn a_one_gib_version_travels_through_the_registry() -> TestResult {
     std::fs::remove_dir_all(&model)?;
     std::fs::remove_file(st.dir.path().join("model.lbom"))?;
     let reg = Registry::start(None)?;
-    let out = run_lbom(
-        &[
-            "push",
-            s(&st.store),
-            "--channel",
-            "stable",
-            &reg.oci("models/big:v1"),
-        ],
-        0,
-    )?;
+    let (out, push_kib) = run_lbom_rss(&[
+        "push",
+        s(&st.store),
+        "--channel",
+        "stable",
+        &reg.oci("models/big:v1"),
+    ])?;
     let digest = pushed_digest(&out)?;
     let node = work.path().join("node");
-    let pulled = run_lbom(
-        &[
-            "pull",
-            &reg.oci(&format!("models/big@{digest}")),
-            "--into",
-            s(&node),
-            "--create",
-            "--policy",
-            s(&st.node_policy),
-        ],
-        0,
-    )?;
+    let (pulled, pull_kib) = run_lbom_rss(&[
+        "pull",
+        &reg.oci(&format!("models/big@{digest}")),
+        "--into",
+        s(&node),
+        "--create",
+        "--policy",
+        s(&st.node_policy),
+    ])?;
     assert!(pulled.contains("station receipt by station"), "{pulled}");
+    // Bounded memory: push holds one 16 MiB chunk, pull streams; both far
+    // under the readers' 128 MiB bound (docs/threat-model.md G10) for 1 GiB.
+    eprintln!("1 GiB: push peak RSS {push_kib} KiB, pull peak RSS {pull_kib} KiB");
+    assert!(push_kib < 128 * 1024, "push peaked at {push_kib} KiB");
+    assert!(pull_kib < 128 * 1024, "pull peaked at {pull_kib} KiB");
     assert_eq!(
         sha256_file(&node.join("stable/1/files/model.safetensors"))?,
         want

@@ -302,12 +302,10 @@ impl Client {
         if let Some(a) = self.current_authorization() {
             builder = builder.header("Authorization", a);
         }
-        let request = builder
-            .body(body.to_vec())
-            .map_err(|e| RegistryError::Http {
-                url: url.to_owned(),
-                reason: e.to_string(),
-            })?;
+        let request = builder.body(body).map_err(|e| RegistryError::Http {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
         let resp = self.agent.run(request).map_err(http)?;
         let status = resp.status().as_u16();
         let challenge = header(&resp, "www-authenticate");

@@ -1050,3 +1050,110 @@ fn tls_with_a_custom_ca() -> TestResult {
     )?;
     Ok(())
 }
+
+/// Copy the files of `from` (one level, as the tiny fixture is) into `to`.
+fn copy_folder(from: &Path, to: &Path) -> Res<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let p = e?.path();
+        if p.is_file() {
+            std::fs::copy(&p, to.join(p.file_name().ok_or_else(|| fail("no name"))?))?;
+        }
+    }
+    Ok(())
+}
+
+/// The node's store keeps its own history: a second version pulled after
+/// the first becomes current, and the first pulled again from the
+/// registry — a validly signed, validly received old version — is refused
+/// as a rollback (exit 7), as `import` refuses it from a bundle.
+#[test]
+fn a_registry_cannot_roll_a_node_back() -> TestResult {
+    let st = station(&tiny())?;
+    let d = st.dir.path();
+    let v2 = d.join("v2-model");
+    copy_folder(&tiny(), &v2)?;
+    let readme = v2.join("README.md");
+    let text = std::fs::read_to_string(&readme)? + "\nSecond release: the card's text changed.\n";
+    std::fs::write(&readme, text)?;
+    let bundle2 = d.join("model-v2.lbom");
+    run_lbom(
+        &[
+            "pack",
+            s(&v2),
+            "--name",
+            "tiny",
+            "--compress",
+            "none",
+            "--previous",
+            s(&d.join("model.lbom")),
+            "-o",
+            s(&bundle2),
+            "--key",
+            s(&d.join("maintainer.key")),
+            "--role",
+            "maintainer",
+        ],
+        0,
+    )?;
+    run_lbom(
+        &[
+            "import",
+            s(&bundle2),
+            "--into",
+            s(&st.store),
+            "--policy",
+            s(&d.join("station.toml")),
+            "--key",
+            s(&d.join("station.key")),
+        ],
+        0,
+    )?;
+    let reg = Registry::start(None)?;
+    let one = pushed_digest(&run_lbom(
+        &[
+            "push",
+            s(&st.store),
+            "--channel",
+            "stable",
+            "--version",
+            "1",
+            &reg.oci("models/tiny:v1"),
+        ],
+        0,
+    )?)?;
+    let two = pushed_digest(&run_lbom(
+        &[
+            "push",
+            s(&st.store),
+            "--channel",
+            "stable",
+            &reg.oci("models/tiny:v2"),
+        ],
+        0,
+    )?)?;
+    assert_ne!(one, two);
+    let node = d.join("node");
+    let pull = |digest: &str, want: i32| {
+        run_lbom(
+            &[
+                "pull",
+                &reg.oci(&format!("models/tiny@{digest}")),
+                "--into",
+                s(&node),
+                "--create",
+                "--policy",
+                s(&st.node_policy),
+            ],
+            want,
+        )
+    };
+    pull(&one, 0)?;
+    pull(&two, 0)?;
+    pull(&one, 7)?;
+    assert_eq!(
+        std::fs::read_link(node.join("stable/current"))?,
+        Path::new("2")
+    );
+    Ok(())
+}

@@ -402,6 +402,10 @@ pub struct PullArgs {
     /// with the role `station`.
     #[arg(long, value_name = "P")]
     pub policy: PathBuf,
+    /// Accept drift of this class from the node's current version (repeat
+    /// for each; see docs/drift.md).
+    #[arg(long, value_name = "CLASS", value_parser = DriftClassParser)]
+    pub accept_drift: Vec<DriftClass>,
     /// How to reach the registry.
     #[command(flatten)]
     pub registry: RegistryArgs,

@@ -148,7 +148,7 @@ pub fn pull(args: &PullArgs, quiet: bool) -> anyhow::Result<u8> {
         now: jiff::Timestamp::now(),
         caps: lbom::bundle::Caps::default(),
         jobs: None,
-        accepted_drift: Vec::new(),
+        accepted_drift: args.accept_drift.clone(),
         receipt_key: None,
         create_store: args.create,
     };

@@ -5,7 +5,7 @@
 //! registry is packaged for the test machines. The mock implements only
 //! what lbom calls (distribution spec v1.1: blob HEAD/GET, chunked upload,
 //! manifest PUT/GET, `GET /v2/REPO/referrers/DIGEST`, the `OCI-Subject`
-//! answer) and the token flow (a 401 with a `Bearer` challenge, a token
+//! answer, a blob redirect to another origin) and the token flow (a 401 with a `Bearer` challenge, a token
 //! service that wants basic credentials), and records what it was asked.
 
 mod common;
@@ -34,6 +34,11 @@ struct State {
     tokens_issued: usize,
     referrers_asked: usize,
     next: usize,
+    /// Blob GETs answered with a redirect to the "CDN" listener.
+    redirect_blobs: bool,
+    cdn_port: u16,
+    cdn_served: usize,
+    cdn_saw_authorization: bool,
 }
 
 struct Mock {
@@ -166,6 +171,10 @@ fn handle(stream: &mut TcpStream, state: &Mutex<State>, port: u16) -> Res<()> {
             };
             respond(stream, status, &[], b"")
         }
+        ("GET", "blobs") if st.redirect_blobs => {
+            let location = format!("http://127.0.0.1:{}/cdn/{name}", st.cdn_port);
+            respond(stream, 307, &[("Location", location)], b"")
+        }
         ("GET", "blobs") => match st.blobs.get(name) {
             Some(b) => respond(stream, 200, &[], &b.clone()),
             None => respond(stream, 404, &[], b""),
@@ -262,6 +271,20 @@ fn handle(stream: &mut TcpStream, state: &Mutex<State>, port: u16) -> Res<()> {
     }
 }
 
+fn serve_cdn(stream: &mut TcpStream, state: &Mutex<State>) -> Res<()> {
+    let req = read_request(stream)?;
+    let mut st = state.lock().map_err(|_| fail("poisoned"))?;
+    st.cdn_saw_authorization |= req.headers.contains_key("authorization");
+    let name = req.path.trim_start_matches("/cdn/").to_owned();
+    match st.blobs.get(&name).cloned() {
+        Some(b) => {
+            st.cdn_served += 1;
+            respond(stream, 200, &[], &b)
+        }
+        None => respond(stream, 404, &[], b""),
+    }
+}
+
 impl Mock {
     fn start() -> Res<Mock> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -273,6 +296,17 @@ impl Mock {
                 let Ok(mut stream) = stream else { continue };
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
                 let _ = handle(&mut stream, &shared, port);
+            }
+        });
+        // A second origin serving blobs, as a CDN behind a registry's
+        // redirect does; it records whether credentials reached it.
+        let cdn = TcpListener::bind("127.0.0.1:0")?;
+        state.lock().map_err(|_| fail("poisoned"))?.cdn_port = cdn.local_addr()?.port();
+        let shared = Arc::clone(&state);
+        std::thread::spawn(move || {
+            for stream in cdn.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let _ = serve_cdn(&mut stream, &shared);
             }
         });
         Ok(Mock { port, state })
@@ -419,6 +453,12 @@ fn referrers_api_and_bearer_tokens() -> TestResult {
             "a referrers tag was written to a registry with the API"
         );
     }
+    // Blobs now come from another origin, by redirect: served there, and
+    // the registry's credentials never sent there.
+    mock.state
+        .lock()
+        .map_err(|_| fail("poisoned"))?
+        .redirect_blobs = true;
     let node = d.join("node");
     let pulled = run_lbom(
         &[
@@ -441,6 +481,12 @@ fn referrers_api_and_bearer_tokens() -> TestResult {
             .map_err(|_| fail("poisoned"))?
             .referrers_asked
             >= 1
+    );
+    let st = mock.state.lock().map_err(|_| fail("poisoned"))?;
+    assert!(st.cdn_served >= 1, "no blob came through the redirect");
+    assert!(
+        !st.cdn_saw_authorization,
+        "credentials were sent to the redirect's origin"
     );
     Ok(())
 }

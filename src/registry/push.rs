@@ -114,7 +114,7 @@ fn upload_blobs(
 ) -> Result<(usize, usize, u64), RegistryError> {
     let (mut uploaded, mut skipped, mut bytes) = (0, 0, 0u64);
     for blob in &publication.blobs {
-        if client.has_blob(&blob.digest, blob.size)? {
+        if client.has_blob(&blob.digest)? {
             skipped += 1;
             continue;
         }

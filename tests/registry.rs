@@ -327,6 +327,16 @@ fn push_pull_and_skopeo_agree_on_the_artifact() -> TestResult {
     let copied: serde_json::Value =
         serde_json::from_slice(&std::fs::read(copy.join("index.json"))?)?;
     assert_eq!(copied["manifests"][0]["digest"], digest.as_str());
+    // The model copied alone (skopeo does not copy referrers) is the same
+    // manifest without its evidence: a node refuses it (exit 5).
+    skopeo(&[
+        "copy",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:v1", s(&copy)),
+        &reg.docker("models/copy:v1"),
+    ])?;
+    let bare = reg.oci(&format!("models/copy@{digest}"));
+    run_lbom(&["verify", &bare, "--policy", s(&st.node_policy)], 5)?;
 
     // lbom's own layout export is the same artifact.
     let layout = st.dir.path().join("lbom-layout");

@@ -501,3 +501,135 @@ pub fn pull(
     })?;
     Ok((fetched, outcome))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Class;
+    use crate::bundle::ManifestEntry;
+    use crate::bundle::manifest::Tool;
+
+    type Res<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+    fn entry(path: &str, content: &[u8]) -> Res<ManifestEntry> {
+        Ok(ManifestEntry {
+            path: BundlePath::new(&format!("artifacts/{path}"))?,
+            role: Role::Artifact,
+            size: content.len() as u64,
+            sha256: Sha256Digest::of(content),
+            encoding: Encoding::Raw,
+            stored_size: content.len() as u64,
+            stored_sha256: Some(Sha256Digest::of(content)),
+        })
+    }
+
+    fn layer(path: &str, content: &[u8]) -> Descriptor {
+        let mut d = Descriptor::of(layout::WEIGHT_RAW, content);
+        d.annotations
+            .insert(layout::ANNOTATION_FILEPATH.into(), path.into());
+        d
+    }
+
+    fn model(layers: Vec<Descriptor>) -> ImageManifest {
+        ImageManifest {
+            schema_version: 2,
+            media_type: layout::OCI_MANIFEST.into(),
+            artifact_type: Some(layout::MODEL_ARTIFACT.into()),
+            config: Descriptor::of(layout::MODEL_CONFIG, b"{}"),
+            layers,
+            subject: None,
+            annotations: BTreeMap::new(),
+        }
+    }
+
+    /// The model's layers must be exactly the artifacts the chain signs:
+    /// every way they can differ — a digest or a size changed, a layer
+    /// missing, one more, one without its path, a path twice — is refused
+    /// (exit 4 for different bytes, 5 for a signed file no layer carries,
+    /// 3 for a model that is not this bundle's shape); the exact set passes.
+    #[test]
+    fn layers_must_be_exactly_the_signed_artifacts() -> Res {
+        let files: [(&str, &[u8]); 2] = [("model.gguf", b"weights"), ("tokenizer.json", b"{}")];
+        let manifest = Manifest {
+            schema: crate::bundle::layout::MANIFEST_SCHEMA.into(),
+            name: "m".into(),
+            channel: "stable".into(),
+            sequence: 1,
+            previous: None,
+            created: "2026-12-06T00:00:00Z".into(),
+            expires: None,
+            tool: Tool {
+                name: "lbom".into(),
+                version: "0.1.0".into(),
+            },
+            entries: files
+                .iter()
+                .map(|(p, c)| entry(p, c))
+                .collect::<Res<Vec<_>>>()?,
+        };
+        let good: Vec<Descriptor> = files.iter().map(|(p, c)| layer(p, c)).collect();
+        assert_eq!(artifact_layers(&model(good.clone()), &manifest)?.len(), 2);
+
+        let edit = |f: &dyn Fn(&mut Vec<Descriptor>)| {
+            let mut l = good.clone();
+            f(&mut l);
+            model(l)
+        };
+        let cases: Vec<(&str, ImageManifest, Class)> = vec![
+            (
+                "another digest",
+                edit(&|l| {
+                    if let Some(x) = l.first_mut() {
+                        x.digest = format!("sha256:{}", Sha256Digest::of(b"evil").to_hex())
+                    }
+                }),
+                Class::Integrity,
+            ),
+            (
+                "another size",
+                edit(&|l| {
+                    if let Some(x) = l.first_mut() {
+                        x.size += 1
+                    }
+                }),
+                Class::Integrity,
+            ),
+            (
+                "a layer missing",
+                edit(&|l| {
+                    l.pop();
+                }),
+                Class::Trust,
+            ),
+            (
+                "a layer more",
+                edit(&|l| l.push(layer("extra.bin", b"x"))),
+                Class::Malformed,
+            ),
+            (
+                "a layer without its path",
+                edit(&|l| {
+                    if let Some(x) = l.first_mut() {
+                        x.annotations.clear()
+                    }
+                }),
+                Class::Malformed,
+            ),
+            (
+                "a path twice",
+                edit(&|l| {
+                    let first = l.first().cloned();
+                    l.extend(first)
+                }),
+                Class::Malformed,
+            ),
+        ];
+        for (name, m, class) in cases {
+            match artifact_layers(&m, &manifest) {
+                Ok(_) => panic!("{name}: accepted"),
+                Err(e) => assert_eq!(e.class(), class, "{name}: {e}"),
+            }
+        }
+        Ok(())
+    }
+}

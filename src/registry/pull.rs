@@ -372,7 +372,8 @@ fn assemble(client: &Client, ev: &Evidence, workdir: &Path) -> Result<PathBuf, R
     for (link, bytes) in &ev.links {
         writer.add_bytes(&name(link)?, bytes).map_err(tar_error)?;
     }
-    writer.finish().map_err(tar_error)?;
+    // Scratch, read back at once by verify or import and then deleted.
+    writer.finish_unsynced().map_err(tar_error)?;
     Ok(path)
 }
 

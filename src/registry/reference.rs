@@ -211,3 +211,67 @@ mod tests {
         assert!(Reference::parse("oci://h/a__b/c-d.e:_t.1-x").is_ok());
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    /// What a parsed reference may hold: the grammar, nothing more.
+    fn within_grammar(text: &str, r: &Reference) -> Result<(), TestCaseError> {
+        prop_assert_eq!(r.to_string(), text.to_owned());
+        let forbidden = |s: &str| {
+            s.chars()
+                .any(|c| matches!(c, '?' | '#' | '%' | ' ' | '\n' | '\r' | '@'))
+        };
+        prop_assert!(!forbidden(&r.authority) && !forbidden(&r.repository));
+        prop_assert!(
+            !r.repository
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == "..")
+        );
+        prop_assert!(r.repository.chars().all(|c| c.is_ascii_lowercase()
+            || c.is_ascii_digit()
+            || matches!(c, '.' | '_' | '-' | '/')));
+        if let Some(Target::Tag(t)) = &r.target {
+            prop_assert!(is_tag(t));
+        }
+        Ok(())
+    }
+
+    /// No reference that parses can carry anything into a URL but what the
+    /// distribution spec's grammar allows: references built from hosts,
+    /// paths and suffixes with slashes, dots, queries, fragments, spaces,
+    /// percent signs and line breaks mixed in either fail to parse or print
+    /// back as given with every part inside the grammar; and enough of them
+    /// parse that the property says something.
+    #[test]
+    fn what_parses_is_exactly_the_grammar() {
+        let strategy = (
+            "[a-z0-9.-]{1,10}(:[0-9]{1,5})?",
+            r"[a-z0-9._/-]{1,16}([A-Z?#% \n]|\.\.)?[a-z0-9._/-]{0,6}",
+            "(:[A-Za-z0-9._%?# -]{0,12}|@sha256:[0-9a-f]{64}|@sha256:[0-9a-fA-F]{10})?",
+        );
+        let parsed = std::cell::Cell::new(0usize);
+        let mut runner = TestRunner::new(Config {
+            cases: 4000,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let result = runner.run(&strategy, |(host, repo, suffix)| {
+            let text = format!("oci://{host}/{repo}{suffix}");
+            if let Ok(r) = Reference::parse(&text) {
+                parsed.set(parsed.get() + 1);
+                within_grammar(&text, &r)?;
+            }
+            Ok(())
+        });
+        assert!(result.is_ok(), "{result:?}");
+        assert!(
+            parsed.get() > 100,
+            "only {} of 4000 references parsed",
+            parsed.get()
+        );
+    }
+}

@@ -626,6 +626,7 @@ fn registry_variant(e: &crate::registry::RegistryError) -> usize {
         E::Io { .. } => 9,
         E::Store(_) => 10,
         E::Bundle(_) => 11,
+        E::NotFound(_) => 12,
     }
 }
 
@@ -686,6 +687,7 @@ fn registry_cases() -> Vec<Case> {
             4,
         ),
         (E::Bundle(crate::bundle::Error::NoInputs), 2),
+        (E::NotFound("n".into()), 10),
     ];
     all.into_iter()
         .map(|(e, code)| {
@@ -766,7 +768,7 @@ fn every_error_variant_has_its_documented_exit_code() {
         ("inspect::Error", inspect_cases(), 4),
         ("envelope::Error", envelope_cases(), 7),
         ("diff::Error", diff_cases(), 2),
-        ("registry::RegistryError", registry_cases(), 12),
+        ("registry::RegistryError", registry_cases(), 13),
     ];
     for (name, cases, variants) in groups {
         let covered: BTreeSet<usize> = cases.iter().map(|(_, _, v)| *v).collect();

@@ -22,6 +22,10 @@ pub enum RegistryError {
     /// What was asked cannot be published or read this way (exit 2).
     #[error("{0}")]
     Unsupported(String),
+    /// The registry has no manifest under that tag or digest (exit 10, as
+    /// a missing file).
+    #[error("{0}")]
+    NotFound(String),
     /// The registry could not be reached, or the exchange broke (exit 10).
     #[error("{url}: {reason}")]
     Http {
@@ -91,7 +95,8 @@ impl RegistryError {
             RegistryError::Reference(_)
             | RegistryError::Credentials { .. }
             | RegistryError::Unsupported(_) => Class::Usage,
-            RegistryError::Http { .. }
+            RegistryError::NotFound(_)
+            | RegistryError::Http { .. }
             | RegistryError::Status { .. }
             | RegistryError::Io { .. } => Class::Io,
             RegistryError::Unauthorized { .. } | RegistryError::Evidence(_) => Class::Trust,

@@ -57,7 +57,7 @@ fn get_manifest(
     want: Option<&Sha256Digest>,
 ) -> Result<(Vec<u8>, Sha256Digest), RegistryError> {
     let (bytes, _) = client.get_manifest(name)?.ok_or_else(|| {
-        artifact_error(format!(
+        RegistryError::NotFound(format!(
             "{}: the registry has no manifest {}",
             client.repository(),
             crate::safe::visible(name)

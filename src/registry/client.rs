@@ -9,7 +9,9 @@
 //! needs a dozen endpoints; this client sends exactly the bytes it is
 //! given, reads with a size limit, and streams blobs in bounded chunks. It
 //! stands on `ureq` 3 (blocking HTTP/1.1, rustls with ring, no async
-//! runtime): a maintained crate, a small tree, custom CA roots.
+//! runtime): a maintained crate, custom CA roots, and a small tree —
+//! measured with `cargo tree -e normal` when it was added (ureq 3.5.2): 27
+//! crates, 12 of them new to lbom (170 crates before, 182 after).
 //!
 //! Security rules: plain HTTP only to loopback unless the caller asks for
 //! it ([`ClientOptions::insecure_http`]); every name put into a URL was

@@ -63,9 +63,34 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap_or_default()
 }
 
+/// A temporary folder removed whole when dropped, stores included: their
+/// folders are 0555 and files 0444, which a non-root account cannot
+/// delete until `chmod -R u+w` (never following a link) makes them
+/// writable again. The 1 GiB test must leave nothing in $TMPDIR.
+struct Scratch(tempfile::TempDir);
+
+impl Scratch {
+    fn new() -> Res<Scratch> {
+        Ok(Scratch(tempfile::tempdir()?))
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("chmod")
+            .args(["-R", "u+w"])
+            .arg(self.0.path())
+            .status();
+    }
+}
+
 /// A station with one imported version, and the node's policy.
 struct Station {
-    dir: tempfile::TempDir,
+    dir: Scratch,
     store: PathBuf,
     node_policy: PathBuf,
 }
@@ -93,7 +118,7 @@ fn station(model: &Path) -> Res<Station> {
 
 /// [`station`], packed with `--compress COMPRESS`.
 fn station_packed(model: &Path, compress: &str) -> Res<Station> {
-    let dir = tempfile::tempdir()?;
+    let dir = Scratch::new()?;
     let d = dir.path();
     for name in ["maintainer", "station", "stranger"] {
         run_lbom(&["keygen", s(&d.join(name))], 0)?;
@@ -784,7 +809,7 @@ fn write_safetensors(path: &Path, bytes: u64) -> Res<()> {
 /// about three copies on disk).
 #[test]
 fn a_one_gib_version_travels_through_the_registry() -> TestResult {
-    let work = tempfile::tempdir()?;
+    let work = Scratch::new()?;
     let model = work.path().join("big");
     std::fs::create_dir(&model)?;
     let weights = model.join("model.safetensors");

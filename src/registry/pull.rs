@@ -32,7 +32,9 @@ use crate::verify::{HashOnly, Policy, Report, Verified, VerifyContext};
 pub struct Fetched {
     /// The model manifest's digest.
     pub digest: Sha256Digest,
-    /// The reassembled bundle (inside the caller's folder).
+    /// The reassembled bundle, inside the folder given to [`fetch`] (for
+    /// [`pull`] and [`verify_remote`], a temporary folder removed when they
+    /// return).
     pub bundle: PathBuf,
     /// The bundle manifest.
     pub manifest: Manifest,

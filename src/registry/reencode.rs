@@ -45,14 +45,16 @@ fn encode(
 /// The level at which `raw` (the decoded file, `entry.size` bytes) encodes
 /// to the entry's signed stored bytes.
 pub fn find_level(raw: &mut std::fs::File, entry: &ManifestEntry) -> Result<i32, RegistryError> {
-    let want = entry.stored_sha256.unwrap_or(entry.sha256);
+    // A version 1 manifest signs no stored bytes ([B58]): the stored
+    // length, which its tar header carries, is all an encoding must match.
+    let want = entry.stored_sha256;
     let io = |e: std::io::Error| RegistryError::Http {
         url: entry.path.as_str().to_owned(),
         reason: format!("re-encoding: {e}"),
     };
     for level in levels() {
         let (n, digest) = encode(raw, entry.size, level, &mut std::io::sink()).map_err(io)?;
-        if n == entry.stored_size && digest == want {
+        if n == entry.stored_size && want.is_none_or(|w| digest == w) {
             return Ok(level);
         }
     }
@@ -62,9 +64,9 @@ pub fn find_level(raw: &mut std::fs::File, entry: &ManifestEntry) -> Result<i32,
             crate::safe::visible(entry.path.as_str())
         ),
         want: format!(
-            "{} stored bytes, sha256:{} (signed in the bundle manifest)",
+            "{} stored bytes{} (signed in the bundle manifest)",
             entry.stored_size,
-            want.to_hex()
+            want.map_or(String::new(), |w| format!(", sha256:{}", w.to_hex()))
         ),
         got: "no zstd level 1-19 of this build gives them".into(),
     })

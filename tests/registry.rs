@@ -1192,3 +1192,76 @@ fn a_registry_cannot_roll_a_node_back() -> TestResult {
     );
     Ok(())
 }
+
+/// A version 1 bundle (tests/vectors/historical, made by lbom 0.1.0, its
+/// entries zstd-encoded and no stored digest signed, [B58]) published from
+/// a store and pulled: the node encodes each entry again to its stored
+/// length and the reassembled bundle verifies as the original did.
+#[test]
+fn a_version_one_bundle_with_zstd_entries_travels() -> TestResult {
+    let dir = Scratch::new()?;
+    let d = dir.path();
+    run_lbom(&["keygen", s(&d.join("station"))], 0)?;
+    let keys = repo().join("keys");
+    let historical = std::fs::read_to_string(repo().join("tests/vectors/historical/policy.toml"))?
+        .replace("../../../keys/", &format!("{}/", keys.display()));
+    std::fs::write(d.join("station.toml"), &historical)?;
+    let node_policy = d.join("node.toml");
+    std::fs::write(
+        &node_policy,
+        format!(
+            "{historical}\n[[keys]]\nname = \"station\"\npublic_key = \"{}\"\nroles = [\"station\"]\n",
+            s(&d.join("station.pub"))
+        ),
+    )?;
+    let bundle = repo().join("tests/vectors/historical/lbom-0.1.0.lbom");
+    let store = d.join("store");
+    run_lbom(
+        &[
+            "import",
+            s(&bundle),
+            "--into",
+            s(&store),
+            "--create",
+            "--policy",
+            s(&d.join("station.toml")),
+            "--key",
+            s(&d.join("station.key")),
+        ],
+        0,
+    )?;
+    let reg = Registry::start(None)?;
+    let out = run_lbom(
+        &[
+            "push",
+            s(&store),
+            "--channel",
+            "historical",
+            &reg.oci("models/historical:v1"),
+        ],
+        0,
+    )?;
+    let digest = pushed_digest(&out)?;
+    let node = d.join("node");
+    run_lbom(
+        &[
+            "pull",
+            &reg.oci(&format!("models/historical@{digest}")),
+            "--into",
+            s(&node),
+            "--create",
+            "--policy",
+            s(&node_policy),
+        ],
+        0,
+    )?;
+    assert_eq!(
+        tree(&node.join("historical/1/bundle"))?,
+        tree(&store.join("historical/1/bundle"))?
+    );
+    assert_eq!(
+        tree(&node.join("historical/1/files"))?,
+        tree(&store.join("historical/1/files"))?
+    );
+    Ok(())
+}

@@ -1265,3 +1265,48 @@ fn a_version_one_bundle_with_zstd_entries_travels() -> TestResult {
     );
     Ok(())
 }
+
+/// The streamed upload (a file above the 16 MiB buffer) refuses a stored
+/// file changed since its import as the buffered one does: exit 4, the
+/// upload session never closed, nothing tagged.
+#[test]
+fn a_large_stored_file_changed_is_refused_before_its_upload_closes() -> TestResult {
+    let work = Scratch::new()?;
+    let model = work.path().join("m");
+    std::fs::create_dir(&model)?;
+    write_safetensors(&model.join("model.safetensors"), 17 << 20)?;
+    let st = station(&model)?;
+    use std::os::unix::fs::PermissionsExt as _;
+    let file = st.store.join("stable/1/files/model.safetensors");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644))?;
+    {
+        use std::io::{Seek as _, SeekFrom, Write as _};
+        let mut f = std::fs::OpenOptions::new().write(true).open(&file)?;
+        f.seek(SeekFrom::Start(9 << 20))?;
+        f.write_all(b"\x01")?;
+    }
+    let reg = Registry::start(None)?;
+    run_lbom(
+        &[
+            "push",
+            s(&st.store),
+            "--channel",
+            "stable",
+            &reg.oci("models/m:v1"),
+        ],
+        4,
+    )?;
+    assert!(
+        !reg.storage()
+            .join("repositories/models/m/_manifests/tags")
+            .exists()
+    );
+    let blobs = reg.storage().join("blobs/sha256");
+    let want = hex::encode(sha2::Sha256::digest(std::fs::read(&file)?));
+    assert!(
+        !reg.blob_path(&want).exists(),
+        "the changed bytes were stored as a blob"
+    );
+    let _ = blobs;
+    Ok(())
+}

@@ -28,7 +28,8 @@ use super::error::RegistryError;
 use super::reference::Reference;
 use crate::io::digest::{Hasher, Sha256Digest};
 
-/// Blob upload chunk: what a push holds in memory per blob.
+/// Blobs up to this size are uploaded from one buffer (`POST`, then `PUT`
+/// with the bytes); larger ones are streamed in one `PATCH`.
 pub const CHUNK_BYTES: usize = 16 << 20;
 /// The largest manifest, index or token response read.
 pub const MAX_DOCUMENT_BYTES: u64 = 4 << 20;
@@ -367,10 +368,10 @@ impl Client {
         }
     }
 
-    /// Upload a blob read from `source` (`size` bytes, `digest`), in
-    /// [`CHUNK_BYTES`] chunks (`PATCH` with `Content-Range`), hashing what
-    /// it reads, then close the session with the digest (the registry
-    /// checks it too). A source that is not `size` bytes with `digest` is
+    /// Upload a blob read from `source` (`size` bytes, `digest`), hashing
+    /// what it reads: up to [`CHUNK_BYTES`] from one buffer carried by the
+    /// closing `PUT`, beyond that streamed in one `PATCH` (`stream_blob`);
+    /// the session is closed with the digest (the registry checks it too). A source that is not `size` bytes with `digest` is
     /// refused before the session is closed, so the registry keeps nothing
     /// of it. Callers ask [`Self::has_blob`] first.
     pub fn push_blob(
@@ -384,53 +385,27 @@ impl Client {
         if answer.status != 202 {
             return Err(answer.unexpected());
         }
-        let mut location = self.upload_location(answer, &start)?;
-        let mut buffer = vec![
-            0u8;
-            CHUNK_BYTES
-                .min(usize::try_from(size).unwrap_or(CHUNK_BYTES))
-                .max(1)
-        ];
-        let mut sent: u64 = 0;
-        let mut hasher = Hasher::new();
-        // Every chunk but the last goes in a PATCH; the last one rides on
-        // the closing PUT (a small blob: POST and PUT only), after the
-        // digest of everything read was checked.
-        let last = loop {
-            let n = read_full(source, &mut buffer).map_err(|e| RegistryError::Http {
-                url: location.clone(),
-                reason: format!("reading the blob: {e}"),
-            })?;
-            let chunk = buffer.get(..n).unwrap_or_default();
-            hasher.update(chunk);
-            if n == 0 || sent + n as u64 >= size {
-                break n;
-            }
-            let range = format!("{sent}-{}", sent + n as u64 - 1);
-            let len = n.to_string();
-            let answer = self.send(
-                "PATCH",
-                &location,
-                &[
-                    ("Content-Type", "application/octet-stream"),
-                    ("Content-Range", &range),
-                    ("Content-Length", &len),
-                ],
-                chunk,
-            )?;
-            if answer.status != 202 {
-                return Err(answer.unexpected());
-            }
-            location = self.upload_location(answer, &location)?;
-            sent += n as u64;
-        };
-        let total = sent + last as u64;
-        let got = hasher.finish();
-        if total != size || got != *digest {
+        let location = self.upload_location(answer, &start)?;
+        if size > CHUNK_BYTES as u64 {
+            return self.stream_blob(digest, size, source, &location);
+        }
+        // One buffer: read (one byte more than `size`, to see a longer
+        // source), hash, check, and only then close the session with it.
+        let mut buffer = vec![0u8; usize::try_from(size).unwrap_or(CHUNK_BYTES) + 1];
+        let last = read_full(source, &mut buffer).map_err(|e| RegistryError::Http {
+            url: location.clone(),
+            reason: format!("reading the blob: {e}"),
+        })?;
+        let got = Sha256Digest::of(buffer.get(..last).unwrap_or_default());
+        if last as u64 != size || got != *digest {
             return Err(RegistryError::Digest {
                 what: "a blob read from the store while pushing".into(),
                 want: format!("{size} bytes, sha256:{}", digest.to_hex()),
-                got: format!("{total} bytes, sha256:{}", got.to_hex()),
+                got: if last as u64 > size {
+                    format!("more than {size} bytes")
+                } else {
+                    format!("{last} bytes, sha256:{}", got.to_hex())
+                },
             });
         }
         let sep = if location.contains('?') { '&' } else { '?' };
@@ -445,6 +420,76 @@ impl Client {
             ],
             buffer.get(..last).unwrap_or_default(),
         )?;
+        if answer.status != 201 {
+            return Err(answer.unexpected());
+        }
+        Ok(())
+    }
+
+    /// A blob larger than one chunk: one streamed `PATCH` (chunked
+    /// transfer encoding: reading, hashing and sending overlap, memory is
+    /// ureq's buffer), then the closing `PUT` only if what was read is
+    /// `size` bytes with `digest`; otherwise the session stays open and the
+    /// registry keeps nothing.
+    fn stream_blob(
+        &self,
+        digest: &Sha256Digest,
+        size: u64,
+        source: &mut dyn Read,
+        location: &str,
+    ) -> Result<(), RegistryError> {
+        let mut hashed = Hashed {
+            inner: source.take(size),
+            hasher: Hasher::new(),
+        };
+        let mut request = self
+            .agent
+            .patch(location)
+            .header("Content-Type", "application/octet-stream");
+        if location.starts_with(&format!("{}/", self.base))
+            && let Some(a) = self.current_authorization()
+        {
+            request = request.header("Authorization", &a);
+        }
+        let resp = request
+            .send(ureq::SendBody::from_reader(&mut hashed))
+            .map_err(|e| RegistryError::Http {
+                url: location.to_owned(),
+                reason: e.to_string(),
+            })?;
+        let status = resp.status().as_u16();
+        let next = header(&resp, "location");
+        if status != 202 {
+            return Err(Answer {
+                status,
+                location: next,
+                digest: None,
+                subject: false,
+                content_type: None,
+                body: resp.into_body(),
+                url: location.to_owned(),
+                method: "PATCH",
+            }
+            .unexpected());
+        }
+        let location = next
+            .map(|l| self.absolute(&l))
+            .ok_or_else(|| RegistryError::Http {
+                url: location.to_owned(),
+                reason: "an upload answer without a Location".into(),
+            })?;
+        let total = hashed.hasher.bytes();
+        let got = hashed.hasher.finish();
+        if total != size || got != *digest {
+            return Err(RegistryError::Digest {
+                what: "a blob read from the store while pushing".into(),
+                want: format!("{size} bytes, sha256:{}", digest.to_hex()),
+                got: format!("{total} bytes, sha256:{}", got.to_hex()),
+            });
+        }
+        let sep = if location.contains('?') { '&' } else { '?' };
+        let close = format!("{location}{sep}digest=sha256:{}", digest.to_hex());
+        let answer = self.send("PUT", &close, &[("Content-Length", "0")], &[])?;
         if answer.status != 201 {
             return Err(answer.unexpected());
         }
@@ -602,6 +647,20 @@ impl Client {
             404 | 405 => Ok(None),
             _ => Err(answer.unexpected()),
         }
+    }
+}
+
+/// A reader that hashes what it reads.
+struct Hashed<R> {
+    inner: R,
+    hasher: Hasher,
+}
+
+impl<R: Read> Read for Hashed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(buf.get(..n).unwrap_or_default());
+        Ok(n)
     }
 }
 

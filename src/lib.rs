@@ -33,6 +33,7 @@ pub mod inspect;
 pub mod io;
 pub mod limits;
 pub mod progress;
+pub mod registry;
 pub mod safe;
 pub mod sign;
 pub mod verify;
@@ -72,6 +73,9 @@ pub fn class_of(err: &(dyn std::error::Error + 'static)) -> Option<Class> {
         return Some(e.class());
     }
     if let Some(e) = err.downcast_ref::<crate::diff::Error>() {
+        return Some(e.class());
+    }
+    if let Some(e) = err.downcast_ref::<crate::registry::RegistryError>() {
         return Some(e.class());
     }
     if err.downcast_ref::<std::io::Error>().is_some() {

@@ -410,6 +410,7 @@ fn the_graph_sees_the_pipeline() -> Res {
     let g = graph()?;
     let has = |a: &str, b: &str| g.get(a).is_some_and(|u| u.contains_key(b));
     assert!(has("import", "verify") && has("verify", "bundle") && has("bundle", "inspect"));
+    assert!(has("registry", "import") && !has("import", "registry"));
     assert!(has("bundle", "class"), "crate::Class is class's");
     assert!(!has("inspect", "bundle"));
     let blanked = blank("let s = \"crate::bundle {\"; // crate::verify\nlet c = '{';");

@@ -722,7 +722,16 @@ impl TarWriter {
     }
 
     /// Write the end marker, flush and fsync; returns the file and its length.
-    pub fn finish(mut self) -> Result<(File, u64), TarError> {
+    pub fn finish(self) -> Result<(File, u64), TarError> {
+        let (file, len) = self.finish_unsynced()?;
+        file.sync_all()?;
+        Ok((file, len))
+    }
+
+    /// [`Self::finish`] without the fsync: for a scratch bundle read back
+    /// at once and deleted (`pull` reassembling one for `import`), where
+    /// durability buys nothing and an fsync of the whole file costs seconds.
+    pub fn finish_unsynced(mut self) -> Result<(File, u64), TarError> {
         self.file.write_all(&[0u8; END_MARKER_LEN as usize])?;
         let len = self.offset.saturating_add(END_MARKER_LEN);
         let file = self
@@ -730,7 +739,6 @@ impl TarWriter {
             .into_inner()
             .map_err(|e| TarError::Io(e.into_error()))?;
         file.set_len(len)?;
-        file.sync_all()?;
         Ok((file, len))
     }
 }

@@ -611,6 +611,92 @@ fn diff_cases() -> Vec<Case> {
         .collect()
 }
 
+fn registry_variant(e: &crate::registry::RegistryError) -> usize {
+    use crate::registry::RegistryError as E;
+    match e {
+        E::Reference(_) => 0,
+        E::Credentials { .. } => 1,
+        E::Unsupported(_) => 2,
+        E::Http { .. } => 3,
+        E::Status { .. } => 4,
+        E::Unauthorized { .. } => 5,
+        E::Digest { .. } => 6,
+        E::Artifact(_) => 7,
+        E::Evidence(_) => 8,
+        E::Io { .. } => 9,
+        E::Store(_) => 10,
+        E::Bundle(_) => 11,
+        E::NotFound(_) => 12,
+    }
+}
+
+fn registry_cases() -> Vec<Case> {
+    use crate::registry::RegistryError as E;
+    let all = vec![
+        (E::Reference("r".into()), 2),
+        (
+            E::Credentials {
+                path: path(),
+                reason: "r".into(),
+            },
+            2,
+        ),
+        (E::Unsupported("u".into()), 2),
+        (
+            E::Http {
+                url: "u".into(),
+                reason: "r".into(),
+            },
+            10,
+        ),
+        (
+            E::Status {
+                method: "GET",
+                url: "u".into(),
+                status: 500,
+                detail: String::new(),
+            },
+            10,
+        ),
+        (
+            E::Unauthorized {
+                url: "u".into(),
+                detail: "d".into(),
+            },
+            5,
+        ),
+        (
+            E::Digest {
+                what: "w".into(),
+                want: "a".into(),
+                got: "b".into(),
+            },
+            4,
+        ),
+        (E::Artifact("a".into()), 3),
+        (E::Evidence("e".into()), 5),
+        (
+            E::Io {
+                path: path(),
+                source: io(),
+            },
+            10,
+        ),
+        (
+            E::Store(crate::import::StoreError::damaged(&path(), "d")),
+            4,
+        ),
+        (E::Bundle(crate::bundle::Error::NoInputs), 2),
+        (E::NotFound("n".into()), 10),
+    ];
+    all.into_iter()
+        .map(|(e, code)| {
+            let v = registry_variant(&e);
+            (Box::new(e) as Box<dyn StdError>, code, v)
+        })
+        .collect()
+}
+
 /// The README's exit-code table: code → meaning.
 fn readme_codes() -> Result<Vec<(u8, String)>, Box<dyn StdError>> {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))?;
@@ -682,6 +768,7 @@ fn every_error_variant_has_its_documented_exit_code() {
         ("inspect::Error", inspect_cases(), 4),
         ("envelope::Error", envelope_cases(), 7),
         ("diff::Error", diff_cases(), 2),
+        ("registry::RegistryError", registry_cases(), 13),
     ];
     for (name, cases, variants) in groups {
         let covered: BTreeSet<usize> = cases.iter().map(|(_, _, v)| *v).collect();

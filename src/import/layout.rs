@@ -373,6 +373,31 @@ impl Baseline {
         };
         read_facts(&self.handle, want)
     }
+
+    /// Open the regular file at `rel` inside the version (`files/P`,
+    /// `bundle/chain/0001.dsse.json`), one name at a time through folder
+    /// handles, never following a link (docs/store.md [S8]); with its size.
+    /// Used by `push` and `export --oci-layout`, which hash what they read.
+    pub fn open_file(&self, rel: &str) -> Result<(std::fs::File, u64), StoreError> {
+        let path = self.handle.child(rel);
+        let (parent, name) = self
+            .handle
+            .open_parent(rel)?
+            .ok_or_else(|| StoreError::damaged(&path, "is missing"))?;
+        let (file, stat) = parent
+            .open_file(name)?
+            .ok_or_else(|| StoreError::damaged(&path, "is missing"))?;
+        Ok((file, stat.size))
+    }
+
+    /// The whole small file at `rel` (at most `max` bytes); `None` when
+    /// missing.
+    pub fn read_small(&self, rel: &str, max: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.handle.open_parent(rel)? {
+            Some((parent, name)) => parent.read_file(name, max),
+            None => Ok(None),
+        }
+    }
 }
 
 /// The `facts.json` of the version folder `dir`, which must hash to

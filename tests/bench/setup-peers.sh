@@ -4,7 +4,8 @@
 #
 #   tests/bench/setup-peers.sh           (make bench-peers)
 #
-# 1. b3sum (BLAKE3) from Debian's package, when apt-get is usable (root).
+# 1. b3sum (BLAKE3) from Debian's package, when apt-get is usable (root);
+#    docker-registry and skopeo likewise (registry_bench.sh).
 # 2. model_signing (the OpenSSF model-signing CLI, the closest peer to lbom
 #    pack+sign / verify) in a separate venv, never the project's .venv:
 #    $LBOM_PEERS_DIR/venv (default target/bench-peers/venv), with pinned
@@ -38,6 +39,24 @@ elif [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
 else
     say "b3sum: not installed and apt-get is not usable as root; its row will be skipped"
 fi
+
+# ---- docker-registry and skopeo (registry_bench.sh) ------------------------------
+# The same Debian packages tests/tools/setup-venv.sh installs for the tests.
+for pair in docker-registry:docker-registry skopeo:skopeo; do
+    cmd="${pair%%:*}" pkg="${pair##*:}"
+    if command -v "$cmd" >/dev/null 2>&1; then
+        say "$cmd present"
+    elif [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        if apt-get install -y -qq "$pkg" >>"$peers/apt.log" 2>&1 ||
+            { apt-get update -qq >>"$peers/apt.log" 2>&1 && apt-get install -y -qq "$pkg" >>"$peers/apt.log" 2>&1; }; then
+            say "$cmd installed"
+        else
+            say "$cmd: apt-get install failed (see $peers/apt.log); the registry rows will be skipped"
+        fi
+    else
+        say "$cmd: not installed and apt-get is not usable as root; the registry rows will be skipped"
+    fi
+done
 
 # ---- model_signing -------------------------------------------------------------
 venv="$peers/venv"

@@ -25,6 +25,12 @@ declare -A debs=(
     [openssl]=openssl
     [sha256sum]=coreutils
     [/usr/bin/time]=time
+    # The OCI registry tests (tests/registry_*.rs, docs/registry.md): CNCF
+    # distribution 2.8 as Debian packages it, skopeo as the independent OCI
+    # client, htpasswd (bcrypt) for the registry's basic-auth file.
+    [docker-registry]=docker-registry
+    [skopeo]=skopeo
+    [htpasswd]=apache2-utils
 )
 missing=()
 for cmd in "${!debs[@]}"; do

@@ -10,6 +10,7 @@ mod log;
 mod pack;
 mod policy;
 mod prune;
+mod registry;
 mod rollback;
 mod scan;
 mod sign;
@@ -32,6 +33,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Rollback(args) => rollback::run(args),
         Command::Prune(args) => prune::run(args),
         Command::Log(args) => log::run(args),
+        Command::Push(args) => registry::push(args),
+        Command::Pull(args) => registry::pull(args, cli.quiet),
+        Command::Export(args) => registry::export(args),
         Command::Policy(PolicyCommand::Init(args)) => policy::init_policy(args, cli.quiet),
         Command::Store(StoreCommand::Init(args)) => {
             lbom::import::Store::create(&args.store)?;

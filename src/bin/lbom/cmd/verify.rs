@@ -18,6 +18,9 @@ use crate::progress::ReadBar;
 /// Check a bundle against a policy; print every check; exit with the first
 /// failure's code.
 pub fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<u8> {
+    if let Some(reference) = args.bundle.to_str().filter(|s| s.starts_with("oci://")) {
+        return super::registry::verify(reference, args, quiet);
+    }
     let policy = Policy::load(&args.policy)?;
     if !quiet {
         warn_policy_notes(&policy);

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Push and pull throughput of lbom against skopeo on the same artifact, with
+# a registry this script starts (Debian's docker-registry on 127.0.0.1,
+# plain HTTP, a fresh storage folder for every timed push).
+#
+#   tests/bench/registry_bench.sh        (make bench runs it from run_all.sh)
+#
+# 1. The same folder as the other scripts (LBOM_BENCH_MB MiB, default 2048, or
+#    LBOM_BENCH_DATA), packed with --compress none, imported into a station
+#    store with a receipt; `lbom export --oci-layout` gives skopeo the same
+#    artifact (same manifest digest) as an OCI image layout.
+# 2. Push: `lbom push` (HEAD, chunked upload, manifests, referrers tag)
+#    against `skopeo copy oci:LAYOUT docker://…` (the model manifest and its
+#    layers; skopeo does not copy referrers), each into an empty registry.
+# 3. Pull: `lbom pull` (referrers, receipt and chain checks, layers through
+#    SHA-256 into a reassembled bundle, then verify + import into a store)
+#    against `skopeo copy docker://… oci:DIR` (layers to an image layout,
+#    digests checked), each into an empty folder.
+# Rows: lbom s, peer, peer s, ratio (peer s / lbom s), no speed target (the
+# registry's own disk writes dominate both); peak RSS < 64 MiB is checked.
+# Needs docker-registry and skopeo (tests/bench/setup-peers.sh and
+# tests/tools/setup-venv.sh install them); without them the rows are skipped
+# with a note, as for a missing peer.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+total_mb="${LBOM_BENCH_MB:-2048}"
+runs="${LBOM_BENCH_RUNS:-3}"
+failed=0
+# shellcheck source=lib.sh
+source "$repo/tests/bench/lib.sh"
+
+lbom="$(bench_binary "$repo")"
+[[ -x "$lbom" ]] || { say "registry_bench: no lbom binary at $lbom" >&2; exit 1; }
+for tool in docker-registry skopeo; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        # As for every peer: skipped with a note (tests/bench/setup-peers.sh
+        # and tests/tools/setup-venv.sh install both).
+        say "registry_bench: $tool is missing; push and pull rows skipped (make bench-peers installs it)"
+        exit 0
+    fi
+done
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/lbom-registry-bench.XXXXXX")"
+registry_pid=""
+stop_registry() {
+    if [[ -n "$registry_pid" ]]; then
+        kill "$registry_pid" 2>/dev/null || true
+        wait "$registry_pid" 2>/dev/null || true
+        registry_pid=""
+    fi
+}
+cleanup() { stop_registry; chmod -R u+w "$work" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT INT TERM
+# Data, bundle, store, layout, registry, pulled bundle + store; 10 % slack.
+need_mb=$((6 * total_mb * 11 / 10))
+avail_mb=$(df -Pm "$work" | awk 'NR == 2 {print $4}')
+if ((avail_mb < need_mb)); then
+    say "registry_bench: needs ${need_mb} MiB free in $work, has ${avail_mb}; lower LBOM_BENCH_MB" >&2
+    exit 1
+fi
+if [[ -n "${LBOM_BENCH_DATA:-}" ]]; then
+    data="$LBOM_BENCH_DATA"
+    own_data=0
+else
+    data="$work/models"
+    own_data=1
+    mkdir -p "$data"
+    python3 "$repo/tests/bench/make_models.py" "$data" "$total_mb" 0
+fi
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# A registry with an empty storage folder: (re)started before every timed push.
+fresh_registry() {
+    stop_registry
+    rm -rf "$work/registry"
+    mkdir -p "$work/registry"
+    cat >"$work/registry.yml" <<YAML
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $work/registry
+http:
+  addr: 127.0.0.1:$port
+YAML
+    docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+    registry_pid=$!
+    local i
+    for i in $(seq 1 200); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        sleep 0.05
+    done
+    say "registry_bench: docker-registry did not start: $(cat "$work/registry.log")" >&2
+    return 1
+}
+
+"$lbom" keygen --quiet "$work/maintainer" >/dev/null
+"$lbom" keygen --quiet "$work/station" >/dev/null
+"$lbom" pack --quiet --compress none --name bench --channel bench -o "$work/b.lbom" "$data" \
+    --key "$work/maintainer.key" --role maintainer >/dev/null
+((own_data)) && rm -rf "$data"
+"$lbom" policy init -o "$work/station.toml" --trust "maintainer=$work/maintainer.pub:maintainer" >/dev/null
+"$lbom" policy init -o "$work/node.toml" --trust "maintainer=$work/maintainer.pub:maintainer" \
+    --trust "station=$work/station.pub:station" --require maintainer >/dev/null
+"$lbom" import --quiet "$work/b.lbom" --into "$work/store" --create --policy "$work/station.toml" \
+    --key "$work/station.key" >/dev/null
+rm -f "$work/b.lbom"
+"$lbom" export "$work/store" --channel bench --oci-layout "$work/layout" --tag v1 >/dev/null
+bytes=$(du -sb "$work/store/bench/1/files" | cut -f1)
+target="127.0.0.1:$port/bench/model"
+say "== registry push and pull: $bytes bytes of files; docker-registry $(docker-registry --version | awk '{print $3}'), $(skopeo --version); median of $runs runs"
+
+mbps() { calc "$bytes / 1000000 / $1"; }
+push_rss=-
+if median_seconds -p fresh_registry "$lbom" --quiet push "$work/store" --channel bench "oci://$target:v1"; then
+    push_s=$med
+    push_rss=$max_rss
+    say "lbom push                          $(printf '%8.3f' "$push_s") s  $(printf '%8.1f' "$(mbps "$push_s")") MB/s"
+else
+    push_s=ERROR
+fi
+if median_seconds -p fresh_registry skopeo copy --quiet --dest-tls-verify=false "oci:$work/layout:v1" "docker://$target:v1"; then
+    skopeo_push_s=$med
+    say "skopeo copy oci: -> docker://      $(printf '%8.3f' "$skopeo_push_s") s  $(printf '%8.1f' "$(mbps "$skopeo_push_s")") MB/s"
+else
+    skopeo_push_s=ERROR
+fi
+record "push (registry, ${total_mb} MiB)" "$push_s" "skopeo copy oci: to docker://" "$skopeo_push_s" - "$push_rss"
+
+# One registry holding the artifact for every pull.
+fresh_registry
+"$lbom" --quiet push "$work/store" --channel bench "oci://$target:v1" >/dev/null
+fresh_node() { chmod -R u+w "$work/node" 2>/dev/null || true; rm -rf "$work/node"; }
+pull_rss=-
+if median_seconds -p fresh_node "$lbom" --quiet pull "oci://$target:v1" --into "$work/node" --create --policy "$work/node.toml"; then
+    pull_s=$med
+    pull_rss=$max_rss
+    say "lbom pull (verify + import)        $(printf '%8.3f' "$pull_s") s  $(printf '%8.1f' "$(mbps "$pull_s")") MB/s"
+else
+    pull_s=ERROR
+fi
+fresh_copy() { rm -rf "$work/copy"; }
+if median_seconds -p fresh_copy skopeo copy --quiet --src-tls-verify=false "docker://$target:v1" "oci:$work/copy:v1"; then
+    skopeo_pull_s=$med
+    say "skopeo copy docker:// -> oci:      $(printf '%8.3f' "$skopeo_pull_s") s  $(printf '%8.1f' "$(mbps "$skopeo_pull_s")") MB/s"
+else
+    skopeo_pull_s=ERROR
+fi
+record "pull (registry, ${total_mb} MiB)" "$pull_s" "skopeo copy docker:// to oci:" "$skopeo_pull_s" - "$pull_rss"
+[[ "$push_s" != ERROR && "$pull_s" != ERROR && "$skopeo_push_s" != ERROR && "$skopeo_pull_s" != ERROR ]] || exit 1
+exit 0

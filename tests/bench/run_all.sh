@@ -83,7 +83,7 @@ say "   data: $(find "$data" -type f | wc -l) files, $(du -sm "$data" | cut -f1)
 
 script_errors=0
 t_start=$(now)
-for script in scan_bench.sh pack_bench.sh quarantine_bench.sh diff_bench.sh peer_bench.sh; do
+for script in scan_bench.sh pack_bench.sh quarantine_bench.sh diff_bench.sh peer_bench.sh split_bench.sh; do
     say ""
     if ! "$repo/tests/bench/$script"; then
         say "run_all: $script stopped with an error"

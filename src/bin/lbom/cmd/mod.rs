@@ -8,6 +8,7 @@ mod inspect;
 mod keygen;
 mod log;
 mod pack;
+mod parts;
 mod policy;
 mod prune;
 mod rollback;
@@ -32,6 +33,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Rollback(args) => rollback::run(args),
         Command::Prune(args) => prune::run(args),
         Command::Log(args) => log::run(args),
+        Command::Split(args) => parts::split(args),
+        Command::VerifyParts(args) => parts::verify_parts(args),
+        Command::Repair(args) => parts::repair(args),
+        Command::Join(args) => parts::join(args),
         Command::Policy(PolicyCommand::Init(args)) => policy::init_policy(args, cli.quiet),
         Command::Store(StoreCommand::Init(args)) => {
             lbom::import::Store::create(&args.store)?;

@@ -44,6 +44,17 @@ fn lbom_measured(dir: &Path, args: &[OsString]) -> Res<(i32, u64, Vec<u8>)> {
         .and_then(|l| l.trim().parse::<u64>().ok())
         .ok_or_else(|| fail(format!("no RSS in {text:?}")))?;
     let code = run.code().ok_or_else(|| fail("killed by a signal"))?;
+    #[allow(
+        clippy::print_stderr,
+        reason = "the measured figures, shown with --nocapture"
+    )]
+    {
+        eprintln!(
+            "lbom {:?}: exit {code}, peak RSS {rss} KiB, {:.1} s",
+            args.first(),
+            run.elapsed.as_secs_f64()
+        );
+    }
     if code != 0 && code != 4 {
         return Err(fail(format!("lbom {args:?} exited {code}: {}", run.stderr)));
     }

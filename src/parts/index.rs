@@ -27,7 +27,7 @@ pub const MAX_INDEX_BYTES: u64 = crate::envelope::MAX_ENVELOPE_BYTES as u64;
 pub const MAX_STRIPE_BYTES: u64 = 1 << 20;
 /// Most bytes one stripe may span over all parts, data and parity: what a
 /// reader repairing a stripe holds at once.
-pub const MAX_STRIPE_SPAN_BYTES: u64 = 32 << 20;
+pub const MAX_STRIPE_SPAN_BYTES: u64 = 8 << 20;
 /// Smallest part: 1 KiB.
 pub const MIN_PART_BYTES: u64 = 1 << 10;
 
@@ -285,9 +285,10 @@ impl PartIndex {
             || !stripe.is_multiple_of(2)
             || stripe > MAX_STRIPE_BYTES
             || span_bytes > MAX_STRIPE_SPAN_BYTES
+            || stripe > stripe_span.max(2)
         {
             return Err(format!(
-                "stripe size {stripe} must be even, 2 to {MAX_STRIPE_BYTES}, and at most {MAX_STRIPE_SPAN_BYTES} bytes over all parts"
+                "stripe size {stripe} must be even, 2 to {MAX_STRIPE_BYTES}, at most the span {stripe_span} and at most {MAX_STRIPE_SPAN_BYTES} bytes over all parts"
             ));
         }
         for (i, part) in self.parity.iter().enumerate() {

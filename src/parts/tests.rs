@@ -242,6 +242,10 @@ fn lies() -> Vec<Lie> {
             i.part_size = 2
         }),
         ("an odd stripe", |i: &mut PartIndex| i.stripe_size = 1001),
+        (
+            "stripes over 8 MiB across the parts",
+            |i: &mut PartIndex| i.stripe_size = 1 << 20,
+        ),
         ("a stripe over 1 MiB", |i: &mut PartIndex| {
             i.stripe_size = (1 << 20) + 2
         }),

@@ -8,14 +8,16 @@
 #    packed with --compress none; a key and a policy trusting it for transfer.
 # 2. `openssl dgst -sha256` over the bundle (the bytes every command reads).
 # 3. `lbom split` into 8 data parts with 2 parity parts; `lbom verify-parts`
-#    of the set; `lbom repair` with one data part deleted; `lbom join` with
+#    of the set; `lbom import` from the set against `lbom import` from the
+#    bundle file; `lbom repair` with one data part deleted; `lbom join` with
 #    that part still deleted (rebuilt on the fly).
 # Each: one warm-up run, then the median of LBOM_BENCH_RUNS (default 3); the
 # ratio is lbom's throughput over openssl's (> 1: lbom is faster). Peak RSS
 # from /usr/bin/time.
 #
-# Targets (issue 17): verify-parts >= 0.85x openssl; RSS < 64 MiB. split,
-# repair and join are reported (info). PASS/FAIL lines are informational
+# Targets (issue 17): verify-parts >= 0.85x openssl; import from parts
+# within 10 % of import from the file (>= 0.9x); RSS < 64 MiB. split, repair
+# and join are reported against openssl (info). PASS/FAIL lines are informational
 # unless LBOM_BENCH_STRICT=1.
 set -euo pipefail
 
@@ -52,7 +54,8 @@ else
 fi
 "$lbom" keygen --quiet "$work/desk" >/dev/null
 bundle="$work/b.lbom"
-"$lbom" pack --quiet --compress none --name bench --channel bench -o "$bundle" "$data" >/dev/null
+"$lbom" pack --quiet --compress none --name bench --channel bench -o "$bundle" "$data" \
+    --key "$work/desk.key" --role transfer >/dev/null
 ((own_data)) && rm -rf "$data"
 "$lbom" policy init -o "$work/policy.toml" --trust "desk=$work/desk.pub:transfer" >/dev/null
 sync
@@ -109,6 +112,30 @@ fresh_set
 "$lbom" split --quiet "$bundle" -o "$set_dir" --size "$part" --parity 2 --key "$work/desk.key" --role transfer >/dev/null
 sync
 one verify-parts 0.85 : "$lbom" verify-parts --quiet "$set_dir" --policy "$work/policy.toml"
+
+# Import from the file, then from the parts (no joined copy).
+store="$work/store"
+fresh_store() { chmod -R u+w "$store" 2>/dev/null || true; rm -rf "$store"; sync; }
+import_file=""
+if median_seconds -p fresh_store "$lbom" import --quiet "$bundle" --into "$store" --create --policy "$work/policy.toml"; then
+    import_file=$med
+    row "lbom import (bundle file)" "$med" "$ssl"
+else
+    pass_fail "import" 0 "lbom import of the bundle file failed"
+fi
+if median_seconds -p fresh_store "$lbom" import --quiet "$set_dir" --into "$store" --create --policy "$work/policy.toml"; then
+    row "lbom import (part set)" "$med" "$ssl"
+    pass_fail "import from parts peak RSS" "$(calc "$max_rss > 0 && $max_rss < $rss_cap_kib")" "$max_rss KiB (target < $rss_cap_kib KiB)"
+    if [[ -n "$import_file" ]]; then
+        r=$(calc "$import_file / $med")
+        timing_target "import from parts/import from file" "$(calc "$r >= 0.9")" "$(printf %.2f "$r")x (target >= 0.9x)"
+        record "import from parts" "$med" "lbom import (bundle file)" "$import_file" 0.9 "$max_rss"
+    fi
+else
+    pass_fail "import from parts" 0 "lbom import from the part set failed"
+    record "import from parts" ERROR "lbom import (bundle file)" "${import_file:-ERROR}" 0.9
+fi
+fresh_store
 
 # One data part gone: repair rebuilds it, join reads through the gap.
 rm -f "$set_dir"/medium-0003/*.part0003

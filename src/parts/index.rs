@@ -27,7 +27,7 @@ pub const MAX_INDEX_BYTES: u64 = crate::envelope::MAX_ENVELOPE_BYTES as u64;
 pub const MAX_STRIPE_BYTES: u64 = 1 << 20;
 /// Most bytes one stripe may span over all parts, data and parity: what a
 /// reader repairing a stripe holds at once.
-pub const MAX_STRIPE_SPAN_BYTES: u64 = 8 << 20;
+pub const MAX_STRIPE_SPAN_BYTES: u64 = 4 << 20;
 /// Smallest part: 1 KiB.
 pub const MIN_PART_BYTES: u64 = 1 << 10;
 

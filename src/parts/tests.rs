@@ -243,7 +243,7 @@ fn lies() -> Vec<Lie> {
         }),
         ("an odd stripe", |i: &mut PartIndex| i.stripe_size = 1001),
         (
-            "stripes over 8 MiB across the parts",
+            "stripes over the budget across the parts",
             |i: &mut PartIndex| i.stripe_size = 1 << 20,
         ),
         ("a stripe over 1 MiB", |i: &mut PartIndex| {

@@ -13,7 +13,7 @@ import sys
 import tarfile
 
 MAX_STRIPE = 1 << 20
-MAX_STRIPE_SPAN = 8 << 20
+MAX_STRIPE_SPAN = 4 << 20
 
 
 def main():

@@ -34,9 +34,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Prune(args) => prune::run(args),
         Command::Log(args) => log::run(args),
         Command::Split(args) => parts::split(args),
-        Command::VerifyParts(args) => parts::verify_parts(args),
-        Command::Repair(args) => parts::repair(args),
-        Command::Join(args) => parts::join(args),
+        Command::VerifyParts(args) => parts::verify_parts(args, cli.quiet),
+        Command::Repair(args) => parts::repair(args, cli.quiet),
+        Command::Join(args) => parts::join(args, cli.quiet),
         Command::Policy(PolicyCommand::Init(args)) => policy::init_policy(args, cli.quiet),
         Command::Store(StoreCommand::Init(args)) => {
             lbom::import::Store::create(&args.store)?;

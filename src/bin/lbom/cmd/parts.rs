@@ -9,6 +9,7 @@ use lbom::verify::policy::Policy;
 use crate::cli::{JoinArgs, RepairArgs, ReportFormat, SplitArgs, VerifyPartsArgs};
 use crate::exit::{self, UsageError};
 use crate::output::Output;
+use crate::progress::ReadBar;
 
 /// Cut the bundle; print one line per medium folder.
 pub fn split(args: &SplitArgs) -> anyhow::Result<u8> {
@@ -48,9 +49,9 @@ pub fn split(args: &SplitArgs) -> anyhow::Result<u8> {
 }
 
 /// Check the set; the exit code says whether it is whole.
-pub fn verify_parts(args: &VerifyPartsArgs) -> anyhow::Result<u8> {
+pub fn verify_parts(args: &VerifyPartsArgs, quiet: bool) -> anyhow::Result<u8> {
     let policy = Policy::load(&args.policy)?;
-    let report = lbom::parts::verify_parts(&args.paths, &policy)?;
+    let report = checked(&args.paths, &policy, quiet)?;
     let mut out = Output::open(None)?;
     match args.format {
         ReportFormat::Json => out.json(&report)?,
@@ -61,9 +62,9 @@ pub fn verify_parts(args: &VerifyPartsArgs) -> anyhow::Result<u8> {
 }
 
 /// Rebuild the missing and damaged parts.
-pub fn repair(args: &RepairArgs) -> anyhow::Result<u8> {
+pub fn repair(args: &RepairArgs, quiet: bool) -> anyhow::Result<u8> {
     let policy = Policy::load(&args.policy)?;
-    let report = lbom::parts::verify_parts(&args.paths, &policy)?;
+    let report = checked(&args.paths, &policy, quiet)?;
     let mut out = Output::open(None)?;
     let mut w = out.text();
     if report.verdict == SetVerdict::Complete {
@@ -83,9 +84,9 @@ pub fn repair(args: &RepairArgs) -> anyhow::Result<u8> {
 }
 
 /// Write the bundle as one file.
-pub fn join(args: &JoinArgs) -> anyhow::Result<u8> {
+pub fn join(args: &JoinArgs, quiet: bool) -> anyhow::Result<u8> {
     let policy = Policy::load(&args.policy)?;
-    let report = lbom::parts::verify_parts(&args.paths, &policy)?;
+    let report = checked(&args.paths, &policy, quiet)?;
     lbom::parts::join(&report, &args.output)?;
     note!(
         "lbom: wrote {} ({} bytes, SHA-256 {}); run `lbom verify` on it before trusting it",
@@ -94,6 +95,19 @@ pub fn join(args: &JoinArgs) -> anyhow::Result<u8> {
         report.bundle_sha256
     );
     Ok(exit::SUCCESS)
+}
+
+/// `verify-parts`' check of the set, with a bar over the bytes of every
+/// file under the paths (one bar for all media).
+fn checked(
+    paths: &[std::path::PathBuf],
+    policy: &Policy,
+    quiet: bool,
+) -> anyhow::Result<PartsReport> {
+    let mut bar = ReadBar::start(quiet, "checking parts", lbom::progress::tree_bytes(paths));
+    let report = lbom::parts::verify_parts(paths, policy);
+    bar.finish();
+    Ok(report?)
 }
 
 fn write_report(report: &PartsReport, w: &mut TextOut<'_>) -> std::io::Result<()> {

@@ -7,7 +7,10 @@
 use std::io;
 use std::os::unix::fs::FileExt as _;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
+
+/// Data parts a reader keeps open (the first ones; see `read_present`).
+const KEPT_OPEN: usize = 256;
 
 use super::check::PartsReport;
 use super::index::PartIndex;
@@ -22,6 +25,8 @@ pub struct PartReader {
     parity: Vec<Option<PathBuf>>,
     /// The last rebuilt stripe: (data part, stripe, its bytes).
     rebuilt: Mutex<Option<(usize, u64, Vec<u8>)>>,
+    /// Handles of the first [`KEPT_OPEN`] data parts, once opened.
+    open: Vec<OnceLock<std::fs::File>>,
 }
 
 impl PartReader {
@@ -43,6 +48,7 @@ impl PartReader {
             data,
             parity,
             rebuilt: Mutex::new(None),
+            open: kept_open(),
         })
     }
 
@@ -81,6 +87,7 @@ impl PartReader {
             data,
             parity,
             rebuilt: Mutex::new(None),
+            open: kept_open(),
         })
     }
 
@@ -91,6 +98,7 @@ impl PartReader {
             data: data.into_iter().map(Some).collect(),
             index,
             rebuilt: Mutex::new(None),
+            open: kept_open(),
         }
     }
 
@@ -99,15 +107,29 @@ impl PartReader {
         &self.index
     }
 
-    /// Read from data part `k`, which is present, at `within`.
+    /// Read from data part `k`, which is present, at `within`. The first
+    /// [`KEPT_OPEN`] parts stay open once read (a tar walk makes many small
+    /// reads); the others are opened for each read, so a set of thousands
+    /// of parts never runs out of file descriptors.
     fn read_present(
         &self,
+        k: usize,
         path: &std::path::Path,
         buf: &mut [u8],
         within: u64,
     ) -> io::Result<usize> {
+        let cell = self.open.get(k);
+        if let Some(file) = cell.and_then(OnceLock::get) {
+            return file.read_at(buf, within);
+        }
         let file = std::fs::File::open(path)?;
-        file.read_at(buf, within)
+        let n = file.read_at(buf, within)?;
+        if let Some(cell) = cell {
+            // Another thread may have opened it first: either handle reads
+            // the same file.
+            let _ = cell.set(file);
+        }
+        Ok(n)
     }
 
     /// Stripe `t` of data part `k`, rebuilt from the others and parity.
@@ -145,6 +167,10 @@ impl PartReader {
     }
 }
 
+fn kept_open() -> Vec<OnceLock<std::fs::File>> {
+    (0..KEPT_OPEN).map(|_| OnceLock::new()).collect()
+}
+
 impl BundleSource for PartReader {
     fn len(&self) -> u64 {
         self.index.bundle.size
@@ -163,7 +189,7 @@ impl BundleSource for PartReader {
             .min(usize::try_from(part_len - within).unwrap_or(usize::MAX));
         let buf = buf.get_mut(..want).unwrap_or_default();
         if let Some(Some(path)) = self.data.get(k) {
-            return self.read_present(path, buf, within);
+            return self.read_present(k, path, buf, within);
         }
         let t = within / self.index.stripe_size;
         let (start, len) = parity::stripe_range(&self.index, t);

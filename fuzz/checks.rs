@@ -32,6 +32,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("side_files", side_files),
     ("chat_template", chat_template),
     ("pickle_containers", pickle_containers),
+    ("part_index", part_index),
 ];
 
 /// The GGUF reader: findings, never panics, no allocation the input length
@@ -281,4 +282,15 @@ pub fn chat_template(data: &[u8]) {
     assert_eq!(!analysis.reaches.is_empty(), has("template.code_execution"));
     assert_eq!(analysis.unparsed.is_some(), has("template.unparsed"));
     assert_eq!(analysis.limit.is_some(), has("template.limit_exceeded"));
+}
+
+/// Part indexes (docs/bundle-format.md, section 13): whatever parses checks
+/// ([B68], [B69]) and is in its one byte form: the payload a writer would
+/// sign for the parsed index is the payload that was read.
+pub fn part_index(data: &[u8]) {
+    if let Ok((index, envelope)) = lbom::parts::PartIndex::parse(data) {
+        assert!(index.check().is_ok());
+        assert_eq!(index.payload(), envelope.payload);
+        assert_eq!(envelope.encode(), data);
+    }
 }

@@ -32,6 +32,7 @@ pub mod import;
 pub mod inspect;
 pub mod io;
 pub mod limits;
+pub mod parts;
 pub mod progress;
 pub mod registry;
 pub mod safe;
@@ -76,6 +77,9 @@ pub fn class_of(err: &(dyn std::error::Error + 'static)) -> Option<Class> {
         return Some(e.class());
     }
     if let Some(e) = err.downcast_ref::<crate::registry::RegistryError>() {
+        return Some(e.class());
+    }
+    if let Some(e) = err.downcast_ref::<crate::parts::Error>() {
         return Some(e.class());
     }
     if err.downcast_ref::<std::io::Error>().is_some() {

@@ -68,6 +68,7 @@ fn corpora(target: &str) -> Vec<&'static str> {
             "fixtures/drift",
         ],
         "chat_template" => vec!["tests/vectors/templates"],
+        "part_index" => vec!["tests/vectors/parts"],
         _ => Vec::new(),
     }
 }

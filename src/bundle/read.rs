@@ -52,7 +52,18 @@ pub fn open(path: &Path, limits: &ReadLimits) -> Result<OpenBundle, Error> {
     };
     let mut file = File::open(path).map_err(io)?;
     let file_len = file.metadata().map_err(io)?.len();
-    let (entries, outcome) = tar::walk_entries(&mut file, file_len, limits);
+    open_from(path, &mut file, file_len, limits)
+}
+
+/// [`open`] over any reader of `file_len` bytes (a part set read as one
+/// stream: docs/bundle-format.md, section 13); `path` names it in errors.
+pub fn open_from<R: Read + Seek>(
+    path: &Path,
+    file: &mut R,
+    file_len: u64,
+    limits: &ReadLimits,
+) -> Result<OpenBundle, Error> {
+    let (entries, outcome) = tar::walk_entries(file, file_len, limits);
     let end_offset = match outcome {
         Ok(end) => end,
         Err(e) => {
@@ -66,7 +77,7 @@ pub fn open(path: &Path, limits: &ReadLimits) -> Result<OpenBundle, Error> {
         entries,
         end_offset,
     };
-    open_layout(path, &mut file, file_len, layout, limits)
+    open_layout(path, file, file_len, layout, limits)
 }
 
 /// Map a walker error: a bundle that ends inside an entry after its
@@ -131,9 +142,9 @@ fn what_it_is_instead(path: &Path) -> String {
 
 /// Check the layout of already-walked entries and read the small entries:
 /// [`open_manifest`], then [`read_links`].
-pub(crate) fn open_layout(
+pub(crate) fn open_layout<R: Read + Seek>(
     path: &Path,
-    file: &mut File,
+    file: &mut R,
     file_len: u64,
     layout: TarLayout,
     limits: &ReadLimits,
@@ -146,9 +157,9 @@ pub(crate) fn open_layout(
 /// Read the manifest of already-walked entries and check it and the
 /// entries before it (docs/bundle-format.md §1, §5: what `verify` reports
 /// as `manifest.form`). The links are not read: [`read_links`].
-pub(crate) fn open_manifest(
+pub(crate) fn open_manifest<R: Read + Seek>(
     path: &Path,
-    file: &mut File,
+    file: &mut R,
     file_len: u64,
     mut layout: TarLayout,
     limits: &ReadLimits,
@@ -213,9 +224,9 @@ pub(crate) fn open_manifest(
 /// links `chain/0001.dsse.json`, … without gaps, each a well-formed link
 /// whose `index` is its number (docs/bundle-format.md [B3], §7: what
 /// `verify` reports as `chain.links`, exit 3). Fills `bundle.links`.
-pub(crate) fn read_links(
+pub(crate) fn read_links<R: Read + Seek>(
     bundle: &mut OpenBundle,
-    file: &mut File,
+    file: &mut R,
     limits: &ReadLimits,
 ) -> Result<(), Error> {
     let path = bundle.path.clone();
@@ -424,9 +435,9 @@ fn derived_names_fit(artifact: &BundlePath) -> Result<(), String> {
 }
 
 /// Read a whole entry (bounded).
-pub(crate) fn read_entry(
+pub(crate) fn read_entry<R: Read + Seek>(
     path: &Path,
-    file: &mut File,
+    file: &mut R,
     entry: &TarEntry,
     max: u64,
 ) -> Result<Vec<u8>, Error> {
@@ -456,9 +467,9 @@ pub(crate) fn read_entry(
 /// [`ReadLimits::max_link_bytes`]): its envelope and what it claims.
 /// Readers call this once per link and keep only the [`LinkInfo`]; the
 /// signature check decodes the link again and compares its digest.
-pub fn read_link(
+pub fn read_link<R: Read + Seek>(
     path: &Path,
-    file: &mut File,
+    file: &mut R,
     entry: &TarEntry,
     limits: &ReadLimits,
 ) -> Result<(Envelope, LinkInfo), Error> {

@@ -611,6 +611,78 @@ fn diff_cases() -> Vec<Case> {
         .collect()
 }
 
+fn parts_variant(e: &crate::parts::Error) -> usize {
+    use crate::parts::Error as E;
+    match e {
+        E::Io { .. } => 0,
+        E::Option(_) => 1,
+        E::Bundle(_) => 2,
+        E::MalformedIndex { .. } => 3,
+        E::Untrusted { .. } => 4,
+        E::NoIndex => 5,
+        E::Ambiguous { .. } => 6,
+        E::Missing { .. } => 7,
+        E::Damaged { .. } => 8,
+        E::OutputExists { .. } => 9,
+    }
+}
+
+/// Part sets (docs/bundle-format.md section 13, [B70]–[B72]): a missing
+/// part is I/O, a damaged one integrity, an unsigned or untrusted index
+/// trust.
+fn parts_cases() -> Vec<Case> {
+    use crate::parts::Error as E;
+    let all = vec![
+        (
+            E::Io {
+                path: path(),
+                source: io(),
+            },
+            10,
+        ),
+        (E::Option("o".into()), 2),
+        (
+            E::Bundle(crate::bundle::Error::NotABundle {
+                path: path(),
+                what: "w".into(),
+            }),
+            3,
+        ),
+        (
+            E::MalformedIndex {
+                path: path(),
+                what: "w".into(),
+            },
+            3,
+        ),
+        (E::Untrusted { what: "w".into() }, 5),
+        (E::NoIndex, 2),
+        (E::Ambiguous { what: "w".into() }, 2),
+        (
+            E::Missing {
+                name: "n".into(),
+                missing: 1,
+                parts: "p".into(),
+            },
+            10,
+        ),
+        (
+            E::Damaged {
+                name: "n".into(),
+                what: "w".into(),
+            },
+            4,
+        ),
+        (E::OutputExists { path: path() }, 10),
+    ];
+    all.into_iter()
+        .map(|(e, code)| {
+            let v = parts_variant(&e);
+            (Box::new(e) as Box<dyn StdError>, code, v)
+        })
+        .collect()
+}
+
 fn registry_variant(e: &crate::registry::RegistryError) -> usize {
     use crate::registry::RegistryError as E;
     match e {
@@ -768,6 +840,7 @@ fn every_error_variant_has_its_documented_exit_code() {
         ("inspect::Error", inspect_cases(), 4),
         ("envelope::Error", envelope_cases(), 7),
         ("diff::Error", diff_cases(), 2),
+        ("parts::Error", parts_cases(), 10),
         ("registry::RegistryError", registry_cases(), 13),
     ];
     for (name, cases, variants) in groups {

@@ -322,13 +322,10 @@ pub fn import(
         Store::open_existing(store_path)?
     };
     locked.recover()?;
-    let bundle_bytes = std::fs::metadata(bundle)
-        .map_err(error::io_at(bundle))?
-        .len();
-    let peeked = crate::bundle::read::open(bundle, &options.caps.read)
-        .ok()
-        .map(|b| b.manifest.channel)
-        .filter(|c| check_label("channel", c).is_ok());
+    // A bundle file, or a part set read through (docs/bundle-format.md §13).
+    let (bundle_bytes, peeked) = crate::verify::source::peek(bundle, policy, &options.caps.read)
+        .map_err(error::io_at(bundle))?;
+    let peeked = peeked.filter(|c| check_label("channel", c).is_ok());
     let channel_state = match &peeked {
         // The structure was checked by `recover`, under the lock held since.
         Some(c) => Some(locked.channel_state_checked(c)?),

@@ -18,13 +18,16 @@
 //!   (writes and fsyncs on their own threads), and for pack's writers the
 //!   background flush (`fdatasync` every so many bytes), the `fallocate`
 //!   reservation ahead of the writes and positioned vectored writes;
-//! - `lock`: an exclusive `flock` released explicitly.
+//! - `lock`: an exclusive `flock` released explicitly;
+//! - [`source`]: [`BundleSource`](source::BundleSource), bytes at positions
+//!   from a bundle file or a part set read as one stream.
 
 pub mod digest;
 pub(crate) mod direct;
 pub(crate) mod lock;
 pub(crate) mod open;
 pub(crate) mod pool;
+pub mod source;
 pub(crate) mod tee;
 pub(crate) mod writer;
 

@@ -12,7 +12,7 @@ use super::Signer;
 use super::policy::{Policy, TrustedKey, UnknownSigners};
 use super::report::Failure;
 use super::verdict::{Step, Verdict};
-use std::fs::File;
+use crate::io::source::SourceReader;
 
 use crate::bundle::manifest::parse_time;
 use crate::bundle::tar::TarEntry;
@@ -43,7 +43,7 @@ fn identity(key: &TrustedKey) -> [u8; 32] {
 /// checks no signature, but reads no bundle whose chain is malformed.
 pub(crate) fn form(
     bundle: &mut OpenBundle,
-    file: &mut std::fs::File,
+    file: &mut SourceReader,
     limits: &crate::bundle::ReadLimits,
 ) -> Result<(), Verdict> {
     crate::bundle::read::read_links(bundle, file, limits).map_err(|e| {
@@ -62,7 +62,7 @@ pub(crate) fn form(
 /// and returns each link's time.
 pub(crate) fn links(
     bundle: &mut OpenBundle,
-    file: &mut std::fs::File,
+    file: &mut SourceReader,
     limits: &crate::bundle::ReadLimits,
 ) -> Step<Vec<jiff::Timestamp>> {
     form(bundle, file, limits)?;
@@ -137,7 +137,7 @@ pub(crate) fn links(
 /// limits").
 pub(crate) fn signatures(
     bundle: &OpenBundle,
-    file: &mut File,
+    file: &mut SourceReader,
     limits: &ReadLimits,
     policy: &Policy,
 ) -> Step<Vec<CheckedLink>> {
@@ -215,7 +215,7 @@ pub(crate) fn signatures(
 /// reader recorded (a file changed between the two reads is refused).
 fn reread_link(
     bundle: &OpenBundle,
-    file: &mut File,
+    file: &mut SourceReader,
     entry: &TarEntry,
     info: &LinkInfo,
     limits: &ReadLimits,

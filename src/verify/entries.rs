@@ -16,10 +16,9 @@
 //! walk does. One thread read and hashed at openssl's single-core speed,
 //! slower than model_signing, which hashes files in parallel (make bench).
 
+use crate::io::source::SourceReader;
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::FileExt as _;
 
 use super::ArtifactSink;
 use super::report::Failure;
@@ -65,7 +64,7 @@ fn io_fail(what: &str, e: &io::Error) -> Verdict {
 /// Read a small entry whole, bounded; reader errors keep their class.
 pub(crate) fn read_small(
     bundle: &OpenBundle,
-    file: &mut File,
+    file: &mut SourceReader,
     t: &TarEntry,
     max: u64,
 ) -> Result<Vec<u8>, Verdict> {
@@ -98,7 +97,11 @@ pub(crate) fn check_small(m: &ManifestEntry, bytes: &[u8]) -> Result<(), Verdict
 /// manifest's (exit 4). Its bytes are not kept: [`stream`] reads them
 /// again for a sink that keeps them (docs/bundle-format.md, "Reader
 /// limits": nothing is held through the stream that it does not need).
-pub(crate) fn attestation(bundle: &OpenBundle, file: &mut File, limits: &ReadLimits) -> Step<()> {
+pub(crate) fn attestation(
+    bundle: &OpenBundle,
+    file: &mut SourceReader,
+    limits: &ReadLimits,
+) -> Step<()> {
     let found = bundle
         .manifest
         .entries
@@ -236,7 +239,7 @@ fn tee_problem(tee: &Tee<'_>, limit: u64) -> Option<Problem> {
 /// raw entry (its directory is at the end). Positioned reads share no file
 /// position, so streams and threads do not disturb each other.
 struct Window<'f> {
-    file: &'f File,
+    file: &'f SourceReader,
     start: u64,
     len: u64,
     pos: u64,
@@ -295,7 +298,11 @@ struct Scanned {
 }
 
 /// Open an entry's decoded stream.
-fn open_source<'f>(file: &'f File, t: &TarEntry, m: &ManifestEntry) -> Result<Source<'f>, Problem> {
+fn open_source<'f>(
+    file: &'f SourceReader,
+    t: &TarEntry,
+    m: &ManifestEntry,
+) -> Result<Source<'f>, Problem> {
     let stored = Recording {
         inner: Window {
             file,
@@ -366,7 +373,7 @@ fn classify(tee: &Tee<'_>, limit: u64, e: &io::Error) -> Problem {
     reason = "two call sites, each argument its own"
 )]
 fn scan_artifact(
-    file: &File,
+    file: &SourceReader,
     t: &TarEntry,
     m: &ManifestEntry,
     artifact: &BundlePath,
@@ -556,7 +563,7 @@ fn compare_sbom(
 /// `verify` holds no attestation while it streams.
 fn hand_small_entries(
     bundle: &OpenBundle,
-    file: &mut File,
+    file: &mut SourceReader,
     limits: &ReadLimits,
     sink: &mut dyn ArtifactSink,
     attestation_entry: Option<(&ManifestEntry, &TarEntry)>,
@@ -606,7 +613,7 @@ fn sbom_verdict(problem: Option<String>, unscanned_zips: &[String], artifacts: u
 /// the `sbom.consistent` verdict.
 pub(crate) fn stream(
     opened: &Opened,
-    file: &mut File,
+    file: &mut SourceReader,
     caps: &Caps,
     jobs: Option<usize>,
     sink: &mut dyn ArtifactSink,

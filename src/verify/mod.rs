@@ -30,6 +30,7 @@ mod rules;
 pub mod run;
 mod sbom_check;
 mod sides;
+pub mod source;
 mod structure;
 #[cfg(test)]
 mod tests;

@@ -3,7 +3,7 @@
 //! checked). Each stage lives in its own module; this one only sequences
 //! them and records what they found.
 
-use std::fs::File;
+use crate::io::source::SourceReader;
 use std::path::Path;
 
 use super::check::CheckName;
@@ -123,7 +123,7 @@ pub(crate) fn describe(
 /// taken into the models.
 fn stream_and_describe(
     opened: &structure::Opened,
-    file: &mut File,
+    file: &mut SourceReader,
     caps: &Caps,
     jobs: Option<usize>,
     capture: &mut SideCapture<'_>,
@@ -161,8 +161,10 @@ pub fn scan_unverified(bundle: &Path, caps: &Caps) -> Result<Unverified, Report>
         has_channel: false,
     };
     let mut scan = || {
-        let (mut file, walked): (File, _) =
-            run.step(CheckName::ArchiveStructure, structure::walk(bundle, limits))?;
+        let (mut file, walked): (SourceReader, _) = run.step(
+            CheckName::ArchiveStructure,
+            structure::walk(bundle, limits, None),
+        )?;
         let mut opened = run.step(
             CheckName::ManifestForm,
             structure::form(bundle, &mut file, walked, limits),
@@ -204,9 +206,9 @@ fn run_stages(
     ctx: &VerifyContext,
     sink: &mut dyn ArtifactSink,
 ) -> Option<Verified> {
-    let (mut file, walked): (File, _) = run.step(
+    let (mut file, walked): (SourceReader, _) = run.step(
         CheckName::ArchiveStructure,
-        structure::walk(bundle, &ctx.caps.read),
+        structure::walk(bundle, &ctx.caps.read, Some(policy)),
     )?;
     let mut opened = run.step(
         CheckName::ManifestForm,

@@ -2,7 +2,7 @@
 //! ([`crate::bundle::read`]) split in its two halves, so that the report
 //! tells a damaged tar from a manifest that does not describe it.
 
-use std::fs::File;
+use crate::io::source::SourceReader;
 use std::path::Path;
 
 use super::report::Failure;
@@ -41,10 +41,13 @@ pub(crate) fn classify(e: &bundle::Error) -> Failure {
 /// `archive.structure`: the tar profile (docs/bundle-format.md §2–3) —
 /// headers, canonical and collision-free names, no links, devices or
 /// extension headers, sizes within the file, the end marker, nothing after.
-pub(crate) fn walk(path: &Path, limits: &ReadLimits) -> Step<(File, TarLayout)> {
-    let io = |e: std::io::Error| Verdict::fail(Failure::Io, format!("cannot read the bundle: {e}"));
-    // A FIFO or device named as the bundle is refused at once, never waited on.
-    let (mut file, file_len) = crate::io::open::open_regular(path).map_err(io)?;
+pub(crate) fn walk(
+    path: &Path,
+    limits: &ReadLimits,
+    parts: Option<&dyn crate::parts::Trust>,
+) -> Step<(SourceReader, TarLayout)> {
+    let mut file = super::source::open(path, parts)?;
+    let file_len = file.len();
     let (entries, outcome) = tar::walk_entries(&mut file, file_len, limits);
     match outcome {
         Ok(end_offset) => {
@@ -77,14 +80,11 @@ pub(crate) fn walk(path: &Path, limits: &ReadLimits) -> Step<(File, TarLayout)> 
 /// (docs/bundle-format.md §1, §5). The links after it are `chain.links`'.
 pub(crate) fn form(
     path: &Path,
-    file: &mut File,
+    file: &mut SourceReader,
     walked: TarLayout,
     limits: &ReadLimits,
 ) -> Step<Opened> {
-    let file_len = file
-        .metadata()
-        .map_err(|e| Verdict::fail(Failure::Io, format!("cannot read the bundle: {e}")))?
-        .len();
+    let file_len = file.len();
     let bundle = read::open_manifest(path, file, file_len, walked, limits)
         .map_err(|e| Verdict::fail(classify(&e), error_text(&e)))?;
     let m = &bundle.manifest;

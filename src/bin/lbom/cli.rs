@@ -90,6 +90,27 @@ pub enum Command {
         after_help = "Example:\n  lbom export /srv/models --channel stable --oci-layout ./llama-oci"
     )]
     Export(ExportArgs),
+    /// Cut a bundle into parts that fit a medium, with parity and a signed index.
+    #[command(
+        after_help = "Examples:\n  lbom split my-model.lbom -o media/ --size dvd --parity 2 --key desk.key --role transfer\n  lbom split my-model.lbom -o media/ --size 4G --key desk.key --role transfer"
+    )]
+    Split(SplitArgs),
+    /// Check a part set's index and every part, read-only; say what to copy again.
+    #[command(
+        name = "verify-parts",
+        after_help = "Examples:\n  lbom verify-parts /media/dvd1 /media/dvd2 --policy station.toml\n  lbom verify-parts arrived/ --policy station.toml --format json"
+    )]
+    VerifyParts(VerifyPartsArgs),
+    /// Rebuild a part set's missing and damaged parts from parity.
+    #[command(
+        after_help = "Example:\n  lbom repair /media/dvd1 /media/dvd3 --policy station.toml -o rebuilt/"
+    )]
+    Repair(RepairArgs),
+    /// Write a part set's bundle as one file, checked against its index.
+    #[command(
+        after_help = "Example:\n  lbom join /media/dvd1 /media/dvd2 --policy station.toml -o my-model.lbom"
+    )]
+    Join(JoinArgs),
     /// Write trust policies.
     #[command(subcommand)]
     #[command(
@@ -283,6 +304,21 @@ pub struct PackArgs {
     /// (without it, lbom asks on a terminal).
     #[arg(long, value_name = "VAR")]
     pub passphrase_env: Option<String>,
+    /// Cut the bundle into parts of this size as it is written (bytes with
+    /// K, M, G, T, KB, MB, GB, TB, or dvd, dvd-dl, bd25, bd50, fat32): one
+    /// medium folder per part beside FILE, which is removed; the disk never
+    /// holds more than the bundle and one part.
+    #[arg(long, value_name = "SIZE", requires_all = ["split_key", "split_role"])]
+    pub split: Option<String>,
+    /// With --split: parity parts to add.
+    #[arg(long, value_name = "N", requires = "split", default_value_t = 0)]
+    pub parity: usize,
+    /// With --split: the key that signs the part index (PKCS#8 PEM).
+    #[arg(long, value_name = "KEY", requires = "split")]
+    pub split_key: Option<PathBuf>,
+    /// With --split: the role the part index's signer claims (transfer, usually).
+    #[arg(long, value_name = "ROLE", requires = "split")]
+    pub split_role: Option<String>,
 }
 
 /// `lbom sign`.
@@ -309,6 +345,78 @@ pub struct SignArgs {
     pub passphrase_env: Option<String>,
 }
 
+/// `lbom split`.
+#[derive(Debug, Args)]
+pub struct SplitArgs {
+    /// The bundle to cut.
+    #[arg(value_name = "FILE.lbom")]
+    pub bundle: PathBuf,
+    /// The folder to write one medium folder per part into.
+    #[arg(long, short, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Bytes per part: a number with K, M, G, T (1024) or KB, MB, GB, TB
+    /// (1000), or a medium: dvd, dvd-dl, bd25, bd50, fat32.
+    #[arg(long, value_name = "SIZE")]
+    pub size: String,
+    /// Parity parts to add: any this many lost or damaged parts can be rebuilt.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub parity: usize,
+    /// Secret key to sign the part index with (PKCS#8 PEM).
+    #[arg(long, value_name = "KEY")]
+    pub key: PathBuf,
+    /// The role the index's signer claims (transfer, usually).
+    #[arg(long, value_name = "ROLE")]
+    pub role: String,
+    /// Allow a --role other than lbom's own.
+    #[arg(long)]
+    pub custom_role: bool,
+    /// Passphrase of an encrypted key, from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub passphrase_env: Option<String>,
+}
+
+/// `lbom verify-parts`.
+#[derive(Debug, Args)]
+pub struct VerifyPartsArgs {
+    /// Media, folders or part files, in any order.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The trust policy whose keys may sign part indexes.
+    #[arg(long, value_name = "P")]
+    pub policy: PathBuf,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+/// `lbom repair`.
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// Media, folders or part files, in any order.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The trust policy whose keys may sign part indexes.
+    #[arg(long, value_name = "P")]
+    pub policy: PathBuf,
+    /// The folder to write the rebuilt parts into (one medium folder each).
+    #[arg(long, short, value_name = "DIR")]
+    pub output: PathBuf,
+}
+
+/// `lbom join`.
+#[derive(Debug, Args)]
+pub struct JoinArgs {
+    /// Media, folders or part files, in any order.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The trust policy whose keys may sign part indexes.
+    #[arg(long, value_name = "P")]
+    pub policy: PathBuf,
+    /// The bundle file to write (must not exist).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: PathBuf,
+}
+
 /// `lbom inspect`.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
@@ -323,7 +431,8 @@ pub struct InspectArgs {
 /// `lbom verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The bundle to verify.
+    /// The bundle to verify, or a folder holding its part set (`lbom split`),
+    /// read through without joining.
     #[arg(value_name = "FILE.lbom")]
     pub bundle: PathBuf,
     /// The trust policy (TOML; see docs/policy.md, or `lbom policy init`).
@@ -441,7 +550,8 @@ pub struct ExportArgs {
 /// `lbom import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The bundle to import.
+    /// The bundle to import, or a folder holding its part set (`lbom split`),
+    /// read through without joining.
     #[arg(value_name = "FILE.lbom")]
     pub bundle: PathBuf,
     /// The model store (see `lbom store init`).

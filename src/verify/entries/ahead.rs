@@ -3,8 +3,8 @@
 //! a single-thread walk gives (docs/performance.md, "Verify and import
 //! before and after").
 
+use crate::io::source::SourceReader;
 use std::collections::BTreeMap;
-use std::fs::File;
 
 use super::{Problem, Scanned, scan_artifact};
 use crate::bundle::tar::TarEntry;
@@ -19,7 +19,7 @@ use crate::limits::Limits;
 /// them, and scans any it does need itself).
 pub(super) fn scan_ahead(
     bundle: &OpenBundle,
-    file: &File,
+    file: &SourceReader,
     limits: &Limits,
     max_facts_bytes: u64,
     jobs: Option<usize>,

@@ -219,6 +219,16 @@ impl Default for TimeRules {
     }
 }
 
+/// A part index is trusted when its signer's key is trusted for the role
+/// it claims (docs/bundle-format.md [B70]).
+impl crate::parts::Trust for Policy {
+    fn key_for(&self, key_id: &KeyId, role: &str) -> Option<PublicKey> {
+        self.trusted(key_id)
+            .filter(|k| k.roles.contains(role))
+            .map(|k| k.key.clone())
+    }
+}
+
 impl Policy {
     /// The key the policy calls `name`.
     pub fn key_named(&self, name: &str) -> Option<&TrustedKey> {

@@ -8,6 +8,7 @@ mod inspect;
 mod keygen;
 mod log;
 mod pack;
+mod parts;
 mod policy;
 mod prune;
 mod registry;
@@ -36,6 +37,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Push(args) => registry::push(args),
         Command::Pull(args) => registry::pull(args, cli.quiet),
         Command::Export(args) => registry::export(args),
+        Command::Split(args) => parts::split(args),
+        Command::VerifyParts(args) => parts::verify_parts(args, cli.quiet),
+        Command::Repair(args) => parts::repair(args, cli.quiet),
+        Command::Join(args) => parts::join(args, cli.quiet),
         Command::Policy(PolicyCommand::Init(args)) => policy::init_policy(args, cli.quiet),
         Command::Store(StoreCommand::Init(args)) => {
             lbom::import::Store::create(&args.store)?;

@@ -11,6 +11,10 @@ use crate::progress::ByteBar;
 /// Pack, optionally sign, and print the manifest digest.
 pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
     let compress: Compression = args.compress.parse().map_err(UsageError)?;
+    if let Some(role) = &args.split_role {
+        lbom::bundle::roles::check_signing_role(role, false)
+            .map_err(|m| UsageError(super::custom_role_hint(m)))?;
+    }
     if let Some(role) = &args.role {
         lbom::bundle::roles::check_signing_role(role, args.custom_role)
             .map_err(|m| UsageError(super::custom_role_hint(m)))?;
@@ -79,7 +83,46 @@ pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
     }
     out.finish()?;
     warn_station_refusals(&summary.output, quiet);
+    if let Some(size) = &args.split {
+        split_packed(args, size, &summary.output)?;
+    }
     Ok(exit::SUCCESS)
+}
+
+/// `pack --split`: cut the bundle just written into medium folders beside
+/// it, in place (docs/bundle-format.md, section 13).
+fn split_packed(args: &PackArgs, size: &str, bundle: &std::path::Path) -> anyhow::Result<()> {
+    let (Some(key_path), Some(role)) = (&args.split_key, &args.split_role) else {
+        return Err(UsageError("--split needs --split-key and --split-role".into()).into());
+    };
+    let part_size =
+        lbom::parts::parse_size(size).map_err(|m| UsageError(format!("--split: {m}")))?;
+    let key = super::load_signing_key(key_path, args.passphrase_env.as_deref())?;
+    let options = lbom::parts::SplitOptions {
+        part_size,
+        parity: args.parity,
+        role: role.clone(),
+    };
+    let out = bundle
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let outcome = lbom::parts::split_in_place(bundle, out, &options, &key)?;
+    let mut text = Output::open(None)?;
+    outln!(
+        text.text(),
+        "cut into {} data and {} parity parts ({}), index signed as {} by key {}",
+        outcome.index.parts.len(),
+        outcome.index.parity.len(),
+        outcome.index.name,
+        outcome.index.role,
+        outcome.index.keyid
+    )?;
+    for medium in &outcome.media {
+        outln!(text.text(), "  {}", medium.display())?;
+    }
+    text.finish()?;
+    Ok(())
 }
 
 /// Tell the maintainer now what a station with a default policy would

@@ -26,7 +26,7 @@ pub fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<u8> {
         warn_policy_notes(&policy);
     }
     let channel = match &args.store {
-        Some(store) => Some(channel_state(store, &args.bundle)?),
+        Some(store) => Some(channel_state(store, &args.bundle, &policy)?),
         None => None,
     };
     let ctx = VerifyContext {
@@ -116,10 +116,22 @@ pub fn refused_line(report: &Report, bundle: &Path, code: u8) -> String {
 /// reading needs none, docs/store.md). The channel comes from the bundle's
 /// manifest, read without trust: verify checks the same manifest later, and
 /// a bundle naming another channel only compares against that one.
-fn channel_state(store: &Path, bundle: &Path) -> anyhow::Result<ChannelState> {
+fn channel_state(store: &Path, bundle: &Path, policy: &Policy) -> anyhow::Result<ChannelState> {
     let store = Store::open(store)?;
-    let opened = lbom::bundle::open(bundle, &ReadLimits::default())?;
-    Ok(store.channel_state(&opened.manifest.channel)?)
+    let channel = if lbom::verify::source::is_part_set(bundle) {
+        let (_, channel) = lbom::verify::source::peek(bundle, policy, &ReadLimits::default())?;
+        channel.ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: the part set's bundle has no readable manifest",
+                bundle.display()
+            )
+        })?
+    } else {
+        lbom::bundle::open(bundle, &ReadLimits::default())?
+            .manifest
+            .channel
+    };
+    Ok(store.channel_state(&channel)?)
 }
 
 /// What the operator should know about the policy (a trusted demo key, one

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Part sets (docs/bundle-format.md, section 13): split, verify-parts, repair
+# and join against `openssl dgst -sha256` over the same bytes.
+#
+#   tests/bench/split_bench.sh           (make bench runs it from run_all.sh)
+#
+# 1. The same folder as scan_bench.sh (LBOM_BENCH_MB MiB, or LBOM_BENCH_DATA),
+#    packed with --compress none; a key and a policy trusting it for transfer.
+# 2. `openssl dgst -sha256` over the bundle (the bytes every command reads).
+# 3. `lbom split` into 8 data parts with 2 parity parts; `lbom verify-parts`
+#    of the set; `lbom import` from the set against `lbom import` from the
+#    bundle file; `lbom repair` with one data part deleted; `lbom join` with
+#    that part still deleted (rebuilt on the fly).
+# Each: one warm-up run, then the median of LBOM_BENCH_RUNS (default 3); the
+# ratio is lbom's throughput over openssl's (> 1: lbom is faster). Peak RSS
+# from /usr/bin/time.
+#
+# Targets (issue 17): verify-parts >= 0.85x openssl; import from parts
+# within 10 % of import from the file (>= 0.9x); RSS < 64 MiB. split, repair
+# and join are reported against openssl (info). PASS/FAIL lines are informational
+# unless LBOM_BENCH_STRICT=1.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+total_mb="${LBOM_BENCH_MB:-2048}"
+runs="${LBOM_BENCH_RUNS:-3}"
+strict="${LBOM_BENCH_STRICT:-0}"
+rss_cap_kib=$((64 * 1024))
+failed=0
+# shellcheck source=lib.sh
+source "$repo/tests/bench/lib.sh"
+
+lbom="$(bench_binary "$repo")"
+[[ -x "$lbom" ]] || { say "split_bench: no lbom binary at $lbom" >&2; exit 1; }
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/lbom-split-bench.XXXXXX")"
+cleanup() { rm -rf "$work"; }
+trap cleanup EXIT INT TERM
+# Data, bundle, parts (1.25x), a rebuilt part, a joined copy; 10 % slack.
+need_mb=$((5 * total_mb * 11 / 10))
+avail_mb=$(df -Pm "$work" | awk 'NR == 2 {print $4}')
+if ((avail_mb < need_mb)); then
+    say "split_bench: needs ${need_mb} MiB free in $work, has ${avail_mb}; lower LBOM_BENCH_MB" >&2
+    exit 1
+fi
+if [[ -n "${LBOM_BENCH_DATA:-}" ]]; then
+    data="$LBOM_BENCH_DATA"
+    own_data=0
+else
+    data="$work/models"
+    own_data=1
+    mkdir -p "$data"
+    python3 "$repo/tests/bench/make_models.py" "$data" "$total_mb" 0
+fi
+"$lbom" keygen --quiet "$work/desk" >/dev/null
+bundle="$work/b.lbom"
+"$lbom" pack --quiet --compress none --name bench --channel bench -o "$bundle" "$data" \
+    --key "$work/desk.key" --role transfer >/dev/null
+((own_data)) && rm -rf "$data"
+"$lbom" policy init -o "$work/policy.toml" --trust "desk=$work/desk.pub:transfer" >/dev/null
+sync
+bytes=$(stat -c %s "$bundle")
+# Eight data parts (even, at least 1 KiB), two parity parts.
+part=$(((bytes / 8 + 2048) / 2 * 2))
+say "== part sets: one bundle of $bytes bytes in parts of $part bytes, 2 parity parts; $(nproc) CPUs; median of $runs runs after a warm-up"
+
+mbps() { calc "$bytes / 1000000 / $1"; }
+row() { # LABEL SECONDS [PEER_MBPS]
+    local rate
+    rate=$(mbps "$2")
+    if [[ -n "${3:-}" ]]; then
+        printf '%-34s %8.3f s  %8.1f MB/s  %.2fx openssl\n' "$1" "$2" "$rate" "$(calc "$rate / $3")"
+    else
+        printf '%-34s %8.3f s  %8.1f MB/s\n' "$1" "$2" "$rate"
+    fi
+}
+
+if median_seconds openssl dgst -sha256 "$bundle"; then
+    ssl=$(mbps "$med")
+    ssl_s=$med
+    row "openssl dgst -sha256 (bundle)" "$med"
+else
+    say "openssl: failed to run" >&2
+    record "verify-parts" - "openssl dgst -sha256" ERROR 0.85
+    exit 1
+fi
+
+# one COMMAND-NAME TARGET PREP ARGS...: time, print, record.
+one() {
+    local name="$1" target="$2" prep="$3"
+    shift 3
+    if median_seconds -p "$prep" "$@"; then
+        row "lbom $name" "$med" "$ssl"
+        if [[ "$target" != - ]]; then
+            local r
+            r=$(calc "$(mbps "$med") / $ssl")
+            timing_target "$name/openssl" "$(calc "$r >= $target")" "$(printf %.2f "$r")x (target >= ${target}x)"
+        fi
+        pass_fail "$name peak RSS" "$(calc "$max_rss > 0 && $max_rss < $rss_cap_kib")" "$max_rss KiB (target < $rss_cap_kib KiB)"
+        record "$name" "$med" "openssl dgst -sha256 (bundle)" "$ssl_s" "$target" "$max_rss"
+    else
+        pass_fail "$name" 0 "lbom $name failed"
+        record "$name" ERROR "openssl dgst -sha256 (bundle)" "$ssl_s" "$target"
+    fi
+}
+
+set_dir="$work/set"
+fresh_set() { rm -rf "$set_dir"; sync; }
+one split - fresh_set "$lbom" split --quiet "$bundle" -o "$set_dir" --size "$part" --parity 2 \
+    --key "$work/desk.key" --role transfer
+fresh_set
+"$lbom" split --quiet "$bundle" -o "$set_dir" --size "$part" --parity 2 --key "$work/desk.key" --role transfer >/dev/null
+sync
+one verify-parts 0.85 : "$lbom" verify-parts --quiet "$set_dir" --policy "$work/policy.toml"
+
+# Import from the file, then from the parts (no joined copy).
+store="$work/store"
+fresh_store() { chmod -R u+w "$store" 2>/dev/null || true; rm -rf "$store"; sync; }
+import_file=""
+if median_seconds -p fresh_store "$lbom" import --quiet "$bundle" --into "$store" --create --policy "$work/policy.toml"; then
+    import_file=$med
+    row "lbom import (bundle file)" "$med" "$ssl"
+else
+    pass_fail "import" 0 "lbom import of the bundle file failed"
+fi
+if median_seconds -p fresh_store "$lbom" import --quiet "$set_dir" --into "$store" --create --policy "$work/policy.toml"; then
+    row "lbom import (part set)" "$med" "$ssl"
+    pass_fail "import from parts peak RSS" "$(calc "$max_rss > 0 && $max_rss < $rss_cap_kib")" "$max_rss KiB (target < $rss_cap_kib KiB)"
+    if [[ -n "$import_file" ]]; then
+        r=$(calc "$import_file / $med")
+        timing_target "import from parts/import from file" "$(calc "$r >= 0.9")" "$(printf %.2f "$r")x (target >= 0.9x)"
+        record "import from parts" "$med" "lbom import (bundle file)" "$import_file" 0.9 "$max_rss"
+    fi
+else
+    pass_fail "import from parts" 0 "lbom import from the part set failed"
+    record "import from parts" ERROR "lbom import (bundle file)" "${import_file:-ERROR}" 0.9
+fi
+fresh_store
+
+# One data part gone: repair rebuilds it, join reads through the gap.
+rm -f "$set_dir"/medium-0003/*.part0003
+rebuilt="$work/rebuilt"
+fresh_rebuilt() { rm -rf "$rebuilt"; sync; }
+one repair - fresh_rebuilt "$lbom" repair --quiet "$set_dir" --policy "$work/policy.toml" -o "$rebuilt"
+fresh_rebuilt
+joined="$work/joined.lbom"
+fresh_joined() { rm -f "$joined"; sync; }
+one join - fresh_joined "$lbom" join --quiet "$set_dir" --policy "$work/policy.toml" -o "$joined"
+if ! cmp -s "$joined" "$bundle"; then
+    pass_fail "join" 0 "the joined bundle differs from the original"
+fi
+fresh_joined
+
+if [[ "$failed" == 1 && "$strict" == 1 ]]; then
+    exit 1
+fi
+exit 0

@@ -1,0 +1,338 @@
+//! Part sets through the `lbom` binary (docs/bundle-format.md, section 13):
+//! `split`, `verify-parts` (text, JSON, exit codes, read-only), `repair`
+//! and `join`, with the index's signature checked by securesystemslib.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use common::{TestResult, fail, lbom, repo, venv};
+
+fn golden() -> PathBuf {
+    repo().join("tests/vectors/bundle/tiny.lbom")
+}
+
+fn policy() -> PathBuf {
+    repo().join("docs/examples/demo.toml")
+}
+
+/// Every file under `dir` with its bytes.
+fn tree(dir: &Path) -> Result<BTreeMap<PathBuf, Vec<u8>>, Box<dyn std::error::Error>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.insert(path.clone(), std::fs::read(&path)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn find(
+    files: &BTreeMap<PathBuf, Vec<u8>>,
+    suffix: &str,
+) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    files
+        .keys()
+        .find(|p| p.to_string_lossy().ends_with(suffix))
+        .cloned()
+        .ok_or_else(|| fail(format!("no file ending {suffix}")))
+}
+
+/// Ok when the run exited 0, else its output as the error.
+fn succeeded(out: std::process::Output) -> TestResult {
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "exit {:?}: {}{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )))
+    }
+}
+
+#[test]
+fn split_verify_parts_repair_and_join_from_the_command_line() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let set = dir.path().join("set");
+    let key = repo().join("keys/demo-transfer.key");
+    lbom([
+        "split".as_ref(),
+        golden().as_os_str(),
+        "-o".as_ref(),
+        set.as_os_str(),
+        "--size".as_ref(),
+        "2K".as_ref(),
+        "--parity".as_ref(),
+        "2".as_ref(),
+        "--key".as_ref(),
+        key.as_os_str(),
+        "--role".as_ref(),
+        "transfer".as_ref(),
+    ])
+    .output()
+    .map(succeeded)??;
+    let before = tree(&set)?;
+    assert_eq!(before.len(), 16, "8 media, a part and an index each");
+    // The index verifies under securesystemslib with the demo transfer key.
+    let index = find(&before, ".index.dsse.json")?;
+    let out = std::process::Command::new(venv()?.join("bin/python"))
+        .arg(repo().join("tests/tools/verify_dsse.py"))
+        .arg(&index)
+        .arg(repo().join("keys/demo-transfer.pub"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()?;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let verify = |format: &str| {
+        lbom([
+            "verify-parts".as_ref(),
+            set.as_os_str(),
+            "--policy".as_ref(),
+            policy().as_os_str(),
+            "--format".as_ref(),
+            format.as_ref(),
+        ])
+        .output()
+    };
+    let run = verify("text")?;
+    assert_eq!(run.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&run.stdout).contains("complete: every part present"));
+
+    // One part deleted, one damaged: both named, integrity wins (exit 4).
+    let gone = find(&before, ".part0002")?;
+    let hurt = find(&before, ".part0005")?;
+    std::fs::remove_file(&gone)?;
+    let mut bytes = before[&hurt].clone();
+    bytes[7] ^= 0x80;
+    std::fs::write(&hurt, bytes)?;
+    let damaged = tree(&set)?;
+    let run = verify("json")?;
+    assert_eq!(run.status.code(), Some(4));
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout)?;
+    let state = |suffix: &str| {
+        report["parts"]
+            .as_array()
+            .and_then(|parts| {
+                parts
+                    .iter()
+                    .find(|p| p["file_name"].as_str().is_some_and(|n| n.ends_with(suffix)))
+            })
+            .and_then(|p| p["state"].as_str().map(str::to_owned))
+    };
+    assert_eq!(state(".part0002").as_deref(), Some("missing"));
+    assert_eq!(state(".part0005").as_deref(), Some("damaged"));
+    assert_eq!(state(".part0001").as_deref(), Some("present"));
+    assert_eq!(report["verdict"]["verdict"], "repairable");
+    // verify-parts wrote nothing.
+    assert_eq!(tree(&set)?, damaged);
+
+    // join reads through the gaps; repair rebuilds both byte for byte.
+    let joined = dir.path().join("joined.lbom");
+    lbom([
+        "join".as_ref(),
+        set.as_os_str(),
+        "--policy".as_ref(),
+        policy().as_os_str(),
+        "-o".as_ref(),
+        joined.as_os_str(),
+    ])
+    .output()
+    .map(succeeded)??;
+    assert_eq!(std::fs::read(&joined)?, std::fs::read(golden())?);
+    let rebuilt = dir.path().join("rebuilt");
+    lbom([
+        "repair".as_ref(),
+        set.as_os_str(),
+        "--policy".as_ref(),
+        policy().as_os_str(),
+        "-o".as_ref(),
+        rebuilt.as_os_str(),
+    ])
+    .output()
+    .map(succeeded)??;
+    let made = tree(&rebuilt)?;
+    assert_eq!(made[&find(&made, ".part0002")?], before[&gone]);
+    assert_eq!(made[&find(&made, ".part0005")?], before[&hurt]);
+
+    // Missing only: I/O (10). An unsigned index: trust (5).
+    std::fs::remove_file(&hurt)?;
+    assert_eq!(verify("text")?.status.code(), Some(10));
+    for path in damaged
+        .keys()
+        .filter(|p| p.to_string_lossy().ends_with(".index.dsse.json"))
+    {
+        let text = std::fs::read_to_string(path)?;
+        let mut envelope: serde_json::Value = serde_json::from_str(&text)?;
+        envelope["signatures"] = serde_json::json!([]);
+        std::fs::write(path, format!("{}\n", serde_json::to_string(&envelope)?))?;
+    }
+    let run = verify("text")?;
+    assert_eq!(
+        run.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    Ok(())
+}
+
+/// Every file of a store but the import record and history (which name
+/// the bundle's file and the time), with its bytes.
+fn store_files(root: &Path) -> Result<BTreeMap<PathBuf, Vec<u8>>, Box<dyn std::error::Error>> {
+    Ok(tree(root)?
+        .into_iter()
+        .filter(|(p, _)| {
+            let text = p.to_string_lossy();
+            !text.ends_with("import.json") && !text.contains("history")
+        })
+        .map(|(p, b)| Ok((p.strip_prefix(root)?.to_path_buf(), b)))
+        .collect::<Result<_, std::path::StripPrefixError>>()?)
+}
+
+#[test]
+fn verify_and_import_read_a_part_set_as_the_bundle() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let keys = repo().join("keys");
+    let set = dir.path().join("packed");
+    std::fs::create_dir_all(&set)?;
+    let bundle = set.join("m.lbom");
+    let model = repo().join("fixtures/safetensors/tiny-llama");
+    let run = |args: &[&std::ffi::OsStr]| lbom(args).env_remove("SOURCE_DATE_EPOCH").output();
+    let out = run(&[
+        "pack".as_ref(),
+        model.as_os_str(),
+        "-o".as_ref(),
+        bundle.as_os_str(),
+        "--key".as_ref(),
+        keys.join("demo-maintainer.key").as_os_str(),
+        "--role".as_ref(),
+        "maintainer".as_ref(),
+        "--split".as_ref(),
+        "64K".as_ref(),
+        "--parity".as_ref(),
+        "2".as_ref(),
+        "--split-key".as_ref(),
+        keys.join("demo-transfer.key").as_os_str(),
+        "--split-role".as_ref(),
+        "transfer".as_ref(),
+    ])?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // pack --split leaves only the medium folders.
+    assert!(!bundle.exists());
+    // The chain still needs the desk's countersignature: join, sign, cut again.
+    let joined = dir.path().join("joined").join("m.lbom");
+    std::fs::create_dir_all(joined.parent().ok_or("no parent")?)?;
+    let out = run(&[
+        "join".as_ref(),
+        set.as_os_str(),
+        "--policy".as_ref(),
+        policy().as_os_str(),
+        "-o".as_ref(),
+        joined.as_os_str(),
+    ])?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&[
+        "sign".as_ref(),
+        joined.as_os_str(),
+        "--key".as_ref(),
+        keys.join("demo-transfer.key").as_os_str(),
+        "--role".as_ref(),
+        "transfer".as_ref(),
+    ])?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let signed_set = dir.path().join("signed-set");
+    let out = run(&[
+        "split".as_ref(),
+        joined.as_os_str(),
+        "-o".as_ref(),
+        signed_set.as_os_str(),
+        "--size".as_ref(),
+        "64K".as_ref(),
+        "--parity".as_ref(),
+        "2".as_ref(),
+        "--key".as_ref(),
+        keys.join("demo-transfer.key").as_os_str(),
+        "--role".as_ref(),
+        "transfer".as_ref(),
+    ])?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // One part gone: verify and import read through the gap.
+    let files = tree(&signed_set)?;
+    std::fs::remove_file(find(&files, ".part0002")?)?;
+    let out = run(&[
+        "verify".as_ref(),
+        signed_set.as_os_str(),
+        "--policy".as_ref(),
+        policy().as_os_str(),
+    ])?;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let from_file = dir.path().join("store-file");
+    let from_parts = dir.path().join("store-parts");
+    for (from, store) in [(&joined, &from_file), (&signed_set, &from_parts)] {
+        let out = run(&[
+            "import".as_ref(),
+            from.as_os_str(),
+            "--into".as_ref(),
+            store.as_os_str(),
+            "--create".as_ref(),
+            "--policy".as_ref(),
+            policy().as_os_str(),
+        ])?;
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(store_files(&from_parts)?, store_files(&from_file)?);
+    // A part set whose bundle lost its chain's trust is refused as the file is.
+    let out = run(&[
+        "verify".as_ref(),
+        set.as_os_str(),
+        "--policy".as_ref(),
+        policy().as_os_str(),
+    ])?;
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "the set pack cut lacks the desk's link: the bundle's chain decides"
+    );
+    Ok(())
+}

@@ -80,14 +80,14 @@ modules! {
 // API"), and tests/architecture.rs holds the two lists together. ----------
 
 // Scan a model into facts.
+/// Everything a scan says about a model (docs/scan-report.md).
+pub use inspect::facts;
 pub use inspect::{
     Error as ScanError, Finding, Format, ModelFacts, NoProgress, Progress, ScanOptions, Severity,
     inspect_path,
 };
 // The function, not its module of the same name (as `pack`, `audit`,
 // `prune` and `rollback` below).
-/// Everything a scan says about a model (docs/scan-report.md).
-pub use inspect::facts;
 pub use inspect::scan::scan;
 pub use limits::Limits;
 

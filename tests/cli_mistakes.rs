@@ -692,3 +692,42 @@ fn internal_messages_become_sentences_a_person_acts_on() -> TestResult {
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     Ok(())
 }
+
+/// `--jobs` means on `verify` and `import` what it means on `scan` and
+/// `pack`: 0 is a usage error, and any number of threads gives the same
+/// report.
+#[test]
+fn verify_and_import_take_jobs_as_scan_and_pack_do() -> TestResult {
+    let (dir, bundle) = tiny_bundle()?;
+    let policy = policy(dir.path())?;
+    let verify = |jobs: &str| {
+        let args = [
+            OsStr::new("verify"),
+            bundle.as_os_str(),
+            "--policy".as_ref(),
+        ];
+        let args = args
+            .into_iter()
+            .chain([policy.as_os_str(), "--jobs".as_ref(), jobs.as_ref()]);
+        lbom_in(dir.path(), args)
+    };
+    assert_eq!(verify("0")?.code(), Some(2));
+    let one = ok(verify("1"), "verify --jobs 1")?;
+    let four = ok(verify("4"), "verify --jobs 4")?;
+    assert_eq!(stdout(&one), stdout(&four));
+    assert!(stdout(&one).contains("VERIFIED"), "{}", stdout(&one));
+    let store = dir.path().join("store");
+    let refused = import(dir.path(), &bundle, &store, &policy, &["--jobs", "0"])?;
+    assert_eq!(refused.code(), Some(2), "{}", refused.stderr);
+    ok(
+        import(
+            dir.path(),
+            &bundle,
+            &store,
+            &policy,
+            &["--create", "--jobs", "3"],
+        ),
+        "import --jobs 3",
+    )?;
+    Ok(())
+}

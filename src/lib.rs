@@ -134,6 +134,15 @@ pub use diff::{
     DriftClass, DriftReport, Error as DiffError, Side, diff, render_markdown, render_text,
 };
 
+/// The parts of a [`DriftReport`](crate::DriftReport) (docs/drift.md), to read a report by its
+/// kinds of change rather than as text.
+pub mod drift {
+    pub use crate::diff::{
+        Capped, Change, FieldDelta, FileDrift, FileRecord, FindingRef, KeyChange, KeyDelta,
+        KeyValue, ModelDrift, TypeDelta, WeightChange,
+    };
+}
+
 // How much a command will read, for progress bars.
 pub use progress::{audit_bytes, file_bytes, process_bytes_read, tree_bytes};
 

@@ -626,7 +626,28 @@ fn use_tree_names(tree: &str) -> Vec<String> {
 /// is written), as `name!`. Modules declared through `modules!` are not
 /// public without the `internals` feature and are not counted.
 fn facade_in_source() -> Res<BTreeSet<String>> {
-    let lib = without_test_modules(&blank(&std::fs::read_to_string(root().join("src/lib.rs"))?));
+    let mut lib =
+        without_test_modules(&blank(&std::fs::read_to_string(root().join("src/lib.rs"))?));
+    // A module of the facade written in place (`pub mod drift { … }`)
+    // counts as its name: what it re-exports is not at the root.
+    let mut search = 0;
+    while let Some(k) = lib.get(search..).and_then(|s| s.find("pub mod ")) {
+        let at = search + k;
+        let rest = lib.get(at..).unwrap_or_default();
+        let inline = rest
+            .find(['{', ';'])
+            .filter(|&j| rest.get(j..j + 1) == Some("{"));
+        search = at + "pub mod ".len();
+        if let Some(open) = inline {
+            let (from, to) = (
+                at + open + 1,
+                block_end(&lib, at + open).unwrap_or(lib.len()) - 1,
+            );
+            if from < to {
+                lib.replace_range(from..to, &" ".repeat(to - from));
+            }
+        }
+    }
     let mut names = BTreeSet::new();
     let mut rest = lib.as_str();
     while let Some(k) = rest.find("pub ") {

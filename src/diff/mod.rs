@@ -363,6 +363,7 @@ pub struct WeightChange {
 /// A metadata key with its value summarised.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyValue {
+    /// The key.
     pub key: String,
     /// The value, summarised (long strings cut, arrays counted).
     pub value: String,
@@ -371,6 +372,7 @@ pub struct KeyValue {
 /// A metadata key whose value changed, both values summarised.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyDelta {
+    /// The key.
     pub key: String,
     /// Before, summarised.
     pub old: String,
@@ -383,6 +385,7 @@ pub struct KeyDelta {
 pub struct FindingRef {
     /// The finding code.
     pub code: String,
+    /// Its severity.
     pub severity: Severity,
     /// Its sentence.
     pub message: String,
@@ -601,6 +604,7 @@ pub struct ModelDrift {
 pub enum FileDrift {
     /// Same path, other bytes, and no model-level change explains it.
     FileChanged {
+        /// The path.
         path: String,
         /// SHA-256 before.
         old_sha256: Sha256Digest,
@@ -613,24 +617,31 @@ pub enum FileDrift {
     },
     /// Only on the old side.
     FileRemoved {
+        /// The path.
         path: String,
         /// Its SHA-256.
         sha256: Sha256Digest,
+        /// Its size.
         size: u64,
     },
     /// Only on the new side.
     FileAdded {
+        /// The path.
         path: String,
         /// Its SHA-256.
         sha256: Sha256Digest,
+        /// Its size.
         size: u64,
     },
     /// The same bytes under another path.
     FileRenamed {
+        /// The old path.
         old_path: String,
+        /// The new path.
         new_path: String,
         /// Its SHA-256.
         sha256: Sha256Digest,
+        /// Its size.
         size: u64,
     },
 }

@@ -129,6 +129,13 @@ pub use import::{
     import, load_side, prune::prune, rollback::rollback,
 };
 
+/// What a store records of each version (docs/store.md), as
+/// [`Store`](crate::Store)'s methods return it.
+pub mod store {
+    pub use crate::import::record::{ImportRecord, StoredFile};
+    pub use crate::import::{Baseline, ImportInfo};
+}
+
 // Drift between two sides.
 pub use diff::{
     DriftClass, DriftReport, Error as DiffError, Side, diff, render_markdown, render_text,

@@ -20,6 +20,9 @@ fmt-check:
 
 clippy:
 	$(CARGO) clippy --all-targets -- -D warnings
+	# The library as a program embedding it sees it, without the tests' `internals`
+	# feature: dead code and missing docs of the facade (docs/architecture.md).
+	$(CARGO) clippy --lib --bins -- -D warnings
 
 cargo-test: venv
 	$(CARGO) test --all-targets

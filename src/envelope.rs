@@ -38,7 +38,7 @@ pub const MAX_KEYID_HINT_BYTES: usize = 256;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The envelope is larger than [`MAX_ENVELOPE_BYTES`].
+    /// The envelope is larger than `MAX_ENVELOPE_BYTES`.
     #[error("envelope is {size} bytes, more than the {limit}-byte limit")]
     TooLarge {
         /// Its size.
@@ -55,13 +55,13 @@ pub enum Error {
         /// `payload` or `sig`.
         field: &'static str,
     },
-    /// No signatures, or more than [`MAX_SIGNATURES`].
+    /// No signatures, or more than `MAX_SIGNATURES`.
     #[error("envelope has {count} signatures, expected 1 to {MAX_SIGNATURES}")]
     SignatureCount {
         /// How many it has.
         count: usize,
     },
-    /// A `keyid` hint longer than [`MAX_KEYID_HINT_BYTES`].
+    /// A `keyid` hint longer than `MAX_KEYID_HINT_BYTES`.
     #[error("keyid hint is {len} bytes, more than the {MAX_KEYID_HINT_BYTES}-byte limit")]
     KeyIdHintTooLong {
         /// Its length.
@@ -122,7 +122,7 @@ impl fmt::Debug for KeyId {
 
 impl FromStr for KeyId {
     type Err = crate::io::digest::ParseDigestError;
-    /// Parses a key id for *comparison* (e.g. against [`DEMO_KEY_IDS`]); a
+    /// Parses a key id for *comparison* (e.g. against `DEMO_KEY_IDS`); a
     /// parsed id proves nothing about any key.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         s.parse().map(KeyId)
@@ -138,7 +138,7 @@ pub const DEMO_KEY_IDS: [&str; 2] = [
     "2c5843d04c1069d768fa26da43e041e12e041a53e002f956dbeb53012d3fd1db",
 ];
 
-/// Whether `key_id` is one of the public demo keys ([`DEMO_KEY_IDS`]).
+/// Whether `key_id` is one of the public demo keys (`DEMO_KEY_IDS`).
 pub fn is_demo_key(key_id: &KeyId) -> bool {
     let hex = key_id.to_string();
     DEMO_KEY_IDS.iter().any(|d| *d == hex)
@@ -474,7 +474,7 @@ mod tests {
     }
 
     /// docs/bundle-format.md, "Reader limits": a `keyid` hint is at most
-    /// [`MAX_KEYID_HINT_BYTES`]; one byte more is refused before anything
+    /// `MAX_KEYID_HINT_BYTES`; one byte more is refused before anything
     /// else of the signature is decoded.
     #[test]
     fn keyid_hints_are_bounded() -> Result<(), Error> {

@@ -231,7 +231,11 @@ fn walk_module(
         let decl = ["pub mod ", "pub(crate) mod ", "mod "]
             .iter()
             .find_map(|p| t.strip_prefix(p));
-        let Some(name) = decl.and_then(|d| d.strip_suffix(';')) else {
+        // `mod $name;` in a macro's definition declares no module itself.
+        let Some(name) = decl
+            .and_then(|d| d.strip_suffix(';'))
+            .filter(|n| !n.starts_with('$'))
+        else {
             continue;
         };
         let gated = lines
@@ -567,4 +571,275 @@ fn the_function_reader_measures_what_it_should() {
         vec![("a".to_owned(), 1, 4), ("c".to_owned(), 6, 3)],
         "{code}"
     );
+}
+
+// ---- The public API (docs/architecture.md, "The public API") -------------
+
+/// The section of docs/architecture.md that lists the facade.
+const API_SECTION: &str = "## The public API";
+
+/// The names a `use` tree makes visible: `a::{b, c::d as e}` gives `b`, `e`
+/// (and `self` in a group names the group's module).
+fn use_tree_names(tree: &str) -> Vec<String> {
+    let tree = tree.trim();
+    if let Some(open) = tree.find('{') {
+        let prefix = tree.get(..open).unwrap_or_default().trim_end_matches("::");
+        let inner = tree
+            .get(open + 1..tree.rfind('}').unwrap_or(tree.len()))
+            .unwrap_or_default();
+        let mut parts = Vec::new();
+        let (mut level, mut start) = (0usize, 0usize);
+        for (k, c) in inner.char_indices() {
+            match c {
+                '{' => level += 1,
+                '}' => level = level.saturating_sub(1),
+                ',' if level == 0 => {
+                    parts.push(inner.get(start..k).unwrap_or_default());
+                    start = k + 1;
+                }
+                _ => {}
+            }
+        }
+        parts.push(inner.get(start..).unwrap_or_default());
+        return parts
+            .into_iter()
+            .filter(|p| !p.trim().is_empty())
+            .flat_map(|p| {
+                if p.trim() == "self" {
+                    use_tree_names(prefix)
+                } else {
+                    use_tree_names(p)
+                }
+            })
+            .collect();
+    }
+    let name = match tree.split_once(" as ") {
+        Some((_, alias)) => alias.trim(),
+        None => tree.rsplit("::").next().unwrap_or(tree).trim(),
+    };
+    vec![name.to_owned()]
+}
+
+/// What the crate root makes public, as written in `src/lib.rs` (blanked):
+/// each `pub use` name, `pub fn`, `pub const`, `pub static`, `pub struct`,
+/// `pub enum`, `pub trait`, `pub type`, `pub mod`; and every
+/// `#[macro_export]` macro of the crate (exported at the root wherever it
+/// is written), as `name!`. Modules declared through `modules!` are not
+/// public without the `internals` feature and are not counted.
+fn facade_in_source() -> Res<BTreeSet<String>> {
+    let mut lib =
+        without_test_modules(&blank(&std::fs::read_to_string(root().join("src/lib.rs"))?));
+    // A module of the facade written in place (`pub mod drift { … }`)
+    // counts as its name: what it re-exports is not at the root.
+    let mut search = 0;
+    while let Some(k) = lib.get(search..).and_then(|s| s.find("pub mod ")) {
+        let at = search + k;
+        let rest = lib.get(at..).unwrap_or_default();
+        let inline = rest
+            .find(['{', ';'])
+            .filter(|&j| rest.get(j..j + 1) == Some("{"));
+        search = at + "pub mod ".len();
+        if let Some(open) = inline {
+            let (from, to) = (
+                at + open + 1,
+                block_end(&lib, at + open).unwrap_or(lib.len()) - 1,
+            );
+            if from < to {
+                lib.replace_range(from..to, &" ".repeat(to - from));
+            }
+        }
+    }
+    let mut names = BTreeSet::new();
+    let mut rest = lib.as_str();
+    while let Some(k) = rest.find("pub ") {
+        let before = rest.get(..k).and_then(|b| b.chars().last());
+        let after = rest.get(k + 4..).unwrap_or_default();
+        rest = after;
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        if let Some(tree) = after.strip_prefix("use ") {
+            let end = tree.find(';').unwrap_or(tree.len());
+            names.extend(use_tree_names(tree.get(..end).unwrap_or_default()));
+            continue;
+        }
+        let mut words = after.split_whitespace();
+        let kind = words.next().unwrap_or_default();
+        if matches!(
+            kind,
+            "fn" | "const" | "static" | "struct" | "enum" | "trait" | "type" | "mod"
+        ) {
+            let name: String = words
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            // `pub mod $name;` in `modules!`'s definition is no item.
+            if !name.is_empty() {
+                names.insert(name);
+            }
+        }
+    }
+    for path in source_files()? {
+        let code = without_test_modules(&blank(&std::fs::read_to_string(&path)?));
+        let mut rest = code.as_str();
+        while let Some(k) = rest.find("#[macro_export]") {
+            rest = rest.get(k + "#[macro_export]".len()..).unwrap_or_default();
+            if let Some(m) = rest.trim_start().strip_prefix("macro_rules!") {
+                let name: String = m
+                    .trim_start()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                names.insert(format!("{name}!"));
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// The facade as docs/architecture.md lists it: every backquoted name in
+/// the last column of the tables of its section "The public API".
+fn facade_in_docs() -> Res<BTreeSet<String>> {
+    let doc = std::fs::read_to_string(root().join("docs/architecture.md"))?;
+    let start = doc
+        .find(API_SECTION)
+        .ok_or("docs/architecture.md has no section \"The public API\"")?;
+    let section = doc.get(start + API_SECTION.len()..).unwrap_or_default();
+    let section = section
+        .get(..section.find("\n## ").unwrap_or(section.len()))
+        .unwrap_or_default();
+    let mut names = BTreeSet::new();
+    for line in section.lines().filter(|l| l.starts_with('|')) {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').collect();
+        let Some(items) = cells.last() else { continue };
+        for item in items.split('`').skip(1).step_by(2) {
+            let is_name = item
+                .trim_end_matches('!')
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_');
+            if is_name && !item.is_empty() {
+                names.insert(item.to_owned());
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// The public API is the facade docs/architecture.md lists, no more and no
+/// less: an item added to `src/lib.rs` (or a `#[macro_export]` anywhere)
+/// fails here until it is added to that list on purpose, with the reason
+/// an embedding program needs it.
+#[test]
+fn the_public_api_is_the_facade_the_architecture_lists() -> Res {
+    let source = facade_in_source()?;
+    let docs = facade_in_docs()?;
+    let mut problems = Vec::new();
+    for name in source.difference(&docs) {
+        problems.push(format!(
+            "`{name}` is public (src/lib.rs) but not in docs/architecture.md's \"The public API\": add it there on purpose, or keep it inside the crate"
+        ));
+    }
+    for name in docs.difference(&source) {
+        problems.push(format!(
+            "docs/architecture.md lists `{name}` in \"The public API\", which src/lib.rs does not make public"
+        ));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(
+        source.len() >= 50,
+        "the facade reader found only {} names: {source:?}",
+        source.len()
+    );
+    Ok(())
+}
+
+/// Every module of the crate is declared through `modules!` (so it is
+/// `pub(crate)` without the `internals` feature), never as `pub mod`.
+#[test]
+fn every_module_is_declared_through_the_macro() -> Res {
+    let lib = without_test_modules(&blank(&std::fs::read_to_string(root().join("src/lib.rs"))?));
+    let open = lib
+        .find("modules! {")
+        .ok_or("src/lib.rs declares no modules through `modules! {`")?;
+    let close = block_end(&lib, open + "modules! ".len()).ok_or("`modules! {` is not closed")?;
+    let mut problems = Vec::new();
+    for (n, line) in lib.lines().enumerate() {
+        let offset: usize = lib.lines().take(n).map(|l| l.len() + 1).sum();
+        let t = line.trim();
+        let declares = ["pub mod ", "pub(crate) mod ", "mod "]
+            .iter()
+            .any(|p| t.starts_with(p) && t.ends_with(';') && !t.contains('$'));
+        if declares && !(open..close).contains(&offset) {
+            problems.push(format!("src/lib.rs:{}: `{t}` outside `modules!`", n + 1));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    Ok(())
+}
+
+/// The binary uses only the facade. (Built for tests, the library has its
+/// internals, so the compiler alone would not say; `cargo build --bin lbom`
+/// would.)
+#[test]
+fn the_binary_uses_only_the_facade() -> Res {
+    let facade = facade_in_source()?;
+    let mut problems = Vec::new();
+    let mut dirs = vec![root().join("src/bin")];
+    let mut seen = 0;
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let code = blank(&std::fs::read_to_string(&path)?);
+            let mut rest = code.as_str();
+            while let Some(k) = rest.find("lbom::") {
+                let before = rest.get(..k).and_then(|b| b.chars().last());
+                let after = rest.get(k + "lbom::".len()..).unwrap_or_default();
+                rest = after;
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                    continue;
+                }
+                let names = if after.starts_with('{') {
+                    let end = block_end(after, 0).unwrap_or(after.len());
+                    use_tree_names(&format!("x::{}", after.get(..end).unwrap_or_default()))
+                } else {
+                    let name: String = after
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    let bang = after.get(name.len()..).is_some_and(|t| t.starts_with('!'));
+                    vec![if bang { format!("{name}!") } else { name }]
+                };
+                for name in names {
+                    seen += 1;
+                    // `use lbom::outln;` imports the macro `outln!`.
+                    if !facade.contains(&name) && !facade.contains(&format!("{name}!")) {
+                        problems.push(format!(
+                            "{}: `lbom::{name}` is not in the facade (src/lib.rs)",
+                            rel(&path)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    problems.sort();
+    problems.dedup();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(seen >= 40, "only {seen} uses of lbom:: found in src/bin");
+    Ok(())
+}
+
+#[test]
+fn the_use_tree_reader_reads_what_it_should() {
+    assert_eq!(
+        use_tree_names("inspect::{Error as ScanError, scan, facts::{Finding, self}}"),
+        ["ScanError", "scan", "Finding", "facts"]
+    );
+    assert_eq!(use_tree_names("class::Class"), ["Class"]);
 }

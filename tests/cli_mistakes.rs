@@ -60,24 +60,32 @@ fn pack(dir: &Path, out: &str, model: &Path, extra: &[&str]) -> Res<PathBuf> {
     Ok(bundle)
 }
 
+/// A temporary folder holding `b.lbom`: the tiny safetensors model, signed
+/// by the demo maintainer.
+fn tiny_bundle() -> Res<(tempfile::TempDir, PathBuf)> {
+    let dir = tempfile::tempdir()?;
+    let bundle = pack(
+        dir.path(),
+        "b.lbom",
+        &fixture("safetensors/tiny-llama"),
+        &[],
+    )?;
+    Ok((dir, bundle))
+}
+
+/// `lbom policy init -o OUT` trusting the demo maintainer key as `roles`.
+fn policy_init(dir: &Path, out: &Path, roles: &str) -> Res<Run> {
+    let key = demo_key("demo-maintainer.pub");
+    ok(
+        lbom_in(dir, common::policy_init_args(out, &key, roles)),
+        "policy init",
+    )
+}
+
 /// A policy trusting the demo maintainer key, written into `dir`.
 fn policy(dir: &Path) -> Res<PathBuf> {
     let p = dir.join("station.toml");
-    let trust = format!("m={}:maintainer", demo_key("demo-maintainer.pub").display());
-    ok(
-        lbom_in(
-            dir,
-            [
-                "policy".as_ref(),
-                "init".as_ref(),
-                "-o".as_ref(),
-                p.as_os_str(),
-                "--trust".as_ref(),
-                OsStr::new(&trust),
-            ],
-        ),
-        "policy init",
-    )?;
+    policy_init(dir, &p, "maintainer")?;
     Ok(p)
 }
 
@@ -92,6 +100,45 @@ fn import(dir: &Path, bundle: &Path, store: &Path, policy: &Path, extra: &[&str]
     ];
     args.extend(extra.iter().map(OsStr::new));
     lbom_in(dir, &args)
+}
+
+/// `lbom COMMAND STORE ARGS…` in `dir`.
+fn on_store(dir: &Path, command: &str, store: &Path, args: &[&str]) -> Res<Run> {
+    let mut all: Vec<&OsStr> = vec![command.as_ref(), store.as_os_str()];
+    all.extend(args.iter().map(OsStr::new));
+    lbom_in(dir, &all)
+}
+
+/// `--accept-drift CLASS` for every drift class.
+fn accepting_all_drift() -> Vec<&'static str> {
+    lbom::DriftClass::ALL
+        .iter()
+        .flat_map(|c| ["--accept-drift", c.as_str()])
+        .collect()
+}
+
+/// Releases of one model on channel `stable`, packed in `dir` as v1.lbom,
+/// v2.lbom, … from the fixtures `models`, each `--previous` the one before,
+/// and imported in order into `dir/store` (the first with `--create`, the
+/// later ones accepting every drift class). Returns the store and the
+/// policy.
+fn imported_releases(dir: &Path, models: &[&str]) -> Res<(PathBuf, PathBuf)> {
+    let policy = policy(dir)?;
+    let store = dir.join("store");
+    for (n, model) in models.iter().enumerate() {
+        let name = format!("v{}.lbom", n + 1);
+        let previous = format!("v{n}.lbom");
+        let (extra, accept) = match n {
+            0 => (vec!["--channel", "stable"], vec!["--create"]),
+            _ => (vec!["--previous", previous.as_str()], accepting_all_drift()),
+        };
+        let bundle = pack(dir, &name, &fixture(model), &extra)?;
+        ok(
+            import(dir, &bundle, &store, &policy, &accept),
+            &format!("import {name}"),
+        )?;
+    }
+    Ok((store, policy))
 }
 
 #[test]
@@ -276,13 +323,7 @@ fn a_role_typo_is_caught_where_it_is_signed() -> TestResult {
 
 #[test]
 fn import_into_a_missing_store_is_an_error_unless_created_explicitly() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let bundle = pack(
-        dir.path(),
-        "b.lbom",
-        &fixture("safetensors/tiny-llama"),
-        &[],
-    )?;
+    let (dir, bundle) = tiny_bundle()?;
     let policy = policy(dir.path())?;
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty)?;
@@ -332,27 +373,8 @@ fn import_into_a_missing_store_is_an_error_unless_created_explicitly() -> TestRe
 #[test]
 fn log_and_rollback_name_the_channels_a_store_has() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let bundle = pack(
-        dir.path(),
-        "b.lbom",
-        &fixture("safetensors/tiny-llama"),
-        &["--channel", "stable"],
-    )?;
-    let policy = policy(dir.path())?;
-    let store = dir.path().join("store");
-    ok(
-        import(dir.path(), &bundle, &store, &policy, &["--create"]),
-        "import",
-    )?;
-    let run = lbom_in(
-        dir.path(),
-        [
-            OsStr::new("log"),
-            store.as_os_str(),
-            "--channel".as_ref(),
-            "stabel".as_ref(),
-        ],
-    )?;
+    let (store, _) = imported_releases(dir.path(), &["safetensors/tiny-llama"])?;
+    let run = on_store(dir.path(), "log", &store, &["--channel", "stabel"])?;
     assert_eq!(run.code(), Some(2), "{}", run.stderr);
     assert!(
         run.stderr.contains("no channel \"stabel\"") && run.stderr.contains("its channels: stable"),
@@ -360,16 +382,11 @@ fn log_and_rollback_name_the_channels_a_store_has() -> TestResult {
         run.stderr
     );
     assert_eq!(stdout(&run), "");
-    let run = lbom_in(
+    let run = on_store(
         dir.path(),
-        [
-            OsStr::new("rollback"),
-            store.as_os_str(),
-            "--channel".as_ref(),
-            "stabel".as_ref(),
-            "--to".as_ref(),
-            "1".as_ref(),
-        ],
+        "rollback",
+        &store,
+        &["--channel", "stabel", "--to", "1"],
     )?;
     assert_eq!(run.code(), Some(2), "{}", run.stderr);
     assert!(
@@ -379,7 +396,7 @@ fn log_and_rollback_name_the_channels_a_store_has() -> TestResult {
     );
     // With one channel, --channel may be left out.
     let run = ok(
-        lbom_in(dir.path(), [OsStr::new("log"), store.as_os_str()]),
+        on_store(dir.path(), "log", &store, &[]),
         "log without --channel",
     )?;
     assert!(stdout(&run).contains("import"), "{}", stdout(&run));
@@ -482,41 +499,13 @@ fn pack_previous_keeps_the_model_and_a_station_refuses_another_model_on_a_channe
 #[test]
 fn reimporting_a_kept_version_after_a_rollback_says_to_roll_forward() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let model = fixture("safetensors/tiny-llama");
-    let v1 = pack(dir.path(), "v1.lbom", &model, &["--channel", "stable"])?;
-    let v2 = pack(
-        dir.path(),
-        "v2.lbom",
-        &fixture("drift/base"),
-        &["--previous", "v1.lbom"],
-    )?;
-    let policy = policy(dir.path())?;
-    let store = dir.path().join("store");
+    let (store, policy) = imported_releases(dir.path(), &["safetensors/tiny-llama", "drift/base"])?;
     ok(
-        import(dir.path(), &v1, &store, &policy, &["--create"]),
-        "import v1",
-    )?;
-    let accept: Vec<&str> = lbom::diff::DriftClass::ALL
-        .iter()
-        .flat_map(|c| ["--accept-drift", c.as_str()])
-        .collect();
-    ok(
-        import(dir.path(), &v2, &store, &policy, &accept),
-        "import v2",
-    )?;
-    ok(
-        lbom_in(
-            dir.path(),
-            [
-                OsStr::new("rollback"),
-                store.as_os_str(),
-                "--to".as_ref(),
-                "1".as_ref(),
-            ],
-        ),
+        on_store(dir.path(), "rollback", &store, &["--to", "1"]),
         "rollback",
     )?;
-    let run = import(dir.path(), &v2, &store, &policy, &accept)?;
+    let v2 = dir.path().join("v2.lbom");
+    let run = import(dir.path(), &v2, &store, &policy, &accepting_all_drift())?;
     assert_eq!(run.code(), Some(7), "{}", stdout(&run));
     assert!(
         stdout(&run).contains("lbom rollback STORE --channel stable --to 2"),
@@ -533,55 +522,16 @@ fn reimporting_a_kept_version_after_a_rollback_says_to_roll_forward() -> TestRes
 #[test]
 fn prune_keeps_current_and_the_newest_and_log_shows_it() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let v1 = pack(
+    let (store, _) = imported_releases(
         dir.path(),
-        "v1.lbom",
-        &fixture("safetensors/tiny-llama"),
-        &["--channel", "stable"],
-    )?;
-    let v2 = pack(
-        dir.path(),
-        "v2.lbom",
-        &fixture("drift/base"),
-        &["--previous", "v1.lbom"],
-    )?;
-    let v3 = pack(
-        dir.path(),
-        "v3.lbom",
-        &fixture("drift/demo_v2"),
-        &["--previous", "v2.lbom"],
-    )?;
-    let policy = policy(dir.path())?;
-    let store = dir.path().join("store");
-    ok(
-        import(dir.path(), &v1, &store, &policy, &["--create"]),
-        "import v1",
-    )?;
-    let accept: Vec<&str> = lbom::diff::DriftClass::ALL
-        .iter()
-        .flat_map(|c| ["--accept-drift", c.as_str()])
-        .collect();
-    ok(
-        import(dir.path(), &v2, &store, &policy, &accept),
-        "import v2",
+        &["safetensors/tiny-llama", "drift/base", "drift/demo_v2"],
     )?;
     ok(
-        import(dir.path(), &v3, &store, &policy, &accept),
-        "import v3",
-    )?;
-    let s = store.as_os_str();
-    ok(
-        lbom_in(
-            dir.path(),
-            [OsStr::new("rollback"), s, "--to".as_ref(), "1".as_ref()],
-        ),
+        on_store(dir.path(), "rollback", &store, &["--to", "1"]),
         "rollback",
     )?;
     let run = ok(
-        lbom_in(
-            dir.path(),
-            [OsStr::new("prune"), s, "--keep".as_ref(), "1".as_ref()],
-        ),
+        on_store(dir.path(), "prune", &store, &["--keep", "1"]),
         "prune",
     )?;
     assert_eq!(
@@ -595,20 +545,14 @@ fn prune_keeps_current_and_the_newest_and_log_shows_it() -> TestResult {
             "version {seq}"
         );
     }
-    let run = ok(lbom_in(dir.path(), [OsStr::new("log"), s]), "log")?;
+    let run = ok(on_store(dir.path(), "log", &store, &[]), "log")?;
     assert!(
         stdout(&run).contains("prune") && stdout(&run).contains("removed  2"),
         "{}",
         stdout(&run)
     );
-    ok(
-        lbom_in(dir.path(), [OsStr::new("audit"), s, "--all".as_ref()]),
-        "audit",
-    )?;
-    let run = lbom_in(
-        dir.path(),
-        [OsStr::new("rollback"), s, "--to".as_ref(), "2".as_ref()],
-    )?;
+    ok(on_store(dir.path(), "audit", &store, &["--all"]), "audit")?;
+    let run = on_store(dir.path(), "rollback", &store, &["--to", "2"])?;
     assert_eq!(run.code(), Some(2), "{}", run.stderr);
     assert!(
         run.stderr
@@ -621,32 +565,9 @@ fn prune_keeps_current_and_the_newest_and_log_shows_it() -> TestResult {
 
 #[test]
 fn demo_keys_and_policy_notes_are_told_at_init_verify_and_import() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let bundle = pack(
-        dir.path(),
-        "b.lbom",
-        &fixture("safetensors/tiny-llama"),
-        &[],
-    )?;
+    let (dir, bundle) = tiny_bundle()?;
     let p = dir.path().join("p.toml");
-    let trust = format!(
-        "m={}:maintainer,transfer",
-        demo_key("demo-maintainer.pub").display()
-    );
-    let init = ok(
-        lbom_in(
-            dir.path(),
-            [
-                OsStr::new("policy"),
-                "init".as_ref(),
-                "-o".as_ref(),
-                p.as_os_str(),
-                "--trust".as_ref(),
-                OsStr::new(&trust),
-            ],
-        ),
-        "policy init",
-    )?;
+    let init = policy_init(dir.path(), &p, "maintainer,transfer")?;
     let verify = lbom_in(
         dir.path(),
         [
@@ -699,13 +620,7 @@ fn demo_keys_and_policy_notes_are_told_at_init_verify_and_import() -> TestResult
 
 #[test]
 fn internal_messages_become_sentences_a_person_acts_on() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let bundle = pack(
-        dir.path(),
-        "b.lbom",
-        &fixture("safetensors/tiny-llama"),
-        &[],
-    )?;
+    let (dir, bundle) = tiny_bundle()?;
     // A public key given as the signing key.
     let run = lbom_in(
         dir.path(),
@@ -775,5 +690,44 @@ fn internal_messages_become_sentences_a_person_acts_on() -> TestResult {
         run.stderr
     );
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    Ok(())
+}
+
+/// `--jobs` means on `verify` and `import` what it means on `scan` and
+/// `pack`: 0 is a usage error, and any number of threads gives the same
+/// report.
+#[test]
+fn verify_and_import_take_jobs_as_scan_and_pack_do() -> TestResult {
+    let (dir, bundle) = tiny_bundle()?;
+    let policy = policy(dir.path())?;
+    let verify = |jobs: &str| {
+        let args = [
+            OsStr::new("verify"),
+            bundle.as_os_str(),
+            "--policy".as_ref(),
+        ];
+        let args = args
+            .into_iter()
+            .chain([policy.as_os_str(), "--jobs".as_ref(), jobs.as_ref()]);
+        lbom_in(dir.path(), args)
+    };
+    assert_eq!(verify("0")?.code(), Some(2));
+    let one = ok(verify("1"), "verify --jobs 1")?;
+    let four = ok(verify("4"), "verify --jobs 4")?;
+    assert_eq!(stdout(&one), stdout(&four));
+    assert!(stdout(&one).contains("VERIFIED"), "{}", stdout(&one));
+    let store = dir.path().join("store");
+    let refused = import(dir.path(), &bundle, &store, &policy, &["--jobs", "0"])?;
+    assert_eq!(refused.code(), Some(2), "{}", refused.stderr);
+    ok(
+        import(
+            dir.path(),
+            &bundle,
+            &store,
+            &policy,
+            &["--create", "--jobs", "3"],
+        ),
+        "import --jobs 3",
+    )?;
     Ok(())
 }

@@ -10,7 +10,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{TestResult, fail, python_tool, repo, run_bounded};
+use common::{TestResult, fail, policy_init_args, python_tool, repo, run_bounded};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -34,7 +34,11 @@ fn on_terminal(dir: &Path, args: &[&OsStr]) -> Res<(String, i32)> {
 }
 
 /// The same command in a pipe (stdout and stderr are files).
-fn in_pipe(dir: &Path, args: &[&OsStr]) -> Res<common::Run> {
+fn in_pipe<I, S>(dir: &Path, args: I) -> Res<common::Run>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
     let mut cmd = common::lbom(args);
     cmd.current_dir(dir).env_remove("SOURCE_DATE_EPOCH");
     run_bounded(&mut cmd, Duration::from_secs(300))
@@ -61,26 +65,19 @@ fn setup(dir: &Path) -> Res<(PathBuf, PathBuf)> {
         "real_hf_folder.py",
         &[model.join("hf").to_str().unwrap_or("hf")],
     )?;
+    let policy = demo_maintainer_policy(dir)?;
+    Ok((model, policy))
+}
+
+/// `dir/p.toml`, a policy trusting the demo maintainer key.
+fn demo_maintainer_policy(dir: &Path) -> Res<PathBuf> {
     let policy = dir.join("p.toml");
-    let trust = format!(
-        "m={}:maintainer",
-        repo().join("keys/demo-maintainer.pub").display()
-    );
-    let init = in_pipe(
-        dir,
-        &[
-            "policy".as_ref(),
-            "init".as_ref(),
-            "-o".as_ref(),
-            policy.as_os_str(),
-            "--trust".as_ref(),
-            trust.as_ref(),
-        ],
-    )?;
+    let key = repo().join("keys/demo-maintainer.pub");
+    let init = in_pipe(dir, policy_init_args(&policy, &key, "maintainer"))?;
     if init.code() != Some(0) {
         return Err(fail(init.stderr));
     }
-    Ok((model, policy))
+    Ok(policy)
 }
 
 #[test]
@@ -161,7 +158,7 @@ fn a_failed_verify_says_why_once() -> TestResult {
     let key = repo().join("keys/demo-transfer.key");
     let packed = in_pipe(
         d,
-        &[
+        [
             "pack".as_ref(),
             model.as_os_str(),
             "-o".as_ref(),
@@ -173,22 +170,7 @@ fn a_failed_verify_says_why_once() -> TestResult {
         ],
     )?;
     assert_eq!(packed.code(), Some(0), "{}", packed.stderr);
-    let policy = d.join("p.toml");
-    let trust = format!(
-        "m={}:maintainer",
-        repo().join("keys/demo-maintainer.pub").display()
-    );
-    in_pipe(
-        d,
-        &[
-            "policy".as_ref(),
-            "init".as_ref(),
-            "-o".as_ref(),
-            policy.as_os_str(),
-            "--trust".as_ref(),
-            trust.as_ref(),
-        ],
-    )?;
+    let policy = demo_maintainer_policy(d)?;
     let args: Vec<&OsStr> = vec![
         "verify".as_ref(),
         "b.lbom".as_ref(),
@@ -241,7 +223,7 @@ fn an_encrypted_key_asks_for_its_passphrase_on_a_terminal_only() -> TestResult {
     std::fs::write(model.join("a.txt"), b"hello\n")?;
     let packed = in_pipe(
         d,
-        &[
+        [
             "pack".as_ref(),
             model.as_os_str(),
             "-o".as_ref(),
@@ -294,14 +276,14 @@ fn completions_and_man_pages_come_from_the_command_definitions() -> TestResult {
         ("zsh", "#compdef lbom"),
         ("fish", "complete -c lbom"),
     ] {
-        let run = in_pipe(dir.path(), &["completions".as_ref(), shell.as_ref()])?;
+        let run = in_pipe(dir.path(), ["completions", shell])?;
         assert_eq!(run.code(), Some(0), "{}", run.stderr);
         let script = String::from_utf8_lossy(&run.stdout).into_owned();
         assert!(script.contains(marker), "{shell}: {script}");
         assert!(script.contains("accept-drift"), "{shell}");
     }
     let man = dir.path().join("man");
-    let run = in_pipe(dir.path(), &["man".as_ref(), man.as_os_str()])?;
+    let run = in_pipe(dir.path(), ["man".as_ref(), man.as_os_str()])?;
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
     for page in [
         "lbom.1",

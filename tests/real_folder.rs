@@ -10,10 +10,11 @@
 
 mod common;
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{Run, TestResult, fail, lbom, python_tool, run_bounded};
+use common::{Run, TestResult, fail, lbom, policy_init_args, python_tool, run_bounded};
 use serde_json::Value;
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -60,15 +61,8 @@ fn station() -> Res<Station> {
     let key = dir.path().join("maintainer");
     ok(&["keygen".as_ref(), key.as_os_str()])?;
     let policy = dir.path().join("policy.toml");
-    let trust = format!("m={}.pub:maintainer", key.display());
-    ok(&[
-        "policy".as_ref(),
-        "init".as_ref(),
-        "-o".as_ref(),
-        policy.as_os_str(),
-        "--trust".as_ref(),
-        trust.as_ref(),
-    ])?;
+    let init = policy_init_args(&policy, &key.with_extension("pub"), "maintainer");
+    ok(&init.iter().map(OsString::as_os_str).collect::<Vec<_>>())?;
     Ok(Station {
         key: key.with_extension("key"),
         dir,

@@ -34,7 +34,8 @@ use lbom::inspect::Format;
 use lbom::io::digest::Sha256Digest;
 use lbom::sign::SigningKey;
 use lbom::verify::policy::{
-    Caps, Clock, ContentRules, HistoryRules, PolicySource, TimeRules, TrustedKey, UnknownSigners,
+    Clock, ContentRules, HistoryRules, PolicyCaps, PolicySource, TimeRules, TrustedKey,
+    UnknownSigners,
 };
 use lbom::verify::{HashOnly, Policy, Report, VerifyContext, verify};
 use proptest::prelude::*;
@@ -199,7 +200,7 @@ fn policy(m: &SigningKey, t: &SigningKey) -> Policy {
             allowed_licences: None,
             fail_on: None,
         },
-        caps: Caps {
+        caps: PolicyCaps {
             max_entries: 1000,
             max_entry_bytes: 1 << 30,
             max_total_bytes: 1 << 32,

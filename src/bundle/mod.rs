@@ -28,11 +28,13 @@ use std::path::PathBuf;
 
 pub use append::{SignOptions, Signed, sign};
 pub use chain::LinkInfo;
-pub use manifest::{Encoding, FormatVersion, Manifest, ManifestEntry, Role};
-pub use pack::{Compression, FirstLink, PackOptions, PackSummary, pack};
+pub use manifest::{Encoding, Manifest, ManifestEntry, Role};
+pub use pack::{Compression, FirstLink, PackOptions, PackSummary};
+#[cfg(any(test, feature = "internals"))]
+pub use pack::pack;
 pub use path::{BundlePath, PathError};
-pub use read::{BundleInfo, OpenBundle, open, read_info};
-pub use summary::SbomSummary;
+pub use read::{BundleInfo, OpenBundle, read_channel, read_info};
+pub use read::open;
 
 /// Entry names and identifiers of the bundle layout (docs/bundle-format.md,
 /// "Layout"), in one place.
@@ -176,7 +178,7 @@ pub enum Error {
         source: tar::TarError,
     },
     /// The bundle ends with an incomplete entry, and the marker of an
-    /// interrupted `lbom sign` names where it starts ([`marker`]). `sign`
+    /// interrupted `lbom sign` names where it starts (`marker`). `sign`
     /// repairs it; readers refuse it.
     #[error(
         "{path}: an interrupted `lbom sign` left an incomplete link at offset {offset}: run the same `lbom sign` again to finish it"

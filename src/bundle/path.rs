@@ -219,11 +219,13 @@ impl FoldKeys {
     }
 
     /// Number of paths pushed.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.spans.len()
     }
 
     /// Whether no path was pushed.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }

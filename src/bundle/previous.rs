@@ -11,7 +11,7 @@ use super::{Error, ReadLimits, read};
 pub const DEFAULT_CHANNEL: &str = "default";
 
 /// The name and channel of a bundle to pack. Without `previous`: `name`
-/// (else `default_name()`) and `channel` (else [`DEFAULT_CHANNEL`]). With
+/// (else `default_name()`) and `channel` (else `DEFAULT_CHANNEL`). With
 /// it: the previous bundle's name and channel, read from its manifest
 /// (nothing verified: the station checks the chain), where the caller
 /// named none; a name other than the previous bundle's is another model,

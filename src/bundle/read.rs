@@ -487,6 +487,12 @@ pub fn read_link<R: Read + Seek>(
     })
 }
 
+/// The channel a bundle's manifest names, read without trust (what
+/// `verify` then checks against a store's channel: docs/store.md).
+pub fn read_channel(path: &Path, limits: &ReadLimits) -> Result<String, Error> {
+    open(path, limits).map(|bundle| bundle.manifest.channel)
+}
+
 /// `lbom inspect`: everything a bundle claims, marked untrusted.
 #[derive(Debug, Clone, Serialize)]
 pub struct BundleInfo {

@@ -5,13 +5,13 @@
 //! it requires; so a typo (`--role maintaner`) would make a well-signed
 //! bundle that every station refuses, and only the station would say so,
 //! across the air gap. `sign` and `pack --key` therefore accept only
-//! [`KNOWN_ROLES`] unless the signer says a role of its own is meant.
+//! `KNOWN_ROLES` unless the signer says a role of its own is meant.
 
 /// Roles lbom's documents and default policies use.
 pub const KNOWN_ROLES: &[&str] = &["maintainer", "reviewer", "transfer", "station"];
 
 /// Check the role a signer is about to claim: a label (as every link's
-/// role, [B35]) and, unless `custom` is set, one of [`KNOWN_ROLES`]. The
+/// role, [B35]) and, unless `custom` is set, one of `KNOWN_ROLES`. The
 /// message names the known roles, the nearest one when it is a likely
 /// typo.
 pub fn check_signing_role(role: &str, custom: bool) -> Result<(), String> {

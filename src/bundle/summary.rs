@@ -250,7 +250,9 @@ impl<'de> Deserialize<'de> for KeyName {
 }
 
 /// [`shown`] as a seed, for `next_value_seed`.
-struct Shown;
+/// A string value cut to [`MAX_SHOWN_CHARS`], any other value skipped
+/// unkept (`None`).
+pub(crate) struct Shown;
 
 impl<'de> de::DeserializeSeed<'de> for Shown {
     type Value = Option<String>;

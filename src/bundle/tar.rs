@@ -466,6 +466,7 @@ pub struct TarLayout {
 /// end marker, and that nothing follows it. At most
 /// [`ReadLimits::max_entries`] entries, whose names' fold keys total at most
 /// [`ReadLimits::max_folded_name_bytes`].
+#[cfg(any(test, feature = "internals"))]
 pub fn walk<R: Read + Seek>(
     file: &mut R,
     file_len: u64,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use crate::inspect::facts::ShardSummary;
-use crate::inspect::{Finding, Format, ModelFacts, TensorTypeStat};
+use crate::inspect::facts::{Finding, Format, ModelFacts, TensorTypeStat};
 use crate::io::digest::Sha256Digest;
 
 use super::DocumentInfo;
@@ -234,6 +234,14 @@ pub(crate) fn render(
     let mut out = Vec::new();
     write(&mut out).map_err(|e| e.to_string())?;
     String::from_utf8(out).map_err(|e| e.to_string())
+}
+
+/// What `write` writes, parsed as JSON (`Null` when it is not JSON).
+pub(crate) fn render_json(
+    write: impl Fn(&mut dyn std::io::Write) -> Result<(), super::Error>,
+) -> serde_json::Value {
+    let text = render(write).unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or_default()
 }
 
 /// Write every format for the fixtures into `$LBOM_DESCRIBE_OUT`, for the

@@ -101,7 +101,6 @@ pub struct Ancestor {
 pub struct Dataset {
     /// Its name or Hub id.
     pub name: String,
-    /// Its URL.
     pub url: Option<String>,
 }
 

@@ -10,6 +10,7 @@
 //! untrusted strings for its own syntax.
 
 pub mod cyclonedx;
+pub mod document;
 pub mod hf_readme;
 pub mod identity;
 pub mod json;
@@ -23,6 +24,8 @@ pub mod text;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
+
+pub use document::{DocumentFormat, write_document};
 
 use jiff::Timestamp;
 

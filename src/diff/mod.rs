@@ -597,6 +597,10 @@ pub struct ModelDrift {
 /// A file-level change, tagged by its class.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "class", rename_all = "snake_case")]
+#[allow(
+    clippy::enum_variant_names,
+    reason = "the variants are the drift classes' names in the report (`file_changed`…, docs/drift.md)"
+)]
 pub enum FileDrift {
     /// Same path, other bytes, and no model-level change explains it.
     FileChanged {
@@ -667,7 +671,7 @@ impl FileDrift {
 /// Everything that drifted from one side to the other.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DriftReport {
-    /// Always [`SCHEMA`].
+    /// Always `SCHEMA`.
     pub schema: String,
     /// The old side's label.
     pub old: String,

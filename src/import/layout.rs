@@ -17,8 +17,7 @@ use crate::io::digest::Sha256Digest;
 use crate::verify::ChannelState;
 
 pub use super::paths::{
-    BUNDLE_DIR, CURRENT, CURRENT_TMP, FACTS, FILES_DIR, HISTORY, LOCK, MARKER, MARKER_CONTENT,
-    MARKER_TMP, RECEIPT, RECORD, REGISTRY, STAGING,
+    BUNDLE_DIR, CURRENT, FACTS, FILES_DIR, MARKER, MARKER_CONTENT, STAGING,
 };
 pub(crate) use super::paths::{is_channel_name, parse_sequence};
 

@@ -43,7 +43,7 @@
 //! - `registry`: `.channels`, the channels the store created.
 //! - [`lock`]: [`LockedStore`] (the exclusive lock), atomic creation and
 //!   recovery.
-//! - [`sink`]: [`ImportSink`], the [`ArtifactSink`] writing a staged version.
+//! - [`sink`]: `ImportSink`, the [`ArtifactSink`] writing a staged version.
 //! - [`commit`](mod@commit): [`commit()`].
 //! - [`record`]: `import.json` and `history.jsonl`.
 //! - [`receipt`](mod@receipt): the signed SLSA verification summary.
@@ -75,19 +75,21 @@ mod tests;
 
 use std::path::Path;
 
-pub use audit::{
-    AuditDocument, AuditReport, ChannelAudit, Problem, ProblemKind, VersionAudit, audit,
-};
+pub use audit::{AuditDocument, AuditReport, ChannelAudit, Problem, ProblemKind, VersionAudit};
+// The functions named as their modules, for the tests (the facade takes
+// each from its module, so as not to export the module too).
+#[cfg(any(test, feature = "internals"))]
+pub use {audit::audit, prune::prune, rollback::rollback};
 pub use commit::{Committed, commit};
 pub use error::{StoreError, StoreErrorKind};
 pub use layout::{Baseline, Store};
 pub use lock::LockedStore;
-pub use prune::{Pruned, prune};
+pub use prune::Pruned;
 pub use receipt::{ReceiptInputs, receipt};
-pub use record::{HistoryAction, HistoryEntry, ImportInfo, ImportRecord, StoredFile};
-pub use rollback::{RolledBack, rollback};
-pub use sides::{LoadError, load_side, side_of_version};
-pub use sink::{ImportSink, Staged};
+pub use record::{HistoryAction, HistoryEntry, ImportInfo};
+pub use rollback::RolledBack;
+pub use sides::{LoadError, load_side};
+pub use sink::Staged;
 
 use crate::bundle::{Caps, manifest::check_label};
 use crate::diff::{DriftClass, DriftReport};
@@ -301,7 +303,7 @@ fn drift_gate(
 }
 
 /// `lbom import`: open (or, when asked, create) the store, lock it, recover what an
-/// interrupted writer left, run `verifier` with an [`ImportSink`] so the
+/// interrupted writer left, run `verifier` with an `ImportSink` so the
 /// bundle is read once, and commit only when every check passed.
 ///
 /// The verifier is a parameter so the engine (`verify::verify`) is wired in

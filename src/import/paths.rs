@@ -76,6 +76,7 @@ impl EntryKind {
 
 /// When a path is checked, and what finding it damaged does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg(any(test, feature = "internals"))]
 pub enum PathRole {
     /// The store's skeleton: every command but `audit` checks the type of
     /// every such path before it reads or writes anything, and refuses a
@@ -92,6 +93,7 @@ pub enum PathRole {
 
 /// One kind of store path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg(any(test, feature = "internals"))]
 pub struct StorePath {
     /// The path relative to the store, with placeholders: `<channel>` (a
     /// channel label), `<seq>` (a version number), `<staged>` (one import's
@@ -104,6 +106,7 @@ pub struct StorePath {
     pub role: PathRole,
 }
 
+#[cfg(any(test, feature = "internals"))]
 const fn p(pattern: &'static str, kind: EntryKind, role: PathRole) -> StorePath {
     StorePath {
         pattern,
@@ -112,10 +115,14 @@ const fn p(pattern: &'static str, kind: EntryKind, role: PathRole) -> StorePath 
     }
 }
 
-use EntryKind::{File, Folder, Link};
+#[cfg(any(test, feature = "internals"))]
+use EntryKind::Link;
+use EntryKind::{File, Folder};
+#[cfg(any(test, feature = "internals"))]
 use PathRole::{Content, Scratch, Structure};
 
 /// Every path lbom creates, writes, renames, deletes or trusts in a store.
+#[cfg(any(test, feature = "internals"))]
 pub const STORE_PATHS: &[StorePath] = &[
     p(".lbom-store", File, Structure),
     p(".lbom-store.tmp", File, Scratch),
@@ -182,6 +189,7 @@ pub fn is_channel_name(name: &str) -> bool {
     check_label("channel", name).is_ok()
 }
 
+#[cfg(any(test, feature = "internals"))]
 fn segment_matches(placeholder: &str, segment: &str) -> bool {
     match placeholder {
         "<channel>" => is_channel_name(segment),
@@ -194,6 +202,7 @@ fn segment_matches(placeholder: &str, segment: &str) -> bool {
 /// The listed path a concrete store path (relative, `/`-separated) of the
 /// given kind is an instance of, if any. `<path>` matches one or more
 /// segments.
+#[cfg(any(test, feature = "internals"))]
 pub fn classify(rel: &str, kind: EntryKind) -> Option<&'static StorePath> {
     let segments: Vec<&str> = rel.split('/').collect();
     STORE_PATHS.iter().find(|sp| {

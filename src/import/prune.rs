@@ -4,7 +4,7 @@
 //! The prune line is appended to the history first, then each removed
 //! version folder is moved into `.staging/` through folder handles and
 //! deleted there: a crash leaves either folders the history calls pruned
-//! (the next writer's recovery finishes the job, [`finish_prune`]) or
+//! (the next writer's recovery finishes the job, `finish_prune`) or
 //! entries in `.staging/` (every writer empties it). Nothing is followed.
 
 use std::collections::BTreeSet;

@@ -16,7 +16,7 @@ use crate::envelope::Envelope;
 use crate::inspect::side::{SideFiles, read_capturing, role_of};
 use crate::io::digest::Sha256Digest;
 use crate::verify::policy::{
-    Caps, ContentRules, HistoryRules, PolicySource, TimeRules, UnknownSigners,
+    ContentRules, HistoryRules, PolicyCaps, PolicySource, TimeRules, UnknownSigners,
 };
 use crate::verify::{ChannelState, Failure, Outcome, Signer};
 
@@ -170,7 +170,7 @@ fn policy() -> Policy {
             allowed_licences: None,
             fail_on: None,
         },
-        caps: Caps {
+        caps: PolicyCaps {
             max_entries: 100,
             max_entry_bytes: 1 << 20,
             max_total_bytes: 1 << 24,
@@ -995,7 +995,7 @@ fn the_receipt_is_a_signed_vsa_over_the_manifest_and_artifacts() -> R {
         passing(&v1, &mut seen),
     )?)?;
     let store = Store::open(&root)?;
-    let path = root.join("stable/1").join(layout::RECEIPT);
+    let path = root.join("stable/1").join(crate::import::paths::RECEIPT);
     let bytes = fs::read(&path)?;
     let (record, _) = store.record("stable", 1)?;
     assert_eq!(record.receipt_sha256, Some(Sha256Digest::of(&bytes)));
@@ -1251,7 +1251,7 @@ fn gated_drift_is_refused_until_accepted_and_then_recorded() -> R {
     let entry = history.last().ok_or("no history")?;
     assert_eq!(entry.sequence, 2);
     assert_eq!(entry.accepted_drift, ["file_changed"]);
-    let receipt = Envelope::decode(&fs::read(root.join("stable/2").join(layout::RECEIPT))?)?;
+    let receipt = Envelope::decode(&fs::read(root.join("stable/2").join(crate::import::paths::RECEIPT))?)?;
     let statement: serde_json::Value = serde_json::from_slice(&receipt.payload)?;
     assert!(
         statement

@@ -19,7 +19,6 @@ pub const RECORDED_KEYS: &[&str] = &["license", "license_name", "license_link", 
 /// The model card keys lbom uses.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CardFrontMatter {
-    /// `license:`
     pub license: Option<String>,
     /// `license_name:` (with `license: other`).
     pub license_name: Option<String>,

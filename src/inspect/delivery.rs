@@ -99,6 +99,7 @@ pub struct DescribeTooLarge {
 
 /// The models of these inspected files: folder contexts applied, shards
 /// grouped (as `scan` reports them).
+#[cfg(any(test, feature = "internals"))]
 pub fn describe(mut files: Vec<Inspected>, sides: &SideFiles) -> Vec<ModelFacts> {
     apply_folders(&mut files, sides);
     group(files, sides)

@@ -279,6 +279,16 @@ pub fn capped_chat_template(text: &str) -> String {
 }
 
 impl ModelFacts {
+    /// The facts a parser starts from: the file's name, size and format.
+    pub fn new(format: Format, file_name: &str, file_len: u64) -> Self {
+        ModelFacts {
+            model_filename: file_name.to_owned(),
+            file_size_bytes: file_len,
+            format,
+            ..ModelFacts::default()
+        }
+    }
+
     /// Add a finding and keep `warnings` (l-bom's plain strings) in step.
     pub fn push(&mut self, finding: Finding) {
         self.warnings.push(finding.message.clone());

@@ -337,6 +337,17 @@ mod tests {
     use crate::inspect::side::SideFiles;
     use crate::limits::Limits;
 
+    /// What the side files of the folder `dir` add to empty facts.
+    fn folder_facts(dir: &std::path::Path) -> std::io::Result<ModelFacts> {
+        let mut sides = SideFiles::default();
+        sides.read_folder(dir, &Limits::default());
+        let ctx = FolderContext::from_side_files(sides.folder(dir))
+            .ok_or_else(|| std::io::Error::other("no ctx"))?;
+        let mut facts = ModelFacts::default();
+        ctx.apply(&mut facts);
+        Ok(facts)
+    }
+
     #[test]
     fn folder_context_fills_missing_facts() -> std::io::Result<()> {
         let dir = tempfile::tempdir()?;
@@ -354,12 +365,7 @@ mod tests {
             dir.path().join("README.md"),
             "---\nlicense: mit\nbase_model: /home/me/base\n---\n",
         )?;
-        let mut sides = SideFiles::default();
-        sides.read_folder(dir.path(), &Limits::default());
-        let ctx = FolderContext::from_side_files(sides.folder(dir.path()))
-            .ok_or_else(|| std::io::Error::other("no ctx"))?;
-        let mut facts = ModelFacts::default();
-        ctx.apply(&mut facts);
+        let facts = folder_facts(dir.path())?;
         assert_eq!(facts.architecture.as_deref(), Some("LlamaForCausalLM"));
         assert_eq!(facts.context_length, Some(2048));
         assert_eq!(facts.vocab_size, Some(256));
@@ -415,12 +421,7 @@ mod tests {
                 })
                 .to_string(),
             )?;
-            let mut sides = SideFiles::default();
-            sides.read_folder(dir.path(), &Limits::default());
-            let ctx = FolderContext::from_side_files(sides.folder(dir.path()))
-                .ok_or_else(|| std::io::Error::other("no ctx"))?;
-            let mut facts = ModelFacts::default();
-            ctx.apply(&mut facts);
+            let facts = folder_facts(dir.path())?;
             assert_eq!(facts.architecture.as_deref(), Some("llama"));
             assert_eq!(
                 facts.metadata.get("architecture_class"),

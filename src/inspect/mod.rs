@@ -29,9 +29,7 @@ pub(crate) mod strict_json;
 pub mod template;
 pub mod walk;
 
-pub use facts::{
-    Finding, Format, ModelFacts, Severity, ShardSummary, SplitInfo, TensorSummary, TensorTypeStat,
-};
+pub use facts::{Finding, Format, ModelFacts, Severity};
 pub use scan::{NoProgress, Progress, scan};
 
 use std::io::{self, BufRead, BufReader, Read, Seek};
@@ -326,6 +324,15 @@ pub fn inspect_reader<R: Read>(
     Ok(facts)
 }
 
+/// [`inspect_reader`] over bytes in memory with the default options and
+/// limits: how unit tests describe a file.
+#[cfg(test)]
+pub(crate) fn inspect_bytes(bytes: &[u8], name: &str) -> io::Result<ModelFacts> {
+    let options = ScanOptions::default();
+    let limits = Limits::default();
+    inspect_reader(bytes, bytes.len() as u64, name, None, &options, &limits, &mut |_| {})
+}
+
 /// Open and inspect one file on disk. `path` may be a symlink (Hub caches):
 /// the report names the link, the bytes are the target's.
 pub fn inspect_path(
@@ -506,15 +513,7 @@ mod tests {
     use super::*;
 
     fn format_of(bytes: &[u8], name: &str) -> Result<Format, io::Error> {
-        let facts = inspect_reader(
-            bytes,
-            bytes.len() as u64,
-            name,
-            None,
-            &ScanOptions::default(),
-            &Limits::default(),
-            &mut |_| {},
-        )?;
+        let facts = inspect_bytes(bytes, name)?;
         assert_eq!(
             facts.sha256,
             Some(crate::io::digest::Sha256Digest::of(bytes))

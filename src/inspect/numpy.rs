@@ -168,12 +168,7 @@ pub fn inspect<R: Read>(
     file_name: &str,
     limits: &Limits,
 ) -> io::Result<ModelFacts> {
-    let mut facts = ModelFacts {
-        model_filename: file_name.to_owned(),
-        file_size_bytes: file_len,
-        format: Format::Numpy,
-        ..ModelFacts::default()
-    };
+    let mut facts = ModelFacts::new(Format::Numpy, file_name, file_len);
     match read_header(reader)? {
         Err(why) => facts.push(Finding::error(
             "numpy.malformed",

@@ -86,6 +86,22 @@ impl SideSniffer {
     }
 }
 
+/// A check that reads a file one byte at a time and stops at its first
+/// failure.
+trait ByteCheck {
+    fn failed(&self) -> bool;
+    fn byte(&mut self, b: u8);
+
+    fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if self.failed() {
+                return;
+            }
+            self.byte(b);
+        }
+    }
+}
+
 /// UTF-8 (RFC 3629: no overlong forms, surrogates or code points above
 /// U+10FFFF) without C0 controls other than `\t \n \x0c \r`, DEL or C1
 /// controls.
@@ -102,14 +118,9 @@ struct TextCheck {
     c2: bool,
 }
 
-impl TextCheck {
-    fn feed(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            if self.failed {
-                return;
-            }
-            self.byte(b);
-        }
+impl ByteCheck for TextCheck {
+    fn failed(&self) -> bool {
+        self.failed
     }
 
     fn byte(&mut self, b: u8) {
@@ -139,7 +150,9 @@ impl TextCheck {
         };
         (self.need, self.lo, self.hi, self.c2) = (need, lo, hi, b == 0xC2);
     }
+}
 
+impl TextCheck {
     fn complete(&self) -> bool {
         !self.failed && self.need == 0
     }
@@ -170,14 +183,9 @@ enum TiktokenState {
     Rank,
 }
 
-impl TiktokenCheck {
-    fn feed(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            if self.failed {
-                return;
-            }
-            self.byte(b);
-        }
+impl ByteCheck for TiktokenCheck {
+    fn failed(&self) -> bool {
+        self.failed
     }
 
     fn byte(&mut self, b: u8) {
@@ -201,7 +209,9 @@ impl TiktokenCheck {
             }
         };
     }
+}
 
+impl TiktokenCheck {
     fn complete(&self) -> bool {
         let ended = match self.state {
             TiktokenState::LineStart => true,

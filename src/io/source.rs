@@ -14,6 +14,7 @@ pub trait BundleSource: Sync + Send {
     fn len(&self) -> u64;
 
     /// Whether it holds none.
+    #[cfg(any(test, feature = "internals"))]
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -105,6 +106,7 @@ impl SourceReader {
     }
 
     /// Whether it holds none.
+    #[cfg(any(test, feature = "internals"))]
     pub fn is_empty(&self) -> bool {
         self.source.is_empty()
     }

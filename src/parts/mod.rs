@@ -29,7 +29,9 @@ use std::path::PathBuf;
 
 pub use check::{PartState, PartStatus, PartsReport, SetVerdict, verify_parts};
 pub use cut::{SplitOptions, SplitOutcome, split, split_in_place};
-pub use index::{PartEntry, PartIndex, Trust};
+#[cfg(any(test, feature = "internals"))]
+pub use index::PartEntry;
+pub use index::{PartIndex, Trust};
 pub use reader::PartReader;
 pub use repair::{join, repair};
 pub use size::parse_size;

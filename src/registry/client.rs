@@ -175,6 +175,7 @@ impl Client {
 
     /// `http://HOST[:PORT]` or `https://…`: plain HTTP only to loopback
     /// (unless [`ClientOptions::tls_on_loopback`]) or when asked for.
+    #[cfg(any(test, feature = "internals"))]
     pub fn base(&self) -> &str {
         &self.base
     }
@@ -507,6 +508,7 @@ impl Client {
     }
 
     /// Upload a small blob held in memory.
+    #[cfg(any(test, feature = "internals"))]
     pub fn push_bytes(&self, bytes: &[u8]) -> Result<Sha256Digest, RegistryError> {
         let digest = Sha256Digest::of(bytes);
         if !self.has_blob(&digest)? {

@@ -29,9 +29,13 @@ pub mod push;
 pub mod reencode;
 pub mod reference;
 
-pub use client::{Client, ClientOptions};
+#[cfg(any(test, feature = "internals"))]
+pub use client::Client;
+pub use client::ClientOptions;
 pub use error::RegistryError;
 pub use export::{Exported, export_layout};
-pub use pull::{Fetched, fetch, pull, verify_remote};
+#[cfg(any(test, feature = "internals"))]
+pub use pull::fetch;
+pub use pull::{Fetched, pull, verify_remote};
 pub use push::{Pushed, push};
 pub use reference::{Reference, Target};

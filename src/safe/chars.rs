@@ -32,7 +32,7 @@ pub fn is_invisible(c: char) -> bool {
         | '\u{E0000}'..='\u{E0FFF}')
 }
 
-/// The string with every [`is_hidden`] character written as `\u{XX}`:
+/// The string with every `is_hidden` character written as `\u{XX}`:
 /// what any untrusted text must go through before it reaches a terminal.
 pub fn visible(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());

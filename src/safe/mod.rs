@@ -17,7 +17,7 @@
 //!   of its own syntax (a table, SPDX tag-value, Markdown): every hidden
 //!   character but the line feed is escaped; the writer escapes line feeds
 //!   in the values it prints (each does, with [`visible`]).
-//! - [`json_bytes`] / [`write_json`] for JSON: the exact value, with every
+//! - `json_bytes` / [`write_json`] for JSON: the exact value, with every
 //!   hidden character written as a JSON `\uXXXX` escape, so the value is
 //!   faithful and the bytes hold none of them raw.
 
@@ -156,6 +156,7 @@ fn is_c0_but_white_space(c: char) -> bool {
 }
 
 /// `value` as pretty JSON plus a final line feed, hidden characters escaped.
+#[cfg(any(test, feature = "internals"))]
 pub fn json_bytes<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8>> {
     let text = serde_json::to_string_pretty(value)?;
     let mut out = escape_json_text(&text).into_bytes();
@@ -163,7 +164,7 @@ pub fn json_bytes<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Vec<u8
     Ok(out)
 }
 
-/// Write [`json_bytes`] of `value` to `out`, escaped as serde_json writes
+/// Write `json_bytes` of `value` to `out`, escaped as serde_json writes
 /// it: the report is never held whole (an `inspect` of a bundle at the
 /// reader limits lists twenty thousand entries; docs/bundle-format.md,
 /// "Reader limits").

@@ -88,7 +88,7 @@ impl SigningKey {
         Self::from_dalek(inner)
     }
 
-    /// PKCS#8 PEM, encrypted (scrypt log2 N = [`SCRYPT_LOG_N`], r = 8,
+    /// PKCS#8 PEM, encrypted (scrypt log2 N = `SCRYPT_LOG_N`, r = 8,
     /// p = 1; AES-256-CBC) when a passphrase is given.
     pub fn to_pem(&self, passphrase: Option<&[u8]>) -> Result<Zeroizing<String>, Error> {
         let format = |e: &dyn fmt::Display| Error::KeyFormat(format!("cannot encode the key: {e}"));
@@ -201,6 +201,7 @@ fn check_encryption_cost(pem: &str) -> Result<(), Error> {
 }
 
 /// Read a public key file (SPKI PEM).
+#[cfg(any(test, feature = "internals"))]
 pub fn load_public_key(path: &Path) -> Result<PublicKey, Error> {
     let text = read_small(path)?;
     PublicKey::from_pem(&text).map_err(|e| Error::from(e).at(path))

@@ -6,7 +6,9 @@ pub mod key;
 
 use std::path::{Path, PathBuf};
 
-pub use key::{SigningKey, key_file_paths, keygen, load_public_key, write_key_files};
+pub use key::{SigningKey, keygen};
+#[cfg(any(test, feature = "internals"))]
+pub use key::load_public_key;
 
 /// Errors of key handling and signing.
 #[derive(Debug, thiserror::Error)]

@@ -50,7 +50,7 @@ use crate::io::digest::Sha256Digest;
 pub use check::CheckName;
 pub use policy::Policy;
 pub use report::{Check, Failure, Outcome, Report, VerifyDocument};
-pub use run::{Unverified, scan_unverified, verify};
+pub use run::{scan_unverified, verify};
 
 /// What a store knows about one channel, for the rollback and fork checks.
 /// Built by `import` from the store; `verify --store` reads the same.

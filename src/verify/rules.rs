@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::ChannelState;
 use super::chain::CheckedLink;
-use super::policy::{Caps, Clock, NO_LICENCE, Policy};
+use super::policy::{Clock, NO_LICENCE, Policy, PolicyCaps};
 use super::report::Failure;
 use super::structure::Opened;
 use super::verdict::{Step, Verdict};
@@ -24,7 +24,7 @@ pub const MAX_CLOCK_SKEW: jiff::SignedDuration = jiff::SignedDuration::from_secs
 
 /// `policy.caps`: counts and sizes from the manifest, before any artifact
 /// byte is read.
-pub(crate) fn caps(manifest: &Manifest, caps: &Caps) -> Step<()> {
+pub(crate) fn caps(manifest: &Manifest, caps: &PolicyCaps) -> Step<()> {
     let count = manifest.entries.len() as u64;
     if count > caps.max_entries {
         return Err(Verdict::fail(

@@ -16,6 +16,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::bundle::summary::Shown;
 use crate::describe::DocumentInfo;
 use crate::describe::cyclonedx::SpecVersion;
 use crate::inspect::ModelFacts;
@@ -25,8 +26,9 @@ use crate::safe::visible;
 /// The longest SBOM value quoted in a report detail, in characters.
 const MAX_QUOTE_CHARS: usize = 80;
 
-/// How much larger than the SBOM `pack` would write for the fresh facts an
-/// SBOM may be before it is refused unparsed: room for document metadata
+/// How much larger than the SBOM `pack` would write for the fresh facts (in
+/// the CycloneDX version the SBOM claims) an SBOM may be before it is
+/// refused unparsed: room for document metadata
 /// (times, tool versions, serial numbers) of other lbom versions. The SBOM
 /// is parsed into a JSON tree, several times its size in memory, so its
 /// size is bounded by what the scan justifies, not only by the reader's
@@ -46,11 +48,11 @@ pub(crate) fn compare(
     created: jiff::Timestamp,
     zip_unscanned: bool,
 ) -> Result<(), String> {
-    // The bound holds for either spec version a bundle may carry.
-    let bound = [SpecVersion::V1_6, SpecVersion::V1_5]
-        .into_iter()
-        .map(|v| expected_document(fresh, created, v).map(|d| d.len()))
-        .try_fold(0usize, |m, n| n.map(|n| m.max(n)))?;
+    let version = claimed_version(sbom)?;
+    // The one rendering of the fresh facts: the bound on the SBOM's size
+    // and the document it must agree with.
+    let expected_bytes = expected_document(fresh, created, version)?;
+    let bound = expected_bytes.len();
     if sbom.len() > bound.saturating_add(MAX_SBOM_SLACK_BYTES) {
         return Err(format!(
             "the SBOM is {} bytes, more than {MAX_SBOM_SLACK_BYTES} bytes over the {bound} of the SBOM a fresh scan gives",
@@ -59,12 +61,7 @@ pub(crate) fn compare(
     }
     let value: Value =
         serde_json::from_slice(sbom).map_err(|e| format!("the SBOM is not JSON: {e}"))?;
-    let version = (value.get("bomFormat").and_then(Value::as_str) == Some("CycloneDX"))
-        .then(|| value.get("specVersion").and_then(Value::as_str))
-        .flatten()
-        .and_then(SpecVersion::parse)
-        .ok_or("the SBOM is not a CycloneDX 1.5 or 1.6 document")?;
-    let expected: Value = serde_json::from_slice(&expected_document(fresh, created, version)?)
+    let expected: Value = serde_json::from_slice(&expected_bytes)
         .map_err(|e| format!("cannot describe the fresh scan: {e}"))?;
     let mut have = subject(&value, version)?.clone();
     check_hashes(have.remove("hashes"), digest)?;
@@ -91,6 +88,57 @@ pub(crate) fn compare(
         }
     }
     Ok(())
+}
+
+/// The CycloneDX version `sbom` claims (`bomFormat` and `specVersion`),
+/// read as a stream: nothing of the document is kept, so this may run
+/// before its size is judged. A repeated key counts as its last
+/// occurrence, as in the JSON tree the comparison reads.
+fn claimed_version(sbom: &[u8]) -> Result<SpecVersion, String> {
+    use serde::Deserializer as _;
+    let not_json = |e: serde_json::Error| format!("the SBOM is not JSON: {e}");
+    let mut de = serde_json::Deserializer::from_slice(sbom);
+    let head = match de.deserialize_any(HeadVisitor) {
+        Ok(head) => head,
+        Err(e) if e.classify() == serde_json::error::Category::Data => None,
+        Err(e) => return Err(not_json(e)),
+    };
+    de.end().map_err(not_json)?;
+    head.filter(|(format, _)| format.as_deref() == Some("CycloneDX"))
+        .and_then(|(_, version)| SpecVersion::parse(version.as_deref()?))
+        .ok_or_else(|| "the SBOM is not a CycloneDX 1.5 or 1.6 document".to_owned())
+}
+
+/// A document's `bomFormat` and `specVersion` when it is an object (each
+/// `None` unless a string); `None` for a list. Any other top-level value is
+/// a type error (category `Data`): no CycloneDX document either.
+struct HeadVisitor;
+
+type Head = Option<(Option<String>, Option<String>)>;
+
+impl<'de> serde::de::Visitor<'de> for HeadVisitor {
+    type Value = Head;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Head, A::Error> {
+        use serde::de::IgnoredAny;
+        let (mut format, mut version) = (None, None);
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "bomFormat" => format = map.next_value_seed(Shown)?,
+                "specVersion" => version = map.next_value_seed(Shown)?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Some((format, version)))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Head, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
 }
 
 /// The component a bundle SBOM describes: 1.6 `metadata.component`, 1.5
@@ -333,20 +381,10 @@ fn compare_stream_facts(
 mod tests {
     use super::*;
     use crate::describe::cyclonedx::write_json_version;
-    use crate::inspect::{Format, ScanOptions, inspect_reader};
-    use crate::limits::Limits;
+    use crate::inspect::{Format, inspect_bytes};
 
     fn facts(bytes: &[u8], name: &str) -> ModelFacts {
-        let mut f = inspect_reader(
-            bytes,
-            bytes.len() as u64,
-            name,
-            None,
-            &ScanOptions::default(),
-            &Limits::default(),
-            &mut |_| {},
-        )
-        .unwrap_or_default();
+        let mut f = inspect_bytes(bytes, name).unwrap_or_default();
         f.model_path = name.to_owned();
         f
     }
@@ -362,10 +400,8 @@ mod tests {
         out
     }
 
-    /// Bundles packed when 1.5 was the default still verify; 1.6 is what
-    /// pack writes now; a lie in either fails; other versions are refused.
-    #[test]
-    fn both_spec_versions_are_checked_and_others_refused() {
+    /// A GGUF llama's facts and the digest of its bytes.
+    fn llama() -> (Sha256Digest, ModelFacts) {
         let digest = Sha256Digest::of(b"weights");
         let facts = ModelFacts {
             model_filename: "m.gguf".into(),
@@ -373,6 +409,14 @@ mod tests {
             sha256: Some(digest),
             ..ModelFacts::default()
         };
+        (digest, facts)
+    }
+
+    /// Bundles packed when 1.5 was the default still verify; 1.6 is what
+    /// pack writes now; a lie in either fails; other versions are refused.
+    #[test]
+    fn both_spec_versions_are_checked_and_others_refused() {
+        let (digest, facts) = llama();
         let created = jiff::Timestamp::UNIX_EPOCH;
         for v in [SpecVersion::V1_5, SpecVersion::V1_6] {
             let sbom = document(&facts, created, v);
@@ -386,6 +430,74 @@ mod tests {
             compare(old.as_bytes(), &facts, &digest, created, false)
                 .is_err_and(|e| e.contains("1.5 or 1.6"))
         );
+    }
+
+    /// The version is read before the document is parsed; a repeated key
+    /// counts as its last occurrence (as the JSON tree reads it); what is
+    /// not JSON, and JSON that is not a CycloneDX object, is refused with
+    /// its own reason.
+    #[test]
+    fn the_claimed_version_is_read_as_a_stream_as_the_tree_reads_it() {
+        let v = |text: &str| claimed_version(text.as_bytes());
+        assert_eq!(
+            v(r#"{"x":[{"y":1}],"bomFormat":"CycloneDX","specVersion":"1.5"}"#),
+            Ok(SpecVersion::V1_5)
+        );
+        assert_eq!(
+            v(r#"{"specVersion":"1.4","bomFormat":"CycloneDX","specVersion":"1.6"}"#),
+            Ok(SpecVersion::V1_6)
+        );
+        for not_cyclonedx in [
+            r#"{"specVersion":"1.6","bomFormat":"CycloneDX","specVersion":"1.4"}"#,
+            r#"{"bomFormat":"SPDX","specVersion":"1.6"}"#,
+            r#"{"bomFormat":["CycloneDX"],"specVersion":"1.6"}"#,
+            r#"{"bomFormat":"CycloneDX","specVersion":1.6}"#,
+            r#"[{"bomFormat":"CycloneDX","specVersion":"1.6"}]"#,
+            r#""CycloneDX""#,
+            "16",
+        ] {
+            assert!(
+                v(not_cyclonedx).is_err_and(|e| e.contains("1.5 or 1.6")),
+                "{not_cyclonedx}"
+            );
+        }
+        for not_json in [
+            r#"{"bomFormat":"CycloneDX","specVersion":"1.6""#,
+            r#"{"bomFormat":"CycloneDX","specVersion":"1.6"} {}"#,
+            "",
+        ] {
+            assert!(
+                v(not_json).is_err_and(|e| e.contains("not JSON")),
+                "{not_json}"
+            );
+        }
+    }
+
+    /// The size bound is the SBOM `pack` writes in the version the SBOM
+    /// claims, plus the slack: an SBOM padded to exactly that still
+    /// agrees, one byte more is refused before it is parsed.
+    #[test]
+    fn an_sbom_is_bounded_by_the_document_of_its_own_version() {
+        let (digest, facts) = llama();
+        let created = jiff::Timestamp::UNIX_EPOCH;
+        for v in [SpecVersion::V1_5, SpecVersion::V1_6] {
+            // The expected document names no digest (the manifest's is
+            // compared on its own).
+            let unhashed = ModelFacts {
+                sha256: None,
+                ..facts.clone()
+            };
+            let bound = document(&unhashed, created, v).len() + MAX_SBOM_SLACK_BYTES;
+            let mut sbom = document(&facts, created, v);
+            sbom.resize(bound, b' ');
+            assert_eq!(compare(&sbom, &facts, &digest, created, false), Ok(()));
+            sbom.push(b' ');
+            assert!(
+                compare(&sbom, &facts, &digest, created, false)
+                    .is_err_and(|e| e.contains(&format!("{} bytes, more than", bound + 1))),
+                "{v:?}"
+            );
+        }
     }
 
     /// An SBOM an earlier lbom wrote, calling a side file `unknown`, still

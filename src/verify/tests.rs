@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use super::policy::{
-    Caps, Clock, ContentRules, HistoryRules, Policy, PolicySource, TimeRules, TrustedKey,
+    Clock, ContentRules, HistoryRules, Policy, PolicyCaps, PolicySource, TimeRules, TrustedKey,
     UnknownSigners,
 };
 use super::{
@@ -117,7 +117,7 @@ fn policy(keys: Vec<TrustedKey>) -> Policy {
             allowed_licences: None,
             fail_on: None,
         },
-        caps: Caps {
+        caps: PolicyCaps {
             max_entries: 1000,
             max_entry_bytes: 1 << 30,
             max_total_bytes: 1 << 32,

@@ -13,13 +13,23 @@ pub mod registry;
 
 /// The failure classes, for `codes` (which names them `super::Class`).
 use lbom::Class;
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+/// `policy init -o POLICY --trust m=KEY:ROLES`: the arguments that write a
+/// policy trusting the public key file `key` as `roles` (comma-separated).
+pub fn policy_init_args(policy: &Path, key: &Path, roles: &str) -> Vec<OsString> {
+    let trust = format!("m={}:{roles}", key.display());
+    let head = ["policy", "init", "-o"].map(OsString::from);
+    head.into_iter()
+        .chain([policy.into(), "--trust".into(), trust.into()])
+        .collect()
+}
 
 /// What a test returns: `?` on anything, the message says what went wrong.
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;

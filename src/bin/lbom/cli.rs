@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use lbom::diff::DriftClass;
+use lbom::DriftClass;
 
 /// Make local LLM model files safe to move and to trust.
 #[derive(Debug, Parser)]
@@ -447,6 +447,11 @@ pub struct VerifyArgs {
     /// Text: also list the checks a failure left unmade (`skip`).
     #[arg(long, short)]
     pub verbose: bool,
+    /// Threads scanning artifacts ahead of the checks, as for scan
+    /// (default: one per core); at most 4, and the report is the same for
+    /// any number.
+    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub jobs: Option<u16>,
     /// How to reach the registry when FILE.lbom is an `oci://` reference.
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -580,6 +585,11 @@ pub struct ImportArgs {
     /// Text: also list the checks a failure left unmade (`skip`).
     #[arg(long, short)]
     pub verbose: bool,
+    /// Threads scanning artifacts ahead of the checks, as for scan
+    /// (default: one per core); at most 4, and the report is the same for
+    /// any number.
+    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub jobs: Option<u16>,
 }
 
 /// `--accept-drift CLASS`: a [`DriftClass`] by its stable name, the
@@ -604,7 +614,7 @@ impl clap::builder::TypedValueParser for DriftClassParser {
                 clap::error::ErrorKind::InvalidValue,
                 format!(
                     "--accept-drift {} is not a drift class (one of: {})\n",
-                    lbom::safe::visible(&format!("{raw:?}")),
+                    lbom::visible(&format!("{raw:?}")),
                     DriftClass::names().join(", ")
                 ),
             )
@@ -813,6 +823,19 @@ mod tests {
         // --jobs means the same on every command: any number a scan takes.
         assert!(Cli::try_parse_from(["lbom", "pack", "x", "-o", "y", "--jobs", "5"]).is_ok());
         assert!(Cli::try_parse_from(["lbom", "pack", "x", "-o", "y", "--jobs", "1025"]).is_err());
+        for command in [
+            &["verify", "b.lbom", "--policy", "p"][..],
+            &["import", "b.lbom", "--into", "s", "--policy", "p"],
+        ] {
+            let with = |jobs: &str| {
+                let mut args = vec!["lbom"];
+                args.extend(command);
+                args.extend(["--jobs", jobs]);
+                Cli::try_parse_from(args)
+            };
+            assert!(with("0").is_err() && with("1025").is_err(), "{command:?}");
+            assert!(with("1").is_ok() && with("1024").is_ok(), "{command:?}");
+        }
     }
 
     #[test]
@@ -848,7 +871,7 @@ mod tests {
             .find_subcommand_mut("import")
             .map(|c| c.render_long_help().to_string())
             .unwrap_or_default();
-        for class in lbom::diff::DriftClass::ALL {
+        for class in lbom::DriftClass::ALL {
             assert!(
                 help.contains(class.as_str()),
                 "{} missing from:\n{help}",

@@ -37,33 +37,31 @@ pub fn classify(err: &anyhow::Error) -> (u8, Option<&'static str>) {
 
 /// The hint for an error of the library, in the CLI's terms.
 fn hint(cause: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
-    if let Some(e) = cause.downcast_ref::<lbom::bundle::Error>() {
+    if let Some(e) = cause.downcast_ref::<lbom::BundleError>() {
         return match e {
-            lbom::bundle::Error::OutputExists { .. } => {
+            lbom::BundleError::OutputExists { .. } => {
                 Some("choose another --output; lbom never overwrites a bundle")
             }
-            lbom::bundle::Error::Locked { .. } => {
+            lbom::BundleError::Locked { .. } => {
                 Some("wait for the other `lbom sign` to finish, then sign again")
             }
             _ => None,
         };
     }
-    if let Some(e) = cause.downcast_ref::<lbom::import::StoreError>() {
+    if let Some(e) = cause.downcast_ref::<lbom::StoreError>() {
         return store_hint(e);
     }
-    if let Some(e) = cause.downcast_ref::<lbom::import::LoadError>() {
+    if let Some(e) = cause.downcast_ref::<lbom::LoadError>() {
         return match e {
-            lbom::import::LoadError::Store(s) => store_hint(s),
-            lbom::import::LoadError::NeedsChannel { .. } => {
-                Some("name the channel with --channel CHANNEL")
-            }
+            lbom::LoadError::Store(s) => store_hint(s),
+            lbom::LoadError::NeedsChannel { .. } => Some("name the channel with --channel CHANNEL"),
             _ => None,
         };
     }
-    if let Some(e) = cause.downcast_ref::<lbom::sign::Error>() {
+    if let Some(e) = cause.downcast_ref::<lbom::KeyError>() {
         return sign_hint(e);
     }
-    if let Some(lbom::inspect::Error::NoModelFiles { .. }) = cause.downcast_ref() {
+    if let Some(lbom::ScanError::NoModelFiles { .. }) = cause.downcast_ref() {
         return Some(
             "lbom scans .gguf, .safetensors and pickle-based files (.bin .pt .pth .ckpt .pkl); name a file to inspect it whatever its extension",
         );
@@ -71,9 +69,9 @@ fn hint(cause: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
     None
 }
 
-fn store_hint(e: &lbom::import::StoreError) -> Option<&'static str> {
-    use lbom::import::StoreErrorKind as K;
-    if matches!(e, lbom::import::StoreError::NoStore { .. }) {
+fn store_hint(e: &lbom::StoreError) -> Option<&'static str> {
+    use lbom::StoreErrorKind as K;
+    if matches!(e, lbom::StoreError::NoStore { .. }) {
         // Its message says what to do.
         return None;
     }
@@ -87,12 +85,12 @@ fn store_hint(e: &lbom::import::StoreError) -> Option<&'static str> {
     }
 }
 
-fn sign_hint(e: &lbom::sign::Error) -> Option<&'static str> {
+fn sign_hint(e: &lbom::KeyError) -> Option<&'static str> {
     match e {
-        lbom::sign::Error::PassphraseRequired => {
+        lbom::KeyError::PassphraseRequired => {
             Some("name the environment variable holding it with --passphrase-env VAR")
         }
-        lbom::sign::Error::InKeyFile { source, .. } => sign_hint(source),
+        lbom::KeyError::InKeyFile { source, .. } => sign_hint(source),
         _ => None,
     }
 }

@@ -13,7 +13,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use lbom::safe::{self, TextOut};
+use lbom::TextOut;
 use serde::Serialize;
 
 /// One line on stderr, every hidden character escaped. Write errors are
@@ -70,7 +70,7 @@ impl Output {
         }
     }
 
-    /// Text lines (see `lbom::safe::TextOut`).
+    /// Text lines (see `lbom::TextOut`).
     pub fn text(&mut self) -> TextOut<'_> {
         TextOut::new(self.writer())
     }
@@ -82,12 +82,12 @@ impl Output {
 
     /// `value` as pretty JSON, hidden characters escaped.
     pub fn json<T: Serialize + ?Sized>(&mut self, value: &T) -> io::Result<()> {
-        safe::write_json(value, self.writer())
+        lbom::write_json(value, self.writer())
     }
 
     /// A JSON document a writer produced, hidden characters escaped.
     pub fn json_document(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.writer().write_all(&safe::json_document(bytes))
+        self.writer().write_all(&lbom::json_document(bytes))
     }
 
     /// Flush, and for a file, move it into place.

@@ -46,7 +46,7 @@ impl ScanBar {
     }
 }
 
-impl lbom::inspect::Progress for ScanBar {
+impl lbom::Progress for ScanBar {
     fn begin(&self, files: u64, bytes: u64) {
         if let Some(bar) = &self.0 {
             bar.set_length(bytes);
@@ -83,7 +83,7 @@ impl ByteBar {
 }
 
 /// A bar that follows the bytes this process reads (the kernel's count,
-/// `lbom::progress::process_bytes_read`), for commands whose reading is
+/// `lbom::process_bytes_read`), for commands whose reading is
 /// inside the library: verify, import, audit. Polled on a thread of its
 /// own; stopped and cleared by [`ReadBar::finish`] or on drop.
 pub struct ReadBar {
@@ -97,7 +97,7 @@ impl ReadBar {
     /// and the kernel counts this process's reads.
     pub fn start(quiet: bool, message: &str, total: u64) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
-        let start = lbom::progress::process_bytes_read();
+        let start = lbom::process_bytes_read();
         let (Some(bar), Some(start)) = (byte_bar(quiet, message, total), start) else {
             return Self {
                 bar: None,
@@ -110,7 +110,7 @@ impl ReadBar {
             .name("lbom-progress".into())
             .spawn(move || {
                 while !stopped.load(Ordering::Relaxed) {
-                    if let Some(now) = lbom::progress::process_bytes_read() {
+                    if let Some(now) = lbom::process_bytes_read() {
                         let done = now.saturating_sub(start);
                         polled.set_position(done.min(polled.length().unwrap_or(done)));
                     }

@@ -120,7 +120,7 @@ pub struct PackOptions<'a> {
     /// would refuse. Verify and import with the same caps accept the bundle.
     pub caps: Caps,
     /// Threads hashing raw artifacts; default one per CPU; at most
-    /// [`MAX_PACK_WORKERS`] either way. The bundle's bytes are the same for
+    /// `MAX_PACK_WORKERS` either way. The bundle's bytes are the same for
     /// any number.
     pub jobs: Option<usize>,
 }

@@ -17,9 +17,6 @@ use super::{DocumentInfo, Error};
 use crate::inspect::ModelFacts;
 use crate::io::digest::Sha256Digest;
 
-/// The spec version written by default.
-pub const SPEC_VERSION: &str = "1.6";
-
 /// A CycloneDX spec version lbom writes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum SpecVersion {

@@ -33,7 +33,6 @@ pub struct Bom {
     pub dependencies: Vec<Dependency>,
 }
 
-/// `metadata`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Metadata {
     /// RFC 3339, whole seconds, UTC.
@@ -52,7 +51,6 @@ pub struct Tools {
     pub components: Vec<Component>,
 }
 
-/// A component.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Component {
@@ -71,12 +69,9 @@ pub struct Component {
     /// Who wrote it (1.6).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub authors: Vec<Contact>,
-    /// Its name.
     pub name: String,
-    /// Its version.
     #[serde(skip_serializing_if = "no")]
     pub version: Option<String>,
-    /// A description.
     #[serde(skip_serializing_if = "no")]
     pub description: Option<String>,
     /// Digests of its bytes.
@@ -108,7 +103,6 @@ pub struct Component {
 /// `organizationalEntity`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entity {
-    /// Its name.
     pub name: String,
     /// Its URLs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -118,11 +112,9 @@ pub struct Entity {
 /// `organizationalContact`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Contact {
-    /// Its name.
     pub name: String,
 }
 
-/// `hash`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Hash {
     /// `SHA-256`.
@@ -131,7 +123,6 @@ pub struct Hash {
     pub content: String,
 }
 
-/// `pedigree`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Pedigree {
     /// The components this one derives from.
@@ -141,7 +132,6 @@ pub struct Pedigree {
 /// `externalReference`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExternalReference {
-    /// The URL.
     pub url: String,
     /// Which key said it.
     pub comment: String,
@@ -150,16 +140,13 @@ pub struct ExternalReference {
     pub kind: &'static str,
 }
 
-/// `property`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Property {
     /// `lbom:…`.
     pub name: String,
-    /// The value.
     pub value: String,
 }
 
-/// `dependency`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Dependency {
@@ -215,7 +202,6 @@ pub struct DataSet {
     /// `dataset`.
     #[serde(rename = "type")]
     pub kind: &'static str,
-    /// Its name.
     pub name: String,
     /// Where it is.
     #[serde(skip_serializing_if = "no")]
@@ -225,7 +211,6 @@ pub struct DataSet {
 /// `componentData.contents`.
 #[derive(Debug, Clone, Serialize)]
 pub struct DataContents {
-    /// Its URL.
     pub url: String,
 }
 
@@ -257,7 +242,6 @@ pub struct Considerations {
     pub ethical_considerations: Vec<Risk>,
 }
 
-/// `risk`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Risk {
     /// The risk, as the card says it.

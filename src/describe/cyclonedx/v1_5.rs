@@ -212,11 +212,10 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::describe::fixtures::{self, LOCAL_DIR, info, render as run};
+    use crate::describe::fixtures::{self, LOCAL_DIR, info, render as run, render_json};
 
     fn bom(facts: &[ModelFacts]) -> Value {
-        let text = run(|o| write_json(facts, &info(), o)).unwrap_or_default();
-        serde_json::from_str(&text).unwrap_or_default()
+        render_json(|o| write_json(facts, &info(), o))
     }
 
     fn property<'a>(c: &'a Value, name: &str) -> Vec<&'a str> {

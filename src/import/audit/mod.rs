@@ -10,7 +10,7 @@
 //! must point at the version the history's last line made current, or at
 //! the one before when a crash interrupted the switch) and every version
 //! the history records must exist. Then each audited version
-//! ([`version`]): the chain of trust history → `import.json` → manifest →
+//! (`version`): the chain of trust history → `import.json` → manifest →
 //! every file, re-hashed, plus the modes (files 0444, folders 0555) and
 //! link counts (no hard link from outside the versions sharing a file).
 //!

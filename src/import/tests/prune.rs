@@ -35,6 +35,21 @@ fn version_folders(root: &Path) -> Result<Vec<u64>, BoxError> {
     Ok(out)
 }
 
+/// Append to channel `stable`'s history the line a prune of `removed`
+/// writes (dated at version `seq`), without removing anything: what a
+/// crash right after that line leaves, or a line lbom never writes.
+fn append_prune_line(root: &Path, store: &Store, seq: u64, removed: Vec<u64>) -> R {
+    let (record, record_sha256) = store.record("stable", seq)?;
+    let line = HistoryEntry::prune(&record, record_sha256, removed, jiff::Timestamp::UNIX_EPOCH);
+    let mut bytes = serde_json::to_vec(&line)?;
+    bytes.push(b'\n');
+    fs::OpenOptions::new()
+        .append(true)
+        .open(root.join("stable/history.jsonl"))?
+        .write_all(&bytes)?;
+    Ok(())
+}
+
 /// Audit of every kept version: no problem and no note.
 fn audit_is_clean(store: &Store) -> R {
     let report = audit(store, Some("stable"), true)?;
@@ -184,14 +199,7 @@ fn a_link_inside_a_pruned_version_is_removed_not_followed() -> R {
 fn an_interrupted_prune_is_finished_by_the_next_writer() -> R {
     let dir = tempfile::tempdir()?;
     let (root, store) = store_with(dir.path(), 3)?;
-    let (record, record_sha256) = store.record("stable", 3)?;
-    let line = HistoryEntry::prune(&record, record_sha256, vec![1], jiff::Timestamp::UNIX_EPOCH);
-    let mut bytes = serde_json::to_vec(&line)?;
-    bytes.push(b'\n');
-    fs::OpenOptions::new()
-        .append(true)
-        .open(root.join("stable/history.jsonl"))?
-        .write_all(&bytes)?;
+    append_prune_line(&root, &store, 3, vec![1])?;
     let report = audit(&store, Some("stable"), true)?;
     assert!(report.passed(), "{}", report.render_text());
     assert!(
@@ -211,14 +219,7 @@ fn an_interrupted_prune_is_finished_by_the_next_writer() -> R {
 fn a_history_that_prunes_current_is_refused_not_obeyed() -> R {
     let dir = tempfile::tempdir()?;
     let (root, store) = store_with(dir.path(), 2)?;
-    let (record, record_sha256) = store.record("stable", 2)?;
-    let line = HistoryEntry::prune(&record, record_sha256, vec![2], jiff::Timestamp::UNIX_EPOCH);
-    let mut bytes = serde_json::to_vec(&line)?;
-    bytes.push(b'\n');
-    fs::OpenOptions::new()
-        .append(true)
-        .open(root.join("stable/history.jsonl"))?
-        .write_all(&bytes)?;
+    append_prune_line(&root, &store, 2, vec![2])?;
     let refused = store.lock()?.recover();
     assert!(
         matches!(&refused, Err(e) if e.kind() == StoreErrorKind::Damaged),

@@ -189,7 +189,7 @@ fn a_store_finished_by_another_creator_between_two_reads_is_used_not_refused() -
         // its import's first folders.
         let _ = fs::write(path.join(layout::MARKER), layout::MARKER_CONTENT);
         let _ = fs::create_dir(path.join(layout::STAGING));
-        let _ = fs::write(path.join(layout::REGISTRY), b"");
+        let _ = fs::write(path.join(crate::import::paths::REGISTRY), b"");
     }
     let dir = tempfile::tempdir()?;
     let root = dir.path().join("store");

@@ -81,7 +81,7 @@ use std::io::{self, Read};
 
 use serde_json::Value as Json;
 
-pub use types::{GgmlType, file_type_name, ggml_type};
+pub use types::{file_type_name, ggml_type};
 
 use self::parse::{Header, Parser, Stop, TOKENIZER_KEYS};
 use self::types::{FILE_TYPE_GUESSED, KNOWN_ARCHITECTURES, value_type as vt};
@@ -109,6 +109,7 @@ pub fn is_gguf_magic(first_bytes: &[u8]) -> bool {
 /// Reads only up to the end of the tensor infos, sequentially, never
 /// seeking. Returns `Err` only for I/O errors other than an unexpected end
 /// of file; truncation and every structural problem are error findings.
+#[cfg(any(test, feature = "internals"))]
 pub fn inspect<R: Read>(
     reader: &mut R,
     file_len: u64,
@@ -141,15 +142,12 @@ pub fn inspect_with_unclaimed<R: Read>(
     } = parser;
 
     let mut facts = ModelFacts {
-        model_filename: file_name.to_owned(),
-        file_size_bytes: file_len,
-        format: Format::Gguf,
         format_version: header.version,
         endianness: header
             .version
             .map(|_| if header.big_endian { "big" } else { "little" }.to_owned()),
         tensor_count: header.tensor_count,
-        ..ModelFacts::default()
+        ..ModelFacts::new(Format::Gguf, file_name, file_len)
     };
 
     let alignment = alignment(&header, &mut findings);

@@ -22,6 +22,10 @@ const TABLE_JSON: &str = include_str!("../../../tests/vectors/threats/allowlist.
 
 /// One row of the table.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(
+    not(any(test, feature = "internals")),
+    expect(dead_code, reason = "read by tests/threat_corpus.rs, which checks the table's sources")
+)]
 pub struct Entry {
     /// What the row allows, for people (`numpy.core.multiarray.scalar / …`).
     pub callable: String,

@@ -11,7 +11,7 @@
 use std::io::{self, Read};
 
 use super::scan::{Report, Source};
-use super::{finish, new_facts, scan_stream};
+use super::{finish, scan_stream};
 use crate::inspect::facts::{Finding, Format, ModelFacts};
 use crate::limits::Limits;
 
@@ -26,11 +26,9 @@ pub enum Compression {
     Zlib,
     /// gzip (RFC 1952).
     Gzip,
-    /// bzip2.
     Bzip2,
     /// LZMA "alone" (`.lzma`).
     Lzma,
-    /// xz.
     Xz,
 }
 
@@ -137,7 +135,7 @@ fn scan<R: Read>(
     if !super::is_pickle_start(&head) {
         return None;
     }
-    let mut facts = new_facts(Format::Pickle, file_name, file_len);
+    let mut facts = ModelFacts::new(Format::Pickle, file_name, file_len);
     facts.push(Finding::info(
         "pickle.compressed",
         format!(

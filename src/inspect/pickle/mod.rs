@@ -41,7 +41,9 @@ use scan::{Report, Source, Stop};
 pub use compressed::{Compression, inspect as inspect_compressed, sniff as sniff_compression};
 pub use zip::{inspect_zip, is_zip};
 
-pub use allowlist::{Entry as AllowedCallable, entries as allow_list, is_safe_import};
+pub use allowlist::is_safe_import;
+#[cfg(any(test, feature = "internals"))]
+pub use allowlist::entries as allow_list;
 
 /// Whether the first bytes start a pickle: PROTO with protocol 2–5 followed
 /// by a known opcode, or one of the few ways protocol 0/1 pickles of
@@ -86,7 +88,7 @@ pub fn inspect<R: Read>(
     file_name: &str,
     limits: &Limits,
 ) -> io::Result<ModelFacts> {
-    let mut facts = new_facts(Format::Pickle, file_name, file_len);
+    let mut facts = ModelFacts::new(Format::Pickle, file_name, file_len);
     let mut report = Report::default();
     let mut src = Source::new(reader, limits.pickle_max_scan_bytes, Some(file_len));
     let mut cut_short = None;
@@ -154,15 +156,6 @@ pub(crate) fn scan_embedded<R: Read>(
     scan_stream(&mut src, &mut report, facts, &mut cut_short, place)?;
     finish(facts, report, cut_short);
     Ok(())
-}
-
-fn new_facts(format: Format, file_name: &str, file_len: u64) -> ModelFacts {
-    ModelFacts {
-        model_filename: file_name.to_owned(),
-        file_size_bytes: file_len,
-        format,
-        ..ModelFacts::default()
-    }
 }
 
 /// Scan the consecutive pickles of one stream. `place` names the zip entry

@@ -22,7 +22,7 @@ use ::zip::ZipArchive;
 use ::zip::result::ZipError;
 
 use super::scan::{Report, Source};
-use super::{finish, new_facts, scan_stream};
+use super::{finish, scan_stream};
 use crate::inspect::facts::{Finding, Format, ModelFacts};
 use crate::inspect::numpy;
 use crate::limits::Limits;
@@ -55,7 +55,7 @@ pub fn inspect_zip<R: Read + Seek>(
     file_name: &str,
     limits: &Limits,
 ) -> io::Result<ModelFacts> {
-    let mut facts = new_facts(Format::PytorchZip, file_name, file_len);
+    let mut facts = ModelFacts::new(Format::PytorchZip, file_name, file_len);
     let mut report = Report::default();
     let mut walk = Walk {
         scan_left: limits.pickle_max_scan_bytes,
@@ -263,7 +263,7 @@ fn scan_npy_entry<S: Read>(
                 inner: stream,
                 read: 0,
             };
-            let mut sub = new_facts(Format::Numpy, "", 0);
+            let mut sub = ModelFacts::new(Format::Numpy, "", 0);
             let outcome = numpy::scan_objects(
                 &mut counted,
                 &header,
@@ -324,7 +324,7 @@ fn scan_entry<E: Read>(
     // can start that way by chance, so it counts as a pickle only when the
     // walk shows one (as in bytes no tensor claims, docs/findings.md).
     let mut sub_report = Report::default();
-    let mut sub_facts = new_facts(Format::Pickle, "", 0);
+    let mut sub_facts = ModelFacts::new(Format::Pickle, "", 0);
     let mut sub_cut = None;
     let mut src = Source::new(&mut stream, walk.scan_left, Some(size));
     let outcome = scan_stream(

@@ -137,12 +137,7 @@ pub fn inspect<R: Read>(
     file_name: &str,
     limits: &Limits,
 ) -> io::Result<ModelFacts> {
-    let mut facts = ModelFacts {
-        model_filename: file_name.to_owned(),
-        file_size_bytes: file_len,
-        format: Format::Safetensors,
-        ..ModelFacts::default()
-    };
+    let mut facts = ModelFacts::new(Format::Safetensors, file_name, file_len);
     let mut report = Reporter::default();
     if let Some(n) = read_header_len(reader, file_len, limits, &mut report, &mut facts)? {
         check_header(reader.take(n), n, file_len, limits, &mut report, &mut facts)?;

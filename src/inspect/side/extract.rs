@@ -37,7 +37,6 @@ pub enum Says {
     ProcessorConfig {
         /// The member's digest, when there is one.
         template_member: Option<Sha256Digest>,
-        /// Its templates.
         templates: TemplateSays,
     },
     /// `README.md`'s front matter.

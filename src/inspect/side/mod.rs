@@ -25,7 +25,7 @@ use crate::io::digest::{Hasher, Sha256Digest};
 use crate::io::open::open_regular;
 use crate::limits::Limits;
 
-pub use extract::{ConfigSays, Says, TemplateSays, TokenizerConfigSays};
+pub use extract::{ConfigSays, Says, TemplateSays};
 pub(crate) use extract::{ShardIndex, extract};
 
 /// What a side file is for, decided from its name in the folder.
@@ -402,15 +402,11 @@ const READ_CHUNK_BYTES: usize = 64 << 10;
 /// A drift class that a side-file metadata key feeds (docs/drift.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Feeds {
-    /// `architecture`.
     Architecture,
-    /// `quantization`.
     Quantization,
-    /// `tokenizer`.
     Tokenizer,
     /// `chat_template`.
     ChatTemplate,
-    /// `licence`.
     Licence,
     /// `base_model`.
     BaseModel,

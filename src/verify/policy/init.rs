@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::PolicyError;
 use super::load::{KeyProblem, from_toml_with, load_key_file, resolve_path};
-use super::{Caps, DEFAULT_ALLOWED_FORMATS, DEFAULT_DRIFT_NEEDS_ACCEPTANCE, POLICY_VERSION};
+use super::{DEFAULT_ALLOWED_FORMATS, DEFAULT_DRIFT_NEEDS_ACCEPTANCE, POLICY_VERSION, PolicyCaps};
 use crate::bundle::manifest::check_label;
 use crate::diff::DriftClass;
 use crate::envelope::{PublicKey, is_demo_key};
@@ -475,7 +475,7 @@ fn render_rules(t: &mut String) {
         "{CONTENT_INTRO}allowed_formats = {}\n{CONTENT_REST}",
         toml_list(formats)
     );
-    let caps = Caps::default();
+    let caps = PolicyCaps::default();
     let _ = write!(
         t,
         "{CAPS_INTRO}\

@@ -13,8 +13,8 @@ use super::error::{At, PolicyError};
 use super::raw::{RawCaps, RawContent, RawDrift, RawKey, RawPolicy, RawSignatures, VersionOnly};
 use super::values;
 use super::{
-    Caps, Clock, ContentRules, DEFAULT_DRIFT_NEEDS_ACCEPTANCE, HistoryRules, MAX_POLICY_BYTES,
-    POLICY_VERSION, Policy, PolicySource, TimeRules, TrustedKey, UnknownSigners,
+    Clock, ContentRules, DEFAULT_DRIFT_NEEDS_ACCEPTANCE, HistoryRules, MAX_POLICY_BYTES,
+    POLICY_VERSION, Policy, PolicyCaps, PolicySource, TimeRules, TrustedKey, UnknownSigners,
 };
 use crate::bundle::manifest::check_label;
 use crate::diff::DriftClass;
@@ -604,8 +604,8 @@ fn content(cx: &Ctx<'_>, raw: RawContent) -> Result<ContentRules, PolicyError> {
     Ok(rules)
 }
 
-fn caps(cx: &Ctx<'_>, raw: RawCaps) -> Result<Caps, PolicyError> {
-    let mut caps = Caps::default();
+fn caps(cx: &Ctx<'_>, raw: RawCaps) -> Result<PolicyCaps, PolicyError> {
+    let mut caps = PolicyCaps::default();
     let fields = [
         (
             "caps.max_entries",

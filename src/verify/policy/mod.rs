@@ -85,7 +85,7 @@ pub struct Policy {
     /// Rules on the artifacts' content.
     pub content: ContentRules,
     /// Size and count caps, checked against the manifest before streaming.
-    pub caps: Caps,
+    pub caps: PolicyCaps,
     /// Age, expiry, and whether the station's clock is trusted.
     pub time: TimeRules,
     /// Rollback and fork handling.
@@ -139,9 +139,13 @@ pub struct ContentRules {
     pub fail_on: Option<Severity>,
 }
 
-/// Caps on what a bundle may hold.
+/// The operator's caps on what a bundle may hold (the policy's `[caps]`,
+/// checked by `policy.caps` against the manifest before any artifact is
+/// read). Not [`crate::bundle::Caps`]: those are what lbom itself can read
+/// safely, the same for every policy (docs/bundle-format.md, "Reader
+/// limits"); these are what one station accepts, and may be lower.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Caps {
+pub struct PolicyCaps {
     /// Most manifest entries.
     pub max_entries: u64,
     /// Largest decoded entry, in bytes.
@@ -185,7 +189,7 @@ pub struct HistoryRules {
     pub allow_fork: bool,
 }
 
-impl Default for Caps {
+impl Default for PolicyCaps {
     /// 10 000 entries, 256 GiB per entry, 1 TiB in all, 255-byte paths.
     fn default() -> Self {
         Self {

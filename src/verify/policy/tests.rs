@@ -135,7 +135,7 @@ fn every_option_is_read() -> TestResult {
     assert_eq!(p.content.fail_on, None);
     assert_eq!(
         p.caps,
-        Caps {
+        PolicyCaps {
             max_entries: 7,
             max_entry_bytes: 500_000_000,
             max_total_bytes: 2 << 40,

@@ -1,6 +1,6 @@
 //! `lbom audit`.
 
-use lbom::import::Store;
+use lbom::Store;
 
 use crate::cli::{AuditArgs, ReportFormat};
 use crate::exit;
@@ -10,9 +10,9 @@ use crate::output::Output;
 /// when anything differs, so a service can run it as a start-up check.
 pub fn run(args: &AuditArgs, quiet: bool) -> anyhow::Result<u8> {
     let store = Store::open(&args.store)?;
-    let total = lbom::progress::audit_bytes(&store, args.channel.as_deref(), args.all);
+    let total = lbom::audit_bytes(&store, args.channel.as_deref(), args.all);
     let mut bar = crate::progress::ReadBar::start(quiet, "auditing", total);
-    let report = lbom::import::audit(&store, args.channel.as_deref(), args.all);
+    let report = lbom::audit(&store, args.channel.as_deref(), args.all);
     bar.finish();
     let report = report?;
     let mut out = Output::open(None)?;

@@ -7,9 +7,9 @@ use crate::output::Output;
 /// Print the drift from OLD to NEW; exit 0 for none, 1 for drift (as
 /// `diff` does), 2 and up for errors.
 pub fn run(args: &DiffArgs) -> anyhow::Result<u8> {
-    let old = lbom::import::load_side(&args.old, args.channel.as_deref())?;
-    let new = lbom::import::load_side(&args.new, args.channel.as_deref())?;
-    let report = lbom::diff::diff(&old, &new);
+    let old = lbom::load_side(&args.old, args.channel.as_deref())?;
+    let new = lbom::load_side(&args.new, args.channel.as_deref())?;
+    let report = lbom::diff(&old, &new);
     let mut out = Output::open(None)?;
     match args.format {
         DiffFormat::Json => out.json(&report)?,
@@ -18,8 +18,8 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<u8> {
             // through TextOut all the same.
             let mut rendered = Vec::new();
             match args.format {
-                DiffFormat::Markdown => lbom::diff::render_markdown(&report, &mut rendered)?,
-                _ => lbom::diff::render_text(&report, &mut rendered)?,
+                DiffFormat::Markdown => lbom::render_markdown(&report, &mut rendered)?,
+                _ => lbom::render_text(&report, &mut rendered)?,
             }
             out.text().document_bytes(&rendered)?;
         }

@@ -1,8 +1,8 @@
 //! `lbom import`.
 
-use lbom::import::{Committed, ImportDocument, ImportOptions, ImportOutcome};
+use lbom::Policy;
 use lbom::outln;
-use lbom::verify::Policy;
+use lbom::{Committed, ImportDocument, ImportOptions, ImportOutcome};
 
 use crate::cli::{ImportArgs, ReportFormat};
 use crate::exit;
@@ -21,19 +21,16 @@ pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
     };
     let options = ImportOptions {
         now: jiff::Timestamp::now(),
-        caps: lbom::bundle::Caps::default(),
-        jobs: None,
+        caps: lbom::Caps::default(),
+        jobs: args.jobs.map(usize::from),
         accepted_drift: args.accept_drift.clone(),
         receipt_key: key.as_ref(),
         create_store: args.create,
     };
-    let mut bar = crate::progress::ReadBar::start(
-        quiet,
-        "importing",
-        lbom::progress::file_bytes(&args.bundle),
-    );
-    let outcome = lbom::import::import(&args.bundle, &args.into, &policy, &options, |sink, ctx| {
-        lbom::verify::verify(&args.bundle, &policy, ctx, sink)
+    let mut bar =
+        crate::progress::ReadBar::start(quiet, "importing", lbom::file_bytes(&args.bundle));
+    let outcome = lbom::import(&args.bundle, &args.into, &policy, &options, |sink, ctx| {
+        lbom::verify(&args.bundle, &policy, ctx, sink)
     });
     bar.finish();
     let outcome = outcome?;
@@ -57,7 +54,7 @@ pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
             if let Some(d) = drift.filter(|d| !d.is_empty()) {
                 outln!(text)?;
                 let mut rendered = Vec::new();
-                lbom::diff::render_text(d, &mut rendered)?;
+                lbom::render_text(d, &mut rendered)?;
                 text.document_bytes(&rendered)?;
                 outln!(text)?;
             }
@@ -83,7 +80,7 @@ pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
     if !quiet && args.format == ReportFormat::Json {
         super::verify::warn_checks(report);
     }
-    if report.failure() == Some(lbom::verify::Failure::Drift) {
+    if report.failure() == Some(lbom::Failure::Drift) {
         note!("hint: name each class with --accept-drift CLASS after review");
     }
     Ok(code)

@@ -1,8 +1,8 @@
 //! `lbom inspect`.
 
-use lbom::bundle::BundleInfo;
+use lbom::BundleInfo;
+use lbom::TextOut;
 use lbom::outln;
-use lbom::safe::TextOut;
 
 use crate::cli::{InspectArgs, ReportFormat};
 use crate::exit;
@@ -10,7 +10,7 @@ use crate::output::Output;
 
 /// Show everything the bundle claims, saying that none of it is verified.
 pub fn run(args: &InspectArgs) -> anyhow::Result<u8> {
-    let info = lbom::bundle::read_info(&args.bundle)?;
+    let info = lbom::read_info(&args.bundle)?;
     let mut out = Output::open(None)?;
     match args.format {
         ReportFormat::Json => out.json(&info)?,
@@ -98,7 +98,7 @@ fn write_text(info: &BundleInfo, w: &mut TextOut<'_>) -> std::io::Result<()> {
             p.index,
             p.role,
             p.keyid,
-            if lbom::envelope::is_demo_key(&p.keyid) {
+            if lbom::is_demo_key(&p.keyid) {
                 " (PUBLIC DEMO KEY: anyone can sign with it)"
             } else {
                 ""

@@ -9,7 +9,7 @@ use crate::output::Output;
 /// Write NAME.key and NAME.pub; print the key id.
 pub fn run(args: &KeygenArgs) -> anyhow::Result<u8> {
     let passphrase = super::passphrase(args.passphrase_env.as_deref())?;
-    let key_id = lbom::sign::keygen(&args.name, passphrase.as_deref().map(|p| p.as_slice()))?;
+    let key_id = lbom::keygen(&args.name, passphrase.as_deref().map(|p| p.as_slice()))?;
     let mut out = Output::open(None)?;
     outln!(out.text(), "{key_id}")?;
     out.finish()?;

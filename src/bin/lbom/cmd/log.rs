@@ -1,7 +1,7 @@
 //! `lbom log`.
 
-use lbom::import::{HistoryAction, Store};
 use lbom::outln;
+use lbom::{HistoryAction, Store};
 
 use crate::cli::{LogArgs, ReportFormat};
 use crate::exit;
@@ -11,7 +11,7 @@ use crate::output::Output;
 pub fn run(args: &LogArgs) -> anyhow::Result<u8> {
     let store = Store::open(&args.store)?;
     let channel = store.resolve_channel(args.channel.as_deref())?;
-    let history = lbom::import::history(&store, &channel)?;
+    let history = lbom::history(&store, &channel)?;
     let mut out = Output::open(None)?;
     match args.format {
         ReportFormat::Json => out.json(&history)?,

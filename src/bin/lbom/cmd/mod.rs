@@ -43,7 +43,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Join(args) => parts::join(args, cli.quiet),
         Command::Policy(PolicyCommand::Init(args)) => policy::init_policy(args, cli.quiet),
         Command::Store(StoreCommand::Init(args)) => {
-            lbom::import::Store::create(&args.store)?;
+            lbom::Store::create(&args.store)?;
             note!("lbom: created an empty store in {}", args.store.display());
             Ok(crate::exit::SUCCESS)
         }
@@ -81,8 +81,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
 pub fn load_signing_key(
     path: &std::path::Path,
     passphrase_env: Option<&str>,
-) -> anyhow::Result<lbom::sign::SigningKey> {
-    use lbom::sign::SigningKey;
+) -> anyhow::Result<lbom::SigningKey> {
+    use lbom::SigningKey;
     let given = passphrase(passphrase_env)?;
     match SigningKey::load(path, given.as_deref().map(|p| p.as_slice())) {
         Err(e) if given.is_none() && needs_passphrase(&e) && on_terminal() => {
@@ -96,11 +96,11 @@ pub fn load_signing_key(
     }
 }
 
-fn needs_passphrase(e: &lbom::sign::Error) -> bool {
-    use lbom::sign::Error;
+fn needs_passphrase(e: &lbom::KeyError) -> bool {
+    use lbom::KeyError;
     match e {
-        Error::PassphraseRequired => true,
-        Error::InKeyFile { source, .. } => needs_passphrase(source),
+        KeyError::PassphraseRequired => true,
+        KeyError::InKeyFile { source, .. } => needs_passphrase(source),
         _ => false,
     }
 }

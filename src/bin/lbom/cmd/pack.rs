@@ -1,7 +1,7 @@
 //! `lbom pack`.
 
-use lbom::bundle::{Compression, FirstLink, PackOptions};
 use lbom::outln;
+use lbom::{Compression, FirstLink, PackOptions};
 
 use crate::cli::PackArgs;
 use crate::exit::{self, UsageError};
@@ -12,11 +12,11 @@ use crate::progress::ByteBar;
 pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
     let compress: Compression = args.compress.parse().map_err(UsageError)?;
     if let Some(role) = &args.split_role {
-        lbom::bundle::roles::check_signing_role(role, false)
+        lbom::check_signing_role(role, false)
             .map_err(|m| UsageError(super::custom_role_hint(m)))?;
     }
     if let Some(role) = &args.role {
-        lbom::bundle::roles::check_signing_role(role, args.custom_role)
+        lbom::check_signing_role(role, args.custom_role)
             .map_err(|m| UsageError(super::custom_role_hint(m)))?;
     }
     let expires = args.expires.as_deref().map(parse_duration).transpose()?;
@@ -35,7 +35,7 @@ pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
         }),
         _ => None,
     };
-    let (name, channel) = lbom::bundle::previous::name_and_channel(
+    let (name, channel) = lbom::name_and_channel(
         args.previous.as_deref(),
         args.name.as_deref(),
         args.channel.as_deref(),
@@ -52,11 +52,11 @@ pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
         compress,
         created: None,
         first_link,
-        caps: lbom::bundle::Caps::default(),
+        caps: lbom::Caps::default(),
         jobs: args.jobs.map(usize::from),
     };
-    let bar = ByteBar::new(quiet, "packing", lbom::progress::tree_bytes(&args.paths));
-    let summary = lbom::bundle::pack(&options, &mut |n| bar.advance(n));
+    let bar = ByteBar::new(quiet, "packing", lbom::tree_bytes(&args.paths));
+    let summary = lbom::pack(&options, &mut |n| bar.advance(n));
     bar.finish();
     let summary = summary?;
     let m = &summary.manifest;
@@ -96,9 +96,9 @@ fn split_packed(args: &PackArgs, size: &str, bundle: &std::path::Path) -> anyhow
         return Err(UsageError("--split needs --split-key and --split-role".into()).into());
     };
     let part_size =
-        lbom::parts::parse_size(size).map_err(|m| UsageError(format!("--split: {m}")))?;
+        lbom::split_media::parse_size(size).map_err(|m| UsageError(format!("--split: {m}")))?;
     let key = super::load_signing_key(key_path, args.passphrase_env.as_deref())?;
-    let options = lbom::parts::SplitOptions {
+    let options = lbom::split_media::SplitOptions {
         part_size,
         parity: args.parity,
         role: role.clone(),
@@ -107,7 +107,7 @@ fn split_packed(args: &PackArgs, size: &str, bundle: &std::path::Path) -> anyhow
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    let outcome = lbom::parts::split_in_place(bundle, out, &options, &key)?;
+    let outcome = lbom::split_media::split_in_place(bundle, out, &options, &key)?;
     let mut text = Output::open(None)?;
     outln!(
         text.text(),
@@ -131,7 +131,7 @@ fn warn_station_refusals(bundle: &std::path::Path, quiet: bool) {
     if quiet {
         return;
     }
-    match lbom::verify::preview::default_policy_refusals(bundle) {
+    match lbom::default_policy_refusals(bundle) {
         Ok(refusals) => {
             for r in &refusals {
                 note!(

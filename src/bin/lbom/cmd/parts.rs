@@ -1,10 +1,10 @@
 //! `lbom split`, `lbom verify-parts`, `lbom repair` and `lbom join`
 //! (docs/bundle-format.md, section 13).
 
+use lbom::Policy;
+use lbom::TextOut;
 use lbom::outln;
-use lbom::parts::{PartState, PartsReport, SetVerdict, SplitOptions};
-use lbom::safe::TextOut;
-use lbom::verify::policy::Policy;
+use lbom::split_media::{PartState, PartsReport, SetVerdict, SplitOptions};
 
 use crate::cli::{JoinArgs, RepairArgs, ReportFormat, SplitArgs, VerifyPartsArgs};
 use crate::exit::{self, UsageError};
@@ -13,17 +13,17 @@ use crate::progress::ReadBar;
 
 /// Cut the bundle; print one line per medium folder.
 pub fn split(args: &SplitArgs) -> anyhow::Result<u8> {
-    lbom::bundle::roles::check_signing_role(&args.role, args.custom_role)
+    lbom::check_signing_role(&args.role, args.custom_role)
         .map_err(|m| UsageError(super::custom_role_hint(m)))?;
-    let part_size =
-        lbom::parts::parse_size(&args.size).map_err(|m| UsageError(format!("--size: {m}")))?;
+    let part_size = lbom::split_media::parse_size(&args.size)
+        .map_err(|m| UsageError(format!("--size: {m}")))?;
     let key = super::load_signing_key(&args.key, args.passphrase_env.as_deref())?;
     let options = SplitOptions {
         part_size,
         parity: args.parity,
         role: args.role.clone(),
     };
-    let outcome = lbom::parts::split(&args.bundle, &args.output, &options, &key)?;
+    let outcome = lbom::split_media::split(&args.bundle, &args.output, &options, &key)?;
     let index = &outcome.index;
     let mut out = Output::open(None)?;
     let mut w = out.text();
@@ -74,7 +74,7 @@ pub fn repair(args: &RepairArgs, quiet: bool) -> anyhow::Result<u8> {
             report.name
         )?;
     } else {
-        let repaired = lbom::parts::repair(&report, &args.output)?;
+        let repaired = lbom::split_media::repair(&report, &args.output)?;
         for (name, dir) in &repaired.parts {
             outln!(w, "rebuilt {name} in {}", dir.display())?;
         }
@@ -87,7 +87,7 @@ pub fn repair(args: &RepairArgs, quiet: bool) -> anyhow::Result<u8> {
 pub fn join(args: &JoinArgs, quiet: bool) -> anyhow::Result<u8> {
     let policy = Policy::load(&args.policy)?;
     let report = checked(&args.paths, &policy, quiet)?;
-    lbom::parts::join(&report, &args.output)?;
+    lbom::split_media::join(&report, &args.output)?;
     note!(
         "lbom: wrote {} ({} bytes, SHA-256 {}); run `lbom verify` on it before trusting it",
         args.output.display(),
@@ -104,8 +104,8 @@ fn checked(
     policy: &Policy,
     quiet: bool,
 ) -> anyhow::Result<PartsReport> {
-    let mut bar = ReadBar::start(quiet, "checking parts", lbom::progress::tree_bytes(paths));
-    let report = lbom::parts::verify_parts(paths, policy);
+    let mut bar = ReadBar::start(quiet, "checking parts", lbom::tree_bytes(paths));
+    let report = lbom::split_media::verify_parts(paths, policy);
     bar.finish();
     Ok(report?)
 }

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::Context as _;
 
-use lbom::verify::policy::{InitSpec, init, parse_threshold_arg, parse_trust_arg};
+use lbom::policy::{InitSpec, init, parse_threshold_arg, parse_trust_arg};
 
 use crate::cli::PolicyInitArgs;
 use crate::exit;
@@ -52,7 +52,7 @@ pub fn init_policy(args: &PolicyInitArgs, quiet: bool) -> anyhow::Result<u8> {
     file.sync_all()?;
     note!("lbom: wrote {}", args.output.display());
     if !quiet {
-        let written = lbom::verify::Policy::from_toml(&text, &args.output)?;
+        let written = lbom::Policy::from_toml(&text, &args.output)?;
         super::verify::warn_policy_notes(&written);
     }
     Ok(exit::SUCCESS)

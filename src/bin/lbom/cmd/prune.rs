@@ -1,6 +1,6 @@
 //! `lbom prune`.
 
-use lbom::import::Store;
+use lbom::Store;
 
 use lbom::outln;
 
@@ -13,7 +13,7 @@ pub fn run(args: &PruneArgs) -> anyhow::Result<u8> {
     let store = Store::open(&args.store)?;
     let locked = store.lock()?;
     let channel = locked.resolve_channel(args.channel.as_deref())?;
-    let done = lbom::import::prune(&locked, &channel, args.keep, jiff::Timestamp::now())?;
+    let done = lbom::prune(&locked, &channel, args.keep, jiff::Timestamp::now())?;
     let mut out = Output::open(None)?;
     match args.format {
         ReportFormat::Json => out.json(&done)?,

@@ -2,10 +2,10 @@
 //! `lbom verify oci://…` (docs/registry.md): each one library call of
 //! `lbom::registry`, rendered.
 
-use lbom::import::{ImportDocument, ImportOptions, ImportOutcome};
+use lbom::oci::{ClientOptions, Reference};
 use lbom::outln;
-use lbom::registry::{ClientOptions, Reference};
-use lbom::verify::{Policy, VerifyContext, VerifyDocument};
+use lbom::{ImportDocument, ImportOptions, ImportOutcome};
+use lbom::{Policy, VerifyContext, VerifyDocument};
 
 use crate::cli::{ExportArgs, PullArgs, PushArgs, RegistryArgs, ReportFormat, VerifyArgs};
 use crate::exit;
@@ -23,7 +23,7 @@ fn client_options(args: &RegistryArgs) -> ClientOptions {
 /// `lbom push`.
 pub fn push(args: &PushArgs) -> anyhow::Result<u8> {
     let reference = Reference::parse(&args.reference)?;
-    let pushed = lbom::registry::push(
+    let pushed = lbom::oci::push(
         &args.store,
         &args.channel,
         args.version,
@@ -60,7 +60,7 @@ pub fn push(args: &PushArgs) -> anyhow::Result<u8> {
 
 /// `lbom export --oci-layout`.
 pub fn export(args: &ExportArgs) -> anyhow::Result<u8> {
-    let done = lbom::registry::export_layout(
+    let done = lbom::oci::export_layout(
         &args.store,
         &args.channel,
         args.version,
@@ -91,10 +91,10 @@ pub fn verify(reference: &str, args: &VerifyArgs, quiet: bool) -> anyhow::Result
     let context = VerifyContext {
         now: jiff::Timestamp::now(),
         channel: None,
-        caps: lbom::bundle::Caps::default(),
+        caps: lbom::Caps::default(),
         jobs: None,
     };
-    let (fetched, report, verified) = lbom::registry::verify_remote(
+    let (fetched, report, verified) = lbom::oci::verify_remote(
         &reference,
         &client_options(&args.registry),
         &policy,
@@ -146,13 +146,13 @@ pub fn pull(args: &PullArgs, quiet: bool) -> anyhow::Result<u8> {
     }
     let options = ImportOptions {
         now: jiff::Timestamp::now(),
-        caps: lbom::bundle::Caps::default(),
+        caps: lbom::Caps::default(),
         jobs: None,
         accepted_drift: args.accept_drift.clone(),
         receipt_key: None,
         create_store: args.create,
     };
-    let (fetched, outcome) = lbom::registry::pull(
+    let (fetched, outcome) = lbom::oci::pull(
         &reference,
         &client_options(&args.registry),
         &policy,
@@ -197,14 +197,14 @@ pub fn pull(args: &PullArgs, quiet: bool) -> anyhow::Result<u8> {
     Ok(code)
 }
 
-fn committed_words(c: &lbom::import::Committed) -> String {
+fn committed_words(c: &lbom::Committed) -> String {
     match c {
-        lbom::import::Committed::New {
+        lbom::Committed::New {
             channel, sequence, ..
         } => {
             format!("channel {channel} version {sequence} is current")
         }
-        lbom::import::Committed::AlreadyCurrent { channel, sequence } => {
+        lbom::Committed::AlreadyCurrent { channel, sequence } => {
             format!("channel {channel} version {sequence} was current already; nothing changed")
         }
     }

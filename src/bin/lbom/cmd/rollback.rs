@@ -1,6 +1,6 @@
 //! `lbom rollback`.
 
-use lbom::import::{RolledBack, Store};
+use lbom::{RolledBack, Store};
 
 use lbom::outln;
 
@@ -13,7 +13,7 @@ pub fn run(args: &RollbackArgs) -> anyhow::Result<u8> {
     let store = Store::open(&args.store)?;
     let locked = store.lock()?;
     let channel = locked.resolve_channel(args.channel.as_deref())?;
-    let done = lbom::import::rollback(&locked, &channel, args.to, jiff::Timestamp::now())?;
+    let done = lbom::rollback(&locked, &channel, args.to, jiff::Timestamp::now())?;
     let mut out = Output::open(None)?;
     let mut text = out.text();
     match done {

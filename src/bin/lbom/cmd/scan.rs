@@ -1,8 +1,8 @@
 //! `lbom scan`.
 
-use lbom::describe::{self, DocumentInfo, hf_readme::HfReadmeOptions};
-use lbom::inspect::{ScanOptions, Severity};
-use lbom::limits::Limits;
+use lbom::{
+    CycloneDxVersion, DocumentFormat, DocumentInfo, HfReadmeOptions, Limits, ScanOptions, Severity,
+};
 
 use crate::cli::{CdxVersion, ColorChoice, FailOn, ScanArgs, ScanFormat};
 use crate::exit;
@@ -17,7 +17,7 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<u8> {
         jobs: args.jobs.map(usize::from),
     };
     let bar = ScanBar::new(quiet);
-    let result = lbom::inspect::scan(&args.paths, &options, &Limits::default(), &bar);
+    let result = lbom::scan(&args.paths, &options, &Limits::default(), &bar);
     bar.finish();
     let models = result?;
 
@@ -27,47 +27,17 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<u8> {
         ColorChoice::Never => false,
         ColorChoice::Auto => out.is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
+    let format = document_format(args, color);
     // Each writer escapes untrusted values for its own syntax; what it
-    // wrote then goes through lbom::safe all the same.
+    // wrote then goes through lbom's escaping writers all the same.
     let mut rendered = Vec::new();
-    let w = &mut rendered;
-    match args.format {
-        ScanFormat::Json => describe::json::write(&models, &info, w)?,
-        ScanFormat::Table => describe::table::write(&models, color, w)?,
-        ScanFormat::Spdx => describe::spdx::write_tag_value(&models, &info, w)?,
-        ScanFormat::SpdxJson => describe::spdx::write_json(&models, &info, w)?,
-        ScanFormat::Spdx3 => describe::spdx3::write(&models, &info, w)?,
-        ScanFormat::Cyclonedx => {
-            let version = match args.spec_version {
-                CdxVersion::V1_5 => describe::cyclonedx::SpecVersion::V1_5,
-                CdxVersion::V1_6 => describe::cyclonedx::SpecVersion::V1_6,
-            };
-            describe::cyclonedx::write_json_version(&models, &info, version, w)?
+    lbom::write_document(&models, &format, &info, &mut rendered)?;
+    match format {
+        _ if format.is_json() => out.json_document(&rendered)?,
+        DocumentFormat::Table { colour: true } => {
+            out.text_with_colour().document_bytes(&rendered)?
         }
-        ScanFormat::Sarif => describe::sarif::write(&models, &info, w)?,
-        ScanFormat::HfReadme => {
-            let opts = HfReadmeOptions {
-                title: args.hf_title.clone(),
-                short_description: args.hf_short_description.clone(),
-                sdk: args.hf_sdk.clone(),
-                app_file: args.hf_app_file.clone(),
-                app_port: args.hf_app_port,
-            };
-            describe::hf_readme::write(&models, &opts, &info, w)?
-        }
-    }
-    match args.format {
-        ScanFormat::Json
-        | ScanFormat::SpdxJson
-        | ScanFormat::Spdx3
-        | ScanFormat::Cyclonedx
-        | ScanFormat::Sarif => {
-            out.json_document(&rendered)?;
-        }
-        ScanFormat::Table if color => out.text_with_colour().document_bytes(&rendered)?,
-        ScanFormat::Table | ScanFormat::Spdx | ScanFormat::HfReadme => {
-            out.text().document_bytes(&rendered)?;
-        }
+        _ => out.text().document_bytes(&rendered)?,
     }
     out.finish()?;
 
@@ -80,4 +50,27 @@ pub fn run(args: &ScanArgs, quiet: bool) -> anyhow::Result<u8> {
         (Some(w), Some(t)) if w >= t => exit::FINDINGS,
         _ => exit::SUCCESS,
     })
+}
+
+/// The document `--format` (and its options) names.
+fn document_format(args: &ScanArgs, colour: bool) -> DocumentFormat {
+    match args.format {
+        ScanFormat::Json => DocumentFormat::Json,
+        ScanFormat::Table => DocumentFormat::Table { colour },
+        ScanFormat::Spdx => DocumentFormat::SpdxTagValue,
+        ScanFormat::SpdxJson => DocumentFormat::SpdxJson,
+        ScanFormat::Spdx3 => DocumentFormat::Spdx3,
+        ScanFormat::Cyclonedx => DocumentFormat::CycloneDx(match args.spec_version {
+            CdxVersion::V1_5 => CycloneDxVersion::V1_5,
+            CdxVersion::V1_6 => CycloneDxVersion::V1_6,
+        }),
+        ScanFormat::Sarif => DocumentFormat::Sarif,
+        ScanFormat::HfReadme => DocumentFormat::HfReadme(HfReadmeOptions {
+            title: args.hf_title.clone(),
+            short_description: args.hf_short_description.clone(),
+            sdk: args.hf_sdk.clone(),
+            app_file: args.hf_app_file.clone(),
+            app_port: args.hf_app_port,
+        }),
+    }
 }

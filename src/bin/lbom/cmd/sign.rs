@@ -1,6 +1,6 @@
 //! `lbom sign`.
 
-use lbom::bundle::SignOptions;
+use lbom::SignOptions;
 use lbom::outln;
 
 use crate::cli::SignArgs;
@@ -9,7 +9,7 @@ use crate::output::Output;
 
 /// Append one link; print its index, role and key id.
 pub fn run(args: &SignArgs) -> anyhow::Result<u8> {
-    lbom::bundle::roles::check_signing_role(&args.role, args.custom_role)
+    lbom::check_signing_role(&args.role, args.custom_role)
         .map_err(|m| UsageError(super::custom_role_hint(m)))?;
     let key = super::load_signing_key(&args.key, args.passphrase_env.as_deref())?;
     let options = SignOptions {
@@ -17,7 +17,7 @@ pub fn run(args: &SignArgs) -> anyhow::Result<u8> {
         note: args.note.clone(),
         time: None,
     };
-    let signed = lbom::bundle::sign(&args.bundle, &key, &options)?;
+    let signed = lbom::sign(&args.bundle, &key, &options)?;
     if let Some(offset) = signed.repaired_at {
         note!(
             "lbom: {}: removed an incomplete link left by an interrupted sign (from byte {offset})",

@@ -2,13 +2,11 @@
 
 use std::path::Path;
 
-use lbom::bundle::ReadLimits;
-use lbom::import::Store;
+use lbom::ReadLimits;
+use lbom::Store;
+use lbom::TextOut;
 use lbom::outln;
-use lbom::safe::TextOut;
-use lbom::verify::{
-    ChannelState, HashOnly, Outcome, Policy, Report, VerifyContext, VerifyDocument,
-};
+use lbom::{ChannelState, HashOnly, Outcome, Policy, Report, VerifyContext, VerifyDocument};
 
 use crate::cli::{ReportFormat, VerifyArgs};
 use crate::exit;
@@ -32,11 +30,11 @@ pub fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<u8> {
     let ctx = VerifyContext {
         now: jiff::Timestamp::now(),
         channel,
-        caps: lbom::bundle::Caps::default(),
-        jobs: None,
+        caps: lbom::Caps::default(),
+        jobs: args.jobs.map(usize::from),
     };
-    let mut bar = ReadBar::start(quiet, "verifying", lbom::progress::file_bytes(&args.bundle));
-    let (report, verified) = lbom::verify::verify(&args.bundle, &policy, &ctx, &mut HashOnly);
+    let mut bar = ReadBar::start(quiet, "verifying", lbom::file_bytes(&args.bundle));
+    let (report, verified) = lbom::verify(&args.bundle, &policy, &ctx, &mut HashOnly);
     bar.finish();
     let code = report
         .failure()
@@ -76,7 +74,7 @@ pub fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<u8> {
 }
 
 /// Who signed, one line per verified link.
-pub fn write_signers(signers: &[lbom::verify::Signer], w: &mut TextOut<'_>) -> std::io::Result<()> {
+pub fn write_signers(signers: &[lbom::Signer], w: &mut TextOut<'_>) -> std::io::Result<()> {
     for s in signers {
         outln!(
             w,
@@ -118,8 +116,8 @@ pub fn refused_line(report: &Report, bundle: &Path, code: u8) -> String {
 /// a bundle naming another channel only compares against that one.
 fn channel_state(store: &Path, bundle: &Path, policy: &Policy) -> anyhow::Result<ChannelState> {
     let store = Store::open(store)?;
-    let channel = if lbom::verify::source::is_part_set(bundle) {
-        let (_, channel) = lbom::verify::source::peek(bundle, policy, &ReadLimits::default())?;
+    let channel = if lbom::is_part_set(bundle) {
+        let (_, channel) = lbom::peek_bundle(bundle, policy, &ReadLimits::default())?;
         channel.ok_or_else(|| {
             anyhow::anyhow!(
                 "{}: the part set's bundle has no readable manifest",
@@ -127,9 +125,7 @@ fn channel_state(store: &Path, bundle: &Path, policy: &Policy) -> anyhow::Result
             )
         })?
     } else {
-        lbom::bundle::open(bundle, &ReadLimits::default())?
-            .manifest
-            .channel
+        lbom::read_channel(bundle, &ReadLimits::default())?
     };
     Ok(store.channel_state(&channel)?)
 }
@@ -140,7 +136,7 @@ fn channel_state(store: &Path, bundle: &Path, policy: &Policy) -> anyhow::Result
 pub fn warn_policy_notes(policy: &Policy) {
     for n in policy.notes() {
         let kind = match n {
-            lbom::verify::policy::PolicyNote::DemoKey { .. } => "warning",
+            lbom::policy::PolicyNote::DemoKey { .. } => "warning",
             _ => "note",
         };
         note!("lbom: {kind}: policy {}: {n}", policy.source.path.display());

@@ -32,6 +32,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("side_files", side_files),
     ("chat_template", chat_template),
     ("pickle_containers", pickle_containers),
+    ("delta_recipe", delta_recipe),
 ];
 
 /// The GGUF reader: findings, never panics, no allocation the input length
@@ -281,4 +282,19 @@ pub fn chat_template(data: &[u8]) {
     assert_eq!(!analysis.reaches.is_empty(), has("template.code_execution"));
     assert_eq!(analysis.unparsed.is_some(), has("template.unparsed"));
     assert_eq!(analysis.limit.is_some(), has("template.limit_exceeded"));
+}
+
+/// The delta payload reader of a differential bundle (docs/bundle-format.md
+/// [B70]): the first 8 bytes are the manifest's size, the rest the
+/// payload. A recipe it accepts covers exactly that size.
+pub fn delta_recipe(data: &[u8]) {
+    let (size, payload) = data.split_at(data.len().min(8));
+    let mut b = [0u8; 8];
+    b.get_mut(..size.len())
+        .unwrap_or_default()
+        .copy_from_slice(size);
+    let size = u64::from_be_bytes(b) % (1 << 20);
+    if let Ok((_, summary)) = lbom::bundle::delta::check_payload(payload, size) {
+        assert_eq!(summary.shipped_bytes + summary.base_bytes, size);
+    }
 }

@@ -38,3 +38,5 @@ mapfile -t sides < <(find fixtures -type f -size -2M \( -name '*.json' -o -name 
 seed side_files "${sides[@]}"
 mapfile -t templates < <(find tests/vectors/templates -type f -name '*.jinja' | sort)
 seed chat_template "${templates[@]}"
+mapfile -t payloads < <(find tests/vectors/delta -type f -name '*.payload' | sort)
+seed delta_recipe "${payloads[@]}"

@@ -93,6 +93,7 @@ fn pack_delivery(folder: &Path, output: &Path, previous: Option<&Path>) -> Res<(
         }),
         caps: lbom::bundle::Caps::default(),
         jobs: Some(1),
+        base: None,
     };
     pack(&options, &mut |_| {})?;
     Ok(())

@@ -68,6 +68,7 @@ fn corpora(target: &str) -> Vec<&'static str> {
             "fixtures/drift",
         ],
         "chat_template" => vec!["tests/vectors/templates"],
+        "delta_recipe" => vec!["tests/vectors/delta"],
         _ => Vec::new(),
     }
 }

@@ -257,6 +257,7 @@ fn make_bundle(
             }),
             caps: lbom::bundle::Caps::default(),
             jobs: None,
+            base: None,
         },
         &mut |_| {},
     )?;

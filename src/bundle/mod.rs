@@ -11,6 +11,7 @@
 pub mod append;
 pub mod attestation;
 pub mod chain;
+pub mod delta;
 pub mod manifest;
 pub mod marker;
 pub mod pack;
@@ -317,6 +318,15 @@ pub enum Error {
         /// The bundle.
         path: PathBuf,
     },
+    /// The base of a differential bundle is refused: not a full bundle of
+    /// the channel, or its bytes are not what its manifest says.
+    #[error("{path}: refused as the base: {message}")]
+    Base {
+        /// The base bundle.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
 }
 
 impl Error {
@@ -340,6 +350,7 @@ impl Error {
             | Error::SbomSizeChanged { .. }
             | Error::InspectIncomplete { .. }
             | Error::Sbom { .. } => Class::Malformed,
+            Error::Base { .. } => Class::Integrity,
             Error::Option(_) | Error::NoInputs => Class::Usage,
         }
     }

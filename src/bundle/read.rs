@@ -570,6 +570,7 @@ mod tests {
             channel: "c".into(),
             sequence: 1,
             previous: None,
+            base: None,
             created: "2026-01-01T00:00:00Z".into(),
             expires: None,
             tool: crate::bundle::manifest::Tool {

@@ -55,6 +55,7 @@
 //!   bundle, a scan JSON) for `diff` and the import's drift gate.
 
 pub mod audit;
+pub mod base;
 pub mod commit;
 pub mod error;
 mod fsutil;
@@ -89,6 +90,7 @@ pub use rollback::{RolledBack, rollback};
 pub use sides::{LoadError, load_side, side_of_version};
 pub use sink::{ImportSink, Staged};
 
+use crate::bundle::manifest::Previous;
 use crate::bundle::{Caps, manifest::check_label};
 use crate::diff::{DriftClass, DriftReport};
 use crate::sign::SigningKey;
@@ -325,10 +327,7 @@ pub fn import(
     let bundle_bytes = std::fs::metadata(bundle)
         .map_err(error::io_at(bundle))?
         .len();
-    let peeked = crate::bundle::read::open(bundle, &options.caps.read)
-        .ok()
-        .map(|b| b.manifest.channel)
-        .filter(|c| check_label("channel", c).is_ok());
+    let (peeked, peeked_base) = peek(bundle, options);
     let channel_state = match &peeked {
         // The structure was checked by `recover`, under the lock held since.
         Some(c) => Some(locked.channel_state_checked(c)?),
@@ -346,10 +345,14 @@ pub fn import(
         Some(c) => locked.baseline_checked(c)?,
         None => None,
     };
-    let mut sink = locked.stage(peeked.as_deref())?;
+    let mut sink = stage_with_base(&locked, &peeked, &peeked_base, &baseline)?;
     let (report, verified) = verifier(&mut sink, &context);
     let (staged, written) = sink.into_staged();
     let mut staging = Staging(Some(staged));
+    if let Err(e) = base_unchanged(verified.as_ref(), &peeked_base) {
+        staging.discard()?;
+        return Err(e);
+    }
     let admission = Admission {
         bundle,
         policy,
@@ -405,6 +408,52 @@ pub fn import(
         committed,
         drift,
     })
+}
+
+/// The channel and the base a bundle's manifest names, read before the
+/// verifier runs (without trust: the verified manifest must say the same).
+fn peek(bundle: &Path, options: &ImportOptions<'_>) -> (Option<String>, Option<Previous>) {
+    let manifest = crate::bundle::read::open(bundle, &options.caps.read)
+        .ok()
+        .map(|b| b.manifest);
+    let base = manifest.as_ref().and_then(|m| m.base.clone());
+    let channel = manifest
+        .map(|m| m.channel)
+        .filter(|c| check_label("channel", c).is_ok());
+    (channel, base)
+}
+
+/// The import's sink; a differential bundle's rebuilds from the channel's
+/// current version, which must be its base (docs/bundle-format.md [B72]).
+fn stage_with_base(
+    locked: &LockedStore,
+    channel: &Option<String>,
+    base: &Option<Previous>,
+    current: &Option<Baseline>,
+) -> Result<ImportSink, StoreError> {
+    let base = match (channel, base) {
+        (Some(c), Some(b)) => Some(base::check_base(current.as_ref(), c, b)?),
+        _ => None,
+    };
+    let mut sink = locked.stage(channel.as_deref())?;
+    if let Some(base) = base {
+        sink.set_base(std::sync::Arc::new(base));
+    }
+    Ok(sink)
+}
+
+/// The verified manifest names the base the sink rebuilt from (the file
+/// could have changed between the peek and the verification).
+fn base_unchanged(
+    verified: Option<&Verified>,
+    peeked: &Option<Previous>,
+) -> Result<(), StoreError> {
+    match verified {
+        Some(v) if v.manifest.base != *peeked => Err(StoreError::Base(
+            "the bundle's base changed while it was imported".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The staged folder of an import, discarded unless the import commits it

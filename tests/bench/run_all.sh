@@ -13,7 +13,8 @@
 #    tar + sha256sum, tar --zstd; sign), quarantine_bench.sh (verify and import
 #    vs openssl, sha256sum -c, tar -x + sha256sum -c), diff_bench.sh (diff of
 #    two store baselines of 5,000 files), peer_bench.sh (pack+sign
-#    and verify vs model_signing). Peers come from tests/bench/setup-peers.sh;
+#    and verify vs model_signing), delta_bench.sh (pack --base and the
+#    import of a differential vs the full bundle's, a template edit). Peers come from tests/bench/setup-peers.sh;
 #    a missing one is skipped with a note.
 # 4. The table: command, lbom s, peer, peer s, ratio (peer s / lbom s: lbom's
 #    throughput over the peer's), target, PASS/FAIL, lbom's peak RSS. Each
@@ -83,7 +84,7 @@ say "   data: $(find "$data" -type f | wc -l) files, $(du -sm "$data" | cut -f1)
 
 script_errors=0
 t_start=$(now)
-for script in scan_bench.sh pack_bench.sh quarantine_bench.sh diff_bench.sh peer_bench.sh; do
+for script in scan_bench.sh pack_bench.sh quarantine_bench.sh diff_bench.sh peer_bench.sh delta_bench.sh; do
     say ""
     if ! "$repo/tests/bench/$script"; then
         say "run_all: $script stopped with an error"

@@ -244,6 +244,11 @@ pub struct PackArgs {
     /// The previous bundle on the channel; its manifest digest is recorded.
     #[arg(long, value_name = "OLD.lbom")]
     pub previous: Option<PathBuf>,
+    /// Write a differential bundle against this full bundle of the channel
+    /// (docs/bundle-format.md §13): only what it lacks is shipped. It is
+    /// also the previous bundle unless --previous names another.
+    #[arg(long, value_name = "BASE.lbom")]
+    pub base: Option<PathBuf>,
     /// Expiry after creation, e.g. 30d, 12h, P90D.
     #[arg(long, value_name = "DURATION")]
     pub expires: Option<String>,

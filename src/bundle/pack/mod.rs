@@ -22,6 +22,8 @@ use crate::io::digest::Sha256Digest;
 use crate::io::writer::Flusher;
 use crate::sign::SigningKey;
 
+mod delta_plan;
+mod differential;
 mod execute;
 mod names;
 mod plan;
@@ -29,6 +31,7 @@ mod raw;
 mod stream;
 mod walk;
 
+pub use differential::DeltaStats;
 use execute::{Bundle, Context};
 use plan::{Kind, Plan};
 
@@ -123,6 +126,9 @@ pub struct PackOptions<'a> {
     /// [`MAX_PACK_WORKERS`] either way. The bundle's bytes are the same for
     /// any number.
     pub jobs: Option<usize>,
+    /// The base bundle of a differential bundle (docs/bundle-format.md
+    /// §13): a full bundle of the same channel; `None` packs a full bundle.
+    pub base: Option<PathBuf>,
 }
 
 /// What `pack` wrote.
@@ -138,6 +144,8 @@ pub struct PackSummary {
     pub manifest: Manifest,
     /// The first link, when one was signed.
     pub link: Option<super::LinkInfo>,
+    /// For a differential bundle: what it ships against the full one.
+    pub delta: Option<DeltaStats>,
 }
 
 /// Pack `options.inputs` into `options.output`. `on_progress` receives the
@@ -148,6 +156,9 @@ pub fn pack(
     options: &PackOptions<'_>,
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<PackSummary, Error> {
+    if let Some(base) = &options.base {
+        return differential::pack_differential(options, base, on_progress).map(|(s, _)| s);
+    }
     let header = Header::from_options(options)?;
     if options.output.symlink_metadata().is_ok() {
         return Err(Error::OutputExists {
@@ -199,6 +210,7 @@ pub fn pack(
         manifest_sha256,
         manifest,
         link,
+        delta: None,
     })
 }
 
@@ -298,6 +310,7 @@ fn finish_bundle(
         channel: options.channel.clone(),
         sequence: header.sequence,
         previous: header.previous.clone(),
+        base: None,
         created: header.created_text.clone(),
         expires: header.expires_text.clone(),
         tool: Tool {
@@ -460,15 +473,16 @@ pub fn sbom_entry_name(artifact: &BundlePath) -> Result<BundlePath, super::PathE
     ))
 }
 
-/// The artifact entry name: `artifacts/<path>` or `artifacts/<path>.zst`.
+/// The artifact entry name: `artifacts/<path>`, `artifacts/<path>.zst` or
+/// `artifacts/<path>.dlt`.
 pub fn artifact_entry_name(
     artifact: &BundlePath,
     encoding: Encoding,
 ) -> Result<BundlePath, super::PathError> {
-    let suffix = if encoding == Encoding::Zstd {
-        layout::ZSTD_SUFFIX
-    } else {
-        ""
+    let suffix = match encoding {
+        Encoding::Raw => "",
+        Encoding::Zstd => layout::ZSTD_SUFFIX,
+        Encoding::Delta => super::delta::DELTA_SUFFIX,
     };
     BundlePath::new(&format!(
         "{}/{}{suffix}",

@@ -24,6 +24,7 @@ pub(crate) fn options(
         first_link: None,
         caps: Caps::default(),
         jobs: None,
+        base: None,
     }
 }
 

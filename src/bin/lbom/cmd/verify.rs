@@ -7,7 +7,8 @@ use lbom::import::Store;
 use lbom::outln;
 use lbom::safe::TextOut;
 use lbom::verify::{
-    ChannelState, HashOnly, Outcome, Policy, Report, VerifyContext, VerifyDocument,
+    ArtifactSink, ChannelState, HashOnly, HashWithBase, Outcome, Policy, Report, VerifyContext,
+    VerifyDocument,
 };
 
 use crate::cli::{ReportFormat, VerifyArgs};
@@ -22,9 +23,12 @@ pub fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<u8> {
     if !quiet {
         warn_policy_notes(&policy);
     }
-    let channel = match &args.store {
-        Some(store) => Some(channel_state(store, &args.bundle)?),
-        None => None,
+    let (channel, base) = match &args.store {
+        Some(store) => {
+            let (state, base) = channel_state(store, &args.bundle)?;
+            (Some(state), base)
+        }
+        None => (None, None),
     };
     let ctx = VerifyContext {
         now: jiff::Timestamp::now(),
@@ -33,7 +37,13 @@ pub fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<u8> {
         jobs: None,
     };
     let mut bar = ReadBar::start(quiet, "verifying", lbom::progress::file_bytes(&args.bundle));
-    let (report, verified) = lbom::verify::verify(&args.bundle, &policy, &ctx, &mut HashOnly);
+    // A differential bundle is rebuilt from the store's base version;
+    // without a store its rebuild is reported unverified.
+    let mut sink: Box<dyn ArtifactSink> = match base {
+        Some(base) => Box::new(HashWithBase(base)),
+        None => Box::new(HashOnly),
+    };
+    let (report, verified) = lbom::verify::verify(&args.bundle, &policy, &ctx, sink.as_mut());
     bar.finish();
     let code = report
         .failure()
@@ -112,12 +122,21 @@ pub fn refused_line(report: &Report, bundle: &Path, code: u8) -> String {
 /// The state of the bundle's channel in `store` (read without the lock:
 /// reading needs none, docs/store.md). The channel comes from the bundle's
 /// manifest, read without trust: verify checks the same manifest later, and
-/// a bundle naming another channel only compares against that one.
-fn channel_state(store: &Path, bundle: &Path) -> anyhow::Result<ChannelState> {
+/// a bundle naming another channel only compares against that one. A
+/// differential bundle's base must be the channel's current version
+/// (docs/bundle-format.md [B72]); its files are what the rebuild reads.
+fn channel_state(store: &Path, bundle: &Path) -> anyhow::Result<(ChannelState, Option<BaseArc>)> {
     let store = Store::open(store)?;
     let opened = lbom::bundle::open(bundle, &ReadLimits::default())?;
-    Ok(store.channel_state(&opened.manifest.channel)?)
+    let channel = &opened.manifest.channel;
+    let base: Option<BaseArc> = match &opened.manifest.base {
+        Some(b) => Some(std::sync::Arc::new(store.base_files(channel, b)?)),
+        None => None,
+    };
+    Ok((store.channel_state(channel)?, base))
 }
+
+type BaseArc = std::sync::Arc<dyn lbom::bundle::delta::BaseFiles>;
 
 /// What the operator should know about the policy (a trusted demo key, one
 /// key for several required roles, a key listed twice: docs/policy.md,

@@ -1,0 +1,483 @@
+//! Differential bundles end to end (issue 18; docs/bundle-format.md §13):
+//! a GGUF and a safetensors folder written by the Python `gguf` and
+//! `safetensors` packages (tests/tools/delta_model.py), version 2 made by
+//! editing the chat template, the tokenizer and one tensor. Version 2 is
+//! packed full and as a differential against version 1; the differential
+//! must be a small part of the full bundle, verify without a store (saying
+//! the rebuild is unverified) and with one, import into a store holding
+//! version 1 as byte-identical files as the full import, leave `audit`
+//! clean, be refused with exit 9 onto any other base, and be refused when a
+//! shipped chunk, a recipe or the base reference is tampered with.
+//!
+//! The small journey runs on an 8 MiB model in seconds; the large one on a
+//! model of more than 1 GiB (generated once under $TMPDIR and removed at
+//! the end), printing each bundle's size for the issue's closing note and
+//! holding `import`'s peak RSS under 64 MiB.
+
+mod common;
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{Run, TestResult, fail, python_tool, repo, run_bounded};
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+const LIMIT: Duration = Duration::from_secs(1200);
+
+fn lbom_in<I, S>(dir: &Path, args: I) -> Res<Run>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = common::lbom(args);
+    cmd.current_dir(dir).env_remove("SOURCE_DATE_EPOCH");
+    run_bounded(&mut cmd, LIMIT)
+}
+
+fn text(run: &Run) -> String {
+    format!("{}{}", String::from_utf8_lossy(&run.stdout), run.stderr)
+}
+
+fn code(run: Res<Run>, want: i32, what: &str) -> Res<Run> {
+    let run = run?;
+    if run.code() != Some(want) {
+        return Err(fail(format!(
+            "{what} exited {:?}, expected {want}: {}",
+            run.code(),
+            text(&run)
+        )));
+    }
+    Ok(run)
+}
+
+fn key(name: &str) -> PathBuf {
+    repo().join("keys").join(name)
+}
+
+/// The two versions of the model, made by the independent writers.
+fn models(dir: &Path, mb: u64) -> Res<(PathBuf, PathBuf)> {
+    let (v1, v2) = (dir.join("model-v1"), dir.join("model-v2"));
+    for (out, version) in [(&v1, "1"), (&v2, "2")] {
+        python_tool(
+            "delta_model.py",
+            &[
+                out.as_os_str(),
+                OsStr::new("--mb"),
+                OsStr::new(&mb.to_string()),
+                OsStr::new("--version"),
+                OsStr::new(version),
+            ],
+        )?;
+    }
+    Ok((v1, v2))
+}
+
+fn pack(dir: &Path, model: &Path, out: &str, extra: &[&OsStr]) -> Res<PathBuf> {
+    let bundle = dir.join(out);
+    let mut args: Vec<&OsStr> = vec!["pack".as_ref(), "-q".as_ref(), model.as_os_str()];
+    args.extend(["-o".as_ref(), bundle.as_os_str()]);
+    let k = key("demo-maintainer.key");
+    args.extend([
+        "--key".as_ref(),
+        k.as_os_str(),
+        "--role".as_ref(),
+        "maintainer".as_ref(),
+    ]);
+    args.extend(["--channel", "stable", "--name", "delta"].map(OsStr::new));
+    args.extend(extra);
+    code(lbom_in(dir, &args), 0, &format!("pack {out}"))?;
+    Ok(bundle)
+}
+
+fn policy(dir: &Path) -> Res<PathBuf> {
+    let p = dir.join("station.toml");
+    let trust = format!("m={}:maintainer", key("demo-maintainer.pub").display());
+    code(
+        lbom_in(
+            dir,
+            [
+                OsStr::new("policy"),
+                OsStr::new("init"),
+                OsStr::new("-o"),
+                p.as_os_str(),
+                OsStr::new("--trust"),
+                OsStr::new(&trust),
+            ],
+        ),
+        0,
+        "policy init",
+    )?;
+    Ok(p)
+}
+
+/// `import` into `store` (created when missing), every drift class
+/// accepted: the edits are drift by design.
+fn import_args(bundle: &Path, store: &Path, policy: &Path) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "import".into(),
+        bundle.into(),
+        "--into".into(),
+        store.into(),
+        "--create".into(),
+        "--policy".into(),
+        policy.into(),
+    ];
+    for class in lbom::diff::DriftClass::ALL {
+        args.extend(["--accept-drift".into(), class.as_str().into()]);
+    }
+    args
+}
+
+fn import(dir: &Path, bundle: &Path, store: &Path, policy: &Path) -> Res<Run> {
+    lbom_in(dir, import_args(bundle, store, policy))
+}
+
+/// `import` run as a child under GNU time: its run and peak RSS in KiB.
+fn import_measured(dir: &Path, bundle: &Path, store: &Path, policy: &Path) -> Res<(Run, u64)> {
+    let accounting = dir.join("import.rss");
+    let mut cmd = std::process::Command::new("/usr/bin/time");
+    cmd.arg("--format=%M")
+        .arg("--output")
+        .arg(&accounting)
+        .arg(env!("CARGO_BIN_EXE_lbom"))
+        .args(import_args(bundle, store, policy))
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("SOURCE_DATE_EPOCH");
+    let run = run_bounded(&mut cmd, LIMIT)?;
+    let rss = std::fs::read_to_string(&accounting)?
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse::<u64>().ok())
+        .ok_or_else(|| fail("no peak RSS from /usr/bin/time (GNU time is needed)"))?;
+    Ok((run, rss))
+}
+
+/// Every regular file below `dir`, by relative path, with its bytes'
+/// SHA-256.
+fn tree(dir: &Path) -> Res<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)? {
+            let e = e?;
+            if e.file_type()?.is_dir() {
+                stack.push(e.path());
+            } else {
+                let rel = e.path().strip_prefix(dir)?.to_string_lossy().into_owned();
+                let mut hasher = lbom::io::digest::Hasher::new();
+                let mut file = std::fs::File::open(e.path())?;
+                let mut buf = vec![0u8; 1 << 20];
+                loop {
+                    let n = std::io::Read::read(&mut file, &mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    hasher.update(buf.get(..n).unwrap_or_default());
+                }
+                out.push((rel, hasher.finish().to_hex()));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// A copy of `bundle` with the bytes at `at` flipped.
+fn tampered(bundle: &Path, at: u64, name: &str) -> Res<PathBuf> {
+    let out = bundle.with_file_name(name);
+    let mut bytes = std::fs::read(bundle)?;
+    let i = usize::try_from(at)?;
+    let b = bytes
+        .get_mut(i)
+        .ok_or_else(|| fail("offset past the bundle"))?;
+    *b ^= 0x01;
+    std::fs::write(&out, bytes)?;
+    Ok(out)
+}
+
+/// Where the differential's parts are: the first delta entry's first
+/// operation record and its first shipped byte, and the manifest's `base`
+/// digest.
+fn offsets(bundle: &Path) -> Res<(u64, Option<u64>, u64)> {
+    let opened = lbom::bundle::open(bundle, &lbom::bundle::ReadLimits::default())?;
+    let (m, t) = opened
+        .manifest
+        .entries
+        .iter()
+        .zip(&opened.layout.entries)
+        .find(|(m, _)| {
+            m.encoding == lbom::bundle::Encoding::Delta
+                && m.path.as_str().ends_with("model.gguf.dlt")
+        })
+        .ok_or_else(|| fail("no delta entry for the GGUF"))?;
+    let bytes = std::fs::read(bundle)?;
+    let start = usize::try_from(t.data_offset)?;
+    let head = bytes
+        .get(start..start + 10)
+        .ok_or_else(|| fail("short entry"))?;
+    let len_bytes: [u8; 2] = head
+        .get(8..10)
+        .ok_or_else(|| fail("short head"))?
+        .try_into()?;
+    let path_len = u64::from(u16::from_be_bytes(len_bytes));
+    let first_record = t.data_offset + 14 + path_len;
+    // The first shipped chunk: walk the records.
+    let mut at = first_record;
+    let mut shipped = None;
+    for _ in 0..10_000 {
+        let i = usize::try_from(at)?;
+        let Some(rec) = bytes.get(i..i + 57) else {
+            break;
+        };
+        at += 57;
+        if rec.first() == Some(&b'S') {
+            shipped = Some(at);
+            break;
+        }
+        if at >= t.data_offset + m.stored_size {
+            break;
+        }
+    }
+    let manifest = opened
+        .layout
+        .entries
+        .iter()
+        .find(|e| e.name.as_str() == "manifest.json")
+        .ok_or_else(|| fail("no manifest"))?;
+    let mstart = usize::try_from(manifest.data_offset)?;
+    let mtext = String::from_utf8_lossy(
+        bytes
+            .get(mstart..mstart + usize::try_from(manifest.size)?)
+            .unwrap_or_default(),
+    )
+    .into_owned();
+    let base_at = mtext
+        .find("\"base\"")
+        .and_then(|b| {
+            mtext[b..]
+                .find("\"manifest_sha256\": \"")
+                .map(|m| b + m + 20)
+        })
+        .ok_or_else(|| fail("no base in the manifest"))?;
+    Ok((
+        first_record + 20,
+        shipped,
+        manifest.data_offset + base_at as u64,
+    ))
+}
+
+/// What one journey measured.
+struct Figures {
+    full: u64,
+    differential: u64,
+    import_rss_kib: u64,
+}
+
+fn journey(dir: &Path, mb: u64) -> Res<Figures> {
+    let (v1, v2) = models(dir, mb)?;
+    let b1 = pack(dir, &v1, "v1.lbom", &[])?;
+    let full = pack(
+        dir,
+        &v2,
+        "v2-full.lbom",
+        &["--previous".as_ref(), b1.as_os_str()],
+    )?;
+    let diff = pack(
+        dir,
+        &v2,
+        "v2-diff.lbom",
+        &["--base".as_ref(), b1.as_os_str()],
+    )?;
+    // A differential is no base ([B73]): its files are not all in it.
+    let refused = lbom_in(
+        dir,
+        [
+            OsStr::new("pack"),
+            v2.as_os_str(),
+            OsStr::new("-o"),
+            dir.join("v3.lbom").as_os_str(),
+            OsStr::new("--base"),
+            diff.as_os_str(),
+        ],
+    );
+    let refused = code(refused, 4, "pack against a differential base")?;
+    assert!(
+        text(&refused).contains("differential"),
+        "{}",
+        text(&refused)
+    );
+    let (full_bytes, diff_bytes) = (
+        std::fs::metadata(&full)?.len(),
+        std::fs::metadata(&diff)?.len(),
+    );
+    let policy = policy(dir)?;
+
+    // Without a store: what the bundle carries passes, the rebuild is
+    // said to be unverified.
+    let run = code(
+        lbom_in(
+            dir,
+            [
+                OsStr::new("verify"),
+                diff.as_os_str(),
+                OsStr::new("--policy"),
+                policy.as_os_str(),
+            ],
+        ),
+        0,
+        "verify without a store",
+    )?;
+    assert!(
+        text(&run).contains("reconstruction unverified"),
+        "{}",
+        text(&run)
+    );
+
+    // Onto a store with no version, or another version current: exit 9.
+    let empty_store = dir.join("store-empty");
+    code(
+        import(dir, &diff, &empty_store, &policy),
+        9,
+        "import onto no base",
+    )?;
+    let full_store = dir.join("store-full");
+    code(
+        import(dir, &b1, &full_store, &policy),
+        0,
+        "import v1 (full store)",
+    )?;
+    code(
+        import(dir, &full, &full_store, &policy),
+        0,
+        "import v2 full",
+    )?;
+    let run = code(
+        import(dir, &diff, &full_store, &policy),
+        9,
+        "import onto v2",
+    )?;
+    assert!(
+        text(&run).contains("current version is 2"),
+        "{}",
+        text(&run)
+    );
+
+    // The right base: verify --store rebuilds, import commits.
+    let store = dir.join("store");
+    code(import(dir, &b1, &store, &policy), 0, "import v1")?;
+    code(
+        lbom_in(
+            dir,
+            [
+                OsStr::new("verify"),
+                diff.as_os_str(),
+                OsStr::new("--policy"),
+                policy.as_os_str(),
+                OsStr::new("--store"),
+                store.as_os_str(),
+            ],
+        ),
+        0,
+        "verify --store",
+    )?;
+    // Tampering: a shipped chunk, a recipe record, the base reference.
+    let (record, shipped, base_ref) = offsets(&diff)?;
+    // A flipped recipe or chunk byte no longer hashes to the manifest's
+    // stored digest (exit 4); a base reference flipped names a version the
+    // store does not have as current (exit 9, before anything is read).
+    let mut cases = vec![("recipe", record, 4), ("base reference", base_ref, 9)];
+    if let Some(s) = shipped {
+        cases.push(("shipped chunk", s, 4));
+    }
+    for (what, at, want) in cases {
+        let bad = tampered(
+            &diff,
+            at,
+            &format!("tampered-{}.lbom", what.replace(' ', "-")),
+        )?;
+        code(
+            import(dir, &bad, &store, &policy),
+            want,
+            &format!("import with a tampered {what}"),
+        )?;
+    }
+    let (run, rss) = import_measured(dir, &diff, &store, &policy)?;
+    if run.code() != Some(0) {
+        return Err(fail(format!("import of the differential: {}", text(&run))));
+    }
+    // Byte-identical to the full import, version for version.
+    assert_eq!(
+        tree(&store.join("stable/2/files"))?,
+        tree(&full_store.join("stable/2/files"))?,
+        "the rebuilt files differ from the full import's"
+    );
+    code(
+        lbom_in(dir, [OsStr::new("audit"), store.as_os_str()]),
+        0,
+        "audit",
+    )?;
+    let log = code(
+        lbom_in(dir, [OsStr::new("log"), store.as_os_str()]),
+        0,
+        "log",
+    )?;
+    assert!(text(&log).contains("differential"), "{}", text(&log));
+    let inspect = code(
+        lbom_in(dir, [OsStr::new("inspect"), diff.as_os_str()]),
+        0,
+        "inspect",
+    )?;
+    assert!(text(&inspect).contains("base"), "{}", text(&inspect));
+    Ok(Figures {
+        full: full_bytes,
+        differential: diff_bytes,
+        import_rss_kib: rss,
+    })
+}
+
+#[test]
+fn a_differential_of_a_small_model_rebuilds_exactly_and_refuses_every_wrong_base() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let f = journey(dir.path(), 8)?;
+    println!(
+        "8 MiB model: full {} bytes, differential {} bytes, import peak RSS {} KiB",
+        f.full, f.differential, f.import_rss_kib
+    );
+    assert!(
+        f.differential * 4 < f.full,
+        "{} against {}",
+        f.differential,
+        f.full
+    );
+    Ok(())
+}
+
+/// The issue's test: a model of more than 1 GiB (a GGUF and a safetensors
+/// folder), made once under $TMPDIR and removed at the end.
+#[test]
+fn a_gigabyte_model_ships_a_small_differential_and_imports_in_bounded_memory() -> TestResult {
+    let dir = tempfile::Builder::new()
+        .prefix("lbom-delta-big-")
+        .tempdir()?;
+    let f = journey(dir.path(), 1100)?;
+    println!(
+        "1.1 GiB model (template, tokenizer and one tensor edited): full bundle {} bytes, differential {} bytes ({:.3} %), import of the differential peak RSS {} KiB",
+        f.full,
+        f.differential,
+        f.differential as f64 * 100.0 / f.full as f64,
+        f.import_rss_kib
+    );
+    assert!(
+        f.differential * 100 < f.full,
+        "the differential is not under 1 % of the full bundle"
+    );
+    assert!(
+        f.import_rss_kib < 64 * 1024,
+        "import peak RSS {} KiB",
+        f.import_rss_kib
+    );
+    Ok(())
+}

@@ -56,21 +56,28 @@ fn key(name: &str) -> PathBuf {
     repo().join("keys").join(name)
 }
 
-/// The two versions of the model, made by the independent writers.
+/// One version of the model, made by the independent writers: version 1,
+/// or version 2 with `edit` (`all`, `template`, `tokenizer`, `tensor`).
+fn model(out: &Path, mb: u64, version: &str, edit: &str) -> Res<PathBuf> {
+    python_tool(
+        "delta_model.py",
+        &[
+            out.as_os_str(),
+            OsStr::new("--mb"),
+            OsStr::new(&mb.to_string()),
+            OsStr::new("--version"),
+            OsStr::new(version),
+            OsStr::new("--edit"),
+            OsStr::new(edit),
+        ],
+    )?;
+    Ok(out.to_path_buf())
+}
+
+/// The two versions of the model: version 2 with all three edits.
 fn models(dir: &Path, mb: u64) -> Res<(PathBuf, PathBuf)> {
-    let (v1, v2) = (dir.join("model-v1"), dir.join("model-v2"));
-    for (out, version) in [(&v1, "1"), (&v2, "2")] {
-        python_tool(
-            "delta_model.py",
-            &[
-                out.as_os_str(),
-                OsStr::new("--mb"),
-                OsStr::new(&mb.to_string()),
-                OsStr::new("--version"),
-                OsStr::new(version),
-            ],
-        )?;
-    }
+    let v1 = model(&dir.join("model-v1"), mb, "1", "all")?;
+    let v2 = model(&dir.join("model-v2"), mb, "2", "all")?;
     Ok((v1, v2))
 }
 
@@ -276,6 +283,21 @@ struct Figures {
     import_rss_kib: u64,
 }
 
+/// The differential of each edit alone against version 1 (`v1`, packed in
+/// `dir`), in bytes; each version is removed once packed.
+fn each_edit(dir: &Path, mb: u64, v1: &Path) -> Res<Vec<(&'static str, u64)>> {
+    let mut out = Vec::new();
+    for edit in ["template", "tokenizer", "tensor"] {
+        let folder = model(&dir.join(format!("model-{edit}")), mb, "2", edit)?;
+        let name = format!("v2-{edit}.lbom");
+        let bundle = pack(dir, &folder, &name, &["--base".as_ref(), v1.as_os_str()])?;
+        out.push((edit, std::fs::metadata(&bundle)?.len()));
+        std::fs::remove_dir_all(&folder)?;
+        std::fs::remove_file(&bundle)?;
+    }
+    Ok(out)
+}
+
 fn journey(dir: &Path, mb: u64) -> Res<Figures> {
     let (v1, v2) = models(dir, mb)?;
     let b1 = pack(dir, &v1, "v1.lbom", &[])?;
@@ -383,6 +405,35 @@ fn journey(dir: &Path, mb: u64) -> Res<Figures> {
         0,
         "verify --store",
     )?;
+    // `diff` rebuilds a differential from its base, the other side (the
+    // base bundle or a store holding it as current): the same report as
+    // for the full bundle; against anything else, exit 9.
+    for old in [&b1, &store] {
+        let reports: Vec<String> = [&diff, &full]
+            .iter()
+            .map(|new| {
+                let run = code(
+                    lbom_in(dir, [OsStr::new("diff"), old.as_os_str(), new.as_os_str()]),
+                    1,
+                    "diff (drift found)",
+                )?;
+                Ok(String::from_utf8_lossy(&run.stdout).replace(&new.display().to_string(), "NEW"))
+            })
+            .collect::<Res<_>>()?;
+        assert_eq!(
+            reports.first(),
+            reports.get(1),
+            "diff of the differential differs from the full's"
+        );
+    }
+    code(
+        lbom_in(
+            dir,
+            [OsStr::new("diff"), full.as_os_str(), diff.as_os_str()],
+        ),
+        9,
+        "diff against another base",
+    )?;
     // Tampering: a shipped chunk, a recipe record, the base reference.
     let (record, shipped, base_ref) = offsets(&diff)?;
     // A flipped recipe or chunk byte no longer hashes to the manifest's
@@ -463,6 +514,21 @@ fn a_gigabyte_model_ships_a_small_differential_and_imports_in_bounded_memory() -
         .prefix("lbom-delta-big-")
         .tempdir()?;
     let f = journey(dir.path(), 1100)?;
+    let edits = each_edit(dir.path(), 1100, &dir.path().join("v1.lbom"))?;
+    for (edit, bytes) in &edits {
+        println!(
+            "1.1 GiB model, {edit} edit alone: differential {bytes} bytes ({:.3} % of the full bundle)",
+            *bytes as f64 * 100.0 / f.full as f64
+        );
+    }
+    let template = edits
+        .iter()
+        .find(|(e, _)| *e == "template")
+        .map_or(u64::MAX, |(_, b)| *b);
+    assert!(
+        template.saturating_mul(100) < f.full,
+        "the template edit's differential is not under 1 % of the full bundle"
+    );
     println!(
         "1.1 GiB model (template, tokenizer and one tensor edited): full bundle {} bytes, differential {} bytes ({:.3} %), import of the differential peak RSS {} KiB",
         f.full,

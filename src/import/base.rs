@@ -4,14 +4,14 @@
 //! digest; its files are what the rebuild reads, opened through the
 //! version's folder handle without following a link.
 
-use std::fs::File;
 use std::io;
+use std::sync::Arc;
 
 use super::error::StoreError;
 use super::handle::DirHandle;
 use super::layout::{Baseline, Store};
 use crate::bundle::BundlePath;
-use crate::bundle::delta::BaseFiles;
+use crate::bundle::delta::{BaseFile, BaseFiles};
 use crate::bundle::manifest::Previous;
 
 /// The files of the base version, for [`crate::bundle::delta::Rebuild`].
@@ -23,7 +23,7 @@ pub struct StoreBase {
 }
 
 impl BaseFiles for StoreBase {
-    fn open(&self, path: &BundlePath) -> io::Result<(File, u64)> {
+    fn open(&self, path: &BundlePath) -> io::Result<BaseFile> {
         let not_found = || io::Error::new(io::ErrorKind::NotFound, path.to_string());
         let (dir, name) = self
             .files
@@ -34,7 +34,11 @@ impl BaseFiles for StoreBase {
             .open_file(name)
             .map_err(io::Error::other)?
             .ok_or_else(not_found)?;
-        Ok((file, stat.size))
+        Ok(BaseFile {
+            file,
+            start: 0,
+            size: stat.size,
+        })
     }
 }
 
@@ -71,5 +75,45 @@ impl Store {
     pub fn base_files(&self, channel: &str, base: &Previous) -> Result<StoreBase, StoreError> {
         let current = self.baseline(channel)?;
         check_base(current.as_ref(), channel, base)
+    }
+}
+
+/// The base of `bundle` when it is a differential bundle, from `other`,
+/// the other side of a `diff`: the full base bundle itself (its raw
+/// artifacts read in place) or a store whose current version is the base.
+/// `None` for a full bundle (or one that does not open: the scan reports
+/// why); a differential without its base is refused (exit 9).
+pub(crate) fn differential_base(
+    bundle: &std::path::Path,
+    other: Option<&std::path::Path>,
+) -> Result<Option<Arc<dyn BaseFiles>>, StoreError> {
+    let limits = crate::bundle::ReadLimits::default();
+    let Ok(opened) = crate::bundle::read::open(bundle, &limits) else {
+        return Ok(None);
+    };
+    let Some(base) = &opened.manifest.base else {
+        return Ok(None);
+    };
+    let missing = || {
+        StoreError::Base(format!(
+            "{} is a differential bundle rebuilt from version {} (manifest sha256 {}): compare it with that full bundle or a store holding it as current",
+            bundle.display(),
+            base.sequence,
+            base.manifest_sha256
+        ))
+    };
+    let Some(other) = other else {
+        return Err(missing());
+    };
+    if other.is_dir() {
+        let store = Store::open(other)?;
+        let files = store.base_files(&opened.manifest.channel, base)?;
+        return Ok(Some(Arc::new(files)));
+    }
+    match crate::bundle::read::open(other, &limits) {
+        Ok(b) if b.manifest_sha256 == base.manifest_sha256 => {
+            Ok(Some(Arc::new(crate::bundle::delta::BundleBase::new(&b))))
+        }
+        _ => Err(missing()),
     }
 }

@@ -87,7 +87,7 @@ pub use prune::{Pruned, prune};
 pub use receipt::{ReceiptInputs, receipt};
 pub use record::{HistoryAction, HistoryEntry, ImportInfo, ImportRecord, StoredFile};
 pub use rollback::{RolledBack, rollback};
-pub use sides::{LoadError, load_side, side_of_version};
+pub use sides::{LoadError, load_side, load_side_against, side_of_version};
 pub use sink::{ImportSink, Staged};
 
 use crate::bundle::manifest::Previous;

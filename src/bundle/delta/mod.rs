@@ -8,12 +8,14 @@
 //! differential ships (pure, like `pack::plan`); `pack::differential`
 //! writes it; `verify` and `import` rebuild through [`Rebuild`].
 
+pub mod bundle_base;
 pub mod chunk;
 pub mod content;
 pub mod rebuild;
 pub mod recipe;
 
-pub use rebuild::{BaseFiles, Rebuild};
+pub use bundle_base::BundleBase;
+pub use rebuild::{BaseFile, BaseFiles, Rebuild};
 pub use recipe::{Head, Op, OpKind, PayloadSummary, RecipeError, check_payload};
 
 /// Suffix of a differential artifact entry: `artifacts/P.dlt`. Four bytes,

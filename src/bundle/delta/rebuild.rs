@@ -16,11 +16,24 @@ use super::recipe::{Op, OpKind, RecipeError, RecipeReader, invalid};
 use crate::io::digest::Hasher;
 
 /// The files of the base version, by artifact path: the store's current
-/// version (`import`, `verify --store`).
+/// version (`import`, `verify --store`) or a full base bundle's raw
+/// artifacts (`diff`).
 pub trait BaseFiles: Send + Sync + fmt::Debug {
-    /// Open the base version's file `path` for reading, and its size; an
-    /// error of kind `NotFound` when the base version has no such file.
-    fn open(&self, path: &BundlePath) -> io::Result<(File, u64)>;
+    /// Open the base version's file `path` for reading; an error of kind
+    /// `NotFound` when the base version has no such file.
+    fn open(&self, path: &BundlePath) -> io::Result<BaseFile>;
+}
+
+/// One base file: `size` bytes of `file` from offset `start` (0 for a file
+/// of its own; the entry's data offset for an artifact inside a bundle).
+#[derive(Debug)]
+pub struct BaseFile {
+    /// The file holding it.
+    pub file: File,
+    /// Where its first byte is.
+    pub start: u64,
+    /// Its size.
+    pub size: u64,
 }
 
 /// The operation being copied.
@@ -36,7 +49,7 @@ struct Current {
 pub struct Rebuild<R> {
     recipe: RecipeReader<R>,
     files: Arc<dyn BaseFiles>,
-    base: Option<(File, u64)>,
+    base: Option<BaseFile>,
     current: Option<Current>,
     ops_started: u32,
 }
@@ -73,7 +86,7 @@ impl<R: Read> Rebuild<R> {
     }
 
     /// The base file, opened once.
-    fn base_file(&mut self) -> io::Result<&(File, u64)> {
+    fn base_file(&mut self) -> io::Result<&BaseFile> {
         if self.base.is_none() {
             let path = self
                 .recipe
@@ -107,7 +120,7 @@ impl<R: Read> Rebuild<R> {
         self.ops_started = self.ops_started.saturating_add(1);
         if op.kind == OpKind::Base {
             let end = op.base_offset.checked_add(op.length);
-            let size = self.base_file()?.1;
+            let size = self.base_file()?.size;
             if end.is_none_or(|end| end > size) {
                 return Err(invalid(RecipeError::PastBase {
                     index,
@@ -145,8 +158,12 @@ impl<R: Read> Rebuild<R> {
         let n = match op.kind {
             OpKind::Shipped => self.recipe_inner_read(dst)?,
             OpKind::Base => {
-                let (file, _) = self.base_file()?;
-                file.read_at(dst, op.base_offset.saturating_add(done))?
+                let base = self.base_file()?;
+                let at = base
+                    .start
+                    .saturating_add(op.base_offset)
+                    .saturating_add(done);
+                base.file.read_at(dst, at)?
             }
         };
         if n == 0 && want > 0 {

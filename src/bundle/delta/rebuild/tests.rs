@@ -38,14 +38,18 @@ impl DiskBase {
 }
 
 impl BaseFiles for DiskBase {
-    fn open(&self, path: &BundlePath) -> io::Result<(File, u64)> {
+    fn open(&self, path: &BundlePath) -> io::Result<BaseFile> {
         let p = self
             .files
             .get(path.as_str())
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, path.to_string()))?;
-        let f = File::open(p)?;
-        let len = f.metadata()?.len();
-        Ok((f, len))
+        let file = File::open(p)?;
+        let size = file.metadata()?.len();
+        Ok(BaseFile {
+            file,
+            start: 0,
+            size,
+        })
     }
 }
 

@@ -506,6 +506,94 @@ fn a_differential_of_a_small_model_rebuilds_exactly_and_refuses_every_wrong_base
     Ok(())
 }
 
+/// `pack --base --hash-cache`: a folder packed again unchanged is not read
+/// again (but for its smallest file, which the full pack needs), the
+/// bundle verifies and imports onto the base with the same files; a file
+/// whose ctime moved is read again.
+#[test]
+fn the_hash_cache_leaves_unchanged_files_unread_and_trusts_nothing_else() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let dir = dir.path();
+    let v1 = model(&dir.join("model-v1"), 8, "1", "all")?;
+    let b1 = pack(dir, &v1, "v1.lbom", &[])?;
+    let cache = dir.join("hash-cache.json");
+    let with_cache = |out: &str| -> Res<String> {
+        let extra = [
+            OsStr::new("--base"),
+            b1.as_os_str(),
+            OsStr::new("--hash-cache"),
+            cache.as_os_str(),
+        ];
+        let bundle = dir.join(out);
+        let mut args: Vec<&OsStr> = vec![OsStr::new("pack"), v1.as_os_str(), OsStr::new("-o")];
+        args.push(bundle.as_os_str());
+        args.extend(extra);
+        let k = key("demo-maintainer.key");
+        args.extend([OsStr::new("--key"), k.as_os_str()]);
+        args.extend([OsStr::new("--role"), OsStr::new("maintainer")]);
+        let run = code(lbom_in(dir, &args), 0, out)?;
+        Ok(String::from_utf8_lossy(&run.stdout).into_owned())
+    };
+    // The first run fills the cache: every file read.
+    let first = with_cache("again-1.lbom")?;
+    assert!(
+        first.contains("5 file(s) unchanged,") && !first.contains("unread"),
+        "{first}"
+    );
+    // The second reads only the smallest of the five files.
+    let second = with_cache("again-2.lbom")?;
+    assert!(second.contains("5 file(s) unchanged (4 unread"), "{second}");
+    // Files whose ctime moved (same bytes) are read again: two of them,
+    // so three are left unread (the smallest among them: the full pack
+    // has files of its own now).
+    std::thread::sleep(Duration::from_millis(20));
+    for rewritten in ["st/tokenizer.json", "st/model.safetensors"] {
+        let path = v1.join(rewritten);
+        std::fs::write(&path, std::fs::read(&path)?)?;
+    }
+    let third = with_cache("again-3.lbom")?;
+    assert!(third.contains("(3 unread"), "{third}");
+    // What the cache left unread verifies and imports as the base's files.
+    let policy = policy(dir)?;
+    let store = dir.join("store");
+    code(import(dir, &b1, &store, &policy), 0, "import v1")?;
+    let again = dir.join("again-2.lbom");
+    code(
+        lbom_in(
+            dir,
+            [
+                OsStr::new("verify"),
+                again.as_os_str(),
+                OsStr::new("--policy"),
+                policy.as_os_str(),
+                OsStr::new("--store"),
+                store.as_os_str(),
+            ],
+        ),
+        0,
+        "verify --store",
+    )?;
+    code(import(dir, &again, &store, &policy), 0, "import")?;
+    assert_eq!(
+        tree(&store.join("stable/2/files"))?,
+        tree(&store.join("stable/1/files"))?
+    );
+    // A full pack has no use for a cache.
+    let full = lbom_in(
+        dir,
+        [
+            OsStr::new("pack"),
+            v1.as_os_str(),
+            OsStr::new("-o"),
+            dir.join("full.lbom").as_os_str(),
+            OsStr::new("--hash-cache"),
+            cache.as_os_str(),
+        ],
+    )?;
+    assert_eq!(full.code(), Some(2), "{}", text(&full));
+    Ok(())
+}
+
 /// The test: a model of more than 1 GiB (a GGUF and a safetensors
 /// folder), made once under $TMPDIR and removed at the end.
 #[test]

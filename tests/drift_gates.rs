@@ -94,6 +94,7 @@ fn pack_delivery(folder: &Path, output: &Path, previous: Option<&Path>) -> Res<(
         caps: lbom::bundle::Caps::default(),
         jobs: Some(1),
         base: None,
+        hash_cache: None,
     };
     pack(&options, &mut |_| {})?;
     Ok(())

@@ -267,7 +267,7 @@ pub fn check(bytes: &[u8], manifest: &Manifest) -> Result<(), AttestationError> 
 }
 
 /// The attestation the manifest gives, with `compress` as read.
-fn derived<'m>(manifest: &'m Manifest, compress: &str) -> AttestationFacts<'m> {
+pub(crate) fn derived<'m>(manifest: &'m Manifest, compress: &str) -> AttestationFacts<'m> {
     AttestationFacts {
         subjects: manifest
             .entries

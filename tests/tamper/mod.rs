@@ -215,6 +215,7 @@ pub fn pack_and_sign(
         caps: lbom::bundle::Caps::default(),
         jobs: None,
         base: None,
+        hash_cache: None,
     };
     lbom::bundle::pack(&options, &mut |_| {})?;
     for (key, role) in signers {

@@ -11,12 +11,12 @@
 //! through their manifest digests: a base whose bytes are not what its
 //! manifest says is refused.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::FileExt as _;
 use std::path::Path;
 
-use super::super::Error;
 use super::super::delta::chunk::{self, Chunk};
 use super::super::delta::content::Content;
 use super::super::delta::recipe::{Head, Op, OpKind, RecipeWriter, payload_size};
@@ -24,7 +24,9 @@ use super::super::manifest::{Encoding, ManifestEntry, Previous, Role};
 use super::super::path::BundlePath;
 use super::super::read::{self, OpenBundle};
 use super::super::tar::{TarEntry, TarWriter};
+use super::super::{Error, attestation};
 use super::delta_plan::{self, BaseIndex, Choice, FileId};
+use super::hash_cache::{FileKey, HashCache};
 use super::{Output, PackOptions, PackSummary, artifact_entry_name};
 use crate::io::digest::{Hasher, Sha256Digest};
 
@@ -42,6 +44,8 @@ pub struct DeltaStats {
     pub chunked: usize,
     /// Bytes of shipped chunks.
     pub shipped_chunk_bytes: u64,
+    /// Artifacts the hash cache showed unchanged: not read at all.
+    pub cached: usize,
 }
 
 /// The base bundle, opened and checked against `options`.
@@ -91,6 +95,7 @@ pub(super) fn pack_differential(
             source,
         })?;
     let full_path = scratch.path().join("full.lbom");
+    let plan = CachePlan::new(options, &base)?;
     let full_options = PackOptions {
         inputs: options.inputs.clone(),
         output: full_path.clone(),
@@ -105,9 +110,87 @@ pub(super) fn pack_differential(
         caps: options.caps.clone(),
         jobs: options.jobs,
         base: None,
+        hash_cache: None,
     };
-    let full = super::pack(&full_options, on_progress)?;
-    write_differential(options, &base, &full_path, full.bytes)
+    let full = super::pack_skipping(&full_options, &plan.skip, on_progress)?;
+    let done = write_differential(options, &base, &full_path, full.bytes, &plan.skip)?;
+    plan.record(&done.0.manifest)?;
+    Ok(done)
+}
+
+/// What the hash cache lets `pack --base` leave unread: each input's key
+/// before the pack, and the inputs whose cached digest is the base's.
+struct CachePlan {
+    cache: Option<HashCache>,
+    keys: Vec<(BundlePath, std::path::PathBuf, FileKey)>,
+    skip: BTreeSet<BundlePath>,
+}
+
+impl CachePlan {
+    fn new(options: &PackOptions<'_>, base: &OpenBundle) -> Result<Self, Error> {
+        let mut plan = Self {
+            cache: None,
+            keys: Vec::new(),
+            skip: BTreeSet::new(),
+        };
+        let Some(path) = &options.hash_cache else {
+            return Ok(plan);
+        };
+        let cache = HashCache::load(path)?;
+        let max_artifacts = u64::try_from(options.caps.read.max_artifacts).unwrap_or(u64::MAX);
+        let inputs = super::walk::collect_inputs(
+            &options.inputs,
+            options.caps.scan.max_files.min(max_artifacts),
+        )?;
+        for input in &inputs {
+            let meta = std::fs::metadata(&input.source).map_err(|source| Error::Io {
+                path: input.source.clone(),
+                source,
+            })?;
+            let key = FileKey::of(&meta);
+            let unchanged = cache.get(&key).is_some_and(|sha| {
+                base_entry(base, Some(&input.name), None)
+                    .is_some_and(|(m, _)| m.sha256 == sha && m.size == key.size)
+            });
+            if unchanged && (key.dev, key.ino) == input.identity {
+                plan.skip.insert(input.name.clone());
+            }
+            plan.keys
+                .push((input.name.clone(), input.source.clone(), key));
+        }
+        // The full pack needs one file: when every file is unchanged, the
+        // smallest is read.
+        if plan.skip.len() == inputs.len()
+            && let Some((smallest, _, _)) = plan.keys.iter().min_by_key(|(_, _, k)| k.size)
+        {
+            plan.skip.remove(smallest);
+        }
+        plan.cache = Some(cache);
+        Ok(plan)
+    }
+
+    /// Record what this pack read: a file's digest under the key it had
+    /// before it was read, when it still has that key (it did not change
+    /// while read); then save the cache.
+    fn record(self, manifest: &super::Manifest) -> Result<(), Error> {
+        let Some(mut cache) = self.cache else {
+            return Ok(());
+        };
+        for (name, source, key) in self.keys {
+            let now = std::fs::metadata(&source).ok().map(|m| FileKey::of(&m));
+            let digest = manifest
+                .entries
+                .iter()
+                .find(|e| e.artifact_path().as_ref() == Some(&name))
+                .map(|e| e.sha256);
+            if let (Some(now), Some(digest)) = (now, digest)
+                && now == key
+            {
+                cache.insert(key, digest);
+            }
+        }
+        cache.save()
+    }
 }
 
 /// Write the differential from the full bundle at `full_path`.
@@ -116,6 +199,7 @@ fn write_differential(
     base: &OpenBundle,
     full_path: &Path,
     full_bytes: u64,
+    unread: &BTreeSet<BundlePath>,
 ) -> Result<(PackSummary, DeltaStats), Error> {
     let full = read::open(full_path, &options.caps.read)?;
     let output = Output::create(&options.output)?;
@@ -132,16 +216,38 @@ fn write_differential(
         full_bytes,
         ..DeltaStats::default()
     };
+    let from = Files {
+        full: &full_file,
+        base: &base_file,
+        base_bundle: base,
+    };
     let mut entries = Vec::with_capacity(full.manifest.entries.len());
+    let mut unread = unread.iter().peekable();
     for (m, t) in full.manifest.entries.iter().zip(&full.layout.entries) {
-        let entry = match m.artifact_path() {
-            Some(artifact) => {
-                let from = Files {
-                    full: &full_file,
-                    base: &base_file,
-                    base_bundle: base,
-                };
-                ship_artifact(&mut tw, &from, &artifact, m, t, &mut stats, options)?
+        // The files left unread go in their place in artifact path order.
+        // (before an artifact of a greater path, and all before the
+        // attestation; never between an artifact and its SBOM).
+        let artifact = m.artifact_path();
+        let before = |u: &&BundlePath| match &artifact {
+            Some(a) => *u < a,
+            None => m.role == Role::Attestation,
+        };
+        while let Some(name) = unread.next_if(before) {
+            ship_unread(&mut tw, &from, name, &mut entries, &mut stats, options)?;
+        }
+        let entry = match &artifact {
+            Some(artifact) => ship_artifact(&mut tw, &from, artifact, m, t, &mut stats, options)?,
+            None if m.role == Role::Attestation && stats.cached > 0 => {
+                // Its subjects are the full pack's: add those left unread.
+                let mut so_far = full.manifest.clone();
+                so_far.entries.clone_from(&entries);
+                let compress = options.compress.as_text();
+                let bytes = attestation::derived(&so_far, &compress).to_bytes();
+                tw.add_bytes(&t.name, &bytes).map_err(|source| Error::Tar {
+                    path: options.output.clone(),
+                    source,
+                })?;
+                super::small_entry(t.name.clone(), Role::Attestation, &bytes)
             }
             None => {
                 copy_entry(&mut tw, &full_file, t, &options.output)?;
@@ -156,6 +262,18 @@ fn write_differential(
         manifest_sha256: base.manifest_sha256,
     });
     manifest.entries = entries;
+    finish_differential(tw, output, options, manifest, stats)
+}
+
+/// Add the manifest, end the tar, sign the first link when asked, and
+/// rename the bundle into place.
+fn finish_differential(
+    mut tw: TarWriter,
+    output: Output<'_>,
+    options: &PackOptions<'_>,
+    manifest: super::Manifest,
+    stats: DeltaStats,
+) -> Result<(PackSummary, DeltaStats), Error> {
     let manifest_bytes = manifest.to_bytes();
     let cap = options.caps.read.max_manifest_bytes;
     if manifest_bytes.len() as u64 > cap {
@@ -243,16 +361,67 @@ struct Files<'a> {
     base_bundle: &'a OpenBundle,
 }
 
+/// The base bundle's entry named `name` (an artifact by its artifact path,
+/// or any entry by its entry name), with its tar entry.
+fn base_entry<'b>(
+    base: &'b OpenBundle,
+    artifact: Option<&BundlePath>,
+    name: Option<&BundlePath>,
+) -> Option<(&'b ManifestEntry, &'b TarEntry)> {
+    base.manifest
+        .entries
+        .iter()
+        .zip(&base.layout.entries)
+        .find(|(m, _)| match (artifact, name) {
+            (Some(a), _) => m.role == Role::Artifact && m.artifact_path().as_ref() == Some(a),
+            (None, Some(n)) => m.path == *n,
+            (None, None) => false,
+        })
+}
+
 impl Files<'_> {
     /// The base bundle's artifact at `artifact`, with its tar entry.
     fn base_artifact(&self, artifact: &BundlePath) -> Option<(&ManifestEntry, &TarEntry)> {
-        self.base_bundle
-            .manifest
-            .entries
-            .iter()
-            .zip(&self.base_bundle.layout.entries)
-            .find(|(m, _)| m.role == Role::Artifact && m.artifact_path().as_ref() == Some(artifact))
+        base_entry(self.base_bundle, Some(artifact), None)
     }
+}
+
+/// Ship a file the hash cache showed to be the base's, unread: one base
+/// operation, and the base's SBOM of it.
+fn ship_unread(
+    tw: &mut TarWriter,
+    from: &Files<'_>,
+    artifact: &BundlePath,
+    entries: &mut Vec<ManifestEntry>,
+    stats: &mut DeltaStats,
+    options: &PackOptions<'_>,
+) -> Result<(), Error> {
+    let missing = || Error::Base {
+        path: from.base_bundle.path.clone(),
+        message: format!("{artifact} went from the base while it was packed"),
+    };
+    let (bm, _) = from.base_artifact(artifact).ok_or_else(missing)?;
+    let target = FileId {
+        size: bm.size,
+        sha256: bm.sha256,
+    };
+    let ops = delta_plan::unchanged(target);
+    let head = Head {
+        base_path: (!ops.is_empty()).then(|| artifact.clone()),
+        op_count: u32::try_from(ops.len()).unwrap_or(u32::MAX),
+    };
+    let entry = write_recipe(tw, None, artifact, bm, &head, &ops, &options.output)?;
+    entries.push(entry);
+    let sbom_name = super::sbom_entry_name(artifact).map_err(|source| Error::InputName {
+        path: artifact.as_str().into(),
+        source,
+    })?;
+    let (sm, st) = base_entry(from.base_bundle, None, Some(&sbom_name)).ok_or_else(missing)?;
+    copy_entry(tw, from.base, st, &options.output)?;
+    entries.push(sm.clone());
+    stats.cached += 1;
+    stats.unchanged += 1;
+    Ok(())
 }
 
 /// Ship one artifact: whole, or as a recipe against the base.
@@ -307,7 +476,15 @@ fn ship_artifact(
         },
         op_count: u32::try_from(ops.len()).unwrap_or(u32::MAX),
     };
-    write_recipe(tw, from.full, artifact, m, t, &head, &ops, &options.output)
+    write_recipe(
+        tw,
+        Some((from.full, t)),
+        artifact,
+        m,
+        &head,
+        &ops,
+        &options.output,
+    )
 }
 
 /// Cut the base artifact and the target into chunks; the recipe that
@@ -372,10 +549,9 @@ impl<W: Write> Write for Counted<W> {
 )]
 fn write_recipe(
     tw: &mut TarWriter,
-    full: &File,
+    full: Option<(&File, &TarEntry)>,
     artifact: &BundlePath,
     m: &ManifestEntry,
-    t: &TarEntry,
     head: &Head,
     ops: &[Op],
     output: &Path,
@@ -399,16 +575,28 @@ fn write_recipe(
         hasher: Hasher::new(),
     };
     let mut writer = RecipeWriter::new(&mut counted, head).map_err(io_error)?;
-    // The target's decoded bytes, read once in order: shipped chunks are
-    // copied, base ranges skipped.
-    let mut content = Content::open(full, t, m).map_err(io_error)?;
+    // The target's decoded bytes, opened at the first shipped chunk and
+    // read once in order: shipped chunks are copied, base ranges skipped.
+    let mut content: Option<Content<'_>> = None;
     let mut at = 0u64;
     let mut buf = vec![0u8; 1 << 20];
     for op in ops {
         writer.op(op).map_err(io_error)?;
-        skip(&mut content, op.target_offset.saturating_sub(at)).map_err(io_error)?;
-        at = op.target_offset;
         if op.kind == OpKind::Shipped {
+            let content = match &mut content {
+                Some(c) => c,
+                None => {
+                    let (file, t) = full.ok_or_else(|| Error::Layout {
+                        path: output.to_path_buf(),
+                        message: format!(
+                            "{artifact}: a recipe ships bytes it was not given (a bug in lbom)"
+                        ),
+                    })?;
+                    content.insert(Content::open(file, t, m).map_err(io_error)?)
+                }
+            };
+            skip(content, op.target_offset.saturating_sub(at)).map_err(io_error)?;
+            at = op.target_offset;
             let mut left = op.length;
             while left > 0 {
                 let want = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());

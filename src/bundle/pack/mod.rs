@@ -25,6 +25,7 @@ use crate::sign::SigningKey;
 mod delta_plan;
 mod differential;
 mod execute;
+pub mod hash_cache;
 mod names;
 mod plan;
 mod raw;
@@ -129,6 +130,9 @@ pub struct PackOptions<'a> {
     /// The base bundle of a differential bundle (docs/bundle-format.md
     /// §13): a full bundle of the same channel; `None` packs a full bundle.
     pub base: Option<PathBuf>,
+    /// With `base`: the hash cache (`--hash-cache`, [`hash_cache`]) whose
+    /// entries let files unchanged from the base go unread.
+    pub hash_cache: Option<PathBuf>,
 }
 
 /// What `pack` wrote.
@@ -159,6 +163,22 @@ pub fn pack(
     if let Some(base) = &options.base {
         return differential::pack_differential(options, base, on_progress).map(|(s, _)| s);
     }
+    if options.hash_cache.is_some() {
+        return Err(Error::Option(
+            "a hash cache serves a differential bundle only: a full bundle carries every byte"
+                .into(),
+        ));
+    }
+    pack_skipping(options, &std::collections::BTreeSet::new(), on_progress)
+}
+
+/// [`pack`] of a full bundle, leaving out the inputs named in `skip`
+/// (`pack --base` adds them as files unchanged from the base).
+fn pack_skipping(
+    options: &PackOptions<'_>,
+    skip: &std::collections::BTreeSet<BundlePath>,
+    on_progress: &mut dyn FnMut(u64),
+) -> Result<PackSummary, Error> {
     let header = Header::from_options(options)?;
     if options.output.symlink_metadata().is_ok() {
         return Err(Error::OutputExists {
@@ -168,10 +188,11 @@ pub fn pack(
     // No more files than either cap allows: a bundle a reader would refuse
     // is never written (docs/bundle-format.md, "Reader limits").
     let max_artifacts = u64::try_from(options.caps.read.max_artifacts).unwrap_or(u64::MAX);
-    let inputs = walk::collect_inputs(
+    let mut inputs = walk::collect_inputs(
         &options.inputs,
         options.caps.scan.max_files.min(max_artifacts),
     )?;
+    inputs.retain(|i| !skip.contains(&i.name));
     let output = Output::create(&options.output)?;
     let mut bundle = output.bundle(&options.caps)?;
     let info = DocumentInfo {

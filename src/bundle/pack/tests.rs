@@ -25,6 +25,7 @@ pub(crate) fn options(
         caps: Caps::default(),
         jobs: None,
         base: None,
+        hash_cache: None,
     }
 }
 

@@ -51,6 +51,7 @@ pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
         caps: lbom::bundle::Caps::default(),
         jobs: args.jobs.map(usize::from),
         base: args.base.clone(),
+        hash_cache: args.hash_cache.clone(),
     };
     let bar = ByteBar::new(quiet, "packing", lbom::progress::tree_bytes(&args.paths));
     let summary = lbom::bundle::pack(&options, &mut |n| bar.advance(n));
@@ -70,7 +71,19 @@ pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
         summary.bytes,
         summary.manifest_sha256
     )?;
-    if let Some(d) = &summary.delta {
+    if let Some(d) = summary.delta.as_ref().filter(|d| d.cached > 0) {
+        outln!(
+            text,
+            "differential against base sequence {}: {} file(s) unchanged ({} unread, from the hash cache), {} shipped as {} byte(s) of chunks, {} shipped whole; {} bytes",
+            m.base.as_ref().map_or(0, |b| b.sequence),
+            d.unchanged,
+            d.cached,
+            d.chunked,
+            d.shipped_chunk_bytes,
+            d.whole,
+            summary.bytes,
+        )?;
+    } else if let Some(d) = &summary.delta {
         outln!(
             text,
             "differential against base sequence {}: {} file(s) unchanged, {} shipped as {} byte(s) of chunks, {} shipped whole; {} bytes against {} for the full bundle",

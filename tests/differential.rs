@@ -15,6 +15,7 @@
 //! holding `import`'s peak RSS under 64 MiB.
 
 mod common;
+mod tamper;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -503,6 +504,221 @@ fn a_differential_of_a_small_model_rebuilds_exactly_and_refuses_every_wrong_base
         f.differential,
         f.full
     );
+    Ok(())
+}
+
+/// A delta payload as records: the head's base path, and each operation's
+/// 57-byte record with its shipped bytes.
+type Payload = (String, Vec<([u8; 57], Vec<u8>)>);
+
+fn parse_payload(bytes: &[u8]) -> Res<Payload> {
+    let len = usize::from(u16::from_be_bytes(
+        bytes.get(8..10).ok_or_else(|| fail("head"))?.try_into()?,
+    ));
+    let path = String::from_utf8(
+        bytes
+            .get(10..10 + len)
+            .ok_or_else(|| fail("path"))?
+            .to_vec(),
+    )?;
+    let mut at = 14 + len;
+    let mut ops = Vec::new();
+    while at < bytes.len() {
+        let rec: [u8; 57] = bytes
+            .get(at..at + 57)
+            .ok_or_else(|| fail("record"))?
+            .try_into()?;
+        at += 57;
+        let mut data = Vec::new();
+        if rec.first() == Some(&b'S') {
+            let n = usize::try_from(u64::from_be_bytes(
+                rec.get(9..17).ok_or_else(|| fail("len"))?.try_into()?,
+            ))?;
+            data = bytes.get(at..at + n).ok_or_else(|| fail("data"))?.to_vec();
+            at += n;
+        }
+        ops.push((rec, data));
+    }
+    Ok((path, ops))
+}
+
+fn write_payload(path: &str, ops: &[([u8; 57], Vec<u8>)], count: u32) -> Res<Vec<u8>> {
+    let mut out = b"LBOMDLT1".to_vec();
+    out.extend_from_slice(&u16::try_from(path.len())?.to_be_bytes());
+    out.extend_from_slice(path.as_bytes());
+    out.extend_from_slice(&count.to_be_bytes());
+    for (rec, data) in ops {
+        out.extend_from_slice(rec);
+        out.extend_from_slice(data);
+    }
+    Ok(out)
+}
+
+/// Set the big-endian u64 at `at` of a record.
+fn set_u64(rec: &mut [u8; 57], at: usize, value: u64) {
+    if let Some(dst) = rec.get_mut(at..at + 8) {
+        dst.copy_from_slice(&value.to_be_bytes());
+    }
+}
+
+fn get_u64(rec: &[u8; 57], at: usize) -> u64 {
+    rec.get(at..at + 8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map_or(0, u64::from_be_bytes)
+}
+
+/// Hostile recipes signed by a trusted maintainer (the manifest's stored
+/// digests restamped, the chain signed again): each is refused by import
+/// onto the right base (exit 4, nothing committed), and a base reference
+/// naming another version is refused as the wrong base (exit 9).
+#[test]
+fn hostile_recipes_signed_by_a_trusted_key_are_refused() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let dir = dir.path();
+    let (v1, v2) = models(dir, 8)?;
+    let b1 = pack(dir, &v1, "v1.lbom", &[])?;
+    let diff = pack(dir, &v2, "v2.lbom", &["--base".as_ref(), b1.as_os_str()])?;
+    let policy = policy(dir)?;
+    let store = dir.join("store");
+    code(import(dir, &b1, &store, &policy), 0, "import v1")?;
+    let keys = tamper::Keys::load(&repo())?;
+    let original = tamper::entries(&std::fs::read(&diff)?)?;
+    let target = "artifacts/gguf/model.gguf.dlt";
+    let payload = &original
+        .iter()
+        .find(|e| e.name == target)
+        .ok_or_else(|| fail("no GGUF delta entry"))?
+        .data;
+    let (path, ops) = parse_payload(payload)?;
+    let count = u32::try_from(ops.len())?;
+    let first_base = ops
+        .iter()
+        .position(|(r, _)| r.first() == Some(&b'B'))
+        .ok_or_else(|| fail("no base op"))?;
+    let first_shipped = ops
+        .iter()
+        .position(|(r, _)| r.first() == Some(&b'S'))
+        .ok_or_else(|| fail("no shipped op"))?;
+    assert!(
+        ops.len() > 2,
+        "the GGUF's recipe has {} operations",
+        ops.len()
+    );
+    type Edit = Box<dyn Fn(&mut Vec<([u8; 57], Vec<u8>)>, &mut String, &mut u32)>;
+    let cases: Vec<(&str, Edit)> = vec![
+        (
+            "range past the base file",
+            Box::new(move |o, _, _| {
+                if let Some((r, _)) = o.get_mut(first_base) {
+                    set_u64(r, 17, u64::MAX / 2);
+                }
+            }),
+        ),
+        (
+            "gap",
+            Box::new(|o, _, _| {
+                if let Some((r, _)) = o.get_mut(1) {
+                    let t = get_u64(r, 1);
+                    set_u64(r, 1, t + 1);
+                }
+            }),
+        ),
+        (
+            "overlap",
+            Box::new(|o, _, _| {
+                if let Some((r, _)) = o.get_mut(1) {
+                    let t = get_u64(r, 1);
+                    set_u64(r, 1, t - 1);
+                }
+            }),
+        ),
+        (
+            "size other than the manifest's",
+            Box::new(|o, _, c| {
+                o.pop();
+                *c -= 1;
+            }),
+        ),
+        (
+            "huge operation count",
+            Box::new(|_, _, c| *c = (1 << 20) + 1),
+        ),
+        ("count past the records", Box::new(|_, _, c| *c += 1)),
+        (
+            "base chunk digest",
+            Box::new(move |o, _, _| {
+                if let Some((r, _)) = o.get_mut(first_base)
+                    && let Some(b) = r.get_mut(30)
+                {
+                    *b ^= 1;
+                }
+            }),
+        ),
+        (
+            "shipped chunk bytes",
+            Box::new(move |o, _, _| {
+                if let Some((_, d)) = o.get_mut(first_shipped)
+                    && let Some(b) = d.first_mut()
+                {
+                    *b ^= 1;
+                }
+            }),
+        ),
+        (
+            "another base file",
+            Box::new(|_, p, _| *p = "st/tokenizer.json".into()),
+        ),
+    ];
+    let now = jiff::Timestamp::now();
+    for (what, edit) in cases {
+        let (mut p, mut o, mut c) = (path.clone(), ops.clone(), count);
+        edit(&mut o, &mut p, &mut c);
+        let mut entries = original.clone();
+        if let Some(e) = entries.iter_mut().find(|e| e.name == target) {
+            e.data = write_payload(&p, &o, c)?;
+        }
+        tamper::restamp(&mut entries, |_| {})?;
+        let spec = tamper::LinkSpec {
+            key: &keys.maintainer,
+            role: "maintainer",
+            time: now,
+        };
+        tamper::resign(&mut entries, &[spec])?;
+        let bad = dir.join("hostile.lbom");
+        std::fs::write(&bad, tamper::assemble(&entries)?)?;
+        let run = code(import(dir, &bad, &store, &policy), 4, what)?;
+        assert!(
+            text(&run).contains("entries.digests"),
+            "{what}: {}",
+            text(&run)
+        );
+    }
+    // A base reference naming another version, signed.
+    let mut entries = original.clone();
+    tamper::restamp(&mut entries, |m| {
+        if let Some(b) = m.base.as_mut() {
+            b.manifest_sha256 = lbom::io::digest::Sha256Digest::of(b"another version");
+        }
+    })?;
+    let spec = tamper::LinkSpec {
+        key: &keys.maintainer,
+        role: "maintainer",
+        time: now,
+    };
+    tamper::resign(&mut entries, &[spec])?;
+    let bad = dir.join("other-base.lbom");
+    std::fs::write(&bad, tamper::assemble(&entries)?)?;
+    code(
+        import(dir, &bad, &store, &policy),
+        9,
+        "a base naming another version",
+    )?;
+    // Nothing was committed; the untouched differential still imports.
+    code(
+        import(dir, &diff, &store, &policy),
+        0,
+        "import of the genuine differential",
+    )?;
     Ok(())
 }
 

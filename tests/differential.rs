@@ -332,6 +332,9 @@ fn journey(dir: &Path, mb: u64) -> Res<Figures> {
         "{}",
         text(&refused)
     );
+    // The model folders are packed: their disk space goes back now.
+    std::fs::remove_dir_all(&v1)?;
+    std::fs::remove_dir_all(&v2)?;
     let (full_bytes, diff_bytes) = (
         std::fs::metadata(&full)?.len(),
         std::fs::metadata(&diff)?.len(),

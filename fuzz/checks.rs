@@ -285,7 +285,7 @@ pub fn chat_template(data: &[u8]) {
 }
 
 /// The delta payload reader of a differential bundle (docs/bundle-format.md
-/// [B70]): the first 8 bytes are the manifest's size, the rest the
+/// [B78]): the first 8 bytes are the manifest's size, the rest the
 /// payload. A recipe it accepts covers exactly that size.
 pub fn delta_recipe(data: &[u8]) {
     let (size, payload) = data.split_at(data.len().min(8));

@@ -31,7 +31,7 @@ pub enum Class {
     /// Drift in a class the policy wants accepted was not accepted.
     Drift,
     /// A differential bundle's base is not the channel's current version
-    /// in the store (docs/bundle-format.md [B72]): it cannot be rebuilt
+    /// in the store (docs/bundle-format.md [B80]): it cannot be rebuilt
     /// there.
     Base,
     /// A file could not be read or written, changed while read, exists

@@ -1,4 +1,4 @@
-//! Differential bundles end to end (issue 18; docs/bundle-format.md §13):
+//! Differential bundles end to end (issue 18; docs/bundle-format.md §14):
 //! a GGUF and a safetensors folder written by the Python `gguf` and
 //! `safetensors` packages (tests/tools/delta_model.py), version 2 made by
 //! editing the chat template, the tokenizer and one tensor. Version 2 is
@@ -314,7 +314,7 @@ fn journey(dir: &Path, mb: u64) -> Res<Figures> {
         "v2-diff.lbom",
         &["--base".as_ref(), b1.as_os_str()],
     )?;
-    // A differential is no base ([B73]): its files are not all in it.
+    // A differential is no base ([B81]): its files are not all in it.
     let refused = lbom_in(
         dir,
         [

@@ -358,7 +358,7 @@ fn subjects_differ(what: &str, want: &[Subject], read: &[Subject]) -> Option<Str
 /// `compress` against the encodings the manifest records: `none` stores
 /// every artifact raw and `zstd:L` every one zstd; `auto` may do either.
 /// A differential bundle's delta entries are neither: `compress` speaks of
-/// the whole files it ships (docs/bundle-format.md [B68]).
+/// the whole files it ships (docs/bundle-format.md [B76]).
 pub fn compress_matches(manifest: &Manifest, compress: &str) -> bool {
     let artifacts = manifest
         .entries
@@ -424,7 +424,7 @@ mod tests {
         b
     }
 
-    /// docs/bundle-format.md [B68]: a differential's delta entries are
+    /// docs/bundle-format.md [B76]: a differential's delta entries are
     /// neither raw nor zstd; `compress` judges the others only.
     #[test]
     fn delta_entries_do_not_count_against_compress() -> Result<(), Box<dyn std::error::Error>> {

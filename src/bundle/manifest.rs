@@ -39,7 +39,7 @@ pub enum Encoding {
     /// One zstd frame (RFC 8878) under the rules of docs/bundle-format.md §4.
     Zstd,
     /// A delta payload: a recipe that rebuilds the file from the base
-    /// version and shipped chunks (docs/bundle-format.md §13). Only in a
+    /// version and shipped chunks (docs/bundle-format.md §14). Only in a
     /// differential manifest, only for artifacts.
     Delta,
 }
@@ -150,7 +150,7 @@ pub struct Manifest {
     pub sequence: u64,
     /// The previous bundle; `null` for the first of a channel.
     pub previous: Option<Previous>,
-    /// A differential bundle's base version (docs/bundle-format.md §13):
+    /// A differential bundle's base version (docs/bundle-format.md §14):
     /// the field is absent, not `null`, from a full bundle's manifest, so
     /// that every full bundle keeps its bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -197,7 +197,7 @@ impl Manifest {
 }
 
 /// What a differential bundle's artifacts ship and rebuild
-/// (docs/bundle-format.md §13), as `inspect` reports it.
+/// (docs/bundle-format.md §14), as `inspect` reports it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DifferentialTotals {
     /// Bytes of every artifact of the target version.
@@ -363,7 +363,7 @@ impl<'de> Visitor<'de> for ManifestVisitor {
         let sequence = field(&mut map, WHAT, "sequence")?;
         let previous = field(&mut map, WHAT, "previous")?;
         // `base` is there only in a differential manifest, between
-        // `previous` and `created` ([B66]).
+        // `previous` and `created` ([B74]).
         let (base, created) = match map.next_key::<String>()? {
             Some(k) if k == "base" => {
                 let base: Previous = map.next_value()?;
@@ -600,7 +600,7 @@ pub fn check_fields(m: &Manifest) -> Result<ManifestTimes, String> {
     Ok(ManifestTimes { created, expires })
 }
 
-/// The differential rules of docs/bundle-format.md [B66]–[B67]: `base`
+/// The differential rules of docs/bundle-format.md [B74]–[B75]: `base`
 /// only in version 2, its sequence from 1 to below `sequence`; a delta
 /// entry only for an artifact of a manifest with `base`.
 fn check_differential(m: &Manifest, version: FormatVersion) -> Result<(), String> {
@@ -732,7 +732,7 @@ mod tests {
         })
     }
 
-    /// docs/bundle-format.md [B66], [B67]: `base` between `previous` and
+    /// docs/bundle-format.md [B74], [B75]: `base` between `previous` and
     /// `created`, only in a differential manifest, never `null`; a delta
     /// entry only for an artifact of a manifest with a base; a full
     /// manifest's bytes are those it always had.

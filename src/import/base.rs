@@ -1,4 +1,4 @@
-//! A differential bundle's base in the store (docs/bundle-format.md [B72],
+//! A differential bundle's base in the store (docs/bundle-format.md [B80],
 //! docs/store.md "Differential bundles"): the channel's current version,
 //! which must be the version the manifest's `base` names by manifest
 //! digest; its files are what the rebuild reads, opened through the

@@ -24,7 +24,7 @@ pub enum StoreErrorKind {
     /// kept under its sequence (a fork the store cannot hold).
     Conflict,
     /// A differential bundle's base is not the channel's current version
-    /// (docs/bundle-format.md [B72]).
+    /// (docs/bundle-format.md [B80]).
     Base,
 }
 

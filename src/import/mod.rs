@@ -424,7 +424,7 @@ fn peek(bundle: &Path, options: &ImportOptions<'_>) -> (Option<String>, Option<P
 }
 
 /// The import's sink; a differential bundle's rebuilds from the channel's
-/// current version, which must be its base (docs/bundle-format.md [B72]).
+/// current version, which must be its base (docs/bundle-format.md [B80]).
 fn stage_with_base(
     locked: &LockedStore,
     channel: &Option<String>,

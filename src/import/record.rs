@@ -95,7 +95,7 @@ pub struct ImportRecord {
     /// SHA-256 of `facts.json`.
     pub facts_sha256: Option<Sha256Digest>,
     /// The base version a differential bundle was rebuilt from
-    /// (docs/bundle-format.md §13); absent for a full bundle, so records
+    /// (docs/bundle-format.md §14); absent for a full bundle, so records
     /// of full bundles read and hash as before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<Previous>,

@@ -197,7 +197,7 @@ pub fn load_side(arg: &Path, channel: Option<&str>) -> Result<Side, LoadError> {
 /// [`load_side`], with `other` the other side of the comparison: a
 /// differential bundle is rebuilt from its base, which `other` must be (the
 /// full base bundle, or a store whose current version it is;
-/// docs/bundle-format.md §13).
+/// docs/bundle-format.md §14).
 pub fn load_side_against(
     arg: &Path,
     channel: Option<&str>,

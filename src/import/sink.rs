@@ -202,7 +202,7 @@ pub struct ImportSink {
     /// Writes and fsyncs the staged files while the verifier hashes.
     background: Background,
     /// A differential bundle's base: the channel's current version, checked
-    /// to be the one the manifest names (docs/bundle-format.md [B72]).
+    /// to be the one the manifest names (docs/bundle-format.md [B80]).
     base: Option<Arc<dyn BaseFiles>>,
 }
 

@@ -178,7 +178,7 @@ impl<R: Read> Read for Recording<R> {
 type Stored<'f> = Recording<Window<'f>>;
 
 /// An entry's decoded bytes: a differential artifact's are rebuilt from
-/// the base version and its payload (docs/bundle-format.md [B71]).
+/// the base version and its payload (docs/bundle-format.md [B79]).
 enum Source<'f> {
     Raw(Stored<'f>),
     Zstd(Box<zstd::stream::read::Decoder<'static, BufReader<Stored<'f>>>>),

@@ -151,7 +151,7 @@ pub trait ArtifactSink {
     }
 
     /// The base version's files, for a differential bundle's artifacts
-    /// (docs/bundle-format.md §13): `None` checks what the bundle carries
+    /// (docs/bundle-format.md §14): `None` checks what the bundle carries
     /// and leaves the rebuild unverified.
     fn base_files(&self) -> Option<Arc<dyn BaseFiles>> {
         None

@@ -154,7 +154,7 @@ fn stream_and_describe(
 /// each artifact is scanned as `verify` scans it. Signatures are NOT
 /// checked: `diff` reports what changed, `verify` whether to trust it. On
 /// failure, the report says which check failed. A differential bundle's
-/// artifacts are rebuilt from `base` (docs/bundle-format.md §13); without
+/// artifacts are rebuilt from `base` (docs/bundle-format.md §14); without
 /// it they are not scanned.
 pub fn scan_unverified(
     bundle: &Path,
@@ -187,7 +187,7 @@ pub fn scan_unverified(
             entries::attestation(&opened.bundle, &mut file, limits),
         )?;
         // A differential bundle's artifacts are rebuilt from `base` when
-        // given (docs/bundle-format.md §13).
+        // given (docs/bundle-format.md §14).
         let mut sink: Box<dyn ArtifactSink> = match base.clone() {
             Some(b) => Box::new(super::HashWithBase(b)),
             None => Box::new(HashOnly),

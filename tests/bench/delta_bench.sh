@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Differential bundles (issue 18; docs/bundle-format.md §13): a template
+# Differential bundles (issue 18; docs/bundle-format.md §14): a template
 # edit of the big model, packed full and as a differential against version
 # 1, and imported onto version 1.
 #

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Delta payload vectors (docs/bundle-format.md §13), written from the
+"""Delta payload vectors (docs/bundle-format.md §14), written from the
 spec with Python's struct and hashlib, not by lbom.
 
 Writes tests/vectors/delta/: base.bin (a base file, 4096 bytes),
 target.bin (what the valid recipes rebuild), one NAME.payload per case and
 index.json: for each case the manifest size to check it against and the
-expected outcome, "ok" or the [B70]/[B71] rule that refuses it.
+expected outcome, "ok" or the [B78]/[B79] rule that refuses it.
 
 usage: delta_vectors.py OUT_DIR
 """
@@ -81,7 +81,7 @@ def main():
     case("base-op-without-base-path", payload(ops, base_path=""), "no-base-file")
     case("shipped-with-base-offset", payload([ops[0], (b"S", 1000, len(inserted), 5, inserted), ops[2]]), "shipped-base-offset")
     case("base-path-not-canonical", payload(ops, base_path="a/../model.gguf"), "base-path")
-    # Rules only the rebuild can judge ([B71]): a range past the base file,
+    # Rules only the rebuild can judge ([B79]): a range past the base file,
     # base bytes that are not the recipe's.
     case("base-range-past-file", payload([(b"B", 0, 4096, 1, base)]), "past-base", 4096)
     case("base-digest", payload([(b"B", 0, 1000, 0, base[1:1001])] + ops[1:]), "base-digest")

@@ -245,7 +245,7 @@ pub struct PackArgs {
     #[arg(long, value_name = "OLD.lbom")]
     pub previous: Option<PathBuf>,
     /// Write a differential bundle against this full bundle of the channel
-    /// (docs/bundle-format.md §13): only what it lacks is shipped. It is
+    /// (docs/bundle-format.md §14): only what it lacks is shipped. It is
     /// also the previous bundle unless --previous names another.
     #[arg(long, value_name = "BASE.lbom")]
     pub base: Option<PathBuf>,

@@ -1,7 +1,7 @@
 //! Content-defined chunks (FastCDC, the `fastcdc` crate's 2020 variant):
 //! where a writer cuts a file so that an edit moves only the chunks around
 //! it. Readers never cut anything: a recipe names its ranges, and how they
-//! were chosen is the writer's business (docs/bundle-format.md §13).
+//! were chosen is the writer's business (docs/bundle-format.md §14).
 
 use std::io::{self, Read};
 

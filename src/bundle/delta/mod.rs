@@ -1,4 +1,4 @@
-//! Differential bundles (docs/bundle-format.md §13): the delta payload's
+//! Differential bundles (docs/bundle-format.md §14): the delta payload's
 //! recipe (`recipe`), the content-defined chunks a writer cuts (`chunk`),
 //! the decoded content of a full bundle's entries that `pack --base` reads
 //! (`content`), and the rebuild of a target file from the base version's

@@ -1,4 +1,4 @@
-//! Rebuilding a differential artifact (docs/bundle-format.md [B71]): a
+//! Rebuilding a differential artifact (docs/bundle-format.md [B79]): a
 //! reader of the target file's bytes, made from the recipe as it streams
 //! and the base version's files, every chunk checked against its SHA-256 as
 //! it passes. The caller hashes the whole against the manifest, as for any

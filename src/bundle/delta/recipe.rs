@@ -1,5 +1,5 @@
 //! The delta payload of a differential artifact (docs/bundle-format.md
-//! §13, [B69]–[B70]): its binary form, written by [`RecipeWriter`] and read
+//! §14, [B77]–[B78]): its binary form, written by [`RecipeWriter`] and read
 //! by [`RecipeReader`], one operation at a time, so that no recipe is ever
 //! held whole whatever its operation count.
 //!
@@ -19,7 +19,7 @@ use crate::io::digest::{Hasher, Sha256Digest};
 pub const MAGIC: &[u8; 8] = b"LBOMDLT1";
 /// Bytes of one operation record.
 pub const OP_BYTES: u64 = 57;
-/// Most operations one recipe may hold ([B70]): at the 64 KiB chunks `pack`
+/// Most operations one recipe may hold ([B78]): at the 64 KiB chunks `pack`
 /// cuts, a 64 GiB file; the table is never held, so the cap bounds time.
 pub const MAX_OPS: u32 = 1 << 20;
 
@@ -79,7 +79,7 @@ impl Op {
     }
 }
 
-/// Why a payload is refused: each is a rule of [B70].
+/// Why a payload is refused: each is a rule of [B78].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecipeError {
     /// The payload does not start with [`MAGIC`].
@@ -243,7 +243,7 @@ fn be_u64(bytes: &[u8]) -> u64 {
 }
 
 /// Reads a payload's head and then its operations in order, checking the
-/// form of each ([B70]) against the manifest's `size`. A shipped chunk's
+/// form of each ([B78]) against the manifest's `size`. A shipped chunk's
 /// bytes are read with [`Self::read_shipped`] before the next operation.
 #[derive(Debug)]
 pub struct RecipeReader<R> {
@@ -445,7 +445,7 @@ fn decode_record(index: u32, record: &[u8], has_base: bool) -> io::Result<Op> {
     })
 }
 
-/// Check a whole payload without a base ([B70]): its form, the operations
+/// Check a whole payload without a base ([B78]): its form, the operations
 /// against `size`, and every shipped chunk's SHA-256. Base operations are
 /// only checked for form: rebuilding them needs the base version.
 pub fn check_payload(payload: impl Read, size: u64) -> io::Result<(Head, PayloadSummary)> {

@@ -1,5 +1,5 @@
 //! What a differential bundle ships for each file (docs/bundle-format.md
-//! §13): pure decisions over sizes, digests and chunk lists, no files.
+//! §14): pure decisions over sizes, digests and chunk lists, no files.
 //!
 //! A file the base has with the same SHA-256 ships as a recipe of one base
 //! operation; a changed file of at least [`CHUNK_FROM_BYTES`] that the base

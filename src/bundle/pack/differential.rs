@@ -1,4 +1,4 @@
-//! `pack --base`: a differential bundle (docs/bundle-format.md §13).
+//! `pack --base`: a differential bundle (docs/bundle-format.md §14).
 //!
 //! The target is first packed as a full bundle beside the output (the
 //! same executor, so its SBOMs, attestation and manifest entries are the

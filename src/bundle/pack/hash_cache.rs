@@ -1,7 +1,7 @@
 //! `pack --base --hash-cache FILE`: what a maintainer's earlier packs
 //! learnt about each input file, so that re-packing a folder where little
 //! changed does not read the unchanged gigabytes again
-//! (docs/bundle-format.md §13, "The hash cache"; docs/threat-model.md).
+//! (docs/bundle-format.md §14, "The hash cache"; docs/threat-model.md).
 //!
 //! An entry maps a file's (device, inode, size, mtime, ctime) to the
 //! SHA-256 its bytes had when a pack read them. It is trusted only when all

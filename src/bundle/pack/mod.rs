@@ -128,7 +128,7 @@ pub struct PackOptions<'a> {
     /// any number.
     pub jobs: Option<usize>,
     /// The base bundle of a differential bundle (docs/bundle-format.md
-    /// §13): a full bundle of the same channel; `None` packs a full bundle.
+    /// §14): a full bundle of the same channel; `None` packs a full bundle.
     pub base: Option<PathBuf>,
     /// With `base`: the hash cache (`--hash-cache`, [`hash_cache`]) whose
     /// entries let files unchanged from the base go unread.

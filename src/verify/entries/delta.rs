@@ -1,6 +1,6 @@
 //! A differential artifact when no base version is at hand (`verify`
 //! without a store): what the bundle carries is checked, the rebuild is
-//! not, and the report says so (docs/bundle-format.md [B72]).
+//! not, and the report says so (docs/bundle-format.md [B80]).
 
 use std::fs::File;
 
@@ -14,7 +14,7 @@ use crate::io::digest::Hasher;
 
 /// A differential artifact without its base version: its stored bytes
 /// against the manifest, and the recipe's form and shipped chunks
-/// (docs/bundle-format.md [B70]).
+/// (docs/bundle-format.md [B78]).
 fn check_unrebuilt(file: &File, t: &TarEntry, m: &ManifestEntry) -> Result<(), Problem> {
     let mut stored = Recording {
         inner: Window {

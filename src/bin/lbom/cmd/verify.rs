@@ -124,7 +124,7 @@ pub fn refused_line(report: &Report, bundle: &Path, code: u8) -> String {
 /// manifest, read without trust: verify checks the same manifest later, and
 /// a bundle naming another channel only compares against that one. A
 /// differential bundle's base must be the channel's current version
-/// (docs/bundle-format.md [B72]); its files are what the rebuild reads.
+/// (docs/bundle-format.md [B80]); its files are what the rebuild reads.
 fn channel_state(store: &Path, bundle: &Path) -> anyhow::Result<(ChannelState, Option<BaseArc>)> {
     let store = Store::open(store)?;
     let opened = lbom::bundle::open(bundle, &ReadLimits::default())?;

@@ -1,5 +1,5 @@
 //! The rebuild against the base version's files (docs/bundle-format.md
-//! [B71]): what a recipe rebuilds is exactly the target, and a recipe or a
+//! [B79]): what a recipe rebuilds is exactly the target, and a recipe or a
 //! base that disagree in any byte are refused: a range past the base file,
 //! a base file the base version lacks, a base whose bytes are not the
 //! recipe's (another version).

@@ -1,4 +1,4 @@
-//! The recipe reader against every rule of docs/bundle-format.md [B70]: a
+//! The recipe reader against every rule of docs/bundle-format.md [B78]: a
 //! generator of valid recipes, each broken one rule at a time, and a
 //! property that any bytes give a recipe or an error, never a panic, and
 //! that what is accepted rebuilds exactly the size asked for.

@@ -243,6 +243,7 @@ fn manifest_with(n: usize) -> Option<Manifest> {
         channel: "bench".to_owned(),
         sequence: 1,
         previous: None,
+        base: None,
         created: "2026-01-02T03:04:05Z".to_owned(),
         expires: None,
         tool: Tool {

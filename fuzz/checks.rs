@@ -33,6 +33,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("chat_template", chat_template),
     ("pickle_containers", pickle_containers),
     ("part_index", part_index),
+    ("delta_recipe", delta_recipe),
 ];
 
 /// The GGUF reader: findings, never panics, no allocation the input length
@@ -292,5 +293,20 @@ pub fn part_index(data: &[u8]) {
         assert!(index.check().is_ok());
         assert_eq!(index.payload(), envelope.payload);
         assert_eq!(envelope.encode(), data);
+    }
+}
+
+/// The delta payload reader of a differential bundle (docs/bundle-format.md
+/// [B78]): the first 8 bytes are the manifest's size, the rest the
+/// payload. A recipe it accepts covers exactly that size.
+pub fn delta_recipe(data: &[u8]) {
+    let (size, payload) = data.split_at(data.len().min(8));
+    let mut b = [0u8; 8];
+    b.get_mut(..size.len())
+        .unwrap_or_default()
+        .copy_from_slice(size);
+    let size = u64::from_be_bytes(b) % (1 << 20);
+    if let Ok((_, summary)) = lbom::bundle::delta::check_payload(payload, size) {
+        assert_eq!(summary.shipped_bytes + summary.base_bytes, size);
     }
 }

@@ -40,3 +40,5 @@ mapfile -t templates < <(find tests/vectors/templates -type f -name '*.jinja' | 
 seed chat_template "${templates[@]}"
 mapfile -t indexes < <(find tests/vectors/parts -type f -name '*.index.dsse.json' | sort)
 seed part_index "${indexes[@]}"
+mapfile -t payloads < <(find tests/vectors/delta -type f -name '*.payload' | sort)
+seed delta_recipe "${payloads[@]}"

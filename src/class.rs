@@ -30,6 +30,10 @@ pub enum Class {
     Rollback,
     /// Drift in a class the policy wants accepted was not accepted.
     Drift,
+    /// A differential bundle's base is not the channel's current version
+    /// in the store (docs/bundle-format.md [B80]): it cannot be rebuilt
+    /// there.
+    Base,
     /// A file could not be read or written, changed while read, exists
     /// already, or is locked by another process.
     Io,
@@ -37,7 +41,7 @@ pub enum Class {
 
 impl Class {
     /// Every class, in the order of their exit codes.
-    pub const ALL: [Class; 8] = [
+    pub const ALL: [Class; 9] = [
         Class::Usage,
         Class::Malformed,
         Class::Integrity,
@@ -45,6 +49,7 @@ impl Class {
         Class::Policy,
         Class::Rollback,
         Class::Drift,
+        Class::Base,
         Class::Io,
     ];
 
@@ -58,6 +63,7 @@ impl Class {
             Class::Policy => "policy",
             Class::Rollback => "rollback",
             Class::Drift => "drift",
+            Class::Base => "base",
             Class::Io => "io",
         }
     }

@@ -105,7 +105,7 @@ pub use bundle::manifest;
 pub use bundle::{
     BundleInfo, Caps, Compression, Error as BundleError, FirstLink, PackOptions, PackSummary,
     ReadLimits, SignOptions, Signed, pack::pack, previous::name_and_channel, read_channel,
-    read_info, roles::check_signing_role, sign,
+    read_info, read_manifest, roles::check_signing_role, sign,
 };
 pub use envelope::{Error as EnvelopeError, KeyId, PublicKey, is_demo_key};
 pub use io::digest::Sha256Digest;
@@ -113,8 +113,8 @@ pub use sign::{Error as KeyError, SigningKey, keygen};
 
 // Verify a bundle against a policy.
 pub use verify::{
-    ArtifactSink, ChannelState, Check, CheckName, Failure, HashOnly, Outcome, Policy, Report,
-    Signer, Verified, VerifyContext, VerifyDocument,
+    ArtifactSink, ChannelState, Check, CheckName, Failure, HashOnly, HashWithBase, Outcome, Policy,
+    Report, Signer, Verified, VerifyContext, VerifyDocument,
     policy::PolicyError,
     preview::{PreviewError, StationRefusal, default_policy_refusals},
     verify,
@@ -128,7 +128,7 @@ pub use import::{
     AuditDocument, AuditReport, ChannelAudit, Committed, HistoryAction, HistoryEntry,
     ImportDocument, ImportOptions, ImportOutcome, LoadError, LockedStore, Problem, ProblemKind,
     Pruned, RolledBack, Store, StoreError, StoreErrorKind, VersionAudit, audit::audit, history,
-    import, load_side, prune::prune, rollback::rollback,
+    import, load_side, load_side_against, prune::prune, rollback::rollback,
 };
 
 /// What a store records of each version (docs/store.md), as
@@ -161,7 +161,7 @@ pub mod split_media {
         SplitOutcome, join, parse_size, repair, split, split_in_place, verify_parts,
     };
 }
-pub use verify::source::{is_part_set, peek as peek_bundle};
+pub use verify::source::{is_part_set, peek_manifest};
 
 /// The last hop to a fleet: stored versions pushed to and pulled from an OCI
 /// registry as ModelPack artifacts with their evidence (docs/registry.md).

@@ -93,6 +93,8 @@ fn pack_delivery(folder: &Path, output: &Path, previous: Option<&Path>) -> Res<(
         }),
         caps: lbom::bundle::Caps::default(),
         jobs: Some(1),
+        base: None,
+        hash_cache: None,
     };
     pack(&options, &mut |_| {})?;
     Ok(())
@@ -497,8 +499,9 @@ fn scan_verify_and_the_store_describe_a_folder_alike() -> TestResult {
             &lbom::inspect::NoProgress,
         )?;
         let bundle = corpus.base_bundle(base);
-        let unverified = lbom::verify::scan_unverified(&bundle, &lbom::bundle::Caps::default())
-            .map_err(|r| fail(format!("{r:?}")))?;
+        let unverified =
+            lbom::verify::scan_unverified(&bundle, &lbom::bundle::Caps::default(), None)
+                .map_err(|r| fail(format!("{r:?}")))?;
         let work = tempfile::tempdir()?;
         let store = work.path().join("store");
         let (code, _) = import(&bundle, &store, &policy, &[])?;

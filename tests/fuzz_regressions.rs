@@ -69,6 +69,7 @@ fn corpora(target: &str) -> Vec<&'static str> {
         ],
         "chat_template" => vec!["tests/vectors/templates"],
         "part_index" => vec!["tests/vectors/parts"],
+        "delta_recipe" => vec!["tests/vectors/delta"],
         _ => Vec::new(),
     }
 }

@@ -258,6 +258,8 @@ fn make_bundle(
             }),
             caps: lbom::bundle::Caps::default(),
             jobs: None,
+            base: None,
+            hash_cache: None,
         },
         &mut |_| {},
     )?;

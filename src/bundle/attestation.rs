@@ -267,7 +267,7 @@ pub fn check(bytes: &[u8], manifest: &Manifest) -> Result<(), AttestationError> 
 }
 
 /// The attestation the manifest gives, with `compress` as read.
-fn derived<'m>(manifest: &'m Manifest, compress: &str) -> AttestationFacts<'m> {
+pub(crate) fn derived<'m>(manifest: &'m Manifest, compress: &str) -> AttestationFacts<'m> {
     AttestationFacts {
         subjects: manifest
             .entries
@@ -357,11 +357,13 @@ fn subjects_differ(what: &str, want: &[Subject], read: &[Subject]) -> Option<Str
 
 /// `compress` against the encodings the manifest records: `none` stores
 /// every artifact raw and `zstd:L` every one zstd; `auto` may do either.
+/// A differential bundle's delta entries are neither: `compress` speaks of
+/// the whole files it ships (docs/bundle-format.md [B76]).
 pub fn compress_matches(manifest: &Manifest, compress: &str) -> bool {
     let artifacts = manifest
         .entries
         .iter()
-        .filter(|e| e.artifact_path().is_some());
+        .filter(|e| e.artifact_path().is_some() && e.encoding != Encoding::Delta);
     match compress {
         "none" => artifacts.clone().all(|e| e.encoding == Encoding::Raw),
         "auto" => true,
@@ -398,6 +400,7 @@ mod tests {
                 sequence: 1,
                 manifest_sha256: Sha256Digest::of(b"1"),
             }),
+            base: None,
             created: "2026-01-01T00:00:00Z".into(),
             expires: None,
             tool: Tool {
@@ -419,6 +422,23 @@ mod tests {
         let mut b = serde_json::to_vec(v).unwrap_or_default();
         b.push(b'\n');
         b
+    }
+
+    /// docs/bundle-format.md [B76]: a differential's delta entries are
+    /// neither raw nor zstd; `compress` judges the others only.
+    #[test]
+    fn delta_entries_do_not_count_against_compress() -> Result<(), Box<dyn std::error::Error>> {
+        let mut m = manifest()?;
+        m.entries[0].encoding = Encoding::Delta;
+        m.entries[0].path = BundlePath::new("artifacts/a.json.dlt")?;
+        assert!(m.entries[0].artifact_path().is_some());
+        assert!(compress_matches(&m, "none"));
+        assert!(!compress_matches(&m, "zstd:3"));
+        m.entries[1].encoding = Encoding::Zstd;
+        m.entries[1].path = BundlePath::new("artifacts/b.bin.zst")?;
+        assert!(compress_matches(&m, "zstd:3"));
+        assert!(!compress_matches(&m, "none"));
+        Ok(())
     }
 
     /// docs/bundle-format.md [B55]: what the manifest gives passes; each

@@ -38,6 +38,10 @@ pub enum Encoding {
     Raw,
     /// One zstd frame (RFC 8878) under the rules of docs/bundle-format.md §4.
     Zstd,
+    /// A delta payload: a recipe that rebuilds the file from the base
+    /// version and shipped chunks (docs/bundle-format.md §14). Only in a
+    /// differential manifest, only for artifacts.
+    Delta,
 }
 
 /// A manifest format version this reader knows (docs/bundle-format.md §11).
@@ -107,6 +111,7 @@ impl ManifestEntry {
         let rest = match self.encoding {
             Encoding::Raw => rest,
             Encoding::Zstd => rest.strip_suffix(layout::ZSTD_SUFFIX)?,
+            Encoding::Delta => rest.strip_suffix(super::delta::DELTA_SUFFIX)?,
         };
         BundlePath::new(rest).ok()
     }
@@ -145,6 +150,11 @@ pub struct Manifest {
     pub sequence: u64,
     /// The previous bundle; `null` for the first of a channel.
     pub previous: Option<Previous>,
+    /// A differential bundle's base version (docs/bundle-format.md §14):
+    /// the field is absent, not `null`, from a full bundle's manifest, so
+    /// that every full bundle keeps its bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<Previous>,
     /// Creation time, RFC 3339 UTC whole seconds (`2026-01-02T03:04:05Z`).
     pub created: String,
     /// Expiry time in the same form; `null` for none.
@@ -165,11 +175,38 @@ impl Manifest {
         out
     }
 
+    /// For a differential manifest: what its artifacts ship and rebuild.
+    pub fn differential_totals(&self) -> Option<DifferentialTotals> {
+        self.base.as_ref()?;
+        let mut t = DifferentialTotals::default();
+        for e in self.entries.iter().filter(|e| e.role == Role::Artifact) {
+            t.artifact_bytes = t.artifact_bytes.saturating_add(e.size);
+            t.shipped_bytes = t.shipped_bytes.saturating_add(e.stored_size);
+            if e.encoding == Encoding::Delta {
+                t.rebuilt_bytes = t.rebuilt_bytes.saturating_add(e.size);
+            }
+        }
+        Some(t)
+    }
+
     /// The format version its `schema` names (`None`: not one this reader
     /// knows; [`parse`] never returns such a manifest).
     pub fn version(&self) -> Option<FormatVersion> {
         FormatVersion::of_schema(&self.schema)
     }
+}
+
+/// What a differential bundle's artifacts ship and rebuild
+/// (docs/bundle-format.md §14), as `inspect` reports it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DifferentialTotals {
+    /// Bytes of every artifact of the target version.
+    pub artifact_bytes: u64,
+    /// Bytes stored for the artifacts in the bundle (whole files and delta
+    /// payloads).
+    pub shipped_bytes: u64,
+    /// Bytes of the artifacts rebuilt from a recipe.
+    pub rebuilt_bytes: u64,
 }
 
 /// Parse a manifest entry's bytes strictly: the ordered typed parse, the
@@ -325,7 +362,26 @@ impl<'de> Visitor<'de> for ManifestVisitor {
         let channel = field(&mut map, WHAT, "channel")?;
         let sequence = field(&mut map, WHAT, "sequence")?;
         let previous = field(&mut map, WHAT, "previous")?;
-        let created = field(&mut map, WHAT, "created")?;
+        // `base` is there only in a differential manifest, between
+        // `previous` and `created` ([B74]).
+        let (base, created) = match map.next_key::<String>()? {
+            Some(k) if k == "base" => {
+                let base: Previous = map.next_value()?;
+                (Some(base), field(&mut map, WHAT, "created")?)
+            }
+            Some(k) if k == "created" => (None, map.next_value()?),
+            Some(k) => {
+                return Err(de::Error::custom(format!(
+                    "{WHAT}: found field `{}` where the format has `created` (every field, in the table's order)",
+                    crate::safe::shorten(&k, SHOWN_CHARS)
+                )));
+            }
+            None => {
+                return Err(de::Error::custom(format!(
+                    "{WHAT}: missing field `created`"
+                )));
+            }
+        };
         let expires = field(&mut map, WHAT, "expires")?;
         let tool = field(&mut map, WHAT, "tool")?;
         expect_key(&mut map, WHAT, "entries")?;
@@ -337,6 +393,7 @@ impl<'de> Visitor<'de> for ManifestVisitor {
             channel,
             sequence,
             previous,
+            base,
             created,
             expires,
             tool,
@@ -524,11 +581,12 @@ pub fn check_fields(m: &Manifest) -> Result<ManifestTimes, String> {
             m.sequence.saturating_sub(1)
         ));
     }
+    check_differential(m, version)?;
     for e in &m.entries {
         let stored_matches = match (version, e.stored_sha256) {
             (FormatVersion::V1, None) => true,
             (FormatVersion::V2, Some(stored)) => {
-                e.encoding == Encoding::Zstd || (stored == e.sha256 && e.stored_size == e.size)
+                e.encoding != Encoding::Raw || (stored == e.sha256 && e.stored_size == e.size)
             }
             _ => false,
         };
@@ -540,6 +598,44 @@ pub fn check_fields(m: &Manifest) -> Result<ManifestTimes, String> {
         }
     }
     Ok(ManifestTimes { created, expires })
+}
+
+/// The differential rules of docs/bundle-format.md [B74]–[B75]: `base`
+/// only in version 2, its sequence from 1 to below `sequence`; a delta
+/// entry only for an artifact of a manifest with `base`.
+fn check_differential(m: &Manifest, version: FormatVersion) -> Result<(), String> {
+    if let Some(b) = &m.base {
+        if version != FormatVersion::V2 {
+            return Err(
+                "a version 1 manifest has no base: differential bundles are version 2".into(),
+            );
+        }
+        if b.sequence == 0 || b.sequence >= m.sequence {
+            return Err(format!(
+                "manifest base.sequence {} is not from 1 to {} (below the manifest's sequence)",
+                b.sequence,
+                m.sequence.saturating_sub(1)
+            ));
+        }
+    }
+    for e in &m.entries {
+        if e.encoding != Encoding::Delta {
+            continue;
+        }
+        if e.role != Role::Artifact {
+            return Err(format!(
+                "manifest entry {}: only an artifact may be delta-encoded",
+                e.path
+            ));
+        }
+        if m.base.is_none() {
+            return Err(format!(
+                "manifest entry {} is delta-encoded, but the manifest names no base",
+                e.path
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// How much of a refused untrusted value an error message shows: enough to
@@ -606,6 +702,7 @@ mod tests {
                 sequence: 1,
                 manifest_sha256: Sha256Digest::of(b"one"),
             }),
+            base: None,
             created: format_time(jiff::Timestamp::UNIX_EPOCH),
             expires: None,
             tool: Tool {
@@ -635,6 +732,81 @@ mod tests {
         })
     }
 
+    /// docs/bundle-format.md [B74], [B75]: `base` between `previous` and
+    /// `created`, only in a differential manifest, never `null`; a delta
+    /// entry only for an artifact of a manifest with a base; a full
+    /// manifest's bytes are those it always had.
+    #[test]
+    fn differential_fields_appear_only_where_the_format_allows_them() -> R {
+        let full = sample(FormatVersion::V2)?;
+        let full_bytes = full.to_bytes();
+        assert!(!String::from_utf8_lossy(&full_bytes).contains("base"));
+        parse(&full_bytes)?;
+        let mut diff = full.clone();
+        diff.base = diff.previous.clone();
+        diff.entries[0] = ManifestEntry {
+            path: BundlePath::new("artifacts/a.dlt")?,
+            encoding: Encoding::Delta,
+            ..diff.entries[0].clone()
+        };
+        let bytes = diff.to_bytes();
+        let text = String::from_utf8(bytes.clone())?;
+        let (at_previous, at_base, at_created) = (
+            text.find("\"previous\"").unwrap_or(usize::MAX),
+            text.find("\"base\"").unwrap_or(usize::MAX),
+            text.find("\"created\"").unwrap_or(usize::MAX),
+        );
+        assert!(at_previous < at_base && at_base < at_created, "{text}");
+        let (back, _) = parse(&bytes)?;
+        assert_eq!(back, diff);
+        assert_eq!(
+            back.entries[0].artifact_path().map(|p| p.to_string()),
+            Some("a".into())
+        );
+        let refused = |m: &Manifest| parse(&m.to_bytes()).is_err();
+        // A delta entry without a base; a delta SBOM.
+        let mut no_base = diff.clone();
+        no_base.base = None;
+        assert!(refused(&no_base));
+        let mut delta_sbom = diff.clone();
+        delta_sbom.entries[1].encoding = Encoding::Delta;
+        assert!(refused(&delta_sbom));
+        // A base sequence of 0 or not below the sequence.
+        for seq in [0, 2, 3] {
+            let mut m = diff.clone();
+            m.base = Some(Previous {
+                sequence: seq,
+                manifest_sha256: Sha256Digest::of(b"b"),
+            });
+            assert!(refused(&m), "base.sequence {seq}");
+        }
+        // `null`, another place, an unknown field inside: refused as text.
+        let edits = [
+            text.replace("\"base\": {", "\"base\": null, \"x\": {"),
+            text.replacen(
+                "  \"base\": {\n    \"sequence\": 1,\n",
+                "  \"base\": {\n    \"sequence\": 1,\n    \"extra\": 1,\n",
+                1,
+            ),
+        ];
+        for edited in edits {
+            assert!(parse(edited.as_bytes()).is_err(), "{edited}");
+        }
+        let null_base = text.replacen(&text[at_base..at_created], "\"base\": null,\n  ", 1);
+        assert!(parse(null_base.as_bytes()).is_err(), "{null_base}");
+        let moved = {
+            let base_field = &text[at_base..at_created];
+            let without = text.replacen(base_field, "", 1);
+            without.replacen("  \"tool\"", &format!("{base_field}\"tool\""), 1)
+        };
+        assert!(parse(moved.as_bytes()).is_err(), "{moved}");
+        // Version 1 has no base.
+        let mut v1 = sample(FormatVersion::V1)?;
+        v1.base = v1.previous.clone();
+        assert!(refused(&v1));
+        Ok(())
+    }
+
     /// docs/bundle-format.md [B22]: pretty JSON, 2-space indent, the
     /// fields in the table's order, one final LF.
     #[test]
@@ -645,6 +817,7 @@ mod tests {
             channel: "c".into(),
             sequence: 1,
             previous: None,
+            base: None,
             created: "1970-01-01T00:00:00Z".into(),
             expires: None,
             tool: Tool {
@@ -978,6 +1151,7 @@ mod tests {
                 channel: name,
                 sequence,
                 previous: previous.map(|d| Previous { sequence: sequence - 1, manifest_sha256: Sha256Digest::of(&d) }),
+                base: None,
                 created: time(secs),
                 expires: expires.map(|e| time(e.max(secs))),
                 tool: Tool { name: "lbom".into(), version: crate::TOOL_VERSION.into() },

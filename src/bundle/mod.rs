@@ -11,6 +11,7 @@
 pub mod append;
 pub mod attestation;
 pub mod chain;
+pub mod delta;
 pub mod manifest;
 pub mod marker;
 pub mod pack;
@@ -33,7 +34,7 @@ pub use pack::{Compression, FirstLink, PackOptions, PackSummary};
 #[cfg(any(test, feature = "internals"))]
 pub use pack::pack;
 pub use path::{BundlePath, PathError};
-pub use read::{BundleInfo, OpenBundle, read_channel, read_info};
+pub use read::{BundleInfo, OpenBundle, read_channel, read_info, read_manifest};
 pub use read::open;
 
 /// Entry names and identifiers of the bundle layout (docs/bundle-format.md,
@@ -319,6 +320,15 @@ pub enum Error {
         /// The bundle.
         path: PathBuf,
     },
+    /// The base of a differential bundle is refused: not a full bundle of
+    /// the channel, or its bytes are not what its manifest says.
+    #[error("{path}: refused as the base: {message}")]
+    Base {
+        /// The base bundle.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
 }
 
 impl Error {
@@ -342,6 +352,7 @@ impl Error {
             | Error::SbomSizeChanged { .. }
             | Error::InspectIncomplete { .. }
             | Error::Sbom { .. } => Class::Malformed,
+            Error::Base { .. } => Class::Integrity,
             Error::Option(_) | Error::NoInputs => Class::Usage,
         }
     }

@@ -493,6 +493,13 @@ pub fn read_channel(path: &Path, limits: &ReadLimits) -> Result<String, Error> {
     open(path, limits).map(|bundle| bundle.manifest.channel)
 }
 
+/// The manifest of the bundle at `path`, structurally checked and read
+/// without trust (`verify --store` needs its channel and, for a
+/// differential bundle, its base before verifying).
+pub fn read_manifest(path: &Path, limits: &ReadLimits) -> Result<Manifest, Error> {
+    open(path, limits).map(|bundle| bundle.manifest)
+}
+
 /// `lbom inspect`: everything a bundle claims, marked untrusted.
 #[derive(Debug, Clone, Serialize)]
 pub struct BundleInfo {
@@ -587,6 +594,7 @@ mod tests {
             channel: "c".into(),
             sequence: 1,
             previous: None,
+            base: None,
             created: "2026-01-01T00:00:00Z".into(),
             expires: None,
             tool: crate::bundle::manifest::Tool {

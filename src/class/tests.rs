@@ -55,6 +55,7 @@ fn bundle_variant(e: &crate::bundle::Error) -> usize {
         E::Locked { .. } => 15,
         E::CutShort { .. } => 16,
         E::NotABundle { .. } => 17,
+        E::Base { .. } => 18,
     }
 }
 
@@ -171,6 +172,13 @@ fn bundle_cases() -> Vec<Case> {
         (E::NoInputs, 2),
         (E::OutputExists { path: path() }, 10),
         (E::Option("o".into()), 2),
+        (
+            E::Base {
+                path: path(),
+                message: "m".into(),
+            },
+            4,
+        ),
         (E::Locked { path: path() }, 10),
     ];
     all.into_iter()
@@ -249,6 +257,7 @@ fn store_variant(e: &crate::import::StoreError) -> usize {
         E::Conflict(_) => 5,
         E::SwitchPending { .. } => 6,
         E::NoStore { .. } => 7,
+        E::Base(_) => 8,
     }
 }
 
@@ -280,6 +289,7 @@ fn store_cases() -> Vec<Case> {
         (E::Refused("r".into()), 2),
         (E::NoStore { path: path() }, 2),
         (E::Conflict("c".into()), 7),
+        (E::Base("b".into()), 9),
         (
             E::SwitchPending {
                 channel: "c".into(),
@@ -800,6 +810,7 @@ fn readme_words(class: Class) -> &'static str {
         Class::Policy => "policy",
         Class::Rollback => "rollback or fork",
         Class::Drift => "refused drift",
+        Class::Base => "wrong base",
         Class::Io => "I/O",
     }
 }
@@ -831,9 +842,9 @@ fn the_binary_table_is_the_readme_table() -> Result<(), Box<dyn StdError>> {
 #[test]
 fn every_error_variant_has_its_documented_exit_code() {
     let groups: Vec<(&str, Vec<Case>, usize)> = vec![
-        ("bundle::Error", bundle_cases(), 18),
+        ("bundle::Error", bundle_cases(), 19),
         ("sign::Error", sign_cases(), 9),
-        ("import::StoreError", store_cases(), 8),
+        ("import::StoreError", store_cases(), 9),
         ("import::LoadError", load_cases(), 5),
         ("verify::policy::PolicyError", policy_cases(), 10),
         ("describe::Error", describe_cases(), 5),

@@ -23,6 +23,9 @@ pub enum StoreErrorKind {
     /// The bundle conflicts with the channel's history: another bundle is
     /// kept under its sequence (a fork the store cannot hold).
     Conflict,
+    /// A differential bundle's base is not the channel's current version
+    /// (docs/bundle-format.md [B80]).
+    Base,
 }
 
 /// Errors of the model store.
@@ -76,6 +79,10 @@ pub enum StoreError {
     /// The bundle conflicts with a kept version.
     #[error("{0}")]
     Conflict(String),
+    /// A differential bundle's base is missing from the store or is not
+    /// the channel's current version.
+    #[error("{0}")]
+    Base(String),
     /// The history records the new current version, but switching
     /// `current` to it failed; the next writer's recovery completes the
     /// switch (docs/store.md, "Recovery").
@@ -102,6 +109,7 @@ impl StoreError {
             StoreErrorKind::NotAStore | StoreErrorKind::Refused => Class::Usage,
             StoreErrorKind::Damaged => Class::Integrity,
             StoreErrorKind::Conflict => Class::Rollback,
+            StoreErrorKind::Base => Class::Base,
         }
     }
 
@@ -114,6 +122,7 @@ impl StoreError {
             StoreError::Damaged { .. } => StoreErrorKind::Damaged,
             StoreError::Refused(_) => StoreErrorKind::Refused,
             StoreError::Conflict(_) => StoreErrorKind::Conflict,
+            StoreError::Base(_) => StoreErrorKind::Base,
             StoreError::SwitchPending { .. } => StoreErrorKind::Io,
         }
     }

@@ -360,6 +360,11 @@ pub struct Baseline {
 }
 
 impl Baseline {
+    /// Its `files/` folder, opened without following a link.
+    pub(crate) fn files_dir(&self) -> Result<DirHandle, StoreError> {
+        self.handle.dir(super::paths::FILES_DIR)
+    }
+
     /// The fresh scan of each artifact recorded at import (`facts.json`),
     /// checked against the digest in the import record.
     pub fn facts(&self) -> Result<Vec<crate::inspect::facts::ModelFacts>, StoreError> {

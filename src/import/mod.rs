@@ -55,6 +55,7 @@
 //!   bundle, a scan JSON) for `diff` and the import's drift gate.
 
 pub mod audit;
+pub mod base;
 pub mod commit;
 pub mod error;
 mod fsutil;
@@ -88,9 +89,10 @@ pub use prune::Pruned;
 pub use receipt::{ReceiptInputs, receipt};
 pub use record::{HistoryAction, HistoryEntry, ImportInfo};
 pub use rollback::RolledBack;
-pub use sides::{LoadError, load_side};
+pub use sides::{LoadError, load_side, load_side_against};
 pub use sink::Staged;
 
+use crate::bundle::manifest::Previous;
 use crate::bundle::{Caps, manifest::check_label};
 use crate::diff::{DriftClass, DriftReport};
 use crate::sign::SigningKey;
@@ -324,10 +326,14 @@ pub fn import(
         Store::open_existing(store_path)?
     };
     locked.recover()?;
-    // A bundle file, or a part set read through (docs/bundle-format.md §13).
-    let (bundle_bytes, peeked) = crate::verify::source::peek(bundle, policy, &options.caps.read)
+    // A bundle file, or a part set read through (docs/bundle-format.md §13);
+    // a differential bundle's base is checked against the store below.
+    let (bundle_bytes, manifest) = crate::verify::source::peek(bundle, policy, &options.caps.read)
         .map_err(error::io_at(bundle))?;
-    let peeked = peeked.filter(|c| check_label("channel", c).is_ok());
+    let peeked_base = manifest.as_ref().and_then(|m| m.base.clone());
+    let peeked = manifest
+        .map(|m| m.channel)
+        .filter(|c| check_label("channel", c).is_ok());
     let channel_state = match &peeked {
         // The structure was checked by `recover`, under the lock held since.
         Some(c) => Some(locked.channel_state_checked(c)?),
@@ -345,10 +351,14 @@ pub fn import(
         Some(c) => locked.baseline_checked(c)?,
         None => None,
     };
-    let mut sink = locked.stage(peeked.as_deref())?;
+    let mut sink = stage_with_base(&locked, &peeked, &peeked_base, &baseline)?;
     let (report, verified) = verifier(&mut sink, &context);
     let (staged, written) = sink.into_staged();
     let mut staging = Staging(Some(staged));
+    if let Err(e) = base_unchanged(verified.as_ref(), &peeked_base) {
+        staging.discard()?;
+        return Err(e);
+    }
     let admission = Admission {
         bundle,
         policy,
@@ -404,6 +414,40 @@ pub fn import(
         committed,
         drift,
     })
+}
+
+
+/// The import's sink; a differential bundle's rebuilds from the channel's
+/// current version, which must be its base (docs/bundle-format.md [B80]).
+fn stage_with_base(
+    locked: &LockedStore,
+    channel: &Option<String>,
+    base: &Option<Previous>,
+    current: &Option<Baseline>,
+) -> Result<sink::ImportSink, StoreError> {
+    let base = match (channel, base) {
+        (Some(c), Some(b)) => Some(base::check_base(current.as_ref(), c, b)?),
+        _ => None,
+    };
+    let mut sink = locked.stage(channel.as_deref())?;
+    if let Some(base) = base {
+        sink.set_base(std::sync::Arc::new(base));
+    }
+    Ok(sink)
+}
+
+/// The verified manifest names the base the sink rebuilt from (the file
+/// could have changed between the peek and the verification).
+fn base_unchanged(
+    verified: Option<&Verified>,
+    peeked: &Option<Previous>,
+) -> Result<(), StoreError> {
+    match verified {
+        Some(v) if v.manifest.base != *peeked => Err(StoreError::Base(
+            "the bundle's base changed while it was imported".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The staged folder of an import, discarded unless the import commits it

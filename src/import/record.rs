@@ -94,6 +94,11 @@ pub struct ImportRecord {
     pub receipt_sha256: Option<Sha256Digest>,
     /// SHA-256 of `facts.json`.
     pub facts_sha256: Option<Sha256Digest>,
+    /// The base version a differential bundle was rebuilt from
+    /// (docs/bundle-format.md §14); absent for a full bundle, so records
+    /// of full bundles read and hash as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<Previous>,
 }
 
 impl ImportRecord {
@@ -120,6 +125,7 @@ impl ImportRecord {
             unlisted: Vec::new(),
             receipt_sha256: None,
             facts_sha256: None,
+            base: m.base.clone(),
         }
     }
 
@@ -203,6 +209,10 @@ pub struct HistoryEntry {
     /// import and rollback lines read as before).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removed: Vec<u64>,
+    /// For the import of a differential bundle: the sequence of the base
+    /// version it was rebuilt from (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub differential_base: Option<u64>,
 }
 
 impl HistoryEntry {
@@ -225,6 +235,7 @@ impl HistoryEntry {
             accepted_drift: record.accepted_drift.clone(),
             recovered: false,
             removed: Vec::new(),
+            differential_base: record.base.as_ref().map(|b| b.sequence),
         }
     }
 
@@ -268,6 +279,7 @@ impl HistoryEntry {
             accepted_drift: Vec::new(),
             recovered: false,
             removed,
+            differential_base: None,
         }
     }
 

@@ -191,6 +191,18 @@ fn open_stored(root: &Path, rel: &str) -> std::io::Result<(std::fs::File, u64)> 
 /// Read what `arg` names (see the module docs). `channel` picks the
 /// channel of a store with several.
 pub fn load_side(arg: &Path, channel: Option<&str>) -> Result<Side, LoadError> {
+    load_side_against(arg, channel, None)
+}
+
+/// [`load_side`], with `other` the other side of the comparison: a
+/// differential bundle is rebuilt from its base, which `other` must be (the
+/// full base bundle, or a store whose current version it is;
+/// docs/bundle-format.md §14).
+pub fn load_side_against(
+    arg: &Path,
+    channel: Option<&str>,
+    other: Option<&Path>,
+) -> Result<Side, LoadError> {
     let io = |source| LoadError::Io {
         path: arg.to_path_buf(),
         source,
@@ -227,7 +239,8 @@ pub fn load_side(arg: &Path, channel: Option<&str>) -> Result<Side, LoadError> {
             .map_err(io)?;
         return Ok(Side::from_scan_json(&bytes, label)?);
     }
-    match crate::verify::scan_unverified(arg, &crate::bundle::Caps::default()) {
+    let base = super::base::differential_base(arg, other)?;
+    match crate::verify::scan_unverified(arg, &crate::bundle::Caps::default(), base) {
         Ok(read) => Ok(side_of_bundle(label, &read.manifest, read.models)),
         Err(report) => {
             let failed = report.checks.iter().find_map(|c| match c.outcome {

@@ -29,6 +29,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsStr;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::error::StoreError;
 use super::fsutil;
@@ -37,6 +38,7 @@ use super::layout::{Store, record_in};
 use super::lock::LockedStore;
 use super::paths::{BUNDLE_DIR, FACTS, FILES_DIR, STAGED_PREFIX};
 use super::record::StoredFile;
+use crate::bundle::delta::BaseFiles;
 use crate::bundle::{BundlePath, Manifest, ManifestEntry, ReadLimits, layout};
 use crate::io::digest::Hasher;
 use crate::io::digest::Sha256Digest;
@@ -199,6 +201,9 @@ pub struct ImportSink {
     bundle_folders: fsutil::OpenFolders,
     /// Writes and fsyncs the staged files while the verifier hashes.
     background: Background,
+    /// A differential bundle's base: the channel's current version, checked
+    /// to be the one the manifest names (docs/bundle-format.md [B80]).
+    base: Option<Arc<dyn BaseFiles>>,
 }
 
 impl LockedStore {
@@ -254,6 +259,7 @@ impl LockedStore {
             folders: fsutil::OpenFolders::default(),
             bundle_folders: fsutil::OpenFolders::default(),
             background,
+            base: None,
         })
     }
 }
@@ -319,6 +325,11 @@ fn to_io(e: StoreError) -> io::Error {
 }
 
 impl ImportSink {
+    /// Rebuild differential artifacts from `base`.
+    pub fn set_base(&mut self, base: Arc<dyn BaseFiles>) {
+        self.base = Some(base);
+    }
+
     /// The staged version, once the verifier is done with the sink, after
     /// every file it staged is written and on disk (or the first error that
     /// prevented it: the staged version must then be discarded).
@@ -479,6 +490,10 @@ impl ArtifactSink for ImportSink {
         }
         self.staged.metadata_names.insert(rel.to_owned());
         Ok(())
+    }
+
+    fn base_files(&self) -> Option<Arc<dyn BaseFiles>> {
+        self.base.clone()
     }
 }
 

@@ -19,6 +19,7 @@
 use crate::io::source::SourceReader;
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::sync::Arc;
 
 use super::ArtifactSink;
 use super::report::Failure;
@@ -26,6 +27,7 @@ use super::sbom_check;
 use super::structure::{Opened, error_text};
 use super::verdict::{Step, Verdict};
 use crate::bundle::attestation::{self, AttestationError};
+use crate::bundle::delta::{BaseFiles, Rebuild};
 use crate::bundle::tar::TarEntry;
 use crate::bundle::zstd_frame::{self, BlockWalk, FrameError};
 use crate::bundle::{
@@ -37,8 +39,10 @@ use crate::io::tee::{HashingTee, Stopped, WriteBranch};
 use crate::limits::Limits;
 
 mod ahead;
+mod delta;
 
 use ahead::scan_ahead;
+use delta::Unrebuilt;
 
 /// Largest zstd window accepted (docs/bundle-format.md [B56]): the frame
 /// header is refused above it, and the decoder is capped at it too.
@@ -176,10 +180,12 @@ impl<R: Read> Read for Recording<R> {
 /// so that several threads can read entries of one open bundle at once.
 type Stored<'f> = Recording<Window<'f>>;
 
-/// An entry's decoded bytes.
+/// An entry's decoded bytes: a differential artifact's are rebuilt from
+/// the base version and its payload (docs/bundle-format.md [B79]).
 enum Source<'f> {
     Raw(Stored<'f>),
     Zstd(Box<zstd::stream::read::Decoder<'static, BufReader<Stored<'f>>>>),
+    Delta(Box<Rebuild<Stored<'f>>>),
 }
 
 impl Source<'_> {
@@ -187,6 +193,7 @@ impl Source<'_> {
         match self {
             Source::Raw(r) => r,
             Source::Zstd(d) => d.get_ref().get_ref(),
+            Source::Delta(d) => d.payload(),
         }
     }
 
@@ -196,6 +203,7 @@ impl Source<'_> {
             Source::Raw(r) => r.inner.left(),
             Source::Zstd(d) => (d.get_ref().buffer().len() as u64)
                 .saturating_add(d.get_ref().get_ref().inner.left()),
+            Source::Delta(d) => d.payload().inner.left(),
         }
     }
 }
@@ -205,6 +213,7 @@ impl Read for Source<'_> {
         match self {
             Source::Raw(r) => r.read(buf),
             Source::Zstd(d) => d.read(buf),
+            Source::Delta(d) => d.read(buf),
         }
     }
 }
@@ -297,11 +306,12 @@ struct Scanned {
     facts_bytes: u64,
 }
 
-/// Open an entry's decoded stream.
+/// Open an entry's decoded stream; a delta entry's needs the base files.
 fn open_source<'f>(
     file: &'f SourceReader,
     t: &TarEntry,
     m: &ManifestEntry,
+    base: Option<&Arc<dyn BaseFiles>>,
 ) -> Result<Source<'f>, Problem> {
     let stored = Recording {
         inner: Window {
@@ -317,6 +327,14 @@ fn open_source<'f>(
     };
     match m.encoding {
         Encoding::Raw => Ok(Source::Raw(stored)),
+        Encoding::Delta => {
+            let base = base.ok_or_else(|| {
+                Problem::Integrity("is differential, and no base version was given".into())
+            })?;
+            Rebuild::new(stored, m.size, Arc::clone(base))
+                .map(|r| Source::Delta(Box::new(r)))
+                .map_err(|e| Problem::Integrity(e.to_string()))
+        }
         Encoding::Zstd => {
             let mut buffered = BufReader::with_capacity(READ_BUFFER_BYTES, stored);
             if let Err(e) = buffered.fill_buf() {
@@ -363,7 +381,10 @@ fn classify(tee: &Tee<'_>, limit: u64, e: &io::Error) -> Problem {
     }
     match source {
         Source::Zstd(_) => Problem::Integrity(format!("does not decode as zstd: {e}")),
-        Source::Raw(_) => Problem::Io(e.to_string()),
+        Source::Delta(_) if e.kind() == io::ErrorKind::InvalidData => {
+            Problem::Integrity(format!("does not rebuild: {e}"))
+        }
+        Source::Raw(_) | Source::Delta(_) => Problem::Io(e.to_string()),
     }
 }
 
@@ -380,8 +401,9 @@ fn scan_artifact(
     writer: Option<Box<dyn Write + Send>>,
     buf: &mut [u8],
     limits: &Limits,
+    base: Option<&Arc<dyn BaseFiles>>,
 ) -> Result<Scanned, Problem> {
-    let source = open_source(file, t, m)?;
+    let source = open_source(file, t, m, base)?;
     let raw = matches!(source, Source::Raw(_));
     let mut tee: Tee<'_> =
         HashingTee::with_branch(source, true, WriteBranch::new(writer)).limited(m.size);
@@ -635,12 +657,16 @@ pub(crate) fn stream(
         .iter()
         .filter(|m| m.role == Role::Artifact)
         .count();
-    let mut facts: Vec<(BundlePath, ModelFacts)> = Vec::with_capacity(artifacts);
-    let mut pending: Option<(BundlePath, Box<Scanned>)> = None;
-    let mut sbom_problem: Option<String> = None;
-    let mut unscanned_zips: Vec<String> = Vec::new();
+    let mut got = Collected {
+        facts: Vec::with_capacity(artifacts),
+        pending: None,
+        sbom_problem: None,
+        unscanned_zips: Vec::new(),
+        unrebuilt: Unrebuilt::default(),
+    };
     let mut decoded: u64 = 0;
     let mut attestation_entry = None;
+    let base = sink.base_files();
     for (i, (m, t)) in bundle
         .manifest
         .entries
@@ -649,6 +675,9 @@ pub(crate) fn stream(
         .enumerate()
     {
         match m.role {
+            Role::Artifact if m.encoding == Encoding::Delta && base.is_none() => {
+                got.unrebuilt.artifact(file, t, m, artifact_of(m)?)?;
+            }
             Role::Artifact => {
                 let artifact = artifact_of(m)?;
                 let writer = sink
@@ -662,35 +691,31 @@ pub(crate) fn stream(
                 };
                 let scanned = match early {
                     Some(result) => result,
-                    None => scan_artifact(file, t, m, &artifact, writer, &mut buf, inspect_limits)
-                        .map(Box::new),
+                    None => scan_artifact(
+                        file,
+                        t,
+                        m,
+                        &artifact,
+                        writer,
+                        &mut buf,
+                        inspect_limits,
+                        base.as_ref(),
+                    )
+                    .map(Box::new),
                 };
                 let scanned = scanned.map_err(|p| p.verdict(m))?;
                 sink.finish(&artifact, m)
                     .map_err(|e| io_fail(&format!("the import sink failed on {artifact}"), &e))?;
                 budget.charge(m, scanned.facts_bytes, limits.max_facts_bytes)?;
                 decoded = decoded.saturating_add(m.size);
-                pending = Some((artifact, scanned));
+                got.pending = Some((artifact, scanned));
             }
             Role::Sbom => {
                 let bytes = read_small(bundle, file, t, limits.max_sbom_bytes)?;
                 check_small(m, &bytes)?;
                 sink.metadata(&m.path, &bytes)
                     .map_err(|e| io_fail(&format!("the import sink failed on {}", m.path), &e))?;
-                let Some((artifact, scanned)) = pending.take() else {
-                    return Err(Verdict::fail(
-                        Failure::Malformed,
-                        format!("entry {} follows no artifact", m.path),
-                    ));
-                };
-                if sbom_problem.is_none() {
-                    sbom_problem = compare_sbom(m, &bytes, &scanned, opened);
-                }
-                if scanned.zip_unscanned {
-                    unscanned_zips.push(artifact.to_string());
-                }
-                let scanned = *scanned;
-                facts.push((artifact, scanned.facts));
+                got.sbom(m, &bytes, opened)?;
             }
             Role::Attestation => {
                 // Checked by `attestation.subjects`; read again below only
@@ -700,11 +725,60 @@ pub(crate) fn stream(
         }
     }
     hand_small_entries(bundle, file, limits, sink, attestation_entry)?;
-    let sbom = sbom_verdict(sbom_problem, &unscanned_zips, facts.len());
-    let detail = format!(
-        "{} artifact(s) ({decoded} bytes decoded), their SBOMs, the attestation and {} link(s) match the manifest",
-        facts.len(),
-        bundle.links.len()
-    );
-    Ok((Streamed { facts, sbom }, Verdict::pass(detail)))
+    Ok(got.finish(decoded, bundle.links.len()))
+}
+
+/// What the ordered walk keeps: the fresh facts in manifest order, the
+/// artifact whose SBOM comes next, what the SBOMs showed, and the
+/// differential artifacts not rebuilt.
+struct Collected {
+    facts: Vec<(BundlePath, ModelFacts)>,
+    pending: Option<(BundlePath, Box<Scanned>)>,
+    sbom_problem: Option<String>,
+    unscanned_zips: Vec<String>,
+    unrebuilt: Unrebuilt,
+}
+
+impl Collected {
+    /// The SBOM entry `m` (its checked `bytes`), of the artifact before it.
+    fn sbom(&mut self, m: &ManifestEntry, bytes: &[u8], opened: &Opened) -> Result<(), Verdict> {
+        if self.unrebuilt.take_sbom() {
+            // Bound by its digest; nothing rebuilt to compare it with.
+            return Ok(());
+        }
+        let Some((artifact, scanned)) = self.pending.take() else {
+            return Err(Verdict::fail(
+                Failure::Malformed,
+                format!("entry {} follows no artifact", m.path),
+            ));
+        };
+        if self.sbom_problem.is_none() {
+            self.sbom_problem = compare_sbom(m, bytes, &scanned, opened);
+        }
+        if scanned.zip_unscanned {
+            self.unscanned_zips.push(artifact.to_string());
+        }
+        let scanned = *scanned;
+        self.facts.push((artifact, scanned.facts));
+        Ok(())
+    }
+
+    /// The facts, the `sbom.consistent` verdict and `entries.digests`'.
+    fn finish(self, decoded: u64, links: usize) -> (Streamed, Verdict) {
+        let sbom = self.unrebuilt.sbom_note(sbom_verdict(
+            self.sbom_problem,
+            &self.unscanned_zips,
+            self.facts.len(),
+        ));
+        let mut detail = format!(
+            "{} artifact(s) ({decoded} bytes decoded), their SBOMs, the attestation and {links} link(s) match the manifest",
+            self.facts.len(),
+        );
+        self.unrebuilt.entries_note(&mut detail);
+        let streamed = Streamed {
+            facts: self.facts,
+            sbom,
+        };
+        (streamed, Verdict::pass(detail))
+    }
 }

@@ -38,9 +38,11 @@ mod verdict;
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::bundle::delta::BaseFiles;
 use crate::bundle::{BundlePath, Caps, Manifest, ManifestEntry};
 use crate::envelope::KeyId;
 use crate::inspect::facts::ModelFacts;
@@ -147,6 +149,44 @@ pub trait ArtifactSink {
     /// verifier scan artifacts on several threads ahead of the ordered walk.
     fn keeps_bytes(&self) -> bool {
         true
+    }
+
+    /// The base version's files, for a differential bundle's artifacts
+    /// (docs/bundle-format.md §14): `None` checks what the bundle carries
+    /// and leaves the rebuild unverified.
+    fn base_files(&self) -> Option<Arc<dyn BaseFiles>> {
+        None
+    }
+}
+
+/// A sink that keeps nothing and rebuilds differential artifacts from a
+/// base version: `lbom verify --store` of a differential bundle.
+#[derive(Debug, Clone)]
+pub struct HashWithBase(pub Arc<dyn BaseFiles>);
+
+impl ArtifactSink for HashWithBase {
+    fn begin(
+        &mut self,
+        _: &BundlePath,
+        _: &ManifestEntry,
+    ) -> io::Result<Option<Box<dyn Write + Send>>> {
+        Ok(None)
+    }
+
+    fn finish(&mut self, _: &BundlePath, _: &ManifestEntry) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn metadata(&mut self, _: &BundlePath, _: &[u8]) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn keeps_bytes(&self) -> bool {
+        false
+    }
+
+    fn base_files(&self) -> Option<Arc<dyn BaseFiles>> {
+        Some(Arc::clone(&self.0))
     }
 }
 

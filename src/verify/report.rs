@@ -47,6 +47,9 @@ impl Failure {
             Class::Policy => Failure::Policy,
             Class::Rollback => Failure::Rollback,
             Class::Drift => Failure::Drift,
+            // A base is judged before verify reads the bundle (the store
+            // does it); a reader never refuses with this class.
+            Class::Base => Failure::Integrity,
         }
     }
 

@@ -153,8 +153,14 @@ fn stream_and_describe(
 /// bytes that do not match their manifest would describe nothing real), and
 /// each artifact is scanned as `verify` scans it. Signatures are NOT
 /// checked: `diff` reports what changed, `verify` whether to trust it. On
-/// failure, the report says which check failed.
-pub fn scan_unverified(bundle: &Path, caps: &Caps) -> Result<Unverified, Report> {
+/// failure, the report says which check failed. A differential bundle's
+/// artifacts are rebuilt from `base` (docs/bundle-format.md §14); without
+/// it they are not scanned.
+pub fn scan_unverified(
+    bundle: &Path,
+    caps: &Caps,
+    base: Option<std::sync::Arc<dyn crate::bundle::delta::BaseFiles>>,
+) -> Result<Unverified, Report> {
     let limits = &caps.read;
     let mut run = Run {
         report: Report::default(),
@@ -182,8 +188,13 @@ pub fn scan_unverified(bundle: &Path, caps: &Caps) -> Result<Unverified, Report>
             CheckName::AttestationSubjects,
             entries::attestation(&opened.bundle, &mut file, limits),
         )?;
-        let mut hash_only = HashOnly;
-        let mut capture = SideCapture::new(&mut hash_only, caps.scan.clone());
+        // A differential bundle's artifacts are rebuilt from `base` when
+        // given (docs/bundle-format.md §14).
+        let mut sink: Box<dyn ArtifactSink> = match base.clone() {
+            Some(b) => Box::new(super::HashWithBase(b)),
+            None => Box::new(HashOnly),
+        };
+        let mut capture = SideCapture::new(sink.as_mut(), caps.scan.clone());
         let (_, models) = run.step(
             CheckName::EntriesDigests,
             stream_and_describe(&opened, &mut file, caps, None, &mut capture, false),

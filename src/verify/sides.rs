@@ -117,4 +117,8 @@ impl ArtifactSink for SideCapture<'_> {
     fn keeps_bytes(&self) -> bool {
         self.inner.keeps_bytes()
     }
+
+    fn base_files(&self) -> Option<Arc<dyn crate::bundle::delta::BaseFiles>> {
+        self.inner.base_files()
+    }
 }

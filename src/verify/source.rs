@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::report::Failure;
 use super::verdict::Verdict;
+use crate::bundle::manifest::Manifest;
 use crate::io::source::SourceReader;
 use crate::parts::{PartReader, Trust};
 
@@ -42,27 +43,38 @@ pub(crate) fn open(path: &Path, parts: Option<&dyn Trust>) -> Result<SourceReade
 }
 
 /// The size of the bundle at `path` (a file, or a part set whose index
-/// `parts` trusts) and the channel its manifest names, from its headers
+/// `parts` trusts) and its manifest, from its headers
 /// alone: nothing is checked (`import` reads the channel's state before
-/// verifying). `None` for the channel when the headers cannot be read.
+/// verifying). `None` for the manifest when the headers cannot be read.
 pub fn peek(
     path: &Path,
     parts: &dyn Trust,
     limits: &crate::bundle::ReadLimits,
-) -> std::io::Result<(u64, Option<String>)> {
+) -> std::io::Result<(u64, Option<Manifest>)> {
     if !is_part_set(path) {
         let len = std::fs::metadata(path)?.len();
-        let channel = crate::bundle::read::open(path, limits)
+        let manifest = crate::bundle::read::open(path, limits)
             .ok()
-            .map(|b| b.manifest.channel);
-        return Ok((len, channel));
+            .map(|b| b.manifest);
+        return Ok((len, manifest));
     }
     let reader =
         PartReader::open_unchecked(&[path.to_path_buf()], parts).map_err(std::io::Error::other)?;
     let mut source = SourceReader::new(Arc::new(reader));
     let len = source.len();
-    let channel = crate::bundle::read::open_from(path, &mut source, len, limits)
+    let manifest = crate::bundle::read::open_from(path, &mut source, len, limits)
         .ok()
-        .map(|b| b.manifest.channel);
-    Ok((len, channel))
+        .map(|b| b.manifest);
+    Ok((len, manifest))
+}
+
+/// The manifest of the part set at `path`, read without trust as [`peek`]
+/// reads it (`verify --store` needs its channel and differential base
+/// before verifying); `None` when its headers cannot be read.
+pub fn peek_manifest(
+    path: &Path,
+    parts: &dyn Trust,
+    limits: &crate::bundle::ReadLimits,
+) -> std::io::Result<Option<Manifest>> {
+    peek(path, parts, limits).map(|(_, manifest)| manifest)
 }

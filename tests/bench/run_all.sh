@@ -14,7 +14,10 @@
 #    vs openssl, sha256sum -c, tar -x + sha256sum -c), diff_bench.sh (diff of
 #    two store baselines of 5,000 files), peer_bench.sh (pack+sign
 #    and verify vs model_signing), split_bench.sh (split, verify-parts,
-#    repair and join vs openssl; import from a part set vs from the file). Peers come from tests/bench/setup-peers.sh;
+#    repair and join vs openssl; import from a part set vs from the file),
+#    registry_bench.sh (push and pull vs skopeo copy), delta_bench.sh (pack
+#    --base and the import of a differential vs the full bundle's, a template
+#    edit). Peers come from tests/bench/setup-peers.sh;
 #    a missing one is skipped with a note.
 # 4. The table: command, lbom s, peer, peer s, ratio (peer s / lbom s: lbom's
 #    throughput over the peer's), target, PASS/FAIL, lbom's peak RSS. Each
@@ -84,7 +87,7 @@ say "   data: $(find "$data" -type f | wc -l) files, $(du -sm "$data" | cut -f1)
 
 script_errors=0
 t_start=$(now)
-for script in scan_bench.sh pack_bench.sh quarantine_bench.sh diff_bench.sh peer_bench.sh split_bench.sh registry_bench.sh; do
+for script in scan_bench.sh pack_bench.sh quarantine_bench.sh diff_bench.sh peer_bench.sh split_bench.sh registry_bench.sh delta_bench.sh; do
     say ""
     if ! "$repo/tests/bench/$script"; then
         say "run_all: $script stopped with an error"

@@ -214,6 +214,8 @@ pub fn pack_and_sign(
         first_link: None,
         caps: lbom::bundle::Caps::default(),
         jobs: None,
+        base: None,
+        hash_cache: None,
     };
     lbom::bundle::pack(&options, &mut |_| {})?;
     for (key, role) in signers {
@@ -389,6 +391,9 @@ pub fn restamp(entries: &mut [Entry], edit: impl FnOnce(&mut Manifest)) -> Res<(
         let decoded = match me.encoding {
             Encoding::Raw => e.data.clone(),
             Encoding::Zstd => zstd::decode_all(e.data.as_slice())?,
+            // A differential entry's content is the rebuilt file: its size
+            // and digest stay what the manifest says.
+            Encoding::Delta => continue,
         };
         me.size = decoded.len() as u64;
         me.sha256 = Sha256Digest::of(&decoded);

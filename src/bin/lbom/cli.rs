@@ -280,6 +280,16 @@ pub struct PackArgs {
     /// The previous bundle on the channel; its manifest digest is recorded.
     #[arg(long, value_name = "OLD.lbom")]
     pub previous: Option<PathBuf>,
+    /// Write a differential bundle against this full bundle of the channel
+    /// (docs/bundle-format.md §14): only what it lacks is shipped. It is
+    /// also the previous bundle unless --previous names another.
+    #[arg(long, value_name = "BASE.lbom")]
+    pub base: Option<PathBuf>,
+    /// With --base: a file of (device, inode, size, mtime, ctime) and the
+    /// SHA-256 an earlier pack read; a file whose five are unchanged and
+    /// whose digest is the base's is not read again (created if missing).
+    #[arg(long, value_name = "FILE", requires = "base")]
+    pub hash_cache: Option<PathBuf>,
     /// Expiry after creation, e.g. 30d, 12h, P90D.
     #[arg(long, value_name = "DURATION")]
     pub expires: Option<String>,

@@ -20,6 +20,7 @@ pub fn of(class: Class) -> u8 {
         Class::Policy => 6,
         Class::Rollback => 7,
         Class::Drift => 8,
+        Class::Base => 9,
         Class::Io => 10,
     }
 }

@@ -81,6 +81,9 @@ fn store_hint(e: &lbom::StoreError) -> Option<&'static str> {
         }
         K::NotAStore => Some("name a store made by `lbom store init` or `lbom import --create`"),
         K::Damaged => Some("run `lbom audit STORE --all` to see what changed"),
+        K::Base => Some(
+            "import the full bundle the differential was packed against first, or ask for a full bundle (`lbom log STORE` shows the current version)",
+        ),
         K::Io | K::Conflict | K::Refused => None,
     }
 }

@@ -383,6 +383,12 @@ impl Planner<'_, '_> {
                 )?;
                 Ok(Planned::Done(Box::new(done)))
             }
+            // A full bundle stores no recipe: `pack --base` writes them
+            // after a full pack (`super::differential`).
+            Encoding::Delta => Err(Error::Layout {
+                path: input.source.clone(),
+                message: "a full pack chose a delta encoding (a bug in lbom)".into(),
+            }),
         }
     }
 

@@ -22,13 +22,17 @@ use crate::io::digest::Sha256Digest;
 use crate::io::writer::Flusher;
 use crate::sign::SigningKey;
 
+mod delta_plan;
+mod differential;
 mod execute;
+pub mod hash_cache;
 mod names;
 mod plan;
 mod raw;
 mod stream;
 mod walk;
 
+pub use differential::DeltaStats;
 use execute::{Bundle, Context};
 use plan::{Kind, Plan};
 
@@ -123,6 +127,12 @@ pub struct PackOptions<'a> {
     /// `MAX_PACK_WORKERS` either way. The bundle's bytes are the same for
     /// any number.
     pub jobs: Option<usize>,
+    /// The base bundle of a differential bundle (docs/bundle-format.md
+    /// §14): a full bundle of the same channel; `None` packs a full bundle.
+    pub base: Option<PathBuf>,
+    /// With `base`: the hash cache (`--hash-cache`, [`hash_cache`]) whose
+    /// entries let files unchanged from the base go unread.
+    pub hash_cache: Option<PathBuf>,
 }
 
 /// What `pack` wrote.
@@ -138,6 +148,8 @@ pub struct PackSummary {
     pub manifest: Manifest,
     /// The first link, when one was signed.
     pub link: Option<super::LinkInfo>,
+    /// For a differential bundle: what it ships against the full one.
+    pub delta: Option<DeltaStats>,
 }
 
 /// Pack `options.inputs` into `options.output`. `on_progress` receives the
@@ -146,6 +158,25 @@ pub struct PackSummary {
 /// without replacing an existing file.
 pub fn pack(
     options: &PackOptions<'_>,
+    on_progress: &mut dyn FnMut(u64),
+) -> Result<PackSummary, Error> {
+    if let Some(base) = &options.base {
+        return differential::pack_differential(options, base, on_progress).map(|(s, _)| s);
+    }
+    if options.hash_cache.is_some() {
+        return Err(Error::Option(
+            "a hash cache serves a differential bundle only: a full bundle carries every byte"
+                .into(),
+        ));
+    }
+    pack_skipping(options, &std::collections::BTreeSet::new(), on_progress)
+}
+
+/// [`pack`] of a full bundle, leaving out the inputs named in `skip`
+/// (`pack --base` adds them as files unchanged from the base).
+fn pack_skipping(
+    options: &PackOptions<'_>,
+    skip: &std::collections::BTreeSet<BundlePath>,
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<PackSummary, Error> {
     let header = Header::from_options(options)?;
@@ -157,10 +188,11 @@ pub fn pack(
     // No more files than either cap allows: a bundle a reader would refuse
     // is never written (docs/bundle-format.md, "Reader limits").
     let max_artifacts = u64::try_from(options.caps.read.max_artifacts).unwrap_or(u64::MAX);
-    let inputs = walk::collect_inputs(
+    let mut inputs = walk::collect_inputs(
         &options.inputs,
         options.caps.scan.max_files.min(max_artifacts),
     )?;
+    inputs.retain(|i| !skip.contains(&i.name));
     let output = Output::create(&options.output)?;
     let mut bundle = output.bundle(&options.caps)?;
     let info = DocumentInfo {
@@ -199,6 +231,7 @@ pub fn pack(
         manifest_sha256,
         manifest,
         link,
+        delta: None,
     })
 }
 
@@ -298,6 +331,7 @@ fn finish_bundle(
         channel: options.channel.clone(),
         sequence: header.sequence,
         previous: header.previous.clone(),
+        base: None,
         created: header.created_text.clone(),
         expires: header.expires_text.clone(),
         tool: Tool {
@@ -460,15 +494,16 @@ pub fn sbom_entry_name(artifact: &BundlePath) -> Result<BundlePath, super::PathE
     ))
 }
 
-/// The artifact entry name: `artifacts/<path>` or `artifacts/<path>.zst`.
+/// The artifact entry name: `artifacts/<path>`, `artifacts/<path>.zst` or
+/// `artifacts/<path>.dlt`.
 pub fn artifact_entry_name(
     artifact: &BundlePath,
     encoding: Encoding,
 ) -> Result<BundlePath, super::PathError> {
-    let suffix = if encoding == Encoding::Zstd {
-        layout::ZSTD_SUFFIX
-    } else {
-        ""
+    let suffix = match encoding {
+        Encoding::Raw => "",
+        Encoding::Zstd => layout::ZSTD_SUFFIX,
+        Encoding::Delta => super::delta::DELTA_SUFFIX,
     };
     BundlePath::new(&format!(
         "{}/{}{suffix}",

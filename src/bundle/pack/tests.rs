@@ -24,6 +24,8 @@ pub(crate) fn options(
         first_link: None,
         caps: Caps::default(),
         jobs: None,
+        base: None,
+        hash_cache: None,
     }
 }
 

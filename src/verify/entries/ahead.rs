@@ -74,8 +74,9 @@ pub(super) fn scan_ahead(
                         else {
                             break;
                         };
-                        let result = scan_artifact(file, t, m, artifact, None, &mut buf, limits)
-                            .map(Box::new);
+                        let result =
+                            scan_artifact(file, t, m, artifact, None, &mut buf, limits, None)
+                                .map(Box::new);
                         let over = match &result {
                             Ok(s) => {
                                 let add = s.facts_bytes;

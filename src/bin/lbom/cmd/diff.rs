@@ -7,8 +7,10 @@ use crate::output::Output;
 /// Print the drift from OLD to NEW; exit 0 for none, 1 for drift (as
 /// `diff` does), 2 and up for errors.
 pub fn run(args: &DiffArgs) -> anyhow::Result<u8> {
-    let old = lbom::load_side(&args.old, args.channel.as_deref())?;
-    let new = lbom::load_side(&args.new, args.channel.as_deref())?;
+    // A differential bundle is rebuilt from its base: the other side.
+    let channel = args.channel.as_deref();
+    let old = lbom::load_side_against(&args.old, channel, Some(&args.new))?;
+    let new = lbom::load_side_against(&args.new, channel, Some(&args.old))?;
     let report = lbom::diff(&old, &new);
     let mut out = Output::open(None)?;
     match args.format {

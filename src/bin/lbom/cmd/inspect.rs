@@ -45,6 +45,16 @@ fn write_text(info: &BundleInfo, w: &mut TextOut<'_>) -> std::io::Result<()> {
         )?,
         None => outln!(w, "previous  (none: first on the channel)")?,
     }
+    if let (Some(b), Some(d)) = (&m.base, m.differential_totals()) {
+        outln!(
+            w,
+            "base      {} (differential: {} artifact bytes shipped, {} of {} rebuilt from the base and shipped chunks)",
+            serde_json::to_string(b).unwrap_or_default(),
+            d.shipped_bytes,
+            d.rebuilt_bytes,
+            d.artifact_bytes
+        )?;
+    }
     outln!(w, "created   {}", m.created)?;
     outln!(w, "expires   {}", m.expires.as_deref().unwrap_or("never"))?;
     outln!(

@@ -53,6 +53,12 @@ pub fn run(args: &LogArgs) -> anyhow::Result<u8> {
                         s.key_id
                     )?;
                 }
+                if let Some(base) = h.differential_base {
+                    outln!(
+                        w,
+                        "    arrived  as a differential bundle, rebuilt from version {base}"
+                    )?;
+                }
                 if !h.removed.is_empty() {
                     let removed: Vec<String> = h.removed.iter().map(u64::to_string).collect();
                     outln!(w, "    removed  {}", removed.join(", "))?;

@@ -36,7 +36,7 @@ pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
         _ => None,
     };
     let (name, channel) = lbom::name_and_channel(
-        args.previous.as_deref(),
+        args.previous.as_deref().or(args.base.as_deref()),
         args.name.as_deref(),
         args.channel.as_deref(),
         || default_name(&args.paths),
@@ -54,6 +54,8 @@ pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
         first_link,
         caps: lbom::Caps::default(),
         jobs: args.jobs.map(usize::from),
+        base: args.base.clone(),
+        hash_cache: args.hash_cache.clone(),
     };
     let bar = ByteBar::new(quiet, "packing", lbom::tree_bytes(&args.paths));
     let summary = lbom::pack(&options, &mut |n| bar.advance(n));
@@ -73,6 +75,31 @@ pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
         summary.bytes,
         summary.manifest_sha256
     )?;
+    if let Some(d) = summary.delta.as_ref().filter(|d| d.cached > 0) {
+        outln!(
+            text,
+            "differential against base sequence {}: {} file(s) unchanged ({} unread, from the hash cache), {} shipped as {} byte(s) of chunks, {} shipped whole; {} bytes",
+            m.base.as_ref().map_or(0, |b| b.sequence),
+            d.unchanged,
+            d.cached,
+            d.chunked,
+            d.shipped_chunk_bytes,
+            d.whole,
+            summary.bytes,
+        )?;
+    } else if let Some(d) = &summary.delta {
+        outln!(
+            text,
+            "differential against base sequence {}: {} file(s) unchanged, {} shipped as {} byte(s) of chunks, {} shipped whole; {} bytes against {} for the full bundle",
+            m.base.as_ref().map_or(0, |b| b.sequence),
+            d.unchanged,
+            d.chunked,
+            d.shipped_chunk_bytes,
+            d.whole,
+            summary.bytes,
+            d.full_bytes
+        )?;
+    }
     if let Some(link) = &summary.link {
         outln!(
             text,

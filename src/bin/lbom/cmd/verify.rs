@@ -6,7 +6,10 @@ use lbom::ReadLimits;
 use lbom::Store;
 use lbom::TextOut;
 use lbom::outln;
-use lbom::{ChannelState, HashOnly, Outcome, Policy, Report, VerifyContext, VerifyDocument};
+use lbom::{
+    ArtifactSink, ChannelState, HashOnly, HashWithBase, Outcome, Policy, Report, VerifyContext,
+    VerifyDocument,
+};
 
 use crate::cli::{ReportFormat, VerifyArgs};
 use crate::exit;
@@ -23,9 +26,12 @@ pub fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<u8> {
     if !quiet {
         warn_policy_notes(&policy);
     }
-    let channel = match &args.store {
-        Some(store) => Some(channel_state(store, &args.bundle, &policy)?),
-        None => None,
+    let (channel, base) = match &args.store {
+        Some(store) => {
+            let (state, base) = channel_state(store, &args.bundle, &policy)?;
+            (Some(state), base)
+        }
+        None => (None, None),
     };
     let ctx = VerifyContext {
         now: jiff::Timestamp::now(),
@@ -34,7 +40,13 @@ pub fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<u8> {
         jobs: args.jobs.map(usize::from),
     };
     let mut bar = ReadBar::start(quiet, "verifying", lbom::file_bytes(&args.bundle));
-    let (report, verified) = lbom::verify(&args.bundle, &policy, &ctx, &mut HashOnly);
+    // A differential bundle is rebuilt from the store's base version;
+    // without a store its rebuild is reported unverified.
+    let mut sink: Box<dyn ArtifactSink> = match base {
+        Some(base) => Box::new(base),
+        None => Box::new(HashOnly),
+    };
+    let (report, verified) = lbom::verify(&args.bundle, &policy, &ctx, sink.as_mut());
     bar.finish();
     let code = report
         .failure()
@@ -113,21 +125,34 @@ pub fn refused_line(report: &Report, bundle: &Path, code: u8) -> String {
 /// The state of the bundle's channel in `store` (read without the lock:
 /// reading needs none, docs/store.md). The channel comes from the bundle's
 /// manifest, read without trust: verify checks the same manifest later, and
-/// a bundle naming another channel only compares against that one.
-fn channel_state(store: &Path, bundle: &Path, policy: &Policy) -> anyhow::Result<ChannelState> {
+/// a bundle naming another channel only compares against that one. A
+/// differential bundle's base must be the channel's current version
+/// (docs/bundle-format.md [B80]); its files are what the rebuild reads.
+fn channel_state(
+    store: &Path,
+    bundle: &Path,
+    policy: &Policy,
+) -> anyhow::Result<(ChannelState, Option<HashWithBase>)> {
     let store = Store::open(store)?;
-    let channel = if lbom::is_part_set(bundle) {
-        let (_, channel) = lbom::peek_bundle(bundle, policy, &ReadLimits::default())?;
-        channel.ok_or_else(|| {
+    let limits = ReadLimits::default();
+    let manifest = if lbom::is_part_set(bundle) {
+        lbom::peek_manifest(bundle, policy, &limits)?.ok_or_else(|| {
             anyhow::anyhow!(
                 "{}: the part set's bundle has no readable manifest",
                 bundle.display()
             )
         })?
     } else {
-        lbom::read_channel(bundle, &ReadLimits::default())?
+        lbom::read_manifest(bundle, &limits)?
     };
-    Ok(store.channel_state(&channel)?)
+    let channel = &manifest.channel;
+    let base = match &manifest.base {
+        Some(b) => Some(HashWithBase(std::sync::Arc::new(
+            store.base_files(channel, b)?,
+        ))),
+        None => None,
+    };
+    Ok((store.channel_state(channel)?, base))
 }
 
 /// What the operator should know about the policy (a trusted demo key, one

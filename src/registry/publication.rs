@@ -198,6 +198,19 @@ impl Parts {
     /// One layer per artifact (streamed from `files/`), one SBOM layer per
     /// SBOM; the attestation's layer.
     fn entries(&mut self, version: &Baseline) -> Result<Descriptor, RegistryError> {
+        // A version that arrived as a differential bundle is stored whole,
+        // but its signed manifest lists recipes against its base
+        // (docs/bundle-format.md section 14): a node could not rebuild the
+        // signed bundle from the layers, so it is refused here, not there.
+        if let Some(base) = &version.manifest.base {
+            return Err(RegistryError::Unsupported(format!(
+                "{}: this version arrived as a differential bundle (rebuilt from version {}), \
+                 whose signed entries a node cannot rebuild from the files alone; \
+                 push a version that arrived as a full bundle (docs/registry.md)",
+                version.dir.display(),
+                base.sequence
+            )));
+        }
         let facts = version.facts()?;
         let mut attestation = None;
         for entry in &version.manifest.entries {

@@ -559,6 +559,7 @@ mod tests {
             channel: "stable".into(),
             sequence: 1,
             previous: None,
+            base: None,
             created: "2026-12-06T00:00:00Z".into(),
             expires: None,
             tool: Tool {

@@ -20,6 +20,9 @@ pub struct Cli {
 
 /// lbom's commands.
 #[derive(Debug, Subcommand)]
+// Parsed once per run: the size of the largest variant (pack's many
+// flags) costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Inspect model files or folders and write an SBOM.
     #[command(

@@ -61,7 +61,7 @@ pub struct Op {
 
 impl Op {
     /// The 57-byte record.
-    pub fn to_record(&self) -> [u8; OP_BYTES as usize] {
+    pub fn to_record(self) -> [u8; OP_BYTES as usize] {
         let mut out = [0u8; OP_BYTES as usize];
         let mut at = 0usize;
         let mut put = |bytes: &[u8]| {

@@ -326,14 +326,7 @@ pub fn import(
         Store::open_existing(store_path)?
     };
     locked.recover()?;
-    // A bundle file, or a part set read through (docs/bundle-format.md §13);
-    // a differential bundle's base is checked against the store below.
-    let (bundle_bytes, manifest) = crate::verify::source::peek(bundle, policy, &options.caps.read)
-        .map_err(error::io_at(bundle))?;
-    let peeked_base = manifest.as_ref().and_then(|m| m.base.clone());
-    let peeked = manifest
-        .map(|m| m.channel)
-        .filter(|c| check_label("channel", c).is_ok());
+    let (bundle_bytes, peeked, peeked_base) = peek_bundle(bundle, policy, options)?;
     let channel_state = match &peeked {
         // The structure was checked by `recover`, under the lock held since.
         Some(c) => Some(locked.channel_state_checked(c)?),
@@ -416,6 +409,25 @@ pub fn import(
     })
 }
 
+
+/// What the headers of `bundle` (a file, or a part set read through:
+/// docs/bundle-format.md section 13) say before it is verified, read
+/// without trust (the verified manifest must say the same): its size, its
+/// channel when that is a valid label, and a differential bundle's base,
+/// which is checked against the store before anything is read.
+fn peek_bundle(
+    bundle: &Path,
+    policy: &Policy,
+    options: &ImportOptions<'_>,
+) -> Result<(u64, Option<String>, Option<Previous>), StoreError> {
+    let (bundle_bytes, manifest) = crate::verify::source::peek(bundle, policy, &options.caps.read)
+        .map_err(error::io_at(bundle))?;
+    let base = manifest.as_ref().and_then(|m| m.base.clone());
+    let channel = manifest
+        .map(|m| m.channel)
+        .filter(|c| check_label("channel", c).is_ok());
+    Ok((bundle_bytes, channel, base))
+}
 
 /// The import's sink; a differential bundle's rebuilds from the channel's
 /// current version, which must be its base (docs/bundle-format.md [B80]).

@@ -1,7 +1,7 @@
 //! `lbom pack`.
 
 use lbom::outln;
-use lbom::{Compression, FirstLink, PackOptions};
+use lbom::{Compression, FirstLink, PackOptions, PackSummary};
 
 use crate::cli::PackArgs;
 use crate::exit::{self, UsageError};
@@ -61,6 +61,17 @@ pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
     let summary = lbom::pack(&options, &mut |n| bar.advance(n));
     bar.finish();
     let summary = summary?;
+    print_summary(&summary)?;
+    warn_station_refusals(&summary.output, quiet);
+    if let Some(size) = &args.split {
+        split_packed(args, size, &summary.output)?;
+    }
+    Ok(exit::SUCCESS)
+}
+
+/// The bundle written: its manifest digest, what a differential bundle
+/// shipped, and the first link.
+fn print_summary(summary: &PackSummary) -> anyhow::Result<()> {
     let m = &summary.manifest;
     let mut out = Output::open(None)?;
     let mut text = out.text();
@@ -109,11 +120,7 @@ pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
         )?;
     }
     out.finish()?;
-    warn_station_refusals(&summary.output, quiet);
-    if let Some(size) = &args.split {
-        split_packed(args, size, &summary.output)?;
-    }
-    Ok(exit::SUCCESS)
+    Ok(())
 }
 
 /// `pack --split`: cut the bundle just written into medium folders beside

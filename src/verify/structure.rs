@@ -44,7 +44,7 @@ pub(crate) fn classify(e: &bundle::Error) -> Failure {
 pub(crate) fn walk(
     path: &Path,
     limits: &ReadLimits,
-    parts: Option<&dyn crate::parts::Trust>,
+    parts: Option<super::source::PartsRead<'_>>,
 ) -> Step<(SourceReader, TarLayout)> {
     let mut file = super::source::open(path, parts)?;
     let file_len = file.len();

@@ -323,13 +323,19 @@ fn missing_part_and_untrusted_chain(
         "--policy".as_ref(),
         policy().as_os_str(),
     ])?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
         Some(0),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
+        "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Read once, the missing part rebuilt as read; the report names it.
+    assert!(
+        stdout.contains("rebuilt from parity as read") && stdout.contains(".part0002"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("second read"), "{stdout}");
     let from_file = dir.join("store-file");
     let from_parts = dir.join("store-parts");
     for (from, store) in [(joined, &from_file), (signed_set, &from_parts)] {

@@ -37,12 +37,17 @@ pub(crate) enum PartsRead<'a> {
 }
 
 /// Open `path`: a regular file (a FIFO or device is refused at once, never
-/// waited on), or, with `parts` to say how, a folder holding a part set.
-pub(crate) fn open(path: &Path, parts: Option<PartsRead<'_>>) -> Result<SourceReader, Verdict> {
+/// waited on), or, with `parts` to say how, a folder holding a part set;
+/// with a note for the report when the first read of a set rebuilds parts
+/// from parity as it reads them.
+pub(crate) fn open(
+    path: &Path,
+    parts: Option<PartsRead<'_>>,
+) -> Result<(SourceReader, Option<String>), Verdict> {
     if is_part_set(path) {
         let failed =
             |e: crate::parts::Error| Verdict::fail(Failure::of_reading(e.class()), e.to_string());
-        let reader = match parts {
+        let (reader, note) = match parts {
             None => {
                 return Err(Verdict::fail(
                     Failure::Malformed,
@@ -58,15 +63,24 @@ pub(crate) fn open(path: &Path, parts: Option<PartsRead<'_>>) -> Result<SourceRe
                 if let Some(e) = reader.shortfall() {
                     return Err(failed(e));
                 }
-                reader
+                let absent = reader.absent();
+                let note = (!absent.is_empty()).then(|| {
+                    format!(
+                        "parts missing or of the wrong size, rebuilt from parity as read: {}",
+                        absent.join(", ")
+                    )
+                });
+                (reader, note)
             }
-            Some(PartsRead::Checked(report)) => PartReader::from_report(report).map_err(failed)?,
+            Some(PartsRead::Checked(report)) => {
+                (PartReader::from_report(report).map_err(failed)?, None)
+            }
         };
-        return Ok(SourceReader::new(Arc::new(reader)));
+        return Ok((SourceReader::new(Arc::new(reader)), note));
     }
     let (file, len) = crate::io::open::open_regular(path)
         .map_err(|e| Verdict::fail(Failure::Io, format!("cannot read the bundle: {e}")))?;
-    Ok(SourceReader::file(file, len))
+    Ok((SourceReader::file(file, len), None))
 }
 
 /// What to do after a first read through a part set failed.

@@ -206,8 +206,21 @@ fn store_files(root: &Path) -> Result<BTreeMap<PathBuf, Vec<u8>>, Box<dyn std::e
 #[test]
 fn verify_and_import_read_a_part_set_as_the_bundle() -> TestResult {
     let dir = tempfile::tempdir()?;
+    let (set, joined, signed_set) = signed_sets(dir.path(), &["2"])?;
+    let signed_set = signed_set.first().ok_or("no set")?;
+    missing_part_and_untrusted_chain(dir.path(), &set, &joined, signed_set)
+}
+
+/// A bundle packed with `pack --split` (lacking the desk's link: `set`),
+/// joined and countersigned (`joined`), and cut again once for each parity
+/// count of `parities`, into 64 KiB parts.
+#[allow(clippy::type_complexity)]
+fn signed_sets(
+    dir: &Path,
+    parities: &[&str],
+) -> Result<(PathBuf, PathBuf, Vec<PathBuf>), Box<dyn std::error::Error>> {
     let keys = repo().join("keys");
-    let set = dir.path().join("packed");
+    let set = dir.join("packed");
     std::fs::create_dir_all(&set)?;
     let bundle = set.join("m.lbom");
     let model = repo().join("fixtures/safetensors/tiny-llama");
@@ -238,7 +251,7 @@ fn verify_and_import_read_a_part_set_as_the_bundle() -> TestResult {
     // pack --split leaves only the medium folders.
     assert!(!bundle.exists());
     // The chain still needs the desk's countersignature: join, sign, cut again.
-    let joined = dir.path().join("joined").join("m.lbom");
+    let joined = dir.join("joined").join("m.lbom");
     std::fs::create_dir_all(joined.parent().ok_or("no parent")?)?;
     let out = run(&[
         "join".as_ref(),
@@ -266,28 +279,43 @@ fn verify_and_import_read_a_part_set_as_the_bundle() -> TestResult {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let signed_set = dir.path().join("signed-set");
-    let out = run(&[
-        "split".as_ref(),
-        joined.as_os_str(),
-        "-o".as_ref(),
-        signed_set.as_os_str(),
-        "--size".as_ref(),
-        "64K".as_ref(),
-        "--parity".as_ref(),
-        "2".as_ref(),
-        "--key".as_ref(),
-        keys.join("demo-transfer.key").as_os_str(),
-        "--role".as_ref(),
-        "transfer".as_ref(),
-    ])?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut sets = Vec::new();
+    for parity in parities {
+        let signed_set = dir.join(format!("signed-set-parity{parity}"));
+        let out = run(&[
+            "split".as_ref(),
+            joined.as_os_str(),
+            "-o".as_ref(),
+            signed_set.as_os_str(),
+            "--size".as_ref(),
+            "64K".as_ref(),
+            "--parity".as_ref(),
+            parity.as_ref(),
+            "--key".as_ref(),
+            keys.join("demo-transfer.key").as_os_str(),
+            "--role".as_ref(),
+            "transfer".as_ref(),
+        ])?;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        sets.push(signed_set);
+    }
+    Ok((set, joined, sets))
+}
+
+/// Continues [`verify_and_import_read_a_part_set_as_the_bundle`].
+fn missing_part_and_untrusted_chain(
+    dir: &Path,
+    set: &Path,
+    joined: &Path,
+    signed_set: &Path,
+) -> TestResult {
+    let run = |args: &[&std::ffi::OsStr]| lbom(args).env_remove("SOURCE_DATE_EPOCH").output();
     // One part gone: verify and import read through the gap.
-    let files = tree(&signed_set)?;
+    let files = tree(signed_set)?;
     std::fs::remove_file(find(&files, ".part0002")?)?;
     let out = run(&[
         "verify".as_ref(),
@@ -295,16 +323,22 @@ fn verify_and_import_read_a_part_set_as_the_bundle() -> TestResult {
         "--policy".as_ref(),
         policy().as_os_str(),
     ])?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
         Some(0),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
+        "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let from_file = dir.path().join("store-file");
-    let from_parts = dir.path().join("store-parts");
-    for (from, store) in [(&joined, &from_file), (&signed_set, &from_parts)] {
+    // Read once, the missing part rebuilt as read; the report names it.
+    assert!(
+        stdout.contains("rebuilt from parity as read") && stdout.contains(".part0002"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("second read"), "{stdout}");
+    let from_file = dir.join("store-file");
+    let from_parts = dir.join("store-parts");
+    for (from, store) in [(joined, &from_file), (signed_set, &from_parts)] {
         let out = run(&[
             "import".as_ref(),
             from.as_os_str(),
@@ -334,5 +368,134 @@ fn verify_and_import_read_a_part_set_as_the_bundle() -> TestResult {
         Some(5),
         "the set pack cut lacks the desk's link: the bundle's chain decides"
     );
+    Ok(())
+}
+
+/// The data range of the largest entry of the tar at `bundle`.
+fn largest_entry_data(bundle: &Path) -> Result<(u64, u64), Box<dyn std::error::Error>> {
+    let mut archive = tar::Archive::new(std::fs::File::open(bundle)?);
+    let mut best = (0, 0);
+    for entry in archive.entries()? {
+        let entry = entry?;
+        let size = entry.header().size()?;
+        if size > best.1 {
+            best = (entry.raw_file_position(), size);
+        }
+    }
+    Ok(best)
+}
+
+/// Flip one byte inside the largest artifact's data in the data part that
+/// holds it (64 KiB parts): the part keeps its size, so only its digest
+/// (or the bundle's own) can tell. Returns the part's file name.
+fn flip_byte_in_place(set: &Path, offset: u64) -> Result<String, Box<dyn std::error::Error>> {
+    let part_size = 64 * 1024;
+    let suffix = format!(".part{:04}", offset / part_size + 1);
+    let files = tree(set)?;
+    let part = find(&files, &suffix)?;
+    let mut bytes = std::fs::read(&part)?;
+    let at = usize::try_from(offset % part_size)?;
+    let byte = bytes.get_mut(at).ok_or("offset past the part")?;
+    *byte ^= 0x40;
+    std::fs::write(&part, &bytes)?;
+    Ok(suffix)
+}
+
+/// A part damaged in place (same size, one byte flipped): with parity the
+/// first read fails on the bundle's own digest, the part check names the
+/// part, and the second read through parity verifies and imports exactly
+/// what the bundle file imports, the report saying so; without parity the
+/// bundle is refused as damaged (integrity, exit 4) and nothing is stored
+/// (docs/bundle-format.md, section 13, [B73]).
+#[test]
+fn a_part_damaged_in_place_is_rebuilt_in_a_second_read_or_refused() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (_, joined, sets) = signed_sets(dir.path(), &["2", "0"])?;
+    let [with_parity, without_parity] = sets.as_slice() else {
+        return Err(fail("two sets expected"));
+    };
+    let (start, size) = largest_entry_data(&joined)?;
+    let damaged = start + size / 2;
+    let run = |args: &[&std::ffi::OsStr]| lbom(args).env_remove("SOURCE_DATE_EPOCH").output();
+    let verify = |set: &Path| {
+        run(&[
+            "verify".as_ref(),
+            set.as_os_str(),
+            "--policy".as_ref(),
+            policy().as_os_str(),
+        ])
+    };
+    let import = |from: &Path, store: &Path| {
+        run(&[
+            "import".as_ref(),
+            from.as_os_str(),
+            "--into".as_ref(),
+            store.as_os_str(),
+            "--create".as_ref(),
+            "--policy".as_ref(),
+            policy().as_os_str(),
+        ])
+    };
+    let suffix = flip_byte_in_place(with_parity, damaged)?;
+    flip_byte_in_place(without_parity, damaged)?;
+
+    let out = verify(with_parity)?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("rebuilt from parity in a second read") && stdout.contains(&suffix),
+        "the report names the retry and the part: {stdout}"
+    );
+    let from_file = dir.path().join("store-file");
+    let from_parts = dir.path().join("store-parts");
+    succeeded(import(&joined, &from_file)?)?;
+    let out = import(with_parity, &from_parts)?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("rebuilt from parity in a second read") && stdout.contains(&suffix),
+        "the import report names the retry and the part: {stdout}"
+    );
+    assert_eq!(store_files(&from_parts)?, store_files(&from_file)?);
+    // Nothing of the failed first read is left in the store's staging.
+    let staging = from_parts.join(".staging");
+    if staging.exists() {
+        assert_eq!(
+            std::fs::read_dir(&staging)?.count(),
+            0,
+            "staging left behind"
+        );
+    }
+
+    let out = verify(without_parity)?;
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "a damaged part without parity is refused as damaged: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let refused = dir.path().join("store-refused");
+    let out = import(without_parity, &refused)?;
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let versions = tree(&refused)?
+        .keys()
+        .filter(|p| p.to_string_lossy().contains("manifest.json"))
+        .count();
+    assert_eq!(versions, 0, "a refused import stores nothing");
     Ok(())
 }

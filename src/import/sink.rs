@@ -217,43 +217,22 @@ impl LockedStore {
         if created {
             root.sync()?;
         }
-        let mut random = [0u8; 12];
-        getrandom::fill(&mut random).map_err(|e| StoreError::Io {
-            path: staging.path().to_path_buf(),
-            source: io::Error::other(e.to_string()),
-        })?;
-        Ok((staging, format!("{prefix}{}", hex::encode(random))))
+        let name = fresh_name(&staging, prefix)?;
+        Ok((staging, name))
     }
 
     /// Start staging an import. `channel` (when known) names the channel
     /// whose current version files are shared from.
     pub fn stage(&self, channel: Option<&str>) -> Result<ImportSink, StoreError> {
         let (staging, name) = self.staging_slot(STAGED_PREFIX)?;
-        let dir = staging.make_dir(&name, fsutil::WRITABLE_DIR_MODE)?;
-        let files = dir.make_dir(FILES_DIR, fsutil::WRITABLE_DIR_MODE)?;
-        let bundle = dir.make_dir(BUNDLE_DIR, fsutil::WRITABLE_DIR_MODE)?;
+        let staged = Staged::empty(staging, name)?;
         let baseline = match channel {
             Some(c) => load_baseline(self, c)?,
             None => ShareBaseline::default(),
         };
-        let background = Background::start(fsutil::FILE_MODE).map_err(|source| StoreError::Io {
-            path: dir.path().to_path_buf(),
-            source,
-        })?;
+        let background = start_writer(&staged)?;
         Ok(ImportSink {
-            staged: Staged {
-                staging,
-                name,
-                dir,
-                files,
-                bundle,
-                artifacts: BTreeSet::new(),
-                unlisted: BTreeMap::new(),
-                metadata_names: BTreeSet::new(),
-                shared: 0,
-                written: 0,
-                facts_sha256: None,
-            },
+            staged,
             baseline,
             pending: HashMap::new(),
             folders: fsutil::OpenFolders::default(),
@@ -261,6 +240,66 @@ impl LockedStore {
             background,
             base: None,
         })
+    }
+}
+
+/// A fresh random name in `staging` starting with `prefix`.
+fn fresh_name(staging: &DirHandle, prefix: &str) -> Result<String, StoreError> {
+    let mut random = [0u8; 12];
+    getrandom::fill(&mut random).map_err(|e| StoreError::Io {
+        path: staging.path().to_path_buf(),
+        source: io::Error::other(e.to_string()),
+    })?;
+    Ok(format!("{prefix}{}", hex::encode(random)))
+}
+
+fn start_writer(staged: &Staged) -> Result<Background, StoreError> {
+    Background::start(fsutil::FILE_MODE).map_err(|source| StoreError::Io {
+        path: staged.dir.path().to_path_buf(),
+        source,
+    })
+}
+
+impl Staged {
+    /// A new, empty staged folder `staging/name` with its `files/` and
+    /// `bundle/`.
+    fn empty(staging: DirHandle, name: String) -> Result<Self, StoreError> {
+        let dir = staging.make_dir(&name, fsutil::WRITABLE_DIR_MODE)?;
+        let files = dir.make_dir(FILES_DIR, fsutil::WRITABLE_DIR_MODE)?;
+        let bundle = dir.make_dir(BUNDLE_DIR, fsutil::WRITABLE_DIR_MODE)?;
+        Ok(Self {
+            staging,
+            name,
+            dir,
+            files,
+            bundle,
+            artifacts: BTreeSet::new(),
+            unlisted: BTreeMap::new(),
+            metadata_names: BTreeSet::new(),
+            shared: 0,
+            written: 0,
+            facts_sha256: None,
+        })
+    }
+}
+
+impl ImportSink {
+    /// Start over in a fresh staged folder: wait for the writer, remove
+    /// the folder the failed read staged into (nothing of it is kept, as
+    /// for any refused import), and stage anew in the same staging folder.
+    fn start_over(&mut self) -> Result<(), StoreError> {
+        // What the first read wrote is discarded whatever its writes did.
+        let _ = self.background.finish();
+        self.pending.clear();
+        self.folders = fsutil::OpenFolders::default();
+        self.bundle_folders = fsutil::OpenFolders::default();
+        let staging = self.staged.staging.try_clone()?;
+        let name = fresh_name(&staging, STAGED_PREFIX)?;
+        let fresh = Staged::empty(staging, name)?;
+        let old = std::mem::replace(&mut self.staged, fresh);
+        old.discard()?;
+        self.background = start_writer(&self.staged)?;
+        Ok(())
     }
 }
 
@@ -422,6 +461,10 @@ fn copy_checked(
 }
 
 impl ArtifactSink for ImportSink {
+    fn restart(&mut self) -> io::Result<()> {
+        self.start_over().map_err(to_io)
+    }
+
     fn begin(
         &mut self,
         artifact: &BundlePath,

@@ -102,6 +102,32 @@ impl PartReader {
         }
     }
 
+    /// The file names of the parts this reader does not read in place
+    /// (data parts it rebuilds from parity as read; parity parts it lacks).
+    pub fn absent(&self) -> Vec<String> {
+        let data = self.data.iter().zip(&self.index.parts);
+        let parity = self.parity.iter().zip(&self.index.parity);
+        data.filter(|(path, _)| path.is_none())
+            .map(|(_, p)| self.index.data_file_name(p.number))
+            .chain(
+                parity
+                    .filter(|(path, _)| path.is_none())
+                    .map(|(_, p)| self.index.parity_file_name(p.number)),
+            )
+            .collect()
+    }
+
+    /// When more parts are absent than parity can rebuild: the error naming
+    /// them (I/O: they are missing or of the wrong size, [B71]).
+    pub fn shortfall(&self) -> Option<super::Error> {
+        let absent = self.absent();
+        (absent.len() > self.index.parity.len()).then(|| super::Error::Missing {
+            name: self.index.name.clone(),
+            missing: absent.len(),
+            parts: absent.join(", "),
+        })
+    }
+
     /// The index it reads by.
     pub fn index(&self) -> &PartIndex {
         &self.index

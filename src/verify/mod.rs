@@ -151,6 +151,21 @@ pub trait ArtifactSink {
         true
     }
 
+    /// Forget everything received so far: the bundle is about to be read
+    /// again from its start (a part set read a second time through its
+    /// parity, docs/bundle-format.md, section 13). A sink that keeps bytes
+    /// must override this; the default serves only sinks that keep none.
+    fn restart(&mut self) -> io::Result<()> {
+        if self.keeps_bytes() {
+            Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this sink cannot start over",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
     /// The base version's files, for a differential bundle's artifacts
     /// (docs/bundle-format.md §14): `None` checks what the bundle carries
     /// and leaves the rebuild unverified.

@@ -11,6 +11,7 @@ use super::report::{Failure, Outcome, Report};
 use super::sides::SideCapture;
 use super::verdict::{Step, Verdict};
 use super::{ArtifactSink, HashOnly, Policy, Verified, VerifyContext};
+use super::source::{self, PartsRead, Retry};
 use super::{chain, entries, rules, structure};
 use crate::bundle::{BundlePath, Caps};
 use crate::inspect::ModelFacts;
@@ -68,17 +69,63 @@ impl Run {
 /// is checked (`sink.finish` only after an artifact's digest matched); the
 /// caller must discard what the sink received unless the report passed.
 /// Returns the report, and on success what the bundle holds.
+///
+/// A part set is read once in the common case; when that read fails in a
+/// way damaged parts could explain, the set is checked and, if parity can
+/// rebuild what is damaged or missing, `sink` is restarted and the bundle
+/// read again through the repairing reader, the report's
+/// `archive.structure` detail saying so (docs/bundle-format.md, section 13,
+/// "Repair, join, reading through parts").
 pub fn verify(
     bundle: &Path,
     policy: &Policy,
     ctx: &VerifyContext,
     sink: &mut dyn ArtifactSink,
 ) -> (Report, Option<Verified>) {
+    let first = verify_read(bundle, policy, ctx, sink, PartsRead::Fast(policy));
+    let failure = match first.0.failure() {
+        Some(f) if source::is_part_set(bundle) => f,
+        _ => return first,
+    };
+    let (mut report, verified, note) = match source::second_read(bundle, policy, failure) {
+        Retry::Not => return first,
+        Retry::Note(note) => (first.0, first.1, note),
+        Retry::Repair(parts, note) => match sink.restart() {
+            Ok(()) => {
+                let (report, verified) =
+                    verify_read(bundle, policy, ctx, sink, PartsRead::Checked(&parts));
+                (report, verified, note)
+            }
+            Err(e) => (
+                first.0,
+                first.1,
+                format!("{note}; not read again: the sink could not start over ({e})"),
+            ),
+        },
+    };
+    if let Some(check) = report
+        .checks
+        .iter_mut()
+        .find(|c| c.name == CheckName::ArchiveStructure)
+    {
+        check.detail = format!("{} ({note})", check.detail);
+    }
+    (report, verified)
+}
+
+/// One read of `bundle`, a file or a part set read as `parts` says.
+fn verify_read(
+    bundle: &Path,
+    policy: &Policy,
+    ctx: &VerifyContext,
+    sink: &mut dyn ArtifactSink,
+    parts: PartsRead<'_>,
+) -> (Report, Option<Verified>) {
     let mut run = Run {
         report: Report::default(),
         has_channel: ctx.channel.is_some(),
     };
-    let verified = run_stages(&mut run, bundle, policy, ctx, sink);
+    let verified = run_stages(&mut run, bundle, policy, ctx, sink, parts);
     let report = run.finish();
     let verified = verified.filter(|_| report.passed());
     (report, verified)
@@ -216,10 +263,11 @@ fn run_stages(
     policy: &Policy,
     ctx: &VerifyContext,
     sink: &mut dyn ArtifactSink,
+    parts: PartsRead<'_>,
 ) -> Option<Verified> {
     let (mut file, walked): (SourceReader, _) = run.step(
         CheckName::ArchiveStructure,
-        structure::walk(bundle, &ctx.caps.read, Some(policy)),
+        structure::walk(bundle, &ctx.caps.read, Some(parts)),
     )?;
     let mut opened = run.step(
         CheckName::ManifestForm,

@@ -2,6 +2,14 @@
 //! through as one stream (docs/bundle-format.md, section 13, "Reading
 //! through parts"). A part set is read only under a policy whose keys
 //! trust its index; the bundle inside is then checked exactly as a file.
+//!
+//! The common case reads the bundle's bytes once: the first read checks
+//! only the index's signature and each part's presence and size, and the
+//! bundle's own digests and chain catch damaged content. When that read
+//! fails in a way damaged bytes could explain and the set has parity,
+//! [`second_read`] runs the full part check and, when it finds damaged or
+//! missing parts parity can rebuild, the bundle is read again through the
+//! repairing reader.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,36 +18,135 @@ use super::report::Failure;
 use super::verdict::Verdict;
 use crate::bundle::manifest::Manifest;
 use crate::io::source::SourceReader;
-use crate::parts::{PartReader, Trust};
+use crate::parts::{PartReader, PartState, PartsReport, Trust};
 
 /// Whether `path` names a part set rather than a bundle file: a folder.
 pub fn is_part_set(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_dir())
 }
 
+/// How a part set is read.
+#[derive(Clone, Copy)]
+pub(crate) enum PartsRead<'a> {
+    /// The first read: the index's signature under the policy and each
+    /// part's presence and size are checked; present parts are read in
+    /// place, absent ones rebuilt from parity as read.
+    Fast(&'a dyn Trust),
+    /// The second read, after the full check found damaged or missing
+    /// parts: every part not found intact is rebuilt from parity.
+    Checked(&'a PartsReport),
+}
+
 /// Open `path`: a regular file (a FIFO or device is refused at once, never
-/// waited on), or, with `parts` to trust its index, a folder holding a part
-/// set, whose missing or damaged parts are rebuilt from parity as read.
-pub(crate) fn open(path: &Path, parts: Option<&dyn Trust>) -> Result<SourceReader, Verdict> {
+/// waited on), or, with `parts` to say how, a folder holding a part set;
+/// with a note for the report when the first read of a set rebuilds parts
+/// from parity as it reads them.
+pub(crate) fn open(
+    path: &Path,
+    parts: Option<PartsRead<'_>>,
+) -> Result<(SourceReader, Option<String>), Verdict> {
     if is_part_set(path) {
-        let Some(trust) = parts else {
-            return Err(Verdict::fail(
-                Failure::Malformed,
-                format!(
-                    "{} is a folder; a part set is read only under a policy",
-                    path.display()
-                ),
-            ));
-        };
         let failed =
             |e: crate::parts::Error| Verdict::fail(Failure::of_reading(e.class()), e.to_string());
-        let report = crate::parts::verify_parts(&[path.to_path_buf()], trust).map_err(failed)?;
-        let reader = PartReader::from_report(&report).map_err(failed)?;
-        return Ok(SourceReader::new(Arc::new(reader)));
+        let (reader, note) = match parts {
+            None => {
+                return Err(Verdict::fail(
+                    Failure::Malformed,
+                    format!(
+                        "{} is a folder; a part set is read only under a policy",
+                        path.display()
+                    ),
+                ));
+            }
+            Some(PartsRead::Fast(trust)) => {
+                let reader =
+                    PartReader::open_unchecked(&[path.to_path_buf()], trust).map_err(failed)?;
+                if let Some(e) = reader.shortfall() {
+                    return Err(failed(e));
+                }
+                let absent = reader.absent();
+                let note = (!absent.is_empty()).then(|| {
+                    format!(
+                        "parts missing or of the wrong size, rebuilt from parity as read: {}",
+                        absent.join(", ")
+                    )
+                });
+                (reader, note)
+            }
+            Some(PartsRead::Checked(report)) => {
+                (PartReader::from_report(report).map_err(failed)?, None)
+            }
+        };
+        return Ok((SourceReader::new(Arc::new(reader)), note));
     }
     let (file, len) = crate::io::open::open_regular(path)
         .map_err(|e| Verdict::fail(Failure::Io, format!("cannot read the bundle: {e}")))?;
-    Ok(SourceReader::file(file, len))
+    Ok((SourceReader::file(file, len), None))
+}
+
+/// What to do after a first read through a part set failed.
+#[derive(Debug)]
+pub(crate) enum Retry {
+    /// Nothing: the failure is the bundle's own (or the set has no parity).
+    Not,
+    /// The full check found parts that could explain it but parity cannot
+    /// rebuild them: the first report stands, with this note.
+    Note(String),
+    /// Read again through the repairing reader over this check, noting it.
+    Repair(Box<PartsReport>, String),
+}
+
+/// After a first read of the part set at `path` failed with `failure`:
+/// when damaged or missing bytes could explain it (a malformed archive, a
+/// digest, a signature or a read that failed; never a policy, rollback or
+/// drift refusal, which judge checked content) and the set has parity, the
+/// full part check (docs/bundle-format.md, section 13, [B73]).
+pub(crate) fn second_read(path: &Path, trust: &dyn Trust, failure: Failure) -> Retry {
+    let bytes_could_explain = matches!(
+        failure,
+        Failure::Malformed | Failure::Integrity | Failure::Trust | Failure::Io
+    );
+    if !bytes_could_explain {
+        return Retry::Not;
+    }
+    let Ok(report) = crate::parts::verify_parts(&[path.to_path_buf()], trust) else {
+        return Retry::Not;
+    };
+    if report.index.parity.is_empty() {
+        return Retry::Not;
+    }
+    let named = |state: PartState| {
+        report
+            .parts
+            .iter()
+            .filter(|p| p.state == state)
+            .map(|p| p.file_name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (damaged, missing) = (named(PartState::Damaged), named(PartState::Missing));
+    if damaged.is_empty() && missing.is_empty() {
+        return Retry::Not;
+    }
+    let mut found = Vec::new();
+    if !damaged.is_empty() {
+        found.push(format!("damaged: {damaged}"));
+    }
+    if !missing.is_empty() {
+        found.push(format!("missing: {missing}"));
+    }
+    let found = found.join("; ");
+    if let Some(e) = crate::parts::check::unrecoverable(&report) {
+        return Retry::Note(format!(
+            "the first read through the parts failed and the part check found parts {found}: {e}"
+        ));
+    }
+    Retry::Repair(
+        Box::new(report),
+        format!(
+            "the first read through the parts failed; the part check found parts {found}, rebuilt from parity in a second read"
+        ),
+    )
 }
 
 /// The size of the bundle at `path` (a file, or a part set whose index

@@ -44,17 +44,20 @@ pub(crate) fn classify(e: &bundle::Error) -> Failure {
 pub(crate) fn walk(
     path: &Path,
     limits: &ReadLimits,
-    parts: Option<&dyn crate::parts::Trust>,
+    parts: Option<super::source::PartsRead<'_>>,
 ) -> Step<(SourceReader, TarLayout)> {
-    let mut file = super::source::open(path, parts)?;
+    let (mut file, note) = super::source::open(path, parts)?;
     let file_len = file.len();
     let (entries, outcome) = tar::walk_entries(&mut file, file_len, limits);
     match outcome {
         Ok(end_offset) => {
-            let detail = format!(
+            let mut detail = format!(
                 "{} ustar entries, end marker at offset {end_offset}, nothing after it",
                 entries.len()
             );
+            if let Some(note) = note {
+                detail = format!("{detail} ({note})");
+            }
             Ok((
                 (
                     file,

@@ -31,7 +31,7 @@ failed=0
 source "$repo/tests/bench/lib.sh"
 
 lbom="$(bench_binary "$repo")"
-[[ -x "$lbom" ]] || { say "registry_bench: no lbom binary at $lbom" >&2; exit 1; }
+require_binary registry_bench "$lbom"
 for tool in docker-registry skopeo; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         # As for every peer: skipped with a note (tests/bench/setup-peers.sh
@@ -54,20 +54,8 @@ cleanup() { stop_registry; chmod -R u+w "$work" 2>/dev/null || true; rm -rf "$wo
 trap cleanup EXIT INT TERM
 # Data, bundle, store, layout, registry, pulled bundle + store; 10 % slack.
 need_mb=$((6 * total_mb * 11 / 10))
-avail_mb=$(df -Pm "$work" | awk 'NR == 2 {print $4}')
-if ((avail_mb < need_mb)); then
-    say "registry_bench: needs ${need_mb} MiB free in $work, has ${avail_mb}; lower LBOM_BENCH_MB" >&2
-    exit 1
-fi
-if [[ -n "${LBOM_BENCH_DATA:-}" ]]; then
-    data="$LBOM_BENCH_DATA"
-    own_data=0
-else
-    data="$work/models"
-    own_data=1
-    mkdir -p "$data"
-    python3 "$repo/tests/bench/make_models.py" "$data" "$total_mb" 0
-fi
+need_free_mb registry_bench "$work" "$need_mb"
+bench_models "$repo" "$work" "$total_mb"
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 # A registry with an empty storage folder: (re)started before every timed push.
@@ -114,7 +102,6 @@ bytes=$(du -sb "$work/store/bench/1/files" | cut -f1)
 target="127.0.0.1:$port/bench/model"
 say "== registry push and pull: $bytes bytes of files; docker-registry $(docker-registry --version | awk '{print $3}'), $(skopeo --version); median of $runs runs"
 
-mbps() { calc "$bytes / 1000000 / $1"; }
 push_rss=-
 if median_seconds -p fresh_registry "$lbom" --quiet push "$work/store" --channel bench "oci://$target:v1"; then
     push_s=$med

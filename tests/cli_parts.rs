@@ -59,18 +59,28 @@ fn succeeded(out: std::process::Output) -> TestResult {
     }
 }
 
-#[test]
-fn split_verify_parts_repair_and_join_from_the_command_line() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let set = dir.path().join("set");
-    let key = repo().join("keys/demo-transfer.key");
+/// `lbom VERB INPUT --policy POLICY -o OUTPUT` (join, repair).
+fn through_policy(verb: &str, input: &Path, output: &Path) -> std::process::Command {
+    lbom([
+        verb.as_ref(),
+        input.as_os_str(),
+        "--policy".as_ref(),
+        policy().as_os_str(),
+        "-o".as_ref(),
+        output.as_os_str(),
+    ])
+}
+
+/// `lbom split BUNDLE -o SET --size SIZE --parity 2`, the index signed with
+/// `key` as transfer.
+fn split(bundle: &Path, set: &Path, size: &str, key: &Path) -> std::process::Command {
     lbom([
         "split".as_ref(),
-        golden().as_os_str(),
+        bundle.as_os_str(),
         "-o".as_ref(),
         set.as_os_str(),
         "--size".as_ref(),
-        "2K".as_ref(),
+        size.as_ref(),
         "--parity".as_ref(),
         "2".as_ref(),
         "--key".as_ref(),
@@ -78,8 +88,16 @@ fn split_verify_parts_repair_and_join_from_the_command_line() -> TestResult {
         "--role".as_ref(),
         "transfer".as_ref(),
     ])
-    .output()
-    .map(succeeded)??;
+}
+
+#[test]
+fn split_verify_parts_repair_and_join_from_the_command_line() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let set = dir.path().join("set");
+    let key = repo().join("keys/demo-transfer.key");
+    split(&golden(), &set, "2K", &key)
+        .output()
+        .map(succeeded)??;
     let before = tree(&set)?;
     assert_eq!(before.len(), 16, "8 media, a part and an index each");
     // The index verifies under securesystemslib with the demo transfer key.
@@ -142,28 +160,14 @@ fn split_verify_parts_repair_and_join_from_the_command_line() -> TestResult {
 
     // join reads through the gaps; repair rebuilds both byte for byte.
     let joined = dir.path().join("joined.lbom");
-    lbom([
-        "join".as_ref(),
-        set.as_os_str(),
-        "--policy".as_ref(),
-        policy().as_os_str(),
-        "-o".as_ref(),
-        joined.as_os_str(),
-    ])
-    .output()
-    .map(succeeded)??;
+    through_policy("join", &set, &joined)
+        .output()
+        .map(succeeded)??;
     assert_eq!(std::fs::read(&joined)?, std::fs::read(golden())?);
     let rebuilt = dir.path().join("rebuilt");
-    lbom([
-        "repair".as_ref(),
-        set.as_os_str(),
-        "--policy".as_ref(),
-        policy().as_os_str(),
-        "-o".as_ref(),
-        rebuilt.as_os_str(),
-    ])
-    .output()
-    .map(succeeded)??;
+    through_policy("repair", &set, &rebuilt)
+        .output()
+        .map(succeeded)??;
     let made = tree(&rebuilt)?;
     assert_eq!(made[&find(&made, ".part0002")?], before[&gone]);
     assert_eq!(made[&find(&made, ".part0005")?], before[&hurt]);
@@ -212,6 +216,14 @@ fn verify_and_import_read_a_part_set_as_the_bundle() -> TestResult {
     let bundle = set.join("m.lbom");
     let model = repo().join("fixtures/safetensors/tiny-llama");
     let run = |args: &[&std::ffi::OsStr]| lbom(args).env_remove("SOURCE_DATE_EPOCH").output();
+    let verify = |input: &Path| {
+        run(&[
+            "verify".as_ref(),
+            input.as_os_str(),
+            "--policy".as_ref(),
+            policy().as_os_str(),
+        ])
+    };
     let out = run(&[
         "pack".as_ref(),
         model.as_os_str(),
@@ -230,29 +242,16 @@ fn verify_and_import_read_a_part_set_as_the_bundle() -> TestResult {
         "--split-role".as_ref(),
         "transfer".as_ref(),
     ])?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(out)?;
     // pack --split leaves only the medium folders.
     assert!(!bundle.exists());
     // The chain still needs the desk's countersignature: join, sign, cut again.
     let joined = dir.path().join("joined").join("m.lbom");
     std::fs::create_dir_all(joined.parent().ok_or("no parent")?)?;
-    let out = run(&[
-        "join".as_ref(),
-        set.as_os_str(),
-        "--policy".as_ref(),
-        policy().as_os_str(),
-        "-o".as_ref(),
-        joined.as_os_str(),
-    ])?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    through_policy("join", &set, &joined)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .map(succeeded)??;
     let out = run(&[
         "sign".as_ref(),
         joined.as_os_str(),
@@ -261,40 +260,16 @@ fn verify_and_import_read_a_part_set_as_the_bundle() -> TestResult {
         "--role".as_ref(),
         "transfer".as_ref(),
     ])?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(out)?;
     let signed_set = dir.path().join("signed-set");
-    let out = run(&[
-        "split".as_ref(),
-        joined.as_os_str(),
-        "-o".as_ref(),
-        signed_set.as_os_str(),
-        "--size".as_ref(),
-        "64K".as_ref(),
-        "--parity".as_ref(),
-        "2".as_ref(),
-        "--key".as_ref(),
-        keys.join("demo-transfer.key").as_os_str(),
-        "--role".as_ref(),
-        "transfer".as_ref(),
-    ])?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    split(&joined, &signed_set, "64K", &keys.join("demo-transfer.key"))
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .map(succeeded)??;
     // One part gone: verify and import read through the gap.
     let files = tree(&signed_set)?;
     std::fs::remove_file(find(&files, ".part0002")?)?;
-    let out = run(&[
-        "verify".as_ref(),
-        signed_set.as_os_str(),
-        "--policy".as_ref(),
-        policy().as_os_str(),
-    ])?;
+    let out = verify(&signed_set)?;
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -323,12 +298,7 @@ fn verify_and_import_read_a_part_set_as_the_bundle() -> TestResult {
     }
     assert_eq!(store_files(&from_parts)?, store_files(&from_file)?);
     // A part set whose bundle lost its chain's trust is refused as the file is.
-    let out = run(&[
-        "verify".as_ref(),
-        set.as_os_str(),
-        "--policy".as_ref(),
-        policy().as_os_str(),
-    ])?;
+    let out = verify(&set)?;
     assert_eq!(
         out.status.code(),
         Some(5),

@@ -120,6 +120,20 @@ fn policy(dir: &Path) -> Res<PathBuf> {
     Ok(p)
 }
 
+/// `verify BUNDLE --policy POLICY`, with `--store STORE` when given.
+fn verify(dir: &Path, bundle: &Path, policy: &Path, store: Option<&Path>) -> Res<Run> {
+    let mut args = vec![
+        OsStr::new("verify"),
+        bundle.as_os_str(),
+        OsStr::new("--policy"),
+        policy.as_os_str(),
+    ];
+    if let Some(store) = store {
+        args.extend([OsStr::new("--store"), store.as_os_str()]);
+    }
+    lbom_in(dir, args)
+}
+
 /// `import` into `store` (created when missing), every drift class
 /// accepted: the edits are drift by design.
 fn import_args(bundle: &Path, store: &Path, policy: &Path) -> Vec<std::ffi::OsString> {
@@ -344,15 +358,7 @@ fn journey(dir: &Path, mb: u64) -> Res<Figures> {
     // Without a store: what the bundle carries passes, the rebuild is
     // said to be unverified.
     let run = code(
-        lbom_in(
-            dir,
-            [
-                OsStr::new("verify"),
-                diff.as_os_str(),
-                OsStr::new("--policy"),
-                policy.as_os_str(),
-            ],
-        ),
+        verify(dir, &diff, &policy, None),
         0,
         "verify without a store",
     )?;
@@ -395,17 +401,7 @@ fn journey(dir: &Path, mb: u64) -> Res<Figures> {
     let store = dir.join("store");
     code(import(dir, &b1, &store, &policy), 0, "import v1")?;
     code(
-        lbom_in(
-            dir,
-            [
-                OsStr::new("verify"),
-                diff.as_os_str(),
-                OsStr::new("--policy"),
-                policy.as_os_str(),
-                OsStr::new("--store"),
-                store.as_os_str(),
-            ],
-        ),
+        verify(dir, &diff, &policy, Some(&store)),
         0,
         "verify --store",
     )?;
@@ -778,17 +774,7 @@ fn the_hash_cache_leaves_unchanged_files_unread_and_trusts_nothing_else() -> Tes
     code(import(dir, &b1, &store, &policy), 0, "import v1")?;
     let again = dir.join("again-2.lbom");
     code(
-        lbom_in(
-            dir,
-            [
-                OsStr::new("verify"),
-                again.as_os_str(),
-                OsStr::new("--policy"),
-                policy.as_os_str(),
-                OsStr::new("--store"),
-                store.as_os_str(),
-            ],
-        ),
+        verify(dir, &again, &policy, Some(&store)),
         0,
         "verify --store",
     )?;

@@ -10,6 +10,7 @@ pub mod codes;
 pub mod hostile_models;
 pub mod markdown;
 pub mod registry;
+pub mod station;
 
 /// The failure classes, for `codes` (which names them `super::Class`).
 use lbom::Class;

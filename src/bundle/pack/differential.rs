@@ -28,7 +28,8 @@ use super::super::{Error, attestation};
 use super::delta_plan::{self, BaseIndex, Choice, FileId};
 use super::hash_cache::{FileKey, HashCache};
 use super::{Output, PackOptions, PackSummary, artifact_entry_name};
-use crate::io::digest::{Hasher, Sha256Digest};
+use crate::io::digest::Sha256Digest;
+use crate::io::tee::HashingWriter;
 
 /// What the differential carries against its full bundle: for `inspect`
 /// and the bench, through [`PackSummary`].
@@ -523,24 +524,6 @@ fn chunk_recipe(
     Ok(delta_plan::recipe(&index, &target))
 }
 
-/// Counts and hashes what passes to the tar.
-struct Counted<W> {
-    inner: W,
-    hasher: Hasher,
-}
-
-impl<W: Write> Write for Counted<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(buf.get(..n).unwrap_or_default());
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 /// Write the delta entry of `artifact`: the head, each operation, and each
 /// shipped chunk's bytes, read from the target in order.
 #[allow(
@@ -570,10 +553,8 @@ fn write_recipe(
         source,
     })?;
     let size = payload_size(head, ops);
-    let mut counted = Counted {
-        inner: tw.data(),
-        hasher: Hasher::new(),
-    };
+    // Counts and hashes what passes to the tar.
+    let mut counted = HashingWriter::new(tw.data());
     let mut writer = RecipeWriter::new(&mut counted, head).map_err(io_error)?;
     // The target's decoded bytes, opened at the first shipped chunk and
     // read once in order: shipped chunks are copied, base ranges skipped.
@@ -609,8 +590,9 @@ fn write_recipe(
         }
     }
     let _ = writer.into_inner();
-    let stored_sha256 = counted.hasher.clone().finish();
-    let written = counted.hasher.bytes();
+    let (_, hasher) = counted.into_parts();
+    let written = hasher.bytes();
+    let stored_sha256 = hasher.finish();
     if written != size {
         return Err(Error::Layout {
             path: output.to_path_buf(),

@@ -502,26 +502,31 @@ fn chunk_recipe(
         message: format!("artifact {}: {e}", bm.path),
     };
     let mut index = BaseIndex::default();
-    let mut content = Content::open(from.base, bt, bm).map_err(base_error)?;
-    chunk::chunks(&mut content, bm.size, &mut |c| {
-        index.add(c);
-        Ok(())
-    })
-    .map_err(base_error)?;
-    content.finish().map_err(base_error)?;
+    each_chunk(from.base, bt, bm, &mut |c| index.add(c)).map_err(base_error)?;
     let full_error = |source: io::Error| Error::Io {
         path: m.path.as_str().into(),
         source,
     };
     let mut target: Vec<Chunk> = Vec::new();
-    let mut content = Content::open(from.full, t, m).map_err(full_error)?;
-    chunk::chunks(&mut content, m.size, &mut |c| {
-        target.push(c);
-        Ok(())
-    })
-    .map_err(full_error)?;
-    content.finish().map_err(full_error)?;
+    each_chunk(from.full, t, m, &mut |c| target.push(c)).map_err(full_error)?;
     Ok(delta_plan::recipe(&index, &target))
+}
+
+/// Every chunk of the entry's decoded bytes, in order, to `on_chunk`; then
+/// the bytes checked against the manifest's size and SHA-256 (an error
+/// when they differ).
+fn each_chunk(
+    file: &File,
+    t: &TarEntry,
+    m: &ManifestEntry,
+    on_chunk: &mut dyn FnMut(Chunk),
+) -> io::Result<()> {
+    let mut content = Content::open(file, t, m)?;
+    chunk::chunks(&mut content, m.size, &mut |c| {
+        on_chunk(c);
+        Ok(())
+    })?;
+    content.finish()
 }
 
 /// Write the delta entry of `artifact`: the head, each operation, and each

@@ -11,7 +11,7 @@ use common::station::{
     LIMIT, Scratch, import_signed, pull, push, pushed_digest, run_lbom, s, station, station_packed,
     tiny,
 };
-use common::{TestResult, fail, repo, run_bounded};
+use common::{TestResult, fail, repo, run_bounded, sha256_file, sha256_tree};
 use sha2::Digest as _;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -46,21 +46,6 @@ fn run_lbom_rss(args: &[&str]) -> Res<(String, u64)> {
     Ok((String::from_utf8_lossy(&run.stdout).into_owned(), kib))
 }
 
-fn sha256_file(path: &Path) -> Res<String> {
-    use std::io::Read as _;
-    let mut f = std::fs::File::open(path)?;
-    let mut h = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(buf.get(..n).unwrap_or_default());
-    }
-    Ok(hex::encode(h.finalize()))
-}
-
 fn skopeo(args: &[&str]) -> Res<Vec<u8>> {
     let bin = tool(SKOPEO_BIN, "skopeo")?;
     let mut cmd = std::process::Command::new(bin);
@@ -74,25 +59,6 @@ fn skopeo(args: &[&str]) -> Res<Vec<u8>> {
         )));
     }
     Ok(run.stdout)
-}
-
-/// Every regular file below `dir`, by relative path, with its SHA-256.
-fn tree(dir: &Path) -> Res<Vec<(String, String)>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d)? {
-            let p = e?.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir)?.to_string_lossy().into_owned();
-                out.push((rel, sha256_file(&p)?));
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
 }
 
 #[test]
@@ -124,7 +90,7 @@ fn push_pull_and_skopeo_agree_on_the_artifact() -> TestResult {
         "application/vnd.cncf.model.config.v1+json"
     );
     let layers = manifest["layers"].as_array().cloned().unwrap_or_default();
-    let stored = tree(&st.store.join("stable/1/files"))?;
+    let stored = sha256_tree(&st.store.join("stable/1/files"))?;
     assert_eq!(layers.len(), stored.len());
     for (path, sha) in &stored {
         let layer = layers
@@ -240,10 +206,10 @@ fn push_pull_and_skopeo_agree_on_the_artifact() -> TestResult {
     let node = st.dir.path().join("node-store");
     let pulled = pull(&by_digest, &node, &st.node_policy, &["--create"], 0)?;
     assert!(pulled.contains("PULLED"), "{pulled}");
-    assert_eq!(tree(&node.join("stable/1/files"))?, stored);
+    assert_eq!(sha256_tree(&node.join("stable/1/files"))?, stored);
     assert_eq!(
-        tree(&node.join("stable/1/bundle"))?,
-        tree(&st.store.join("stable/1/bundle"))?
+        sha256_tree(&node.join("stable/1/bundle"))?,
+        sha256_tree(&st.store.join("stable/1/bundle"))?
     );
     run_lbom(&["audit", s(&node)], 0)?;
     // By tag as well.
@@ -588,8 +554,8 @@ fn a_one_gib_version_travels_through_the_registry() -> TestResult {
         want
     );
     assert_eq!(
-        tree(&node.join("stable/1/bundle"))?,
-        tree(&st.store.join("stable/1/bundle"))?
+        sha256_tree(&node.join("stable/1/bundle"))?,
+        sha256_tree(&st.store.join("stable/1/bundle"))?
     );
     Ok(())
 }
@@ -663,12 +629,12 @@ fn zstd_entries_are_given_back_from_their_raw_layers() -> TestResult {
         0,
     )?;
     assert_eq!(
-        tree(&node.join("stable/1/files"))?,
-        tree(&st.store.join("stable/1/files"))?
+        sha256_tree(&node.join("stable/1/files"))?,
+        sha256_tree(&st.store.join("stable/1/files"))?
     );
     assert_eq!(
-        tree(&node.join("stable/1/bundle"))?,
-        tree(&st.store.join("stable/1/bundle"))?
+        sha256_tree(&node.join("stable/1/bundle"))?,
+        sha256_tree(&st.store.join("stable/1/bundle"))?
     );
     Ok(())
 }
@@ -914,12 +880,12 @@ fn a_version_one_bundle_with_zstd_entries_travels() -> TestResult {
         0,
     )?;
     assert_eq!(
-        tree(&node.join("historical/1/bundle"))?,
-        tree(&store.join("historical/1/bundle"))?
+        sha256_tree(&node.join("historical/1/bundle"))?,
+        sha256_tree(&store.join("historical/1/bundle"))?
     );
     assert_eq!(
-        tree(&node.join("historical/1/files"))?,
-        tree(&store.join("historical/1/files"))?
+        sha256_tree(&node.join("historical/1/files"))?,
+        sha256_tree(&store.join("historical/1/files"))?
     );
     Ok(())
 }

@@ -21,7 +21,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{Run, TestResult, fail, python_tool, repo, run_bounded};
+use common::{Run, TestResult, fail, python_tool, repo, run_bounded, sha256_tree};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -120,6 +120,20 @@ fn policy(dir: &Path) -> Res<PathBuf> {
     Ok(p)
 }
 
+/// `verify BUNDLE --policy POLICY`, with `--store STORE` when given.
+fn verify(dir: &Path, bundle: &Path, policy: &Path, store: Option<&Path>) -> Res<Run> {
+    let mut args = vec![
+        OsStr::new("verify"),
+        bundle.as_os_str(),
+        OsStr::new("--policy"),
+        policy.as_os_str(),
+    ];
+    if let Some(store) = store {
+        args.extend([OsStr::new("--store"), store.as_os_str()]);
+    }
+    lbom_in(dir, args)
+}
+
 /// `import` into `store` (created when missing), every drift class
 /// accepted: the edits are drift by design.
 fn import_args(bundle: &Path, store: &Path, policy: &Path) -> Vec<std::ffi::OsString> {
@@ -161,36 +175,6 @@ fn import_measured(dir: &Path, bundle: &Path, store: &Path, policy: &Path) -> Re
         .and_then(|l| l.trim().parse::<u64>().ok())
         .ok_or_else(|| fail("no peak RSS from /usr/bin/time (GNU time is needed)"))?;
     Ok((run, rss))
-}
-
-/// Every regular file below `dir`, by relative path, with its bytes'
-/// SHA-256.
-fn tree(dir: &Path) -> Res<Vec<(String, String)>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d)? {
-            let e = e?;
-            if e.file_type()?.is_dir() {
-                stack.push(e.path());
-            } else {
-                let rel = e.path().strip_prefix(dir)?.to_string_lossy().into_owned();
-                let mut hasher = lbom::io::digest::Hasher::new();
-                let mut file = std::fs::File::open(e.path())?;
-                let mut buf = vec![0u8; 1 << 20];
-                loop {
-                    let n = std::io::Read::read(&mut file, &mut buf)?;
-                    if n == 0 {
-                        break;
-                    }
-                    hasher.update(buf.get(..n).unwrap_or_default());
-                }
-                out.push((rel, hasher.finish().to_hex()));
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
 }
 
 /// A copy of `bundle` with the bytes at `at` flipped.
@@ -344,15 +328,7 @@ fn journey(dir: &Path, mb: u64) -> Res<Figures> {
     // Without a store: what the bundle carries passes, the rebuild is
     // said to be unverified.
     let run = code(
-        lbom_in(
-            dir,
-            [
-                OsStr::new("verify"),
-                diff.as_os_str(),
-                OsStr::new("--policy"),
-                policy.as_os_str(),
-            ],
-        ),
+        verify(dir, &diff, &policy, None),
         0,
         "verify without a store",
     )?;
@@ -395,17 +371,7 @@ fn journey(dir: &Path, mb: u64) -> Res<Figures> {
     let store = dir.join("store");
     code(import(dir, &b1, &store, &policy), 0, "import v1")?;
     code(
-        lbom_in(
-            dir,
-            [
-                OsStr::new("verify"),
-                diff.as_os_str(),
-                OsStr::new("--policy"),
-                policy.as_os_str(),
-                OsStr::new("--store"),
-                store.as_os_str(),
-            ],
-        ),
+        verify(dir, &diff, &policy, Some(&store)),
         0,
         "verify --store",
     )?;
@@ -465,8 +431,8 @@ fn journey(dir: &Path, mb: u64) -> Res<Figures> {
     }
     // Byte-identical to the full import, version for version.
     assert_eq!(
-        tree(&store.join("stable/2/files"))?,
-        tree(&full_store.join("stable/2/files"))?,
+        sha256_tree(&store.join("stable/2/files"))?,
+        sha256_tree(&full_store.join("stable/2/files"))?,
         "the rebuilt files differ from the full import's"
     );
     code(
@@ -778,24 +744,14 @@ fn the_hash_cache_leaves_unchanged_files_unread_and_trusts_nothing_else() -> Tes
     code(import(dir, &b1, &store, &policy), 0, "import v1")?;
     let again = dir.join("again-2.lbom");
     code(
-        lbom_in(
-            dir,
-            [
-                OsStr::new("verify"),
-                again.as_os_str(),
-                OsStr::new("--policy"),
-                policy.as_os_str(),
-                OsStr::new("--store"),
-                store.as_os_str(),
-            ],
-        ),
+        verify(dir, &again, &policy, Some(&store)),
         0,
         "verify --store",
     )?;
     code(import(dir, &again, &store, &policy), 0, "import")?;
     assert_eq!(
-        tree(&store.join("stable/2/files"))?,
-        tree(&store.join("stable/1/files"))?
+        sha256_tree(&store.join("stable/2/files"))?,
+        sha256_tree(&store.join("stable/1/files"))?
     );
     // A full pack has no use for a cache.
     let full = lbom_in(

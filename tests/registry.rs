@@ -5,29 +5,16 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use common::registry::{Registry, SKOPEO_BIN, tool};
-use common::{TestResult, fail, lbom, repo, run_bounded};
+use common::station::{
+    LIMIT, Scratch, import_signed, pull, push, pushed_digest, run_lbom, s, station, station_packed,
+    tiny,
+};
+use common::{TestResult, fail, repo, run_bounded, sha256_file, sha256_tree};
 use sha2::Digest as _;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
-
-const LIMIT: Duration = Duration::from_secs(600);
-
-/// `lbom ARGS`, which must exit `want`; its stdout.
-fn run_lbom(args: &[&str], want: i32) -> Res<String> {
-    let run = run_bounded(&mut lbom(args), LIMIT)?;
-    if run.code() != Some(want) {
-        return Err(fail(format!(
-            "lbom {args:?} exited {:?}, expected {want}; stderr: {}; stdout: {}",
-            run.code(),
-            run.stderr.trim(),
-            String::from_utf8_lossy(&run.stdout)
-        )));
-    }
-    Ok(String::from_utf8_lossy(&run.stdout).into_owned())
-}
 
 /// `lbom ARGS` under `/usr/bin/time -f %M`, which must exit 0: its stdout
 /// and its peak RSS in KiB (the kernel's figure for the child).
@@ -59,157 +46,6 @@ fn run_lbom_rss(args: &[&str]) -> Res<(String, u64)> {
     Ok((String::from_utf8_lossy(&run.stdout).into_owned(), kib))
 }
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap_or_default()
-}
-
-/// A temporary folder removed whole when dropped, stores included: their
-/// folders are 0555 and files 0444, which a non-root account cannot
-/// delete until `chmod -R u+w` (never following a link) makes them
-/// writable again. The 1 GiB test must leave nothing in $TMPDIR.
-struct Scratch(tempfile::TempDir);
-
-impl Scratch {
-    fn new() -> Res<Scratch> {
-        Ok(Scratch(tempfile::tempdir()?))
-    }
-
-    fn path(&self) -> &Path {
-        self.0.path()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("chmod")
-            .args(["-R", "u+w"])
-            .arg(self.0.path())
-            .status();
-    }
-}
-
-/// A station with one imported version, and the node's policy.
-struct Station {
-    dir: Scratch,
-    store: PathBuf,
-    node_policy: PathBuf,
-}
-
-fn policy(path: &Path, keys: &[(&str, &Path, &str)], required: &str) -> Res<()> {
-    let mut text = String::from("version = 1\n");
-    for (name, key, role) in keys {
-        text += &format!(
-            "\n[[keys]]\nname = \"{name}\"\npublic_key = \"{}\"\nroles = [\"{role}\"]\n",
-            s(key)
-        );
-    }
-    text += &format!(
-        "\n[signatures]\nrequired_roles = [\"{required}\"]\n\n[time]\nmax_age = \"none\"\n"
-    );
-    std::fs::write(path, text)?;
-    Ok(())
-}
-
-/// Keys, a bundle of `model` (packed raw, signed by the maintainer),
-/// imported with a receipt signed by the station key.
-fn station(model: &Path) -> Res<Station> {
-    station_packed(model, "none")
-}
-
-/// [`station`], packed with `--compress COMPRESS`.
-fn station_packed(model: &Path, compress: &str) -> Res<Station> {
-    let dir = Scratch::new()?;
-    let d = dir.path();
-    for name in ["maintainer", "station", "stranger"] {
-        run_lbom(&["keygen", s(&d.join(name))], 0)?;
-    }
-    let bundle = d.join("model.lbom");
-    run_lbom(
-        &[
-            "pack",
-            s(model),
-            "--name",
-            "tiny",
-            "--channel",
-            "stable",
-            "--compress",
-            compress,
-            "-o",
-            s(&bundle),
-            "--key",
-            s(&d.join("maintainer.key")),
-            "--role",
-            "maintainer",
-        ],
-        0,
-    )?;
-    let station_policy = d.join("station.toml");
-    policy(
-        &station_policy,
-        &[("maintainer", &d.join("maintainer.pub"), "maintainer")],
-        "maintainer",
-    )?;
-    let node_policy = d.join("node.toml");
-    policy(
-        &node_policy,
-        &[
-            ("maintainer", &d.join("maintainer.pub"), "maintainer"),
-            ("station", &d.join("station.pub"), "station"),
-        ],
-        "maintainer",
-    )?;
-    let store = d.join("station-store");
-    run_lbom(
-        &[
-            "import",
-            s(&bundle),
-            "--into",
-            s(&store),
-            "--create",
-            "--policy",
-            s(&station_policy),
-            "--key",
-            s(&d.join("station.key")),
-        ],
-        0,
-    )?;
-    Ok(Station {
-        dir,
-        store,
-        node_policy,
-    })
-}
-
-fn tiny() -> PathBuf {
-    repo().join("fixtures/safetensors/tiny-llama")
-}
-
-/// The digest `push` printed (`(sha256:…)`).
-fn pushed_digest(out: &str) -> Res<String> {
-    let start = out
-        .find("(sha256:")
-        .ok_or_else(|| fail(format!("no digest in {out}")))?;
-    Ok(out
-        .get(start + 1..start + 72)
-        .unwrap_or_default()
-        .to_owned())
-}
-
-fn sha256_file(path: &Path) -> Res<String> {
-    use std::io::Read as _;
-    let mut f = std::fs::File::open(path)?;
-    let mut h = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(buf.get(..n).unwrap_or_default());
-    }
-    Ok(hex::encode(h.finalize()))
-}
-
 fn skopeo(args: &[&str]) -> Res<Vec<u8>> {
     let bin = tool(SKOPEO_BIN, "skopeo")?;
     let mut cmd = std::process::Command::new(bin);
@@ -225,39 +61,11 @@ fn skopeo(args: &[&str]) -> Res<Vec<u8>> {
     Ok(run.stdout)
 }
 
-/// Every regular file below `dir`, by relative path, with its SHA-256.
-fn tree(dir: &Path) -> Res<Vec<(String, String)>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d)? {
-            let p = e?.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir)?.to_string_lossy().into_owned();
-                out.push((rel, sha256_file(&p)?));
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
 #[test]
 fn push_pull_and_skopeo_agree_on_the_artifact() -> TestResult {
     let st = station(&tiny())?;
     let reg = Registry::start(None)?;
-    let out = run_lbom(
-        &[
-            "push",
-            s(&st.store),
-            "--channel",
-            "stable",
-            &reg.oci("models/tiny:v1"),
-        ],
-        0,
-    )?;
+    let out = push(&st.store, "stable", &reg.oci("models/tiny:v1"), &[], 0)?;
     let digest = pushed_digest(&out)?;
     assert!(out.contains("listed under the referrers tag"), "{out}");
 
@@ -282,7 +90,7 @@ fn push_pull_and_skopeo_agree_on_the_artifact() -> TestResult {
         "application/vnd.cncf.model.config.v1+json"
     );
     let layers = manifest["layers"].as_array().cloned().unwrap_or_default();
-    let stored = tree(&st.store.join("stable/1/files"))?;
+    let stored = sha256_tree(&st.store.join("stable/1/files"))?;
     assert_eq!(layers.len(), stored.len());
     for (path, sha) in &stored {
         let layer = layers
@@ -385,16 +193,7 @@ fn push_pull_and_skopeo_agree_on_the_artifact() -> TestResult {
     );
 
     // A second push uploads nothing: every blob is there.
-    let again = run_lbom(
-        &[
-            "push",
-            s(&st.store),
-            "--channel",
-            "stable",
-            &reg.oci("models/tiny:v1"),
-        ],
-        0,
-    )?;
+    let again = push(&st.store, "stable", &reg.oci("models/tiny:v1"), &[], 0)?;
     assert!(again.contains(" 0 blob(s) uploaded (0 bytes)"), "{again}");
 
     // verify oci:// writes nothing; pull by digest into a second store.
@@ -405,23 +204,12 @@ fn push_pull_and_skopeo_agree_on_the_artifact() -> TestResult {
         "{verified}"
     );
     let node = st.dir.path().join("node-store");
-    let pulled = run_lbom(
-        &[
-            "pull",
-            &by_digest,
-            "--into",
-            s(&node),
-            "--create",
-            "--policy",
-            s(&st.node_policy),
-        ],
-        0,
-    )?;
+    let pulled = pull(&by_digest, &node, &st.node_policy, &["--create"], 0)?;
     assert!(pulled.contains("PULLED"), "{pulled}");
-    assert_eq!(tree(&node.join("stable/1/files"))?, stored);
+    assert_eq!(sha256_tree(&node.join("stable/1/files"))?, stored);
     assert_eq!(
-        tree(&node.join("stable/1/bundle"))?,
-        tree(&st.store.join("stable/1/bundle"))?
+        sha256_tree(&node.join("stable/1/bundle"))?,
+        sha256_tree(&st.store.join("stable/1/bundle"))?
     );
     run_lbom(&["audit", s(&node)], 0)?;
     // By tag as well.
@@ -571,16 +359,7 @@ fn a_changed_layer_manifest_referrer_or_receipt_is_refused() -> TestResult {
     let st = station(&tiny())?;
     for t in TAMPERS {
         let reg = Registry::start(None)?;
-        let out = run_lbom(
-            &[
-                "push",
-                s(&st.store),
-                "--channel",
-                "stable",
-                &reg.oci("models/tiny:v1"),
-            ],
-            0,
-        )?;
+        let out = push(&st.store, "stable", &reg.oci("models/tiny:v1"), &[], 0)?;
         let digest = pushed_digest(&out)?;
         apply(t, &reg, &digest)?;
         let by_digest = reg.oci(&format!("models/tiny@{digest}"));
@@ -588,18 +367,8 @@ fn a_changed_layer_manifest_referrer_or_receipt_is_refused() -> TestResult {
             .map_err(|e| fail(format!("{t:?}: verify: {e}")))?;
         let node = st.dir.path().join(format!("node-{t:?}"));
         run_lbom(&["store", "init", s(&node)], 0)?;
-        run_lbom(
-            &[
-                "pull",
-                &by_digest,
-                "--into",
-                s(&node),
-                "--policy",
-                s(&st.node_policy),
-            ],
-            4,
-        )
-        .map_err(|e| fail(format!("{t:?}: pull: {e}")))?;
+        pull(&by_digest, &node, &st.node_policy, &[], 4)
+            .map_err(|e| fail(format!("{t:?}: pull: {e}")))?;
         assert!(
             !node.join("stable").exists(),
             "{t:?}: the refused pull left a channel"
@@ -616,72 +385,26 @@ fn a_receipt_by_an_untrusted_station_is_refused() -> TestResult {
     let st = station(&tiny())?;
     let d = st.dir.path();
     let other = d.join("other-store");
-    run_lbom(
-        &[
-            "import",
-            s(&d.join("model.lbom")),
-            "--into",
-            s(&other),
-            "--create",
-            "--policy",
-            s(&d.join("station.toml")),
-            "--key",
-            s(&d.join("stranger.key")),
-        ],
-        0,
+    import_signed(
+        &d.join("model.lbom"),
+        &other,
+        &d.join("station.toml"),
+        &d.join("stranger.key"),
     )?;
     let reg = Registry::start(None)?;
-    let out = run_lbom(
-        &[
-            "push",
-            s(&other),
-            "--channel",
-            "stable",
-            &reg.oci("models/tiny:v1"),
-        ],
-        0,
-    )?;
+    let out = push(&other, "stable", &reg.oci("models/tiny:v1"), &[], 0)?;
     let digest = pushed_digest(&out)?;
     let by_digest = reg.oci(&format!("models/tiny@{digest}"));
     let node = d.join("node");
     run_lbom(&["store", "init", s(&node)], 0)?;
     run_lbom(&["verify", &by_digest, "--policy", s(&st.node_policy)], 5)?;
-    run_lbom(
-        &[
-            "pull",
-            &by_digest,
-            "--into",
-            s(&node),
-            "--policy",
-            s(&st.node_policy),
-        ],
-        5,
-    )?;
+    pull(&by_digest, &node, &st.node_policy, &[], 5)?;
     assert!(!node.join("stable").exists());
     // The trusted station then pushes the same model: the same manifest
     // digest, a second receipt referrer; the node takes the trusted one.
-    let out = run_lbom(
-        &[
-            "push",
-            s(&st.store),
-            "--channel",
-            "stable",
-            &reg.oci("models/tiny:v1"),
-        ],
-        0,
-    )?;
+    let out = push(&st.store, "stable", &reg.oci("models/tiny:v1"), &[], 0)?;
     assert_eq!(pushed_digest(&out)?, digest);
-    run_lbom(
-        &[
-            "pull",
-            &by_digest,
-            "--into",
-            s(&node),
-            "--policy",
-            s(&st.node_policy),
-        ],
-        0,
-    )?;
+    pull(&by_digest, &node, &st.node_policy, &[], 0)?;
     Ok(())
 }
 
@@ -702,16 +425,11 @@ fn basic_auth_comes_from_the_docker_config() -> TestResult {
     let empty = d.join("empty-config.json");
     std::fs::write(&empty, "{}")?;
     let target = reg.oci("models/tiny:v1");
-    run_lbom(
-        &[
-            "push",
-            s(&st.store),
-            "--channel",
-            "stable",
-            &target,
-            "--docker-config",
-            s(&empty),
-        ],
+    push(
+        &st.store,
+        "stable",
+        &target,
+        &["--docker-config", s(&empty)],
         5,
     )?;
     let config = d.join("config.json");
@@ -720,32 +438,20 @@ fn basic_auth_comes_from_the_docker_config() -> TestResult {
         &config,
         format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, reg.authority),
     )?;
-    let out = run_lbom(
-        &[
-            "push",
-            s(&st.store),
-            "--channel",
-            "stable",
-            &target,
-            "--docker-config",
-            s(&config),
-        ],
+    let out = push(
+        &st.store,
+        "stable",
+        &target,
+        &["--docker-config", s(&config)],
         0,
     )?;
     let digest = pushed_digest(&out)?;
     let node = d.join("node");
-    run_lbom(
-        &[
-            "pull",
-            &reg.oci(&format!("models/tiny@{digest}")),
-            "--into",
-            s(&node),
-            "--create",
-            "--policy",
-            s(&st.node_policy),
-            "--docker-config",
-            s(&config),
-        ],
+    pull(
+        &reg.oci(&format!("models/tiny@{digest}")),
+        &node,
+        &st.node_policy,
+        &["--create", "--docker-config", s(&config)],
         0,
     )?;
     Ok(())
@@ -848,8 +554,8 @@ fn a_one_gib_version_travels_through_the_registry() -> TestResult {
         want
     );
     assert_eq!(
-        tree(&node.join("stable/1/bundle"))?,
-        tree(&st.store.join("stable/1/bundle"))?
+        sha256_tree(&node.join("stable/1/bundle"))?,
+        sha256_tree(&st.store.join("stable/1/bundle"))?
     );
     Ok(())
 }
@@ -876,16 +582,7 @@ fn push_refuses_what_its_records_do_not_vouch_for() -> TestResult {
         ],
         0,
     )?;
-    run_lbom(
-        &[
-            "push",
-            s(&bare),
-            "--channel",
-            "stable",
-            &reg.oci("models/bare:v1"),
-        ],
-        2,
-    )?;
+    push(&bare, "stable", &reg.oci("models/bare:v1"), &[], 2)?;
     // A stored file changed behind lbom's back (as root, or its owner after chmod).
     use std::os::unix::fs::PermissionsExt as _;
     let file = st.store.join("stable/1/files/config.json");
@@ -894,16 +591,7 @@ fn push_refuses_what_its_records_do_not_vouch_for() -> TestResult {
     let last = bytes.last_mut().ok_or_else(|| fail("empty config.json"))?;
     *last ^= 0x01;
     std::fs::write(&file, &bytes)?;
-    run_lbom(
-        &[
-            "push",
-            s(&st.store),
-            "--channel",
-            "stable",
-            &reg.oci("models/tiny:v1"),
-        ],
-        4,
-    )?;
+    push(&st.store, "stable", &reg.oci("models/tiny:v1"), &[], 4)?;
     // Nothing was tagged: the manifest is pushed only after every blob.
     let tags = reg
         .storage()
@@ -930,37 +618,23 @@ fn zstd_entries_are_given_back_from_their_raw_layers() -> TestResult {
         });
     assert!(zstd > 0, "the fixture packed under auto has no zstd entry");
     let reg = Registry::start(None)?;
-    let out = run_lbom(
-        &[
-            "push",
-            s(&st.store),
-            "--channel",
-            "stable",
-            &reg.oci("models/tiny:v1"),
-        ],
-        0,
-    )?;
+    let out = push(&st.store, "stable", &reg.oci("models/tiny:v1"), &[], 0)?;
     let digest = pushed_digest(&out)?;
     let node = st.dir.path().join("node");
-    run_lbom(
-        &[
-            "pull",
-            &reg.oci(&format!("models/tiny@{digest}")),
-            "--into",
-            s(&node),
-            "--create",
-            "--policy",
-            s(&st.node_policy),
-        ],
+    pull(
+        &reg.oci(&format!("models/tiny@{digest}")),
+        &node,
+        &st.node_policy,
+        &["--create"],
         0,
     )?;
     assert_eq!(
-        tree(&node.join("stable/1/files"))?,
-        tree(&st.store.join("stable/1/files"))?
+        sha256_tree(&node.join("stable/1/files"))?,
+        sha256_tree(&st.store.join("stable/1/files"))?
     );
     assert_eq!(
-        tree(&node.join("stable/1/bundle"))?,
-        tree(&st.store.join("stable/1/bundle"))?
+        sha256_tree(&node.join("stable/1/bundle"))?,
+        sha256_tree(&st.store.join("stable/1/bundle"))?
     );
     Ok(())
 }
@@ -1046,28 +720,12 @@ fn tls_with_a_custom_ca() -> TestResult {
     )?;
     let reg = Registry::start_with(None, Some((&d.join("server.pem"), &d.join("server.key"))))?;
     let target = reg.oci("models/tiny:v1");
-    run_lbom(
-        &[
-            "push",
-            s(&st.store),
-            "--channel",
-            "stable",
-            &target,
-            "--tls",
-        ],
-        10,
-    )?;
-    let out = run_lbom(
-        &[
-            "push",
-            s(&st.store),
-            "--channel",
-            "stable",
-            &target,
-            "--tls",
-            "--ca-file",
-            s(&d.join("ca.pem")),
-        ],
+    push(&st.store, "stable", &target, &["--tls"], 10)?;
+    let out = push(
+        &st.store,
+        "stable",
+        &target,
+        &["--tls", "--ca-file", s(&d.join("ca.pem"))],
         0,
     )?;
     let digest = pushed_digest(&out)?;
@@ -1145,47 +803,29 @@ fn a_registry_cannot_roll_a_node_back() -> TestResult {
         0,
     )?;
     let reg = Registry::start(None)?;
-    let one = pushed_digest(&run_lbom(
-        &[
-            "push",
-            s(&st.store),
-            "--channel",
-            "stable",
-            "--version",
-            "1",
-            &reg.oci("models/tiny:v1"),
-        ],
+    let one = pushed_digest(&push(
+        &st.store,
+        "stable",
+        &reg.oci("models/tiny:v1"),
+        &["--version", "1"],
         0,
     )?)?;
-    let two = pushed_digest(&run_lbom(
-        &[
-            "push",
-            s(&st.store),
-            "--channel",
-            "stable",
-            &reg.oci("models/tiny:v2"),
-        ],
+    let two = pushed_digest(&push(
+        &st.store,
+        "stable",
+        &reg.oci("models/tiny:v2"),
+        &[],
         0,
     )?)?;
     assert_ne!(one, two);
     let node = d.join("node");
-    let pull = |digest: &str, want: i32| {
-        run_lbom(
-            &[
-                "pull",
-                &reg.oci(&format!("models/tiny@{digest}")),
-                "--into",
-                s(&node),
-                "--create",
-                "--policy",
-                s(&st.node_policy),
-            ],
-            want,
-        )
+    let pull_digest = |digest: &str, want: i32| {
+        let source = reg.oci(&format!("models/tiny@{digest}"));
+        pull(&source, &node, &st.node_policy, &["--create"], want)
     };
-    pull(&one, 0)?;
-    pull(&two, 0)?;
-    pull(&one, 7)?;
+    pull_digest(&one, 0)?;
+    pull_digest(&two, 0)?;
+    pull_digest(&one, 7)?;
     assert_eq!(
         std::fs::read_link(node.join("stable/current"))?,
         Path::new("2")
@@ -1216,52 +856,36 @@ fn a_version_one_bundle_with_zstd_entries_travels() -> TestResult {
     )?;
     let bundle = repo().join("tests/vectors/historical/lbom-0.1.0.lbom");
     let store = d.join("store");
-    run_lbom(
-        &[
-            "import",
-            s(&bundle),
-            "--into",
-            s(&store),
-            "--create",
-            "--policy",
-            s(&d.join("station.toml")),
-            "--key",
-            s(&d.join("station.key")),
-        ],
-        0,
+    import_signed(
+        &bundle,
+        &store,
+        &d.join("station.toml"),
+        &d.join("station.key"),
     )?;
     let reg = Registry::start(None)?;
-    let out = run_lbom(
-        &[
-            "push",
-            s(&store),
-            "--channel",
-            "historical",
-            &reg.oci("models/historical:v1"),
-        ],
+    let out = push(
+        &store,
+        "historical",
+        &reg.oci("models/historical:v1"),
+        &[],
         0,
     )?;
     let digest = pushed_digest(&out)?;
     let node = d.join("node");
-    run_lbom(
-        &[
-            "pull",
-            &reg.oci(&format!("models/historical@{digest}")),
-            "--into",
-            s(&node),
-            "--create",
-            "--policy",
-            s(&node_policy),
-        ],
+    pull(
+        &reg.oci(&format!("models/historical@{digest}")),
+        &node,
+        &node_policy,
+        &["--create"],
         0,
     )?;
     assert_eq!(
-        tree(&node.join("historical/1/bundle"))?,
-        tree(&store.join("historical/1/bundle"))?
+        sha256_tree(&node.join("historical/1/bundle"))?,
+        sha256_tree(&store.join("historical/1/bundle"))?
     );
     assert_eq!(
-        tree(&node.join("historical/1/files"))?,
-        tree(&store.join("historical/1/files"))?
+        sha256_tree(&node.join("historical/1/files"))?,
+        sha256_tree(&store.join("historical/1/files"))?
     );
     Ok(())
 }
@@ -1286,16 +910,7 @@ fn a_large_stored_file_changed_is_refused_before_its_upload_closes() -> TestResu
         f.write_all(b"\x01")?;
     }
     let reg = Registry::start(None)?;
-    run_lbom(
-        &[
-            "push",
-            s(&st.store),
-            "--channel",
-            "stable",
-            &reg.oci("models/m:v1"),
-        ],
-        4,
-    )?;
+    push(&st.store, "stable", &reg.oci("models/m:v1"), &[], 4)?;
     assert!(
         !reg.storage()
             .join("repositories/models/m/_manifests/tags")

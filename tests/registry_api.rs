@@ -13,11 +13,11 @@ mod common;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{TestResult, fail, lbom, repo, run_bounded};
+use common::station::{pull, push, pushed_digest, s, station, tiny};
+use common::{TestResult, fail};
 use sha2::Digest as _;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -112,6 +112,16 @@ fn respond(
     Ok(())
 }
 
+/// 202 Accepted for the upload `id`, naming where its next chunk goes.
+fn upload_accepted(stream: &mut TcpStream, id: &str) -> Res<()> {
+    respond(
+        stream,
+        202,
+        &[("Location", format!("/v2/models/tiny/blobs/uploads/{id}"))],
+        b"",
+    )
+}
+
 fn digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
 }
@@ -183,12 +193,7 @@ fn handle(stream: &mut TcpStream, state: &Mutex<State>, port: u16) -> Res<()> {
             st.next += 1;
             let id = format!("u{}", st.next);
             st.uploads.insert(id.clone(), Vec::new());
-            respond(
-                stream,
-                202,
-                &[("Location", format!("/v2/models/tiny/blobs/uploads/{id}"))],
-                b"",
-            )
+            upload_accepted(stream, &id)
         }
         ("PATCH", "blobs") => {
             let id = name.trim_start_matches("uploads/").to_owned();
@@ -196,12 +201,7 @@ fn handle(stream: &mut TcpStream, state: &Mutex<State>, port: u16) -> Res<()> {
                 .get_mut(&id)
                 .ok_or_else(|| fail("no upload"))?
                 .extend_from_slice(&req.body);
-            respond(
-                stream,
-                202,
-                &[("Location", format!("/v2/models/tiny/blobs/uploads/{id}"))],
-                b"",
-            )
+            upload_accepted(stream, &id)
         }
         ("PUT", "blobs") => {
             let id = name.trim_start_matches("uploads/").to_owned();
@@ -313,35 +313,6 @@ impl Mock {
     }
 }
 
-fn run_lbom(args: &[&str], want: i32) -> Res<String> {
-    let run = run_bounded(&mut lbom(args), Duration::from_secs(300))?;
-    if run.code() != Some(want) {
-        return Err(fail(format!(
-            "lbom {args:?} exited {:?}, expected {want}; stderr: {}",
-            run.code(),
-            run.stderr.trim()
-        )));
-    }
-    Ok(String::from_utf8_lossy(&run.stdout).into_owned())
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap_or_default()
-}
-
-fn policy(path: &Path, keys: &[(&str, PathBuf, &str)]) -> Res<()> {
-    let mut text = String::from("version = 1\n");
-    for (name, key, role) in keys {
-        text += &format!(
-            "\n[[keys]]\nname = \"{name}\"\npublic_key = \"{}\"\nroles = [\"{role}\"]\n",
-            s(key)
-        );
-    }
-    text += "\n[signatures]\nrequired_roles = [\"maintainer\"]\n\n[time]\nmax_age = \"none\"\n";
-    std::fs::write(path, text)?;
-    Ok(())
-}
-
 /// Push to a registry with the referrers API through the token flow: no
 /// referrers tag is written (the registry keeps referrers), a token is
 /// fetched with the config.json credentials, and a pull finds the evidence
@@ -349,75 +320,15 @@ fn policy(path: &Path, keys: &[(&str, PathBuf, &str)]) -> Res<()> {
 /// service refuses and so does lbom (exit 5).
 #[test]
 fn referrers_api_and_bearer_tokens() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let d = dir.path();
-    for name in ["maintainer", "station"] {
-        run_lbom(&["keygen", s(&d.join(name))], 0)?;
-    }
-    let bundle = d.join("m.lbom");
-    let model = repo().join("fixtures/safetensors/tiny-llama");
-    run_lbom(
-        &[
-            "pack",
-            s(&model),
-            "--name",
-            "tiny",
-            "--channel",
-            "stable",
-            "--compress",
-            "none",
-            "-o",
-            s(&bundle),
-            "--key",
-            s(&d.join("maintainer.key")),
-            "--role",
-            "maintainer",
-        ],
-        0,
-    )?;
-    policy(
-        &d.join("station.toml"),
-        &[("maintainer", d.join("maintainer.pub"), "maintainer")],
-    )?;
-    policy(
-        &d.join("node.toml"),
-        &[
-            ("maintainer", d.join("maintainer.pub"), "maintainer"),
-            ("station", d.join("station.pub"), "station"),
-        ],
-    )?;
-    let store = d.join("store");
-    run_lbom(
-        &[
-            "import",
-            s(&bundle),
-            "--into",
-            s(&store),
-            "--create",
-            "--policy",
-            s(&d.join("station.toml")),
-            "--key",
-            s(&d.join("station.key")),
-        ],
-        0,
-    )?;
+    let st = station(&tiny())?;
+    let d = st.dir.path();
+    let store = &st.store;
 
     let mock = Mock::start()?;
     let target = format!("oci://127.0.0.1:{}/models/tiny:v1", mock.port);
     let none = d.join("none.json");
     std::fs::write(&none, "{}")?;
-    run_lbom(
-        &[
-            "push",
-            s(&store),
-            "--channel",
-            "stable",
-            &target,
-            "--docker-config",
-            s(&none),
-        ],
-        5,
-    )?;
+    push(store, "stable", &target, &["--docker-config", s(&none)], 5)?;
     let config = d.join("config.json");
     std::fs::write(
         &config,
@@ -426,24 +337,15 @@ fn referrers_api_and_bearer_tokens() -> TestResult {
             mock.port
         ),
     )?;
-    let out = run_lbom(
-        &[
-            "push",
-            s(&store),
-            "--channel",
-            "stable",
-            &target,
-            "--docker-config",
-            s(&config),
-        ],
+    let out = push(
+        store,
+        "stable",
+        &target,
+        &["--docker-config", s(&config)],
         0,
     )?;
     assert!(!out.contains("referrers tag"), "{out}");
-    let start = out.find("(sha256:").ok_or_else(|| fail(out.clone()))?;
-    let digest = out
-        .get(start + 1..start + 72)
-        .unwrap_or_default()
-        .to_owned();
+    let digest = pushed_digest(&out)?;
     {
         let st = mock.state.lock().map_err(|_| fail("poisoned"))?;
         assert!(st.tokens_issued >= 1);
@@ -460,18 +362,12 @@ fn referrers_api_and_bearer_tokens() -> TestResult {
         .map_err(|_| fail("poisoned"))?
         .redirect_blobs = true;
     let node = d.join("node");
-    let pulled = run_lbom(
-        &[
-            "pull",
-            &format!("oci://127.0.0.1:{}/models/tiny@{digest}", mock.port),
-            "--into",
-            s(&node),
-            "--create",
-            "--policy",
-            s(&d.join("node.toml")),
-            "--docker-config",
-            s(&config),
-        ],
+    let source = format!("oci://127.0.0.1:{}/models/tiny@{digest}", mock.port);
+    let pulled = pull(
+        &source,
+        &node,
+        &st.node_policy,
+        &["--create", "--docker-config", s(&config)],
         0,
     )?;
     assert!(pulled.contains("station receipt by station"), "{pulled}");

@@ -17,8 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{TestResult, fail, repo, run_bounded};
-use sha2::{Digest as _, Sha256};
+use common::{TestResult, fail, repo, run_bounded, sha256_file};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -97,21 +96,6 @@ fn write_model(dir: &Path, bytes: u64) -> Res<()> {
     }
     file.flush()?;
     Ok(())
-}
-
-fn sha256_file(path: &Path) -> Res<String> {
-    use std::io::Read as _;
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(buf.get(..n).unwrap_or_default());
-    }
-    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Every file under `root` (relative path → SHA-256), leaving out the

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::index::{BundleFacts, PartEntry, PartIndex};
 use super::{Error, io_err, parity};
-use crate::io::digest::Hasher;
+use crate::io::digest::{Hasher, Sha256Digest};
 use crate::io::source::{BundleSource, FileSource};
 use crate::sign::SigningKey;
 
@@ -47,31 +47,14 @@ pub fn split(
     options: &SplitOptions,
     key: &SigningKey,
 ) -> Result<SplitOutcome, Error> {
-    crate::bundle::manifest::check_label("role", &options.role).map_err(Error::Option)?;
-    let opened = crate::bundle::open(bundle, &crate::bundle::ReadLimits::default())?;
-    let part_size = options.part_size - options.part_size % 2;
-    let size = opened.file_len;
-    check_geometry(size, part_size, options.parity)?;
+    let (facts, part_size) = prepare(bundle, options)?;
+    let size = facts.size;
     std::fs::create_dir_all(out).map_err(io_err(out))?;
     let name = set_name(bundle);
     let (file, _) = crate::io::open::open_regular(bundle).map_err(io_err(bundle))?;
     let (parts, bundle_sha256) = write_data_parts(&file, size, part_size, out)?;
-    let mut index = PartIndex {
-        role: options.role.clone(),
-        keyid: key.key_id(),
-        bundle: BundleFacts {
-            size,
-            manifest_sha256: opened.manifest_sha256,
-        },
-        part_size,
-        stripe_size: 2,
-        parts,
-        parity: Vec::new(),
-        name: format!("{name}-{}", bundle_sha256.short(12)),
-        bundle_sha256,
-    };
-    index.stripe_size =
-        parity::stripe_size_for(index.parts.len() + options.parity, index.stripe_span());
+    let name = format!("{name}-{}", bundle_sha256.short(12));
+    let mut index = unsigned_index(options, key, facts, part_size, parts, name, bundle_sha256);
     let mut media = Vec::new();
     for part in &index.parts {
         let dir = medium_dir(out, part.number as usize);
@@ -83,6 +66,48 @@ pub fn split(
     let source = FileSource::new(file, size);
     index.parity = write_parity_parts(&index, &source, options.parity, out, &mut media)?;
     finish(index, media, key)
+}
+
+/// What both ways of cutting check before a part is written: the role's
+/// form and the set's geometry. The bundle's size and manifest digest, and
+/// the part size (rounded down to even).
+fn prepare(bundle: &Path, options: &SplitOptions) -> Result<(BundleFacts, u64), Error> {
+    crate::bundle::manifest::check_label("role", &options.role).map_err(Error::Option)?;
+    let opened = crate::bundle::open(bundle, &crate::bundle::ReadLimits::default())?;
+    let part_size = options.part_size - options.part_size % 2;
+    check_geometry(opened.file_len, part_size, options.parity)?;
+    let facts = BundleFacts {
+        size: opened.file_len,
+        manifest_sha256: opened.manifest_sha256,
+    };
+    Ok((facts, part_size))
+}
+
+/// The index of the data `parts`, before parity and signature: its stripe
+/// size fitted to the parity asked for.
+fn unsigned_index(
+    options: &SplitOptions,
+    key: &SigningKey,
+    bundle: BundleFacts,
+    part_size: u64,
+    parts: Vec<PartEntry>,
+    name: String,
+    bundle_sha256: Sha256Digest,
+) -> PartIndex {
+    let mut index = PartIndex {
+        role: options.role.clone(),
+        keyid: key.key_id(),
+        bundle,
+        part_size,
+        stripe_size: 2,
+        parts,
+        parity: Vec::new(),
+        name,
+        bundle_sha256,
+    };
+    index.stripe_size =
+        parity::stripe_size_for(index.parts.len() + options.parity, index.stripe_span());
+    index
 }
 
 /// The name a data part has until the set's name (which carries the
@@ -244,11 +269,8 @@ pub fn split_in_place(
     options: &SplitOptions,
     key: &SigningKey,
 ) -> Result<SplitOutcome, Error> {
-    crate::bundle::manifest::check_label("role", &options.role).map_err(Error::Option)?;
-    let opened = crate::bundle::open(bundle, &crate::bundle::ReadLimits::default())?;
-    let part_size = options.part_size - options.part_size % 2;
-    let size = opened.file_len;
-    check_geometry(size, part_size, options.parity)?;
+    let (facts, part_size) = prepare(bundle, options)?;
+    let size = facts.size;
     let name = set_name(bundle);
     let file = OpenOptions::new()
         .read(true)
@@ -284,22 +306,7 @@ pub fn split_in_place(
     media.reverse();
     drop(file);
     std::fs::remove_file(bundle).map_err(io_err(bundle))?;
-    let mut index = PartIndex {
-        role: options.role.clone(),
-        keyid: key.key_id(),
-        bundle: BundleFacts {
-            size,
-            manifest_sha256: opened.manifest_sha256,
-        },
-        part_size,
-        stripe_size: 2,
-        parts,
-        parity: Vec::new(),
-        name,
-        bundle_sha256: whole,
-    };
-    index.stripe_size =
-        parity::stripe_size_for(index.parts.len() + options.parity, index.stripe_span());
+    let mut index = unsigned_index(options, key, facts, part_size, parts, name, whole);
     let source = super::reader::PartReader::over_data(index.clone(), paths);
     index.parity = write_parity_parts(&index, &source, options.parity, out, &mut media)?;
     finish(index, media, key)

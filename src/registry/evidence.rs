@@ -236,10 +236,11 @@ mod tests {
         )?;
         assert_eq!(ok.station, "station-1");
 
+        // The good statement changed by `f`, signed by the trusted station.
         let edit = |f: &dyn Fn(&mut serde_json::Value)| {
             let mut v = good.clone();
             f(&mut v);
-            v
+            signed(&v, &station, PAYLOAD_TYPE_IN_TOTO)
         };
         let cases: Vec<(&str, Vec<u8>)> = vec![
             (
@@ -268,88 +269,60 @@ mod tests {
             ),
             (
                 "a file more",
-                signed(
-                    &edit(&|v| {
-                        if let Some(s) = subjects(v) {
-                            s.push(json!({"name": "extra.bin", "digest": {"sha256": Sha256Digest::of(b"x").to_hex()}}))
-                        }
-                    }),
-                    &station,
-                    PAYLOAD_TYPE_IN_TOTO,
-                ),
+                edit(&|v| {
+                    if let Some(s) = subjects(v) {
+                        s.push(json!({"name": "extra.bin", "digest": {"sha256": Sha256Digest::of(b"x").to_hex()}}))
+                    }
+                }),
             ),
             (
                 "a file less",
-                signed(
-                    &edit(&|v| {
-                        if let Some(s) = subjects(v) {
-                            s.pop();
-                        }
-                    }),
-                    &station,
-                    PAYLOAD_TYPE_IN_TOTO,
-                ),
+                edit(&|v| {
+                    if let Some(s) = subjects(v) {
+                        s.pop();
+                    }
+                }),
             ),
             (
                 "another digest",
-                signed(
-                    &edit(&|v| {
-                        if let Some(d) = v.pointer_mut("/subject/1/digest/sha256") {
-                            *d = json!(Sha256Digest::of(b"evil").to_hex())
-                        }
-                    }),
-                    &station,
-                    PAYLOAD_TYPE_IN_TOTO,
-                ),
+                edit(&|v| {
+                    if let Some(d) = v.pointer_mut("/subject/1/digest/sha256") {
+                        *d = json!(Sha256Digest::of(b"evil").to_hex())
+                    }
+                }),
             ),
             (
                 "a subject twice",
-                signed(
-                    &edit(&|v| {
-                        if let Some(s) = subjects(v) {
-                            let first = s.get(1).cloned().unwrap_or_default();
-                            s.push(first)
-                        }
-                    }),
-                    &station,
-                    PAYLOAD_TYPE_IN_TOTO,
-                ),
+                edit(&|v| {
+                    if let Some(s) = subjects(v) {
+                        let first = s.get(1).cloned().unwrap_or_default();
+                        s.push(first)
+                    }
+                }),
             ),
             (
                 "the manifest subject left out",
-                signed(
-                    &edit(&|v| {
-                        if let Some(s) = subjects(v) {
-                            s.remove(0);
-                        }
-                    }),
-                    &station,
-                    PAYLOAD_TYPE_IN_TOTO,
-                ),
+                edit(&|v| {
+                    if let Some(s) = subjects(v) {
+                        s.remove(0);
+                    }
+                }),
             ),
             (
                 "not PASSED",
-                signed(
-                    &edit(&|v| {
-                        if let Some(r) = v.pointer_mut("/predicate/verificationResult") {
-                            *r = json!("FAILED")
-                        }
-                    }),
-                    &station,
-                    PAYLOAD_TYPE_IN_TOTO,
-                ),
+                edit(&|v| {
+                    if let Some(r) = v.pointer_mut("/predicate/verificationResult") {
+                        *r = json!("FAILED")
+                    }
+                }),
             ),
             (
                 "not a VSA",
-                signed(
-                    &edit(&|v| {
-                        if let Some(t) = v.get_mut("predicateType") {
-                            *t = json!("https://slsa.dev/provenance/v1")
-                        }
-                    }),
-                    &station,
-                    PAYLOAD_TYPE_IN_TOTO,
-                ),
+                edit(&|v| {
+                    if let Some(t) = v.get_mut("predicateType") {
+                        *t = json!("https://slsa.dev/provenance/v1")
+                    }
+                }),
             ),
             ("not DSSE", b"{\"receipt\":true}".to_vec()),
         ];

@@ -1,4 +1,4 @@
-# Shared by scan_bench.sh and pack_bench.sh (sourced, not run).
+# Shared by the tests/bench/*_bench.sh scripts (sourced, not run).
 # Expects: $runs (median of how many), $failed (0/1, updated by pass_fail).
 
 say() { printf '%s\n' "$*"; }
@@ -26,6 +26,48 @@ bench_binary() { # REPO
         (cd "$1" && cargo build --release --quiet)
         printf '%s\n' "${CARGO_TARGET_DIR:-$1/target}/release/lbom"
     fi
+}
+
+# require_binary NAME LBOM: exit 1 (naming the script NAME) unless LBOM runs.
+require_binary() {
+    [[ -x "$2" ]] || { say "$1: no lbom binary at $2" >&2; exit 1; }
+}
+
+# need_free_mb NAME DIR MB: exit 1 (naming the script NAME) unless DIR's file
+# system has MB MiB free.
+need_free_mb() {
+    local avail_mb
+    avail_mb=$(df -Pm "$2" | awk 'NR == 2 {print $4}')
+    if ((avail_mb < $3)); then
+        say "$1: needs $3 MiB free in $2, has ${avail_mb}; lower LBOM_BENCH_MB" >&2
+        exit 1
+    fi
+}
+
+# bench_models REPO WORK MB: sets $data to the models folder, LBOM_BENCH_DATA
+# (run_all.sh's shared one, $own_data=0) or MB MiB of make_models.py's under
+# WORK/models ($own_data=1: the caller removes it when it is done with it).
+bench_models() {
+    if [[ -n "${LBOM_BENCH_DATA:-}" ]]; then
+        data="$LBOM_BENCH_DATA"
+        own_data=0
+    else
+        data="$2/models"
+        own_data=1
+        mkdir -p "$data"
+        python3 "$1/tests/bench/make_models.py" "$data" "$3" 0
+    fi
+}
+
+# signed_bundle LBOM WORK DATA NAME ROLE: a key WORK/NAME, the bundle
+# WORK/b.lbom of DATA (uncompressed) signed with it as ROLE (sets $bundle),
+# and WORK/policy.toml trusting it as ROLE.
+signed_bundle() {
+    "$1" keygen --quiet "$2/$4" >/dev/null
+    bundle="$2/b.lbom"
+    "$1" pack --quiet --compress none --name bench --channel bench -o "$bundle" "$3" \
+        --key "$2/$4.key" --role "$5" >/dev/null
+    "$1" policy init -o "$2/policy.toml" --trust "$4=$2/$4.pub:$5" >/dev/null
 }
 
 # Peak RSS (KiB) of the last `timed` command, when /usr/bin/time exists.
@@ -103,5 +145,32 @@ record() {
     if [[ -n "${LBOM_BENCH_RESULTS:-}" ]]; then
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$cmd" "$ls" "$peer" "$ps" "$ratio" "$target" "$status" "$rss" \
             >>"$LBOM_BENCH_RESULTS"
+    fi
+}
+
+# Rows of the scripts that time commands over one bundle of $bytes bytes
+# (split_bench.sh, quarantine_bench.sh).
+mbps() { calc "$bytes / 1000000 / $1"; }
+row() { # LABEL SECONDS [PEER_MBPS]
+    local rate
+    rate=$(mbps "$2")
+    if [[ -n "${3:-}" ]]; then
+        printf '%-34s %8.3f s  %8.1f MB/s  %.2fx openssl\n' "$1" "$2" "$rate" "$(calc "$rate / $3")"
+    else
+        printf '%-34s %8.3f s  %8.1f MB/s\n' "$1" "$2" "$rate"
+    fi
+}
+# openssl_baseline NAME: openssl's SHA-256 of $bundle, the peer the rows
+# compare with: sets $ssl (MB/s) and $ssl_s. Without openssl, NAME's row is
+# recorded as an error and the script exits 1.
+openssl_baseline() {
+    if median_seconds openssl dgst -sha256 "$bundle"; then
+        ssl=$(mbps "$med")
+        ssl_s=$med
+        row "openssl dgst -sha256 (bundle)" "$med"
+    else
+        say "openssl: failed to run" >&2
+        record "$1" - "openssl dgst -sha256" ERROR 0.85
+        exit 1
     fi
 }

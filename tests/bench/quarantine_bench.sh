@@ -29,60 +29,26 @@ failed=0
 source "$repo/tests/bench/lib.sh"
 
 lbom="$(bench_binary "$repo")"
-[[ -x "$lbom" ]] || { say "quarantine_bench: no lbom binary at $lbom" >&2; exit 1; }
+require_binary quarantine_bench "$lbom"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/lbom-quarantine-bench.XXXXXX")"
 cleanup() { chmod -R u+w "$work" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT INT TERM
 # Data, bundle, extracted copy, store; 10 % slack.
 need_mb=$((4 * total_mb * 11 / 10))
-avail_mb=$(df -Pm "$work" | awk 'NR == 2 {print $4}')
-if ((avail_mb < need_mb)); then
-    say "quarantine_bench: needs ${need_mb} MiB free in $work, has ${avail_mb}; lower LBOM_BENCH_MB" >&2
-    exit 1
-fi
-if [[ -n "${LBOM_BENCH_DATA:-}" ]]; then
-    data="$LBOM_BENCH_DATA"
-    own_data=0
-else
-    data="$work/models"
-    own_data=1
-    mkdir -p "$data"
-    python3 "$repo/tests/bench/make_models.py" "$data" "$total_mb" 0
-fi
-"$lbom" keygen --quiet "$work/bench" >/dev/null
-bundle="$work/b.lbom"
-"$lbom" pack --quiet --compress none --name bench --channel bench -o "$bundle" "$data" \
-    --key "$work/bench.key" --role maintainer >/dev/null
+need_free_mb quarantine_bench "$work" "$need_mb"
+bench_models "$repo" "$work" "$total_mb"
+signed_bundle "$lbom" "$work" "$data" bench maintainer
 ((own_data)) && rm -rf "$data"
-"$lbom" policy init -o "$work/policy.toml" --trust "bench=$work/bench.pub:maintainer" >/dev/null
 sync
 bytes=$(stat -c %s "$bundle")
 say "== verify and import: one bundle of $bytes bytes ($total_mb MiB of models); $(nproc) CPUs; median of $runs runs after a warm-up"
 
-mbps() { calc "$bytes / 1000000 / $1"; }
 rss_line() { # NAME KIB
     pass_fail "$1 peak RSS" "$(calc "$2 > 0 && $2 < $rss_cap_kib")" "$2 KiB (target < $rss_cap_kib KiB)"
 }
-row() { # LABEL SECONDS [PEER_MBPS]
-    local rate
-    rate=$(mbps "$2")
-    if [[ -n "${3:-}" ]]; then
-        printf '%-34s %8.3f s  %8.1f MB/s  %.2fx openssl\n' "$1" "$2" "$rate" "$(calc "$rate / $3")"
-    else
-        printf '%-34s %8.3f s  %8.1f MB/s\n' "$1" "$2" "$rate"
-    fi
-}
 
-if median_seconds openssl dgst -sha256 "$bundle"; then
-    ssl=$(mbps "$med")
-    ssl_s=$med
-    row "openssl dgst -sha256 (bundle)" "$med"
-else
-    say "openssl: failed to run" >&2
-    record "verify" - "openssl dgst -sha256" ERROR 0.85
-    exit 1
-fi
+openssl_baseline verify
 
 # ---- verify ------------------------------------------------------------------
 if median_seconds "$lbom" verify --quiet "$bundle" --policy "$work/policy.toml"; then

@@ -31,7 +31,7 @@ failed=0
 source "$repo/tests/bench/lib.sh"
 
 lbom="$(bench_binary "$repo")"
-[[ -x "$lbom" ]] || { say "registry_bench: no lbom binary at $lbom" >&2; exit 1; }
+require_binary registry_bench "$lbom"
 for tool in docker-registry skopeo; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         # As for every peer: skipped with a note (tests/bench/setup-peers.sh
@@ -54,20 +54,8 @@ cleanup() { stop_registry; chmod -R u+w "$work" 2>/dev/null || true; rm -rf "$wo
 trap cleanup EXIT INT TERM
 # Data, bundle, store, layout, registry, pulled bundle + store; 10 % slack.
 need_mb=$((6 * total_mb * 11 / 10))
-avail_mb=$(df -Pm "$work" | awk 'NR == 2 {print $4}')
-if ((avail_mb < need_mb)); then
-    say "registry_bench: needs ${need_mb} MiB free in $work, has ${avail_mb}; lower LBOM_BENCH_MB" >&2
-    exit 1
-fi
-if [[ -n "${LBOM_BENCH_DATA:-}" ]]; then
-    data="$LBOM_BENCH_DATA"
-    own_data=0
-else
-    data="$work/models"
-    own_data=1
-    mkdir -p "$data"
-    python3 "$repo/tests/bench/make_models.py" "$data" "$total_mb" 0
-fi
+need_free_mb registry_bench "$work" "$need_mb"
+bench_models "$repo" "$work" "$total_mb"
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 # A registry with an empty storage folder: (re)started before every timed push.
@@ -114,42 +102,41 @@ bytes=$(du -sb "$work/store/bench/1/files" | cut -f1)
 target="127.0.0.1:$port/bench/model"
 say "== registry push and pull: $bytes bytes of files; docker-registry $(docker-registry --version | awk '{print $3}'), $(skopeo --version); median of $runs runs"
 
-mbps() { calc "$bytes / 1000000 / $1"; }
-push_rss=-
-if median_seconds -p fresh_registry "$lbom" --quiet push "$work/store" --channel bench "oci://$target:v1"; then
-    push_s=$med
-    push_rss=$max_rss
-    say "lbom push                          $(printf '%8.3f' "$push_s") s  $(printf '%8.1f' "$(mbps "$push_s")") MB/s"
-else
-    push_s=ERROR
-fi
-if median_seconds -p fresh_registry skopeo copy --quiet --dest-tls-verify=false "oci:$work/layout:v1" "docker://$target:v1"; then
-    skopeo_push_s=$med
-    say "skopeo copy oci: -> docker://      $(printf '%8.3f' "$skopeo_push_s") s  $(printf '%8.1f' "$(mbps "$skopeo_push_s")") MB/s"
-else
-    skopeo_push_s=ERROR
-fi
+# measured LABEL PREP CMD...: the median of CMD (PREP before each run)
+# printed as a row; sets $got_s (seconds, or ERROR) and $got_rss (KiB, or -).
+measured() {
+    local label="$1"
+    shift
+    if median_seconds -p "$@"; then
+        got_s=$med
+        got_rss=$max_rss
+        say "$(printf '%-35s%8.3f' "$label" "$got_s") s  $(printf '%8.1f' "$(mbps "$got_s")") MB/s"
+    else
+        got_s=ERROR
+        got_rss=-
+    fi
+}
+
+measured "lbom push" fresh_registry "$lbom" --quiet push "$work/store" --channel bench "oci://$target:v1"
+push_s=$got_s
+push_rss=$got_rss
+measured "skopeo copy oci: -> docker://" fresh_registry \
+    skopeo copy --quiet --dest-tls-verify=false "oci:$work/layout:v1" "docker://$target:v1"
+skopeo_push_s=$got_s
 record "push (registry, ${total_mb} MiB)" "$push_s" "skopeo copy oci: to docker://" "$skopeo_push_s" - "$push_rss"
 
 # One registry holding the artifact for every pull.
 fresh_registry
 "$lbom" --quiet push "$work/store" --channel bench "oci://$target:v1" >/dev/null
 fresh_node() { chmod -R u+w "$work/node" 2>/dev/null || true; rm -rf "$work/node"; }
-pull_rss=-
-if median_seconds -p fresh_node "$lbom" --quiet pull "oci://$target:v1" --into "$work/node" --create --policy "$work/node.toml"; then
-    pull_s=$med
-    pull_rss=$max_rss
-    say "lbom pull (verify + import)        $(printf '%8.3f' "$pull_s") s  $(printf '%8.1f' "$(mbps "$pull_s")") MB/s"
-else
-    pull_s=ERROR
-fi
+measured "lbom pull (verify + import)" fresh_node \
+    "$lbom" --quiet pull "oci://$target:v1" --into "$work/node" --create --policy "$work/node.toml"
+pull_s=$got_s
+pull_rss=$got_rss
 fresh_copy() { rm -rf "$work/copy"; }
-if median_seconds -p fresh_copy skopeo copy --quiet --src-tls-verify=false "docker://$target:v1" "oci:$work/copy:v1"; then
-    skopeo_pull_s=$med
-    say "skopeo copy docker:// -> oci:      $(printf '%8.3f' "$skopeo_pull_s") s  $(printf '%8.1f' "$(mbps "$skopeo_pull_s")") MB/s"
-else
-    skopeo_pull_s=ERROR
-fi
+measured "skopeo copy docker:// -> oci:" fresh_copy \
+    skopeo copy --quiet --src-tls-verify=false "docker://$target:v1" "oci:$work/copy:v1"
+skopeo_pull_s=$got_s
 record "pull (registry, ${total_mb} MiB)" "$pull_s" "skopeo copy docker:// to oci:" "$skopeo_pull_s" - "$pull_rss"
 [[ "$push_s" != ERROR && "$pull_s" != ERROR && "$skopeo_push_s" != ERROR && "$skopeo_pull_s" != ERROR ]] || exit 1
 exit 0

@@ -10,6 +10,7 @@ pub mod codes;
 pub mod hostile_models;
 pub mod markdown;
 pub mod registry;
+pub mod station;
 
 /// The failure classes, for `codes` (which names them `super::Class`).
 use lbom::Class;
@@ -286,4 +287,44 @@ pub fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+/// The SHA-256 of the file at `path`, in hex, read a block at a time.
+pub fn sha256_file(path: &Path) -> Result<String, Box<dyn std::error::Error>> {
+    use std::io::Read as _;
+    let mut file = File::open(path)?;
+    let mut hasher = lbom::io::digest::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(buf.get(..n).unwrap_or_default());
+    }
+    Ok(hasher.finish().to_hex())
+}
+
+/// Every file below `dir` (links not followed), by path relative to
+/// `dir`, with its SHA-256 in hex; sorted.
+pub fn sha256_tree(dir: &Path) -> Result<Vec<(String, String)>, Box<dyn std::error::Error>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                stack.push(entry.path());
+            } else {
+                let rel = entry
+                    .path()
+                    .strip_prefix(dir)?
+                    .to_string_lossy()
+                    .into_owned();
+                out.push((rel, sha256_file(&entry.path())?));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
 }

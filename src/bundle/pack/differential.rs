@@ -28,7 +28,8 @@ use super::super::{Error, attestation};
 use super::delta_plan::{self, BaseIndex, Choice, FileId};
 use super::hash_cache::{FileKey, HashCache};
 use super::{Output, PackOptions, PackSummary, artifact_entry_name};
-use crate::io::digest::{Hasher, Sha256Digest};
+use crate::io::digest::Sha256Digest;
+use crate::io::tee::HashingWriter;
 
 /// What the differential carries against its full bundle: for `inspect`
 /// and the bench, through [`PackSummary`].
@@ -501,44 +502,31 @@ fn chunk_recipe(
         message: format!("artifact {}: {e}", bm.path),
     };
     let mut index = BaseIndex::default();
-    let mut content = Content::open(from.base, bt, bm).map_err(base_error)?;
-    chunk::chunks(&mut content, bm.size, &mut |c| {
-        index.add(c);
-        Ok(())
-    })
-    .map_err(base_error)?;
-    content.finish().map_err(base_error)?;
+    each_chunk(from.base, bt, bm, &mut |c| index.add(c)).map_err(base_error)?;
     let full_error = |source: io::Error| Error::Io {
         path: m.path.as_str().into(),
         source,
     };
     let mut target: Vec<Chunk> = Vec::new();
-    let mut content = Content::open(from.full, t, m).map_err(full_error)?;
-    chunk::chunks(&mut content, m.size, &mut |c| {
-        target.push(c);
-        Ok(())
-    })
-    .map_err(full_error)?;
-    content.finish().map_err(full_error)?;
+    each_chunk(from.full, t, m, &mut |c| target.push(c)).map_err(full_error)?;
     Ok(delta_plan::recipe(&index, &target))
 }
 
-/// Counts and hashes what passes to the tar.
-struct Counted<W> {
-    inner: W,
-    hasher: Hasher,
-}
-
-impl<W: Write> Write for Counted<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(buf.get(..n).unwrap_or_default());
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
+/// Every chunk of the entry's decoded bytes, in order, to `on_chunk`; then
+/// the bytes checked against the manifest's size and SHA-256 (an error
+/// when they differ).
+fn each_chunk(
+    file: &File,
+    t: &TarEntry,
+    m: &ManifestEntry,
+    on_chunk: &mut dyn FnMut(Chunk),
+) -> io::Result<()> {
+    let mut content = Content::open(file, t, m)?;
+    chunk::chunks(&mut content, m.size, &mut |c| {
+        on_chunk(c);
+        Ok(())
+    })?;
+    content.finish()
 }
 
 /// Write the delta entry of `artifact`: the head, each operation, and each
@@ -570,10 +558,8 @@ fn write_recipe(
         source,
     })?;
     let size = payload_size(head, ops);
-    let mut counted = Counted {
-        inner: tw.data(),
-        hasher: Hasher::new(),
-    };
+    // Counts and hashes what passes to the tar.
+    let mut counted = HashingWriter::new(tw.data());
     let mut writer = RecipeWriter::new(&mut counted, head).map_err(io_error)?;
     // The target's decoded bytes, opened at the first shipped chunk and
     // read once in order: shipped chunks are copied, base ranges skipped.
@@ -609,8 +595,9 @@ fn write_recipe(
         }
     }
     let _ = writer.into_inner();
-    let stored_sha256 = counted.hasher.clone().finish();
-    let written = counted.hasher.bytes();
+    let (_, hasher) = counted.into_parts();
+    let written = hasher.bytes();
+    let stored_sha256 = hasher.finish();
     if written != size {
         return Err(Error::Layout {
             path: output.to_path_buf(),

@@ -5,7 +5,7 @@
 use lbom::oci::{ClientOptions, Reference};
 use lbom::outln;
 use lbom::{ImportDocument, ImportOptions, ImportOutcome};
-use lbom::{Policy, VerifyContext, VerifyDocument};
+use lbom::{Policy, VerifyContext};
 
 use crate::cli::{ExportArgs, PullArgs, PushArgs, RegistryArgs, ReportFormat, VerifyArgs};
 use crate::exit;
@@ -100,41 +100,16 @@ pub fn verify(reference: &str, args: &VerifyArgs, quiet: bool) -> anyhow::Result
         &policy,
         &context,
     )?;
-    let code = report
-        .failure()
-        .map_or(exit::SUCCESS, |f| exit::codes::of(f.class()));
-    let mut out = Output::open(None)?;
-    match args.format {
-        ReportFormat::Json => {
-            let json = VerifyDocument::new(&args.bundle, &policy, &report, verified.as_ref(), code);
-            out.json(&json)?;
-        }
-        ReportFormat::Text => {
-            let mut text = out.text();
-            super::verify::write_checks(&report, &mut text, args.verbose)?;
-            match &verified {
-                Some(v) => {
-                    outln!(
-                        text,
-                        "VERIFIED {reference} ({}): {} channel {} sequence {}; station receipt by {}",
-                        format_args!("sha256:{}", fetched.digest),
-                        v.manifest.name,
-                        v.manifest.channel,
-                        v.manifest.sequence,
-                        fetched.receipt.station
-                    )?;
-                    super::verify::write_signers(&v.signers, &mut text)?;
-                }
-                None => outln!(
-                    text,
-                    "{}",
-                    super::verify::refused_line(&report, &args.bundle, code)
-                )?,
-            }
-        }
-    }
-    out.finish()?;
-    Ok(code)
+    super::verify::print_report(args, &policy, &report, verified.as_ref(), |v| {
+        format!(
+            "VERIFIED {reference} ({}): {} channel {} sequence {}; station receipt by {}",
+            format_args!("sha256:{}", fetched.digest),
+            v.manifest.name,
+            v.manifest.channel,
+            v.manifest.sequence,
+            fetched.receipt.station
+        )
+    })
 }
 
 /// `lbom pull`.

@@ -7,8 +7,8 @@ use lbom::Store;
 use lbom::TextOut;
 use lbom::outln;
 use lbom::{
-    ArtifactSink, ChannelState, HashOnly, HashWithBase, Outcome, Policy, Report, VerifyContext,
-    VerifyDocument,
+    ArtifactSink, ChannelState, HashOnly, HashWithBase, Outcome, Policy, Report, Verified,
+    VerifyContext, VerifyDocument,
 };
 
 use crate::cli::{ReportFormat, VerifyArgs};
@@ -48,40 +48,52 @@ pub fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<u8> {
     };
     let (report, verified) = lbom::verify(&args.bundle, &policy, &ctx, sink.as_mut());
     bar.finish();
+    let code = print_report(args, &policy, &report, verified.as_ref(), |v| {
+        format!(
+            "VERIFIED {} channel {} sequence {} (manifest sha256 {})",
+            v.manifest.name, v.manifest.channel, v.manifest.sequence, v.manifest_sha256
+        )
+    })?;
+    // Text shows each warning on stdout already; JSON readers see them
+    // here too.
+    if !quiet && args.format == ReportFormat::Json {
+        warn_checks(&report);
+    }
+    Ok(code)
+}
+
+/// `report` printed as `args.format` asks (text: every check, then
+/// `verified_line` and the signers, or the refusal); its exit code: the
+/// first failure's, 0 when all passed.
+pub fn print_report(
+    args: &VerifyArgs,
+    policy: &Policy,
+    report: &Report,
+    verified: Option<&Verified>,
+    verified_line: impl Fn(&Verified) -> String,
+) -> anyhow::Result<u8> {
     let code = report
         .failure()
         .map_or(exit::SUCCESS, |f| exit::codes::of(f.class()));
     let mut out = Output::open(None)?;
     match args.format {
         ReportFormat::Json => {
-            let json = VerifyDocument::new(&args.bundle, &policy, &report, verified.as_ref(), code);
+            let json = VerifyDocument::new(&args.bundle, policy, report, verified, code);
             out.json(&json)?;
         }
         ReportFormat::Text => {
             let mut text = out.text();
-            write_checks(&report, &mut text, args.verbose)?;
-            match &verified {
+            write_checks(report, &mut text, args.verbose)?;
+            match verified {
                 Some(v) => {
-                    outln!(
-                        text,
-                        "VERIFIED {} channel {} sequence {} (manifest sha256 {})",
-                        v.manifest.name,
-                        v.manifest.channel,
-                        v.manifest.sequence,
-                        v.manifest_sha256
-                    )?;
+                    outln!(text, "{}", verified_line(v))?;
                     write_signers(&v.signers, &mut text)?;
                 }
-                None => outln!(text, "{}", refused_line(&report, &args.bundle, code))?,
+                None => outln!(text, "{}", refused_line(report, &args.bundle, code))?,
             }
         }
     }
     out.finish()?;
-    // Text shows each warning on stdout already; JSON readers see them
-    // here too.
-    if !quiet && args.format == ReportFormat::Json {
-        warn_checks(&report);
-    }
     Ok(code)
 }
 

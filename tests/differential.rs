@@ -185,7 +185,15 @@ fn tampered(bundle: &Path, at: u64, name: &str) -> Res<PathBuf> {
     let b = bytes
         .get_mut(i)
         .ok_or_else(|| fail("offset past the bundle"))?;
-    *b ^= 0x01;
+    // A hex digit becomes another hex digit, so that a tampered base
+    // reference still parses and what is refused is the version it names
+    // (a flip of 'a' or 'f' by one bit would leave the hex alphabet and
+    // fail earlier, as malformed); any other byte has one bit flipped.
+    *b = match *b {
+        b'0' => b'1',
+        c if c.is_ascii_hexdigit() => b'0',
+        c => c ^ 0x01,
+    };
     std::fs::write(&out, bytes)?;
     Ok(out)
 }

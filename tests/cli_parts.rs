@@ -46,6 +46,20 @@ fn find(
 }
 
 /// Ok when the run exited 0, else its output as the error.
+/// `lbom COMMAND SET --policy P -o OUT` (join, repair), which must succeed.
+fn through_policy(command: &str, set: &Path, out: &Path) -> TestResult {
+    lbom([
+        command.as_ref(),
+        set.as_os_str(),
+        "--policy".as_ref(),
+        policy().as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ])
+    .output()
+    .map(succeeded)?
+}
+
 fn succeeded(out: std::process::Output) -> TestResult {
     if out.status.success() {
         Ok(())
@@ -142,28 +156,10 @@ fn split_verify_parts_repair_and_join_from_the_command_line() -> TestResult {
 
     // join reads through the gaps; repair rebuilds both byte for byte.
     let joined = dir.path().join("joined.lbom");
-    lbom([
-        "join".as_ref(),
-        set.as_os_str(),
-        "--policy".as_ref(),
-        policy().as_os_str(),
-        "-o".as_ref(),
-        joined.as_os_str(),
-    ])
-    .output()
-    .map(succeeded)??;
+    through_policy("join", &set, &joined)?;
     assert_eq!(std::fs::read(&joined)?, std::fs::read(golden())?);
     let rebuilt = dir.path().join("rebuilt");
-    lbom([
-        "repair".as_ref(),
-        set.as_os_str(),
-        "--policy".as_ref(),
-        policy().as_os_str(),
-        "-o".as_ref(),
-        rebuilt.as_os_str(),
-    ])
-    .output()
-    .map(succeeded)??;
+    through_policy("repair", &set, &rebuilt)?;
     let made = tree(&rebuilt)?;
     assert_eq!(made[&find(&made, ".part0002")?], before[&gone]);
     assert_eq!(made[&find(&made, ".part0005")?], before[&hurt]);

@@ -6,6 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use lbom::DriftClass;
 
+mod parts;
+mod registry;
+pub use parts::{JoinArgs, RepairArgs, SplitArgs, VerifyPartsArgs};
+pub use registry::{ExportArgs, PullArgs, PushArgs, RegistryArgs};
+
 /// Make local LLM model files safe to move and to trust.
 #[derive(Debug, Parser)]
 #[command(name = "lbom", version, about, long_about = None, propagate_version = true)]
@@ -358,78 +363,6 @@ pub struct SignArgs {
     pub passphrase_env: Option<String>,
 }
 
-/// `lbom split`.
-#[derive(Debug, Args)]
-pub struct SplitArgs {
-    /// The bundle to cut.
-    #[arg(value_name = "FILE.lbom")]
-    pub bundle: PathBuf,
-    /// The folder to write one medium folder per part into.
-    #[arg(long, short, value_name = "DIR")]
-    pub output: PathBuf,
-    /// Bytes per part: a number with K, M, G, T (1024) or KB, MB, GB, TB
-    /// (1000), or a medium: dvd, dvd-dl, bd25, bd50, fat32.
-    #[arg(long, value_name = "SIZE")]
-    pub size: String,
-    /// Parity parts to add: any this many lost or damaged parts can be rebuilt.
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub parity: usize,
-    /// Secret key to sign the part index with (PKCS#8 PEM).
-    #[arg(long, value_name = "KEY")]
-    pub key: PathBuf,
-    /// The role the index's signer claims (transfer, usually).
-    #[arg(long, value_name = "ROLE")]
-    pub role: String,
-    /// Allow a --role other than lbom's own.
-    #[arg(long)]
-    pub custom_role: bool,
-    /// Passphrase of an encrypted key, from this environment variable.
-    #[arg(long, value_name = "VAR")]
-    pub passphrase_env: Option<String>,
-}
-
-/// `lbom verify-parts`.
-#[derive(Debug, Args)]
-pub struct VerifyPartsArgs {
-    /// Media, folders or part files, in any order.
-    #[arg(value_name = "PATH", required = true)]
-    pub paths: Vec<PathBuf>,
-    /// The trust policy whose keys may sign part indexes.
-    #[arg(long, value_name = "P")]
-    pub policy: PathBuf,
-    /// Output format.
-    #[arg(long, short, value_enum, default_value_t = ReportFormat::Text)]
-    pub format: ReportFormat,
-}
-
-/// `lbom repair`.
-#[derive(Debug, Args)]
-pub struct RepairArgs {
-    /// Media, folders or part files, in any order.
-    #[arg(value_name = "PATH", required = true)]
-    pub paths: Vec<PathBuf>,
-    /// The trust policy whose keys may sign part indexes.
-    #[arg(long, value_name = "P")]
-    pub policy: PathBuf,
-    /// The folder to write the rebuilt parts into (one medium folder each).
-    #[arg(long, short, value_name = "DIR")]
-    pub output: PathBuf,
-}
-
-/// `lbom join`.
-#[derive(Debug, Args)]
-pub struct JoinArgs {
-    /// Media, folders or part files, in any order.
-    #[arg(value_name = "PATH", required = true)]
-    pub paths: Vec<PathBuf>,
-    /// The trust policy whose keys may sign part indexes.
-    #[arg(long, value_name = "P")]
-    pub policy: PathBuf,
-    /// The bundle file to write (must not exist).
-    #[arg(long, short, value_name = "FILE")]
-    pub output: PathBuf,
-}
-
 /// `lbom inspect`.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
@@ -468,101 +401,6 @@ pub struct VerifyArgs {
     /// How to reach the registry when FILE.lbom is an `oci://` reference.
     #[command(flatten)]
     pub registry: RegistryArgs,
-}
-
-/// How to reach an OCI registry (docs/registry.md, "The client").
-#[derive(Debug, Clone, Args)]
-pub struct RegistryArgs {
-    /// Allow plain HTTP to a registry that is not on this machine (loopback
-    /// registries are reached over plain HTTP unless --tls is given).
-    #[arg(long)]
-    pub insecure_http: bool,
-    /// Use TLS to a loopback registry too.
-    #[arg(long)]
-    pub tls: bool,
-    /// PEM file of the CA certificates to trust (instead of the built-in roots).
-    #[arg(long, value_name = "PEM")]
-    pub ca_file: Option<PathBuf>,
-    /// Docker config.json with the registry credentials (default:
-    /// $DOCKER_CONFIG/config.json, else ~/.docker/config.json).
-    #[arg(long, value_name = "FILE")]
-    pub docker_config: Option<PathBuf>,
-}
-
-/// `lbom push` (`--version N` is the stored version: no `--version` flag).
-#[derive(Debug, Args)]
-#[command(disable_version_flag = true)]
-pub struct PushArgs {
-    /// The model store.
-    #[arg(value_name = "STORE")]
-    pub store: PathBuf,
-    /// The channel.
-    #[arg(long, value_name = "C")]
-    pub channel: String,
-    /// The version (default: the channel's current version).
-    #[arg(long = "version", id = "sequence", value_name = "N")]
-    pub version: Option<u64>,
-    /// Where: oci://HOST[:PORT]/REPOSITORY[:TAG] (default tag: CHANNEL-N).
-    #[arg(value_name = "oci://HOST/REPO[:TAG]")]
-    pub reference: String,
-    /// How to reach the registry.
-    #[command(flatten)]
-    pub registry: RegistryArgs,
-    /// Output format.
-    #[arg(long, short, value_enum, default_value_t = ReportFormat::Text)]
-    pub format: ReportFormat,
-}
-
-/// `lbom pull`.
-#[derive(Debug, Args)]
-pub struct PullArgs {
-    /// What: oci://HOST[:PORT]/REPOSITORY@sha256:HEX or :TAG.
-    #[arg(value_name = "oci://HOST/REPO@sha256:…")]
-    pub reference: String,
-    /// The model store.
-    #[arg(long, value_name = "STORE")]
-    pub into: PathBuf,
-    /// Create the store when STORE is missing or an empty folder.
-    #[arg(long)]
-    pub create: bool,
-    /// The node's trust policy: the chain's keys, and the station's key
-    /// with the role `station`.
-    #[arg(long, value_name = "P")]
-    pub policy: PathBuf,
-    /// Accept drift of this class from the node's current version (repeat
-    /// for each; see docs/drift.md).
-    #[arg(long, value_name = "CLASS", value_parser = DriftClassParser)]
-    pub accept_drift: Vec<DriftClass>,
-    /// How to reach the registry.
-    #[command(flatten)]
-    pub registry: RegistryArgs,
-    /// Output format.
-    #[arg(long, short, value_enum, default_value_t = ReportFormat::Text)]
-    pub format: ReportFormat,
-    /// Text: also list the checks a failure left unmade (`skip`).
-    #[arg(long, short)]
-    pub verbose: bool,
-}
-
-/// `lbom export` (`--version N` is the stored version: no `--version` flag).
-#[derive(Debug, Args)]
-#[command(disable_version_flag = true)]
-pub struct ExportArgs {
-    /// The model store.
-    #[arg(value_name = "STORE")]
-    pub store: PathBuf,
-    /// The channel.
-    #[arg(long, value_name = "C")]
-    pub channel: String,
-    /// The version (default: the channel's current version).
-    #[arg(long = "version", id = "sequence", value_name = "N")]
-    pub version: Option<u64>,
-    /// Write an OCI image layout into this folder (missing or empty).
-    #[arg(long, value_name = "DIR")]
-    pub oci_layout: PathBuf,
-    /// The tag in the layout's index.json (default: CHANNEL-N).
-    #[arg(long, value_name = "TAG")]
-    pub tag: Option<String>,
 }
 
 /// `lbom import`.

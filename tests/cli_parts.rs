@@ -435,33 +435,25 @@ fn a_part_damaged_in_place_is_rebuilt_in_a_second_read_or_refused() -> TestResul
     let suffix = flip_byte_in_place(with_parity, damaged)?;
     flip_byte_in_place(without_parity, damaged)?;
 
-    let out = verify(with_parity)?;
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains("rebuilt from parity in a second read") && stdout.contains(&suffix),
-        "the report names the retry and the part: {stdout}"
-    );
+    // Success, with the report naming the second read and the part.
+    let names_the_retry = |out: std::process::Output, what: &str| {
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("rebuilt from parity in a second read") && stdout.contains(&suffix),
+            "the {what} names the retry and the part: {stdout}"
+        );
+    };
+    names_the_retry(verify(with_parity)?, "report");
     let from_file = dir.path().join("store-file");
     let from_parts = dir.path().join("store-parts");
     succeeded(import(&joined, &from_file)?)?;
-    let out = import(with_parity, &from_parts)?;
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains("rebuilt from parity in a second read") && stdout.contains(&suffix),
-        "the import report names the retry and the part: {stdout}"
-    );
+    names_the_retry(import(with_parity, &from_parts)?, "import report");
     assert_eq!(store_files(&from_parts)?, store_files(&from_file)?);
     // Nothing of the failed first read is left in the store's staging.
     let staging = from_parts.join(".staging");

@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt as _;
+use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 /// Bytes at positions, shared between threads: a bundle file, or the parts
@@ -63,7 +63,7 @@ impl BundleSource for FileSource {
         let left = self.len.saturating_sub(offset);
         let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
         match buf.get_mut(..want) {
-            Some(window) if !window.is_empty() => self.file.read_at(window, offset),
+            Some(window) if !window.is_empty() => FileExt::read_at(&self.file, window, offset),
             _ => Ok(0),
         }
     }
@@ -164,5 +164,79 @@ mod tests {
         assert_eq!(reader.seek(std::io::SeekFrom::End(-8))?, 0);
         assert!(reader.seek(std::io::SeekFrom::Current(-1)).is_err());
         Ok(())
+    }
+}
+
+/// Positioned reads that move no shared position: a file, or a bundle source.
+pub trait ReadAt {
+    /// Read into `buf` from `offset`.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
+}
+
+impl ReadAt for File {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        FileExt::read_at(self, buf, offset)
+    }
+}
+
+impl ReadAt for SourceReader {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        SourceReader::read_at(self, buf, offset)
+    }
+}
+
+/// One range of a positioned source read as a stream of its own: a tar
+/// entry's stored bytes. Positioned reads share no file position, so
+/// several windows and threads do not disturb each other.
+#[derive(Debug)]
+pub struct Window<'f, F: ReadAt + ?Sized> {
+    /// The source.
+    pub file: &'f F,
+    /// Where the range starts in it.
+    pub start: u64,
+    /// How long the range is.
+    pub len: u64,
+    /// How far into the range the stream is.
+    pub pos: u64,
+}
+
+impl<F: ReadAt + ?Sized> Window<'_, F> {
+    /// Bytes not read yet.
+    pub fn left(&self) -> u64 {
+        self.len.saturating_sub(self.pos)
+    }
+}
+
+impl<F: ReadAt + ?Sized> io::Read for Window<'_, F> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left()).unwrap_or(usize::MAX));
+        let Some(dst) = buf.get_mut(..want) else {
+            return Ok(0);
+        };
+        if dst.is_empty() {
+            return Ok(0);
+        }
+        let n = self
+            .file
+            .read_at(dst, self.start.saturating_add(self.pos))?;
+        self.pos = self.pos.saturating_add(n as u64);
+        Ok(n)
+    }
+}
+
+impl<F: ReadAt + ?Sized> io::Seek for Window<'_, F> {
+    fn seek(&mut self, to: io::SeekFrom) -> io::Result<u64> {
+        let target = match to {
+            io::SeekFrom::Start(n) => Some(n),
+            io::SeekFrom::End(d) => self.len.checked_add_signed(d),
+            io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        let target = target.ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "seek before the entry start")
+        })?;
+        self.pos = target;
+        Ok(target)
     }
 }

@@ -18,7 +18,7 @@
 
 use crate::io::source::SourceReader;
 use std::collections::BTreeMap;
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::sync::Arc;
 
 use super::ArtifactSink;
@@ -247,53 +247,7 @@ fn tee_problem(tee: &Tee<'_>, limit: u64) -> Option<Problem> {
 /// stream's source, and (seekable) the zip reader's random access into a
 /// raw entry (its directory is at the end). Positioned reads share no file
 /// position, so streams and threads do not disturb each other.
-struct Window<'f> {
-    file: &'f SourceReader,
-    start: u64,
-    len: u64,
-    pos: u64,
-}
-
-impl Window<'_> {
-    /// Bytes not read yet.
-    fn left(&self) -> u64 {
-        self.len.saturating_sub(self.pos)
-    }
-}
-
-impl Read for Window<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let want = buf
-            .len()
-            .min(usize::try_from(self.left()).unwrap_or(usize::MAX));
-        let Some(dst) = buf.get_mut(..want) else {
-            return Ok(0);
-        };
-        if dst.is_empty() {
-            return Ok(0);
-        }
-        let n = self
-            .file
-            .read_at(dst, self.start.saturating_add(self.pos))?;
-        self.pos = self.pos.saturating_add(n as u64);
-        Ok(n)
-    }
-}
-
-impl Seek for Window<'_> {
-    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        let target = match to {
-            SeekFrom::Start(n) => Some(n),
-            SeekFrom::End(d) => self.len.checked_add_signed(d),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-        };
-        let target = target.ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "seek before the entry start")
-        })?;
-        self.pos = target;
-        Ok(target)
-    }
-}
+type Window<'f> = crate::io::source::Window<'f, SourceReader>;
 
 /// One artifact, streamed: fresh facts, and whether a zip's pickles could
 /// not be scanned (no random access into a zstd entry).

@@ -11,32 +11,7 @@ use super::super::tar::TarEntry;
 use crate::io::digest::{Hasher, Sha256Digest};
 
 /// Positioned reads of one entry's stored bytes.
-#[derive(Debug)]
-struct Stored<'f> {
-    file: &'f File,
-    start: u64,
-    len: u64,
-    pos: u64,
-}
-
-impl Read for Stored<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        use std::os::unix::fs::FileExt as _;
-        let left = self.len.saturating_sub(self.pos);
-        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        let Some(dst) = buf.get_mut(..want) else {
-            return Ok(0);
-        };
-        if dst.is_empty() {
-            return Ok(0);
-        }
-        let n = self
-            .file
-            .read_at(dst, self.start.saturating_add(self.pos))?;
-        self.pos = self.pos.saturating_add(n as u64);
-        Ok(n)
-    }
-}
+type Stored<'f> = crate::io::source::Window<'f, File>;
 
 /// The decoded bytes of one artifact entry, hashed as they pass.
 pub struct Content<'f> {

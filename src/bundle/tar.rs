@@ -357,6 +357,19 @@ pub fn padded(size: u64) -> u64 {
     size.div_ceil(BLOCK).saturating_mul(BLOCK)
 }
 
+/// The zero bytes that follow `size` bytes of entry data up to the next
+/// block: what [`TarWriter`] writes after an entry's data, and what a
+/// reader presenting a bundle without writing it (a registry's layers
+/// read in place) gives there.
+pub fn padding(size: u64) -> &'static [u8] {
+    const ZEROS: [u8; BLOCK as usize] = [0; BLOCK as usize];
+    let pad = usize::try_from(padded(size) - size).unwrap_or(0);
+    ZEROS.get(..pad).unwrap_or_default()
+}
+
+/// The end-of-archive marker's bytes.
+pub const END_MARKER: [u8; END_MARKER_LEN as usize] = [0; END_MARKER_LEN as usize];
+
 /// Decode and check one non-zero header block at `offset`.
 fn decode_header(h: &[u8; 512], offset: u64) -> Result<(BundlePath, u64), TarError> {
     let stored = h.get(field::CHKSUM).ok_or(TarError::Checksum { offset })?;
@@ -681,16 +694,11 @@ impl TarWriter {
     /// Finish an entry whose data (`size` bytes) was written through [`Self::data`].
     pub fn finish_entry(&mut self, entry: OpenEntry, size: u64) -> Result<TarEntry, TarError> {
         let data_offset = entry.header_offset.saturating_add(BLOCK);
-        let pad = padded(size) - size;
         // The padding goes right after `size` bytes of data, wherever the
         // caller's writes left the position.
         self.file
             .seek(SeekFrom::Start(data_offset.saturating_add(size)))?;
-        self.file.write_all(
-            [0u8; 512]
-                .get(..usize::try_from(pad).unwrap_or(0))
-                .unwrap_or_default(),
-        )?;
+        self.file.write_all(padding(size))?;
         let end = data_offset.saturating_add(padded(size));
         let header = encode_header(&entry.name, size)?;
         self.file.seek(SeekFrom::Start(entry.header_offset))?;
@@ -733,7 +741,7 @@ impl TarWriter {
     /// at once and deleted (`pull` reassembling one for `import`), where
     /// durability buys nothing and an fsync of the whole file costs seconds.
     pub fn finish_unsynced(mut self) -> Result<(File, u64), TarError> {
-        self.file.write_all(&[0u8; END_MARKER_LEN as usize])?;
+        self.file.write_all(&END_MARKER)?;
         let len = self.offset.saturating_add(END_MARKER_LEN);
         let file = self
             .file
@@ -753,11 +761,8 @@ pub fn entry_with_end_marker(name: &BundlePath, data: &[u8]) -> Result<Vec<u8>, 
         Vec::with_capacity(usize::try_from(BLOCK + padded(size) + END_MARKER_LEN).unwrap_or(0));
     out.extend_from_slice(&header);
     out.extend_from_slice(data);
-    out.resize(
-        out.len() + usize::try_from(padded(size) - size).unwrap_or(0),
-        0,
-    );
-    out.resize(out.len() + END_MARKER_LEN as usize, 0);
+    out.extend_from_slice(padding(size));
+    out.extend_from_slice(&END_MARKER);
     Ok(out)
 }
 

@@ -72,6 +72,7 @@ pub(crate) struct Answer {
     pub digest: Option<String>,
     pub subject: bool,
     pub content_type: Option<String>,
+    pub content_range: Option<String>,
     pub body: ureq::Body,
     url: String,
     method: &'static str,
@@ -321,6 +322,7 @@ impl Client {
         let digest = header(&resp, "docker-content-digest");
         let subject = resp.headers().contains_key("oci-subject");
         let content_type = header(&resp, "content-type");
+        let content_range = header(&resp, "content-range");
         Ok(Challenged {
             challenge,
             answer: Answer {
@@ -329,6 +331,7 @@ impl Client {
                 digest,
                 subject,
                 content_type,
+                content_range,
                 body: resp.into_body(),
                 url: url.to_owned(),
                 method,
@@ -338,11 +341,16 @@ impl Client {
 
     /// GET a blob, following redirects (a registry may serve blobs from a
     /// CDN), with this client's authorization on the registry's own URL
-    /// only; what is served is hashed by the caller wherever it came from.
-    fn get_blob(&self, digest: &Sha256Digest) -> Result<Answer, RegistryError> {
+    /// only and `headers` (a `Range`) on every hop; what is served is
+    /// checked by the caller wherever it came from.
+    pub(crate) fn get_blob(
+        &self,
+        digest: &Sha256Digest,
+        headers: &[(&str, &str)],
+    ) -> Result<Answer, RegistryError> {
         let mut url = self.url(&format!("blobs/sha256:{}", digest.to_hex()));
         for _ in 0..5 {
-            let answer = self.send("GET", &url, &[], &[])?;
+            let answer = self.send("GET", &url, headers, &[])?;
             if matches!(answer.status, 301 | 302 | 303 | 307 | 308) {
                 let Some(loc) = answer.location.clone() else {
                     return Err(answer.unexpected());
@@ -375,11 +383,16 @@ impl Client {
     /// the session is closed with the digest (the registry checks it too). A source that is not `size` bytes with `digest` is
     /// refused before the session is closed, so the registry keeps nothing
     /// of it. Callers ask [`Self::has_blob`] first.
+    ///
+    /// `may_buffer`: whether a blob of up to [`CHUNK_BYTES`] may be read
+    /// into one buffer; without it every blob is streamed (`push` keeps the
+    /// buffers of its parallel uploads within one [`CHUNK_BYTES`] so).
     pub fn push_blob(
         &self,
         digest: &Sha256Digest,
         size: u64,
         source: &mut dyn Read,
+        may_buffer: bool,
     ) -> Result<(), RegistryError> {
         let start = self.url("blobs/uploads/");
         let answer = self.send("POST", &start, &[("Content-Length", "0")], &[])?;
@@ -387,7 +400,7 @@ impl Client {
             return Err(answer.unexpected());
         }
         let location = self.upload_location(answer, &start)?;
-        if size > CHUNK_BYTES as u64 {
+        if !may_buffer || size > CHUNK_BYTES as u64 {
             return self.stream_blob(digest, size, source, &location);
         }
         // One buffer: read (one byte more than `size`, to see a longer
@@ -467,6 +480,7 @@ impl Client {
                 digest: None,
                 subject: false,
                 content_type: None,
+                content_range: None,
                 body: resp.into_body(),
                 url: location.to_owned(),
                 method: "PATCH",
@@ -513,7 +527,7 @@ impl Client {
         let digest = Sha256Digest::of(bytes);
         if !self.has_blob(&digest)? {
             let mut source = bytes;
-            self.push_blob(&digest, bytes.len() as u64, &mut source)?;
+            self.push_blob(&digest, bytes.len() as u64, &mut source, true)?;
         }
         Ok(digest)
     }
@@ -527,7 +541,7 @@ impl Client {
         size: u64,
         out: &mut dyn Write,
     ) -> Result<(), RegistryError> {
-        let answer = self.get_blob(digest)?;
+        let answer = self.get_blob(digest, &[])?;
         if answer.status != 200 {
             return Err(answer.unexpected());
         }

@@ -15,6 +15,27 @@ use crate::io::digest::Sha256Digest;
 use crate::verify::Policy;
 use crate::verify::policy::UnknownSigners;
 
+/// Everything of an artifact but its weights, checked before any weight
+/// byte: what the bundle is given back from ([`super::source`]).
+#[derive(Debug)]
+pub struct Evidence {
+    /// The bundle manifest, parsed.
+    pub manifest: crate::bundle::Manifest,
+    /// Its exact bytes.
+    pub manifest_bytes: Vec<u8>,
+    /// The model's layers by artifact path, each the digest and size the
+    /// chain signs.
+    pub files: BTreeMap<String, super::layout::Descriptor>,
+    /// The chain links (`chain/0001.dsse.json`, …) in order, with their bytes.
+    pub links: Vec<(String, Vec<u8>)>,
+    /// The SBOMs by entry name.
+    pub sboms: BTreeMap<String, Vec<u8>>,
+    /// The attestation's bytes.
+    pub attestation: Vec<u8>,
+    /// The station receipt that checked.
+    pub receipt: ReceiptCheck,
+}
+
 /// The role a node's policy gives the keys whose receipts it trusts.
 pub const STATION_ROLE: &str = "station";
 

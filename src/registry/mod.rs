@@ -15,6 +15,8 @@
 //! - [`push`](mod@push), [`pull`](mod@pull), [`export`]: the commands.
 //! - [`evidence`]: the receipt and link checks made before weight bytes.
 //! - [`reencode`]: a bundle's zstd entry given back from its raw layer.
+//! - [`source`]: the artifact read as its bundle, in place (no bundle
+//!   written); [`range`]: the layer reads it makes (`Range` requests).
 //! - [`error`]: [`RegistryError`] and its classes.
 
 pub mod auth;
@@ -26,8 +28,10 @@ pub mod layout;
 pub mod publication;
 pub mod pull;
 pub mod push;
+pub mod range;
 pub mod reencode;
 pub mod reference;
+pub mod source;
 
 #[cfg(any(test, feature = "internals"))]
 pub use client::Client;

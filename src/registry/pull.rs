@@ -15,27 +15,29 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::client::{Client, ClientOptions};
 use super::error::RegistryError;
-use super::evidence::{self, ReceiptCheck};
+use super::evidence::{self, Evidence, ReceiptCheck};
 use super::layout::{self, Descriptor, ImageIndex, ImageManifest};
 use super::reference::{Reference, Target};
+use super::source::{BlobFetcher, RegistrySource};
 use crate::bundle::tar::TarWriter;
 use crate::bundle::{BundlePath, Encoding, Manifest, Role};
 use crate::import::{ImportOptions, ImportOutcome};
 use crate::io::digest::Sha256Digest;
 use crate::verify::{HashOnly, Policy, Report, Verified, VerifyContext};
 
-/// A registry artifact reassembled as a bundle, its evidence checked.
+/// A registry artifact, its evidence checked: what `pull` and `verify
+/// oci://` read as a bundle.
 #[derive(Debug)]
 pub struct Fetched {
     /// The model manifest's digest.
     pub digest: Sha256Digest,
-    /// The reassembled bundle, inside the folder given to [`fetch`] (for
-    /// [`pull`] and [`verify_remote`], a temporary folder removed when they
-    /// return).
-    pub bundle: PathBuf,
+    /// The name the bundle would have as a file, `NAME-SEQ.lbom` (what the
+    /// store's import record names; no such file is written).
+    pub bundle_name: String,
     /// The bundle manifest.
     pub manifest: Manifest,
     /// The receipt's signer.
@@ -78,7 +80,9 @@ fn get_manifest(
     Ok((bytes, digest))
 }
 
-fn parse_manifest(bytes: &[u8], what: &str) -> Result<ImageManifest, RegistryError> {
+/// An OCI image manifest as a registry sent it, read strictly (schema 2,
+/// the image manifest media type); `what` names it in the error.
+pub fn parse_manifest(bytes: &[u8], what: &str) -> Result<ImageManifest, RegistryError> {
     let m: ImageManifest = serde_json::from_slice(bytes)
         .map_err(|e| artifact_error(format!("{what} is not an OCI image manifest: {e}")))?;
     if m.schema_version != 2 || m.media_type != layout::OCI_MANIFEST {
@@ -103,10 +107,16 @@ fn referrers(
             None => return Ok((Vec::new(), false)),
         },
     };
-    let index: ImageIndex = serde_json::from_slice(&bytes).map_err(|e| {
+    Ok((parse_referrers(&bytes)?, api))
+}
+
+/// A referrers list (the API's answer, or the index under the referrers
+/// tag): its descriptors.
+pub fn parse_referrers(bytes: &[u8]) -> Result<Vec<Descriptor>, RegistryError> {
+    let index: ImageIndex = serde_json::from_slice(bytes).map_err(|e| {
         artifact_error(format!("the referrers list is not an OCI image index: {e}"))
     })?;
-    Ok((index.manifests, api))
+    Ok(index.manifests)
 }
 
 /// The referrer manifests of one `artifactType`, each checked against its
@@ -143,7 +153,7 @@ fn layer_titled<'a>(m: &'a ImageManifest, title: &str) -> Option<&'a Descriptor>
         .find(|l| l.annotation(layout::ANNOTATION_TITLE) == Some(title))
 }
 
-fn digest_of(d: &Descriptor) -> Result<Sha256Digest, RegistryError> {
+pub(crate) fn digest_of(d: &Descriptor) -> Result<Sha256Digest, RegistryError> {
     d.sha256().ok_or_else(|| {
         artifact_error(format!(
             "{} is not a sha256 digest",
@@ -189,17 +199,6 @@ fn resolve_model(
     Ok((model, digest, bundle_sha256))
 }
 
-/// Everything but the weights, checked: what the bundle is rebuilt from.
-struct Evidence {
-    manifest: Manifest,
-    manifest_bytes: Vec<u8>,
-    files: BTreeMap<String, (Descriptor, u64)>,
-    links: Vec<(String, Vec<u8>)>,
-    sboms: BTreeMap<String, Vec<u8>>,
-    attestation: Vec<u8>,
-    receipt: ReceiptCheck,
-}
-
 /// The first station receipt among the receipt referrers that checks
 /// against `policy` (several stations may have published the same model).
 fn receipt(
@@ -208,11 +207,11 @@ fn receipt(
     subject: &Sha256Digest,
     policy: &Policy,
     bundle_sha256: &Sha256Digest,
-    files: &BTreeMap<String, (Descriptor, u64)>,
+    files: &BTreeMap<String, Descriptor>,
 ) -> Result<ReceiptCheck, RegistryError> {
     let digests: BTreeMap<String, Sha256Digest> = files
         .iter()
-        .map(|(p, (d, _))| (p.clone(), d.sha256().unwrap_or(Sha256Digest([0; 32]))))
+        .map(|(p, d)| (p.clone(), d.sha256().unwrap_or(Sha256Digest([0; 32]))))
         .collect();
     let mut last_refusal = None;
     for m in referrers_of(client, list, layout::RECEIPT_ARTIFACT, subject)? {
@@ -289,30 +288,64 @@ fn evidence(
     ))
 }
 
+/// The artifact `reference` names, its evidence checked against `policy`
+/// before any weight byte: the client that reached it, what was checked,
+/// and whether the referrers came from the API.
+fn checked(
+    reference: &Reference,
+    options: &ClientOptions,
+    policy: &Policy,
+) -> Result<(Client, Sha256Digest, Evidence, bool), RegistryError> {
+    let client = Client::new(reference, options)?;
+    let (model, digest, bundle_sha256) = resolve_model(&client, reference)?;
+    let (evidence, referrers_api) = evidence(&client, &model, &digest, &bundle_sha256, policy)?;
+    Ok((client, digest, evidence, referrers_api))
+}
+
+fn fetched(digest: Sha256Digest, evidence: Evidence, referrers_api: bool) -> Fetched {
+    let m = evidence.manifest;
+    Fetched {
+        digest,
+        bundle_name: format!("{}-{}.lbom", m.name, m.sequence),
+        manifest: m,
+        receipt: evidence.receipt,
+        referrers_api,
+    }
+}
+
+/// The artifact `reference` names, its evidence checked against `policy`,
+/// as a bundle read in place ([`RegistrySource`]: its layers read from the
+/// registry as they are asked for, only zstd entries spooled).
+pub fn open(
+    reference: &Reference,
+    options: &ClientOptions,
+    policy: &Policy,
+) -> Result<(Fetched, RegistrySource), RegistryError> {
+    let (client, digest, evidence, referrers_api) = checked(reference, options, policy)?;
+    let source = RegistrySource::new(&evidence, Arc::new(client))?;
+    Ok((fetched(digest, evidence, referrers_api), source))
+}
+
 /// Fetch the artifact `reference` names, check its evidence against
-/// `policy`, and reassemble its bundle in `workdir`.
+/// `policy`, and reassemble its bundle in `workdir`: its path.
 pub fn fetch(
     reference: &Reference,
     options: &ClientOptions,
     policy: &Policy,
     workdir: &Path,
-) -> Result<Fetched, RegistryError> {
-    let client = Client::new(reference, options)?;
-    let (model, digest, bundle_sha256) = resolve_model(&client, reference)?;
-    let (evidence, referrers_api) = evidence(&client, &model, &digest, &bundle_sha256, policy)?;
+) -> Result<(Fetched, PathBuf), RegistryError> {
+    let (client, digest, evidence, referrers_api) = checked(reference, options, policy)?;
     let bundle = assemble(&client, &evidence, workdir)?;
-    Ok(Fetched {
-        digest,
-        bundle,
-        manifest: evidence.manifest,
-        receipt: evidence.receipt,
-        referrers_api,
-    })
+    Ok((fetched(digest, evidence, referrers_api), bundle))
 }
 
 /// Write the bundle: each entry in manifest order (layers streamed through
 /// SHA-256, zstd entries encoded again), the manifest, the links.
-fn assemble(client: &Client, ev: &Evidence, workdir: &Path) -> Result<PathBuf, RegistryError> {
+pub(crate) fn assemble(
+    fetcher: &dyn BlobFetcher,
+    ev: &Evidence,
+    workdir: &Path,
+) -> Result<PathBuf, RegistryError> {
     let manifest = &ev.manifest;
     let path = workdir.join(format!("{}-{}.lbom", manifest.name, manifest.sequence));
     let file = std::fs::OpenOptions::new()
@@ -335,7 +368,7 @@ fn assemble(client: &Client, ev: &Evidence, workdir: &Path) -> Result<PathBuf, R
                     .artifact_path()
                     .map(|p| p.as_str().to_owned())
                     .unwrap_or_default();
-                let (layer, _) = ev
+                let layer = ev
                     .files
                     .get(&p)
                     .ok_or_else(|| artifact_error(format!("no layer for {p}")))?;
@@ -345,11 +378,11 @@ fn assemble(client: &Client, ev: &Evidence, workdir: &Path) -> Result<PathBuf, R
                     // then encoded again as pack encoded it.
                     let mut raw =
                         tempfile::tempfile_in(workdir).map_err(RegistryError::io(workdir))?;
-                    client.fetch_blob(&digest_of(layer)?, layer.size, &mut raw)?;
+                    fetcher.fetch_whole(&digest_of(layer)?, layer.size, &mut raw)?;
                     let level = super::reencode::find_level(&mut raw, entry)?;
                     super::reencode::write(&mut raw, entry, level, writer.data())?
                 } else {
-                    client.fetch_blob(&digest_of(layer)?, layer.size, writer.data())?;
+                    fetcher.fetch_whole(&digest_of(layer)?, layer.size, writer.data())?;
                     layer.size
                 };
                 writer.finish_entry(open, stored).map_err(tar_error)?;
@@ -384,7 +417,7 @@ fn assemble(client: &Client, ev: &Evidence, workdir: &Path) -> Result<PathBuf, R
 fn artifact_layers(
     model: &ImageManifest,
     manifest: &Manifest,
-) -> Result<BTreeMap<String, (Descriptor, u64)>, RegistryError> {
+) -> Result<BTreeMap<String, Descriptor>, RegistryError> {
     let mut layers = BTreeMap::new();
     for l in &model.layers {
         let p = l.annotation(layout::ANNOTATION_FILEPATH).ok_or_else(|| {
@@ -394,7 +427,7 @@ fn artifact_layers(
                 layout::ANNOTATION_FILEPATH
             ))
         })?;
-        if layers.insert(p.to_owned(), (l.clone(), l.size)).is_some() {
+        if layers.insert(p.to_owned(), l.clone()).is_some() {
             return Err(artifact_error(format!(
                 "two layers are {}",
                 crate::safe::visible(p)
@@ -408,7 +441,7 @@ fn artifact_layers(
             .artifact_path()
             .map(|p| p.as_str().to_owned())
             .unwrap_or_default();
-        let (l, _) = layers.get(&p).ok_or_else(|| {
+        let l = layers.get(&p).ok_or_else(|| {
             RegistryError::Evidence(format!(
                 "the bundle manifest lists {}, and no layer carries it",
                 crate::safe::visible(&p)
@@ -479,8 +512,8 @@ pub fn verify_remote(
         .prefix("lbom-pull-")
         .tempdir()
         .map_err(RegistryError::io(std::env::temp_dir()))?;
-    let fetched = fetch(reference, options, policy, dir.path())?;
-    let (report, verified) = crate::verify::verify(&fetched.bundle, policy, context, &mut HashOnly);
+    let (fetched, bundle) = fetch(reference, options, policy, dir.path())?;
+    let (report, verified) = crate::verify::verify(&bundle, policy, context, &mut HashOnly);
     Ok((fetched, report, verified))
 }
 
@@ -497,8 +530,7 @@ pub fn pull(
         .prefix("lbom-pull-")
         .tempdir()
         .map_err(RegistryError::io(std::env::temp_dir()))?;
-    let fetched = fetch(reference, options, policy, dir.path())?;
-    let bundle = fetched.bundle.clone();
+    let (fetched, bundle) = fetch(reference, options, policy, dir.path())?;
     let outcome = crate::import::import(&bundle, store, policy, import, |sink, ctx| {
         crate::verify::verify(&bundle, policy, ctx, sink)
     })?;
@@ -542,6 +574,45 @@ mod tests {
             layers,
             subject: None,
             annotations: BTreeMap::new(),
+        }
+    }
+
+    proptest::proptest! {
+        /// What a registry sends and what a user writes: any bytes, and
+        /// text shaped like each format (so the accepting paths are
+        /// reached), go through every parser without a panic; what is
+        /// accepted keeps its invariants (a manifest or a list written back
+        /// reads back the same, a range is ordered, a reference prints as
+        /// text that parses back to it). fuzz/checks.rs `registry_documents`
+        /// is the same check under libFuzzer.
+        #[test]
+        fn the_registry_parsers_never_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+            json in r#"\{"schemaVersion":2,"mediaType":"application/vnd\.oci\.image\.(manifest|index)\.v1\+json"(,"[a-zA-Z]{1,12}":("[a-z0-9:./+-]{0,20}"|[0-9]{1,3}|\[\]|\{\}|null))*\}"#,
+            reference in "oci://([a-z0-9.-]{1,12}|\\[::1\\])(:[0-9]{0,6})?/[a-z0-9._/-]{1,24}(:[A-Za-z0-9._-]{1,12}|@sha256:[0-9a-f]{62,65})?",
+            challenge in r#"(Bearer|Basic|bearer|BASIC|Digest) ?([a-zA-Z]{1,6}=("[^"]{0,12}"?|[a-z0-9:/.,]{0,10}), ?){0,4}"#,
+            range in "bytes [0-9+ -]{1,12}(/[0-9*]{1,8})?",
+        ) {
+            for input in [bytes.as_slice(), json.as_bytes(), reference.as_bytes(), challenge.as_bytes(), range.as_bytes()] {
+                if let Ok(m) = parse_manifest(input, "input") {
+                    proptest::prop_assert_eq!(parse_manifest(&m.to_bytes(), "again").ok(), Some(m));
+                }
+                if let Ok(list) = parse_referrers(input) {
+                    let mut index = ImageIndex::empty();
+                    index.manifests = list.clone();
+                    proptest::prop_assert_eq!(parse_referrers(&index.to_bytes()).ok(), Some(list));
+                }
+                let Ok(text) = std::str::from_utf8(input) else { continue };
+                let _ = super::super::auth::parse_challenge(text);
+                if let Some((start, end, total)) = super::super::range::parse_content_range(text) {
+                    proptest::prop_assert!(start <= end && total.is_none_or(|t| end < t));
+                }
+                if let Ok(r) = Reference::parse(text) {
+                    proptest::prop_assert_eq!(Reference::parse(&r.to_string()).ok(), Some(r.clone()));
+                    proptest::prop_assert!(r.repository.bytes().all(|c| c.is_ascii_lowercase()
+                        || c.is_ascii_digit() || b"._-/".contains(&c)));
+                }
+            }
         }
     }
 

@@ -1,9 +1,10 @@
 //! `lbom push STORE --channel C [--version N] oci://HOST/REPO[:TAG]`
 //! (docs/registry.md, "Push"): a stored version as the registry artifact.
 //!
-//! Order: the blobs (each checked with `HEAD` first and skipped when the
-//! registry has it; large ones in chunks, hashed while read so a stored
-//! file changed since its import is refused before the upload is closed),
+//! Order: the blobs, several at once (each checked with `HEAD` first and
+//! skipped when the registry has it; large ones in chunks, hashed while
+//! read so a stored file changed since its import is refused before the
+//! upload is closed),
 //! then the model manifest under its tag, then the referrers by digest,
 //! then the referrers tag when the registry does not keep referrers itself
 //! (no `OCI-Subject` answer).
@@ -12,7 +13,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::client::{Client, ClientOptions};
+use super::client::{CHUNK_BYTES, Client, ClientOptions};
 use super::error::RegistryError;
 use super::layout::{self, ImageIndex};
 use super::publication::{Publication, open_blob, publication};
@@ -61,13 +62,15 @@ pub fn stored_version(
     Ok(store.version(channel, sequence)?)
 }
 
-/// Push the version to `reference` (a tag; default `CHANNEL-SEQ`).
+/// Push the version to `reference` (a tag; default `CHANNEL-SEQ`), its
+/// missing blobs uploaded `jobs` at a time ([`upload_workers`]).
 pub fn push(
     store: &Path,
     channel: &str,
     version: Option<u64>,
     reference: &Reference,
     options: &ClientOptions,
+    jobs: Option<usize>,
 ) -> Result<Pushed, RegistryError> {
     if matches!(reference.target, Some(Target::Digest(_))) {
         return Err(RegistryError::Reference(format!(
@@ -78,7 +81,8 @@ pub fn push(
     let publication = publication(&stored)?;
     let tag = reference.tag_or(&format!("{}-{}", publication.channel, publication.sequence));
     let client = Client::new(reference, options)?;
-    let (uploaded, skipped, uploaded_bytes) = upload_blobs(&client, &stored, &publication)?;
+    let (uploaded, skipped, uploaded_bytes) =
+        upload_blobs(&client, &stored, &publication, upload_workers(jobs))?;
     client.put_manifest(&tag, layout::OCI_MANIFEST, &publication.model.bytes)?;
     let mut registry_keeps_referrers = true;
     for r in &publication.referrers {
@@ -107,21 +111,142 @@ pub fn push(
     })
 }
 
+/// Uploads at once by default: one per CPU, at most this many (as `pack`'s
+/// workers: beyond it the disk and the registry, not the client, bound a
+/// push).
+pub const MAX_PUSH_JOBS: usize = 4;
+
+/// How many blobs are uploaded at once for `jobs` (`--jobs`; default: one
+/// per CPU), at least 1 and at most [`MAX_PUSH_JOBS`] unless asked for.
+pub fn upload_workers(jobs: Option<usize>) -> usize {
+    jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .min(MAX_PUSH_JOBS)
+    })
+    .max(1)
+}
+
+/// What happened to one blob.
+enum Upload {
+    Sent(u64),
+    Skipped,
+}
+
+/// The bytes all uploads together may hold in buffers: one
+/// [`CHUNK_BYTES`], as when blobs went one at a time. A small blob that
+/// finds it taken is streamed instead (one request more, no buffer), so
+/// memory does not grow with `--jobs`.
+struct BufferBudget(std::sync::Mutex<u64>);
+
+impl BufferBudget {
+    fn take(&self, n: u64) -> bool {
+        match self.0.lock() {
+            Ok(mut left) if *left >= n => {
+                *left -= n;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn give(&self, n: u64) {
+        if let Ok(mut left) = self.0.lock() {
+            *left = left.saturating_add(n);
+        }
+    }
+}
+
+fn upload_one(
+    client: &Client,
+    stored: &crate::import::Baseline,
+    blob: &super::publication::Blob,
+    budget: &BufferBudget,
+) -> Result<Upload, RegistryError> {
+    if client.has_blob(&blob.digest)? {
+        return Ok(Upload::Skipped);
+    }
+    let mut source = open_blob(stored, blob)?;
+    let buffered = blob.size <= CHUNK_BYTES as u64 && budget.take(blob.size);
+    let sent = client.push_blob(&blob.digest, blob.size, &mut source, buffered);
+    if buffered {
+        budget.give(blob.size);
+    }
+    sent?;
+    Ok(Upload::Sent(blob.size))
+}
+
+/// Every blob of the publication the registry lacks, `workers` at a time
+/// (each upload as [`Client::push_blob`] makes it: from one buffer, all
+/// buffers together within [`CHUNK_BYTES`], or streamed). Blobs are taken in order;
+/// after a failure no new one is started, and the error of the first blob
+/// (in publication order) that failed is returned. Manifests come after:
+/// the caller pushes none until every blob is there.
 fn upload_blobs(
     client: &Client,
     stored: &crate::import::Baseline,
     publication: &Publication,
+    workers: usize,
 ) -> Result<(usize, usize, u64), RegistryError> {
-    let (mut uploaded, mut skipped, mut bytes) = (0, 0, 0u64);
-    for blob in &publication.blobs {
-        if client.has_blob(&blob.digest)? {
-            skipped += 1;
-            continue;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let blobs = &publication.blobs;
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let budget = BufferBudget(Mutex::new(CHUNK_BYTES as u64));
+    let outcomes: Mutex<Vec<(usize, Result<Upload, RegistryError>)>> = Mutex::new(Vec::new());
+    let work = || {
+        while !failed.load(Ordering::Acquire) {
+            let i = next.fetch_add(1, Ordering::AcqRel);
+            let Some(blob) = blobs.get(i) else { break };
+            let outcome = upload_one(client, stored, blob, &budget);
+            if outcome.is_err() {
+                failed.store(true, Ordering::Release);
+            }
+            match outcomes.lock() {
+                Ok(mut o) => o.push((i, outcome)),
+                Err(poisoned) => poisoned.into_inner().push((i, outcome)),
+            }
         }
-        let mut source = open_blob(stored, blob)?;
-        client.push_blob(&blob.digest, blob.size, &mut source)?;
-        uploaded += 1;
-        bytes += blob.size;
+    };
+    let workers = workers.clamp(1, blobs.len().max(1));
+    if workers == 1 {
+        work();
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers).map(|_| scope.spawn(work)).collect();
+            // Joined by hand: a worker that panicked is an upload missing
+            // below, not a panic of the push.
+            for h in handles {
+                let _ = h.join();
+            }
+        });
+    }
+    let mut outcomes = outcomes
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    outcomes.sort_by_key(|(i, _)| *i);
+    // A worker that panicked left its blob without an outcome: refused
+    // below, never pushed past.
+    if !failed.load(Ordering::Acquire) && outcomes.len() != blobs.len() {
+        return Err(RegistryError::Io {
+            path: stored.dir.clone(),
+            source: std::io::Error::other(format!(
+                "{} of {} blobs were not uploaded: an upload worker stopped",
+                blobs.len() - outcomes.len(),
+                blobs.len()
+            )),
+        });
+    }
+    let (mut uploaded, mut skipped, mut bytes) = (0, 0, 0u64);
+    for (_, outcome) in outcomes {
+        match outcome? {
+            Upload::Sent(n) => {
+                uploaded += 1;
+                bytes += n;
+            }
+            Upload::Skipped => skipped += 1,
+        }
     }
     Ok((uploaded, skipped, bytes))
 }

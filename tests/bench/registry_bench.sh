@@ -9,11 +9,13 @@
 #    LBOM_BENCH_DATA), packed with --compress none, imported into a station
 #    store with a receipt; `lbom export --oci-layout` gives skopeo the same
 #    artifact (same manifest digest) as an OCI image layout.
-# 2. Push: `lbom push` (HEAD, chunked upload, manifests, referrers tag)
+# 2. Push: `lbom push` (HEAD, chunked upload, manifests, referrers tag;
+#    blobs uploaded by its default --jobs workers, and once more with
+#    --jobs 1, one blob at a time as before issue 19's parallel uploads)
 #    against `skopeo copy oci:LAYOUT docker://…` (the model manifest and its
 #    layers; skopeo does not copy referrers), each into an empty registry.
-# 3. Pull: `lbom pull` (referrers, receipt and chain checks, layers through
-#    SHA-256 into a reassembled bundle, then verify + import into a store)
+# 3. Pull: `lbom pull` (referrers, receipt and chain checks, then verify +
+#    import reading the bundle in place from the layers: no bundle written)
 #    against `skopeo copy docker://… oci:DIR` (layers to an image layout,
 #    digests checked), each into an empty folder.
 # Rows: lbom s, peer, peer s, ratio (peer s / lbom s), no speed target (the
@@ -120,10 +122,14 @@ measured() {
 measured "lbom push" fresh_registry "$lbom" --quiet push "$work/store" --channel bench "oci://$target:v1"
 push_s=$got_s
 push_rss=$got_rss
+measured "lbom push --jobs 1" fresh_registry "$lbom" --quiet push "$work/store" --channel bench --jobs 1 "oci://$target:v1"
+push1_s=$got_s
+push1_rss=$got_rss
 measured "skopeo copy oci: -> docker://" fresh_registry \
     skopeo copy --quiet --dest-tls-verify=false "oci:$work/layout:v1" "docker://$target:v1"
 skopeo_push_s=$got_s
 record "push (registry, ${total_mb} MiB)" "$push_s" "skopeo copy oci: to docker://" "$skopeo_push_s" - "$push_rss"
+record "push --jobs 1 (registry, ${total_mb} MiB)" "$push1_s" "skopeo copy oci: to docker://" "$skopeo_push_s" - "$push1_rss"
 
 # One registry holding the artifact for every pull.
 fresh_registry
@@ -138,5 +144,5 @@ measured "skopeo copy docker:// -> oci:" fresh_copy \
     skopeo copy --quiet --src-tls-verify=false "docker://$target:v1" "oci:$work/copy:v1"
 skopeo_pull_s=$got_s
 record "pull (registry, ${total_mb} MiB)" "$pull_s" "skopeo copy docker:// to oci:" "$skopeo_pull_s" - "$pull_rss"
-[[ "$push_s" != ERROR && "$pull_s" != ERROR && "$skopeo_push_s" != ERROR && "$skopeo_pull_s" != ERROR ]] || exit 1
+[[ "$push_s" != ERROR && "$push1_s" != ERROR && "$pull_s" != ERROR && "$skopeo_push_s" != ERROR && "$skopeo_pull_s" != ERROR ]] || exit 1
 exit 0

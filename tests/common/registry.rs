@@ -46,6 +46,28 @@ impl Registry {
 
     /// [`Registry::start`], serving TLS with `(certificate, key)` (PEM).
     pub fn start_with(htpasswd: Option<&Path>, tls: Option<(&Path, &Path)>) -> Res<Registry> {
+        Registry::start_config(htpasswd, tls, "")
+    }
+
+    /// A registry whose blob GETs and HEADs are answered with a `307` to
+    /// `base_url` + the blob's storage path (`docker/registry/v2/blobs/…`,
+    /// below [`Registry::storage_root`]): distribution's `redirect` storage
+    /// middleware, as a registry in front of S3 or a CDN answers.
+    pub fn start_redirecting(base_url: &str) -> Res<Registry> {
+        Registry::start_config(
+            None,
+            None,
+            &format!(
+                "middleware:\n  storage:\n    - name: redirect\n      options:\n        baseurl: {base_url}\n"
+            ),
+        )
+    }
+
+    fn start_config(
+        htpasswd: Option<&Path>,
+        tls: Option<(&Path, &Path)>,
+        extra: &str,
+    ) -> Res<Registry> {
         let bin = tool(REGISTRY_BIN, "docker-registry")?;
         let dir = tempfile::tempdir()?;
         let mut last = String::new();
@@ -65,7 +87,7 @@ impl Registry {
                 )
             });
             let config = format!(
-                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: lbom-test-secret\n{tls}{auth}",
+                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: lbom-test-secret\n{tls}{auth}{extra}",
                 dir.path().join("storage").display()
             );
             let config_path = dir.path().join("config.yml");
@@ -115,7 +137,12 @@ impl Registry {
 
     /// The storage root (`docker/registry/v2/…` below it).
     pub fn storage(&self) -> PathBuf {
-        self.dir.path().join("storage").join("docker/registry/v2")
+        self.storage_root().join("docker/registry/v2")
+    }
+
+    /// The filesystem driver's root directory.
+    pub fn storage_root(&self) -> PathBuf {
+        self.dir.path().join("storage")
     }
 
     /// The stored file of blob `hex` (`blobs/sha256/ab/abcd…/data`).

@@ -43,6 +43,10 @@ pub struct PushArgs {
     /// Where: oci://HOST[:PORT]/REPOSITORY[:TAG] (default tag: CHANNEL-N).
     #[arg(value_name = "oci://HOST/REPO[:TAG]")]
     pub reference: String,
+    /// Blobs uploaded at once (default: one per core, at most 4, as pack);
+    /// the manifests follow once every blob is there.
+    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub jobs: Option<u16>,
     /// How to reach the registry.
     #[command(flatten)]
     pub registry: RegistryArgs,

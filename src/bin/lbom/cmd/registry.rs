@@ -29,6 +29,7 @@ pub fn push(args: &PushArgs) -> anyhow::Result<u8> {
         args.version,
         &reference,
         &client_options(&args.registry),
+        args.jobs.map(usize::from),
     )?;
     let mut out = Output::open(None)?;
     match args.format {

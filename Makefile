@@ -124,7 +124,7 @@ compare-scanners: venv
 ## fuzz: every cargo-fuzz target for FUZZ_SECONDS each (default 60), seeded by fuzz/seed.sh;
 ## crash inputs land in fuzz/artifacts/<target>/ and the run stops with an error
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := gguf_header safetensors_header pickle_scan inspect_any bundle_reader envelope_link key_files policy_file side_files chat_template pickle_containers part_index delta_recipe
+FUZZ_TARGETS := gguf_header safetensors_header pickle_scan inspect_any bundle_reader envelope_link key_files policy_file side_files chat_template pickle_containers part_index delta_recipe registry_documents
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	# The fuzz crate is its own workspace with its own lock: refuse a stale one

@@ -34,6 +34,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("pickle_containers", pickle_containers),
     ("part_index", part_index),
     ("delta_recipe", delta_recipe),
+    ("registry_documents", registry_documents),
 ];
 
 /// The GGUF reader: findings, never panics, no allocation the input length
@@ -308,5 +309,51 @@ pub fn delta_recipe(data: &[u8]) {
     let size = u64::from_be_bytes(b) % (1 << 20);
     if let Ok((_, summary)) = lbom::bundle::delta::check_payload(payload, size) {
         assert_eq!(summary.shipped_bytes + summary.base_bytes, size);
+    }
+}
+
+/// What a registry sends and what a user names it by (docs/registry.md):
+/// the same bytes go through the image manifest reader, the referrers list
+/// reader, the `WWW-Authenticate` challenge parser, the `Content-Range`
+/// parser and the `oci://` reference parser. Whatever one accepts keeps its
+/// invariants: a manifest or list written back reads back the same; a
+/// range is ordered; a reference prints as text that parses back to it, and
+/// holds nothing a URL could be steered by (docs/registry.md §1).
+pub fn registry_documents(data: &[u8]) {
+    use lbom::registry::auth::{Challenge, parse_challenge};
+    use lbom::registry::layout::ImageIndex;
+    use lbom::registry::pull::{parse_manifest, parse_referrers};
+    use lbom::registry::range::parse_content_range;
+    use lbom::registry::reference::{Reference, Target, is_tag};
+    if let Ok(m) = parse_manifest(data, "fuzz") {
+        assert_eq!(m.schema_version, 2);
+        assert_eq!(parse_manifest(&m.to_bytes(), "again").ok(), Some(m));
+    }
+    if let Ok(list) = parse_referrers(data) {
+        let mut index = ImageIndex::empty();
+        index.manifests = list.clone();
+        assert_eq!(parse_referrers(&index.to_bytes()).ok(), Some(list));
+    }
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Some(Challenge::Bearer { realm, .. }) = parse_challenge(text) {
+        assert!(text.len() >= realm.len());
+    }
+    if let Some((start, end, total)) = parse_content_range(text) {
+        assert!(start <= end && total.is_none_or(|t| end < t));
+    }
+    if let Ok(r) = Reference::parse(text) {
+        assert_eq!(Reference::parse(&r.to_string()).ok().as_ref(), Some(&r));
+        let url_safe = |s: &str, extra: &[u8]| {
+            s.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c) || extra.contains(&c))
+        };
+        assert!(url_safe(&r.authority, b":[]"), "{:?}", r.authority);
+        assert!(url_safe(&r.repository, b"/"), "{:?}", r.repository);
+        assert!(!r.repository.bytes().any(|c| c.is_ascii_uppercase()));
+        if let Some(Target::Tag(t)) = &r.target {
+            assert!(is_tag(t) && url_safe(t, b""));
+        }
     }
 }

@@ -42,3 +42,5 @@ mapfile -t indexes < <(find tests/vectors/parts -type f -name '*.index.dsse.json
 seed part_index "${indexes[@]}"
 mapfile -t payloads < <(find tests/vectors/delta -type f -name '*.payload' | sort)
 seed delta_recipe "${payloads[@]}"
+mapfile -t documents < <(find tests/vectors/registry -type f | sort)
+seed registry_documents "${documents[@]}"

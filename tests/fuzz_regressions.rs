@@ -70,6 +70,7 @@ fn corpora(target: &str) -> Vec<&'static str> {
         "chat_template" => vec!["tests/vectors/templates"],
         "part_index" => vec!["tests/vectors/parts"],
         "delta_recipe" => vec!["tests/vectors/delta"],
+        "registry_documents" => vec!["tests/vectors/registry"],
         _ => Vec::new(),
     }
 }

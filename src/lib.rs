@@ -163,6 +163,10 @@ pub mod split_media {
 }
 pub use verify::source::{is_part_set, peek_manifest};
 
+// What verify and import read: a file, a part set over several folders
+// (media), or a named source of bytes (a registry's blobs).
+pub use verify::{BundleInput, InputError};
+
 /// The last hop to a fleet: stored versions pushed to and pulled from an OCI
 /// registry as ModelPack artifacts with their evidence (docs/registry.md).
 pub mod oci {
@@ -225,6 +229,9 @@ pub fn class_of(err: &(dyn std::error::Error + 'static)) -> Option<Class> {
         return Some(e.class());
     }
     if let Some(e) = err.downcast_ref::<crate::parts::Error>() {
+        return Some(e.class());
+    }
+    if let Some(e) = err.downcast_ref::<crate::verify::InputError>() {
         return Some(e.class());
     }
     if err.downcast_ref::<std::io::Error>().is_some() {

@@ -80,6 +80,32 @@ pub fn open_from<R: Read + Seek>(
     open_layout(path, file, file_len, layout, limits)
 }
 
+/// [`open_from`] over bytes with no file of their own (a bundle source
+/// such as a registry's blobs), named `name` in errors: no file beside
+/// them is looked at ([`stream_tar_error`]).
+pub(crate) fn open_stream(
+    name: &Path,
+    source: &mut crate::io::source::SourceReader,
+    limits: &ReadLimits,
+) -> Result<OpenBundle, Error> {
+    let len = source.len();
+    let (entries, outcome) = tar::walk_entries(source, len, limits);
+    let end_offset = match outcome {
+        Ok(end) => end,
+        Err(e) => {
+            let mut head = [0u8; 64];
+            let read = source.read_at(&mut head, 0).unwrap_or(0);
+            let head = head.get(..read).unwrap_or_default();
+            return Err(stream_tar_error(name, e, len, head));
+        }
+    };
+    let layout = tar::TarLayout {
+        entries,
+        end_offset,
+    };
+    open_layout(name, source, len, layout, limits)
+}
+
 /// Map a walker error: a bundle that ends inside an entry after its
 /// manifest gets its own message, which tells a tail torn by an
 /// interrupted `sign` (its marker names the offset: [`super::marker`])
@@ -124,11 +150,49 @@ pub(crate) fn tar_error(path: &Path, source: TarError, after_manifest: bool) -> 
 /// What a file that is no tar archive is, for [`Error::NotABundle`]: the
 /// model formats by their magic, or "not a tar archive".
 fn what_it_is_instead(path: &Path) -> String {
-    use crate::inspect::Sniffed;
     let mut head = Vec::with_capacity(64);
     let len = std::fs::metadata(path).map_or(0, |m| m.len());
     let _ = File::open(path).and_then(|f| f.take(64).read_to_end(&mut head));
-    let model = match crate::inspect::sniff(&head, len) {
+    what_bytes_are(&head, len)
+}
+
+/// [`tar_error`] for bytes with no file of their own (a bundle source such
+/// as a registry's blobs), named `name` in the error: no `sign` marker can
+/// be beside them and no file is looked at; `len` is their length and
+/// `head` their first bytes, what a damaged start is sniffed from.
+pub(crate) fn stream_tar_error(name: &Path, source: TarError, len: u64, head: &[u8]) -> Error {
+    let cut_short = matches!(
+        source,
+        TarError::Truncated { .. } | TarError::BadEndMarker { .. }
+    );
+    match source.incomplete_tail_offset() {
+        Some(offset) if offset > 0 && cut_short => Error::CutShort {
+            path: name.to_path_buf(),
+            offset,
+            file_len: len,
+            damage: source,
+        },
+        _ if matches!(
+            source,
+            TarError::Checksum { offset: 0 } | TarError::NotUstar { offset: 0 }
+        ) =>
+        {
+            Error::NotABundle {
+                path: name.to_path_buf(),
+                what: what_bytes_are(head, len),
+            }
+        }
+        _ => Error::Tar {
+            path: name.to_path_buf(),
+            source,
+        },
+    }
+}
+
+/// What `len` bytes starting with `head` are when they are no tar archive.
+fn what_bytes_are(head: &[u8], len: u64) -> String {
+    use crate::inspect::Sniffed;
+    let model = match crate::inspect::sniff(head, len) {
         Sniffed::Gguf => "a GGUF model file",
         Sniffed::Safetensors => "a safetensors model file",
         Sniffed::Pickle => "a pickle file",

@@ -779,6 +779,36 @@ fn registry_cases() -> Vec<Case> {
         .collect()
 }
 
+fn input_variant(e: &crate::verify::InputError) -> usize {
+    use crate::verify::InputError as E;
+    match e {
+        E::NoPaths => 0,
+        E::SeveralFiles { .. } => 1,
+        E::Mixed { .. } => 2,
+    }
+}
+
+fn input_cases() -> Vec<Case> {
+    use crate::verify::InputError as E;
+    let all = vec![
+        (E::NoPaths, 2),
+        (
+            E::SeveralFiles {
+                count: 2,
+                first: path(),
+            },
+            2,
+        ),
+        (E::Mixed { file: path() }, 2),
+    ];
+    all.into_iter()
+        .map(|(e, code)| {
+            let v = input_variant(&e);
+            (Box::new(e) as Box<dyn StdError>, code, v)
+        })
+        .collect()
+}
+
 /// The README's exit-code table: code → meaning.
 fn readme_codes() -> Result<Vec<(u8, String)>, Box<dyn StdError>> {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))?;
@@ -853,6 +883,7 @@ fn every_error_variant_has_its_documented_exit_code() {
         ("diff::Error", diff_cases(), 2),
         ("parts::Error", parts_cases(), 10),
         ("registry::RegistryError", registry_cases(), 13),
+        ("verify::InputError", input_cases(), 3),
     ];
     for (name, cases, variants) in groups {
         let covered: BTreeSet<usize> = cases.iter().map(|(_, _, v)| *v).collect();

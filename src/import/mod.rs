@@ -97,7 +97,8 @@ use crate::bundle::{Caps, manifest::check_label};
 use crate::diff::{DriftClass, DriftReport};
 use crate::sign::SigningKey;
 use crate::verify::{
-    ArtifactSink, CheckName, Failure, Outcome, Policy, Report, Verified, VerifyContext,
+    ArtifactSink, BundleInput, CheckName, Failure, Outcome, Policy, Report, Verified,
+    VerifyContext,
 };
 
 /// Options of one import.
@@ -306,7 +307,10 @@ fn drift_gate(
 
 /// `lbom import`: open (or, when asked, create) the store, lock it, recover what an
 /// interrupted writer left, run `verifier` with an `ImportSink` so the
-/// bundle is read once, and commit only when every check passed.
+/// bundle is read once, and commit only when every check passed. `bundle`
+/// is what the verifier reads ([`BundleInput`]: a file, a part set over one
+/// or more folders, a source; a path converts): its headers are peeked at
+/// here and its name recorded.
 ///
 /// The verifier is a parameter so the engine (`verify::verify`) is wired in
 /// by the caller and tests can use a fake. The channel whose state the
@@ -314,7 +318,7 @@ fn drift_gate(
 /// manifest first (headers only); if the verified manifest names another
 /// channel (the file changed in between), nothing is committed.
 pub fn import(
-    bundle: &Path,
+    bundle: impl Into<BundleInput>,
     store_path: &Path,
     policy: &Policy,
     options: &ImportOptions<'_>,
@@ -326,7 +330,9 @@ pub fn import(
         Store::open_existing(store_path)?
     };
     locked.recover()?;
-    let (bundle_bytes, peeked, peeked_base) = peek_bundle(bundle, policy, options)?;
+    let input = bundle.into();
+    let bundle = input.name();
+    let (bundle_bytes, peeked, peeked_base) = peek_bundle(&input, policy, options)?;
     let channel_state = match &peeked {
         // The structure was checked by `recover`, under the lock held since.
         Some(c) => Some(locked.channel_state_checked(c)?),
@@ -393,7 +399,7 @@ pub fn import(
         None => None,
     };
     let info = ImportInfo {
-        bundle_file: file_name(bundle),
+        bundle_file: input.record_name(),
         bundle_bytes,
         policy_file,
         policy_sha256: policy.source.sha256,
@@ -410,18 +416,18 @@ pub fn import(
 }
 
 
-/// What the headers of `bundle` (a file, or a part set read through:
-/// docs/bundle-format.md section 13) say before it is verified, read
+/// What the headers of `bundle` (a file, a part set read through:
+/// docs/bundle-format.md section 13, or a source) say before it is verified, read
 /// without trust (the verified manifest must say the same): its size, its
 /// channel when that is a valid label, and a differential bundle's base,
 /// which is checked against the store before anything is read.
 fn peek_bundle(
-    bundle: &Path,
+    bundle: &BundleInput,
     policy: &Policy,
     options: &ImportOptions<'_>,
 ) -> Result<(u64, Option<String>, Option<Previous>), StoreError> {
     let (bundle_bytes, manifest) = crate::verify::source::peek(bundle, policy, &options.caps.read)
-        .map_err(error::io_at(bundle))?;
+        .map_err(error::io_at(bundle.name()))?;
     let base = manifest.as_ref().and_then(|m| m.base.clone());
     let channel = manifest
         .map(|m| m.channel)

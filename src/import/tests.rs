@@ -1265,3 +1265,50 @@ fn gated_drift_is_refused_until_accepted_and_then_recorded() -> R {
 mod prune;
 mod race;
 mod structure;
+
+/// An import from a named source (bytes with no file: a registry's blobs)
+/// peeks at the channel through the source, commits what the file commits,
+/// and records the last component of the source's name as `bundle_file`
+/// and the source's length as `bundle_bytes` (docs/store.md, "import.json").
+#[test]
+fn an_import_from_a_source_records_its_name_last_component() -> R {
+    let dir = tempfile::tempdir()?;
+    let (v1, _) = two_versions(dir.path())?;
+    let bytes = fs::read(&v1)?;
+    let len = bytes.len() as u64;
+    let name = "oci://registry.test:5000/team/model@sha256:0a1b";
+    let input = BundleInput::source(
+        name,
+        std::sync::Arc::new(crate::verify::input::tests::Bytes(bytes)),
+    );
+    let from_source = dir.path().join("from-source");
+    let from_file = dir.path().join("from-file");
+    let mut seen = None;
+    committed(import(
+        &input,
+        &from_source,
+        &policy(),
+        &opts(None),
+        passing(&v1, &mut seen),
+    )?)?;
+    // The channel was read from the source's manifest before verifying.
+    assert_eq!(seen, Some(ChannelState::default()));
+    committed(import(
+        &v1,
+        &from_file,
+        &policy(),
+        &opts(None),
+        passing(&v1, &mut seen),
+    )?)?;
+    let (record, _) = Store::open(&from_source)?.record("stable", 1)?;
+    assert_eq!(record.bundle_file, "model@sha256:0a1b");
+    assert_eq!(record.bundle_bytes, len);
+    let (file_record, _) = Store::open(&from_file)?.record("stable", 1)?;
+    assert_eq!(file_record.bundle_file, "v1.lbom");
+    assert_eq!(file_record.manifest_sha256, record.manifest_sha256);
+    assert_eq!(
+        fs::read(from_source.join("stable/1/files/sub/weights.bin"))?,
+        fs::read(from_file.join("stable/1/files/sub/weights.bin"))?
+    );
+    Ok(())
+}

@@ -14,6 +14,8 @@
 //!   `entries` (attestation.subjects, and reading one artifact: hashed,
 //!   decoded, scanned), `digests` (entries.digests: the one ordered read of
 //!   every byte) and `sbom_check` (sbom.consistent).
+//! - [`input`]: what is read ([`BundleInput`]: a file, a part set over
+//!   several folders, a named source); `source` opens it.
 //! - [`policy`]: the TOML trust policy (docs/policy.md).
 //! - [`report`]: checks, outcomes and the failure classes behind exit codes.
 //! - [`ChannelState`]: what a store knows about a channel (rollback, fork).
@@ -23,6 +25,7 @@
 mod chain;
 pub mod check;
 mod entries;
+pub mod input;
 pub mod policy;
 pub mod preview;
 pub mod report;
@@ -50,6 +53,7 @@ use crate::inspect::side::SideFiles;
 use crate::io::digest::Sha256Digest;
 
 pub use check::CheckName;
+pub use input::{BundleInput, InputError};
 pub use policy::Policy;
 pub use report::{Check, Failure, Outcome, Report, VerifyDocument};
 pub use run::{scan_unverified, verify};

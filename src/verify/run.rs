@@ -6,6 +6,7 @@
 use crate::io::source::SourceReader;
 use std::path::Path;
 
+use super::input::BundleInput;
 use super::check::CheckName;
 use super::report::{Failure, Outcome, Report};
 use super::sides::SideCapture;
@@ -64,7 +65,8 @@ impl Run {
     }
 }
 
-/// Check `bundle` against `policy`: every check of [`CheckName::verify_checks`] in order,
+/// Check `bundle` (a file, a part set over one or more folders, or a
+/// source: [`BundleInput`]; a path converts) against `policy`: every check of [`CheckName::verify_checks`] in order,
 /// stopping at the first failure. Verified content streams into `sink` as it
 /// is checked (`sink.finish` only after an artifact's digest matched); the
 /// caller must discard what the sink received unless the report passed.
@@ -75,16 +77,17 @@ impl Run {
 /// rebuild what is damaged or missing, `sink` is restarted and the bundle
 /// read again through the repairing reader, the report's
 /// `archive.structure` detail saying so (docs/bundle-format.md, section 13,
-/// "Repair, join, reading through parts").
+/// "Repair, join, reading through parts"). A file or a source is read once.
 pub fn verify(
-    bundle: &Path,
+    bundle: impl Into<BundleInput>,
     policy: &Policy,
     ctx: &VerifyContext,
     sink: &mut dyn ArtifactSink,
 ) -> (Report, Option<Verified>) {
+    let bundle = &bundle.into();
     let first = verify_read(bundle, policy, ctx, sink, PartsRead::Fast(policy));
     let failure = match first.0.failure() {
-        Some(f) if source::is_part_set(bundle) => f,
+        Some(f) if bundle.is_part_set() => f,
         _ => return first,
     };
     let (mut report, verified, note) = match source::second_read(bundle, policy, failure) {
@@ -113,9 +116,10 @@ pub fn verify(
     (report, verified)
 }
 
-/// One read of `bundle`, a file or a part set read as `parts` says.
+/// One read of `bundle`: a file, a source, or a part set read as `parts`
+/// says.
 fn verify_read(
-    bundle: &Path,
+    bundle: &BundleInput,
     policy: &Policy,
     ctx: &VerifyContext,
     sink: &mut dyn ArtifactSink,
@@ -209,6 +213,7 @@ pub fn scan_unverified(
     base: Option<std::sync::Arc<dyn crate::bundle::delta::BaseFiles>>,
 ) -> Result<Unverified, Report> {
     let limits = &caps.read;
+    let input = BundleInput::from(bundle);
     let mut run = Run {
         report: Report::default(),
         has_channel: false,
@@ -216,7 +221,7 @@ pub fn scan_unverified(
     let mut scan = || {
         let (mut file, walked): (SourceReader, _) = run.step(
             CheckName::ArchiveStructure,
-            structure::walk(bundle, limits, None),
+            structure::walk(&input, limits, None),
         )?;
         let mut opened = run.step(
             CheckName::ManifestForm,
@@ -259,7 +264,7 @@ pub fn scan_unverified(
 
 fn run_stages(
     run: &mut Run,
-    bundle: &Path,
+    bundle: &BundleInput,
     policy: &Policy,
     ctx: &VerifyContext,
     sink: &mut dyn ArtifactSink,
@@ -271,7 +276,7 @@ fn run_stages(
     )?;
     let mut opened = run.step(
         CheckName::ManifestForm,
-        structure::form(bundle, &mut file, walked, &ctx.caps.read),
+        structure::form(bundle.name(), &mut file, walked, &ctx.caps.read),
     )?;
     run.step(
         CheckName::PolicyCaps,

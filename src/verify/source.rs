@@ -1,7 +1,9 @@
-//! What `verify` and `import` read: a bundle file, or a part set read
-//! through as one stream (docs/bundle-format.md, section 13, "Reading
-//! through parts"). A part set is read only under a policy whose keys
-//! trust its index; the bundle inside is then checked exactly as a file.
+//! Opening what `verify` and `import` read ([`BundleInput`]): a bundle
+//! file, a part set read through as one stream over all its folders
+//! (docs/bundle-format.md, section 13, "Reading through parts"), or a
+//! named source read in place. A part set is read only under a policy
+//! whose keys trust its index; the bundle inside is then checked exactly
+//! as a file.
 //!
 //! The common case reads the bundle's bytes once: the first read checks
 //! only the index's signature and each part's presence and size, and the
@@ -14,6 +16,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use super::input::BundleInput;
 use super::report::Failure;
 use super::verdict::Verdict;
 use crate::bundle::manifest::Manifest;
@@ -37,51 +40,57 @@ pub(crate) enum PartsRead<'a> {
     Checked(&'a PartsReport),
 }
 
-/// Open `path`: a regular file (a FIFO or device is refused at once, never
-/// waited on), or, with `parts` to say how, a folder holding a part set;
-/// with a note for the report when the first read of a set rebuilds parts
-/// from parity as it reads them.
+/// Open `input`: a regular file (a FIFO or device is refused at once, never
+/// waited on); with `parts` to say how, a part set over all its folders;
+/// or a source, read in place. With a note for the report when the first
+/// read of a set rebuilds parts from parity as it reads them.
 pub(crate) fn open(
-    path: &Path,
+    input: &BundleInput,
     parts: Option<PartsRead<'_>>,
 ) -> Result<(SourceReader, Option<String>), Verdict> {
-    if is_part_set(path) {
-        let failed =
-            |e: crate::parts::Error| Verdict::fail(Failure::of_reading(e.class()), e.to_string());
-        let (reader, note) = match parts {
-            None => {
-                return Err(Verdict::fail(
-                    Failure::Malformed,
-                    format!(
-                        "{} is a folder; a part set is read only under a policy",
-                        path.display()
-                    ),
-                ));
+    let folders = match input {
+        BundleInput::File(path) => {
+            let (file, len) = crate::io::open::open_regular(path).map_err(|e| {
+                Verdict::fail(Failure::Io, format!("cannot read the bundle: {e}"))
+            })?;
+            return Ok((SourceReader::file(file, len), None));
+        }
+        BundleInput::Source { source, .. } => {
+            return Ok((SourceReader::new(Arc::clone(source)), None));
+        }
+        BundleInput::Parts(folders) => folders,
+    };
+    let failed =
+        |e: crate::parts::Error| Verdict::fail(Failure::of_reading(e.class()), e.to_string());
+    let (reader, note) = match parts {
+        None => {
+            return Err(Verdict::fail(
+                Failure::Malformed,
+                format!(
+                    "{} is a folder; a part set is read only under a policy",
+                    input.name().display()
+                ),
+            ));
+        }
+        Some(PartsRead::Fast(trust)) => {
+            let reader = PartReader::open_unchecked(folders, trust).map_err(failed)?;
+            if let Some(e) = reader.shortfall() {
+                return Err(failed(e));
             }
-            Some(PartsRead::Fast(trust)) => {
-                let reader =
-                    PartReader::open_unchecked(&[path.to_path_buf()], trust).map_err(failed)?;
-                if let Some(e) = reader.shortfall() {
-                    return Err(failed(e));
-                }
-                let absent = reader.absent();
-                let note = (!absent.is_empty()).then(|| {
-                    format!(
-                        "parts missing or of the wrong size, rebuilt from parity as read: {}",
-                        absent.join(", ")
-                    )
-                });
-                (reader, note)
-            }
-            Some(PartsRead::Checked(report)) => {
-                (PartReader::from_report(report).map_err(failed)?, None)
-            }
-        };
-        return Ok((SourceReader::new(Arc::new(reader)), note));
-    }
-    let (file, len) = crate::io::open::open_regular(path)
-        .map_err(|e| Verdict::fail(Failure::Io, format!("cannot read the bundle: {e}")))?;
-    Ok((SourceReader::file(file, len), None))
+            let absent = reader.absent();
+            let note = (!absent.is_empty()).then(|| {
+                format!(
+                    "parts missing or of the wrong size, rebuilt from parity as read: {}",
+                    absent.join(", ")
+                )
+            });
+            (reader, note)
+        }
+        Some(PartsRead::Checked(report)) => {
+            (PartReader::from_report(report).map_err(failed)?, None)
+        }
+    };
+    Ok((SourceReader::new(Arc::new(reader)), note))
 }
 
 /// What to do after a first read through a part set failed.
@@ -96,12 +105,17 @@ pub(crate) enum Retry {
     Repair(Box<PartsReport>, String),
 }
 
-/// After a first read of the part set at `path` failed with `failure`:
+/// After a first read of `input` failed with `failure`, when it is a part
+/// set (a source or a file is read once):
 /// when damaged or missing bytes could explain it (a malformed archive, a
 /// digest, a signature or a read that failed; never a policy, rollback or
 /// drift refusal, which judge checked content) and the set has parity, the
-/// full part check (docs/bundle-format.md, section 13, [B73]).
-pub(crate) fn second_read(path: &Path, trust: &dyn Trust, failure: Failure) -> Retry {
+/// full part check over all its folders (docs/bundle-format.md, section
+/// 13, [B73]).
+pub(crate) fn second_read(input: &BundleInput, trust: &dyn Trust, failure: Failure) -> Retry {
+    let BundleInput::Parts(folders) = input else {
+        return Retry::Not;
+    };
     let bytes_could_explain = matches!(
         failure,
         Failure::Malformed | Failure::Integrity | Failure::Trust | Failure::Io
@@ -109,7 +123,7 @@ pub(crate) fn second_read(path: &Path, trust: &dyn Trust, failure: Failure) -> R
     if !bytes_could_explain {
         return Retry::Not;
     }
-    let Ok(report) = crate::parts::verify_parts(&[path.to_path_buf()], trust) else {
+    let Ok(report) = crate::parts::verify_parts(folders, trust) else {
         return Retry::Not;
     };
     if report.index.parity.is_empty() {
@@ -149,39 +163,50 @@ pub(crate) fn second_read(path: &Path, trust: &dyn Trust, failure: Failure) -> R
     )
 }
 
-/// The size of the bundle at `path` (a file, or a part set whose index
-/// `parts` trusts) and its manifest, from its headers
-/// alone: nothing is checked (`import` reads the channel's state before
+/// The size of the bundle `input` holds (a file, a part set whose index
+/// `parts` trusts, or a source) and its manifest, from its headers alone:
+/// nothing is checked (`import` reads the channel's state before
 /// verifying). `None` for the manifest when the headers cannot be read.
 pub fn peek(
-    path: &Path,
+    input: &BundleInput,
     parts: &dyn Trust,
     limits: &crate::bundle::ReadLimits,
 ) -> std::io::Result<(u64, Option<Manifest>)> {
-    if !is_part_set(path) {
-        let len = std::fs::metadata(path)?.len();
-        let manifest = crate::bundle::read::open(path, limits)
-            .ok()
-            .map(|b| b.manifest);
-        return Ok((len, manifest));
-    }
-    let reader =
-        PartReader::open_unchecked(&[path.to_path_buf()], parts).map_err(std::io::Error::other)?;
-    let mut source = SourceReader::new(Arc::new(reader));
+    let mut source = match input {
+        BundleInput::File(path) => {
+            let len = std::fs::metadata(path)?.len();
+            let manifest = crate::bundle::read::open(path, limits)
+                .ok()
+                .map(|b| b.manifest);
+            return Ok((len, manifest));
+        }
+        BundleInput::Parts(folders) => {
+            let reader =
+                PartReader::open_unchecked(folders, parts).map_err(std::io::Error::other)?;
+            SourceReader::new(Arc::new(reader))
+        }
+        BundleInput::Source { source, .. } => {
+            let mut source = SourceReader::new(Arc::clone(source));
+            let manifest = crate::bundle::read::open_stream(input.name(), &mut source, limits)
+                .ok()
+                .map(|b| b.manifest);
+            return Ok((source.len(), manifest));
+        }
+    };
     let len = source.len();
-    let manifest = crate::bundle::read::open_from(path, &mut source, len, limits)
+    let manifest = crate::bundle::read::open_from(input.name(), &mut source, len, limits)
         .ok()
         .map(|b| b.manifest);
     Ok((len, manifest))
 }
 
-/// The manifest of the part set at `path`, read without trust as [`peek`]
-/// reads it (`verify --store` needs its channel and differential base
-/// before verifying); `None` when its headers cannot be read.
+/// The manifest of the bundle `input` holds, read without trust as
+/// [`peek`] reads it (`verify --store` needs its channel and differential
+/// base before verifying); `None` when its headers cannot be read.
 pub fn peek_manifest(
-    path: &Path,
+    input: &BundleInput,
     parts: &dyn Trust,
     limits: &crate::bundle::ReadLimits,
 ) -> std::io::Result<Option<Manifest>> {
-    peek(path, parts, limits).map(|(_, manifest)| manifest)
+    peek(input, parts, limits).map(|(_, manifest)| manifest)
 }

@@ -5,6 +5,7 @@
 use crate::io::source::SourceReader;
 use std::path::Path;
 
+use super::input::BundleInput;
 use super::report::Failure;
 use super::verdict::{Step, Verdict};
 use crate::bundle::tar::{self, TarLayout};
@@ -42,11 +43,11 @@ pub(crate) fn classify(e: &bundle::Error) -> Failure {
 /// headers, canonical and collision-free names, no links, devices or
 /// extension headers, sizes within the file, the end marker, nothing after.
 pub(crate) fn walk(
-    path: &Path,
+    input: &BundleInput,
     limits: &ReadLimits,
     parts: Option<super::source::PartsRead<'_>>,
 ) -> Step<(SourceReader, TarLayout)> {
-    let (mut file, note) = super::source::open(path, parts)?;
+    let (mut file, note) = super::source::open(input, parts)?;
     let file_len = file.len();
     let (entries, outcome) = tar::walk_entries(&mut file, file_len, limits);
     match outcome {
@@ -70,8 +71,21 @@ pub(crate) fn walk(
             ))
         }
         Err(e) => {
-            let after_manifest = entries.iter().any(|t| t.name.as_str() == layout::MANIFEST);
-            let error = read::tar_error(path, e, after_manifest);
+            let error = match input {
+                // Bytes with no file of their own: nothing beside them is
+                // looked at.
+                BundleInput::Source { .. } => {
+                    let mut head = [0u8; 64];
+                    let read = file.read_at(&mut head, 0).unwrap_or(0);
+                    let head = head.get(..read).unwrap_or_default();
+                    read::stream_tar_error(input.name(), e, file_len, head)
+                }
+                BundleInput::File(_) | BundleInput::Parts(_) => {
+                    let after_manifest =
+                        entries.iter().any(|t| t.name.as_str() == layout::MANIFEST);
+                    read::tar_error(input.name(), e, after_manifest)
+                }
+            };
             Err(Verdict::fail(classify(&error), error_text(&error)))
         }
     }

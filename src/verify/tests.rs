@@ -1807,3 +1807,93 @@ fn verify_honours_its_thread_count() -> R {
     }
     Ok(())
 }
+
+/// A bundle read through a named source (bytes with no file of their own:
+/// a registry's blobs) gets the report its file gets, check by check, for
+/// the good bundle and for each kind of damage (a flipped artifact byte, a
+/// cut, a start that is no tar), the source's name standing where the file
+/// is named; and nothing beside the name is looked at: a `sign` marker
+/// beside a file of that name does not turn a cut into a torn tail.
+#[test]
+fn a_source_is_verified_as_its_file_is() -> R {
+    use super::input::BundleInput;
+    use super::input::tests::Bytes;
+    let dir = tempfile::tempdir()?;
+    let a = key(1)?;
+    let p = policy(vec![trusted("alice", &a, &["maintainer"])]);
+    let good = bundle(dir.path(), "b.lbom", &[(&a, "maintainer")])?;
+    let bytes = std::fs::read(&good)?;
+    let name = "oci://registry.test:5000/team/b@sha256:00ff";
+    let through_source = |bytes: &[u8], name: &str| -> Result<Report, jiff::Error> {
+        let input = BundleInput::source(name, Arc::new(Bytes(bytes.to_vec())));
+        Ok(verify(&input, &p, &ctx()?, &mut HashOnly).0)
+    };
+    let from_file = run(&good, &p, &ctx()?);
+    assert_passes(&from_file);
+    assert_eq!(through_source(&bytes, name)?, from_file);
+
+    let (start, _) = entry_data(&good, |n| n == "artifacts/m.gguf.zst")?;
+    let mut flipped = bytes.clone();
+    if let Some(b) = flipped.get_mut(start + 20) {
+        *b ^= 1;
+    }
+    // Cut inside the last link, whose header a `sign` marker may name.
+    let (last_link, _) = entry_data(&good, |n| n.starts_with("chain/"))?;
+    let cut = bytes.get(..last_link + 10).ok_or("short bundle")?.to_vec();
+    let mut not_tar = bytes.clone();
+    if let Some(head) = not_tar.get_mut(..8) {
+        head.copy_from_slice(b"GGUF\x03\0\0\0");
+    }
+    for (what, damaged, check) in [
+        ("flipped", flipped, "entries.digests"),
+        ("cut", cut, "archive.structure"),
+        ("not a tar", not_tar, "archive.structure"),
+    ] {
+        let file = dir.path().join(format!("{}.lbom", what.replace(' ', "-")));
+        std::fs::write(&file, &damaged)?;
+        let from_file = run(&file, &p, &ctx()?);
+        let failure = from_file.failure().ok_or("damage must fail")?;
+        assert_fails(&from_file, check, failure);
+        let from_source = through_source(&damaged, name)?;
+        let renamed: Vec<_> = from_file
+            .checks
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                c.detail = c.detail.replace(&file.display().to_string(), name);
+                c
+            })
+            .collect();
+        assert_eq!(from_source.checks, renamed, "{what}");
+        if what == "not a tar" {
+            assert!(detail(&from_source, check).contains("GGUF"), "{from_source:#?}");
+        }
+        // A source named as the file, with a `sign` marker beside the file:
+        // the file's reader takes the marker, the source's reader never.
+        if what == "cut" {
+            crate::bundle::marker::write_marker(&file, (last_link - 512) as u64)?;
+            let marked = run(&file, &p, &ctx()?);
+            let named = through_source(&damaged, &file.display().to_string())?;
+            assert_ne!(marked.checks, from_file.checks, "the marker changes the file's report");
+            assert_eq!(named.checks, from_file.checks, "{named:#?}");
+        }
+    }
+    Ok(())
+}
+
+/// Where the data of the last entry of the tar at `path` whose name
+/// `wanted` starts, and its size.
+fn entry_data(
+    path: &Path,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<(usize, u64), Box<dyn std::error::Error>> {
+    let mut archive = ::tar::Archive::new(std::fs::File::open(path)?);
+    let mut found = None;
+    for entry in archive.entries()? {
+        let entry = entry?;
+        if wanted(&entry.path()?.to_string_lossy()) {
+            found = Some((usize::try_from(entry.raw_file_position())?, entry.size()));
+        }
+    }
+    found.ok_or_else(|| format!("no such entry in {path:?}").into())
+}

@@ -148,12 +148,14 @@ fn channel_state(
     let store = Store::open(store)?;
     let limits = ReadLimits::default();
     let manifest = if lbom::is_part_set(bundle) {
-        lbom::peek_manifest(bundle, policy, &limits)?.ok_or_else(|| {
-            anyhow::anyhow!(
-                "{}: the part set's bundle has no readable manifest",
-                bundle.display()
-            )
-        })?
+        lbom::peek_manifest(&lbom::BundleInput::from(bundle), policy, &limits)?.ok_or_else(
+            || {
+                anyhow::anyhow!(
+                    "{}: the part set's bundle has no readable manifest",
+                    bundle.display()
+                )
+            },
+        )?
     } else {
         lbom::read_manifest(bundle, &limits)?
     };

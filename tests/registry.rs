@@ -207,6 +207,10 @@ fn push_pull_and_skopeo_agree_on_the_artifact() -> TestResult {
     let pulled = pull(&by_digest, &node, &st.node_policy, &["--create"], 0)?;
     assert!(pulled.contains("PULLED"), "{pulled}");
     assert_eq!(sha256_tree(&node.join("stable/1/files"))?, stored);
+    // The bundle was read in place, never written: the version names the
+    // artifact by digest (docs/store.md, `bundle_file`).
+    let record = read_json(&node.join("stable/1/import.json"))?;
+    assert_eq!(record["bundle_file"], format!("tiny@{digest}"));
     assert_eq!(
         sha256_tree(&node.join("stable/1/bundle"))?,
         sha256_tree(&st.store.join("stable/1/bundle"))?

@@ -91,7 +91,7 @@ fn a_bundle_is_read_in_place_from_docker_registry() -> TestResult {
     let packed = std::fs::read(st.dir.path().join("model.lbom"))?;
 
     let (fetched, source) = open(&reference, &options(st.dir.path()), &policy)?;
-    assert_eq!(fetched.bundle_name, "tiny-1.lbom");
+    assert_eq!(fetched.name, reference.to_string());
     assert!(
         read_through(&source)? == packed,
         "the source is not the packed bundle"
@@ -266,6 +266,59 @@ fn one_upload_at_a_time_or_eight_give_the_same_artifact() -> TestResult {
             &["--create"],
             0,
         )?;
+    }
+    Ok(())
+}
+
+/// `lbom ARGS` with `$TMPDIR` naming a folder that does not exist: its
+/// exit code and stderr.
+fn without_tmpdir(args: &[&str], tmpdir: &Path) -> Res<(Option<i32>, String)> {
+    let mut cmd = common::lbom(args);
+    cmd.env("TMPDIR", tmpdir);
+    let run = common::run_bounded(&mut cmd, common::station::LIMIT)?;
+    Ok((run.code(), run.stderr))
+}
+
+/// No bundle is written on the node: with `$TMPDIR` a folder that does not
+/// exist, a bundle of raw entries is verified and pulled all the same
+/// (nothing of it goes through `$TMPDIR`), while one with zstd entries is
+/// refused with exit 10 naming `$TMPDIR` — those, and only those, are
+/// spooled (docs/registry.md §4 step 5).
+#[test]
+fn only_zstd_entries_go_through_tmpdir() -> TestResult {
+    for (compress, spooled) in [("none", false), ("auto", true)] {
+        let st = station_packed(&tiny(), compress)?;
+        let reg = Registry::start(None)?;
+        let digest = pushed_digest(&push(&st.store, "stable", &reg.oci("m/tiny:v1"), &[], 0)?)?;
+        let by_digest = reg.oci(&format!("m/tiny@{digest}"));
+        let missing = st.dir.path().join("no-such-tmpdir");
+        let node = st.dir.path().join("node");
+        let policy = s(&st.node_policy);
+        let runs = [
+            without_tmpdir(&["verify", &by_digest, "--policy", policy], &missing)?,
+            without_tmpdir(
+                &[
+                    "pull",
+                    &by_digest,
+                    "--into",
+                    s(&node),
+                    "--create",
+                    "--policy",
+                    policy,
+                ],
+                &missing,
+            )?,
+        ];
+        for (code, stderr) in runs {
+            if spooled {
+                assert_eq!(code, Some(10), "{compress}: {stderr}");
+                assert!(stderr.contains("no-such-tmpdir"), "{compress}: {stderr}");
+            } else {
+                assert_eq!(code, Some(0), "{compress}: {stderr}");
+            }
+        }
+        assert!(!missing.exists(), "{compress}: $TMPDIR was created");
+        assert_eq!(node.join("stable/1/files").is_dir(), !spooled);
     }
     Ok(())
 }

@@ -3,7 +3,8 @@
 //! CNCF ModelPack artifact with its evidence attached as OCI 1.1
 //! referrers; `pull` and `verify oci://` check that evidence against the
 //! node's policy before any weight byte, then verify and import the
-//! reassembled bundle exactly as a bundle from the air gap;
+//! bundle, read in place from the layers, exactly as a bundle from the
+//! air gap;
 //! `export --oci-layout` writes the same artifact as an image layout.
 //!
 //! - [`reference`]: parsing `oci://` references.
@@ -39,7 +40,7 @@ pub use client::ClientOptions;
 pub use error::RegistryError;
 pub use export::{Exported, export_layout};
 #[cfg(any(test, feature = "internals"))]
-pub use pull::fetch;
+pub use pull::open;
 pub use pull::{Fetched, pull, verify_remote};
 pub use push::{Pushed, push};
 pub use reference::{Reference, Target};

@@ -5,16 +5,17 @@
 //! computed); its referrers (the referrers API, else the referrers tag);
 //! the bundle manifest, the chain links and the station receipt, checked
 //! against the node's policy ([`super::evidence`]) before any weight byte
-//! is read; then each layer streamed through SHA-256 into a bundle
-//! reassembled byte for byte as `pack` and `sign` wrote it
-//! (docs/bundle-format.md §1–2: every header field is fixed, so the bytes
-//! follow from the entries). That bundle then goes through `verify`, and
-//! for `pull` through `import` — the same checks and the same atomic commit
-//! as a bundle carried across the air gap (docs/store.md §3), not a second
-//! implementation of either.
+//! is read. The bundle is then read in place ([`RegistrySource`]): its
+//! bytes are those `pack` and `sign` wrote (docs/bundle-format.md §1–2:
+//! every header field is fixed, so the bytes follow from the entries), the
+//! raw artifacts' read from their layers as they are asked for, and only
+//! zstd entries spooled. That source goes through `verify`, and for `pull`
+//! through `import` — the same checks and the same atomic commit as a
+//! bundle carried across the air gap (docs/store.md §3), not a second
+//! implementation of either; no bundle is written.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use super::client::{Client, ClientOptions};
@@ -22,12 +23,11 @@ use super::error::RegistryError;
 use super::evidence::{self, Evidence, ReceiptCheck};
 use super::layout::{self, Descriptor, ImageIndex, ImageManifest};
 use super::reference::{Reference, Target};
-use super::source::{BlobFetcher, RegistrySource};
-use crate::bundle::tar::TarWriter;
-use crate::bundle::{BundlePath, Encoding, Manifest, Role};
+use super::source::RegistrySource;
+use crate::bundle::{Manifest, Role};
 use crate::import::{ImportOptions, ImportOutcome};
 use crate::io::digest::Sha256Digest;
-use crate::verify::{HashOnly, Policy, Report, Verified, VerifyContext};
+use crate::verify::{BundleInput, HashOnly, Policy, Report, Verified, VerifyContext};
 
 /// A registry artifact, its evidence checked: what `pull` and `verify
 /// oci://` read as a bundle.
@@ -35,9 +35,10 @@ use crate::verify::{HashOnly, Policy, Report, Verified, VerifyContext};
 pub struct Fetched {
     /// The model manifest's digest.
     pub digest: Sha256Digest,
-    /// The name the bundle would have as a file, `NAME-SEQ.lbom` (what the
-    /// store's import record names; no such file is written).
-    pub bundle_name: String,
+    /// What reports and the store's import record name the bundle by: the
+    /// artifact by digest, `oci://HOST/REPO@sha256:…` (an import records
+    /// its last component, docs/store.md `bundle_file`).
+    pub name: String,
     /// The bundle manifest.
     pub manifest: Manifest,
     /// The receipt's signer.
@@ -302,12 +303,18 @@ fn checked(
     Ok((client, digest, evidence, referrers_api))
 }
 
-fn fetched(digest: Sha256Digest, evidence: Evidence, referrers_api: bool) -> Fetched {
-    let m = evidence.manifest;
+fn fetched(
+    reference: &Reference,
+    digest: Sha256Digest,
+    evidence: Evidence,
+    referrers_api: bool,
+) -> Fetched {
+    let mut by_digest = reference.clone();
+    by_digest.target = Some(Target::Digest(digest));
     Fetched {
         digest,
-        bundle_name: format!("{}-{}.lbom", m.name, m.sequence),
-        manifest: m,
+        name: by_digest.to_string(),
+        manifest: evidence.manifest,
         receipt: evidence.receipt,
         referrers_api,
     }
@@ -323,93 +330,7 @@ pub fn open(
 ) -> Result<(Fetched, RegistrySource), RegistryError> {
     let (client, digest, evidence, referrers_api) = checked(reference, options, policy)?;
     let source = RegistrySource::new(&evidence, Arc::new(client))?;
-    Ok((fetched(digest, evidence, referrers_api), source))
-}
-
-/// Fetch the artifact `reference` names, check its evidence against
-/// `policy`, and reassemble its bundle in `workdir`: its path.
-pub fn fetch(
-    reference: &Reference,
-    options: &ClientOptions,
-    policy: &Policy,
-    workdir: &Path,
-) -> Result<(Fetched, PathBuf), RegistryError> {
-    let (client, digest, evidence, referrers_api) = checked(reference, options, policy)?;
-    let bundle = assemble(&client, &evidence, workdir)?;
-    Ok((fetched(digest, evidence, referrers_api), bundle))
-}
-
-/// Write the bundle: each entry in manifest order (layers streamed through
-/// SHA-256, zstd entries encoded again), the manifest, the links.
-pub(crate) fn assemble(
-    fetcher: &dyn BlobFetcher,
-    ev: &Evidence,
-    workdir: &Path,
-) -> Result<PathBuf, RegistryError> {
-    let manifest = &ev.manifest;
-    let path = workdir.join(format!("{}-{}.lbom", manifest.name, manifest.sequence));
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .map_err(RegistryError::io(&path))?;
-    let tar_error = |e: crate::bundle::tar::TarError| {
-        RegistryError::Bundle(crate::bundle::Error::Tar {
-            path: path.clone(),
-            source: e,
-        })
-    };
-    let mut writer = TarWriter::new(file, 0).map_err(RegistryError::io(&path))?;
-    for entry in &manifest.entries {
-        match entry.role {
-            Role::Artifact => {
-                let p = entry
-                    .artifact_path()
-                    .map(|p| p.as_str().to_owned())
-                    .unwrap_or_default();
-                let layer = ev
-                    .files
-                    .get(&p)
-                    .ok_or_else(|| artifact_error(format!("no layer for {p}")))?;
-                let open = writer.begin_entry(&entry.path).map_err(tar_error)?;
-                let stored = if entry.encoding == Encoding::Zstd {
-                    // The layer is the decoded file: fetched (hashed) aside,
-                    // then encoded again as pack encoded it.
-                    let mut raw =
-                        tempfile::tempfile_in(workdir).map_err(RegistryError::io(workdir))?;
-                    fetcher.fetch_whole(&digest_of(layer)?, layer.size, &mut raw)?;
-                    let level = super::reencode::find_level(&mut raw, entry)?;
-                    super::reencode::write(&mut raw, entry, level, writer.data())?
-                } else {
-                    fetcher.fetch_whole(&digest_of(layer)?, layer.size, writer.data())?;
-                    layer.size
-                };
-                writer.finish_entry(open, stored).map_err(tar_error)?;
-            }
-            Role::Sbom => {
-                let bytes = ev.sboms.get(entry.path.as_str()).ok_or_else(|| {
-                    RegistryError::Evidence(format!("no SBOM layer for {}", entry.path.as_str()))
-                })?;
-                writer.add_bytes(&entry.path, bytes).map_err(tar_error)?;
-            }
-            Role::Attestation => {
-                writer
-                    .add_bytes(&entry.path, &ev.attestation)
-                    .map_err(tar_error)?;
-            }
-        }
-    }
-    let name = |s: &str| BundlePath::new(s).map_err(|e| artifact_error(e.to_string()));
-    writer
-        .add_bytes(&name(crate::bundle::layout::MANIFEST)?, &ev.manifest_bytes)
-        .map_err(tar_error)?;
-    for (link, bytes) in &ev.links {
-        writer.add_bytes(&name(link)?, bytes).map_err(tar_error)?;
-    }
-    // Scratch, read back at once by verify or import and then deleted.
-    writer.finish_unsynced().map_err(tar_error)?;
-    Ok(path)
+    Ok((fetched(reference, digest, evidence, referrers_api), source))
 }
 
 /// The model's layers by artifact path: exactly the manifest's artifacts,
@@ -500,25 +421,24 @@ fn sbom_layers(
     Ok(out)
 }
 
-/// `lbom verify oci://…`: fetch and check as [`pull`] does, then verify
-/// the reassembled bundle; nothing is written but the temporary bundle.
+/// `lbom verify oci://…`: check the evidence as [`pull`] does, then verify
+/// the bundle read in place; nothing is written (but zstd entries spooled
+/// to `$TMPDIR`, gone when this returns).
 pub fn verify_remote(
     reference: &Reference,
     options: &ClientOptions,
     policy: &Policy,
     context: &VerifyContext,
 ) -> Result<(Fetched, Report, Option<Verified>), RegistryError> {
-    let dir = tempfile::Builder::new()
-        .prefix("lbom-pull-")
-        .tempdir()
-        .map_err(RegistryError::io(std::env::temp_dir()))?;
-    let (fetched, bundle) = fetch(reference, options, policy, dir.path())?;
-    let (report, verified) = crate::verify::verify(&bundle, policy, context, &mut HashOnly);
+    let (fetched, source) = open(reference, options, policy)?;
+    let input = BundleInput::source(fetched.name.clone(), Arc::new(source));
+    let (report, verified) = crate::verify::verify(input, policy, context, &mut HashOnly);
     Ok((fetched, report, verified))
 }
 
-/// `lbom pull`: fetch and check, then import the reassembled bundle into
-/// `store` (the import's checks and commit).
+/// `lbom pull`: check the evidence, then import the bundle read in place
+/// into `store` (the import's checks and commit: each file written once,
+/// into the store's staging, as `verify` hashes it).
 pub fn pull(
     reference: &Reference,
     options: &ClientOptions,
@@ -526,13 +446,11 @@ pub fn pull(
     store: &Path,
     import: &ImportOptions<'_>,
 ) -> Result<(Fetched, ImportOutcome), RegistryError> {
-    let dir = tempfile::Builder::new()
-        .prefix("lbom-pull-")
-        .tempdir()
-        .map_err(RegistryError::io(std::env::temp_dir()))?;
-    let (fetched, bundle) = fetch(reference, options, policy, dir.path())?;
-    let outcome = crate::import::import(&bundle, store, policy, import, |sink, ctx| {
-        crate::verify::verify(&bundle, policy, ctx, sink)
+    let (fetched, source) = open(reference, options, policy)?;
+    let input = BundleInput::source(fetched.name.clone(), Arc::new(source));
+    let read = input.clone();
+    let outcome = crate::import::import(input, store, policy, import, |sink, ctx| {
+        crate::verify::verify(read, policy, ctx, sink)
     })?;
     Ok((fetched, outcome))
 }
@@ -541,7 +459,7 @@ pub fn pull(
 mod tests {
     use super::*;
     use crate::Class;
-    use crate::bundle::ManifestEntry;
+    use crate::bundle::{BundlePath, Encoding, ManifestEntry};
     use crate::bundle::manifest::Tool;
 
     type Res<T = ()> = Result<T, Box<dyn std::error::Error>>;

@@ -1,12 +1,12 @@
 //! The registry source against the bundle `pull` reassembled on disk
-//! (`super::super::pull::assemble`) and against the bundle `pack` and
+//! before it read it in place ([`assemble`], kept here) and against the bundle `pack` and
 //! `sign` wrote, over blobs held in memory: no network. Real bundles are
 //! packed once per test binary (raw and zstd entries, an empty file, a
 //! name split into the ustar prefix, SBOMs, several links).
 
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -15,8 +15,9 @@ use proptest::prelude::*;
 use super::{BlobFetcher, RegistrySource};
 use crate::bundle::pack::Compression;
 use crate::bundle::pack::tests::{options, pack_test};
-use crate::bundle::tar;
-use crate::bundle::{Encoding, ReadLimits, Role, SignOptions, sign};
+use crate::bundle::tar::{self, TarWriter};
+use crate::bundle::{BundlePath, Encoding, ReadLimits, Role, SignOptions, sign};
+use crate::registry::pull::digest_of;
 use crate::io::digest::Sha256Digest;
 use crate::io::source::BundleSource;
 use crate::registry::error::RegistryError;
@@ -293,12 +294,87 @@ impl BlobFetcher for MemoryFetcher {
     }
 }
 
+/// The bundle as `pull` wrote it before it read it in place (kept here as
+/// the reference the source must equal): each entry in manifest order
+/// through the tar writer (layers streamed through SHA-256, zstd entries
+/// encoded again), the manifest, the links.
+fn assemble(
+    fetcher: &dyn BlobFetcher,
+    ev: &Evidence,
+    workdir: &Path,
+) -> Result<PathBuf, RegistryError> {
+    let manifest = &ev.manifest;
+    let path = workdir.join(format!("{}-{}.lbom", manifest.name, manifest.sequence));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(RegistryError::io(&path))?;
+    let tar_error = |e: crate::bundle::tar::TarError| {
+        RegistryError::Bundle(crate::bundle::Error::Tar {
+            path: path.clone(),
+            source: e,
+        })
+    };
+    let mut writer = TarWriter::new(file, 0).map_err(RegistryError::io(&path))?;
+    for entry in &manifest.entries {
+        match entry.role {
+            Role::Artifact => {
+                let p = entry
+                    .artifact_path()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_default();
+                let layer = ev
+                    .files
+                    .get(&p)
+                    .ok_or_else(|| RegistryError::Artifact(format!("no layer for {p}")))?;
+                let open = writer.begin_entry(&entry.path).map_err(tar_error)?;
+                let stored = if entry.encoding == Encoding::Zstd {
+                    // The layer is the decoded file: fetched (hashed) aside,
+                    // then encoded again as pack encoded it.
+                    let mut raw =
+                        tempfile::tempfile_in(workdir).map_err(RegistryError::io(workdir))?;
+                    fetcher.fetch_whole(&digest_of(layer)?, layer.size, &mut raw)?;
+                    let level = crate::registry::reencode::find_level(&mut raw, entry)?;
+                    crate::registry::reencode::write(&mut raw, entry, level, writer.data())?
+                } else {
+                    fetcher.fetch_whole(&digest_of(layer)?, layer.size, writer.data())?;
+                    layer.size
+                };
+                writer.finish_entry(open, stored).map_err(tar_error)?;
+            }
+            Role::Sbom => {
+                let bytes = ev.sboms.get(entry.path.as_str()).ok_or_else(|| {
+                    RegistryError::Evidence(format!("no SBOM layer for {}", entry.path.as_str()))
+                })?;
+                writer.add_bytes(&entry.path, bytes).map_err(tar_error)?;
+            }
+            Role::Attestation => {
+                writer
+                    .add_bytes(&entry.path, &ev.attestation)
+                    .map_err(tar_error)?;
+            }
+        }
+    }
+    let name = |s: &str| BundlePath::new(s).map_err(|e| RegistryError::Artifact(e.to_string()));
+    writer
+        .add_bytes(&name(crate::bundle::layout::MANIFEST)?, &ev.manifest_bytes)
+        .map_err(tar_error)?;
+    for (link, bytes) in &ev.links {
+        writer.add_bytes(&name(link)?, bytes).map_err(tar_error)?;
+    }
+    // Scratch, read back at once by verify or import and then deleted.
+    writer.finish_unsynced().map_err(tar_error)?;
+    Ok(path)
+}
+
 /// What `pull` wrote before this source: the bundle reassembled on disk.
 fn assembled(shape: &Shape) -> Res<Vec<u8>> {
     let dir = tempfile::tempdir()?;
     let fetcher = MemoryFetcher::new(shape, Serve::Ranges);
     let path: PathBuf =
-        crate::registry::pull::assemble(fetcher.as_ref(), &shape.evidence, dir.path())?;
+        assemble(fetcher.as_ref(), &shape.evidence, dir.path())?;
     Ok(std::fs::read(&path)?)
 }
 

@@ -216,6 +216,8 @@ enum Serve {
     Long,
     /// From one byte after the one asked.
     LaterStart,
+    /// The right length, the last byte changed.
+    Flipped,
 }
 
 /// Blobs in memory, served as `serve` says, counting the requests.
@@ -260,6 +262,13 @@ impl BlobFetcher for MemoryFetcher {
             Serve::Long => {
                 let mut b = bytes.as_ref().clone();
                 b.push(0);
+                bytes = Arc::new(b);
+            }
+            Serve::Flipped => {
+                let mut b = bytes.as_ref().clone();
+                if let Some(last) = b.last_mut() {
+                    *last ^= 1;
+                }
                 bytes = Arc::new(b);
             }
             Serve::Ranges | Serve::Whole | Serve::LaterStart => {}
@@ -553,6 +562,46 @@ fn only_zstd_entries_are_spooled() -> Res {
             .count();
         assert_eq!(spooled, shape.zstd_entries);
         assert_eq!(layers, shape.raw_layers);
+    }
+    Ok(())
+}
+
+/// `verify` over the source, as `pull` and `verify oci://` run it: the
+/// bundle passes; a layer of the right length with other bytes is an
+/// integrity failure (exit 4: the chain signs its digest); one that ends
+/// early, goes on past its size or comes from another byte is a failed
+/// read (exit 10).
+#[test]
+fn verify_over_the_source_refuses_what_a_registry_gets_wrong() -> Res {
+    use crate::verify::{BundleInput, HashOnly, Policy, VerifyContext};
+    let shape = shapes()?.get(1).ok_or("shape")?;
+    let dir = tempfile::tempdir()?;
+    let key = crate::sign::SigningKey::from_seed(&[7; 32])?;
+    std::fs::write(dir.path().join("m.pub"), key.public_key().to_pem()?)?;
+    let text = "version = 1\n\n[[keys]]\nname = \"m\"\npublic_key = \"m.pub\"\nroles = [\"maintainer\"]\n\n[signatures]\nrequired_roles = [\"maintainer\"]\n\n[content]\nallowed_formats = [\"unknown\", \"text\", \"json\"]\n";
+    let policy = Policy::from_toml(text, &dir.path().join("policy.toml"))?;
+    let context = VerifyContext {
+        now: jiff::Timestamp::from_second(86_400)?,
+        channel: None,
+        caps: crate::bundle::Caps::default(),
+        jobs: None,
+    };
+    for (serve, class) in [
+        (Serve::Ranges, None),
+        (Serve::Whole, None),
+        (Serve::Flipped, Some(crate::Class::Integrity)),
+        (Serve::Short, Some(crate::Class::Io)),
+        (Serve::Long, Some(crate::Class::Io)),
+        (Serve::LaterStart, Some(crate::Class::Io)),
+    ] {
+        let (source, _) = source(shape, serve)?;
+        let input = BundleInput::source("oci://r.example/m@sha256:00", Arc::new(source));
+        let (report, _) = crate::verify::verify(input, &policy, &context, &mut HashOnly);
+        assert_eq!(
+            report.failure().map(|f| f.class()),
+            class,
+            "{serve:?}: {report:?}"
+        );
     }
     Ok(())
 }

@@ -840,7 +840,7 @@ fn a_registry_cannot_roll_a_node_back() -> TestResult {
 /// A version 1 bundle (tests/vectors/historical, made by lbom 0.1.0, its
 /// entries zstd-encoded and no stored digest signed, [B58]) published from
 /// a store and pulled: the node encodes each entry again to its stored
-/// length and the reassembled bundle verifies as the original did.
+/// length and the bundle read in place verifies as the original did.
 #[test]
 fn a_version_one_bundle_with_zstd_entries_travels() -> TestResult {
     let dir = Scratch::new()?;

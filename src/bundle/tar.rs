@@ -731,16 +731,7 @@ impl TarWriter {
     }
 
     /// Write the end marker, flush and fsync; returns the file and its length.
-    pub fn finish(self) -> Result<(File, u64), TarError> {
-        let (file, len) = self.finish_unsynced()?;
-        file.sync_all()?;
-        Ok((file, len))
-    }
-
-    /// [`Self::finish`] without the fsync: for a scratch bundle read back
-    /// at once and deleted (`pull` reassembling one for `import`), where
-    /// durability buys nothing and an fsync of the whole file costs seconds.
-    pub fn finish_unsynced(mut self) -> Result<(File, u64), TarError> {
+    pub fn finish(mut self) -> Result<(File, u64), TarError> {
         self.file.write_all(&END_MARKER)?;
         let len = self.offset.saturating_add(END_MARKER_LEN);
         let file = self
@@ -748,6 +739,7 @@ impl TarWriter {
             .into_inner()
             .map_err(|e| TarError::Io(e.into_error()))?;
         file.set_len(len)?;
+        file.sync_all()?;
         Ok((file, len))
     }
 }

@@ -3,8 +3,9 @@
 //! node's policy trusts for the role `station`, over this bundle manifest
 //! and these file digests; and every chain link over the same manifest,
 //! signed by a key of the policy. The full verification (thresholds,
-//! roles, expiry, SBOMs, content rules) then runs on the reassembled bundle
-//! as `verify` runs it on any bundle.
+//! roles, expiry, SBOMs, content rules) then runs on the bundle, read in
+//! place from the layers (`super::source`), as `verify` runs it on any
+//! bundle.
 
 use std::collections::BTreeMap;
 

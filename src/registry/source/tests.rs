@@ -373,8 +373,7 @@ fn assemble(
     for (link, bytes) in &ev.links {
         writer.add_bytes(&name(link)?, bytes).map_err(tar_error)?;
     }
-    // Scratch, read back at once by verify or import and then deleted.
-    writer.finish_unsynced().map_err(tar_error)?;
+    writer.finish().map_err(tar_error)?;
     Ok(path)
 }
 

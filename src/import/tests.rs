@@ -1413,3 +1413,64 @@ fn a_store_created_for_an_import_that_commits_nothing_is_taken_back() -> R {
     }
     Ok(())
 }
+
+/// Through the real verifier: a bundle read from a named source (a
+/// registry's blobs, to `import`) is verified and committed as its file
+/// is, file for file; the same bytes damaged are refused, and the store
+/// the import created is taken back (docs/store.md [S18]).
+#[test]
+fn a_source_is_verified_and_imported_as_its_file_is() -> R {
+    use crate::verify::input::tests::Bytes;
+    let dir = tempfile::tempdir()?;
+    let (v1, _) = two_versions(dir.path())?;
+    let mut trusting = policy();
+    trusting.keys = vec![crate::verify::policy::TrustedKey {
+        name: "maintainer-key".into(),
+        key: key()?.public_key().clone(),
+        roles: ["maintainer".to_owned()].into_iter().collect(),
+    }];
+    trusting.content.allowed_formats = [crate::inspect::Format::Json, crate::inspect::Format::Unknown]
+        .into_iter()
+        .collect();
+    // Within the bundles' thirty days.
+    let options = ImportOptions {
+        now: jiff::Timestamp::from_second(86_400)?,
+        ..opts(None)
+    };
+    let real = |input: &BundleInput, store: &Path| {
+        import(input, store, &trusting, &options, |sink, ctx| {
+            crate::verify::verify(input, &trusting, ctx, sink)
+        })
+    };
+    let bytes = fs::read(&v1)?;
+    let name = "oci://registry.test/team/model@sha256:00ff";
+    let source = BundleInput::source(name, std::sync::Arc::new(Bytes(bytes.clone())));
+    let (from_source, from_file) = (dir.path().join("source"), dir.path().join("file"));
+    committed(real(&source, &from_source)?)?;
+    committed(real(&BundleInput::from(&v1), &from_file)?)?;
+    let version = |root: &Path| -> Result<Vec<(String, Vec<u8>)>, BoxError> {
+        let mut out = Vec::new();
+        for rel in ["files/config.json", "files/sub/weights.bin", "bundle/manifest.json", "facts.json"] {
+            out.push((rel.to_owned(), fs::read(root.join("stable/1").join(rel))?));
+        }
+        Ok(out)
+    };
+    assert_eq!(version(&from_source)?, version(&from_file)?);
+    let (record, _) = Store::open(&from_source)?.record("stable", 1)?;
+    assert_eq!(record.bundle_file, "model@sha256:00ff");
+
+    let mut damaged = bytes;
+    let at = damaged.len() / 3;
+    if let Some(b) = damaged.get_mut(at) {
+        *b ^= 0x01;
+    }
+    let source = BundleInput::source(name, std::sync::Arc::new(Bytes(damaged)));
+    let refused = dir.path().join("refused");
+    let outcome = real(&source, &refused)?;
+    assert!(
+        matches!(&outcome, ImportOutcome::Refused { .. }),
+        "{outcome:?}"
+    );
+    assert!(!refused.exists(), "the created store was not taken back");
+    Ok(())
+}

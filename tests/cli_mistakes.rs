@@ -825,7 +825,9 @@ fn snapshot(dir: &Path) -> Res<Vec<(PathBuf, Vec<u8>)>> {
                 stack.push(path.clone());
                 Vec::new()
             } else if kind.is_symlink() {
-                std::fs::read_link(&path)?.into_os_string().into_encoded_bytes()
+                std::fs::read_link(&path)?
+                    .into_os_string()
+                    .into_encoded_bytes()
             } else {
                 std::fs::read(&path)?
             };

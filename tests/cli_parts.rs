@@ -656,6 +656,13 @@ fn verify_and_import_read_a_part_set_spread_over_several_media() -> TestResult {
             "{stderr}"
         );
     }
+    // A registry reference is verified alone.
+    let reference = Path::new("oci://127.0.0.1:9/models/m:v1");
+    exits(
+        &verify_paths(&[reference, m1], &[])?,
+        2,
+        "verify of a reference and a folder",
+    )?;
     Ok(())
 }
 

@@ -381,6 +381,10 @@ pub struct VerifyArgs {
     /// read through without joining.
     #[arg(value_name = "FILE.lbom")]
     pub bundle: PathBuf,
+    /// More folders of the same part set, when its parts are spread over
+    /// several media: each mounted medium's folder, in any order.
+    #[arg(value_name = "MORE_MEDIA")]
+    pub more_media: Vec<PathBuf>,
     /// The trust policy (TOML; see docs/policy.md, or `lbom policy init`).
     #[arg(long, value_name = "P")]
     pub policy: PathBuf,
@@ -410,6 +414,10 @@ pub struct ImportArgs {
     /// read through without joining.
     #[arg(value_name = "FILE.lbom")]
     pub bundle: PathBuf,
+    /// More folders of the same part set, when its parts are spread over
+    /// several media: each mounted medium's folder, in any order.
+    #[arg(value_name = "MORE_MEDIA")]
+    pub more_media: Vec<PathBuf>,
     /// The model store (see `lbom store init`).
     #[arg(long, value_name = "STORE")]
     pub into: PathBuf,

@@ -186,6 +186,16 @@ pub(crate) fn select_index(
 
 /// Check the part set under `paths` against the one trusted index there.
 pub fn verify_parts(paths: &[PathBuf], trust: &dyn Trust) -> Result<PartsReport, Error> {
+    verify_parts_with(paths, trust, &super::progress::NoMediaProgress)
+}
+
+/// [`verify_parts`], telling `progress` how far each medium's part is read
+/// (the media are read in parallel: separate drives read at once).
+pub fn verify_parts_with(
+    paths: &[PathBuf],
+    trust: &dyn Trust,
+    progress: &dyn super::progress::MediaProgress,
+) -> Result<PartsReport, Error> {
     let found = find::find(paths)?;
     let (index, bytes) = select_index(&found, trust)?;
     let mut foreign = Vec::new();
@@ -237,9 +247,17 @@ pub fn verify_parts(paths: &[PathBuf], trust: &dyn Trust) -> Result<PartsReport,
             )
         }))
         .collect();
+    let media: Vec<(String, u64)> = jobs
+        .iter()
+        .map(|(kind, entry, _)| (file_name(&index, *kind, entry), entry.size))
+        .collect();
+    progress.media(&media);
     let parts: Vec<PartStatus> = jobs
         .into_par_iter()
-        .map(|(kind, entry, files)| status(&index, kind, entry, files))
+        .enumerate()
+        .map(|(i, (kind, entry, files))| {
+            status(&index, kind, entry, files, &|n| progress.advance(i, n))
+        })
         .collect();
     let verdict = verdict(&index, &parts);
     Ok(PartsReport {
@@ -262,14 +280,24 @@ fn same_bytes(path: &Path, bytes: &[u8]) -> bool {
         && std::fs::read(path).is_ok_and(|b| b == bytes)
 }
 
-fn status(index: &PartIndex, kind: PartKind, entry: &PartEntry, files: Vec<PathBuf>) -> PartStatus {
-    let file_name = match kind {
+fn file_name(index: &PartIndex, kind: PartKind, entry: &PartEntry) -> String {
+    match kind {
         PartKind::Data => index.data_file_name(entry.number),
         PartKind::Parity => index.parity_file_name(entry.number),
-    };
+    }
+}
+
+fn status(
+    index: &PartIndex,
+    kind: PartKind,
+    entry: &PartEntry,
+    files: Vec<PathBuf>,
+    read: &dyn Fn(u64),
+) -> PartStatus {
+    let file_name = file_name(index, kind, entry);
     let mut why = Vec::new();
     for path in &files {
-        match matches_entry(path, entry) {
+        match matches_entry(path, entry, read) {
             Ok(()) => {
                 return PartStatus {
                     kind,
@@ -297,8 +325,13 @@ fn status(index: &PartIndex, kind: PartKind, entry: &PartEntry, files: Vec<PathB
     }
 }
 
-/// Whether the file at `path` has the entry's size and digest.
-pub(crate) fn matches_entry(path: &Path, entry: &PartEntry) -> Result<(), String> {
+/// Whether the file at `path` has the entry's size and digest; `read` is
+/// told each chunk read.
+pub(crate) fn matches_entry(
+    path: &Path,
+    entry: &PartEntry,
+    read: &dyn Fn(u64),
+) -> Result<(), String> {
     let (mut file, len) =
         crate::io::open::open_regular(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if len != entry.size {
@@ -317,6 +350,7 @@ pub(crate) fn matches_entry(path: &Path, entry: &PartEntry) -> Result<(), String
             break;
         }
         hasher.update(buf.get(..n).unwrap_or_default());
+        read(n as u64);
     }
     if hasher.bytes() != entry.size || hasher.finish() != entry.sha256 {
         return Err(format!(

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use super::Error;
@@ -252,13 +251,7 @@ pub fn verify_parts_with(
         .map(|(kind, entry, _)| (file_name(&index, *kind, entry), entry.size))
         .collect();
     progress.media(&media);
-    let parts: Vec<PartStatus> = jobs
-        .into_par_iter()
-        .enumerate()
-        .map(|(i, (kind, entry, files))| {
-            status(&index, kind, entry, files, &|n| progress.advance(i, n))
-        })
-        .collect();
+    let parts = read_media(&index, jobs, progress)?;
     let verdict = verdict(&index, &parts);
     Ok(PartsReport {
         name: index.name.clone(),
@@ -273,6 +266,74 @@ pub fn verify_parts_with(
         index,
         index_bytes: bytes,
     })
+}
+
+/// Media read at once, at most: each medium is its own device (a drive,
+/// a stick), so a station with several reads them all at the same time
+/// rather than as many as it has CPUs; each reader holds one 1 MiB buffer.
+pub const MAX_CONCURRENT_MEDIA: usize = 16;
+
+/// One medium's part to check: its kind, its entry, the files of its name.
+type Job<'a> = (PartKind, &'a PartEntry, Vec<PathBuf>);
+
+/// The status of every part, each medium read by a thread of its own (up
+/// to [`MAX_CONCURRENT_MEDIA`] at once), in the order of `jobs`.
+fn read_media(
+    index: &PartIndex,
+    jobs: Vec<Job<'_>>,
+    progress: &dyn super::progress::MediaProgress,
+) -> Result<Vec<PartStatus>, Error> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let count = jobs.len();
+    let names: Vec<PathBuf> = jobs
+        .iter()
+        .map(|(kind, entry, _)| PathBuf::from(file_name(index, *kind, entry)))
+        .collect();
+    let jobs: Vec<Mutex<Option<Job<'_>>>> = jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut found = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(job) = jobs.get(i) else {
+                return found;
+            };
+            if let Some((kind, entry, files)) = job.lock().ok().and_then(|mut j| j.take()) {
+                let state = status(index, kind, entry, files, &|n| progress.advance(i, n));
+                found.push((i, state));
+            }
+        }
+    };
+    let mut slots: Vec<Option<PartStatus>> = (0..count).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let readers: Vec<_> = (1..count.clamp(1, MAX_CONCURRENT_MEDIA))
+            .map(|_| scope.spawn(work))
+            .collect();
+        let mine = work();
+        for (i, state) in readers
+            .into_iter()
+            .filter_map(|r| r.join().ok())
+            .flatten()
+            .chain(mine)
+        {
+            if let Some(slot) = slots.get_mut(i) {
+                *slot = Some(state);
+            }
+        }
+    });
+    // Every part is reported, or the check fails: a reader that stopped
+    // (it cannot, short of a bug) never shortens the report.
+    slots
+        .into_iter()
+        .zip(names)
+        .map(|(slot, name)| {
+            slot.ok_or_else(|| Error::Io {
+                path: name,
+                source: std::io::Error::other("the thread reading this part stopped"),
+            })
+        })
+        .collect()
 }
 
 fn same_bytes(path: &Path, bytes: &[u8]) -> bool {

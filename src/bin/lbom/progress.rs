@@ -240,11 +240,22 @@ impl lbom::split_media::MediaProgress for MediaBars {
             return;
         };
         let count = media.len();
+        // Bars appear in medium order whatever order the media start in
+        // (verify-parts reads them all at once): after the nearest earlier
+        // medium's bar, else right under the overall one.
+        let before = media
+            .get(..medium)
+            .and_then(|earlier| earlier.iter().rev().find_map(|(_, _, b)| b.clone()))
+            .or_else(|| self.overall.clone());
         let Some((label, total, bar)) = media.get_mut(medium) else {
             return;
         };
         let bar = bar.get_or_insert_with(|| {
-            let bar = multi.add(ProgressBar::new(*total));
+            let new = ProgressBar::new(*total);
+            let bar = match &before {
+                Some(after) => multi.insert_after(after, new),
+                None => multi.add(new),
+            };
             if let Ok(style) = ProgressStyle::with_template(MEDIUM_TEMPLATE) {
                 bar.set_style(style.progress_chars("=> "));
             }

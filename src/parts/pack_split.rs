@@ -139,8 +139,13 @@ struct Progress<'a, 'b> {
     media: &'b dyn MediaProgress,
 }
 
+/// Buffers in flight between the reading thread and the one taking the
+/// bundle's digest (1 MiB each).
+const DIGEST_BUFFERS: usize = 3;
+
 /// The digest of every part and of the bundle, in one read of the parts in
-/// order.
+/// order. Every byte is hashed twice (its part's digest and the bundle's):
+/// the bundle's digest is taken on a second thread, so the two run at once.
 fn digests(
     span: &SpanFile,
     part_size: u64,
@@ -148,32 +153,69 @@ fn digests(
     media: &dyn MediaProgress,
 ) -> Result<(Vec<PartEntry>, Sha256Digest), Error> {
     use std::os::unix::fs::FileExt as _;
-    let mut whole = Hasher::new();
-    let mut parts = Vec::new();
-    let mut buf = vec![0u8; cut::CHUNK];
-    for (number, file, path) in span.files() {
-        let offset = u64::from(number.saturating_sub(1)).saturating_mul(part_size);
-        let size = part_size.min(span.len().saturating_sub(offset));
-        let mut hasher = Hasher::new();
-        let mut done = 0u64;
-        while done < size {
-            let want = (size - done).min(cut::CHUNK as u64) as usize;
-            let chunk = buf.get_mut(..want).unwrap_or_default();
-            file.read_exact_at(chunk, done).map_err(io_err(path))?;
-            hasher.update(chunk);
-            whole.update(chunk);
-            on_progress(want as u64);
-            media.advance((number as usize).saturating_sub(1), want as u64);
-            done += want as u64;
-        }
-        parts.push(PartEntry {
-            number,
-            offset,
-            size,
-            sha256: hasher.finish(),
+    use std::sync::mpsc;
+    let (full, chunks) = mpsc::sync_channel::<Vec<u8>>(DIGEST_BUFFERS);
+    let (back, spare) = mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|scope| {
+        let whole = scope.spawn(move || {
+            let mut whole = Hasher::new();
+            for chunk in chunks {
+                whole.update(&chunk);
+                // The reader may be gone (it failed): nothing to reuse then.
+                let _ = back.send(chunk);
+            }
+            whole
         });
+        let mut made = 0;
+        let mut parts = Vec::new();
+        let mut read = || -> Result<(), Error> {
+            for (number, file, path) in span.files() {
+                let offset = u64::from(number.saturating_sub(1)).saturating_mul(part_size);
+                let size = part_size.min(span.len().saturating_sub(offset));
+                let mut hasher = Hasher::new();
+                let mut done = 0u64;
+                while done < size {
+                    let want = (size - done).min(cut::CHUNK as u64) as usize;
+                    let mut buf = match spare.try_recv() {
+                        Ok(buf) => buf,
+                        Err(_) if made < DIGEST_BUFFERS => {
+                            made += 1;
+                            Vec::with_capacity(cut::CHUNK)
+                        }
+                        Err(_) => spare.recv().map_err(|_| stopped(path))?,
+                    };
+                    buf.resize(want, 0);
+                    file.read_exact_at(&mut buf, done).map_err(io_err(path))?;
+                    hasher.update(&buf);
+                    full.send(buf).map_err(|_| stopped(path))?;
+                    on_progress(want as u64);
+                    media.advance((number as usize).saturating_sub(1), want as u64);
+                    done += want as u64;
+                }
+                parts.push(PartEntry {
+                    number,
+                    offset,
+                    size,
+                    sha256: hasher.finish(),
+                });
+            }
+            Ok(())
+        };
+        let result = read();
+        drop(full);
+        let whole = whole
+            .join()
+            .map_err(|_| stopped(Path::new("the bundle's digest")))?;
+        result.map(|()| (parts, whole.finish()))
+    })
+}
+
+/// The error of a digest thread that stopped (it cannot, short of a bug).
+fn stopped(path: &Path) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other("the thread taking the bundle's digest stopped"),
     }
-    Ok((parts, whole.finish()))
 }
 
 /// How the span creates part `n`: its medium folder, new, and in it

@@ -127,7 +127,7 @@ fn cut_packed(
     let source = super::reader::PartReader::over_data(index.clone(), paths);
     index.parity =
         cut::write_parity_parts(&index, &source, split.parity, out, media, progress.media)?;
-    // The index last ([B83]): until it is on every medium the folders are
+    // The index last ([B84]): until it is on every medium the folders are
     // not a finished set.
     cut::finish(index, media.clone(), key)
 }

@@ -562,7 +562,7 @@ fn exits(out: &std::process::Output, want: i32, what: &str) -> TestResult {
 
 /// A part set cut with one parity part over four media (three data parts
 /// and the parity part), its folders given as four paths in shuffled order
-/// (docs/bundle-format.md, section 13, [B83]): `verify` reads it once and
+/// (docs/bundle-format.md, section 13, [B84]): `verify` reads it once and
 /// `import` writes the store the bundle file writes, its record naming the
 /// first folder; a medium not given is rebuilt from parity as read and
 /// named; two not given are too many (I/O, exit 10, nothing stored); a
@@ -668,7 +668,7 @@ fn verify_and_import_read_a_part_set_spread_over_several_media() -> TestResult {
 
 /// `verify --store` of a part set, as one folder holding every medium or
 /// as the media given one by one, checks against the store's channel as
-/// the bundle file does, check for check (docs/bundle-format.md [B83]):
+/// the bundle file does, check for check (docs/bundle-format.md [B84]):
 /// on an empty store, once the bundle is imported, and once a newer
 /// version is current (a rollback, exit 7).
 #[test]

@@ -10,11 +10,11 @@
 //! base-256 size encoding (GNU tar, bsdtar, Go and Python read it).
 //! Reader: accepts exactly what the writer produces and nothing else.
 
-use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use super::ReadLimits;
 use super::path::{BundlePath, FoldKeys, FoldKeysTooLong, PathError};
+use crate::io::out::{Out, OutCursor};
 
 /// Tar block size.
 pub const BLOCK: u64 = 512;
@@ -641,7 +641,7 @@ fn end_marker<R: Read + Seek>(file: &mut R, offset: u64, file_len: u64) -> Resul
 /// placeholder header, its data, its padding; then the real header (now that
 /// the size is known) is written over the placeholder.
 pub struct TarWriter {
-    file: io::BufWriter<File>,
+    file: io::BufWriter<OutCursor>,
     offset: u64,
 }
 
@@ -653,10 +653,13 @@ pub struct OpenEntry {
 }
 
 impl TarWriter {
-    /// Write into `file` from offset `offset` (0 for a new bundle).
-    pub fn new(file: File, offset: u64) -> io::Result<Self> {
-        let mut file = io::BufWriter::with_capacity(crate::io::digest::READ_BUFFER_BYTES, file);
-        file.seek(SeekFrom::Start(offset))?;
+    /// Write into `file` (a file, or a part set's span: `pack --split`)
+    /// from offset `offset` (0 for a new bundle).
+    pub fn new(file: impl Into<Out>, offset: u64) -> io::Result<Self> {
+        let file = io::BufWriter::with_capacity(
+            crate::io::digest::READ_BUFFER_BYTES,
+            file.into().cursor(offset),
+        );
         Ok(Self { file, offset })
     }
 
@@ -674,7 +677,7 @@ impl TarWriter {
     }
 
     /// The sink for the entry's data; count what you write.
-    pub fn data(&mut self) -> &mut io::BufWriter<File> {
+    pub fn data(&mut self) -> &mut io::BufWriter<OutCursor> {
         &mut self.file
     }
 
@@ -723,7 +726,7 @@ impl TarWriter {
     }
 
     /// Write the end marker, flush and fsync; returns the file and its length.
-    pub fn finish(self) -> Result<(File, u64), TarError> {
+    pub fn finish(self) -> Result<(Out, u64), TarError> {
         let (file, len) = self.finish_unsynced()?;
         file.sync_all()?;
         Ok((file, len))
@@ -732,13 +735,14 @@ impl TarWriter {
     /// [`Self::finish`] without the fsync: for a scratch bundle read back
     /// at once and deleted (`pull` reassembling one for `import`), where
     /// durability buys nothing and an fsync of the whole file costs seconds.
-    pub fn finish_unsynced(mut self) -> Result<(File, u64), TarError> {
+    pub fn finish_unsynced(mut self) -> Result<(Out, u64), TarError> {
         self.file.write_all(&[0u8; END_MARKER_LEN as usize])?;
         let len = self.offset.saturating_add(END_MARKER_LEN);
         let file = self
             .file
             .into_inner()
-            .map_err(|e| TarError::Io(e.into_error()))?;
+            .map_err(|e| TarError::Io(e.into_error()))?
+            .into_inner();
         file.set_len(len)?;
         Ok((file, len))
     }

@@ -157,7 +157,7 @@ impl BundleInput {
 
     /// Before a part set is read: refuse paths holding trusted indexes of
     /// two different sets (a medium of another bundle among them), the
-    /// usage error [B70] and [B83] name (docs/bundle-format.md, section 13:
+    /// usage error [B70] and [B84] name (docs/bundle-format.md, section 13:
     /// exit 2), which a verification report, made of the bundle's checks,
     /// cannot carry. Only the index files are read. Any other trouble with
     /// the set (no index, an untrusted one, a path that cannot be read) is

@@ -7,7 +7,9 @@
 # 1. The same folder as scan_bench.sh (LBOM_BENCH_MB MiB, or LBOM_BENCH_DATA),
 #    packed with --compress none; a key and a policy trusting it for transfer.
 # 2. `openssl dgst -sha256` over the bundle (the bytes every command reads).
-# 3. `lbom split` into 8 data parts with 2 parity parts; `lbom verify-parts`
+# 3. `lbom pack --split` (into 8 data parts with 2 parity parts, no file
+#    larger than a part) against `lbom pack` into one file (info);
+#    `lbom split` into 8 data parts with 2 parity parts; `lbom verify-parts`
 #    of the set; `lbom import` from the set against `lbom import` from the
 #    bundle file; `lbom repair` with one data part deleted; `lbom join` with
 #    that part still deleted (rebuilt on the fly).
@@ -41,15 +43,39 @@ need_mb=$((5 * total_mb * 11 / 10))
 need_free_mb split_bench "$work" "$need_mb"
 bench_models "$repo" "$work" "$total_mb"
 signed_bundle "$lbom" "$work" "$data" desk transfer
-((own_data)) && rm -rf "$data"
 sync
 bytes=$(stat -c %s "$bundle")
 # Eight data parts (even, at least 1 KiB), two parity parts.
 part=$(((bytes / 8 + 2048) / 2 * 2))
 say "== part sets: one bundle of $bytes bytes in parts of $part bytes, 2 parity parts; $(nproc) CPUs; median of $runs runs after a warm-up"
 
-
 openssl_baseline verify-parts
+
+# pack --split (the bundle written as its parts, no file larger than one
+# part) against pack into one file, same folder and options.
+packed="$work/packed"
+fresh_packed() { rm -rf "$packed"; mkdir -p "$packed"; sync; }
+pack_file=""
+if median_seconds -p fresh_packed "$lbom" pack --quiet --compress none --name bench --channel bench \
+    -o "$packed/b.lbom" "$data" --key "$work/desk.key" --role transfer; then
+    pack_file=$med
+    row "lbom pack (one file)" "$med" "$ssl"
+else
+    pass_fail "pack" 0 "lbom pack failed"
+fi
+if median_seconds -p fresh_packed "$lbom" pack --quiet --compress none --name bench --channel bench \
+    -o "$packed/b.lbom" "$data" --key "$work/desk.key" --role transfer \
+    --split "$part" --parity 2 --split-key "$work/desk.key" --split-role transfer; then
+    row "lbom pack --split" "$med" "$ssl"
+    pass_fail "pack --split peak RSS" "$(calc "$max_rss > 0 && $max_rss < $rss_cap_kib")" "$max_rss KiB (target < $rss_cap_kib KiB)"
+    record "pack --split" "$med" "lbom pack (one file)" "${pack_file:-ERROR}" - "$max_rss"
+else
+    pass_fail "pack --split" 0 "lbom pack --split failed"
+    record "pack --split" ERROR "lbom pack (one file)" "${pack_file:-ERROR}" -
+fi
+rm -rf "$packed"
+((own_data)) && rm -rf "$data"
+sync
 
 # one COMMAND-NAME TARGET PREP ARGS...: time, print, record.
 one() {

@@ -145,7 +145,7 @@ pub fn refused_line(report: &Report, bundle: &Path, code: u8) -> String {
 /// What the paths of `verify` and `import` name: one bundle file, or one
 /// part set over one folder or several (media, in any order), refused
 /// before anything is read when they name several files, a mix, or two
-/// trusted part sets (docs/bundle-format.md, section 13, [B83]).
+/// trusted part sets (docs/bundle-format.md, section 13, [B84]).
 pub fn bundle_input(
     first: &Path,
     more: &[std::path::PathBuf],

@@ -116,7 +116,9 @@ pub use verify::{
     ArtifactSink, ChannelState, Check, CheckName, Failure, HashOnly, HashWithBase, Outcome, Policy,
     Report, Signer, Verified, VerifyContext, VerifyDocument,
     policy::PolicyError,
-    preview::{PreviewError, StationRefusal, default_policy_refusals},
+    preview::{
+        PreviewError, StationRefusal, default_policy_refusals, default_policy_refusals_in_parts,
+    },
     verify,
 };
 
@@ -157,8 +159,9 @@ pub mod drift {
 /// Part sets of split media (docs/bundle-format.md, section 13).
 pub mod split_media {
     pub use crate::parts::{
-        Error, PartIndex, PartState, PartStatus, PartsReport, SetVerdict, SplitOptions,
-        SplitOutcome, join, parse_size, repair, split, split_in_place, verify_parts,
+        Error, MediaProgress, NoMediaProgress, PartIndex, PartState, PartStatus, PartsReport,
+        SetVerdict, SplitOptions, SplitOutcome, join, join_with, pack_split, pack_split_with,
+        parse_size, repair, repair_with, split, split_with, verify_parts, verify_parts_with,
     };
 }
 pub use verify::source::{is_part_set, peek_manifest};

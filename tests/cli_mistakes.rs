@@ -731,3 +731,123 @@ fn verify_and_import_take_jobs_as_scan_and_pack_do() -> TestResult {
     )?;
     Ok(())
 }
+
+/// docs/store.md [S18]: an `import --create` refused before its commit
+/// leaves no store behind — a path that did not exist still does not, an
+/// empty folder stays empty — whatever refused it: a differential bundle
+/// with no base in the new store (exit 9), a chain the policy does not
+/// trust (5), a flipped artifact byte (4), a file that is no bundle (3). A
+/// store that was there before keeps everything.
+#[test]
+fn a_refused_import_create_leaves_no_store_behind() -> TestResult {
+    let (dir, v1) = tiny_bundle()?;
+    let d = dir.path();
+    let policy = policy(d)?;
+    let model = fixture("safetensors/tiny-llama");
+    let diff = pack(
+        d,
+        "diff.lbom",
+        &model,
+        &["--previous", "b.lbom", "--base", "b.lbom"],
+    )?;
+    let untrusting = d.join("untrusting.toml");
+    ok(
+        lbom_in(
+            d,
+            common::policy_init_args(&untrusting, &demo_key("demo-transfer.pub"), "maintainer"),
+        ),
+        "policy init",
+    )?;
+    let raw = pack(d, "raw.lbom", &model, &["--compress", "none"])?;
+    let mut bytes = std::fs::read(&raw)?;
+    let (start, size) = largest_entry_data(&raw)?;
+    let at = usize::try_from(start + size / 2)?;
+    *bytes.get_mut(at).ok_or("offset past the bundle")? ^= 0x10;
+    let damaged = d.join("damaged.lbom");
+    std::fs::write(&damaged, &bytes)?;
+    let not_a_bundle = d.join("notes.lbom");
+    std::fs::write(&not_a_bundle, b"not a bundle\n")?;
+
+    for (what, bundle, policy, want) in [
+        ("no base", &diff, &policy, 9),
+        ("untrusted", &v1, &untrusting, 5),
+        ("damaged", &damaged, &policy, 4),
+        ("not a bundle", &not_a_bundle, &policy, 3),
+    ] {
+        let missing = d.join(format!("new-{}", what.replace(' ', "-")));
+        let run = import(d, bundle, &missing, policy, &["--create"])?;
+        assert_eq!(
+            run.code(),
+            Some(want),
+            "{what}: {}{}",
+            stdout(&run),
+            run.stderr
+        );
+        assert!(
+            !missing.exists(),
+            "{what}: a refused import left {missing:?}"
+        );
+        let empty = d.join(format!("empty-{}", what.replace(' ', "-")));
+        std::fs::create_dir(&empty)?;
+        let run = import(d, bundle, &empty, policy, &["--create"])?;
+        assert_eq!(run.code(), Some(want), "{what}: {}", run.stderr);
+        assert!(
+            std::fs::read_dir(&empty)?.next().is_none(),
+            "{what}: a refused import left something in {empty:?}"
+        );
+    }
+    // A store that was there: the refusal changes nothing in it.
+    let store = d.join("store");
+    ok(import(d, &v1, &store, &policy, &["--create"]), "import")?;
+    let before = snapshot(&store)?;
+    let run = import(d, &damaged, &store, &policy, &["--create"])?;
+    assert_eq!(run.code(), Some(4), "{}", run.stderr);
+    assert_eq!(snapshot(&store)?, before);
+    // And the path that was refused takes a good import afterwards.
+    let missing = d.join("new-damaged");
+    ok(
+        import(d, &v1, &missing, &policy, &["--create"]),
+        "import after a refusal",
+    )?;
+    Ok(())
+}
+
+/// Every entry below `dir`: a file with its bytes, a link with its target,
+/// a folder with nothing; by path, links never followed.
+fn snapshot(dir: &Path) -> Res<Vec<(PathBuf, Vec<u8>)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let path = entry?.path();
+            let kind = std::fs::symlink_metadata(&path)?.file_type();
+            let content = if kind.is_dir() {
+                stack.push(path.clone());
+                Vec::new()
+            } else if kind.is_symlink() {
+                std::fs::read_link(&path)?
+                    .into_os_string()
+                    .into_encoded_bytes()
+            } else {
+                std::fs::read(&path)?
+            };
+            out.push((path, content));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The data range of the largest entry of the tar at `bundle`.
+fn largest_entry_data(bundle: &Path) -> Res<(u64, u64)> {
+    let mut archive = tar::Archive::new(std::fs::File::open(bundle)?);
+    let mut best = (0, 0);
+    for entry in archive.entries()? {
+        let entry = entry?;
+        let size = entry.header().size()?;
+        if size > best.1 {
+            best = (entry.raw_file_position(), size);
+        }
+    }
+    Ok(best)
+}

@@ -480,10 +480,285 @@ fn a_part_damaged_in_place_is_rebuilt_in_a_second_read_or_refused() -> TestResul
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let versions = tree(&refused)?
-        .keys()
-        .filter(|p| p.to_string_lossy().contains("manifest.json"))
-        .count();
-    assert_eq!(versions, 0, "a refused import stores nothing");
+    assert!(
+        !refused.exists(),
+        "a refused import --create leaves no store (docs/store.md [S18])"
+    );
+    Ok(())
+}
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// `lbom split` of `bundle` into exactly `data` data parts and `parity`
+/// parity parts under `out`, one medium folder each, the index signed by
+/// the demo transfer key: the medium folders in number order.
+fn split_into_media(bundle: &Path, out: &Path, data: u64, parity: u32) -> Res<Vec<PathBuf>> {
+    let len = std::fs::metadata(bundle)?.len();
+    let size = len.div_ceil(data);
+    let size = size + size % 2;
+    assert_eq!(len.div_ceil(size), data, "{len} bytes in parts of {size}");
+    let key = repo().join("keys/demo-transfer.key");
+    lbom([
+        "split".as_ref(),
+        bundle.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "--size".as_ref(),
+        size.to_string().as_ref(),
+        "--parity".as_ref(),
+        parity.to_string().as_ref(),
+        "--key".as_ref(),
+        key.as_os_str(),
+        "--role".as_ref(),
+        "transfer".as_ref(),
+    ])
+    .output()
+    .map(succeeded)??;
+    let mut media: Vec<PathBuf> = std::fs::read_dir(out)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    media.sort();
+    assert_eq!(media.len() as u64, data + u64::from(parity));
+    Ok(media)
+}
+
+/// `lbom verify PATHS… --policy P [ARGS…]`.
+fn verify_paths(paths: &[&Path], more: &[&str]) -> std::io::Result<std::process::Output> {
+    let policy = policy();
+    let mut args: Vec<&std::ffi::OsStr> = vec!["verify".as_ref()];
+    args.extend(paths.iter().map(|p| p.as_os_str()));
+    args.extend(["--policy".as_ref(), policy.as_os_str()]);
+    args.extend(more.iter().map(std::ffi::OsStr::new));
+    lbom(args).env_remove("SOURCE_DATE_EPOCH").output()
+}
+
+/// `lbom import PATHS… --into STORE --create --policy P`.
+fn import_paths(paths: &[&Path], store: &Path) -> std::io::Result<std::process::Output> {
+    let policy = policy();
+    let mut args: Vec<&std::ffi::OsStr> = vec!["import".as_ref()];
+    args.extend(paths.iter().map(|p| p.as_os_str()));
+    args.extend([
+        "--into".as_ref(),
+        store.as_os_str(),
+        "--create".as_ref(),
+        "--policy".as_ref(),
+        policy.as_os_str(),
+    ]);
+    lbom(args).env_remove("SOURCE_DATE_EPOCH").output()
+}
+
+/// The exit code, with the output as the message when it is not `want`.
+fn exits(out: &std::process::Output, want: i32, what: &str) -> TestResult {
+    if out.status.code() == Some(want) {
+        return Ok(());
+    }
+    Err(fail(format!(
+        "{what}: exit {:?}, want {want}: {}{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )))
+}
+
+/// A part set cut with one parity part over four media (three data parts
+/// and the parity part), its folders given as four paths in shuffled order
+/// (docs/bundle-format.md, section 13, [B84]): `verify` reads it once and
+/// `import` writes the store the bundle file writes, its record naming the
+/// first folder; a medium not given is rebuilt from parity as read and
+/// named; two not given are too many (I/O, exit 10, nothing stored); a
+/// medium of another bundle's set, trusted too, is refused before anything
+/// is read (exit 2, nothing stored); a file among the folders, or two
+/// files, is a usage error.
+#[test]
+fn verify_and_import_read_a_part_set_spread_over_several_media() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (_, joined, _) = signed_sets(dir.path(), &[])?;
+    let media = split_into_media(&joined, &dir.path().join("media"), 3, 1)?;
+    let [m1, m2, m3, m4] = media.as_slice() else {
+        return Err(fail("four media expected"));
+    };
+    let (m1, m2, m3, m4) = (m1.as_path(), m2.as_path(), m3.as_path(), m4.as_path());
+
+    let out = verify_paths(&[m3, m1, m4, m2], &[])?;
+    exits(&out, 0, "verify of four media")?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("rebuilt"), "{stdout}");
+    let from_file = dir.path().join("store-file");
+    exits(
+        &import_paths(&[&joined], &from_file)?,
+        0,
+        "import of the file",
+    )?;
+    let from_media = dir.path().join("store-media");
+    exits(
+        &import_paths(&[m3, m1, m4, m2], &from_media)?,
+        0,
+        "import of four media",
+    )?;
+    assert_eq!(store_files(&from_media)?, store_files(&from_file)?);
+    let records = tree(&from_media)?;
+    let record: serde_json::Value =
+        serde_json::from_slice(&records[&find(&records, "import.json")?])?;
+    assert_eq!(record["bundle_file"], "medium-0003");
+
+    // The second medium not given: its part rebuilt as read, named.
+    let out = verify_paths(&[m4, m1, m3], &[])?;
+    exits(&out, 0, "verify without medium 2")?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("rebuilt from parity as read") && stdout.contains(".part0002"),
+        "{stdout}"
+    );
+    let from_three = dir.path().join("store-three");
+    exits(
+        &import_paths(&[m4, m1, m3], &from_three)?,
+        0,
+        "import without medium 2",
+    )?;
+    assert_eq!(store_files(&from_three)?, store_files(&from_file)?);
+
+    // Two media not given: one parity part cannot rebuild two.
+    exits(&verify_paths(&[m3, m1], &[])?, 10, "verify of two media")?;
+    let refused = dir.path().join("store-two");
+    exits(
+        &import_paths(&[m1, m3], &refused)?,
+        10,
+        "import of two media",
+    )?;
+    assert!(!refused.exists(), "a refused import --create left a store");
+
+    // A medium of another bundle's set, signed by the same trusted key.
+    let other = dir.path().join("other");
+    let other_media = split_into_media(&golden(), &other, 2, 1)?;
+    let foreign = other_media.first().ok_or("no other medium")?;
+    let out = verify_paths(&[m1, m2, foreign, m3, m4], &[])?;
+    exits(&out, 2, "verify with a foreign medium")?;
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("trusted part indexes of"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let refused = dir.path().join("store-foreign");
+    exits(
+        &import_paths(&[m1, m2, foreign, m3, m4], &refused)?,
+        2,
+        "import with a foreign medium",
+    )?;
+    assert!(!refused.exists(), "refused before the store was opened");
+
+    // Files among several paths: a usage error, one sentence.
+    for paths in [[m1, joined.as_path()], [joined.as_path(), joined.as_path()]] {
+        let out = verify_paths(&paths, &[])?;
+        exits(&out, 2, "verify of a file among several paths")?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("several paths name the folders"),
+            "{stderr}"
+        );
+    }
+    // A registry reference is verified alone.
+    let reference = Path::new("oci://127.0.0.1:9/models/m:v1");
+    exits(
+        &verify_paths(&[reference, m1], &[])?,
+        2,
+        "verify of a reference and a folder",
+    )?;
+    Ok(())
+}
+
+/// `verify --store` of a part set, as one folder holding every medium or
+/// as the media given one by one, checks against the store's channel as
+/// the bundle file does, check for check (docs/bundle-format.md [B84]):
+/// on an empty store, once the bundle is imported, and once a newer
+/// version is current (a rollback, exit 7).
+#[test]
+fn verify_store_reads_a_part_set_as_its_file() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (_, joined, _) = signed_sets(dir.path(), &[])?;
+    let all = dir.path().join("media");
+    let media = split_into_media(&joined, &all, 3, 1)?;
+    let shuffled: Vec<&Path> = [2, 0, 3, 1]
+        .iter()
+        .filter_map(|&i| media.get(i).map(PathBuf::as_path))
+        .collect();
+    let store = dir.path().join("store");
+    lbom(["store".as_ref(), "init".as_ref(), store.as_os_str()])
+        .output()
+        .map(succeeded)??;
+    let checks = |paths: &[&Path]| -> Res<(Option<i32>, serde_json::Value)> {
+        let out = verify_paths(
+            paths,
+            &["--store", &store.to_string_lossy(), "--format", "json"],
+        )?;
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        Ok((out.status.code(), report["checks"].clone()))
+    };
+    let history = |checks: &serde_json::Value| {
+        checks.as_array().and_then(|all| {
+            all.iter()
+                .find(|c| c["name"] == "store.history")
+                .map(|c| c["detail"].to_string())
+        })
+    };
+
+    // A second version, one sequence on, signed as the first.
+    let keys = repo().join("keys");
+    let (maintainer, transfer) = (
+        keys.join("demo-maintainer.key"),
+        keys.join("demo-transfer.key"),
+    );
+    let v2 = dir.path().join("v2.lbom");
+    let model = repo().join("fixtures/safetensors/tiny-llama");
+    for args in [
+        vec![
+            "pack".as_ref(),
+            model.as_os_str(),
+            "-o".as_ref(),
+            v2.as_os_str(),
+            "--previous".as_ref(),
+            joined.as_os_str(),
+            "--key".as_ref(),
+            maintainer.as_os_str(),
+            "--role".as_ref(),
+            "maintainer".as_ref(),
+        ],
+        vec![
+            "sign".as_ref(),
+            v2.as_os_str(),
+            "--key".as_ref(),
+            transfer.as_os_str(),
+            "--role".as_ref(),
+            "transfer".as_ref(),
+        ],
+    ] {
+        lbom(args)
+            .env_remove("SOURCE_DATE_EPOCH")
+            .output()
+            .map(succeeded)??;
+    }
+
+    for (state, want, detail) in [
+        ("empty", 0, "first import"),
+        ("imported", 0, "already imported as sequence 1"),
+        ("rolled back", 7, "which the store keeps already"),
+    ] {
+        match state {
+            "imported" => exits(&import_paths(&[&joined], &store)?, 0, "import v1")?,
+            "rolled back" => exits(&import_paths(&[&v2], &store)?, 0, "import v2")?,
+            _ => {}
+        }
+        let (code, from_file) = checks(&[&joined])?;
+        assert_eq!(code, Some(want), "{state}: {from_file}");
+        let said = history(&from_file).unwrap_or_default();
+        assert!(said.contains(detail), "{state}: {said}");
+        for (how, paths) in [
+            ("one folder", vec![all.as_path()]),
+            ("four media", shuffled.clone()),
+        ] {
+            let (set_code, from_set) = checks(&paths)?;
+            assert_eq!(set_code, code, "{state}, {how}");
+            assert_eq!(from_set, from_file, "{state}, {how}");
+        }
+    }
     Ok(())
 }

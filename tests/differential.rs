@@ -353,6 +353,11 @@ fn journey(dir: &Path, mb: u64) -> Res<Figures> {
         9,
         "import onto no base",
     )?;
+    // The store that import created for it is taken back (docs/store.md [S18]).
+    assert!(
+        !empty_store.exists(),
+        "a refused import left {empty_store:?}"
+    );
     let full_store = dir.join("store-full");
     code(
         import(dir, &b1, &full_store, &policy),

@@ -301,3 +301,114 @@ fn completions_and_man_pages_come_from_the_command_definitions() -> TestResult {
     );
     Ok(())
 }
+
+/// What a medium's bar line shows: "<label> [" and a byte count.
+fn has_medium_bar(screen: &str, label: &str) -> bool {
+    screen.contains(&format!("{label} [")) && screen.contains("MiB")
+}
+
+/// The part set commands (issue 17) draw one bar over the whole work and
+/// one per medium under it on a terminal: `pack --split` and `split` per
+/// medium folder written, `verify-parts`, `repair` and `join` per part
+/// read or rebuilt; `-q` and a pipe draw none.
+#[test]
+fn part_set_commands_draw_a_bar_per_medium_on_a_terminal_only() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let d = dir.path();
+    let (model, _) = setup(d)?;
+    let transfer = repo().join("keys/demo-transfer.key");
+    let policy = d.join("parts.toml");
+    let init = in_pipe(
+        d,
+        policy_init_args(&policy, &repo().join("keys/demo-transfer.pub"), "transfer"),
+    )?;
+    assert_eq!(init.code(), Some(0), "{}", init.stderr);
+    let cut: [&OsStr; 8] = [
+        "--parity".as_ref(),
+        "1".as_ref(),
+        "--split-key".as_ref(),
+        transfer.as_os_str(),
+        "--split-role".as_ref(),
+        "transfer".as_ref(),
+        "--compress".as_ref(),
+        "none".as_ref(),
+    ];
+    let mut pack: Vec<&OsStr> = vec![
+        "pack".as_ref(),
+        model.as_os_str(),
+        "-o".as_ref(),
+        "packed/m.lbom".as_ref(),
+        "--split".as_ref(),
+        "16M".as_ref(),
+    ];
+    pack.extend(cut);
+    let (screen, code) = on_terminal(d, &pack)?;
+    assert_eq!(code, 0, "{screen}");
+    assert!(has_bar(&screen, "packing"), "{screen}");
+    assert!(has_medium_bar(&screen, "medium-0001"), "{screen}");
+    assert!(has_medium_bar(&screen, "medium-0002"), "{screen}");
+
+    let check = |what: &str| -> Vec<std::ffi::OsString> {
+        [what, "packed", "--policy"]
+            .iter()
+            .map(Into::into)
+            .chain([policy.clone().into_os_string()])
+            .collect()
+    };
+    let verify = check("verify-parts");
+    let verify: Vec<&OsStr> = verify.iter().map(AsRef::as_ref).collect();
+    let (screen, code) = on_terminal(d, &verify)?;
+    assert_eq!(code, 0, "{screen}");
+    assert!(has_bar(&screen, "checking parts"), "{screen}");
+    assert!(has_medium_bar(&screen, ".part0001"), "{screen}");
+    assert!(has_medium_bar(&screen, ".parity0001"), "{screen}");
+
+    // -q on a terminal, and any pipe: no bar.
+    let quiet: Vec<&OsStr> = [&["-q".as_ref()][..], &verify].concat();
+    let (screen, code) = on_terminal(d, &quiet)?;
+    assert_eq!(code, 0, "{screen}");
+    assert!(!screen.contains(".part0001 ["), "{screen}");
+    let piped = in_pipe(d, &verify)?;
+    assert_eq!(piped.code(), Some(0), "{}", piped.stderr);
+    assert!(!piped.stderr.contains('['), "{}", piped.stderr);
+
+    // One part gone: repair rebuilds it, join reads through the gap.
+    let part = std::fs::read_dir(d.join("packed/medium-0002"))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".part0002"))
+        .ok_or_else(|| fail("no part 2"))?;
+    std::fs::remove_file(&part)?;
+    let mut repair = check("repair");
+    repair.extend(["-o".into(), "fixed".into()]);
+    let repair: Vec<&OsStr> = repair.iter().map(AsRef::as_ref).collect();
+    let (screen, code) = on_terminal(d, &repair)?;
+    assert_eq!(code, 0, "{screen}");
+    assert!(has_bar(&screen, "rebuilding"), "{screen}");
+    assert!(has_medium_bar(&screen, ".part0002"), "{screen}");
+    let mut join = check("join");
+    join.extend(["-o".into(), "joined.lbom".into()]);
+    let join: Vec<&OsStr> = join.iter().map(AsRef::as_ref).collect();
+    let (screen, code) = on_terminal(d, &join)?;
+    assert_eq!(code, 0, "{screen}");
+    assert!(has_bar(&screen, "joining"), "{screen}");
+    assert!(has_medium_bar(&screen, ".part0003"), "{screen}");
+
+    let split: Vec<&OsStr> = vec![
+        "split".as_ref(),
+        "joined.lbom".as_ref(),
+        "-o".as_ref(),
+        "again".as_ref(),
+        "--size".as_ref(),
+        "16M".as_ref(),
+        "--key".as_ref(),
+        transfer.as_os_str(),
+        "--role".as_ref(),
+        "transfer".as_ref(),
+    ];
+    let (screen, code) = on_terminal(d, &split)?;
+    assert_eq!(code, 0, "{screen}");
+    assert!(has_bar(&screen, "splitting"), "{screen}");
+    assert!(has_medium_bar(&screen, "medium-0002"), "{screen}");
+    Ok(())
+}

@@ -4,7 +4,8 @@
 //! and without repair, gives the store that importing the whole bundle
 //! gives; every command on the parts has a peak RSS under 64 MiB (the
 //! child's `wait4` accounting, through GNU time), and no file as large as
-//! the bundle is written. The input is generated once under $TMPDIR
+//! the bundle is written; `pack --split` of the same model writes no file
+//! larger than one part. The input is generated once under $TMPDIR
 //! (an independent safetensors writer: the header is JSON written here) and
 //! removed at the end.
 
@@ -136,6 +137,69 @@ fn largest_file(root: &Path) -> Res<u64> {
     Ok(largest)
 }
 
+/// `pack --split` of the same model (issue 17: a 100 GB model never needs
+/// the bundle on disk): the largest file under its folder, sampled every
+/// 20 ms while it runs and at the end, is at most one part; its peak RSS
+/// is under the limit; the set it writes checks complete.
+fn pack_split_writes_no_large_file(dir: &Path, keys: &Path, policy: &Path) -> TestResult {
+    let packed = dir.join("packed");
+    std::fs::create_dir(&packed)?;
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let part: u64 = 130 << 20;
+    let (run, largest) = std::thread::scope(|s| {
+        let watcher = s.spawn(|| {
+            let mut largest = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // A file may vanish between listing and reading (renames).
+                largest = largest.max(largest_file(&packed).unwrap_or(0));
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            largest
+        });
+        let run = lbom_measured(
+            dir,
+            &args(&[
+                &"pack",
+                &dir.join("model"),
+                &"-o",
+                &packed.join("big.lbom"),
+                &"--compress",
+                &"none",
+                &"--name",
+                &"big",
+                &"--channel",
+                &"stable",
+                &"--key",
+                &keys.join("demo-maintainer.key"),
+                &"--role",
+                &"maintainer",
+                &"--split",
+                &"130M",
+                &"--parity",
+                &"2",
+                &"--split-key",
+                &keys.join("demo-transfer.key"),
+                &"--split-role",
+                &"transfer",
+            ]),
+        );
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        (run, watcher.join().unwrap_or(u64::MAX))
+    });
+    let (code, rss, _) = run?;
+    assert_eq!(code, 0);
+    assert!(rss < RSS_LIMIT_KIB, "pack --split: {rss} KiB");
+    let largest = largest.max(largest_file(&packed)?);
+    assert!(largest <= part, "pack --split wrote a {largest}-byte file");
+    let (code, _, _) = lbom_measured(
+        dir,
+        &args(&[&"verify-parts", &packed, &"--policy", &policy]),
+    )?;
+    assert_eq!(code, 0);
+    std::fs::remove_dir_all(&packed)?;
+    Ok(())
+}
+
 fn find_part(set: &Path, suffix: &str) -> Res<PathBuf> {
     for medium in std::fs::read_dir(set)? {
         for entry in std::fs::read_dir(medium?.path())? {
@@ -178,6 +242,7 @@ fn a_gib_bundle_in_parts_is_checked_repaired_and_imported_without_joining() -> T
         ]),
     )?;
     assert_eq!(code, 0);
+    pack_split_writes_no_large_file(dir, &keys, &policy)?;
     std::fs::remove_dir_all(dir.join("model"))?;
     // The demo policy wants the desk's countersignature too.
     let (code, _, _) = lbom_measured(

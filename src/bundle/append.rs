@@ -61,9 +61,45 @@ pub fn sign(path: &Path, key: &SigningKey, options: &SignOptions) -> Result<Sign
     let limits = ReadLimits::default();
     let file_len = file.metadata().map_err(io)?.len();
     let (opened, repaired_at) = open_or_repair(path, &mut file, file_len, &limits)?;
+    let (name, bytes, tail) = link_tail(path, &opened, key, options)?;
 
+    // One positioned write of the whole tail, then fsync: a crash leaves the
+    // old bundle (with a torn tail that the next sign cuts off) or the new one.
+    // The marker first (`super::marker`): if this append is interrupted,
+    // the next sign and every reader tell its torn tail from a truncated
+    // copy, and the next sign cuts exactly what this one wrote.
+    let at = opened.layout.end_offset;
+    let marker_io = |source| Error::Io {
+        path: super::marker::marker_path(path),
+        source,
+    };
+    super::marker::write_marker(path, at).map_err(marker_io)?;
+    file.seek(SeekFrom::Start(at)).map_err(io)?;
+    file.write_all(&tail).map_err(io)?;
+    let new_len = at.saturating_add(tail.len() as u64);
+    file.sync_all().map_err(io)?;
+    super::marker::remove_marker(path).map_err(marker_io)?;
+    let (_, info) =
+        chain::parse_link(name.as_str(), &bytes).map_err(|e| Error::Option(e.to_string()))?;
+    Ok(Signed {
+        link: info,
+        bundle_bytes: new_len,
+        repaired_at,
+    })
+}
+
+/// The next link of the chain of `opened`, signed with `key`: its entry
+/// name, its envelope's bytes, and the tail an append writes at the old
+/// end marker (the link's entry and a new end marker).
+fn link_tail(
+    path: &Path,
+    opened: &read::OpenBundle,
+    key: &SigningKey,
+    options: &SignOptions,
+) -> Result<(BundlePath, Vec<u8>, Vec<u8>), Error> {
     // A link no reader would accept is never written (docs/bundle-format.md,
     // "Reader limits").
+    let limits = ReadLimits::default();
     let most = limits.max_links.min(layout::MAX_LINKS as usize);
     if opened.links.len() >= most {
         return Err(Error::Option(format!(
@@ -102,29 +138,41 @@ pub fn sign(path: &Path, key: &SigningKey, options: &SignOptions) -> Result<Sign
         path: path.to_path_buf(),
         source,
     })?;
+    Ok((name, bytes, tail))
+}
 
-    // One positioned write of the whole tail, then fsync: a crash leaves the
-    // old bundle (with a torn tail that the next sign cuts off) or the new one.
-    // The marker first (`super::marker`): if this append is interrupted,
-    // the next sign and every reader tell its torn tail from a truncated
-    // copy, and the next sign cuts exactly what this one wrote.
-    let at = opened.layout.end_offset;
-    let marker_io = |source| Error::Io {
-        path: super::marker::marker_path(path),
+/// [`sign`] of a bundle nobody else can see yet, wherever it is being
+/// written (`pack --key` into a file or a part set's span: `pack --split`,
+/// docs/bundle-format.md section 13): no lock and no marker, for a crash
+/// leaves an output that is not finished anyway (a temporary file, or
+/// parts without an index). `path` names the bundle in errors.
+pub(crate) fn sign_unshared(
+    out: &crate::io::out::Out,
+    path: &Path,
+    key: &SigningKey,
+    options: &SignOptions,
+) -> Result<Signed, Error> {
+    use std::os::unix::fs::FileExt as _;
+    chain::check_role_and_note(&options.role, options.note.as_deref()).map_err(Error::Option)?;
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
         source,
     };
-    super::marker::write_marker(path, at).map_err(marker_io)?;
-    file.seek(SeekFrom::Start(at)).map_err(io)?;
-    file.write_all(&tail).map_err(io)?;
+    let file_len = out.byte_len().map_err(io)?;
+    let mut cursor = out.try_clone().map_err(io)?.cursor(0);
+    let opened = read::open_from(path, &mut cursor, file_len, &ReadLimits::default())?;
+    let (name, bytes, tail) = link_tail(path, &opened, key, options)?;
+    let at = opened.layout.end_offset;
+    out.write_all_at(&tail, at).map_err(io)?;
     let new_len = at.saturating_add(tail.len() as u64);
-    file.sync_all().map_err(io)?;
-    super::marker::remove_marker(path).map_err(marker_io)?;
+    out.set_len(new_len).map_err(io)?;
+    out.sync_all().map_err(io)?;
     let (_, info) =
         chain::parse_link(name.as_str(), &bytes).map_err(|e| Error::Option(e.to_string()))?;
     Ok(Signed {
         link: info,
         bundle_bytes: new_len,
-        repaired_at,
+        repaired_at: None,
     })
 }
 

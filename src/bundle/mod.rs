@@ -33,6 +33,7 @@ pub use manifest::{Encoding, Manifest, ManifestEntry, Role};
 pub use pack::{Compression, FirstLink, PackOptions, PackSummary};
 #[cfg(any(test, feature = "internals"))]
 pub use pack::pack;
+pub use pack::pack_into_span;
 pub use path::{BundlePath, PathError};
 pub use read::{BundleInfo, OpenBundle, read_channel, read_info, read_manifest};
 pub use read::open;

@@ -10,11 +10,11 @@
 //! base-256 size encoding (GNU tar, bsdtar, Go and Python read it).
 //! Reader: accepts exactly what the writer produces and nothing else.
 
-use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use super::ReadLimits;
 use super::path::{BundlePath, FoldKeys, FoldKeysTooLong, PathError};
+use crate::io::out::{Out, OutCursor};
 
 /// Tar block size.
 pub const BLOCK: u64 = 512;
@@ -654,7 +654,7 @@ fn end_marker<R: Read + Seek>(file: &mut R, offset: u64, file_len: u64) -> Resul
 /// placeholder header, its data, its padding; then the real header (now that
 /// the size is known) is written over the placeholder.
 pub struct TarWriter {
-    file: io::BufWriter<File>,
+    file: io::BufWriter<OutCursor>,
     offset: u64,
 }
 
@@ -666,10 +666,13 @@ pub struct OpenEntry {
 }
 
 impl TarWriter {
-    /// Write into `file` from offset `offset` (0 for a new bundle).
-    pub fn new(file: File, offset: u64) -> io::Result<Self> {
-        let mut file = io::BufWriter::with_capacity(crate::io::digest::READ_BUFFER_BYTES, file);
-        file.seek(SeekFrom::Start(offset))?;
+    /// Write into `file` (a file, or a part set's span: `pack --split`)
+    /// from offset `offset` (0 for a new bundle).
+    pub fn new(file: impl Into<Out>, offset: u64) -> io::Result<Self> {
+        let file = io::BufWriter::with_capacity(
+            crate::io::digest::READ_BUFFER_BYTES,
+            file.into().cursor(offset),
+        );
         Ok(Self { file, offset })
     }
 
@@ -687,7 +690,7 @@ impl TarWriter {
     }
 
     /// The sink for the entry's data; count what you write.
-    pub fn data(&mut self) -> &mut io::BufWriter<File> {
+    pub fn data(&mut self) -> &mut io::BufWriter<OutCursor> {
         &mut self.file
     }
 
@@ -731,13 +734,14 @@ impl TarWriter {
     }
 
     /// Write the end marker, flush and fsync; returns the file and its length.
-    pub fn finish(mut self) -> Result<(File, u64), TarError> {
+    pub fn finish(mut self) -> Result<(Out, u64), TarError> {
         self.file.write_all(&END_MARKER)?;
         let len = self.offset.saturating_add(END_MARKER_LEN);
         let file = self
             .file
             .into_inner()
-            .map_err(|e| TarError::Io(e.into_error()))?;
+            .map_err(|e| TarError::Io(e.into_error()))?
+            .into_inner();
         file.set_len(len)?;
         file.sync_all()?;
         Ok((file, len))

@@ -25,6 +25,20 @@ use crate::io::lock::ExclusiveLock;
 pub struct LockedStore {
     store: Store,
     _lock: ExclusiveLock,
+    made: Made,
+}
+
+/// What opening a store made of its folder, so that an import that
+/// commits nothing can take a store it created back (docs/store.md,
+/// "Creating a store", [S18]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Made {
+    /// Nothing: it was a store already.
+    Nothing,
+    /// The store, in an empty folder that was there.
+    Store,
+    /// The folder and the store in it.
+    Folder,
 }
 
 impl Deref for LockedStore {
@@ -66,6 +80,7 @@ impl Store {
         Ok(LockedStore {
             store: self.clone(),
             _lock: take_lock(self.handle())?,
+            made: Made::Nothing,
         })
     }
 
@@ -144,11 +159,11 @@ thread_local! {
 /// The one creation routine (import's implicit creation and, later, an
 /// explicit `store init`).
 fn create_locked(path: &Path, if_store: IfStore) -> Result<LockedStore, StoreError> {
+    let mut made = Made::Store;
     match std::fs::create_dir(path) {
         Ok(()) => {
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                open_root(parent)?.sync()?;
-            }
+            made = Made::Folder;
+            sync_parent(path)?;
         }
         // Another creator made it a moment ago, or it existed.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
@@ -193,6 +208,7 @@ fn create_locked(path: &Path, if_store: IfStore) -> Result<LockedStore, StoreErr
         return Ok(LockedStore {
             store: Store::from_handle(path, dir),
             _lock: lock,
+            made: Made::Nothing,
         });
     }
     check_empty(&dir, path)?;
@@ -210,13 +226,57 @@ fn create_locked(path: &Path, if_store: IfStore) -> Result<LockedStore, StoreErr
     Ok(LockedStore {
         store: Store::from_handle(path, dir),
         _lock: lock,
+        made,
     })
+}
+
+/// Sync the folder holding `path` (after `path` was made or removed in it).
+fn sync_parent(path: &Path) -> Result<(), StoreError> {
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => open_root(parent)?.sync(),
+        None => open_root(Path::new("."))?.sync(),
+    }
 }
 
 impl LockedStore {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Take back the store this run created (`Store::open_or_create` on a
+    /// missing or empty folder) when nothing was committed into it: an
+    /// import refused or failed before its commit leaves the disk as it
+    /// found it (docs/store.md, "Creating a store", [S18]). A store that
+    /// was there is left alone, as is a created one holding anything but
+    /// what creation and a staged import write (only something that
+    /// ignored the lock can have put it there). The marker goes last but
+    /// the lock file: until then the folder is a store, after it an empty
+    /// folder with at most a creator's leftovers, either a state the next
+    /// `--create` takes; the folder itself is removed when this run made
+    /// it. The lock is released when this returns.
+    pub fn discard_if_created(self) -> Result<(), StoreError> {
+        if self.made == Made::Nothing {
+            return Ok(());
+        }
+        let root = self.handle();
+        root.remove_entry(super::paths::STAGING)?;
+        if root.entries()?.iter().any(|n| n != MARKER && n != LOCK) {
+            return Ok(());
+        }
+        root.unlink(MARKER)?;
+        root.unlink(LOCK)?;
+        root.sync()?;
+        if self.made == Made::Folder {
+            let path = self.root().to_path_buf();
+            match std::fs::remove_dir(&path) {
+                Ok(()) => sync_parent(&path)?,
+                // Not empty: something was put there past the lock; it stays.
+                Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => {}
+                Err(source) => return Err(StoreError::Io { path, source }),
+            }
+        }
+        Ok(())
     }
 
     /// Remove whatever interrupted imports left in `STORE/.staging/`

@@ -329,54 +329,29 @@ pub fn import(
     } else {
         Store::open_existing(store_path)?
     };
-    locked.recover()?;
     let input = bundle.into();
-    let bundle = input.name();
-    let (bundle_bytes, peeked, peeked_base) = peek_bundle(&input, policy, options)?;
-    let channel_state = match &peeked {
-        // The structure was checked by `recover`, under the lock held since.
-        Some(c) => Some(locked.channel_state_checked(c)?),
-        None => None,
-    };
-    let context = VerifyContext {
-        now: options.now,
-        channel: channel_state,
-        caps: options.caps.clone(),
-        jobs: options.jobs,
-    };
-    // Read under the lock, like the channel state: the drift is computed
-    // against the version that is current when this import commits.
-    let baseline = match &peeked {
-        Some(c) => locked.baseline_checked(c)?,
-        None => None,
-    };
-    let mut sink = stage_with_base(&locked, &peeked, &peeked_base, &baseline)?;
-    let (report, verified) = verifier(&mut sink, &context);
-    let (staged, written) = sink.into_staged();
-    let mut staging = Staging(Some(staged));
-    if let Err(e) = base_unchanged(verified.as_ref(), &peeked_base) {
-        staging.discard()?;
-        return Err(e);
-    }
-    let admission = Admission {
-        bundle,
-        policy,
-        options,
-        peeked: peeked.as_deref(),
-        baseline: baseline.as_ref(),
-    };
-    let (report, verified, drift) = match admission.admit(report, verified, written, &mut staging) {
-        Ok(Admitted::Commit {
-            report,
-            verified,
-            drift,
-        }) => (report, verified, drift),
-        refused => {
-            staging.discard()?;
-            return refused.map(Admitted::into_refusal);
+    // A store this run created and commits nothing into is taken back
+    // (docs/store.md [S18]). The refusal or the first error is what the
+    // caller needs to see; a store the removal fails to take back is a
+    // valid, empty one, as it was before this rule.
+    let ready = match admit(&locked, &input, policy, options, verifier) {
+        Ok(Prepared::Commit(ready)) => ready,
+        Ok(Prepared::Refused(refused)) => {
+            let _ = locked.discard_if_created();
+            return Ok(*refused);
+        }
+        Err(e) => {
+            let _ = locked.discard_if_created();
+            return Err(e);
         }
     };
-    let staged = staging.keep()?;
+    let Ready {
+        bundle_bytes,
+        staged,
+        report,
+        verified,
+        drift,
+    } = *ready;
     let accepted_drift: Vec<String> = options
         .accepted_drift
         .iter()
@@ -415,6 +390,86 @@ pub fn import(
     })
 }
 
+/// What the steps before the commit decided.
+enum Prepared {
+    /// Commit this.
+    Commit(Box<Ready>),
+    /// Report this refusal (the staged folder removed).
+    Refused(Box<ImportOutcome>),
+}
+
+/// A verified, staged bundle the checks and the drift gate admitted, ready
+/// to commit.
+struct Ready {
+    bundle_bytes: u64,
+    staged: Staged,
+    report: Report,
+    verified: Box<Verified>,
+    drift: Option<DriftReport>,
+}
+
+/// Everything of an import before its commit, under the lock: recover,
+/// read the channel's state from the peeked manifest, verify into a staged
+/// folder, and admit.
+fn admit(
+    locked: &LockedStore,
+    input: &BundleInput,
+    policy: &Policy,
+    options: &ImportOptions<'_>,
+    verifier: impl FnOnce(&mut dyn ArtifactSink, &VerifyContext) -> (Report, Option<Verified>),
+) -> Result<Prepared, StoreError> {
+    locked.recover()?;
+    let (bundle_bytes, peeked, peeked_base) = peek_bundle(input, policy, options)?;
+    let channel_state = match &peeked {
+        // The structure was checked by `recover`, under the lock held since.
+        Some(c) => Some(locked.channel_state_checked(c)?),
+        None => None,
+    };
+    let context = VerifyContext {
+        now: options.now,
+        channel: channel_state,
+        caps: options.caps.clone(),
+        jobs: options.jobs,
+    };
+    // Read under the lock, like the channel state: the drift is computed
+    // against the version that is current when this import commits.
+    let baseline = match &peeked {
+        Some(c) => locked.baseline_checked(c)?,
+        None => None,
+    };
+    let mut sink = stage_with_base(locked, &peeked, &peeked_base, &baseline)?;
+    let (report, verified) = verifier(&mut sink, &context);
+    let (staged, written) = sink.into_staged();
+    let mut staging = Staging(Some(staged));
+    if let Err(e) = base_unchanged(verified.as_ref(), &peeked_base) {
+        staging.discard()?;
+        return Err(e);
+    }
+    let admission = Admission {
+        bundle: input.name(),
+        policy,
+        options,
+        peeked: peeked.as_deref(),
+        baseline: baseline.as_ref(),
+    };
+    match admission.admit(report, verified, written, &mut staging) {
+        Ok(Admitted::Commit {
+            report,
+            verified,
+            drift,
+        }) => Ok(Prepared::Commit(Box::new(Ready {
+            bundle_bytes,
+            staged: staging.keep()?,
+            report,
+            verified,
+            drift,
+        }))),
+        refused => {
+            staging.discard()?;
+            refused.map(|r| Prepared::Refused(Box::new(r.into_refusal())))
+        }
+    }
+}
 
 /// What the headers of `bundle` (a file, a part set read through:
 /// docs/bundle-format.md section 13, or a source) say before it is verified, read

@@ -1312,3 +1312,165 @@ fn an_import_from_a_source_records_its_name_last_component() -> R {
     );
     Ok(())
 }
+
+/// A change made to what a verifier verified.
+type Edit = fn(&mut Verified);
+
+type Verifier<'a> =
+    Box<dyn FnOnce(&mut dyn ArtifactSink, &VerifyContext) -> (Report, Option<Verified>) + 'a>;
+
+/// A verifier that refuses with `failure`.
+fn refusing<'a>(failure: Failure) -> Verifier<'a> {
+    Box::new(move |_, _| {
+        let mut report = Report::default();
+        report.push(
+            crate::verify::CheckName::EntriesDigests,
+            Outcome::Fail(failure),
+            "refused",
+        );
+        (report, None)
+    })
+}
+
+/// A verifier that streams `bundle` and passes, with `edit` made to what
+/// it verified (the bundle changed between the peek and the read).
+fn passing_edited<'a>(bundle: &'a Path, edit: Edit) -> Verifier<'a> {
+    Box::new(move |sink, ctx| {
+        let mut seen = None;
+        let (report, verified) = passing(bundle, &mut seen)(sink, ctx);
+        (
+            report,
+            verified.map(|mut v| {
+                edit(&mut v);
+                v
+            }),
+        )
+    })
+}
+
+/// docs/store.md [S18], the whole class: whatever stops an import before
+/// its commit into a store it created — every failure class a verifier
+/// reports, a base or a channel that changed while the bundle was read —
+/// the store is taken back: a missing path stays missing, an empty folder
+/// stays empty. A store that was there keeps its version; an import that
+/// commits keeps the store it created.
+#[test]
+fn a_store_created_for_an_import_that_commits_nothing_is_taken_back() -> R {
+    let dir = tempfile::tempdir()?;
+    let (v1, _) = two_versions(dir.path())?;
+    let kept = dir.path().join("kept");
+    committed(run_import(&v1, &kept)?)?;
+    let before = fs::read_dir(kept.join("stable"))?.count();
+    let cases = [
+        Failure::Malformed,
+        Failure::Integrity,
+        Failure::Trust,
+        Failure::Policy,
+        Failure::Rollback,
+        Failure::Drift,
+        Failure::Io,
+    ]
+    .map(|f| (format!("{f:?}"), Some(f)));
+    let edits: [(&str, Edit); 2] = [
+        ("base changed", |v| {
+            v.manifest.base = Some(Previous {
+                sequence: 1,
+                manifest_sha256: Sha256Digest::of(b"another base"),
+            });
+        }),
+        ("channel changed", |v| v.manifest.channel = "other".into()),
+    ];
+    let verifier = |case: &(String, Option<Failure>), edit: usize| -> Verifier<'_> {
+        match case.1 {
+            Some(f) => refusing(f),
+            None => passing_edited(&v1, edits.get(edit).map_or(|_| {}, |e| e.1)),
+        }
+    };
+    let all: Vec<(String, Option<Failure>)> = cases
+        .into_iter()
+        .chain(edits.iter().map(|(n, _)| ((*n).to_owned(), None)))
+        .collect();
+    for (i, case) in all.iter().enumerate() {
+        let edit = i.saturating_sub(7);
+        let missing = dir.path().join(format!("missing-{i}"));
+        let empty = dir.path().join(format!("empty-{i}"));
+        fs::create_dir(&empty)?;
+        for root in [&missing, &empty, &kept] {
+            let result = import(&v1, root, &policy(), &opts(None), verifier(case, edit));
+            assert!(
+                matches!(result, Ok(ImportOutcome::Refused { .. }) | Err(_)),
+                "{}: {result:?}",
+                case.0
+            );
+            if case.1.is_none() {
+                assert!(result.is_err(), "{}: an error after verifying", case.0);
+            }
+        }
+        assert!(!missing.exists(), "{}: {missing:?} left", case.0);
+        assert_eq!(fs::read_dir(&empty)?.count(), 0, "{}: {empty:?}", case.0);
+        assert_eq!(fs::read_dir(kept.join("stable"))?.count(), before);
+        assert_eq!(Store::open(&kept)?.current("stable")?, Some(1));
+    }
+    Ok(())
+}
+
+/// Through the real verifier: a bundle read from a named source (a
+/// registry's blobs, to `import`) is verified and committed as its file
+/// is, file for file; the same bytes damaged are refused, and the store
+/// the import created is taken back (docs/store.md [S18]).
+#[test]
+fn a_source_is_verified_and_imported_as_its_file_is() -> R {
+    use crate::verify::input::tests::Bytes;
+    let dir = tempfile::tempdir()?;
+    let (v1, _) = two_versions(dir.path())?;
+    let mut trusting = policy();
+    trusting.keys = vec![crate::verify::policy::TrustedKey {
+        name: "maintainer-key".into(),
+        key: key()?.public_key().clone(),
+        roles: ["maintainer".to_owned()].into_iter().collect(),
+    }];
+    trusting.content.allowed_formats = [crate::inspect::Format::Json, crate::inspect::Format::Unknown]
+        .into_iter()
+        .collect();
+    // Within the bundles' thirty days.
+    let options = ImportOptions {
+        now: jiff::Timestamp::from_second(86_400)?,
+        ..opts(None)
+    };
+    let real = |input: &BundleInput, store: &Path| {
+        import(input, store, &trusting, &options, |sink, ctx| {
+            crate::verify::verify(input, &trusting, ctx, sink)
+        })
+    };
+    let bytes = fs::read(&v1)?;
+    let name = "oci://registry.test/team/model@sha256:00ff";
+    let source = BundleInput::source(name, std::sync::Arc::new(Bytes(bytes.clone())));
+    let (from_source, from_file) = (dir.path().join("source"), dir.path().join("file"));
+    committed(real(&source, &from_source)?)?;
+    committed(real(&BundleInput::from(&v1), &from_file)?)?;
+    let version = |root: &Path| -> Result<Vec<(String, Vec<u8>)>, BoxError> {
+        let mut out = Vec::new();
+        for rel in ["files/config.json", "files/sub/weights.bin", "bundle/manifest.json", "facts.json"] {
+            out.push((rel.to_owned(), fs::read(root.join("stable/1").join(rel))?));
+        }
+        Ok(out)
+    };
+    assert_eq!(version(&from_source)?, version(&from_file)?);
+    let (record, _) = Store::open(&from_source)?.record("stable", 1)?;
+    assert_eq!(record.bundle_file, "model@sha256:00ff");
+
+    let mut damaged = bytes;
+    let at = damaged.len() / 3;
+    if let Some(b) = damaged.get_mut(at) {
+        *b ^= 0x01;
+    }
+    let source = BundleInput::source(name, std::sync::Arc::new(Bytes(damaged)));
+    let refused = dir.path().join("refused");
+    let outcome = real(&source, &refused)?;
+    assert!(
+        matches!(&outcome, ImportOutcome::Refused { .. }),
+        "{outcome:?}"
+    );
+    assert!(!refused.exists(), "the created store was not taken back");
+    Ok(())
+}

@@ -19,7 +19,7 @@
 use std::borrow::Borrow;
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt as _;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 /// File offsets and lengths: the 512-byte logical block of most disks
@@ -89,9 +89,9 @@ pub fn open_direct(path: &Path, file: &File) -> Option<File> {
 /// Write `buf` at `offset`: through `direct` when buffer, offset and length
 /// are aligned, else through `buffered`. An EINVAL from the direct handle
 /// (nothing written) drops it, so the rest of the file goes buffered.
-pub fn write_at<D: Borrow<File>>(
+pub fn write_at<D: Borrow<File>, B: FileExt>(
     direct: &mut Option<D>,
-    buffered: &File,
+    buffered: &B,
     buf: &[u8],
     offset: u64,
 ) -> io::Result<usize> {
@@ -111,9 +111,9 @@ pub fn write_at<D: Borrow<File>>(
 }
 
 /// [`write_at`] until every byte of `buf` is written.
-pub fn write_all_at<D: Borrow<File>>(
+pub fn write_all_at<D: Borrow<File>, B: FileExt>(
     direct: &mut Option<D>,
-    buffered: &File,
+    buffered: &B,
     mut buf: &[u8],
     mut offset: u64,
 ) -> io::Result<()> {

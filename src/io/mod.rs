@@ -20,14 +20,18 @@
 //!   reservation ahead of the writes and positioned vectored writes;
 //! - `lock`: an exclusive `flock` released explicitly;
 //! - [`source`]: [`BundleSource`](source::BundleSource), bytes at positions
-//!   from a bundle file or a part set read as one stream.
+//!   from a bundle file or a part set read as one stream;
+//! - [`span`] and [`out`]: one logical file written over a row of part
+//!   files, and pack's output, a file or such a span (`pack --split`).
 
 pub mod digest;
 pub(crate) mod direct;
 pub(crate) mod lock;
 pub(crate) mod open;
+pub mod out;
 pub(crate) mod pool;
 pub mod source;
+pub mod span;
 pub(crate) mod tee;
 pub(crate) mod writer;
 

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use super::Error;
@@ -186,6 +185,16 @@ pub(crate) fn select_index(
 
 /// Check the part set under `paths` against the one trusted index there.
 pub fn verify_parts(paths: &[PathBuf], trust: &dyn Trust) -> Result<PartsReport, Error> {
+    verify_parts_with(paths, trust, &super::progress::NoMediaProgress)
+}
+
+/// [`verify_parts`], telling `progress` how far each medium's part is read
+/// (the media are read in parallel: separate drives read at once).
+pub fn verify_parts_with(
+    paths: &[PathBuf],
+    trust: &dyn Trust,
+    progress: &dyn super::progress::MediaProgress,
+) -> Result<PartsReport, Error> {
     let found = find::find(paths)?;
     let (index, bytes) = select_index(&found, trust)?;
     let mut foreign = Vec::new();
@@ -237,10 +246,12 @@ pub fn verify_parts(paths: &[PathBuf], trust: &dyn Trust) -> Result<PartsReport,
             )
         }))
         .collect();
-    let parts: Vec<PartStatus> = jobs
-        .into_par_iter()
-        .map(|(kind, entry, files)| status(&index, kind, entry, files))
+    let media: Vec<(String, u64)> = jobs
+        .iter()
+        .map(|(kind, entry, _)| (file_name(&index, *kind, entry), entry.size))
         .collect();
+    progress.media(&media);
+    let parts = read_media(&index, jobs, progress)?;
     let verdict = verdict(&index, &parts);
     Ok(PartsReport {
         name: index.name.clone(),
@@ -257,19 +268,97 @@ pub fn verify_parts(paths: &[PathBuf], trust: &dyn Trust) -> Result<PartsReport,
     })
 }
 
+/// Media read at once, at most: each medium is its own device (a drive,
+/// a stick), so a station with several reads them all at the same time
+/// rather than as many as it has CPUs; each reader holds one 1 MiB buffer.
+pub const MAX_CONCURRENT_MEDIA: usize = 16;
+
+/// One medium's part to check: its kind, its entry, the files of its name.
+type Job<'a> = (PartKind, &'a PartEntry, Vec<PathBuf>);
+
+/// The status of every part, each medium read by a thread of its own (up
+/// to [`MAX_CONCURRENT_MEDIA`] at once), in the order of `jobs`.
+fn read_media(
+    index: &PartIndex,
+    jobs: Vec<Job<'_>>,
+    progress: &dyn super::progress::MediaProgress,
+) -> Result<Vec<PartStatus>, Error> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let count = jobs.len();
+    let names: Vec<PathBuf> = jobs
+        .iter()
+        .map(|(kind, entry, _)| PathBuf::from(file_name(index, *kind, entry)))
+        .collect();
+    let jobs: Vec<Mutex<Option<Job<'_>>>> = jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut found = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(job) = jobs.get(i) else {
+                return found;
+            };
+            if let Some((kind, entry, files)) = job.lock().ok().and_then(|mut j| j.take()) {
+                let state = status(index, kind, entry, files, &|n| progress.advance(i, n));
+                found.push((i, state));
+            }
+        }
+    };
+    let mut slots: Vec<Option<PartStatus>> = (0..count).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let readers: Vec<_> = (1..count.clamp(1, MAX_CONCURRENT_MEDIA))
+            .map(|_| scope.spawn(work))
+            .collect();
+        let mine = work();
+        for (i, state) in readers
+            .into_iter()
+            .filter_map(|r| r.join().ok())
+            .flatten()
+            .chain(mine)
+        {
+            if let Some(slot) = slots.get_mut(i) {
+                *slot = Some(state);
+            }
+        }
+    });
+    // Every part is reported, or the check fails: a reader that stopped
+    // (it cannot, short of a bug) never shortens the report.
+    slots
+        .into_iter()
+        .zip(names)
+        .map(|(slot, name)| {
+            slot.ok_or_else(|| Error::Io {
+                path: name,
+                source: std::io::Error::other("the thread reading this part stopped"),
+            })
+        })
+        .collect()
+}
+
 fn same_bytes(path: &Path, bytes: &[u8]) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.len() == bytes.len() as u64)
         && std::fs::read(path).is_ok_and(|b| b == bytes)
 }
 
-fn status(index: &PartIndex, kind: PartKind, entry: &PartEntry, files: Vec<PathBuf>) -> PartStatus {
-    let file_name = match kind {
+fn file_name(index: &PartIndex, kind: PartKind, entry: &PartEntry) -> String {
+    match kind {
         PartKind::Data => index.data_file_name(entry.number),
         PartKind::Parity => index.parity_file_name(entry.number),
-    };
+    }
+}
+
+fn status(
+    index: &PartIndex,
+    kind: PartKind,
+    entry: &PartEntry,
+    files: Vec<PathBuf>,
+    read: &dyn Fn(u64),
+) -> PartStatus {
+    let file_name = file_name(index, kind, entry);
     let mut why = Vec::new();
     for path in &files {
-        match matches_entry(path, entry) {
+        match matches_entry(path, entry, read) {
             Ok(()) => {
                 return PartStatus {
                     kind,
@@ -297,8 +386,13 @@ fn status(index: &PartIndex, kind: PartKind, entry: &PartEntry, files: Vec<PathB
     }
 }
 
-/// Whether the file at `path` has the entry's size and digest.
-pub(crate) fn matches_entry(path: &Path, entry: &PartEntry) -> Result<(), String> {
+/// Whether the file at `path` has the entry's size and digest; `read` is
+/// told each chunk read.
+pub(crate) fn matches_entry(
+    path: &Path,
+    entry: &PartEntry,
+    read: &dyn Fn(u64),
+) -> Result<(), String> {
     let (mut file, len) =
         crate::io::open::open_regular(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if len != entry.size {
@@ -317,6 +411,7 @@ pub(crate) fn matches_entry(path: &Path, entry: &PartEntry) -> Result<(), String
             break;
         }
         hasher.update(buf.get(..n).unwrap_or_default());
+        read(n as u64);
     }
     if hasher.bytes() != entry.size || hasher.finish() != entry.sha256 {
         return Err(format!(

@@ -8,6 +8,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::index::{BundleFacts, PartEntry, PartIndex};
+use super::progress::{MediaProgress, NoMediaProgress};
 use super::{Error, io_err, parity};
 use crate::io::digest::{Hasher, Sha256Digest};
 use crate::io::source::{BundleSource, FileSource};
@@ -33,7 +34,7 @@ pub struct SplitOutcome {
     pub media: Vec<PathBuf>,
 }
 
-const CHUNK: usize = 1 << 20;
+pub(super) const CHUNK: usize = 1 << 20;
 
 /// The folder of medium `n` (1-based) under `out`.
 pub fn medium_dir(out: &Path, n: usize) -> PathBuf {
@@ -47,12 +48,24 @@ pub fn split(
     options: &SplitOptions,
     key: &SigningKey,
 ) -> Result<SplitOutcome, Error> {
+    split_with(bundle, out, options, key, &NoMediaProgress)
+}
+
+/// [`split`], telling `progress` how far each medium's part is written.
+pub fn split_with(
+    bundle: &Path,
+    out: &Path,
+    options: &SplitOptions,
+    key: &SigningKey,
+    progress: &dyn MediaProgress,
+) -> Result<SplitOutcome, Error> {
     let (facts, part_size) = prepare(bundle, options)?;
     let size = facts.size;
     std::fs::create_dir_all(out).map_err(io_err(out))?;
     let name = set_name(bundle);
+    progress.media(&media_of(size, part_size, options.parity));
     let (file, _) = crate::io::open::open_regular(bundle).map_err(io_err(bundle))?;
-    let (parts, bundle_sha256) = write_data_parts(&file, size, part_size, out)?;
+    let (parts, bundle_sha256) = write_data_parts(&file, size, part_size, out, progress)?;
     let name = format!("{name}-{}", bundle_sha256.short(12));
     let mut index = unsigned_index(options, key, facts, part_size, parts, name, bundle_sha256);
     let mut media = Vec::new();
@@ -64,8 +77,22 @@ pub fn split(
         media.push(dir);
     }
     let source = FileSource::new(file, size);
-    index.parity = write_parity_parts(&index, &source, options.parity, out, &mut media)?;
+    index.parity = write_parity_parts(&index, &source, options.parity, out, &mut media, progress)?;
     finish(index, media, key)
+}
+
+/// The medium folders a set of a `size`-byte bundle in parts of
+/// `part_size` with `parity` parity parts has, and the bytes of each.
+pub(super) fn media_of(size: u64, part_size: u64, parity: usize) -> Vec<(String, u64)> {
+    let part_size = part_size.max(1);
+    let data = size.div_ceil(part_size);
+    let span = part_size.min(size).next_multiple_of(2);
+    (0..data)
+        .map(|k| part_size.min(size - k * part_size))
+        .chain((0..parity).map(|_| span))
+        .zip(1usize..)
+        .map(|(bytes, n)| (format!("medium-{n:04}"), bytes))
+        .collect()
 }
 
 /// What both ways of cutting check before a part is written: the role's
@@ -85,7 +112,7 @@ fn prepare(bundle: &Path, options: &SplitOptions) -> Result<(BundleFacts, u64), 
 
 /// The index of the data `parts`, before parity and signature: its stripe
 /// size fitted to the parity asked for.
-fn unsigned_index(
+pub(super) fn unsigned_index(
     options: &SplitOptions,
     key: &SigningKey,
     bundle: BundleFacts,
@@ -112,10 +139,10 @@ fn unsigned_index(
 
 /// The name a data part has until the set's name (which carries the
 /// bundle's digest) is known.
-const PARTIAL: &str = "part.partial";
+pub(super) const PARTIAL: &str = "part.partial";
 
 /// The bundle's file name without `.lbom`, in label characters.
-fn set_name(bundle: &Path) -> String {
+pub(super) fn set_name(bundle: &Path) -> String {
     let stem = bundle
         .file_name()
         .map(|n| n.to_string_lossy().trim_end_matches(".lbom").to_owned())
@@ -170,6 +197,7 @@ fn write_data_parts(
     size: u64,
     part_size: u64,
     out: &Path,
+    progress: &dyn MediaProgress,
 ) -> Result<(Vec<PartEntry>, crate::io::digest::Sha256Digest), Error> {
     let mut whole = Hasher::new();
     let mut parts = Vec::new();
@@ -197,6 +225,7 @@ fn write_data_parts(
             hasher.update(chunk);
             whole.update(chunk);
             part.write_all(chunk).map_err(io_err(&path))?;
+            progress.advance(parts.len(), want as u64);
             left -= want as u64;
         }
         part.sync_all().map_err(io_err(&path))?;
@@ -219,6 +248,7 @@ pub(crate) fn write_parity_parts(
     count: usize,
     out: &Path,
     media: &mut Vec<PathBuf>,
+    progress: &dyn MediaProgress,
 ) -> Result<Vec<PartEntry>, Error> {
     if count == 0 {
         return Ok(Vec::new());
@@ -238,9 +268,10 @@ pub(crate) fn write_parity_parts(
                 .map_err(io_err(Path::new("the bundle")))?;
         }
         let recovery = parity::encode(&shards, count).map_err(Error::Option)?;
-        for ((file, path, hasher), shard) in files.iter_mut().zip(&recovery) {
+        for (j, ((file, path, hasher), shard)) in files.iter_mut().zip(&recovery).enumerate() {
             hasher.update(shard);
             file.write_all(shard).map_err(io_err(path))?;
+            progress.advance(index.parts.len() + j, shard.len() as u64);
         }
     }
     let mut entries = Vec::with_capacity(count);
@@ -256,63 +287,7 @@ pub(crate) fn write_parity_parts(
     Ok(entries)
 }
 
-/// Cut the bundle at `bundle` into parts under `out` *in place*: the
-/// bundle's digest is taken first, then data parts are written from its end
-/// backwards, the bundle truncated after each, so the disk never holds more
-/// than the bundle and one part (`pack --split`: a 100 GB model never needs
-/// 200 GB). Parity is computed from the data parts; the bundle file is gone
-/// at the end. On failure the parts written so far and what is left of the
-/// bundle remain, for the caller to remove.
-pub fn split_in_place(
-    bundle: &Path,
-    out: &Path,
-    options: &SplitOptions,
-    key: &SigningKey,
-) -> Result<SplitOutcome, Error> {
-    let (facts, part_size) = prepare(bundle, options)?;
-    let size = facts.size;
-    let name = set_name(bundle);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(bundle)
-        .map_err(io_err(bundle))?;
-    let whole = digest_of(&file, size, bundle)?;
-    let name = format!("{name}-{}", whole.short(12));
-    let count = size.div_ceil(part_size);
-    let mut parts = Vec::with_capacity(count as usize);
-    let mut paths = Vec::with_capacity(count as usize);
-    let mut media = Vec::new();
-    for k in (0..count).rev() {
-        let offset = k * part_size;
-        let len = part_size.min(size - offset);
-        let number = k as u32 + 1;
-        let dir = medium_dir(out, number as usize);
-        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        let path = dir.join(format!("{name}.part{number:04}"));
-        let sha256 = copy_range(&file, offset, len, &path)?;
-        file.set_len(offset).map_err(io_err(bundle))?;
-        parts.push(PartEntry {
-            number,
-            offset,
-            size: len,
-            sha256,
-        });
-        paths.push(path);
-        media.push(dir);
-    }
-    parts.reverse();
-    paths.reverse();
-    media.reverse();
-    drop(file);
-    std::fs::remove_file(bundle).map_err(io_err(bundle))?;
-    let mut index = unsigned_index(options, key, facts, part_size, parts, name, whole);
-    let source = super::reader::PartReader::over_data(index.clone(), paths);
-    index.parity = write_parity_parts(&index, &source, options.parity, out, &mut media)?;
-    finish(index, media, key)
-}
-
-fn check_geometry(size: u64, part_size: u64, parity: usize) -> Result<(), Error> {
+pub(super) fn check_geometry(size: u64, part_size: u64, parity: usize) -> Result<(), Error> {
     let data = size.div_ceil(part_size.max(1));
     if part_size < super::index::MIN_PART_BYTES
         || data > super::index::MAX_DATA_PARTS as u64
@@ -329,56 +304,11 @@ fn check_geometry(size: u64, part_size: u64, parity: usize) -> Result<(), Error>
 }
 
 /// Check, sign and write the index into every medium folder.
-fn finish(index: PartIndex, media: Vec<PathBuf>, key: &SigningKey) -> Result<SplitOutcome, Error> {
+pub(super) fn finish(index: PartIndex, media: Vec<PathBuf>, key: &SigningKey) -> Result<SplitOutcome, Error> {
     index.check().map_err(Error::Option)?;
     let signed = index.sign(key);
     for dir in &media {
         write_new(&dir.join(PartIndex::index_file_name(&index.name)), &signed)?;
     }
     Ok(SplitOutcome { index, media })
-}
-
-fn digest_of(
-    file: &File,
-    size: u64,
-    path: &Path,
-) -> Result<crate::io::digest::Sha256Digest, Error> {
-    use std::os::unix::fs::FileExt as _;
-    let mut hasher = Hasher::new();
-    let mut buf = vec![0u8; CHUNK];
-    let mut offset = 0u64;
-    while offset < size {
-        let want = (size - offset).min(CHUNK as u64) as usize;
-        let chunk = buf.get_mut(..want).unwrap_or_default();
-        file.read_exact_at(chunk, offset).map_err(io_err(path))?;
-        hasher.update(chunk);
-        offset += want as u64;
-    }
-    Ok(hasher.finish())
-}
-
-/// Copy bytes `[offset, offset + len)` of `file` into a new file at `to`
-/// (synced); its digest.
-fn copy_range(
-    file: &File,
-    offset: u64,
-    len: u64,
-    to: &Path,
-) -> Result<crate::io::digest::Sha256Digest, Error> {
-    use std::os::unix::fs::FileExt as _;
-    let mut part = create_new(to)?;
-    let mut hasher = Hasher::new();
-    let mut buf = vec![0u8; CHUNK];
-    let mut done = 0u64;
-    while done < len {
-        let want = (len - done).min(CHUNK as u64) as usize;
-        let chunk = buf.get_mut(..want).unwrap_or_default();
-        file.read_exact_at(chunk, offset + done)
-            .map_err(io_err(to))?;
-        hasher.update(chunk);
-        part.write_all(chunk).map_err(io_err(to))?;
-        done += want as u64;
-    }
-    part.sync_all().map_err(io_err(to))?;
-    Ok(hasher.finish())
 }

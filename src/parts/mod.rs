@@ -11,29 +11,35 @@
 //! - [`size`]: part sizes by number or by medium name;
 //! - [`parity`]: the stripe geometry and the Reed–Solomon coding of stripes;
 //! - [`cut`]: the writer (`lbom split`);
+//! - [`pack_split`]: `pack --split`, packing straight into the parts;
 //! - [`find`]: which files of the given paths belong to which part;
 //! - [`check`]: `lbom verify-parts`, read-only;
 //! - [`reader`]: the parts read as one bundle, repairing stripes on the fly;
-//! - [`repair`]: rebuilding missing and damaged parts; `join`.
+//! - [`repair`]: rebuilding missing and damaged parts; `join`;
+//! - [`progress`]: how far each medium is read or written, for the bars.
 
 pub mod check;
 pub mod cut;
 pub mod find;
 pub mod index;
+pub mod pack_split;
 pub mod parity;
+pub mod progress;
 pub mod reader;
 pub mod repair;
 pub mod size;
 
 use std::path::PathBuf;
 
-pub use check::{PartState, PartStatus, PartsReport, SetVerdict, verify_parts};
-pub use cut::{SplitOptions, SplitOutcome, split, split_in_place};
+pub use check::{PartState, PartStatus, PartsReport, SetVerdict, verify_parts, verify_parts_with};
+pub use progress::{MediaProgress, NoMediaProgress};
+pub use cut::{SplitOptions, SplitOutcome, split, split_with};
+pub use pack_split::{pack_split, pack_split_with};
 #[cfg(any(test, feature = "internals"))]
 pub use index::PartEntry;
 pub use index::{PartIndex, Trust};
 pub use reader::PartReader;
-pub use repair::{join, repair};
+pub use repair::{join, join_with, repair, repair_with};
 pub use size::parse_size;
 
 /// Errors of part sets, each with the class its exit code follows.

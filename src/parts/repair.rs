@@ -11,6 +11,7 @@ use super::check::{PartKind, PartState, PartsReport};
 use super::cut::{medium_dir, write_new};
 use super::index::PartIndex;
 use super::reader::PartReader;
+use super::progress::{MediaProgress, NoMediaProgress};
 use super::{Error, io_err, parity};
 use crate::io::digest::Hasher;
 use crate::io::source::BundleSource;
@@ -25,6 +26,16 @@ pub struct Repaired {
 /// Rebuild every missing or damaged part of the set `report` found into
 /// medium folders under `out` (with a copy of the index each).
 pub fn repair(report: &PartsReport, out: &Path) -> Result<Repaired, Error> {
+    repair_with(report, out, &NoMediaProgress)
+}
+
+/// [`repair`], telling `progress` how far each rebuilt part is written
+/// (its media: the rebuilt parts, in the report's order).
+pub fn repair_with(
+    report: &PartsReport,
+    out: &Path,
+    progress: &dyn MediaProgress,
+) -> Result<Repaired, Error> {
     let reader = PartReader::from_report(report)?;
     let index = reader.index();
     let bad: Vec<(PartKind, usize)> = report
@@ -53,6 +64,8 @@ pub fn repair(report: &PartsReport, out: &Path) -> Result<Repaired, Error> {
             .map_err(io_err(&path))?;
         outputs.push((*kind, *number, file, path, dir, file_name, Hasher::new()));
     }
+    let media = rebuilt_media(report, index);
+    progress.media(&media);
     let mut shards = vec![Vec::new(); index.parts.len()];
     let any_parity = bad.iter().any(|(k, _)| *k == PartKind::Parity);
     for t in 0..parity::stripe_count(index) {
@@ -65,19 +78,20 @@ pub fn repair(report: &PartsReport, out: &Path) -> Result<Repaired, Error> {
         } else {
             Vec::new()
         };
-        for (kind, number, file, path, _, _, hasher) in &mut outputs {
-            let i = *number - 1;
+        for (i, (kind, number, file, path, _, _, hasher)) in outputs.iter_mut().enumerate() {
+            let at = *number - 1;
             let bytes: &[u8] = match kind {
                 PartKind::Data => {
-                    let size = index.parts.get(i).map_or(0, |p| p.size);
+                    let size = index.parts.get(at).map_or(0, |p| p.size);
                     let keep = size.saturating_sub(start) as usize;
-                    let shard = shards.get(i).map(Vec::as_slice).unwrap_or_default();
+                    let shard = shards.get(at).map(Vec::as_slice).unwrap_or_default();
                     shard.get(..keep.min(shard.len())).unwrap_or_default()
                 }
-                PartKind::Parity => recovery.get(i).map(Vec::as_slice).unwrap_or_default(),
+                PartKind::Parity => recovery.get(at).map(Vec::as_slice).unwrap_or_default(),
             };
             hasher.update(bytes);
             file.write_all_at(bytes, start).map_err(io_err(path))?;
+            progress.advance(i, bytes.len() as u64);
         }
     }
     let mut parts = Vec::new();
@@ -106,9 +120,39 @@ pub fn repair(report: &PartsReport, out: &Path) -> Result<Repaired, Error> {
     Ok(Repaired { parts })
 }
 
+/// The parts `repair` rebuilds, as media for the progress bars: each one's
+/// file name and size.
+fn rebuilt_media(report: &PartsReport, index: &PartIndex) -> Vec<(String, u64)> {
+    report
+        .parts
+        .iter()
+        .filter(|p| p.state != PartState::Present)
+        .map(|p| {
+            let entries = match p.kind {
+                PartKind::Data => &index.parts,
+                PartKind::Parity => &index.parity,
+            };
+            let size = entries
+                .get((p.number as usize).saturating_sub(1))
+                .map_or(0, |e| e.size);
+            (p.file_name.clone(), size)
+        })
+        .collect()
+}
+
 /// Write the bundle of the set `report` found to `out` (a new file),
 /// rebuilding stripes on the fly, and check it against the index's digest.
 pub fn join(report: &PartsReport, out: &Path) -> Result<(), Error> {
+    join_with(report, out, &NoMediaProgress)
+}
+
+/// [`join`], telling `progress` how far each data part is read (its
+/// media: the data parts, in order).
+pub fn join_with(
+    report: &PartsReport,
+    out: &Path,
+    progress: &dyn MediaProgress,
+) -> Result<(), Error> {
     let reader = PartReader::from_report(report)?;
     let index = reader.index();
     let mut file = File::options()
@@ -124,7 +168,13 @@ pub fn join(report: &PartsReport, out: &Path) -> Result<(), Error> {
                 source,
             },
         })?;
-    let result = copy_checked(&reader, index, &mut file, out);
+    let media: Vec<(String, u64)> = index
+        .parts
+        .iter()
+        .map(|p| (index.data_file_name(p.number), p.size))
+        .collect();
+    progress.media(&media);
+    let result = copy_checked(&reader, index, &mut file, out, progress);
     if result.is_err() {
         drop(file);
         let _ = std::fs::remove_file(out);
@@ -137,6 +187,7 @@ fn copy_checked(
     index: &PartIndex,
     file: &mut File,
     out: &Path,
+    progress: &dyn MediaProgress,
 ) -> Result<(), Error> {
     let mut hasher = Hasher::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -152,6 +203,9 @@ fn copy_checked(
         let chunk = buf.get(..n).unwrap_or_default();
         hasher.update(chunk);
         file.write_all(chunk).map_err(io_err(out))?;
+        // A read never crosses a part's end (`PartReader`): one medium.
+        let part = offset / index.part_size.max(1);
+        progress.advance(usize::try_from(part).unwrap_or(usize::MAX), n as u64);
         offset += n as u64;
     }
     file.sync_all().map_err(io_err(out))?;

@@ -506,3 +506,36 @@ fn split_refuses_what_a_reader_would_refuse() -> Res {
     assert_eq!(err.class(), Class::Io, "{err}");
     Ok(())
 }
+
+/// Every command tells each medium's bar its whole size, and no more:
+/// split (every data and parity medium), verify-parts (read in parallel),
+/// repair (the rebuilt parts) and join (the data parts, one rebuilt on
+/// the fly).
+#[test]
+fn each_medium_is_told_its_whole_size() -> Res {
+    use super::progress::Counted;
+    let dir = tempfile::tempdir()?;
+    let key = transfer_key()?;
+    let set = dir.path().join("set");
+    let told = Counted::default();
+    let outcome = split_with(&golden(), &set, &options(2048, 2), &key, &told)?;
+    assert!(told.whole(), "split: {told:?}");
+    let labels: Vec<String> = told.media.lock().map_err(|_| "lock")?.iter().map(|(l, _)| l.clone()).collect();
+    let want: Vec<String> = (1..=outcome.media.len()).map(|n| format!("medium-{n:04}")).collect();
+    assert_eq!(labels, want);
+    let told = Counted::default();
+    verify_parts_with(std::slice::from_ref(&set), &trust(&key), &told)?;
+    assert!(told.whole(), "verify-parts: {told:?}");
+    assert_eq!(told.media.lock().map_err(|_| "lock")?.len(), 8);
+    std::fs::remove_file(part_path(&outcome, 2))?;
+    let report = verify_parts(std::slice::from_ref(&set), &trust(&key))?;
+    let told = Counted::default();
+    repair_with(&report, &dir.path().join("fixed"), &told)?;
+    assert!(told.whole(), "repair: {told:?}");
+    assert_eq!(told.media.lock().map_err(|_| "lock")?.len(), 1);
+    let told = Counted::default();
+    join_with(&report, &dir.path().join("joined.lbom"), &told)?;
+    assert!(told.whole(), "join: {told:?}");
+    assert_eq!(told.media.lock().map_err(|_| "lock")?.len(), 6);
+    Ok(())
+}

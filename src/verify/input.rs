@@ -155,6 +155,26 @@ impl BundleInput {
         )
     }
 
+    /// Before a part set is read: refuse paths holding trusted indexes of
+    /// two different sets (a medium of another bundle among them), the
+    /// usage error [B70] and [B84] name (docs/bundle-format.md, section 13:
+    /// exit 2), which a verification report, made of the bundle's checks,
+    /// cannot carry. Only the index files are read. Any other trouble with
+    /// the set (no index, an untrusted one, a path that cannot be read) is
+    /// left to the read, whose report names it; a file or a source passes.
+    pub fn check_one_set(&self, trust: &dyn crate::parts::Trust) -> Result<(), crate::parts::Error> {
+        let BundleInput::Parts(folders) = self else {
+            return Ok(());
+        };
+        let Ok(found) = crate::parts::find::find(folders) else {
+            return Ok(());
+        };
+        match crate::parts::check::select_index(&found, trust) {
+            Err(e @ crate::parts::Error::Ambiguous { .. }) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether it is a part set (read under a policy, with a second read
     /// through parity when the first fails as damage could make it).
     pub fn is_part_set(&self) -> bool {

@@ -48,13 +48,58 @@ pub enum PreviewError {
 /// `allowed_formats` (pickles, code, unknown binaries), or a finding at the
 /// default `fail_on` severity, `error`.
 pub fn default_policy_refusals(path: &Path) -> Result<Vec<StationRefusal>, PreviewError> {
-    let limits = ReadLimits::default();
-    let bundle = read::open(path, &limits)?;
     let io = |source| PreviewError::Io {
         path: path.to_path_buf(),
         source,
     };
     let mut file = File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    refusals_in(path, &mut file, len)
+}
+
+/// [`default_policy_refusals`] of the bundle `pack --split` just wrote as
+/// the part set in the folders `media`, its index signed by
+/// `signer`: read through the parts, as `verify` reads a set
+/// (docs/bundle-format.md, section 13), trusting only that key, and only
+/// for this advice.
+pub fn default_policy_refusals_in_parts(
+    media: &[std::path::PathBuf],
+    signer: &crate::envelope::PublicKey,
+) -> Result<Vec<StationRefusal>, PreviewError> {
+    struct Signer<'a>(&'a crate::envelope::PublicKey);
+    impl crate::parts::Trust for Signer<'_> {
+        fn key_for(
+            &self,
+            key_id: &crate::envelope::KeyId,
+            _role: &str,
+        ) -> Option<crate::envelope::PublicKey> {
+            (self.0.key_id() == *key_id).then(|| self.0.clone())
+        }
+    }
+    let folder = media.first().map_or(Path::new("."), |p| p.as_path());
+    let reader = crate::parts::PartReader::open_unchecked(media, &Signer(signer)).map_err(|e| {
+        PreviewError::Io {
+            path: folder.to_path_buf(),
+            source: std::io::Error::other(e.to_string()),
+        }
+    })?;
+    let mut source = crate::io::source::SourceReader::new(std::sync::Arc::new(reader));
+    let len = source.len();
+    refusals_in(folder, &mut source, len)
+}
+
+/// The refusals of the bundle `file` holds (`len` bytes); `path` names it.
+fn refusals_in<R: Read + Seek>(
+    path: &Path,
+    file: &mut R,
+    len: u64,
+) -> Result<Vec<StationRefusal>, PreviewError> {
+    let limits = ReadLimits::default();
+    let bundle = read::open_from(path, file, len, &limits)?;
+    let io = |source| PreviewError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut out = Vec::new();
     for (entry, tar) in bundle.manifest.entries.iter().zip(&bundle.layout.entries) {
         if entry.role != Role::Sbom || tar.size > limits.max_sbom_bytes {
@@ -62,7 +107,7 @@ pub fn default_policy_refusals(path: &Path) -> Result<Vec<StationRefusal>, Previ
         }
         file.seek(SeekFrom::Start(tar.data_offset)).map_err(io)?;
         let mut bytes = Vec::new();
-        (&mut file)
+        (&mut *file)
             .take(tar.size)
             .read_to_end(&mut bytes)
             .map_err(io)?;

@@ -322,10 +322,10 @@ pub struct PackArgs {
     /// (without it, lbom asks on a terminal).
     #[arg(long, value_name = "VAR")]
     pub passphrase_env: Option<String>,
-    /// Cut the bundle into parts of this size as it is written (bytes with
-    /// K, M, G, T, KB, MB, GB, TB, or dvd, dvd-dl, bd25, bd50, fat32): one
-    /// medium folder per part beside FILE, which is removed; the disk never
-    /// holds more than the bundle and one part.
+    /// Write the bundle as parts of this size (bytes with K, M, G, T, KB,
+    /// MB, GB, TB, or dvd, dvd-dl, bd25, bd50, fat32): one medium folder
+    /// per part beside FILE, which names the set and is never written; no
+    /// file larger than one part is written.
     #[arg(long, value_name = "SIZE", requires_all = ["split_key", "split_role"])]
     pub split: Option<String>,
     /// With --split: parity parts to add.
@@ -381,6 +381,10 @@ pub struct VerifyArgs {
     /// read through without joining.
     #[arg(value_name = "FILE.lbom")]
     pub bundle: PathBuf,
+    /// More folders of the same part set, when its parts are spread over
+    /// several media: each mounted medium's folder, in any order.
+    #[arg(value_name = "MORE_MEDIA")]
+    pub more_media: Vec<PathBuf>,
     /// The trust policy (TOML; see docs/policy.md, or `lbom policy init`).
     #[arg(long, value_name = "P")]
     pub policy: PathBuf,
@@ -410,6 +414,10 @@ pub struct ImportArgs {
     /// read through without joining.
     #[arg(value_name = "FILE.lbom")]
     pub bundle: PathBuf,
+    /// More folders of the same part set, when its parts are spread over
+    /// several media: each mounted medium's folder, in any order.
+    #[arg(value_name = "MORE_MEDIA")]
+    pub more_media: Vec<PathBuf>,
     /// The model store (see `lbom store init`).
     #[arg(long, value_name = "STORE")]
     pub into: PathBuf,

@@ -74,6 +74,7 @@ fn open_base(path: &Path, options: &PackOptions<'_>) -> Result<OpenBundle, Error
 pub(super) fn pack_differential(
     options: &PackOptions<'_>,
     base_path: &Path,
+    span: Option<&std::sync::Arc<crate::io::span::SpanFile>>,
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<(PackSummary, DeltaStats), Error> {
     let base = open_base(base_path, options)?;
@@ -113,8 +114,8 @@ pub(super) fn pack_differential(
         base: None,
         hash_cache: None,
     };
-    let full = super::pack_skipping(&full_options, &plan.skip, on_progress)?;
-    let done = write_differential(options, &base, &full_path, full.bytes, &plan.skip)?;
+    let full = super::pack_skipping(&full_options, &plan.skip, None, on_progress)?;
+    let done = write_differential(options, &base, &full_path, full.bytes, &plan.skip, span)?;
     plan.record(&done.0.manifest)?;
     Ok(done)
 }
@@ -201,9 +202,10 @@ fn write_differential(
     full_path: &Path,
     full_bytes: u64,
     unread: &BTreeSet<BundlePath>,
+    span: Option<&std::sync::Arc<crate::io::span::SpanFile>>,
 ) -> Result<(PackSummary, DeltaStats), Error> {
     let full = read::open(full_path, &options.caps.read)?;
-    let output = Output::create(&options.output)?;
+    let output = Output::create(&options.output, span)?;
     let mut tw = TarWriter::new(output.handle()?, 0).map_err(output.io())?;
     let full_file = File::open(full_path).map_err(|source| Error::Io {
         path: full_path.to_path_buf(),
@@ -298,7 +300,7 @@ fn finish_differential(
         Some(l) => {
             let time = jiff::Timestamp::from_second(base_time(&manifest.created)?)
                 .map_err(|e| Error::Option(e.to_string()))?;
-            let signed = super::sign_first_link(output.temporary(), l, time)?;
+            let signed = super::sign_first_link(&output, l, time)?;
             bytes = signed.bundle_bytes;
             Some(signed.link)
         }

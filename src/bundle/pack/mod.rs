@@ -11,6 +11,7 @@ use std::fs::File;
 use std::io;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use super::attestation::{self, AttestationFacts, ExternalParameters};
 use super::manifest::{self, Encoding, Manifest, ManifestEntry, Previous, Role, Tool};
@@ -19,6 +20,8 @@ use super::tar::TarWriter;
 use super::{Caps, Error, layout};
 use crate::describe::DocumentInfo;
 use crate::io::digest::Sha256Digest;
+use crate::io::out::Out;
+use crate::io::span::SpanFile;
 use crate::io::writer::Flusher;
 use crate::sign::SigningKey;
 
@@ -160,8 +163,30 @@ pub fn pack(
     options: &PackOptions<'_>,
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<PackSummary, Error> {
+    pack_to(options, None, on_progress)
+}
+
+/// [`pack`] into `span` instead of a file (`pack --split`: the data parts
+/// of a part set, docs/bundle-format.md section 13): the same bytes, cut
+/// at the span's part size, no file as large as the bundle ever written.
+/// `options.output` names the bundle (in messages, and the set's name)
+/// and must not exist; nothing is written there. The span's files are
+/// fsynced; what they are named and the index are the caller's.
+pub fn pack_into_span(
+    options: &PackOptions<'_>,
+    span: &Arc<SpanFile>,
+    on_progress: &mut dyn FnMut(u64),
+) -> Result<PackSummary, Error> {
+    pack_to(options, Some(span), on_progress)
+}
+
+fn pack_to(
+    options: &PackOptions<'_>,
+    span: Option<&Arc<SpanFile>>,
+    on_progress: &mut dyn FnMut(u64),
+) -> Result<PackSummary, Error> {
     if let Some(base) = &options.base {
-        return differential::pack_differential(options, base, on_progress).map(|(s, _)| s);
+        return differential::pack_differential(options, base, span, on_progress).map(|(s, _)| s);
     }
     if options.hash_cache.is_some() {
         return Err(Error::Option(
@@ -169,14 +194,16 @@ pub fn pack(
                 .into(),
         ));
     }
-    pack_skipping(options, &std::collections::BTreeSet::new(), on_progress)
+    pack_skipping(options, &std::collections::BTreeSet::new(), span, on_progress)
 }
 
 /// [`pack`] of a full bundle, leaving out the inputs named in `skip`
-/// (`pack --base` adds them as files unchanged from the base).
+/// (`pack --base` adds them as files unchanged from the base), into a
+/// file or `span`.
 fn pack_skipping(
     options: &PackOptions<'_>,
     skip: &std::collections::BTreeSet<BundlePath>,
+    span: Option<&Arc<SpanFile>>,
     on_progress: &mut dyn FnMut(u64),
 ) -> Result<PackSummary, Error> {
     let header = Header::from_options(options)?;
@@ -193,7 +220,7 @@ fn pack_skipping(
         options.caps.scan.max_files.min(max_artifacts),
     )?;
     inputs.retain(|i| !skip.contains(&i.name));
-    let output = Output::create(&options.output)?;
+    let output = Output::create(&options.output, span)?;
     let mut bundle = output.bundle(&options.caps)?;
     let info = DocumentInfo {
         created: header.created,
@@ -218,7 +245,7 @@ fn pack_skipping(
         finish_bundle(bundle, &header, options, entries, &subjects)?;
     let link = match &options.first_link {
         Some(l) => {
-            let signed = sign_first_link(output.temporary(), l, header.created)?;
+            let signed = sign_first_link(&output, l, header.created)?;
             bytes = signed.bundle_bytes;
             Some(signed.link)
         }
@@ -355,37 +382,56 @@ fn finish_bundle(
     Ok((manifest, Sha256Digest::of(&manifest_bytes), bytes))
 }
 
-/// Sign the bundle at `path` with the first link.
+/// Sign the bundle being written with the first link.
 fn sign_first_link(
-    path: &std::path::Path,
+    output: &Output<'_>,
     link: &FirstLink<'_>,
     time: jiff::Timestamp,
 ) -> Result<super::append::Signed, Error> {
-    super::append::sign(
-        path,
-        link.key,
-        &super::append::SignOptions {
-            role: link.role.clone(),
-            note: link.note.clone(),
-            time: Some(time),
-        },
-    )
+    let options = super::append::SignOptions {
+        role: link.role.clone(),
+        note: link.note.clone(),
+        time: Some(time),
+    };
+    match &output.written {
+        Written::Temporary(tmp) => super::append::sign(tmp.path(), link.key, &options),
+        // Nobody else sees a span being packed: no lock, no marker (a
+        // crash leaves parts without an index, never a finished set).
+        Written::Span(span) => super::append::sign_unshared(
+            &Out::Span(Arc::clone(span)),
+            output.path,
+            link.key,
+            &options,
+        ),
+    }
 }
 
 /// The bundle being created: a temporary file beside the output, renamed
-/// into place at the end.
+/// into place at the end; or a span of parts the caller finishes.
 struct Output<'a> {
     path: &'a std::path::Path,
     dir: PathBuf,
-    tmp: tempfile::NamedTempFile,
+    written: Written,
+}
+
+enum Written {
+    Temporary(tempfile::NamedTempFile),
+    Span(Arc<SpanFile>),
 }
 
 impl<'a> Output<'a> {
-    fn create(path: &'a std::path::Path) -> Result<Self, Error> {
+    fn create(path: &'a std::path::Path, span: Option<&Arc<SpanFile>>) -> Result<Self, Error> {
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
+        if let Some(span) = span {
+            return Ok(Self {
+                path,
+                dir,
+                written: Written::Span(Arc::clone(span)),
+            });
+        }
         let tmp = tempfile::Builder::new()
             .prefix(".lbom-pack-")
             .tempfile_in(&dir)
@@ -393,7 +439,11 @@ impl<'a> Output<'a> {
                 path: path.to_path_buf(),
                 source,
             })?;
-        Ok(Self { path, dir, tmp })
+        Ok(Self {
+            path,
+            dir,
+            written: Written::Temporary(tmp),
+        })
     }
 
     /// An I/O error about the output.
@@ -405,22 +455,30 @@ impl<'a> Output<'a> {
         }
     }
 
-    /// Another handle on the temporary file.
-    fn handle(&self) -> Result<File, Error> {
-        self.tmp.as_file().try_clone().map_err(self.io())
-    }
-
-    fn temporary(&self) -> &std::path::Path {
-        self.tmp.path()
+    /// Another handle on the output.
+    fn handle(&self) -> Result<Out, Error> {
+        match &self.written {
+            Written::Temporary(tmp) => tmp
+                .as_file()
+                .try_clone()
+                .map(Out::File)
+                .map_err(self.io()),
+            Written::Span(span) => Ok(Out::Span(Arc::clone(span))),
+        }
     }
 
     /// The tar writer, an empty plan, and the handles workers write
-    /// through (O_DIRECT when the filesystem allows it).
+    /// through (O_DIRECT when the output is a file and its filesystem
+    /// allows it).
     fn bundle(&self, caps: &Caps) -> Result<Bundle, Error> {
         let tw = TarWriter::new(self.handle()?, 0).map_err(self.io())?;
+        let direct = match &self.written {
+            Written::Temporary(tmp) => crate::io::direct::open_direct(tmp.path(), tmp.as_file()),
+            Written::Span(_) => None,
+        };
         let out = raw::Output {
             buffered: self.handle()?,
-            direct: crate::io::direct::open_direct(self.tmp.path(), self.tmp.as_file()),
+            direct,
         };
         Ok(Bundle {
             tw,
@@ -430,16 +488,20 @@ impl<'a> Output<'a> {
     }
 
     /// Make the bundle shareable and rename it into place without replacing
-    /// anything, then make the rename durable.
+    /// anything, then make the rename durable. A span is the caller's to
+    /// finish (its files are synced already).
     fn persist(self) -> Result<(), Error> {
         let io = self.io();
+        let Written::Temporary(tmp) = self.written else {
+            return Ok(());
+        };
         // tempfile creates 0600; a bundle is meant to be shared.
         std::fs::set_permissions(
-            self.tmp.path(),
+            tmp.path(),
             std::os::unix::fs::PermissionsExt::from_mode(0o644),
         )
         .map_err(&io)?;
-        self.tmp.persist_noclobber(self.path).map_err(|e| {
+        tmp.persist_noclobber(self.path).map_err(|e| {
             if e.error.kind() == io::ErrorKind::AlreadyExists {
                 Error::OutputExists {
                     path: self.path.to_path_buf(),

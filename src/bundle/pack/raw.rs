@@ -53,6 +53,7 @@ use crate::describe::DocumentInfo;
 use crate::inspect::ModelFacts;
 use crate::io::digest::Hasher;
 use crate::io::direct::{self, AlignedChunk, BUFFER_ALIGN};
+use crate::io::out::Out;
 use crate::io::pool::ChunkPool;
 use crate::io::tee::Branch;
 use crate::io::writer::{FlushTrigger, write_all_vectored_at};
@@ -60,10 +61,11 @@ use crate::io::writer::{FlushTrigger, write_all_vectored_at};
 /// The page: the unit a direct write must own whole (see the module doc).
 const PAGE: u64 = BUFFER_ALIGN as u64;
 
-/// The bundle being written: the ordinary handle and, when the filesystem
-/// allows it, an O_DIRECT one on the same file.
+/// The bundle being written: the ordinary handle (a file, or a part set's
+/// span: `pack --split`) and, when the filesystem allows it, an O_DIRECT
+/// one on the same file.
 pub(super) struct Output {
-    pub(super) buffered: File,
+    pub(super) buffered: Out,
     pub(super) direct: Option<File>,
 }
 
@@ -449,7 +451,7 @@ fn write_pieces(
     Ok(())
 }
 
-fn write_piece(direct: &mut Option<&File>, buffered: &File, piece: &Piece) -> io::Result<()> {
+fn write_piece(direct: &mut Option<&File>, buffered: &Out, piece: &Piece) -> io::Result<()> {
     let bytes = piece
         .chunk
         .filled(piece.skew.saturating_add(piece.len))
@@ -488,7 +490,7 @@ pub(super) struct HeadBranch<'a> {
     pub(super) kept: usize,
     /// Set once the head overflowed: everything so far is hashed and written.
     pub(super) spilled: Option<Hasher>,
-    pub(super) out: &'a File,
+    pub(super) out: &'a Out,
     pub(super) data_offset: u64,
     pub(super) progress: &'a mut dyn FnMut(u64),
 }
@@ -549,7 +551,7 @@ mod tests {
         let bundle = dir.path().join("bundle");
         std::fs::write(&bundle, b"")?;
         let out = Output {
-            buffered: File::open(&bundle)?,
+            buffered: Out::File(File::open(&bundle)?),
             direct: None,
         };
         let input = dir.path().join("input");
@@ -610,6 +612,7 @@ mod tests {
             let path = dir.path().join("f");
             let file = File::create_new(&path)?;
             let direct = direct::open_direct(&path, &file);
+            let file = Out::File(file);
             let out = Output {
                 buffered: file,
                 direct,

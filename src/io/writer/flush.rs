@@ -1,8 +1,9 @@
 //! Keeping the disk busy while a writer works: the background flush, the
 //! space claimed ahead, and positioned vectored writes.
 
-use std::fs::File;
 use std::io;
+
+use crate::io::out::Out;
 use std::sync::mpsc;
 
 /// Claim disk space ahead of the regions laid out for writers, with
@@ -23,11 +24,16 @@ pub(crate) struct Allocation {
 const ALLOCATE_STEP: u64 = 64 << 20;
 
 impl Allocation {
-    /// Make sure `file` has space claimed up to `end`.
-    pub(crate) fn up_to(&mut self, file: &File, end: u64) -> io::Result<()> {
+    /// Make sure `file` has space claimed up to `end`. A span of parts
+    /// (`pack --split`) claims nothing: its files are cut at the part size.
+    pub(crate) fn up_to(&mut self, out: &Out, end: u64) -> io::Result<()> {
         if self.unsupported || end <= self.to {
             return Ok(());
         }
+        let Some(file) = out.as_file() else {
+            self.unsupported = true;
+            return Ok(());
+        };
         let claim = |to: u64| {
             rustix::fs::fallocate(
                 file,
@@ -89,7 +95,7 @@ pub(crate) struct FlushTrigger {
 
 impl Flusher {
     /// Start the thread, flushing `file` (a duplicate handle).
-    pub(crate) fn start(file: File) -> io::Result<Self> {
+    pub(crate) fn start(file: Out) -> io::Result<Self> {
         let (requests, incoming) = mpsc::sync_channel::<()>(1);
         let thread = std::thread::Builder::new()
             .name("lbom-flush".into())
@@ -143,7 +149,19 @@ impl FlushTrigger {
 }
 
 /// `pwritev` of `parts` at `offset` until every byte is written.
-pub(crate) fn write_all_vectored_at(file: &File, parts: &[&[u8]], offset: u64) -> io::Result<()> {
+pub(crate) fn write_all_vectored_at(out: &Out, parts: &[&[u8]], offset: u64) -> io::Result<()> {
+    let file = match out {
+        Out::File(file) => file,
+        Out::Span(span) => {
+            // A span cuts writes at part boundaries itself: one at a time.
+            let mut at = offset;
+            for part in parts {
+                span.write_all_at(part, at)?;
+                at = at.saturating_add(part.len() as u64);
+            }
+            return Ok(());
+        }
+    };
     let mut parts: Vec<&[u8]> = parts.iter().copied().filter(|p| !p.is_empty()).collect();
     let mut offset = offset;
     while !parts.is_empty() {
@@ -180,7 +198,7 @@ mod tests {
     #[test]
     fn vectored_parts_land_in_order() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
-        let file = File::create_new(dir.path().join("f"))?;
+        let file = Out::File(std::fs::File::create_new(dir.path().join("f"))?);
         let big = vec![7u8; 3 << 20];
         write_all_vectored_at(&file, &[b"ab", b"", &big, b"z"], 5)?;
         let got = std::fs::read(dir.path().join("f"))?;

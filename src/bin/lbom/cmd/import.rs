@@ -27,10 +27,11 @@ pub fn run(args: &ImportArgs, quiet: bool) -> anyhow::Result<u8> {
         receipt_key: key.as_ref(),
         create_store: args.create,
     };
+    let input = super::verify::bundle_input(&args.bundle, &args.more_media, &policy)?;
     let mut bar =
         crate::progress::ReadBar::start(quiet, "importing", lbom::file_bytes(&args.bundle));
-    let outcome = lbom::import(&args.bundle, &args.into, &policy, &options, |sink, ctx| {
-        lbom::verify(&args.bundle, &policy, ctx, sink)
+    let outcome = lbom::import(&input, &args.into, &policy, &options, |sink, ctx| {
+        lbom::verify(&input, &policy, ctx, sink)
     });
     bar.finish();
     let outcome = outcome?;

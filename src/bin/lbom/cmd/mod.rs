@@ -37,7 +37,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<u8> {
         Command::Push(args) => registry::push(args),
         Command::Pull(args) => registry::pull(args, cli.quiet),
         Command::Export(args) => registry::export(args),
-        Command::Split(args) => parts::split(args),
+        Command::Split(args) => parts::split(args, cli.quiet),
         Command::VerifyParts(args) => parts::verify_parts(args, cli.quiet),
         Command::Repair(args) => parts::repair(args, cli.quiet),
         Command::Join(args) => parts::join(args, cli.quiet),

@@ -6,7 +6,7 @@ use lbom::{Compression, FirstLink, PackOptions, PackSummary};
 use crate::cli::PackArgs;
 use crate::exit::{self, UsageError};
 use crate::output::Output;
-use crate::progress::ByteBar;
+use crate::progress::{ByteBar, MediaBars};
 
 /// Pack, optionally sign, and print the manifest digest.
 pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
@@ -57,15 +57,15 @@ pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<u8> {
         base: args.base.clone(),
         hash_cache: args.hash_cache.clone(),
     };
+    if let Some(size) = &args.split {
+        return pack_split(args, size, &options, quiet);
+    }
     let bar = ByteBar::new(quiet, "packing", lbom::tree_bytes(&args.paths));
     let summary = lbom::pack(&options, &mut |n| bar.advance(n));
     bar.finish();
     let summary = summary?;
     print_summary(&summary)?;
     warn_station_refusals(&summary.output, quiet);
-    if let Some(size) = &args.split {
-        split_packed(args, size, &summary.output)?;
-    }
     Ok(exit::SUCCESS)
 }
 
@@ -123,29 +123,38 @@ fn print_summary(summary: &PackSummary) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `pack --split`: cut the bundle just written into medium folders beside
-/// it, in place (docs/bundle-format.md, section 13).
-fn split_packed(args: &PackArgs, size: &str, bundle: &std::path::Path) -> anyhow::Result<()> {
+/// `pack --split`: pack straight into medium folders beside the output
+/// (docs/bundle-format.md, section 13): no file larger than one part is
+/// written.
+fn pack_split(
+    args: &PackArgs,
+    size: &str,
+    options: &PackOptions<'_>,
+    quiet: bool,
+) -> anyhow::Result<u8> {
     let (Some(key_path), Some(role)) = (&args.split_key, &args.split_role) else {
         return Err(UsageError("--split needs --split-key and --split-role".into()).into());
     };
     let part_size =
         lbom::split_media::parse_size(size).map_err(|m| UsageError(format!("--split: {m}")))?;
     let key = super::load_signing_key(key_path, args.passphrase_env.as_deref())?;
-    let options = lbom::split_media::SplitOptions {
+    let split = lbom::split_media::SplitOptions {
         part_size,
         parity: args.parity,
         role: role.clone(),
     };
-    let out = bundle
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let outcome = lbom::split_media::split_in_place(bundle, out, &options, &key)?;
+    // The inputs, then the parts read back for their digests.
+    let total = lbom::tree_bytes(&args.paths).saturating_mul(2);
+    let bars = MediaBars::fed(quiet, "packing", total);
+    let done =
+        lbom::split_media::pack_split_with(options, &split, &key, &mut |n| bars.advance(n), &bars);
+    bars.finish();
+    let (summary, outcome) = done?;
+    print_summary(&summary)?;
     let mut text = Output::open(None)?;
     outln!(
         text.text(),
-        "cut into {} data and {} parity parts ({}), index signed as {} by key {}",
+        "written as {} data and {} parity parts ({}), index signed as {} by key {}",
         outcome.index.parts.len(),
         outcome.index.parity.len(),
         outcome.index.name,
@@ -156,7 +165,8 @@ fn split_packed(args: &PackArgs, size: &str, bundle: &std::path::Path) -> anyhow
         outln!(text.text(), "  {}", medium.display())?;
     }
     text.finish()?;
-    Ok(())
+    warn_station_refusals_in_parts(&outcome.media, key.public_key(), quiet);
+    Ok(exit::SUCCESS)
 }
 
 /// Tell the maintainer now what a station with a default policy would
@@ -166,6 +176,30 @@ fn warn_station_refusals(bundle: &std::path::Path, quiet: bool) {
         return;
     }
     match lbom::default_policy_refusals(bundle) {
+        Ok(refusals) => {
+            for r in &refusals {
+                note!(
+                    "lbom: warning: a station with a default policy would refuse {}: {}",
+                    r.path,
+                    r.reason
+                );
+            }
+        }
+        Err(e) => note!("lbom: warning: could not read the bundle back to check it: {e}"),
+    }
+}
+
+/// [`warn_station_refusals`] of a bundle written as a part set, read
+/// through the parts in the folders `media` under the index's signer.
+fn warn_station_refusals_in_parts(
+    media: &[std::path::PathBuf],
+    signer: &lbom::PublicKey,
+    quiet: bool,
+) {
+    if quiet {
+        return;
+    }
+    match lbom::default_policy_refusals_in_parts(media, signer) {
         Ok(refusals) => {
             for r in &refusals {
                 note!(

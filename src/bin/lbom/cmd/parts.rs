@@ -9,10 +9,10 @@ use lbom::split_media::{PartState, PartsReport, SetVerdict, SplitOptions};
 use crate::cli::{JoinArgs, RepairArgs, ReportFormat, SplitArgs, VerifyPartsArgs};
 use crate::exit::{self, UsageError};
 use crate::output::Output;
-use crate::progress::ReadBar;
+use crate::progress::MediaBars;
 
 /// Cut the bundle; print one line per medium folder.
-pub fn split(args: &SplitArgs) -> anyhow::Result<u8> {
+pub fn split(args: &SplitArgs, quiet: bool) -> anyhow::Result<u8> {
     lbom::check_signing_role(&args.role, args.custom_role)
         .map_err(|m| UsageError(super::custom_role_hint(m)))?;
     let part_size = lbom::split_media::parse_size(&args.size)
@@ -23,7 +23,10 @@ pub fn split(args: &SplitArgs) -> anyhow::Result<u8> {
         parity: args.parity,
         role: args.role.clone(),
     };
-    let outcome = lbom::split_media::split(&args.bundle, &args.output, &options, &key)?;
+    let bars = MediaBars::new(quiet, "splitting");
+    let outcome = lbom::split_media::split_with(&args.bundle, &args.output, &options, &key, &bars);
+    bars.finish();
+    let outcome = outcome?;
     let index = &outcome.index;
     let mut out = Output::open(None)?;
     let mut w = out.text();
@@ -74,7 +77,10 @@ pub fn repair(args: &RepairArgs, quiet: bool) -> anyhow::Result<u8> {
             report.name
         )?;
     } else {
-        let repaired = lbom::split_media::repair(&report, &args.output)?;
+        let bars = MediaBars::new(quiet, "rebuilding");
+        let repaired = lbom::split_media::repair_with(&report, &args.output, &bars);
+        bars.finish();
+        let repaired = repaired?;
         for (name, dir) in &repaired.parts {
             outln!(w, "rebuilt {name} in {}", dir.display())?;
         }
@@ -87,7 +93,10 @@ pub fn repair(args: &RepairArgs, quiet: bool) -> anyhow::Result<u8> {
 pub fn join(args: &JoinArgs, quiet: bool) -> anyhow::Result<u8> {
     let policy = Policy::load(&args.policy)?;
     let report = checked(&args.paths, &policy, quiet)?;
-    lbom::split_media::join(&report, &args.output)?;
+    let bars = MediaBars::new(quiet, "joining");
+    let joined = lbom::split_media::join_with(&report, &args.output, &bars);
+    bars.finish();
+    joined?;
     note!(
         "lbom: wrote {} ({} bytes, SHA-256 {}); run `lbom verify` on it before trusting it",
         args.output.display(),
@@ -97,16 +106,16 @@ pub fn join(args: &JoinArgs, quiet: bool) -> anyhow::Result<u8> {
     Ok(exit::SUCCESS)
 }
 
-/// `verify-parts`' check of the set, with a bar over the bytes of every
-/// file under the paths (one bar for all media).
+/// `verify-parts`' check of the set, with a bar over all its parts and
+/// one per medium.
 fn checked(
     paths: &[std::path::PathBuf],
     policy: &Policy,
     quiet: bool,
 ) -> anyhow::Result<PartsReport> {
-    let mut bar = ReadBar::start(quiet, "checking parts", lbom::tree_bytes(paths));
-    let report = lbom::split_media::verify_parts(paths, policy);
-    bar.finish();
+    let bars = MediaBars::new(quiet, "checking parts");
+    let report = lbom::split_media::verify_parts_with(paths, policy, &bars);
+    bars.finish();
     Ok(report?)
 }
 

@@ -7,12 +7,12 @@ use lbom::Store;
 use lbom::TextOut;
 use lbom::outln;
 use lbom::{
-    ArtifactSink, ChannelState, HashOnly, HashWithBase, Outcome, Policy, Report, Verified,
-    VerifyContext, VerifyDocument,
+    ArtifactSink, BundleInput, ChannelState, HashOnly, HashWithBase, Outcome, Policy, Report,
+    Verified, VerifyContext, VerifyDocument,
 };
 
 use crate::cli::{ReportFormat, VerifyArgs};
-use crate::exit;
+use crate::exit::{self, UsageError};
 use crate::output::Output;
 use crate::progress::ReadBar;
 
@@ -20,15 +20,23 @@ use crate::progress::ReadBar;
 /// failure's code.
 pub fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<u8> {
     if let Some(reference) = args.bundle.to_str().filter(|s| s.starts_with("oci://")) {
+        if let Some(more) = args.more_media.first() {
+            return Err(UsageError(format!(
+                "an oci:// reference is verified alone; {} is one path too many",
+                more.display()
+            ))
+            .into());
+        }
         return super::registry::verify(reference, args, quiet);
     }
     let policy = Policy::load(&args.policy)?;
     if !quiet {
         warn_policy_notes(&policy);
     }
+    let input = bundle_input(&args.bundle, &args.more_media, &policy)?;
     let (channel, base) = match &args.store {
         Some(store) => {
-            let (state, base) = channel_state(store, &args.bundle, &policy)?;
+            let (state, base) = channel_state(store, &input, &policy)?;
             (Some(state), base)
         }
         None => (None, None),
@@ -46,7 +54,7 @@ pub fn run(args: &VerifyArgs, quiet: bool) -> anyhow::Result<u8> {
         Some(base) => Box::new(base),
         None => Box::new(HashOnly),
     };
-    let (report, verified) = lbom::verify(&args.bundle, &policy, &ctx, sink.as_mut());
+    let (report, verified) = lbom::verify(&input, &policy, &ctx, sink.as_mut());
     bar.finish();
     let code = print_report(args, &policy, &report, verified.as_ref(), |v| {
         format!(
@@ -134,6 +142,23 @@ pub fn refused_line(report: &Report, bundle: &Path, code: u8) -> String {
     }
 }
 
+/// What the paths of `verify` and `import` name: one bundle file, or one
+/// part set over one folder or several (media, in any order), refused
+/// before anything is read when they name several files, a mix, or two
+/// trusted part sets (docs/bundle-format.md, section 13, [B84]).
+pub fn bundle_input(
+    first: &Path,
+    more: &[std::path::PathBuf],
+    policy: &Policy,
+) -> anyhow::Result<BundleInput> {
+    let paths: Vec<std::path::PathBuf> = std::iter::once(first.to_path_buf())
+        .chain(more.iter().cloned())
+        .collect();
+    let input = BundleInput::from_paths(&paths)?;
+    input.check_one_set(policy)?;
+    Ok(input)
+}
+
 /// The state of the bundle's channel in `store` (read without the lock:
 /// reading needs none, docs/store.md). The channel comes from the bundle's
 /// manifest, read without trust: verify checks the same manifest later, and
@@ -142,22 +167,19 @@ pub fn refused_line(report: &Report, bundle: &Path, code: u8) -> String {
 /// (docs/bundle-format.md [B80]); its files are what the rebuild reads.
 fn channel_state(
     store: &Path,
-    bundle: &Path,
+    bundle: &BundleInput,
     policy: &Policy,
 ) -> anyhow::Result<(ChannelState, Option<HashWithBase>)> {
     let store = Store::open(store)?;
     let limits = ReadLimits::default();
-    let manifest = if lbom::is_part_set(bundle) {
-        lbom::peek_manifest(&lbom::BundleInput::from(bundle), policy, &limits)?.ok_or_else(
-            || {
-                anyhow::anyhow!(
-                    "{}: the part set's bundle has no readable manifest",
-                    bundle.display()
-                )
-            },
-        )?
-    } else {
-        lbom::read_manifest(bundle, &limits)?
+    let manifest = match bundle {
+        BundleInput::File(path) => lbom::read_manifest(path, &limits)?,
+        set_or_source => lbom::peek_manifest(set_or_source, policy, &limits)?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: the part set's bundle has no readable manifest",
+                set_or_source.name().display()
+            )
+        })?,
     };
     let channel = &manifest.channel;
     let base = match &manifest.base {

@@ -111,49 +111,22 @@ pub(crate) fn open_stream(
 /// interrupted `sign` (its marker names the offset: [`super::marker`])
 /// from a copy cut short.
 pub(crate) fn tar_error(path: &Path, source: TarError, after_manifest: bool) -> Error {
-    let marker = || super::marker::read_marker(path);
-    let cut_short = matches!(
-        source,
-        TarError::Truncated { .. } | TarError::BadEndMarker { .. }
-    );
-    match source.incomplete_tail_offset() {
-        Some(offset) if offset > 0 && after_manifest && marker().is_some_and(|m| m <= offset) => {
-            Error::IncompleteTail {
-                path: path.to_path_buf(),
-                offset: marker().unwrap_or(offset),
-                damage: source,
-            }
-        }
-        Some(offset) if offset > 0 && cut_short => Error::CutShort {
+    if let Some(offset) = source.incomplete_tail_offset()
+        && offset > 0
+        && after_manifest
+        && let Some(marker) = super::marker::read_marker(path).filter(|m| *m <= offset)
+    {
+        return Error::IncompleteTail {
             path: path.to_path_buf(),
-            offset,
-            file_len: std::fs::metadata(path).map_or(0, |m| m.len()),
+            offset: marker,
             damage: source,
-        },
-        _ if matches!(
-            source,
-            TarError::Checksum { offset: 0 } | TarError::NotUstar { offset: 0 }
-        ) =>
-        {
-            Error::NotABundle {
-                path: path.to_path_buf(),
-                what: what_it_is_instead(path),
-            }
-        }
-        _ => Error::Tar {
-            path: path.to_path_buf(),
-            source,
-        },
+        };
     }
-}
-
-/// What a file that is no tar archive is, for [`Error::NotABundle`]: the
-/// model formats by their magic, or "not a tar archive".
-fn what_it_is_instead(path: &Path) -> String {
-    let mut head = Vec::with_capacity(64);
+    // No torn `sign` to name: what the bytes say, read from the file.
     let len = std::fs::metadata(path).map_or(0, |m| m.len());
+    let mut head = Vec::with_capacity(64);
     let _ = File::open(path).and_then(|f| f.take(64).read_to_end(&mut head));
-    what_bytes_are(&head, len)
+    stream_tar_error(path, source, len, &head)
 }
 
 /// [`tar_error`] for bytes with no file of their own (a bundle source such

@@ -172,20 +172,8 @@ fn pack_split(
 /// Tell the maintainer now what a station with a default policy would
 /// refuse (docs/policy.md, section 4.4), rather than the station later.
 fn warn_station_refusals(bundle: &std::path::Path, quiet: bool) {
-    if quiet {
-        return;
-    }
-    match lbom::default_policy_refusals(bundle) {
-        Ok(refusals) => {
-            for r in &refusals {
-                note!(
-                    "lbom: warning: a station with a default policy would refuse {}: {}",
-                    r.path,
-                    r.reason
-                );
-            }
-        }
-        Err(e) => note!("lbom: warning: could not read the bundle back to check it: {e}"),
+    if !quiet {
+        print_refusals(lbom::default_policy_refusals(bundle));
     }
 }
 
@@ -196,10 +184,13 @@ fn warn_station_refusals_in_parts(
     signer: &lbom::PublicKey,
     quiet: bool,
 ) {
-    if quiet {
-        return;
+    if !quiet {
+        print_refusals(lbom::default_policy_refusals_in_parts(media, signer));
     }
-    match lbom::default_policy_refusals_in_parts(media, signer) {
+}
+
+fn print_refusals(found: Result<Vec<lbom::StationRefusal>, lbom::PreviewError>) {
+    match found {
         Ok(refusals) => {
             for r in &refusals {
                 note!(

@@ -25,6 +25,14 @@ pub struct SplitOptions {
     pub role: String,
 }
 
+impl SplitOptions {
+    /// The part size used: `part_size` rounded down to even (parity works
+    /// on pairs of bytes, docs/bundle-format.md section 13).
+    pub(crate) fn even_part_size(&self) -> u64 {
+        self.part_size - self.part_size % 2
+    }
+}
+
 /// What `split` wrote.
 #[derive(Debug)]
 pub struct SplitOutcome {
@@ -101,7 +109,7 @@ pub(super) fn media_of(size: u64, part_size: u64, parity: usize) -> Vec<(String,
 fn prepare(bundle: &Path, options: &SplitOptions) -> Result<(BundleFacts, u64), Error> {
     crate::bundle::manifest::check_label("role", &options.role).map_err(Error::Option)?;
     let opened = crate::bundle::open(bundle, &crate::bundle::ReadLimits::default())?;
-    let part_size = options.part_size - options.part_size % 2;
+    let part_size = options.even_part_size();
     check_geometry(opened.file_len, part_size, options.parity)?;
     let facts = BundleFacts {
         size: opened.file_len,

@@ -48,7 +48,7 @@ pub fn pack_split_with(
     media_progress: &dyn MediaProgress,
 ) -> Result<(PackSummary, SplitOutcome), Error> {
     crate::bundle::manifest::check_label("role", &split.role).map_err(Error::Option)?;
-    let part_size = split.part_size - split.part_size % 2;
+    let part_size = split.even_part_size();
     cut::check_geometry(0, part_size, split.parity)?;
     let out = match pack.output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -98,7 +98,7 @@ fn cut_packed(
     progress: Progress<'_, '_>,
 ) -> Result<SplitOutcome, Error> {
     let size = summary.bytes;
-    let part_size = split.part_size - split.part_size % 2;
+    let part_size = split.even_part_size();
     if span.len() != size {
         return Err(Error::Option(format!(
             "pack wrote {} bytes into the parts, not the bundle's {size} (a bug in lbom)",

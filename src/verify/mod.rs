@@ -178,31 +178,39 @@ pub trait ArtifactSink {
     }
 }
 
+/// The methods of a sink that keeps nothing, shared by [`HashOnly`] and
+/// [`HashWithBase`] (which differ only in the base they offer).
+macro_rules! keeps_nothing {
+    () => {
+        fn begin(
+            &mut self,
+            _: &BundlePath,
+            _: &ManifestEntry,
+        ) -> io::Result<Option<Box<dyn Write + Send>>> {
+            Ok(None)
+        }
+
+        fn finish(&mut self, _: &BundlePath, _: &ManifestEntry) -> io::Result<()> {
+            Ok(())
+        }
+
+        fn metadata(&mut self, _: &BundlePath, _: &[u8]) -> io::Result<()> {
+            Ok(())
+        }
+
+        fn keeps_bytes(&self) -> bool {
+            false
+        }
+    };
+}
+
 /// A sink that keeps nothing and rebuilds differential artifacts from a
 /// base version: `lbom verify --store` of a differential bundle.
 #[derive(Debug, Clone)]
 pub struct HashWithBase(pub Arc<dyn BaseFiles>);
 
 impl ArtifactSink for HashWithBase {
-    fn begin(
-        &mut self,
-        _: &BundlePath,
-        _: &ManifestEntry,
-    ) -> io::Result<Option<Box<dyn Write + Send>>> {
-        Ok(None)
-    }
-
-    fn finish(&mut self, _: &BundlePath, _: &ManifestEntry) -> io::Result<()> {
-        Ok(())
-    }
-
-    fn metadata(&mut self, _: &BundlePath, _: &[u8]) -> io::Result<()> {
-        Ok(())
-    }
-
-    fn keeps_bytes(&self) -> bool {
-        false
-    }
+    keeps_nothing!();
 
     fn base_files(&self) -> Option<Arc<dyn BaseFiles>> {
         Some(Arc::clone(&self.0))
@@ -214,23 +222,5 @@ impl ArtifactSink for HashWithBase {
 pub struct HashOnly;
 
 impl ArtifactSink for HashOnly {
-    fn begin(
-        &mut self,
-        _: &BundlePath,
-        _: &ManifestEntry,
-    ) -> io::Result<Option<Box<dyn Write + Send>>> {
-        Ok(None)
-    }
-
-    fn finish(&mut self, _: &BundlePath, _: &ManifestEntry) -> io::Result<()> {
-        Ok(())
-    }
-
-    fn metadata(&mut self, _: &BundlePath, _: &[u8]) -> io::Result<()> {
-        Ok(())
-    }
-
-    fn keeps_bytes(&self) -> bool {
-        false
-    }
+    keeps_nothing!();
 }
